@@ -1,0 +1,405 @@
+//! Genesis: the chains, assets, allocations and keys a network starts from.
+//!
+//! A genesis file is JSON. [`Genesis::demo`] builds the embedded demo network
+//! deterministically, so every fresh demo node starts from the same blocks.
+
+use crate::block::{Block, BlockHeader};
+use crate::keys::{Keypair, Signature};
+use crate::merkle;
+use crate::state::{AssetSpec, ChainState, StateDelta, state_root};
+use crate::{Address, Amount, ChainId, Hash, Symbol, amount::MAX_DECIMALS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Which role a chain plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainKind {
+    /// The center chain: MLK, LZM and everything that crosses chains.
+    Center,
+    /// One partner's brand chain: that partner's Brand Token only.
+    Brand,
+}
+
+/// The partner company behind a brand chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerInfo {
+    /// The company's display name.
+    pub name: String,
+    /// Its industry sector; one partner per sector.
+    pub sector: String,
+}
+
+/// An initial balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    /// What the account is for (`liquidity`, `user:alice`, …).
+    pub label: String,
+    /// Who holds it.
+    pub account: Address,
+    /// The asset.
+    pub asset: Symbol,
+    /// How much, in base units.
+    pub amount: Amount,
+}
+
+/// One chain as it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainSpec {
+    /// Its id.
+    pub id: ChainId,
+    /// Center or brand.
+    pub kind: ChainKind,
+    /// A display name.
+    pub name: String,
+    /// The key that produces and signs its blocks.
+    pub producer: Address,
+    /// The partner, for a brand chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<PartnerInfo>,
+    /// The assets that live on it.
+    pub assets: Vec<AssetSpec>,
+    /// The initial balances; they make up each asset's whole initial supply.
+    pub allocations: Vec<Allocation>,
+}
+
+/// A whole network's starting point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    /// A name for the network (`milk-demo`, …).
+    pub network: String,
+    /// The time of every genesis block, Unix milliseconds.
+    pub genesis_time_ms: u64,
+    /// TICA's operator key.
+    pub operator: Address,
+    /// The chains, center first.
+    pub chains: Vec<ChainSpec>,
+}
+
+impl Genesis {
+    /// Checks the rules a genesis must meet, naming the first it breaks.
+    pub fn validate(&self) -> Result<(), String> {
+        let centers = self
+            .chains
+            .iter()
+            .filter(|c| c.kind == ChainKind::Center)
+            .count();
+        if centers != 1 {
+            return Err(format!("exactly one center chain needed, found {centers}"));
+        }
+        let mut ids = BTreeSet::new();
+        let mut symbols = BTreeSet::new();
+        let mut sectors = BTreeSet::new();
+        for chain in &self.chains {
+            if !ids.insert(&chain.id) {
+                return Err(format!("chain {} defined twice", chain.id));
+            }
+            match (&chain.kind, &chain.partner) {
+                (ChainKind::Brand, None) => {
+                    return Err(format!("brand chain {} names no partner", chain.id));
+                }
+                (ChainKind::Brand, Some(p)) if !sectors.insert(p.sector.as_str()) => {
+                    return Err(format!(
+                        "sector {:?} already has a partner; one partner per sector",
+                        p.sector
+                    ));
+                }
+                (ChainKind::Center, Some(_)) => {
+                    return Err("the center chain has no partner".to_owned());
+                }
+                _ => {}
+            }
+            if chain.kind == ChainKind::Brand && chain.assets.len() != 1 {
+                return Err(format!("brand chain {} must have exactly one asset", chain.id));
+            }
+            for asset in &chain.assets {
+                if !symbols.insert(&asset.symbol) {
+                    return Err(format!("asset {} defined twice", asset.symbol));
+                }
+                if asset.decimals > MAX_DECIMALS {
+                    return Err(format!(
+                        "asset {} has {} decimals, at most {MAX_DECIMALS} allowed",
+                        asset.symbol, asset.decimals
+                    ));
+                }
+            }
+            self.initial_state(chain)?;
+        }
+        Ok(())
+    }
+
+    /// The center chain's spec.
+    pub fn center(&self) -> &ChainSpec {
+        self.chains
+            .iter()
+            .find(|c| c.kind == ChainKind::Center)
+            .expect("validated genesis has a center chain")
+    }
+
+    /// One chain's spec.
+    pub fn chain(&self, id: &ChainId) -> Option<&ChainSpec> {
+        self.chains.iter().find(|c| &c.id == id)
+    }
+
+    /// A chain's state at genesis and the delta that builds it.
+    pub fn initial_state(&self, chain: &ChainSpec) -> Result<(ChainState, StateDelta), String> {
+        let mut state = ChainState::new(chain.id.clone(), chain.assets.clone());
+        for a in &chain.allocations {
+            state
+                .allocate(a.account, &a.asset, a.amount)
+                .map_err(|e| format!("chain {} allocation {:?}: {e}", chain.id, a.label))?;
+        }
+        let delta = state.take_delta();
+        Ok((state, delta))
+    }
+
+    /// A chain's genesis block and state. The block carries no signature: it is checked by
+    /// rebuilding it from this file.
+    pub fn genesis_block(&self, chain: &ChainSpec) -> Result<(Block, ChainState), String> {
+        let (state, delta) = self.initial_state(chain)?;
+        let header = BlockHeader {
+            chain: chain.id.clone(),
+            height: 0,
+            prev_hash: Hash::ZERO,
+            time_ms: self.genesis_time_ms,
+            tx_count: 0,
+            tx_root: merkle::root(&[]),
+            state_root: state_root(&Hash::ZERO, 0, &delta),
+            producer: chain.producer,
+        };
+        let block = Block {
+            header,
+            signature: Signature::NONE,
+            txs: Vec::new(),
+        };
+        Ok((block, state))
+    }
+
+    /// The embedded demo network: the center chain and three partners' brand chains.
+    ///
+    /// Every key is derived from a public label ([`demo_key`]): anyone can spend demo
+    /// funds, which is the point of a demo and why it must never hold value.
+    pub fn demo() -> Genesis {
+        let operator = demo_key("operator").address();
+        let mlk: Symbol = "MLK".parse().expect("valid");
+        let lzm: Symbol = "LZM".parse().expect("valid");
+        let whole = |n: u128, decimals: u8| Amount::from_whole(n, decimals).expect("fits");
+        let alloc = |label: &str, account: Address, asset: &Symbol, amount: Amount| Allocation {
+            label: label.to_owned(),
+            account,
+            asset: asset.clone(),
+            amount,
+        };
+
+        // MLK: 1.3 billion, split as SPEC §7. Demo users are paid out of the user
+        // distribution bucket, as the rewards they would have earned.
+        let mlk_total = whole(1_300_000_000, MLK_DECIMALS);
+        let pct = |p: u128| Amount::new(mlk_total.units() / 100 * p);
+        let user_funds = whole(10_000, MLK_DECIMALS);
+        let users: Vec<(&str, Address)> = DEMO_USERS
+            .iter()
+            .map(|u| (*u, demo_key(u).address()))
+            .collect();
+        let mut center_allocs = vec![
+            alloc("liquidity", demo_key("alloc:liquidity").address(), &mlk, pct(28)),
+            alloc(
+                "user-distribution",
+                demo_key("alloc:user-distribution").address(),
+                &mlk,
+                Amount::new(pct(11).units() - user_funds.units() * users.len() as u128),
+            ),
+            alloc(
+                "partner-allocation",
+                demo_key("alloc:partner-allocation").address(),
+                &mlk,
+                pct(37),
+            ),
+            alloc(
+                "long-term-operation",
+                demo_key("alloc:long-term-operation").address(),
+                &mlk,
+                pct(14),
+            ),
+            alloc(
+                "initial-construction",
+                demo_key("alloc:initial-construction").address(),
+                &mlk,
+                pct(10),
+            ),
+        ];
+        for (name, address) in &users {
+            center_allocs.push(alloc(&format!("user:{name}"), *address, &mlk, user_funds));
+        }
+        // LZM: 1 billion; 85% for users (activity 65%, MLK burning 20%), the team's 8.5%
+        // (10% of what users can receive), and the long-term reserve's 6.5%.
+        let lzm_total = whole(1_000_000_000, LZM_DECIMALS);
+        let lzm_pct = |tenths: u128| Amount::new(lzm_total.units() / 1000 * tenths);
+        for (label, tenths) in [
+            ("lzm:user-activity", 650),
+            ("lzm:mlk-burn", 200),
+            ("lzm:team", 85),
+            ("lzm:long-term-reserve", 65),
+        ] {
+            center_allocs.push(alloc(label, demo_key(label).address(), &lzm, lzm_pct(tenths)));
+        }
+
+        let mut chains = vec![ChainSpec {
+            id: ChainId::center(),
+            kind: ChainKind::Center,
+            name: "MiL.k center chain".to_owned(),
+            producer: operator,
+            partner: None,
+            assets: vec![
+                AssetSpec {
+                    symbol: mlk.clone(),
+                    name: "MiL.k Coin".to_owned(),
+                    decimals: MLK_DECIMALS,
+                    issuer: None,
+                },
+                AssetSpec {
+                    symbol: lzm.clone(),
+                    name: "LZM membership token".to_owned(),
+                    decimals: LZM_DECIMALS,
+                    issuer: None,
+                },
+            ],
+            allocations: center_allocs,
+        }];
+        for partner in DEMO_PARTNERS {
+            let symbol: Symbol = partner.symbol.parse().expect("valid");
+            let issuer = demo_key(&format!("partner:{}", partner.chain)).address();
+            let mut allocations = vec![alloc(
+                "tica-inventory",
+                demo_key("tica:inventory").address(),
+                &symbol,
+                whole(1_000_000, BT_DECIMALS),
+            )];
+            for (name, address) in &users {
+                allocations.push(alloc(
+                    &format!("user:{name}"),
+                    *address,
+                    &symbol,
+                    whole(5_000, BT_DECIMALS),
+                ));
+            }
+            chains.push(ChainSpec {
+                id: partner.chain.parse().expect("valid"),
+                kind: ChainKind::Brand,
+                name: format!("{} brand chain", partner.name),
+                producer: operator,
+                partner: Some(PartnerInfo {
+                    name: partner.name.to_owned(),
+                    sector: partner.sector.to_owned(),
+                }),
+                assets: vec![AssetSpec {
+                    symbol,
+                    name: format!("{} points", partner.name),
+                    decimals: BT_DECIMALS,
+                    issuer: Some(issuer),
+                }],
+                allocations,
+            });
+        }
+        Genesis {
+            network: "milk-demo".to_owned(),
+            genesis_time_ms: DEMO_GENESIS_TIME_MS,
+            operator,
+            chains,
+        }
+    }
+}
+
+/// MLK's decimals.
+pub const MLK_DECIMALS: u8 = 8;
+/// LZM's decimals.
+pub const LZM_DECIMALS: u8 = 8;
+/// The demo Brand Tokens' decimals: points are counted to the hundredth.
+pub const BT_DECIMALS: u8 = 2;
+/// 2026-01-01T00:00:00Z.
+pub const DEMO_GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+/// The demo network's funded users.
+pub const DEMO_USERS: [&str; 3] = ["alice", "bob", "carol"];
+
+struct DemoPartner {
+    chain: &'static str,
+    name: &'static str,
+    sector: &'static str,
+    symbol: &'static str,
+}
+
+const DEMO_PARTNERS: [DemoPartner; 3] = [
+    DemoPartner {
+        chain: "skyway",
+        name: "Skyway Air",
+        sector: "travel",
+        symbol: "SKY",
+    },
+    DemoPartner {
+        chain: "cinema",
+        name: "Starlight Cinema",
+        sector: "culture",
+        symbol: "CINE",
+    },
+    DemoPartner {
+        chain: "dailymart",
+        name: "DailyMart",
+        sector: "retail",
+        symbol: "MART",
+    },
+];
+
+/// The well-known key behind a demo label (`operator`, `alice`, `partner:skyway`, …).
+pub fn demo_key(label: &str) -> Keypair {
+    Keypair::from_label(&format!("milk-demo/{label}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_genesis_is_valid_and_matches_the_spec_numbers() {
+        let g = Genesis::demo();
+        g.validate().unwrap();
+        let json = serde_json::to_string(&g).unwrap();
+        assert_eq!(serde_json::from_str::<Genesis>(&json).unwrap(), g);
+        let (block, state) = g.genesis_block(g.center()).unwrap();
+        assert_eq!(block.header.height, 0);
+        let mlk: Symbol = "MLK".parse().unwrap();
+        let lzm: Symbol = "LZM".parse().unwrap();
+        assert_eq!(
+            state.supply(&mlk),
+            Amount::from_whole(1_300_000_000, MLK_DECIMALS)
+        );
+        assert_eq!(
+            state.supply(&lzm),
+            Amount::from_whole(1_000_000_000, LZM_DECIMALS)
+        );
+        let liquidity = demo_key("alloc:liquidity").address();
+        assert_eq!(
+            state.balance(&liquidity, &mlk),
+            Amount::from_whole(364_000_000, MLK_DECIMALS).unwrap()
+        );
+        state.check_conservation().unwrap();
+        assert_eq!(g.chains.len(), 4);
+    }
+
+    #[test]
+    fn bad_genesis_is_refused_with_a_reason() {
+        let mut g = Genesis::demo();
+        g.chains[2].partner.as_mut().unwrap().sector = "travel".to_owned();
+        assert!(g.validate().unwrap_err().contains("one partner per sector"));
+
+        let mut g = Genesis::demo();
+        g.chains[1].allocations[0].asset = "MLK".parse().unwrap();
+        assert!(g.validate().unwrap_err().contains("does not exist"));
+
+        let mut g = Genesis::demo();
+        g.chains[0].allocations[0].amount = Amount::MAX;
+        assert!(g.validate().unwrap_err().contains("overflows"));
+
+        let mut g = Genesis::demo();
+        g.chains.push(g.chains[0].clone());
+        assert!(g.validate().is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! Identities: Ed25519 keys, the addresses derived from them, and signature checks.
+//!
+//! An address *is* the 32-byte Ed25519 public key, so one key is one identity on every
+//! chain and a signature can be checked from the address alone. Its printable form is
+//! bech32m with the prefix `milk`, whose checksum catches any typo of up to four characters.
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use bech32::{Bech32m, Hrp, primitives::decode::CheckedHrpstring};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// The human-readable prefix of printed addresses.
+pub const ADDRESS_PREFIX: &str = "milk";
+
+/// A public identity on every chain: an Ed25519 public key.
+///
+/// Constructed only from a valid, non-weak curve point, so every address can sign.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address([u8; 32]);
+
+impl Address {
+    /// Checks that `bytes` are a usable Ed25519 public key.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Address, String> {
+        let key = VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| "not a valid Ed25519 public key".to_owned())?;
+        if key.is_weak() {
+            return Err("a weak (small-order) Ed25519 public key".to_owned());
+        }
+        Ok(Address(bytes))
+    }
+
+    /// The raw public key.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The key to check signatures with.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        VerifyingKey::from_bytes(&self.0).expect("addresses are valid keys by construction")
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hrp = Hrp::parse_unchecked(ADDRESS_PREFIX);
+        let text = bech32::encode::<Bech32m>(hrp, &self.0).expect("32 bytes always encode");
+        f.write_str(&text)
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Address({self})")
+    }
+}
+
+impl FromStr for Address {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let checked = CheckedHrpstring::new::<Bech32m>(s)
+            .map_err(|e| format!("{s:?} is not a milk address: {e}"))?;
+        if checked.hrp().as_str() != ADDRESS_PREFIX {
+            return Err(format!(
+                "{s:?} is not a milk address: prefix must be {ADDRESS_PREFIX:?}"
+            ));
+        }
+        let bytes: Vec<u8> = checked.byte_iter().collect();
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| format!("{s:?} is not a milk address: wrong length"))?;
+        Address::from_bytes(bytes).map_err(|e| format!("{s:?} is not a milk address: {e}"))
+    }
+}
+
+impl Encode for Address {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed(&self.0);
+    }
+}
+
+impl Decode for Address {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Address::from_bytes(r.array()?).map_err(|reason| DecodeError::Invalid {
+            what: "address",
+            reason,
+        })
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A 64-byte Ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(pub [u8; 64]);
+
+impl Signature {
+    /// The all-zero signature, used where there is no signer (the genesis block).
+    pub const NONE: Signature = Signature([0; 64]);
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({}…)", hex::encode(&self.0[..8]))
+    }
+}
+
+impl Encode for Signature {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed(&self.0);
+    }
+}
+
+impl Decode for Signature {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Signature(r.array()?))
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 64];
+        hex::decode_to_slice(&s, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(Signature(out))
+    }
+}
+
+/// A secret signing key and its address.
+#[derive(Clone)]
+pub struct Keypair {
+    key: SigningKey,
+    address: Address,
+}
+
+impl Keypair {
+    /// The keypair of a 32-byte Ed25519 secret seed.
+    pub fn from_secret(secret: [u8; 32]) -> Keypair {
+        let key = SigningKey::from_bytes(&secret);
+        let address = Address(key.verifying_key().to_bytes());
+        Keypair { key, address }
+    }
+
+    /// A keypair derived from a label: for demos, tests and benchmarks only, never for value.
+    pub fn from_label(label: &str) -> Keypair {
+        Keypair::from_secret(crate::Hash::domain("milk/dev-key/v1", &[label.as_bytes()]).0)
+    }
+
+    /// The secret seed, for an encrypted keystore.
+    pub fn secret(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
+    /// The public identity.
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    /// Signs `message`.
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.key.sign(message).to_bytes())
+    }
+}
+
+impl fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Keypair({})", self.address)
+    }
+}
+
+/// Checks one signature.
+pub fn verify(address: &Address, message: &[u8], signature: &Signature) -> bool {
+    let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+    address.verifying_key().verify_strict(message, &sig).is_ok()
+}
+
+/// Checks many signatures at once and tells, for each, whether it is valid.
+///
+/// A batch check costs about half as much per signature as single checks. When the batch
+/// fails, each signature is checked on its own ([`verify`]) to find the bad ones. Honest
+/// signatures get the same answer either way; only a key's own holder can craft a
+/// mixed-order signature that a batch may accept and a single check refuses (see
+/// `docs/ARCHITECTURE.md`, "Signatures").
+pub fn verify_many(items: &[(&Address, &[u8], &Signature)]) -> Vec<bool> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let messages: Vec<&[u8]> = items.iter().map(|(_, m, _)| *m).collect();
+    let signatures: Vec<ed25519_dalek::Signature> = items
+        .iter()
+        .map(|(_, _, s)| ed25519_dalek::Signature::from_bytes(&s.0))
+        .collect();
+    let keys: Vec<VerifyingKey> = items.iter().map(|(a, _, _)| a.verifying_key()).collect();
+    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+        return vec![true; items.len()];
+    }
+    items.iter().map(|(a, m, s)| verify(a, m, s)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_print_and_parse_with_a_checksum() {
+        let kp = Keypair::from_label("alice");
+        let text = kp.address().to_string();
+        assert!(text.starts_with("milk1"), "{text}");
+        assert_eq!(text.parse::<Address>(), Ok(kp.address()));
+        // One changed character breaks the checksum.
+        let mut bad = text.clone().into_bytes();
+        let i = bad.len() - 3;
+        bad[i] = if bad[i] == b'q' { b'p' } else { b'q' };
+        assert!(String::from_utf8(bad).unwrap().parse::<Address>().is_err());
+        // Another prefix is refused.
+        let other = bech32::encode::<Bech32m>(Hrp::parse("btc").unwrap(), kp.address().as_bytes())
+            .unwrap();
+        assert!(other.parse::<Address>().is_err());
+    }
+
+    #[test]
+    fn weak_keys_are_not_addresses() {
+        // The identity point encodes as 1 followed by zeros: small order.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(Address::from_bytes(identity).is_err());
+    }
+
+    #[test]
+    fn batch_verification_agrees_with_single_checks() {
+        let keys: Vec<Keypair> = (0..8).map(|i| Keypair::from_label(&format!("k{i}"))).collect();
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
+        let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+        let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
+        let items = |sigs: &[Signature]| -> Vec<bool> {
+            let v: Vec<_> = (0..8)
+                .map(|i| (&addrs[i], msgs[i].as_slice(), &sigs[i]))
+                .collect();
+            verify_many(&v)
+        };
+        assert_eq!(items(&sigs), vec![true; 8]);
+        sigs[3].0[0] ^= 1;
+        let mut expected = vec![true; 8];
+        expected[3] = false;
+        assert_eq!(items(&sigs), expected);
+    }
+}

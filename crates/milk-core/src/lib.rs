@@ -1,0 +1,27 @@
+//! The domain core of the MiL.k platform, free of I/O.
+//!
+//! Types ([`Amount`], [`Address`], [`ChainId`], [`Symbol`]), the canonical encoding
+//! ([`codec`]), transactions ([`tx`]), blocks and Merkle proofs ([`block`], [`merkle`]), the
+//! chain state machine ([`state`]), the mempool ([`mempool`]), block production and
+//! verification ([`chain`]) and genesis ([`genesis`]).
+//!
+//! **Architecture invariant:** nothing here does I/O, reads a clock or draws randomness.
+//! Time comes in as an argument, so every rule can be driven by a test or a simulator.
+
+pub mod amount;
+pub mod block;
+pub mod chain;
+pub mod codec;
+pub mod genesis;
+pub mod hash;
+pub mod ids;
+pub mod keys;
+pub mod mempool;
+pub mod merkle;
+pub mod state;
+pub mod tx;
+
+pub use amount::Amount;
+pub use hash::Hash;
+pub use ids::{ChainId, Symbol};
+pub use keys::{Address, Keypair, Signature};

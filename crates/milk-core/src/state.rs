@@ -1,0 +1,553 @@
+//! The state of one chain and the rules that change it.
+//!
+//! Applying a transaction is all-or-nothing: every check runs before the first write. The
+//! state remembers which entries a block touched and their values before it, so the block's
+//! [`StateDelta`] is exact, conservation can be checked in time proportional to the block,
+//! and the store persists only what changed.
+
+use crate::codec::{Encode, Writer};
+use crate::tx::{Action, Transaction};
+use crate::{Address, Amount, ChainId, Hash, Symbol};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use thiserror::Error;
+
+/// The furthest in the future a transaction may expire: it bounds how long a signed
+/// transaction stays dangerous if it leaks before it is submitted.
+pub const MAX_TX_LIFETIME_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// An asset as genesis defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetSpec {
+    /// The ticker.
+    pub symbol: Symbol,
+    /// A display name.
+    pub name: String,
+    /// How many decimals one whole unit has; fixed forever.
+    pub decimals: u8,
+    /// Who may mint it; `None` for a fixed supply.
+    pub issuer: Option<Address>,
+}
+
+/// Why a transaction cannot be applied. Each variant has a stable [`code`](TxError::code).
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum TxError {
+    /// Signed for another chain.
+    #[error("transaction is for chain {got}, not {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The chain the transaction names.
+        got: ChainId,
+    },
+    /// The signature does not match the sender.
+    #[error("signature is not valid for the sender")]
+    BadSignature,
+    /// The transaction expired.
+    #[error("transaction expired at {expires_at_ms} (now {now_ms})")]
+    Expired {
+        /// Its expiry.
+        expires_at_ms: u64,
+        /// The time it was checked at.
+        now_ms: u64,
+    },
+    /// The expiry is further away than allowed.
+    #[error("expiry {expires_at_ms} is more than {MAX_TX_LIFETIME_MS} ms ahead of {now_ms}")]
+    ExpiryTooFar {
+        /// Its expiry.
+        expires_at_ms: u64,
+        /// The time it was checked at.
+        now_ms: u64,
+    },
+    /// The sequence number was already used: a replay or a duplicate.
+    #[error("sequence {got} already used; next is {expected}")]
+    SequenceUsed {
+        /// The sender's next sequence number.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// An earlier sequence number has not been seen yet.
+    #[error("sequence {got} is ahead; next is {expected}")]
+    SequenceGap {
+        /// The sender's next sequence number.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The asset does not exist on this chain.
+    #[error("asset {asset} does not exist on this chain")]
+    UnknownAsset {
+        /// The asset named.
+        asset: Symbol,
+    },
+    /// An amount of zero.
+    #[error("amount must be more than zero")]
+    ZeroAmount,
+    /// The sender does not hold enough.
+    #[error("insufficient {asset}: {available} available, {needed} needed (base units)")]
+    InsufficientBalance {
+        /// The asset.
+        asset: Symbol,
+        /// What the sender holds.
+        available: Amount,
+        /// What the transaction needs.
+        needed: Amount,
+    },
+    /// A balance or supply would exceed the largest amount.
+    #[error("amount overflows the largest representable {asset} balance")]
+    Overflow {
+        /// The asset.
+        asset: Symbol,
+    },
+    /// Only the asset's issuer may mint it.
+    #[error("only the issuer may mint {asset}")]
+    NotIssuer {
+        /// The asset.
+        asset: Symbol,
+    },
+}
+
+impl TxError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::WrongChain { .. } => "wrong_chain",
+            TxError::BadSignature => "bad_signature",
+            TxError::Expired { .. } => "expired",
+            TxError::ExpiryTooFar { .. } => "expiry_too_far",
+            TxError::SequenceUsed { .. } => "sequence_used",
+            TxError::SequenceGap { .. } => "sequence_gap",
+            TxError::UnknownAsset { .. } => "unknown_asset",
+            TxError::ZeroAmount => "zero_amount",
+            TxError::InsufficientBalance { .. } => "insufficient_balance",
+            TxError::Overflow { .. } => "overflow",
+            TxError::NotIssuer { .. } => "not_issuer",
+        }
+    }
+}
+
+/// What one block changed: the new value of every entry it touched, sorted, so it encodes
+/// (and hashes) the same on every node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDelta {
+    /// `(account, asset, new balance)`.
+    pub balances: Vec<(Address, Symbol, Amount)>,
+    /// `(account, next sequence number)`.
+    pub sequences: Vec<(Address, u64)>,
+    /// `(asset, new total supply)`.
+    pub supplies: Vec<(Symbol, Amount)>,
+}
+
+impl Encode for StateDelta {
+    fn encode(&self, w: &mut Writer) {
+        w.u32(self.balances.len() as u32);
+        for (a, s, v) in &self.balances {
+            w.put(a).put(s).put(v);
+        }
+        w.u32(self.sequences.len() as u32);
+        for (a, n) in &self.sequences {
+            w.put(a).u64(*n);
+        }
+        w.u32(self.supplies.len() as u32);
+        for (s, v) in &self.supplies {
+            w.put(s).put(v);
+        }
+    }
+}
+
+/// The state commitment after a block: a hash chain over every block's delta.
+///
+/// `root(h) = H(root(h-1) ‖ h ‖ delta(h))`, with `root(-1) = 0` and genesis's delta being
+/// the whole initial state. It costs time proportional to the block, not to the state, and
+/// anyone who replays the chain from genesis recomputes it exactly.
+pub fn state_root(prev_root: &Hash, height: u64, delta: &StateDelta) -> Hash {
+    let mut w = Writer::new();
+    w.put(prev_root).u64(height).put(delta);
+    Hash::domain("milk/state/v1", &[&w.into_bytes()])
+}
+
+#[derive(Debug, Clone)]
+struct AssetState {
+    spec: AssetSpec,
+    supply: Amount,
+}
+
+/// A chain's accounts, sequence numbers and asset supplies.
+#[derive(Debug, Clone)]
+pub struct ChainState {
+    chain: ChainId,
+    assets: BTreeMap<Symbol, AssetState>,
+    balances: HashMap<(Address, Symbol), Amount>,
+    sequences: HashMap<Address, u64>,
+    // Entries changed since the last `take_delta`, with their values before.
+    touched_balances: HashMap<(Address, Symbol), Amount>,
+    touched_sequences: HashMap<Address, u64>,
+    touched_supplies: HashMap<Symbol, Amount>,
+}
+
+/// Conservation broke: the sum of balances differs from the recorded supply.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{asset}: supply {supply} but balances sum to {sum}")]
+pub struct ConservationError {
+    /// The asset.
+    pub asset: Symbol,
+    /// The recorded supply.
+    pub supply: Amount,
+    /// The sum of balances (saturating).
+    pub sum: Amount,
+}
+
+impl ChainState {
+    /// An empty chain with these assets, all of zero supply.
+    pub fn new(chain: ChainId, assets: Vec<AssetSpec>) -> ChainState {
+        let assets = assets
+            .into_iter()
+            .map(|spec| {
+                (
+                    spec.symbol.clone(),
+                    AssetState {
+                        spec,
+                        supply: Amount::ZERO,
+                    },
+                )
+            })
+            .collect();
+        ChainState {
+            chain,
+            assets,
+            balances: HashMap::new(),
+            sequences: HashMap::new(),
+            touched_balances: HashMap::new(),
+            touched_sequences: HashMap::new(),
+            touched_supplies: HashMap::new(),
+        }
+    }
+
+    /// The chain this state belongs to.
+    pub fn chain(&self) -> &ChainId {
+        &self.chain
+    }
+
+    /// The assets of this chain, in symbol order.
+    pub fn assets(&self) -> impl Iterator<Item = (&AssetSpec, Amount)> {
+        self.assets.values().map(|a| (&a.spec, a.supply))
+    }
+
+    /// One asset's definition.
+    pub fn asset(&self, symbol: &Symbol) -> Option<&AssetSpec> {
+        self.assets.get(symbol).map(|a| &a.spec)
+    }
+
+    /// The total supply of an asset.
+    pub fn supply(&self, symbol: &Symbol) -> Option<Amount> {
+        self.assets.get(symbol).map(|a| a.supply)
+    }
+
+    /// An account's balance of an asset.
+    pub fn balance(&self, account: &Address, asset: &Symbol) -> Amount {
+        self.balances
+            .get(&(*account, asset.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The sequence number the account's next transaction must carry.
+    pub fn next_sequence(&self, account: &Address) -> u64 {
+        self.sequences.get(account).copied().unwrap_or(0)
+    }
+
+    /// How many (account, asset) balances are non-zero.
+    pub fn account_entries(&self) -> usize {
+        self.balances.len()
+    }
+
+    /// Every non-zero balance, in no particular order.
+    pub fn balances(&self) -> impl Iterator<Item = (&Address, &Symbol, Amount)> {
+        self.balances.iter().map(|((a, s), v)| (a, s, *v))
+    }
+
+    /// Every account's next sequence number.
+    pub fn sequences(&self) -> impl Iterator<Item = (&Address, u64)> {
+        self.sequences.iter().map(|(a, n)| (a, *n))
+    }
+
+    /// Checks a transaction against the current state without changing it. `now_ms` is the
+    /// block time (or, on admission, the node's clock).
+    pub fn check(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
+        self.check_envelope(tx, now_ms)?;
+        self.plan(tx).map(|_| ())
+    }
+
+    /// The checks that do not depend on the action: chain, expiry, sequence.
+    fn check_envelope(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
+        if tx.chain != self.chain {
+            return Err(TxError::WrongChain {
+                expected: self.chain.clone(),
+                got: tx.chain.clone(),
+            });
+        }
+        if tx.expires_at_ms <= now_ms {
+            return Err(TxError::Expired {
+                expires_at_ms: tx.expires_at_ms,
+                now_ms,
+            });
+        }
+        if tx.expires_at_ms > now_ms.saturating_add(MAX_TX_LIFETIME_MS) {
+            return Err(TxError::ExpiryTooFar {
+                expires_at_ms: tx.expires_at_ms,
+                now_ms,
+            });
+        }
+        let expected = self.next_sequence(&tx.sender);
+        if tx.sequence < expected {
+            return Err(TxError::SequenceUsed {
+                expected,
+                got: tx.sequence,
+            });
+        }
+        if tx.sequence > expected {
+            return Err(TxError::SequenceGap {
+                expected,
+                got: tx.sequence,
+            });
+        }
+        Ok(())
+    }
+
+    /// Works out the writes an action makes, checking everything; writes nothing.
+    fn plan(&self, tx: &Transaction) -> Result<Plan, TxError> {
+        let asset = tx.action.asset();
+        let state = self
+            .assets
+            .get(asset)
+            .ok_or_else(|| TxError::UnknownAsset {
+                asset: asset.clone(),
+            })?;
+        let overflow = || TxError::Overflow {
+            asset: asset.clone(),
+        };
+        let debit = |amount: Amount| -> Result<Amount, TxError> {
+            let available = self.balance(&tx.sender, asset);
+            available
+                .checked_sub(amount)
+                .ok_or_else(|| TxError::InsufficientBalance {
+                    asset: asset.clone(),
+                    available,
+                    needed: amount,
+                })
+        };
+        match &tx.action {
+            Action::Transfer { to, amount, .. } => {
+                nonzero(*amount)?;
+                let from_after = debit(*amount)?;
+                let to_after = if *to == tx.sender {
+                    from_after.checked_add(*amount).ok_or_else(overflow)?
+                } else {
+                    self.balance(to, asset)
+                        .checked_add(*amount)
+                        .ok_or_else(overflow)?
+                };
+                Ok(Plan {
+                    writes: [Some((tx.sender, from_after)), Some((*to, to_after))],
+                    supply: None,
+                })
+            }
+            Action::Mint { to, amount, .. } => {
+                nonzero(*amount)?;
+                if state.spec.issuer != Some(tx.sender) {
+                    return Err(TxError::NotIssuer {
+                        asset: asset.clone(),
+                    });
+                }
+                let supply = state.supply.checked_add(*amount).ok_or_else(overflow)?;
+                let to_after = self
+                    .balance(to, asset)
+                    .checked_add(*amount)
+                    .ok_or_else(overflow)?;
+                Ok(Plan {
+                    writes: [Some((*to, to_after)), None],
+                    supply: Some(supply),
+                })
+            }
+            Action::Burn { amount, .. } => {
+                nonzero(*amount)?;
+                let from_after = debit(*amount)?;
+                let supply = state
+                    .supply
+                    .checked_sub(*amount)
+                    .expect("a balance never exceeds its asset's supply");
+                Ok(Plan {
+                    writes: [Some((tx.sender, from_after)), None],
+                    supply: Some(supply),
+                })
+            }
+        }
+    }
+
+    /// Applies a transaction whose signature was checked, at block time `now_ms`. On error
+    /// nothing changed.
+    pub fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
+        self.check_envelope(tx, now_ms)?;
+        let plan = self.plan(tx)?;
+        let asset = tx.action.asset().clone();
+        for (account, value) in plan.writes.into_iter().flatten() {
+            self.set_balance(account, asset.clone(), value);
+        }
+        if let Some(supply) = plan.supply {
+            let state = self.assets.get_mut(&asset).expect("planned on a known asset");
+            self.touched_supplies
+                .entry(asset.clone())
+                .or_insert(state.supply);
+            state.supply = supply;
+        }
+        let before = self.next_sequence(&tx.sender);
+        self.touched_sequences.entry(tx.sender).or_insert(before);
+        self.sequences.insert(tx.sender, before + 1);
+        Ok(())
+    }
+
+    fn set_balance(&mut self, account: Address, asset: Symbol, value: Amount) {
+        let key = (account, asset);
+        let before = self.balances.get(&key).copied().unwrap_or_default();
+        self.touched_balances.entry(key.clone()).or_insert(before);
+        if value.is_zero() {
+            self.balances.remove(&key);
+        } else {
+            self.balances.insert(key, value);
+        }
+    }
+
+    /// Credits a genesis allocation, creating supply. Only for building genesis.
+    pub fn allocate(&mut self, account: Address, asset: &Symbol, amount: Amount) -> Result<(), TxError> {
+        let state = self.assets.get(asset).ok_or_else(|| TxError::UnknownAsset {
+            asset: asset.clone(),
+        })?;
+        let overflow = || TxError::Overflow {
+            asset: asset.clone(),
+        };
+        let supply = state.supply.checked_add(amount).ok_or_else(overflow)?;
+        let balance = self
+            .balance(&account, asset)
+            .checked_add(amount)
+            .ok_or_else(overflow)?;
+        self.set_balance(account, asset.clone(), balance);
+        let state = self.assets.get_mut(asset).expect("checked above");
+        self.touched_supplies.entry(asset.clone()).or_insert(state.supply);
+        state.supply = supply;
+        Ok(())
+    }
+
+    /// Restores persisted entries (after [`ChainState::new`]), then checks conservation.
+    pub fn restore(
+        &mut self,
+        balances: impl IntoIterator<Item = (Address, Symbol, Amount)>,
+        sequences: impl IntoIterator<Item = (Address, u64)>,
+        supplies: impl IntoIterator<Item = (Symbol, Amount)>,
+    ) -> Result<(), String> {
+        for (symbol, supply) in supplies {
+            let state = self
+                .assets
+                .get_mut(&symbol)
+                .ok_or_else(|| format!("stored supply of unknown asset {symbol}"))?;
+            state.supply = supply;
+        }
+        for (account, asset, value) in balances {
+            if !self.assets.contains_key(&asset) {
+                return Err(format!("stored balance of unknown asset {asset}"));
+            }
+            if !value.is_zero() {
+                self.balances.insert((account, asset), value);
+            }
+        }
+        self.sequences.extend(sequences);
+        self.check_conservation().map_err(|e| e.to_string())
+    }
+
+    /// Takes what changed since the last call, and asserts that the change conserved every
+    /// asset: the balances moved by exactly what supply moved.
+    pub fn take_delta(&mut self) -> StateDelta {
+        let mut gained: BTreeMap<&Symbol, u128> = BTreeMap::new();
+        let mut lost: BTreeMap<&Symbol, u128> = BTreeMap::new();
+        let mut balances = Vec::with_capacity(self.touched_balances.len());
+        for ((account, asset), before) in &self.touched_balances {
+            let after = self.balance(account, asset);
+            if after >= *before {
+                *gained.entry(asset).or_default() += after.units() - before.units();
+            } else {
+                *lost.entry(asset).or_default() += before.units() - after.units();
+            }
+            balances.push((*account, asset.clone(), after));
+        }
+        for (symbol, state) in &self.assets {
+            let supply_before = self
+                .touched_supplies
+                .get(symbol)
+                .copied()
+                .unwrap_or(state.supply);
+            let g = gained.get(symbol).copied().unwrap_or(0);
+            let l = lost.get(symbol).copied().unwrap_or(0);
+            assert_eq!(
+                supply_before.units().checked_add(g).and_then(|x| x.checked_sub(l)),
+                Some(state.supply.units()),
+                "conservation broken for {symbol} on {}",
+                self.chain
+            );
+        }
+        balances.sort_unstable();
+        let mut sequences: Vec<(Address, u64)> = self
+            .touched_sequences
+            .keys()
+            .map(|a| (*a, self.next_sequence(a)))
+            .collect();
+        sequences.sort_unstable();
+        let mut supplies: Vec<(Symbol, Amount)> = self
+            .touched_supplies
+            .keys()
+            .map(|s| (s.clone(), self.assets[s].supply))
+            .collect();
+        supplies.sort_unstable();
+        self.touched_balances.clear();
+        self.touched_sequences.clear();
+        self.touched_supplies.clear();
+        StateDelta {
+            balances,
+            sequences,
+            supplies,
+        }
+    }
+
+    /// Checks, over the whole state, that every asset's supply equals the sum of its balances.
+    pub fn check_conservation(&self) -> Result<(), ConservationError> {
+        let mut sums: BTreeMap<&Symbol, u128> = BTreeMap::new();
+        for ((_, asset), v) in &self.balances {
+            let s = sums.entry(asset).or_default();
+            *s = s.saturating_add(v.units());
+        }
+        for (symbol, state) in &self.assets {
+            let sum = Amount::new(sums.get(symbol).copied().unwrap_or(0));
+            if sum != state.supply {
+                return Err(ConservationError {
+                    asset: symbol.clone(),
+                    supply: state.supply,
+                    sum,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Plan {
+    writes: [Option<(Address, Amount)>; 2],
+    supply: Option<Amount>,
+}
+
+fn nonzero(amount: Amount) -> Result<(), TxError> {
+    if amount.is_zero() {
+        Err(TxError::ZeroAmount)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,406 @@
+//! Transactions: what a key holder asks a chain to do, signed.
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::keys::{self, Address, Keypair, Signature};
+use crate::{Amount, ChainId, Hash, Symbol};
+use serde::{Deserialize, Serialize};
+
+/// The longest memo a transfer may carry, in bytes of UTF-8.
+pub const MAX_MEMO_BYTES: usize = 140;
+/// The longest encoded signed transaction this version produces or accepts.
+pub const MAX_TX_BYTES: usize = 1024;
+/// The only transaction format version so far.
+const TX_VERSION: u8 = 1;
+
+/// The id of a transaction: the domain-separated hash of its unsigned encoding. It is also
+/// the message that is signed, so it cannot be changed without the signer's key.
+pub type TxId = Hash;
+
+/// What a transaction does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Moves `amount` of `asset` from the sender to `to`.
+    Transfer {
+        /// The recipient.
+        to: Address,
+        /// The asset moved.
+        asset: Symbol,
+        /// How much, in base units; never zero.
+        amount: Amount,
+        /// A short note for the recipient (a gift message, an invoice reference).
+        memo: String,
+    },
+    /// Creates `amount` of `asset` for `to`; only the asset's issuer may.
+    Mint {
+        /// The recipient.
+        to: Address,
+        /// The asset created.
+        asset: Symbol,
+        /// How much, in base units; never zero.
+        amount: Amount,
+    },
+    /// Destroys `amount` of the sender's own `asset`.
+    Burn {
+        /// The asset destroyed.
+        asset: Symbol,
+        /// How much, in base units; never zero.
+        amount: Amount,
+    },
+}
+
+impl Action {
+    const TRANSFER: u8 = 1;
+    const MINT: u8 = 2;
+    const BURN: u8 = 3;
+
+    /// The asset this action moves.
+    pub fn asset(&self) -> &Symbol {
+        match self {
+            Action::Transfer { asset, .. }
+            | Action::Mint { asset, .. }
+            | Action::Burn { asset, .. } => asset,
+        }
+    }
+}
+
+impl Encode for Action {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Action::Transfer {
+                to,
+                asset,
+                amount,
+                memo,
+            } => {
+                w.u8(Self::TRANSFER).put(to).put(asset).put(amount).str(memo);
+            }
+            Action::Mint { to, asset, amount } => {
+                w.u8(Self::MINT).put(to).put(asset).put(amount);
+            }
+            Action::Burn { asset, amount } => {
+                w.u8(Self::BURN).put(asset).put(amount);
+            }
+        }
+    }
+}
+
+impl Decode for Action {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            Self::TRANSFER => Ok(Action::Transfer {
+                to: r.get()?,
+                asset: r.get()?,
+                amount: r.get()?,
+                memo: r.str("memo", MAX_MEMO_BYTES)?.to_owned(),
+            }),
+            Self::MINT => Ok(Action::Mint {
+                to: r.get()?,
+                asset: r.get()?,
+                amount: r.get()?,
+            }),
+            Self::BURN => Ok(Action::Burn {
+                asset: r.get()?,
+                amount: r.get()?,
+            }),
+            tag => Err(DecodeError::UnknownTag {
+                what: "action",
+                tag,
+            }),
+        }
+    }
+}
+
+/// An unsigned transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// The only chain this transaction is valid on.
+    pub chain: ChainId,
+    /// Who signs and pays.
+    pub sender: Address,
+    /// The sender's next sequence number on this chain: each value is used exactly once, in
+    /// order, so a transaction can never be applied twice.
+    pub sequence: u64,
+    /// The block time (Unix milliseconds) from which the transaction is no longer valid.
+    pub expires_at_ms: u64,
+    /// What it does.
+    pub action: Action,
+}
+
+impl Transaction {
+    /// The id, which is also the signed message.
+    pub fn id(&self) -> TxId {
+        Hash::domain("milk/tx/v1", &[&self.to_bytes()])
+    }
+
+    /// Signs with `key`, which must be the sender's.
+    pub fn sign(self, key: &Keypair) -> SignedTransaction {
+        debug_assert_eq!(key.address(), self.sender, "signed by someone else");
+        let signature = key.sign(&self.id().0);
+        SignedTransaction {
+            tx: self,
+            signature,
+        }
+    }
+}
+
+impl Encode for Transaction {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(TX_VERSION)
+            .put(&self.chain)
+            .put(&self.sender)
+            .u64(self.sequence)
+            .u64(self.expires_at_ms)
+            .put(&self.action);
+    }
+}
+
+impl Decode for Transaction {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            TX_VERSION => {}
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "transaction version",
+                    tag,
+                });
+            }
+        }
+        Ok(Transaction {
+            chain: r.get()?,
+            sender: r.get()?,
+            sequence: r.u64()?,
+            expires_at_ms: r.u64()?,
+            action: r.get()?,
+        })
+    }
+}
+
+/// A transaction with its sender's signature, not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedTransaction {
+    /// The transaction.
+    pub tx: Transaction,
+    /// The sender's signature over [`Transaction::id`].
+    pub signature: Signature,
+}
+
+impl SignedTransaction {
+    /// Decodes a signed transaction, refusing oversized input before reading it.
+    pub fn decode_checked(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_TX_BYTES {
+            return Err(DecodeError::TooLong {
+                what: "transaction",
+                len: bytes.len(),
+                max: MAX_TX_BYTES,
+            });
+        }
+        Self::from_bytes(bytes)
+    }
+
+    /// Checks the signature.
+    pub fn verify(self) -> Result<VerifiedTx, SignedTransaction> {
+        let id = self.tx.id();
+        if keys::verify(&self.tx.sender, &id.0, &self.signature) {
+            Ok(VerifiedTx { id, signed: self })
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl Encode for SignedTransaction {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.tx).put(&self.signature);
+    }
+}
+
+impl Decode for SignedTransaction {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(SignedTransaction {
+            tx: r.get()?,
+            signature: r.get()?,
+        })
+    }
+}
+
+/// A signed transaction whose signature has been checked.
+///
+/// The only way to make one is [`SignedTransaction::verify`] or [`verify_batch`], so code
+/// that takes a `VerifiedTx` never needs to check the signature again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTx {
+    id: TxId,
+    signed: SignedTransaction,
+}
+
+impl VerifiedTx {
+    /// The transaction id.
+    pub fn id(&self) -> TxId {
+        self.id
+    }
+
+    /// The transaction.
+    pub fn tx(&self) -> &Transaction {
+        &self.signed.tx
+    }
+
+    /// The transaction with its signature.
+    pub fn signed(&self) -> &SignedTransaction {
+        &self.signed
+    }
+
+    /// Gives back the signed transaction.
+    pub fn into_signed(self) -> SignedTransaction {
+        self.signed
+    }
+}
+
+/// Checks the signatures of many transactions with one batch check, and tells for each
+/// whether it is valid.
+pub fn verify_batch(txs: Vec<SignedTransaction>) -> Vec<Result<VerifiedTx, SignedTransaction>> {
+    let ids: Vec<TxId> = txs.iter().map(|s| s.tx.id()).collect();
+    let items: Vec<(&Address, &[u8], &Signature)> = txs
+        .iter()
+        .zip(&ids)
+        .map(|(s, id)| (&s.tx.sender, id.0.as_slice(), &s.signature))
+        .collect();
+    let valid = keys::verify_many(&items);
+    txs.into_iter()
+        .zip(ids)
+        .zip(valid)
+        .map(|((signed, id), ok)| {
+            if ok {
+                Ok(VerifiedTx { id, signed })
+            } else {
+                Err(signed)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> Transaction {
+        Transaction {
+            chain: ChainId::center(),
+            sender: Keypair::from_label("alice").address(),
+            sequence: 7,
+            expires_at_ms: 1_800_000_000_000,
+            action: Action::Transfer {
+                to: Keypair::from_label("bob").address(),
+                asset: "MLK".parse().unwrap(),
+                amount: Amount::new(1_250_000_000),
+                memo: "for lunch".to_owned(),
+            },
+        }
+    }
+
+    /// Golden vector: if this changes, every signature ever made changes with it.
+    #[test]
+    fn transaction_encoding_is_stable() {
+        let tx = sample();
+        let bytes = tx.to_bytes();
+        assert_eq!(
+            hex::encode(&bytes),
+            concat!(
+                "01",                                                               // version
+                "0000000663656e746572",                                             // chain
+                "a19dbcbe1455e09714a8fb48efd306aebf9a26e02959e1a4ee85dcefc8ab93ab", // sender
+                "0000000000000007",                                                 // sequence
+                "000001a3185c5000",                                                 // expiry
+                "01",                                                               // transfer
+                "10ad98685b7ff709ca008452e1f3e24f1dcc79eb2c9ff96a3f020c3fa26440ef", // to
+                "000000034d4c4b",                                                   // asset
+                "0000000000000000000000004a817c80",                                 // amount
+                "00000009666f72206c756e6368",                                       // memo
+            )
+        );
+        assert_eq!(
+            tx.id().to_hex(),
+            "0d518139c4456197d5e8025d0631d7d6c9f0d97f8d7344aed981972b1d3a4433"
+        );
+        assert_eq!(Transaction::from_bytes(&bytes), Ok(tx.clone()));
+        // Ed25519 signatures are deterministic, so the signature is a golden value too.
+        let signed = tx.sign(&Keypair::from_label("alice"));
+        assert_eq!(hex::encode(signed.signature.0), "f4ec408fac3dc1d1cda23586acd75846d007926e50c3a750f198d0272093b6d19d3e20e45727f986e9502721ae82c5d5b7a4c13319999e721133bfcc681eaa0e");
+        assert_eq!(
+            signed.tx.sender.to_string(),
+            "milk15xwme0s52hsfw99gldywl5cx46le5fhq99v7rf8wshwwlj9tjw4sg0dq95"
+        );
+    }
+
+    #[test]
+    fn signature_binds_every_field() {
+        let key = Keypair::from_label("alice");
+        let signed = sample().sign(&key);
+        assert!(signed.clone().verify().is_ok());
+        let mut other_chain = signed.clone();
+        other_chain.tx.chain = "skyway".parse().unwrap();
+        assert!(other_chain.verify().is_err());
+        let mut other_seq = signed.clone();
+        other_seq.tx.sequence += 1;
+        assert!(other_seq.verify().is_err());
+    }
+
+    #[test]
+    fn oversized_or_truncated_input_is_refused() {
+        let bytes = sample().sign(&Keypair::from_label("alice")).to_bytes();
+        assert!(SignedTransaction::decode_checked(&bytes).is_ok());
+        assert!(SignedTransaction::decode_checked(&bytes[..bytes.len() - 1]).is_err());
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(
+            SignedTransaction::decode_checked(&long),
+            Err(DecodeError::TrailingBytes(1))
+        );
+        assert!(matches!(
+            SignedTransaction::decode_checked(&[0; MAX_TX_BYTES + 1]),
+            Err(DecodeError::TooLong { .. })
+        ));
+    }
+
+    fn arb_action() -> impl Strategy<Value = Action> {
+        let addr = (0u8..4).prop_map(|i| Keypair::from_label(&format!("p{i}")).address());
+        let asset = prop::sample::select(vec!["MLK", "LZM", "SKY"])
+            .prop_map(|s| s.parse::<Symbol>().unwrap());
+        let amount = any::<u128>().prop_map(Amount::new);
+        prop_oneof![
+            (addr.clone(), asset.clone(), amount.clone(), "[ -~]{0,140}").prop_map(
+                |(to, asset, amount, memo)| Action::Transfer {
+                    to,
+                    asset,
+                    amount,
+                    memo
+                }
+            ),
+            (addr, asset.clone(), amount.clone())
+                .prop_map(|(to, asset, amount)| Action::Mint { to, asset, amount }),
+            (asset, amount).prop_map(|(asset, amount)| Action::Burn { asset, amount }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn encoding_round_trips(seq in any::<u64>(), exp in any::<u64>(), action in arb_action()) {
+            let tx = Transaction {
+                chain: "skyway".parse().unwrap(),
+                sender: Keypair::from_label("s").address(),
+                sequence: seq,
+                expires_at_ms: exp,
+                action,
+            };
+            let signed = tx.sign(&Keypair::from_label("s"));
+            let bytes = signed.to_bytes();
+            prop_assert_eq!(SignedTransaction::decode_checked(&bytes), Ok(signed));
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = SignedTransaction::decode_checked(&bytes);
+        }
+    }
+}
