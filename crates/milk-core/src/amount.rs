@@ -106,9 +106,7 @@ impl Amount {
         if !frac.is_empty() {
             let frac_units: u128 = frac.parse().map_err(|_| overflow())?;
             let scale = 10u128.pow(u32::from(decimals) - frac.len() as u32);
-            units = units
-                .checked_add(frac_units * scale)
-                .ok_or_else(overflow)?;
+            units = units.checked_add(frac_units * scale).ok_or_else(overflow)?;
         }
         Ok(Amount(units))
     }

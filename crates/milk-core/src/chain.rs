@@ -134,7 +134,11 @@ pub struct Verifier {
 
 impl Verifier {
     /// Starts at `chain`'s genesis, checking that `genesis_block` is the one the file defines.
-    pub fn start(genesis: &Genesis, chain: &ChainId, genesis_block: &Block) -> Result<Verifier, String> {
+    pub fn start(
+        genesis: &Genesis,
+        chain: &ChainId,
+        genesis_block: &Block,
+    ) -> Result<Verifier, String> {
         let spec = genesis
             .chain(chain)
             .ok_or_else(|| format!("genesis has no chain {chain}"))?;

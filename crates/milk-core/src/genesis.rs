@@ -110,7 +110,10 @@ impl Genesis {
                 _ => {}
             }
             if chain.kind == ChainKind::Brand && chain.assets.len() != 1 {
-                return Err(format!("brand chain {} must have exactly one asset", chain.id));
+                return Err(format!(
+                    "brand chain {} must have exactly one asset",
+                    chain.id
+                ));
             }
             for asset in &chain.assets {
                 if !symbols.insert(&asset.symbol) {
@@ -201,7 +204,12 @@ impl Genesis {
             .map(|u| (*u, demo_key(u).address()))
             .collect();
         let mut center_allocs = vec![
-            alloc("liquidity", demo_key("alloc:liquidity").address(), &mlk, pct(28)),
+            alloc(
+                "liquidity",
+                demo_key("alloc:liquidity").address(),
+                &mlk,
+                pct(28),
+            ),
             alloc(
                 "user-distribution",
                 demo_key("alloc:user-distribution").address(),
@@ -240,7 +248,12 @@ impl Genesis {
             ("lzm:team", 85),
             ("lzm:long-term-reserve", 65),
         ] {
-            center_allocs.push(alloc(label, demo_key(label).address(), &lzm, lzm_pct(tenths)));
+            center_allocs.push(alloc(
+                label,
+                demo_key(label).address(),
+                &lzm,
+                lzm_pct(tenths),
+            ));
         }
 
         let mut chains = vec![ChainSpec {

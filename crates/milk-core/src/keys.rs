@@ -231,8 +231,8 @@ mod tests {
         bad[i] = if bad[i] == b'q' { b'p' } else { b'q' };
         assert!(String::from_utf8(bad).unwrap().parse::<Address>().is_err());
         // Another prefix is refused.
-        let other = bech32::encode::<Bech32m>(Hrp::parse("btc").unwrap(), kp.address().as_bytes())
-            .unwrap();
+        let other =
+            bech32::encode::<Bech32m>(Hrp::parse("btc").unwrap(), kp.address().as_bytes()).unwrap();
         assert!(other.parse::<Address>().is_err());
     }
 
@@ -246,7 +246,9 @@ mod tests {
 
     #[test]
     fn batch_verification_agrees_with_single_checks() {
-        let keys: Vec<Keypair> = (0..8).map(|i| Keypair::from_label(&format!("k{i}"))).collect();
+        let keys: Vec<Keypair> = (0..8)
+            .map(|i| Keypair::from_label(&format!("k{i}")))
+            .collect();
         let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
         let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
         let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();

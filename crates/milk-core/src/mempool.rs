@@ -5,9 +5,9 @@
 //! connections). Everything is bounded: the pool, and each sender's share of it, so one
 //! sender cannot crowd out the rest.
 
+use crate::Address;
 use crate::state::{ChainState, TxError};
 use crate::tx::{TxId, VerifiedTx};
-use crate::Address;
 use std::collections::{HashMap, VecDeque};
 use thiserror::Error;
 
@@ -126,7 +126,9 @@ impl Mempool {
                     kept.push_back(id);
                     continue;
                 }
-                let Some(tx) = self.txs.get(&id) else { continue };
+                let Some(tx) = self.txs.get(&id) else {
+                    continue;
+                };
                 match state.apply(tx.tx(), now_ms) {
                     Ok(()) => {
                         progressed = true;

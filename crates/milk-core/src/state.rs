@@ -396,7 +396,10 @@ impl ChainState {
             self.set_balance(account, asset.clone(), value);
         }
         if let Some(supply) = plan.supply {
-            let state = self.assets.get_mut(&asset).expect("planned on a known asset");
+            let state = self
+                .assets
+                .get_mut(&asset)
+                .expect("planned on a known asset");
             self.touched_supplies
                 .entry(asset.clone())
                 .or_insert(state.supply);
@@ -420,10 +423,18 @@ impl ChainState {
     }
 
     /// Credits a genesis allocation, creating supply. Only for building genesis.
-    pub fn allocate(&mut self, account: Address, asset: &Symbol, amount: Amount) -> Result<(), TxError> {
-        let state = self.assets.get(asset).ok_or_else(|| TxError::UnknownAsset {
-            asset: asset.clone(),
-        })?;
+    pub fn allocate(
+        &mut self,
+        account: Address,
+        asset: &Symbol,
+        amount: Amount,
+    ) -> Result<(), TxError> {
+        let state = self
+            .assets
+            .get(asset)
+            .ok_or_else(|| TxError::UnknownAsset {
+                asset: asset.clone(),
+            })?;
         let overflow = || TxError::Overflow {
             asset: asset.clone(),
         };
@@ -434,7 +445,9 @@ impl ChainState {
             .ok_or_else(overflow)?;
         self.set_balance(account, asset.clone(), balance);
         let state = self.assets.get_mut(asset).expect("checked above");
-        self.touched_supplies.entry(asset.clone()).or_insert(state.supply);
+        self.touched_supplies
+            .entry(asset.clone())
+            .or_insert(state.supply);
         state.supply = supply;
         Ok(())
     }
@@ -489,7 +502,10 @@ impl ChainState {
             let g = gained.get(symbol).copied().unwrap_or(0);
             let l = lost.get(symbol).copied().unwrap_or(0);
             assert_eq!(
-                supply_before.units().checked_add(g).and_then(|x| x.checked_sub(l)),
+                supply_before
+                    .units()
+                    .checked_add(g)
+                    .and_then(|x| x.checked_sub(l)),
                 Some(state.supply.units()),
                 "conservation broken for {symbol} on {}",
                 self.chain

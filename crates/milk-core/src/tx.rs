@@ -73,7 +73,11 @@ impl Encode for Action {
                 amount,
                 memo,
             } => {
-                w.u8(Self::TRANSFER).put(to).put(asset).put(amount).str(memo);
+                w.u8(Self::TRANSFER)
+                    .put(to)
+                    .put(asset)
+                    .put(amount)
+                    .str(memo);
             }
             Action::Mint { to, asset, amount } => {
                 w.u8(Self::MINT).put(to).put(asset).put(amount);
@@ -326,7 +330,10 @@ mod tests {
         assert_eq!(Transaction::from_bytes(&bytes), Ok(tx.clone()));
         // Ed25519 signatures are deterministic, so the signature is a golden value too.
         let signed = tx.sign(&Keypair::from_label("alice"));
-        assert_eq!(hex::encode(signed.signature.0), "f4ec408fac3dc1d1cda23586acd75846d007926e50c3a750f198d0272093b6d19d3e20e45727f986e9502721ae82c5d5b7a4c13319999e721133bfcc681eaa0e");
+        assert_eq!(
+            hex::encode(signed.signature.0),
+            "f4ec408fac3dc1d1cda23586acd75846d007926e50c3a750f198d0272093b6d19d3e20e45727f986e9502721ae82c5d5b7a4c13319999e721133bfcc681eaa0e"
+        );
         assert_eq!(
             signed.tx.sender.to_string(),
             "milk15xwme0s52hsfw99gldywl5cx46le5fhq99v7rf8wshwwlj9tjw4sg0dq95"
@@ -377,8 +384,11 @@ mod tests {
                     memo
                 }
             ),
-            (addr, asset.clone(), amount.clone())
-                .prop_map(|(to, asset, amount)| Action::Mint { to, asset, amount }),
+            (addr, asset.clone(), amount.clone()).prop_map(|(to, asset, amount)| Action::Mint {
+                to,
+                asset,
+                amount
+            }),
             (asset, amount).prop_map(|(asset, amount)| Action::Burn { asset, amount }),
         ]
     }
