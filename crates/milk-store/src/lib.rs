@@ -1,0 +1,306 @@
+//! Durable storage of chains.
+//!
+//! Each chain lives in its own [redb](https://docs.rs/redb) file, so a brand chain's data can
+//! be handed to its partner on its own. [`ChainStore`] is the seam: the node and the
+//! verifier use the trait; [`RedbStore`] is the real engine, and tests give it a storage
+//! backend that injects crashes and I/O failures.
+//!
+//! **Architecture invariant:** one block is one redb write transaction: the block, its
+//! transaction index, the state it changed and the new head commit together or not at all,
+//! and `commit` returns only after the data is durable. So after a crash at any instant the
+//! store holds its last committed block and exactly the state that block produced.
+
+use milk_core::block::{Block, BlockHeader};
+use milk_core::codec::{Decode, Encode};
+use milk_core::state::StateDelta;
+use milk_core::tx::TxId;
+use milk_core::{Address, Amount, Symbol};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
+};
+use std::path::Path;
+use std::sync::Arc;
+use thiserror::Error;
+
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const TX_INDEX: TableDefinition<[u8; 32], (u64, u32)> = TableDefinition::new("tx_index");
+const BALANCES: TableDefinition<([u8; 32], &str), u128> = TableDefinition::new("balances");
+const SEQUENCES: TableDefinition<[u8; 32], u64> = TableDefinition::new("sequences");
+const SUPPLIES: TableDefinition<&str, u128> = TableDefinition::new("supplies");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const HEAD: &str = "head";
+
+/// Why the store failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The engine or the disk failed.
+    #[error("storage engine: {0}")]
+    Engine(String),
+    /// The data read back is not what this version writes.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A block that does not extend the stored head.
+    #[error("block {got} does not extend stored head {head}")]
+    NotNext {
+        /// The stored head height.
+        head: u64,
+        /// The height offered.
+        got: u64,
+    },
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        StoreError::Engine(e.to_string())
+    }
+}
+
+macro_rules! engine_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Engine(e.to_string())
+            }
+        }
+    )*};
+}
+engine_errors!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// A chain's state as persisted: what the node loads at start.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The last committed block's header.
+    pub head: BlockHeader,
+    /// Every non-zero balance.
+    pub balances: Vec<(Address, Symbol, Amount)>,
+    /// Every account's next sequence number.
+    pub sequences: Vec<(Address, u64)>,
+    /// Every asset's supply.
+    pub supplies: Vec<(Symbol, Amount)>,
+}
+
+/// Where a committed transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    /// The block height.
+    pub height: u64,
+    /// The position in the block.
+    pub index: u32,
+}
+
+/// Durable storage for one chain.
+pub trait ChainStore: Send + Sync {
+    /// Persists a block and the state it produced, atomically and durably. The block must
+    /// be the genesis block of an empty store or extend the stored head.
+    fn commit(&self, block: &Block, delta: &StateDelta) -> Result<(), StoreError>;
+    /// The last committed block's header, or `None` for an empty store.
+    fn head(&self) -> Result<Option<BlockHeader>, StoreError>;
+    /// Everything needed to resume, or `None` for an empty store.
+    fn snapshot(&self) -> Result<Option<Snapshot>, StoreError>;
+    /// The block at `height`, encoded.
+    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Where a transaction was committed.
+    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StoreError>;
+    /// An account's balance of one asset and its next sequence number, as committed.
+    fn account(
+        &self,
+        account: &Address,
+        assets: &[Symbol],
+    ) -> Result<(Vec<Amount>, u64), StoreError>;
+
+    /// The block at `height`, decoded.
+    fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        match self.block_bytes(height)? {
+            None => Ok(None),
+            Some(bytes) => Block::from_bytes(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("block {height}: {e}"))),
+        }
+    }
+}
+
+/// A chain stored in one redb database.
+#[derive(Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedbStore")
+    }
+}
+
+impl RedbStore {
+    /// Opens the database file at `path`, creating it if missing.
+    pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        let db = Database::create(path)?;
+        Self::init(db)
+    }
+
+    /// Opens a database on any storage backend (tests inject failures through it).
+    pub fn with_backend(backend: impl StorageBackend) -> Result<RedbStore, StoreError> {
+        let db = Database::builder().create_with_backend(backend)?;
+        Self::init(db)
+    }
+
+    fn init(db: Database) -> Result<RedbStore, StoreError> {
+        let tx = db.begin_write()?;
+        {
+            tx.open_table(BLOCKS)?;
+            tx.open_table(TX_INDEX)?;
+            tx.open_table(BALANCES)?;
+            tx.open_table(SEQUENCES)?;
+            tx.open_table(SUPPLIES)?;
+            tx.open_table(META)?;
+        }
+        tx.commit()?;
+        Ok(RedbStore { db: Arc::new(db) })
+    }
+}
+
+fn decode_header(bytes: &[u8]) -> Result<BlockHeader, StoreError> {
+    BlockHeader::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("head: {e}")))
+}
+
+fn address(bytes: [u8; 32]) -> Result<Address, StoreError> {
+    Address::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("account: {e}")))
+}
+
+fn symbol(text: &str) -> Result<Symbol, StoreError> {
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("asset: {e}")))
+}
+
+impl ChainStore for RedbStore {
+    fn commit(&self, block: &Block, delta: &StateDelta) -> Result<(), StoreError> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        {
+            let mut meta = tx.open_table(META)?;
+            let head = meta
+                .get(HEAD)?
+                .map(|v| decode_header(v.value()))
+                .transpose()?;
+            let height = block.header.height;
+            match head {
+                None if height == 0 => {}
+                Some(h) if height == h.height + 1 => {}
+                head => {
+                    return Err(StoreError::NotNext {
+                        head: head.map_or(0, |h| h.height),
+                        got: height,
+                    });
+                }
+            }
+            meta.insert(HEAD, block.header.to_bytes().as_slice())?;
+            tx.open_table(BLOCKS)?
+                .insert(height, block.to_bytes().as_slice())?;
+            let mut index = tx.open_table(TX_INDEX)?;
+            for (i, t) in block.txs.iter().enumerate() {
+                index.insert(t.tx.id().0, (height, i as u32))?;
+            }
+            let mut balances = tx.open_table(BALANCES)?;
+            for (account, asset, value) in &delta.balances {
+                let key = (*account.as_bytes(), asset.as_str());
+                if value.is_zero() {
+                    balances.remove(key)?;
+                } else {
+                    balances.insert(key, value.units())?;
+                }
+            }
+            let mut sequences = tx.open_table(SEQUENCES)?;
+            for (account, next) in &delta.sequences {
+                sequences.insert(*account.as_bytes(), *next)?;
+            }
+            let mut supplies = tx.open_table(SUPPLIES)?;
+            for (asset, supply) in &delta.supplies {
+                supplies.insert(asset.as_str(), supply.units())?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn head(&self) -> Result<Option<BlockHeader>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        let head = meta.get(HEAD)?;
+        head.map(|v| decode_header(v.value())).transpose()
+    }
+
+    fn snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        let Some(head) = meta.get(HEAD)? else {
+            return Ok(None);
+        };
+        let head = decode_header(head.value())?;
+        let mut balances = Vec::new();
+        for entry in tx.open_table(BALANCES)?.iter()? {
+            let (k, v) = entry?;
+            let (account, asset) = k.value();
+            balances.push((address(account)?, symbol(asset)?, Amount::new(v.value())));
+        }
+        let mut sequences = Vec::new();
+        for entry in tx.open_table(SEQUENCES)?.iter()? {
+            let (k, v) = entry?;
+            sequences.push((address(k.value())?, v.value()));
+        }
+        let mut supplies = Vec::new();
+        for entry in tx.open_table(SUPPLIES)?.iter()? {
+            let (k, v) = entry?;
+            supplies.push((symbol(k.value())?, Amount::new(v.value())));
+        }
+        Ok(Some(Snapshot {
+            head,
+            balances,
+            sequences,
+            supplies,
+        }))
+    }
+
+    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let blocks = tx.open_table(BLOCKS)?;
+        Ok(blocks.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let index = tx.open_table(TX_INDEX)?;
+        Ok(index.get(id.0)?.map(|v| {
+            let (height, index) = v.value();
+            TxLocation { height, index }
+        }))
+    }
+
+    fn account(
+        &self,
+        account: &Address,
+        assets: &[Symbol],
+    ) -> Result<(Vec<Amount>, u64), StoreError> {
+        let tx = self.db.begin_read()?;
+        let balances = tx.open_table(BALANCES)?;
+        let amounts = assets
+            .iter()
+            .map(|a| {
+                Ok(balances
+                    .get((*account.as_bytes(), a.as_str()))?
+                    .map_or(Amount::ZERO, |v| Amount::new(v.value())))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let sequence = tx
+            .open_table(SEQUENCES)?
+            .get(*account.as_bytes())?
+            .map_or(0, |v| v.value());
+        Ok((amounts, sequence))
+    }
+}
