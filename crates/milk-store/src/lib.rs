@@ -115,6 +115,9 @@ pub trait ChainStore: Send + Sync {
         assets: &[Symbol],
     ) -> Result<(Vec<Amount>, u64), StoreError>;
 
+    /// The committed total supply of each asset.
+    fn supplies(&self, assets: &[Symbol]) -> Result<Vec<Amount>, StoreError>;
+
     /// The block at `height`, decoded.
     fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
         match self.block_bytes(height)? {
@@ -280,6 +283,19 @@ impl ChainStore for RedbStore {
             let (height, index) = v.value();
             TxLocation { height, index }
         }))
+    }
+
+    fn supplies(&self, assets: &[Symbol]) -> Result<Vec<Amount>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let supplies = tx.open_table(SUPPLIES)?;
+        assets
+            .iter()
+            .map(|a| {
+                Ok(supplies
+                    .get(a.as_str())?
+                    .map_or(Amount::ZERO, |v| Amount::new(v.value())))
+            })
+            .collect()
     }
 
     fn account(

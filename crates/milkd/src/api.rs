@@ -1,0 +1,1000 @@
+//! The HTTP/JSON API.
+//!
+//! Every error is JSON `{"error": {"code", "message"}}` with a stable code; nothing internal
+//! leaks into a message. Bodies are size-limited, and every list is bounded.
+
+use crate::node::{Node, SendError};
+use crate::worker::{Admission, Command, Outcome, PendingStatus, SubmitError};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use milk_core::block::{Block, leaf_of};
+use milk_core::codec::{Decode, Encode, Reader};
+use milk_core::tx::{self, SignedTransaction, TxId};
+use milk_core::{Address, ChainId, Hash};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The most blocks one list request returns.
+pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
+/// The most blocks one raw export request returns.
+pub const MAX_RAW_BLOCKS: u64 = 1_000;
+
+type Shared = Arc<Node>;
+
+/// An error as clients see it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code (`unknown_chain`, `insufficient_balance`, …).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ErrorResponse {
+    error: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    fn internal(context: &str, e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(context, error = %e, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the node log",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<SendError> for ApiError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Busy => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            }
+            SendError::Stopped => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                e.to_string(),
+            ),
+        }
+    }
+}
+
+fn body_error(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            e.body_text(),
+        )
+    } else {
+        ApiError::bad_request("malformed_body", e.body_text())
+    }
+}
+
+fn query_error(e: QueryRejection) -> ApiError {
+    ApiError::bad_request("malformed_query", e.body_text())
+}
+
+fn chain_of<'a>(node: &'a Node, id: &str) -> Result<&'a crate::node::ChainHandle, ApiError> {
+    let id: ChainId = id
+        .parse()
+        .map_err(|e: String| ApiError::bad_request("malformed_chain_id", e))?;
+    node.chain(&id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_chain",
+            format!("no chain {id} on this node"),
+        )
+    })
+}
+
+/// The API's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "MiL.k node API",
+        description = "Chains, blocks, transactions and accounts of the MiL.k platform."
+    ),
+    paths(
+        health, genesis, chains, chain, blocks, block, raw_blocks, submit, tx_status, account
+    ),
+    components(schemas(
+        ErrorBody,
+        HealthView,
+        ChainInfo,
+        AssetView,
+        HeadView,
+        BlockSummary,
+        BlockView,
+        SubmitRequest,
+        SubmitResponse,
+        SubmitResult,
+        TxStatusView,
+        ProofView,
+        AccountView,
+        AccountChainView,
+        BalanceView
+    ))
+)]
+pub struct ApiDoc;
+
+/// The router over a started node.
+pub fn router(node: Shared) -> Router {
+    let body_limit = node.config.max_body_bytes;
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/genesis", get(genesis))
+        .route("/v1/chains", get(chains))
+        .route("/v1/chains/{chain}", get(chain))
+        .route("/v1/chains/{chain}/blocks", get(blocks))
+        .route("/v1/chains/{chain}/blocks/{height}", get(block))
+        .route("/v1/chains/{chain}/raw-blocks", get(raw_blocks))
+        .route("/v1/chains/{chain}/txs", post(submit))
+        .route("/v1/chains/{chain}/txs/{id}", get(tx_status))
+        .route("/v1/accounts/{address}", get(account))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(node)
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the document serializes"),
+    )
+}
+
+async fn metrics(State(node): State<Shared>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        node.metrics.render(),
+    )
+}
+
+/// Liveness and each chain's head.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HealthView {
+    /// `ok`, or `degraded` when a chain has halted.
+    pub status: String,
+    /// Each chain's height and whether it halted.
+    pub chains: Vec<HeadView>,
+}
+
+/// Whether the node serves, with every chain's head.
+#[utoipa::path(get, path = "/health", responses(
+    (status = 200, description = "All chains accept transactions", body = HealthView),
+    (status = 503, description = "A chain halted after a storage failure", body = HealthView)))]
+async fn health(State(node): State<Shared>) -> (StatusCode, Json<HealthView>) {
+    let chains: Vec<HeadView> = node.chains.values().map(head_view).collect();
+    let ok = chains.iter().all(|c| !c.halted);
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let view = HealthView {
+        status: if ok { "ok" } else { "degraded" }.to_owned(),
+        chains,
+    };
+    (status, Json(view))
+}
+
+/// The genesis this node started from (JSON, as in the genesis file).
+#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, description = "The genesis file", body = Object)))]
+async fn genesis(State(node): State<Shared>) -> Json<milk_core::genesis::Genesis> {
+    Json(node.genesis.clone())
+}
+
+/// An asset and its supply.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AssetView {
+    /// Ticker.
+    pub symbol: String,
+    /// Display name.
+    pub name: String,
+    /// Decimals of one whole unit.
+    pub decimals: u8,
+    /// Total supply, in base units (a decimal string).
+    pub supply: String,
+    /// Who may mint it, if anyone.
+    pub issuer: Option<String>,
+}
+
+/// A chain's head.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HeadView {
+    /// The chain.
+    pub chain: String,
+    /// Height of the last committed block.
+    pub height: u64,
+    /// Its hash.
+    pub hash: String,
+    /// Its time, Unix ms.
+    pub time_ms: u64,
+    /// Its state commitment.
+    pub state_root: String,
+    /// Whether the chain halted after a storage failure.
+    pub halted: bool,
+    /// Transactions waiting for a block.
+    pub pending: u64,
+}
+
+/// A chain.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ChainInfo {
+    /// Its id.
+    pub id: String,
+    /// `center` or `brand`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// The partner, for a brand chain.
+    pub partner: Option<String>,
+    /// The partner's sector, for a brand chain.
+    pub sector: Option<String>,
+    /// The producer's address.
+    pub producer: String,
+    /// Its assets.
+    pub assets: Vec<AssetView>,
+    /// Its head.
+    pub head: HeadView,
+}
+
+fn head_view(handle: &crate::node::ChainHandle) -> HeadView {
+    let head = handle.head();
+    HeadView {
+        chain: head.chain.to_string(),
+        height: head.height,
+        hash: head.hash().to_hex(),
+        time_ms: head.time_ms,
+        state_root: head.state_root.to_hex(),
+        halted: handle.shared.halted.load(Ordering::Relaxed),
+        pending: handle.shared.mempool_len.load(Ordering::Relaxed) as u64,
+    }
+}
+
+fn chain_info(handle: &crate::node::ChainHandle) -> Result<ChainInfo, ApiError> {
+    let spec = &handle.spec;
+    let mut assets = Vec::new();
+    let snapshot_supplies = supplies(handle)?;
+    for a in &spec.assets {
+        let supply = snapshot_supplies
+            .iter()
+            .find(|(s, _)| s == &a.symbol)
+            .map_or(0, |(_, v)| *v);
+        assets.push(AssetView {
+            symbol: a.symbol.to_string(),
+            name: a.name.clone(),
+            decimals: a.decimals,
+            supply: supply.to_string(),
+            issuer: a.issuer.map(|i| i.to_string()),
+        });
+    }
+    Ok(ChainInfo {
+        id: spec.id.to_string(),
+        kind: match spec.kind {
+            milk_core::genesis::ChainKind::Center => "center",
+            milk_core::genesis::ChainKind::Brand => "brand",
+        }
+        .to_owned(),
+        name: spec.name.clone(),
+        partner: spec.partner.as_ref().map(|p| p.name.clone()),
+        sector: spec.partner.as_ref().map(|p| p.sector.clone()),
+        producer: spec.producer.to_string(),
+        assets,
+        head: head_view(handle),
+    })
+}
+
+/// The committed supplies, from the store (so they match the committed head).
+fn supplies(handle: &crate::node::ChainHandle) -> Result<Vec<(milk_core::Symbol, u128)>, ApiError> {
+    use milk_store::ChainStore;
+    let symbols: Vec<_> = handle
+        .spec
+        .assets
+        .iter()
+        .map(|a| a.symbol.clone())
+        .collect();
+    let supplies = handle
+        .store
+        .supplies(&symbols)
+        .map_err(|e| ApiError::internal("supplies", e))?;
+    Ok(symbols
+        .into_iter()
+        .zip(supplies)
+        .map(|(s, v)| (s, v.units()))
+        .collect())
+}
+
+/// Every chain this node hosts.
+#[utoipa::path(get, path = "/v1/chains", responses((status = 200, description = "The chains", body = Vec<ChainInfo>)))]
+async fn chains(State(node): State<Shared>) -> Result<Json<Vec<ChainInfo>>, ApiError> {
+    node.chains
+        .values()
+        .map(chain_info)
+        .collect::<Result<_, _>>()
+        .map(Json)
+}
+
+/// One chain.
+#[utoipa::path(get, path = "/v1/chains/{chain}",
+    params(("chain" = String, Path, description = "Chain id")),
+    responses((status = 200, description = "The chain", body = ChainInfo),
+        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+async fn chain(
+    State(node): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<ChainInfo>, ApiError> {
+    chain_info(chain_of(&node, &id)?).map(Json)
+}
+
+/// A page of blocks.
+#[derive(Deserialize, IntoParams)]
+struct PageQuery {
+    /// First height (default: the newest page).
+    from: Option<u64>,
+    /// How many (default 20, at most 100; 1000 for raw blocks).
+    limit: Option<u64>,
+}
+
+/// A block without its transactions.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BlockSummary {
+    /// Height.
+    pub height: u64,
+    /// Hash.
+    pub hash: String,
+    /// Parent's hash.
+    pub prev_hash: String,
+    /// Time, Unix ms.
+    pub time_ms: u64,
+    /// How many transactions.
+    pub tx_count: u32,
+    /// Merkle root of the transactions.
+    pub tx_root: String,
+    /// State commitment after the block.
+    pub state_root: String,
+    /// Producer's address.
+    pub producer: String,
+}
+
+/// A block with its transactions.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BlockView {
+    /// The header.
+    #[serde(flatten)]
+    pub summary: BlockSummary,
+    /// The producer's signature, hex.
+    pub signature: String,
+    /// The transactions, each with `id`, `tx` and `signature`.
+    #[schema(value_type = Vec<Object>)]
+    pub txs: Vec<serde_json::Value>,
+}
+
+fn summary(block: &Block) -> BlockSummary {
+    let h = &block.header;
+    BlockSummary {
+        height: h.height,
+        hash: h.hash().to_hex(),
+        prev_hash: h.prev_hash.to_hex(),
+        time_ms: h.time_ms,
+        tx_count: h.tx_count,
+        tx_root: h.tx_root.to_hex(),
+        state_root: h.state_root.to_hex(),
+        producer: h.producer.to_string(),
+    }
+}
+
+fn tx_json(tx: &SignedTransaction) -> serde_json::Value {
+    serde_json::json!({ "id": tx.tx.id().to_hex(), "tx": tx.tx, "signature": tx.signature })
+}
+
+fn load_block(handle: &crate::node::ChainHandle, height: u64) -> Result<Block, ApiError> {
+    use milk_store::ChainStore;
+    handle
+        .store
+        .block(height)
+        .map_err(|e| ApiError::internal("block", e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_block",
+                format!("chain {} has no block {height}", handle.spec.id),
+            )
+        })
+}
+
+fn page(q: &PageQuery, head: u64, max: u64) -> (u64, u64) {
+    let limit = q.limit.unwrap_or(20).clamp(1, max);
+    let from = q.from.unwrap_or_else(|| head.saturating_sub(limit - 1));
+    let to = from.saturating_add(limit - 1).min(head);
+    (from, to)
+}
+
+/// Block headers, oldest first.
+#[utoipa::path(get, path = "/v1/chains/{chain}/blocks",
+    params(("chain" = String, Path, description = "Chain id"), PageQuery),
+    responses((status = 200, description = "Blocks", body = Vec<BlockSummary>),
+        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+async fn blocks(
+    State(node): State<Shared>,
+    Path(id): Path<String>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Vec<BlockSummary>>, ApiError> {
+    let Query(q) = q.map_err(query_error)?;
+    let handle = chain_of(&node, &id)?;
+    let (from, to) = page(&q, handle.head().height, MAX_BLOCKS_PER_PAGE);
+    (from..=to)
+        .map(|h| load_block(handle, h).map(|b| summary(&b)))
+        .collect::<Result<_, _>>()
+        .map(Json)
+}
+
+/// One block with its transactions.
+#[utoipa::path(get, path = "/v1/chains/{chain}/blocks/{height}",
+    params(("chain" = String, Path, description = "Chain id"), ("height" = u64, Path, description = "Height")),
+    responses((status = 200, description = "The block", body = BlockView),
+        (status = 404, description = "Unknown chain or block", body = ErrorBody)))]
+async fn block(
+    State(node): State<Shared>,
+    Path((id, height)): Path<(String, String)>,
+) -> Result<Json<BlockView>, ApiError> {
+    let handle = chain_of(&node, &id)?;
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::bad_request(
+            "malformed_height",
+            format!("{height:?} is not a block height"),
+        )
+    })?;
+    let b = load_block(handle, height)?;
+    Ok(Json(BlockView {
+        summary: summary(&b),
+        signature: hex::encode(b.signature.0),
+        txs: b.txs.iter().map(tx_json).collect(),
+    }))
+}
+
+/// Blocks in their canonical encoding, for verification: each is a 4-byte big-endian
+/// length followed by the block.
+#[utoipa::path(get, path = "/v1/chains/{chain}/raw-blocks",
+    params(("chain" = String, Path, description = "Chain id"), PageQuery),
+    responses((status = 200, description = "Length-prefixed encoded blocks", content_type = "application/octet-stream"),
+        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+async fn raw_blocks(
+    State(node): State<Shared>,
+    Path(id): Path<String>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    use milk_store::ChainStore;
+    let Query(q) = q.map_err(query_error)?;
+    let handle = chain_of(&node, &id)?;
+    let (from, to) = page(&q, handle.head().height, MAX_RAW_BLOCKS);
+    let mut out = Vec::new();
+    for h in from..=to {
+        let bytes = handle
+            .store
+            .block_bytes(h)
+            .map_err(|e| ApiError::internal("raw block", e))?
+            .ok_or_else(|| ApiError::internal("raw block", format!("missing block {h}")))?;
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], out).into_response())
+}
+
+/// Signed transactions to submit.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SubmitRequest {
+    /// Each a signed transaction in its canonical encoding, hex.
+    pub txs: Vec<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+struct SubmitQuery {
+    /// Answer only when every accepted transaction is committed or dropped.
+    wait: Option<bool>,
+}
+
+/// What became of one submitted transaction.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct SubmitResult {
+    /// Its id (absent if it could not be decoded).
+    pub id: Option<String>,
+    /// `pending`, `committed` or `rejected`.
+    pub status: String,
+    /// The block, once committed.
+    pub height: Option<u64>,
+    /// The position in the block, once committed.
+    pub index: Option<u32>,
+    /// Why it was rejected.
+    pub error: Option<ErrorBody>,
+}
+
+/// One result per submitted transaction, in order.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SubmitResponse {
+    /// The results.
+    pub results: Vec<SubmitResult>,
+}
+
+impl SubmitResult {
+    fn rejected(id: Option<TxId>, code: &str, message: String) -> SubmitResult {
+        SubmitResult {
+            id: id.map(|i| i.to_hex()),
+            status: "rejected".into(),
+            height: None,
+            index: None,
+            error: Some(ErrorBody {
+                code: code.to_owned(),
+                message,
+            }),
+        }
+    }
+}
+
+/// Splits a body into encoded transactions: JSON `{"txs": [hex, …]}`, or, with
+/// `Content-Type: application/octet-stream`, 4-byte big-endian lengths each followed by a
+/// transaction.
+fn split_body(
+    headers: &HeaderMap,
+    body: &[u8],
+    max: usize,
+) -> Result<Vec<Result<Vec<u8>, String>>, ApiError> {
+    let binary = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
+    let items = if binary {
+        let mut r = Reader::new(body);
+        let mut out = Vec::new();
+        while r.remaining() > 0 {
+            let raw = r.bytes("transaction", tx::MAX_TX_BYTES).map_err(|e| {
+                ApiError::bad_request("malformed_body", format!("transaction {}: {e}", out.len()))
+            })?;
+            out.push(Ok(raw.to_vec()));
+            if out.len() > max {
+                break;
+            }
+        }
+        out
+    } else {
+        let req: SubmitRequest = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(
+                "malformed_json",
+                format!("expected {{\"txs\": [hex, …]}}: {e}"),
+            )
+        })?;
+        req.txs
+            .into_iter()
+            .map(|h| hex::decode(h).map_err(|e| format!("not hex: {e}")))
+            .collect()
+    };
+    if items.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_batch",
+            "no transactions given",
+        ));
+    }
+    if items.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("at most {max} transactions per request"),
+        ));
+    }
+    Ok(items)
+}
+
+/// Submits signed transactions to a chain.
+///
+/// Signatures are checked here; the chain then admits, orders and commits. Each transaction
+/// gets its own result. With `wait=true` the answer comes once every accepted transaction
+/// is durably committed (`committed`, with its block) or dropped (`rejected`).
+#[utoipa::path(post, path = "/v1/chains/{chain}/txs",
+    params(("chain" = String, Path, description = "Chain id"), SubmitQuery),
+    request_body(content = SubmitRequest, description = "JSON with hex transactions, or application/octet-stream with length-prefixed ones"),
+    responses((status = 200, description = "One result per transaction", body = SubmitResponse),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "Unknown chain", body = ErrorBody),
+        (status = 413, description = "Body or batch too large", body = ErrorBody),
+        (status = 503, description = "Busy or shutting down; retry", body = ErrorBody)))]
+async fn submit(
+    State(node): State<Shared>,
+    Path(id): Path<String>,
+    q: Result<Query<SubmitQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SubmitResponse>, ApiError> {
+    let Query(q) = q.map_err(query_error)?;
+    let handle = chain_of(&node, &id)?;
+    let body = body.map_err(body_error)?;
+    let items = split_body(&headers, &body, node.config.max_batch_txs)?;
+    let wait = q.wait.unwrap_or(false);
+
+    // Decode and check signatures in parallel, off the async runtime.
+    let checked = tokio::task::spawn_blocking(move || {
+        let decoded: Vec<Result<SignedTransaction, SubmitResult>> = items
+            .into_iter()
+            .map(|item| {
+                let bytes = item.map_err(|e| SubmitResult::rejected(None, "malformed_tx", e))?;
+                SignedTransaction::decode_checked(&bytes)
+                    .map_err(|e| SubmitResult::rejected(None, "malformed_tx", e.to_string()))
+            })
+            .collect();
+        let mut out: Vec<Option<Result<tx::VerifiedTx, SubmitResult>>> =
+            Vec::with_capacity(decoded.len());
+        let mut good = Vec::new();
+        let mut slots = Vec::new();
+        for (i, d) in decoded.into_iter().enumerate() {
+            match d {
+                Ok(tx) => {
+                    slots.push(i);
+                    good.push(tx);
+                    out.push(None);
+                }
+                Err(r) => out.push(Some(Err(r))),
+            }
+        }
+        let verified: Vec<_> = good
+            .par_chunks(128)
+            .flat_map_iter(|chunk| tx::verify_batch(chunk.to_vec()))
+            .collect();
+        for (slot, v) in slots.into_iter().zip(verified) {
+            out[slot] = Some(v.map_err(|signed| {
+                SubmitResult::rejected(
+                    Some(signed.tx.id()),
+                    "bad_signature",
+                    "signature is not valid for the sender".into(),
+                )
+            }));
+        }
+        out.into_iter()
+            .map(|o| o.expect("every slot filled"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal("verify", e))?;
+
+    let mut results: Vec<Option<SubmitResult>> = Vec::with_capacity(checked.len());
+    let mut to_send = Vec::new();
+    let mut slots = Vec::new();
+    for (i, c) in checked.into_iter().enumerate() {
+        match c {
+            Ok(v) => {
+                slots.push(i);
+                to_send.push(v);
+                results.push(None);
+            }
+            Err(r) => {
+                node.metrics.reject(
+                    handle.spec.id.as_str(),
+                    r.error.as_ref().map_or("", |e| e.code.as_str()),
+                );
+                results.push(Some(r));
+            }
+        }
+    }
+    if !to_send.is_empty() {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        handle.send(Command::Submit {
+            txs: to_send,
+            wait,
+            reply,
+        })?;
+        let admissions = answer
+            .await
+            .map_err(|_| ApiError::from(SendError::Stopped))?;
+        let deadline = tokio::time::Instant::now() + node.config.commit_wait;
+        for (slot, admission) in slots.into_iter().zip(admissions) {
+            results[slot] = Some(match admission {
+                Admission::Refused { id, error } => {
+                    SubmitResult::rejected(Some(id), error.code(), error.to_string())
+                }
+                Admission::Accepted { id, outcome: None } => pending(id),
+                Admission::Accepted {
+                    id,
+                    outcome: Some(rx),
+                } => match tokio::time::timeout_at(deadline, rx).await {
+                    Ok(Ok(Outcome::Committed(loc))) => SubmitResult {
+                        id: Some(id.to_hex()),
+                        status: "committed".into(),
+                        height: Some(loc.height),
+                        index: Some(loc.index),
+                        error: None,
+                    },
+                    Ok(Ok(Outcome::Dropped(e))) => {
+                        SubmitResult::rejected(Some(id), e.code(), e.to_string())
+                    }
+                    Ok(Ok(Outcome::Halted)) | Ok(Err(_)) => {
+                        let e = SubmitError::Halted;
+                        SubmitResult::rejected(Some(id), e.code(), "the chain stopped before committing it; check its status after restart".into())
+                    }
+                    // Still pending: the client can poll its status.
+                    Err(_) => pending(id),
+                },
+            });
+        }
+    }
+    Ok(Json(SubmitResponse {
+        results: results
+            .into_iter()
+            .map(|r| r.expect("every slot filled"))
+            .collect(),
+    }))
+}
+
+fn pending(id: TxId) -> SubmitResult {
+    SubmitResult {
+        id: Some(id.to_hex()),
+        status: "pending".into(),
+        height: None,
+        index: None,
+        error: None,
+    }
+}
+
+/// A Merkle inclusion proof.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ProofView {
+    /// The transaction's leaf hash.
+    pub leaf: String,
+    /// Its index in the block.
+    pub index: u64,
+    /// How many transactions the block has.
+    pub leaf_count: u64,
+    /// Sibling hashes from the leaf up.
+    pub siblings: Vec<String>,
+    /// The block's transaction root that the proof leads to.
+    pub tx_root: String,
+}
+
+/// A transaction's status.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TxStatusView {
+    /// Its id.
+    pub id: String,
+    /// `pending`, `committed` or `rejected`.
+    pub status: String,
+    /// Its block, once committed.
+    pub height: Option<u64>,
+    /// That block's hash.
+    pub block_hash: Option<String>,
+    /// Its position in the block.
+    pub index: Option<u32>,
+    /// The transaction, once committed.
+    #[schema(value_type = Option<Object>)]
+    pub tx: Option<serde_json::Value>,
+    /// Its inclusion proof, once committed.
+    pub proof: Option<ProofView>,
+    /// Why it was rejected.
+    pub error: Option<ErrorBody>,
+}
+
+/// A transaction's status; once committed, with its Merkle inclusion proof.
+#[utoipa::path(get, path = "/v1/chains/{chain}/txs/{id}",
+    params(("chain" = String, Path, description = "Chain id"), ("id" = String, Path, description = "Transaction id, hex")),
+    responses((status = 200, description = "Status", body = TxStatusView),
+        (status = 404, description = "Unknown chain or transaction", body = ErrorBody)))]
+async fn tx_status(
+    State(node): State<Shared>,
+    Path((chain, id)): Path<(String, String)>,
+) -> Result<Json<TxStatusView>, ApiError> {
+    use milk_store::ChainStore;
+    let handle = chain_of(&node, &chain)?;
+    let id = Hash::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_tx_id", e))?;
+    let mut view = TxStatusView {
+        id: id.to_hex(),
+        status: "pending".into(),
+        height: None,
+        block_hash: None,
+        index: None,
+        tx: None,
+        proof: None,
+        error: None,
+    };
+    if let Some(loc) = handle
+        .store
+        .tx_location(&id)
+        .map_err(|e| ApiError::internal("tx status", e))?
+    {
+        let b = load_block(handle, loc.height)?;
+        let tx = &b.txs[loc.index as usize];
+        let proof = b
+            .prove(loc.index as usize)
+            .ok_or_else(|| ApiError::internal("proof", "index out of range"))?;
+        view.status = "committed".into();
+        view.height = Some(loc.height);
+        view.block_hash = Some(b.hash().to_hex());
+        view.index = Some(loc.index);
+        view.tx = Some(tx_json(tx));
+        view.proof = Some(ProofView {
+            leaf: leaf_of(tx).to_hex(),
+            index: proof.index,
+            leaf_count: proof.leaf_count,
+            siblings: proof.siblings.iter().map(Hash::to_hex).collect(),
+            tx_root: b.header.tx_root.to_hex(),
+        });
+        return Ok(Json(view));
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    handle.send(Command::Status { id, reply })?;
+    match answer
+        .await
+        .map_err(|_| ApiError::from(SendError::Stopped))?
+    {
+        PendingStatus::Pending => Ok(Json(view)),
+        PendingStatus::Rejected(e) => {
+            view.status = "rejected".into();
+            view.error = Some(ErrorBody {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            });
+            Ok(Json(view))
+        }
+        PendingStatus::Unknown => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_tx",
+            format!("no transaction {id} on chain {}", handle.spec.id),
+        )),
+    }
+}
+
+/// A balance.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BalanceView {
+    /// The asset.
+    pub asset: String,
+    /// Base units, a decimal string.
+    pub amount: String,
+    /// The asset's decimals.
+    pub decimals: u8,
+    /// The amount in whole units, exact.
+    pub display: String,
+}
+
+/// An account on one chain.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountChainView {
+    /// The chain.
+    pub chain: String,
+    /// The sequence number its next transaction on this chain must carry.
+    pub next_sequence: u64,
+    /// Its balances (zero ones included).
+    pub balances: Vec<BalanceView>,
+}
+
+/// An account on every chain.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountView {
+    /// The address.
+    pub address: String,
+    /// One entry per chain.
+    pub chains: Vec<AccountChainView>,
+}
+
+/// An address's committed balances and next sequence number on every chain.
+#[utoipa::path(get, path = "/v1/accounts/{address}",
+    params(("address" = String, Path, description = "A milk1… address")),
+    responses((status = 200, description = "The account", body = AccountView),
+        (status = 400, description = "Malformed address", body = ErrorBody)))]
+async fn account(
+    State(node): State<Shared>,
+    Path(address): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    use milk_store::ChainStore;
+    let addr: Address = address
+        .parse()
+        .map_err(|e: String| ApiError::bad_request("malformed_address", e))?;
+    let mut chains = Vec::new();
+    for handle in node.chains.values() {
+        let symbols: Vec<_> = handle
+            .spec
+            .assets
+            .iter()
+            .map(|a| a.symbol.clone())
+            .collect();
+        let (amounts, next_sequence) = handle
+            .store
+            .account(&addr, &symbols)
+            .map_err(|e| ApiError::internal("account", e))?;
+        let balances = handle
+            .spec
+            .assets
+            .iter()
+            .zip(amounts)
+            .map(|(a, v)| BalanceView {
+                asset: a.symbol.to_string(),
+                amount: v.units().to_string(),
+                decimals: a.decimals,
+                display: v.to_decimal(a.decimals),
+            })
+            .collect();
+        chains.push(AccountChainView {
+            chain: handle.spec.id.to_string(),
+            next_sequence,
+            balances,
+        });
+    }
+    Ok(Json(AccountView {
+        address: addr.to_string(),
+        chains,
+    }))
+}
+
+/// Decodes a raw-blocks response body.
+pub fn decode_raw_blocks(body: &[u8]) -> Result<Vec<Block>, String> {
+    let mut r = Reader::new(body);
+    let mut out = Vec::new();
+    while r.remaining() > 0 {
+        let raw = r
+            .bytes("block", usize::MAX)
+            .map_err(|e| format!("block {}: {e}", out.len()))?;
+        out.push(Block::from_bytes(raw).map_err(|e| format!("block {}: {e}", out.len()))?);
+    }
+    Ok(out)
+}
+
+/// Encodes transactions for a binary submission body.
+pub fn encode_batch<'a>(txs: impl IntoIterator<Item = &'a SignedTransaction>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for tx in txs {
+        let bytes = tx.to_bytes();
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    out
+}

@@ -1,0 +1,52 @@
+//! How a node is set up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a node needs to start. [`NodeConfig::new`] gives defaults that just work.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where the genesis, the node key and one store per chain live.
+    pub data_dir: PathBuf,
+    /// Where the HTTP API listens.
+    pub listen: SocketAddr,
+    /// A genesis file to start a new data directory from; without one an empty directory
+    /// gets the demo genesis.
+    pub genesis: Option<PathBuf>,
+    /// The producer's secret key file (64 hex digits); required with `genesis`.
+    pub producer_key: Option<PathBuf>,
+    /// The most transactions in one block.
+    pub block_max_txs: usize,
+    /// How long the first waiting transaction may wait for its block.
+    pub block_interval: Duration,
+    /// The most transactions waiting per chain.
+    pub mempool_capacity: usize,
+    /// The most transactions one sender may have waiting per chain.
+    pub mempool_per_sender: usize,
+    /// The most transactions in one submission.
+    pub max_batch_txs: usize,
+    /// The largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a submission with `wait=true` waits for its block.
+    pub commit_wait: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: PathBuf) -> NodeConfig {
+        NodeConfig {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            genesis: None,
+            producer_key: None,
+            block_max_txs: 10_000,
+            block_interval: Duration::from_millis(10),
+            mempool_capacity: 200_000,
+            mempool_per_sender: 4_096,
+            max_batch_txs: 10_000,
+            max_body_bytes: 8 * 1024 * 1024,
+            commit_wait: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The MiL.k node: hosts the center chain and every brand chain in one process, each with
+//! its own durable store, and serves the HTTP/JSON API.
+//!
+//! Map: [`node`] opens the data directory and starts one [`worker`] thread per chain (the
+//! chain's only writer); [`api`] is the HTTP surface; [`metrics`] and [`clock`] are shared
+//! services. [`spawn`] runs a whole node in the background, for tests and benchmarks.
+//!
+//! **Architecture invariant:** only this crate knows HTTP, JSON and threads; the rules live
+//! in `milk-core` and the bytes on disk in `milk-store`.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod metrics;
+pub mod node;
+pub mod worker;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::NodeConfig;
+pub use node::{Node, NodeError};
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Serves the API on `listener` until `shutdown` resolves, then commits what every chain
+/// accepted and stops the workers.
+pub async fn serve(
+    node: Arc<Node>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = api::router(node.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let n = node.clone();
+    tokio::task::spawn_blocking(move || n.shutdown())
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+/// A node running on background threads.
+#[derive(Debug)]
+pub struct Spawned {
+    /// Where its API listens.
+    pub addr: SocketAddr,
+    /// The node.
+    pub node: Arc<Node>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Spawned {
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shuts down gracefully and waits for it.
+    pub fn stop(mut self) -> std::io::Result<()> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> std::io::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| std::io::Error::other("server thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.stop_inner();
+    }
+}
+
+/// Opens a node and serves it from a background thread with its own runtime.
+pub fn spawn(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Spawned, NodeError> {
+    let listen = config.listen;
+    let node = Arc::new(Node::open(config, clock)?);
+    let std_listener = std::net::TcpListener::bind(listen).map_err(|source| NodeError::Io {
+        path: listen.to_string().into(),
+        source,
+    })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|source| NodeError::Io {
+            path: listen.to_string().into(),
+            source,
+        })?;
+    let addr = std_listener.local_addr().map_err(|source| NodeError::Io {
+        path: listen.to_string().into(),
+        source,
+    })?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let n = node.clone();
+    let thread = std::thread::Builder::new()
+        .name("milkd-server".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener)?;
+                serve(n, listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+            })
+        })
+        .map_err(|source| NodeError::Io {
+            path: "server thread".into(),
+            source,
+        })?;
+    Ok(Spawned {
+        addr,
+        node,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}

@@ -1,0 +1,97 @@
+//! `milkd`: the MiL.k node.
+
+use anyhow::Context;
+use clap::Parser;
+use milkd::{Node, NodeConfig, SystemClock};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The MiL.k node: the center chain and every brand chain, with their HTTP API.
+///
+/// With an empty data directory and no --genesis, it starts the demo network.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Data directory: genesis, producer key and one store per chain.
+    #[arg(long, env = "MILK_DATA_DIR", default_value = "milk-data")]
+    data_dir: PathBuf,
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "MILK_LISTEN", default_value = "127.0.0.1:7070")]
+    listen: SocketAddr,
+    /// Genesis file for a new data directory (default: the demo genesis).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// The producer's secret key file (64 hex digits); needed with --genesis.
+    #[arg(long)]
+    producer_key: Option<PathBuf>,
+    /// The most transactions in one block.
+    #[arg(long, default_value_t = 10_000)]
+    block_max_txs: usize,
+    /// Milliseconds the first waiting transaction may wait for its block.
+    #[arg(long, default_value_t = 10)]
+    block_interval_ms: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut config = NodeConfig::new(args.data_dir.clone());
+    config.listen = args.listen;
+    config.genesis = args.genesis;
+    config.producer_key = args.producer_key;
+    config.block_max_txs = args.block_max_txs;
+    config.block_interval = Duration::from_millis(args.block_interval_ms);
+
+    let node = Arc::new(
+        Node::open(config, Arc::new(SystemClock))
+            .with_context(|| format!("starting the node in {}", args.data_dir.display()))?,
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        // Scripts and tests read this line to find the node.
+        println!("milkd listening on http://{addr}");
+        tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chains.len(), "node started");
+        milkd::serve(node, listener, shutdown_signal())
+            .await
+            .context("serving the API")?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: committing accepted transactions");
+}

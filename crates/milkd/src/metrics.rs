@@ -1,0 +1,128 @@
+//! Prometheus metrics, served at `GET /metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels naming a chain.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChainLabel {
+    /// The chain id.
+    pub chain: String,
+}
+
+/// Labels naming a chain and a rejection code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabel {
+    /// The chain id.
+    pub chain: String,
+    /// The stable error code.
+    pub code: String,
+}
+
+/// The node's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Transactions accepted into a mempool.
+    pub txs_accepted: Family<ChainLabel, Counter>,
+    /// Transactions refused, by code.
+    pub txs_rejected: Family<RejectLabel, Counter>,
+    /// Transactions committed.
+    pub txs_committed: Family<ChainLabel, Counter>,
+    /// Blocks committed.
+    pub blocks_committed: Family<ChainLabel, Counter>,
+    /// The head height.
+    pub head_height: Family<ChainLabel, Gauge>,
+    /// Transactions waiting.
+    pub mempool_size: Family<ChainLabel, Gauge>,
+    /// Seconds to make and durably commit one block.
+    pub block_commit_seconds: Histogram,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("milk");
+        let m = Metrics {
+            txs_accepted: Family::default(),
+            txs_rejected: Family::default(),
+            txs_committed: Family::default(),
+            blocks_committed: Family::default(),
+            head_height: Family::default(),
+            mempool_size: Family::default(),
+            block_commit_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "txs_accepted",
+            "Transactions accepted into a mempool",
+            m.txs_accepted.clone(),
+        );
+        registry.register(
+            "txs_rejected",
+            "Transactions refused, by code",
+            m.txs_rejected.clone(),
+        );
+        registry.register(
+            "txs_committed",
+            "Transactions committed",
+            m.txs_committed.clone(),
+        );
+        registry.register(
+            "blocks_committed",
+            "Blocks committed",
+            m.blocks_committed.clone(),
+        );
+        registry.register(
+            "head_height",
+            "Height of the last committed block",
+            m.head_height.clone(),
+        );
+        registry.register(
+            "mempool_size",
+            "Transactions waiting for a block",
+            m.mempool_size.clone(),
+        );
+        registry.register(
+            "block_commit_seconds",
+            "Time to make and durably commit one block",
+            m.block_commit_seconds.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+
+    /// Counts a refusal.
+    pub fn reject(&self, chain: &str, code: &str) {
+        self.txs_rejected
+            .get_or_create(&RejectLabel {
+                chain: chain.to_owned(),
+                code: code.to_owned(),
+            })
+            .inc();
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The label for a chain.
+pub fn chain_label(chain: &str) -> ChainLabel {
+    ChainLabel {
+        chain: chain.to_owned(),
+    }
+}

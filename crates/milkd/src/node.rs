@@ -1,0 +1,332 @@
+//! A node: the data directory, every chain's store and worker, and the shared services.
+
+use crate::clock::Clock;
+use crate::config::NodeConfig;
+use crate::metrics::{Metrics, chain_label};
+use crate::worker::{ChainShared, Command, Worker, WorkerConfig};
+use milk_core::block::BlockHeader;
+use milk_core::genesis::{ChainSpec, Genesis, demo_key};
+use milk_core::mempool::Mempool;
+use milk_core::state::ChainState;
+use milk_core::{ChainId, Keypair};
+use milk_store::{ChainStore, RedbStore};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use thiserror::Error;
+
+/// How many commands may queue for one chain's worker before submitters are told to back off.
+const COMMAND_QUEUE: usize = 4_096;
+
+/// Why a node could not start.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The genesis file is malformed or breaks a rule.
+    #[error("genesis {path}: {reason}")]
+    Genesis {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The key file is malformed, or the key does not produce a hosted chain.
+    #[error("producer key: {0}")]
+    Key(String),
+    /// A chain's store failed or disagrees with the genesis.
+    #[error("chain {chain}: {reason}")]
+    Chain {
+        /// The chain.
+        chain: ChainId,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    move |source| NodeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// One hosted chain as the rest of the node sees it.
+#[derive(Debug)]
+pub struct ChainHandle {
+    /// Its genesis definition.
+    pub spec: ChainSpec,
+    /// Its store, for reads.
+    pub store: RedbStore,
+    /// Head and status, without asking the worker.
+    pub shared: Arc<ChainShared>,
+    commands: SyncSender<Command>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The worker's queue is full or gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum SendError {
+    /// Too many requests queued; retry shortly.
+    #[error("the chain is busy; retry shortly")]
+    Busy,
+    /// The worker has stopped.
+    #[error("the chain is shutting down")]
+    Stopped,
+}
+
+impl ChainHandle {
+    /// Queues a command for the chain's worker without blocking.
+    pub fn send(&self, cmd: Command) -> Result<(), SendError> {
+        self.commands.try_send(cmd).map_err(|e| match e {
+            TrySendError::Full(_) => SendError::Busy,
+            TrySendError::Disconnected(_) => SendError::Stopped,
+        })
+    }
+
+    /// The last committed block's header.
+    pub fn head(&self) -> BlockHeader {
+        self.shared.head.read().expect("head lock").clone()
+    }
+}
+
+/// A running node: every chain of the genesis, each with its store and worker.
+#[derive(Debug)]
+pub struct Node {
+    /// The network's genesis.
+    pub genesis: Genesis,
+    /// The hosted chains.
+    pub chains: BTreeMap<ChainId, ChainHandle>,
+    /// The metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// The settings it started with.
+    pub config: NodeConfig,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for dyn Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+impl Node {
+    /// Opens (or, for an empty directory, creates) the data directory and starts every
+    /// chain's worker.
+    pub fn open(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
+        fs::create_dir_all(config.data_dir.join("chains")).map_err(io_error(&config.data_dir))?;
+        let (genesis, producer) = load_or_init(&config)?;
+        let metrics = Arc::new(Metrics::new());
+        let mut chains = BTreeMap::new();
+        for spec in &genesis.chains {
+            if spec.producer != producer.address() {
+                return Err(NodeError::Key(format!(
+                    "this node's key {} is not the producer of chain {} ({})",
+                    producer.address(),
+                    spec.id,
+                    spec.producer
+                )));
+            }
+            let handle = open_chain(&config, &genesis, spec, &producer, &metrics, &clock)?;
+            chains.insert(spec.id.clone(), handle);
+        }
+        Ok(Node {
+            genesis,
+            chains,
+            metrics,
+            config,
+            clock,
+        })
+    }
+
+    /// A hosted chain.
+    pub fn chain(&self, id: &ChainId) -> Option<&ChainHandle> {
+        self.chains.get(id)
+    }
+
+    /// Commits what every chain has accepted, then stops the workers. Idempotent.
+    pub fn shutdown(&self) {
+        for handle in self.chains.values() {
+            // A full queue still drains: the worker sees Shutdown after what is queued.
+            let _ = handle.commands.send(Command::Shutdown);
+        }
+        for handle in self.chains.values() {
+            if let Some(t) = handle.thread.lock().expect("thread lock").take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The path of a chain's store inside a data directory.
+pub fn chain_store_path(data_dir: &Path, chain: &ChainId) -> PathBuf {
+    data_dir.join("chains").join(format!("{chain}.redb"))
+}
+
+/// Reads the data directory's genesis and key, writing the demo ones if it is new.
+fn load_or_init(config: &NodeConfig) -> Result<(Genesis, Keypair), NodeError> {
+    let genesis_path = config.data_dir.join("genesis.json");
+    let key_path = config.data_dir.join("producer.key");
+    let parse_genesis = |path: &Path| -> Result<Genesis, NodeError> {
+        let text = fs::read_to_string(path).map_err(io_error(path))?;
+        let g: Genesis = serde_json::from_str(&text).map_err(|e| NodeError::Genesis {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        g.validate().map_err(|reason| NodeError::Genesis {
+            path: path.to_owned(),
+            reason,
+        })?;
+        Ok(g)
+    };
+    if genesis_path.exists() {
+        let genesis = parse_genesis(&genesis_path)?;
+        if let Some(given) = &config.genesis {
+            if parse_genesis(given)? != genesis {
+                return Err(NodeError::Genesis {
+                    path: given.clone(),
+                    reason: format!(
+                        "differs from the genesis this data directory was started with ({})",
+                        genesis_path.display()
+                    ),
+                });
+            }
+        }
+        let key = read_key(config.producer_key.as_deref().unwrap_or(&key_path))?;
+        return Ok((genesis, key));
+    }
+    let (genesis, key) = match &config.genesis {
+        Some(path) => {
+            let key_file = config.producer_key.as_deref().ok_or_else(|| {
+                NodeError::Key(
+                    "a genesis file needs --producer-key with the producer's secret key".into(),
+                )
+            })?;
+            (parse_genesis(path)?, read_key(key_file)?)
+        }
+        None => (Genesis::demo(), demo_key("operator")),
+    };
+    let json = serde_json::to_string_pretty(&genesis).expect("genesis serializes");
+    write_new(&genesis_path, json.as_bytes())?;
+    if config.producer_key.is_none() {
+        write_new(&key_path, hex::encode(key.secret()).as_bytes())?;
+    }
+    Ok((genesis, key))
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes).map_err(io_error(&tmp))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if path.extension().is_some_and(|e| e == "key") {
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600)).map_err(io_error(&tmp))?;
+        }
+    }
+    fs::rename(&tmp, path).map_err(io_error(path))
+}
+
+/// Reads a producer key file: 64 hex digits, surrounding whitespace allowed.
+pub fn read_key(path: &Path) -> Result<Keypair, NodeError> {
+    let text = fs::read_to_string(path).map_err(io_error(path))?;
+    let mut secret = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut secret)
+        .map_err(|e| NodeError::Key(format!("{}: not 64 hex digits: {e}", path.display())))?;
+    Ok(Keypair::from_secret(secret))
+}
+
+fn open_chain(
+    config: &NodeConfig,
+    genesis: &Genesis,
+    spec: &ChainSpec,
+    producer: &Keypair,
+    metrics: &Arc<Metrics>,
+    clock: &Arc<dyn Clock>,
+) -> Result<ChainHandle, NodeError> {
+    let chain_err = |reason: String| NodeError::Chain {
+        chain: spec.id.clone(),
+        reason,
+    };
+    let store = RedbStore::open(&chain_store_path(&config.data_dir, &spec.id))
+        .map_err(|e| chain_err(e.to_string()))?;
+    let (genesis_block, genesis_state) = genesis.genesis_block(spec).map_err(chain_err)?;
+    let (state, head) = match store.snapshot().map_err(|e| chain_err(e.to_string()))? {
+        None => {
+            let (_, delta) = genesis.initial_state(spec).map_err(chain_err)?;
+            store
+                .commit(&genesis_block, &delta)
+                .map_err(|e| chain_err(e.to_string()))?;
+            (genesis_state, genesis_block.header.clone())
+        }
+        Some(snapshot) => {
+            let stored_genesis = store
+                .block(0)
+                .map_err(|e| chain_err(e.to_string()))?
+                .ok_or_else(|| chain_err("store has a head but no genesis block".into()))?;
+            if stored_genesis != genesis_block {
+                return Err(chain_err(
+                    "stored genesis block differs from the genesis file".into(),
+                ));
+            }
+            let mut state = ChainState::new(spec.id.clone(), spec.assets.clone());
+            state
+                .restore(snapshot.balances, snapshot.sequences, snapshot.supplies)
+                .map_err(chain_err)?;
+            (state, snapshot.head)
+        }
+    };
+    tracing::info!(chain = %spec.id, height = head.height, "chain opened");
+    metrics
+        .head_height
+        .get_or_create(&chain_label(spec.id.as_str()))
+        .set(head.height as i64);
+    let shared = Arc::new(ChainShared {
+        head: RwLock::new(head.clone()),
+        halted: AtomicBool::new(false),
+        mempool_len: AtomicUsize::new(0),
+    });
+    let worker = Worker::new(
+        state,
+        Mempool::new(config.mempool_capacity, config.mempool_per_sender),
+        store.clone(),
+        head,
+        producer.clone(),
+        WorkerConfig {
+            block_max_txs: config.block_max_txs,
+            block_interval: config.block_interval,
+        },
+        shared.clone(),
+        metrics.clone(),
+        clock.clone(),
+    );
+    let (commands, rx) = sync_channel(COMMAND_QUEUE);
+    let thread = std::thread::Builder::new()
+        .name(format!("chain-{}", spec.id))
+        .spawn(move || worker.run(rx))
+        .map_err(|e| chain_err(format!("cannot start worker: {e}")))?;
+    Ok(ChainHandle {
+        spec: spec.clone(),
+        store,
+        shared,
+        commands,
+        thread: Mutex::new(Some(thread)),
+    })
+}

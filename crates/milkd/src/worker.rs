@@ -1,0 +1,400 @@
+//! One thread per chain owns that chain's state, mempool and store writes.
+//!
+//! Everything that changes a chain goes through its worker's bounded command queue, so a
+//! chain has exactly one writer and needs no locks on its state. Signatures are checked
+//! before a command is sent (in parallel, off this thread); the worker admits, orders,
+//! applies, commits, and only then tells waiters that their transactions are committed.
+
+use crate::clock::Clock;
+use crate::metrics::{Metrics, chain_label};
+use milk_core::Keypair;
+use milk_core::block::BlockHeader;
+use milk_core::chain;
+use milk_core::mempool::{Mempool, MempoolError};
+use milk_core::state::{ChainState, TxError};
+use milk_core::tx::{TxId, VerifiedTx};
+use milk_store::{ChainStore, RedbStore, TxLocation};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+/// How many refused transaction ids a chain remembers for status queries.
+const REJECTED_MEMORY: usize = 100_000;
+
+/// What a chain's worker is asked to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Admit transactions whose signatures were checked.
+    Submit {
+        /// The transactions, in the order given.
+        txs: Vec<VerifiedTx>,
+        /// Whether to hand back a receiver that resolves when each is committed or dropped.
+        wait: bool,
+        /// Where the answers go, one per transaction.
+        reply: oneshot::Sender<Vec<Admission>>,
+    },
+    /// Tell whether a transaction waits or was refused.
+    Status {
+        /// The transaction.
+        id: TxId,
+        /// Where the answer goes.
+        reply: oneshot::Sender<PendingStatus>,
+    },
+    /// Commit what waits, then stop.
+    Shutdown,
+}
+
+/// The answer to one submitted transaction.
+#[derive(Debug)]
+pub enum Admission {
+    /// In the mempool; `outcome` resolves when it is committed or dropped.
+    Accepted {
+        /// The transaction id.
+        id: TxId,
+        /// Present when the submitter asked to wait.
+        outcome: Option<oneshot::Receiver<Outcome>>,
+    },
+    /// Refused; nothing was applied.
+    Refused {
+        /// The transaction id.
+        id: TxId,
+        /// Why.
+        error: SubmitError,
+    },
+}
+
+/// What finally happened to an accepted transaction.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Durably committed.
+    Committed(TxLocation),
+    /// Dropped at block time: it could no longer apply.
+    Dropped(TxError),
+    /// The chain stopped before committing it (storage failure or shutdown).
+    Halted,
+}
+
+/// Why a submission was refused.
+#[derive(Debug, Clone, Error)]
+pub enum SubmitError {
+    /// The transaction breaks a chain rule.
+    #[error("{0}")]
+    Tx(TxError),
+    /// The mempool cannot take it.
+    #[error("{0}")]
+    Mempool(MempoolError),
+    /// This exact transaction is already committed.
+    #[error("transaction is already committed at height {height}")]
+    AlreadyCommitted {
+        /// Its block.
+        height: u64,
+        /// Its position.
+        index: u32,
+    },
+    /// The chain has stopped accepting transactions.
+    #[error("chain is halted after a storage failure; restart the node")]
+    Halted,
+}
+
+impl SubmitError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::Tx(e) => e.code(),
+            SubmitError::Mempool(e) => e.code(),
+            SubmitError::AlreadyCommitted { .. } => "already_committed",
+            SubmitError::Halted => "chain_halted",
+        }
+    }
+}
+
+/// A transaction's status as far as the worker knows (committed ones are in the store).
+#[derive(Debug, Clone)]
+pub enum PendingStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// Refused or dropped, with the reason.
+    Rejected(SubmitError),
+    /// Never seen, or forgotten.
+    Unknown,
+}
+
+/// What readers see of a chain without asking its worker.
+#[derive(Debug)]
+pub struct ChainShared {
+    /// The last committed block's header.
+    pub head: RwLock<BlockHeader>,
+    /// Set when a storage failure stopped the chain.
+    pub halted: AtomicBool,
+    /// Transactions waiting.
+    pub mempool_len: AtomicUsize,
+}
+
+/// Block-making settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The most transactions in one block.
+    pub block_max_txs: usize,
+    /// How long the first waiting transaction may wait.
+    pub block_interval: Duration,
+}
+
+/// A chain's single writer.
+pub struct Worker {
+    state: ChainState,
+    mempool: Mempool,
+    store: RedbStore,
+    head: BlockHeader,
+    producer: Keypair,
+    config: WorkerConfig,
+    shared: Arc<ChainShared>,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    waiters: HashMap<TxId, Vec<oneshot::Sender<Outcome>>>,
+    rejected: HashMap<TxId, SubmitError>,
+    rejected_order: VecDeque<TxId>,
+    label: String,
+}
+
+impl Worker {
+    /// A worker resuming at `head` with `state`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        state: ChainState,
+        mempool: Mempool,
+        store: RedbStore,
+        head: BlockHeader,
+        producer: Keypair,
+        config: WorkerConfig,
+        shared: Arc<ChainShared>,
+        metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
+    ) -> Worker {
+        let label = state.chain().to_string();
+        Worker {
+            state,
+            mempool,
+            store,
+            head,
+            producer,
+            config,
+            shared,
+            metrics,
+            clock,
+            waiters: HashMap::new(),
+            rejected: HashMap::new(),
+            rejected_order: VecDeque::new(),
+            label,
+        }
+    }
+
+    /// Runs until told to shut down or every sender is gone; commits what waits first.
+    pub fn run(mut self, commands: Receiver<Command>) {
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let first = match deadline {
+                None => commands.recv().ok(),
+                Some(d) => match commands.recv_timeout(d.saturating_duration_since(Instant::now()))
+                {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+            };
+            let mut stop = deadline.is_none() && first.is_none();
+            // Take what else is queued, so a burst becomes one block.
+            let mut next = first;
+            let mut taken = 0;
+            while let Some(cmd) = next.take() {
+                if let Command::Shutdown = cmd {
+                    stop = true;
+                    break;
+                }
+                self.handle(cmd);
+                taken += 1;
+                if taken < 1024 && self.mempool.len() < self.config.block_max_txs {
+                    next = commands.try_recv().ok();
+                }
+            }
+            if stop {
+                break;
+            }
+            let now = Instant::now();
+            if !self.mempool.is_empty() && deadline.is_none() {
+                deadline = Some(now + self.config.block_interval);
+            }
+            let full = self.mempool.len() >= self.config.block_max_txs;
+            if full || deadline.is_some_and(|d| now >= d) {
+                self.make_block();
+                deadline =
+                    (!self.mempool.is_empty()).then(|| Instant::now() + self.config.block_interval);
+            }
+        }
+        // Shutting down: commit what was accepted, then release whoever still waits.
+        while !self.mempool.is_empty() && !self.shared.halted.load(Ordering::SeqCst) {
+            let before = self.mempool.len();
+            self.make_block();
+            if self.mempool.len() == before {
+                break;
+            }
+        }
+        for (_, senders) in self.waiters.drain() {
+            for s in senders {
+                let _ = s.send(Outcome::Halted);
+            }
+        }
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Submit { txs, wait, reply } => {
+                let answers = txs.into_iter().map(|tx| self.admit(tx, wait)).collect();
+                self.shared
+                    .mempool_len
+                    .store(self.mempool.len(), Ordering::Relaxed);
+                let _ = reply.send(answers);
+            }
+            Command::Status { id, reply } => {
+                let status = if self.mempool.contains(&id) {
+                    PendingStatus::Pending
+                } else if let Some(e) = self.rejected.get(&id) {
+                    PendingStatus::Rejected(e.clone())
+                } else {
+                    PendingStatus::Unknown
+                };
+                let _ = reply.send(status);
+            }
+            Command::Shutdown => unreachable!("handled by run"),
+        }
+    }
+
+    fn admit(&mut self, tx: VerifiedTx, wait: bool) -> Admission {
+        let id = tx.id();
+        let refuse = |this: &mut Worker, error: SubmitError| {
+            this.metrics.reject(&this.label, error.code());
+            let keeps_status = matches!(
+                error,
+                SubmitError::AlreadyCommitted { .. }
+                    | SubmitError::Mempool(MempoolError::Duplicate)
+            );
+            if !keeps_status {
+                this.remember_rejected(id, error.clone());
+            }
+            Admission::Refused { id, error }
+        };
+        if self.shared.halted.load(Ordering::SeqCst) {
+            return refuse(self, SubmitError::Halted);
+        }
+        match self.state.check(tx.tx(), self.clock.now_ms()) {
+            Ok(()) | Err(TxError::SequenceGap { .. }) => {}
+            Err(e @ TxError::SequenceUsed { .. }) => {
+                let error = match self.store.tx_location(&id) {
+                    Ok(Some(loc)) => SubmitError::AlreadyCommitted {
+                        height: loc.height,
+                        index: loc.index,
+                    },
+                    _ => SubmitError::Tx(e),
+                };
+                return refuse(self, error);
+            }
+            Err(e) => return refuse(self, SubmitError::Tx(e)),
+        }
+        if let Err(e) = self.mempool.admit(tx) {
+            return refuse(self, SubmitError::Mempool(e));
+        }
+        self.metrics
+            .txs_accepted
+            .get_or_create(&chain_label(&self.label))
+            .inc();
+        let outcome = wait.then(|| {
+            let (tx, rx) = oneshot::channel();
+            self.waiters.entry(id).or_default().push(tx);
+            rx
+        });
+        Admission::Accepted { id, outcome }
+    }
+
+    fn make_block(&mut self) {
+        let started = Instant::now();
+        let (produced, dropped) = chain::produce(
+            &mut self.state,
+            &mut self.mempool,
+            &self.head,
+            self.clock.now_ms(),
+            &self.producer,
+            self.config.block_max_txs,
+        );
+        for (id, error) in dropped {
+            self.metrics.reject(&self.label, error.code());
+            self.notify(&id, Outcome::Dropped(error.clone()));
+            self.remember_rejected(id, SubmitError::Tx(error));
+        }
+        if let Some(p) = produced {
+            let height = p.block.header.height;
+            if let Err(e) = self.store.commit(&p.block, &p.delta) {
+                // Memory is now ahead of the disk: stop writing. A restart resumes from
+                // the last committed block; nothing unacknowledged was promised.
+                tracing::error!(chain = %self.label, height, error = %e, "commit failed; halting chain");
+                self.shared.halted.store(true, Ordering::SeqCst);
+                for (_, senders) in self.waiters.drain() {
+                    for s in senders {
+                        let _ = s.send(Outcome::Halted);
+                    }
+                }
+                return;
+            }
+            for (i, tx) in p.block.txs.iter().enumerate() {
+                let loc = TxLocation {
+                    height,
+                    index: i as u32,
+                };
+                self.notify(&tx.tx.id(), Outcome::Committed(loc));
+            }
+            let label = chain_label(&self.label);
+            self.metrics
+                .txs_committed
+                .get_or_create(&label)
+                .inc_by(p.block.txs.len() as u64);
+            self.metrics.blocks_committed.get_or_create(&label).inc();
+            self.metrics
+                .head_height
+                .get_or_create(&label)
+                .set(height as i64);
+            self.metrics
+                .block_commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            *self.shared.head.write().expect("head lock") = p.block.header.clone();
+            self.head = p.block.header;
+        }
+        self.shared
+            .mempool_len
+            .store(self.mempool.len(), Ordering::Relaxed);
+        self.metrics
+            .mempool_size
+            .get_or_create(&chain_label(&self.label))
+            .set(self.mempool.len() as i64);
+    }
+
+    fn notify(&mut self, id: &TxId, outcome: Outcome) {
+        if let Some(senders) = self.waiters.remove(id) {
+            for s in senders {
+                let _ = s.send(outcome.clone());
+            }
+        }
+    }
+
+    fn remember_rejected(&mut self, id: TxId, error: SubmitError) {
+        if self.rejected.insert(id, error).is_none() {
+            self.rejected_order.push_back(id);
+        }
+        while self.rejected_order.len() > REJECTED_MEMORY {
+            if let Some(old) = self.rejected_order.pop_front() {
+                self.rejected.remove(&old);
+            }
+        }
+    }
+}
