@@ -16,6 +16,8 @@ pub struct Produced {
     pub block: Block,
     /// The state entries it changed, to persist with it.
     pub delta: StateDelta,
+    /// The ids of the block's transactions, in order (already computed; hashing is not free).
+    pub ids: Vec<TxId>,
 }
 
 /// Makes the next block from the pool, if any transaction applies.
@@ -38,6 +40,7 @@ pub fn produce(
         return (None, selection.rejected);
     }
     let delta = state.take_delta();
+    let ids: Vec<TxId> = selection.applied.iter().map(tx::VerifiedTx::id).collect();
     let txs: Vec<_> = selection
         .applied
         .into_iter()
@@ -54,7 +57,7 @@ pub fn produce(
         producer: producer.address(),
     };
     let block = Block::seal(header, txs, producer);
-    (Some(Produced { block, delta }), selection.rejected)
+    (Some(Produced { block, delta, ids }), selection.rejected)
 }
 
 /// Why a block does not follow from its parent.
@@ -105,11 +108,13 @@ pub enum BlockError {
     /// The Merkle root does not match the transactions.
     #[error("transaction Merkle root does not match")]
     TxRootMismatch,
-    /// A transaction's signature is invalid.
-    #[error("transaction {index} has an invalid signature")]
-    BadTxSignature {
+    /// A transaction's signature, or an address it names, is invalid.
+    #[error("transaction {index}: {reason}")]
+    InvalidTx {
         /// Its position in the block.
         index: usize,
+        /// What is wrong.
+        reason: tx::VerifyError,
     },
     /// A transaction does not apply to the state.
     #[error("transaction {index} does not apply: {error}")]
@@ -199,9 +204,9 @@ impl Verifier {
         if block.computed_tx_root() != h.tx_root {
             return Err(BlockError::TxRootMismatch);
         }
-        let verified = tx::verify_batch(block.txs.clone());
+        let verified = tx::verify_batch(block.txs.clone(), crate::keys::decompress);
         for (index, v) in verified.into_iter().enumerate() {
-            let v = v.map_err(|_| BlockError::BadTxSignature { index })?;
+            let v = v.map_err(|(_, reason)| BlockError::InvalidTx { index, reason })?;
             self.state
                 .apply(v.tx(), h.time_ms)
                 .map_err(|error| BlockError::TxRejected { index, error })?;

@@ -49,8 +49,13 @@ impl FromStr for ChainId {
 
 /// The ticker of an asset (`MLK`, `LZM`, `SKY`, …): 1 to 12 of `A-Z` and `0-9`, starting
 /// with a letter.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Symbol(String);
+///
+/// Stored inline (no heap), so it is `Copy` and cheap to hash: balances are keyed by it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Symbol {
+    // Ordered by the text: unused bytes are zero, and zero sorts before every allowed byte.
+    bytes: [u8; Symbol::MAX_LEN],
+}
 
 impl Symbol {
     /// The longest symbol, in bytes.
@@ -58,7 +63,12 @@ impl Symbol {
 
     /// The symbol as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        let len = self
+            .bytes
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(Self::MAX_LEN);
+        std::str::from_utf8(&self.bytes[..len]).expect("validated ASCII on construction")
     }
 }
 
@@ -71,7 +81,9 @@ impl FromStr for Symbol {
             && s.chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if ok {
-            Ok(Symbol(s.to_owned()))
+            let mut bytes = [0u8; Self::MAX_LEN];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Ok(Symbol { bytes })
         } else {
             Err(format!(
                 "asset symbol {s:?} must be 1 to {} characters of A-Z and 0-9, starting with a letter",
@@ -85,17 +97,17 @@ macro_rules! text_id_impls {
     ($t:ident, $what:literal) => {
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.as_str())
             }
         }
         impl fmt::Debug for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({})", stringify!($t), self.0)
+                write!(f, "{}({})", stringify!($t), self.as_str())
             }
         }
         impl Encode for $t {
             fn encode(&self, w: &mut Writer) {
-                w.str(&self.0);
+                w.str(self.as_str());
             }
         }
         impl Decode for $t {
@@ -109,7 +121,7 @@ macro_rules! text_id_impls {
         }
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
+                s.serialize_str(self.as_str())
             }
         }
         impl<'de> Deserialize<'de> for $t {
@@ -139,6 +151,21 @@ mod tests {
         for bad in ["", "mlk", "1AB", "ABCDEFGHIJKLM", "A-B"] {
             assert!(bad.parse::<Symbol>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn symbols_order_and_print_as_text() {
+        let mut v: Vec<Symbol> = ["SKY", "MLK", "MLKX", "A", "LZM"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        v.sort();
+        let text: Vec<&str> = v.iter().map(Symbol::as_str).collect();
+        assert_eq!(text, ["A", "LZM", "MLK", "MLKX", "SKY"]);
+        assert_eq!(
+            "ABCDEFGHIJKL".parse::<Symbol>().unwrap().to_string(),
+            "ABCDEFGHIJKL"
+        );
     }
 
     #[test]

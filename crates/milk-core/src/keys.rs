@@ -6,7 +6,8 @@
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use bech32::{Bech32m, Hrp, primitives::decode::CheckedHrpstring};
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+pub use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -16,30 +17,35 @@ pub const ADDRESS_PREFIX: &str = "milk";
 
 /// A public identity on every chain: an Ed25519 public key.
 ///
-/// Constructed only from a valid, non-weak curve point, so every address can sign.
+/// Text input ([`FromStr`], [`Address::from_bytes`]) is checked to be a usable key at once.
+/// Addresses inside a decoded transaction are only 32 bytes until the transaction is
+/// verified ([`crate::tx::verify_batch`]), which checks every address it names; that keeps
+/// the costly point decompression in the parallel verification step, once per key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address([u8; 32]);
 
 impl Address {
     /// Checks that `bytes` are a usable Ed25519 public key.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Address, String> {
-        let key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| "not a valid Ed25519 public key".to_owned())?;
-        if key.is_weak() {
-            return Err("a weak (small-order) Ed25519 public key".to_owned());
+        let address = Address(bytes);
+        match decompress(&address) {
+            Some(_) => Ok(address),
+            None => Err("not a valid, non-weak Ed25519 public key".to_owned()),
         }
-        Ok(Address(bytes))
     }
 
     /// The raw public key.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+}
 
-    /// The key to check signatures with.
-    pub fn verifying_key(&self) -> VerifyingKey {
-        VerifyingKey::from_bytes(&self.0).expect("addresses are valid keys by construction")
-    }
+/// The curve point behind an address, if it is a valid key that is not of small order
+/// (a weak key could have signatures that match several messages).
+pub fn decompress(address: &Address) -> Option<VerifyingKey> {
+    VerifyingKey::from_bytes(&address.0)
+        .ok()
+        .filter(|k| !k.is_weak())
 }
 
 impl fmt::Display for Address {
@@ -81,11 +87,9 @@ impl Encode for Address {
 }
 
 impl Decode for Address {
+    /// Reads 32 bytes; whether they are a usable key is checked on verification.
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Address::from_bytes(r.array()?).map_err(|reason| DecodeError::Invalid {
-            what: "address",
-            reason,
-        })
+        Ok(Address(r.array()?))
     }
 }
 
@@ -188,18 +192,23 @@ impl fmt::Debug for Keypair {
 
 /// Checks one signature.
 pub fn verify(address: &Address, message: &[u8], signature: &Signature) -> bool {
+    decompress(address).is_some_and(|key| verify_with(&key, message, signature))
+}
+
+/// Checks one signature against an already decompressed key.
+pub fn verify_with(key: &VerifyingKey, message: &[u8], signature: &Signature) -> bool {
     let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-    address.verifying_key().verify_strict(message, &sig).is_ok()
+    key.verify_strict(message, &sig).is_ok()
 }
 
 /// Checks many signatures at once and tells, for each, whether it is valid.
 ///
 /// A batch check costs about half as much per signature as single checks. When the batch
-/// fails, each signature is checked on its own ([`verify`]) to find the bad ones. Honest
-/// signatures get the same answer either way; only a key's own holder can craft a
+/// fails, each signature is checked on its own ([`verify_with`]) to find the bad ones.
+/// Honest signatures get the same answer either way; only a key's own holder can craft a
 /// mixed-order signature that a batch may accept and a single check refuses (see
 /// `docs/ARCHITECTURE.md`, "Signatures").
-pub fn verify_many(items: &[(&Address, &[u8], &Signature)]) -> Vec<bool> {
+pub fn verify_many(items: &[(&VerifyingKey, &[u8], &Signature)]) -> Vec<bool> {
     if items.is_empty() {
         return Vec::new();
     }
@@ -208,11 +217,11 @@ pub fn verify_many(items: &[(&Address, &[u8], &Signature)]) -> Vec<bool> {
         .iter()
         .map(|(_, _, s)| ed25519_dalek::Signature::from_bytes(&s.0))
         .collect();
-    let keys: Vec<VerifyingKey> = items.iter().map(|(a, _, _)| a.verifying_key()).collect();
+    let keys: Vec<VerifyingKey> = items.iter().map(|(k, _, _)| **k).collect();
     if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
         return vec![true; items.len()];
     }
-    items.iter().map(|(a, m, s)| verify(a, m, s)).collect()
+    items.iter().map(|(k, m, s)| verify_with(k, m, s)).collect()
 }
 
 #[cfg(test)]
@@ -242,6 +251,10 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         assert!(Address::from_bytes(identity).is_err());
+        // A y coordinate with no point on the curve.
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        assert!(Address::from_bytes(off_curve).is_err());
     }
 
     #[test]
@@ -251,10 +264,13 @@ mod tests {
             .collect();
         let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
         let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
-        let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
+        let vkeys: Vec<VerifyingKey> = keys
+            .iter()
+            .map(|k| decompress(&k.address()).unwrap())
+            .collect();
         let items = |sigs: &[Signature]| -> Vec<bool> {
             let v: Vec<_> = (0..8)
-                .map(|i| (&addrs[i], msgs[i].as_slice(), &sigs[i]))
+                .map(|i| (&vkeys[i], msgs[i].as_slice(), &sigs[i]))
                 .collect();
             verify_many(&v)
         };

@@ -8,7 +8,8 @@
 use crate::Address;
 use crate::state::{ChainState, TxError};
 use crate::tx::{TxId, VerifiedTx};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use thiserror::Error;
 
 /// Why the pool refused a transaction.
@@ -61,9 +62,9 @@ impl Mempool {
         Mempool {
             capacity,
             per_sender_limit,
-            txs: HashMap::new(),
+            txs: HashMap::default(),
             order: VecDeque::new(),
-            per_sender: HashMap::new(),
+            per_sender: HashMap::default(),
         }
     }
 

@@ -8,8 +8,9 @@
 use crate::codec::{Encode, Writer};
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// The furthest in the future a transaction may expire: it bounds how long a signed
@@ -217,11 +218,11 @@ impl ChainState {
         ChainState {
             chain,
             assets,
-            balances: HashMap::new(),
-            sequences: HashMap::new(),
-            touched_balances: HashMap::new(),
-            touched_sequences: HashMap::new(),
-            touched_supplies: HashMap::new(),
+            balances: HashMap::default(),
+            sequences: HashMap::default(),
+            touched_balances: HashMap::default(),
+            touched_sequences: HashMap::default(),
+            touched_supplies: HashMap::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::keys::{self, Address, Keypair, Signature};
 use crate::{Amount, ChainId, Hash, Symbol};
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 /// The longest memo a transfer may carry, in bytes of UTF-8.
@@ -202,14 +203,11 @@ impl SignedTransaction {
         Self::from_bytes(bytes)
     }
 
-    /// Checks the signature.
-    pub fn verify(self) -> Result<VerifiedTx, SignedTransaction> {
-        let id = self.tx.id();
-        if keys::verify(&self.tx.sender, &id.0, &self.signature) {
-            Ok(VerifiedTx { id, signed: self })
-        } else {
-            Err(self)
-        }
+    /// Checks the signature and every address the transaction names.
+    pub fn verify(self) -> Result<VerifiedTx, (SignedTransaction, VerifyError)> {
+        verify_batch(vec![self], keys::decompress)
+            .pop()
+            .expect("one in, one out")
     }
 }
 
@@ -231,7 +229,8 @@ impl Decode for SignedTransaction {
 /// A signed transaction whose signature has been checked.
 ///
 /// The only way to make one is [`SignedTransaction::verify`] or [`verify_batch`], so code
-/// that takes a `VerifiedTx` never needs to check the signature again.
+/// that takes a `VerifiedTx` never needs to check the signature, or the addresses it
+/// names, again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedTx {
     id: TxId,
@@ -260,25 +259,70 @@ impl VerifiedTx {
     }
 }
 
-/// Checks the signatures of many transactions with one batch check, and tells for each
-/// whether it is valid.
-pub fn verify_batch(txs: Vec<SignedTransaction>) -> Vec<Result<VerifiedTx, SignedTransaction>> {
+/// Why a signed transaction did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The signature does not match the sender.
+    #[error("signature is not valid for the sender")]
+    BadSignature,
+    /// An address it names is not a usable Ed25519 key (funds sent there could never move).
+    #[error("{0} is not a valid Ed25519 public key")]
+    InvalidAddress(&'static str),
+}
+
+impl VerifyError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifyError::BadSignature => "bad_signature",
+            VerifyError::InvalidAddress(_) => "invalid_address",
+        }
+    }
+}
+
+/// Checks the signatures of many transactions with one batch check, and every address
+/// they name, telling for each whether it is valid.
+///
+/// `resolve` turns an address into its curve point, or `None` if it is not a usable key;
+/// pass [`keys::decompress`], or a cache in front of it.
+pub fn verify_batch(
+    txs: Vec<SignedTransaction>,
+    resolve: impl Fn(&Address) -> Option<VerifyingKey>,
+) -> Vec<Result<VerifiedTx, (SignedTransaction, VerifyError)>> {
     let ids: Vec<TxId> = txs.iter().map(|s| s.tx.id()).collect();
-    let items: Vec<(&Address, &[u8], &Signature)> = txs
+    let resolved: Vec<Result<VerifyingKey, VerifyError>> = txs
+        .iter()
+        .map(|s| {
+            let to = match &s.tx.action {
+                Action::Transfer { to, .. } | Action::Mint { to, .. } => Some(to),
+                Action::Burn { .. } => None,
+            };
+            if to.is_some_and(|to| resolve(to).is_none()) {
+                return Err(VerifyError::InvalidAddress("recipient"));
+            }
+            resolve(&s.tx.sender).ok_or(VerifyError::InvalidAddress("sender"))
+        })
+        .collect();
+    let items: Vec<(&VerifyingKey, &[u8], &Signature)> = txs
         .iter()
         .zip(&ids)
-        .map(|(s, id)| (&s.tx.sender, id.0.as_slice(), &s.signature))
+        .zip(&resolved)
+        .filter_map(|((s, id), key)| {
+            key.as_ref()
+                .ok()
+                .map(|k| (k, id.0.as_slice(), &s.signature))
+        })
         .collect();
-    let valid = keys::verify_many(&items);
+    let mut valid = keys::verify_many(&items).into_iter();
     txs.into_iter()
         .zip(ids)
-        .zip(valid)
-        .map(|((signed, id), ok)| {
-            if ok {
+        .zip(resolved)
+        .map(|((signed, id), key)| match key {
+            Err(e) => Err((signed, e)),
+            Ok(_) if valid.next().expect("one answer per resolved key") => {
                 Ok(VerifiedTx { id, signed })
-            } else {
-                Err(signed)
             }
+            Ok(_) => Err((signed, VerifyError::BadSignature)),
         })
         .collect()
 }
@@ -348,6 +392,16 @@ mod tests {
         let mut other_chain = signed.clone();
         other_chain.tx.chain = "skyway".parse().unwrap();
         assert!(other_chain.verify().is_err());
+        let mut bad_recipient = sample();
+        if let Action::Transfer { to, .. } = &mut bad_recipient.action {
+            let mut identity = [0u8; 32];
+            identity[0] = 1;
+            *to = Address::decode(&mut Reader::new(&identity)).unwrap();
+        }
+        assert_eq!(
+            bad_recipient.sign(&key).verify().unwrap_err().1,
+            VerifyError::InvalidAddress("recipient")
+        );
         let mut other_seq = signed.clone();
         other_seq.tx.sequence += 1;
         assert!(other_seq.verify().is_err());

@@ -428,7 +428,10 @@ fn verifier_names_each_kind_of_tampering() {
     let b = Block::seal(b.header, b.txs, &h.producer);
     assert_eq!(
         verify_all(&h, &[b]),
-        Err(BlockError::BadTxSignature { index: 0 })
+        Err(BlockError::InvalidTx {
+            index: 0,
+            reason: milk_core::tx::VerifyError::BadSignature
+        })
     );
 
     // A producer who lies about the resulting state is caught by replay.

@@ -98,8 +98,9 @@ pub struct TxLocation {
 /// Durable storage for one chain.
 pub trait ChainStore: Send + Sync {
     /// Persists a block and the state it produced, atomically and durably. The block must
-    /// be the genesis block of an empty store or extend the stored head.
-    fn commit(&self, block: &Block, delta: &StateDelta) -> Result<(), StoreError>;
+    /// be the genesis block of an empty store or extend the stored head; `ids` are its
+    /// transactions' ids, in order (the caller has them already).
+    fn commit(&self, block: &Block, ids: &[TxId], delta: &StateDelta) -> Result<(), StoreError>;
     /// The last committed block's header, or `None` for an empty store.
     fn head(&self) -> Result<Option<BlockHeader>, StoreError>;
     /// Everything needed to resume, or `None` for an empty store.
@@ -183,7 +184,9 @@ fn symbol(text: &str) -> Result<Symbol, StoreError> {
 }
 
 impl ChainStore for RedbStore {
-    fn commit(&self, block: &Block, delta: &StateDelta) -> Result<(), StoreError> {
+    fn commit(&self, block: &Block, ids: &[TxId], delta: &StateDelta) -> Result<(), StoreError> {
+        assert_eq!(ids.len(), block.txs.len(), "one id per transaction");
+        debug_assert!(block.txs.iter().zip(ids).all(|(t, id)| t.tx.id() == *id));
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         {
@@ -207,8 +210,8 @@ impl ChainStore for RedbStore {
             tx.open_table(BLOCKS)?
                 .insert(height, block.to_bytes().as_slice())?;
             let mut index = tx.open_table(TX_INDEX)?;
-            for (i, t) in block.txs.iter().enumerate() {
-                index.insert(t.tx.id().0, (height, i as u32))?;
+            for (i, id) in ids.iter().enumerate() {
+                index.insert(id.0, (height, i as u32))?;
             }
             let mut balances = tx.open_table(BALANCES)?;
             for (account, asset, value) in &delta.balances {

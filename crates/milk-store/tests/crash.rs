@@ -136,7 +136,15 @@ impl Producer {
         )
     }
 
-    fn next_block(&mut self, txs: usize, salt: u64) -> (Block, milk_core::state::StateDelta) {
+    fn next_block(
+        &mut self,
+        txs: usize,
+        salt: u64,
+    ) -> (
+        Block,
+        Vec<milk_core::tx::TxId>,
+        milk_core::state::StateDelta,
+    ) {
         self.now += 1_000;
         for i in 0..txs {
             let from = (i + salt as usize) % DEMO_USERS.len();
@@ -168,7 +176,7 @@ impl Producer {
         assert!(rejected.is_empty());
         let p = produced.unwrap();
         self.head = p.block.clone();
-        (p.block, p.delta)
+        (p.block, p.ids, p.delta)
     }
 }
 
@@ -219,12 +227,12 @@ proptest! {
         let (mut producer, genesis_delta) = Producer::new();
         let mut states = vec![sorted_state(&producer.state)];
         let mut acked: Option<u64> = None;
-        if store.commit(&producer.head, &genesis_delta).is_ok() {
+        if store.commit(&producer.head, &[], &genesis_delta).is_ok() {
             acked = Some(0);
             for i in 0..blocks {
-                let (block, delta) = producer.next_block(1 + i * 3, i as u64);
+                let (block, ids, delta) = producer.next_block(1 + i * 3, i as u64);
                 states.push(sorted_state(&producer.state));
-                match store.commit(&block, &delta) {
+                match store.commit(&block, &ids, &delta) {
                     Ok(()) => acked = Some(block.header.height),
                     Err(_) => break,
                 }
@@ -265,14 +273,14 @@ fn an_io_error_fails_the_commit_and_loses_nothing_committed() {
     let disk = SimDisk::default();
     let store = RedbStore::with_backend(disk.clone()).unwrap();
     let (mut producer, genesis_delta) = Producer::new();
-    store.commit(&producer.head, &genesis_delta).unwrap();
+    store.commit(&producer.head, &[], &genesis_delta).unwrap();
     let state_at_genesis = sorted_state(&producer.state);
-    let (block, delta) = producer.next_block(3, 1);
+    let (block, ids, delta) = producer.next_block(3, 1);
     {
         let mut d = disk.0.lock().unwrap();
         d.fail_at = Some(d.ops + 2);
     }
-    assert!(store.commit(&block, &delta).is_err());
+    assert!(store.commit(&block, &ids, &delta).is_err());
     drop(store);
     let image = disk.0.lock().unwrap().durable.clone();
     let reopened = RedbStore::with_backend(SimDisk::from_image(image)).unwrap();
@@ -286,15 +294,15 @@ fn blocks_round_trip_and_only_the_next_block_is_accepted() {
     assert!(store.head().unwrap().is_none());
     let (mut producer, genesis_delta) = Producer::new();
     let genesis = producer.head.clone();
-    store.commit(&genesis, &genesis_delta).unwrap();
-    let (b1, d1) = producer.next_block(4, 0);
-    store.commit(&b1, &d1).unwrap();
+    store.commit(&genesis, &[], &genesis_delta).unwrap();
+    let (b1, ids1, d1) = producer.next_block(4, 0);
+    store.commit(&b1, &ids1, &d1).unwrap();
     assert!(matches!(
-        store.commit(&b1, &d1),
+        store.commit(&b1, &ids1, &d1),
         Err(StoreError::NotNext { head: 1, got: 1 })
     ));
     assert!(matches!(
-        store.commit(&genesis, &genesis_delta),
+        store.commit(&genesis, &[], &genesis_delta),
         Err(StoreError::NotNext { head: 1, got: 0 })
     ));
     assert_eq!(store.block(1).unwrap().unwrap(), b1);

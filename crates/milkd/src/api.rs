@@ -22,10 +22,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+/// Signatures per batch check: large enough to halve the cost per signature, small enough
+/// to spread a request over every core.
+const VERIFY_CHUNK: usize = 128;
+
 /// The most blocks one list request returns.
 pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
 /// The most blocks one raw export request returns.
 pub const MAX_RAW_BLOCKS: u64 = 1_000;
+/// A raw export stops after the block that takes it past this many bytes.
+pub const MAX_RAW_BYTES: usize = 8 * 1024 * 1024;
 
 type Shared = Arc<Node>;
 
@@ -510,7 +516,8 @@ async fn block(
 }
 
 /// Blocks in their canonical encoding, for verification: each is a 4-byte big-endian
-/// length followed by the block.
+/// length followed by the block. A page stops early past 8 MiB; ask again from the next
+/// height.
 #[utoipa::path(get, path = "/v1/chains/{chain}/raw-blocks",
     params(("chain" = String, Path, description = "Chain id"), PageQuery),
     responses((status = 200, description = "Length-prefixed encoded blocks", content_type = "application/octet-stream"),
@@ -533,6 +540,9 @@ async fn raw_blocks(
             .ok_or_else(|| ApiError::internal("raw block", format!("missing block {h}")))?;
         out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
         out.extend_from_slice(&bytes);
+        if out.len() >= MAX_RAW_BYTES {
+            break;
+        }
     }
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], out).into_response())
 }
@@ -666,6 +676,7 @@ async fn submit(
     let wait = q.wait.unwrap_or(false);
 
     // Decode and check signatures in parallel, off the async runtime.
+    let keys = node.keys.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let decoded: Vec<Result<SignedTransaction, SubmitResult>> = items
             .into_iter()
@@ -689,17 +700,22 @@ async fn submit(
                 Err(r) => out.push(Some(Err(r))),
             }
         }
-        let verified: Vec<_> = good
-            .par_chunks(128)
-            .flat_map_iter(|chunk| tx::verify_batch(chunk.to_vec()))
+        let mut chunks = Vec::with_capacity(good.len().div_ceil(VERIFY_CHUNK));
+        let mut rest = good.into_iter();
+        loop {
+            let chunk: Vec<_> = rest.by_ref().take(VERIFY_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            chunks.push(chunk);
+        }
+        let verified: Vec<_> = chunks
+            .into_par_iter()
+            .flat_map_iter(|chunk| tx::verify_batch(chunk, |a| keys.resolve(a)))
             .collect();
         for (slot, v) in slots.into_iter().zip(verified) {
-            out[slot] = Some(v.map_err(|signed| {
-                SubmitResult::rejected(
-                    Some(signed.tx.id()),
-                    "bad_signature",
-                    "signature is not valid for the sender".into(),
-                )
+            out[slot] = Some(v.map_err(|(signed, e)| {
+                SubmitResult::rejected(Some(signed.tx.id()), e.code(), e.to_string())
             }));
         }
         out.into_iter()

@@ -6,11 +6,13 @@ use crate::metrics::{Metrics, chain_label};
 use crate::worker::{ChainShared, Command, Worker, WorkerConfig};
 use milk_core::block::BlockHeader;
 use milk_core::genesis::{ChainSpec, Genesis, demo_key};
+use milk_core::keys::{self, VerifyingKey};
 use milk_core::mempool::Mempool;
 use milk_core::state::ChainState;
-use milk_core::{ChainId, Keypair};
+use milk_core::{Address, ChainId, Keypair};
 use milk_store::{ChainStore, RedbStore};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -18,6 +20,9 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use thiserror::Error;
+
+/// How many decompressed keys the node keeps (about 200 bytes each).
+const KEY_CACHE_CAPACITY: usize = 200_000;
 
 /// How many commands may queue for one chain's worker before submitters are told to back off.
 const COMMAND_QUEUE: usize = 4_096;
@@ -113,6 +118,43 @@ pub struct Node {
     pub config: NodeConfig,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Decompressed public keys of recent senders and recipients.
+    pub keys: Arc<KeyCache>,
+}
+
+/// A bounded cache of decompressed public keys.
+///
+/// Checking a signature needs the sender's key as a curve point, and decompressing it costs
+/// about a third of a batched signature check; active accounts sign again and again. The
+/// cache forgets everything when full, which keeps it simple and its memory bounded.
+#[derive(Debug)]
+pub struct KeyCache {
+    keys: RwLock<HashMap<Address, VerifyingKey>>,
+    capacity: usize,
+}
+
+impl KeyCache {
+    /// A cache of at most `capacity` keys.
+    pub fn new(capacity: usize) -> KeyCache {
+        KeyCache {
+            keys: RwLock::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    /// The curve point of a usable key, or `None` (invalid keys are not cached).
+    pub fn resolve(&self, address: &Address) -> Option<VerifyingKey> {
+        if let Some(k) = self.keys.read().expect("key cache lock").get(address) {
+            return Some(*k);
+        }
+        let key = keys::decompress(address)?;
+        let mut map = self.keys.write().expect("key cache lock");
+        if map.len() >= self.capacity {
+            map.clear();
+        }
+        map.insert(*address, key);
+        Some(key)
+    }
 }
 
 impl std::fmt::Debug for dyn Clock {
@@ -147,6 +189,7 @@ impl Node {
             metrics,
             config,
             clock,
+            keys: Arc::new(KeyCache::new(KEY_CACHE_CAPACITY)),
         })
     }
 
@@ -272,7 +315,7 @@ fn open_chain(
         None => {
             let (_, delta) = genesis.initial_state(spec).map_err(chain_err)?;
             store
-                .commit(&genesis_block, &delta)
+                .commit(&genesis_block, &[], &delta)
                 .map_err(|e| chain_err(e.to_string()))?;
             (genesis_state, genesis_block.header.clone())
         }
@@ -302,6 +345,7 @@ fn open_chain(
         head: RwLock::new(head.clone()),
         halted: AtomicBool::new(false),
         mempool_len: AtomicUsize::new(0),
+        blocks_in_flight: AtomicUsize::new(0),
     });
     let worker = Worker::new(
         state,

@@ -2,21 +2,24 @@
 //!
 //! Everything that changes a chain goes through its worker's bounded command queue, so a
 //! chain has exactly one writer and needs no locks on its state. Signatures are checked
-//! before a command is sent (in parallel, off this thread); the worker admits, orders,
-//! applies, commits, and only then tells waiters that their transactions are committed.
+//! before a command is sent (in parallel, off this thread); the worker admits, orders and
+//! applies, then hands each sealed block to the chain's committer thread, which writes it
+//! durably and only then tells waiters that their transactions are committed. While one
+//! block is being written the worker keeps admitting, so under load the next block grows
+//! and one fsync covers more transactions (group commit).
 
 use crate::clock::Clock;
 use crate::metrics::{Metrics, chain_label};
 use milk_core::Keypair;
 use milk_core::block::BlockHeader;
-use milk_core::chain;
+use milk_core::chain::{self, Produced};
 use milk_core::mempool::{Mempool, MempoolError};
 use milk_core::state::{ChainState, TxError};
 use milk_core::tx::{TxId, VerifiedTx};
 use milk_store::{ChainStore, RedbStore, TxLocation};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -132,6 +135,8 @@ pub struct ChainShared {
     pub halted: AtomicBool,
     /// Transactions waiting.
     pub mempool_len: AtomicUsize,
+    /// Blocks sealed but not yet durably committed.
+    pub blocks_in_flight: AtomicUsize,
 }
 
 /// Block-making settings.
@@ -148,6 +153,7 @@ pub struct Worker {
     state: ChainState,
     mempool: Mempool,
     store: RedbStore,
+    /// The last sealed block (committed or on its way).
     head: BlockHeader,
     producer: Keypair,
     config: WorkerConfig,
@@ -157,7 +163,16 @@ pub struct Worker {
     waiters: HashMap<TxId, Vec<oneshot::Sender<Outcome>>>,
     rejected: HashMap<TxId, SubmitError>,
     rejected_order: VecDeque<TxId>,
+    /// Ids of sealed blocks not yet known to be committed, by height.
+    sealing: VecDeque<(u64, HashSet<TxId>)>,
     label: String,
+}
+
+/// A sealed block on its way to disk, with whoever waits for its transactions.
+struct Sealed {
+    produced: Produced,
+    waiters: Vec<(u32, Vec<oneshot::Sender<Outcome>>)>,
+    started: Instant,
 }
 
 impl Worker {
@@ -188,12 +203,24 @@ impl Worker {
             waiters: HashMap::new(),
             rejected: HashMap::new(),
             rejected_order: VecDeque::new(),
+            sealing: VecDeque::new(),
             label,
         }
     }
 
     /// Runs until told to shut down or every sender is gone; commits what waits first.
     pub fn run(mut self, commands: Receiver<Command>) {
+        let (to_committer, committer_rx) = sync_channel::<Sealed>(2);
+        let committer = Committer {
+            store: self.store.clone(),
+            shared: self.shared.clone(),
+            metrics: self.metrics.clone(),
+            label: self.label.clone(),
+        };
+        let committer = std::thread::Builder::new()
+            .name(format!("commit-{}", self.label))
+            .spawn(move || committer.run(committer_rx))
+            .expect("spawning a thread");
         let mut deadline: Option<Instant> = None;
         loop {
             let first = match deadline {
@@ -227,21 +254,29 @@ impl Worker {
             if !self.mempool.is_empty() && deadline.is_none() {
                 deadline = Some(now + self.config.block_interval);
             }
+            // One block is written while the next fills; a full pool may queue one more.
+            let in_flight = self.shared.blocks_in_flight.load(Ordering::SeqCst);
             let full = self.mempool.len() >= self.config.block_max_txs;
-            if full || deadline.is_some_and(|d| now >= d) {
-                self.make_block();
+            let due = deadline.is_some_and(|d| now >= d);
+            if (due && in_flight == 0) || (full && in_flight < 2) {
+                self.seal_block(&to_committer);
                 deadline =
                     (!self.mempool.is_empty()).then(|| Instant::now() + self.config.block_interval);
+            } else if due {
+                // The committer is busy: look again shortly; the pool keeps filling meanwhile.
+                deadline = Some(now + COMMIT_POLL);
             }
         }
-        // Shutting down: commit what was accepted, then release whoever still waits.
+        // Shutting down: seal what was accepted, let the committer finish, release the rest.
         while !self.mempool.is_empty() && !self.shared.halted.load(Ordering::SeqCst) {
             let before = self.mempool.len();
-            self.make_block();
+            self.seal_block(&to_committer);
             if self.mempool.len() == before {
                 break;
             }
         }
+        drop(to_committer);
+        let _ = committer.join();
         for (_, senders) in self.waiters.drain() {
             for s in senders {
                 let _ = s.send(Outcome::Halted);
@@ -252,14 +287,26 @@ impl Worker {
     fn handle(&mut self, cmd: Command) {
         match cmd {
             Command::Submit { txs, wait, reply } => {
-                let answers = txs.into_iter().map(|tx| self.admit(tx, wait)).collect();
+                let answers: Vec<Admission> =
+                    txs.into_iter().map(|tx| self.admit(tx, wait)).collect();
+                let accepted = answers
+                    .iter()
+                    .filter(|a| matches!(a, Admission::Accepted { .. }))
+                    .count();
+                self.metrics
+                    .txs_accepted
+                    .get_or_create(&chain_label(&self.label))
+                    .inc_by(accepted as u64);
                 self.shared
                     .mempool_len
                     .store(self.mempool.len(), Ordering::Relaxed);
                 let _ = reply.send(answers);
             }
             Command::Status { id, reply } => {
-                let status = if self.mempool.contains(&id) {
+                self.prune_sealing();
+                let status = if self.mempool.contains(&id)
+                    || self.sealing.iter().any(|(_, ids)| ids.contains(&id))
+                {
                     PendingStatus::Pending
                 } else if let Some(e) = self.rejected.get(&id) {
                     PendingStatus::Rejected(e.clone())
@@ -306,10 +353,6 @@ impl Worker {
         if let Err(e) = self.mempool.admit(tx) {
             return refuse(self, SubmitError::Mempool(e));
         }
-        self.metrics
-            .txs_accepted
-            .get_or_create(&chain_label(&self.label))
-            .inc();
         let outcome = wait.then(|| {
             let (tx, rx) = oneshot::channel();
             self.waiters.entry(id).or_default().push(tx);
@@ -318,7 +361,17 @@ impl Worker {
         Admission::Accepted { id, outcome }
     }
 
-    fn make_block(&mut self) {
+    fn prune_sealing(&mut self) {
+        let committed = self.shared.head.read().expect("head lock").height;
+        while self.sealing.front().is_some_and(|(h, _)| *h <= committed) {
+            self.sealing.pop_front();
+        }
+    }
+
+    fn seal_block(&mut self, committer: &SyncSender<Sealed>) {
+        if self.shared.halted.load(Ordering::SeqCst) {
+            return;
+        }
         let started = Instant::now();
         let (produced, dropped) = chain::produce(
             &mut self.state,
@@ -334,41 +387,31 @@ impl Worker {
             self.remember_rejected(id, SubmitError::Tx(error));
         }
         if let Some(p) = produced {
-            let height = p.block.header.height;
-            if let Err(e) = self.store.commit(&p.block, &p.delta) {
-                // Memory is now ahead of the disk: stop writing. A restart resumes from
-                // the last committed block; nothing unacknowledged was promised.
-                tracing::error!(chain = %self.label, height, error = %e, "commit failed; halting chain");
+            let waiters = p
+                .ids
+                .iter()
+                .enumerate()
+                .filter_map(|(i, id)| self.waiters.remove(id).map(|w| (i as u32, w)))
+                .collect();
+            self.prune_sealing();
+            self.sealing
+                .push_back((p.block.header.height, p.ids.iter().copied().collect()));
+            self.head = p.block.header.clone();
+            self.shared.blocks_in_flight.fetch_add(1, Ordering::SeqCst);
+            let sealed = Sealed {
+                produced: p,
+                waiters,
+                started,
+            };
+            if let Err(unsent) = committer.send(sealed) {
+                // The committer is gone, which happens only if it panicked.
                 self.shared.halted.store(true, Ordering::SeqCst);
-                for (_, senders) in self.waiters.drain() {
+                for (_, senders) in unsent.0.waiters {
                     for s in senders {
                         let _ = s.send(Outcome::Halted);
                     }
                 }
-                return;
             }
-            for (i, tx) in p.block.txs.iter().enumerate() {
-                let loc = TxLocation {
-                    height,
-                    index: i as u32,
-                };
-                self.notify(&tx.tx.id(), Outcome::Committed(loc));
-            }
-            let label = chain_label(&self.label);
-            self.metrics
-                .txs_committed
-                .get_or_create(&label)
-                .inc_by(p.block.txs.len() as u64);
-            self.metrics.blocks_committed.get_or_create(&label).inc();
-            self.metrics
-                .head_height
-                .get_or_create(&label)
-                .set(height as i64);
-            self.metrics
-                .block_commit_seconds
-                .observe(started.elapsed().as_secs_f64());
-            *self.shared.head.write().expect("head lock") = p.block.header.clone();
-            self.head = p.block.header;
         }
         self.shared
             .mempool_len
@@ -396,5 +439,70 @@ impl Worker {
                 self.rejected.remove(&old);
             }
         }
+    }
+}
+
+/// How soon a due block is looked at again while the committer is still writing.
+const COMMIT_POLL: Duration = Duration::from_millis(1);
+
+/// Writes sealed blocks in order and answers their waiters.
+struct Committer {
+    store: RedbStore,
+    shared: Arc<ChainShared>,
+    metrics: Arc<Metrics>,
+    label: String,
+}
+
+impl Committer {
+    fn run(self, blocks: Receiver<Sealed>) {
+        for sealed in blocks {
+            self.commit(sealed);
+            self.shared.blocks_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn commit(&self, sealed: Sealed) {
+        let Sealed {
+            produced: p,
+            waiters,
+            started,
+        } = sealed;
+        let halt = |waiters: Vec<(u32, Vec<oneshot::Sender<Outcome>>)>| {
+            for (_, senders) in waiters {
+                for s in senders {
+                    let _ = s.send(Outcome::Halted);
+                }
+            }
+        };
+        if self.shared.halted.load(Ordering::SeqCst) {
+            return halt(waiters);
+        }
+        let height = p.block.header.height;
+        if let Err(e) = self.store.commit(&p.block, &p.ids, &p.delta) {
+            // Memory is now ahead of the disk: stop writing. A restart resumes from the
+            // last committed block; nothing unacknowledged was promised.
+            tracing::error!(chain = %self.label, height, error = %e, "commit failed; halting chain");
+            self.shared.halted.store(true, Ordering::SeqCst);
+            return halt(waiters);
+        }
+        *self.shared.head.write().expect("head lock") = p.block.header.clone();
+        for (index, senders) in waiters {
+            for s in senders {
+                let _ = s.send(Outcome::Committed(TxLocation { height, index }));
+            }
+        }
+        let label = chain_label(&self.label);
+        self.metrics
+            .txs_committed
+            .get_or_create(&label)
+            .inc_by(p.block.txs.len() as u64);
+        self.metrics.blocks_committed.get_or_create(&label).inc();
+        self.metrics
+            .head_height
+            .get_or_create(&label)
+            .set(height as i64);
+        self.metrics
+            .block_commit_seconds
+            .observe(started.elapsed().as_secs_f64());
     }
 }

@@ -1,0 +1,218 @@
+//! `milk bench transfers`: committed signed transfers per second through a real node,
+//! beside this machine's Ed25519 batch-verification ceiling, measured in the same run.
+
+use crate::client::Client;
+use anyhow::{Context, Result, bail};
+use milk_core::genesis::{Allocation, Genesis, MLK_DECIMALS, demo_key};
+use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::{Amount, ChainId, Keypair};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct TransferBench {
+    /// Funded sending accounts.
+    pub accounts: usize,
+    /// Transfers each account signs.
+    pub per_account: usize,
+    /// Transfers per HTTP request.
+    pub batch: usize,
+    /// Concurrent HTTP clients.
+    pub clients: usize,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A demo genesis in which `keys` each hold 1,000 MLK, taken from the user-distribution
+/// bucket so the supply stays 1.3 billion.
+fn bench_genesis(keys: &[Keypair]) -> Result<Genesis> {
+    let mut g = Genesis::demo();
+    let each = Amount::from_whole(1_000, MLK_DECIMALS).expect("fits");
+    let center = &mut g.chains[0];
+    let pool = center
+        .allocations
+        .iter_mut()
+        .find(|a| a.label == "user-distribution")
+        .context("demo genesis has a user-distribution bucket")?;
+    let total = each.units() * keys.len() as u128;
+    pool.amount = pool
+        .amount
+        .checked_sub(Amount::new(total))
+        .context("too many bench accounts for the user-distribution bucket")?;
+    for (i, k) in keys.iter().enumerate() {
+        center.allocations.push(Allocation {
+            label: format!("bench:{i}"),
+            account: k.address(),
+            asset: "MLK".parse().expect("valid"),
+            amount: each,
+        });
+    }
+    g.validate().map_err(anyhow::Error::msg)?;
+    Ok(g)
+}
+
+/// Runs the benchmark, printing progress to stderr; returns the result object.
+pub fn transfers(opts: &TransferBench) -> Result<serde_json::Value> {
+    let total = opts.accounts * opts.per_account;
+    eprintln!(
+        "bench transfers: {} accounts x {} transfers = {total} signed MLK transfers, {} per request, {} clients",
+        opts.accounts, opts.per_account, opts.batch, opts.clients
+    );
+    let keys: Vec<Keypair> = (0..opts.accounts)
+        .into_par_iter()
+        .map(|i| Keypair::from_label(&format!("milk-bench/{i}")))
+        .collect();
+    let genesis = bench_genesis(&keys)?;
+
+    // Pre-sign, round by round, so each request carries many senders.
+    let expires = now_ms() + 3_600_000;
+    let txs: Vec<SignedTransaction> = (0..total)
+        .into_par_iter()
+        .map(|n| {
+            let (round, a) = (n / opts.accounts, n % opts.accounts);
+            Transaction {
+                chain: ChainId::center(),
+                sender: keys[a].address(),
+                sequence: round as u64,
+                expires_at_ms: expires,
+                action: Action::Transfer {
+                    to: keys[(a + 1) % keys.len()].address(),
+                    asset: "MLK".parse().expect("valid"),
+                    amount: Amount::new(1 + round as u128),
+                    memo: String::new(),
+                },
+            }
+            .sign(&keys[a])
+        })
+        .collect();
+
+    // The ceiling: batch verification alone, keys already decompressed, on the same cores.
+    let vkeys: BTreeMap<_, _> = keys
+        .iter()
+        .map(|k| {
+            (
+                k.address(),
+                ed25519_dalek::VerifyingKey::from_bytes(k.address().as_bytes()).expect("valid"),
+            )
+        })
+        .collect();
+    let prepared: Vec<(
+        ed25519_dalek::VerifyingKey,
+        [u8; 32],
+        ed25519_dalek::Signature,
+    )> = txs
+        .iter()
+        .map(|t| {
+            (
+                vkeys[&t.tx.sender],
+                t.tx.id().0,
+                ed25519_dalek::Signature::from_bytes(&t.signature.0),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let all_ok = prepared.par_chunks(128).all(|chunk| {
+        let msgs: Vec<&[u8]> = chunk.iter().map(|(_, m, _)| m.as_slice()).collect();
+        let sigs: Vec<_> = chunk.iter().map(|(_, _, s)| *s).collect();
+        let keys: Vec<_> = chunk.iter().map(|(k, _, _)| *k).collect();
+        ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
+    });
+    let verify_secs = started.elapsed().as_secs_f64();
+    if !all_ok {
+        bail!("benchmark signatures failed to verify");
+    }
+    let ceiling = total as f64 / verify_secs;
+    eprintln!(
+        "verify ceiling: {total} signatures in {verify_secs:.3} s on {} threads = {ceiling:.0}/s",
+        rayon::current_num_threads()
+    );
+
+    // A real node with durable stores, on loopback.
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let genesis_path = dir.path().join("bench-genesis.json");
+    std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
+    let key_path = dir.path().join("bench-producer.key");
+    std::fs::write(&key_path, hex::encode(demo_key("operator").secret()))?;
+    let mut config = milkd::NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().expect("valid");
+    config.genesis = Some(genesis_path);
+    config.producer_key = Some(key_path);
+    let node = milkd::spawn(config, Arc::new(milkd::SystemClock)).context("starting the node")?;
+    let client = Client::new(&node.url());
+
+    let bodies: Vec<Vec<u8>> = txs
+        .chunks(opts.batch)
+        .map(milkd::api::encode_batch)
+        .collect();
+    let next = AtomicUsize::new(0);
+    let committed = AtomicUsize::new(0);
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    let started = Instant::now();
+    let results: Vec<Result<BTreeMap<String, usize>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..opts.clients)
+            .map(|_| {
+                s.spawn(|| -> Result<BTreeMap<String, usize>> {
+                    let mut failed = BTreeMap::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(body) = bodies.get(i) else { break };
+                        let resp = client.submit_raw("center", body, true)?;
+                        for r in resp.results {
+                            match (r.status.as_str(), r.error) {
+                                ("committed", _) => {
+                                    committed.fetch_add(1, Ordering::Relaxed);
+                                }
+                                (_, Some(e)) => *failed.entry(e.code).or_default() += 1,
+                                (status, None) => {
+                                    *failed.entry(status.to_owned()).or_default() += 1
+                                }
+                            }
+                        }
+                    }
+                    Ok(failed)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
+    });
+    let secs = started.elapsed().as_secs_f64();
+    for r in results {
+        for (code, n) in r? {
+            *failures.entry(code).or_default() += n;
+        }
+    }
+    let committed = committed.load(Ordering::Relaxed);
+    let heights = node
+        .node
+        .chain(&ChainId::center())
+        .map(|c| c.head().height)
+        .unwrap_or(0);
+    node.stop().context("stopping the node")?;
+    if !failures.is_empty() {
+        bail!(
+            "{} transfers were not committed: {failures:?}",
+            total - committed
+        );
+    }
+    let rate = committed as f64 / secs;
+    eprintln!(
+        "committed: {committed} transfers in {secs:.3} s over {heights} blocks = {rate:.0}/s (durable, through HTTP)"
+    );
+    Ok(serde_json::json!({
+        "bench": "transfers",
+        "committed_per_s": rate.round(),
+        "verify_ceiling_per_s": ceiling.round(),
+        "ratio": (rate / ceiling * 1000.0).round() / 1000.0,
+    }))
+}

@@ -1,0 +1,135 @@
+//! A small blocking client for the node's HTTP API.
+
+use anyhow::{Context, Result, anyhow, bail};
+use milk_core::block::Block;
+use milk_core::genesis::Genesis;
+use milk_core::tx::SignedTransaction;
+use milkd::api::{AccountView, BlockView, ChainInfo, SubmitResponse, TxStatusView};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// A node's API.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client for the node at `base` (`http://127.0.0.1:7070`).
+    pub fn new(base: &str) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            agent,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn read<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T> {
+        let mut resp = resp.map_err(|e| anyhow!("cannot reach the node at {}: {e}", self.base))?;
+        let status = resp.status();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_vec()
+            .with_context(|| format!("reading {what}"))?;
+        if !status.is_success() {
+            #[derive(serde::Deserialize)]
+            struct E {
+                error: milkd::api::ErrorBody,
+            }
+            match serde_json::from_slice::<E>(&body) {
+                Ok(e) => bail!("{} ({})", e.error.message, e.error.code),
+                Err(_) => bail!("{what}: HTTP {status}"),
+            }
+        }
+        serde_json::from_slice(&body).with_context(|| format!("{what}: unexpected answer"))
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.read(path, self.agent.get(&self.url(path)).call())
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> Result<Genesis> {
+        self.get("/v1/genesis")
+    }
+
+    /// Every chain.
+    pub fn chains(&self) -> Result<Vec<ChainInfo>> {
+        self.get("/v1/chains")
+    }
+
+    /// An account on every chain.
+    pub fn account(&self, address: &str) -> Result<AccountView> {
+        self.get(&format!("/v1/accounts/{address}"))
+    }
+
+    /// A block with its transactions.
+    pub fn block(&self, chain: &str, height: u64) -> Result<BlockView> {
+        self.get(&format!("/v1/chains/{chain}/blocks/{height}"))
+    }
+
+    /// A transaction's status.
+    pub fn tx(&self, chain: &str, id: &str) -> Result<TxStatusView> {
+        self.get(&format!("/v1/chains/{chain}/txs/{id}"))
+    }
+
+    /// Submits signed transactions in one binary request.
+    pub fn submit(
+        &self,
+        chain: &str,
+        txs: &[SignedTransaction],
+        wait: bool,
+    ) -> Result<SubmitResponse> {
+        let body = milkd::api::encode_batch(txs);
+        self.submit_raw(chain, &body, wait)
+    }
+
+    /// Submits an already-encoded binary batch.
+    pub fn submit_raw(&self, chain: &str, body: &[u8], wait: bool) -> Result<SubmitResponse> {
+        let path = format!("/v1/chains/{chain}/txs?wait={wait}");
+        let resp = self
+            .agent
+            .post(&self.url(&path))
+            .header("Content-Type", "application/octet-stream")
+            .send(body);
+        self.read("submit", resp)
+    }
+
+    /// Committed blocks from `from` on (at most a page; fewer near the head).
+    pub fn raw_blocks(&self, chain: &str, from: u64, limit: u64) -> Result<Vec<Block>> {
+        let path = format!("/v1/chains/{chain}/raw-blocks?from={from}&limit={limit}");
+        let mut resp = self
+            .agent
+            .get(&self.url(&path))
+            .call()
+            .map_err(|e| anyhow!("cannot reach the node at {}: {e}", self.base))?;
+        if !resp.status().is_success() {
+            let what = format!("blocks of {chain}");
+            return self
+                .read::<serde_json::Value>(&what, Ok(resp))
+                .map(|_| Vec::new());
+        }
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_vec()
+            .context("reading blocks")?;
+        milkd::api::decode_raw_blocks(&body)
+            .map_err(|e| anyhow!("node sent a malformed block: {e}"))
+    }
+}

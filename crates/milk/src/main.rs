@@ -1,0 +1,530 @@
+//! `milk`: the MiL.k wallet and operator CLI.
+
+mod bench;
+mod client;
+mod keystore;
+mod verify;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use client::Client;
+use keystore::Keystore;
+use milk_core::genesis::demo_key;
+use milk_core::merkle::Proof;
+use milk_core::tx::{Action, MAX_MEMO_BYTES, Transaction};
+use milk_core::{Address, Amount, ChainId, Hash, Keypair};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The MiL.k wallet and operator CLI.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The node's API.
+    #[arg(
+        long,
+        env = "MILK_NODE",
+        default_value = "http://127.0.0.1:7070",
+        global = true
+    )]
+    node: String,
+    /// Where keys are kept (default: ~/.milk).
+    #[arg(long, env = "MILK_HOME", global = true)]
+    home: Option<PathBuf>,
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create, import and list keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Balances of an address (or a key's) on every chain.
+    Balance {
+        /// A milk1… address or a key name.
+        who: String,
+    },
+    /// Send MLK or a Brand Token.
+    Transfer {
+        /// The key that pays.
+        #[arg(long)]
+        from: String,
+        /// The recipient: a milk1… address or a key name.
+        #[arg(long)]
+        to: String,
+        /// How much, in whole units (e.g. 12.5).
+        #[arg(long)]
+        amount: String,
+        /// The asset: MLK, or a Brand Token such as SKY.
+        #[arg(long)]
+        asset: String,
+        /// A short message for the recipient.
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Return once accepted instead of waiting for the block.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// A transaction's status, with its Merkle proof checked here.
+    Tx {
+        /// The chain.
+        chain: String,
+        /// The transaction id.
+        id: String,
+    },
+    /// The chains, their assets and heads.
+    Chains,
+    /// A block (default: the head).
+    Block {
+        /// The chain.
+        chain: String,
+        /// The height.
+        height: Option<u64>,
+    },
+    /// Replay chains from genesis, checking every hash, signature, Merkle root and state root.
+    Verify {
+        /// Verify a stopped node's data directory instead of asking the node.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Only this chain.
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Make a new key.
+    New {
+        /// A name for it.
+        name: String,
+    },
+    /// Import a secret key (64 hex digits) from a file or standard input.
+    Import {
+        /// A name for it.
+        name: String,
+        /// Read the secret from this file instead of standard input.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
+    /// Import a well-known demo key (alice, bob, carol, operator, …). Demo keys are public.
+    Demo {
+        /// The demo label; also the key's name unless --name is given.
+        label: String,
+        /// The name to store it under.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List keys.
+    List,
+    /// Show a key's address.
+    Show {
+        /// The key's name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Committed signed MLK transfers per second through a real node, against this
+    /// machine's Ed25519 batch-verification ceiling.
+    Transfers {
+        /// Sending accounts.
+        #[arg(long, default_value_t = 2_000)]
+        accounts: usize,
+        /// Transfers per account.
+        #[arg(long, default_value_t = 30)]
+        per_account: usize,
+        /// Transfers per request.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    if let Err(e) = run(cli) {
+        if json {
+            println!("{}", json!({ "error": format!("{e:#}") }));
+        } else {
+            eprintln!("error: {e:#}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn home(cli: &Cli) -> Result<PathBuf> {
+    if let Some(h) = &cli.home {
+        return Ok(h.clone());
+    }
+    let base = std::env::var_os("HOME").context("set MILK_HOME or HOME")?;
+    Ok(PathBuf::from(base).join(".milk"))
+}
+
+fn passphrase(confirm: bool) -> Result<String> {
+    if let Ok(p) = std::env::var("MILK_PASSPHRASE") {
+        return Ok(p);
+    }
+    let p = rpassword::prompt_password("passphrase: ")
+        .context("reading the passphrase (or set MILK_PASSPHRASE)")?;
+    if confirm && rpassword::prompt_password("again: ")? != p {
+        bail!("the passphrases differ");
+    }
+    Ok(p)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Prints JSON with --json, else the text.
+fn out(json_mode: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json_mode {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn resolve(ks: &Keystore, who: &str) -> Result<Address> {
+    if who.starts_with("milk1") {
+        return who.parse().map_err(|e: String| anyhow!(e));
+    }
+    ks.address(who)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let ks = Keystore::new(&home(&cli)?);
+    let client = Client::new(&cli.node);
+    let j = cli.json;
+    match cli.cmd {
+        Cmd::Key(k) => key_cmd(&ks, k, j),
+        Cmd::Balance { who } => {
+            let address = resolve(&ks, &who)?;
+            let view = client.account(&address.to_string())?;
+            out(j, serde_json::to_value(&view)?, || {
+                let mut s = format!("{}\n", view.address);
+                for c in &view.chains {
+                    for b in &c.balances {
+                        s += &format!("  {:<10} {:>6} {:>24}\n", c.chain, b.asset, b.display);
+                    }
+                }
+                s.trim_end().to_owned()
+            });
+            Ok(())
+        }
+        Cmd::Transfer {
+            from,
+            to,
+            amount,
+            asset,
+            memo,
+            no_wait,
+        } => {
+            if memo.len() > MAX_MEMO_BYTES {
+                bail!("memo is {} bytes; at most {MAX_MEMO_BYTES}", memo.len());
+            }
+            let to = resolve(&ks, &to)?;
+            let symbol: milk_core::Symbol = asset.parse().map_err(|e: String| anyhow!(e))?;
+            let chains = client.chains()?;
+            let (chain, info) = chains
+                .iter()
+                .find_map(|c| {
+                    c.assets
+                        .iter()
+                        .find(|a| a.symbol == symbol.as_str())
+                        .map(|a| (c, a))
+                })
+                .ok_or_else(|| anyhow!("no chain on this node has asset {symbol}"))?;
+            let units = Amount::parse_decimal(&amount, info.decimals)?;
+            let key = ks.unlock(&from, &passphrase(false)?)?;
+            let account = client.account(&key.address().to_string())?;
+            let sequence = account
+                .chains
+                .iter()
+                .find(|c| c.chain == chain.id)
+                .map_or(0, |c| c.next_sequence);
+            let tx = Transaction {
+                chain: chain.id.parse().map_err(|e: String| anyhow!(e))?,
+                sender: key.address(),
+                sequence,
+                expires_at_ms: now_ms() + 10 * 60 * 1000,
+                action: Action::Transfer {
+                    to,
+                    asset: symbol.clone(),
+                    amount: units,
+                    memo,
+                },
+            };
+            let signed = tx.sign(&key);
+            let resp = client.submit(&chain.id, &[signed], !no_wait)?;
+            let r = resp
+                .results
+                .into_iter()
+                .next()
+                .context("node answered no result")?;
+            if let Some(e) = &r.error {
+                bail!("transfer rejected: {} ({})", e.message, e.code);
+            }
+            out(j, serde_json::to_value(&r)?, || match r.height {
+                Some(h) => format!(
+                    "sent {amount} {symbol} to {to}\ncommitted on {} at height {h}\ntx {}",
+                    chain.id,
+                    r.id.clone().unwrap_or_default()
+                ),
+                None => format!("accepted, pending: tx {}", r.id.clone().unwrap_or_default()),
+            });
+            Ok(())
+        }
+        Cmd::Tx { chain, id } => {
+            let view = client.tx(&chain, &id)?;
+            // Check the proof here rather than trusting the node's word.
+            let proof_ok = match &view.proof {
+                Some(p) => {
+                    let proof = Proof {
+                        index: p.index,
+                        leaf_count: p.leaf_count,
+                        siblings: p
+                            .siblings
+                            .iter()
+                            .map(|s| Hash::from_hex(s))
+                            .collect::<Result<_, _>>()
+                            .map_err(|e| anyhow!(e))?,
+                    };
+                    let leaf = Hash::from_hex(&p.leaf).map_err(|e| anyhow!(e))?;
+                    let root = Hash::from_hex(&p.tx_root).map_err(|e| anyhow!(e))?;
+                    let block = client.block(&chain, view.height.unwrap_or(0))?;
+                    Some(proof.verify(&leaf, &root) && block.summary.tx_root == p.tx_root)
+                }
+                None => None,
+            };
+            let mut value = serde_json::to_value(&view)?;
+            value["proof_verified"] = json!(proof_ok);
+            out(j, value, || {
+                let mut s = format!("tx {}\nstatus: {}", view.id, view.status);
+                if let (Some(h), Some(i)) = (view.height, view.index) {
+                    s += &format!(
+                        "\nblock: {h} (index {i}, hash {})",
+                        view.block_hash.clone().unwrap_or_default()
+                    );
+                }
+                if let Some(ok) = proof_ok {
+                    s += &format!(
+                        "\nMerkle proof: {}",
+                        if ok { "verified" } else { "INVALID" }
+                    );
+                }
+                if let Some(e) = &view.error {
+                    s += &format!("\nerror: {} ({})", e.message, e.code);
+                }
+                s
+            });
+            if proof_ok == Some(false) {
+                bail!("the node's inclusion proof does not verify");
+            }
+            Ok(())
+        }
+        Cmd::Chains => {
+            let chains = client.chains()?;
+            out(j, serde_json::to_value(&chains)?, || {
+                let mut s = String::new();
+                for c in &chains {
+                    s += &format!(
+                        "{:<10} {:<6} height {:<8} {}{}\n",
+                        c.id,
+                        c.kind,
+                        c.head.height,
+                        c.name,
+                        c.sector
+                            .as_ref()
+                            .map(|x| format!(" ({x})"))
+                            .unwrap_or_default()
+                    );
+                    for a in &c.assets {
+                        let supply =
+                            Amount::new(a.supply.parse().unwrap_or(0)).to_decimal(a.decimals);
+                        s += &format!("           {:<6} supply {supply}\n", a.symbol);
+                    }
+                }
+                s.trim_end().to_owned()
+            });
+            Ok(())
+        }
+        Cmd::Block { chain, height } => {
+            let height = match height {
+                Some(h) => h,
+                None => {
+                    client
+                        .chains()?
+                        .into_iter()
+                        .find(|c| c.id == chain)
+                        .ok_or_else(|| anyhow!("no chain {chain} on this node"))?
+                        .head
+                        .height
+                }
+            };
+            let b = client.block(&chain, height)?;
+            out(j, serde_json::to_value(&b)?, || {
+                let mut s = format!(
+                    "{chain} block {}\nhash       {}\nprev       {}\ntime_ms    {}\ntx_root    {}\nstate_root {}\nproducer   {}\ntxs        {}",
+                    b.summary.height,
+                    b.summary.hash,
+                    b.summary.prev_hash,
+                    b.summary.time_ms,
+                    b.summary.tx_root,
+                    b.summary.state_root,
+                    b.summary.producer,
+                    b.summary.tx_count
+                );
+                for t in &b.txs {
+                    s += &format!("\n  {}", t["id"].as_str().unwrap_or(""));
+                }
+                s
+            });
+            Ok(())
+        }
+        Cmd::Verify { data_dir, chain } => {
+            let source = match data_dir {
+                Some(d) => verify::Source::DataDir(d),
+                None => verify::Source::Node(client),
+            };
+            let only = chain
+                .map(|c| c.parse::<ChainId>())
+                .transpose()
+                .map_err(|e| anyhow!(e))?;
+            let reports = verify::verify(&source, only.as_ref(), !j)?;
+            let bad: Vec<_> = reports.iter().filter(|r| !r.ok()).collect();
+            out(
+                j,
+                json!({ "ok": bad.is_empty(), "chains": reports }),
+                || {
+                    let mut s = String::new();
+                    for r in &reports {
+                        match (&r.error, r.bad_block) {
+                            (Some(e), Some(h)) => {
+                                s += &format!("{}: BAD at block {h}: {e}\n", r.chain)
+                            }
+                            _ => {
+                                s += &format!(
+                                    "{}: ok, {} blocks verified, head {} {}\n",
+                                    r.chain, r.blocks_checked, r.head_height, r.head_hash
+                                )
+                            }
+                        }
+                    }
+                    s.trim_end().to_owned()
+                },
+            );
+            if !bad.is_empty() {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
+        Cmd::Bench(BenchCmd::Transfers {
+            accounts,
+            per_account,
+            batch,
+            clients,
+        }) => {
+            if accounts < 2 || per_account == 0 || batch == 0 || clients == 0 {
+                bail!("need at least 2 accounts and 1 transfer, batch and client");
+            }
+            let result = bench::transfers(&bench::TransferBench {
+                accounts,
+                per_account,
+                batch,
+                clients,
+            })?;
+            println!("{result}");
+            Ok(())
+        }
+    }
+}
+
+fn key_cmd(ks: &Keystore, cmd: KeyCmd, j: bool) -> Result<()> {
+    let report = |name: &str, key: &Keypair, path: PathBuf| {
+        out(
+            j,
+            json!({ "name": name, "address": key.address(), "file": path }),
+            || format!("{name}: {}\nsaved to {}", key.address(), path.display()),
+        );
+    };
+    match cmd {
+        KeyCmd::New { name } => {
+            let secret: [u8; 32] = rand::random();
+            let key = Keypair::from_secret(secret);
+            let path = ks.add(&name, &key, &passphrase(true)?)?;
+            report(&name, &key, path);
+        }
+        KeyCmd::Import { name, secret_file } => {
+            let text = match secret_file {
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?,
+                None => {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_line(&mut s)
+                        .context("reading the secret from standard input")?;
+                    s
+                }
+            };
+            let mut secret = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut secret)
+                .map_err(|e| anyhow!("the secret must be 64 hex digits: {e}"))?;
+            let key = Keypair::from_secret(secret);
+            let path = ks.add(&name, &key, &passphrase(true)?)?;
+            report(&name, &key, path);
+        }
+        KeyCmd::Demo { label, name } => {
+            let key = demo_key(&label);
+            let name = name.unwrap_or_else(|| label.clone());
+            let path = ks.add(&name, &key, &passphrase(false)?)?;
+            if !j {
+                eprintln!("note: demo keys are public; never hold value with them");
+            }
+            report(&name, &key, path);
+        }
+        KeyCmd::List => {
+            let keys = ks.list()?;
+            out(
+                j,
+                json!(
+                    keys.iter()
+                        .map(|(n, a)| json!({"name": n, "address": a}))
+                        .collect::<Vec<_>>()
+                ),
+                || {
+                    if keys.is_empty() {
+                        return "no keys yet; try `milk key new NAME` or `milk key demo alice`"
+                            .to_owned();
+                    }
+                    keys.iter()
+                        .map(|(n, a)| format!("{n:<16} {a}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        KeyCmd::Show { name } => {
+            let address = ks.address(&name)?;
+            out(j, json!({ "name": name, "address": address }), || {
+                address.to_string()
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! `milk verify`: replays a chain from genesis and checks every block.
+
+use crate::client::Client;
+use anyhow::{Context, Result, anyhow};
+use indicatif::{ProgressBar, ProgressStyle};
+use milk_core::ChainId;
+use milk_core::block::Block;
+use milk_core::chain::Verifier;
+use milk_core::genesis::Genesis;
+use milk_store::{ChainStore, RedbStore};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Where the blocks come from.
+pub enum Source {
+    /// A node's data directory (the node must be stopped: a store has one writer).
+    DataDir(PathBuf),
+    /// A running node's API.
+    Node(Client),
+}
+
+/// The verdict on one chain.
+#[derive(Debug, Serialize)]
+pub struct ChainReport {
+    /// The chain.
+    pub chain: String,
+    /// Blocks checked after genesis.
+    pub blocks_checked: u64,
+    /// The verified head's height.
+    pub head_height: u64,
+    /// The verified head's hash.
+    pub head_hash: String,
+    /// The first bad block, if any.
+    pub bad_block: Option<u64>,
+    /// Why it is bad.
+    pub error: Option<String>,
+}
+
+impl ChainReport {
+    /// Whether every block checked out.
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+const PAGE: u64 = 500;
+
+impl Source {
+    fn genesis(&self) -> Result<Genesis> {
+        match self {
+            Source::DataDir(dir) => {
+                let path = dir.join("genesis.json");
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+            }
+            Source::Node(c) => c.genesis(),
+        }
+    }
+}
+
+/// Verifies the named chains, or all of the genesis's chains.
+pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result<Vec<ChainReport>> {
+    let genesis = source.genesis()?;
+    let chains: Vec<ChainId> = match only {
+        Some(c) => {
+            genesis
+                .chain(c)
+                .ok_or_else(|| anyhow!("the genesis has no chain {c}"))?;
+            vec![c.clone()]
+        }
+        None => genesis.chains.iter().map(|c| c.id.clone()).collect(),
+    };
+    chains
+        .iter()
+        .map(|c| verify_chain(source, &genesis, c, progress))
+        .collect()
+}
+
+fn open_store(dir: &Path, chain: &ChainId) -> Result<RedbStore> {
+    let path = milkd::node::chain_store_path(dir, chain);
+    if !path.exists() {
+        return Err(anyhow!("{} does not exist", path.display()));
+    }
+    RedbStore::open(&path).with_context(|| {
+        format!(
+            "opening {} (is a node running on this data directory? stop it, or verify through it with --node)",
+            path.display()
+        )
+    })
+}
+
+fn verify_chain(
+    source: &Source,
+    genesis: &Genesis,
+    chain: &ChainId,
+    progress: bool,
+) -> Result<ChainReport> {
+    let store = match source {
+        Source::DataDir(dir) => Some(open_store(dir, chain)?),
+        Source::Node(_) => None,
+    };
+    let head_height = match (&store, source) {
+        (Some(s), _) => s.head()?.map(|h| h.height).unwrap_or(0),
+        (None, Source::Node(c)) => {
+            let chains = c.chains()?;
+            chains
+                .iter()
+                .find(|i| i.id == chain.as_str())
+                .map(|i| i.head.height)
+                .ok_or_else(|| anyhow!("the node does not host chain {chain}"))?
+        }
+        (None, Source::DataDir(_)) => unreachable!("a data directory always opens a store"),
+    };
+    let bar = if progress {
+        let bar = ProgressBar::new(head_height + 1);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} blocks {per_sec}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(chain.to_string());
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut report = ChainReport {
+        chain: chain.to_string(),
+        blocks_checked: 0,
+        head_height: 0,
+        head_hash: String::new(),
+        bad_block: None,
+        error: None,
+    };
+    let fail = |mut report: ChainReport, height: u64, why: String, bar: &ProgressBar| {
+        bar.abandon();
+        report.bad_block = Some(height);
+        report.error = Some(why);
+        Ok(report)
+    };
+    let fetch = |from: u64| -> Result<Vec<Result<Block, String>>> {
+        match (&store, source) {
+            (Some(s), _) => {
+                let to = (from + PAGE).min(head_height + 1);
+                (from..to)
+                    .map(|h| match s.block_bytes(h)? {
+                        None => Ok(Err("block is missing".to_owned())),
+                        Some(bytes) => Ok(<Block as milk_core::codec::Decode>::from_bytes(&bytes)
+                            .map_err(|e| format!("cannot be decoded: {e}"))),
+                    })
+                    .collect()
+            }
+            (None, Source::Node(c)) => Ok(c
+                .raw_blocks(chain.as_str(), from, PAGE)?
+                .into_iter()
+                .map(Ok)
+                .collect()),
+            (None, Source::DataDir(_)) => unreachable!(),
+        }
+    };
+
+    let first = fetch(0)?;
+    let genesis_block = match first.first() {
+        Some(Ok(b)) => b.clone(),
+        Some(Err(e)) => return fail(report, 0, e.clone(), &bar),
+        None => return fail(report, 0, "genesis block is missing".into(), &bar),
+    };
+    let mut verifier = match Verifier::start(genesis, chain, &genesis_block) {
+        Ok(v) => v,
+        Err(e) => return fail(report, 0, e, &bar),
+    };
+    bar.inc(1);
+    let mut page = first.into_iter().skip(1).collect::<Vec<_>>();
+    let mut next = 1;
+    while next <= head_height {
+        if page.is_empty() {
+            page = fetch(next)?;
+            if page.is_empty() {
+                return fail(report, next, "block is missing".into(), &bar);
+            }
+        }
+        for item in page.drain(..) {
+            let block = match item {
+                Ok(b) => b,
+                Err(e) => return fail(report, next, e, &bar),
+            };
+            if let Err(e) = verifier.apply(&block) {
+                return fail(report, block.header.height, e.to_string(), &bar);
+            }
+            report.blocks_checked += 1;
+            next += 1;
+            bar.inc(1);
+        }
+    }
+    // The stored state must be exactly what replaying the blocks produces.
+    if let Some(s) = &store {
+        let snapshot = s
+            .snapshot()?
+            .ok_or_else(|| anyhow!("store of {chain} is empty"))?;
+        let replayed = verifier.state();
+        let mut stored: Vec<String> = snapshot
+            .balances
+            .iter()
+            .map(|(a, s, v)| format!("{a}/{s}={v}"))
+            .collect();
+        let mut expected: Vec<String> = replayed
+            .balances()
+            .map(|(a, s, v)| format!("{a}/{s}={v}"))
+            .collect();
+        stored.sort();
+        expected.sort();
+        let mut stored_seq: Vec<(String, u64)> = snapshot
+            .sequences
+            .iter()
+            .map(|(a, n)| (a.to_string(), *n))
+            .collect();
+        let mut expected_seq: Vec<(String, u64)> = replayed
+            .sequences()
+            .map(|(a, n)| (a.to_string(), n))
+            .collect();
+        stored_seq.sort();
+        expected_seq.sort();
+        if stored != expected || stored_seq != expected_seq || snapshot.head != *verifier.head() {
+            return fail(
+                report,
+                verifier.head().height,
+                "stored account state differs from the state the blocks produce".into(),
+                &bar,
+            );
+        }
+    }
+    bar.finish();
+    report.head_height = verifier.head().height;
+    report.head_hash = verifier.head().hash().to_hex();
+    Ok(report)
+}
