@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
+/// How far ahead of an account's next sequence number a transaction may arrive and wait.
+pub const MAX_SEQUENCE_AHEAD: u64 = 1_024;
+
 /// How many refused transaction ids a chain remembers for status queries.
 const REJECTED_MEMORY: usize = 100_000;
 
@@ -337,7 +340,11 @@ impl Worker {
             return refuse(self, SubmitError::Halted);
         }
         match self.state.check(tx.tx(), self.clock.now_ms()) {
-            Ok(()) | Err(TxError::SequenceGap { .. }) => {}
+            Ok(()) => {}
+            // A few transactions may arrive ahead of their predecessors and wait for them;
+            // one far ahead would only sit in the pool until it expired.
+            Err(TxError::SequenceGap { expected, got }) if got - expected <= MAX_SEQUENCE_AHEAD => {
+            }
             Err(e @ TxError::SequenceUsed { .. }) => {
                 let error = match self.store.tx_location(&id) {
                     Ok(Some(loc)) => SubmitError::AlreadyCommitted {

@@ -1,0 +1,190 @@
+//! Helpers shared by the node's integration tests: a genesis with test accounts, signing,
+//! and a small HTTP client.
+
+#![allow(dead_code)]
+
+use milk_core::genesis::{Allocation, Genesis, demo_key};
+use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::{Address, Amount, ChainId, Keypair};
+use milkd::api::SubmitResponse;
+use std::time::Duration;
+
+/// The test accounts' keys.
+pub fn account(i: usize) -> Keypair {
+    Keypair::from_label(&format!("milkd-test/{i}"))
+}
+
+/// The demo genesis plus `n` test accounts holding 1,000 MLK each (from the user bucket).
+pub fn genesis(n: usize) -> Genesis {
+    let mut g = Genesis::demo();
+    let each = Amount::from_whole(1_000, 8).unwrap();
+    let center = &mut g.chains[0];
+    let pool = center
+        .allocations
+        .iter_mut()
+        .find(|a| a.label == "user-distribution")
+        .unwrap();
+    pool.amount = pool
+        .amount
+        .checked_sub(Amount::new(each.units() * n as u128))
+        .unwrap();
+    for i in 0..n {
+        center.allocations.push(Allocation {
+            label: format!("test:{i}"),
+            account: account(i).address(),
+            asset: "MLK".parse().unwrap(),
+            amount: each,
+        });
+    }
+    g.validate().unwrap();
+    g
+}
+
+/// Writes a genesis and the demo producer key into `dir`, for `--genesis`/`--producer-key`.
+pub fn write_genesis(
+    dir: &std::path::Path,
+    g: &Genesis,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let gp = dir.join("test-genesis.json");
+    std::fs::write(&gp, serde_json::to_vec(g).unwrap()).unwrap();
+    let kp = dir.join("test-producer.key");
+    std::fs::write(&kp, hex::encode(demo_key("operator").secret())).unwrap();
+    (gp, kp)
+}
+
+/// A signed MLK transfer on the center chain.
+pub fn transfer(
+    from: &Keypair,
+    to: Address,
+    units: u128,
+    sequence: u64,
+    expires_at_ms: u64,
+) -> SignedTransaction {
+    Transaction {
+        chain: ChainId::center(),
+        sender: from.address(),
+        sequence,
+        expires_at_ms,
+        action: Action::Transfer {
+            to,
+            asset: "MLK".parse().unwrap(),
+            amount: Amount::new(units),
+            memo: String::new(),
+        },
+    }
+    .sign(from)
+}
+
+/// A blocking client that reads any status's body.
+pub struct Http {
+    pub base: String,
+    agent: ureq::Agent,
+}
+
+impl Http {
+    pub fn new(base: &str) -> Http {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Http {
+            base: base.to_owned(),
+            agent,
+        }
+    }
+
+    /// GET, returning the status and the JSON body.
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let mut r = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_vec().unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// GET, returning the raw body.
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut r = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            r.body_mut()
+                .with_config()
+                .limit(1 << 30)
+                .read_to_vec()
+                .unwrap(),
+        )
+    }
+
+    /// POST raw bytes with a content type.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, serde_json::Value) {
+        self.try_post(path, content_type, body).unwrap()
+    }
+
+    /// POST, with transport failures (a node that died) as errors.
+    pub fn try_post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<(u16, serde_json::Value), String> {
+        let mut r = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Content-Type", content_type)
+            .send(body)
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_vec().map_err(|e| e.to_string())?;
+        Ok((
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        ))
+    }
+
+    /// Submits signed transactions to a chain in one binary request.
+    pub fn submit(
+        &self,
+        chain: &str,
+        txs: &[SignedTransaction],
+        wait: bool,
+    ) -> Result<SubmitResponse, String> {
+        let body = milkd::api::encode_batch(txs);
+        let path = format!("/v1/chains/{chain}/txs?wait={wait}");
+        let (status, v) = self.try_post(&path, "application/octet-stream", &body)?;
+        if status != 200 {
+            return Err(format!("HTTP {status}: {v}"));
+        }
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    /// The balance of `asset` (base units) and next sequence of an address on a chain.
+    pub fn account(&self, address: &Address, chain: &str, asset: &str) -> (u128, u64) {
+        let (status, v) = self.get(&format!("/v1/accounts/{address}"));
+        assert_eq!(status, 200, "{v}");
+        let c = v["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["chain"] == chain)
+            .unwrap();
+        let amount = c["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == asset)
+            .map_or(0, |b| b["amount"].as_str().unwrap().parse().unwrap());
+        (amount, c["next_sequence"].as_u64().unwrap())
+    }
+}
