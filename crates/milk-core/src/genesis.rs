@@ -190,7 +190,7 @@ impl Genesis {
         let alloc = |label: &str, account: Address, asset: &Symbol, amount: Amount| Allocation {
             label: label.to_owned(),
             account,
-            asset: asset.clone(),
+            asset: *asset,
             amount,
         };
 
@@ -264,13 +264,13 @@ impl Genesis {
             partner: None,
             assets: vec![
                 AssetSpec {
-                    symbol: mlk.clone(),
+                    symbol: mlk,
                     name: "MiL.k Coin".to_owned(),
                     decimals: MLK_DECIMALS,
                     issuer: None,
                 },
                 AssetSpec {
-                    symbol: lzm.clone(),
+                    symbol: lzm,
                     name: "LZM membership token".to_owned(),
                     decimals: LZM_DECIMALS,
                     issuer: None,

@@ -207,7 +207,7 @@ impl ChainState {
             .into_iter()
             .map(|spec| {
                 (
-                    spec.symbol.clone(),
+                    spec.symbol,
                     AssetState {
                         spec,
                         supply: Amount::ZERO,
@@ -249,7 +249,7 @@ impl ChainState {
     /// An account's balance of an asset.
     pub fn balance(&self, account: &Address, asset: &Symbol) -> Amount {
         self.balances
-            .get(&(*account, asset.clone()))
+            .get(&(*account, *asset))
             .copied()
             .unwrap_or_default()
     }
@@ -323,18 +323,14 @@ impl ChainState {
         let state = self
             .assets
             .get(asset)
-            .ok_or_else(|| TxError::UnknownAsset {
-                asset: asset.clone(),
-            })?;
-        let overflow = || TxError::Overflow {
-            asset: asset.clone(),
-        };
+            .ok_or(TxError::UnknownAsset { asset: *asset })?;
+        let overflow = || TxError::Overflow { asset: *asset };
         let debit = |amount: Amount| -> Result<Amount, TxError> {
             let available = self.balance(&tx.sender, asset);
             available
                 .checked_sub(amount)
-                .ok_or_else(|| TxError::InsufficientBalance {
-                    asset: asset.clone(),
+                .ok_or(TxError::InsufficientBalance {
+                    asset: *asset,
                     available,
                     needed: amount,
                 })
@@ -358,9 +354,7 @@ impl ChainState {
             Action::Mint { to, amount, .. } => {
                 nonzero(*amount)?;
                 if state.spec.issuer != Some(tx.sender) {
-                    return Err(TxError::NotIssuer {
-                        asset: asset.clone(),
-                    });
+                    return Err(TxError::NotIssuer { asset: *asset });
                 }
                 let supply = state.supply.checked_add(*amount).ok_or_else(overflow)?;
                 let to_after = self
@@ -392,18 +386,16 @@ impl ChainState {
     pub fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         self.check_envelope(tx, now_ms)?;
         let plan = self.plan(tx)?;
-        let asset = tx.action.asset().clone();
+        let asset = *tx.action.asset();
         for (account, value) in plan.writes.into_iter().flatten() {
-            self.set_balance(account, asset.clone(), value);
+            self.set_balance(account, asset, value);
         }
         if let Some(supply) = plan.supply {
             let state = self
                 .assets
                 .get_mut(&asset)
                 .expect("planned on a known asset");
-            self.touched_supplies
-                .entry(asset.clone())
-                .or_insert(state.supply);
+            self.touched_supplies.entry(asset).or_insert(state.supply);
             state.supply = supply;
         }
         let before = self.next_sequence(&tx.sender);
@@ -415,7 +407,7 @@ impl ChainState {
     fn set_balance(&mut self, account: Address, asset: Symbol, value: Amount) {
         let key = (account, asset);
         let before = self.balances.get(&key).copied().unwrap_or_default();
-        self.touched_balances.entry(key.clone()).or_insert(before);
+        self.touched_balances.entry(key).or_insert(before);
         if value.is_zero() {
             self.balances.remove(&key);
         } else {
@@ -433,22 +425,16 @@ impl ChainState {
         let state = self
             .assets
             .get(asset)
-            .ok_or_else(|| TxError::UnknownAsset {
-                asset: asset.clone(),
-            })?;
-        let overflow = || TxError::Overflow {
-            asset: asset.clone(),
-        };
+            .ok_or(TxError::UnknownAsset { asset: *asset })?;
+        let overflow = || TxError::Overflow { asset: *asset };
         let supply = state.supply.checked_add(amount).ok_or_else(overflow)?;
         let balance = self
             .balance(&account, asset)
             .checked_add(amount)
             .ok_or_else(overflow)?;
-        self.set_balance(account, asset.clone(), balance);
+        self.set_balance(account, *asset, balance);
         let state = self.assets.get_mut(asset).expect("checked above");
-        self.touched_supplies
-            .entry(asset.clone())
-            .or_insert(state.supply);
+        self.touched_supplies.entry(*asset).or_insert(state.supply);
         state.supply = supply;
         Ok(())
     }
@@ -492,7 +478,7 @@ impl ChainState {
             } else {
                 *lost.entry(asset).or_default() += before.units() - after.units();
             }
-            balances.push((*account, asset.clone(), after));
+            balances.push((*account, *asset, after));
         }
         for (symbol, state) in &self.assets {
             let supply_before = self
@@ -522,7 +508,7 @@ impl ChainState {
         let mut supplies: Vec<(Symbol, Amount)> = self
             .touched_supplies
             .keys()
-            .map(|s| (s.clone(), self.assets[s].supply))
+            .map(|s| (*s, self.assets[s].supply))
             .collect();
         supplies.sort_unstable();
         self.touched_balances.clear();
@@ -546,7 +532,7 @@ impl ChainState {
             let sum = Amount::new(sums.get(symbol).copied().unwrap_or(0));
             if sum != state.supply {
                 return Err(ConservationError {
-                    asset: symbol.clone(),
+                    asset: *symbol,
                     supply: state.supply,
                     sum,
                 });

@@ -204,6 +204,10 @@ impl SignedTransaction {
     }
 
     /// Checks the signature and every address the transaction names.
+    #[expect(
+        clippy::result_large_err,
+        reason = "both outcomes hand the transaction back; boxing one would allocate per transaction"
+    )]
     pub fn verify(self) -> Result<VerifiedTx, (SignedTransaction, VerifyError)> {
         verify_batch(vec![self], keys::decompress)
             .pop()
@@ -285,6 +289,10 @@ impl VerifyError {
 ///
 /// `resolve` turns an address into its curve point, or `None` if it is not a usable key;
 /// pass [`keys::decompress`], or a cache in front of it.
+#[expect(
+    clippy::result_large_err,
+    reason = "both outcomes hand the transaction back; boxing one would allocate per transaction"
+)]
 pub fn verify_batch(
     txs: Vec<SignedTransaction>,
     resolve: impl Fn(&Address) -> Option<VerifyingKey>,

@@ -141,9 +141,8 @@ impl Model {
         if tx.sequence != next {
             return false;
         }
-        let bal = |m: &Model, a: &Address, s: &Symbol| {
-            m.balances.get(&(*a, s.clone())).copied().unwrap_or(0)
-        };
+        let bal =
+            |m: &Model, a: &Address, s: &Symbol| m.balances.get(&(*a, *s)).copied().unwrap_or(0);
         let ok = match &tx.action {
             Action::Transfer {
                 to, asset, amount, ..
@@ -153,24 +152,21 @@ impl Model {
                     false
                 } else {
                     self.balances
-                        .insert((tx.sender, asset.clone()), from - amount.units());
+                        .insert((tx.sender, *asset), from - amount.units());
                     let to_bal = bal(self, to, asset);
-                    self.balances
-                        .insert((*to, asset.clone()), to_bal + amount.units());
+                    self.balances.insert((*to, *asset), to_bal + amount.units());
                     true
                 }
             }
             Action::Mint { to, asset, amount } => {
                 let supply = self.supply[asset];
-                if amount.units() == 0 || tx.sender != issuer || asset.as_str() != "PTS" {
-                    false
-                } else if supply.checked_add(amount.units()).is_none() {
+                let allowed = amount.units() != 0 && tx.sender == issuer && asset.as_str() == "PTS";
+                if !allowed || supply.checked_add(amount.units()).is_none() {
                     false
                 } else {
-                    self.supply.insert(asset.clone(), supply + amount.units());
+                    self.supply.insert(*asset, supply + amount.units());
                     let to_bal = bal(self, to, asset);
-                    self.balances
-                        .insert((*to, asset.clone()), to_bal + amount.units());
+                    self.balances.insert((*to, *asset), to_bal + amount.units());
                     true
                 }
             }
@@ -180,7 +176,7 @@ impl Model {
                     false
                 } else {
                     self.balances
-                        .insert((tx.sender, asset.clone()), from - amount.units());
+                        .insert((tx.sender, *asset), from - amount.units());
                     *self.supply.get_mut(asset).unwrap() -= amount.units();
                     true
                 }
@@ -213,10 +209,10 @@ impl Harness {
         let (block, state) = genesis.genesis_block(&spec).unwrap();
         let mut model = Model::default();
         for (a, s, v) in state.balances() {
-            model.balances.insert((*a, s.clone()), v.units());
+            model.balances.insert((*a, *s), v.units());
         }
         for (spec, supply) in state.assets() {
-            model.supply.insert(spec.symbol.clone(), supply.units());
+            model.supply.insert(spec.symbol, supply.units());
         }
         Harness {
             chain: spec.id.clone(),

@@ -265,7 +265,7 @@ fn run(cli: Cli) -> Result<()> {
                 expires_at_ms: now_ms() + 10 * 60 * 1000,
                 action: Action::Transfer {
                     to,
-                    asset: symbol.clone(),
+                    asset: symbol,
                     amount: units,
                     memo,
                 },

@@ -350,12 +350,7 @@ fn chain_info(handle: &crate::node::ChainHandle) -> Result<ChainInfo, ApiError> 
 /// The committed supplies, from the store (so they match the committed head).
 fn supplies(handle: &crate::node::ChainHandle) -> Result<Vec<(milk_core::Symbol, u128)>, ApiError> {
     use milk_store::ChainStore;
-    let symbols: Vec<_> = handle
-        .spec
-        .assets
-        .iter()
-        .map(|a| a.symbol.clone())
-        .collect();
+    let symbols: Vec<_> = handle.spec.assets.iter().map(|a| a.symbol).collect();
     let supplies = handle
         .store
         .supplies(&symbols)
@@ -957,12 +952,7 @@ async fn account(
         .map_err(|e: String| ApiError::bad_request("malformed_address", e))?;
     let mut chains = Vec::new();
     for handle in node.chains.values() {
-        let symbols: Vec<_> = handle
-            .spec
-            .assets
-            .iter()
-            .map(|a| a.symbol.clone())
-            .collect();
+        let symbols: Vec<_> = handle.spec.assets.iter().map(|a| a.symbol).collect();
         let (amounts, next_sequence) = handle
             .store
             .account(&addr, &symbols)

@@ -3,7 +3,8 @@
 //!
 //! Map: [`node`] opens the data directory and starts one [`worker`] thread per chain (the
 //! chain's only writer); [`api`] is the HTTP surface; [`metrics`] and [`clock`] are shared
-//! services. [`spawn`] runs a whole node in the background, for tests and benchmarks.
+//! services; [`demo`] makes the demo network lively. [`spawn`] runs a whole node in the
+//! background, for tests and benchmarks.
 //!
 //! **Architecture invariant:** only this crate knows HTTP, JSON and threads; the rules live
 //! in `milk-core` and the bytes on disk in `milk-store`.
@@ -11,6 +12,7 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod metrics;
 pub mod node;
 pub mod worker;

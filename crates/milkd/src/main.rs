@@ -32,6 +32,9 @@ struct Args {
     /// Milliseconds the first waiting transaction may wait for its block.
     #[arg(long, default_value_t = 10)]
     block_interval_ms: u64,
+    /// On the demo network, do not have the demo users send each other transfers.
+    #[arg(long)]
+    no_demo_traffic: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +68,10 @@ fn main() -> anyhow::Result<()> {
         // Scripts and tests read this line to find the node.
         println!("milkd listening on http://{addr}");
         tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chains.len(), "node started");
+        if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
+            tracing::info!("demo network: demo users will send each other transfers every 3 s (--no-demo-traffic to stop)");
+            tokio::spawn(milkd::demo::traffic(node.clone(), Duration::from_secs(3)));
+        }
         milkd::serve(node, listener, shutdown_signal())
             .await
             .context("serving the API")?;

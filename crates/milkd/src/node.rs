@@ -241,16 +241,16 @@ fn load_or_init(config: &NodeConfig) -> Result<(Genesis, Keypair), NodeError> {
     };
     if genesis_path.exists() {
         let genesis = parse_genesis(&genesis_path)?;
-        if let Some(given) = &config.genesis {
-            if parse_genesis(given)? != genesis {
-                return Err(NodeError::Genesis {
-                    path: given.clone(),
-                    reason: format!(
-                        "differs from the genesis this data directory was started with ({})",
-                        genesis_path.display()
-                    ),
-                });
-            }
+        if let Some(given) = &config.genesis
+            && parse_genesis(given)? != genesis
+        {
+            return Err(NodeError::Genesis {
+                path: given.clone(),
+                reason: format!(
+                    "differs from the genesis this data directory was started with ({})",
+                    genesis_path.display()
+                ),
+            });
         }
         let key = read_key(config.producer_key.as_deref().unwrap_or(&key_path))?;
         return Ok((genesis, key));
