@@ -1,0 +1,165 @@
+//! The CLI as a person uses it: the README walkthrough against a real node, then `verify`
+//! catching a flipped byte in a stopped node's store and naming the block.
+
+use milkd::{NodeConfig, SystemClock};
+use redb::ReadableTable;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+fn milk(home: &Path, node: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_milk"))
+        .args(args)
+        .env("MILK_HOME", home)
+        .env("MILK_NODE", node)
+        .env("MILK_PASSPHRASE", "test passphrase")
+        .output()
+        .expect("milk runs")
+}
+
+fn ok(out: Output) -> String {
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn json(out: Output) -> serde_json::Value {
+    serde_json::from_str(&ok(out)).unwrap()
+}
+
+#[test]
+fn walkthrough_then_verify_names_a_tampered_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let data = dir.path().join("data");
+    let mut config = NodeConfig::new(data.clone());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
+    let url = node.url();
+    let m = |args: &[&str]| milk(&home, &url, args);
+
+    ok(m(&["key", "demo", "alice"]));
+    ok(m(&["key", "demo", "bob"]));
+    let list = ok(m(&["key", "list"]));
+    assert!(list.contains("alice") && list.contains("bob"), "{list}");
+    let chains = json(m(&["chains", "--json"]));
+    assert_eq!(chains.as_array().unwrap().len(), 4);
+
+    let sent = json(m(&[
+        "transfer", "--from", "alice", "--to", "bob", "--amount", "12.5", "--asset", "MLK",
+        "--json",
+    ]));
+    assert_eq!(sent["status"], "committed");
+    let gift = json(m(&[
+        "transfer",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "25",
+        "--asset",
+        "SKY",
+        "--memo",
+        "for your trip",
+        "--json",
+    ]));
+    assert_eq!(gift["status"], "committed");
+    let second = json(m(&[
+        "transfer", "--from", "bob", "--to", "alice", "--amount", "0.5", "--asset", "MLK", "--json",
+    ]));
+    assert_eq!(second["height"], 2);
+
+    let bob = json(m(&["balance", "bob", "--json"]));
+    let display = |chain: &str, asset: &str| {
+        bob["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["chain"] == chain)
+            .unwrap()["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == asset)
+            .unwrap()["display"]
+            .clone()
+    };
+    assert_eq!(display("center", "MLK"), "10012");
+    assert_eq!(display("skyway", "SKY"), "5025");
+
+    let tx = json(m(&["tx", "center", sent["id"].as_str().unwrap(), "--json"]));
+    assert_eq!(
+        (tx["status"].as_str(), tx["proof_verified"].as_bool()),
+        (Some("committed"), Some(true))
+    );
+
+    // Bad input: a clear error, a failing exit status, nothing sent.
+    let out = m(&[
+        "transfer", "--from", "alice", "--to", "bob", "--amount", "99999999", "--asset", "MLK",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("insufficient_balance"));
+    let out = m(&[
+        "transfer",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "1.000000001",
+        "--asset",
+        "MLK",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more than 8 decimal places"));
+    let out = m(&[
+        "transfer",
+        "--from",
+        "alice",
+        "--to",
+        "milk1qqqq",
+        "--amount",
+        "1",
+        "--asset",
+        "MLK",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a milk address"));
+    let out = milk(&home, &url, &["key", "show", "nobody"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no key named"));
+
+    let verified = json(m(&["verify", "--json"]));
+    assert_eq!(verified["ok"], true);
+    node.stop().unwrap();
+
+    // The stopped node's stores verify directly...
+    let data_arg = data.to_str().unwrap();
+    let verified = json(m(&["verify", "--data-dir", data_arg, "--json"]));
+    assert_eq!(verified["ok"], true, "{verified}");
+
+    // ...until one byte of block 2 changes: the report names that block, and block 1 is fine.
+    {
+        let blocks: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("blocks");
+        let db = redb::Database::open(milkd::node::chain_store_path(
+            &data,
+            &"center".parse().unwrap(),
+        ))
+        .unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx.open_table(blocks).unwrap();
+            let mut bytes = table.get(2).unwrap().unwrap().value().to_vec();
+            let last = bytes.len() - 70; // inside the transaction, before its signature
+            bytes[last] ^= 0x01;
+            table.insert(2, bytes.as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let out = m(&["verify", "--data-dir", data_arg, "--chain", "center"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("center: BAD at block 2"), "{text}");
+}
