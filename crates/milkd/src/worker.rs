@@ -280,11 +280,7 @@ impl Worker {
         }
         drop(to_committer);
         let _ = committer.join();
-        for (_, senders) in self.waiters.drain() {
-            for s in senders {
-                let _ = s.send(Outcome::Halted);
-            }
-        }
+        release(self.waiters.drain(), Outcome::Halted);
     }
 
     fn handle(&mut self, cmd: Command) {
@@ -413,11 +409,7 @@ impl Worker {
             if let Err(unsent) = committer.send(sealed) {
                 // The committer is gone, which happens only if it panicked.
                 self.shared.halted.store(true, Ordering::SeqCst);
-                for (_, senders) in unsent.0.waiters {
-                    for s in senders {
-                        let _ = s.send(Outcome::Halted);
-                    }
-                }
+                release(unsent.0.waiters, Outcome::Halted);
             }
         }
         self.shared
@@ -474,15 +466,8 @@ impl Committer {
             waiters,
             started,
         } = sealed;
-        let halt = |waiters: Vec<(u32, Vec<oneshot::Sender<Outcome>>)>| {
-            for (_, senders) in waiters {
-                for s in senders {
-                    let _ = s.send(Outcome::Halted);
-                }
-            }
-        };
         if self.shared.halted.load(Ordering::SeqCst) {
-            return halt(waiters);
+            return release(waiters, Outcome::Halted);
         }
         let height = p.block.header.height;
         if let Err(e) = self.store.commit(&p.block, &p.ids, &p.delta) {
@@ -490,7 +475,7 @@ impl Committer {
             // last committed block; nothing unacknowledged was promised.
             tracing::error!(chain = %self.label, height, error = %e, "commit failed; halting chain");
             self.shared.halted.store(true, Ordering::SeqCst);
-            return halt(waiters);
+            return release(waiters, Outcome::Halted);
         }
         *self.shared.head.write().expect("head lock") = p.block.header.clone();
         for (index, senders) in waiters {
@@ -511,5 +496,17 @@ impl Committer {
         self.metrics
             .block_commit_seconds
             .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// Answers every waiter in `waiters` with the same outcome.
+fn release<K>(
+    waiters: impl IntoIterator<Item = (K, Vec<oneshot::Sender<Outcome>>)>,
+    outcome: Outcome,
+) {
+    for (_, senders) in waiters {
+        for s in senders {
+            let _ = s.send(outcome.clone());
+        }
     }
 }
