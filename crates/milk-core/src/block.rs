@@ -120,6 +120,15 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The canonical encoding, in a buffer sized for it up front.
+    pub fn encode_to_vec(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(512 + self.txs.len() * 256);
+        self.encode(&mut w);
+        w.into_bytes()
+    }
+}
+
 impl Encode for Block {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.header).put(&self.signature);

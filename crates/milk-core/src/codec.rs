@@ -219,7 +219,8 @@ pub trait Encode {
 
     /// The canonical encoding of `self` as a new buffer.
     fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        // Most values are a transaction or smaller: one allocation, no regrowth.
+        let mut w = Writer::with_capacity(256);
         self.encode(&mut w);
         w.into_bytes()
     }

@@ -23,9 +23,12 @@ use std::sync::Arc;
 use thiserror::Error;
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
-const TX_INDEX: TableDefinition<[u8; 32], (u64, u32)> = TableDefinition::new("tx_index");
-const BALANCES: TableDefinition<([u8; 32], &str), u128> = TableDefinition::new("balances");
-const SEQUENCES: TableDefinition<[u8; 32], u64> = TableDefinition::new("sequences");
+// Keys are byte strings rather than arrays or tuples: redb compares `&[u8]` keys with one
+// memcmp, but arrays element by element. A balance key is the account's 32 bytes followed
+// by the asset symbol.
+const TX_INDEX: TableDefinition<&[u8], (u64, u32)> = TableDefinition::new("tx_index");
+const BALANCES: TableDefinition<&[u8], u128> = TableDefinition::new("balances");
+const SEQUENCES: TableDefinition<&[u8], u64> = TableDefinition::new("sequences");
 const SUPPLIES: TableDefinition<&str, u128> = TableDefinition::new("supplies");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const HEAD: &str = "head";
@@ -174,8 +177,18 @@ fn decode_header(bytes: &[u8]) -> Result<BlockHeader, StoreError> {
     BlockHeader::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("head: {e}")))
 }
 
-fn address(bytes: [u8; 32]) -> Result<Address, StoreError> {
+fn address(bytes: &[u8]) -> Result<Address, StoreError> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("account key of {} bytes", bytes.len())))?;
     Address::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("account: {e}")))
+}
+
+fn balance_key(account: &Address, asset: &Symbol) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32 + Symbol::MAX_LEN);
+    key.extend_from_slice(account.as_bytes());
+    key.extend_from_slice(asset.as_str().as_bytes());
+    key
 }
 
 fn symbol(text: &str) -> Result<Symbol, StoreError> {
@@ -208,23 +221,23 @@ impl ChainStore for RedbStore {
             }
             meta.insert(HEAD, block.header.to_bytes().as_slice())?;
             tx.open_table(BLOCKS)?
-                .insert(height, block.to_bytes().as_slice())?;
+                .insert(height, block.encode_to_vec().as_slice())?;
             let mut index = tx.open_table(TX_INDEX)?;
             for (i, id) in ids.iter().enumerate() {
-                index.insert(id.0, (height, i as u32))?;
+                index.insert(id.0.as_slice(), (height, i as u32))?;
             }
             let mut balances = tx.open_table(BALANCES)?;
             for (account, asset, value) in &delta.balances {
-                let key = (*account.as_bytes(), asset.as_str());
+                let key = balance_key(account, asset);
                 if value.is_zero() {
-                    balances.remove(key)?;
+                    balances.remove(key.as_slice())?;
                 } else {
-                    balances.insert(key, value.units())?;
+                    balances.insert(key.as_slice(), value.units())?;
                 }
             }
             let mut sequences = tx.open_table(SEQUENCES)?;
             for (account, next) in &delta.sequences {
-                sequences.insert(*account.as_bytes(), *next)?;
+                sequences.insert(account.as_bytes().as_slice(), *next)?;
             }
             let mut supplies = tx.open_table(SUPPLIES)?;
             for (asset, supply) in &delta.supplies {
@@ -252,8 +265,16 @@ impl ChainStore for RedbStore {
         let mut balances = Vec::new();
         for entry in tx.open_table(BALANCES)?.iter()? {
             let (k, v) = entry?;
-            let (account, asset) = k.value();
-            balances.push((address(account)?, symbol(asset)?, Amount::new(v.value())));
+            let key = k.value();
+            if key.len() <= 32 {
+                return Err(StoreError::Corrupt(format!(
+                    "balance key of {} bytes",
+                    key.len()
+                )));
+            }
+            let asset = std::str::from_utf8(&key[32..])
+                .map_err(|e| StoreError::Corrupt(format!("asset: {e}")))?;
+            balances.push((address(&key[..32])?, symbol(asset)?, Amount::new(v.value())));
         }
         let mut sequences = Vec::new();
         for entry in tx.open_table(SEQUENCES)?.iter()? {
@@ -282,7 +303,7 @@ impl ChainStore for RedbStore {
     fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StoreError> {
         let tx = self.db.begin_read()?;
         let index = tx.open_table(TX_INDEX)?;
-        Ok(index.get(id.0)?.map(|v| {
+        Ok(index.get(id.0.as_slice())?.map(|v| {
             let (height, index) = v.value();
             TxLocation { height, index }
         }))
@@ -312,13 +333,13 @@ impl ChainStore for RedbStore {
             .iter()
             .map(|a| {
                 Ok(balances
-                    .get((*account.as_bytes(), a.as_str()))?
+                    .get(balance_key(account, a).as_slice())?
                     .map_or(Amount::ZERO, |v| Amount::new(v.value())))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let sequence = tx
             .open_table(SEQUENCES)?
-            .get(*account.as_bytes())?
+            .get(account.as_bytes().as_slice())?
             .map_or(0, |v| v.value());
         Ok((amounts, sequence))
     }

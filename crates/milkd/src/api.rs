@@ -597,20 +597,22 @@ impl SubmitResult {
 /// transaction.
 fn split_body(
     headers: &HeaderMap,
-    body: &[u8],
+    body: &Bytes,
     max: usize,
-) -> Result<Vec<Result<Vec<u8>, String>>, ApiError> {
+) -> Result<Vec<Result<Bytes, String>>, ApiError> {
     let binary = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
     let items = if binary {
+        // Each item is a view into the body: no copy.
         let mut r = Reader::new(body);
         let mut out = Vec::new();
         while r.remaining() > 0 {
+            let start = body.len() - r.remaining() + 4;
             let raw = r.bytes("transaction", tx::MAX_TX_BYTES).map_err(|e| {
                 ApiError::bad_request("malformed_body", format!("transaction {}: {e}", out.len()))
             })?;
-            out.push(Ok(raw.to_vec()));
+            out.push(Ok(body.slice(start..start + raw.len())));
             if out.len() > max {
                 break;
             }
@@ -625,7 +627,11 @@ fn split_body(
         })?;
         req.txs
             .into_iter()
-            .map(|h| hex::decode(h).map_err(|e| format!("not hex: {e}")))
+            .map(|h| {
+                hex::decode(h)
+                    .map(Bytes::from)
+                    .map_err(|e| format!("not hex: {e}"))
+            })
             .collect()
     };
     if items.is_empty() {
