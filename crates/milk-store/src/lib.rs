@@ -26,7 +26,32 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 // Keys are byte strings rather than arrays or tuples: redb compares `&[u8]` keys with one
 // memcmp, but arrays element by element. A balance key is the account's 32 bytes followed
 // by the asset symbol.
-const TX_INDEX: TableDefinition<&[u8], (u64, u32)> = TableDefinition::new("tx_index");
+/// Entries per transaction-index epoch, by default. Ids are hashes, so each block's inserts land on
+/// random leaves of the index; bounding each index table bounds the pages one block dirties,
+/// however long the chain grows. A lookup walks the epochs from the newest.
+pub const TX_INDEX_EPOCH: u64 = 65_536;
+const INDEX_EPOCH: &str = "index_epoch";
+const INDEX_EPOCH_LEN: &str = "index_epoch_len";
+
+fn tx_index_name(epoch: u64) -> String {
+    format!("tx_index_{epoch:010}")
+}
+
+fn meta_u64(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<u64, StoreError> {
+    match meta.get(key)? {
+        None => Ok(0),
+        Some(v) => {
+            let bytes: [u8; 8] = v
+                .value()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("meta {key} is not 8 bytes")))?;
+            Ok(u64::from_be_bytes(bytes))
+        }
+    }
+}
 const BALANCES: TableDefinition<&[u8], u128> = TableDefinition::new("balances");
 const SEQUENCES: TableDefinition<&[u8], u64> = TableDefinition::new("sequences");
 const SUPPLIES: TableDefinition<&str, u128> = TableDefinition::new("supplies");
@@ -137,6 +162,7 @@ pub trait ChainStore: Send + Sync {
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
+    index_epoch: u64,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -162,14 +188,24 @@ impl RedbStore {
         let tx = db.begin_write()?;
         {
             tx.open_table(BLOCKS)?;
-            tx.open_table(TX_INDEX)?;
+            tx.open_table(TableDefinition::<&[u8], (u64, u32)>::new(&tx_index_name(0)))?;
             tx.open_table(BALANCES)?;
             tx.open_table(SEQUENCES)?;
             tx.open_table(SUPPLIES)?;
             tx.open_table(META)?;
         }
         tx.commit()?;
-        Ok(RedbStore { db: Arc::new(db) })
+        Ok(RedbStore {
+            db: Arc::new(db),
+            index_epoch: TX_INDEX_EPOCH,
+        })
+    }
+
+    /// Rolls the transaction index over to a new table every `entries` (tests use a small
+    /// number to exercise many epochs). Changing it for an existing store is harmless.
+    pub fn with_index_epoch(mut self, entries: u64) -> RedbStore {
+        self.index_epoch = entries.max(1);
+        self
     }
 }
 
@@ -222,10 +258,20 @@ impl ChainStore for RedbStore {
             meta.insert(HEAD, block.header.to_bytes().as_slice())?;
             tx.open_table(BLOCKS)?
                 .insert(height, block.encode_to_vec().as_slice())?;
-            let mut index = tx.open_table(TX_INDEX)?;
+            let mut epoch = meta_u64(&meta, INDEX_EPOCH)?;
+            let mut len = meta_u64(&meta, INDEX_EPOCH_LEN)?;
+            if len > 0 && len + ids.len() as u64 > self.index_epoch {
+                epoch += 1;
+                len = 0;
+            }
+            let name = tx_index_name(epoch);
+            let mut index = tx.open_table(TableDefinition::<&[u8], (u64, u32)>::new(&name))?;
             for (i, id) in ids.iter().enumerate() {
                 index.insert(id.0.as_slice(), (height, i as u32))?;
             }
+            len += ids.len() as u64;
+            meta.insert(INDEX_EPOCH, epoch.to_be_bytes().as_slice())?;
+            meta.insert(INDEX_EPOCH_LEN, len.to_be_bytes().as_slice())?;
             let mut balances = tx.open_table(BALANCES)?;
             for (account, asset, value) in &delta.balances {
                 let key = balance_key(account, asset);
@@ -302,11 +348,16 @@ impl ChainStore for RedbStore {
 
     fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StoreError> {
         let tx = self.db.begin_read()?;
-        let index = tx.open_table(TX_INDEX)?;
-        Ok(index.get(id.0.as_slice())?.map(|v| {
-            let (height, index) = v.value();
-            TxLocation { height, index }
-        }))
+        let epoch = meta_u64(&tx.open_table(META)?, INDEX_EPOCH)?;
+        for e in (0..=epoch).rev() {
+            let name = tx_index_name(e);
+            let index = tx.open_table(TableDefinition::<&[u8], (u64, u32)>::new(&name))?;
+            if let Some(v) = index.get(id.0.as_slice())? {
+                let (height, index) = v.value();
+                return Ok(Some(TxLocation { height, index }));
+            }
+        }
+        Ok(None)
     }
 
     fn supplies(&self, assets: &[Symbol]) -> Result<Vec<Amount>, StoreError> {

@@ -321,3 +321,33 @@ fn blocks_round_trip_and_only_the_next_block_is_accepted() {
     let store = RedbStore::open(&dir.path().join("center.redb")).unwrap();
     assert_eq!(snapshot_state(&store), (1, sorted_state(&producer.state)));
 }
+
+#[test]
+fn the_transaction_index_rolls_over_epochs_and_finds_every_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.redb");
+    let store = RedbStore::open(&path).unwrap().with_index_epoch(5);
+    let (mut producer, genesis_delta) = Producer::new();
+    store.commit(&producer.head, &[], &genesis_delta).unwrap();
+    let mut all = Vec::new();
+    for i in 0..8 {
+        let (block, ids, delta) = producer.next_block(1 + i % 4, i as u64);
+        store.commit(&block, &ids, &delta).unwrap();
+        for (index, id) in ids.iter().enumerate() {
+            all.push((*id, block.header.height, index as u32));
+        }
+    }
+    let check = |store: &RedbStore| {
+        for (id, height, index) in &all {
+            let loc = store
+                .tx_location(id)
+                .unwrap()
+                .expect("every committed id is found");
+            assert_eq!((loc.height, loc.index), (*height, *index));
+        }
+        assert_eq!(store.tx_location(&milk_core::Hash::ZERO).unwrap(), None);
+    };
+    check(&store);
+    drop(store);
+    check(&RedbStore::open(&path).unwrap());
+}
