@@ -29,7 +29,7 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// Entries per transaction-index epoch, by default. Ids are hashes, so each block's inserts land on
 /// random leaves of the index; bounding each index table bounds the pages one block dirties,
 /// however long the chain grows. A lookup walks the epochs from the newest.
-pub const TX_INDEX_EPOCH: u64 = 65_536;
+pub const TX_INDEX_EPOCH: u64 = 16_384;
 const INDEX_EPOCH: &str = "index_epoch";
 const INDEX_EPOCH_LEN: &str = "index_epoch_len";
 

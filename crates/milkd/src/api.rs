@@ -759,6 +759,7 @@ async fn submit(
         for (slot, admission) in slots.into_iter().zip(admissions) {
             results[slot] = Some(match admission {
                 Admission::Refused { id, error } => {
+                    let error = explain_replay(handle, id, error)?;
                     SubmitResult::rejected(Some(id), error.code(), error.to_string())
                 }
                 Admission::Accepted { id, outcome: None } => pending(id),
@@ -792,6 +793,33 @@ async fn submit(
             .map(|r| r.expect("every slot filled"))
             .collect(),
     }))
+}
+
+/// A used sequence number on a transaction that is already committed is a replay: say so,
+/// with where it is.
+fn explain_replay(
+    handle: &crate::node::ChainHandle,
+    id: TxId,
+    error: SubmitError,
+) -> Result<SubmitError, ApiError> {
+    use milk_store::ChainStore;
+    if !matches!(
+        error,
+        SubmitError::Tx(milk_core::state::TxError::SequenceUsed { .. })
+    ) {
+        return Ok(error);
+    }
+    let location = handle
+        .store
+        .tx_location(&id)
+        .map_err(|e| ApiError::internal("replay lookup", e))?;
+    Ok(match location {
+        Some(loc) => SubmitError::AlreadyCommitted {
+            height: loc.height,
+            index: loc.index,
+        },
+        None => error,
+    })
 }
 
 fn pending(id: TxId) -> SubmitResult {

@@ -17,7 +17,8 @@ use milk_core::mempool::{Mempool, MempoolError};
 use milk_core::state::{ChainState, TxError};
 use milk_core::tx::{TxId, VerifiedTx};
 use milk_store::{ChainStore, RedbStore, TxLocation};
-use std::collections::{HashMap, HashSet, VecDeque};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, RwLock};
@@ -203,8 +204,8 @@ impl Worker {
             shared,
             metrics,
             clock,
-            waiters: HashMap::new(),
-            rejected: HashMap::new(),
+            waiters: HashMap::default(),
+            rejected: HashMap::default(),
             rejected_order: VecDeque::new(),
             sealing: VecDeque::new(),
             label,
@@ -324,7 +325,7 @@ impl Worker {
             this.metrics.reject(&this.label, error.code());
             let keeps_status = matches!(
                 error,
-                SubmitError::AlreadyCommitted { .. }
+                SubmitError::Tx(TxError::SequenceUsed { .. })
                     | SubmitError::Mempool(MempoolError::Duplicate)
             );
             if !keeps_status {
@@ -341,16 +342,8 @@ impl Worker {
             // one far ahead would only sit in the pool until it expired.
             Err(TxError::SequenceGap { expected, got }) if got - expected <= MAX_SEQUENCE_AHEAD => {
             }
-            Err(e @ TxError::SequenceUsed { .. }) => {
-                let error = match self.store.tx_location(&id) {
-                    Ok(Some(loc)) => SubmitError::AlreadyCommitted {
-                        height: loc.height,
-                        index: loc.index,
-                    },
-                    _ => SubmitError::Tx(e),
-                };
-                return refuse(self, error);
-            }
+            // Whether a used sequence number is an exact replay of a committed transaction
+            // is looked up by the API, on the requester's thread, not here on the writer's.
             Err(e) => return refuse(self, SubmitError::Tx(e)),
         }
         if let Err(e) = self.mempool.admit(tx) {
