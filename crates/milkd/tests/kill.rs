@@ -167,6 +167,33 @@ fn sigkill_under_load_loses_no_acknowledged_transaction() {
             }
         }
     }
+    // SIGTERM is a graceful stop: the node commits what it accepted and exits cleanly.
+    let pending: Vec<_> = (0..10)
+        .map(|k| {
+            transfer(
+                &account(0),
+                account(1).address(),
+                1,
+                http.account(&account(0).address(), "center", "MLK").1 + k,
+                now_ms() + 60_000,
+            )
+        })
+        .collect();
+    http.submit("center", &pending, false).unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "milkd exited with {exit} on SIGTERM");
+    let (mut child, http) = start(&data, &gpath, &kpath);
+    for t in &pending {
+        assert_eq!(
+            http.get(&format!("/v1/chains/center/txs/{}", t.tx.id())).1["status"],
+            "committed"
+        );
+    }
     child.kill().unwrap();
     child.wait().unwrap();
 }
