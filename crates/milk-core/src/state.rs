@@ -129,31 +129,73 @@ impl TxError {
     }
 }
 
-/// What one block changed: the new value of every entry it touched, sorted, so it encodes
-/// (and hashes) the same on every node.
+/// Keys of the persisted state: one namespace byte, then that namespace's own bytes.
+///
+/// The store keeps every piece of chain state as such a record, so a new kind of state
+/// (a partner's links, a market's inventory, …) needs a namespace here and nothing new in
+/// the store. Values are fixed-width big-endian integers unless a namespace says otherwise.
+pub mod record {
+    use crate::{Address, Symbol};
+
+    /// `BALANCE ‖ account (32) ‖ symbol` → `u128` base units. Absent means zero.
+    pub const BALANCE: u8 = 1;
+    /// `SEQUENCE ‖ account (32)` → `u64`, the account's next sequence number.
+    pub const SEQUENCE: u8 = 2;
+    /// `SUPPLY ‖ symbol` → `u128` base units.
+    pub const SUPPLY: u8 = 3;
+
+    /// The key of an account's balance of an asset.
+    pub fn balance(account: &Address, asset: &Symbol) -> Vec<u8> {
+        let mut k = Vec::with_capacity(1 + 32 + Symbol::MAX_LEN);
+        k.push(BALANCE);
+        k.extend_from_slice(account.as_bytes());
+        k.extend_from_slice(asset.as_str().as_bytes());
+        k
+    }
+
+    /// The key of an account's next sequence number.
+    pub fn sequence(account: &Address) -> Vec<u8> {
+        let mut k = Vec::with_capacity(33);
+        k.push(SEQUENCE);
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    /// The key of an asset's supply.
+    pub fn supply(asset: &Symbol) -> Vec<u8> {
+        let mut k = vec![SUPPLY];
+        k.extend_from_slice(asset.as_str().as_bytes());
+        k
+    }
+
+    /// Reads a `u128` value.
+    pub fn u128_value(bytes: &[u8]) -> Option<u128> {
+        bytes.try_into().ok().map(u128::from_be_bytes)
+    }
+
+    /// Reads a `u64` value.
+    pub fn u64_value(bytes: &[u8]) -> Option<u64> {
+        bytes.try_into().ok().map(u64::from_be_bytes)
+    }
+}
+
+/// What one block changed: the new value of every record it touched (`None`: deleted),
+/// sorted by key, so it encodes (and hashes) the same on every node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateDelta {
-    /// `(account, asset, new balance)`.
-    pub balances: Vec<(Address, Symbol, Amount)>,
-    /// `(account, next sequence number)`.
-    pub sequences: Vec<(Address, u64)>,
-    /// `(asset, new total supply)`.
-    pub supplies: Vec<(Symbol, Amount)>,
+    /// `(key, new value)`, sorted by key, each key once.
+    pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl Encode for StateDelta {
     fn encode(&self, w: &mut Writer) {
-        w.u32(self.balances.len() as u32);
-        for (a, s, v) in &self.balances {
-            w.put(a).put(s).put(v);
-        }
-        w.u32(self.sequences.len() as u32);
-        for (a, n) in &self.sequences {
-            w.put(a).u64(*n);
-        }
-        w.u32(self.supplies.len() as u32);
-        for (s, v) in &self.supplies {
-            w.put(s).put(v);
+        w.u32(self.entries.len() as u32);
+        for (k, v) in &self.entries {
+            w.bytes(k);
+            match v {
+                Some(v) => w.u8(1).bytes(v),
+                None => w.u8(0),
+            };
         }
     }
 }
@@ -439,30 +481,76 @@ impl ChainState {
         Ok(())
     }
 
-    /// Restores persisted entries (after [`ChainState::new`]), then checks conservation.
-    pub fn restore(
+    /// Restores persisted records (after [`ChainState::new`]), then checks conservation.
+    pub fn restore<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &mut self,
-        balances: impl IntoIterator<Item = (Address, Symbol, Amount)>,
-        sequences: impl IntoIterator<Item = (Address, u64)>,
-        supplies: impl IntoIterator<Item = (Symbol, Amount)>,
+        records: impl IntoIterator<Item = (K, V)>,
     ) -> Result<(), String> {
-        for (symbol, supply) in supplies {
-            let state = self
-                .assets
-                .get_mut(&symbol)
-                .ok_or_else(|| format!("stored supply of unknown asset {symbol}"))?;
-            state.supply = supply;
-        }
-        for (account, asset, value) in balances {
-            if !self.assets.contains_key(&asset) {
-                return Err(format!("stored balance of unknown asset {asset}"));
+        for (key, value) in records {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            let bad = || format!("malformed state record {}", hex::encode(key));
+            let account = |bytes: &[u8]| -> Result<Address, String> {
+                let raw: [u8; 32] = bytes
+                    .get(..32)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(bad)?;
+                Address::from_bytes(raw)
+            };
+            let symbol = |bytes: &[u8]| -> Result<Symbol, String> {
+                std::str::from_utf8(bytes)
+                    .map_err(|e| e.to_string())?
+                    .parse()
+            };
+            match key.first() {
+                Some(&record::BALANCE) if key.len() > 33 => {
+                    let asset = symbol(&key[33..])?;
+                    if !self.assets.contains_key(&asset) {
+                        return Err(format!("stored balance of unknown asset {asset}"));
+                    }
+                    let v = record::u128_value(value).ok_or_else(bad)?;
+                    if v != 0 {
+                        self.balances
+                            .insert((account(&key[1..])?, asset), Amount::new(v));
+                    }
+                }
+                Some(&record::SEQUENCE) if key.len() == 33 => {
+                    let n = record::u64_value(value).ok_or_else(bad)?;
+                    self.sequences.insert(account(&key[1..])?, n);
+                }
+                Some(&record::SUPPLY) => {
+                    let asset = symbol(&key[1..])?;
+                    let v = record::u128_value(value).ok_or_else(bad)?;
+                    self.assets
+                        .get_mut(&asset)
+                        .ok_or_else(|| format!("stored supply of unknown asset {asset}"))?
+                        .supply = Amount::new(v);
+                }
+                _ => return Err(bad()),
             }
-            if !value.is_zero() {
-                self.balances.insert((account, asset), value);
-            }
         }
-        self.sequences.extend(sequences);
         self.check_conservation().map_err(|e| e.to_string())
+    }
+
+    /// Every record of the state, sorted by key: what the store must hold after the last
+    /// block (`milk verify` compares the two).
+    pub fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out: Vec<(Vec<u8>, Vec<u8>)> = self
+            .balances
+            .iter()
+            .map(|((a, s), v)| (record::balance(a, s), v.units().to_be_bytes().to_vec()))
+            .chain(
+                self.sequences
+                    .iter()
+                    .map(|(a, n)| (record::sequence(a), n.to_be_bytes().to_vec())),
+            )
+            .chain(
+                self.assets
+                    .iter()
+                    .map(|(s, a)| (record::supply(s), a.supply.units().to_be_bytes().to_vec())),
+            )
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Takes what changed since the last call, and asserts that the change conserved every
@@ -498,27 +586,30 @@ impl ChainState {
                 self.chain
             );
         }
-        balances.sort_unstable();
-        let mut sequences: Vec<(Address, u64)> = self
-            .touched_sequences
-            .keys()
-            .map(|a| (*a, self.next_sequence(a)))
+        let mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = balances
+            .into_iter()
+            .map(|(a, s, v)| {
+                let value = (!v.is_zero()).then(|| v.units().to_be_bytes().to_vec());
+                (record::balance(&a, &s), value)
+            })
             .collect();
-        sequences.sort_unstable();
-        let mut supplies: Vec<(Symbol, Amount)> = self
-            .touched_supplies
-            .keys()
-            .map(|s| (*s, self.assets[s].supply))
-            .collect();
-        supplies.sort_unstable();
+        entries.extend(self.touched_sequences.keys().map(|a| {
+            (
+                record::sequence(a),
+                Some(self.next_sequence(a).to_be_bytes().to_vec()),
+            )
+        }));
+        entries.extend(self.touched_supplies.keys().map(|s| {
+            (
+                record::supply(s),
+                Some(self.assets[s].supply.units().to_be_bytes().to_vec()),
+            )
+        }));
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.touched_balances.clear();
         self.touched_sequences.clear();
         self.touched_supplies.clear();
-        StateDelta {
-            balances,
-            sequences,
-            supplies,
-        }
+        StateDelta { entries }
     }
 
     /// Checks, over the whole state, that every asset's supply equals the sum of its balances.

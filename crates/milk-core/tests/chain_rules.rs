@@ -591,3 +591,39 @@ fn the_mempool_is_bounded() {
     pool.admit(t(2)).unwrap();
     assert_eq!(pool.admit(t(3)), Err(MempoolError::Full(3)));
 }
+
+#[test]
+fn persisted_records_restore_the_same_state_and_malformed_ones_are_refused() {
+    let mut h = one_block_chain();
+    h.block();
+    let records = h.state.records();
+    let spec = &h.genesis.chains[1];
+    let mut restored = ChainState::new(spec.id.clone(), spec.assets.clone());
+    restored.restore(records.clone()).unwrap();
+    assert_eq!(restored.records(), records);
+
+    let fresh = || ChainState::new(spec.id.clone(), spec.assets.clone());
+    let mut bad_value = records.clone();
+    bad_value[0].1.pop();
+    assert!(
+        fresh()
+            .restore(bad_value)
+            .unwrap_err()
+            .contains("malformed")
+    );
+    let unknown_namespace = vec![(vec![0xee, 1, 2], vec![0u8; 16])];
+    assert!(
+        fresh()
+            .restore(unknown_namespace)
+            .unwrap_err()
+            .contains("malformed")
+    );
+    // A lost balance record breaks conservation, and restoring says so.
+    let balance_key = records
+        .iter()
+        .position(|(k, _)| k[0] == milk_core::state::record::BALANCE)
+        .unwrap();
+    let mut missing = records.clone();
+    missing.remove(balance_key);
+    assert!(fresh().restore(missing).is_err());
+}

@@ -12,7 +12,7 @@
 
 use milk_core::block::{Block, BlockHeader};
 use milk_core::codec::{Decode, Encode};
-use milk_core::state::StateDelta;
+use milk_core::state::{StateDelta, record};
 use milk_core::tx::TxId;
 use milk_core::{Address, Amount, Symbol};
 use redb::{
@@ -24,8 +24,7 @@ use thiserror::Error;
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 // Keys are byte strings rather than arrays or tuples: redb compares `&[u8]` keys with one
-// memcmp, but arrays element by element. A balance key is the account's 32 bytes followed
-// by the asset symbol.
+// memcmp, but arrays element by element.
 /// Entries per transaction-index epoch, by default. Ids are hashes, so each block's inserts land on
 /// random leaves of the index; bounding each index table bounds the pages one block dirties,
 /// however long the chain grows. A lookup walks the epochs from the newest.
@@ -52,9 +51,9 @@ fn meta_u64(
         }
     }
 }
-const BALANCES: TableDefinition<&[u8], u128> = TableDefinition::new("balances");
-const SEQUENCES: TableDefinition<&[u8], u64> = TableDefinition::new("sequences");
-const SUPPLIES: TableDefinition<&str, u128> = TableDefinition::new("supplies");
+/// Every record of the chain state (`milk_core::state::record`): balances, sequence
+/// numbers, supplies, and whatever later kinds of state the core defines.
+const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const HEAD: &str = "head";
 
@@ -106,12 +105,8 @@ engine_errors!(
 pub struct Snapshot {
     /// The last committed block's header.
     pub head: BlockHeader,
-    /// Every non-zero balance.
-    pub balances: Vec<(Address, Symbol, Amount)>,
-    /// Every account's next sequence number.
-    pub sequences: Vec<(Address, u64)>,
-    /// Every asset's supply.
-    pub supplies: Vec<(Symbol, Amount)>,
+    /// Every state record, sorted by key.
+    pub records: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Where a committed transaction is.
@@ -189,9 +184,7 @@ impl RedbStore {
         {
             tx.open_table(BLOCKS)?;
             tx.open_table(TableDefinition::<&[u8], (u64, u32)>::new(&tx_index_name(0)))?;
-            tx.open_table(BALANCES)?;
-            tx.open_table(SEQUENCES)?;
-            tx.open_table(SUPPLIES)?;
+            tx.open_table(STATE)?;
             tx.open_table(META)?;
         }
         tx.commit()?;
@@ -211,25 +204,6 @@ impl RedbStore {
 
 fn decode_header(bytes: &[u8]) -> Result<BlockHeader, StoreError> {
     BlockHeader::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("head: {e}")))
-}
-
-fn address(bytes: &[u8]) -> Result<Address, StoreError> {
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("account key of {} bytes", bytes.len())))?;
-    Address::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("account: {e}")))
-}
-
-fn balance_key(account: &Address, asset: &Symbol) -> Vec<u8> {
-    let mut key = Vec::with_capacity(32 + Symbol::MAX_LEN);
-    key.extend_from_slice(account.as_bytes());
-    key.extend_from_slice(asset.as_str().as_bytes());
-    key
-}
-
-fn symbol(text: &str) -> Result<Symbol, StoreError> {
-    text.parse()
-        .map_err(|e| StoreError::Corrupt(format!("asset: {e}")))
 }
 
 impl ChainStore for RedbStore {
@@ -272,22 +246,12 @@ impl ChainStore for RedbStore {
             len += ids.len() as u64;
             meta.insert(INDEX_EPOCH, epoch.to_be_bytes().as_slice())?;
             meta.insert(INDEX_EPOCH_LEN, len.to_be_bytes().as_slice())?;
-            let mut balances = tx.open_table(BALANCES)?;
-            for (account, asset, value) in &delta.balances {
-                let key = balance_key(account, asset);
-                if value.is_zero() {
-                    balances.remove(key.as_slice())?;
-                } else {
-                    balances.insert(key.as_slice(), value.units())?;
-                }
-            }
-            let mut sequences = tx.open_table(SEQUENCES)?;
-            for (account, next) in &delta.sequences {
-                sequences.insert(account.as_bytes().as_slice(), *next)?;
-            }
-            let mut supplies = tx.open_table(SUPPLIES)?;
-            for (asset, supply) in &delta.supplies {
-                supplies.insert(asset.as_str(), supply.units())?;
+            let mut state = tx.open_table(STATE)?;
+            for (key, value) in &delta.entries {
+                match value {
+                    Some(v) => state.insert(key.as_slice(), v.as_slice())?,
+                    None => state.remove(key.as_slice())?,
+                };
             }
         }
         tx.commit()?;
@@ -308,36 +272,12 @@ impl ChainStore for RedbStore {
             return Ok(None);
         };
         let head = decode_header(head.value())?;
-        let mut balances = Vec::new();
-        for entry in tx.open_table(BALANCES)?.iter()? {
+        let mut records = Vec::new();
+        for entry in tx.open_table(STATE)?.iter()? {
             let (k, v) = entry?;
-            let key = k.value();
-            if key.len() <= 32 {
-                return Err(StoreError::Corrupt(format!(
-                    "balance key of {} bytes",
-                    key.len()
-                )));
-            }
-            let asset = std::str::from_utf8(&key[32..])
-                .map_err(|e| StoreError::Corrupt(format!("asset: {e}")))?;
-            balances.push((address(&key[..32])?, symbol(asset)?, Amount::new(v.value())));
+            records.push((k.value().to_vec(), v.value().to_vec()));
         }
-        let mut sequences = Vec::new();
-        for entry in tx.open_table(SEQUENCES)?.iter()? {
-            let (k, v) = entry?;
-            sequences.push((address(k.value())?, v.value()));
-        }
-        let mut supplies = Vec::new();
-        for entry in tx.open_table(SUPPLIES)?.iter()? {
-            let (k, v) = entry?;
-            supplies.push((symbol(k.value())?, Amount::new(v.value())));
-        }
-        Ok(Some(Snapshot {
-            head,
-            balances,
-            sequences,
-            supplies,
-        }))
+        Ok(Some(Snapshot { head, records }))
     }
 
     fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
@@ -362,14 +302,10 @@ impl ChainStore for RedbStore {
 
     fn supplies(&self, assets: &[Symbol]) -> Result<Vec<Amount>, StoreError> {
         let tx = self.db.begin_read()?;
-        let supplies = tx.open_table(SUPPLIES)?;
+        let state = tx.open_table(STATE)?;
         assets
             .iter()
-            .map(|a| {
-                Ok(supplies
-                    .get(a.as_str())?
-                    .map_or(Amount::ZERO, |v| Amount::new(v.value())))
-            })
+            .map(|a| read_u128(&state, &record::supply(a)).map(Amount::new))
             .collect()
     }
 
@@ -379,19 +315,28 @@ impl ChainStore for RedbStore {
         assets: &[Symbol],
     ) -> Result<(Vec<Amount>, u64), StoreError> {
         let tx = self.db.begin_read()?;
-        let balances = tx.open_table(BALANCES)?;
+        let state = tx.open_table(STATE)?;
         let amounts = assets
             .iter()
-            .map(|a| {
-                Ok(balances
-                    .get(balance_key(account, a).as_slice())?
-                    .map_or(Amount::ZERO, |v| Amount::new(v.value())))
-            })
+            .map(|a| read_u128(&state, &record::balance(account, a)).map(Amount::new))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let sequence = tx
-            .open_table(SEQUENCES)?
-            .get(account.as_bytes().as_slice())?
-            .map_or(0, |v| v.value());
+        let sequence = match state.get(record::sequence(account).as_slice())? {
+            None => 0,
+            Some(v) => record::u64_value(v.value())
+                .ok_or_else(|| StoreError::Corrupt("sequence record is not 8 bytes".into()))?,
+        };
         Ok((amounts, sequence))
+    }
+}
+
+/// A `u128` record, zero when absent.
+fn read_u128(
+    state: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<u128, StoreError> {
+    match state.get(key)? {
+        None => Ok(0),
+        Some(v) => record::u128_value(v.value())
+            .ok_or_else(|| StoreError::Corrupt(format!("record {} is not 16 bytes", key.len()))),
     }
 }

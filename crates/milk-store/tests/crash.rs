@@ -199,7 +199,7 @@ fn snapshot_state(store: &RedbStore) -> (u64, (Vec<String>, Vec<String>)) {
     let g = Genesis::demo();
     let mut state = ChainState::new(ChainId::center(), g.center().assets.clone());
     state
-        .restore(snap.balances, snap.sequences, snap.supplies)
+        .restore(snap.records)
         .expect("stored state conserves supply");
     (snap.head.height, sorted_state(&state))
 }

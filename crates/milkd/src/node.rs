@@ -330,9 +330,7 @@ fn open_chain(
                 ));
             }
             let mut state = ChainState::new(spec.id.clone(), spec.assets.clone());
-            state
-                .restore(snapshot.balances, snapshot.sequences, snapshot.supplies)
-                .map_err(chain_err)?;
+            state.restore(snapshot.records).map_err(chain_err)?;
             (state, snapshot.head)
         }
     };
