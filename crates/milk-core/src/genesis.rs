@@ -4,6 +4,7 @@
 //! deterministically, so every fresh demo node starts from the same blocks.
 
 use crate::block::{Block, BlockHeader};
+use crate::brand::BrandPolicy;
 use crate::keys::{Keypair, Signature};
 use crate::merkle;
 use crate::state::{AssetSpec, ChainState, StateDelta, state_root};
@@ -28,6 +29,8 @@ pub struct PartnerInfo {
     pub name: String,
     /// Its industry sector; one partner per sector.
     pub sector: String,
+    /// Its rules for its Brand Token.
+    pub policy: BrandPolicy,
 }
 
 /// An initial balance.
@@ -62,6 +65,44 @@ pub struct ChainSpec {
     /// The initial balances; they make up each asset's whole initial supply.
     pub allocations: Vec<Allocation>,
 }
+
+impl ChainSpec {
+    /// The chain's state before any allocation: its assets, and on a brand chain the
+    /// partner's policy. Persisted records are restored into this.
+    pub fn empty_state(&self) -> ChainState {
+        let state = ChainState::new(self.id.clone(), self.assets.clone());
+        match (&self.partner, self.assets.first()) {
+            (Some(p), Some(asset)) => state.with_brand(asset.symbol, p.policy.clone()),
+            _ => state,
+        }
+    }
+}
+
+/// Checks that a partner's policy makes sense.
+pub fn check_policy(p: &BrandPolicy) -> Result<(), String> {
+    if p.redemption_value_krw == 0 {
+        return Err("redemption value must be more than zero".into());
+    }
+    if p.min_price_bps == 0 || p.min_price_bps > MAX_PRICE_BPS {
+        return Err(format!(
+            "minimum price must be 1 to {MAX_PRICE_BPS} basis points of the redemption value (the maximum price)"
+        ));
+    }
+    if p.units_per_mileage == 0 {
+        return Err("units per mileage point must be more than zero".into());
+    }
+    if p.min_conversion > p.max_conversion || p.max_conversion.is_zero() {
+        return Err("conversion minimum must not exceed a non-zero maximum".into());
+    }
+    if p.daily_user_limit < p.min_conversion {
+        return Err("the daily limit must allow at least one minimum conversion".into());
+    }
+    Ok(())
+}
+
+/// The highest price of a Brand Token, in basis points of its redemption value: a customer
+/// always buys at a discount of at least 5%.
+pub const MAX_PRICE_BPS: u16 = 9_500;
 
 /// A whole network's starting point.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,11 +150,14 @@ impl Genesis {
                 }
                 _ => {}
             }
-            if chain.kind == ChainKind::Brand && chain.assets.len() != 1 {
-                return Err(format!(
-                    "brand chain {} must have exactly one asset",
-                    chain.id
-                ));
+            if let Some(p) = &chain.partner {
+                if chain.assets.len() != 1 || chain.assets[0].issuer.is_none() {
+                    return Err(format!(
+                        "brand chain {} must have exactly one asset, with the partner as issuer",
+                        chain.id
+                    ));
+                }
+                check_policy(&p.policy).map_err(|e| format!("brand chain {}: {e}", chain.id))?;
             }
             for asset in &chain.assets {
                 if !symbols.insert(&asset.symbol) {
@@ -146,7 +190,7 @@ impl Genesis {
 
     /// A chain's state at genesis and the delta that builds it.
     pub fn initial_state(&self, chain: &ChainSpec) -> Result<(ChainState, StateDelta), String> {
-        let mut state = ChainState::new(chain.id.clone(), chain.assets.clone());
+        let mut state = chain.empty_state();
         for a in &chain.allocations {
             state
                 .allocate(a.account, &a.asset, a.amount)
@@ -303,6 +347,15 @@ impl Genesis {
                 partner: Some(PartnerInfo {
                     name: partner.name.to_owned(),
                     sector: partner.sector.to_owned(),
+                    policy: BrandPolicy {
+                        redemption_value_krw: partner.redemption_value_krw,
+                        min_price_bps: 8_000,
+                        units_per_mileage: 100,
+                        min_conversion: whole(10, BT_DECIMALS),
+                        max_conversion: whole(100_000, BT_DECIMALS),
+                        daily_user_limit: whole(200_000, BT_DECIMALS),
+                        transfers_allowed: true,
+                    },
                 }),
                 assets: vec![AssetSpec {
                     symbol,
@@ -338,6 +391,7 @@ struct DemoPartner {
     name: &'static str,
     sector: &'static str,
     symbol: &'static str,
+    redemption_value_krw: u64,
 }
 
 const DEMO_PARTNERS: [DemoPartner; 3] = [
@@ -346,18 +400,21 @@ const DEMO_PARTNERS: [DemoPartner; 3] = [
         name: "Skyway Air",
         sector: "travel",
         symbol: "SKY",
+        redemption_value_krw: 15,
     },
     DemoPartner {
         chain: "cinema",
         name: "Starlight Cinema",
         sector: "culture",
         symbol: "CINE",
+        redemption_value_krw: 10,
     },
     DemoPartner {
         chain: "dailymart",
         name: "DailyMart",
         sector: "retail",
         symbol: "MART",
+        redemption_value_krw: 1,
     },
 ];
 
@@ -414,5 +471,20 @@ mod tests {
         let mut g = Genesis::demo();
         g.chains.push(g.chains[0].clone());
         assert!(g.validate().is_err());
+
+        let policy = |f: &dyn Fn(&mut BrandPolicy)| {
+            let mut g = Genesis::demo();
+            f(&mut g.chains[1].partner.as_mut().unwrap().policy);
+            g.validate().unwrap_err()
+        };
+        assert!(policy(&|p| p.min_price_bps = 9_600).contains("basis points"));
+        assert!(policy(&|p| p.redemption_value_krw = 0).contains("redemption value"));
+        assert!(policy(&|p| p.units_per_mileage = 0).contains("units per mileage"));
+        assert!(policy(&|p| p.min_conversion = Amount::MAX).contains("minimum"));
+        assert!(policy(&|p| p.daily_user_limit = Amount::ZERO).contains("daily limit"));
+
+        let mut g = Genesis::demo();
+        g.chains[1].assets[0].issuer = None;
+        assert!(g.validate().unwrap_err().contains("partner as issuer"));
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod amount;
 pub mod block;
+pub mod brand;
 pub mod chain;
 pub mod codec;
 pub mod genesis;

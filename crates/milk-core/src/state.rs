@@ -5,7 +5,9 @@
 //! [`StateDelta`] is exact, conservation can be checked in time proportional to the block,
 //! and the store persists only what changed.
 
+use crate::brand::{BrandPolicy, BrandState, BrandWrite, link_message};
 use crate::codec::{Encode, Writer};
+use crate::keys;
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
 use rustc_hash::FxHashMap as HashMap;
@@ -108,6 +110,44 @@ pub enum TxError {
         /// The asset.
         asset: Symbol,
     },
+    /// A partner action on a chain that has no partner.
+    #[error("this is not a brand chain")]
+    NotBrandChain,
+    /// The partner does not allow transfers between customers.
+    #[error("the partner does not allow transfers of its token")]
+    TransfersDisabled,
+    /// The partner's countersignature of a link is missing or wrong.
+    #[error("the partner's signature of the link is not valid")]
+    BadPartnerSignature,
+    /// The wallet is already linked to another customer.
+    #[error("this wallet is already linked to another customer of the partner")]
+    AlreadyLinked,
+    /// Converting to a wallet that is not linked to a customer.
+    #[error("the wallet is not linked to a customer of the partner")]
+    NotLinked,
+    /// A reference or order id that is empty or too long.
+    #[error("reference must be 1 to 64 bytes")]
+    InvalidReference,
+    /// A partner reference or order id used before.
+    #[error("this reference was already used")]
+    ReferenceUsed,
+    /// A conversion below the partner's minimum or above its maximum.
+    #[error("conversion amount is outside the partner's minimum and maximum")]
+    ConversionOutOfRange,
+    /// A conversion over the customer's daily limit.
+    #[error("daily conversion limit {limit} reached ({used} converted today, base units)")]
+    DailyLimit {
+        /// The limit.
+        limit: Amount,
+        /// Already converted today.
+        used: Amount,
+    },
+    /// Refunding an order that was never redeemed.
+    #[error("no redemption with this order id")]
+    UnknownRedemption,
+    /// Refunding twice.
+    #[error("this redemption was already refunded")]
+    AlreadyRefunded,
 }
 
 impl TxError {
@@ -125,6 +165,17 @@ impl TxError {
             TxError::InsufficientBalance { .. } => "insufficient_balance",
             TxError::Overflow { .. } => "overflow",
             TxError::NotIssuer { .. } => "not_issuer",
+            TxError::NotBrandChain => "not_brand_chain",
+            TxError::TransfersDisabled => "transfers_disabled",
+            TxError::BadPartnerSignature => "bad_partner_signature",
+            TxError::AlreadyLinked => "already_linked",
+            TxError::NotLinked => "not_linked",
+            TxError::InvalidReference => "invalid_reference",
+            TxError::ReferenceUsed => "reference_used",
+            TxError::ConversionOutOfRange => "conversion_out_of_range",
+            TxError::DailyLimit { .. } => "daily_limit",
+            TxError::UnknownRedemption => "unknown_redemption",
+            TxError::AlreadyRefunded => "already_refunded",
         }
     }
 }
@@ -228,6 +279,8 @@ pub struct ChainState {
     touched_balances: HashMap<(Address, Symbol), Amount>,
     touched_sequences: HashMap<Address, u64>,
     touched_supplies: HashMap<Symbol, Amount>,
+    // A brand chain's Brand Token and partner records.
+    brand: Option<(Symbol, BrandState)>,
 }
 
 /// Conservation broke: the sum of balances differs from the recorded supply.
@@ -265,7 +318,26 @@ impl ChainState {
             touched_balances: HashMap::default(),
             touched_sequences: HashMap::default(),
             touched_supplies: HashMap::default(),
+            brand: None,
         }
+    }
+
+    /// Makes this a brand chain whose partner token is `asset`, under `policy`.
+    pub fn with_brand(mut self, asset: Symbol, policy: BrandPolicy) -> ChainState {
+        self.brand = Some((asset, BrandState::new(policy)));
+        self
+    }
+
+    /// The partner's records, on a brand chain.
+    pub fn brand(&self) -> Option<&BrandState> {
+        self.brand.as_ref().map(|(_, b)| b)
+    }
+
+    fn brand_or_err(&self) -> Result<(Symbol, &BrandState), TxError> {
+        self.brand
+            .as_ref()
+            .map(|(s, b)| (*s, b))
+            .ok_or(TxError::NotBrandChain)
     }
 
     /// The chain this state belongs to.
@@ -320,7 +392,7 @@ impl ChainState {
     /// block time (or, on admission, the node's clock).
     pub fn check(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         self.check_envelope(tx, now_ms)?;
-        self.plan(tx).map(|_| ())
+        self.plan(tx, now_ms).map(|_| ())
     }
 
     /// The checks that do not depend on the action: chain, expiry, sequence.
@@ -360,8 +432,11 @@ impl ChainState {
     }
 
     /// Works out the writes an action makes, checking everything; writes nothing.
-    fn plan(&self, tx: &Transaction) -> Result<Plan, TxError> {
-        let asset = tx.action.asset();
+    fn plan(&self, tx: &Transaction, now_ms: u64) -> Result<Plan, TxError> {
+        let asset = &match tx.action.asset() {
+            Some(a) => *a,
+            None => self.brand_or_err()?.0,
+        };
         let state = self
             .assets
             .get(asset)
@@ -380,6 +455,9 @@ impl ChainState {
         match &tx.action {
             Action::Transfer { to, amount, .. } => {
                 nonzero(*amount)?;
+                if self.brand().is_some_and(|b| !b.policy().transfers_allowed) {
+                    return Err(TxError::TransfersDisabled);
+                }
                 let from_after = debit(*amount)?;
                 let to_after = if *to == tx.sender {
                     from_after.checked_add(*amount).ok_or_else(overflow)?
@@ -391,6 +469,7 @@ impl ChainState {
                 Ok(Plan {
                     writes: [Some((tx.sender, from_after)), Some((*to, to_after))],
                     supply: None,
+                    brand: None,
                 })
             }
             Action::Mint { to, amount, .. } => {
@@ -406,6 +485,7 @@ impl ChainState {
                 Ok(Plan {
                     writes: [Some((*to, to_after)), None],
                     supply: Some(supply),
+                    brand: None,
                 })
             }
             Action::Burn { amount, .. } => {
@@ -418,6 +498,84 @@ impl ChainState {
                 Ok(Plan {
                     writes: [Some((tx.sender, from_after)), None],
                     supply: Some(supply),
+                    brand: None,
+                })
+            }
+            Action::Link {
+                customer_hash,
+                partner_signature,
+            } => {
+                let (_, brand) = self.brand_or_err()?;
+                let issuer = state.spec.issuer.ok_or(TxError::NotBrandChain)?;
+                let message = link_message(&self.chain, &tx.sender, customer_hash);
+                if !keys::verify(&issuer, &message.0, partner_signature) {
+                    return Err(TxError::BadPartnerSignature);
+                }
+                brand.check_link(&tx.sender, customer_hash)?;
+                Ok(Plan {
+                    writes: [None, None],
+                    supply: None,
+                    brand: Some(BrandWrite::Link(tx.sender, *customer_hash)),
+                })
+            }
+            Action::Convert {
+                to,
+                mileage,
+                reference,
+            } => {
+                let (_, brand) = self.brand_or_err()?;
+                if state.spec.issuer != Some(tx.sender) {
+                    return Err(TxError::NotIssuer { asset: *asset });
+                }
+                let write = brand.plan_convert(to, *mileage, reference, tx.id(), now_ms)?;
+                let BrandWrite::Convert { conversion, .. } = &write else {
+                    unreachable!("plan_convert plans a conversion")
+                };
+                let amount = conversion.amount;
+                let supply = state.supply.checked_add(amount).ok_or_else(overflow)?;
+                let to_after = self
+                    .balance(to, asset)
+                    .checked_add(amount)
+                    .ok_or_else(overflow)?;
+                Ok(Plan {
+                    writes: [Some((*to, to_after)), None],
+                    supply: Some(supply),
+                    brand: Some(write),
+                })
+            }
+            Action::Redeem { amount, order_id } => {
+                let (_, brand) = self.brand_or_err()?;
+                nonzero(*amount)?;
+                let write = brand.plan_redeem(&tx.sender, *amount, order_id)?;
+                let from_after = debit(*amount)?;
+                let supply = state
+                    .supply
+                    .checked_sub(*amount)
+                    .expect("a balance never exceeds its asset's supply");
+                Ok(Plan {
+                    writes: [Some((tx.sender, from_after)), None],
+                    supply: Some(supply),
+                    brand: Some(write),
+                })
+            }
+            Action::Refund { order_id } => {
+                let (_, brand) = self.brand_or_err()?;
+                if state.spec.issuer != Some(tx.sender) {
+                    return Err(TxError::NotIssuer { asset: *asset });
+                }
+                let (redemption, write) = brand.plan_refund(order_id)?;
+                let supply = state
+                    .supply
+                    .checked_add(redemption.amount)
+                    .ok_or_else(overflow)?;
+                let to_after = self
+                    .balance(&redemption.redeemer, asset)
+                    .checked_add(redemption.amount)
+                    .ok_or_else(overflow)?;
+                Ok(Plan {
+                    writes: [Some((redemption.redeemer, to_after)), None],
+                    supply: Some(supply),
+                    brand: Some(write),
                 })
             }
         }
@@ -427,8 +585,18 @@ impl ChainState {
     /// nothing changed.
     pub fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         self.check_envelope(tx, now_ms)?;
-        let plan = self.plan(tx)?;
-        let asset = *tx.action.asset();
+        let plan = self.plan(tx, now_ms)?;
+        let asset = match tx.action.asset() {
+            Some(a) => *a,
+            None => self.brand_or_err()?.0,
+        };
+        if let Some(write) = plan.brand {
+            self.brand
+                .as_mut()
+                .expect("planned on a brand chain")
+                .1
+                .write(write);
+        }
         for (account, value) in plan.writes.into_iter().flatten() {
             self.set_balance(account, asset, value);
         }
@@ -525,7 +693,15 @@ impl ChainState {
                         .ok_or_else(|| format!("stored supply of unknown asset {asset}"))?
                         .supply = Amount::new(v);
                 }
-                _ => return Err(bad()),
+                _ => {
+                    let restored = self
+                        .brand
+                        .as_mut()
+                        .is_some_and(|(_, b)| b.restore(key, value));
+                    if !restored {
+                        return Err(bad());
+                    }
+                }
             }
         }
         self.check_conservation().map_err(|e| e.to_string())
@@ -549,6 +725,9 @@ impl ChainState {
                     .map(|(s, a)| (record::supply(s), a.supply.units().to_be_bytes().to_vec())),
             )
             .collect();
+        if let Some((_, brand)) = &self.brand {
+            out.extend(brand.records());
+        }
         out.sort_unstable();
         out
     }
@@ -605,6 +784,9 @@ impl ChainState {
                 Some(self.assets[s].supply.units().to_be_bytes().to_vec()),
             )
         }));
+        if let Some((_, brand)) = &mut self.brand {
+            entries.extend(brand.take_records());
+        }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.touched_balances.clear();
         self.touched_sequences.clear();
@@ -634,6 +816,7 @@ impl ChainState {
 }
 
 struct Plan {
+    brand: Option<BrandWrite>,
     writes: [Option<(Address, Amount)>; 2],
     supply: Option<Amount>,
 }

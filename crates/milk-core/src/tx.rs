@@ -1,5 +1,6 @@
 //! Transactions: what a key holder asks a chain to do, signed.
 
+use crate::brand::MAX_REFERENCE_BYTES;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::keys::{self, Address, Keypair, Signature};
 use crate::{Amount, ChainId, Hash, Symbol};
@@ -48,19 +49,68 @@ pub enum Action {
         /// How much, in base units; never zero.
         amount: Amount,
     },
+    /// Links the sender's wallet to a customer of the chain's partner (brand chains). The
+    /// chain stores only `customer_hash`, the partner's salted hash of its customer id.
+    Link {
+        /// The partner's salted hash of the customer id.
+        customer_hash: Hash,
+        /// The partner's signature over [`crate::brand::link_message`].
+        partner_signature: Signature,
+    },
+    /// Mints Brand Tokens for converted mileage, at the partner's rate; only the issuer may.
+    Convert {
+        /// The linked customer's wallet.
+        to: Address,
+        /// Mileage points converted.
+        mileage: u64,
+        /// The partner's own reference id: each is used once.
+        reference: String,
+    },
+    /// Spends the sender's Brand Tokens at the partner: they are burned, and the partner
+    /// owes the service at value R per unit.
+    Redeem {
+        /// How much, in base units; never zero.
+        amount: Amount,
+        /// The partner's order id: each is used once.
+        order_id: String,
+    },
+    /// Gives a redemption back: re-mints its amount to the redeemer, once; only the issuer.
+    Refund {
+        /// The redemption's order id.
+        order_id: String,
+    },
 }
 
 impl Action {
     const TRANSFER: u8 = 1;
     const MINT: u8 = 2;
     const BURN: u8 = 3;
+    const LINK: u8 = 4;
+    const CONVERT: u8 = 5;
+    const REDEEM: u8 = 6;
+    const REFUND: u8 = 7;
 
-    /// The asset this action moves.
-    pub fn asset(&self) -> &Symbol {
+    /// The asset this action names, if it names one (brand actions move the chain's own
+    /// Brand Token).
+    pub fn asset(&self) -> Option<&Symbol> {
         match self {
             Action::Transfer { asset, .. }
             | Action::Mint { asset, .. }
-            | Action::Burn { asset, .. } => asset,
+            | Action::Burn { asset, .. } => Some(asset),
+            Action::Link { .. }
+            | Action::Convert { .. }
+            | Action::Redeem { .. }
+            | Action::Refund { .. } => None,
+        }
+    }
+
+    /// The account this action pays, other than the sender, if any.
+    pub fn recipient(&self) -> Option<&Address> {
+        match self {
+            Action::Transfer { to, .. } | Action::Mint { to, .. } | Action::Convert { to, .. } => {
+                Some(to)
+            }
+            _ => None,
         }
     }
 }
@@ -86,6 +136,25 @@ impl Encode for Action {
             Action::Burn { asset, amount } => {
                 w.u8(Self::BURN).put(asset).put(amount);
             }
+            Action::Link {
+                customer_hash,
+                partner_signature,
+            } => {
+                w.u8(Self::LINK).put(customer_hash).put(partner_signature);
+            }
+            Action::Convert {
+                to,
+                mileage,
+                reference,
+            } => {
+                w.u8(Self::CONVERT).put(to).u64(*mileage).str(reference);
+            }
+            Action::Redeem { amount, order_id } => {
+                w.u8(Self::REDEEM).put(amount).str(order_id);
+            }
+            Action::Refund { order_id } => {
+                w.u8(Self::REFUND).str(order_id);
+            }
         }
     }
 }
@@ -107,6 +176,22 @@ impl Decode for Action {
             Self::BURN => Ok(Action::Burn {
                 asset: r.get()?,
                 amount: r.get()?,
+            }),
+            Self::LINK => Ok(Action::Link {
+                customer_hash: r.get()?,
+                partner_signature: r.get()?,
+            }),
+            Self::CONVERT => Ok(Action::Convert {
+                to: r.get()?,
+                mileage: r.u64()?,
+                reference: r.str("reference", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::REDEEM => Ok(Action::Redeem {
+                amount: r.get()?,
+                order_id: r.str("order id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::REFUND => Ok(Action::Refund {
+                order_id: r.str("order id", MAX_REFERENCE_BYTES)?.to_owned(),
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
@@ -301,10 +386,7 @@ pub fn verify_batch(
     let resolved: Vec<Result<VerifyingKey, VerifyError>> = txs
         .iter()
         .map(|s| {
-            let to = match &s.tx.action {
-                Action::Transfer { to, .. } | Action::Mint { to, .. } => Some(to),
-                Action::Burn { .. } => None,
-            };
+            let to = s.tx.action.recipient();
             if to.is_some_and(|to| resolve(to).is_none()) {
                 return Err(VerifyError::InvalidAddress("recipient"));
             }
@@ -434,6 +516,7 @@ mod tests {
 
     fn arb_action() -> impl Strategy<Value = Action> {
         let addr = (0u8..4).prop_map(|i| Keypair::from_label(&format!("p{i}")).address());
+        let addr2 = addr.clone();
         let asset = prop::sample::select(vec!["MLK", "LZM", "SKY"])
             .prop_map(|s| s.parse::<Symbol>().unwrap());
         let amount = any::<u128>().prop_map(Amount::new);
@@ -451,7 +534,21 @@ mod tests {
                 asset,
                 amount
             }),
-            (asset, amount).prop_map(|(asset, amount)| Action::Burn { asset, amount }),
+            (asset, amount.clone()).prop_map(|(asset, amount)| Action::Burn { asset, amount }),
+            (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(h, s)| Action::Link {
+                customer_hash: Hash(h),
+                partner_signature: Signature([s, s].concat().try_into().unwrap()),
+            }),
+            (addr2, any::<u64>(), "[ -~]{0,64}").prop_map(|(to, mileage, reference)| {
+                Action::Convert {
+                    to,
+                    mileage,
+                    reference,
+                }
+            }),
+            (amount, "[ -~]{0,64}")
+                .prop_map(|(amount, order_id)| Action::Redeem { amount, order_id }),
+            "[ -~]{0,64}".prop_map(|order_id| Action::Refund { order_id }),
         ]
     }
 

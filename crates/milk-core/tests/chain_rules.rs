@@ -22,6 +22,18 @@ fn sym(s: &str) -> Symbol {
     s.parse().unwrap()
 }
 
+fn policy() -> milk_core::brand::BrandPolicy {
+    milk_core::brand::BrandPolicy {
+        redemption_value_krw: 10,
+        min_price_bps: 8_000,
+        units_per_mileage: 1,
+        min_conversion: Amount::new(1),
+        max_conversion: Amount::new(1_000_000),
+        daily_user_limit: Amount::new(10_000_000),
+        transfers_allowed: true,
+    }
+}
+
 /// A brand chain with one mintable asset `PTS` (issuer = key 0) and a fixed-supply `FIX`.
 fn genesis() -> Genesis {
     let chain: ChainId = "brand".parse().unwrap();
@@ -54,6 +66,7 @@ fn genesis() -> Genesis {
         partner: Some(PartnerInfo {
             name: "P".into(),
             sector: "s".into(),
+            policy: policy(),
         }),
         assets: vec![AssetSpec {
             symbol: sym("PTS"),
@@ -109,6 +122,28 @@ enum Op {
     Expired {
         from: usize,
     },
+    /// Link a wallet to customer `customer`, countersigned by the partner or not.
+    Link {
+        user: usize,
+        customer: u8,
+        partner_signed: bool,
+    },
+    /// Convert mileage under one of a few references (so some repeat).
+    Convert {
+        by: usize,
+        to: usize,
+        mileage: u64,
+        reference: u8,
+    },
+    Redeem {
+        from: usize,
+        amount: u128,
+        order: u8,
+    },
+    Refund {
+        by: usize,
+        order: u8,
+    },
     Block,
 }
 
@@ -122,7 +157,13 @@ fn arb_op() -> impl Strategy<Value = Op> {
         2 => (k.clone(), any::<bool>(), amt).prop_map(|(from, fix, amount)| Op::Burn { from, fix, amount }),
         1 => (0usize..20).prop_map(|back| Op::Replay { back }),
         1 => (k.clone(), -2i8..3).prop_map(|(from, skew)| Op::SequenceSkew { from, skew }),
-        1 => k.prop_map(|from| Op::Expired { from }),
+        1 => k.clone().prop_map(|from| Op::Expired { from }),
+        2 => (k.clone(), 0u8..3, prop::bool::weighted(0.85))
+            .prop_map(|(user, customer, partner_signed)| Op::Link { user, customer, partner_signed }),
+        3 => (prop::sample::select(vec![0usize, 0, 0, 1]), k.clone(), prop_oneof![0u64..2_000, Just(0), 900_000u64..1_100_000], 0u8..12)
+            .prop_map(|(by, to, mileage, reference)| Op::Convert { by, to, mileage, reference }),
+        2 => (k.clone(), 0u128..400, 0u8..8).prop_map(|(from, amount, order)| Op::Redeem { from, amount, order }),
+        1 => (prop::sample::select(vec![0usize, 0, 2]), 0u8..8).prop_map(|(by, order)| Op::Refund { by, order }),
         2 => Just(Op::Block),
     ]
 }
@@ -133,9 +174,23 @@ struct Model {
     balances: BTreeMap<(Address, Symbol), u128>,
     supply: BTreeMap<Symbol, u128>,
     sequences: BTreeMap<Address, u64>,
+    links: BTreeMap<Address, milk_core::Hash>,
+    references: std::collections::BTreeSet<String>,
+    /// order → (redeemer, amount, refunded)
+    redemptions: BTreeMap<String, (Address, u128, bool)>,
+    converted_today: BTreeMap<Address, u128>,
+}
+
+fn customer_hash(customer: u8) -> milk_core::Hash {
+    milk_core::Hash::domain("test/customer", &[&[customer]])
 }
 
 impl Model {
+    fn credit(&mut self, to: Address, asset: &Symbol, amount: u128) {
+        *self.balances.entry((to, *asset)).or_default() += amount;
+        *self.supply.get_mut(asset).unwrap() += amount;
+    }
+
     fn apply(&mut self, tx: &Transaction, issuer: Address) -> bool {
         let next = self.sequences.get(&tx.sender).copied().unwrap_or(0);
         if tx.sequence != next {
@@ -181,6 +236,67 @@ impl Model {
                     true
                 }
             }
+            Action::Link {
+                customer_hash,
+                partner_signature,
+            } => {
+                let message = milk_core::brand::link_message(&tx.chain, &tx.sender, customer_hash);
+                let signed = milk_core::keys::verify(&issuer, &message.0, partner_signature);
+                let free = self
+                    .links
+                    .get(&tx.sender)
+                    .is_none_or(|h| h == customer_hash);
+                if signed && free {
+                    self.links.insert(tx.sender, *customer_hash);
+                }
+                signed && free
+            }
+            Action::Convert {
+                to,
+                mileage,
+                reference,
+            } => {
+                // Test policy: 1 unit per mile, 1 ..= 1,000,000 per conversion, 10,000,000 a day.
+                let amount = u128::from(*mileage);
+                let today = self.converted_today.get(to).copied().unwrap_or(0);
+                let ok = tx.sender == issuer
+                    && !reference.is_empty()
+                    && !self.references.contains(reference)
+                    && self.links.contains_key(to)
+                    && (1..=1_000_000).contains(&amount)
+                    && today + amount <= 10_000_000;
+                if ok {
+                    self.references.insert(reference.clone());
+                    self.converted_today.insert(*to, today + amount);
+                    self.credit(*to, &sym("PTS"), amount);
+                }
+                ok
+            }
+            Action::Redeem { amount, order_id } => {
+                let pts = sym("PTS");
+                let from = bal(self, &tx.sender, &pts);
+                let ok = amount.units() > 0
+                    && !order_id.is_empty()
+                    && !self.redemptions.contains_key(order_id)
+                    && from >= amount.units();
+                if ok {
+                    self.balances
+                        .insert((tx.sender, pts), from - amount.units());
+                    *self.supply.get_mut(&pts).unwrap() -= amount.units();
+                    self.redemptions
+                        .insert(order_id.clone(), (tx.sender, amount.units(), false));
+                }
+                ok
+            }
+            Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
+                Some((redeemer, amount, false)) if tx.sender == issuer => {
+                    self.redemptions
+                        .insert(order_id.clone(), (redeemer, amount, true));
+                    self.credit(redeemer, &sym("PTS"), amount);
+                    true
+                }
+                _ => false,
+            },
         };
         if ok {
             self.sequences.insert(tx.sender, next + 1);
@@ -282,6 +398,12 @@ impl Harness {
             }
             self.blocks.push(p.block);
         }
+        // Like a wallet, take the next sequence numbers from the chain: a transaction that
+        // failed did not use its number.
+        for i in 0..5 {
+            self.next_seq
+                .insert(i, self.state.next_sequence(&key(i).address()));
+        }
         self.state.check_conservation().unwrap();
         // The model and the state agree on every balance and supply.
         for ((a, s), v) in &self.model.balances {
@@ -331,6 +453,25 @@ proptest! {
                 }
                 Op::Expired { from } => {
                     let tx = h.tx(from, Action::Burn { asset: sym("PTS"), amount: Amount::new(1) }, Some(0), T0);
+                    h.submit(tx);
+                }
+                Op::Link { user, customer, partner_signed } => {
+                    let hash = customer_hash(customer);
+                    let message = milk_core::brand::link_message(&h.chain, &key(user).address(), &hash);
+                    let signer = if partner_signed { key(0) } else { key(3) };
+                    let tx = h.tx(user, Action::Link { customer_hash: hash, partner_signature: signer.sign(&message.0) }, None, exp);
+                    h.submit(tx);
+                }
+                Op::Convert { by, to, mileage, reference } => {
+                    let tx = h.tx(by, Action::Convert { to: key(to).address(), mileage, reference: format!("ref-{reference}") }, None, exp);
+                    h.submit(tx);
+                }
+                Op::Redeem { from, amount, order } => {
+                    let tx = h.tx(from, Action::Redeem { amount: Amount::new(amount), order_id: format!("order-{order}") }, None, exp);
+                    h.submit(tx);
+                }
+                Op::Refund { by, order } => {
+                    let tx = h.tx(by, Action::Refund { order_id: format!("order-{order}") }, None, exp);
                     h.submit(tx);
                 }
                 Op::Block => h.block(),
@@ -598,11 +739,11 @@ fn persisted_records_restore_the_same_state_and_malformed_ones_are_refused() {
     h.block();
     let records = h.state.records();
     let spec = &h.genesis.chains[1];
-    let mut restored = ChainState::new(spec.id.clone(), spec.assets.clone());
+    let mut restored = spec.empty_state();
     restored.restore(records.clone()).unwrap();
     assert_eq!(restored.records(), records);
 
-    let fresh = || ChainState::new(spec.id.clone(), spec.assets.clone());
+    let fresh = || spec.empty_state();
     let mut bad_value = records.clone();
     bad_value[0].1.pop();
     assert!(
@@ -626,4 +767,179 @@ fn persisted_records_restore_the_same_state_and_malformed_ones_are_refused() {
     let mut missing = records.clone();
     missing.remove(balance_key);
     assert!(fresh().restore(missing).is_err());
+}
+
+#[test]
+fn brand_rules_link_convert_redeem_refund_each_once() {
+    let g = genesis();
+    let (_, mut state) = g.genesis_block(&g.chains[1]).unwrap();
+    let chain: ChainId = "brand".parse().unwrap();
+    let now = T0 + 10;
+    let issuer = key(0);
+    let pts = sym("PTS");
+    let mut seqs = [0u64; 5];
+    let mut run =
+        |state: &mut ChainState, from: usize, action: Action| -> Result<(), &'static str> {
+            let tx = Transaction {
+                chain: chain.clone(),
+                sender: key(from).address(),
+                sequence: seqs[from],
+                expires_at_ms: now + 1_000,
+                action,
+            };
+            match state.apply(&tx, now) {
+                Ok(()) => {
+                    seqs[from] += 1;
+                    state.take_delta(); // a block boundary: what follows starts clean
+                    Ok(())
+                }
+                Err(e) => {
+                    assert_eq!(
+                        state.take_delta(),
+                        Default::default(),
+                        "{} changed state",
+                        e.code()
+                    );
+                    Err(e.code())
+                }
+            }
+        };
+    let link = |user: usize, customer: u8, signer: &Keypair| {
+        let hash = customer_hash(customer);
+        let message = milk_core::brand::link_message(&chain, &key(user).address(), &hash);
+        Action::Link {
+            customer_hash: hash,
+            partner_signature: signer.sign(&message.0),
+        }
+    };
+    let convert = |to: usize, mileage: u64, reference: &str| Action::Convert {
+        to: key(to).address(),
+        mileage,
+        reference: reference.into(),
+    };
+
+    // Links: countersigned by the partner, one customer per wallet.
+    assert_eq!(
+        run(&mut state, 1, link(1, 7, &key(2))),
+        Err("bad_partner_signature")
+    );
+    assert_eq!(run(&mut state, 1, link(1, 7, &issuer)), Ok(()));
+    assert_eq!(
+        run(&mut state, 1, link(1, 7, &issuer)),
+        Ok(()),
+        "the same link again is harmless"
+    );
+    assert_eq!(
+        run(&mut state, 1, link(1, 8, &issuer)),
+        Err("already_linked")
+    );
+    assert_eq!(
+        state.brand().unwrap().link(&key(1).address()),
+        Some(&customer_hash(7))
+    );
+
+    // Conversions: by the issuer, to linked wallets, within limits, each reference once.
+    let supply = state.supply(&pts).unwrap().units();
+    let before = state.balance(&key(1).address(), &pts).units();
+    assert_eq!(run(&mut state, 2, convert(1, 10, "r1")), Err("not_issuer"));
+    assert_eq!(run(&mut state, 0, convert(2, 10, "r1")), Err("not_linked"));
+    assert_eq!(
+        run(&mut state, 0, convert(1, 0, "r1")),
+        Err("conversion_out_of_range")
+    );
+    assert_eq!(
+        run(&mut state, 0, convert(1, 1_000_001, "r1")),
+        Err("conversion_out_of_range")
+    );
+    assert_eq!(
+        run(&mut state, 0, convert(1, 10, "")),
+        Err("invalid_reference")
+    );
+    assert_eq!(run(&mut state, 0, convert(1, 250, "r1")), Ok(()));
+    assert_eq!(
+        run(&mut state, 0, convert(1, 250, "r1")),
+        Err("reference_used")
+    );
+    assert_eq!(state.balance(&key(1).address(), &pts).units(), before + 250);
+    assert_eq!(state.supply(&pts).unwrap().units(), supply + 250);
+    let recorded = state.brand().unwrap().conversion("r1").copied().unwrap();
+    assert_eq!(
+        (recorded.to, recorded.mileage, recorded.amount.units()),
+        (key(1).address(), 250, 250)
+    );
+    // The daily limit (10,000,000 in the test policy) counts what was converted today.
+    for i in 0..9 {
+        assert_eq!(
+            run(&mut state, 0, convert(1, 1_000_000, &format!("big{i}"))),
+            Ok(())
+        );
+    }
+    assert_eq!(
+        run(&mut state, 0, convert(1, 1_000_000, "big9")),
+        Err("daily_limit")
+    );
+    assert_eq!(run(&mut state, 0, convert(1, 999_750, "big9")), Ok(()));
+    state.check_conservation().unwrap();
+
+    // Redemptions burn, each order once; refunds re-mint, once, by the issuer only.
+    let supply = state.supply(&pts).unwrap().units();
+    let redeem = |amount: u128, order: &str| Action::Redeem {
+        amount: Amount::new(amount),
+        order_id: order.into(),
+    };
+    assert_eq!(run(&mut state, 1, redeem(0, "o1")), Err("zero_amount"));
+    assert_eq!(
+        run(&mut state, 1, redeem(u128::MAX, "o1")),
+        Err("insufficient_balance")
+    );
+    assert_eq!(run(&mut state, 1, redeem(100, "o1")), Ok(()));
+    assert_eq!(run(&mut state, 1, redeem(100, "o1")), Err("reference_used"));
+    assert_eq!(state.supply(&pts).unwrap().units(), supply - 100);
+    let refund = |order: &str| Action::Refund {
+        order_id: order.into(),
+    };
+    assert_eq!(run(&mut state, 1, refund("o1")), Err("not_issuer"));
+    assert_eq!(
+        run(&mut state, 0, refund("nope")),
+        Err("unknown_redemption")
+    );
+    assert_eq!(run(&mut state, 0, refund("o1")), Ok(()));
+    assert_eq!(run(&mut state, 0, refund("o1")), Err("already_refunded"));
+    assert_eq!(state.supply(&pts).unwrap().units(), supply);
+    state.check_conservation().unwrap();
+
+    // Every record persists and restores.
+    let mut restored = g.chains[1].empty_state();
+    restored.restore(state.records()).unwrap();
+    assert_eq!(restored.records(), state.records());
+    assert!(restored.brand().unwrap().redemption("o1").unwrap().refunded);
+
+    // A partner who disallows transfers; and partner actions on a chain without a partner.
+    let mut strict = g.clone();
+    strict.chains[1]
+        .partner
+        .as_mut()
+        .unwrap()
+        .policy
+        .transfers_allowed = false;
+    let (_, mut strict_state) = strict.genesis_block(&strict.chains[1]).unwrap();
+    let pay = Action::Transfer {
+        to: key(2).address(),
+        asset: pts,
+        amount: Amount::new(1),
+        memo: String::new(),
+    };
+    assert_eq!(run(&mut strict_state, 3, pay), Err("transfers_disabled"));
+    let center = Transaction {
+        chain: ChainId::center(),
+        sender: key(1).address(),
+        sequence: 0,
+        expires_at_ms: now + 1_000,
+        action: redeem(1, "o9"),
+    };
+    let (_, mut center_state) = g.genesis_block(&g.chains[0]).unwrap();
+    assert_eq!(
+        center_state.apply(&center, now).unwrap_err().code(),
+        "not_brand_chain"
+    );
 }

@@ -8,7 +8,6 @@ use milk_core::block::BlockHeader;
 use milk_core::genesis::{ChainSpec, Genesis, demo_key};
 use milk_core::keys::{self, VerifyingKey};
 use milk_core::mempool::Mempool;
-use milk_core::state::ChainState;
 use milk_core::{Address, ChainId, Keypair};
 use milk_store::{ChainStore, RedbStore};
 use std::collections::BTreeMap;
@@ -329,7 +328,7 @@ fn open_chain(
                     "stored genesis block differs from the genesis file".into(),
                 ));
             }
-            let mut state = ChainState::new(spec.id.clone(), spec.assets.clone());
+            let mut state = spec.empty_state();
             state.restore(snapshot.records).map_err(chain_err)?;
             (state, snapshot.head)
         }
