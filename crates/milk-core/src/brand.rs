@@ -46,6 +46,93 @@ pub mod record {
     pub const REDEMPTION: u8 = 12;
     /// `DAILY ‖ account ‖ day (u64)` → base units converted for the account that UTC day.
     pub const DAILY: u8 = 13;
+    /// `TOTALS` → `issued (u128) ‖ redeemed (u128) ‖ refunded (u128)`, all-time, base units.
+    pub const TOTALS: u8 = 14;
+
+    /// The key of a conversion by its partner reference.
+    pub fn conversion(reference: &str) -> Vec<u8> {
+        let mut k = vec![CONVERSION];
+        k.extend_from_slice(reference.as_bytes());
+        k
+    }
+
+    /// The key of a redemption by its order id.
+    pub fn redemption(order_id: &str) -> Vec<u8> {
+        let mut k = vec![REDEMPTION];
+        k.extend_from_slice(order_id.as_bytes());
+        k
+    }
+
+    /// The key of the all-time totals.
+    pub fn totals() -> Vec<u8> {
+        vec![TOTALS]
+    }
+}
+
+/// All-time flows of a Brand Token, in base units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Minted by conversions of mileage.
+    pub issued: Amount,
+    /// Burned by redemptions.
+    pub redeemed: Amount,
+    /// Re-minted by refunds.
+    pub refunded: Amount,
+}
+
+impl Totals {
+    fn to_bytes(self) -> Vec<u8> {
+        [self.issued, self.redeemed, self.refunded]
+            .iter()
+            .flat_map(|a| a.units().to_be_bytes())
+            .collect()
+    }
+
+    /// Decodes a `TOTALS` record.
+    pub fn from_record(bytes: &[u8]) -> Option<Totals> {
+        if bytes.len() != 48 {
+            return None;
+        }
+        let at = |i: usize| {
+            Amount::new(u128::from_be_bytes(
+                bytes[i..i + 16].try_into().expect("16 bytes"),
+            ))
+        };
+        Some(Totals {
+            issued: at(0),
+            redeemed: at(16),
+            refunded: at(32),
+        })
+    }
+}
+
+impl Conversion {
+    /// Decodes a `CONVERSION` record's value.
+    pub fn from_record(value: &[u8]) -> Option<Conversion> {
+        if value.len() != 88 {
+            return None;
+        }
+        Some(Conversion {
+            to: Address::from_bytes(value[..32].try_into().ok()?).ok()?,
+            mileage: u64::from_be_bytes(value[32..40].try_into().ok()?),
+            amount: Amount::new(u128::from_be_bytes(value[40..56].try_into().ok()?)),
+            tx: Hash(value[56..88].try_into().ok()?),
+        })
+    }
+}
+
+impl Redemption {
+    /// Decodes a `REDEMPTION` record's value.
+    pub fn from_record(value: &[u8]) -> Option<Redemption> {
+        if value.len() != 49 || value[48] > 1 {
+            return None;
+        }
+        Some(Redemption {
+            redeemer: Address::from_bytes(value[..32].try_into().ok()?).ok()?,
+            amount: Amount::new(u128::from_be_bytes(value[32..48].try_into().ok()?)),
+            refunded: value[48] == 1,
+        })
+    }
 }
 
 /// The message a partner signs to vouch that `customer_hash` is the customer behind
@@ -108,6 +195,7 @@ pub struct BrandState {
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
     daily: HashMap<(Address, u64), Amount>,
+    totals: Totals,
     touched: Vec<Vec<u8>>,
 }
 
@@ -128,8 +216,14 @@ impl BrandState {
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
             daily: HashMap::default(),
+            totals: Totals::default(),
             touched: Vec::new(),
         }
+    }
+
+    /// All-time issued, redeemed and refunded amounts.
+    pub fn totals(&self) -> Totals {
+        self.totals
     }
 
     /// The partner's policy.
@@ -275,21 +369,36 @@ impl BrandState {
                     &[conversion.to.as_bytes(), &day.to_be_bytes()],
                 ));
                 self.daily.insert((conversion.to, day), converted_today);
+                self.add_total(|t| &mut t.issued, conversion.amount);
                 self.conversions.insert(reference, conversion);
             }
             BrandWrite::Redeem(order, r) => {
                 self.touched
                     .push(key(record::REDEMPTION, &[order.as_bytes()]));
+                self.add_total(|t| &mut t.redeemed, r.amount);
                 self.redemptions.insert(order, r);
             }
             BrandWrite::Refund(order) => {
                 self.touched
                     .push(key(record::REDEMPTION, &[order.as_bytes()]));
-                if let Some(r) = self.redemptions.get_mut(&order) {
-                    r.refunded = true;
-                }
+                let r = self
+                    .redemptions
+                    .get_mut(&order)
+                    .expect("planned on a known redemption");
+                r.refunded = true;
+                let amount = r.amount;
+                self.add_total(|t| &mut t.refunded, amount);
             }
         }
+    }
+
+    fn add_total(&mut self, field: impl Fn(&mut Totals) -> &mut Amount, amount: Amount) {
+        let f = field(&mut self.totals);
+        // Totals are bounded by flows of supply, which are checked against overflow first.
+        *f = f
+            .checked_add(amount)
+            .expect("totals never exceed what supply allowed");
+        self.touched.push(record::totals());
     }
 
     fn value(&self, key: &[u8]) -> Option<Vec<u8>> {
@@ -322,6 +431,9 @@ impl BrandState {
                 self.daily
                     .get(&(a, day))
                     .map(|v| v.units().to_be_bytes().to_vec())
+            }
+            record::TOTALS if rest.is_empty() => {
+                (self.totals != Totals::default()).then(|| self.totals.to_bytes())
             }
             _ => None,
         }
@@ -360,7 +472,8 @@ impl BrandState {
                 self.daily
                     .keys()
                     .map(|(a, d)| key(record::DAILY, &[a.as_bytes(), &d.to_be_bytes()])),
-            );
+            )
+            .chain(std::iter::once(record::totals()));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
     }
@@ -381,40 +494,27 @@ impl BrandState {
                 }
                 _ => false,
             },
-            record::CONVERSION if value.len() == 88 => {
-                let parsed = (|| {
-                    Some(Conversion {
-                        to: addr(&value[..32])?,
-                        mileage: u64::from_be_bytes(value[32..40].try_into().ok()?),
-                        amount: Amount::new(u128_at(&value[40..56])?),
-                        tx: Hash(value[56..88].try_into().ok()?),
-                    })
-                })();
-                match (text(rest), parsed) {
-                    (Some(r), Some(c)) => {
-                        self.conversions.insert(r, c);
-                        true
-                    }
-                    _ => false,
+            record::CONVERSION => match (text(rest), Conversion::from_record(value)) {
+                (Some(r), Some(c)) => {
+                    self.conversions.insert(r, c);
+                    true
                 }
-            }
-            record::REDEMPTION if value.len() == 49 && value[48] <= 1 => {
-                match (text(rest), addr(&value[..32]), u128_at(&value[32..48])) {
-                    (Some(o), Some(redeemer), Some(amount)) => {
-                        let refunded = value[48] == 1;
-                        self.redemptions.insert(
-                            o,
-                            Redemption {
-                                redeemer,
-                                amount: Amount::new(amount),
-                                refunded,
-                            },
-                        );
-                        true
-                    }
-                    _ => false,
+                _ => false,
+            },
+            record::REDEMPTION => match (text(rest), Redemption::from_record(value)) {
+                (Some(o), Some(r)) => {
+                    self.redemptions.insert(o, r);
+                    true
                 }
-            }
+                _ => false,
+            },
+            record::TOTALS if rest.is_empty() => match Totals::from_record(value) {
+                Some(t) => {
+                    self.totals = t;
+                    true
+                }
+                None => false,
+            },
             record::DAILY if rest.len() == 40 => {
                 let day = u64::from_be_bytes(rest[32..].try_into().expect("8 bytes"));
                 match (addr(&rest[..32]), u128_at(value)) {

@@ -907,12 +907,22 @@ fn brand_rules_link_convert_redeem_refund_each_once() {
     assert_eq!(run(&mut state, 0, refund("o1")), Err("already_refunded"));
     assert_eq!(state.supply(&pts).unwrap().units(), supply);
     state.check_conservation().unwrap();
+    let totals = state.brand().unwrap().totals();
+    assert_eq!(
+        (
+            totals.issued.units(),
+            totals.redeemed.units(),
+            totals.refunded.units()
+        ),
+        (10_000_000, 100, 100)
+    );
 
     // Every record persists and restores.
     let mut restored = g.chains[1].empty_state();
     restored.restore(state.records()).unwrap();
     assert_eq!(restored.records(), state.records());
     assert!(restored.brand().unwrap().redemption("o1").unwrap().refunded);
+    assert_eq!(restored.brand().unwrap().totals(), totals);
 
     // A partner who disallows transfers; and partner actions on a chain without a partner.
     let mut strict = g.clone();
