@@ -113,6 +113,8 @@ pub struct Genesis {
     pub genesis_time_ms: u64,
     /// TICA's operator key.
     pub operator: Address,
+    /// TICA's account holding its inventory of every Brand Token (the exchange's stock).
+    pub tica_inventory: Address,
     /// The chains, center first.
     pub chains: Vec<ChainSpec>,
 }
@@ -370,6 +372,7 @@ impl Genesis {
             network: "milk-demo".to_owned(),
             genesis_time_ms: DEMO_GENESIS_TIME_MS,
             operator,
+            tica_inventory: demo_key("tica:inventory").address(),
             chains,
         }
     }

@@ -80,6 +80,7 @@ fn genesis() -> Genesis {
         network: "test".into(),
         genesis_time_ms: T0,
         operator: producer,
+        tica_inventory: key(4).address(),
         chains: vec![center, brand],
     };
     // A second, fixed-supply asset lives on the same chain here, to test both kinds at once.

@@ -142,6 +142,9 @@ pub trait ChainStore: Send + Sync {
     /// The committed total supply of each asset.
     fn supplies(&self, assets: &[Symbol]) -> Result<Vec<Amount>, StoreError>;
 
+    /// One committed state record (`milk_core::state::record`, `milk_core::brand::record`).
+    fn record(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// The block at `height`, decoded.
     fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
         match self.block_bytes(height)? {
@@ -298,6 +301,12 @@ impl ChainStore for RedbStore {
             }
         }
         Ok(None)
+    }
+
+    fn record(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let state = tx.open_table(STATE)?;
+        Ok(state.get(key)?.map(|v| v.value().to_vec()))
     }
 
     fn supplies(&self, assets: &[Symbol]) -> Result<Vec<Amount>, StoreError> {

@@ -39,7 +39,7 @@ type Shared = Arc<Node>;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: String,
     message: String,
 }
 
@@ -58,19 +58,28 @@ struct ErrorResponse {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            code,
+            code: code.to_owned(),
             message: message.into(),
         }
     }
 
-    fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    fn internal(context: &str, e: impl std::fmt::Display) -> ApiError {
+    /// A transaction the chain refused, with the chain rule's own code.
+    pub(crate) fn refused(error: &ErrorBody) -> ApiError {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &error.code,
+            error.message.clone(),
+        )
+    }
+
+    pub(crate) fn internal(context: &str, e: impl std::fmt::Display) -> ApiError {
         tracing::error!(context, error = %e, "internal error");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,7 +93,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorResponse {
             error: ErrorBody {
-                code: self.code.to_owned(),
+                code: self.code,
                 message: self.message,
             },
         };
@@ -107,7 +116,7 @@ impl From<SendError> for ApiError {
     }
 }
 
-fn body_error(e: BytesRejection) -> ApiError {
+pub(crate) fn body_error(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -123,7 +132,10 @@ fn query_error(e: QueryRejection) -> ApiError {
     ApiError::bad_request("malformed_query", e.body_text())
 }
 
-fn chain_of<'a>(node: &'a Node, id: &str) -> Result<&'a crate::node::ChainHandle, ApiError> {
+pub(crate) fn chain_of<'a>(
+    node: &'a Node,
+    id: &str,
+) -> Result<&'a crate::node::ChainHandle, ApiError> {
     let id: ChainId = id
         .parse()
         .map_err(|e: String| ApiError::bad_request("malformed_chain_id", e))?;
@@ -144,7 +156,23 @@ fn chain_of<'a>(node: &'a Node, id: &str) -> Result<&'a crate::node::ChainHandle
         description = "Chains, blocks, transactions and accounts of the MiL.k platform."
     ),
     paths(
-        health, genesis, chains, chain, blocks, block, raw_blocks, submit, tx_status, account
+        health,
+        genesis,
+        chains,
+        chain,
+        blocks,
+        block,
+        raw_blocks,
+        submit,
+        tx_status,
+        account,
+        crate::partner_api::link,
+        crate::partner_api::convert,
+        crate::partner_api::conversion,
+        crate::partner_api::redeem,
+        crate::partner_api::redemption,
+        crate::partner_api::refund,
+        crate::partner_api::supply
     ),
     components(schemas(
         ErrorBody,
@@ -161,7 +189,12 @@ fn chain_of<'a>(node: &'a Node, id: &str) -> Result<&'a crate::node::ChainHandle
         ProofView,
         AccountView,
         AccountChainView,
-        BalanceView
+        BalanceView,
+        crate::partner_api::PartnerTxRequest,
+        crate::partner_api::ConversionReceipt,
+        crate::partner_api::RedemptionReceipt,
+        crate::partner_api::SupplyReport,
+        crate::partner_api::TxRef
     ))
 )]
 pub struct ApiDoc;
@@ -182,6 +215,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/chains/{chain}/txs", post(submit))
         .route("/v1/chains/{chain}/txs/{id}", get(tx_status))
         .route("/v1/accounts/{address}", get(account))
+        .merge(crate::partner_api::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -445,7 +479,10 @@ fn tx_json(tx: &SignedTransaction) -> serde_json::Value {
     serde_json::json!({ "id": tx.tx.id().to_hex(), "tx": tx.tx, "signature": tx.signature })
 }
 
-fn load_block(handle: &crate::node::ChainHandle, height: u64) -> Result<Block, ApiError> {
+pub(crate) fn load_block(
+    handle: &crate::node::ChainHandle,
+    height: u64,
+) -> Result<Block, ApiError> {
     use milk_store::ChainStore;
     handle
         .store
@@ -674,8 +711,17 @@ async fn submit(
     let handle = chain_of(&node, &id)?;
     let body = body.map_err(body_error)?;
     let items = split_body(&headers, &body, node.config.max_batch_txs)?;
-    let wait = q.wait.unwrap_or(false);
+    let results = submit_items(&node, handle, items, q.wait.unwrap_or(false)).await?;
+    Ok(Json(SubmitResponse { results }))
+}
 
+/// Checks and submits encoded transactions to a chain: one result each, in order.
+pub(crate) async fn submit_items(
+    node: &Shared,
+    handle: &crate::node::ChainHandle,
+    items: Vec<Result<Bytes, String>>,
+    wait: bool,
+) -> Result<Vec<SubmitResult>, ApiError> {
     // Decode and check signatures in parallel, off the async runtime.
     let keys = node.keys.clone();
     let checked = tokio::task::spawn_blocking(move || {
@@ -787,12 +833,10 @@ async fn submit(
             });
         }
     }
-    Ok(Json(SubmitResponse {
-        results: results
-            .into_iter()
-            .map(|r| r.expect("every slot filled"))
-            .collect(),
-    }))
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every slot filled"))
+        .collect())
 }
 
 /// A used sequence number on a transaction that is already committed is a replay: say so,

@@ -10,11 +10,13 @@
 //! in `milk-core` and the bytes on disk in `milk-store`.
 
 pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod metrics;
 pub mod node;
+pub mod partner_api;
 pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,5 +1,6 @@
 //! A node: the data directory, every chain's store and worker, and the shared services.
 
+use crate::auth::{Credentials, CredentialsFile, Principal, demo_token, token_digest};
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::metrics::{Metrics, chain_label};
@@ -119,6 +120,8 @@ pub struct Node {
     pub clock: Arc<dyn Clock>,
     /// Decompressed public keys of recent senders and recipients.
     pub keys: Arc<KeyCache>,
+    /// API credentials.
+    pub credentials: Credentials,
 }
 
 /// A bounded cache of decompressed public keys.
@@ -168,6 +171,12 @@ impl Node {
     pub fn open(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
         fs::create_dir_all(config.data_dir.join("chains")).map_err(io_error(&config.data_dir))?;
         let (genesis, producer) = load_or_init(&config)?;
+        let credentials_path = config.data_dir.join("credentials.json");
+        let credentials =
+            Credentials::load(&credentials_path).map_err(|reason| NodeError::Genesis {
+                path: credentials_path.clone(),
+                reason,
+            })?;
         let metrics = Arc::new(Metrics::new());
         let mut chains = BTreeMap::new();
         for spec in &genesis.chains {
@@ -189,6 +198,7 @@ impl Node {
             config,
             clock,
             keys: Arc::new(KeyCache::new(KEY_CACHE_CAPACITY)),
+            credentials,
         })
     }
 
@@ -267,6 +277,19 @@ fn load_or_init(config: &NodeConfig) -> Result<(Genesis, Keypair), NodeError> {
     };
     let json = serde_json::to_string_pretty(&genesis).expect("genesis serializes");
     write_new(&genesis_path, json.as_bytes())?;
+    if config.genesis.is_none() {
+        // The demo network's public demo credentials, stored as digests like any others.
+        let mut file = CredentialsFile::default();
+        file.operator
+            .push(token_digest(&demo_token(&Principal::Operator)).to_hex());
+        for c in genesis.chains.iter().filter(|c| c.partner.is_some()) {
+            let token = demo_token(&Principal::Partner(c.id.clone()));
+            file.partners
+                .insert(c.id.clone(), vec![token_digest(&token).to_hex()]);
+        }
+        let json = serde_json::to_string_pretty(&file).expect("credentials serialize");
+        write_new(&config.data_dir.join("credentials.json"), json.as_bytes())?;
+    }
     if config.producer_key.is_none() {
         write_new(&key_path, hex::encode(key.secret()).as_bytes())?;
     }

@@ -109,6 +109,43 @@ impl Http {
         )
     }
 
+    /// Any method, with an optional JSON body and `Authorization` header.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        auth: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}{path}", self.base);
+        let mut r = match (method, body) {
+            ("GET", _) => {
+                let mut req = self.agent.get(&url);
+                if let Some(a) = auth {
+                    req = req.header("Authorization", a);
+                }
+                req.call()
+            }
+            (_, body) => {
+                let mut req = self
+                    .agent
+                    .post(&url)
+                    .header("Content-Type", "application/json");
+                if let Some(a) = auth {
+                    req = req.header("Authorization", a);
+                }
+                req.send(body.unwrap_or_default().as_bytes())
+            }
+        }
+        .unwrap();
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_vec().unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// GET, returning the raw body.
     pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
         let mut r = self

@@ -1,0 +1,544 @@
+//! The partner API: what a partner company's systems call, under `/v1/partners/{chain}`.
+//!
+//! Every request carries the partner's API credential (`Authorization: Bearer …`), scoped
+//! to its own brand chain; another partner's credential gets 403. Every state-changing
+//! request also carries a signed transaction: a conversion or refund signed by the
+//! partner's issuer key, a link or redemption signed by the customer. So a leaked
+//! credential alone can mint nothing.
+
+use crate::api::{ApiError, ErrorBody, SubmitResult, body_error, chain_of, submit_items};
+use crate::auth::Principal;
+use crate::node::{ChainHandle, Node};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
+use milk_core::codec::Encode;
+use milk_core::tx::{Action, SignedTransaction};
+use milk_core::{Address, Amount, Hash};
+use milk_store::ChainStore;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+type Shared = Arc<Node>;
+
+/// The partner routes.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/partners/{chain}/links", post(link))
+        .route("/v1/partners/{chain}/conversions", post(convert))
+        .route(
+            "/v1/partners/{chain}/conversions/{reference}",
+            get(conversion),
+        )
+        .route("/v1/partners/{chain}/redemptions", post(redeem))
+        .route(
+            "/v1/partners/{chain}/redemptions/{order_id}",
+            get(redemption),
+        )
+        .route("/v1/partners/{chain}/refunds", post(refund))
+        .route("/v1/partners/{chain}/supply", get(supply))
+}
+
+/// Checks the credential and returns the partner's chain.
+fn authorize<'a>(
+    node: &'a Node,
+    headers: &HeaderMap,
+    chain: &str,
+) -> Result<&'a ChainHandle, ApiError> {
+    let handle = chain_of(node, chain)?;
+    if handle.spec.partner.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_a_partner_chain",
+            format!("{chain} is not a partner's brand chain"),
+        ));
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send the partner's API credential as `Authorization: Bearer <token>`",
+            )
+        })?;
+    match node.credentials.principal(token.trim()) {
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "unknown API credential",
+        )),
+        Some(Principal::Operator) => Ok(handle),
+        Some(Principal::Partner(own)) if *own == handle.spec.id => Ok(handle),
+        Some(Principal::Partner(_)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this credential belongs to another partner",
+        )),
+    }
+}
+
+/// A signed transaction for the partner API.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PartnerTxRequest {
+    /// The signed transaction in its canonical encoding, hex.
+    pub tx: String,
+}
+
+/// Parses the body's transaction and checks it is the kind this endpoint takes.
+fn partner_tx(
+    handle: &ChainHandle,
+    body: Result<Bytes, BytesRejection>,
+    kind: &str,
+    is_kind: impl Fn(&Action) -> bool,
+) -> Result<(SignedTransaction, Bytes), ApiError> {
+    let body = body.map_err(body_error)?;
+    let req: PartnerTxRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("expected {{\"tx\": hex}}: {e}"))
+    })?;
+    let bytes = hex::decode(req.tx.trim())
+        .map_err(|e| ApiError::bad_request("malformed_tx", format!("not hex: {e}")))?;
+    let tx = SignedTransaction::decode_checked(&bytes)
+        .map_err(|e| ApiError::bad_request("malformed_tx", e.to_string()))?;
+    if tx.tx.chain != handle.spec.id {
+        return Err(ApiError::bad_request(
+            "wrong_chain",
+            format!(
+                "transaction is for chain {}, not {}",
+                tx.tx.chain, handle.spec.id
+            ),
+        ));
+    }
+    if !is_kind(&tx.tx.action) {
+        return Err(ApiError::bad_request(
+            "wrong_action",
+            format!("this endpoint takes a {kind} transaction"),
+        ));
+    }
+    Ok((tx, Bytes::from(bytes)))
+}
+
+/// Submits one transaction and waits for its block: the committed result, or the chain's
+/// refusal as an error.
+async fn submit_one(
+    node: &Shared,
+    handle: &ChainHandle,
+    bytes: Bytes,
+) -> Result<SubmitResult, ApiError> {
+    let r = submit_items(node, handle, vec![Ok(bytes)], true)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("submit", "no result"))?;
+    match (&r.error, r.status.as_str()) {
+        (Some(e), _) => Err(ApiError::refused(e)),
+        (None, "committed") => Ok(r),
+        _ => Err(ApiError::new(
+            StatusCode::ACCEPTED,
+            "pending",
+            format!(
+                "accepted but not yet committed; poll /v1/chains/{}/txs/{}",
+                handle.spec.id,
+                r.id.unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+fn read_record(handle: &ChainHandle, key: &[u8]) -> Result<Option<Vec<u8>>, ApiError> {
+    handle
+        .store
+        .record(key)
+        .map_err(|e| ApiError::internal("record", e))
+}
+
+/// Where a committed transaction is.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct TxRef {
+    /// Transaction id, hex.
+    pub id: String,
+    /// Its block.
+    pub height: u64,
+    /// Its position in the block.
+    pub index: u32,
+}
+
+fn tx_ref(handle: &ChainHandle, id: &Hash) -> Result<TxRef, ApiError> {
+    let loc = handle
+        .store
+        .tx_location(id)
+        .map_err(|e| ApiError::internal("tx location", e))?
+        .ok_or_else(|| ApiError::internal("tx location", "recorded transaction is not indexed"))?;
+    Ok(TxRef {
+        id: id.to_hex(),
+        height: loc.height,
+        index: loc.index,
+    })
+}
+
+/// Links a customer's wallet: the customer-signed link, countersigned by the partner.
+#[utoipa::path(post, path = "/v1/partners/{chain}/links",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    request_body = PartnerTxRequest,
+    responses((status = 200, description = "Linked", body = SubmitResult),
+        (status = 401, description = "No or unknown credential", body = ErrorBody),
+        (status = 403, description = "Another partner's credential", body = ErrorBody),
+        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+async fn link(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SubmitResult>, ApiError> {
+    let handle = authorize(&node, &headers, &chain)?;
+    let (_, bytes) = partner_tx(handle, body, "link", |a| matches!(a, Action::Link { .. }))?;
+    submit_one(&node, handle, bytes).await.map(Json)
+}
+
+/// A conversion as recorded on the chain.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ConversionReceipt {
+    /// The partner's reference id.
+    pub reference: String,
+    /// The customer's wallet.
+    pub to: String,
+    /// Mileage converted.
+    pub mileage: u64,
+    /// Brand Token minted, base units.
+    pub amount: String,
+    /// The transaction that minted it.
+    pub tx: TxRef,
+    /// True when this answer is for an earlier request with the same reference.
+    pub replayed: bool,
+}
+
+fn conversion_receipt(
+    handle: &ChainHandle,
+    reference: &str,
+    c: &Conversion,
+    replayed: bool,
+) -> Result<ConversionReceipt, ApiError> {
+    Ok(ConversionReceipt {
+        reference: reference.to_owned(),
+        to: c.to.to_string(),
+        mileage: c.mileage,
+        amount: c.amount.units().to_string(),
+        tx: tx_ref(handle, &c.tx)?,
+        replayed,
+    })
+}
+
+fn recorded_conversion(
+    handle: &ChainHandle,
+    reference: &str,
+) -> Result<Option<Conversion>, ApiError> {
+    read_record(handle, &brand_record::conversion(reference))?
+        .map(|v| {
+            Conversion::from_record(&v)
+                .ok_or_else(|| ApiError::internal("conversion", "malformed record"))
+        })
+        .transpose()
+}
+
+/// The first result for a reference, or a conflict if the retry asks for something else.
+fn replay(
+    handle: &ChainHandle,
+    reference: &str,
+    to: &Address,
+    mileage: u64,
+    first: &Conversion,
+) -> Result<ConversionReceipt, ApiError> {
+    if first.to == *to && first.mileage == mileage {
+        conversion_receipt(handle, reference, first, true)
+    } else {
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "reference_conflict",
+            format!("reference {reference:?} was already used for a different conversion"),
+        ))
+    }
+}
+
+/// Converts a customer's mileage into Brand Tokens: a conversion signed by the partner's
+/// issuer key. Idempotent by the partner's reference id: a retry returns the first result
+/// (`replayed: true`); the same reference with a different payload is a conflict.
+#[utoipa::path(post, path = "/v1/partners/{chain}/conversions",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    request_body = PartnerTxRequest,
+    responses((status = 200, description = "Converted (or the first result of this reference)", body = ConversionReceipt),
+        (status = 401, description = "No or unknown credential", body = ErrorBody),
+        (status = 403, description = "Another partner's credential", body = ErrorBody),
+        (status = 409, description = "Reference already used for another conversion", body = ErrorBody),
+        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+async fn convert(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ConversionReceipt>, ApiError> {
+    let handle = authorize(&node, &headers, &chain)?;
+    let (tx, bytes) = partner_tx(handle, body, "convert", |a| {
+        matches!(a, Action::Convert { .. })
+    })?;
+    let Action::Convert {
+        to,
+        mileage,
+        reference,
+    } = &tx.tx.action
+    else {
+        unreachable!("checked by partner_tx")
+    };
+    if let Some(first) = recorded_conversion(handle, reference)? {
+        return replay(handle, reference, to, *mileage, &first).map(Json);
+    }
+    match submit_one(&node, handle, bytes).await {
+        Ok(_) => {
+            let c = recorded_conversion(handle, reference)?
+                .ok_or_else(|| ApiError::internal("conversion", "committed but not recorded"))?;
+            conversion_receipt(handle, reference, &c, c.tx != tx.tx.id()).map(Json)
+        }
+        Err(e) => match recorded_conversion(handle, reference)? {
+            // A concurrent retry won the race: answer as a retry.
+            Some(first) => replay(handle, reference, to, *mileage, &first).map(Json),
+            None => Err(e),
+        },
+    }
+}
+
+/// A conversion by the partner's reference id.
+#[utoipa::path(get, path = "/v1/partners/{chain}/conversions/{reference}",
+    params(("chain" = String, Path, description = "The partner's brand chain"), ("reference" = String, Path, description = "The partner's reference id")),
+    responses((status = 200, description = "The conversion", body = ConversionReceipt),
+        (status = 404, description = "No conversion with this reference", body = ErrorBody)))]
+async fn conversion(
+    State(node): State<Shared>,
+    Path((chain, reference)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<ConversionReceipt>, ApiError> {
+    let handle = authorize(&node, &headers, &chain)?;
+    let c = recorded_conversion(handle, &reference)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_conversion",
+            format!("no conversion with reference {reference:?}"),
+        )
+    })?;
+    conversion_receipt(handle, &reference, &c, false).map(Json)
+}
+
+/// A redemption: the receipt the partner keeps.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct RedemptionReceipt {
+    /// The partner's order id.
+    pub order_id: String,
+    /// The customer who redeemed.
+    pub redeemer: String,
+    /// Brand Token burned, base units.
+    pub amount: String,
+    /// Its value at the partner, in KRW (amount × R, rounded down).
+    pub value_krw: String,
+    /// Whether the partner refunded it.
+    pub refunded: bool,
+    /// The transaction of this request (the redemption, or the refund).
+    pub tx: Option<TxRef>,
+}
+
+fn recorded_redemption(
+    handle: &ChainHandle,
+    order_id: &str,
+) -> Result<Option<Redemption>, ApiError> {
+    read_record(handle, &brand_record::redemption(order_id))?
+        .map(|v| {
+            Redemption::from_record(&v)
+                .ok_or_else(|| ApiError::internal("redemption", "malformed record"))
+        })
+        .transpose()
+}
+
+fn redemption_receipt(
+    handle: &ChainHandle,
+    order_id: &str,
+    r: &Redemption,
+    tx: Option<TxRef>,
+) -> RedemptionReceipt {
+    let policy = &handle
+        .spec
+        .partner
+        .as_ref()
+        .expect("a partner chain")
+        .policy;
+    let decimals = handle.spec.assets[0].decimals;
+    // KRW value = units × R / 10^decimals, rounded down: the receipt never overstates it.
+    let value = r
+        .amount
+        .units()
+        .checked_mul(u128::from(policy.redemption_value_krw))
+        .map(|v| v / 10u128.pow(decimals.into()));
+    RedemptionReceipt {
+        order_id: order_id.to_owned(),
+        redeemer: r.redeemer.to_string(),
+        amount: r.amount.units().to_string(),
+        value_krw: value.map_or_else(|| "overflow".to_owned(), |v| v.to_string()),
+        refunded: r.refunded,
+        tx,
+    }
+}
+
+fn receipt_after(
+    handle: &ChainHandle,
+    order_id: &str,
+    result: &SubmitResult,
+) -> Result<RedemptionReceipt, ApiError> {
+    let r = recorded_redemption(handle, order_id)?
+        .ok_or_else(|| ApiError::internal("redemption", "committed but not recorded"))?;
+    let tx = TxRef {
+        id: result.id.clone().unwrap_or_default(),
+        height: result.height.unwrap_or_default(),
+        index: result.index.unwrap_or_default(),
+    };
+    Ok(redemption_receipt(handle, order_id, &r, Some(tx)))
+}
+
+/// Takes a customer's redemption (signed by the customer): the tokens are burned and the
+/// partner owes the service at value R per unit. Returns the receipt.
+#[utoipa::path(post, path = "/v1/partners/{chain}/redemptions",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    request_body = PartnerTxRequest,
+    responses((status = 200, description = "Redeemed", body = RedemptionReceipt),
+        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+async fn redeem(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RedemptionReceipt>, ApiError> {
+    let handle = authorize(&node, &headers, &chain)?;
+    let (tx, bytes) = partner_tx(handle, body, "redeem", |a| {
+        matches!(a, Action::Redeem { .. })
+    })?;
+    let Action::Redeem { order_id, .. } = &tx.tx.action else {
+        unreachable!("checked by partner_tx")
+    };
+    let result = submit_one(&node, handle, bytes).await?;
+    receipt_after(handle, order_id, &result).map(Json)
+}
+
+/// Refunds a redemption (signed by the partner's issuer key): re-mints it, once.
+#[utoipa::path(post, path = "/v1/partners/{chain}/refunds",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    request_body = PartnerTxRequest,
+    responses((status = 200, description = "Refunded", body = RedemptionReceipt),
+        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+async fn refund(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RedemptionReceipt>, ApiError> {
+    let handle = authorize(&node, &headers, &chain)?;
+    let (tx, bytes) = partner_tx(handle, body, "refund", |a| {
+        matches!(a, Action::Refund { .. })
+    })?;
+    let Action::Refund { order_id } = &tx.tx.action else {
+        unreachable!("checked by partner_tx")
+    };
+    let result = submit_one(&node, handle, bytes).await?;
+    receipt_after(handle, order_id, &result).map(Json)
+}
+
+/// A redemption by the partner's order id.
+#[utoipa::path(get, path = "/v1/partners/{chain}/redemptions/{order_id}",
+    params(("chain" = String, Path, description = "The partner's brand chain"), ("order_id" = String, Path, description = "The partner's order id")),
+    responses((status = 200, description = "The redemption", body = RedemptionReceipt),
+        (status = 404, description = "No redemption with this order id", body = ErrorBody)))]
+async fn redemption(
+    State(node): State<Shared>,
+    Path((chain, order_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<RedemptionReceipt>, ApiError> {
+    let handle = authorize(&node, &headers, &chain)?;
+    let r = recorded_redemption(handle, &order_id)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_redemption",
+            format!("no redemption with order id {order_id:?}"),
+        )
+    })?;
+    Ok(Json(redemption_receipt(handle, &order_id, &r, None)))
+}
+
+/// A Brand Token's supply, as its partner reports it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct SupplyReport {
+    /// The brand chain.
+    pub chain: String,
+    /// The Brand Token.
+    pub asset: String,
+    /// Its decimals.
+    pub decimals: u8,
+    /// All of it in existence now (base units).
+    pub outstanding: String,
+    /// Ever minted by conversions of mileage.
+    pub issued: String,
+    /// Ever burned by redemptions.
+    pub redeemed: String,
+    /// Ever re-minted by refunds.
+    pub refunded: String,
+    /// Held by TICA as exchange inventory.
+    pub held_by_tica: String,
+    /// Held by everyone else: outstanding minus TICA's inventory.
+    pub held_by_customers: String,
+}
+
+/// Issued, redeemed, refunded, outstanding, and what TICA holds.
+#[utoipa::path(get, path = "/v1/partners/{chain}/supply",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    responses((status = 200, description = "The report", body = SupplyReport),
+        (status = 401, description = "No or unknown credential", body = ErrorBody),
+        (status = 403, description = "Another partner's credential", body = ErrorBody)))]
+async fn supply(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<SupplyReport>, ApiError> {
+    let handle = authorize(&node, &headers, &chain)?;
+    let asset = &handle.spec.assets[0];
+    let outstanding = handle
+        .store
+        .supplies(&[asset.symbol])
+        .map_err(|e| ApiError::internal("supply", e))?[0];
+    let (held, _) = handle
+        .store
+        .account(&node.genesis.tica_inventory, &[asset.symbol])
+        .map_err(|e| ApiError::internal("supply", e))?;
+    let totals = read_record(handle, &brand_record::totals())?
+        .map(|v| {
+            Totals::from_record(&v).ok_or_else(|| ApiError::internal("totals", "malformed record"))
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let customers = outstanding.checked_sub(held[0]).unwrap_or(Amount::ZERO);
+    Ok(Json(SupplyReport {
+        chain: handle.spec.id.to_string(),
+        asset: asset.symbol.to_string(),
+        decimals: asset.decimals,
+        outstanding: outstanding.units().to_string(),
+        issued: totals.issued.units().to_string(),
+        redeemed: totals.redeemed.units().to_string(),
+        refunded: totals.refunded.units().to_string(),
+        held_by_tica: held[0].units().to_string(),
+        held_by_customers: customers.units().to_string(),
+    }))
+}
+
+/// Hex of a signed transaction, for request bodies.
+pub fn tx_hex(tx: &SignedTransaction) -> String {
+    hex::encode(tx.to_bytes())
+}

@@ -1,0 +1,286 @@
+//! The partner API end to end over loopback HTTP: credentials, links, idempotent
+//! conversions, redemptions with receipts, refunds, and the supply report.
+
+mod support;
+
+use milk_core::brand::link_message;
+use milk_core::genesis::demo_key;
+use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::{Amount, ChainId, Hash, Keypair};
+use milkd::partner_api::tx_hex;
+use milkd::{ManualClock, NodeConfig};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use support::Http;
+
+const NOW: u64 = 1_900_000_000_000;
+
+struct Partner {
+    http: Http,
+    chain: ChainId,
+    token: String,
+}
+
+impl Partner {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let url = format!("/v1/partners/{}{path}", self.chain);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        self.http
+            .request(method, &url, body.map(|b| b.to_string()), auth.as_deref())
+    }
+
+    fn post(&self, path: &str, tx: &SignedTransaction) -> (u16, Value) {
+        self.call(
+            "POST",
+            path,
+            Some(json!({ "tx": tx_hex(tx) })),
+            Some(&self.token),
+        )
+    }
+
+    fn sign(&self, key: &Keypair, action: Action) -> SignedTransaction {
+        let (_, sequence) = self
+            .http
+            .account(&key.address(), self.chain.as_str(), "SKY");
+        Transaction {
+            chain: self.chain.clone(),
+            sender: key.address(),
+            sequence,
+            expires_at_ms: NOW + 60_000,
+            action,
+        }
+        .sign(key)
+    }
+}
+
+fn customer(id: &str) -> Hash {
+    // The partner's salted hash of its own customer id; the salt never leaves the partner.
+    Hash::domain("skyway/customer", &[b"partner-secret-salt", id.as_bytes()])
+}
+
+#[test]
+fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let p = Partner {
+        http: Http::new(&node.url()),
+        chain: "skyway".parse().unwrap(),
+        token: "demo-skyway-token".into(),
+    };
+    let issuer = demo_key("partner:skyway");
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let balance = |k: &Keypair| p.http.account(&k.address(), "skyway", "SKY").0;
+
+    // Credentials: none, unknown, or another partner's are refused before anything else.
+    let (s, v) = p.call("GET", "/supply", None, None);
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (s, v) = p.call("GET", "/supply", None, Some("guess"));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (s, v) = p.call("GET", "/supply", None, Some("demo-cinema-token"));
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")));
+    let (s, _) = p.call("GET", "/supply", None, Some("demo-operator-token"));
+    assert_eq!(s, 200);
+    let (s, v) = p.http.request(
+        "GET",
+        "/v1/partners/center/supply",
+        None,
+        Some("Bearer demo-operator-token"),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("not_a_partner_chain"))
+    );
+
+    // A customer links their wallet: they sign, the partner countersigns the salted hash.
+    let hash = customer("SKY-MEMBER-0042");
+    let countersign = issuer.sign(&link_message(&p.chain, &alice.address(), &hash).0);
+    let link = p.sign(
+        &alice,
+        Action::Link {
+            customer_hash: hash,
+            partner_signature: countersign,
+        },
+    );
+    let (s, v) = p.post("/links", &link);
+    assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
+
+    // Converting 500 miles mints 500.00 SKY, once per reference.
+    let before = balance(&alice);
+    let convert = |mileage: u64, reference: &str, to: &Keypair| {
+        p.sign(
+            &issuer,
+            Action::Convert {
+                to: to.address(),
+                mileage,
+                reference: reference.into(),
+            },
+        )
+    };
+    let first = convert(500, "SKY-2026-0001", &alice);
+    let (s, v) = p.post("/conversions", &first);
+    assert_eq!(
+        (s, v["amount"].as_str(), v["replayed"].as_bool()),
+        (200, Some("50000"), Some(false)),
+        "{v}"
+    );
+    assert_eq!(balance(&alice), before + 50_000);
+    // The same request again, and a freshly signed retry: the first result, nothing minted.
+    let (s, again) = p.post("/conversions", &first);
+    assert_eq!(
+        (s, again["replayed"].as_bool(), &again["tx"]),
+        (200, Some(true), &v["tx"])
+    );
+    let (s, retry) = p.post("/conversions", &convert(500, "SKY-2026-0001", &alice));
+    assert_eq!(
+        (s, retry["replayed"].as_bool(), &retry["tx"]["id"]),
+        (200, Some(true), &v["tx"]["id"])
+    );
+    assert_eq!(balance(&alice), before + 50_000);
+    // The same reference for something else is a conflict.
+    let (s, e) = p.post("/conversions", &convert(501, "SKY-2026-0001", &alice));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("reference_conflict"))
+    );
+    // Chain rules, with their codes.
+    let (s, e) = p.post("/conversions", &convert(500, "SKY-2026-0002", &bob));
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("not_linked")));
+    let (s, e) = p.post("/conversions", &convert(1, "SKY-2026-0003", &alice));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("conversion_out_of_range"))
+    );
+    let (s, e) = p.post(
+        "/conversions",
+        &p.sign(
+            &alice,
+            Action::Convert {
+                to: alice.address(),
+                mileage: 500,
+                reference: "self".into(),
+            },
+        ),
+    );
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("not_issuer")));
+    let (s, c) = p.call("GET", "/conversions/SKY-2026-0001", None, Some(&p.token));
+    assert_eq!((s, c["mileage"].as_u64()), (200, Some(500)));
+    let (s, e) = p.call("GET", "/conversions/none", None, Some(&p.token));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (404, Some("unknown_conversion"))
+    );
+
+    // A redemption: signed by the customer, submitted by the partner; a receipt with value.
+    let redeem = p.sign(
+        &alice,
+        Action::Redeem {
+            amount: Amount::new(20_000),
+            order_id: "ORDER-77".into(),
+        },
+    );
+    let (s, r) = p.post("/redemptions", &redeem);
+    assert_eq!(
+        (s, r["amount"].as_str(), r["value_krw"].as_str()),
+        (200, Some("20000"), Some("3000")),
+        "{r}"
+    );
+    assert_eq!(balance(&alice), before + 30_000);
+    let (s, e) = p.post(
+        "/redemptions",
+        &p.sign(
+            &alice,
+            Action::Redeem {
+                amount: Amount::new(u128::MAX),
+                order_id: "ORDER-78".into(),
+            },
+        ),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("insufficient_balance"))
+    );
+
+    // A refund re-mints it, once.
+    let (s, r) = p.post(
+        "/refunds",
+        &p.sign(
+            &issuer,
+            Action::Refund {
+                order_id: "ORDER-77".into(),
+            },
+        ),
+    );
+    assert_eq!((s, r["refunded"].as_bool()), (200, Some(true)), "{r}");
+    assert_eq!(balance(&alice), before + 50_000);
+    let (s, e) = p.post(
+        "/refunds",
+        &p.sign(
+            &issuer,
+            Action::Refund {
+                order_id: "ORDER-77".into(),
+            },
+        ),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("already_refunded"))
+    );
+    let (s, r) = p.call("GET", "/redemptions/ORDER-77", None, Some(&p.token));
+    assert_eq!((s, r["refunded"].as_bool()), (200, Some(true)));
+
+    // Malformed and misdirected requests.
+    let (s, e) = p.post("/conversions", &redeem);
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("wrong_action"))
+    );
+    let center_tx = support::transfer(&alice, bob.address(), 1, 0, NOW + 60_000);
+    let (s, e) = p.post("/redemptions", &center_tx);
+    assert_eq!((s, e["error"]["code"].as_str()), (400, Some("wrong_chain")));
+    let (s, e) = p.call(
+        "POST",
+        "/conversions",
+        Some(json!({"tx": "zz"})),
+        Some(&p.token),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("malformed_tx"))
+    );
+    let (s, e) = p.call(
+        "POST",
+        "/conversions",
+        Some(json!({"nope": 1})),
+        Some(&p.token),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+
+    // The supply report adds up.
+    let (s, r) = p.call("GET", "/supply", None, Some(&p.token));
+    assert_eq!(s, 200);
+    let n = |k: &str| r[k].as_str().unwrap().parse::<u128>().unwrap();
+    assert_eq!(
+        (n("issued"), n("redeemed"), n("refunded")),
+        (50_000, 20_000, 20_000)
+    );
+    assert_eq!(n("outstanding"), 101_500_000 + 50_000 - 20_000 + 20_000);
+    assert_eq!(n("held_by_tica"), 100_000_000);
+    assert_eq!(n("held_by_tica") + n("held_by_customers"), n("outstanding"));
+}
