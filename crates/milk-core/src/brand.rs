@@ -149,6 +149,20 @@ pub fn link_message(chain: &ChainId, account: &Address, customer_hash: &Hash) ->
     )
 }
 
+/// A salted hash of a partner's customer id: what a link stores instead of the id. The salt
+/// is the partner's secret, so the hash reveals nothing to anyone else. Partners may use
+/// their own scheme; this one is what the CLI uses.
+pub fn customer_hash(salt: &str, customer_id: &str) -> Hash {
+    Hash::domain(
+        "milk/customer/v1",
+        &[
+            &(salt.len() as u64).to_be_bytes(),
+            salt.as_bytes(),
+            customer_id.as_bytes(),
+        ],
+    )
+}
+
 /// A recorded conversion: what the partner's reference id was used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conversion {

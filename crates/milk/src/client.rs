@@ -12,6 +12,7 @@ use std::time::Duration;
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    token: Option<String>,
 }
 
 impl Client {
@@ -25,7 +26,49 @@ impl Client {
         Client {
             base: base.trim_end_matches('/').to_owned(),
             agent,
+            token: None,
         }
+    }
+
+    /// Sends `token` as the API credential (`Authorization: Bearer …`).
+    pub fn with_token(mut self, token: Option<String>) -> Client {
+        self.token = token;
+        self
+    }
+
+    fn bearer(&self) -> Result<String> {
+        self.token
+            .as_ref()
+            .map(|t| format!("Bearer {t}"))
+            .ok_or_else(|| anyhow!("this needs an API credential: --token or MILK_API_TOKEN"))
+    }
+
+    /// A partner API read.
+    pub fn partner_get(&self, chain: &str, path: &str) -> Result<serde_json::Value> {
+        let url = self.url(&format!("/v1/partners/{chain}{path}"));
+        let resp = self
+            .agent
+            .get(&url)
+            .header("Authorization", &self.bearer()?)
+            .call();
+        self.read(path, resp)
+    }
+
+    /// A partner API call carrying a signed transaction.
+    pub fn partner_post(
+        &self,
+        chain: &str,
+        path: &str,
+        tx: &SignedTransaction,
+    ) -> Result<serde_json::Value> {
+        let url = self.url(&format!("/v1/partners/{chain}{path}"));
+        let body = serde_json::json!({ "tx": milkd::partner_api::tx_hex(tx) });
+        let resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", &self.bearer()?)
+            .send_json(&body);
+        self.read(path, resp)
     }
 
     fn url(&self, path: &str) -> String {
@@ -132,4 +175,16 @@ impl Client {
         milkd::api::decode_raw_blocks(&body)
             .map_err(|e| anyhow!("node sent a malformed block: {e}"))
     }
+}
+
+/// Percent-encodes one URL path segment (everything but unreserved characters).
+pub fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -35,6 +35,9 @@ struct Cli {
     /// Print JSON for scripts instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// An API credential, for partner and operator calls.
+    #[arg(long, env = "MILK_API_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -95,9 +98,101 @@ enum Cmd {
         #[arg(long)]
         chain: Option<String>,
     },
+    /// A partner's calls: link customers, convert mileage, take redemptions, refund.
+    #[command(subcommand)]
+    Partner(PartnerCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum PartnerCmd {
+    /// Link a customer's wallet: the customer's key signs, the partner's key countersigns.
+    Link {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The customer's key (in this keystore).
+        #[arg(long)]
+        user: String,
+        /// The partner's issuer key (in this keystore).
+        #[arg(long)]
+        partner_key: String,
+        /// The partner's customer id; only its salted hash goes on the chain.
+        #[arg(long)]
+        customer: String,
+        /// The partner's secret salt for customer ids.
+        #[arg(long, env = "MILK_CUSTOMER_SALT", hide_env_values = true)]
+        salt: String,
+    },
+    /// Convert a customer's mileage into the partner's Brand Token.
+    Convert {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The partner's issuer key.
+        #[arg(long)]
+        partner_key: String,
+        /// The linked customer: an address or a key name.
+        #[arg(long)]
+        to: String,
+        /// Mileage points.
+        #[arg(long)]
+        mileage: u64,
+        /// The partner's reference id (a retry with the same one converts nothing twice).
+        #[arg(long)]
+        reference: String,
+    },
+    /// A customer spends Brand Tokens at the partner.
+    Redeem {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The customer's key.
+        #[arg(long)]
+        user: String,
+        /// How much, in whole units.
+        #[arg(long)]
+        amount: String,
+        /// The partner's order id.
+        #[arg(long)]
+        order: String,
+    },
+    /// Give a redemption back.
+    Refund {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The partner's issuer key.
+        #[arg(long)]
+        partner_key: String,
+        /// The redemption's order id.
+        #[arg(long)]
+        order: String,
+    },
+    /// Issued, redeemed, refunded, outstanding and TICA's inventory.
+    Supply {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+    },
+    /// A conversion by reference.
+    Conversion {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The reference id.
+        reference: String,
+    },
+    /// A redemption by order id.
+    Redemption {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The order id.
+        order: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -209,7 +304,7 @@ fn resolve(ks: &Keystore, who: &str) -> Result<Address> {
 
 fn run(cli: Cli) -> Result<()> {
     let ks = Keystore::new(&home(&cli)?);
-    let client = Client::new(&cli.node);
+    let client = Client::new(&cli.node).with_token(cli.token.clone());
     let j = cli.json;
     match cli.cmd {
         Cmd::Key(k) => key_cmd(&ks, k, j),
@@ -434,6 +529,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Partner(p) => partner_cmd(&ks, &client, p, j),
         Cmd::Bench(BenchCmd::Transfers {
             accounts,
             per_account,
@@ -453,6 +549,136 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Signs `action` on `chain` with a stored key, at its next sequence number.
+fn sign_on(
+    ks: &Keystore,
+    client: &Client,
+    chain: &str,
+    key: &str,
+    action: Action,
+) -> Result<milk_core::tx::SignedTransaction> {
+    let key = ks.unlock(key, &passphrase(false)?)?;
+    let sequence = client
+        .account(&key.address().to_string())?
+        .chains
+        .iter()
+        .find(|c| c.chain == chain)
+        .map(|c| c.next_sequence)
+        .ok_or_else(|| anyhow!("no chain {chain} on this node"))?;
+    Ok(Transaction {
+        chain: chain.parse().map_err(|e: String| anyhow!(e))?,
+        sender: key.address(),
+        sequence,
+        expires_at_ms: now_ms() + 10 * 60 * 1000,
+        action,
+    }
+    .sign(&key))
+}
+
+fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Result<()> {
+    let show = |v: serde_json::Value| {
+        out(j, v.clone(), || {
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        });
+    };
+    match cmd {
+        PartnerCmd::Link {
+            chain,
+            user,
+            partner_key,
+            customer,
+            salt,
+        } => {
+            let user_address = ks.address(&user)?;
+            let hash = milk_core::brand::customer_hash(&salt, &customer);
+            let partner = ks.unlock(&partner_key, &passphrase(false)?)?;
+            let chain_id: ChainId = chain.parse().map_err(|e: String| anyhow!(e))?;
+            let countersign =
+                partner.sign(&milk_core::brand::link_message(&chain_id, &user_address, &hash).0);
+            let tx = sign_on(
+                ks,
+                client,
+                &chain,
+                &user,
+                Action::Link {
+                    customer_hash: hash,
+                    partner_signature: countersign,
+                },
+            )?;
+            show(client.partner_post(&chain, "/links", &tx)?);
+        }
+        PartnerCmd::Convert {
+            chain,
+            partner_key,
+            to,
+            mileage,
+            reference,
+        } => {
+            let to = resolve(ks, &to)?;
+            let tx = sign_on(
+                ks,
+                client,
+                &chain,
+                &partner_key,
+                Action::Convert {
+                    to,
+                    mileage,
+                    reference,
+                },
+            )?;
+            show(client.partner_post(&chain, "/conversions", &tx)?);
+        }
+        PartnerCmd::Redeem {
+            chain,
+            user,
+            amount,
+            order,
+        } => {
+            let decimals = client
+                .chains()?
+                .into_iter()
+                .find(|c| c.id == chain)
+                .and_then(|c| c.assets.first().map(|a| a.decimals))
+                .ok_or_else(|| anyhow!("no chain {chain} on this node"))?;
+            let amount = Amount::parse_decimal(&amount, decimals)?;
+            let tx = sign_on(
+                ks,
+                client,
+                &chain,
+                &user,
+                Action::Redeem {
+                    amount,
+                    order_id: order,
+                },
+            )?;
+            show(client.partner_post(&chain, "/redemptions", &tx)?);
+        }
+        PartnerCmd::Refund {
+            chain,
+            partner_key,
+            order,
+        } => {
+            let tx = sign_on(
+                ks,
+                client,
+                &chain,
+                &partner_key,
+                Action::Refund { order_id: order },
+            )?;
+            show(client.partner_post(&chain, "/refunds", &tx)?);
+        }
+        PartnerCmd::Supply { chain } => show(client.partner_get(&chain, "/supply")?),
+        PartnerCmd::Conversion { chain, reference } => show(client.partner_get(
+            &chain,
+            &format!("/conversions/{}", client::segment(&reference)),
+        )?),
+        PartnerCmd::Redemption { chain, order } => {
+            show(client.partner_get(&chain, &format!("/redemptions/{}", client::segment(&order)))?)
+        }
+    }
+    Ok(())
 }
 
 fn key_cmd(ks: &Keystore, cmd: KeyCmd, j: bool) -> Result<()> {

@@ -163,3 +163,115 @@ fn walkthrough_then_verify_names_a_tampered_block() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("center: BAD at block 2"), "{text}");
 }
+
+#[test]
+fn a_partner_runs_its_customers_points_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
+    let url = node.url();
+    let m = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_milk"))
+            .args(args)
+            .env("MILK_HOME", &home)
+            .env("MILK_NODE", &url)
+            .env("MILK_PASSPHRASE", "test passphrase")
+            .env("MILK_API_TOKEN", "demo-cinema-token")
+            .env("MILK_CUSTOMER_SALT", "cinema-secret-salt")
+            .output()
+            .unwrap()
+    };
+    ok(m(&["key", "demo", "alice"]));
+    ok(m(&["key", "demo", "partner:cinema", "--name", "cinema"]));
+
+    let linked = json(m(&[
+        "partner",
+        "link",
+        "--chain",
+        "cinema",
+        "--user",
+        "alice",
+        "--partner-key",
+        "cinema",
+        "--customer",
+        "MOVIE-FAN-9",
+        "--json",
+    ]));
+    assert_eq!(linked["status"], "committed");
+    let convert = [
+        "partner",
+        "convert",
+        "--chain",
+        "cinema",
+        "--partner-key",
+        "cinema",
+        "--to",
+        "alice",
+        "--mileage",
+        "120",
+        "--reference",
+        "ticket stub/7",
+        "--json",
+    ];
+    let first = json(m(&convert));
+    assert_eq!(
+        (first["amount"].as_str(), first["replayed"].as_bool()),
+        (Some("12000"), Some(false))
+    );
+    let retry = json(m(&convert));
+    assert_eq!(
+        (retry["replayed"].as_bool(), &retry["tx"]["id"]),
+        (Some(true), &first["tx"]["id"])
+    );
+    let looked_up = json(m(&[
+        "partner",
+        "conversion",
+        "--chain",
+        "cinema",
+        "ticket stub/7",
+        "--json",
+    ]));
+    assert_eq!(looked_up["mileage"], 120);
+
+    let receipt = json(m(&[
+        "partner",
+        "redeem",
+        "--chain",
+        "cinema",
+        "--user",
+        "alice",
+        "--amount",
+        "50",
+        "--order",
+        "POPCORN-1",
+        "--json",
+    ]));
+    assert_eq!(
+        (receipt["amount"].as_str(), receipt["value_krw"].as_str()),
+        (Some("5000"), Some("500"))
+    );
+    let refunded = json(m(&[
+        "partner",
+        "refund",
+        "--chain",
+        "cinema",
+        "--partner-key",
+        "cinema",
+        "--order",
+        "POPCORN-1",
+        "--json",
+    ]));
+    assert_eq!(refunded["refunded"], true);
+    let supply = json(m(&["partner", "supply", "--chain", "cinema", "--json"]));
+    assert_eq!(
+        (supply["issued"].as_str(), supply["redeemed"].as_str()),
+        (Some("12000"), Some("5000"))
+    );
+
+    // Another partner's chain with this credential: refused, and said so.
+    let out = m(&["partner", "supply", "--chain", "skyway"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
+}
