@@ -395,8 +395,10 @@ impl ChainState {
         self.plan(tx, now_ms).map(|_| ())
     }
 
-    /// The checks that do not depend on the action: chain, expiry, sequence.
-    fn check_envelope(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
+    /// The checks that do not depend on the action: chain, expiry, sequence. A node admits a
+    /// transaction to its pool on these alone: everything else depends on what applies
+    /// before it in the block (a link before a conversion, funds before a payment).
+    pub fn check_envelope(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         if tx.chain != self.chain {
             return Err(TxError::WrongChain {
                 expected: self.chain.clone(),

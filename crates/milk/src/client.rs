@@ -1,6 +1,7 @@
 //! A small blocking client for the node's HTTP API.
 
 use anyhow::{Context, Result, anyhow, bail};
+use milk_core::Keypair;
 use milk_core::block::Block;
 use milk_core::genesis::Genesis;
 use milk_core::tx::SignedTransaction;
@@ -102,7 +103,30 @@ impl Client {
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.read(path, self.agent.get(&self.url(path)).call())
+        let mut req = self.agent.get(&self.url(path));
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        self.read(path, req.call())
+    }
+
+    /// A read signed by an account's own key: how a customer sees their own data on
+    /// private brand chains.
+    fn get_as<T: DeserializeOwned>(&self, path: &str, key: &Keypair) -> Result<T> {
+        let expires = now_ms() + 60_000;
+        let signature = key.sign(&milkd::auth::read_message(&key.address(), expires).0);
+        let req = self
+            .agent
+            .get(&self.url(path))
+            .header(milkd::auth::ACCOUNT_HEADER, &key.address().to_string())
+            .header(milkd::auth::EXPIRES_HEADER, &expires.to_string())
+            .header(milkd::auth::SIGNATURE_HEADER, &hex::encode(signature.0));
+        self.read(path, req.call())
+    }
+
+    /// An account on every chain, as its owner sees it.
+    pub fn account_as(&self, key: &Keypair) -> Result<AccountView> {
+        self.get_as(&format!("/v1/accounts/{}", key.address()), key)
     }
 
     /// The genesis.
@@ -155,9 +179,11 @@ impl Client {
     /// Committed blocks from `from` on (at most a page; fewer near the head).
     pub fn raw_blocks(&self, chain: &str, from: u64, limit: u64) -> Result<Vec<Block>> {
         let path = format!("/v1/chains/{chain}/raw-blocks?from={from}&limit={limit}");
-        let mut resp = self
-            .agent
-            .get(&self.url(&path))
+        let mut req = self.agent.get(&self.url(&path));
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let mut resp = req
             .call()
             .map_err(|e| anyhow!("cannot reach the node at {}: {e}", self.base))?;
         if !resp.status().is_success() {
@@ -187,4 +213,10 @@ pub fn segment(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

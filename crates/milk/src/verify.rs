@@ -34,6 +34,8 @@ pub struct ChainReport {
     pub bad_block: Option<u64>,
     /// Why it is bad.
     pub error: Option<String>,
+    /// Why it was not checked (a private chain without a credential).
+    pub skipped: Option<String>,
 }
 
 impl ChainReport {
@@ -104,11 +106,26 @@ fn verify_chain(
         (Some(s), _) => s.head()?.map(|h| h.height).unwrap_or(0),
         (None, Source::Node(c)) => {
             let chains = c.chains()?;
-            chains
+            let info = chains
                 .iter()
                 .find(|i| i.id == chain.as_str())
-                .map(|i| i.head.height)
-                .ok_or_else(|| anyhow!("the node does not host chain {chain}"))?
+                .ok_or_else(|| anyhow!("the node does not host chain {chain}"))?;
+            match &info.head {
+                Some(h) => h.height,
+                None => {
+                    return Ok(ChainReport {
+                        chain: chain.to_string(),
+                        blocks_checked: 0,
+                        head_height: 0,
+                        head_hash: String::new(),
+                        bad_block: None,
+                        error: None,
+                        skipped: Some(
+                            "private chain: needs its partner's, an auditor's or the operator's credential (--token)".into(),
+                        ),
+                    });
+                }
+            }
         }
         (None, Source::DataDir(_)) => unreachable!("a data directory always opens a store"),
     };
@@ -132,6 +149,7 @@ fn verify_chain(
         head_hash: String::new(),
         bad_block: None,
         error: None,
+        skipped: None,
     };
     let fail = |mut report: ChainReport, height: u64, why: String, bar: &ProgressBar| {
         bar.abandon();

@@ -3,6 +3,10 @@
 //! Every error is JSON `{"error": {"code", "message"}}` with a stable code; nothing internal
 //! leaks into a message. Bodies are size-limited, and every list is bounded.
 
+use crate::auth::{
+    ACCOUNT_HEADER, Caller, EXPIRES_HEADER, Principal, READ_SIGNATURE_MAX_AGE_MS, SIGNATURE_HEADER,
+    read_message,
+};
 use crate::node::{Node, SendError};
 use crate::worker::{Admission, Command, Outcome, PendingStatus, SubmitError};
 use axum::body::Bytes;
@@ -114,6 +118,77 @@ impl From<SendError> for ApiError {
             ),
         }
     }
+}
+
+/// Who is calling: a credential (`Authorization: Bearer …`), a customer who signed the
+/// request (`X-Milk-Account`, `X-Milk-Expires`, `X-Milk-Signature`), or nobody.
+pub(crate) fn caller(node: &Node, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| unauthorized("send a credential as `Authorization: Bearer <token>`"))?;
+        return node
+            .credentials
+            .principal(token.trim())
+            .cloned()
+            .map(Caller::Credential)
+            .ok_or_else(|| unauthorized("unknown API credential"));
+    }
+    let Some(account) = headers.get(ACCOUNT_HEADER) else {
+        return Ok(Caller::Anonymous);
+    };
+    let text = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let account: Address = account
+        .to_str()
+        .unwrap_or("")
+        .parse()
+        .map_err(|e: String| unauthorized(&e))?;
+    let expires: u64 = text(EXPIRES_HEADER)
+        .parse()
+        .map_err(|_| unauthorized("X-Milk-Expires must be Unix milliseconds"))?;
+    let now = node.clock.now_ms();
+    if expires <= now || expires > now + READ_SIGNATURE_MAX_AGE_MS {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "read_signature_expired",
+            "a signed read must expire within the next five minutes",
+        ));
+    }
+    let mut signature = [0u8; 64];
+    hex::decode_to_slice(text(SIGNATURE_HEADER), &mut signature)
+        .map_err(|_| unauthorized("X-Milk-Signature must be 128 hex digits"))?;
+    let message = read_message(&account, expires);
+    if !milk_core::keys::verify(&account, &message.0, &milk_core::Signature(signature)) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_read_signature",
+            "the read signature does not match the account",
+        ));
+    }
+    Ok(Caller::Account(account))
+}
+
+/// Refuses a caller who may not read all of a chain: 401 without a credential, 403 with
+/// someone else's.
+pub(crate) fn require_chain(
+    caller: &Caller,
+    handle: &crate::node::ChainHandle,
+) -> Result<(), ApiError> {
+    if caller.reads_chain(&handle.spec.id, handle.spec.partner.is_some()) {
+        return Ok(());
+    }
+    let message = format!(
+        "chain {} is private to its partner, TICA and the partner's auditors",
+        handle.spec.id
+    );
+    Err(match caller {
+        Caller::Anonymous => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
+        _ => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+    })
 }
 
 pub(crate) fn body_error(e: BytesRejection) -> ApiError {
@@ -236,14 +311,23 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-async fn metrics(State(node): State<Shared>) -> impl IntoResponse {
-    (
+async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    // Per-chain counts would tell one partner about another's flows: operators only.
+    if caller(&node, &headers)? != Caller::Credential(Principal::Operator) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "metrics are for the operator's credential",
+        ));
+    }
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         node.metrics.render(),
     )
+        .into_response())
 }
 
 /// Liveness and each chain's head.
@@ -259,9 +343,22 @@ pub struct HealthView {
 #[utoipa::path(get, path = "/health", responses(
     (status = 200, description = "All chains accept transactions", body = HealthView),
     (status = 503, description = "A chain halted after a storage failure", body = HealthView)))]
-async fn health(State(node): State<Shared>) -> (StatusCode, Json<HealthView>) {
-    let chains: Vec<HeadView> = node.chains.values().map(head_view).collect();
-    let ok = chains.iter().all(|c| !c.halted);
+async fn health(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<HealthView>), ApiError> {
+    let caller = caller(&node, &headers)?;
+    let ok = node
+        .chains
+        .values()
+        .all(|c| !c.shared.halted.load(Ordering::Relaxed));
+    // Heads only of the chains the caller may read: a head's height tells of its flows.
+    let chains: Vec<HeadView> = node
+        .chains
+        .values()
+        .filter(|c| require_chain(&caller, c).is_ok())
+        .map(head_view)
+        .collect();
     let status = if ok {
         StatusCode::OK
     } else {
@@ -271,13 +368,24 @@ async fn health(State(node): State<Shared>) -> (StatusCode, Json<HealthView>) {
         status: if ok { "ok" } else { "degraded" }.to_owned(),
         chains,
     };
-    (status, Json(view))
+    Ok((status, Json(view)))
 }
 
 /// The genesis this node started from (JSON, as in the genesis file).
 #[utoipa::path(get, path = "/v1/genesis", responses((status = 200, description = "The genesis file", body = Object)))]
-async fn genesis(State(node): State<Shared>) -> Json<milk_core::genesis::Genesis> {
-    Json(node.genesis.clone())
+async fn genesis(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<milk_core::genesis::Genesis>, ApiError> {
+    let caller = caller(&node, &headers)?;
+    let mut g = node.genesis.clone();
+    // A brand chain's initial balances are its partner's business.
+    for spec in &mut g.chains {
+        if !caller.reads_chain(&spec.id, spec.partner.is_some()) {
+            spec.allocations.clear();
+        }
+    }
+    Ok(Json(g))
 }
 
 /// An asset and its supply.
@@ -289,8 +397,8 @@ pub struct AssetView {
     pub name: String,
     /// Decimals of one whole unit.
     pub decimals: u8,
-    /// Total supply, in base units (a decimal string).
-    pub supply: String,
+    /// Total supply, in base units (a decimal string); absent on a private chain.
+    pub supply: Option<String>,
     /// Who may mint it, if anyone.
     pub issuer: Option<String>,
 }
@@ -331,8 +439,8 @@ pub struct ChainInfo {
     pub producer: String,
     /// Its assets.
     pub assets: Vec<AssetView>,
-    /// Its head.
-    pub head: HeadView,
+    /// Its head; absent on a private chain.
+    pub head: Option<HeadView>,
 }
 
 fn head_view(handle: &crate::node::ChainHandle) -> HeadView {
@@ -348,7 +456,8 @@ fn head_view(handle: &crate::node::ChainHandle) -> HeadView {
     }
 }
 
-fn chain_info(handle: &crate::node::ChainHandle) -> Result<ChainInfo, ApiError> {
+/// A chain's description; `full` adds its supply and head (for those who may read it).
+fn chain_info(handle: &crate::node::ChainHandle, full: bool) -> Result<ChainInfo, ApiError> {
     let spec = &handle.spec;
     let mut assets = Vec::new();
     let snapshot_supplies = supplies(handle)?;
@@ -361,7 +470,7 @@ fn chain_info(handle: &crate::node::ChainHandle) -> Result<ChainInfo, ApiError> 
             symbol: a.symbol.to_string(),
             name: a.name.clone(),
             decimals: a.decimals,
-            supply: supply.to_string(),
+            supply: full.then(|| supply.to_string()),
             issuer: a.issuer.map(|i| i.to_string()),
         });
     }
@@ -377,7 +486,7 @@ fn chain_info(handle: &crate::node::ChainHandle) -> Result<ChainInfo, ApiError> 
         sector: spec.partner.as_ref().map(|p| p.sector.clone()),
         producer: spec.producer.to_string(),
         assets,
-        head: head_view(handle),
+        head: full.then(|| head_view(handle)),
     })
 }
 
@@ -398,10 +507,14 @@ fn supplies(handle: &crate::node::ChainHandle) -> Result<Vec<(milk_core::Symbol,
 
 /// Every chain this node hosts.
 #[utoipa::path(get, path = "/v1/chains", responses((status = 200, description = "The chains", body = Vec<ChainInfo>)))]
-async fn chains(State(node): State<Shared>) -> Result<Json<Vec<ChainInfo>>, ApiError> {
+async fn chains(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ChainInfo>>, ApiError> {
+    let caller = caller(&node, &headers)?;
     node.chains
         .values()
-        .map(chain_info)
+        .map(|c| chain_info(c, require_chain(&caller, c).is_ok()))
         .collect::<Result<_, _>>()
         .map(Json)
 }
@@ -414,8 +527,11 @@ async fn chains(State(node): State<Shared>) -> Result<Json<Vec<ChainInfo>>, ApiE
 async fn chain(
     State(node): State<Shared>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<ChainInfo>, ApiError> {
-    chain_info(chain_of(&node, &id)?).map(Json)
+    let handle = chain_of(&node, &id)?;
+    require_chain(&caller(&node, &headers)?, handle)?;
+    chain_info(handle, true).map(Json)
 }
 
 /// A page of blocks.
@@ -513,9 +629,11 @@ async fn blocks(
     State(node): State<Shared>,
     Path(id): Path<String>,
     q: Result<Query<PageQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Json<Vec<BlockSummary>>, ApiError> {
     let Query(q) = q.map_err(query_error)?;
     let handle = chain_of(&node, &id)?;
+    require_chain(&caller(&node, &headers)?, handle)?;
     let (from, to) = page(&q, handle.head().height, MAX_BLOCKS_PER_PAGE);
     (from..=to)
         .map(|h| load_block(handle, h).map(|b| summary(&b)))
@@ -531,8 +649,10 @@ async fn blocks(
 async fn block(
     State(node): State<Shared>,
     Path((id, height)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Json<BlockView>, ApiError> {
     let handle = chain_of(&node, &id)?;
+    require_chain(&caller(&node, &headers)?, handle)?;
     let height: u64 = height.parse().map_err(|_| {
         ApiError::bad_request(
             "malformed_height",
@@ -558,10 +678,12 @@ async fn raw_blocks(
     State(node): State<Shared>,
     Path(id): Path<String>,
     q: Result<Query<PageQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     use milk_store::ChainStore;
     let Query(q) = q.map_err(query_error)?;
     let handle = chain_of(&node, &id)?;
+    require_chain(&caller(&node, &headers)?, handle)?;
     let (from, to) = page(&q, handle.head().height, MAX_RAW_BLOCKS);
     let mut out = Vec::new();
     for h in from..=to {
@@ -921,10 +1043,14 @@ pub struct TxStatusView {
 async fn tx_status(
     State(node): State<Shared>,
     Path((chain, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Json<TxStatusView>, ApiError> {
     use milk_store::ChainStore;
     let handle = chain_of(&node, &chain)?;
     let id = Hash::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_tx_id", e))?;
+    let caller = caller(&node, &headers)?;
+    // On a private chain a customer may see a committed transaction they sent or received.
+    let reader = require_chain(&caller, handle);
     let mut view = TxStatusView {
         id: id.to_hex(),
         status: "pending".into(),
@@ -942,6 +1068,15 @@ async fn tx_status(
     {
         let b = load_block(handle, loc.height)?;
         let tx = &b.txs[loc.index as usize];
+        let own = caller.is_account(&tx.tx.sender)
+            || tx
+                .tx
+                .action
+                .recipient()
+                .is_some_and(|to| caller.is_account(to));
+        if !own {
+            reader?;
+        }
         let proof = b
             .prove(loc.index as usize)
             .ok_or_else(|| ApiError::internal("proof", "index out of range"))?;
@@ -959,6 +1094,7 @@ async fn tx_status(
         });
         return Ok(Json(view));
     }
+    reader?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     handle.send(Command::Status { id, reply })?;
     match answer
@@ -1023,13 +1159,20 @@ pub struct AccountView {
 async fn account(
     State(node): State<Shared>,
     Path(address): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<AccountView>, ApiError> {
     use milk_store::ChainStore;
     let addr: Address = address
         .parse()
         .map_err(|e: String| ApiError::bad_request("malformed_address", e))?;
+    let caller = caller(&node, &headers)?;
     let mut chains = Vec::new();
-    for handle in node.chains.values() {
+    // The center chain for anyone; a brand chain for its readers and the account's owner.
+    let visible = node
+        .chains
+        .values()
+        .filter(|h| caller.is_account(&addr) || require_chain(&caller, h).is_ok());
+    for handle in visible {
         let symbols: Vec<_> = handle.spec.assets.iter().map(|a| a.symbol).collect();
         let (amounts, next_sequence) = handle
             .store

@@ -6,19 +6,68 @@
 //! every state-changing partner request also carries a transaction signed by the partner's
 //! (or the customer's) own key.
 
-use milk_core::{ChainId, Hash};
+use milk_core::{Address, ChainId, Hash};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// Who a request comes from.
+/// Who holds a credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// TICA, the operator.
     Operator,
     /// The partner behind one brand chain.
     Partner(ChainId),
+    /// An auditor the partner of one brand chain granted read access to it.
+    Auditor(ChainId),
 }
+
+/// Who a request comes from, as far as reading goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No credential and no signature.
+    Anonymous,
+    /// A credential holder.
+    Credential(Principal),
+    /// A customer who signed the request with their own key.
+    Account(Address),
+}
+
+impl Caller {
+    /// Whether this caller may read all of a chain. The center chain is public; a brand
+    /// chain is its partner's, TICA's and its auditors'.
+    pub fn reads_chain(&self, chain: &ChainId, is_brand: bool) -> bool {
+        match self {
+            _ if !is_brand => true,
+            Caller::Credential(Principal::Operator) => true,
+            Caller::Credential(Principal::Partner(c) | Principal::Auditor(c)) => c == chain,
+            Caller::Anonymous | Caller::Account(_) => false,
+        }
+    }
+
+    /// Whether this caller is the customer who owns `account`.
+    pub fn is_account(&self, account: &Address) -> bool {
+        matches!(self, Caller::Account(a) if a == account)
+    }
+}
+
+/// How far ahead a signed read request may expire.
+pub const READ_SIGNATURE_MAX_AGE_MS: u64 = 5 * 60 * 1000;
+
+/// What a customer signs to read their own data: the account and an expiry.
+pub fn read_message(account: &Address, expires_at_ms: u64) -> Hash {
+    Hash::domain(
+        "milk/read/v1",
+        &[account.as_bytes(), &expires_at_ms.to_be_bytes()],
+    )
+}
+
+/// The account header of a signed read request.
+pub const ACCOUNT_HEADER: &str = "x-milk-account";
+/// The expiry header (Unix milliseconds).
+pub const EXPIRES_HEADER: &str = "x-milk-expires";
+/// The signature header (hex).
+pub const SIGNATURE_HEADER: &str = "x-milk-signature";
 
 /// The credentials file: digests of tokens, by principal.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -29,6 +78,9 @@ pub struct CredentialsFile {
     /// Partner token digests (hex), by brand chain.
     #[serde(default)]
     pub partners: BTreeMap<ChainId, Vec<String>>,
+    /// Auditor token digests (hex), by the brand chain they may read.
+    #[serde(default)]
+    pub auditors: BTreeMap<ChainId, Vec<String>>,
 }
 
 /// The digest under which a token is stored.
@@ -41,6 +93,7 @@ pub fn demo_token(principal: &Principal) -> String {
     match principal {
         Principal::Operator => "demo-operator-token".to_owned(),
         Principal::Partner(chain) => format!("demo-{chain}-token"),
+        Principal::Auditor(chain) => format!("demo-{chain}-auditor-token"),
     }
 }
 
@@ -70,8 +123,13 @@ impl Credentials {
             file.operator
                 .iter()
                 .map(|d| (d, Principal::Operator))
-                .chain(file.partners.iter().flat_map(|(c, ds)| {
-                    ds.iter().map(move |d| (d, Principal::Partner(c.clone())))
+                .chain(
+                    file.partners.iter().flat_map(|(c, ds)| {
+                        ds.iter().map(move |d| (d, Principal::Partner(c.clone())))
+                    }),
+                )
+                .chain(file.auditors.iter().flat_map(|(c, ds)| {
+                    ds.iter().map(move |d| (d, Principal::Auditor(c.clone())))
                 }));
         for (digest, principal) in entries {
             let digest = Hash::from_hex(digest)?;

@@ -286,6 +286,9 @@ fn load_or_init(config: &NodeConfig) -> Result<(Genesis, Keypair), NodeError> {
             let token = demo_token(&Principal::Partner(c.id.clone()));
             file.partners
                 .insert(c.id.clone(), vec![token_digest(&token).to_hex()]);
+            let token = demo_token(&Principal::Auditor(c.id.clone()));
+            file.auditors
+                .insert(c.id.clone(), vec![token_digest(&token).to_hex()]);
         }
         let json = serde_json::to_string_pretty(&file).expect("credentials serialize");
         write_new(&config.data_dir.join("credentials.json"), json.as_bytes())?;

@@ -6,15 +6,17 @@
 //! partner's issuer key, a link or redemption signed by the customer. So a leaked
 //! credential alone can mint nothing.
 
-use crate::api::{ApiError, ErrorBody, SubmitResult, body_error, chain_of, submit_items};
-use crate::auth::Principal;
+use crate::api::{
+    ApiError, ErrorBody, SubmitResult, body_error, caller, chain_of, require_chain, submit_items,
+};
+use crate::auth::{Caller, Principal};
 use crate::node::{ChainHandle, Node};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
 use milk_core::codec::Encode;
@@ -45,11 +47,13 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/partners/{chain}/supply", get(supply))
 }
 
-/// Checks the credential and returns the partner's chain.
+/// Checks the credential and returns the partner's chain. Auditors may read; only the
+/// partner and the operator may submit.
 fn authorize<'a>(
     node: &'a Node,
     headers: &HeaderMap,
     chain: &str,
+    write: bool,
 ) -> Result<&'a ChainHandle, ApiError> {
     let handle = chain_of(node, chain)?;
     if handle.spec.partner.is_none() {
@@ -59,31 +63,23 @@ fn authorize<'a>(
             format!("{chain} is not a partner's brand chain"),
         ));
     }
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send the partner's API credential as `Authorization: Bearer <token>`",
-            )
-        })?;
-    match node.credentials.principal(token.trim()) {
-        None => Err(ApiError::new(
+    let caller = caller(node, headers)?;
+    if caller == Caller::Anonymous {
+        return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "unknown API credential",
-        )),
-        Some(Principal::Operator) => Ok(handle),
-        Some(Principal::Partner(own)) if *own == handle.spec.id => Ok(handle),
-        Some(Principal::Partner(_)) => Err(ApiError::new(
+            "send the partner's API credential as `Authorization: Bearer <token>`",
+        ));
+    }
+    require_chain(&caller, handle)?;
+    if write && matches!(caller, Caller::Credential(Principal::Auditor(_))) {
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "this credential belongs to another partner",
-        )),
+            "auditors may read, not submit",
+        ));
     }
+    Ok(handle)
 }
 
 /// A signed transaction for the partner API.
@@ -197,7 +193,7 @@ async fn link(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SubmitResult>, ApiError> {
-    let handle = authorize(&node, &headers, &chain)?;
+    let handle = authorize(&node, &headers, &chain, true)?;
     let (_, bytes) = partner_tx(handle, body, "link", |a| matches!(a, Action::Link { .. }))?;
     submit_one(&node, handle, bytes).await.map(Json)
 }
@@ -283,7 +279,7 @@ async fn convert(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ConversionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain)?;
+    let handle = authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "convert", |a| {
         matches!(a, Action::Convert { .. })
     })?;
@@ -322,7 +318,7 @@ async fn conversion(
     Path((chain, reference)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<ConversionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain)?;
+    let handle = authorize(&node, &headers, &chain, false)?;
     let c = recorded_conversion(handle, &reference)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -419,7 +415,7 @@ async fn redeem(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain)?;
+    let handle = authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "redeem", |a| {
         matches!(a, Action::Redeem { .. })
     })?;
@@ -442,7 +438,7 @@ async fn refund(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain)?;
+    let handle = authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "refund", |a| {
         matches!(a, Action::Refund { .. })
     })?;
@@ -463,7 +459,7 @@ async fn redemption(
     Path((chain, order_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain)?;
+    let handle = authorize(&node, &headers, &chain, false)?;
     let r = recorded_redemption(handle, &order_id)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -508,7 +504,7 @@ async fn supply(
     Path(chain): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<SupplyReport>, ApiError> {
-    let handle = authorize(&node, &headers, &chain)?;
+    let handle = authorize(&node, &headers, &chain, false)?;
     let asset = &handle.spec.assets[0];
     let outstanding = handle
         .store

@@ -336,7 +336,7 @@ impl Worker {
         if self.shared.halted.load(Ordering::SeqCst) {
             return refuse(self, SubmitError::Halted);
         }
-        match self.state.check(tx.tx(), self.clock.now_ms()) {
+        match self.state.check_envelope(tx.tx(), self.clock.now_ms()) {
             Ok(()) => {}
             // A few transactions may arrive ahead of their predecessors and wait for them;
             // one far ahead would only sit in the pool until it expired.

@@ -22,8 +22,9 @@ fn start(dir: &std::path::Path, clock: &ManualClock) -> (Spawned, Http) {
     config.genesis = Some(g);
     config.producer_key = Some(k);
     config.max_body_bytes = 1024 * 1024;
+    support::write_credentials(&config.data_dir);
     let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
-    let http = Http::new(&node.url());
+    let http = Http::new(&node.url()).with_token(support::OPERATOR_TOKEN);
     (node, http)
 }
 

@@ -44,7 +44,7 @@ fn start(data: &Path, genesis: &Path, key: &Path) -> (Child, Http) {
         .strip_prefix("milkd listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    (child, Http::new(&url))
+    (child, Http::new(&url).with_token(support::OPERATOR_TOKEN))
 }
 
 fn now_ms() -> u64 {
@@ -74,6 +74,7 @@ fn sigkill_under_load_loses_no_acknowledged_transaction() {
     let genesis = support::genesis(ACCOUNTS);
     let (gpath, kpath) = support::write_genesis(dir.path(), &genesis);
     let data = dir.path().join("data");
+    support::write_credentials(&data);
     let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
 
     for round in 0..3 {

@@ -79,6 +79,23 @@ pub fn transfer(
 pub struct Http {
     pub base: String,
     agent: ureq::Agent,
+    token: Option<String>,
+}
+
+/// The operator credential the tests' data directories get.
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
+
+/// Writes a credentials file with [`OPERATOR_TOKEN`] into a data directory.
+pub fn write_credentials(data_dir: &std::path::Path) {
+    std::fs::create_dir_all(data_dir).unwrap();
+    let mut file = milkd::auth::CredentialsFile::default();
+    file.operator
+        .push(milkd::auth::token_digest(OPERATOR_TOKEN).to_hex());
+    std::fs::write(
+        data_dir.join("credentials.json"),
+        serde_json::to_vec(&file).unwrap(),
+    )
+    .unwrap();
 }
 
 impl Http {
@@ -91,14 +108,27 @@ impl Http {
         Http {
             base: base.to_owned(),
             agent,
+            token: None,
+        }
+    }
+
+    /// Sends `token` as the credential on every request but [`Http::request`].
+    pub fn with_token(mut self, token: &str) -> Http {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.token {
+            Some(t) => req.header("Authorization", &format!("Bearer {t}")),
+            None => req,
         }
     }
 
     /// GET, returning the status and the JSON body.
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let mut r = self
-            .agent
-            .get(&format!("{}{path}", self.base))
+            .auth(self.agent.get(&format!("{}{path}", self.base)))
             .call()
             .unwrap();
         let status = r.status().as_u16();
@@ -146,11 +176,25 @@ impl Http {
         )
     }
 
+    /// GET with extra headers (and no default credential).
+    pub fn request_with(&self, path: &str, headers: &[(&str, String)]) -> (u16, serde_json::Value) {
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let mut r = req.call().unwrap();
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_vec().unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// GET, returning the raw body.
     pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
         let mut r = self
-            .agent
-            .get(&format!("{}{path}", self.base))
+            .auth(self.agent.get(&format!("{}{path}", self.base)))
             .call()
             .unwrap();
         let status = r.status().as_u16();
@@ -177,8 +221,7 @@ impl Http {
         body: &[u8],
     ) -> Result<(u16, serde_json::Value), String> {
         let mut r = self
-            .agent
-            .post(&format!("{}{path}", self.base))
+            .auth(self.agent.post(&format!("{}{path}", self.base)))
             .header("Content-Type", content_type)
             .send(body)
             .map_err(|e| e.to_string())?;

@@ -1,0 +1,283 @@
+//! Privacy of brand chains: every read endpoint, as every kind of caller. A brand chain is
+//! readable by its partner, TICA and its auditors; a customer sees their own account and
+//! transactions; another partner gets 403 and an anonymous caller 401, supply included.
+
+mod support;
+
+use milk_core::brand::link_message;
+use milk_core::genesis::demo_key;
+use milk_core::tx::{Action, Transaction};
+use milk_core::{Amount, Keypair};
+use milkd::auth::{ACCOUNT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER, read_message};
+use milkd::{ManualClock, NodeConfig};
+use std::sync::Arc;
+use support::Http;
+
+const NOW: u64 = 1_900_000_000_000;
+
+/// The headers of a read signed by `key` (an `Authorization`-free request).
+fn signed(http: &Http, path: &str, key: &Keypair, expires: u64) -> (u16, serde_json::Value) {
+    let sig = key.sign(&read_message(&key.address(), expires).0);
+    http.request_with(
+        path,
+        &[
+            (ACCOUNT_HEADER, key.address().to_string()),
+            (EXPIRES_HEADER, expires.to_string()),
+            (SIGNATURE_HEADER, hex::encode(sig.0)),
+        ],
+    )
+}
+
+#[test]
+fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let http = Http::new(&node.url());
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let issuer = demo_key("partner:skyway");
+
+    // Some activity on skyway: a link, a conversion, a redemption, a transfer alice → bob.
+    let tx = |key: &Keypair, seq: u64, action: Action| {
+        Transaction {
+            chain: "skyway".parse().unwrap(),
+            sender: key.address(),
+            sequence: seq,
+            expires_at_ms: NOW + 60_000,
+            action,
+        }
+        .sign(key)
+    };
+    let hash = milk_core::brand::customer_hash("salt", "M-1");
+    let countersign =
+        issuer.sign(&link_message(&"skyway".parse().unwrap(), &alice.address(), &hash).0);
+    let transfer = tx(
+        &alice,
+        2,
+        Action::Transfer {
+            to: bob.address(),
+            asset: "SKY".parse().unwrap(),
+            amount: Amount::new(1),
+            memo: String::new(),
+        },
+    );
+    let txs = vec![
+        tx(
+            &alice,
+            0,
+            Action::Link {
+                customer_hash: hash,
+                partner_signature: countersign,
+            },
+        ),
+        tx(
+            &issuer,
+            0,
+            Action::Convert {
+                to: alice.address(),
+                mileage: 50,
+                reference: "R-1".into(),
+            },
+        ),
+        tx(
+            &alice,
+            1,
+            Action::Redeem {
+                amount: Amount::new(100),
+                order_id: "O-1".into(),
+            },
+        ),
+        transfer.clone(),
+    ];
+    let r = http.submit("skyway", &txs, true).unwrap();
+    assert!(
+        r.results.iter().all(|r| r.status == "committed"),
+        "{:?}",
+        r.results
+    );
+    let carol_tx = tx(
+        &demo_key("carol"),
+        0,
+        Action::Transfer {
+            to: bob.address(),
+            asset: "SKY".parse().unwrap(),
+            amount: Amount::new(1),
+            memo: String::new(),
+        },
+    );
+    assert_eq!(
+        http.submit("skyway", &[carol_tx.clone()], true)
+            .unwrap()
+            .results[0]
+            .status,
+        "committed"
+    );
+
+    // Every chain-wide read of skyway, as each credential.
+    let reads = [
+        "/v1/chains/skyway".to_owned(),
+        "/v1/chains/skyway/blocks".to_owned(),
+        "/v1/chains/skyway/blocks/1".to_owned(),
+        "/v1/chains/skyway/raw-blocks?from=0".to_owned(),
+        format!("/v1/chains/skyway/txs/{}", carol_tx.tx.id()),
+        "/v1/partners/skyway/supply".to_owned(),
+        "/v1/partners/skyway/conversions/R-1".to_owned(),
+        "/v1/partners/skyway/redemptions/O-1".to_owned(),
+    ];
+    let as_token = |path: &str, token: Option<&str>| {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        http.request("GET", path, None, auth.as_deref())
+    };
+    for path in &reads {
+        for (token, expected) in [
+            (None, 401),
+            (Some("demo-cinema-token"), 403),
+            (Some("demo-cinema-auditor-token"), 403),
+            (Some("demo-skyway-token"), 200),
+            (Some("demo-skyway-auditor-token"), 200),
+            (Some("demo-operator-token"), 200),
+        ] {
+            let (status, body) = as_token(path, token);
+            assert_eq!(status, expected, "{path} as {token:?}: {body}");
+        }
+        // A customer, identified by signature, is not the chain's reader either.
+        let (status, _) = signed(&http, path, &alice, NOW + 60_000);
+        assert_eq!(status, 403, "{path} as a signed customer");
+    }
+
+    // Lists show that skyway exists, but not its supply or head, to those who may not read it.
+    let skyway_entry = |token: Option<&str>| {
+        let (_, chains) = as_token("/v1/chains", token);
+        chains
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "skyway")
+            .unwrap()
+            .clone()
+    };
+    for token in [None, Some("demo-cinema-token")] {
+        let e = skyway_entry(token);
+        assert!(
+            e["head"].is_null() && e["assets"][0]["supply"].is_null(),
+            "{e}"
+        );
+    }
+    assert!(
+        skyway_entry(Some("demo-skyway-token"))["head"]["height"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let (_, health) = as_token("/health", None);
+    assert!(
+        health["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["chain"] == "center"),
+        "{health}"
+    );
+    let (_, genesis) = as_token("/v1/genesis", Some("demo-cinema-token"));
+    let allocations = |g: &serde_json::Value, id: &str| {
+        g["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["allocations"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        (
+            allocations(&genesis, "skyway"),
+            allocations(&genesis, "cinema") > 0
+        ),
+        (0, true)
+    );
+    let (status, _) = as_token("/metrics", Some("demo-skyway-token"));
+    assert_eq!(status, 403);
+    let (status, _) = as_token("/metrics", Some("demo-operator-token"));
+    assert_eq!(status, 200);
+
+    // Accounts: the center chain for anyone, a brand chain for its readers and the owner.
+    let chains_of = |(status, v): (u16, serde_json::Value)| {
+        assert_eq!(status, 200, "{v}");
+        v["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["chain"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let alice_path = format!("/v1/accounts/{}", alice.address());
+    assert_eq!(chains_of(as_token(&alice_path, None)), ["center"]);
+    assert_eq!(
+        chains_of(as_token(&alice_path, Some("demo-cinema-token"))),
+        ["center", "cinema"]
+    );
+    assert_eq!(
+        chains_of(signed(&http, &alice_path, &alice, NOW + 60_000)),
+        ["center", "cinema", "dailymart", "skyway"]
+    );
+    // Bob's signature does not open alice's account.
+    assert_eq!(
+        chains_of(signed(&http, &alice_path, &bob, NOW + 60_000)),
+        ["center"]
+    );
+
+    // A customer sees their own committed transactions (sent or received), no one else's.
+    let own = format!("/v1/chains/skyway/txs/{}", transfer.tx.id());
+    assert_eq!(signed(&http, &own, &alice, NOW + 60_000).0, 200);
+    assert_eq!(signed(&http, &own, &bob, NOW + 60_000).0, 200);
+    assert_eq!(
+        signed(
+            &http,
+            &format!("/v1/chains/skyway/txs/{}", carol_tx.tx.id()),
+            &alice,
+            NOW + 60_000
+        )
+        .0,
+        403
+    );
+
+    // Signed reads must be fresh and really signed by the account.
+    let (status, v) = signed(&http, &alice_path, &alice, NOW);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("read_signature_expired"))
+    );
+    let (status, v) = signed(&http, &alice_path, &alice, NOW + 10 * 60_000);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("read_signature_expired"))
+    );
+    let forged = bob.sign(&read_message(&alice.address(), NOW + 60_000).0);
+    let (status, v) = http.request_with(
+        &alice_path,
+        &[
+            (ACCOUNT_HEADER, alice.address().to_string()),
+            (EXPIRES_HEADER, (NOW + 60_000).to_string()),
+            (SIGNATURE_HEADER, hex::encode(forged.0)),
+        ],
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("bad_read_signature"))
+    );
+
+    // Auditors read but never submit.
+    let (status, v) = http.request(
+        "POST",
+        "/v1/partners/skyway/conversions",
+        Some("{}".into()),
+        Some("Bearer demo-skyway-auditor-token"),
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+}
