@@ -107,7 +107,7 @@ fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
         },
     );
     assert_eq!(
-        http.submit("skyway", &[carol_tx.clone()], true)
+        http.submit("skyway", std::slice::from_ref(&carol_tx), true)
             .unwrap()
             .results[0]
             .status,
