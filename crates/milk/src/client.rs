@@ -55,6 +55,25 @@ impl Client {
         self.read(path, resp)
     }
 
+    /// A partner API call without a body (`POST` or `DELETE`).
+    pub fn partner_call(&self, method: &str, chain: &str, path: &str) -> Result<serde_json::Value> {
+        let url = self.url(&format!("/v1/partners/{chain}{path}"));
+        let auth = self.bearer()?;
+        let resp = match method {
+            "DELETE" => self
+                .agent
+                .delete(&url)
+                .header("Authorization", &auth)
+                .call(),
+            _ => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_empty(),
+        };
+        self.read(path, resp)
+    }
+
     /// A partner API call carrying a signed transaction.
     pub fn partner_post(
         &self,

@@ -193,6 +193,26 @@ enum PartnerCmd {
         /// The order id.
         order: String,
     },
+    /// Grant an auditor read access to the chain; prints the auditor's token once.
+    GrantAuditor {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+    },
+    /// List the chain's auditor credentials.
+    Auditors {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+    },
+    /// Revoke an auditor credential.
+    RevokeAuditor {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The credential's id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -697,6 +717,15 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
         PartnerCmd::Redemption { chain, order } => {
             show(client.partner_get(&chain, &format!("/redemptions/{}", client::segment(&order)))?)
         }
+        PartnerCmd::GrantAuditor { chain } => {
+            show(client.partner_call("POST", &chain, "/auditors")?)
+        }
+        PartnerCmd::Auditors { chain } => show(client.partner_get(&chain, "/auditors")?),
+        PartnerCmd::RevokeAuditor { chain, id } => show(client.partner_call(
+            "DELETE",
+            &chain,
+            &format!("/auditors/{}", client::segment(&id)),
+        )?),
     }
     Ok(())
 }

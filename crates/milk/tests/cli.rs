@@ -270,6 +270,39 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
         (Some("12000"), Some("5000"))
     );
 
+    // An auditor the partner grants reads the chain; revoked, it reads nothing.
+    let grant = json(m(&[
+        "partner",
+        "grant-auditor",
+        "--chain",
+        "cinema",
+        "--json",
+    ]));
+    let auditor = grant["token"].as_str().unwrap();
+    let audited = json(m(&[
+        "verify", "--chain", "cinema", "--token", auditor, "--json",
+    ]));
+    assert_eq!(
+        (
+            audited["ok"].as_bool(),
+            audited["chains"][0]["skipped"].is_null()
+        ),
+        (Some(true), true),
+        "{audited}"
+    );
+    let ids = json(m(&["partner", "auditors", "--chain", "cinema", "--json"]));
+    assert!(ids.as_array().unwrap().contains(&grant["id"]), "{ids}");
+    json(m(&[
+        "partner",
+        "revoke-auditor",
+        "--chain",
+        "cinema",
+        grant["id"].as_str().unwrap(),
+        "--json",
+    ]));
+    let out = m(&["verify", "--chain", "cinema", "--token", auditor]);
+    assert!(!out.status.success(), "a revoked credential still works");
+
     // Another partner's chain with this credential: refused, and said so.
     let out = m(&["partner", "supply", "--chain", "skyway"]);
     assert!(!out.status.success());

@@ -134,7 +134,6 @@ pub(crate) fn caller(node: &Node, headers: &HeaderMap) -> Result<Caller, ApiErro
         return node
             .credentials
             .principal(token.trim())
-            .cloned()
             .map(Caller::Credential)
             .ok_or_else(|| unauthorized("unknown API credential"));
     }
@@ -247,7 +246,10 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::redeem,
         crate::partner_api::redemption,
         crate::partner_api::refund,
-        crate::partner_api::supply
+        crate::partner_api::supply,
+        crate::partner_api::grant_auditor,
+        crate::partner_api::list_auditors,
+        crate::partner_api::revoke_auditor
     ),
     components(schemas(
         ErrorBody,
@@ -269,7 +271,8 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::ConversionReceipt,
         crate::partner_api::RedemptionReceipt,
         crate::partner_api::SupplyReport,
-        crate::partner_api::TxRef
+        crate::partner_api::TxRef,
+        crate::partner_api::AuditorGrant
     ))
 )]
 pub struct ApiDoc;

@@ -9,7 +9,8 @@
 use milk_core::{Address, ChainId, Hash};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 /// Who holds a credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,27 +98,26 @@ pub fn demo_token(principal: &Principal) -> String {
     }
 }
 
-/// Known token digests.
+/// Known token digests, kept in step with the credentials file.
 #[derive(Debug, Default)]
 pub struct Credentials {
+    path: Option<PathBuf>,
+    inner: RwLock<Known>,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    file: CredentialsFile,
     by_digest: HashMap<Hash, Principal>,
 }
 
-impl Credentials {
-    /// Reads a credentials file; a missing file means no credentials.
-    pub fn load(path: &Path) -> Result<Credentials, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::default()),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        };
-        let file: CredentialsFile =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        Credentials::from_file(&file).map_err(|e| format!("{}: {e}", path.display()))
-    }
+/// The short id of a credential: the first 16 hex digits of its digest.
+pub fn credential_id(digest_hex: &str) -> &str {
+    &digest_hex[..digest_hex.len().min(16)]
+}
 
-    /// Builds the lookup table from a file's contents.
-    pub fn from_file(file: &CredentialsFile) -> Result<Credentials, String> {
+impl Known {
+    fn from_file(file: CredentialsFile) -> Result<Known, String> {
         let mut by_digest = HashMap::new();
         let entries =
             file.operator
@@ -132,15 +132,94 @@ impl Credentials {
                     ds.iter().map(move |d| (d, Principal::Auditor(c.clone())))
                 }));
         for (digest, principal) in entries {
-            let digest = Hash::from_hex(digest)?;
-            by_digest.insert(digest, principal);
+            by_digest.insert(Hash::from_hex(digest)?, principal);
         }
-        Ok(Credentials { by_digest })
+        Ok(Known { file, by_digest })
+    }
+}
+
+impl Credentials {
+    /// Reads a credentials file (a missing one means none yet) and keeps it up to date.
+    pub fn load(path: &Path) -> Result<Credentials, String> {
+        let file = match std::fs::read_to_string(path) {
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CredentialsFile::default(),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let known = Known::from_file(file).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Credentials {
+            path: Some(path.to_owned()),
+            inner: RwLock::new(known),
+        })
+    }
+
+    /// Credentials held in memory only.
+    pub fn from_file(file: &CredentialsFile) -> Result<Credentials, String> {
+        Ok(Credentials {
+            path: None,
+            inner: RwLock::new(Known::from_file(file.clone())?),
+        })
     }
 
     /// Who holds `token`, if anyone.
-    pub fn principal(&self, token: &str) -> Option<&Principal> {
-        self.by_digest.get(&token_digest(token))
+    pub fn principal(&self, token: &str) -> Option<Principal> {
+        let inner = self.inner.read().expect("credentials lock");
+        inner.by_digest.get(&token_digest(token)).cloned()
+    }
+
+    /// Grants `token` read access to `chain` as an auditor; returns the credential's id.
+    pub fn grant_auditor(&self, chain: &ChainId, token: &str) -> Result<String, String> {
+        let digest = token_digest(token).to_hex();
+        let mut inner = self.inner.write().expect("credentials lock");
+        let mut file = inner.file.clone();
+        file.auditors
+            .entry(chain.clone())
+            .or_default()
+            .push(digest.clone());
+        self.persist(&file)?;
+        *inner = Known::from_file(file)?;
+        Ok(credential_id(&digest).to_owned())
+    }
+
+    /// The ids of a chain's auditor credentials.
+    pub fn auditors(&self, chain: &ChainId) -> Vec<String> {
+        let inner = self.inner.read().expect("credentials lock");
+        inner
+            .file
+            .auditors
+            .get(chain)
+            .map(|ds| ds.iter().map(|d| credential_id(d).to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Revokes a chain's auditor credential by id; `false` if there was none.
+    pub fn revoke_auditor(&self, chain: &ChainId, id: &str) -> Result<bool, String> {
+        let mut inner = self.inner.write().expect("credentials lock");
+        let mut file = inner.file.clone();
+        let Some(list) = file.auditors.get_mut(chain) else {
+            return Ok(false);
+        };
+        let before = list.len();
+        list.retain(|d| credential_id(d) != id);
+        if list.len() == before {
+            return Ok(false);
+        }
+        self.persist(&file)?;
+        *inner = Known::from_file(file)?;
+        Ok(true)
+    }
+
+    fn persist(&self, file: &CredentialsFile) -> Result<(), String> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let tmp = path.with_extension("tmp");
+        let json = serde_json::to_vec_pretty(file).map_err(|e| e.to_string())?;
+        std::fs::write(&tmp, json)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 
@@ -158,10 +237,34 @@ mod tests {
         let json = serde_json::to_string(&file).unwrap();
         assert!(!json.contains("\"sky\""), "the file never holds a token");
         let c = Credentials::from_file(&file).unwrap();
-        assert_eq!(c.principal("op"), Some(&Principal::Operator));
-        assert_eq!(c.principal("sky"), Some(&Principal::Partner(skyway)));
+        assert_eq!(c.principal("op"), Some(Principal::Operator));
+        assert_eq!(c.principal("sky"), Some(Principal::Partner(skyway.clone())));
         assert_eq!(c.principal("nope"), None);
         file.operator.push("zz".into());
         assert!(Credentials::from_file(&file).is_err());
+    }
+
+    #[test]
+    fn auditor_grants_persist_and_revoke() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        let skyway: ChainId = "skyway".parse().unwrap();
+        let c = Credentials::load(&path).unwrap();
+        let id = c.grant_auditor(&skyway, "audit-1").unwrap();
+        assert_eq!(
+            c.principal("audit-1"),
+            Some(Principal::Auditor(skyway.clone()))
+        );
+        assert_eq!(c.auditors(&skyway), vec![id.clone()]);
+        // A restart reads the grant back.
+        let c = Credentials::load(&path).unwrap();
+        assert_eq!(
+            c.principal("audit-1"),
+            Some(Principal::Auditor(skyway.clone()))
+        );
+        assert!(!c.revoke_auditor(&skyway, "nope").unwrap());
+        assert!(c.revoke_auditor(&skyway, &id).unwrap());
+        assert_eq!(c.principal("audit-1"), None);
+        assert_eq!(Credentials::load(&path).unwrap().principal("audit-1"), None);
     }
 }

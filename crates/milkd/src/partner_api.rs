@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
 use milk_core::codec::Encode;
 use milk_core::tx::{Action, SignedTransaction};
@@ -45,6 +45,11 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route("/v1/partners/{chain}/refunds", post(refund))
         .route("/v1/partners/{chain}/supply", get(supply))
+        .route(
+            "/v1/partners/{chain}/auditors",
+            post(grant_auditor).get(list_auditors),
+        )
+        .route("/v1/partners/{chain}/auditors/{id}", delete(revoke_auditor))
 }
 
 /// Checks the credential and returns the partner's chain. Auditors may read; only the
@@ -532,6 +537,82 @@ async fn supply(
         held_by_tica: held[0].units().to_string(),
         held_by_customers: customers.units().to_string(),
     }))
+}
+
+/// A new auditor credential: the token is shown once and never stored.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct AuditorGrant {
+    /// The brand chain it may read.
+    pub chain: String,
+    /// Its id, for listing and revoking.
+    pub id: String,
+    /// The bearer token to hand to the auditor.
+    pub token: String,
+}
+
+/// Grants an auditor read access to this brand chain.
+#[utoipa::path(post, path = "/v1/partners/{chain}/auditors",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    responses((status = 201, description = "Granted", body = AuditorGrant),
+        (status = 403, description = "Not this chain's partner or the operator", body = ErrorBody)))]
+async fn grant_auditor(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<AuditorGrant>), ApiError> {
+    let handle = authorize(&node, &headers, &chain, true)?;
+    let secret: [u8; 32] = rand::random();
+    let token = format!("mka_{}", hex::encode(secret));
+    let id = node
+        .credentials
+        .grant_auditor(&handle.spec.id, &token)
+        .map_err(|e| ApiError::internal("grant auditor", e))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AuditorGrant {
+            chain: handle.spec.id.to_string(),
+            id,
+            token,
+        }),
+    ))
+}
+
+/// The ids of this brand chain's auditor credentials.
+#[utoipa::path(get, path = "/v1/partners/{chain}/auditors",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    responses((status = 200, description = "Credential ids", body = Vec<String>)))]
+async fn list_auditors(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let handle = authorize(&node, &headers, &chain, true)?;
+    Ok(Json(node.credentials.auditors(&handle.spec.id)))
+}
+
+/// Revokes an auditor credential.
+#[utoipa::path(delete, path = "/v1/partners/{chain}/auditors/{id}",
+    params(("chain" = String, Path, description = "The partner's brand chain"), ("id" = String, Path, description = "The credential's id")),
+    responses((status = 200, description = "Revoked"),
+        (status = 404, description = "No such credential", body = ErrorBody)))]
+async fn revoke_auditor(
+    State(node): State<Shared>,
+    Path((chain, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let handle = authorize(&node, &headers, &chain, true)?;
+    let revoked = node
+        .credentials
+        .revoke_auditor(&handle.spec.id, &id)
+        .map_err(|e| ApiError::internal("revoke auditor", e))?;
+    if !revoked {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_credential",
+            format!("no auditor credential {id}"),
+        ));
+    }
+    Ok(Json(serde_json::json!({ "revoked": id })))
 }
 
 /// Hex of a signed transaction, for request bodies.

@@ -285,3 +285,54 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
     assert_eq!(n("held_by_tica"), 100_000_000);
     assert_eq!(n("held_by_tica") + n("held_by_customers"), n("outstanding"));
 }
+
+#[test]
+fn a_partner_grants_and_revokes_auditors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let http = Http::new(&node.url());
+    let call = |method: &str, path: &str, token: &str| {
+        http.request(method, path, None, Some(&format!("Bearer {token}")))
+    };
+
+    let (s, grant) = call("POST", "/v1/partners/skyway/auditors", "demo-skyway-token");
+    assert_eq!(s, 201, "{grant}");
+    let token = grant["token"].as_str().unwrap().to_owned();
+    let id = grant["id"].as_str().unwrap().to_owned();
+    // The new auditor reads skyway, and only skyway; it cannot grant further.
+    assert_eq!(call("GET", "/v1/chains/skyway/blocks", &token).0, 200);
+    assert_eq!(call("GET", "/v1/chains/cinema/blocks", &token).0, 403);
+    assert_eq!(call("POST", "/v1/partners/skyway/auditors", &token).0, 403);
+    // Another partner cannot grant on skyway.
+    assert_eq!(
+        call("POST", "/v1/partners/skyway/auditors", "demo-cinema-token").0,
+        403
+    );
+    let (_, list) = call("GET", "/v1/partners/skyway/auditors", "demo-skyway-token");
+    assert!(
+        list.as_array().unwrap().iter().any(|i| i == id.as_str()),
+        "{list}"
+    );
+    // Revoked, it reads nothing; revoking again is a clear 404.
+    assert_eq!(
+        call(
+            "DELETE",
+            &format!("/v1/partners/skyway/auditors/{id}"),
+            "demo-skyway-token"
+        )
+        .0,
+        200
+    );
+    assert_eq!(call("GET", "/v1/chains/skyway/blocks", &token).0, 401);
+    let (s, e) = call(
+        "DELETE",
+        &format!("/v1/partners/skyway/auditors/{id}"),
+        "demo-skyway-token",
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (404, Some("unknown_credential"))
+    );
+}

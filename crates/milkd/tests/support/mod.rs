@@ -156,6 +156,13 @@ impl Http {
                 }
                 req.call()
             }
+            ("DELETE", _) => {
+                let mut req = self.agent.delete(&url);
+                if let Some(a) = auth {
+                    req = req.header("Authorization", a);
+                }
+                req.call()
+            }
             (_, body) => {
                 let mut req = self
                     .agent
