@@ -1,15 +1,15 @@
 //! The bounded pool of verified transactions waiting for a block.
 //!
-//! Transactions leave in arrival order, except that one whose sequence number is ahead of
-//! its sender's waits for the ones before it (clients may send a few at once over parallel
-//! connections). Everything is bounded: the pool, and each sender's share of it, so one
-//! sender cannot crowd out the rest.
+//! Senders are served in the order their transactions arrived, and each sender's
+//! transactions in sequence order: one that arrives ahead of its predecessors waits for
+//! them (clients may send many at once over parallel connections). Everything is bounded:
+//! the pool, and each sender's share of it, so one sender cannot crowd out the rest.
 
 use crate::Address;
 use crate::state::{ChainState, TxError};
 use crate::tx::{TxId, VerifiedTx};
-use rustc_hash::FxHashMap as HashMap;
-use std::collections::VecDeque;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::{BTreeMap, VecDeque};
 use thiserror::Error;
 
 /// Why the pool refused a transaction.
@@ -24,6 +24,9 @@ pub enum MempoolError {
     /// The same transaction is already pending.
     #[error("transaction is already pending")]
     Duplicate,
+    /// Another transaction of the sender with this sequence number is already pending.
+    #[error("another transaction with this sequence number is already pending")]
+    SequencePending,
 }
 
 impl MempoolError {
@@ -33,6 +36,7 @@ impl MempoolError {
             MempoolError::Full(_) => "mempool_full",
             MempoolError::SenderFull(_) => "sender_pending_limit",
             MempoolError::Duplicate => "already_pending",
+            MempoolError::SequencePending => "sequence_pending",
         }
     }
 }
@@ -52,8 +56,10 @@ pub struct Mempool {
     capacity: usize,
     per_sender_limit: usize,
     txs: HashMap<TxId, VerifiedTx>,
+    /// Arrival order of senders' transactions: the order senders are served in.
     order: VecDeque<TxId>,
-    per_sender: HashMap<Address, usize>,
+    /// Each sender's waiting transactions by sequence number.
+    by_sender: HashMap<Address, BTreeMap<u64, TxId>>,
 }
 
 impl Mempool {
@@ -64,7 +70,7 @@ impl Mempool {
             per_sender_limit,
             txs: HashMap::default(),
             order: VecDeque::new(),
-            per_sender: HashMap::default(),
+            by_sender: HashMap::default(),
         }
     }
 
@@ -83,7 +89,8 @@ impl Mempool {
         self.txs.contains_key(id)
     }
 
-    /// Adds a transaction.
+    /// Adds a transaction. A second transaction with the same sender and sequence number
+    /// waits beside the first; whichever comes first in the block applies.
     pub fn admit(&mut self, tx: VerifiedTx) -> Result<(), MempoolError> {
         if self.txs.contains_key(&tx.id()) {
             return Err(MempoolError::Duplicate);
@@ -91,11 +98,17 @@ impl Mempool {
         if self.txs.len() >= self.capacity {
             return Err(MempoolError::Full(self.capacity));
         }
-        let count = self.per_sender.entry(tx.tx().sender).or_default();
-        if *count >= self.per_sender_limit {
+        let sender = tx.tx().sender;
+        let queue = self.by_sender.entry(sender).or_default();
+        if queue.len() >= self.per_sender_limit {
             return Err(MempoolError::SenderFull(self.per_sender_limit));
         }
-        *count += 1;
+        if queue.contains_key(&tx.tx().sequence) {
+            // The same sequence number twice: keep the one that came first; the other could
+            // never apply after it.
+            return Err(MempoolError::SequencePending);
+        }
+        queue.insert(tx.tx().sequence, tx.id());
         self.order.push_back(tx.id());
         self.txs.insert(tx.id(), tx);
         Ok(())
@@ -104,49 +117,81 @@ impl Mempool {
     fn remove(&mut self, id: &TxId) -> Option<VerifiedTx> {
         let tx = self.txs.remove(id)?;
         let sender = tx.tx().sender;
-        let count = self.per_sender.get_mut(&sender).expect("counted on admit");
-        *count -= 1;
-        if *count == 0 {
-            self.per_sender.remove(&sender);
+        if let Some(queue) = self.by_sender.get_mut(&sender) {
+            queue.remove(&tx.tx().sequence);
+            if queue.is_empty() {
+                self.by_sender.remove(&sender);
+            }
         }
         Some(tx)
     }
 
-    /// Applies up to `max` waiting transactions to `state` at block time `now_ms`, in
-    /// arrival order; ones waiting for an earlier sequence number stay, ones that can never
-    /// apply are dropped and reported.
+    /// Applies up to `max` waiting transactions to `state` at block time `now_ms`. Senders
+    /// are served in the order their transactions arrived; each sender's transactions go in
+    /// sequence order, as far as they run without a gap. Expired transactions, and ones that
+    /// can never apply, are dropped and reported.
     pub fn select(&mut self, state: &mut ChainState, now_ms: u64, max: usize) -> Selection {
         let mut out = Selection::default();
-        // A few passes let a transaction that arrived before its predecessor follow it into
-        // the same block; anything still waiting after that goes in a later block.
-        for _pass in 0..4 {
-            let mut progressed = false;
-            let mut kept = VecDeque::with_capacity(self.order.len());
-            while let Some(id) = self.order.pop_front() {
-                if out.applied.len() >= max {
-                    kept.push_back(id);
-                    continue;
-                }
-                let Some(tx) = self.txs.get(&id) else {
-                    continue;
-                };
-                match state.apply(tx.tx(), now_ms) {
-                    Ok(()) => {
-                        progressed = true;
-                        out.applied.push(self.remove(&id).expect("present"));
-                    }
-                    Err(TxError::SequenceGap { .. }) => kept.push_back(id),
-                    Err(e) => {
-                        self.remove(&id);
-                        out.rejected.push((id, e));
-                    }
-                }
-            }
-            self.order = kept;
-            if !progressed || out.applied.len() >= max || self.order.is_empty() {
-                break;
+        let expired: Vec<TxId> = self
+            .txs
+            .iter()
+            .filter(|(_, tx)| tx.tx().expires_at_ms <= now_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(tx) = self.remove(&id) {
+                out.rejected.push((
+                    id,
+                    TxError::Expired {
+                        expires_at_ms: tx.tx().expires_at_ms,
+                        now_ms,
+                    },
+                ));
             }
         }
+        let mut served: HashSet<Address> = HashSet::default();
+        for id in self.order.clone() {
+            if out.applied.len() >= max {
+                break;
+            }
+            let Some(sender) = self.txs.get(&id).map(|t| t.tx().sender) else {
+                continue;
+            };
+            if !served.insert(sender) {
+                continue;
+            }
+            self.drain_sender(&sender, state, now_ms, max, &mut out);
+        }
+        let txs = &self.txs;
+        self.order.retain(|id| txs.contains_key(id));
         out
+    }
+
+    /// Applies one sender's run of consecutive sequence numbers.
+    fn drain_sender(
+        &mut self,
+        sender: &Address,
+        state: &mut ChainState,
+        now_ms: u64,
+        max: usize,
+        out: &mut Selection,
+    ) {
+        while out.applied.len() < max {
+            let expected = state.next_sequence(sender);
+            let Some((&sequence, &id)) = self.by_sender.get(sender).and_then(|q| q.iter().next())
+            else {
+                return;
+            };
+            if sequence > expected {
+                return; // a gap: wait for the missing one
+            }
+            let tx = self
+                .remove(&id)
+                .expect("queued transactions are in the pool");
+            match state.apply(tx.tx(), now_ms) {
+                Ok(()) => out.applied.push(tx),
+                Err(e) => out.rejected.push((id, e)),
+            }
+        }
     }
 }

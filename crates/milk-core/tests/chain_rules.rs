@@ -372,7 +372,7 @@ impl Harness {
         let verified = signed.verify().expect("test signs correctly");
         // Admission only refuses what the pool cannot hold; validity is decided in the block.
         match self.mempool.admit(verified) {
-            Ok(()) | Err(MempoolError::Duplicate) => {}
+            Ok(()) | Err(MempoolError::Duplicate | MempoolError::SequencePending) => {}
             Err(e) => panic!("unexpected mempool refusal: {e}"),
         }
     }

@@ -216,3 +216,135 @@ pub fn transfers(opts: &TransferBench) -> Result<serde_json::Value> {
         "ratio": (rate / ceiling * 1000.0).round() / 1000.0,
     }))
 }
+
+/// What `bench conversions` runs.
+#[derive(Debug, Clone)]
+pub struct ConversionBench {
+    /// Linked customers.
+    pub customers: usize,
+    /// Conversions in all.
+    pub conversions: usize,
+    /// Concurrent partner clients (one conversion per request each).
+    pub clients: usize,
+}
+
+/// Conversions per second through the partner API over loopback HTTP, each one request
+/// (idempotency lookup, submission, durable commit, receipt), with latency percentiles.
+pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
+    use milk_core::brand::{customer_hash, link_message};
+    eprintln!(
+        "bench conversions: {} conversions for {} linked customers, {} concurrent partner clients",
+        opts.conversions, opts.customers, opts.clients
+    );
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let mut config = milkd::NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().expect("valid");
+    let node = milkd::spawn(config, Arc::new(milkd::SystemClock)).context("starting the node")?;
+    let client = Client::new(&node.url()).with_token(Some("demo-skyway-token".into()));
+    let chain: ChainId = "skyway".parse().expect("valid");
+    let issuer = demo_key("partner:skyway");
+    let expires = now_ms() + 3_600_000;
+
+    // Setup, not timed: link every customer.
+    let customers: Vec<Keypair> = (0..opts.customers)
+        .into_par_iter()
+        .map(|i| Keypair::from_label(&format!("milk-bench/customer/{i}")))
+        .collect();
+    let links: Vec<SignedTransaction> = customers
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let hash = customer_hash("bench-salt", &format!("C-{i}"));
+            let countersign = issuer.sign(&link_message(&chain, &c.address(), &hash).0);
+            Transaction {
+                chain: chain.clone(),
+                sender: c.address(),
+                sequence: 0,
+                expires_at_ms: expires,
+                action: Action::Link {
+                    customer_hash: hash,
+                    partner_signature: countersign,
+                },
+            }
+            .sign(c)
+        })
+        .collect();
+    for batch in links.chunks(1_000) {
+        let r = client.submit("skyway", batch, true)?;
+        if let Some(bad) = r.results.iter().find(|r| r.status != "committed") {
+            bail!("linking failed: {bad:?}");
+        }
+    }
+    // Pre-signed conversions, by the partner's issuer key, in sequence order.
+    let bodies: Vec<SignedTransaction> = (0..opts.conversions)
+        .into_par_iter()
+        .map(|n| {
+            Transaction {
+                chain: chain.clone(),
+                sender: issuer.address(),
+                sequence: n as u64,
+                expires_at_ms: expires,
+                action: Action::Convert {
+                    to: customers[n % customers.len()].address(),
+                    mileage: 100,
+                    reference: format!("BENCH-{n:08}"),
+                },
+            }
+            .sign(&issuer)
+        })
+        .collect();
+
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let latencies: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..opts.clients)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<f64>> {
+                    let mut times = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(tx) = bodies.get(i) else { break };
+                        let t = Instant::now();
+                        let receipt = client.partner_post("skyway", "/conversions", tx)?;
+                        if receipt["amount"] != "10000" {
+                            bail!("unexpected receipt {receipt}");
+                        }
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    Ok(times)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let blocks = node
+        .node
+        .chain(&chain)
+        .map(|c| c.head().height)
+        .unwrap_or(0);
+    let mut all: Vec<f64> = Vec::with_capacity(opts.conversions);
+    for l in latencies {
+        all.extend(l?);
+    }
+    node.stop().context("stopping the node")?;
+    all.sort_by(f64::total_cmp);
+    let pct = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize];
+    let rate = all.len() as f64 / secs;
+    eprintln!(
+        "converted: {} in {secs:.3} s over {blocks} blocks = {rate:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms (durable, through the partner API)",
+        all.len(),
+        pct(0.5),
+        pct(0.99)
+    );
+    Ok(serde_json::json!({
+        "bench": "conversions",
+        "committed_per_s": rate.round(),
+        "p50_ms": (pct(0.5) * 10.0).round() / 10.0,
+        "p99_ms": (pct(0.99) * 10.0).round() / 10.0,
+        "clients": opts.clients,
+    }))
+}

@@ -265,6 +265,18 @@ enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+    /// Conversions per second through the partner API over loopback HTTP, one request each.
+    Conversions {
+        /// Linked customers.
+        #[arg(long, default_value_t = 500)]
+        customers: usize,
+        /// Conversions in all.
+        #[arg(long, default_value_t = 5_000)]
+        conversions: usize,
+        /// Concurrent partner clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+    },
 }
 
 fn main() {
@@ -570,6 +582,22 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Partner(p) => partner_cmd(&ks, &client, p, j),
+        Cmd::Bench(BenchCmd::Conversions {
+            customers,
+            conversions,
+            clients,
+        }) => {
+            if customers == 0 || conversions == 0 || clients == 0 {
+                bail!("need at least one customer, conversion and client");
+            }
+            let result = bench::conversions(&bench::ConversionBench {
+                customers,
+                conversions,
+                clients,
+            })?;
+            println!("{result}");
+            Ok(())
+        }
         Cmd::Bench(BenchCmd::Transfers {
             accounts,
             per_account,
