@@ -193,6 +193,15 @@ enum PartnerCmd {
         /// The order id.
         order: String,
     },
+    /// The chain's events (links, conversions, redemptions, refunds, transfers), in order.
+    Events {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// Only events after this id (`height:index`), as the last page's `next` gave.
+        #[arg(long)]
+        after: Option<String>,
+    },
     /// Grant an auditor read access to the chain; prints the auditor's token once.
     GrantAuditor {
         /// The partner's brand chain.
@@ -744,6 +753,12 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
         )?),
         PartnerCmd::Redemption { chain, order } => {
             show(client.partner_get(&chain, &format!("/redemptions/{}", client::segment(&order)))?)
+        }
+        PartnerCmd::Events { chain, after } => {
+            let query = after
+                .map(|a| format!("?after={}", client::segment(&a)))
+                .unwrap_or_default();
+            show(client.partner_get(&chain, &format!("/events{query}"))?)
         }
         PartnerCmd::GrantAuditor { chain } => {
             show(client.partner_call("POST", &chain, "/auditors")?)

@@ -270,6 +270,15 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
         (Some("12000"), Some("5000"))
     );
 
+    let events = json(m(&["partner", "events", "--chain", "cinema", "--json"]));
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["link", "conversion", "redemption", "refund"]);
+
     // An auditor the partner grants reads the chain; revoked, it reads nothing.
     let grant = json(m(&[
         "partner",

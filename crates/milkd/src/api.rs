@@ -249,7 +249,8 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::supply,
         crate::partner_api::grant_auditor,
         crate::partner_api::list_auditors,
-        crate::partner_api::revoke_auditor
+        crate::partner_api::revoke_auditor,
+        crate::partner_api::events
     ),
     components(schemas(
         ErrorBody,
@@ -272,7 +273,9 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::RedemptionReceipt,
         crate::partner_api::SupplyReport,
         crate::partner_api::TxRef,
-        crate::partner_api::AuditorGrant
+        crate::partner_api::AuditorGrant,
+        crate::partner_api::PartnerEvent,
+        crate::partner_api::EventPage
     ))
 )]
 pub struct ApiDoc;

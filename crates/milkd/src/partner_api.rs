@@ -50,6 +50,7 @@ pub(crate) fn routes() -> Router<Shared> {
             post(grant_auditor).get(list_auditors),
         )
         .route("/v1/partners/{chain}/auditors/{id}", delete(revoke_auditor))
+        .route("/v1/partners/{chain}/events", get(events))
 }
 
 /// Checks the credential and returns the partner's chain. Auditors may read; only the
@@ -613,6 +614,112 @@ async fn revoke_auditor(
         ));
     }
     Ok(Json(serde_json::json!({ "revoked": id })))
+}
+
+/// One thing that happened to a partner's Brand Token.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct PartnerEvent {
+    /// Stable and ordered: `height:index` of the transaction. Resume after it with `after`.
+    pub id: String,
+    /// `link`, `conversion`, `redemption`, `refund`, `transfer`, `mint` or `burn`.
+    pub kind: String,
+    /// The block's time, Unix ms.
+    pub time_ms: u64,
+    /// The transaction id.
+    pub tx: String,
+    /// The transaction's action, as in the block.
+    #[schema(value_type = Object)]
+    pub action: serde_json::Value,
+    /// Who signed it.
+    pub sender: String,
+}
+
+/// A page of events.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct EventPage {
+    /// The events, oldest first.
+    pub events: Vec<PartnerEvent>,
+    /// Pass as `after` to continue (the last event's id, or the one given if none).
+    pub next: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct EventQuery {
+    /// Return events after this id (`height:index`); from the start if absent.
+    after: Option<String>,
+    /// At most this many (default 100, at most 1,000).
+    limit: Option<usize>,
+}
+
+fn parse_cursor(text: &str) -> Result<(u64, u32), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "malformed_cursor",
+            format!("{text:?} is not an event id (height:index)"),
+        )
+    };
+    let (h, i) = text.split_once(':').ok_or_else(bad)?;
+    Ok((h.parse().map_err(|_| bad())?, i.parse().map_err(|_| bad())?))
+}
+
+/// The partner's events, in chain order, from committed blocks: a feed a partner polls and
+/// resumes from its last id, so nothing is missed (at-least-once, with stable ids).
+#[utoipa::path(get, path = "/v1/partners/{chain}/events",
+    params(("chain" = String, Path, description = "The partner's brand chain"), EventQuery),
+    responses((status = 200, description = "Events after the cursor", body = EventPage),
+        (status = 400, description = "Malformed cursor", body = ErrorBody)))]
+async fn events(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<EventQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EventPage>, ApiError> {
+    let handle = authorize(&node, &headers, &chain, false)?;
+    let axum::extract::Query(q) =
+        q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let after = q.after.as_deref().map(parse_cursor).transpose()?;
+    let head = handle.head().height;
+    // Genesis (height 0) holds no transactions; a cursor points at the last event seen.
+    let (mut height, mut skip) = match after {
+        None | Some((0, _)) => (1, 0),
+        Some((h, i)) => (h, i as usize + 1),
+    };
+    let mut out = Vec::new();
+    while height <= head && out.len() < limit {
+        let block = crate::api::load_block(handle, height)?;
+        for (index, tx) in block.txs.iter().enumerate().skip(skip) {
+            if out.len() >= limit {
+                break;
+            }
+            let kind = match &tx.tx.action {
+                Action::Link { .. } => "link",
+                Action::Convert { .. } => "conversion",
+                Action::Redeem { .. } => "redemption",
+                Action::Refund { .. } => "refund",
+                Action::Transfer { .. } => "transfer",
+                Action::Mint { .. } => "mint",
+                Action::Burn { .. } => "burn",
+            };
+            out.push(PartnerEvent {
+                id: format!("{height}:{index}"),
+                kind: kind.to_owned(),
+                time_ms: block.header.time_ms,
+                tx: tx.tx.id().to_hex(),
+                action: serde_json::to_value(&tx.tx.action)
+                    .map_err(|e| ApiError::internal("event", e))?,
+                sender: tx.tx.sender.to_string(),
+            });
+        }
+        skip = 0;
+        height += 1;
+    }
+    let next = out
+        .last()
+        .map(|e| e.id.clone())
+        .or(q.after)
+        .unwrap_or_else(|| "0:0".to_owned());
+    Ok(Json(EventPage { events: out, next }))
 }
 
 /// Hex of a signed transaction, for request bodies.

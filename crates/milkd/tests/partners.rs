@@ -284,6 +284,41 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
     assert_eq!(n("outstanding"), 101_500_000 + 50_000 - 20_000 + 20_000);
     assert_eq!(n("held_by_tica"), 100_000_000);
     assert_eq!(n("held_by_tica") + n("held_by_customers"), n("outstanding"));
+
+    // The event feed: every committed action in order, resumable from any id.
+    let (s, page) = p.call("GET", "/events?limit=1000", None, Some(&p.token));
+    assert_eq!(s, 200, "{page}");
+    let kinds = |page: &Value| -> Vec<String> {
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&page), ["link", "conversion", "redemption", "refund"]);
+    let after = page["events"][1]["id"].as_str().unwrap();
+    let (_, rest) = p.call(
+        "GET",
+        &format!("/events?after={after}"),
+        None,
+        Some(&p.token),
+    );
+    assert_eq!(kinds(&rest), ["redemption", "refund"]);
+    let (_, end) = p.call(
+        "GET",
+        &format!("/events?after={}", rest["next"].as_str().unwrap()),
+        None,
+        Some(&p.token),
+    );
+    assert_eq!((kinds(&end).len(), &end["next"]), (0, &rest["next"]));
+    let (s, e) = p.call("GET", "/events?after=banana", None, Some(&p.token));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("malformed_cursor"))
+    );
+    let (s, _) = p.call("GET", "/events", None, Some("demo-cinema-token"));
+    assert_eq!(s, 403);
 }
 
 #[test]
