@@ -17,6 +17,117 @@ pub enum Source {
     DataDir(PathBuf),
     /// A running node's API.
     Node(Client),
+    /// An exported chain, checked offline.
+    File(Export),
+}
+
+/// The first line of an export file.
+#[derive(Serialize, serde::Deserialize)]
+struct ExportHeader {
+    format: String,
+    chain: ChainId,
+    genesis: Genesis,
+}
+
+const EXPORT_FORMAT: &str = "milk-chain-export/1";
+
+/// One chain as exported: its genesis and every block, each still to be checked.
+pub struct Export {
+    chain: ChainId,
+    genesis: Genesis,
+    blocks: Vec<Result<Block, String>>,
+}
+
+impl Export {
+    /// Reads an export file: a JSON header line, then one block in hex per line. A line that
+    /// does not decode is kept as an error, so verification names its block.
+    pub fn read(path: &Path) -> Result<Export> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut lines = text.lines();
+        let header: ExportHeader = serde_json::from_str(lines.next().unwrap_or_default())
+            .with_context(|| format!("{} does not start with an export header", path.display()))?;
+        if header.format != EXPORT_FORMAT {
+            return Err(anyhow!(
+                "{} is {:?}, not {EXPORT_FORMAT}",
+                path.display(),
+                header.format
+            ));
+        }
+        let blocks = lines
+            .map(|line| {
+                let bytes = hex::decode(line.trim()).map_err(|e| format!("is not hex: {e}"))?;
+                <Block as milk_core::codec::Decode>::from_bytes(&bytes)
+                    .map_err(|e| format!("cannot be decoded: {e}"))
+            })
+            .collect();
+        Ok(Export {
+            chain: header.chain,
+            genesis: header.genesis,
+            blocks,
+        })
+    }
+
+    /// Writes a chain's genesis and blocks as an export file.
+    pub fn write(path: &Path, chain: &ChainId, genesis: &Genesis, blocks: &[Block]) -> Result<()> {
+        use milk_core::codec::Encode;
+        let header = ExportHeader {
+            format: EXPORT_FORMAT.to_owned(),
+            chain: chain.clone(),
+            genesis: genesis.clone(),
+        };
+        let mut out = serde_json::to_string(&header)?;
+        out.push('\n');
+        for b in blocks {
+            out.push_str(&hex::encode(b.to_bytes()));
+            out.push('\n');
+        }
+        std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// Every block of a chain from a node or a stopped node's data directory, and its genesis.
+pub fn collect(source: &Source, chain: &ChainId) -> Result<(Genesis, Vec<Block>)> {
+    let genesis = source.genesis()?;
+    genesis
+        .chain(chain)
+        .ok_or_else(|| anyhow!("the genesis has no chain {chain}"))?;
+    let mut blocks = Vec::new();
+    match source {
+        Source::DataDir(dir) => {
+            let store = open_store(dir, chain)?;
+            let head = store.head()?.map_or(0, |h| h.height);
+            for h in 0..=head {
+                blocks.push(
+                    store
+                        .block(h)?
+                        .ok_or_else(|| anyhow!("block {h} is missing"))?,
+                );
+            }
+        }
+        Source::Node(c) => loop {
+            let page = c.raw_blocks(chain.as_str(), blocks.len() as u64, PAGE)?;
+            let done = page.len() < PAGE as usize;
+            blocks.extend(page);
+            if done {
+                break;
+            }
+        },
+        Source::File(e) => {
+            for (h, b) in e.blocks.iter().enumerate() {
+                blocks.push(b.clone().map_err(|why| anyhow!("block {h} {why}"))?);
+            }
+        }
+    }
+    if genesis
+        .chain(chain)
+        .is_some_and(|c| c.partner.is_some() && c.allocations.is_empty())
+    {
+        return Err(anyhow!(
+            "chain {chain} is private: export it with its partner's, an auditor's or the operator's credential"
+        ));
+    }
+    Ok((genesis, blocks))
 }
 
 /// The verdict on one chain.
@@ -57,6 +168,7 @@ impl Source {
                 serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
             }
             Source::Node(c) => c.genesis(),
+            Source::File(e) => Ok(e.genesis.clone()),
         }
     }
 }
@@ -64,6 +176,12 @@ impl Source {
 /// Verifies the named chains, or all of the genesis's chains.
 pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result<Vec<ChainReport>> {
     let genesis = source.genesis()?;
+    if let Source::File(e) = source {
+        if only.is_some_and(|c| *c != e.chain) {
+            return Err(anyhow!("this file exports chain {}", e.chain));
+        }
+        return Ok(vec![verify_chain(source, &genesis, &e.chain, progress)?]);
+    }
     let chains: Vec<ChainId> = match only {
         Some(c) => {
             genesis
@@ -100,7 +218,7 @@ fn verify_chain(
 ) -> Result<ChainReport> {
     let store = match source {
         Source::DataDir(dir) => Some(open_store(dir, chain)?),
-        Source::Node(_) => None,
+        Source::Node(_) | Source::File(_) => None,
     };
     let head_height = match (&store, source) {
         (Some(s), _) => s.head()?.map(|h| h.height).unwrap_or(0),
@@ -127,6 +245,7 @@ fn verify_chain(
                 }
             }
         }
+        (None, Source::File(e)) => e.blocks.len().saturating_sub(1) as u64,
         (None, Source::DataDir(_)) => unreachable!("a data directory always opens a store"),
     };
     let bar = if progress {
@@ -173,6 +292,13 @@ fn verify_chain(
                 .raw_blocks(chain.as_str(), from, PAGE)?
                 .into_iter()
                 .map(Ok)
+                .collect()),
+            (None, Source::File(e)) => Ok(e
+                .blocks
+                .iter()
+                .skip(from as usize)
+                .take(PAGE as usize)
+                .cloned()
                 .collect()),
             (None, Source::DataDir(_)) => unreachable!(),
         }

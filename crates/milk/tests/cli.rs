@@ -279,6 +279,42 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
         .collect();
     assert_eq!(kinds, ["link", "conversion", "redemption", "refund"]);
 
+    // Export the chain for an auditor; it verifies offline, and one changed byte is caught
+    // and named.
+    let file = dir.path().join("cinema.export");
+    let file_arg = file.to_str().unwrap();
+    let exported = json(m(&[
+        "export", "--chain", "cinema", "--out", file_arg, "--json",
+    ]));
+    let blocks = exported["blocks"].as_u64().unwrap();
+    assert!(blocks >= 4, "{exported}");
+    let offline = json(m(&["verify", "--file", file_arg, "--json"]));
+    assert_eq!(offline["ok"], true, "{offline}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let target = 3; // line 0 is the header, so this is block 2
+    let mut bytes = lines[target].clone().into_bytes();
+    let at = bytes.len() - 200; // inside a transaction
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    lines[target] = String::from_utf8(bytes).unwrap();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = m(&["verify", "--file", file_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains("cinema: BAD at block 2"), "{report}");
+    // Without a credential a private chain cannot be exported.
+    let out = Command::new(env!("CARGO_BIN_EXE_milk"))
+        .args(["export", "--chain", "cinema", "--out", file_arg])
+        .env("MILK_HOME", &home)
+        .env("MILK_NODE", &url)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("private"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // An auditor the partner grants reads the chain; revoked, it reads nothing.
     let grant = json(m(&[
         "partner",
