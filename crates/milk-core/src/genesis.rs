@@ -190,9 +190,19 @@ impl Genesis {
         self.chains.iter().find(|c| &c.id == id)
     }
 
+    /// A chain's state before any allocation: [`ChainSpec::empty_state`], and on the center
+    /// chain the operator who anchors brand chains. Persisted records are restored into it.
+    pub fn empty_state(&self, chain: &ChainSpec) -> ChainState {
+        let state = chain.empty_state();
+        match chain.kind {
+            ChainKind::Center => state.with_operator(self.operator),
+            ChainKind::Brand => state,
+        }
+    }
+
     /// A chain's state at genesis and the delta that builds it.
     pub fn initial_state(&self, chain: &ChainSpec) -> Result<(ChainState, StateDelta), String> {
-        let mut state = chain.empty_state();
+        let mut state = self.empty_state(chain);
         for a in &chain.allocations {
             state
                 .allocate(a.account, &a.asset, a.amount)

@@ -148,6 +148,17 @@ pub enum TxError {
     /// Refunding twice.
     #[error("this redemption was already refunded")]
     AlreadyRefunded,
+    /// Only the operator may do this (on the center chain).
+    #[error("only the operator may do this, on the center chain")]
+    NotOperator,
+    /// An anchor at or below the chain's last anchored height.
+    #[error("chain {chain} is already anchored at height {anchored}")]
+    AnchorNotNewer {
+        /// The anchored chain.
+        chain: ChainId,
+        /// Its last anchored height.
+        anchored: u64,
+    },
 }
 
 impl TxError {
@@ -176,6 +187,8 @@ impl TxError {
             TxError::DailyLimit { .. } => "daily_limit",
             TxError::UnknownRedemption => "unknown_redemption",
             TxError::AlreadyRefunded => "already_refunded",
+            TxError::NotOperator => "not_operator",
+            TxError::AnchorNotNewer { .. } => "anchor_not_newer",
         }
     }
 }
@@ -194,6 +207,25 @@ pub mod record {
     pub const SEQUENCE: u8 = 2;
     /// `SUPPLY ‖ symbol` → `u128` base units.
     pub const SUPPLY: u8 = 3;
+    /// `ANCHOR ‖ chain ‖ 0 ‖ height (u64)` → the brand chain's block hash (center chain).
+    pub const ANCHOR: u8 = 20;
+
+    /// The key of a brand chain's anchor at a height.
+    pub fn anchor(chain: &crate::ChainId, height: u64) -> Vec<u8> {
+        let mut k = vec![ANCHOR];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k.push(0);
+        k.extend_from_slice(&height.to_be_bytes());
+        k
+    }
+
+    /// The prefix of every anchor of a brand chain.
+    pub fn anchor_prefix(chain: &crate::ChainId) -> Vec<u8> {
+        let mut k = vec![ANCHOR];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k.push(0);
+        k
+    }
 
     /// The key of an account's balance of an asset.
     pub fn balance(account: &Address, asset: &Symbol) -> Vec<u8> {
@@ -281,6 +313,10 @@ pub struct ChainState {
     touched_supplies: HashMap<Symbol, Amount>,
     // A brand chain's Brand Token and partner records.
     brand: Option<(Symbol, BrandState)>,
+    // On the center chain: who may anchor, and the anchors of every brand chain.
+    operator: Option<Address>,
+    anchors: BTreeMap<(ChainId, u64), Hash>,
+    touched_anchors: Vec<(ChainId, u64)>,
 }
 
 /// Conservation broke: the sum of balances differs from the recorded supply.
@@ -319,7 +355,41 @@ impl ChainState {
             touched_sequences: HashMap::default(),
             touched_supplies: HashMap::default(),
             brand: None,
+            operator: None,
+            anchors: BTreeMap::new(),
+            touched_anchors: Vec::new(),
         }
+    }
+
+    /// Lets `operator` anchor brand chains here (the center chain).
+    pub fn with_operator(mut self, operator: Address) -> ChainState {
+        self.operator = Some(operator);
+        self
+    }
+
+    /// The anchors recorded for a brand chain, by height.
+    pub fn anchors_of<'a>(&'a self, chain: &'a ChainId) -> impl Iterator<Item = (u64, Hash)> + 'a {
+        self.anchors
+            .range((chain.clone(), 0)..=(chain.clone(), u64::MAX))
+            .map(|((_, h), hash)| (*h, *hash))
+    }
+
+    fn check_anchor(&self, tx: &Transaction) -> Result<(), TxError> {
+        let Action::Anchor { chain, height, .. } = &tx.action else {
+            unreachable!("called for anchors only")
+        };
+        if self.operator != Some(tx.sender) {
+            return Err(TxError::NotOperator);
+        }
+        if let Some((anchored, _)) = self.anchors_of(chain).last() {
+            if *height <= anchored {
+                return Err(TxError::AnchorNotNewer {
+                    chain: chain.clone(),
+                    anchored,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Makes this a brand chain whose partner token is `asset`, under `policy`.
@@ -392,6 +462,9 @@ impl ChainState {
     /// block time (or, on admission, the node's clock).
     pub fn check(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         self.check_envelope(tx, now_ms)?;
+        if let Action::Anchor { .. } = tx.action {
+            return self.check_anchor(tx);
+        }
         self.plan(tx, now_ms).map(|_| ())
     }
 
@@ -580,6 +653,9 @@ impl ChainState {
                     brand: Some(write),
                 })
             }
+            Action::Anchor { .. } => {
+                unreachable!("anchors are checked and applied before planning")
+            }
         }
     }
 
@@ -587,6 +663,18 @@ impl ChainState {
     /// nothing changed.
     pub fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         self.check_envelope(tx, now_ms)?;
+        if let Action::Anchor {
+            chain,
+            height,
+            hash,
+        } = &tx.action
+        {
+            self.check_anchor(tx)?;
+            self.anchors.insert((chain.clone(), *height), *hash);
+            self.touched_anchors.push((chain.clone(), *height));
+            self.bump_sequence(tx.sender);
+            return Ok(());
+        }
         let plan = self.plan(tx, now_ms)?;
         let asset = match tx.action.asset() {
             Some(a) => *a,
@@ -610,10 +698,14 @@ impl ChainState {
             self.touched_supplies.entry(asset).or_insert(state.supply);
             state.supply = supply;
         }
-        let before = self.next_sequence(&tx.sender);
-        self.touched_sequences.entry(tx.sender).or_insert(before);
-        self.sequences.insert(tx.sender, before + 1);
+        self.bump_sequence(tx.sender);
         Ok(())
+    }
+
+    fn bump_sequence(&mut self, sender: Address) {
+        let before = self.next_sequence(&sender);
+        self.touched_sequences.entry(sender).or_insert(before);
+        self.sequences.insert(sender, before + 1);
     }
 
     fn set_balance(&mut self, account: Address, asset: Symbol, value: Amount) {
@@ -687,6 +779,16 @@ impl ChainState {
                     let n = record::u64_value(value).ok_or_else(bad)?;
                     self.sequences.insert(account(&key[1..])?, n);
                 }
+                Some(&record::ANCHOR) => {
+                    let rest = &key[1..];
+                    let split = rest.iter().position(|b| *b == 0).ok_or_else(bad)?;
+                    let chain: ChainId = std::str::from_utf8(&rest[..split])
+                        .map_err(|e| e.to_string())?
+                        .parse()?;
+                    let height = record::u64_value(&rest[split + 1..]).ok_or_else(bad)?;
+                    let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
+                    self.anchors.insert((chain, height), Hash(hash));
+                }
                 Some(&record::SUPPLY) => {
                     let asset = symbol(&key[1..])?;
                     let v = record::u128_value(value).ok_or_else(bad)?;
@@ -730,6 +832,11 @@ impl ChainState {
         if let Some((_, brand)) = &self.brand {
             out.extend(brand.records());
         }
+        out.extend(
+            self.anchors
+                .iter()
+                .map(|((c, h), hash)| (record::anchor(c, *h), hash.0.to_vec())),
+        );
         out.sort_unstable();
         out
     }
@@ -788,6 +895,10 @@ impl ChainState {
         }));
         if let Some((_, brand)) = &mut self.brand {
             entries.extend(brand.take_records());
+        }
+        for (chain, height) in std::mem::take(&mut self.touched_anchors) {
+            let hash = self.anchors[&(chain.clone(), height)];
+            entries.push((record::anchor(&chain, height), Some(hash.0.to_vec())));
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.touched_balances.clear();

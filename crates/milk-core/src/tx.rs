@@ -79,6 +79,16 @@ pub enum Action {
         /// The redemption's order id.
         order_id: String,
     },
+    /// Records a brand chain's block hash on the center chain; only the operator may. A
+    /// partner cannot rewrite history before an anchor without every verifier noticing.
+    Anchor {
+        /// The brand chain.
+        chain: ChainId,
+        /// Its block height.
+        height: u64,
+        /// That block's hash.
+        hash: Hash,
+    },
 }
 
 impl Action {
@@ -89,6 +99,7 @@ impl Action {
     const CONVERT: u8 = 5;
     const REDEEM: u8 = 6;
     const REFUND: u8 = 7;
+    const ANCHOR: u8 = 8;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -100,7 +111,8 @@ impl Action {
             Action::Link { .. }
             | Action::Convert { .. }
             | Action::Redeem { .. }
-            | Action::Refund { .. } => None,
+            | Action::Refund { .. }
+            | Action::Anchor { .. } => None,
         }
     }
 
@@ -155,6 +167,13 @@ impl Encode for Action {
             Action::Refund { order_id } => {
                 w.u8(Self::REFUND).str(order_id);
             }
+            Action::Anchor {
+                chain,
+                height,
+                hash,
+            } => {
+                w.u8(Self::ANCHOR).put(chain).u64(*height).put(hash);
+            }
         }
     }
 }
@@ -192,6 +211,11 @@ impl Decode for Action {
             }),
             Self::REFUND => Ok(Action::Refund {
                 order_id: r.str("order id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::ANCHOR => Ok(Action::Anchor {
+                chain: r.get()?,
+                height: r.u64()?,
+                hash: r.get()?,
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
@@ -549,6 +573,11 @@ mod tests {
             (amount, "[ -~]{0,64}")
                 .prop_map(|(amount, order_id)| Action::Redeem { amount, order_id }),
             "[ -~]{0,64}".prop_map(|order_id| Action::Refund { order_id }),
+            (any::<u64>(), any::<[u8; 32]>()).prop_map(|(height, h)| Action::Anchor {
+                chain: "skyway".parse().unwrap(),
+                height,
+                hash: Hash(h),
+            }),
         ]
     }
 

@@ -289,6 +289,8 @@ impl Model {
                 }
                 ok
             }
+            // Anchors belong on the center chain; this is a brand chain.
+            Action::Anchor { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions
@@ -952,5 +954,54 @@ fn brand_rules_link_convert_redeem_refund_each_once() {
     assert_eq!(
         center_state.apply(&center, now).unwrap_err().code(),
         "not_brand_chain"
+    );
+}
+
+#[test]
+fn only_the_operator_anchors_brand_chains_and_only_forward() {
+    let g = genesis();
+    let (_, mut center) = g.genesis_block(&g.chains[0]).unwrap();
+    let operator = Keypair::from_label("producer");
+    let now = T0 + 10;
+    let mut seq = 0;
+    let brand: ChainId = "brand".parse().unwrap();
+    let mut anchor = |state: &mut ChainState, key: &Keypair, height: u64, seq: u64| {
+        let tx = Transaction {
+            chain: state.chain().clone(),
+            sender: key.address(),
+            sequence: seq,
+            expires_at_ms: now + 1_000,
+            action: Action::Anchor {
+                chain: brand.clone(),
+                height,
+                hash: milk_core::Hash::domain("h", &[&height.to_be_bytes()]),
+            },
+        };
+        state.apply(&tx, now).map_err(|e| e.code())
+    };
+    assert_eq!(anchor(&mut center, &key(1), 5, 0), Err("not_operator"));
+    assert_eq!(anchor(&mut center, &operator, 5, seq), Ok(()));
+    seq += 1;
+    assert_eq!(
+        anchor(&mut center, &operator, 5, seq),
+        Err("anchor_not_newer")
+    );
+    assert_eq!(
+        anchor(&mut center, &operator, 4, seq),
+        Err("anchor_not_newer")
+    );
+    assert_eq!(anchor(&mut center, &operator, 9, seq), Ok(()));
+    let anchors: Vec<u64> = center.anchors_of(&brand).map(|(h, _)| h).collect();
+    assert_eq!(anchors, [5, 9]);
+    // Anchors persist as records and restore.
+    center.take_delta();
+    let mut restored = g.empty_state(&g.chains[0]);
+    restored.restore(center.records()).unwrap();
+    assert_eq!(restored.records(), center.records());
+    // A brand chain has no operator: nobody anchors there.
+    let (_, mut brand_state) = g.genesis_block(&g.chains[1]).unwrap();
+    assert_eq!(
+        anchor(&mut brand_state, &operator, 1, 0),
+        Err("not_operator")
     );
 }

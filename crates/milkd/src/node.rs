@@ -354,7 +354,7 @@ fn open_chain(
                     "stored genesis block differs from the genesis file".into(),
                 ));
             }
-            let mut state = spec.empty_state();
+            let mut state = genesis.empty_state(spec);
             state.restore(snapshot.records).map_err(chain_err)?;
             (state, snapshot.head)
         }

@@ -700,6 +700,7 @@ async fn events(
                 Action::Transfer { .. } => "transfer",
                 Action::Mint { .. } => "mint",
                 Action::Burn { .. } => "burn",
+                Action::Anchor { .. } => "anchor",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),
