@@ -381,13 +381,13 @@ impl ChainState {
         if self.operator != Some(tx.sender) {
             return Err(TxError::NotOperator);
         }
-        if let Some((anchored, _)) = self.anchors_of(chain).last() {
-            if *height <= anchored {
-                return Err(TxError::AnchorNotNewer {
-                    chain: chain.clone(),
-                    anchored,
-                });
-            }
+        if let Some((anchored, _)) = self.anchors_of(chain).last()
+            && *height <= anchored
+        {
+            return Err(TxError::AnchorNotNewer {
+                chain: chain.clone(),
+                anchored,
+            });
         }
         Ok(())
     }

@@ -965,7 +965,7 @@ fn only_the_operator_anchors_brand_chains_and_only_forward() {
     let now = T0 + 10;
     let mut seq = 0;
     let brand: ChainId = "brand".parse().unwrap();
-    let mut anchor = |state: &mut ChainState, key: &Keypair, height: u64, seq: u64| {
+    let anchor = |state: &mut ChainState, key: &Keypair, height: u64, seq: u64| {
         let tx = Transaction {
             chain: state.chain().clone(),
             sender: key.address(),

@@ -100,13 +100,16 @@ engine_errors!(
     redb::SetDurabilityError
 );
 
+/// A state record: its key and value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// A chain's state as persisted: what the node loads at start.
 #[derive(Debug)]
 pub struct Snapshot {
     /// The last committed block's header.
     pub head: BlockHeader,
     /// Every state record, sorted by key.
-    pub records: Vec<(Vec<u8>, Vec<u8>)>,
+    pub records: Vec<Record>,
 }
 
 /// Where a committed transaction is.
@@ -144,6 +147,9 @@ pub trait ChainStore: Send + Sync {
 
     /// One committed state record (`milk_core::state::record`, `milk_core::brand::record`).
     fn record(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Every committed record whose key starts with `prefix`, in key order.
+    fn records_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Record>, StoreError>;
 
     /// The block at `height`, decoded.
     fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
@@ -301,6 +307,20 @@ impl ChainStore for RedbStore {
             }
         }
         Ok(None)
+    }
+
+    fn records_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Record>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let state = tx.open_table(STATE)?;
+        let mut out = Vec::new();
+        for entry in state.range(prefix..)? {
+            let (k, v) = entry?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     fn record(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {

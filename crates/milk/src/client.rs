@@ -163,6 +163,11 @@ impl Client {
         self.get(&format!("/v1/accounts/{address}"))
     }
 
+    /// The anchors of a brand chain recorded on the center chain.
+    pub fn anchors(&self, chain: &str) -> Result<Vec<milkd::api::AnchorView>> {
+        self.get(&format!("/v1/anchors/{chain}"))
+    }
+
     /// A block with its transactions.
     pub fn block(&self, chain: &str, height: u64) -> Result<BlockView> {
         self.get(&format!("/v1/chains/{chain}/blocks/{height}"))

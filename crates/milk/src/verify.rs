@@ -147,6 +147,8 @@ pub struct ChainReport {
     pub error: Option<String>,
     /// Why it was not checked (a private chain without a credential).
     pub skipped: Option<String>,
+    /// Anchors on the center chain this brand chain was checked against.
+    pub anchors_checked: u64,
 }
 
 impl ChainReport {
@@ -237,7 +239,8 @@ fn verify_chain(
                         head_height: 0,
                         head_hash: String::new(),
                         bad_block: None,
-                        error: None,
+                                                error: None,
+                        anchors_checked: 0,
                         skipped: Some(
                             "private chain: needs its partner's, an auditor's or the operator's credential (--token)".into(),
                         ),
@@ -269,6 +272,7 @@ fn verify_chain(
         bad_block: None,
         error: None,
         skipped: None,
+        anchors_checked: 0,
     };
     let fail = |mut report: ChainReport, height: u64, why: String, bar: &ProgressBar| {
         bar.abandon();
@@ -315,6 +319,8 @@ fn verify_chain(
         Err(e) => return fail(report, 0, e, &bar),
     };
     bar.inc(1);
+    // Every verified block's hash, by height, to check the anchors against.
+    let mut hashes = vec![verifier.head().hash()];
     let mut page = first.into_iter().skip(1).collect::<Vec<_>>();
     let mut next = 1;
     while next <= head_height {
@@ -332,6 +338,7 @@ fn verify_chain(
             if let Err(e) = verifier.apply(&block) {
                 return fail(report, block.header.height, e.to_string(), &bar);
             }
+            hashes.push(verifier.head().hash());
             report.blocks_checked += 1;
             next += 1;
             bar.inc(1);
@@ -353,8 +360,60 @@ fn verify_chain(
             );
         }
     }
+    // A brand chain must agree with every anchor the center chain recorded for it.
+    let is_brand = genesis.chain(chain).is_some_and(|c| c.partner.is_some());
+    if is_brand {
+        let head = verifier.head().height;
+        for (height, hash) in anchors(source, chain)? {
+            report.anchors_checked += 1;
+            if height > head {
+                let why = format!(
+                    "the chain ends at height {head}, but the center chain anchored height {height}: its history was cut"
+                );
+                return fail(report, head, why, &bar);
+            }
+            if hashes[height as usize] != hash {
+                let why = "differs from the block hash the center chain anchored at this height: its history was rewritten".to_owned();
+                return fail(report, height, why, &bar);
+            }
+        }
+    }
     bar.finish();
     report.head_height = verifier.head().height;
     report.head_hash = verifier.head().hash().to_hex();
     Ok(report)
+}
+
+/// The anchors of a brand chain on the center chain, where the source has a center chain.
+fn anchors(source: &Source, chain: &ChainId) -> Result<Vec<(u64, milk_core::Hash)>> {
+    match source {
+        Source::Node(c) => c
+            .anchors(chain.as_str())?
+            .into_iter()
+            .map(|a| {
+                Ok((
+                    a.height,
+                    milk_core::Hash::from_hex(&a.hash).map_err(|e| anyhow!(e))?,
+                ))
+            })
+            .collect(),
+        Source::DataDir(dir) => {
+            let center = open_store(dir, &ChainId::center())?;
+            let prefix = milk_core::state::record::anchor_prefix(chain);
+            center
+                .records_with_prefix(&prefix)?
+                .into_iter()
+                .map(|(k, v)| {
+                    let height = milk_core::state::record::u64_value(&k[prefix.len()..])
+                        .ok_or_else(|| anyhow!("malformed anchor record"))?;
+                    let hash: [u8; 32] = v
+                        .try_into()
+                        .map_err(|_| anyhow!("malformed anchor record"))?;
+                    Ok((height, milk_core::Hash(hash)))
+                })
+                .collect()
+        }
+        // An export carries one chain only; its anchors are checked against a node.
+        Source::File(_) => Ok(Vec::new()),
+    }
 }

@@ -353,3 +353,83 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
 }
+
+#[test]
+fn a_rewritten_brand_chain_is_caught_by_the_center_chains_anchors() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    // Two nodes from the same demo genesis; on skyway, alice pays bob on one and carol on
+    // the other: two valid histories of the same chain.
+    let run = |data: &Path, to: &str| {
+        let mut config = NodeConfig::new(data.to_path_buf());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.anchor_interval = std::time::Duration::from_millis(20);
+        let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
+        let url = node.url();
+        let m = |args: &[&str]| milk(&home, &url, args);
+        if !home.join("keys").join("alice.json").exists() {
+            ok(m(&["key", "demo", "alice"]));
+        }
+        ok(m(&[
+            "transfer", "--from", "alice", "--to", to, "--amount", "1", "--asset", "SKY",
+        ]));
+        // The operator's node anchors skyway's new head on the center chain.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let anchors: serde_json::Value = ureq::get(&format!("{url}/v1/anchors/skyway"))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_json()
+                .unwrap();
+            if anchors.as_array().unwrap().iter().any(|a| a["height"] == 1) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "skyway was never anchored"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        node.stop().unwrap();
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let a_skyway = milkd::node::chain_store_path(&a, &"skyway".parse().unwrap());
+    run(
+        &a,
+        &milk_core::genesis::demo_key("bob").address().to_string(),
+    );
+    run(
+        &b,
+        &milk_core::genesis::demo_key("carol").address().to_string(),
+    );
+    let verify = |data: &Path| {
+        milk(
+            &home,
+            "http://127.0.0.1:9",
+            &[
+                "verify",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--chain",
+                "skyway",
+            ],
+        )
+    };
+    assert!(verify(&a).status.success());
+    assert!(verify(&b).status.success());
+
+    // The partner swaps in the other history: valid on its own, but not what was anchored.
+    std::fs::copy(
+        milkd::node::chain_store_path(&b, &"skyway".parse().unwrap()),
+        &a_skyway,
+    )
+    .unwrap();
+    let out = verify(&a);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("skyway: BAD at block 1") && text.contains("anchored"),
+        "{text}"
+    );
+}

@@ -240,6 +240,7 @@ pub(crate) fn chain_of<'a>(
         submit,
         tx_status,
         account,
+        anchors,
         crate::partner_api::link,
         crate::partner_api::convert,
         crate::partner_api::conversion,
@@ -268,6 +269,7 @@ pub(crate) fn chain_of<'a>(
         AccountView,
         AccountChainView,
         BalanceView,
+        AnchorView,
         crate::partner_api::PartnerTxRequest,
         crate::partner_api::ConversionReceipt,
         crate::partner_api::RedemptionReceipt,
@@ -296,6 +298,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/chains/{chain}/txs", post(submit))
         .route("/v1/chains/{chain}/txs/{id}", get(tx_status))
         .route("/v1/accounts/{address}", get(account))
+        .route("/v1/anchors/{chain}", get(anchors))
         .merge(crate::partner_api::routes())
         .fallback(|| async {
             ApiError::new(
@@ -1206,6 +1209,38 @@ async fn account(
         address: addr.to_string(),
         chains,
     }))
+}
+
+/// A brand chain's block hash as recorded on the center chain.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct AnchorView {
+    /// The brand chain's height.
+    pub height: u64,
+    /// Its block hash there.
+    pub hash: String,
+}
+
+/// The anchors of a brand chain, from the public center chain.
+#[utoipa::path(get, path = "/v1/anchors/{chain}",
+    params(("chain" = String, Path, description = "A brand chain")),
+    responses((status = 200, description = "Anchors, by height", body = Vec<AnchorView>),
+        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+async fn anchors(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+) -> Result<Json<Vec<AnchorView>>, ApiError> {
+    let handle = chain_of(&node, &chain)?;
+    let anchors = crate::anchoring::anchors_of(&node, &handle.spec.id)
+        .map_err(|e| ApiError::internal("anchors", e))?;
+    Ok(Json(
+        anchors
+            .into_iter()
+            .map(|(height, hash)| AnchorView {
+                height,
+                hash: hash.to_hex(),
+            })
+            .collect(),
+    ))
 }
 
 /// Decodes a raw-blocks response body.

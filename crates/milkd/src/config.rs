@@ -30,6 +30,8 @@ pub struct NodeConfig {
     pub max_body_bytes: usize,
     /// How long a submission with `wait=true` waits for its block.
     pub commit_wait: Duration,
+    /// How often the operator's node anchors brand chain heads on the center chain.
+    pub anchor_interval: Duration,
 }
 
 impl NodeConfig {
@@ -47,6 +49,7 @@ impl NodeConfig {
             max_batch_txs: 10_000,
             max_body_bytes: 8 * 1024 * 1024,
             commit_wait: Duration::from_secs(30),
+            anchor_interval: Duration::from_secs(10),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! **Architecture invariant:** only this crate knows HTTP, JSON and threads; the rules live
 //! in `milk-core` and the bytes on disk in `milk-store`.
 
+pub mod anchoring;
 pub mod api;
 pub mod auth;
 pub mod clock;
@@ -35,9 +36,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = api::router(node.clone());
+    let anchoring = tokio::spawn(anchoring::anchor(node.clone(), node.config.anchor_interval));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    anchoring.abort();
     let n = node.clone();
     tokio::task::spawn_blocking(move || n.shutdown())
         .await

@@ -122,6 +122,8 @@ pub struct Node {
     pub keys: Arc<KeyCache>,
     /// API credentials.
     pub credentials: Credentials,
+    /// The operator's key, when this node holds it (it then anchors brand chains).
+    pub operator_key: Option<Keypair>,
 }
 
 /// A bounded cache of decompressed public keys.
@@ -171,6 +173,7 @@ impl Node {
     pub fn open(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
         fs::create_dir_all(config.data_dir.join("chains")).map_err(io_error(&config.data_dir))?;
         let (genesis, producer) = load_or_init(&config)?;
+        let operator_key = (producer.address() == genesis.operator).then(|| producer.clone());
         let credentials_path = config.data_dir.join("credentials.json");
         let credentials =
             Credentials::load(&credentials_path).map_err(|reason| NodeError::Genesis {
@@ -199,6 +202,7 @@ impl Node {
             clock,
             keys: Arc::new(KeyCache::new(KEY_CACHE_CAPACITY)),
             credentials,
+            operator_key,
         })
     }
 
