@@ -527,6 +527,20 @@ impl ChainState {
                     needed: amount,
                 })
         };
+        // Destroys the sender's own tokens, whatever the reason.
+        let burn = |amount: Amount, brand: Option<BrandWrite>| -> Result<Plan, TxError> {
+            nonzero(amount)?;
+            let from_after = debit(amount)?;
+            let supply = state
+                .supply
+                .checked_sub(amount)
+                .expect("a balance never exceeds its asset's supply");
+            Ok(Plan {
+                writes: [Some((tx.sender, from_after)), None],
+                supply: Some(supply),
+                brand,
+            })
+        };
         match &tx.action {
             Action::Transfer { to, amount, .. } => {
                 nonzero(*amount)?;
@@ -563,19 +577,7 @@ impl ChainState {
                     brand: None,
                 })
             }
-            Action::Burn { amount, .. } => {
-                nonzero(*amount)?;
-                let from_after = debit(*amount)?;
-                let supply = state
-                    .supply
-                    .checked_sub(*amount)
-                    .expect("a balance never exceeds its asset's supply");
-                Ok(Plan {
-                    writes: [Some((tx.sender, from_after)), None],
-                    supply: Some(supply),
-                    brand: None,
-                })
-            }
+            Action::Burn { amount, .. } => burn(*amount, None),
             Action::Link {
                 customer_hash,
                 partner_signature,
@@ -622,16 +624,7 @@ impl ChainState {
                 let (_, brand) = self.brand_or_err()?;
                 nonzero(*amount)?;
                 let write = brand.plan_redeem(&tx.sender, *amount, order_id)?;
-                let from_after = debit(*amount)?;
-                let supply = state
-                    .supply
-                    .checked_sub(*amount)
-                    .expect("a balance never exceeds its asset's supply");
-                Ok(Plan {
-                    writes: [Some((tx.sender, from_after)), None],
-                    supply: Some(supply),
-                    brand: Some(write),
-                })
+                burn(*amount, Some(write))
             }
             Action::Refund { order_id } => {
                 let (_, brand) = self.brand_or_err()?;

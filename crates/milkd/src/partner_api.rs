@@ -237,16 +237,28 @@ fn conversion_receipt(
     })
 }
 
+/// A committed record, decoded.
+fn read_decoded<T>(
+    handle: &ChainHandle,
+    key: &[u8],
+    what: &str,
+    decode: impl Fn(&[u8]) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    read_record(handle, key)?
+        .map(|v| decode(&v).ok_or_else(|| ApiError::internal(what, "malformed record")))
+        .transpose()
+}
+
 fn recorded_conversion(
     handle: &ChainHandle,
     reference: &str,
 ) -> Result<Option<Conversion>, ApiError> {
-    read_record(handle, &brand_record::conversion(reference))?
-        .map(|v| {
-            Conversion::from_record(&v)
-                .ok_or_else(|| ApiError::internal("conversion", "malformed record"))
-        })
-        .transpose()
+    read_decoded(
+        handle,
+        &brand_record::conversion(reference),
+        "conversion",
+        Conversion::from_record,
+    )
 }
 
 /// The first result for a reference, or a conflict if the retry asks for something else.
@@ -356,12 +368,12 @@ fn recorded_redemption(
     handle: &ChainHandle,
     order_id: &str,
 ) -> Result<Option<Redemption>, ApiError> {
-    read_record(handle, &brand_record::redemption(order_id))?
-        .map(|v| {
-            Redemption::from_record(&v)
-                .ok_or_else(|| ApiError::internal("redemption", "malformed record"))
-        })
-        .transpose()
+    read_decoded(
+        handle,
+        &brand_record::redemption(order_id),
+        "redemption",
+        Redemption::from_record,
+    )
 }
 
 fn redemption_receipt(
@@ -520,12 +532,13 @@ async fn supply(
         .store
         .account(&node.genesis.tica_inventory, &[asset.symbol])
         .map_err(|e| ApiError::internal("supply", e))?;
-    let totals = read_record(handle, &brand_record::totals())?
-        .map(|v| {
-            Totals::from_record(&v).ok_or_else(|| ApiError::internal("totals", "malformed record"))
-        })
-        .transpose()?
-        .unwrap_or_default();
+    let totals = read_decoded(
+        handle,
+        &brand_record::totals(),
+        "totals",
+        Totals::from_record,
+    )?
+    .unwrap_or_default();
     let customers = outstanding.checked_sub(held[0]).unwrap_or(Amount::ZERO);
     Ok(Json(SupplyReport {
         chain: handle.spec.id.to_string(),
