@@ -11,6 +11,7 @@ use crate::tx::TxId;
 use crate::{Address, Amount, ChainId};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The longest partner reference or order id, in bytes.
 pub const MAX_REFERENCE_BYTES: usize = 64;
@@ -34,6 +35,10 @@ pub struct BrandPolicy {
     pub daily_user_limit: Amount,
     /// Whether customers may send the token to each other.
     pub transfers_allowed: bool,
+    /// Days after which tokens minted by a conversion expire (the mileage's own expiry);
+    /// `None` for tokens that never expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_days: Option<u32>,
 }
 
 /// Record namespaces of brand chains (see [`crate::state::record`]).
@@ -46,8 +51,16 @@ pub mod record {
     pub const REDEMPTION: u8 = 12;
     /// `DAILY ‖ account ‖ day (u64)` → base units converted for the account that UTC day.
     pub const DAILY: u8 = 13;
-    /// `TOTALS` → `issued (u128) ‖ redeemed (u128) ‖ refunded (u128)`, all-time, base units.
+    /// `TOTALS` → `issued ‖ redeemed ‖ refunded ‖ expired` (each u128), all-time, base units.
     pub const TOTALS: u8 = 14;
+    /// `LOT ‖ account ‖ day (u64)` → base units of the account's tokens that expire at the
+    /// start of that UTC day.
+    pub const LOT: u8 = 15;
+
+    /// The prefix of every lot.
+    pub fn lots() -> Vec<u8> {
+        vec![LOT]
+    }
 
     /// The key of a conversion by its partner reference.
     pub fn conversion(reference: &str) -> Vec<u8> {
@@ -78,11 +91,13 @@ pub struct Totals {
     pub redeemed: Amount,
     /// Re-minted by refunds.
     pub refunded: Amount,
+    /// Retired by expiry sweeps.
+    pub expired: Amount,
 }
 
 impl Totals {
     fn to_bytes(self) -> Vec<u8> {
-        [self.issued, self.redeemed, self.refunded]
+        [self.issued, self.redeemed, self.refunded, self.expired]
             .iter()
             .flat_map(|a| a.units().to_be_bytes())
             .collect()
@@ -90,7 +105,7 @@ impl Totals {
 
     /// Decodes a `TOTALS` record.
     pub fn from_record(bytes: &[u8]) -> Option<Totals> {
-        if bytes.len() != 48 {
+        if bytes.len() != 64 {
             return None;
         }
         let at = |i: usize| {
@@ -102,6 +117,7 @@ impl Totals {
             issued: at(0),
             redeemed: at(16),
             refunded: at(32),
+            expired: at(48),
         })
     }
 }
@@ -191,7 +207,21 @@ pub struct Redemption {
 #[derive(Debug, Clone)]
 pub(crate) enum BrandWrite {
     Link(Address, Hash),
+    /// Lots leave `from` (expiring ones first) and, for a transfer, join `to`.
+    Lots {
+        from: Address,
+        to: Option<Address>,
+        moves: Vec<(u64, Amount)>,
+    },
+    /// Expired lots retired (burned).
+    Expire {
+        account: Address,
+        days: Vec<u64>,
+        amount: Amount,
+    },
     Convert {
+        /// The UTC day the minted tokens expire, if the policy says they do.
+        expires_on: Option<u64>,
         reference: String,
         conversion: Conversion,
         day: u64,
@@ -209,6 +239,7 @@ pub struct BrandState {
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
     daily: HashMap<(Address, u64), Amount>,
+    lots: HashMap<Address, BTreeMap<u64, Amount>>,
     totals: Totals,
     touched: Vec<Vec<u8>>,
 }
@@ -230,6 +261,7 @@ impl BrandState {
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
             daily: HashMap::default(),
+            lots: HashMap::default(),
             totals: Totals::default(),
             touched: Vec::new(),
         }
@@ -266,6 +298,118 @@ impl BrandState {
             .get(&(*account, now_ms / DAY_MS))
             .copied()
             .unwrap_or_default()
+    }
+
+    /// An account's expiring lots: `(expires at the start of UTC day, base units)`.
+    pub fn lots(&self, account: &Address) -> impl Iterator<Item = (u64, Amount)> + '_ {
+        self.lots
+            .get(account)
+            .into_iter()
+            .flat_map(|l| l.iter().map(|(d, a)| (*d, *a)))
+    }
+
+    /// What of an account's tokens has expired by `now_ms` and may no longer be spent.
+    pub fn expired(&self, account: &Address, now_ms: u64) -> Amount {
+        let today = now_ms / DAY_MS;
+        self.lots(account)
+            .filter(|(day, _)| *day <= today)
+            .fold(Amount::ZERO, |sum, (_, a)| {
+                sum.checked_add(a).expect("lots never exceed a balance")
+            })
+    }
+
+    /// Plans spending `amount` of `account`'s `balance` at `now_ms`: expired lots cannot be
+    /// spent; unexpired lots go first, soonest-expiring first, then tokens that never expire.
+    /// `Ok(None)` when the account has no lots (nothing to track). Refuses with the amount
+    /// that is spendable.
+    pub(crate) fn plan_spend(
+        &self,
+        account: &Address,
+        to: Option<Address>,
+        balance: Amount,
+        amount: Amount,
+        now_ms: u64,
+    ) -> Result<Option<BrandWrite>, Amount> {
+        let Some(lots) = self.lots.get(account) else {
+            return Ok(None);
+        };
+        let today = now_ms / DAY_MS;
+        let spendable = balance
+            .checked_sub(self.expired(account, now_ms))
+            .expect("lots never exceed a balance");
+        if amount > spendable {
+            return Err(spendable);
+        }
+        let mut left = amount;
+        let mut moves = Vec::new();
+        for (day, lot) in lots.range(today + 1..) {
+            if left.is_zero() {
+                break;
+            }
+            let take = left.min(*lot);
+            moves.push((*day, take));
+            left = left.checked_sub(take).expect("took at most what was left");
+        }
+        Ok(Some(BrandWrite::Lots {
+            from: *account,
+            to,
+            moves,
+        }))
+    }
+
+    /// Plans retiring an account's expired lots at `now_ms`.
+    pub(crate) fn plan_expire(
+        &self,
+        account: &Address,
+        now_ms: u64,
+    ) -> Result<(Amount, BrandWrite), TxError> {
+        let today = now_ms / DAY_MS;
+        let expired: Vec<(u64, Amount)> = self.lots(account).filter(|(d, _)| *d <= today).collect();
+        if expired.is_empty() {
+            return Err(TxError::NothingExpired);
+        }
+        let amount = expired.iter().fold(Amount::ZERO, |s, (_, a)| {
+            s.checked_add(*a).expect("lots never exceed a balance")
+        });
+        let write = BrandWrite::Expire {
+            account: *account,
+            days: expired.iter().map(|(d, _)| *d).collect(),
+            amount,
+        };
+        Ok((amount, write))
+    }
+
+    fn lot_key(account: &Address, day: u64) -> Vec<u8> {
+        key(record::LOT, &[account.as_bytes(), &day.to_be_bytes()])
+    }
+
+    fn add_lot(&mut self, account: Address, day: u64, amount: Amount) {
+        let lot = self
+            .lots
+            .entry(account)
+            .or_default()
+            .entry(day)
+            .or_default();
+        *lot = lot
+            .checked_add(amount)
+            .expect("lots never exceed a balance");
+        self.touched.push(Self::lot_key(&account, day));
+    }
+
+    fn take_lot(&mut self, account: Address, day: u64, amount: Amount) {
+        let lots = self
+            .lots
+            .get_mut(&account)
+            .expect("planned on existing lots");
+        let lot = lots.get_mut(&day).expect("planned on an existing lot");
+        *lot = lot.checked_sub(amount).expect("planned within the lot");
+        if lot.is_zero() {
+            lots.remove(&day);
+            if lots.is_empty() {
+                self.lots.remove(&account);
+            }
+        }
+        self.touched.push(Self::lot_key(&account, day));
     }
 
     pub(crate) fn check_link(
@@ -321,6 +465,10 @@ impl BrandState {
                 used: converted,
             })?;
         Ok(BrandWrite::Convert {
+            expires_on: self
+                .policy
+                .expiry_days
+                .map(|d| now_ms / DAY_MS + u64::from(d)),
             reference: reference.to_owned(),
             conversion: Conversion {
                 to: *to,
@@ -366,16 +514,39 @@ impl BrandState {
 
     pub(crate) fn write(&mut self, w: BrandWrite) {
         match w {
+            BrandWrite::Lots { from, to, moves } => {
+                for (day, amount) in moves {
+                    self.take_lot(from, day, amount);
+                    if let Some(to) = to {
+                        self.add_lot(to, day, amount);
+                    }
+                }
+            }
+            BrandWrite::Expire {
+                account,
+                days,
+                amount,
+            } => {
+                for day in days {
+                    let lot = self.lots(&account).find(|(d, _)| *d == day).map(|(_, a)| a);
+                    self.take_lot(account, day, lot.expect("planned on an existing lot"));
+                }
+                self.add_total(|t| &mut t.expired, amount);
+            }
             BrandWrite::Link(account, hash) => {
                 self.links.insert(account, hash);
                 self.touched.push(key(record::LINK, &[account.as_bytes()]));
             }
             BrandWrite::Convert {
+                expires_on,
                 reference,
                 conversion,
                 day,
                 converted_today,
             } => {
+                if let Some(expires_on) = expires_on {
+                    self.add_lot(conversion.to, expires_on, conversion.amount);
+                }
                 self.touched
                     .push(key(record::CONVERSION, &[reference.as_bytes()]));
                 self.touched.push(key(
@@ -446,6 +617,14 @@ impl BrandState {
                     .get(&(a, day))
                     .map(|v| v.units().to_be_bytes().to_vec())
             }
+            record::LOT if rest.len() == 40 => {
+                let a = Address::from_bytes(rest[..32].try_into().ok()?).ok()?;
+                let day = u64::from_be_bytes(rest[32..].try_into().ok()?);
+                self.lots
+                    .get(&a)?
+                    .get(&day)
+                    .map(|v| v.units().to_be_bytes().to_vec())
+            }
             record::TOTALS if rest.is_empty() => {
                 (self.totals != Totals::default()).then(|| self.totals.to_bytes())
             }
@@ -487,6 +666,10 @@ impl BrandState {
                     .keys()
                     .map(|(a, d)| key(record::DAILY, &[a.as_bytes(), &d.to_be_bytes()])),
             )
+            .chain(self.lots.iter().flat_map(|(a, lots)| {
+                lots.keys()
+                    .map(move |d| key(record::LOT, &[a.as_bytes(), &d.to_be_bytes()]))
+            }))
             .chain(std::iter::once(record::totals()));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
@@ -522,6 +705,16 @@ impl BrandState {
                 }
                 _ => false,
             },
+            record::LOT if rest.len() == 40 => {
+                let day = u64::from_be_bytes(rest[32..].try_into().expect("8 bytes"));
+                match (addr(&rest[..32]), u128_at(value)) {
+                    (Some(a), Some(v)) if v > 0 => {
+                        self.lots.entry(a).or_default().insert(day, Amount::new(v));
+                        true
+                    }
+                    _ => false,
+                }
+            }
             record::TOTALS if rest.is_empty() => match Totals::from_record(value) {
                 Some(t) => {
                     self.totals = t;

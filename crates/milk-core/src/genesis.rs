@@ -94,6 +94,9 @@ pub fn check_policy(p: &BrandPolicy) -> Result<(), String> {
     if p.min_conversion > p.max_conversion || p.max_conversion.is_zero() {
         return Err("conversion minimum must not exceed a non-zero maximum".into());
     }
+    if p.expiry_days == Some(0) {
+        return Err("tokens that expire must live at least a day".into());
+    }
     if p.daily_user_limit < p.min_conversion {
         return Err("the daily limit must allow at least one minimum conversion".into());
     }
@@ -367,6 +370,7 @@ impl Genesis {
                         max_conversion: whole(100_000, BT_DECIMALS),
                         daily_user_limit: whole(200_000, BT_DECIMALS),
                         transfers_allowed: true,
+                        expiry_days: partner.expiry_days,
                     },
                 }),
                 assets: vec![AssetSpec {
@@ -405,6 +409,7 @@ struct DemoPartner {
     sector: &'static str,
     symbol: &'static str,
     redemption_value_krw: u64,
+    expiry_days: Option<u32>,
 }
 
 const DEMO_PARTNERS: [DemoPartner; 3] = [
@@ -414,6 +419,8 @@ const DEMO_PARTNERS: [DemoPartner; 3] = [
         sector: "travel",
         symbol: "SKY",
         redemption_value_krw: 15,
+        // Airline miles expire three years after they are earned.
+        expiry_days: Some(3 * 365),
     },
     DemoPartner {
         chain: "cinema",
@@ -421,6 +428,7 @@ const DEMO_PARTNERS: [DemoPartner; 3] = [
         sector: "culture",
         symbol: "CINE",
         redemption_value_krw: 10,
+        expiry_days: None,
     },
     DemoPartner {
         chain: "dailymart",
@@ -428,6 +436,7 @@ const DEMO_PARTNERS: [DemoPartner; 3] = [
         sector: "retail",
         symbol: "MART",
         redemption_value_krw: 1,
+        expiry_days: None,
     },
 ];
 

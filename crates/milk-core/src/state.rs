@@ -148,6 +148,9 @@ pub enum TxError {
     /// Refunding twice.
     #[error("this redemption was already refunded")]
     AlreadyRefunded,
+    /// Sweeping an account with no expired tokens.
+    #[error("the account has no expired tokens")]
+    NothingExpired,
     /// Only the operator may do this (on the center chain).
     #[error("only the operator may do this, on the center chain")]
     NotOperator,
@@ -188,6 +191,7 @@ impl TxError {
             TxError::UnknownRedemption => "unknown_redemption",
             TxError::AlreadyRefunded => "already_refunded",
             TxError::NotOperator => "not_operator",
+            TxError::NothingExpired => "nothing_expired",
             TxError::AnchorNotNewer { .. } => "anchor_not_newer",
         }
     }
@@ -527,10 +531,26 @@ impl ChainState {
                     needed: amount,
                 })
         };
+        // On a brand chain whose tokens expire: which lots a spend takes, and refusing to
+        // spend what has expired.
+        let spend = |amount: Amount, to: Option<Address>| -> Result<Option<BrandWrite>, TxError> {
+            let Some((_, brand)) = &self.brand else {
+                return Ok(None);
+            };
+            let balance = self.balance(&tx.sender, asset);
+            brand
+                .plan_spend(&tx.sender, to, balance, amount, now_ms)
+                .map_err(|spendable| TxError::InsufficientBalance {
+                    asset: *asset,
+                    available: spendable,
+                    needed: amount,
+                })
+        };
         // Destroys the sender's own tokens, whatever the reason.
-        let burn = |amount: Amount, brand: Option<BrandWrite>| -> Result<Plan, TxError> {
+        let burn = |amount: Amount, mut brand: Vec<BrandWrite>| -> Result<Plan, TxError> {
             nonzero(amount)?;
             let from_after = debit(amount)?;
+            brand.extend(spend(amount, None)?);
             let supply = state
                 .supply
                 .checked_sub(amount)
@@ -548,6 +568,7 @@ impl ChainState {
                     return Err(TxError::TransfersDisabled);
                 }
                 let from_after = debit(*amount)?;
+                let lots = spend(*amount, Some(*to))?;
                 let to_after = if *to == tx.sender {
                     from_after.checked_add(*amount).ok_or_else(overflow)?
                 } else {
@@ -558,7 +579,7 @@ impl ChainState {
                 Ok(Plan {
                     writes: [Some((tx.sender, from_after)), Some((*to, to_after))],
                     supply: None,
-                    brand: None,
+                    brand: lots.into_iter().collect(),
                 })
             }
             Action::Mint { to, amount, .. } => {
@@ -574,10 +595,10 @@ impl ChainState {
                 Ok(Plan {
                     writes: [Some((*to, to_after)), None],
                     supply: Some(supply),
-                    brand: None,
+                    brand: Vec::new(),
                 })
             }
-            Action::Burn { amount, .. } => burn(*amount, None),
+            Action::Burn { amount, .. } => burn(*amount, Vec::new()),
             Action::Link {
                 customer_hash,
                 partner_signature,
@@ -592,7 +613,7 @@ impl ChainState {
                 Ok(Plan {
                     writes: [None, None],
                     supply: None,
-                    brand: Some(BrandWrite::Link(tx.sender, *customer_hash)),
+                    brand: vec![BrandWrite::Link(tx.sender, *customer_hash)],
                 })
             }
             Action::Convert {
@@ -617,14 +638,14 @@ impl ChainState {
                 Ok(Plan {
                     writes: [Some((*to, to_after)), None],
                     supply: Some(supply),
-                    brand: Some(write),
+                    brand: vec![write],
                 })
             }
             Action::Redeem { amount, order_id } => {
                 let (_, brand) = self.brand_or_err()?;
                 nonzero(*amount)?;
                 let write = brand.plan_redeem(&tx.sender, *amount, order_id)?;
-                burn(*amount, Some(write))
+                burn(*amount, vec![write])
             }
             Action::Refund { order_id } => {
                 let (_, brand) = self.brand_or_err()?;
@@ -643,7 +664,27 @@ impl ChainState {
                 Ok(Plan {
                     writes: [Some((redemption.redeemer, to_after)), None],
                     supply: Some(supply),
-                    brand: Some(write),
+                    brand: vec![write],
+                })
+            }
+            Action::Expire { account } => {
+                let (_, brand) = self.brand_or_err()?;
+                if state.spec.issuer != Some(tx.sender) {
+                    return Err(TxError::NotIssuer { asset: *asset });
+                }
+                let (amount, write) = brand.plan_expire(account, now_ms)?;
+                let after = self
+                    .balance(account, asset)
+                    .checked_sub(amount)
+                    .expect("lots never exceed a balance");
+                let supply = state
+                    .supply
+                    .checked_sub(amount)
+                    .expect("a balance never exceeds its asset's supply");
+                Ok(Plan {
+                    writes: [Some((*account, after)), None],
+                    supply: Some(supply),
+                    brand: vec![write],
                 })
             }
             Action::Anchor { .. } => {
@@ -673,7 +714,7 @@ impl ChainState {
             Some(a) => *a,
             None => self.brand_or_err()?.0,
         };
-        if let Some(write) = plan.brand {
+        for write in plan.brand {
             self.brand
                 .as_mut()
                 .expect("planned on a brand chain")
@@ -922,7 +963,7 @@ impl ChainState {
 }
 
 struct Plan {
-    brand: Option<BrandWrite>,
+    brand: Vec<BrandWrite>,
     writes: [Option<(Address, Amount)>; 2],
     supply: Option<Amount>,
 }

@@ -79,6 +79,11 @@ pub enum Action {
         /// The redemption's order id.
         order_id: String,
     },
+    /// Retires an account's expired Brand Tokens (burns its expired lots); only the issuer.
+    Expire {
+        /// The account swept.
+        account: Address,
+    },
     /// Records a brand chain's block hash on the center chain; only the operator may. A
     /// partner cannot rewrite history before an anchor without every verifier noticing.
     Anchor {
@@ -100,6 +105,7 @@ impl Action {
     const REDEEM: u8 = 6;
     const REFUND: u8 = 7;
     const ANCHOR: u8 = 8;
+    const EXPIRE: u8 = 9;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -112,6 +118,7 @@ impl Action {
             | Action::Convert { .. }
             | Action::Redeem { .. }
             | Action::Refund { .. }
+            | Action::Expire { .. }
             | Action::Anchor { .. } => None,
         }
     }
@@ -122,6 +129,7 @@ impl Action {
             Action::Transfer { to, .. } | Action::Mint { to, .. } | Action::Convert { to, .. } => {
                 Some(to)
             }
+            Action::Expire { account } => Some(account),
             _ => None,
         }
     }
@@ -174,6 +182,9 @@ impl Encode for Action {
             } => {
                 w.u8(Self::ANCHOR).put(chain).u64(*height).put(hash);
             }
+            Action::Expire { account } => {
+                w.u8(Self::EXPIRE).put(account);
+            }
         }
     }
 }
@@ -217,6 +228,7 @@ impl Decode for Action {
                 height: r.u64()?,
                 hash: r.get()?,
             }),
+            Self::EXPIRE => Ok(Action::Expire { account: r.get()? }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,

@@ -13,6 +13,8 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 const T0: u64 = 1_800_000_000_000;
+// Runs last minutes from T0 and must not cross a UTC day (lots would start to expire).
+const _: () = assert!(T0 % milk_core::brand::DAY_MS < milk_core::brand::DAY_MS / 2);
 
 fn key(i: usize) -> Keypair {
     Keypair::from_label(&format!("rules-{i}"))
@@ -31,6 +33,8 @@ fn policy() -> milk_core::brand::BrandPolicy {
         max_conversion: Amount::new(1_000_000),
         daily_user_limit: Amount::new(10_000_000),
         transfers_allowed: true,
+        // Lots are created and moved in every run; none expires within a run's minutes.
+        expiry_days: Some(1),
     }
 }
 
@@ -289,8 +293,9 @@ impl Model {
                 }
                 ok
             }
-            // Anchors belong on the center chain; this is a brand chain.
-            Action::Anchor { .. } => false,
+            // Anchors belong on the center chain; this is a brand chain. Nothing expires
+            // within a run, so there is never anything to sweep.
+            Action::Anchor { .. } | Action::Expire { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions
@@ -1004,4 +1009,133 @@ fn only_the_operator_anchors_brand_chains_and_only_forward() {
         anchor(&mut brand_state, &operator, 1, 0),
         Err("not_operator")
     );
+}
+
+#[test]
+fn expiring_tokens_are_spent_first_move_with_transfers_and_are_swept_once_expired() {
+    use milk_core::brand::DAY_MS;
+    let mut g = genesis();
+    g.chains[1].partner.as_mut().unwrap().policy.expiry_days = Some(30);
+    let (_, mut state) = g.genesis_block(&g.chains[1]).unwrap();
+    let chain: ChainId = "brand".parse().unwrap();
+    let pts = sym("PTS");
+    let day0 = T0 / DAY_MS;
+    let mut seqs = [0u64; 5];
+    let mut run = |state: &mut ChainState,
+                   from: usize,
+                   at_ms: u64,
+                   action: Action|
+     -> Result<(), &'static str> {
+        let tx = Transaction {
+            chain: chain.clone(),
+            sender: key(from).address(),
+            sequence: seqs[from],
+            expires_at_ms: at_ms + 1_000,
+            action,
+        };
+        match state.apply(&tx, at_ms) {
+            Ok(()) => {
+                seqs[from] += 1;
+                state.take_delta();
+                Ok(())
+            }
+            Err(e) => {
+                assert_eq!(
+                    state.take_delta(),
+                    Default::default(),
+                    "{} changed state",
+                    e.code()
+                );
+                Err(e.code())
+            }
+        }
+    };
+    let hash = customer_hash(1);
+    let message = milk_core::brand::link_message(&chain, &key(1).address(), &hash);
+    run(
+        &mut state,
+        1,
+        T0,
+        Action::Link {
+            customer_hash: hash,
+            partner_signature: key(0).sign(&message.0),
+        },
+    )
+    .unwrap();
+    // Key 1 holds 1,000 that never expire (genesis); it converts 300 on day 0 and 200 a
+    // week later: two lots, expiring on days 30 and 37.
+    let convert = |mileage, reference: &str| Action::Convert {
+        to: key(1).address(),
+        mileage,
+        reference: reference.into(),
+    };
+    run(&mut state, 0, T0, convert(300, "a")).unwrap();
+    run(&mut state, 0, T0 + 7 * DAY_MS, convert(200, "b")).unwrap();
+    let lots = |state: &ChainState, k: usize| {
+        state
+            .brand()
+            .unwrap()
+            .lots(&key(k).address())
+            .map(|(d, a)| (d - day0, a.units()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lots(&state, 1), [(30, 300), (37, 200)]);
+
+    // Spending takes the soonest-expiring lot first; a transfer carries the lots it takes.
+    let pay = |amount| Action::Transfer {
+        to: key(2).address(),
+        asset: pts,
+        amount: Amount::new(amount),
+        memo: String::new(),
+    };
+    run(&mut state, 1, T0 + 8 * DAY_MS, pay(250)).unwrap();
+    assert_eq!(lots(&state, 1), [(30, 50), (37, 200)]);
+    assert_eq!(lots(&state, 2), [(30, 250)]);
+    // Past day 30, what was left of the first lot has expired: it cannot be spent.
+    let later = T0 + 31 * DAY_MS;
+    assert_eq!(
+        state
+            .brand()
+            .unwrap()
+            .expired(&key(1).address(), later)
+            .units(),
+        50
+    );
+    let balance = state.balance(&key(1).address(), &pts).units(); // 1,000 + 500 − 250
+    assert_eq!(balance, 1_250);
+    assert_eq!(
+        run(&mut state, 1, later, pay(1_201)),
+        Err("insufficient_balance")
+    );
+    // Spending what is left takes the unexpired lot first, then tokens that never expire.
+    run(&mut state, 1, later, pay(300)).unwrap();
+    assert_eq!(lots(&state, 1), [(30, 50)]);
+
+    // The sweep: only the issuer, only what has expired, exactly once.
+    let supply = state.supply(&pts).unwrap().units();
+    let sweep = |k: usize| Action::Expire {
+        account: key(k).address(),
+    };
+    assert_eq!(run(&mut state, 1, later, sweep(1)), Err("not_issuer"));
+    assert_eq!(
+        run(&mut state, 0, T0 + 29 * DAY_MS, sweep(1)),
+        Err("nothing_expired")
+    );
+    run(&mut state, 0, later, sweep(1)).unwrap();
+    assert_eq!(
+        state.balance(&key(1).address(), &pts).units(),
+        balance - 300 - 50
+    );
+    assert_eq!(state.supply(&pts).unwrap().units(), supply - 50);
+    assert_eq!(lots(&state, 1), []);
+    assert_eq!(run(&mut state, 0, later, sweep(1)), Err("nothing_expired"));
+    // Key 2's 250, received with the first lot's expiry, is swept too.
+    run(&mut state, 0, later, sweep(2)).unwrap();
+    assert_eq!(state.brand().unwrap().totals().expired.units(), 300);
+    state.check_conservation().unwrap();
+
+    // Lots persist as records and restore.
+    let mut restored = g.empty_state(&g.chains[1]);
+    restored.restore(state.records()).unwrap();
+    assert_eq!(restored.records(), state.records());
 }

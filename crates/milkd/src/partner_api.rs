@@ -714,6 +714,7 @@ async fn events(
                 Action::Mint { .. } => "mint",
                 Action::Burn { .. } => "burn",
                 Action::Anchor { .. } => "anchor",
+                Action::Expire { .. } => "expiry",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),
