@@ -218,6 +218,24 @@ enum PartnerCmd {
         #[arg(long)]
         after: Option<String>,
     },
+    /// Tokens that have expired, or will within N days (to warn customers ahead).
+    Expiring {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// How many days ahead to look.
+        #[arg(long, default_value_t = 30)]
+        within_days: u64,
+    },
+    /// Retire every account's expired tokens, one signed expiry per account.
+    Sweep {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The partner's issuer key.
+        #[arg(long)]
+        partner_key: String,
+    },
     /// Grant an auditor read access to the chain; prints the auditor's token once.
     GrantAuditor {
         /// The partner's brand chain.
@@ -799,6 +817,29 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
         )?),
         PartnerCmd::Redemption { chain, order } => {
             show(client.partner_get(&chain, &format!("/redemptions/{}", client::segment(&order)))?)
+        }
+        PartnerCmd::Expiring { chain, within_days } => {
+            show(client.partner_get(&chain, &format!("/expiring?within_days={within_days}"))?)
+        }
+        PartnerCmd::Sweep { chain, partner_key } => {
+            let lots = client.partner_get(&chain, "/expiring?within_days=0")?;
+            let mut accounts: Vec<String> = lots
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|l| l["expired"] == true)
+                .filter_map(|l| l["account"].as_str().map(str::to_owned))
+                .collect();
+            accounts.sort();
+            accounts.dedup();
+            let mut swept = Vec::new();
+            for account in accounts {
+                let account: Address = account.parse().map_err(|e: String| anyhow!(e))?;
+                let tx = sign_on(ks, client, &chain, &partner_key, Action::Expire { account })?;
+                client.partner_post(&chain, "/sweeps", &tx)?;
+                swept.push(account.to_string());
+            }
+            show(json!({ "chain": chain, "swept": swept }));
         }
         PartnerCmd::Events { chain, after } => {
             let query = after

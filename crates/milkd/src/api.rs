@@ -251,7 +251,9 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::grant_auditor,
         crate::partner_api::list_auditors,
         crate::partner_api::revoke_auditor,
-        crate::partner_api::events
+        crate::partner_api::events,
+        crate::partner_api::expiring,
+        crate::partner_api::sweep
     ),
     components(schemas(
         ErrorBody,
@@ -277,7 +279,8 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::TxRef,
         crate::partner_api::AuditorGrant,
         crate::partner_api::PartnerEvent,
-        crate::partner_api::EventPage
+        crate::partner_api::EventPage,
+        crate::partner_api::ExpiringLot
     ))
 )]
 pub struct ApiDoc;

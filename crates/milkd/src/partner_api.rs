@@ -51,6 +51,8 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route("/v1/partners/{chain}/auditors/{id}", delete(revoke_auditor))
         .route("/v1/partners/{chain}/events", get(events))
+        .route("/v1/partners/{chain}/expiring", get(expiring))
+        .route("/v1/partners/{chain}/sweeps", post(sweep))
 }
 
 /// Checks the credential and returns the partner's chain. Auditors may read; only the
@@ -505,6 +507,8 @@ pub struct SupplyReport {
     pub redeemed: String,
     /// Ever re-minted by refunds.
     pub refunded: String,
+    /// Ever retired by expiry sweeps.
+    pub expired: String,
     /// Held by TICA as exchange inventory.
     pub held_by_tica: String,
     /// Held by everyone else: outstanding minus TICA's inventory.
@@ -548,6 +552,7 @@ async fn supply(
         issued: totals.issued.units().to_string(),
         redeemed: totals.redeemed.units().to_string(),
         refunded: totals.refunded.units().to_string(),
+        expired: totals.expired.units().to_string(),
         held_by_tica: held[0].units().to_string(),
         held_by_customers: customers.units().to_string(),
     }))
@@ -735,6 +740,91 @@ async fn events(
         .or(q.after)
         .unwrap_or_else(|| "0:0".to_owned());
     Ok(Json(EventPage { events: out, next }))
+}
+
+/// Tokens of one account that expire on one day.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ExpiringLot {
+    /// The account.
+    pub account: String,
+    /// Base units.
+    pub amount: String,
+    /// When they expire: the start of this UTC day, Unix ms.
+    pub expires_at_ms: u64,
+    /// Whether that time has passed (a sweep may retire them).
+    pub expired: bool,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct ExpiringQuery {
+    /// Lots expiring within this many days from now (default 30); 0 for the expired only.
+    within_days: Option<u64>,
+}
+
+/// Lots that have expired or will within N days: the warning to give customers ahead, and
+/// what a sweep would retire now.
+#[utoipa::path(get, path = "/v1/partners/{chain}/expiring",
+    params(("chain" = String, Path, description = "The partner's brand chain"), ExpiringQuery),
+    responses((status = 200, description = "Lots, soonest first", body = Vec<ExpiringLot>)))]
+async fn expiring(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<ExpiringQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<ExpiringLot>>, ApiError> {
+    use milk_core::brand::DAY_MS;
+    let handle = authorize(&node, &headers, &chain, false)?;
+    let axum::extract::Query(q) =
+        q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
+    let now = node.clock.now_ms();
+    let horizon = now.saturating_add(q.within_days.unwrap_or(30).saturating_mul(DAY_MS));
+    let records = handle
+        .store
+        .records_with_prefix(&brand_record::lots())
+        .map_err(|e| ApiError::internal("lots", e))?;
+    let mut lots = Vec::new();
+    for (k, v) in records {
+        let (Some(account), Some(day), Some(amount)) = (
+            k.get(1..33)
+                .and_then(|b| Address::from_bytes(b.try_into().ok()?).ok()),
+            k.get(33..41)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes),
+            v.as_slice().try_into().ok().map(u128::from_be_bytes),
+        ) else {
+            return Err(ApiError::internal("lots", "malformed lot record"));
+        };
+        let at = day.saturating_mul(DAY_MS);
+        if at <= horizon {
+            lots.push(ExpiringLot {
+                account: account.to_string(),
+                amount: amount.to_string(),
+                expires_at_ms: at,
+                expired: at <= now,
+            });
+        }
+    }
+    lots.sort_by_key(|l| l.expires_at_ms);
+    Ok(Json(lots))
+}
+
+/// Retires an account's expired tokens: an expiry signed by the partner's issuer key.
+#[utoipa::path(post, path = "/v1/partners/{chain}/sweeps",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    request_body = PartnerTxRequest,
+    responses((status = 200, description = "Swept", body = SubmitResult),
+        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+async fn sweep(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SubmitResult>, ApiError> {
+    let handle = authorize(&node, &headers, &chain, true)?;
+    let (_, bytes) = partner_tx(handle, body, "expire", |a| {
+        matches!(a, Action::Expire { .. })
+    })?;
+    submit_one(&node, handle, bytes).await.map(Json)
 }
 
 /// Hex of a signed transaction, for request bodies.

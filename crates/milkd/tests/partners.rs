@@ -371,3 +371,100 @@ fn a_partner_grants_and_revokes_auditors() {
         (404, Some("unknown_credential"))
     );
 }
+
+#[test]
+fn expired_miles_are_announced_ahead_then_swept_exactly_once() {
+    use milk_core::brand::DAY_MS;
+    use milkd::Clock;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let clock = ManualClock::new(NOW);
+    let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
+    let http = Http::new(&node.url()).with_token("demo-operator-token");
+    let partner = |method: &str, path: &str, body: Option<Value>| {
+        http.request(
+            method,
+            &format!("/v1/partners/skyway{path}"),
+            body.map(|b| b.to_string()),
+            Some("Bearer demo-skyway-token"),
+        )
+    };
+    let (issuer, alice) = (demo_key("partner:skyway"), demo_key("alice"));
+    let sign = |key: &Keypair, action: Action| {
+        let (_, sequence) = http.account(&key.address(), "skyway", "SKY");
+        Transaction {
+            chain: "skyway".parse().unwrap(),
+            sender: key.address(),
+            sequence,
+            expires_at_ms: clock.now_ms() + 60_000,
+            action,
+        }
+        .sign(key)
+    };
+    let hash = customer("SKY-7");
+    let countersign =
+        issuer.sign(&link_message(&"skyway".parse().unwrap(), &alice.address(), &hash).0);
+    let (s, _) = partner(
+        "POST",
+        "/links",
+        Some(
+            json!({"tx": tx_hex(&sign(&alice, Action::Link { customer_hash: hash, partner_signature: countersign }))}),
+        ),
+    );
+    assert_eq!(s, 200);
+    let (s, _) = partner(
+        "POST",
+        "/conversions",
+        Some(
+            json!({"tx": tx_hex(&sign(&issuer, Action::Convert { to: alice.address(), mileage: 100, reference: "M-1".into() }))}),
+        ),
+    );
+    assert_eq!(s, 200);
+    let balance = || http.account(&alice.address(), "skyway", "SKY").0;
+    let before = balance();
+
+    // Nothing expires within 30 days yet; 20 days before the three years are up, it does.
+    let (_, lots) = partner("GET", "/expiring?within_days=30", None);
+    assert_eq!(lots.as_array().unwrap().len(), 0, "{lots}");
+    clock.advance((3 * 365 - 20) * DAY_MS);
+    let (_, lots) = partner("GET", "/expiring?within_days=30", None);
+    assert_eq!(
+        (lots[0]["amount"].as_str(), lots[0]["expired"].as_bool()),
+        (Some("10000"), Some(false)),
+        "{lots}"
+    );
+    let sweep =
+        || json!({"tx": tx_hex(&sign(&issuer, Action::Expire { account: alice.address() }))});
+    let (s, e) = partner("POST", "/sweeps", Some(sweep()));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("nothing_expired"))
+    );
+
+    // Past expiry: listed as expired, swept once, counted in the supply report.
+    clock.advance(21 * DAY_MS);
+    let (_, lots) = partner("GET", "/expiring?within_days=0", None);
+    assert_eq!(lots[0]["expired"].as_bool(), Some(true), "{lots}");
+    let (s, r) = partner("POST", "/sweeps", Some(sweep()));
+    assert_eq!((s, r["status"].as_str()), (200, Some("committed")), "{r}");
+    assert_eq!(balance(), before - 10_000);
+    let (_, lots) = partner("GET", "/expiring?within_days=0", None);
+    assert_eq!(lots.as_array().unwrap().len(), 0);
+    let (s, e) = partner("POST", "/sweeps", Some(sweep()));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("nothing_expired"))
+    );
+    let (_, supply) = partner("GET", "/supply", None);
+    assert_eq!(supply["expired"], "10000");
+    let (_, events) = partner("GET", "/events", None);
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "expiry"),
+        "{events}"
+    );
+}
