@@ -327,7 +327,7 @@ fn main() {
     let json = cli.json;
     if let Err(e) = run(cli) {
         if json {
-            println!("{}", json!({ "error": format!("{e:#}") }));
+            emit(&json!({ "error": format!("{e:#}") }).to_string());
         } else {
             eprintln!("error: {e:#}");
         }
@@ -361,12 +361,26 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Writes a line to standard output. A reader that went away (`milk … | head`) ends the
+/// program quietly, as command-line tools do, instead of a panic.
+fn emit(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints JSON with --json, else the text.
 fn out(json_mode: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
     if json_mode {
-        println!("{value}");
+        emit(&value.to_string());
     } else {
-        println!("{}", text());
+        emit(&text());
     }
 }
 
@@ -668,7 +682,7 @@ fn run(cli: Cli) -> Result<()> {
                 conversions,
                 clients,
             })?;
-            println!("{result}");
+            emit(&result.to_string());
             Ok(())
         }
         Cmd::Bench(BenchCmd::Transfers {
@@ -686,7 +700,7 @@ fn run(cli: Cli) -> Result<()> {
                 batch,
                 clients,
             })?;
-            println!("{result}");
+            emit(&result.to_string());
             Ok(())
         }
     }
