@@ -3,6 +3,7 @@
 //! A genesis file is JSON. [`Genesis::demo`] builds the embedded demo network
 //! deterministically, so every fresh demo node starts from the same blocks.
 
+use crate::alliance::Alliance;
 use crate::block::{Block, BlockHeader};
 use crate::brand::BrandPolicy;
 use crate::keys::{Keypair, Signature};
@@ -118,6 +119,9 @@ pub struct Genesis {
     pub operator: Address,
     /// TICA's account holding its inventory of every Brand Token (the exchange's stock).
     pub tica_inventory: Address,
+    /// Approvals a newcomer needs from member partners; absent: every member's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission_quorum: Option<u32>,
     /// The chains, center first.
     pub chains: Vec<ChainSpec>,
 }
@@ -198,7 +202,16 @@ impl Genesis {
     pub fn empty_state(&self, chain: &ChainSpec) -> ChainState {
         let state = chain.empty_state();
         match chain.kind {
-            ChainKind::Center => state.with_operator(self.operator),
+            ChainKind::Center => {
+                let symbols = self
+                    .chains
+                    .iter()
+                    .flat_map(|c| c.assets.iter().map(|a| a.symbol))
+                    .collect();
+                state
+                    .with_operator(self.operator)
+                    .with_alliance(Alliance::from_genesis(self, self.admission_quorum), symbols)
+            }
             ChainKind::Brand => state,
         }
     }
@@ -387,6 +400,7 @@ impl Genesis {
             genesis_time_ms: DEMO_GENESIS_TIME_MS,
             operator,
             tica_inventory: demo_key("tica:inventory").address(),
+            admission_quorum: None,
             chains,
         }
     }

@@ -8,6 +8,7 @@
 //! **Architecture invariant:** nothing here does I/O, reads a clock or draws randomness.
 //! Time comes in as an argument, so every rule can be driven by a test or a simulator.
 
+pub mod alliance;
 pub mod amount;
 pub mod block;
 pub mod brand;

@@ -5,6 +5,7 @@
 //! [`StateDelta`] is exact, conservation can be checked in time proportional to the block,
 //! and the store persists only what changed.
 
+use crate::alliance::{Alliance, Status as AllianceStatus};
 use crate::brand::{BrandPolicy, BrandState, BrandWrite, link_message};
 use crate::codec::{Encode, Writer};
 use crate::keys;
@@ -12,7 +13,7 @@ use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
 
 /// The furthest in the future a transaction may expire: it bounds how long a signed
@@ -148,6 +149,38 @@ pub enum TxError {
     /// Refunding twice.
     #[error("this redemption was already refunded")]
     AlreadyRefunded,
+    /// An application for a chain id that is taken.
+    #[error("that chain id is taken")]
+    ChainTaken,
+    /// An application that breaks a rule.
+    #[error("invalid application: {0}")]
+    InvalidApplication(String),
+    /// An application in a sector that has a partner (or an applicant) already.
+    #[error("sector {sector:?} already has a partner; one partner per sector")]
+    SectorOccupied {
+        /// The sector.
+        sector: String,
+    },
+    /// No pending application (or member) for that chain.
+    #[error("no such application or partner")]
+    UnknownApplication,
+    /// Only a member partner may approve.
+    #[error("only a member partner may approve an application")]
+    NotAMember,
+    /// The member approved this application already.
+    #[error("already approved")]
+    AlreadyApproved,
+    /// Too few members approved the application yet.
+    #[error("{have} of {need} required approvals")]
+    QuorumNotReached {
+        /// Approvals so far.
+        have: u32,
+        /// Approvals required.
+        need: u32,
+    },
+    /// Suspending a partner that is not admitted, or reinstating one that is not suspended.
+    #[error("the partner is not in the status this needs")]
+    WrongPartnerStatus,
     /// Sweeping an account with no expired tokens.
     #[error("the account has no expired tokens")]
     NothingExpired,
@@ -192,6 +225,14 @@ impl TxError {
             TxError::AlreadyRefunded => "already_refunded",
             TxError::NotOperator => "not_operator",
             TxError::NothingExpired => "nothing_expired",
+            TxError::ChainTaken => "chain_taken",
+            TxError::InvalidApplication(_) => "invalid_application",
+            TxError::SectorOccupied { .. } => "sector_occupied",
+            TxError::UnknownApplication => "unknown_application",
+            TxError::NotAMember => "not_a_member",
+            TxError::AlreadyApproved => "already_approved",
+            TxError::QuorumNotReached { .. } => "quorum_not_reached",
+            TxError::WrongPartnerStatus => "wrong_partner_status",
             TxError::AnchorNotNewer { .. } => "anchor_not_newer",
         }
     }
@@ -319,6 +360,7 @@ pub struct ChainState {
     brand: Option<(Symbol, BrandState)>,
     // On the center chain: who may anchor, and the anchors of every brand chain.
     operator: Option<Address>,
+    alliance: Option<(Alliance, BTreeSet<Symbol>)>,
     anchors: BTreeMap<(ChainId, u64), Hash>,
     touched_anchors: Vec<(ChainId, u64)>,
 }
@@ -360,6 +402,7 @@ impl ChainState {
             touched_supplies: HashMap::default(),
             brand: None,
             operator: None,
+            alliance: None,
             anchors: BTreeMap::new(),
             touched_anchors: Vec::new(),
         }
@@ -369,6 +412,56 @@ impl ChainState {
     pub fn with_operator(mut self, operator: Address) -> ChainState {
         self.operator = Some(operator);
         self
+    }
+
+    /// Keeps the alliance's registry here (the center chain); `symbols` are the assets that
+    /// already exist, which an applicant may not take.
+    pub fn with_alliance(mut self, alliance: Alliance, symbols: BTreeSet<Symbol>) -> ChainState {
+        self.alliance = Some((alliance, symbols));
+        self
+    }
+
+    /// The alliance's registry, on the center chain.
+    pub fn alliance(&self) -> Option<&Alliance> {
+        self.alliance.as_ref().map(|(a, _)| a)
+    }
+
+    /// Checks an alliance action, and returns the change it makes.
+    fn check_alliance(&self, tx: &Transaction) -> Result<AllianceChange, TxError> {
+        let (alliance, symbols) = self.alliance.as_ref().ok_or(TxError::NotOperator)?;
+        let by_operator = || {
+            if self.operator == Some(tx.sender) {
+                Ok(())
+            } else {
+                Err(TxError::NotOperator)
+            }
+        };
+        Ok(match &tx.action {
+            Action::Apply { application } => {
+                alliance.check_apply(&tx.sender, application, symbols)?;
+                AllianceChange::Apply(application.clone())
+            }
+            Action::Approve { chain } => {
+                alliance.check_approve(&tx.sender, chain)?;
+                AllianceChange::Approve(chain.clone())
+            }
+            Action::SignAgreement { chain } => {
+                by_operator()?;
+                alliance.check_sign(chain)?;
+                AllianceChange::Status(chain.clone(), AllianceStatus::Admitted)
+            }
+            Action::Suspend { chain } => {
+                by_operator()?;
+                alliance.check_status(chain, AllianceStatus::Admitted)?;
+                AllianceChange::Status(chain.clone(), AllianceStatus::Suspended)
+            }
+            Action::Reinstate { chain } => {
+                by_operator()?;
+                alliance.check_status(chain, AllianceStatus::Suspended)?;
+                AllianceChange::Status(chain.clone(), AllianceStatus::Admitted)
+            }
+            _ => unreachable!("called for alliance actions only"),
+        })
     }
 
     /// The anchors recorded for a brand chain, by height.
@@ -468,6 +561,9 @@ impl ChainState {
         self.check_envelope(tx, now_ms)?;
         if let Action::Anchor { .. } = tx.action {
             return self.check_anchor(tx);
+        }
+        if is_alliance(&tx.action) {
+            return self.check_alliance(tx).map(|_| ());
         }
         self.plan(tx, now_ms).map(|_| ())
     }
@@ -687,8 +783,13 @@ impl ChainState {
                     brand: vec![write],
                 })
             }
-            Action::Anchor { .. } => {
-                unreachable!("anchors are checked and applied before planning")
+            Action::Anchor { .. }
+            | Action::Apply { .. }
+            | Action::Approve { .. }
+            | Action::SignAgreement { .. }
+            | Action::Suspend { .. }
+            | Action::Reinstate { .. } => {
+                unreachable!("anchors and alliance actions are applied before planning")
             }
         }
     }
@@ -706,6 +807,17 @@ impl ChainState {
             self.check_anchor(tx)?;
             self.anchors.insert((chain.clone(), *height), *hash);
             self.touched_anchors.push((chain.clone(), *height));
+            self.bump_sequence(tx.sender);
+            return Ok(());
+        }
+        if is_alliance(&tx.action) {
+            let change = self.check_alliance(tx)?;
+            let (alliance, _) = self.alliance.as_mut().expect("checked");
+            match change {
+                AllianceChange::Apply(a) => alliance.apply(tx.sender, a),
+                AllianceChange::Approve(chain) => alliance.approve(tx.sender, &chain),
+                AllianceChange::Status(chain, status) => alliance.set_status(&chain, status),
+            }
             self.bump_sequence(tx.sender);
             return Ok(());
         }
@@ -813,6 +925,15 @@ impl ChainState {
                     let n = record::u64_value(value).ok_or_else(bad)?;
                     self.sequences.insert(account(&key[1..])?, n);
                 }
+                Some(&crate::alliance::PARTNER_RECORD) => {
+                    let restored = self
+                        .alliance
+                        .as_mut()
+                        .is_some_and(|(a, _)| a.restore(key, value));
+                    if !restored {
+                        return Err(bad());
+                    }
+                }
                 Some(&record::ANCHOR) => {
                     let rest = &key[1..];
                     let split = rest.iter().position(|b| *b == 0).ok_or_else(bad)?;
@@ -842,6 +963,11 @@ impl ChainState {
                 }
             }
         }
+        // What was restored is the persisted state: nothing in it is a change to persist
+        // again (the genesis members, for one, are marked changed when first built).
+        if let Some((alliance, _)) = &mut self.alliance {
+            alliance.take_records();
+        }
         self.check_conservation().map_err(|e| e.to_string())
     }
 
@@ -865,6 +991,9 @@ impl ChainState {
             .collect();
         if let Some((_, brand)) = &self.brand {
             out.extend(brand.records());
+        }
+        if let Some((alliance, _)) = &self.alliance {
+            out.extend(alliance.records());
         }
         out.extend(
             self.anchors
@@ -930,6 +1059,9 @@ impl ChainState {
         if let Some((_, brand)) = &mut self.brand {
             entries.extend(brand.take_records());
         }
+        if let Some((alliance, _)) = &mut self.alliance {
+            entries.extend(alliance.take_records());
+        }
         for (chain, height) in std::mem::take(&mut self.touched_anchors) {
             let hash = self.anchors[&(chain.clone(), height)];
             entries.push((record::anchor(&chain, height), Some(hash.0.to_vec())));
@@ -960,6 +1092,23 @@ impl ChainState {
         }
         Ok(())
     }
+}
+
+enum AllianceChange {
+    Apply(crate::alliance::Application),
+    Approve(ChainId),
+    Status(ChainId, AllianceStatus),
+}
+
+fn is_alliance(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Apply { .. }
+            | Action::Approve { .. }
+            | Action::SignAgreement { .. }
+            | Action::Suspend { .. }
+            | Action::Reinstate { .. }
+    )
 }
 
 struct Plan {

@@ -79,6 +79,32 @@ pub enum Action {
         /// The redemption's order id.
         order_id: String,
     },
+    /// Applies to join the alliance (center chain), signed by the key that will issue the
+    /// applicant's Brand Token.
+    Apply {
+        /// What the applicant asks for.
+        application: crate::alliance::Application,
+    },
+    /// A member partner approves an application (center chain).
+    Approve {
+        /// The applicant's chain.
+        chain: ChainId,
+    },
+    /// TICA signs the service agreement: the applicant is admitted (center chain).
+    SignAgreement {
+        /// The applicant's chain.
+        chain: ChainId,
+    },
+    /// TICA suspends a member: trading halts, redemptions go on (center chain).
+    Suspend {
+        /// The member's chain.
+        chain: ChainId,
+    },
+    /// TICA lifts a suspension (center chain).
+    Reinstate {
+        /// The member's chain.
+        chain: ChainId,
+    },
     /// Retires an account's expired Brand Tokens (burns its expired lots); only the issuer.
     Expire {
         /// The account swept.
@@ -106,6 +132,11 @@ impl Action {
     const REFUND: u8 = 7;
     const ANCHOR: u8 = 8;
     const EXPIRE: u8 = 9;
+    const APPLY: u8 = 10;
+    const APPROVE: u8 = 11;
+    const SIGN_AGREEMENT: u8 = 12;
+    const SUSPEND: u8 = 13;
+    const REINSTATE: u8 = 14;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -119,7 +150,12 @@ impl Action {
             | Action::Redeem { .. }
             | Action::Refund { .. }
             | Action::Expire { .. }
-            | Action::Anchor { .. } => None,
+            | Action::Anchor { .. }
+            | Action::Apply { .. }
+            | Action::Approve { .. }
+            | Action::SignAgreement { .. }
+            | Action::Suspend { .. }
+            | Action::Reinstate { .. } => None,
         }
     }
 
@@ -185,6 +221,21 @@ impl Encode for Action {
             Action::Expire { account } => {
                 w.u8(Self::EXPIRE).put(account);
             }
+            Action::Apply { application } => {
+                w.u8(Self::APPLY).put(application);
+            }
+            Action::Approve { chain } => {
+                w.u8(Self::APPROVE).put(chain);
+            }
+            Action::SignAgreement { chain } => {
+                w.u8(Self::SIGN_AGREEMENT).put(chain);
+            }
+            Action::Suspend { chain } => {
+                w.u8(Self::SUSPEND).put(chain);
+            }
+            Action::Reinstate { chain } => {
+                w.u8(Self::REINSTATE).put(chain);
+            }
         }
     }
 }
@@ -229,6 +280,13 @@ impl Decode for Action {
                 hash: r.get()?,
             }),
             Self::EXPIRE => Ok(Action::Expire { account: r.get()? }),
+            Self::APPLY => Ok(Action::Apply {
+                application: r.get()?,
+            }),
+            Self::APPROVE => Ok(Action::Approve { chain: r.get()? }),
+            Self::SIGN_AGREEMENT => Ok(Action::SignAgreement { chain: r.get()? }),
+            Self::SUSPEND => Ok(Action::Suspend { chain: r.get()? }),
+            Self::REINSTATE => Ok(Action::Reinstate { chain: r.get()? }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,

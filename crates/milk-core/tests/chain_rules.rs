@@ -85,6 +85,7 @@ fn genesis() -> Genesis {
         genesis_time_ms: T0,
         operator: producer,
         tica_inventory: key(4).address(),
+        admission_quorum: None,
         chains: vec![center, brand],
     };
     // A second, fixed-supply asset lives on the same chain here, to test both kinds at once.
@@ -295,7 +296,13 @@ impl Model {
             }
             // Anchors belong on the center chain; this is a brand chain. Nothing expires
             // within a run, so there is never anything to sweep.
-            Action::Anchor { .. } | Action::Expire { .. } => false,
+            Action::Anchor { .. }
+            | Action::Expire { .. }
+            | Action::Apply { .. }
+            | Action::Approve { .. }
+            | Action::SignAgreement { .. }
+            | Action::Suspend { .. }
+            | Action::Reinstate { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions
@@ -1138,4 +1145,209 @@ fn expiring_tokens_are_spent_first_move_with_transfers_and_are_swept_once_expire
     let mut restored = g.empty_state(&g.chains[1]);
     restored.restore(state.records()).unwrap();
     assert_eq!(restored.records(), state.records());
+}
+
+#[test]
+fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature() {
+    use milk_core::alliance::{Application, Status};
+    use milk_core::genesis::demo_key;
+    let check = |quorum: Option<u32>| {
+        let mut g = Genesis::demo();
+        g.admission_quorum = quorum;
+        let (_, mut center) = g.genesis_block(g.center()).unwrap();
+        let now = g.genesis_time_ms + 10;
+        let mut seqs: BTreeMap<Address, u64> = BTreeMap::new();
+        let mut run =
+            |state: &mut ChainState, key: &Keypair, action: Action| -> Result<(), &'static str> {
+                let seq = seqs.entry(key.address()).or_default();
+                let tx = Transaction {
+                    chain: ChainId::center(),
+                    sender: key.address(),
+                    sequence: *seq,
+                    expires_at_ms: now + 1_000,
+                    action,
+                };
+                match state.apply(&tx, now) {
+                    Ok(()) => {
+                        *seq += 1;
+                        state.take_delta();
+                        Ok(())
+                    }
+                    Err(e) => {
+                        assert_eq!(
+                            state.take_delta(),
+                            Default::default(),
+                            "{} changed state",
+                            e.code()
+                        );
+                        Err(e.code())
+                    }
+                }
+            };
+        let policy = g.chains[1].partner.as_ref().unwrap().policy.clone();
+        let application = |chain: &str, sector: &str, symbol: &str| Application {
+            chain: chain.parse().unwrap(),
+            name: "Paper Lantern Books".into(),
+            sector: sector.into(),
+            symbol: symbol.parse().unwrap(),
+            decimals: 2,
+            policy: policy.clone(),
+            initial_float: Amount::new(1_000_000),
+        };
+        let apply = |a: Application| Action::Apply { application: a };
+        let (newco, other) = (
+            Keypair::from_label("newco"),
+            Keypair::from_label("other-co"),
+        );
+        let operator = demo_key("operator");
+        let members = ["skyway", "cinema", "dailymart"].map(|c| demo_key(&format!("partner:{c}")));
+        let books: ChainId = "bookshop".parse().unwrap();
+
+        assert_eq!(
+            run(
+                &mut center,
+                &other,
+                apply(application("airline2", "travel", "FLY"))
+            ),
+            Err("sector_occupied")
+        );
+        assert_eq!(
+            run(
+                &mut center,
+                &other,
+                apply(application("skyway", "books", "BOOK"))
+            ),
+            Err("chain_taken")
+        );
+        assert_eq!(
+            run(
+                &mut center,
+                &other,
+                apply(application("bookshop", "books", "SKY"))
+            ),
+            Err("invalid_application")
+        );
+        assert_eq!(
+            run(
+                &mut center,
+                &members[0],
+                apply(application("bookshop", "books", "BOOK"))
+            ),
+            Err("invalid_application")
+        );
+        assert_eq!(
+            run(
+                &mut center,
+                &newco,
+                apply(application("bookshop", "books", "BOOK"))
+            ),
+            Ok(())
+        );
+        // A second applicant in the same sector, even while the first is pending.
+        assert_eq!(
+            run(
+                &mut center,
+                &other,
+                apply(application("bookclub", "books", "CLUB"))
+            ),
+            Err("sector_occupied")
+        );
+
+        let sign = Action::SignAgreement {
+            chain: books.clone(),
+        };
+        let need = quorum.unwrap_or(3);
+        assert_eq!(
+            run(&mut center, &operator, sign.clone()),
+            Err("quorum_not_reached")
+        );
+        let approve = Action::Approve {
+            chain: books.clone(),
+        };
+        assert_eq!(
+            run(&mut center, &demo_key("alice"), approve.clone()),
+            Err("not_a_member")
+        );
+        assert_eq!(
+            run(&mut center, &newco, approve.clone()),
+            Err("not_a_member")
+        );
+        for (i, m) in members.iter().enumerate().take(need as usize) {
+            if i + 1 < need as usize {
+                assert_eq!(
+                    run(&mut center, &operator, sign.clone()),
+                    Err("quorum_not_reached")
+                );
+            }
+            assert_eq!(run(&mut center, m, approve.clone()), Ok(()));
+            assert_eq!(
+                run(&mut center, m, approve.clone()),
+                Err("already_approved")
+            );
+        }
+        assert_eq!(
+            run(&mut center, &members[0], sign.clone()),
+            Err("not_operator")
+        );
+        assert_eq!(run(&mut center, &operator, sign.clone()), Ok(()));
+        assert_eq!(
+            center.alliance().unwrap().member(&books).unwrap().status,
+            Status::Admitted
+        );
+        assert_eq!(
+            run(&mut center, &operator, sign),
+            Err("unknown_application")
+        );
+
+        // Suspension and reinstatement, by TICA only, each from the right status.
+        let suspend = Action::Suspend {
+            chain: books.clone(),
+        };
+        assert_eq!(
+            run(&mut center, &newco, suspend.clone()),
+            Err("not_operator")
+        );
+        assert_eq!(run(&mut center, &operator, suspend.clone()), Ok(()));
+        assert_eq!(
+            run(&mut center, &operator, suspend),
+            Err("wrong_partner_status")
+        );
+        assert_eq!(
+            run(
+                &mut center,
+                &operator,
+                Action::Reinstate {
+                    chain: books.clone()
+                }
+            ),
+            Ok(())
+        );
+        // The new member now approves newcomers too.
+        assert_eq!(
+            run(
+                &mut center,
+                &other,
+                apply(application("bookclub", "clubs", "CLUB"))
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            run(
+                &mut center,
+                &newco,
+                Action::Approve {
+                    chain: "bookclub".parse().unwrap()
+                }
+            ),
+            Ok(())
+        );
+
+        // The registry persists and restores, and a restored state has nothing to persist.
+        let mut restored = g.empty_state(g.center());
+        restored.restore(center.records()).unwrap();
+        assert_eq!(restored.records(), center.records());
+        assert_eq!(restored.take_delta(), Default::default());
+    };
+    check(None);
+    check(Some(2));
 }

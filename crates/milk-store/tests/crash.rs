@@ -197,7 +197,7 @@ fn snapshot_state(store: &RedbStore) -> (u64, (Vec<String>, Vec<String>)) {
         .unwrap()
         .expect("a committed genesis at least");
     let g = Genesis::demo();
-    let mut state = g.center().empty_state();
+    let mut state = g.empty_state(g.center());
     state
         .restore(snap.records)
         .expect("stored state conserves supply");

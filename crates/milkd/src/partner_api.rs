@@ -720,6 +720,12 @@ async fn events(
                 Action::Burn { .. } => "burn",
                 Action::Anchor { .. } => "anchor",
                 Action::Expire { .. } => "expiry",
+                // Alliance actions live on the center chain, never on a brand chain.
+                Action::Apply { .. }
+                | Action::Approve { .. }
+                | Action::SignAgreement { .. }
+                | Action::Suspend { .. }
+                | Action::Reinstate { .. } => "alliance",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

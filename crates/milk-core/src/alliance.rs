@@ -1,0 +1,438 @@
+//! The alliance on the center chain: which partners are members, and how a new one joins.
+//!
+//! A company applies with its brand chain, sector, token and policy, signing with the key
+//! that will issue its token. Each member partner approves with its own issuer key; once a
+//! quorum has (default: every member at the time of the application), TICA signs the
+//! service agreement and the applicant is admitted. Only one partner per sector: a sector
+//! held by a member or a pending applicant is refused. TICA can suspend a member (trading
+//! halts, redemptions go on) and reinstate it.
+
+use crate::brand::BrandPolicy;
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::genesis::{Genesis, check_policy};
+use crate::state::TxError;
+use crate::{Address, Amount, ChainId, Symbol};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The longest partner name, in bytes.
+pub const MAX_NAME_BYTES: usize = 64;
+/// The longest sector name, in bytes.
+pub const MAX_SECTOR_BYTES: usize = 32;
+
+/// What an applicant asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    /// The brand chain to create.
+    pub chain: ChainId,
+    /// The company's display name.
+    pub name: String,
+    /// Its industry sector; one partner per sector.
+    pub sector: String,
+    /// Its Brand Token's ticker.
+    pub symbol: Symbol,
+    /// Its Brand Token's decimals.
+    pub decimals: u8,
+    /// Its rules for the token.
+    pub policy: BrandPolicy,
+    /// Tokens issued to TICA's inventory when the chain is created, base units.
+    pub initial_float: Amount,
+}
+
+impl Encode for BrandPolicy {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.redemption_value_krw)
+            .u32(u32::from(self.min_price_bps))
+            .u64(self.units_per_mileage)
+            .put(&self.min_conversion)
+            .put(&self.max_conversion)
+            .put(&self.daily_user_limit)
+            .u8(u8::from(self.transfers_allowed));
+        match self.expiry_days {
+            Some(d) => w.u8(1).u32(d),
+            None => w.u8(0),
+        };
+    }
+}
+
+impl Decode for BrandPolicy {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let invalid = |what: &'static str| DecodeError::Invalid {
+            what,
+            reason: "out of range".into(),
+        };
+        Ok(BrandPolicy {
+            redemption_value_krw: r.u64()?,
+            min_price_bps: u16::try_from(r.u32()?).map_err(|_| invalid("min price"))?,
+            units_per_mileage: r.u64()?,
+            min_conversion: r.get()?,
+            max_conversion: r.get()?,
+            daily_user_limit: r.get()?,
+            transfers_allowed: match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(invalid("transfers allowed")),
+            },
+            expiry_days: match r.u8()? {
+                0 => None,
+                1 => Some(r.u32()?),
+                _ => return Err(invalid("expiry")),
+            },
+        })
+    }
+}
+
+impl Encode for Application {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.chain)
+            .str(&self.name)
+            .str(&self.sector)
+            .put(&self.symbol)
+            .u8(self.decimals)
+            .put(&self.policy)
+            .put(&self.initial_float);
+    }
+}
+
+impl Decode for Application {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Application {
+            chain: r.get()?,
+            name: r.str("partner name", MAX_NAME_BYTES)?.to_owned(),
+            sector: r.str("sector", MAX_SECTOR_BYTES)?.to_owned(),
+            symbol: r.get()?,
+            decimals: r.u8()?,
+            policy: r.get()?,
+            initial_float: r.get()?,
+        })
+    }
+}
+
+/// Where a partner stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Applied; waiting for approvals and TICA's signature.
+    Applied,
+    /// A member.
+    Admitted,
+    /// A member whose trading is halted; redemptions go on.
+    Suspended,
+}
+
+/// A partner, or an applicant, as the center chain records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// What it applied for (for genesis partners: what genesis says).
+    pub application: Application,
+    /// Its issuer key.
+    pub issuer: Address,
+    /// Where it stands.
+    pub status: Status,
+    /// Members that approved its application.
+    pub approvals: BTreeSet<Address>,
+    /// Approvals it needs before TICA may sign.
+    pub quorum: u32,
+}
+
+impl Encode for Member {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.application)
+            .put(&self.issuer)
+            .u8(match self.status {
+                Status::Applied => 0,
+                Status::Admitted => 1,
+                Status::Suspended => 2,
+            });
+        w.u32(self.quorum).u32(self.approvals.len() as u32);
+        for a in &self.approvals {
+            w.put(a);
+        }
+    }
+}
+
+impl Decode for Member {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let application = r.get()?;
+        let issuer = r.get()?;
+        let status = match r.u8()? {
+            0 => Status::Applied,
+            1 => Status::Admitted,
+            2 => Status::Suspended,
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "partner status",
+                    tag,
+                });
+            }
+        };
+        let quorum = r.u32()?;
+        let n = r.u32()?;
+        let approvals = (0..n).map(|_| r.get()).collect::<Result<_, _>>()?;
+        Ok(Member {
+            application,
+            issuer,
+            status,
+            approvals,
+            quorum,
+        })
+    }
+}
+
+/// The alliance's records (center chain).
+#[derive(Debug, Clone, Default)]
+pub struct Alliance {
+    members: BTreeMap<ChainId, Member>,
+    quorum: Option<u32>,
+    touched: Vec<ChainId>,
+}
+
+/// `PARTNER ‖ chain` → the encoded [`Member`].
+pub const PARTNER_RECORD: u8 = 21;
+
+impl Alliance {
+    /// The genesis partners, as admitted members; `quorum` approvals admit a newcomer
+    /// (`None`: every member).
+    pub fn from_genesis(genesis: &Genesis, quorum: Option<u32>) -> Alliance {
+        let mut members = BTreeMap::new();
+        for c in &genesis.chains {
+            let (Some(p), Some(asset)) = (&c.partner, c.assets.first()) else {
+                continue;
+            };
+            let Some(issuer) = asset.issuer else { continue };
+            let application = Application {
+                chain: c.id.clone(),
+                name: p.name.clone(),
+                sector: p.sector.clone(),
+                symbol: asset.symbol,
+                decimals: asset.decimals,
+                policy: p.policy.clone(),
+                initial_float: Amount::ZERO,
+            };
+            let member = Member {
+                application,
+                issuer,
+                status: Status::Admitted,
+                approvals: BTreeSet::new(),
+                quorum: 0,
+            };
+            members.insert(c.id.clone(), member);
+        }
+        // Genesis members are part of the genesis state (and its delta).
+        let touched = members.keys().cloned().collect();
+        Alliance {
+            members,
+            quorum,
+            touched,
+        }
+    }
+
+    /// A partner or applicant by its chain.
+    pub fn member(&self, chain: &ChainId) -> Option<&Member> {
+        self.members.get(chain)
+    }
+
+    /// Every partner and applicant.
+    pub fn members(&self) -> impl Iterator<Item = (&ChainId, &Member)> {
+        self.members.iter()
+    }
+
+    fn is_member_issuer(&self, key: &Address) -> bool {
+        self.members
+            .values()
+            .any(|m| m.issuer == *key && m.status != Status::Applied)
+    }
+
+    /// Checks an application; `genesis_symbols` are the assets that already exist.
+    pub(crate) fn check_apply(
+        &self,
+        issuer: &Address,
+        a: &Application,
+        taken_symbols: &BTreeSet<Symbol>,
+    ) -> Result<(), TxError> {
+        if a.chain == ChainId::center() || self.members.contains_key(&a.chain) {
+            return Err(TxError::ChainTaken);
+        }
+        if a.name.trim().is_empty() || a.sector.trim().is_empty() {
+            return Err(TxError::InvalidApplication(
+                "name and sector must not be empty".into(),
+            ));
+        }
+        if self
+            .members
+            .values()
+            .any(|m| m.application.sector == a.sector)
+        {
+            return Err(TxError::SectorOccupied {
+                sector: a.sector.clone(),
+            });
+        }
+        if taken_symbols.contains(&a.symbol)
+            || self
+                .members
+                .values()
+                .any(|m| m.application.symbol == a.symbol)
+        {
+            return Err(TxError::InvalidApplication(format!(
+                "symbol {} is taken",
+                a.symbol
+            )));
+        }
+        if a.decimals > crate::amount::MAX_DECIMALS {
+            return Err(TxError::InvalidApplication("too many decimals".into()));
+        }
+        if self.is_member_issuer(issuer) || self.members.values().any(|m| m.issuer == *issuer) {
+            return Err(TxError::InvalidApplication(
+                "this key already issues a token".into(),
+            ));
+        }
+        check_policy(&a.policy).map_err(TxError::InvalidApplication)
+    }
+
+    pub(crate) fn apply(&mut self, issuer: Address, a: Application) {
+        let members = self
+            .members
+            .values()
+            .filter(|m| m.status != Status::Applied)
+            .count() as u32;
+        let quorum = self.quorum.map_or(members, |q| q.min(members));
+        self.touched.push(a.chain.clone());
+        self.members.insert(
+            a.chain.clone(),
+            Member {
+                application: a,
+                issuer,
+                status: Status::Applied,
+                approvals: BTreeSet::new(),
+                quorum,
+            },
+        );
+    }
+
+    fn applicant(&self, chain: &ChainId) -> Result<&Member, TxError> {
+        match self.members.get(chain) {
+            Some(m) if m.status == Status::Applied => Ok(m),
+            _ => Err(TxError::UnknownApplication),
+        }
+    }
+
+    pub(crate) fn check_approve(&self, approver: &Address, chain: &ChainId) -> Result<(), TxError> {
+        if !self.is_member_issuer(approver) {
+            return Err(TxError::NotAMember);
+        }
+        if self.applicant(chain)?.approvals.contains(approver) {
+            return Err(TxError::AlreadyApproved);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn approve(&mut self, approver: Address, chain: &ChainId) {
+        if let Some(m) = self.members.get_mut(chain) {
+            m.approvals.insert(approver);
+            self.touched.push(chain.clone());
+        }
+    }
+
+    pub(crate) fn check_sign(&self, chain: &ChainId) -> Result<(), TxError> {
+        let m = self.applicant(chain)?;
+        let have = m.approvals.len() as u32;
+        if have < m.quorum {
+            return Err(TxError::QuorumNotReached {
+                have,
+                need: m.quorum,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets a member's status; `from` is the status it must have.
+    pub(crate) fn check_status(&self, chain: &ChainId, from: Status) -> Result<(), TxError> {
+        match self.members.get(chain) {
+            Some(m) if m.status == from => Ok(()),
+            Some(_) => Err(TxError::WrongPartnerStatus),
+            None => Err(TxError::UnknownApplication),
+        }
+    }
+
+    pub(crate) fn set_status(&mut self, chain: &ChainId, status: Status) {
+        if let Some(m) = self.members.get_mut(chain) {
+            m.status = status;
+            self.touched.push(chain.clone());
+        }
+    }
+
+    fn key(chain: &ChainId) -> Vec<u8> {
+        let mut k = vec![PARTNER_RECORD];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k
+    }
+
+    pub(crate) fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut chains = std::mem::take(&mut self.touched);
+        chains.sort();
+        chains.dedup();
+        chains
+            .into_iter()
+            .map(|c| {
+                let v = self.members.get(&c).map(Encode::to_bytes);
+                (Self::key(&c), v)
+            })
+            .collect()
+    }
+
+    pub(crate) fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.members
+            .iter()
+            .map(|(c, m)| (Self::key(c), m.to_bytes()))
+            .collect()
+    }
+
+    /// Restores a `PARTNER` record; `false` if malformed.
+    pub(crate) fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let Some(chain) = std::str::from_utf8(&key[1..])
+            .ok()
+            .and_then(|s| s.parse::<ChainId>().ok())
+        else {
+            return false;
+        };
+        match Member::from_bytes(value) {
+            Ok(m) => {
+                self.members.insert(chain, m);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesis::Genesis;
+
+    #[test]
+    fn applications_and_members_round_trip_and_refuse_bad_bytes() {
+        let g = Genesis::demo();
+        let alliance = Alliance::from_genesis(&g, None);
+        let (_, member) = alliance.members().next().unwrap();
+        let mut member = member.clone();
+        member.application.policy.expiry_days = Some(7);
+        member
+            .approvals
+            .insert(crate::Keypair::from_label("x").address());
+        let bytes = member.to_bytes();
+        assert_eq!(Member::from_bytes(&bytes), Ok(member.clone()));
+        // A status byte out of range is refused, not guessed.
+        let status_at = member.application.to_bytes().len() + 32;
+        let mut bad = bytes.clone();
+        bad[status_at] = 9;
+        assert!(Member::from_bytes(&bad).is_err());
+        let action = crate::tx::Action::Apply {
+            application: member.application.clone(),
+        };
+        let mut w = Writer::new();
+        action.encode(&mut w);
+        let back = crate::tx::Action::decode(&mut Reader::new(&w.into_bytes())).unwrap();
+        assert_eq!(back, action);
+    }
+}
