@@ -784,6 +784,26 @@ fn persisted_records_restore_the_same_state_and_malformed_ones_are_refused() {
     assert!(fresh().restore(missing).is_err());
 }
 
+/// Applies one transaction as a block of its own: on success the block closes (its delta is
+/// taken); a refusal must have changed nothing, and its code is returned.
+fn apply_checked(state: &mut ChainState, tx: &Transaction, at_ms: u64) -> Result<(), &'static str> {
+    match state.apply(tx, at_ms) {
+        Ok(()) => {
+            state.take_delta();
+            Ok(())
+        }
+        Err(e) => {
+            assert_eq!(
+                state.take_delta(),
+                Default::default(),
+                "{} changed state",
+                e.code()
+            );
+            Err(e.code())
+        }
+    }
+}
+
 #[test]
 fn brand_rules_link_convert_redeem_refund_each_once() {
     let g = genesis();
@@ -802,22 +822,7 @@ fn brand_rules_link_convert_redeem_refund_each_once() {
                 expires_at_ms: now + 1_000,
                 action,
             };
-            match state.apply(&tx, now) {
-                Ok(()) => {
-                    seqs[from] += 1;
-                    state.take_delta(); // a block boundary: what follows starts clean
-                    Ok(())
-                }
-                Err(e) => {
-                    assert_eq!(
-                        state.take_delta(),
-                        Default::default(),
-                        "{} changed state",
-                        e.code()
-                    );
-                    Err(e.code())
-                }
-            }
+            apply_checked(state, &tx, now).inspect(|()| seqs[from] += 1)
         };
     let link = |user: usize, customer: u8, signer: &Keypair| {
         let hash = customer_hash(customer);
@@ -1040,22 +1045,7 @@ fn expiring_tokens_are_spent_first_move_with_transfers_and_are_swept_once_expire
             expires_at_ms: at_ms + 1_000,
             action,
         };
-        match state.apply(&tx, at_ms) {
-            Ok(()) => {
-                seqs[from] += 1;
-                state.take_delta();
-                Ok(())
-            }
-            Err(e) => {
-                assert_eq!(
-                    state.take_delta(),
-                    Default::default(),
-                    "{} changed state",
-                    e.code()
-                );
-                Err(e.code())
-            }
-        }
+        apply_checked(state, &tx, at_ms).inspect(|()| seqs[from] += 1)
     };
     let hash = customer_hash(1);
     let message = milk_core::brand::link_message(&chain, &key(1).address(), &hash);
@@ -1167,22 +1157,7 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
                     expires_at_ms: now + 1_000,
                     action,
                 };
-                match state.apply(&tx, now) {
-                    Ok(()) => {
-                        *seq += 1;
-                        state.take_delta();
-                        Ok(())
-                    }
-                    Err(e) => {
-                        assert_eq!(
-                            state.take_delta(),
-                            Default::default(),
-                            "{} changed state",
-                            e.code()
-                        );
-                        Err(e.code())
-                    }
-                }
+                apply_checked(state, &tx, now).inspect(|()| *seq += 1)
             };
         let policy = g.chains[1].partner.as_ref().unwrap().policy.clone();
         let application = |chain: &str, sector: &str, symbol: &str| Application {
