@@ -133,6 +133,9 @@ pub struct Member {
     pub approvals: BTreeSet<Address>,
     /// Approvals it needs before TICA may sign.
     pub quorum: u32,
+    /// When TICA signed its agreement (block time, Unix ms); its brand chain starts then.
+    /// `None` for applicants and for the partners of the genesis.
+    pub admitted_at_ms: Option<u64>,
 }
 
 impl Encode for Member {
@@ -148,6 +151,10 @@ impl Encode for Member {
         for a in &self.approvals {
             w.put(a);
         }
+        match self.admitted_at_ms {
+            Some(t) => w.u8(1).u64(t),
+            None => w.u8(0),
+        };
     }
 }
 
@@ -169,12 +176,23 @@ impl Decode for Member {
         let quorum = r.u32()?;
         let n = r.u32()?;
         let approvals = (0..n).map(|_| r.get()).collect::<Result<_, _>>()?;
+        let admitted_at_ms = match r.u8()? {
+            0 => None,
+            1 => Some(r.u64()?),
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "admission time",
+                    tag,
+                });
+            }
+        };
         Ok(Member {
             application,
             issuer,
             status,
             approvals,
             quorum,
+            admitted_at_ms,
         })
     }
 }
@@ -215,6 +233,7 @@ impl Alliance {
                 status: Status::Admitted,
                 approvals: BTreeSet::new(),
                 quorum: 0,
+                admitted_at_ms: None,
             };
             members.insert(c.id.clone(), member);
         }
@@ -305,6 +324,7 @@ impl Alliance {
                 status: Status::Applied,
                 approvals: BTreeSet::new(),
                 quorum,
+                admitted_at_ms: None,
             },
         );
     }
@@ -354,8 +374,11 @@ impl Alliance {
         }
     }
 
-    pub(crate) fn set_status(&mut self, chain: &ChainId, status: Status) {
+    pub(crate) fn set_status(&mut self, chain: &ChainId, status: Status, now_ms: u64) {
         if let Some(m) = self.members.get_mut(chain) {
+            if m.status == Status::Applied && status == Status::Admitted {
+                m.admitted_at_ms = Some(now_ms);
+            }
             m.status = status;
             self.touched.push(chain.clone());
         }

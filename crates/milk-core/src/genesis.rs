@@ -3,7 +3,7 @@
 //! A genesis file is JSON. [`Genesis::demo`] builds the embedded demo network
 //! deterministically, so every fresh demo node starts from the same blocks.
 
-use crate::alliance::Alliance;
+use crate::alliance::{Alliance, Member};
 use crate::block::{Block, BlockHeader};
 use crate::brand::BrandPolicy;
 use crate::keys::{Keypair, Signature};
@@ -65,6 +65,10 @@ pub struct ChainSpec {
     pub assets: Vec<AssetSpec>,
     /// The initial balances; they make up each asset's whole initial supply.
     pub allocations: Vec<Allocation>,
+    /// When the chain started (Unix ms), for a chain created after the genesis (a partner
+    /// admitted later); `None`: at the genesis time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_ms: Option<u64>,
 }
 
 impl ChainSpec {
@@ -197,6 +201,62 @@ impl Genesis {
         self.chains.iter().find(|c| &c.id == id)
     }
 
+    /// The brand chain of a partner admitted after the genesis, as it starts: derived from
+    /// its application on the center chain alone, so every node and verifier builds the same
+    /// genesis block. It starts at the admitting block's time; its producer is the center
+    /// chain's; the application's initial float is issued to TICA's inventory. `None` until
+    /// TICA has signed the agreement, and for the genesis's own partners.
+    pub fn admitted_chain(&self, member: &Member) -> Option<ChainSpec> {
+        let created_ms = member.admitted_at_ms?;
+        let a = &member.application;
+        let allocations = if a.initial_float.is_zero() {
+            Vec::new()
+        } else {
+            vec![Allocation {
+                label: "tica-inventory".to_owned(),
+                account: self.tica_inventory,
+                asset: a.symbol,
+                amount: a.initial_float,
+            }]
+        };
+        Some(ChainSpec {
+            id: a.chain.clone(),
+            kind: ChainKind::Brand,
+            name: format!("{} brand chain", a.name),
+            producer: self.center().producer,
+            partner: Some(PartnerInfo {
+                name: a.name.clone(),
+                sector: a.sector.clone(),
+                policy: a.policy.clone(),
+            }),
+            assets: vec![AssetSpec {
+                symbol: a.symbol,
+                name: format!("{} points", a.name),
+                decimals: a.decimals,
+                issuer: Some(member.issuer),
+            }],
+            allocations,
+            created_ms: Some(created_ms),
+        })
+    }
+
+    /// Every chain of the network: the genesis's, then those of partners admitted since,
+    /// given the center chain's alliance records.
+    pub fn network_chains<'a>(
+        &self,
+        members: impl IntoIterator<Item = &'a Member>,
+    ) -> Vec<ChainSpec> {
+        let mut chains = self.chains.clone();
+        for m in members {
+            if self.chain(&m.application.chain).is_none()
+                && let Some(spec) = self.admitted_chain(m)
+            {
+                chains.push(spec);
+            }
+        }
+        chains
+    }
+
     /// A chain's state before any allocation: [`ChainSpec::empty_state`], and on the center
     /// chain the operator who anchors brand chains. Persisted records are restored into it.
     pub fn empty_state(&self, chain: &ChainSpec) -> ChainState {
@@ -236,7 +296,7 @@ impl Genesis {
             chain: chain.id.clone(),
             height: 0,
             prev_hash: Hash::ZERO,
-            time_ms: self.genesis_time_ms,
+            time_ms: chain.created_ms.unwrap_or(self.genesis_time_ms),
             tx_count: 0,
             tx_root: merkle::root(&[]),
             state_root: state_root(&Hash::ZERO, 0, &delta),
@@ -349,6 +409,7 @@ impl Genesis {
                 },
             ],
             allocations: center_allocs,
+            created_ms: None,
         }];
         for partner in DEMO_PARTNERS {
             let symbol: Symbol = partner.symbol.parse().expect("valid");
@@ -393,6 +454,7 @@ impl Genesis {
                     issuer: Some(issuer),
                 }],
                 allocations,
+                created_ms: None,
             });
         }
         Genesis {

@@ -816,7 +816,9 @@ impl ChainState {
             match change {
                 AllianceChange::Apply(a) => alliance.apply(tx.sender, a),
                 AllianceChange::Approve(chain) => alliance.approve(tx.sender, &chain),
-                AllianceChange::Status(chain, status) => alliance.set_status(&chain, status),
+                AllianceChange::Status(chain, status) => {
+                    alliance.set_status(&chain, status, now_ms)
+                }
             }
             self.bump_sequence(tx.sender);
             return Ok(());

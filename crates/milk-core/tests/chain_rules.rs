@@ -61,6 +61,7 @@ fn genesis() -> Genesis {
         partner: None,
         assets: vec![],
         allocations: vec![],
+        created_ms: None,
     };
     let brand = ChainSpec {
         id: chain,
@@ -79,6 +80,7 @@ fn genesis() -> Genesis {
             issuer: Some(key(0).address()),
         }],
         allocations,
+        created_ms: None,
     };
     let mut g = Genesis {
         network: "test".into(),
@@ -1265,10 +1267,23 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
             Err("not_operator")
         );
         assert_eq!(run(&mut center, &operator, sign.clone()), Ok(()));
-        assert_eq!(
-            center.alliance().unwrap().member(&books).unwrap().status,
-            Status::Admitted
-        );
+        let member = center.alliance().unwrap().member(&books).unwrap().clone();
+        assert_eq!(member.status, Status::Admitted);
+        assert_eq!(member.admitted_at_ms, Some(now));
+        // Its brand chain follows from the record alone: it starts at the admitting block's
+        // time, with the partner as issuer and the float in TICA's inventory.
+        let spec = g.admitted_chain(&member).unwrap();
+        let (block, brand) = g.genesis_block(&spec).unwrap();
+        assert_eq!(block.header.time_ms, now);
+        assert_eq!(block.header.chain, books);
+        let book: Symbol = "BOOK".parse().unwrap();
+        assert_eq!(brand.asset(&book).unwrap().issuer, Some(newco.address()));
+        assert_eq!(brand.balance(&g.tica_inventory, &book).units(), 1_000_000);
+        assert_eq!(brand.supply(&book).unwrap().units(), 1_000_000);
+        assert_eq!(brand.brand().unwrap().policy(), &policy);
+        let all = g.network_chains(center.alliance().unwrap().members().map(|(_, m)| m));
+        assert_eq!(all.len(), g.chains.len() + 1);
+        assert_eq!(all.last(), Some(&spec));
         assert_eq!(
             run(&mut center, &operator, sign),
             Err("unknown_application")
