@@ -50,7 +50,12 @@ pub async fn anchor(node: Arc<Node>, every: Duration) {
             }
         };
         let mut txs = Vec::new();
-        for (id, handle) in node.chains.iter().filter(|(_, h)| h.spec.partner.is_some()) {
+        for handle in node
+            .chain_handles()
+            .iter()
+            .filter(|h| h.spec.partner.is_some())
+        {
+            let id = &handle.spec.id;
             let head = handle.head();
             let anchored = match anchors_of(&node, id) {
                 Ok(a) => a.last().map(|(h, _)| *h),

@@ -206,10 +206,7 @@ fn query_error(e: QueryRejection) -> ApiError {
     ApiError::bad_request("malformed_query", e.body_text())
 }
 
-pub(crate) fn chain_of<'a>(
-    node: &'a Node,
-    id: &str,
-) -> Result<&'a crate::node::ChainHandle, ApiError> {
+pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHandle>, ApiError> {
     let id: ChainId = id
         .parse()
         .map_err(|e: String| ApiError::bad_request("malformed_chain_id", e))?;
@@ -253,7 +250,10 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::revoke_auditor,
         crate::partner_api::events,
         crate::partner_api::expiring,
-        crate::partner_api::sweep
+        crate::partner_api::sweep,
+        crate::alliance_api::members,
+        crate::alliance_api::member,
+        crate::alliance_api::issue_credential
     ),
     components(schemas(
         ErrorBody,
@@ -280,7 +280,9 @@ pub(crate) fn chain_of<'a>(
         crate::partner_api::AuditorGrant,
         crate::partner_api::PartnerEvent,
         crate::partner_api::EventPage,
-        crate::partner_api::ExpiringLot
+        crate::partner_api::ExpiringLot,
+        crate::alliance_api::MemberView,
+        crate::alliance_api::PartnerCredential
     ))
 )]
 pub struct ApiDoc;
@@ -303,6 +305,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/accounts/{address}", get(account))
         .route("/v1/anchors/{chain}", get(anchors))
         .merge(crate::partner_api::routes())
+        .merge(crate::alliance_api::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -361,15 +364,15 @@ async fn health(
 ) -> Result<(StatusCode, Json<HealthView>), ApiError> {
     let caller = caller(&node, &headers)?;
     let ok = node
-        .chains
-        .values()
+        .chain_handles()
+        .iter()
         .all(|c| !c.shared.halted.load(Ordering::Relaxed));
     // Heads only of the chains the caller may read: a head's height tells of its flows.
     let chains: Vec<HeadView> = node
-        .chains
-        .values()
+        .chain_handles()
+        .iter()
         .filter(|c| require_chain(&caller, c).is_ok())
-        .map(head_view)
+        .map(|c| head_view(c))
         .collect();
     let status = if ok {
         StatusCode::OK
@@ -524,8 +527,8 @@ async fn chains(
     headers: HeaderMap,
 ) -> Result<Json<Vec<ChainInfo>>, ApiError> {
     let caller = caller(&node, &headers)?;
-    node.chains
-        .values()
+    node.chain_handles()
+        .iter()
         .map(|c| chain_info(c, require_chain(&caller, c).is_ok()))
         .collect::<Result<_, _>>()
         .map(Json)
@@ -541,7 +544,7 @@ async fn chain(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<ChainInfo>, ApiError> {
-    let handle = chain_of(&node, &id)?;
+    let handle = &chain_of(&node, &id)?;
     require_chain(&caller(&node, &headers)?, handle)?;
     chain_info(handle, true).map(Json)
 }
@@ -644,7 +647,7 @@ async fn blocks(
     headers: HeaderMap,
 ) -> Result<Json<Vec<BlockSummary>>, ApiError> {
     let Query(q) = q.map_err(query_error)?;
-    let handle = chain_of(&node, &id)?;
+    let handle = &chain_of(&node, &id)?;
     require_chain(&caller(&node, &headers)?, handle)?;
     let (from, to) = page(&q, handle.head().height, MAX_BLOCKS_PER_PAGE);
     (from..=to)
@@ -663,7 +666,7 @@ async fn block(
     Path((id, height)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<BlockView>, ApiError> {
-    let handle = chain_of(&node, &id)?;
+    let handle = &chain_of(&node, &id)?;
     require_chain(&caller(&node, &headers)?, handle)?;
     let height: u64 = height.parse().map_err(|_| {
         ApiError::bad_request(
@@ -694,7 +697,7 @@ async fn raw_blocks(
 ) -> Result<Response, ApiError> {
     use milk_store::ChainStore;
     let Query(q) = q.map_err(query_error)?;
-    let handle = chain_of(&node, &id)?;
+    let handle = &chain_of(&node, &id)?;
     require_chain(&caller(&node, &headers)?, handle)?;
     let (from, to) = page(&q, handle.head().height, MAX_RAW_BLOCKS);
     let mut out = Vec::new();
@@ -842,7 +845,7 @@ async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SubmitResponse>, ApiError> {
     let Query(q) = q.map_err(query_error)?;
-    let handle = chain_of(&node, &id)?;
+    let handle = &chain_of(&node, &id)?;
     let body = body.map_err(body_error)?;
     let items = split_body(&headers, &body, node.config.max_batch_txs)?;
     let results = submit_items(&node, handle, items, q.wait.unwrap_or(false)).await?;
@@ -1058,7 +1061,7 @@ async fn tx_status(
     headers: HeaderMap,
 ) -> Result<Json<TxStatusView>, ApiError> {
     use milk_store::ChainStore;
-    let handle = chain_of(&node, &chain)?;
+    let handle = &chain_of(&node, &chain)?;
     let id = Hash::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_tx_id", e))?;
     let caller = caller(&node, &headers)?;
     // On a private chain a customer may see a committed transaction they sent or received.
@@ -1180,9 +1183,9 @@ async fn account(
     let caller = caller(&node, &headers)?;
     let mut chains = Vec::new();
     // The center chain for anyone; a brand chain for its readers and the account's owner.
-    let visible = node
-        .chains
-        .values()
+    let handles = node.chain_handles();
+    let visible = handles
+        .iter()
         .filter(|h| caller.is_account(&addr) || require_chain(&caller, h).is_ok());
     for handle in visible {
         let symbols: Vec<_> = handle.spec.assets.iter().map(|a| a.symbol).collect();
@@ -1232,7 +1235,7 @@ async fn anchors(
     State(node): State<Shared>,
     Path(chain): Path<String>,
 ) -> Result<Json<Vec<AnchorView>>, ApiError> {
-    let handle = chain_of(&node, &chain)?;
+    let handle = &chain_of(&node, &chain)?;
     let anchors = crate::anchoring::anchors_of(&node, &handle.spec.id)
         .map_err(|e| ApiError::internal("anchors", e))?;
     Ok(Json(

@@ -171,13 +171,28 @@ impl Credentials {
 
     /// Grants `token` read access to `chain` as an auditor; returns the credential's id.
     pub fn grant_auditor(&self, chain: &ChainId, token: &str) -> Result<String, String> {
+        self.grant(&Principal::Auditor(chain.clone()), token)
+    }
+
+    /// Makes `token` a credential of `principal`, on disk before it is usable; returns the
+    /// credential's id.
+    pub fn grant(&self, principal: &Principal, token: &str) -> Result<String, String> {
         let digest = token_digest(token).to_hex();
         let mut inner = self.inner.write().expect("credentials lock");
         let mut file = inner.file.clone();
-        file.auditors
-            .entry(chain.clone())
-            .or_default()
-            .push(digest.clone());
+        match principal {
+            Principal::Operator => file.operator.push(digest.clone()),
+            Principal::Partner(chain) => file
+                .partners
+                .entry(chain.clone())
+                .or_default()
+                .push(digest.clone()),
+            Principal::Auditor(chain) => file
+                .auditors
+                .entry(chain.clone())
+                .or_default()
+                .push(digest.clone()),
+        }
         self.persist(&file)?;
         *inner = Known::from_file(file)?;
         Ok(credential_id(&digest).to_owned())

@@ -23,8 +23,8 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
     tick.tick().await;
     for n in 0u64.. {
         tick.tick().await;
-        let chains: Vec<_> = node.chains.values().collect();
-        let handle = chains[n as usize % chains.len()];
+        let chains = node.chain_handles();
+        let handle = &chains[n as usize % chains.len()];
         let from = demo_key(DEMO_USERS[n as usize % DEMO_USERS.len()]);
         let to = demo_key(DEMO_USERS[(n as usize + 1) % DEMO_USERS.len()]).address();
         let Some(asset) = handle.spec.assets.first() else {

@@ -9,6 +9,7 @@
 //! **Architecture invariant:** only this crate knows HTTP, JSON and threads; the rules live
 //! in `milk-core` and the bytes on disk in `milk-store`.
 
+pub mod alliance_api;
 pub mod anchoring;
 pub mod api;
 pub mod auth;

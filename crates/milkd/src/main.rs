@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         // Scripts and tests read this line to find the node.
         println!("milkd listening on http://{addr}");
-        tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chains.len(), "node started");
+        tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chain_handles().len(), "node started");
         if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
             tracing::info!("demo network: demo users will send each other transfers every 3 s (--no-demo-traffic to stop)");
             tokio::spawn(milkd::demo::traffic(node.clone(), Duration::from_secs(3)));

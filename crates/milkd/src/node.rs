@@ -4,11 +4,14 @@ use crate::auth::{Credentials, CredentialsFile, Principal, demo_token, token_dig
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::metrics::{Metrics, chain_label};
-use crate::worker::{ChainShared, Command, Worker, WorkerConfig};
+use crate::worker::{ChainShared, Command, OnCommit, Worker, WorkerConfig};
+use milk_core::alliance::{Member, PARTNER_RECORD};
 use milk_core::block::BlockHeader;
-use milk_core::genesis::{ChainSpec, Genesis, demo_key};
+use milk_core::codec::Decode;
+use milk_core::genesis::{ChainKind, ChainSpec, Genesis, demo_key};
 use milk_core::keys::{self, VerifyingKey};
 use milk_core::mempool::Mempool;
+use milk_core::state::StateDelta;
 use milk_core::{Address, ChainId, Keypair};
 use milk_store::{ChainStore, RedbStore};
 use std::collections::BTreeMap;
@@ -105,13 +108,62 @@ impl ChainHandle {
     }
 }
 
-/// A running node: every chain of the genesis, each with its store and worker.
+/// The hosted chains, and what it takes to open another one while the node runs.
+///
+/// The center chain's committer opens an admitted partner's brand chain as soon as the block
+/// admitting it is durable, before anyone waiting for that block hears of it: once TICA's
+/// signature is acknowledged, the new chain takes requests.
+#[derive(Debug)]
+struct Chains {
+    map: RwLock<BTreeMap<ChainId, Arc<ChainHandle>>>,
+    genesis: Genesis,
+    config: NodeConfig,
+    producer: Keypair,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Chains {
+    /// Opens the brand chains of partners admitted in these center records (`PARTNER`
+    /// records; others are skipped) that are not open yet.
+    fn open_admitted<'a>(
+        self: &Arc<Self>,
+        records: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    ) -> Result<Vec<ChainId>, NodeError> {
+        let mut opened = Vec::new();
+        for (key, value) in records {
+            if key.first() != Some(&PARTNER_RECORD) {
+                continue;
+            }
+            let member = Member::from_bytes(value).map_err(|e| NodeError::Chain {
+                chain: ChainId::center(),
+                reason: format!("malformed partner record: {e}"),
+            })?;
+            let Some(spec) = self.genesis.admitted_chain(&member) else {
+                continue;
+            };
+            if self.map.read().expect("chains lock").contains_key(&spec.id) {
+                continue;
+            }
+            let handle = open_chain(self, &spec, None)?;
+            tracing::info!(chain = %spec.id, partner = %member.application.name, "admitted partner's brand chain opened");
+            self.map
+                .write()
+                .expect("chains lock")
+                .insert(spec.id.clone(), Arc::new(handle));
+            opened.push(spec.id);
+        }
+        Ok(opened)
+    }
+}
+
+/// A running node: every chain of the genesis and of the partners admitted since, each with
+/// its store and worker.
 #[derive(Debug)]
 pub struct Node {
     /// The network's genesis.
     pub genesis: Genesis,
-    /// The hosted chains.
-    pub chains: BTreeMap<ChainId, ChainHandle>,
+    chains: Arc<Chains>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
     /// The settings it started with.
@@ -181,7 +233,6 @@ impl Node {
                 reason,
             })?;
         let metrics = Arc::new(Metrics::new());
-        let mut chains = BTreeMap::new();
         for spec in &genesis.chains {
             if spec.producer != producer.address() {
                 return Err(NodeError::Key(format!(
@@ -191,9 +242,55 @@ impl Node {
                     spec.producer
                 )));
             }
-            let handle = open_chain(&config, &genesis, spec, &producer, &metrics, &clock)?;
-            chains.insert(spec.id.clone(), handle);
         }
+        let chains = Arc::new(Chains {
+            map: RwLock::new(BTreeMap::new()),
+            genesis: genesis.clone(),
+            config: config.clone(),
+            producer: producer.clone(),
+            metrics: metrics.clone(),
+            clock: clock.clone(),
+        });
+        for spec in &genesis.chains {
+            // The center chain's committer opens the chains of partners admitted later.
+            let on_commit: Option<OnCommit> = (spec.kind == ChainKind::Center).then(|| {
+                let chains = Arc::downgrade(&chains);
+                Box::new(move |delta: &StateDelta| {
+                    let Some(chains) = chains.upgrade() else {
+                        return;
+                    };
+                    let records = delta
+                        .entries
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.as_slice(), v.as_deref()?)));
+                    if let Err(e) = chains.open_admitted(records) {
+                        tracing::error!(error = %e, "cannot open an admitted partner's chain; a restart retries");
+                    }
+                }) as OnCommit
+            });
+            let handle = open_chain(&chains, spec, on_commit)?;
+            chains
+                .map
+                .write()
+                .expect("chains lock")
+                .insert(spec.id.clone(), Arc::new(handle));
+        }
+        // Partners admitted before the last stop.
+        let center = chains
+            .map
+            .read()
+            .expect("chains lock")
+            .get(&ChainId::center())
+            .cloned()
+            .expect("a validated genesis has a center chain");
+        let records = center
+            .store
+            .records_with_prefix(&[PARTNER_RECORD])
+            .map_err(|e| NodeError::Chain {
+                chain: ChainId::center(),
+                reason: e.to_string(),
+            })?;
+        chains.open_admitted(records.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))?;
         Ok(Node {
             genesis,
             chains,
@@ -207,21 +304,50 @@ impl Node {
     }
 
     /// A hosted chain.
-    pub fn chain(&self, id: &ChainId) -> Option<&ChainHandle> {
-        self.chains.get(id)
+    pub fn chain(&self, id: &ChainId) -> Option<Arc<ChainHandle>> {
+        self.chains
+            .map
+            .read()
+            .expect("chains lock")
+            .get(id)
+            .cloned()
+    }
+
+    /// Every hosted chain, by id: the center chain first, then the brand chains.
+    pub fn chain_handles(&self) -> Vec<Arc<ChainHandle>> {
+        let map = self.chains.map.read().expect("chains lock");
+        let center = map.get(&ChainId::center()).cloned();
+        center
+            .into_iter()
+            .chain(
+                map.iter()
+                    .filter(|(id, _)| **id != ChainId::center())
+                    .map(|(_, h)| h.clone()),
+            )
+            .collect()
     }
 
     /// Commits what every chain has accepted, then stops the workers. Idempotent.
+    ///
+    /// The center chain stops first: its committer is what opens new chains, so once it has
+    /// stopped the set of chains is final.
     pub fn shutdown(&self) {
-        for handle in self.chains.values() {
-            // A full queue still drains: the worker sees Shutdown after what is queued.
-            let _ = handle.commands.send(Command::Shutdown);
-        }
-        for handle in self.chains.values() {
-            if let Some(t) = handle.thread.lock().expect("thread lock").take() {
-                let _ = t.join();
+        let stop = |handles: &[Arc<ChainHandle>]| {
+            for handle in handles {
+                // A full queue still drains: the worker sees Shutdown after what is queued.
+                let _ = handle.commands.send(Command::Shutdown);
             }
-        }
+            for handle in handles {
+                if let Some(t) = handle.thread.lock().expect("thread lock").take() {
+                    let _ = t.join();
+                }
+            }
+        };
+        let handles = self.chain_handles();
+        let (center, brands) = handles.split_at(handles.len().min(1));
+        stop(center);
+        stop(brands);
+        stop(&self.chain_handles());
     }
 }
 
@@ -326,13 +452,18 @@ pub fn read_key(path: &Path) -> Result<Keypair, NodeError> {
 }
 
 fn open_chain(
-    config: &NodeConfig,
-    genesis: &Genesis,
+    chains: &Chains,
     spec: &ChainSpec,
-    producer: &Keypair,
-    metrics: &Arc<Metrics>,
-    clock: &Arc<dyn Clock>,
+    on_commit: Option<OnCommit>,
 ) -> Result<ChainHandle, NodeError> {
+    let Chains {
+        genesis,
+        config,
+        producer,
+        metrics,
+        clock,
+        ..
+    } = chains;
     let chain_err = |reason: String| NodeError::Chain {
         chain: spec.id.clone(),
         reason,
@@ -387,6 +518,7 @@ fn open_chain(
         shared.clone(),
         metrics.clone(),
         clock.clone(),
+        on_commit,
     );
     let (commands, rx) = sync_channel(COMMAND_QUEUE);
     let thread = std::thread::Builder::new()

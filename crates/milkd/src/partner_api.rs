@@ -57,12 +57,12 @@ pub(crate) fn routes() -> Router<Shared> {
 
 /// Checks the credential and returns the partner's chain. Auditors may read; only the
 /// partner and the operator may submit.
-fn authorize<'a>(
-    node: &'a Node,
+fn authorize(
+    node: &Node,
     headers: &HeaderMap,
     chain: &str,
     write: bool,
-) -> Result<&'a ChainHandle, ApiError> {
+) -> Result<Arc<ChainHandle>, ApiError> {
     let handle = chain_of(node, chain)?;
     if handle.spec.partner.is_none() {
         return Err(ApiError::new(
@@ -79,7 +79,7 @@ fn authorize<'a>(
             "send the partner's API credential as `Authorization: Bearer <token>`",
         ));
     }
-    require_chain(&caller, handle)?;
+    require_chain(&caller, &handle)?;
     if write && matches!(caller, Caller::Credential(Principal::Auditor(_))) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -201,7 +201,7 @@ async fn link(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SubmitResult>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     let (_, bytes) = partner_tx(handle, body, "link", |a| matches!(a, Action::Link { .. }))?;
     submit_one(&node, handle, bytes).await.map(Json)
 }
@@ -291,7 +291,7 @@ fn replay(
     responses((status = 200, description = "Converted (or the first result of this reference)", body = ConversionReceipt),
         (status = 401, description = "No or unknown credential", body = ErrorBody),
         (status = 403, description = "Another partner's credential", body = ErrorBody),
-        (status = 409, description = "Reference already used for another conversion", body = ErrorBody),
+        (status = 409, description = "Reference already used for another conversion, or the partner is suspended (`partner_suspended`)", body = ErrorBody),
         (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
 async fn convert(
     State(node): State<Shared>,
@@ -299,7 +299,7 @@ async fn convert(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ConversionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "convert", |a| {
         matches!(a, Action::Convert { .. })
     })?;
@@ -313,6 +313,19 @@ async fn convert(
     };
     if let Some(first) = recorded_conversion(handle, reference)? {
         return replay(handle, reference, to, *mileage, &first).map(Json);
+    }
+    // A suspended partner issues nothing new; its customers' redemptions and refunds go on.
+    if crate::alliance_api::registered(&node, &handle.spec.id)?
+        .is_some_and(|m| m.status == milk_core::alliance::Status::Suspended)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "partner_suspended",
+            format!(
+                "partner {} is suspended: conversions are halted; redemptions and refunds go on",
+                handle.spec.id
+            ),
+        ));
     }
     match submit_one(&node, handle, bytes).await {
         Ok(_) => {
@@ -338,7 +351,7 @@ async fn conversion(
     Path((chain, reference)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<ConversionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, false)?;
+    let handle = &authorize(&node, &headers, &chain, false)?;
     let c = recorded_conversion(handle, &reference)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -435,7 +448,7 @@ async fn redeem(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "redeem", |a| {
         matches!(a, Action::Redeem { .. })
     })?;
@@ -458,7 +471,7 @@ async fn refund(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "refund", |a| {
         matches!(a, Action::Refund { .. })
     })?;
@@ -479,7 +492,7 @@ async fn redemption(
     Path((chain, order_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, false)?;
+    let handle = &authorize(&node, &headers, &chain, false)?;
     let r = recorded_redemption(handle, &order_id)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -526,7 +539,7 @@ async fn supply(
     Path(chain): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<SupplyReport>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, false)?;
+    let handle = &authorize(&node, &headers, &chain, false)?;
     let asset = &handle.spec.assets[0];
     let outstanding = handle
         .store
@@ -579,7 +592,7 @@ async fn grant_auditor(
     Path(chain): Path<String>,
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<AuditorGrant>), ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     let secret: [u8; 32] = rand::random();
     let token = format!("mka_{}", hex::encode(secret));
     let id = node
@@ -605,7 +618,7 @@ async fn list_auditors(
     Path(chain): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     Ok(Json(node.credentials.auditors(&handle.spec.id)))
 }
 
@@ -619,7 +632,7 @@ async fn revoke_auditor(
     Path((chain, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     let revoked = node
         .credentials
         .revoke_auditor(&handle.spec.id, &id)
@@ -692,7 +705,7 @@ async fn events(
     headers: HeaderMap,
     q: Result<axum::extract::Query<EventQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, false)?;
+    let handle = &authorize(&node, &headers, &chain, false)?;
     let axum::extract::Query(q) =
         q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
@@ -779,7 +792,7 @@ async fn expiring(
     q: Result<axum::extract::Query<ExpiringQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<ExpiringLot>>, ApiError> {
     use milk_core::brand::DAY_MS;
-    let handle = authorize(&node, &headers, &chain, false)?;
+    let handle = &authorize(&node, &headers, &chain, false)?;
     let axum::extract::Query(q) =
         q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
     let now = node.clock.now_ms();
@@ -826,7 +839,7 @@ async fn sweep(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SubmitResult>, ApiError> {
-    let handle = authorize(&node, &headers, &chain, true)?;
+    let handle = &authorize(&node, &headers, &chain, true)?;
     let (_, bytes) = partner_tx(handle, body, "expire", |a| {
         matches!(a, Action::Expire { .. })
     })?;

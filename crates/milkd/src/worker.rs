@@ -14,7 +14,7 @@ use milk_core::Keypair;
 use milk_core::block::BlockHeader;
 use milk_core::chain::{self, Produced};
 use milk_core::mempool::{Mempool, MempoolError};
-use milk_core::state::{ChainState, TxError};
+use milk_core::state::{ChainState, StateDelta, TxError};
 use milk_core::tx::{TxId, VerifiedTx};
 use milk_store::{ChainStore, RedbStore, TxLocation};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -170,7 +170,12 @@ pub struct Worker {
     /// Ids of sealed blocks not yet known to be committed, by height.
     sealing: VecDeque<(u64, HashSet<TxId>)>,
     label: String,
+    on_commit: Option<OnCommit>,
 }
+
+/// Called by a chain's committer with each block's state changes once they are durable, before
+/// the block's waiters hear of it.
+pub type OnCommit = Box<dyn Fn(&StateDelta) + Send>;
 
 /// A sealed block on its way to disk, with whoever waits for its transactions.
 struct Sealed {
@@ -192,6 +197,7 @@ impl Worker {
         shared: Arc<ChainShared>,
         metrics: Arc<Metrics>,
         clock: Arc<dyn Clock>,
+        on_commit: Option<OnCommit>,
     ) -> Worker {
         let label = state.chain().to_string();
         Worker {
@@ -209,6 +215,7 @@ impl Worker {
             rejected_order: VecDeque::new(),
             sealing: VecDeque::new(),
             label,
+            on_commit,
         }
     }
 
@@ -220,6 +227,7 @@ impl Worker {
             shared: self.shared.clone(),
             metrics: self.metrics.clone(),
             label: self.label.clone(),
+            on_commit: self.on_commit.take(),
         };
         let committer = std::thread::Builder::new()
             .name(format!("commit-{}", self.label))
@@ -443,6 +451,7 @@ struct Committer {
     shared: Arc<ChainShared>,
     metrics: Arc<Metrics>,
     label: String,
+    on_commit: Option<OnCommit>,
 }
 
 impl Committer {
@@ -471,6 +480,9 @@ impl Committer {
             return release(waiters, Outcome::Halted);
         }
         *self.shared.head.write().expect("head lock") = p.block.header.clone();
+        if let Some(hook) = &self.on_commit {
+            hook(&p.delta);
+        }
         for (index, senders) in waiters {
             for s in senders {
                 let _ = s.send(Outcome::Committed(TxLocation { height, index }));

@@ -1,0 +1,457 @@
+//! The partners story end to end through the HTTP API of a running node: two companies
+//! join the alliance and get brand chains while the node runs, a third in an occupied sector
+//! is refused, and a customer uses both partners' tokens; the chains survive a restart.
+
+mod support;
+
+use milk_core::alliance::Application;
+use milk_core::brand::{BrandPolicy, link_message};
+use milk_core::genesis::demo_key;
+use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::{Address, Amount, ChainId, Hash, Keypair};
+use milkd::partner_api::tx_hex;
+use milkd::{ManualClock, NodeConfig};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use support::Http;
+
+const NOW: u64 = 1_900_000_000_000;
+const HOUR: u64 = 3_600_000;
+
+/// Signs `action` on `chain` at the sender's next sequence, valid for a minute of `clock`.
+fn sign(
+    http: &Http,
+    clock: &ManualClock,
+    chain: &str,
+    key: &Keypair,
+    action: Action,
+) -> SignedTransaction {
+    use milkd::Clock;
+    let (_, sequence) = http.account(&key.address(), chain, "-");
+    Transaction {
+        chain: chain.parse().unwrap(),
+        sender: key.address(),
+        sequence,
+        expires_at_ms: clock.now_ms() + 60_000,
+        action,
+    }
+    .sign(key)
+}
+
+/// Submits a center-chain transaction and waits for it: `Ok` once committed, else the code.
+fn center(http: &Http, clock: &ManualClock, key: &Keypair, action: Action) -> Result<(), String> {
+    let tx = sign(http, clock, "center", key, action);
+    let r = http.submit("center", &[tx], true).unwrap();
+    let result = &r.results[0];
+    match result.status.as_str() {
+        "committed" => Ok(()),
+        _ => Err(result
+            .error
+            .as_ref()
+            .map_or(result.status.clone(), |e| e.code.clone())),
+    }
+}
+
+fn application(
+    chain: &str,
+    name: &str,
+    sector: &str,
+    symbol: &str,
+    expiry_days: Option<u32>,
+) -> Application {
+    let whole = |n: u128| Amount::from_whole(n, 2).unwrap();
+    Application {
+        chain: chain.parse().unwrap(),
+        name: name.into(),
+        sector: sector.into(),
+        symbol: symbol.parse().unwrap(),
+        decimals: 2,
+        policy: BrandPolicy {
+            redemption_value_krw: 10,
+            min_price_bps: 8_000,
+            units_per_mileage: 100,
+            min_conversion: whole(10),
+            max_conversion: whole(100_000),
+            daily_user_limit: whole(200_000),
+            transfers_allowed: true,
+            expiry_days,
+        },
+        initial_float: whole(1_000_000),
+    }
+}
+
+/// A partner as its engineers see the API: its chain and its credential.
+struct Partner<'a> {
+    /// Carries the partner's credential on its reads.
+    http: Http,
+    clock: &'a ManualClock,
+    chain: String,
+    token: String,
+    issuer: Keypair,
+}
+
+impl<'a> Partner<'a> {
+    fn new(
+        node: &milkd::Spawned,
+        clock: &'a ManualClock,
+        chain: &str,
+        token: &str,
+        issuer: &Keypair,
+    ) -> Partner<'a> {
+        Partner {
+            http: Http::new(&node.url()).with_token(token),
+            clock,
+            chain: chain.into(),
+            token: token.into(),
+            issuer: issuer.clone(),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("/v1/partners/{}{path}", self.chain);
+        let auth = format!("Bearer {}", self.token);
+        self.http
+            .request(method, &url, body.map(|b| b.to_string()), Some(&auth))
+    }
+
+    fn post(&self, path: &str, key: &Keypair, action: Action) -> (u16, Value) {
+        let tx = sign(&self.http, self.clock, &self.chain, key, action);
+        self.call("POST", path, Some(json!({ "tx": tx_hex(&tx) })))
+    }
+
+    fn link(&self, user: &Keypair, customer_id: &str) {
+        let chain: ChainId = self.chain.parse().unwrap();
+        let hash = Hash::domain("customer", &[self.chain.as_bytes(), customer_id.as_bytes()]);
+        let countersign = self
+            .issuer
+            .sign(&link_message(&chain, &user.address(), &hash).0);
+        let (s, v) = self.post(
+            "/links",
+            user,
+            Action::Link {
+                customer_hash: hash,
+                partner_signature: countersign,
+            },
+        );
+        assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
+    }
+
+    fn convert(&self, to: &Address, mileage: u64, reference: &str) -> (u16, Value) {
+        self.post(
+            "/conversions",
+            &self.issuer,
+            Action::Convert {
+                to: *to,
+                mileage,
+                reference: reference.into(),
+            },
+        )
+    }
+
+    fn supply(&self) -> [u128; 6] {
+        let (s, r) = self.call("GET", "/supply", None);
+        assert_eq!(s, 200, "{r}");
+        let n = |k: &str| r[k].as_str().unwrap().parse::<u128>().unwrap();
+        let report = [
+            n("issued"),
+            n("redeemed"),
+            n("refunded"),
+            n("expired"),
+            n("outstanding"),
+            n("held_by_tica"),
+        ];
+        assert_eq!(n("held_by_tica") + n("held_by_customers"), n("outstanding"));
+        report
+    }
+
+    fn balance(&self, who: &Address, symbol: &str) -> u128 {
+        self.http.account(who, &self.chain, symbol).0
+    }
+}
+
+#[test]
+fn two_partners_join_a_running_node_and_a_customer_uses_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut config = NodeConfig::new(data.clone());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let clock = ManualClock::new(NOW);
+    let node = milkd::spawn(config.clone(), Arc::new(clock.clone())).unwrap();
+    let http = Http::new(&node.url());
+    let operator = demo_key("operator");
+    let members: Vec<Keypair> = ["skyway", "cinema", "dailymart"]
+        .iter()
+        .map(|c| demo_key(&format!("partner:{c}")))
+        .collect();
+    let (books_key, gym_key, club_key) = (
+        Keypair::from_label("paper-lantern"),
+        Keypair::from_label("iron-gym"),
+        Keypair::from_label("book-club"),
+    );
+
+    // Two companies apply; a third, in a sector already applied for, is refused.
+    let books = application("bookshop", "Paper Lantern Books", "books", "BOOK", None);
+    let gym = application("gym", "Iron Gym", "fitness", "GYM", Some(1));
+    center(
+        &http,
+        &clock,
+        &books_key,
+        Action::Apply { application: books },
+    )
+    .unwrap();
+    assert_eq!(
+        center(
+            &http,
+            &clock,
+            &club_key,
+            Action::Apply {
+                application: application("bookclub", "Book Club", "books", "CLUB", None)
+            }
+        ),
+        Err("sector_occupied".into())
+    );
+    let approve = |chain: &str| Action::Approve {
+        chain: chain.parse().unwrap(),
+    };
+    let sign_agreement = |chain: &str| Action::SignAgreement {
+        chain: chain.parse().unwrap(),
+    };
+    // TICA may not sign before every member approved; then the chain exists at once.
+    for m in &members[..2] {
+        center(&http, &clock, m, approve("bookshop")).unwrap();
+    }
+    assert_eq!(
+        center(&http, &clock, &operator, sign_agreement("bookshop")),
+        Err("quorum_not_reached".into())
+    );
+    assert_eq!(http.get("/v1/chains/bookshop").0, 404);
+    center(&http, &clock, &members[2], approve("bookshop")).unwrap();
+    center(&http, &clock, &operator, sign_agreement("bookshop")).unwrap();
+    let (s, v) = http.get("/v1/alliance/bookshop");
+    assert_eq!(
+        (s, v["status"].as_str(), v["hosted"].as_bool()),
+        (200, Some("admitted"), Some(true)),
+        "{v}"
+    );
+    assert_eq!(v["admitted_at_ms"].as_u64(), Some(NOW));
+
+    // The bookshop is a member now, so the gym needs its approval too.
+    center(&http, &clock, &gym_key, Action::Apply { application: gym }).unwrap();
+    for m in &members {
+        center(&http, &clock, m, approve("gym")).unwrap();
+    }
+    assert_eq!(
+        center(&http, &clock, &operator, sign_agreement("gym")),
+        Err("quorum_not_reached".into())
+    );
+    center(&http, &clock, &books_key, approve("gym")).unwrap();
+    center(&http, &clock, &operator, sign_agreement("gym")).unwrap();
+    let (_, list) = http.get("/v1/alliance");
+    let statuses: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["chain"].as_str().unwrap(), m["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("bookshop", "admitted"),
+            ("cinema", "admitted"),
+            ("dailymart", "admitted"),
+            ("gym", "admitted"),
+            ("skyway", "admitted")
+        ]
+    );
+
+    // TICA issues each new partner its API credential; nobody else can.
+    let issue = |chain: &str, token: &str| {
+        http.request(
+            "POST",
+            &format!("/v1/partners/{chain}/credentials"),
+            None,
+            Some(&format!("Bearer {token}")),
+        )
+    };
+    let (s, e) = issue("bookshop", "demo-skyway-token");
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("forbidden")));
+    let (s, e) = issue("bookclub", "demo-operator-token");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (404, Some("unknown_partner"))
+    );
+    let (s, a) = issue("bookshop", "demo-operator-token");
+    assert_eq!(s, 201, "{a}");
+    let (_, b) = issue("gym", "demo-operator-token");
+    let a = Partner::new(
+        &node,
+        &clock,
+        "bookshop",
+        a["token"].as_str().unwrap(),
+        &books_key,
+    );
+    let b = Partner::new(&node, &clock, "gym", b["token"].as_str().unwrap(), &gym_key);
+    // Each chain starts with its float in TICA's inventory.
+    assert_eq!(a.supply(), [0, 0, 0, 0, 100_000_000, 100_000_000]);
+    assert_eq!(b.supply(), [0, 0, 0, 0, 100_000_000, 100_000_000]);
+
+    // A customer links to both, converts at both; a retried conversion mints once.
+    let alice = demo_key("alice");
+    a.link(&alice, "PL-0001");
+    b.link(&alice, "GYM-7");
+    let (s, first) = a.convert(&alice.address(), 500, "PL-CONV-1");
+    assert_eq!(
+        (s, first["amount"].as_str()),
+        (200, Some("50000")),
+        "{first}"
+    );
+    let (s, again) = a.convert(&alice.address(), 500, "PL-CONV-1");
+    assert_eq!(
+        (s, again["replayed"].as_bool(), &again["tx"]["id"]),
+        (200, Some(true), &first["tx"]["id"])
+    );
+    assert_eq!(a.balance(&alice.address(), "BOOK"), 50_000);
+    let (s, v) = b.convert(&alice.address(), 300, "GYM-CONV-1");
+    assert_eq!((s, v["amount"].as_str()), (200, Some("30000")), "{v}");
+
+    // Redeems at one, and gets a refund.
+    let (s, r) = a.post(
+        "/redemptions",
+        &alice,
+        Action::Redeem {
+            amount: Amount::new(20_000),
+            order_id: "PL-ORDER-1".into(),
+        },
+    );
+    assert_eq!((s, r["value_krw"].as_str()), (200, Some("2000")), "{r}");
+    let (s, r) = a.post(
+        "/refunds",
+        &books_key,
+        Action::Refund {
+            order_id: "PL-ORDER-1".into(),
+        },
+    );
+    assert_eq!((s, r["refunded"].as_bool()), (200, Some(true)), "{r}");
+    assert_eq!(a.balance(&alice.address(), "BOOK"), 50_000);
+
+    // Supply reports add up: float + issued − redeemed + refunded − expired.
+    assert_eq!(
+        a.supply(),
+        [50_000, 20_000, 20_000, 0, 100_050_000, 100_000_000]
+    );
+
+    // Partner A sees nothing of B's chain, B nothing of A's.
+    for path in [
+        "/v1/partners/gym/supply",
+        "/v1/partners/gym/events",
+        "/v1/partners/gym/expiring",
+        "/v1/partners/gym/conversions/GYM-CONV-1",
+        "/v1/partners/gym/auditors",
+        "/v1/chains/gym",
+        "/v1/chains/gym/blocks",
+        "/v1/chains/gym/blocks/1",
+        "/v1/chains/gym/raw-blocks",
+    ] {
+        let (s, e) = http.request("GET", path, None, Some(&format!("Bearer {}", a.token)));
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{path}"
+        );
+        let other = path.replace("gym", "bookshop").replace("GYM", "PL");
+        let (s, _) = http.request("GET", &other, None, Some(&format!("Bearer {}", b.token)));
+        assert_eq!(s, 403, "{other}");
+    }
+    let (s, v) = http.request(
+        "GET",
+        &format!("/v1/accounts/{}", alice.address()),
+        None,
+        Some(&format!("Bearer {}", a.token)),
+    );
+    assert_eq!(s, 200);
+    let chains: Vec<&str> = v["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chain"].as_str().unwrap())
+        .collect();
+    assert_eq!(chains, ["center", "bookshop"], "only the chains A may read");
+
+    // Expiry at the gym (one day): a second lot half a day later; a day after the first,
+    // the sweep retires exactly the first lot.
+    clock.advance(12 * HOUR);
+    let (s, v) = b.convert(&alice.address(), 200, "GYM-CONV-2");
+    assert_eq!((s, v["amount"].as_str()), (200, Some("20000")), "{v}");
+    clock.advance(13 * HOUR);
+    let (s, lots) = b.call("GET", "/expiring?within_days=0", None);
+    assert_eq!(s, 200, "{lots}");
+    let expired: Vec<&str> = lots
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["expired"] == true)
+        .map(|l| l["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(expired, ["30000"]);
+    let (s, r) = b.post(
+        "/sweeps",
+        &gym_key,
+        Action::Expire {
+            account: alice.address(),
+        },
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(b.supply(), [50_000, 0, 0, 30_000, 100_020_000, 100_000_000]);
+    assert_eq!(b.balance(&alice.address(), "GYM"), 20_000);
+
+    // Suspension halts the gym's new issuance; redemptions go on; reinstating resumes it.
+    center(
+        &http,
+        &clock,
+        &operator,
+        Action::Suspend {
+            chain: "gym".parse().unwrap(),
+        },
+    )
+    .unwrap();
+    let (s, e) = b.convert(&alice.address(), 200, "GYM-CONV-3");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("partner_suspended"))
+    );
+    let (s, r) = b.post(
+        "/redemptions",
+        &alice,
+        Action::Redeem {
+            amount: Amount::new(5_000),
+            order_id: "GYM-ORDER-1".into(),
+        },
+    );
+    assert_eq!(s, 200, "{r}");
+    center(
+        &http,
+        &clock,
+        &operator,
+        Action::Reinstate {
+            chain: "gym".parse().unwrap(),
+        },
+    )
+    .unwrap();
+    let (s, _) = b.convert(&alice.address(), 200, "GYM-CONV-3");
+    assert_eq!(s, 200);
+
+    // After a restart the admitted chains are back, with their state and credentials.
+    let (a_token, b_token) = (a.token.clone(), b.token.clone());
+    drop((a, b));
+    node.stop().unwrap();
+    let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
+    let a = Partner::new(&node, &clock, "bookshop", &a_token, &books_key);
+    assert_eq!(
+        a.supply(),
+        [50_000, 20_000, 20_000, 0, 100_050_000, 100_000_000]
+    );
+    let b = Partner::new(&node, &clock, "gym", &b_token, &gym_key);
+    assert_eq!(b.balance(&alice.address(), "GYM"), 35_000);
+    let (s, _) = a.convert(&alice.address(), 100, "PL-CONV-2");
+    assert_eq!(s, 200);
+}
