@@ -213,7 +213,8 @@ impl Alliance {
     /// (`None`: every member).
     pub fn from_genesis(genesis: &Genesis, quorum: Option<u32>) -> Alliance {
         let mut members = BTreeMap::new();
-        for c in &genesis.chains {
+        // Chains created later (admitted partners) are in the center's records, not here.
+        for c in genesis.chains.iter().filter(|c| c.created_ms.is_none()) {
             let (Some(p), Some(asset)) = (&c.partner, c.assets.first()) else {
                 continue;
             };

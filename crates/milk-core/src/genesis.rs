@@ -240,21 +240,19 @@ impl Genesis {
         })
     }
 
-    /// Every chain of the network: the genesis's, then those of partners admitted since,
-    /// given the center chain's alliance records.
-    pub fn network_chains<'a>(
-        &self,
-        members: impl IntoIterator<Item = &'a Member>,
-    ) -> Vec<ChainSpec> {
-        let mut chains = self.chains.clone();
+    /// The network as it stands: this genesis with the chains of the partners admitted since
+    /// appended (given the center chain's alliance records), so that each of those chains'
+    /// genesis blocks can be rebuilt and verified like any other.
+    pub fn with_admitted<'a>(&self, members: impl IntoIterator<Item = &'a Member>) -> Genesis {
+        let mut g = self.clone();
         for m in members {
-            if self.chain(&m.application.chain).is_none()
+            if g.chain(&m.application.chain).is_none()
                 && let Some(spec) = self.admitted_chain(m)
             {
-                chains.push(spec);
+                g.chains.push(spec);
             }
         }
-        chains
+        g
     }
 
     /// A chain's state before any allocation: [`ChainSpec::empty_state`], and on the center
@@ -263,9 +261,11 @@ impl Genesis {
         let state = chain.empty_state();
         match chain.kind {
             ChainKind::Center => {
+                // Only the genesis's own chains: admitted ones come from the center's records.
                 let symbols = self
                     .chains
                     .iter()
+                    .filter(|c| c.created_ms.is_none())
                     .flat_map(|c| c.assets.iter().map(|a| a.symbol))
                     .collect();
                 state

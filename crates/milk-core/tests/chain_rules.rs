@@ -1281,9 +1281,19 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
         assert_eq!(brand.balance(&g.tica_inventory, &book).units(), 1_000_000);
         assert_eq!(brand.supply(&book).unwrap().units(), 1_000_000);
         assert_eq!(brand.brand().unwrap().policy(), &policy);
-        let all = g.network_chains(center.alliance().unwrap().members().map(|(_, m)| m));
-        assert_eq!(all.len(), g.chains.len() + 1);
-        assert_eq!(all.last(), Some(&spec));
+        let network = g.with_admitted(center.alliance().unwrap().members().map(|(_, m)| m));
+        assert_eq!(network.chains.len(), g.chains.len() + 1);
+        assert_eq!(network.chains.last(), Some(&spec));
+        // The network view rebuilds the same center chain: admitted partners are not
+        // mistaken for genesis partners.
+        assert_eq!(
+            network.genesis_block(network.center()).unwrap().0,
+            g.genesis_block(g.center()).unwrap().0
+        );
+        assert_eq!(
+            network.empty_state(network.center()).records(),
+            g.empty_state(g.center()).records()
+        );
         assert_eq!(
             run(&mut center, &operator, sign),
             Err("unknown_application")

@@ -153,7 +153,17 @@ impl Client {
         self.get("/v1/genesis")
     }
 
-    /// Every chain.
+    /// The alliance's partners and applicants.
+    pub fn alliance(&self) -> Result<Vec<milkd::alliance_api::MemberView>> {
+        self.get("/v1/alliance")
+    }
+
+    /// One partner or applicant.
+    pub fn alliance_member(&self, chain: &str) -> Result<milkd::alliance_api::MemberView> {
+        self.get(&format!("/v1/alliance/{}", segment(chain)))
+    }
+
+    /// Every chain the node hosts.
     pub fn chains(&self) -> Result<Vec<ChainInfo>> {
         self.get("/v1/chains")
     }

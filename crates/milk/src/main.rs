@@ -117,6 +117,9 @@ enum Cmd {
     /// A partner's calls: link customers, convert mileage, take redemptions, refund.
     #[command(subcommand)]
     Partner(PartnerCmd),
+    /// The alliance: partners and applicants, applying, approving, TICA's agreement.
+    #[command(subcommand)]
+    Alliance(AllianceCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -255,6 +258,103 @@ enum PartnerCmd {
         chain: String,
         /// The credential's id.
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AllianceCmd {
+    /// Every partner and applicant, with where it stands.
+    List,
+    /// One partner or applicant.
+    Show {
+        /// Its brand chain.
+        chain: String,
+    },
+    /// Apply to join, signed with the key that will issue the company's Brand Token.
+    Apply {
+        /// The applicant's issuer key (in this keystore).
+        #[arg(long)]
+        key: String,
+        /// The brand chain to create (lowercase letters, digits, `-`).
+        #[arg(long)]
+        chain: String,
+        /// The company's name.
+        #[arg(long)]
+        name: String,
+        /// Its sector; one partner per sector.
+        #[arg(long)]
+        sector: String,
+        /// The Brand Token's ticker.
+        #[arg(long)]
+        symbol: String,
+        /// The token's decimals.
+        #[arg(long, default_value_t = 2)]
+        decimals: u8,
+        /// What one whole token is worth at the partner, in KRW (R).
+        #[arg(long)]
+        redemption_value: u64,
+        /// The lowest price TICA may quote, in basis points of R (at most 9500).
+        #[arg(long, default_value_t = 8_000)]
+        min_price_bps: u16,
+        /// Base units of the token per mileage point.
+        #[arg(long)]
+        units_per_mileage: u64,
+        /// The smallest conversion, in whole tokens.
+        #[arg(long)]
+        min_conversion: String,
+        /// The largest conversion, in whole tokens.
+        #[arg(long)]
+        max_conversion: String,
+        /// What one customer may convert in a day, in whole tokens.
+        #[arg(long)]
+        daily_limit: String,
+        /// Customers may not send the token to each other.
+        #[arg(long)]
+        no_transfers: bool,
+        /// Tokens from mileage expire this many days after conversion.
+        #[arg(long)]
+        expiry_days: Option<u32>,
+        /// Tokens issued to TICA's inventory when the chain is created, in whole tokens.
+        #[arg(long, default_value = "0")]
+        float: String,
+    },
+    /// Approve an applicant, as a member partner (its issuer key).
+    Approve {
+        /// The applicant's brand chain.
+        chain: String,
+        /// The member's issuer key.
+        #[arg(long)]
+        key: String,
+    },
+    /// Sign the service agreement (TICA's operator key): admits the applicant and creates
+    /// its brand chain.
+    Sign {
+        /// The applicant's brand chain.
+        chain: String,
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+    },
+    /// Suspend a partner: conversions and trading halt, redemptions go on (operator key).
+    Suspend {
+        /// The partner's brand chain.
+        chain: String,
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+    },
+    /// Lift a suspension (operator key).
+    Reinstate {
+        /// The partner's brand chain.
+        chain: String,
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+    },
+    /// Issue an admitted partner its API credential (operator credential); prints it once.
+    IssueCredential {
+        /// The partner's brand chain.
+        chain: String,
     },
 }
 
@@ -669,6 +769,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Partner(p) => partner_cmd(&ks, &client, p, j),
+        Cmd::Alliance(a) => alliance_cmd(&ks, &client, a, j),
         Cmd::Bench(BenchCmd::Conversions {
             customers,
             conversions,
@@ -870,6 +971,143 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
             &chain,
             &format!("/auditors/{}", client::segment(&id)),
         )?),
+    }
+    Ok(())
+}
+
+/// Signs a center-chain alliance action, submits it and waits for its block.
+fn alliance_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> Result<String> {
+    let tx = sign_on(ks, client, "center", key, action)?;
+    let r = client
+        .submit("center", &[tx], true)?
+        .results
+        .into_iter()
+        .next()
+        .context("node answered no result")?;
+    if let Some(e) = &r.error {
+        bail!("refused: {} ({})", e.message, e.code);
+    }
+    Ok(format!(
+        "committed on center at height {}: tx {}",
+        r.height.unwrap_or_default(),
+        r.id.unwrap_or_default()
+    ))
+}
+
+fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -> Result<()> {
+    let chain_id = |c: &str| -> Result<ChainId> { c.parse().map_err(|e: String| anyhow!(e)) };
+    let done = |chain: &str, what: &str, receipt: String| {
+        out(
+            j,
+            json!({ "chain": chain, "done": what, "receipt": receipt }),
+            || format!("{chain}: {what}\n{receipt}"),
+        );
+    };
+    match cmd {
+        AllianceCmd::List => {
+            let members = client.alliance()?;
+            out(j, serde_json::to_value(&members)?, || {
+                members
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{:<12} {:<10} {:<6} {:<24} {}",
+                            m.chain,
+                            serde_json::to_value(m.status)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default(),
+                            m.symbol,
+                            m.name,
+                            m.sector
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        AllianceCmd::Show { chain } => {
+            let m = client.alliance_member(&chain)?;
+            let v = serde_json::to_value(&m)?;
+            out(j, v.clone(), || {
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            });
+        }
+        AllianceCmd::Apply {
+            key,
+            chain,
+            name,
+            sector,
+            symbol,
+            decimals,
+            redemption_value,
+            min_price_bps,
+            units_per_mileage,
+            min_conversion,
+            max_conversion,
+            daily_limit,
+            no_transfers,
+            expiry_days,
+            float,
+        } => {
+            let amount = |text: &str, what: &str| {
+                Amount::parse_decimal(text, decimals).with_context(|| format!("{what}: {text:?}"))
+            };
+            let application = milk_core::alliance::Application {
+                chain: chain_id(&chain)?,
+                name,
+                sector,
+                symbol: symbol.parse().map_err(|e: String| anyhow!(e))?,
+                decimals,
+                policy: milk_core::brand::BrandPolicy {
+                    redemption_value_krw: redemption_value,
+                    min_price_bps,
+                    units_per_mileage,
+                    min_conversion: amount(&min_conversion, "minimum conversion")?,
+                    max_conversion: amount(&max_conversion, "maximum conversion")?,
+                    daily_user_limit: amount(&daily_limit, "daily limit")?,
+                    transfers_allowed: !no_transfers,
+                    expiry_days,
+                },
+                initial_float: amount(&float, "float")?,
+            };
+            let receipt = alliance_tx(ks, client, &key, Action::Apply { application })?;
+            done(&chain, "applied", receipt);
+        }
+        AllianceCmd::Approve { chain, key } => {
+            let action = Action::Approve {
+                chain: chain_id(&chain)?,
+            };
+            done(&chain, "approved", alliance_tx(ks, client, &key, action)?);
+        }
+        AllianceCmd::Sign { chain, key } => {
+            let action = Action::SignAgreement {
+                chain: chain_id(&chain)?,
+            };
+            done(&chain, "admitted", alliance_tx(ks, client, &key, action)?);
+        }
+        AllianceCmd::Suspend { chain, key } => {
+            let action = Action::Suspend {
+                chain: chain_id(&chain)?,
+            };
+            done(&chain, "suspended", alliance_tx(ks, client, &key, action)?);
+        }
+        AllianceCmd::Reinstate { chain, key } => {
+            let action = Action::Reinstate {
+                chain: chain_id(&chain)?,
+            };
+            done(&chain, "reinstated", alliance_tx(ks, client, &key, action)?);
+        }
+        AllianceCmd::IssueCredential { chain } => {
+            let v = client.partner_call("POST", &chain, "/credentials")?;
+            out(j, v.clone(), || {
+                format!(
+                    "credential {} for {chain} (shown once; hand it to the partner):\n{}",
+                    v["id"].as_str().unwrap_or_default(),
+                    v["token"].as_str().unwrap_or_default()
+                )
+            });
+        }
     }
     Ok(())
 }

@@ -121,7 +121,7 @@ pub fn collect(source: &Source, chain: &ChainId) -> Result<(Genesis, Vec<Block>)
     }
     if genesis
         .chain(chain)
-        .is_some_and(|c| c.partner.is_some() && c.allocations.is_empty())
+        .is_some_and(|c| c.partner.is_some() && c.created_ms.is_none() && c.allocations.is_empty())
     {
         return Err(anyhow!(
             "chain {chain} is private: export it with its partner's, an auditor's or the operator's credential"
@@ -161,15 +161,38 @@ impl ChainReport {
 const PAGE: u64 = 500;
 
 impl Source {
+    /// The network's genesis, with the chains of partners admitted since appended: their
+    /// starting definitions follow from the center chain's alliance records.
     fn genesis(&self) -> Result<Genesis> {
         match self {
             Source::DataDir(dir) => {
                 let path = dir.join("genesis.json");
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?;
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+                let genesis: Genesis = serde_json::from_str(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?;
+                let center = open_store(dir, &ChainId::center())?;
+                let members = center
+                    .records_with_prefix(&[milk_core::alliance::PARTNER_RECORD])?
+                    .iter()
+                    .map(|(_, v)| {
+                        <milk_core::alliance::Member as milk_core::codec::Decode>::from_bytes(v)
+                            .map_err(|e| anyhow!("malformed partner record: {e}"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(genesis.with_admitted(&members))
             }
-            Source::Node(c) => c.genesis(),
+            Source::Node(c) => {
+                let mut genesis = c.genesis()?;
+                for m in c.alliance()? {
+                    if let Some(spec) = m.chain_spec
+                        && genesis.chain(&spec.id).is_none()
+                    {
+                        genesis.chains.push(spec);
+                    }
+                }
+                Ok(genesis)
+            }
             Source::File(e) => Ok(e.genesis.clone()),
         }
     }

@@ -433,3 +433,111 @@ fn a_rewritten_brand_chain_is_caught_by_the_center_chains_anchors() {
         "{text}"
     );
 }
+
+#[test]
+fn a_company_joins_the_alliance_from_the_cli_and_its_new_chain_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let data = dir.path().join("data");
+    let mut config = NodeConfig::new(data.clone());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
+    let url = node.url();
+    let m = |token: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_milk"))
+            .args(args)
+            .env("MILK_HOME", &home)
+            .env("MILK_NODE", &url)
+            .env("MILK_PASSPHRASE", "test passphrase")
+            .env("MILK_API_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let op = |args: &[&str]| m("demo-operator-token", args);
+    ok(op(&["key", "demo", "operator"]));
+    ok(op(&["key", "new", "lantern"]));
+    for p in ["skyway", "cinema", "dailymart"] {
+        ok(op(&["key", "demo", &format!("partner:{p}"), "--name", p]));
+    }
+
+    let applied = json(op(&[
+        "alliance",
+        "apply",
+        "--key",
+        "lantern",
+        "--chain",
+        "bookshop",
+        "--name",
+        "Paper Lantern Books",
+        "--sector",
+        "books",
+        "--symbol",
+        "BOOK",
+        "--redemption-value",
+        "10",
+        "--units-per-mileage",
+        "100",
+        "--min-conversion",
+        "10",
+        "--max-conversion",
+        "100000",
+        "--daily-limit",
+        "200000",
+        "--float",
+        "1000000",
+        "--json",
+    ]));
+    assert_eq!(applied["done"], "applied");
+    // TICA cannot sign before the members approve; the error says why.
+    let early = op(&["alliance", "sign", "bookshop", "--key", "operator"]);
+    assert!(!early.status.success());
+    assert!(String::from_utf8_lossy(&early.stderr).contains("quorum_not_reached"));
+    for p in ["skyway", "cinema", "dailymart"] {
+        ok(op(&["alliance", "approve", "bookshop", "--key", p]));
+    }
+    ok(op(&["alliance", "sign", "bookshop", "--key", "operator"]));
+    let shown = json(op(&["alliance", "show", "bookshop", "--json"]));
+    assert_eq!(
+        (shown["status"].as_str(), shown["hosted"].as_bool()),
+        (Some("admitted"), Some(true)),
+        "{shown}"
+    );
+    let list = ok(op(&["alliance", "list"]));
+    assert!(list.contains("Paper Lantern Books"), "{list}");
+
+    let credential = json(op(&["alliance", "issue-credential", "bookshop", "--json"]));
+    let token = credential["token"].as_str().unwrap();
+    let supply = json(m(
+        token,
+        &["partner", "supply", "--chain", "bookshop", "--json"],
+    ));
+    assert_eq!(supply["held_by_tica"], "100000000");
+    // Another partner's credential reads nothing of it.
+    let out = m(
+        "demo-cinema-token",
+        &["partner", "supply", "--chain", "bookshop"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
+
+    // `verify` rebuilds the new chain's genesis from the center chain's records, through the
+    // node and from the stopped node's data directory.
+    let verified = json(op(&["verify", "--json"]));
+    assert_eq!(verified["ok"], true, "{verified}");
+    let checked = |v: &serde_json::Value| {
+        v["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["chain"] == "bookshop" && c["skipped"].is_null())
+    };
+    assert!(checked(&verified), "{verified}");
+    node.stop().unwrap();
+    let offline = json(op(&[
+        "verify",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(offline["ok"], true, "{offline}");
+    assert!(checked(&offline), "{offline}");
+}
