@@ -74,6 +74,22 @@ impl Client {
         self.read(path, resp)
     }
 
+    /// A partner API `POST` with a JSON body.
+    pub fn partner_json(
+        &self,
+        chain: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let url = self.url(&format!("/v1/partners/{chain}{path}"));
+        let resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", &self.bearer()?)
+            .send_json(body);
+        self.read(path, resp)
+    }
+
     /// A partner API call carrying a signed transaction.
     pub fn partner_post(
         &self,
@@ -81,14 +97,8 @@ impl Client {
         path: &str,
         tx: &SignedTransaction,
     ) -> Result<serde_json::Value> {
-        let url = self.url(&format!("/v1/partners/{chain}{path}"));
         let body = serde_json::json!({ "tx": milkd::partner_api::tx_hex(tx) });
-        let resp = self
-            .agent
-            .post(&url)
-            .header("Authorization", &self.bearer()?)
-            .send_json(&body);
-        self.read(path, resp)
+        self.partner_json(chain, path, &body)
     }
 
     fn url(&self, path: &str) -> String {

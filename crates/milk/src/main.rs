@@ -259,6 +259,32 @@ enum PartnerCmd {
         /// The credential's id.
         id: String,
     },
+    /// Push the chain's events to an endpoint as signed webhooks; prints the secret once.
+    AddWebhook {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The endpoint (http://…).
+        #[arg(long)]
+        url: String,
+        /// Only events after this id (`height:index`); from the first event if absent.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// The chain's webhooks and how their deliveries go.
+    Webhooks {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+    },
+    /// Stop a webhook.
+    RemoveWebhook {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The webhook's id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -966,6 +992,17 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
             show(client.partner_call("POST", &chain, "/auditors")?)
         }
         PartnerCmd::Auditors { chain } => show(client.partner_get(&chain, "/auditors")?),
+        PartnerCmd::AddWebhook { chain, url, after } => show(client.partner_json(
+            &chain,
+            "/webhooks",
+            &json!({ "url": url, "after": after }),
+        )?),
+        PartnerCmd::Webhooks { chain } => show(client.partner_get(&chain, "/webhooks")?),
+        PartnerCmd::RemoveWebhook { chain, id } => show(client.partner_call(
+            "DELETE",
+            &chain,
+            &format!("/webhooks/{}", client::segment(&id)),
+        )?),
         PartnerCmd::RevokeAuditor { chain, id } => show(client.partner_call(
             "DELETE",
             &chain,

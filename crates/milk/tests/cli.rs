@@ -348,6 +348,38 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
     let out = m(&["verify", "--chain", "cinema", "--token", auditor]);
     assert!(!out.status.success(), "a revoked credential still works");
 
+    // Webhooks: registered with a secret shown once, listed without it, removed.
+    let hook = json(m(&[
+        "partner",
+        "add-webhook",
+        "--chain",
+        "cinema",
+        "--url",
+        "http://127.0.0.1:9/events",
+        "--json",
+    ]));
+    assert_eq!(hook["secret"].as_str().map(str::len), Some(64), "{hook}");
+    let hooks = json(m(&["partner", "webhooks", "--chain", "cinema", "--json"]));
+    assert_eq!(hooks[0]["id"], hook["id"]);
+    assert!(hooks[0].get("secret").is_none());
+    let out = m(&[
+        "partner",
+        "add-webhook",
+        "--chain",
+        "cinema",
+        "--url",
+        "ftp://nowhere",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_url"));
+    json(m(&[
+        "partner",
+        "remove-webhook",
+        "--chain",
+        "cinema",
+        hook["id"].as_str().unwrap(),
+        "--json",
+    ]));
+
     // Another partner's chain with this credential: refused, and said so.
     let out = m(&["partner", "supply", "--chain", "skyway"]);
     assert!(!out.status.success());

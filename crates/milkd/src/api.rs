@@ -74,6 +74,11 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// The sentence for people.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A transaction the chain refused, with the chain rule's own code.
     pub(crate) fn refused(error: &ErrorBody) -> ApiError {
         ApiError::new(
@@ -253,7 +258,10 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::partner_api::sweep,
         crate::alliance_api::members,
         crate::alliance_api::member,
-        crate::alliance_api::issue_credential
+        crate::alliance_api::issue_credential,
+        crate::webhooks::register,
+        crate::webhooks::list,
+        crate::webhooks::remove
     ),
     components(schemas(
         ErrorBody,
@@ -282,7 +290,10 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::partner_api::EventPage,
         crate::partner_api::ExpiringLot,
         crate::alliance_api::MemberView,
-        crate::alliance_api::PartnerCredential
+        crate::alliance_api::PartnerCredential,
+        crate::webhooks::WebhookRequest,
+        crate::webhooks::WebhookCreated,
+        crate::webhooks::WebhookView
     ))
 )]
 pub struct ApiDoc;
@@ -306,6 +317,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/anchors/{chain}", get(anchors))
         .merge(crate::partner_api::routes())
         .merge(crate::alliance_api::routes())
+        .merge(crate::webhooks::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

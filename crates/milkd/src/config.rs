@@ -32,6 +32,11 @@ pub struct NodeConfig {
     pub commit_wait: Duration,
     /// How often the operator's node anchors brand chain heads on the center chain.
     pub anchor_interval: Duration,
+    /// How often webhooks are checked for new events to deliver.
+    pub webhook_poll: Duration,
+    /// The wait after a webhook's first failed delivery; it doubles with each failure
+    /// (up to five minutes).
+    pub webhook_retry_base: Duration,
 }
 
 impl NodeConfig {
@@ -50,6 +55,8 @@ impl NodeConfig {
             max_body_bytes: 8 * 1024 * 1024,
             commit_wait: Duration::from_secs(30),
             anchor_interval: Duration::from_secs(10),
+            webhook_poll: Duration::from_millis(500),
+            webhook_retry_base: Duration::from_secs(1),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod metrics;
 pub mod node;
 pub mod partner_api;
+pub mod webhooks;
 pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -38,10 +39,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = api::router(node.clone());
     let anchoring = tokio::spawn(anchoring::anchor(node.clone(), node.config.anchor_interval));
+    let webhooks = tokio::spawn(webhooks::deliver(
+        node.clone(),
+        node.config.webhook_poll,
+        node.config.webhook_retry_base,
+    ));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     anchoring.abort();
+    webhooks.abort();
     let n = node.clone();
     tokio::task::spawn_blocking(move || n.shutdown())
         .await

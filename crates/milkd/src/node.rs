@@ -49,6 +49,14 @@ pub enum NodeError {
         /// Why.
         reason: String,
     },
+    /// A settings file (credentials, webhooks) is malformed.
+    #[error("{path}: {reason}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The key file is malformed, or the key does not produce a hosted chain.
     #[error("producer key: {0}")]
     Key(String),
@@ -174,6 +182,8 @@ pub struct Node {
     pub keys: Arc<KeyCache>,
     /// API credentials.
     pub credentials: Credentials,
+    /// Partners' webhooks.
+    pub webhooks: crate::webhooks::Webhooks,
     /// The operator's key, when this node holds it (it then anchors brand chains).
     pub operator_key: Option<Keypair>,
 }
@@ -228,10 +238,17 @@ impl Node {
         let operator_key = (producer.address() == genesis.operator).then(|| producer.clone());
         let credentials_path = config.data_dir.join("credentials.json");
         let credentials =
-            Credentials::load(&credentials_path).map_err(|reason| NodeError::Genesis {
+            Credentials::load(&credentials_path).map_err(|reason| NodeError::Config {
                 path: credentials_path.clone(),
                 reason,
             })?;
+        let webhooks_path = config.data_dir.join("webhooks.json");
+        let webhooks = crate::webhooks::Webhooks::load(&webhooks_path).map_err(|reason| {
+            NodeError::Config {
+                path: webhooks_path.clone(),
+                reason,
+            }
+        })?;
         let metrics = Arc::new(Metrics::new());
         for spec in &genesis.chains {
             if spec.producer != producer.address() {
@@ -299,6 +316,7 @@ impl Node {
             clock,
             keys: Arc::new(KeyCache::new(KEY_CACHE_CAPACITY)),
             credentials,
+            webhooks,
             operator_key,
         })
     }

@@ -57,7 +57,7 @@ pub(crate) fn routes() -> Router<Shared> {
 
 /// Checks the credential and returns the partner's chain. Auditors may read; only the
 /// partner and the operator may submit.
-fn authorize(
+pub(crate) fn authorize(
     node: &Node,
     headers: &HeaderMap,
     chain: &str,
@@ -682,7 +682,7 @@ struct EventQuery {
     limit: Option<usize>,
 }
 
-fn parse_cursor(text: &str) -> Result<(u64, u32), ApiError> {
+pub(crate) fn parse_cursor(text: &str) -> Result<(u64, u32), ApiError> {
     let bad = || {
         ApiError::bad_request(
             "malformed_cursor",
@@ -710,6 +710,22 @@ async fn events(
         q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
     let after = q.after.as_deref().map(parse_cursor).transpose()?;
+    let out = event_page(handle, after, limit)?;
+    let next = out
+        .last()
+        .map(|e| e.id.clone())
+        .or(q.after)
+        .unwrap_or_else(|| "0:0".to_owned());
+    Ok(Json(EventPage { events: out, next }))
+}
+
+/// Up to `limit` committed events of a brand chain after the cursor `(height, index)` (from
+/// the start without one), oldest first.
+pub(crate) fn event_page(
+    handle: &ChainHandle,
+    after: Option<(u64, u32)>,
+    limit: usize,
+) -> Result<Vec<PartnerEvent>, ApiError> {
     let head = handle.head().height;
     // Genesis (height 0) holds no transactions; a cursor points at the last event seen.
     let (mut height, mut skip) = match after {
@@ -753,12 +769,7 @@ async fn events(
         skip = 0;
         height += 1;
     }
-    let next = out
-        .last()
-        .map(|e| e.id.clone())
-        .or(q.after)
-        .unwrap_or_else(|| "0:0".to_owned());
-    Ok(Json(EventPage { events: out, next }))
+    Ok(out)
 }
 
 /// Tokens of one account that expire on one day.

@@ -124,6 +124,8 @@ fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
         "/v1/partners/skyway/supply".to_owned(),
         "/v1/partners/skyway/conversions/R-1".to_owned(),
         "/v1/partners/skyway/redemptions/O-1".to_owned(),
+        "/v1/partners/skyway/events".to_owned(),
+        "/v1/partners/skyway/expiring?within_days=30".to_owned(),
     ];
     let as_token = |path: &str, token: Option<&str>| {
         let auth = token.map(|t| format!("Bearer {t}"));
@@ -144,6 +146,22 @@ fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
         // A customer, identified by signature, is not the chain's reader either.
         let (status, _) = signed(&http, path, &alice, NOW + 60_000);
         assert_eq!(status, 403, "{path} as a signed customer");
+    }
+    // Who reads the chain and where its events go are the partner's and TICA's only.
+    for path in [
+        "/v1/partners/skyway/auditors",
+        "/v1/partners/skyway/webhooks",
+    ] {
+        for (token, expected) in [
+            (None, 401),
+            (Some("demo-cinema-token"), 403),
+            (Some("demo-skyway-auditor-token"), 403),
+            (Some("demo-skyway-token"), 200),
+            (Some("demo-operator-token"), 200),
+        ] {
+            let (status, body) = as_token(path, token);
+            assert_eq!(status, expected, "{path} as {token:?}: {body}");
+        }
     }
 
     // Lists show that skyway exists, but not its supply or head, to those who may not read it.

@@ -1,0 +1,449 @@
+//! Signed webhooks: a partner's events pushed to its own endpoint, at least once, in order.
+//!
+//! A partner registers an `http://` endpoint for its brand chain and gets a secret, shown
+//! once. The node then posts the chain's committed events (the same ones, with the same ids,
+//! as `GET /v1/partners/{chain}/events`) in batches, oldest first. Each request carries
+//! `Milk-Signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, so the partner
+//! knows it comes from the node and is fresh. A batch is delivered when the endpoint answers
+//! 2xx; only then does the webhook's cursor move past it, on disk, so a failure or a restart
+//! sends it again (receivers drop ids they have seen). Failures back off exponentially.
+
+use crate::api::{ApiError, ErrorBody};
+use crate::node::Node;
+use crate::partner_api::{authorize, event_page, parse_cursor};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use hmac::{KeyInit, Mac};
+use milk_core::ChainId;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use utoipa::ToSchema;
+
+type Shared = Arc<Node>;
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The most events in one delivery.
+const BATCH: usize = 100;
+/// The longest endpoint URL.
+const MAX_URL_BYTES: usize = 2_048;
+/// The most webhooks one chain may have.
+const MAX_PER_CHAIN: usize = 8;
+/// How long one delivery may take.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The signature header's value for `body` sent at `time_ms` with `secret`.
+pub fn signature(secret: &[u8], time_ms: u64, body: &[u8]) -> String {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(time_ms.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!(
+        "t={time_ms},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+/// One registered endpoint, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Hook {
+    id: String,
+    chain: ChainId,
+    url: String,
+    /// Hex; the HMAC key.
+    secret: String,
+    /// The last delivered event's id; `None`: nothing delivered yet.
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct HookFile {
+    hooks: Vec<Hook>,
+}
+
+/// How delivery to one endpoint is going (memory only: a restart retries at once).
+#[derive(Debug, Default, Clone)]
+struct Progress {
+    failures: u32,
+    last_error: Option<String>,
+    next_attempt: Option<Instant>,
+    in_flight: bool,
+}
+
+/// The registered webhooks, kept in step with `webhooks.json` in the data directory.
+#[derive(Debug)]
+pub struct Webhooks {
+    path: PathBuf,
+    file: Mutex<HookFile>,
+    progress: Mutex<HashMap<String, Progress>>,
+}
+
+impl Webhooks {
+    /// Reads the webhooks file (a missing one means none).
+    pub fn load(path: &FsPath) -> Result<Webhooks, String> {
+        let file = match std::fs::read_to_string(path) {
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HookFile::default(),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        Ok(Webhooks {
+            path: path.to_owned(),
+            file: Mutex::new(file),
+            progress: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn persist(&self, file: &HookFile) -> Result<(), String> {
+        let tmp = self.path.with_extension("tmp");
+        let json = serde_json::to_vec_pretty(file).map_err(|e| e.to_string())?;
+        std::fs::write(&tmp, json).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The file holds the signing secrets.
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    /// Changes the file, on disk first.
+    fn update<T>(&self, change: impl FnOnce(&mut HookFile) -> T) -> Result<T, String> {
+        let mut file = self.file.lock().expect("webhooks lock");
+        let mut next = file.clone();
+        let out = change(&mut next);
+        self.persist(&next)?;
+        *file = next;
+        Ok(out)
+    }
+
+    fn due(&self, now: Instant) -> Vec<Hook> {
+        let file = self.file.lock().expect("webhooks lock");
+        let mut progress = self.progress.lock().expect("webhooks lock");
+        file.hooks
+            .iter()
+            .filter(|h| {
+                let p = progress.entry(h.id.clone()).or_default();
+                let due = !p.in_flight && p.next_attempt.is_none_or(|t| t <= now);
+                if due {
+                    p.in_flight = true;
+                }
+                due
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn delivered(&self, id: &str, cursor: Option<String>) {
+        if let Some(cursor) = cursor {
+            let moved = self.update(|f| {
+                if let Some(h) = f.hooks.iter_mut().find(|h| h.id == id) {
+                    h.cursor = Some(cursor);
+                }
+            });
+            if let Err(e) = moved {
+                // Not moved on disk: the batch goes again, which receivers tolerate.
+                tracing::warn!(webhook = id, error = %e, "cannot record a delivery");
+            }
+        }
+        let mut progress = self.progress.lock().expect("webhooks lock");
+        progress.insert(id.to_owned(), Progress::default());
+    }
+
+    fn failed(&self, id: &str, why: String, base: Duration, max: Duration) {
+        let mut progress = self.progress.lock().expect("webhooks lock");
+        let p = progress.entry(id.to_owned()).or_default();
+        p.failures = p.failures.saturating_add(1);
+        let delay = base
+            .saturating_mul(1u32 << (p.failures - 1).min(20))
+            .min(max);
+        tracing::warn!(webhook = id, failures = p.failures, error = %why, retry_in = ?delay, "webhook delivery failed");
+        p.last_error = Some(why);
+        p.next_attempt = Some(Instant::now() + delay);
+        p.in_flight = false;
+    }
+
+    fn views(&self, chain: &ChainId) -> Vec<WebhookView> {
+        let file = self.file.lock().expect("webhooks lock");
+        let progress = self.progress.lock().expect("webhooks lock");
+        file.hooks
+            .iter()
+            .filter(|h| &h.chain == chain)
+            .map(|h| {
+                let p = progress.get(&h.id).cloned().unwrap_or_default();
+                WebhookView {
+                    id: h.id.clone(),
+                    url: h.url.clone(),
+                    cursor: h.cursor.clone(),
+                    failures: p.failures,
+                    last_error: p.last_error,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Delivers due webhooks every `poll`, each endpoint on its own task, until aborted.
+pub async fn deliver(node: Arc<Node>, poll: Duration, retry_base: Duration) {
+    let max = Duration::from_secs(300);
+    let mut tick = tokio::time::interval(poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for hook in node.webhooks.due(Instant::now()) {
+            let node = node.clone();
+            tokio::spawn(async move {
+                let id = hook.id.clone();
+                match deliver_one(&node, hook).await {
+                    Ok(cursor) => node.webhooks.delivered(&id, cursor),
+                    Err(why) => node.webhooks.failed(&id, why, retry_base, max),
+                }
+            });
+        }
+    }
+}
+
+/// Sends the next batch; the new cursor if there was one to send.
+async fn deliver_one(node: &Node, hook: Hook) -> Result<Option<String>, String> {
+    let Some(handle) = node.chain(&hook.chain) else {
+        return Err(format!("chain {} is not hosted here", hook.chain));
+    };
+    let after = hook
+        .cursor
+        .as_deref()
+        .map(parse_cursor)
+        .transpose()
+        .map_err(|e| e.message().to_owned())?;
+    let events = event_page(&handle, after, BATCH).map_err(|e| e.message().to_owned())?;
+    let Some(last) = events.last().map(|e| e.id.clone()) else {
+        return Ok(None);
+    };
+    let body = serde_json::to_vec(&serde_json::json!({
+        "webhook": hook.id,
+        "chain": hook.chain,
+        "events": events,
+    }))
+    .map_err(|e| e.to_string())?;
+    let secret = hex::decode(&hook.secret).map_err(|e| format!("stored secret: {e}"))?;
+    let signed = signature(&secret, node.clock.now_ms(), &body);
+    let url = hook.url.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(DELIVERY_TIMEOUT))
+            .build()
+            .into();
+        agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Milk-Signature", &signed)
+            .send(&body[..])
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    if (200..300).contains(&status) {
+        Ok(Some(last))
+    } else {
+        Err(format!("endpoint answered HTTP {status}"))
+    }
+}
+
+/// The webhook routes.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/partners/{chain}/webhooks", post(register).get(list))
+        .route("/v1/partners/{chain}/webhooks/{id}", delete(remove))
+}
+
+/// A webhook to register.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct WebhookRequest {
+    /// The endpoint: an `http://` URL (put TLS in front of it with a proxy).
+    pub url: String,
+    /// Deliver events after this id (`height:index`); from the chain's first event if absent.
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// A registered webhook, with its secret: shown once.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct WebhookCreated {
+    /// Its id.
+    pub id: String,
+    /// The endpoint.
+    pub url: String,
+    /// The HMAC-SHA256 key of the `Milk-Signature` header, hex.
+    pub secret: String,
+}
+
+/// A registered webhook and how its deliveries go.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct WebhookView {
+    /// Its id.
+    pub id: String,
+    /// The endpoint.
+    pub url: String,
+    /// The last event delivered.
+    pub cursor: Option<String>,
+    /// Failed attempts since the last delivery.
+    pub failures: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// Registers an endpoint for this chain's events.
+#[utoipa::path(post, path = "/v1/partners/{chain}/webhooks",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    request_body = WebhookRequest,
+    responses((status = 201, description = "Registered; the secret is shown once", body = WebhookCreated),
+        (status = 400, description = "Not an http:// URL, or a malformed cursor", body = ErrorBody),
+        (status = 403, description = "Not this chain's partner or the operator", body = ErrorBody),
+        (status = 409, description = "Too many webhooks on this chain", body = ErrorBody)))]
+async fn register(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<WebhookRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<WebhookCreated>), ApiError> {
+    let handle = authorize(&node, &headers, &chain, true)?;
+    let Json(req) = body.map_err(|e| ApiError::bad_request("malformed_json", e.body_text()))?;
+    check_url(&req.url)?;
+    if let Some(after) = &req.after {
+        parse_cursor(after)?;
+    }
+    let id = format!("wh_{}", hex::encode(rand::random::<[u8; 8]>()));
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let hook = Hook {
+        id: id.clone(),
+        chain: handle.spec.id.clone(),
+        url: req.url.clone(),
+        secret: secret.clone(),
+        cursor: req.after,
+    };
+    let added = node
+        .webhooks
+        .update(|f| {
+            if f.hooks.iter().filter(|h| h.chain == hook.chain).count() >= MAX_PER_CHAIN {
+                return false;
+            }
+            f.hooks.push(hook);
+            true
+        })
+        .map_err(|e| ApiError::internal("register webhook", e))?;
+    if !added {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_webhooks",
+            format!("a chain may have at most {MAX_PER_CHAIN} webhooks; remove one first"),
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(WebhookCreated {
+            id,
+            url: req.url,
+            secret,
+        }),
+    ))
+}
+
+fn check_url(url: &str) -> Result<(), ApiError> {
+    let bad = |why: &str| ApiError::bad_request("invalid_url", format!("{url:?}: {why}"));
+    if url.len() > MAX_URL_BYTES {
+        return Err(bad("too long"));
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(bad(
+            "must start with http:// (terminate TLS in front of the endpoint)",
+        ));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) || url.contains(char::is_control) {
+        return Err(bad("names no host"));
+    }
+    Ok(())
+}
+
+/// This chain's webhooks and how their deliveries go (secrets are never shown again).
+#[utoipa::path(get, path = "/v1/partners/{chain}/webhooks",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    responses((status = 200, description = "The webhooks", body = Vec<WebhookView>)))]
+async fn list(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WebhookView>>, ApiError> {
+    let handle = authorize(&node, &headers, &chain, true)?;
+    Ok(Json(node.webhooks.views(&handle.spec.id)))
+}
+
+/// Removes a webhook.
+#[utoipa::path(delete, path = "/v1/partners/{chain}/webhooks/{id}",
+    params(("chain" = String, Path, description = "The partner's brand chain"), ("id" = String, Path, description = "The webhook's id")),
+    responses((status = 200, description = "Removed"),
+        (status = 404, description = "No such webhook on this chain", body = ErrorBody)))]
+async fn remove(
+    State(node): State<Shared>,
+    Path((chain, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let handle = authorize(&node, &headers, &chain, true)?;
+    let removed = node
+        .webhooks
+        .update(|f| {
+            let before = f.hooks.len();
+            f.hooks
+                .retain(|h| !(h.id == id && h.chain == handle.spec.id));
+            f.hooks.len() != before
+        })
+        .map_err(|e| ApiError::internal("remove webhook", e))?;
+    if !removed {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_webhook",
+            format!("no webhook {id} on {chain}"),
+        ));
+    }
+    Ok(Json(serde_json::json!({ "removed": id })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_rfc_4231_hmac_sha256_over_time_and_body() {
+        // The MAC itself: RFC 4231, test case 2.
+
+        let mut mac = HmacSha256::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // The header covers the time and the body; changing either changes it.
+        let a = signature(b"k", 1, b"{}");
+        assert!(a.starts_with("t=1,v1="));
+        assert_ne!(a, signature(b"k", 2, b"{}"));
+        assert_ne!(a, signature(b"k", 1, b"{ }"));
+        assert_ne!(a, signature(b"j", 1, b"{}"));
+    }
+
+    #[test]
+    fn only_http_urls_with_a_host_are_taken() {
+        assert!(check_url("http://127.0.0.1:9000/hooks").is_ok());
+        assert!(check_url("https://partner.example/hooks").is_err());
+        assert!(check_url("http:///nohost").is_err());
+        assert!(check_url("ftp://x").is_err());
+        assert!(check_url(&format!("http://x/{}", "a".repeat(3_000))).is_err());
+    }
+}
