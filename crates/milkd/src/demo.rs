@@ -1,68 +1,207 @@
-//! Demo activity: on the demo network, the demo users send each other small amounts every
-//! few seconds, through the same admission path as API submissions, so a fresh demo node
-//! shows blocks, transactions and moving balances without anything else to start.
+//! Demo activity, so a fresh demo node shows the platform working with nothing else to
+//! start. Everything goes through the same admission path as API submissions.
+//!
+//! - The alliance grows: a fourth company, Paper Lantern Books, applies; the three genesis
+//!   partners approve; TICA signs; its brand chain opens while the node runs (with the
+//!   public demo credential `demo-bookshop-token`).
+//! - The demo users link their wallets to every partner.
+//! - Every few seconds a demo user sends another a small amount, and every fourth tick a
+//!   partner converts some of a user's mileage into its Brand Token.
 
+use crate::auth::{Principal, demo_token};
 use crate::node::Node;
-use crate::worker::Command;
+use crate::worker::{Admission, Command, Outcome};
+use milk_core::alliance::Application;
+use milk_core::brand::BrandPolicy;
 use milk_core::genesis::{DEMO_USERS, demo_key};
 use milk_core::tx::{Action, Transaction};
-use milk_core::{Amount, Symbol};
+use milk_core::{Amount, ChainId, Hash, Keypair, Symbol};
 use milk_store::ChainStore;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The partner the demo admits while it runs.
+pub const DEMO_NEWCOMER: &str = "bookshop";
 
 /// Whether a node runs the demo network (the only one demo traffic is for).
 pub fn is_demo(node: &Node) -> bool {
     node.genesis.network == "milk-demo"
 }
 
-/// Sends one demo transfer every `every`, cycling through chains and users, until the node
+/// Signs `action` with `key` at its next sequence on `chain`, submits it and waits for its
+/// block: `Ok` once committed, else the refusal's code.
+async fn submit(node: &Node, chain: &ChainId, key: &Keypair, action: Action) -> Result<(), String> {
+    let handle = node
+        .chain(chain)
+        .ok_or_else(|| format!("no chain {chain}"))?;
+    let (_, sequence) = handle
+        .store
+        .account(&key.address(), &[])
+        .map_err(|e| e.to_string())?;
+    let tx = Transaction {
+        chain: chain.clone(),
+        sender: key.address(),
+        sequence,
+        expires_at_ms: node.clock.now_ms() + 60_000,
+        action,
+    };
+    let verified = tx.sign(key).verify().map_err(|(_, e)| e.to_string())?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    handle
+        .send(Command::Submit {
+            txs: vec![verified],
+            wait: true,
+            reply,
+        })
+        .map_err(|e| e.to_string())?;
+    let admission = answer
+        .await
+        .map_err(|_| "shutting down".to_owned())?
+        .pop()
+        .ok_or("no answer")?;
+    match admission {
+        Admission::Refused { error, .. } => Err(error.code().to_owned()),
+        Admission::Accepted {
+            outcome: Some(outcome),
+            ..
+        } => match outcome.await {
+            Ok(Outcome::Committed(_)) => Ok(()),
+            Ok(Outcome::Dropped(e)) => Err(e.code().to_owned()),
+            Ok(Outcome::Halted) | Err(_) => Err("chain_halted".to_owned()),
+        },
+        Admission::Accepted { outcome: None, .. } => Ok(()),
+    }
+}
+
+/// Paper Lantern Books joins the demo alliance, unless it already has. Returns once its
+/// brand chain is open, or the first refusal.
+pub async fn grow_alliance(node: &Node) -> Result<(), String> {
+    let chain: ChainId = DEMO_NEWCOMER.parse().expect("valid chain id");
+    let center = ChainId::center();
+    let whole = |n: u128| Amount::from_whole(n, 2).expect("fits");
+    let issuer = demo_key(&format!("partner:{DEMO_NEWCOMER}"));
+    let member =
+        crate::alliance_api::registered(node, &chain).map_err(|e| e.message().to_owned())?;
+    if member.is_none() {
+        let application = Application {
+            chain: chain.clone(),
+            name: "Paper Lantern Books".to_owned(),
+            sector: "books".to_owned(),
+            symbol: "BOOK".parse().expect("valid symbol"),
+            decimals: 2,
+            policy: BrandPolicy {
+                redemption_value_krw: 10,
+                min_price_bps: 8_000,
+                units_per_mileage: 100,
+                min_conversion: whole(10),
+                max_conversion: whole(100_000),
+                daily_user_limit: whole(200_000),
+                transfers_allowed: true,
+                expiry_days: None,
+            },
+            initial_float: whole(1_000_000),
+        };
+        submit(node, &center, &issuer, Action::Apply { application }).await?;
+        for partner in ["skyway", "cinema", "dailymart"] {
+            let key = demo_key(&format!("partner:{partner}"));
+            let approve = Action::Approve {
+                chain: chain.clone(),
+            };
+            submit(node, &center, &key, approve).await?;
+        }
+        let operator = demo_key("operator");
+        let sign = Action::SignAgreement {
+            chain: chain.clone(),
+        };
+        submit(node, &center, &operator, sign).await?;
+        tracing::info!(chain = %chain, "demo: Paper Lantern Books joined the alliance");
+    }
+    // The demo's public credential for it, like the genesis partners'.
+    let token = demo_token(&Principal::Partner(chain.clone()));
+    if node.credentials.principal(&token).is_none() {
+        node.credentials
+            .grant(&Principal::Partner(chain), &token)
+            .map_err(|e| format!("demo credential: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Links every demo user to every partner (once; later runs find them linked).
+async fn link_users(node: &Node) {
+    for handle in node.chain_handles() {
+        let Some(issuer) = handle.spec.assets.first().and_then(|a| a.issuer) else {
+            continue;
+        };
+        let partner = demo_key(&format!("partner:{}", handle.spec.id));
+        if partner.address() != issuer {
+            continue;
+        }
+        for user in DEMO_USERS {
+            let key = demo_key(user);
+            let customer = Hash::domain(
+                "demo/customer",
+                &[handle.spec.id.as_str().as_bytes(), user.as_bytes()],
+            );
+            let message =
+                milk_core::brand::link_message(&handle.spec.id, &key.address(), &customer);
+            let action = Action::Link {
+                customer_hash: customer,
+                partner_signature: partner.sign(&message.0),
+            };
+            // `already_linked` on every run after the first.
+            if let Err(e) = submit(node, &handle.spec.id, &key, action).await {
+                tracing::debug!(chain = %handle.spec.id, user, error = %e, "demo link refused");
+            }
+        }
+    }
+}
+
+/// Runs the demo: grows the alliance, links the users, then every `every` sends a transfer
+/// (and every fourth time a conversion), cycling through chains and users, until the node
 /// stops accepting.
 pub async fn traffic(node: Arc<Node>, every: Duration) {
+    if let Err(e) = grow_alliance(&node).await {
+        tracing::warn!(error = %e, "demo: the alliance did not grow");
+    }
+    link_users(&node).await;
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     for n in 0u64.. {
         tick.tick().await;
         let chains = node.chain_handles();
         let handle = &chains[n as usize % chains.len()];
-        let from = demo_key(DEMO_USERS[n as usize % DEMO_USERS.len()]);
+        let user = DEMO_USERS[n as usize % DEMO_USERS.len()];
+        let from = demo_key(user);
         let to = demo_key(DEMO_USERS[(n as usize + 1) % DEMO_USERS.len()]).address();
         let Some(asset) = handle.spec.assets.first() else {
             continue;
         };
-        let symbol: Symbol = asset.symbol;
-        let sequence = match handle.store.account(&from.address(), &[symbol]) {
-            Ok((_, seq)) => seq,
-            Err(e) => {
-                tracing::warn!(error = %e, "demo traffic: cannot read the account");
-                continue;
+        if n % 4 == 3 && handle.spec.partner.is_some() {
+            // A partner converts 50 to 250 of the user's mileage points.
+            let partner = demo_key(&format!("partner:{}", handle.spec.id));
+            let convert = Action::Convert {
+                to: from.address(),
+                mileage: 50 * (1 + n % 5),
+                reference: format!("demo-{}-{n}", node.clock.now_ms()),
+            };
+            if let Err(e) = submit(&node, &handle.spec.id, &partner, convert).await {
+                tracing::debug!(chain = %handle.spec.id, error = %e, "demo conversion refused");
             }
-        };
+            continue;
+        }
+        let symbol: Symbol = asset.symbol;
         // One whole unit, or less if the sender has run low.
         let units = 10u128.pow(asset.decimals.into()) * (1 + n as u128 % 5) / 2;
-        let tx = Transaction {
-            chain: handle.spec.id.clone(),
-            sender: from.address(),
-            sequence,
-            expires_at_ms: node.clock.now_ms() + 60_000,
-            action: Action::Transfer {
-                to,
-                asset: symbol,
-                amount: Amount::new(units.max(1)),
-                memo: "demo".to_owned(),
-            },
+        let transfer = Action::Transfer {
+            to,
+            asset: symbol,
+            amount: Amount::new(units.max(1)),
+            memo: "demo".to_owned(),
         };
-        let Ok(verified) = tx.sign(&from).verify() else {
-            continue;
-        };
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let cmd = Command::Submit {
-            txs: vec![verified],
-            wait: false,
-            reply,
-        };
-        if handle.send(cmd).is_err() || answer.await.is_err() {
-            return; // shutting down
+        match submit(&node, &handle.spec.id, &from, transfer).await {
+            Err(e) if e == "chain_halted" => return,
+            Err(e) => tracing::debug!(chain = %handle.spec.id, error = %e, "demo transfer refused"),
+            Ok(()) => {}
         }
     }
 }

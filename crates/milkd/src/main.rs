@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         println!("milkd listening on http://{addr}");
         tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chain_handles().len(), "node started");
         if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
-            tracing::info!("demo network: demo users will send each other transfers every 3 s (--no-demo-traffic to stop)");
+            tracing::info!("demo network: Paper Lantern Books joins the alliance; demo users link, convert mileage and send each other tokens every 3 s (--no-demo-traffic to stop)");
             tokio::spawn(milkd::demo::traffic(node.clone(), Duration::from_secs(3)));
         }
         milkd::serve(node, listener, shutdown_signal())

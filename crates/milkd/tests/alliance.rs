@@ -455,3 +455,47 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
     let (s, _) = a.convert(&alice.address(), 100, "PL-CONV-2");
     assert_eq!(s, 200);
 }
+
+#[test]
+fn the_demo_admits_its_fourth_partner_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let clock = ManualClock::new(NOW);
+    let node = milkd::spawn(config.clone(), Arc::new(clock.clone())).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(milkd::demo::grow_alliance(&node.node)).unwrap();
+    let http = Http::new(&node.url());
+    let (_, v) = http.get("/v1/alliance/bookshop");
+    assert_eq!(
+        (v["status"].as_str(), v["hosted"].as_bool()),
+        (Some("admitted"), Some(true)),
+        "{v}"
+    );
+    let (s, supply) = http.request(
+        "GET",
+        "/v1/partners/bookshop/supply",
+        None,
+        Some("Bearer demo-bookshop-token"),
+    );
+    assert_eq!(
+        (s, supply["held_by_tica"].as_str()),
+        (200, Some("100000000"))
+    );
+    // Again, and after a restart: nothing more happens.
+    let height = |http: &Http| {
+        let (_, c) = http.get("/v1/chains/center");
+        c["head"]["height"].as_u64().unwrap()
+    };
+    let before = height(&http);
+    rt.block_on(milkd::demo::grow_alliance(&node.node)).unwrap();
+    assert_eq!(height(&http), before);
+    node.stop().unwrap();
+    let node = milkd::spawn(config, Arc::new(clock)).unwrap();
+    rt.block_on(milkd::demo::grow_alliance(&node.node)).unwrap();
+    let http = Http::new(&node.url());
+    assert_eq!(height(&http), before);
+}
