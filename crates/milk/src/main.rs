@@ -270,6 +270,9 @@ enum PartnerCmd {
         /// Only events after this id (`height:index`); from the first event if absent.
         #[arg(long)]
         after: Option<String>,
+        /// Once a day, warn of tokens expiring within this many days.
+        #[arg(long)]
+        warn_days: Option<u32>,
     },
     /// The chain's webhooks and how their deliveries go.
     Webhooks {
@@ -992,10 +995,15 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
             show(client.partner_call("POST", &chain, "/auditors")?)
         }
         PartnerCmd::Auditors { chain } => show(client.partner_get(&chain, "/auditors")?),
-        PartnerCmd::AddWebhook { chain, url, after } => show(client.partner_json(
+        PartnerCmd::AddWebhook {
+            chain,
+            url,
+            after,
+            warn_days,
+        } => show(client.partner_json(
             &chain,
             "/webhooks",
-            &json!({ "url": url, "after": after }),
+            &json!({ "url": url, "after": after, "warn_days": warn_days }),
         )?),
         PartnerCmd::Webhooks { chain } => show(client.partner_get(&chain, "/webhooks")?),
         PartnerCmd::RemoveWebhook { chain, id } => show(client.partner_call(

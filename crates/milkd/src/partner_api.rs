@@ -802,12 +802,21 @@ async fn expiring(
     headers: HeaderMap,
     q: Result<axum::extract::Query<ExpiringQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<ExpiringLot>>, ApiError> {
-    use milk_core::brand::DAY_MS;
     let handle = &authorize(&node, &headers, &chain, false)?;
     let axum::extract::Query(q) =
         q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
-    let now = node.clock.now_ms();
-    let horizon = now.saturating_add(q.within_days.unwrap_or(30).saturating_mul(DAY_MS));
+    expiring_lots(handle, node.clock.now_ms(), q.within_days.unwrap_or(30)).map(Json)
+}
+
+/// The lots of a brand chain that have expired or expire within `within_days` of `now`,
+/// soonest first.
+pub(crate) fn expiring_lots(
+    handle: &ChainHandle,
+    now: u64,
+    within_days: u64,
+) -> Result<Vec<ExpiringLot>, ApiError> {
+    use milk_core::brand::DAY_MS;
+    let horizon = now.saturating_add(within_days.saturating_mul(DAY_MS));
     let records = handle
         .store
         .records_with_prefix(&brand_record::lots())
@@ -835,7 +844,7 @@ async fn expiring(
         }
     }
     lots.sort_by_key(|l| l.expires_at_ms);
-    Ok(Json(lots))
+    Ok(lots)
 }
 
 /// Retires an account's expired tokens: an expiry signed by the partner's issuer key.

@@ -7,10 +7,14 @@
 //! knows it comes from the node and is fresh. A batch is delivered when the endpoint answers
 //! 2xx; only then does the webhook's cursor move past it, on disk, so a failure or a restart
 //! sends it again (receivers drop ids they have seen). Failures back off exponentially.
+//!
+//! Once caught up, a webhook with `warn_days` also gets, once per UTC day, an
+//! `expiry_warning` event for each lot of tokens that will expire within that many days
+//! (id `warning:<day>:<account>:<expires_at_ms>`), so the partner can tell its customers.
 
 use crate::api::{ApiError, ErrorBody};
 use crate::node::Node;
-use crate::partner_api::{authorize, event_page, parse_cursor};
+use crate::partner_api::{authorize, event_page, expiring_lots, parse_cursor};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -59,6 +63,22 @@ struct Hook {
     secret: String,
     /// The last delivered event's id; `None`: nothing delivered yet.
     cursor: Option<String>,
+    /// Warn of lots expiring within this many days; `None`: no warnings.
+    #[serde(default)]
+    warn_days: Option<u32>,
+    /// The last UTC day (days since the epoch) whose warnings were delivered.
+    #[serde(default)]
+    warned_day: Option<u64>,
+}
+
+/// What one delivery round achieved.
+enum Delivered {
+    /// Chain events, up to this id.
+    Events(String),
+    /// The day's expiry warnings (possibly none to send).
+    Warnings(u64),
+    /// Nothing to send.
+    Nothing,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -141,11 +161,15 @@ impl Webhooks {
             .collect()
     }
 
-    fn delivered(&self, id: &str, cursor: Option<String>) {
-        if let Some(cursor) = cursor {
+    fn delivered(&self, id: &str, delivered: Delivered) {
+        if !matches!(delivered, Delivered::Nothing) {
             let moved = self.update(|f| {
                 if let Some(h) = f.hooks.iter_mut().find(|h| h.id == id) {
-                    h.cursor = Some(cursor);
+                    match delivered {
+                        Delivered::Events(cursor) => h.cursor = Some(cursor),
+                        Delivered::Warnings(day) => h.warned_day = Some(day),
+                        Delivered::Nothing => {}
+                    }
                 }
             });
             if let Err(e) = moved {
@@ -182,6 +206,8 @@ impl Webhooks {
                     id: h.id.clone(),
                     url: h.url.clone(),
                     cursor: h.cursor.clone(),
+                    warn_days: h.warn_days,
+                    warned_day: h.warned_day,
                     failures: p.failures,
                     last_error: p.last_error,
                 }
@@ -202,7 +228,7 @@ pub async fn deliver(node: Arc<Node>, poll: Duration, retry_base: Duration) {
             tokio::spawn(async move {
                 let id = hook.id.clone();
                 match deliver_one(&node, hook).await {
-                    Ok(cursor) => node.webhooks.delivered(&id, cursor),
+                    Ok(delivered) => node.webhooks.delivered(&id, delivered),
                     Err(why) => node.webhooks.failed(&id, why, retry_base, max),
                 }
             });
@@ -210,8 +236,8 @@ pub async fn deliver(node: Arc<Node>, poll: Duration, retry_base: Duration) {
     }
 }
 
-/// Sends the next batch; the new cursor if there was one to send.
-async fn deliver_one(node: &Node, hook: Hook) -> Result<Option<String>, String> {
+/// Sends the next batch of chain events or, once caught up, the day's expiry warnings.
+async fn deliver_one(node: &Node, hook: Hook) -> Result<Delivered, String> {
     let Some(handle) = node.chain(&hook.chain) else {
         return Err(format!("chain {} is not hosted here", hook.chain));
     };
@@ -222,9 +248,42 @@ async fn deliver_one(node: &Node, hook: Hook) -> Result<Option<String>, String> 
         .transpose()
         .map_err(|e| e.message().to_owned())?;
     let events = event_page(&handle, after, BATCH).map_err(|e| e.message().to_owned())?;
-    let Some(last) = events.last().map(|e| e.id.clone()) else {
-        return Ok(None);
+    if let Some(last) = events.last().map(|e| e.id.clone()) {
+        let events = serde_json::to_value(&events).map_err(|e| e.to_string())?;
+        send_batch(node, &hook, events).await?;
+        return Ok(Delivered::Events(last));
+    }
+    let now = node.clock.now_ms();
+    let today = now / milk_core::brand::DAY_MS;
+    let Some(days) = hook.warn_days else {
+        return Ok(Delivered::Nothing);
     };
+    if hook.warned_day.is_some_and(|d| d >= today) {
+        return Ok(Delivered::Nothing);
+    }
+    let lots = expiring_lots(&handle, now, u64::from(days)).map_err(|e| e.message().to_owned())?;
+    let warnings: Vec<serde_json::Value> = lots
+        .iter()
+        .filter(|l| !l.expired)
+        .map(|l| {
+            serde_json::json!({
+                "id": format!("warning:{today}:{}:{}", l.account, l.expires_at_ms),
+                "kind": "expiry_warning",
+                "time_ms": now,
+                "account": l.account,
+                "amount": l.amount,
+                "expires_at_ms": l.expires_at_ms,
+            })
+        })
+        .collect();
+    if !warnings.is_empty() {
+        send_batch(node, &hook, serde_json::Value::Array(warnings)).await?;
+    }
+    Ok(Delivered::Warnings(today))
+}
+
+/// Posts one signed batch; `Ok` on a 2xx answer.
+async fn send_batch(node: &Node, hook: &Hook, events: serde_json::Value) -> Result<(), String> {
     let body = serde_json::to_vec(&serde_json::json!({
         "webhook": hook.id,
         "chain": hook.chain,
@@ -251,7 +310,7 @@ async fn deliver_one(node: &Node, hook: Hook) -> Result<Option<String>, String> 
     .await
     .map_err(|e| e.to_string())??;
     if (200..300).contains(&status) {
-        Ok(Some(last))
+        Ok(())
     } else {
         Err(format!("endpoint answered HTTP {status}"))
     }
@@ -272,6 +331,9 @@ pub struct WebhookRequest {
     /// Deliver events after this id (`height:index`); from the chain's first event if absent.
     #[serde(default)]
     pub after: Option<String>,
+    /// Once a day, warn of tokens expiring within this many days (at most 3,650).
+    #[serde(default)]
+    pub warn_days: Option<u32>,
 }
 
 /// A registered webhook, with its secret: shown once.
@@ -294,6 +356,10 @@ pub struct WebhookView {
     pub url: String,
     /// The last event delivered.
     pub cursor: Option<String>,
+    /// Expiry warnings, this many days ahead.
+    pub warn_days: Option<u32>,
+    /// The last UTC day (days since the epoch) whose expiry warnings were delivered.
+    pub warned_day: Option<u64>,
     /// Failed attempts since the last delivery.
     pub failures: u32,
     /// Why the last attempt failed.
@@ -320,6 +386,12 @@ async fn register(
     if let Some(after) = &req.after {
         parse_cursor(after)?;
     }
+    if req.warn_days.is_some_and(|d| d == 0 || d > 3_650) {
+        return Err(ApiError::bad_request(
+            "invalid_warn_days",
+            "warn_days must be 1 to 3,650",
+        ));
+    }
     let id = format!("wh_{}", hex::encode(rand::random::<[u8; 8]>()));
     let secret = hex::encode(rand::random::<[u8; 32]>());
     let hook = Hook {
@@ -328,6 +400,8 @@ async fn register(
         url: req.url.clone(),
         secret: secret.clone(),
         cursor: req.after,
+        warn_days: req.warn_days,
+        warned_day: None,
     };
     let added = node
         .webhooks

@@ -301,3 +301,133 @@ fn events_reach_a_failing_endpoint_signed_in_order_at_least_once() {
         (404, Some("unknown_webhook"))
     );
 }
+
+#[test]
+fn a_webhook_warns_once_a_day_of_tokens_about_to_expire() {
+    const DAY: u64 = 86_400_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.webhook_poll = Duration::from_millis(10);
+    let clock = ManualClock::new(NOW);
+    let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
+    let http = Http::new(&node.url()).with_token("demo-skyway-token");
+    let call = |method: &str, path: &str, body: Option<Value>| {
+        http.request(
+            method,
+            &format!("/v1/partners/skyway{path}"),
+            body.map(|b| b.to_string()),
+            Some("Bearer demo-skyway-token"),
+        )
+    };
+    // Skyway's miles expire after three years: alice converts 100 miles today.
+    let issuer = demo_key("partner:skyway");
+    let alice = demo_key("alice");
+    let submit = |key: &Keypair, action: Action, path: &str| {
+        use milkd::Clock;
+        let (_, sequence) = http.account(&key.address(), "skyway", "SKY");
+        let tx = Transaction {
+            chain: "skyway".parse().unwrap(),
+            sender: key.address(),
+            sequence,
+            expires_at_ms: clock.now_ms() + 60_000,
+            action,
+        }
+        .sign(key);
+        let (s, v) = call("POST", path, Some(json!({ "tx": tx_hex(&tx) })));
+        assert_eq!(s, 200, "{v}");
+    };
+    let hash = Hash::domain("skyway/customer", &[b"salt", b"FLYER-2"]);
+    let countersign =
+        issuer.sign(&link_message(&"skyway".parse().unwrap(), &alice.address(), &hash).0);
+    submit(
+        &alice,
+        Action::Link {
+            customer_hash: hash,
+            partner_signature: countersign,
+        },
+        "/links",
+    );
+    submit(
+        &issuer,
+        Action::Convert {
+            to: alice.address(),
+            mileage: 100,
+            reference: "W-1".into(),
+        },
+        "/conversions",
+    );
+    let (_, lots) = call("GET", "/expiring?within_days=2000", None);
+    let expires_at = lots[0]["expires_at_ms"].as_u64().unwrap();
+
+    // Only warnings, 30 days ahead, from after the events so far.
+    let (_, feed) = call("GET", "/events", None);
+    let (url, log) = endpoint(0);
+    let (s, hook) = call(
+        "POST",
+        "/webhooks",
+        Some(json!({ "url": url, "after": feed["next"], "warn_days": 30 })),
+    );
+    assert_eq!(s, 201, "{hook}");
+    let (s, e) = call(
+        "POST",
+        "/webhooks",
+        Some(json!({ "url": url, "warn_days": 0 })),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("invalid_warn_days"))
+    );
+    let warned_day = || {
+        let (_, v) = call("GET", "/webhooks", None);
+        v[0]["warned_day"].as_u64()
+    };
+    let settle = |day: u64| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while warned_day() != Some(day) {
+            assert!(Instant::now() < deadline, "day {day} never settled");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    use milkd::Clock;
+    // Today nothing is near expiry: the day passes without a request.
+    settle(clock.now_ms() / DAY);
+    assert!(log.lock().unwrap().is_empty());
+
+    // Ten days before expiry: one warning naming the lot, and no second one that day.
+    clock.advance(expires_at - 10 * DAY - clock.now_ms());
+    let got = wait_for(&log, |r| !r.is_empty());
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    let warning = &body["events"][0];
+    let today = clock.now_ms() / DAY;
+    assert_eq!(
+        (
+            warning["kind"].as_str(),
+            warning["account"].as_str(),
+            warning["amount"].as_str(),
+            warning["expires_at_ms"].as_u64()
+        ),
+        (
+            Some("expiry_warning"),
+            Some(alice.address().to_string().as_str()),
+            Some("10000"),
+            Some(expires_at)
+        )
+    );
+    assert_eq!(
+        warning["id"],
+        format!("warning:{today}:{}:{expires_at}", alice.address())
+    );
+    let secret = hex::decode(hook["secret"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        got[0].signature,
+        milkd::webhooks::signature(&secret, clock.now_ms(), &got[0].body)
+    );
+    settle(today);
+    assert_eq!(log.lock().unwrap().len(), 1);
+    // The next day, again, under a new id.
+    clock.advance(DAY);
+    let got = wait_for(&log, |r| r.len() == 2);
+    let body: Value = serde_json::from_slice(&got[1].body).unwrap();
+    assert_ne!(body["events"][0]["id"], warning["id"]);
+}
