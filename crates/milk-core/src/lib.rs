@@ -18,6 +18,7 @@ pub mod genesis;
 pub mod hash;
 pub mod ids;
 pub mod keys;
+pub mod market;
 pub mod mempool;
 pub mod merkle;
 pub mod state;
