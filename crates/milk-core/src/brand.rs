@@ -56,6 +56,29 @@ pub mod record {
     /// `LOT ‖ account ‖ day (u64)` → base units of the account's tokens that expire at the
     /// start of that UTC day.
     pub const LOT: u8 = 15;
+    /// `ESCROW ‖ trade id` → a sale's escrow (see [`super::Escrow`]).
+    pub const ESCROW: u8 = 16;
+    /// `DELIVERY ‖ trade id` → `customer (32) ‖ amount (u128)`: a buy's delivery.
+    pub const DELIVERY: u8 = 17;
+
+    /// The prefix of every escrow.
+    pub fn escrows() -> Vec<u8> {
+        vec![ESCROW]
+    }
+
+    /// The key of a sale's escrow.
+    pub fn escrow(trade: &crate::Hash) -> Vec<u8> {
+        let mut k = vec![ESCROW];
+        k.extend_from_slice(&trade.0);
+        k
+    }
+
+    /// The key of a buy's delivery.
+    pub fn delivery(trade: &crate::Hash) -> Vec<u8> {
+        let mut k = vec![DELIVERY];
+        k.extend_from_slice(&trade.0);
+        k
+    }
 
     /// The prefix of every lot.
     pub fn lots() -> Vec<u8> {
@@ -203,6 +226,86 @@ pub struct Redemption {
     pub refunded: bool,
 }
 
+/// Where a sale's escrow stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscrowStatus {
+    /// Held, waiting for the center chain's settlement.
+    Locked,
+    /// Released to TICA's inventory: the sale was filled.
+    Released,
+    /// Given back to the seller: the sale was not filled.
+    Returned,
+}
+
+/// A customer's tokens held while their sale settles on the center chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escrow {
+    /// The seller.
+    pub seller: Address,
+    /// Tokens held, base units.
+    pub amount: Amount,
+    /// The least MLK the seller accepts.
+    pub min_out: Amount,
+    /// The expiring lots the tokens came from, `(UTC day, base units)`: given back with
+    /// them, so an unfilled sale cannot extend their life.
+    pub lots: Vec<(u64, Amount)>,
+    /// Where it stands.
+    pub status: EscrowStatus,
+}
+
+impl Escrow {
+    fn to_record(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(66 + 24 * self.lots.len());
+        v.extend_from_slice(self.seller.as_bytes());
+        v.extend_from_slice(&self.amount.units().to_be_bytes());
+        v.extend_from_slice(&self.min_out.units().to_be_bytes());
+        v.push(match self.status {
+            EscrowStatus::Locked => 0,
+            EscrowStatus::Released => 1,
+            EscrowStatus::Returned => 2,
+        });
+        for (day, a) in &self.lots {
+            v.extend_from_slice(&day.to_be_bytes());
+            v.extend_from_slice(&a.units().to_be_bytes());
+        }
+        v
+    }
+
+    /// Decodes an escrow record.
+    pub fn from_record(value: &[u8]) -> Option<Escrow> {
+        let seller = Address::from_bytes(value.get(..32)?.try_into().ok()?).ok()?;
+        let amount = u128::from_be_bytes(value.get(32..48)?.try_into().ok()?);
+        let min_out = u128::from_be_bytes(value.get(48..64)?.try_into().ok()?);
+        let status = match value.get(64)? {
+            0 => EscrowStatus::Locked,
+            1 => EscrowStatus::Released,
+            2 => EscrowStatus::Returned,
+            _ => return None,
+        };
+        let rest = value.get(65..)?;
+        if rest.len() % 24 != 0 {
+            return None;
+        }
+        let lots = rest
+            .chunks(24)
+            .map(|c| {
+                (
+                    u64::from_be_bytes(c[..8].try_into().expect("8 bytes")),
+                    Amount::new(u128::from_be_bytes(c[8..].try_into().expect("16 bytes"))),
+                )
+            })
+            .collect();
+        Some(Escrow {
+            seller,
+            amount: Amount::new(amount),
+            min_out: Amount::new(min_out),
+            lots,
+            status,
+        })
+    }
+}
+
 /// A write that a checked brand action makes, applied by [`BrandState::write`].
 #[derive(Debug, Clone)]
 pub(crate) enum BrandWrite {
@@ -229,6 +332,12 @@ pub(crate) enum BrandWrite {
     },
     Redeem(String, Redemption),
     Refund(String),
+    /// A sale's tokens locked (their lots already taken from the seller).
+    EscrowLock(Hash, Escrow),
+    /// A sale's escrow released or returned; a return gives the lots back.
+    EscrowClose(Hash, EscrowStatus),
+    /// A buy delivered.
+    Deliver(Hash, Address, Amount),
 }
 
 /// A brand chain's partner records.
@@ -241,6 +350,8 @@ pub struct BrandState {
     daily: HashMap<(Address, u64), Amount>,
     lots: HashMap<Address, BTreeMap<u64, Amount>>,
     totals: Totals,
+    escrows: HashMap<Hash, Escrow>,
+    deliveries: HashMap<Hash, (Address, Amount)>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -263,8 +374,20 @@ impl BrandState {
             daily: HashMap::default(),
             lots: HashMap::default(),
             totals: Totals::default(),
+            escrows: HashMap::default(),
+            deliveries: HashMap::default(),
             touched: Vec::new(),
         }
+    }
+
+    /// A sale's escrow by trade id.
+    pub fn escrow(&self, trade: &Hash) -> Option<&Escrow> {
+        self.escrows.get(trade)
+    }
+
+    /// A buy's delivery by trade id: `(customer, amount)`.
+    pub fn delivery(&self, trade: &Hash) -> Option<(Address, Amount)> {
+        self.deliveries.get(trade).copied()
     }
 
     /// All-time issued, redeemed and refunded amounts.
@@ -563,6 +686,28 @@ impl BrandState {
                 self.add_total(|t| &mut t.redeemed, r.amount);
                 self.redemptions.insert(order, r);
             }
+            BrandWrite::EscrowLock(trade, escrow) => {
+                self.touched.push(record::escrow(&trade));
+                self.escrows.insert(trade, escrow);
+            }
+            BrandWrite::EscrowClose(trade, status) => {
+                self.touched.push(record::escrow(&trade));
+                let e = self
+                    .escrows
+                    .get_mut(&trade)
+                    .expect("planned on a known escrow");
+                e.status = status;
+                if status == EscrowStatus::Returned {
+                    let (seller, lots) = (e.seller, e.lots.clone());
+                    for (day, amount) in lots {
+                        self.add_lot(seller, day, amount);
+                    }
+                }
+            }
+            BrandWrite::Deliver(trade, to, amount) => {
+                self.touched.push(record::delivery(&trade));
+                self.deliveries.insert(trade, (to, amount));
+            }
             BrandWrite::Refund(order) => {
                 self.touched
                     .push(key(record::REDEMPTION, &[order.as_bytes()]));
@@ -628,6 +773,19 @@ impl BrandState {
             record::TOTALS if rest.is_empty() => {
                 (self.totals != Totals::default()).then(|| self.totals.to_bytes())
             }
+            record::ESCROW => self
+                .escrows
+                .get(&Hash(rest.try_into().ok()?))
+                .map(Escrow::to_record),
+            record::DELIVERY => {
+                self.deliveries
+                    .get(&Hash(rest.try_into().ok()?))
+                    .map(|(to, amount)| {
+                        let mut v = to.as_bytes().to_vec();
+                        v.extend_from_slice(&amount.units().to_be_bytes());
+                        v
+                    })
+            }
             _ => None,
         }
     }
@@ -670,6 +828,8 @@ impl BrandState {
                 lots.keys()
                     .map(move |d| key(record::LOT, &[a.as_bytes(), &d.to_be_bytes()]))
             }))
+            .chain(self.escrows.keys().map(record::escrow))
+            .chain(self.deliveries.keys().map(record::delivery))
             .chain(std::iter::once(record::totals()));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
@@ -732,6 +892,24 @@ impl BrandState {
                     _ => false,
                 }
             }
+            record::ESCROW => match (<[u8; 32]>::try_from(rest), Escrow::from_record(value)) {
+                (Ok(id), Some(e)) => {
+                    self.escrows.insert(Hash(id), e);
+                    true
+                }
+                _ => false,
+            },
+            record::DELIVERY => match (
+                <[u8; 32]>::try_from(rest),
+                value.get(..32).and_then(addr),
+                value.get(32..).and_then(u128_at),
+            ) {
+                (Ok(id), Some(to), Some(amount)) => {
+                    self.deliveries.insert(Hash(id), (to, Amount::new(amount)));
+                    true
+                }
+                _ => false,
+            },
             _ => false,
         }
     }

@@ -6,12 +6,14 @@
 use crate::alliance::{Alliance, Member};
 use crate::block::{Block, BlockHeader};
 use crate::brand::BrandPolicy;
+use crate::exchange::{Exchange, ExchangeConfig, Market, MarketEntry, MarketSpec};
 use crate::keys::{Keypair, Signature};
+use crate::market::Curve;
 use crate::merkle;
 use crate::state::{AssetSpec, ChainState, StateDelta, state_root};
 use crate::{Address, Amount, ChainId, Hash, Symbol, amount::MAX_DECIMALS};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Which role a chain plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +128,10 @@ pub struct Genesis {
     /// Approvals a newcomer needs from member partners; absent: every member's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admission_quorum: Option<u32>,
+    /// The exchange: its accounts, fee, oracle and the markets open at genesis; absent: no
+    /// trading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ExchangeConfig>,
     /// The chains, center first.
     pub chains: Vec<ChainSpec>,
 }
@@ -185,7 +191,7 @@ impl Genesis {
             }
             self.initial_state(chain)?;
         }
-        Ok(())
+        self.validate_exchange()
     }
 
     /// The center chain's spec.
@@ -261,6 +267,11 @@ impl Genesis {
         let state = chain.empty_state();
         match chain.kind {
             ChainKind::Center => {
+                let state = match &self.exchange {
+                    Some(config) => state
+                        .with_exchange(Exchange::new(config.clone(), self.genesis_markets(config))),
+                    None => state,
+                };
                 // Only the genesis's own chains: admitted ones come from the center's records.
                 let symbols = self
                     .chains
@@ -272,8 +283,82 @@ impl Genesis {
                     .with_operator(self.operator)
                     .with_alliance(Alliance::from_genesis(self, self.admission_quorum), symbols)
             }
+            ChainKind::Brand if self.exchange.is_some() => state
+                .with_operator(self.operator)
+                .with_inventory(self.tica_inventory),
             ChainKind::Brand => state,
         }
+    }
+
+    /// The markets the genesis opens, on its own partners' tokens (unknown tokens are left
+    /// out here and refused by [`Genesis::validate`]).
+    fn genesis_markets(&self, config: &ExchangeConfig) -> BTreeMap<Symbol, MarketEntry> {
+        config
+            .markets
+            .iter()
+            .filter_map(|m| {
+                let chain = self.chains.iter().find(|c| {
+                    c.partner.is_some() && c.assets.first().is_some_and(|a| a.symbol == m.asset)
+                })?;
+                let (p, asset) = (chain.partner.as_ref()?, chain.assets.first()?);
+                let market = Market {
+                    curve: Curve {
+                        redemption_value_krw: p.policy.redemption_value_krw,
+                        decimals: asset.decimals,
+                        min_bps: p.policy.min_price_bps,
+                        capacity: m.capacity.units(),
+                        position: m.position.units(),
+                    },
+                    max_order: m.max_order.units(),
+                    user_daily_limit: m.user_daily_limit.units(),
+                };
+                Some((
+                    m.asset,
+                    MarketEntry {
+                        chain: chain.id.clone(),
+                        market,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    fn validate_exchange(&self) -> Result<(), String> {
+        let Some(config) = &self.exchange else {
+            return Ok(());
+        };
+        if !self
+            .center()
+            .assets
+            .iter()
+            .any(|a| a.symbol == config.currency)
+        {
+            return Err(format!(
+                "exchange currency {} is not a center chain asset",
+                config.currency
+            ));
+        }
+        if u128::from(config.fee_bps) >= crate::market::BPS {
+            return Err("the exchange fee must be under 10,000 basis points".into());
+        }
+        let markets = self.genesis_markets(config);
+        for m in &config.markets {
+            let entry = markets
+                .get(&m.asset)
+                .ok_or_else(|| format!("market {}: no genesis partner issues it", m.asset))?;
+            let curve = entry.market.curve;
+            curve
+                .check()
+                .map_err(|e| format!("market {}: {e}", m.asset))?;
+            let bound = curve.sandwich_safe_max_order(config.fee_bps);
+            if m.max_order.is_zero() || m.max_order.units() > bound {
+                return Err(format!(
+                    "market {}: the largest order must be 1 to {bound} base units",
+                    m.asset
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A chain's state at genesis and the delta that builds it.
@@ -463,6 +548,26 @@ impl Genesis {
             operator,
             tica_inventory: demo_key("tica:inventory").address(),
             admission_quorum: None,
+            exchange: Some(ExchangeConfig {
+                currency: mlk,
+                liquidity: demo_key("alloc:liquidity").address(),
+                fees: demo_key("tica:fees").address(),
+                oracle: operator,
+                fee_bps: crate::market::DEFAULT_FEE_BPS,
+                oracle_max_age_ms: 60_000,
+                // Each market's curve spans 2,000,000 tokens with TICA half-way (87.5 % of
+                // R), matching its 1,000,000 in inventory.
+                markets: DEMO_PARTNERS
+                    .iter()
+                    .map(|p| MarketSpec {
+                        asset: p.symbol.parse().expect("valid"),
+                        capacity: whole(2_000_000, BT_DECIMALS),
+                        position: whole(1_000_000, BT_DECIMALS),
+                        max_order: whole(10_000, BT_DECIMALS),
+                        user_daily_limit: whole(50_000, BT_DECIMALS),
+                    })
+                    .collect(),
+            }),
             chains,
         }
     }

@@ -14,6 +14,7 @@ pub mod block;
 pub mod brand;
 pub mod chain;
 pub mod codec;
+pub mod exchange;
 pub mod genesis;
 pub mod hash;
 pub mod ids;

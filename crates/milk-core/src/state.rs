@@ -5,9 +5,12 @@
 //! [`StateDelta`] is exact, conservation can be checked in time proportional to the block,
 //! and the store persists only what changed.
 
+mod trading;
+
 use crate::alliance::{Alliance, Status as AllianceStatus};
 use crate::brand::{BrandPolicy, BrandState, BrandWrite, link_message};
 use crate::codec::{Encode, Writer};
+use crate::exchange::Exchange;
 use crate::keys;
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
@@ -15,6 +18,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
+use trading::is_exchange;
 
 /// The furthest in the future a transaction may expire: it bounds how long a signed
 /// transaction stays dangerous if it leaks before it is submitted.
@@ -195,6 +199,122 @@ pub enum TxError {
         /// Its last anchored height.
         anchored: u64,
     },
+    /// This chain has no exchange.
+    #[error("there is no exchange on this chain")]
+    NoExchange,
+    /// Only the oracle key may record MLK's price.
+    #[error("only the oracle key may record MLK's price")]
+    NotOracle,
+    /// A price of zero.
+    #[error("a price must be more than zero")]
+    InvalidPrice,
+    /// An oracle price not newer than the last, or from the future.
+    #[error("the oracle price must be newer than the last and not ahead of the block")]
+    OracleNotNewer,
+    /// No MLK price was ever recorded.
+    #[error("no MLK price yet: trading waits for the oracle")]
+    OracleMissing,
+    /// MLK's price is too old to trade on.
+    #[error(
+        "MLK's price is {age_ms} ms old, more than {max_ms} ms: trading is halted until the oracle reports"
+    )]
+    OracleStale {
+        /// Its age.
+        age_ms: u64,
+        /// The most allowed.
+        max_ms: u64,
+    },
+    /// No market for that token.
+    #[error("no market for {asset}")]
+    UnknownMarket {
+        /// The token.
+        asset: Symbol,
+    },
+    /// A market setting that breaks a rule.
+    #[error("invalid market: {0}")]
+    InvalidMarket(String),
+    /// A largest order that would let someone profit from moving the price against others.
+    #[error(
+        "the largest order must be at most {bound} base units, or moving the price against another order could pay more than the fees"
+    )]
+    MaxOrderUnsafe {
+        /// The sandwich-safe bound.
+        bound: u128,
+    },
+    /// A depth change that would move the price.
+    #[error("that capacity would move the price; use a multiple of {step} base units")]
+    DepthWouldMovePrice {
+        /// Capacities that keep the price are its multiples.
+        step: u128,
+    },
+    /// Paying with something other than MLK.
+    #[error("{asset} cannot pay for Brand Tokens: only MLK does (LZM never does)")]
+    PaymentNotAccepted {
+        /// What was offered.
+        asset: Symbol,
+    },
+    /// The token's partner is suspended: its trading is halted.
+    #[error("the partner is suspended: its token's trading is halted")]
+    PartnerSuspended,
+    /// The order would take the price past its bound.
+    #[error(
+        "the order would cross the price bound; the largest size allowed now is {largest} base units"
+    )]
+    BoundReached {
+        /// The largest size allowed, token base units.
+        largest: u128,
+    },
+    /// The order is worth nothing after rounding and the fee.
+    #[error("the order is too small to trade")]
+    OrderTooSmall,
+    /// The order is larger than the market allows.
+    #[error("the order is larger than the market's largest, {max} base units")]
+    OrderTooLarge {
+        /// The largest order.
+        max: u128,
+    },
+    /// The customer's daily volume in this market would be exceeded.
+    #[error("daily trading limit {limit} reached ({used} traded today, base units)")]
+    DailyVolume {
+        /// The limit.
+        limit: u128,
+        /// Traded today.
+        used: u128,
+    },
+    /// The price moved past the order's limit.
+    #[error(
+        "the order's limit was missed: it would be {total} MLK base units against a limit of {limit}"
+    )]
+    LimitMissed {
+        /// What the order would pay or get.
+        total: u128,
+        /// The order's limit.
+        limit: u128,
+    },
+    /// No such trade.
+    #[error("no such trade")]
+    UnknownTrade,
+    /// The trade's step is already done.
+    #[error("this step of the trade is already done")]
+    TradeClosed,
+    /// An embedded order that is not a sale.
+    #[error("the embedded order is not a sale")]
+    NotASale,
+    /// TICA's inventory cannot deliver.
+    #[error("TICA's inventory holds only {available} base units")]
+    InventoryShort {
+        /// What it holds.
+        available: u128,
+    },
+    /// TICA's reserve cannot pay.
+    #[error("TICA's reserve holds only {available} MLK base units")]
+    ReserveShort {
+        /// What it holds.
+        available: u128,
+    },
+    /// The customer's order expired before it settled.
+    #[error("the order expired before it could settle")]
+    OrderExpired,
 }
 
 impl TxError {
@@ -234,6 +354,29 @@ impl TxError {
             TxError::QuorumNotReached { .. } => "quorum_not_reached",
             TxError::WrongPartnerStatus => "wrong_partner_status",
             TxError::AnchorNotNewer { .. } => "anchor_not_newer",
+            TxError::NoExchange => "no_exchange",
+            TxError::NotOracle => "not_oracle",
+            TxError::InvalidPrice => "invalid_price",
+            TxError::OracleNotNewer => "oracle_not_newer",
+            TxError::OracleMissing => "oracle_missing",
+            TxError::OracleStale { .. } => "oracle_stale",
+            TxError::UnknownMarket { .. } => "unknown_market",
+            TxError::InvalidMarket(_) => "invalid_market",
+            TxError::MaxOrderUnsafe { .. } => "max_order_unsafe",
+            TxError::DepthWouldMovePrice { .. } => "depth_would_move_price",
+            TxError::PaymentNotAccepted { .. } => "payment_not_accepted",
+            TxError::PartnerSuspended => "partner_suspended",
+            TxError::BoundReached { .. } => "bound_reached",
+            TxError::OrderTooSmall => "order_too_small",
+            TxError::OrderTooLarge { .. } => "order_too_large",
+            TxError::DailyVolume { .. } => "daily_volume",
+            TxError::LimitMissed { .. } => "limit_missed",
+            TxError::UnknownTrade => "unknown_trade",
+            TxError::TradeClosed => "trade_closed",
+            TxError::NotASale => "not_a_sale",
+            TxError::InventoryShort { .. } => "inventory_short",
+            TxError::ReserveShort { .. } => "reserve_short",
+            TxError::OrderExpired => "order_expired",
         }
     }
 }
@@ -363,6 +506,10 @@ pub struct ChainState {
     alliance: Option<(Alliance, BTreeSet<Symbol>)>,
     anchors: BTreeMap<(ChainId, u64), Hash>,
     touched_anchors: Vec<(ChainId, u64)>,
+    // On the center chain: the exchange.
+    exchange: Option<Exchange>,
+    // On a brand chain: TICA's inventory of the token.
+    inventory: Option<Address>,
 }
 
 /// Conservation broke: the sum of balances differs from the recorded supply.
@@ -405,7 +552,26 @@ impl ChainState {
             alliance: None,
             anchors: BTreeMap::new(),
             touched_anchors: Vec::new(),
+            exchange: None,
+            inventory: None,
         }
+    }
+
+    /// Runs the exchange here (the center chain).
+    pub fn with_exchange(mut self, exchange: Exchange) -> ChainState {
+        self.exchange = Some(exchange);
+        self
+    }
+
+    /// Names TICA's inventory of this brand chain's token, which the exchange trades from.
+    pub fn with_inventory(mut self, inventory: Address) -> ChainState {
+        self.inventory = Some(inventory);
+        self
+    }
+
+    /// The exchange, on the center chain.
+    pub fn exchange(&self) -> Option<&Exchange> {
+        self.exchange.as_ref()
     }
 
     /// Lets `operator` anchor brand chains here (the center chain).
@@ -475,7 +641,7 @@ impl ChainState {
         let Action::Anchor { chain, height, .. } = &tx.action else {
             unreachable!("called for anchors only")
         };
-        if self.operator != Some(tx.sender) {
+        if self.operator != Some(tx.sender) || self.alliance.is_none() {
             return Err(TxError::NotOperator);
         }
         if let Some((anchored, _)) = self.anchors_of(chain).last()
@@ -788,8 +954,16 @@ impl ChainState {
             | Action::Approve { .. }
             | Action::SignAgreement { .. }
             | Action::Suspend { .. }
-            | Action::Reinstate { .. } => {
-                unreachable!("anchors and alliance actions are applied before planning")
+            | Action::Reinstate { .. }
+            | Action::OraclePrice { .. }
+            | Action::SetMarket { .. }
+            | Action::Buy { .. }
+            | Action::CompleteBuy { .. }
+            | Action::Sell { .. }
+            | Action::SettleSell { .. }
+            | Action::ReleaseSell { .. }
+            | Action::DeliverBuy { .. } => {
+                unreachable!("anchors, alliance and exchange actions are applied before planning")
             }
         }
     }
@@ -807,6 +981,12 @@ impl ChainState {
             self.check_anchor(tx)?;
             self.anchors.insert((chain.clone(), *height), *hash);
             self.touched_anchors.push((chain.clone(), *height));
+            self.bump_sequence(tx.sender);
+            return Ok(());
+        }
+        if is_exchange(&tx.action) {
+            let change = self.check_exchange(tx, now_ms)?;
+            self.apply_exchange(change);
             self.bump_sequence(tx.sender);
             return Ok(());
         }
@@ -946,6 +1126,15 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
+                Some(ns) if (30..=34).contains(ns) => {
+                    let restored = self
+                        .exchange
+                        .as_mut()
+                        .is_some_and(|e| e.restore(key, value));
+                    if !restored {
+                        return Err(bad());
+                    }
+                }
                 Some(&record::SUPPLY) => {
                     let asset = symbol(&key[1..])?;
                     let v = record::u128_value(value).ok_or_else(bad)?;
@@ -969,6 +1158,9 @@ impl ChainState {
         // again (the genesis members, for one, are marked changed when first built).
         if let Some((alliance, _)) = &mut self.alliance {
             alliance.take_records();
+        }
+        if let Some(exchange) = &mut self.exchange {
+            exchange.clear_touched();
         }
         self.check_conservation().map_err(|e| e.to_string())
     }
@@ -996,6 +1188,9 @@ impl ChainState {
         }
         if let Some((alliance, _)) = &self.alliance {
             out.extend(alliance.records());
+        }
+        if let Some(exchange) = &self.exchange {
+            out.extend(exchange.records());
         }
         out.extend(
             self.anchors
@@ -1063,6 +1258,9 @@ impl ChainState {
         }
         if let Some((alliance, _)) = &mut self.alliance {
             entries.extend(alliance.take_records());
+        }
+        if let Some(exchange) = &mut self.exchange {
+            entries.extend(exchange.take_records());
         }
         for (chain, height) in std::mem::take(&mut self.touched_anchors) {
             let hash = self.anchors[&(chain.clone(), height)];

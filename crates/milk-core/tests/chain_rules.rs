@@ -88,6 +88,7 @@ fn genesis() -> Genesis {
         operator: producer,
         tica_inventory: key(4).address(),
         admission_quorum: None,
+        exchange: None,
         chains: vec![center, brand],
     };
     // A second, fixed-supply asset lives on the same chain here, to test both kinds at once.
@@ -297,14 +298,23 @@ impl Model {
                 ok
             }
             // Anchors belong on the center chain; this is a brand chain. Nothing expires
-            // within a run, so there is never anything to sweep.
+            // within a run, so there is never anything to sweep. This genesis has no
+            // exchange (tests/exchange.rs covers it).
             Action::Anchor { .. }
             | Action::Expire { .. }
             | Action::Apply { .. }
             | Action::Approve { .. }
             | Action::SignAgreement { .. }
             | Action::Suspend { .. }
-            | Action::Reinstate { .. } => false,
+            | Action::Reinstate { .. }
+            | Action::OraclePrice { .. }
+            | Action::SetMarket { .. }
+            | Action::Buy { .. }
+            | Action::CompleteBuy { .. }
+            | Action::Sell { .. }
+            | Action::SettleSell { .. }
+            | Action::ReleaseSell { .. }
+            | Action::DeliverBuy { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

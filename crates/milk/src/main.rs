@@ -758,7 +758,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let source = match (data_dir, file) {
                 (Some(d), _) => verify::Source::DataDir(d),
-                (None, Some(f)) => verify::Source::File(verify::Export::read(&f)?),
+                (None, Some(f)) => verify::Source::File(Box::new(verify::Export::read(&f)?)),
                 (None, None) => verify::Source::Node(client),
             };
             let only = chain

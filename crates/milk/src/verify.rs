@@ -18,7 +18,7 @@ pub enum Source {
     /// A running node's API.
     Node(Client),
     /// An exported chain, checked offline.
-    File(Export),
+    File(Box<Export>),
 }
 
 /// The first line of an export file.

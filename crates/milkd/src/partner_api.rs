@@ -749,12 +749,23 @@ pub(crate) fn event_page(
                 Action::Burn { .. } => "burn",
                 Action::Anchor { .. } => "anchor",
                 Action::Expire { .. } => "expiry",
+                // Trades of the partner's token: a sale's escrow and its release, a buy's
+                // delivery.
+                Action::Sell { .. } => "sale",
+                Action::ReleaseSell { .. } => "sale_settled",
+                Action::DeliverBuy { .. } => "purchase",
                 // Alliance actions live on the center chain, never on a brand chain.
                 Action::Apply { .. }
                 | Action::Approve { .. }
                 | Action::SignAgreement { .. }
                 | Action::Suspend { .. }
                 | Action::Reinstate { .. } => "alliance",
+                // Center-chain exchange actions never appear on a brand chain.
+                Action::OraclePrice { .. }
+                | Action::SetMarket { .. }
+                | Action::Buy { .. }
+                | Action::CompleteBuy { .. }
+                | Action::SettleSell { .. } => "exchange",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

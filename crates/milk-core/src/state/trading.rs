@@ -1,0 +1,586 @@
+//! The exchange's rules: checking each exchange action against the state, and applying the
+//! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
+
+use super::{ChainState, TxError};
+use crate::alliance::Status;
+use crate::brand::{BrandWrite, Escrow, EscrowStatus};
+use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
+use crate::keys;
+use crate::market::{Curve, MarketError, MlkPrice, Side};
+use crate::tx::{Action, OrderSize, Transaction};
+use crate::{Address, Amount, ChainId, Symbol};
+use std::collections::HashMap;
+
+/// How far ahead of block time an oracle observation may be, ms (clock skew).
+const ORACLE_SKEW_MS: u64 = 5_000;
+
+/// What a checked exchange action does.
+pub(crate) struct ExchangeChange {
+    /// Balance moves, applied in order: `(from, to, asset, amount)`.
+    moves: Vec<(Address, Address, Symbol, Amount)>,
+    exchange: Vec<ExchangeWrite>,
+    brand: Vec<BrandWrite>,
+}
+
+impl ExchangeChange {
+    fn new() -> ExchangeChange {
+        ExchangeChange {
+            moves: Vec::new(),
+            exchange: Vec::new(),
+            brand: Vec::new(),
+        }
+    }
+}
+
+pub(super) fn is_exchange(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::OraclePrice { .. }
+            | Action::SetMarket { .. }
+            | Action::Buy { .. }
+            | Action::CompleteBuy { .. }
+            | Action::Sell { .. }
+            | Action::SettleSell { .. }
+            | Action::ReleaseSell { .. }
+            | Action::DeliverBuy { .. }
+    )
+}
+
+fn market_error(e: MarketError) -> TxError {
+    match e {
+        MarketError::ZeroSize => TxError::ZeroAmount,
+        MarketError::BoundReached { largest } => TxError::BoundReached { largest },
+        MarketError::TooSmall => TxError::OrderTooSmall,
+        MarketError::DepthWouldMovePrice { step, .. } => TxError::DepthWouldMovePrice { step },
+        MarketError::TooLarge => TxError::InvalidMarket("amounts too large".into()),
+        MarketError::InvalidCurve(why) => TxError::InvalidMarket(why.into()),
+    }
+}
+
+/// A priced trade and the market after it.
+struct Priced {
+    fill: crate::market::Fill,
+    market: MarketEntry,
+    mlk_krw_e4: u64,
+    day_volume: u128,
+}
+
+impl ChainState {
+    fn operator_only(&self, tx: &Transaction) -> Result<(), TxError> {
+        if self.operator == Some(tx.sender) {
+            Ok(())
+        } else {
+            Err(TxError::NotOperator)
+        }
+    }
+
+    /// The partner status of a brand chain, from the alliance registry.
+    fn partner_status(&self, chain: &ChainId) -> Option<Status> {
+        let (alliance, _) = self.alliance.as_ref()?;
+        alliance.member(chain).map(|m| m.status)
+    }
+
+    /// Prices an order in a market at block time `now_ms`, checking every trading rule.
+    fn price(
+        &self,
+        user: &Address,
+        asset: &Symbol,
+        side: Side,
+        size: OrderSize,
+        now_ms: u64,
+    ) -> Result<Priced, TxError> {
+        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let entry = exchange
+            .market(asset)
+            .ok_or(TxError::UnknownMarket { asset: *asset })?;
+        if self.partner_status(&entry.chain) == Some(Status::Suspended) {
+            return Err(TxError::PartnerSuspended);
+        }
+        let oracle = exchange.oracle().ok_or(TxError::OracleMissing)?;
+        let age_ms = now_ms.saturating_sub(oracle.observed_at_ms);
+        let max_ms = exchange.config().oracle_max_age_ms;
+        if age_ms > max_ms {
+            return Err(TxError::OracleStale { age_ms, max_ms });
+        }
+        let currency = self.currency()?;
+        let mlk = MlkPrice {
+            krw_e4: oracle.krw_e4,
+            decimals: currency.1,
+        };
+        let fee = exchange.config().fee_bps;
+        let curve = entry.market.curve;
+        let fill = match size {
+            OrderSize::Tokens(a) => curve.quote(side, a.units(), mlk, fee),
+            OrderSize::Mlk(a) => curve.quote_mlk(side, a.units(), mlk, fee),
+        }
+        .map_err(market_error)?;
+        if fill.bt > entry.market.max_order {
+            return Err(TxError::OrderTooLarge {
+                max: entry.market.max_order,
+            });
+        }
+        let used = exchange.volume(user, now_ms / crate::brand::DAY_MS, asset);
+        let day_volume = used.saturating_add(fill.bt);
+        if day_volume > entry.market.user_daily_limit {
+            return Err(TxError::DailyVolume {
+                limit: entry.market.user_daily_limit,
+                used,
+            });
+        }
+        let mut market = entry.clone();
+        market.market.curve.position = fill.position_after;
+        Ok(Priced {
+            fill,
+            market,
+            mlk_krw_e4: oracle.krw_e4,
+            day_volume,
+        })
+    }
+
+    /// The exchange's currency and its decimals.
+    fn currency(&self) -> Result<(Symbol, u8), TxError> {
+        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let symbol = exchange.config().currency;
+        let spec = self
+            .asset(&symbol)
+            .ok_or(TxError::UnknownAsset { asset: symbol })?;
+        Ok((symbol, spec.decimals))
+    }
+
+    /// The records a filled or priced trade writes.
+    fn trade_writes(
+        &self,
+        id: crate::Hash,
+        user: &Address,
+        asset: &Symbol,
+        p: &Priced,
+        now_ms: u64,
+        status: TradeStatus,
+    ) -> Vec<ExchangeWrite> {
+        let trade = Trade {
+            user: *user,
+            asset: *asset,
+            side: p.fill.side,
+            tokens: p.fill.bt,
+            gross: p.fill.gross,
+            fee: p.fill.fee,
+            total: p.fill.total,
+            mlk_krw_e4: p.mlk_krw_e4,
+            time_ms: now_ms,
+            status,
+        };
+        let mut w = vec![
+            ExchangeWrite::Market(*asset, p.market.clone()),
+            ExchangeWrite::Volume(*user, now_ms / crate::brand::DAY_MS, *asset, p.day_volume),
+        ];
+        if trade.status == TradeStatus::Filled {
+            w.push(self.tick(id, &trade));
+        }
+        w.push(ExchangeWrite::Trade(id, trade));
+        w
+    }
+
+    fn tick(&self, id: crate::Hash, trade: &Trade) -> ExchangeWrite {
+        let decimals = self
+            .exchange
+            .as_ref()
+            .and_then(|e| e.market(&trade.asset))
+            .map_or(0, |m| m.market.curve.decimals);
+        let mlk_decimals = self.currency().map_or(0, |c| c.1);
+        ExchangeWrite::Tick(
+            trade.asset,
+            trade.time_ms,
+            id,
+            trade.price_krw_e4(decimals, mlk_decimals),
+            trade.tokens,
+        )
+    }
+
+    /// Checks an exchange action at block time `now_ms` and works out what it changes.
+    pub(super) fn check_exchange(
+        &self,
+        tx: &Transaction,
+        now_ms: u64,
+    ) -> Result<ExchangeChange, TxError> {
+        let mut change = ExchangeChange::new();
+        match &tx.action {
+            Action::OraclePrice {
+                krw_e4,
+                observed_at_ms,
+            } => {
+                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+                if tx.sender != exchange.config().oracle {
+                    return Err(TxError::NotOracle);
+                }
+                if *krw_e4 == 0 {
+                    return Err(TxError::InvalidPrice);
+                }
+                let newer = exchange
+                    .oracle()
+                    .is_none_or(|o| *observed_at_ms > o.observed_at_ms);
+                if !newer || *observed_at_ms > now_ms.saturating_add(ORACLE_SKEW_MS) {
+                    return Err(TxError::OracleNotNewer);
+                }
+                change
+                    .exchange
+                    .push(ExchangeWrite::Oracle(crate::exchange::OracleRecord {
+                        krw_e4: *krw_e4,
+                        observed_at_ms: *observed_at_ms,
+                    }));
+            }
+            Action::SetMarket {
+                asset,
+                capacity,
+                position,
+                max_order,
+                user_daily_limit,
+            } => {
+                self.operator_only(tx)?;
+                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+                let entry = match (exchange.market(asset), position) {
+                    (Some(existing), None) => {
+                        let curve = existing
+                            .market
+                            .curve
+                            .with_capacity(capacity.units())
+                            .map_err(market_error)?;
+                        MarketEntry {
+                            chain: existing.chain.clone(),
+                            market: crate::exchange::Market {
+                                curve,
+                                ..existing.market
+                            },
+                        }
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(TxError::InvalidMarket(
+                            "the market is open: change its depth without a position".into(),
+                        ));
+                    }
+                    (None, None) => {
+                        return Err(TxError::InvalidMarket(
+                            "opening a market needs TICA's starting position".into(),
+                        ));
+                    }
+                    (None, Some(position)) => {
+                        let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NoExchange)?;
+                        let member = alliance
+                            .members()
+                            .map(|(_, m)| m)
+                            .find(|m| m.application.symbol == *asset && m.status != Status::Applied)
+                            .ok_or(TxError::UnknownMarket { asset: *asset })?;
+                        let a = &member.application;
+                        let curve = Curve {
+                            redemption_value_krw: a.policy.redemption_value_krw,
+                            decimals: a.decimals,
+                            min_bps: a.policy.min_price_bps,
+                            capacity: capacity.units(),
+                            position: position.units(),
+                        };
+                        curve.check().map_err(market_error)?;
+                        MarketEntry {
+                            chain: a.chain.clone(),
+                            market: crate::exchange::Market {
+                                curve,
+                                max_order: 0,
+                                user_daily_limit: 0,
+                            },
+                        }
+                    }
+                };
+                let bound = entry
+                    .market
+                    .curve
+                    .sandwich_safe_max_order(exchange.config().fee_bps);
+                if max_order.is_zero() || max_order.units() > bound {
+                    return Err(TxError::MaxOrderUnsafe { bound });
+                }
+                let mut entry = entry;
+                entry.market.max_order = max_order.units();
+                entry.market.user_daily_limit = user_daily_limit.units();
+                change.exchange.push(ExchangeWrite::Market(*asset, entry));
+            }
+            Action::Buy {
+                asset,
+                pay,
+                size,
+                max_in,
+            } => {
+                let (currency, _) = self.currency()?;
+                if *pay != currency {
+                    return Err(TxError::PaymentNotAccepted { asset: *pay });
+                }
+                let p = self.price(&tx.sender, asset, Side::Buy, *size, now_ms)?;
+                if p.fill.total > max_in.units() {
+                    return Err(TxError::LimitMissed {
+                        total: p.fill.total,
+                        limit: max_in.units(),
+                    });
+                }
+                change
+                    .moves
+                    .push((tx.sender, *ESCROW, currency, Amount::new(p.fill.total)));
+                change.exchange =
+                    self.trade_writes(tx.id(), &tx.sender, asset, &p, now_ms, TradeStatus::Pending);
+            }
+            Action::CompleteBuy { trade, delivered } => {
+                self.operator_only(tx)?;
+                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+                let t = exchange.trade(trade).ok_or(TxError::UnknownTrade)?;
+                if t.side != Side::Buy {
+                    return Err(TxError::UnknownTrade);
+                }
+                if t.status != TradeStatus::Pending {
+                    return Err(TxError::TradeClosed);
+                }
+                let (currency, _) = self.currency()?;
+                let mut t = t.clone();
+                if *delivered {
+                    let config = exchange.config();
+                    change
+                        .moves
+                        .push((*ESCROW, config.liquidity, currency, Amount::new(t.gross)));
+                    change
+                        .moves
+                        .push((*ESCROW, config.fees, currency, Amount::new(t.fee)));
+                    t.status = TradeStatus::Filled;
+                    change.exchange.push(self.tick(*trade, &t));
+                } else {
+                    change
+                        .moves
+                        .push((*ESCROW, t.user, currency, Amount::new(t.total)));
+                    // TICA's position goes back up: it kept its tokens.
+                    if let Some(m) = exchange.market(&t.asset) {
+                        let mut m = m.clone();
+                        let c = &mut m.market.curve;
+                        c.position = c.position.saturating_add(t.tokens).min(c.capacity);
+                        change.exchange.push(ExchangeWrite::Market(t.asset, m));
+                    }
+                    t.status = TradeStatus::Refunded;
+                }
+                change.exchange.push(ExchangeWrite::Trade(*trade, t));
+            }
+            Action::SettleSell { order } => {
+                self.operator_only(tx)?;
+                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+                let Action::Sell { amount, min_out } = &order.tx.action else {
+                    return Err(TxError::NotASale);
+                };
+                let id = order.tx.id();
+                if !keys::verify(&order.tx.sender, &id.0, &order.signature) {
+                    return Err(TxError::BadSignature);
+                }
+                let (asset, _) = exchange
+                    .market_of_chain(&order.tx.chain)
+                    .ok_or(TxError::NotBrandChain)?;
+                let asset = *asset;
+                if exchange.trade(&id).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                let user = order.tx.sender;
+                let (currency, _) = self.currency()?;
+                // From here on the outcome is recorded either way: a refusal is a result
+                // the brand chain acts on (it gives the tokens back).
+                let outcome = (|| {
+                    if now_ms >= order.tx.expires_at_ms {
+                        return Err(TxError::OrderExpired);
+                    }
+                    let p = self.price(
+                        &user,
+                        &asset,
+                        Side::Sell,
+                        OrderSize::Tokens(*amount),
+                        now_ms,
+                    )?;
+                    if p.fill.total < min_out.units() {
+                        return Err(TxError::LimitMissed {
+                            total: p.fill.total,
+                            limit: min_out.units(),
+                        });
+                    }
+                    let reserve = self.balance(&exchange.config().liquidity, &currency);
+                    if reserve.units() < p.fill.gross {
+                        return Err(TxError::ReserveShort {
+                            available: reserve.units(),
+                        });
+                    }
+                    Ok(p)
+                })();
+                match outcome {
+                    Ok(p) => {
+                        let config = exchange.config();
+                        change.moves.push((
+                            config.liquidity,
+                            user,
+                            currency,
+                            Amount::new(p.fill.total),
+                        ));
+                        change.moves.push((
+                            config.liquidity,
+                            config.fees,
+                            currency,
+                            Amount::new(p.fill.fee),
+                        ));
+                        change.exchange =
+                            self.trade_writes(id, &user, &asset, &p, now_ms, TradeStatus::Filled);
+                    }
+                    Err(why) => {
+                        let trade = Trade {
+                            user,
+                            asset,
+                            side: Side::Sell,
+                            tokens: amount.units(),
+                            gross: 0,
+                            fee: 0,
+                            total: 0,
+                            mlk_krw_e4: exchange.oracle().map_or(0, |o| o.krw_e4),
+                            time_ms: now_ms,
+                            status: TradeStatus::Refused(why.code().to_owned()),
+                        };
+                        change.exchange.push(ExchangeWrite::Trade(id, trade));
+                    }
+                }
+            }
+            Action::Sell { amount, min_out } => {
+                let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+                let (asset, brand) = self.brand_or_err()?;
+                let asset = &asset;
+                let _ = inventory;
+                if amount.is_zero() {
+                    return Err(TxError::ZeroAmount);
+                }
+                let balance = self.balance(&tx.sender, asset);
+                let lots = brand
+                    .plan_spend(&tx.sender, None, balance, *amount, now_ms)
+                    .map_err(|spendable| TxError::InsufficientBalance {
+                        asset: *asset,
+                        available: spendable,
+                        needed: *amount,
+                    })?;
+                let taken = match &lots {
+                    Some(BrandWrite::Lots { moves, .. }) => moves.clone(),
+                    _ => Vec::new(),
+                };
+                change.moves.push((tx.sender, *ESCROW, *asset, *amount));
+                change.brand.extend(lots);
+                change.brand.push(BrandWrite::EscrowLock(
+                    tx.id(),
+                    Escrow {
+                        seller: tx.sender,
+                        amount: *amount,
+                        min_out: *min_out,
+                        lots: taken,
+                        status: EscrowStatus::Locked,
+                    },
+                ));
+            }
+            Action::ReleaseSell { trade, filled } => {
+                self.operator_only(tx)?;
+                let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+                let (asset, brand) = self.brand_or_err()?;
+                let asset = &asset;
+                let e = brand.escrow(trade).ok_or(TxError::UnknownTrade)?;
+                if e.status != EscrowStatus::Locked {
+                    return Err(TxError::TradeClosed);
+                }
+                let (to, status) = if *filled {
+                    (inventory, EscrowStatus::Released)
+                } else {
+                    (e.seller, EscrowStatus::Returned)
+                };
+                change.moves.push((*ESCROW, to, *asset, e.amount));
+                change.brand.push(BrandWrite::EscrowClose(*trade, status));
+            }
+            Action::DeliverBuy { trade, to, amount } => {
+                self.operator_only(tx)?;
+                let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+                let (asset, brand) = self.brand_or_err()?;
+                let asset = &asset;
+                if brand.delivery(trade).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                if amount.is_zero() {
+                    return Err(TxError::ZeroAmount);
+                }
+                let balance = self.balance(&inventory, asset);
+                if balance < *amount {
+                    return Err(TxError::InventoryShort {
+                        available: balance.units(),
+                    });
+                }
+                let lots = brand
+                    .plan_spend(&inventory, Some(*to), balance, *amount, now_ms)
+                    .map_err(|spendable| TxError::InventoryShort {
+                        available: spendable.units(),
+                    })?;
+                change.moves.push((inventory, *to, *asset, *amount));
+                change.brand.extend(lots);
+                change.brand.push(BrandWrite::Deliver(*trade, *to, *amount));
+            }
+            _ => unreachable!("called for exchange actions only"),
+        }
+        self.check_moves(&change.moves)?;
+        Ok(change)
+    }
+
+    /// Checks that the moves, in order, never overdraw an account or overflow one.
+    fn check_moves(&self, moves: &[(Address, Address, Symbol, Amount)]) -> Result<(), TxError> {
+        let mut after: HashMap<(Address, Symbol), Amount> = HashMap::new();
+        for (from, to, asset, amount) in moves {
+            if amount.is_zero() {
+                continue;
+            }
+            let from_now = *after
+                .entry((*from, *asset))
+                .or_insert_with(|| self.balance(from, asset));
+            let from_after = from_now
+                .checked_sub(*amount)
+                .ok_or(TxError::InsufficientBalance {
+                    asset: *asset,
+                    available: from_now,
+                    needed: *amount,
+                })?;
+            after.insert((*from, *asset), from_after);
+            let to_now = *after
+                .entry((*to, *asset))
+                .or_insert_with(|| self.balance(to, asset));
+            let to_after = to_now
+                .checked_add(*amount)
+                .ok_or(TxError::Overflow { asset: *asset })?;
+            after.insert((*to, *asset), to_after);
+        }
+        Ok(())
+    }
+
+    /// Applies a checked exchange change.
+    pub(super) fn apply_exchange(&mut self, change: ExchangeChange) {
+        for (from, to, asset, amount) in change.moves {
+            if amount.is_zero() {
+                continue;
+            }
+            let f = self
+                .balance(&from, &asset)
+                .checked_sub(amount)
+                .expect("checked");
+            self.set_balance(from, asset, f);
+            let t = self
+                .balance(&to, &asset)
+                .checked_add(amount)
+                .expect("checked");
+            self.set_balance(to, asset, t);
+        }
+        for w in change.brand {
+            self.brand
+                .as_mut()
+                .expect("brand writes are planned on brand chains")
+                .1
+                .write(w);
+        }
+        for w in change.exchange {
+            self.exchange
+                .as_mut()
+                .expect("exchange writes are planned on the center chain")
+                .write(w);
+        }
+    }
+}

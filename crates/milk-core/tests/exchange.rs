@@ -1,0 +1,838 @@
+//! The exchange's rules across two chains (the center chain and a brand chain of the demo
+//! network): pricing with MLK's oracle price, escrow on both sides, each bad order refused
+//! with its code and nothing moved, and, over random histories with steps cut short,
+//! conservation on both chains and every trade ending with both legs or neither.
+
+use milk_core::brand::EscrowStatus;
+use milk_core::exchange::{ESCROW, TradeStatus};
+use milk_core::genesis::{Genesis, demo_key};
+use milk_core::state::ChainState;
+use milk_core::tx::{Action, OrderSize, SignedTransaction, Transaction, TxId};
+use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+/// KRW 1,000 per MLK.
+const MLK_KRW_E4: u64 = 10_000_000;
+
+fn sym(s: &str) -> Symbol {
+    s.parse().unwrap()
+}
+
+/// The demo network's center chain and cinema chain, applied to directly.
+struct Net {
+    g: Genesis,
+    center: ChainState,
+    brand: ChainState,
+    now: u64,
+    seqs: BTreeMap<(String, Address), u64>,
+}
+
+impl Net {
+    fn new() -> Net {
+        let g = Genesis::demo();
+        let (_, center) = g.genesis_block(g.center()).unwrap();
+        let cinema = g.chain(&"cinema".parse().unwrap()).unwrap().clone();
+        let (_, brand) = g.genesis_block(&cinema).unwrap();
+        let now = g.genesis_time_ms + 1_000;
+        let mut net = Net {
+            g,
+            center,
+            brand,
+            now,
+            seqs: BTreeMap::new(),
+        };
+        net.oracle(MLK_KRW_E4).unwrap();
+        net
+    }
+
+    fn sign(&mut self, chain: &str, key: &Keypair, action: Action) -> SignedTransaction {
+        let seq = self
+            .seqs
+            .entry((chain.to_owned(), key.address()))
+            .or_default();
+        let tx = Transaction {
+            chain: chain.parse().unwrap(),
+            sender: key.address(),
+            sequence: *seq,
+            expires_at_ms: self.now + 60_000,
+            action,
+        };
+        tx.sign(key)
+    }
+
+    /// Applies a signed transaction to its chain; on refusal nothing may have changed.
+    fn apply(&mut self, tx: &SignedTransaction) -> Result<(), &'static str> {
+        let state = if tx.tx.chain == ChainId::center() {
+            &mut self.center
+        } else {
+            &mut self.brand
+        };
+        let result = state.apply(&tx.tx, self.now);
+        let delta = state.take_delta();
+        match result {
+            Ok(()) => {
+                *self
+                    .seqs
+                    .entry((tx.tx.chain.to_string(), tx.tx.sender))
+                    .or_default() += 1;
+                Ok(())
+            }
+            Err(e) => {
+                assert_eq!(delta, Default::default(), "{} changed state", e.code());
+                Err(e.code())
+            }
+        }
+    }
+
+    fn run(&mut self, chain: &str, key: &Keypair, action: Action) -> Result<TxId, &'static str> {
+        let tx = self.sign(chain, key, action);
+        self.apply(&tx).map(|()| tx.tx.id())
+    }
+
+    fn oracle(&mut self, krw_e4: u64) -> Result<TxId, &'static str> {
+        let now = self.now;
+        self.run(
+            "center",
+            &demo_key("operator"),
+            Action::OraclePrice {
+                krw_e4,
+                observed_at_ms: now,
+            },
+        )
+    }
+
+    fn mlk(&self, who: &Address) -> u128 {
+        self.center.balance(who, &sym("MLK")).units()
+    }
+
+    fn cine(&self, who: &Address) -> u128 {
+        self.brand.balance(who, &sym("CINE")).units()
+    }
+
+    fn position(&self) -> u128 {
+        self.center
+            .exchange()
+            .unwrap()
+            .market(&sym("CINE"))
+            .unwrap()
+            .market
+            .curve
+            .position
+    }
+
+    fn buy(&mut self, user: &Keypair, size: OrderSize, max_in: u128) -> Result<TxId, &'static str> {
+        self.run(
+            "center",
+            user,
+            Action::Buy {
+                asset: sym("CINE"),
+                pay: sym("MLK"),
+                size,
+                max_in: Amount::new(max_in),
+            },
+        )
+    }
+
+    fn sell(
+        &mut self,
+        user: &Keypair,
+        amount: u128,
+        min_out: u128,
+    ) -> Result<SignedTransaction, &'static str> {
+        let tx = self.sign(
+            "cinema",
+            user,
+            Action::Sell {
+                amount: Amount::new(amount),
+                min_out: Amount::new(min_out),
+            },
+        );
+        self.apply(&tx).map(|()| tx)
+    }
+
+    fn operator(&mut self, chain: &str, action: Action) -> Result<TxId, &'static str> {
+        self.run(chain, &demo_key("operator"), action)
+    }
+
+    fn conserved(&self) {
+        self.center.check_conservation().unwrap();
+        self.brand.check_conservation().unwrap();
+    }
+}
+
+#[test]
+fn a_sale_and_a_purchase_settle_across_both_chains() {
+    let mut net = Net::new();
+    let alice = demo_key("alice");
+    let (liquidity, fees) = {
+        let c = net.g.exchange.as_ref().unwrap();
+        (c.liquidity, c.fees)
+    };
+    let inventory = net.g.tica_inventory;
+    let (mlk0, cine0, reserve0, inv0) = (
+        net.mlk(&alice.address()),
+        net.cine(&alice.address()),
+        net.mlk(&liquidity),
+        net.cine(&inventory),
+    );
+
+    // Alice sells 100.00 CINE: locked on the cinema chain, paid on the center chain,
+    // released to TICA's inventory.
+    let order = net.sell(&alice, 10_000, 1).unwrap();
+    let id = order.tx.id();
+    assert_eq!(net.cine(&ESCROW), 10_000);
+    assert_eq!(net.cine(&alice.address()), cine0 - 10_000);
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order.clone()),
+        },
+    )
+    .unwrap();
+    let trade = net.center.exchange().unwrap().trade(&id).unwrap().clone();
+    assert_eq!(trade.status, TradeStatus::Filled);
+    // 100 tokens at about 8.75 KRW is 875 KRW: 0.875 MLK, less 1.5 %.
+    assert_eq!(trade.gross, 87_499_625);
+    assert_eq!(trade.fee, 1_312_495);
+    assert_eq!(net.mlk(&alice.address()), mlk0 + trade.total);
+    assert_eq!(net.mlk(&fees), trade.fee);
+    assert_eq!(net.mlk(&liquidity), reserve0 - trade.gross);
+    // Settling twice, or releasing twice, does nothing more.
+    assert_eq!(
+        net.operator(
+            "center",
+            Action::SettleSell {
+                order: Box::new(order)
+            }
+        ),
+        Err("trade_closed")
+    );
+    net.operator(
+        "cinema",
+        Action::ReleaseSell {
+            trade: id,
+            filled: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.operator(
+            "cinema",
+            Action::ReleaseSell {
+                trade: id,
+                filled: true
+            }
+        ),
+        Err("trade_closed")
+    );
+    assert_eq!(net.cine(&ESCROW), 0);
+    assert_eq!(net.cine(&inventory), inv0 + 10_000);
+    assert_eq!(net.position(), 100_010_000);
+
+    // She buys 50.00 CINE back: MLK locked in escrow, tokens delivered, escrow paid out.
+    let before = net.mlk(&alice.address());
+    let buy = net
+        .buy(&alice, OrderSize::Tokens(Amount::new(5_000)), u128::MAX)
+        .unwrap();
+    let t = net.center.exchange().unwrap().trade(&buy).unwrap().clone();
+    assert_eq!(t.status, TradeStatus::Pending);
+    assert_eq!(net.mlk(&ESCROW), t.total);
+    assert_eq!(net.mlk(&alice.address()), before - t.total);
+    net.operator(
+        "cinema",
+        Action::DeliverBuy {
+            trade: buy,
+            to: alice.address(),
+            amount: Amount::new(5_000),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.operator(
+            "cinema",
+            Action::DeliverBuy {
+                trade: buy,
+                to: alice.address(),
+                amount: Amount::new(5_000)
+            },
+        ),
+        Err("trade_closed")
+    );
+    net.operator(
+        "center",
+        Action::CompleteBuy {
+            trade: buy,
+            delivered: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.operator(
+            "center",
+            Action::CompleteBuy {
+                trade: buy,
+                delivered: true
+            }
+        ),
+        Err("trade_closed")
+    );
+    assert_eq!(net.mlk(&ESCROW), 0);
+    assert_eq!(net.mlk(&fees), trade.fee + t.fee);
+    assert_eq!(net.cine(&alice.address()), cine0 - 10_000 + 5_000);
+    // The round trip cost her: what she got for 100 is less than 2 × what 50 cost.
+    assert!(trade.total < 2 * t.total);
+    net.conserved();
+    // The price points for charts: two filled trades.
+    let ticks = net
+        .center
+        .records()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&milk_core::exchange::record::ticks(&sym("CINE"))))
+        .count();
+    assert_eq!(ticks, 2);
+
+    // An MLK-sized buy spends at most its budget.
+    let budget = 100_000_000; // 1 MLK
+    let b = net
+        .buy(&alice, OrderSize::Mlk(Amount::new(budget)), budget)
+        .unwrap();
+    let t = net.center.exchange().unwrap().trade(&b).unwrap();
+    assert!(t.total <= budget && t.tokens > 0, "{t:?}");
+}
+
+#[test]
+fn failures_after_a_lock_give_everything_back() {
+    let mut net = Net::new();
+    let bob = demo_key("bob");
+    let (mlk0, cine0) = (net.mlk(&bob.address()), net.cine(&bob.address()));
+    let position = net.position();
+
+    // A sale the center refuses (limit missed) is recorded, and the tokens go back.
+    let order = net.sell(&bob, 10_000, u128::MAX).unwrap();
+    let id = order.tx.id();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.center.exchange().unwrap().trade(&id).unwrap().status,
+        TradeStatus::Refused("limit_missed".into())
+    );
+    net.operator(
+        "cinema",
+        Action::ReleaseSell {
+            trade: id,
+            filled: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(net.cine(&bob.address()), cine0);
+    assert_eq!(
+        net.brand.brand().unwrap().escrow(&id).unwrap().status,
+        EscrowStatus::Returned
+    );
+
+    // A buy TICA cannot deliver (the operator's call after the brand chain refused) is
+    // refunded, and the price goes back where it was.
+    let buy = net
+        .buy(&bob, OrderSize::Tokens(Amount::new(5_000)), u128::MAX)
+        .unwrap();
+    assert!(net.position() < position);
+    net.operator(
+        "center",
+        Action::CompleteBuy {
+            trade: buy,
+            delivered: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(net.mlk(&bob.address()), mlk0);
+    assert_eq!(net.position(), position);
+    assert_eq!(
+        net.center.exchange().unwrap().trade(&buy).unwrap().status,
+        TradeStatus::Refunded
+    );
+    net.conserved();
+}
+
+#[test]
+fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
+    let mut net = Net::new();
+    let alice = demo_key("alice");
+    let tokens = |n: u128| OrderSize::Tokens(Amount::new(n));
+
+    // LZM never pays; an unknown market; zero.
+    assert_eq!(
+        net.run(
+            "center",
+            &alice,
+            Action::Buy {
+                asset: sym("CINE"),
+                pay: sym("LZM"),
+                size: tokens(100),
+                max_in: Amount::new(u128::MAX)
+            }
+        ),
+        Err("payment_not_accepted")
+    );
+    assert_eq!(
+        net.run(
+            "center",
+            &alice,
+            Action::Buy {
+                asset: sym("NOPE"),
+                pay: sym("MLK"),
+                size: tokens(100),
+                max_in: Amount::new(u128::MAX)
+            }
+        ),
+        Err("unknown_market")
+    );
+    assert_eq!(net.buy(&alice, tokens(0), u128::MAX), Err("zero_amount"));
+    // A limit price missed; too large; over the daily volume.
+    assert_eq!(net.buy(&alice, tokens(100), 1), Err("limit_missed"));
+    assert_eq!(
+        net.buy(&alice, tokens(1_000_001), u128::MAX),
+        Err("order_too_large")
+    );
+    for _ in 0..5 {
+        let id = net.buy(&alice, tokens(1_000_000), u128::MAX).unwrap();
+        net.operator(
+            "center",
+            Action::CompleteBuy {
+                trade: id,
+                delivered: false,
+            },
+        )
+        .unwrap();
+    }
+    assert_eq!(net.buy(&alice, tokens(1), u128::MAX), Err("daily_volume"));
+    // Not enough MLK.
+    let carol = demo_key("carol");
+    assert_eq!(
+        net.buy(&carol, OrderSize::Tokens(Amount::new(1_000_000)), u128::MAX)
+            .and(Ok(())),
+        Ok(())
+    );
+    let poor = Keypair::from_label("poor");
+    assert_eq!(
+        net.buy(&poor, tokens(100), u128::MAX),
+        Err("insufficient_balance")
+    );
+    // Selling more than one has, or tokens on a chain they are not on.
+    assert_eq!(
+        net.sell(&alice, u128::MAX / 2, 0).map(|_| ()),
+        Err("insufficient_balance")
+    );
+
+    // Only the oracle prices MLK, only forward in time; a stale price halts trading.
+    assert_eq!(
+        net.run(
+            "center",
+            &alice,
+            Action::OraclePrice {
+                krw_e4: 1,
+                observed_at_ms: net.now
+            }
+        ),
+        Err("not_oracle")
+    );
+    assert_eq!(net.oracle(MLK_KRW_E4), Err("oracle_not_newer"));
+    net.now += 61_000;
+    assert_eq!(net.buy(&alice, tokens(100), u128::MAX), Err("oracle_stale"));
+    let order = net.sell(&alice, 100, 0).unwrap();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order.clone()),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.center
+            .exchange()
+            .unwrap()
+            .trade(&order.tx.id())
+            .unwrap()
+            .status,
+        TradeStatus::Refused("oracle_stale".into())
+    );
+    net.oracle(MLK_KRW_E4).unwrap();
+
+    // An order that expired before it settled is refused, and recorded as such.
+    let late = net.sell(&alice, 100, 0).unwrap();
+    net.now += 61_000;
+    net.oracle(MLK_KRW_E4).unwrap();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(late.clone()),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.center
+            .exchange()
+            .unwrap()
+            .trade(&late.tx.id())
+            .unwrap()
+            .status,
+        TradeStatus::Refused("order_expired".into())
+    );
+
+    // A forged order (signature of someone else) is not settled at all.
+    let mut forged = net.sign(
+        "cinema",
+        &alice,
+        Action::Sell {
+            amount: Amount::new(100),
+            min_out: Amount::ZERO,
+        },
+    );
+    forged.signature = demo_key("bob").sign(&forged.tx.id().0);
+    assert_eq!(
+        net.operator(
+            "center",
+            Action::SettleSell {
+                order: Box::new(forged)
+            }
+        ),
+        Err("bad_signature")
+    );
+    // Nor is anything else dressed as an order, nor anything from a customer.
+    let transfer = net.sign(
+        "cinema",
+        &alice,
+        Action::Transfer {
+            to: alice.address(),
+            asset: sym("CINE"),
+            amount: Amount::new(1),
+            memo: String::new(),
+        },
+    );
+    assert_eq!(
+        net.operator(
+            "center",
+            Action::SettleSell {
+                order: Box::new(transfer)
+            }
+        ),
+        Err("not_a_sale")
+    );
+    let another = net.sign(
+        "cinema",
+        &alice,
+        Action::Sell {
+            amount: Amount::new(1),
+            min_out: Amount::ZERO,
+        },
+    );
+    assert_eq!(
+        net.run(
+            "center",
+            &alice,
+            Action::SettleSell {
+                order: Box::new(another)
+            }
+        ),
+        Err("not_operator")
+    );
+    assert_eq!(
+        net.run(
+            "cinema",
+            &alice,
+            Action::DeliverBuy {
+                trade: TxId::ZERO,
+                to: alice.address(),
+                amount: Amount::new(1)
+            }
+        ),
+        Err("not_operator")
+    );
+    assert_eq!(
+        net.operator(
+            "center",
+            Action::CompleteBuy {
+                trade: TxId::ZERO,
+                delivered: true
+            }
+        ),
+        Err("unknown_trade")
+    );
+    assert_eq!(
+        net.operator(
+            "cinema",
+            Action::ReleaseSell {
+                trade: TxId::ZERO,
+                filled: true
+            }
+        ),
+        Err("unknown_trade")
+    );
+
+    // TICA short of inventory: a delivery larger than it holds is refused.
+    let inventory = net.cine(&net.g.tica_inventory);
+    assert_eq!(
+        net.operator(
+            "cinema",
+            Action::DeliverBuy {
+                trade: TxId::ZERO,
+                to: alice.address(),
+                amount: Amount::new(inventory + 1)
+            }
+        ),
+        Err("inventory_short")
+    );
+
+    // A suspended partner's token does not trade; reinstated, it does again.
+    let operator = demo_key("operator");
+    net.run(
+        "center",
+        &operator,
+        Action::Suspend {
+            chain: "cinema".parse().unwrap(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.buy(&demo_key("bob"), tokens(100), u128::MAX),
+        Err("partner_suspended")
+    );
+    net.run(
+        "center",
+        &operator,
+        Action::Reinstate {
+            chain: "cinema".parse().unwrap(),
+        },
+    )
+    .unwrap();
+    net.buy(&demo_key("bob"), tokens(100), u128::MAX).unwrap();
+    net.conserved();
+}
+
+#[test]
+fn markets_open_and_deepen_under_the_rules() {
+    let mut net = Net::new();
+    let set = |capacity: u128, position: Option<u128>, max_order: u128| Action::SetMarket {
+        asset: sym("CINE"),
+        capacity: Amount::new(capacity),
+        position: position.map(Amount::new),
+        max_order: Amount::new(max_order),
+        user_daily_limit: Amount::new(5_000_000),
+    };
+    let price = |net: &Net| {
+        net.center
+            .exchange()
+            .unwrap()
+            .market(&sym("CINE"))
+            .unwrap()
+            .market
+            .curve
+            .price_krw_e4()
+    };
+    let before = price(&net);
+    // Twice as deep, same price; an odd depth would move it; too large an order is unsafe.
+    net.operator("center", set(400_000_000, None, 1_000_000))
+        .unwrap();
+    assert_eq!(price(&net), before);
+    assert_eq!(net.position(), 200_000_000);
+    assert_eq!(
+        net.operator("center", set(400_000_001, None, 1_000_000)),
+        Err("depth_would_move_price")
+    );
+    assert_eq!(
+        net.operator("center", set(400_000_000, None, 64_000_001)),
+        Err("max_order_unsafe")
+    );
+    assert_eq!(
+        net.operator("center", set(400_000_000, Some(1), 1_000_000)),
+        Err("invalid_market")
+    );
+    assert_eq!(
+        net.run(
+            "center",
+            &demo_key("alice"),
+            set(400_000_000, None, 1_000_000)
+        ),
+        Err("not_operator")
+    );
+    // A market needs a member's token.
+    assert_eq!(
+        net.operator(
+            "center",
+            Action::SetMarket {
+                asset: sym("NOPE"),
+                capacity: Amount::new(10),
+                position: Some(Amount::new(5)),
+                max_order: Amount::new(1),
+                user_daily_limit: Amount::new(1),
+            }
+        ),
+        Err("unknown_market")
+    );
+    // A shallow market: at its bound, buying is refused with the largest size allowed.
+    let shallow = |max_order: u128| Action::SetMarket {
+        asset: sym("CINE"),
+        capacity: Amount::new(1_000),
+        position: None,
+        max_order: Amount::new(max_order),
+        user_daily_limit: Amount::new(u128::MAX),
+    };
+    net.operator("center", shallow(160)).unwrap();
+    assert_eq!(net.position(), 500);
+    let alice = demo_key("alice");
+    let tokens = |n: u128| OrderSize::Tokens(Amount::new(n));
+    for _ in 0..3 {
+        net.buy(&alice, tokens(160), u128::MAX).unwrap();
+    }
+    assert_eq!(net.position(), 20);
+    assert_eq!(net.buy(&alice, tokens(21), u128::MAX), Err("bound_reached"));
+    let order = net.sign(
+        "center",
+        &alice,
+        Action::Buy {
+            asset: sym("CINE"),
+            pay: sym("MLK"),
+            size: tokens(21),
+            max_in: Amount::new(u128::MAX),
+        },
+    );
+    let refused = net.center.apply(&order.tx, net.now);
+    assert_eq!(
+        refused.map_err(|e| e.to_string()),
+        Err(
+            "the order would cross the price bound; the largest size allowed now is 20 base units"
+                .into()
+        )
+    );
+    net.buy(&alice, tokens(20), u128::MAX).unwrap();
+    assert_eq!(net.buy(&alice, tokens(1), u128::MAX), Err("bound_reached"));
+    // At the maximum price now: 95 % of R.
+    let curve = net
+        .center
+        .exchange()
+        .unwrap()
+        .market(&sym("CINE"))
+        .unwrap()
+        .market
+        .curve;
+    assert_eq!(curve.price_krw_e4(), 95_000);
+    net.conserved();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Random trades by random customers, each cut short after a random step, then finished
+    /// the way recovery finishes them: both chains conserve every asset at every step, the
+    /// escrows hold exactly what open trades locked, and in the end every trade has both
+    /// legs or neither.
+    #[test]
+    fn trades_cut_short_end_with_both_legs_or_neither(
+        ops in proptest::collection::vec((any::<bool>(), 0usize..3, 1u128..3_000_000, 0u8..4, any::<bool>()), 1..24)
+    ) {
+        let mut net = Net::new();
+        let users = ["alice", "bob", "carol"].map(demo_key);
+        let inventory = net.g.tica_inventory;
+        let liquidity = net.g.exchange.as_ref().unwrap().liquidity;
+        let fees = net.g.exchange.as_ref().unwrap().fees;
+        let totals = |net: &Net| {
+            let mlk: u128 = users.iter().map(|u| net.mlk(&u.address())).sum::<u128>()
+                + net.mlk(&liquidity) + net.mlk(&fees) + net.mlk(&ESCROW);
+            let cine: u128 = users.iter().map(|u| net.cine(&u.address())).sum::<u128>()
+                + net.cine(&inventory) + net.cine(&ESCROW);
+            (mlk, cine)
+        };
+        let start = totals(&net);
+        // Open trades: (is a sale, id, the order) for what recovery must finish.
+        let mut open: Vec<(bool, TxId, Option<SignedTransaction>, u128, Address)> = Vec::new();
+        for (sell, who, size, steps, limit_ok) in ops {
+            let user = &users[who];
+            net.now += 1_000;
+            net.oracle(MLK_KRW_E4).unwrap();
+            if sell {
+                let min_out = if limit_ok { 0 } else { u128::MAX };
+                let Ok(order) = net.sell(user, size, min_out) else { continue };
+                let id = order.tx.id();
+                if steps >= 1 {
+                    net.operator("center", Action::SettleSell { order: Box::new(order.clone()) }).unwrap();
+                }
+                if steps >= 2 {
+                    let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
+                    net.operator("cinema", Action::ReleaseSell { trade: id, filled }).unwrap();
+                } else {
+                    open.push((true, id, Some(order), size, user.address()));
+                }
+            } else {
+                let max_in = if limit_ok { u128::MAX } else { 1 };
+                let Ok(id) = net.buy(user, OrderSize::Tokens(Amount::new(size)), max_in) else { continue };
+                let delivered = steps >= 1 && net.operator(
+                    "cinema",
+                    Action::DeliverBuy { trade: id, to: user.address(), amount: Amount::new(size) },
+                ).is_ok();
+                if steps >= 2 {
+                    net.operator("center", Action::CompleteBuy { trade: id, delivered }).unwrap();
+                } else {
+                    open.push((false, id, None, size, user.address()));
+                }
+            }
+            net.conserved();
+            prop_assert_eq!(totals(&net), start);
+            // The escrows hold exactly what open trades locked.
+            let locked_cine: u128 = open.iter().filter(|o| o.0)
+                .filter(|o| net.brand.brand().unwrap().escrow(&o.1).is_some_and(|e| e.status == EscrowStatus::Locked))
+                .map(|o| o.3).sum();
+            prop_assert_eq!(net.cine(&ESCROW), locked_cine);
+            let locked_mlk: u128 = open.iter().filter(|o| !o.0)
+                .filter_map(|o| net.center.exchange().unwrap().trade(&o.1))
+                .filter(|t| t.status == TradeStatus::Pending)
+                .map(|t| t.total).sum();
+            prop_assert_eq!(net.mlk(&ESCROW), locked_mlk);
+        }
+        // Recovery: finish every open trade from what the chains recorded.
+        net.now += 1_000;
+        net.oracle(MLK_KRW_E4).unwrap();
+        for (sell, id, order, size, user) in open {
+            if sell {
+                if net.center.exchange().unwrap().trade(&id).is_none() {
+                    net.operator("center", Action::SettleSell { order: Box::new(order.unwrap()) }).unwrap();
+                }
+                let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
+                net.operator("cinema", Action::ReleaseSell { trade: id, filled }).unwrap();
+            } else {
+                let delivered = net.brand.brand().unwrap().delivery(&id).is_some() || net.operator(
+                    "cinema",
+                    Action::DeliverBuy { trade: id, to: user, amount: Amount::new(size) },
+                ).is_ok();
+                net.operator("center", Action::CompleteBuy { trade: id, delivered }).unwrap();
+            }
+        }
+        net.conserved();
+        prop_assert_eq!(totals(&net), start);
+        prop_assert_eq!(net.cine(&ESCROW), 0);
+        prop_assert_eq!(net.mlk(&ESCROW), 0);
+        // Both legs or neither: every filled sale's tokens reached TICA, every refused one's
+        // came back; every filled buy was delivered, every refunded one was not.
+        let exchange = net.center.exchange().unwrap();
+        let brand = net.brand.brand().unwrap();
+        for (k, _) in net.center.records() {
+            if k.first() != Some(&milk_core::exchange::record::TRADE) { continue }
+            let id = milk_core::Hash(k[1..].try_into().unwrap());
+            let t = exchange.trade(&id).unwrap();
+            match t.side {
+                milk_core::market::Side::Sell => {
+                    let e = brand.escrow(&id).unwrap();
+                    let expect = if t.status == TradeStatus::Filled { EscrowStatus::Released } else { EscrowStatus::Returned };
+                    prop_assert_eq!(e.status, expect);
+                }
+                milk_core::market::Side::Buy => {
+                    prop_assert_eq!(brand.delivery(&id).is_some(), t.status == TradeStatus::Filled);
+                }
+            }
+        }
+    }
+}
