@@ -58,7 +58,8 @@ pub mod record {
     pub const LOT: u8 = 15;
     /// `ESCROW ‖ trade id` → a sale's escrow (see [`super::Escrow`]).
     pub const ESCROW: u8 = 16;
-    /// `DELIVERY ‖ trade id` → `customer (32) ‖ amount (u128)`: a buy's delivery.
+    /// `DELIVERY ‖ trade id` → `customer (32) ‖ amount (u128) ‖ delivered (u8)`: a buy's
+    /// delivery, or TICA's record that its inventory fell short.
     pub const DELIVERY: u8 = 17;
 
     /// The prefix of every escrow.
@@ -306,6 +307,18 @@ impl Escrow {
     }
 }
 
+/// A buy's delivery from TICA's inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// The buyer.
+    pub to: Address,
+    /// Tokens, base units.
+    pub amount: Amount,
+    /// Whether they were delivered; `false`: the inventory fell short, and the buy is to be
+    /// refunded on the center chain.
+    pub delivered: bool,
+}
+
 /// A write that a checked brand action makes, applied by [`BrandState::write`].
 #[derive(Debug, Clone)]
 pub(crate) enum BrandWrite {
@@ -336,8 +349,8 @@ pub(crate) enum BrandWrite {
     EscrowLock(Hash, Escrow),
     /// A sale's escrow released or returned; a return gives the lots back.
     EscrowClose(Hash, EscrowStatus),
-    /// A buy delivered.
-    Deliver(Hash, Address, Amount),
+    /// A buy delivered, or recorded as short.
+    Deliver(Hash, Delivery),
 }
 
 /// A brand chain's partner records.
@@ -351,7 +364,7 @@ pub struct BrandState {
     lots: HashMap<Address, BTreeMap<u64, Amount>>,
     totals: Totals,
     escrows: HashMap<Hash, Escrow>,
-    deliveries: HashMap<Hash, (Address, Amount)>,
+    deliveries: HashMap<Hash, Delivery>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -385,8 +398,8 @@ impl BrandState {
         self.escrows.get(trade)
     }
 
-    /// A buy's delivery by trade id: `(customer, amount)`.
-    pub fn delivery(&self, trade: &Hash) -> Option<(Address, Amount)> {
+    /// A buy's delivery by trade id.
+    pub fn delivery(&self, trade: &Hash) -> Option<Delivery> {
         self.deliveries.get(trade).copied()
     }
 
@@ -704,9 +717,9 @@ impl BrandState {
                     }
                 }
             }
-            BrandWrite::Deliver(trade, to, amount) => {
+            BrandWrite::Deliver(trade, delivery) => {
                 self.touched.push(record::delivery(&trade));
-                self.deliveries.insert(trade, (to, amount));
+                self.deliveries.insert(trade, delivery);
             }
             BrandWrite::Refund(order) => {
                 self.touched
@@ -777,15 +790,12 @@ impl BrandState {
                 .escrows
                 .get(&Hash(rest.try_into().ok()?))
                 .map(Escrow::to_record),
-            record::DELIVERY => {
-                self.deliveries
-                    .get(&Hash(rest.try_into().ok()?))
-                    .map(|(to, amount)| {
-                        let mut v = to.as_bytes().to_vec();
-                        v.extend_from_slice(&amount.units().to_be_bytes());
-                        v
-                    })
-            }
+            record::DELIVERY => self.deliveries.get(&Hash(rest.try_into().ok()?)).map(|d| {
+                let mut v = d.to.as_bytes().to_vec();
+                v.extend_from_slice(&d.amount.units().to_be_bytes());
+                v.push(u8::from(d.delivered));
+                v
+            }),
             _ => None,
         }
     }
@@ -902,10 +912,16 @@ impl BrandState {
             record::DELIVERY => match (
                 <[u8; 32]>::try_from(rest),
                 value.get(..32).and_then(addr),
-                value.get(32..).and_then(u128_at),
+                value.get(32..48).and_then(u128_at),
+                value.get(48..),
             ) {
-                (Ok(id), Some(to), Some(amount)) => {
-                    self.deliveries.insert(Hash(id), (to, Amount::new(amount)));
+                (Ok(id), Some(to), Some(amount), Some([flag @ (0 | 1)])) => {
+                    let delivery = Delivery {
+                        to,
+                        amount: Amount::new(amount),
+                        delivered: *flag == 1,
+                    };
+                    self.deliveries.insert(Hash(id), delivery);
                     true
                 }
                 _ => false,

@@ -574,19 +574,36 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         Err("unknown_trade")
     );
 
-    // TICA short of inventory: a delivery larger than it holds is refused.
+    // TICA short of inventory: a delivery larger than it holds moves nothing and is
+    // recorded as short, so the buy is refunded.
     let inventory = net.cine(&net.g.tica_inventory);
-    assert_eq!(
-        net.operator(
-            "cinema",
-            Action::DeliverBuy {
-                trade: TxId::ZERO,
-                to: alice.address(),
-                amount: Amount::new(inventory + 1)
-            }
-        ),
-        Err("inventory_short")
+    let short = net.buy(&demo_key("bob"), tokens(100), u128::MAX).unwrap();
+    net.operator(
+        "cinema",
+        Action::DeliverBuy {
+            trade: short,
+            to: alice.address(),
+            amount: Amount::new(inventory + 1),
+        },
+    )
+    .unwrap();
+    assert_eq!(net.cine(&net.g.tica_inventory), inventory);
+    assert!(
+        !net.brand
+            .brand()
+            .unwrap()
+            .delivery(&short)
+            .unwrap()
+            .delivered
     );
+    net.operator(
+        "center",
+        Action::CompleteBuy {
+            trade: short,
+            delivered: false,
+        },
+    )
+    .unwrap();
 
     // A suspended partner's token does not trade; reinstated, it does again.
     let operator = demo_key("operator");
@@ -770,10 +787,13 @@ proptest! {
             } else {
                 let max_in = if limit_ok { u128::MAX } else { 1 };
                 let Ok(id) = net.buy(user, OrderSize::Tokens(Amount::new(size)), max_in) else { continue };
-                let delivered = steps >= 1 && net.operator(
-                    "cinema",
-                    Action::DeliverBuy { trade: id, to: user.address(), amount: Amount::new(size) },
-                ).is_ok();
+                                let delivered = steps >= 1 && {
+                    net.operator(
+                        "cinema",
+                        Action::DeliverBuy { trade: id, to: user.address(), amount: Amount::new(size) },
+                    ).unwrap();
+                    net.brand.brand().unwrap().delivery(&id).unwrap().delivered
+                };
                 if steps >= 2 {
                     net.operator("center", Action::CompleteBuy { trade: id, delivered }).unwrap();
                 } else {
@@ -804,10 +824,13 @@ proptest! {
                 let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
                 net.operator("cinema", Action::ReleaseSell { trade: id, filled }).unwrap();
             } else {
-                let delivered = net.brand.brand().unwrap().delivery(&id).is_some() || net.operator(
-                    "cinema",
-                    Action::DeliverBuy { trade: id, to: user, amount: Amount::new(size) },
-                ).is_ok();
+                                if net.brand.brand().unwrap().delivery(&id).is_none() {
+                    net.operator(
+                        "cinema",
+                        Action::DeliverBuy { trade: id, to: user, amount: Amount::new(size) },
+                    ).unwrap();
+                }
+                let delivered = net.brand.brand().unwrap().delivery(&id).unwrap().delivered;
                 net.operator("center", Action::CompleteBuy { trade: id, delivered }).unwrap();
             }
         }
@@ -829,8 +852,9 @@ proptest! {
                     let expect = if t.status == TradeStatus::Filled { EscrowStatus::Released } else { EscrowStatus::Returned };
                     prop_assert_eq!(e.status, expect);
                 }
-                milk_core::market::Side::Buy => {
-                    prop_assert_eq!(brand.delivery(&id).is_some(), t.status == TradeStatus::Filled);
+                                milk_core::market::Side::Buy => {
+                    let delivered = brand.delivery(&id).is_some_and(|d| d.delivered);
+                    prop_assert_eq!(delivered, t.status == TradeStatus::Filled);
                 }
             }
         }

@@ -3,7 +3,7 @@
 
 use super::{ChainState, TxError};
 use crate::alliance::Status;
-use crate::brand::{BrandWrite, Escrow, EscrowStatus};
+use crate::brand::{BrandWrite, Delivery, Escrow, EscrowStatus};
 use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
 use crate::market::{Curve, MarketError, MlkPrice, Side};
@@ -502,20 +502,26 @@ impl ChainState {
                 if amount.is_zero() {
                     return Err(TxError::ZeroAmount);
                 }
+                // A shortfall is recorded rather than refused: the center chain then refunds
+                // the buy, and TICA's later steps never wait behind a refused one.
                 let balance = self.balance(&inventory, asset);
-                if balance < *amount {
-                    return Err(TxError::InventoryShort {
-                        available: balance.units(),
-                    });
+                let lots = match brand.plan_spend(&inventory, Some(*to), balance, *amount, now_ms) {
+                    Ok(lots) if balance >= *amount => Some(lots),
+                    _ => None,
+                };
+                let delivered = lots.is_some();
+                if let Some(lots) = lots {
+                    change.moves.push((inventory, *to, *asset, *amount));
+                    change.brand.extend(lots);
                 }
-                let lots = brand
-                    .plan_spend(&inventory, Some(*to), balance, *amount, now_ms)
-                    .map_err(|spendable| TxError::InventoryShort {
-                        available: spendable.units(),
-                    })?;
-                change.moves.push((inventory, *to, *asset, *amount));
-                change.brand.extend(lots);
-                change.brand.push(BrandWrite::Deliver(*trade, *to, *amount));
+                change.brand.push(BrandWrite::Deliver(
+                    *trade,
+                    Delivery {
+                        to: *to,
+                        amount: *amount,
+                        delivered,
+                    },
+                ));
             }
             _ => unreachable!("called for exchange actions only"),
         }
