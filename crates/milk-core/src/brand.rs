@@ -319,6 +319,24 @@ pub struct Delivery {
     pub delivered: bool,
 }
 
+impl Delivery {
+    /// Decodes a delivery record.
+    pub fn from_record(value: &[u8]) -> Option<Delivery> {
+        let to = Address::from_bytes(value.get(..32)?.try_into().ok()?).ok()?;
+        let amount = u128::from_be_bytes(value.get(32..48)?.try_into().ok()?);
+        let delivered = match value.get(48..)? {
+            [0] => false,
+            [1] => true,
+            _ => return None,
+        };
+        Some(Delivery {
+            to,
+            amount: Amount::new(amount),
+            delivered,
+        })
+    }
+}
+
 /// A write that a checked brand action makes, applied by [`BrandState::write`].
 #[derive(Debug, Clone)]
 pub(crate) enum BrandWrite {
@@ -909,18 +927,8 @@ impl BrandState {
                 }
                 _ => false,
             },
-            record::DELIVERY => match (
-                <[u8; 32]>::try_from(rest),
-                value.get(..32).and_then(addr),
-                value.get(32..48).and_then(u128_at),
-                value.get(48..),
-            ) {
-                (Ok(id), Some(to), Some(amount), Some([flag @ (0 | 1)])) => {
-                    let delivery = Delivery {
-                        to,
-                        amount: Amount::new(amount),
-                        delivered: *flag == 1,
-                    };
+            record::DELIVERY => match (<[u8; 32]>::try_from(rest), Delivery::from_record(value)) {
+                (Ok(id), Some(delivery)) => {
                     self.deliveries.insert(Hash(id), delivery);
                     true
                 }

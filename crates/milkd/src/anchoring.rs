@@ -3,8 +3,7 @@
 //! without every verifier noticing (`milk verify` checks brand chains against these).
 
 use crate::node::Node;
-use crate::worker::Command;
-use milk_core::tx::{Action, Transaction};
+use milk_core::tx::Action;
 use milk_store::ChainStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,26 +29,16 @@ pub fn anchors_of(
 }
 
 /// On the operator's node: every `every`, records each brand chain's new head on the center
-/// chain, through the same admission path as API submissions.
+/// chain, through the operator's lane (which numbers all of the operator's transactions).
 pub async fn anchor(node: Arc<Node>, every: Duration) {
-    let Some(operator) = node.operator_key.clone() else {
+    let center_id = milk_core::ChainId::center();
+    let Some(lane) = node.lanes.get(&node, &center_id) else {
         return;
     };
-    let center_id = milk_core::ChainId::center();
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        let Some(center) = node.chain(&center_id) else {
-            return;
-        };
-        let mut sequence = match center.store.account(&operator.address(), &[]) {
-            Ok((_, seq)) => seq,
-            Err(e) => {
-                tracing::warn!(error = %e, "anchoring: cannot read the operator's account");
-                continue;
-            }
-        };
-        let mut txs = Vec::new();
+        let mut anchors = Vec::new();
         for handle in node
             .chain_handles()
             .iter()
@@ -67,44 +56,19 @@ pub async fn anchor(node: Arc<Node>, every: Duration) {
             if head.height == 0 || anchored.is_some_and(|h| h >= head.height) {
                 continue;
             }
-            let tx = Transaction {
-                chain: center_id.clone(),
-                sender: operator.address(),
-                sequence,
-                expires_at_ms: node.clock.now_ms() + 60_000,
-                action: Action::Anchor {
-                    chain: id.clone(),
-                    height: head.height,
-                    hash: head.hash(),
-                },
+            let lane = lane.clone();
+            let action = Action::Anchor {
+                chain: id.clone(),
+                height: head.height,
+                hash: head.hash(),
             };
-            sequence += 1;
-            if let Ok(v) = tx.sign(&operator).verify() {
-                txs.push(v);
-            }
+            // Sent together, so the lane puts them in one batch.
+            anchors.push(tokio::spawn(async move { lane.submit(action).await }));
         }
-        if txs.is_empty() {
-            continue;
-        }
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        if center
-            .send(Command::Submit {
-                txs,
-                wait: true,
-                reply,
-            })
-            .is_err()
-        {
-            return;
-        }
-        let Ok(admissions) = answer.await else { return };
-        // Wait for the block, so the next round reads the anchors and the sequence it made.
-        for a in admissions {
-            if let crate::worker::Admission::Accepted {
-                outcome: Some(rx), ..
-            } = a
-            {
-                let _ = rx.await;
+        // Wait for the block, so the next round reads the anchors it made.
+        for a in anchors {
+            if let Ok(Err(e)) = a.await {
+                tracing::warn!(error = %e, "anchoring: an anchor did not commit");
             }
         }
     }

@@ -261,7 +261,15 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::alliance_api::issue_credential,
         crate::webhooks::register,
         crate::webhooks::list,
-        crate::webhooks::remove
+        crate::webhooks::remove,
+        crate::market_api::markets,
+        crate::market_api::market,
+        crate::market_api::quote,
+        crate::market_api::candles,
+        crate::market_api::oracle,
+        crate::market_api::trade,
+        crate::market_api::trade_status,
+        crate::market_api::treasury
     ),
     components(schemas(
         ErrorBody,
@@ -293,7 +301,15 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::alliance_api::PartnerCredential,
         crate::webhooks::WebhookRequest,
         crate::webhooks::WebhookCreated,
-        crate::webhooks::WebhookView
+        crate::webhooks::WebhookView,
+        crate::market_api::MarketView,
+        crate::market_api::QuoteView,
+        crate::market_api::Candle,
+        crate::market_api::OracleView,
+        crate::market_api::TradeView,
+        crate::market_api::TradeRequest,
+        crate::market_api::TreasuryView,
+        crate::market_api::TreasuryMarket
     ))
 )]
 pub struct ApiDoc;
@@ -318,6 +334,7 @@ pub fn router(node: Shared) -> Router {
         .merge(crate::partner_api::routes())
         .merge(crate::alliance_api::routes())
         .merge(crate::webhooks::routes())
+        .merge(crate::market_api::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -37,6 +37,15 @@ pub struct NodeConfig {
     /// The wait after a webhook's first failed delivery; it doubles with each failure
     /// (up to five minutes).
     pub webhook_retry_base: Duration,
+    /// How often open trades are looked for and finished.
+    pub settle_retry: Duration,
+    /// MLK price sources for the oracle: Upbit-style ticker URLs.
+    pub oracle_sources: Vec<String>,
+    /// How often the oracle records MLK's price.
+    pub oracle_interval: Duration,
+    /// Stop the process abruptly right after this settlement step (`sell:1`, `sell:2`,
+    /// `buy:1`, `buy:2`): for fault-injection tests of recovery.
+    pub crash_after: Option<String>,
 }
 
 impl NodeConfig {
@@ -57,6 +66,10 @@ impl NodeConfig {
             anchor_interval: Duration::from_secs(10),
             webhook_poll: Duration::from_millis(500),
             webhook_retry_base: Duration::from_secs(1),
+            settle_retry: Duration::from_secs(5),
+            oracle_sources: Vec::new(),
+            oracle_interval: Duration::from_secs(5),
+            crash_after: None,
         }
     }
 }

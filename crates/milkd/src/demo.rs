@@ -75,7 +75,7 @@ async fn submit(node: &Node, chain: &ChainId, key: &Keypair, action: Action) -> 
 
 /// Paper Lantern Books joins the demo alliance, unless it already has. Returns once its
 /// brand chain is open, or the first refusal.
-pub async fn grow_alliance(node: &Node) -> Result<(), String> {
+pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
     let chain: ChainId = DEMO_NEWCOMER.parse().expect("valid chain id");
     let center = ChainId::center();
     let whole = |n: u128| Amount::from_whole(n, 2).expect("fits");
@@ -109,11 +109,15 @@ pub async fn grow_alliance(node: &Node) -> Result<(), String> {
             };
             submit(node, &center, &key, approve).await?;
         }
-        let operator = demo_key("operator");
+        // The operator's transactions go through its lane, which numbers them all.
+        let lane = node
+            .lanes
+            .get(node, &center)
+            .ok_or("this node does not hold the operator's key")?;
         let sign = Action::SignAgreement {
             chain: chain.clone(),
         };
-        submit(node, &center, &operator, sign).await?;
+        lane.submit(sign).await.map_err(|e| e.code)?;
         tracing::info!(chain = %chain, "demo: Paper Lantern Books joined the alliance");
     }
     // The demo's public credential for it, like the genesis partners'.

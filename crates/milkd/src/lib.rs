@@ -16,9 +16,14 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod lane;
+pub mod market_api;
 pub mod metrics;
 pub mod node;
+pub mod oracle;
 pub mod partner_api;
+pub mod settlement;
+pub mod ticker;
 pub mod webhooks;
 pub mod worker;
 
@@ -39,6 +44,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = api::router(node.clone());
     let anchoring = tokio::spawn(anchoring::anchor(node.clone(), node.config.anchor_interval));
+    let recovery = tokio::spawn(settlement::recovery(node.clone(), node.config.settle_retry));
+    let oracle = tokio::spawn(oracle::run(
+        node.clone(),
+        node.config.oracle_sources.clone(),
+        node.config.oracle_interval,
+    ));
     let webhooks = tokio::spawn(webhooks::deliver(
         node.clone(),
         node.config.webhook_poll,
@@ -49,6 +60,8 @@ pub async fn serve(
         .await?;
     anchoring.abort();
     webhooks.abort();
+    recovery.abort();
+    oracle.abort();
     let n = node.clone();
     tokio::task::spawn_blocking(move || n.shutdown())
         .await

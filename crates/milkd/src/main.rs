@@ -35,6 +35,14 @@ struct Args {
     /// On the demo network, do not have the demo users send each other transfers.
     #[arg(long)]
     no_demo_traffic: bool,
+    /// An MLK price source for the oracle: an Upbit-style ticker URL (repeat for several;
+    /// the median of the fresh ones is recorded). The demo network runs its own ticker
+    /// when none is given.
+    #[arg(long = "oracle-url", env = "MILK_ORACLE_URLS", value_delimiter = ',')]
+    oracle_urls: Vec<String>,
+    /// Seconds between oracle prices.
+    #[arg(long, default_value_t = 5)]
+    oracle_interval_s: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +59,10 @@ fn main() -> anyhow::Result<()> {
     config.producer_key = args.producer_key;
     config.block_max_txs = args.block_max_txs;
     config.block_interval = Duration::from_millis(args.block_interval_ms);
+    config.oracle_sources = args.oracle_urls.clone();
+    config.oracle_interval = Duration::from_secs(args.oracle_interval_s.max(1));
+    // Fault-injection tests stop the node abruptly at a settlement step with this.
+    config.crash_after = std::env::var("MILK_CRASH_AFTER").ok();
 
     let node = Arc::new(
         Node::open(config, Arc::new(SystemClock))
@@ -68,6 +80,15 @@ fn main() -> anyhow::Result<()> {
         // Scripts and tests read this line to find the node.
         println!("milkd listening on http://{addr}");
         tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chain_handles().len(), "node started");
+                if milkd::demo::is_demo(&node) && args.oracle_urls.is_empty() {
+            // MLK at about KRW 1,000, wandering by up to 0.3 % a quote.
+            let ticker = milkd::ticker::Ticker::new(10_000_000, 30, 0x6d696c6b, Arc::new(SystemClock));
+            let ticker_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let url = format!("http://{}/v1/ticker?markets={}", ticker_listener.local_addr()?, milkd::ticker::MARKET);
+            milkd::ticker::spawn(ticker_listener, ticker);
+            tracing::info!(%url, "demo network: a local MLK ticker feeds the oracle (--oracle-url to use others)");
+            tokio::spawn(milkd::oracle::run(node.clone(), vec![url], Duration::from_secs(args.oracle_interval_s.max(1))));
+        }
         if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
             tracing::info!("demo network: Paper Lantern Books joins the alliance; demo users link, convert mileage and send each other tokens every 3 s (--no-demo-traffic to stop)");
             tokio::spawn(milkd::demo::traffic(node.clone(), Duration::from_secs(3)));

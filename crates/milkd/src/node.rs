@@ -184,6 +184,10 @@ pub struct Node {
     pub credentials: Credentials,
     /// Partners' webhooks.
     pub webhooks: crate::webhooks::Webhooks,
+    /// The operator's transaction lanes, one per chain.
+    pub lanes: crate::lane::Lanes,
+    /// Trades being settled.
+    pub settling: crate::settlement::Settling,
     /// The operator's key, when this node holds it (it then anchors brand chains).
     pub operator_key: Option<Keypair>,
 }
@@ -317,6 +321,8 @@ impl Node {
             keys: Arc::new(KeyCache::new(KEY_CACHE_CAPACITY)),
             credentials,
             webhooks,
+            lanes: Default::default(),
+            settling: Default::default(),
             operator_key,
         })
     }

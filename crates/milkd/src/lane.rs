@@ -1,0 +1,212 @@
+//! The operator's lane: every transaction the operator's key sends on one chain goes through
+//! one task, which numbers them.
+//!
+//! A key's transactions must carry consecutive sequence numbers, and a transaction dropped
+//! at block time leaves a gap that holds back every later one until it expires. So the
+//! settlement steps, anchors and oracle prices the node sends on a chain are queued here,
+//! numbered from the lane's own counter, sent in batches and awaited. The steps are built
+//! never to be refused (a refusal is recorded on the chain instead); if one still is, the
+//! lane re-reads the committed sequence before its next batch.
+
+use crate::node::{ChainHandle, Node};
+use crate::worker::{Admission, Command, Outcome};
+use milk_core::tx::{Action, Transaction};
+use milk_core::{ChainId, Keypair};
+use milk_store::{ChainStore, TxLocation};
+use std::sync::{Arc, Weak};
+
+use tokio::sync::{mpsc, oneshot};
+
+/// How long the operator's transactions stay valid.
+const LANE_TX_LIFETIME_MS: u64 = 30_000;
+/// The most transactions in one batch.
+const LANE_BATCH: usize = 512;
+
+/// Why the lane could not commit an action: the chain's code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneError {
+    /// The stable code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+impl LaneError {
+    fn new(code: &str, message: impl Into<String>) -> LaneError {
+        LaneError {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for LaneError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+type Reply = oneshot::Sender<Result<TxLocation, LaneError>>;
+
+/// A handle to one chain's operator lane.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    requests: mpsc::UnboundedSender<(Action, Reply)>,
+}
+
+impl Lane {
+    /// Starts the lane of `chain` (on the current tokio runtime).
+    pub(crate) fn start(node: Weak<Node>, chain: ChainId, key: Keypair) -> Lane {
+        let (requests, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(node, chain, key, rx));
+        Lane { requests }
+    }
+
+    /// Signs `action` with the operator's key, submits it and waits for its block.
+    pub async fn submit(&self, action: Action) -> Result<TxLocation, LaneError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send((action, reply))
+            .map_err(|_| LaneError::new("chain_halted", "the node is stopping"))?;
+        answer
+            .await
+            .map_err(|_| LaneError::new("chain_halted", "the node is stopping"))?
+    }
+}
+
+async fn run(
+    node: Weak<Node>,
+    chain: ChainId,
+    key: Keypair,
+    mut rx: mpsc::UnboundedReceiver<(Action, Reply)>,
+) {
+    let mut next: Option<u64> = None;
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < LANE_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let Some(node) = node.upgrade() else { return };
+        let Some(handle) = node.chain(&chain) else {
+            for (_, reply) in batch {
+                let _ = reply.send(Err(LaneError::new("unknown_chain", "no such chain")));
+            }
+            continue;
+        };
+        let sequence = match next {
+            Some(n) => n,
+            None => match handle.store.account(&key.address(), &[]) {
+                Ok((_, n)) => n,
+                Err(e) => {
+                    for (_, reply) in batch {
+                        let _ = reply.send(Err(LaneError::new("internal", e.to_string())));
+                    }
+                    continue;
+                }
+            },
+        };
+        let outcomes = send_batch(&node, &handle, &key, sequence, &batch).await;
+        // Every outcome is in: what followed a refusal has expired by now, so after one the
+        // next batch is numbered from what is committed.
+        let clean = outcomes.iter().all(Result::is_ok);
+        next = clean.then_some(sequence + batch.len() as u64);
+        for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+async fn send_batch(
+    node: &Node,
+    handle: &ChainHandle,
+    key: &Keypair,
+    first: u64,
+    batch: &[(Action, Reply)],
+) -> Vec<Result<TxLocation, LaneError>> {
+    let expires_at_ms = node.clock.now_ms() + LANE_TX_LIFETIME_MS;
+    let mut txs = Vec::with_capacity(batch.len());
+    for (i, (action, _)) in batch.iter().enumerate() {
+        let tx = Transaction {
+            chain: handle.spec.id.clone(),
+            sender: key.address(),
+            sequence: first + i as u64,
+            expires_at_ms,
+            action: action.clone(),
+        };
+        match tx.sign(key).verify() {
+            Ok(v) => txs.push(v),
+            Err((_, e)) => {
+                return batch
+                    .iter()
+                    .map(|_| Err(LaneError::new(e.code(), e.to_string())))
+                    .collect();
+            }
+        }
+    }
+    let (reply, answer) = oneshot::channel();
+    let sent = handle.send(Command::Submit {
+        txs,
+        wait: true,
+        reply,
+    });
+    let admissions = match sent {
+        Ok(()) => answer.await.ok(),
+        Err(_) => None,
+    };
+    let Some(admissions) = admissions else {
+        return batch
+            .iter()
+            .map(|_| {
+                Err(LaneError::new(
+                    "chain_busy",
+                    "the chain did not take the batch",
+                ))
+            })
+            .collect();
+    };
+    let mut out = Vec::with_capacity(admissions.len());
+    for a in admissions {
+        out.push(match a {
+            Admission::Refused { error, .. } => {
+                Err(LaneError::new(error.code(), error.to_string()))
+            }
+            Admission::Accepted {
+                outcome: Some(rx), ..
+            } => match rx.await {
+                Ok(Outcome::Committed(loc)) => Ok(loc),
+                Ok(Outcome::Dropped(e)) => Err(LaneError::new(e.code(), e.to_string())),
+                Ok(Outcome::Halted) | Err(_) => Err(LaneError::new(
+                    "chain_halted",
+                    "the chain stopped before committing it",
+                )),
+            },
+            Admission::Accepted { outcome: None, .. } => {
+                Err(LaneError::new("internal", "accepted without a receipt"))
+            }
+        });
+    }
+    out
+}
+
+/// The node's lanes, one per chain, started on first use.
+#[derive(Debug, Default)]
+pub struct Lanes {
+    lanes: std::sync::Mutex<std::collections::HashMap<ChainId, Lane>>,
+}
+
+impl Lanes {
+    /// The lane of `chain`, if the node holds the operator's key.
+    pub fn get(&self, node: &Arc<Node>, chain: &ChainId) -> Option<Lane> {
+        let key = node.operator_key.clone()?;
+        let mut lanes = self.lanes.lock().expect("lanes lock");
+        Some(
+            lanes
+                .entry(chain.clone())
+                .or_insert_with(|| Lane::start(Arc::downgrade(node), chain.clone(), key))
+                .clone(),
+        )
+    }
+}

@@ -1,0 +1,739 @@
+//! The exchange as the API shows it: markets, quotes, trades, price history, MLK's oracle
+//! price and TICA's treasury.
+//!
+//! Market data is public, like the center chain it comes from. A trade is the customer's
+//! signed order (a `Buy` on the center chain, or a `Sell` on the token's brand chain)
+//! posted to `/v1/trades`; the node locks it and settles both legs before answering.
+
+use crate::api::{ApiError, ErrorBody, body_error, caller};
+use crate::auth::{Caller, Principal};
+use crate::node::Node;
+use crate::settlement::{self, DriveError, PlaceError};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use milk_core::codec::Decode;
+use milk_core::exchange::{self, MarketEntry, OracleRecord, Trade, TradeStatus};
+use milk_core::market::{MlkPrice, Side};
+use milk_core::tx::{Action, OrderSize, SignedTransaction, TxId};
+use milk_core::{Amount, ChainId, Hash, Symbol};
+use milk_store::ChainStore;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+type Shared = Arc<Node>;
+
+/// The exchange routes.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/markets", get(markets))
+        .route("/v1/markets/{asset}", get(market))
+        .route("/v1/markets/{asset}/quote", get(quote))
+        .route("/v1/markets/{asset}/candles", get(candles))
+        .route("/v1/oracle", get(oracle))
+        .route("/v1/trades", post(trade))
+        .route("/v1/trades/{id}", get(trade_status))
+        .route("/v1/treasury", get(treasury))
+}
+
+fn center(node: &Node) -> Arc<crate::node::ChainHandle> {
+    node.chain(&ChainId::center())
+        .expect("every node hosts the center chain")
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal("exchange", e)
+}
+
+fn config(node: &Node) -> Result<&exchange::ExchangeConfig, ApiError> {
+    node.genesis.exchange.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_exchange",
+            "this network has no exchange",
+        )
+    })
+}
+
+fn oracle_record(node: &Node) -> Result<Option<OracleRecord>, ApiError> {
+    let v = center(node)
+        .store
+        .record(&[exchange::record::ORACLE])
+        .map_err(internal)?;
+    Ok(v.and_then(|v| {
+        Some(OracleRecord {
+            krw_e4: u64::from_be_bytes(v.get(..8)?.try_into().ok()?),
+            observed_at_ms: u64::from_be_bytes(v.get(8..16)?.try_into().ok()?),
+        })
+    }))
+}
+
+fn all_markets(node: &Node) -> Result<Vec<(Symbol, MarketEntry)>, ApiError> {
+    let records = center(node)
+        .store
+        .records_with_prefix(&[exchange::record::MARKET])
+        .map_err(internal)?;
+    records
+        .into_iter()
+        .map(|(k, v)| {
+            let symbol: Symbol = std::str::from_utf8(&k[1..])
+                .map_err(internal)?
+                .parse()
+                .map_err(internal)?;
+            Ok((symbol, MarketEntry::from_bytes(&v).map_err(internal)?))
+        })
+        .collect()
+}
+
+fn one_market(node: &Node, asset: &str) -> Result<(Symbol, MarketEntry), ApiError> {
+    let symbol: Symbol = asset
+        .parse()
+        .map_err(|e: String| ApiError::bad_request("malformed_asset", e))?;
+    let entry = settlement::market_record(node, &symbol)
+        .map_err(internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_market",
+                format!("no market for {symbol}"),
+            )
+        })?;
+    Ok((symbol, entry))
+}
+
+/// The fresh oracle price, or why trading is halted.
+fn fresh_price(node: &Node) -> Result<(OracleRecord, MlkPrice), ApiError> {
+    let config = config(node)?;
+    let o = oracle_record(node)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "oracle_missing",
+            "no MLK price yet: trading waits for the oracle",
+        )
+    })?;
+    let age = node.clock.now_ms().saturating_sub(o.observed_at_ms);
+    if age > config.oracle_max_age_ms {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "oracle_stale",
+            format!(
+                "MLK's price is {age} ms old, more than {} ms: trading is halted until the oracle reports",
+                config.oracle_max_age_ms
+            ),
+        ));
+    }
+    let decimals = node
+        .genesis
+        .center()
+        .assets
+        .iter()
+        .find(|a| a.symbol == config.currency)
+        .map_or(8, |a| a.decimals);
+    Ok((
+        o,
+        MlkPrice {
+            krw_e4: o.krw_e4,
+            decimals,
+        },
+    ))
+}
+
+/// One Brand Token market.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct MarketView {
+    /// The Brand Token.
+    pub asset: String,
+    /// Its brand chain.
+    pub chain: String,
+    /// The current price, KRW per whole token × 10⁴.
+    pub price_krw_e4: String,
+    /// The price bounds, KRW per whole token × 10⁴: the partner's floor and 95 % of R.
+    pub min_price_krw_e4: String,
+    /// See `min_price_krw_e4`.
+    pub max_price_krw_e4: String,
+    /// R, KRW per whole token.
+    pub redemption_value_krw: u64,
+    /// The token's decimals.
+    pub decimals: u8,
+    /// The curve's capacity, base units.
+    pub capacity: String,
+    /// TICA's position on it, base units.
+    pub position: String,
+    /// The largest buy and sale the curve takes now (before per-order limits), base units.
+    pub largest_buy: String,
+    /// See `largest_buy`.
+    pub largest_sell: String,
+    /// The largest order, base units.
+    pub max_order: String,
+    /// What one customer may trade in a UTC day, base units.
+    pub user_daily_limit: String,
+    /// The fee, basis points.
+    pub fee_bps: u16,
+}
+
+fn market_view(node: &Node, symbol: &Symbol, m: &MarketEntry) -> Result<MarketView, ApiError> {
+    let c = m.market.curve;
+    let at = |x: u128| {
+        milk_core::market::Curve { position: x, ..c }
+            .price_krw_e4()
+            .to_string()
+    };
+    Ok(MarketView {
+        asset: symbol.to_string(),
+        chain: m.chain.to_string(),
+        price_krw_e4: c.price_krw_e4().to_string(),
+        min_price_krw_e4: at(c.capacity),
+        max_price_krw_e4: at(0),
+        redemption_value_krw: c.redemption_value_krw,
+        decimals: c.decimals,
+        capacity: c.capacity.to_string(),
+        position: c.position.to_string(),
+        largest_buy: c.largest(Side::Buy).to_string(),
+        largest_sell: c.largest(Side::Sell).to_string(),
+        max_order: m.market.max_order.to_string(),
+        user_daily_limit: m.market.user_daily_limit.to_string(),
+        fee_bps: config(node)?.fee_bps,
+    })
+}
+
+/// Every Brand Token market.
+#[utoipa::path(get, path = "/v1/markets",
+    responses((status = 200, description = "The markets", body = Vec<MarketView>)))]
+async fn markets(State(node): State<Shared>) -> Result<Json<Vec<MarketView>>, ApiError> {
+    config(&node)?;
+    all_markets(&node)?
+        .iter()
+        .map(|(s, m)| market_view(&node, s, m))
+        .collect::<Result<_, _>>()
+        .map(Json)
+}
+
+/// One market.
+#[utoipa::path(get, path = "/v1/markets/{asset}",
+    params(("asset" = String, Path, description = "The Brand Token")),
+    responses((status = 200, description = "The market", body = MarketView),
+        (status = 404, description = "No such market", body = ErrorBody)))]
+async fn market(
+    State(node): State<Shared>,
+    Path(asset): Path<String>,
+) -> Result<Json<MarketView>, ApiError> {
+    config(&node)?;
+    let (s, m) = one_market(&node, &asset)?;
+    market_view(&node, &s, &m).map(Json)
+}
+
+/// What to quote.
+#[derive(Deserialize, IntoParams, Debug)]
+pub struct QuoteQuery {
+    /// `buy` or `sell` (the customer's side).
+    #[param(value_type = String)]
+    side: Side,
+    /// Tokens, base units.
+    tokens: Option<String>,
+    /// Or MLK, base units: a buy's budget, fee included, or what a sale should bring.
+    mlk: Option<String>,
+}
+
+/// A non-binding quote.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct QuoteView {
+    /// The Brand Token.
+    pub asset: String,
+    /// `buy` or `sell`.
+    #[schema(value_type = String)]
+    pub side: Side,
+    /// Tokens, base units.
+    pub tokens: String,
+    /// Their value on the curve, MLK base units (rounded against the customer).
+    pub gross: String,
+    /// TICA's fee, MLK base units.
+    pub fee: String,
+    /// What the customer would pay (buy) or get (sell), MLK base units.
+    pub total: String,
+    /// The average price of this order, KRW per whole token × 10⁴.
+    pub price_krw_e4: String,
+    /// MLK's price used, KRW per whole MLK × 10⁴.
+    pub mlk_krw_e4: u64,
+    /// The largest order possible now on this side, base units (curve, order limit and,
+    /// for buys, TICA's inventory).
+    pub largest_now: String,
+}
+
+fn parse_units(text: &str, what: &str) -> Result<u128, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(
+            "malformed_amount",
+            format!("{what}: {text:?} is not a base-unit amount"),
+        )
+    })
+}
+
+fn brand_inventory(node: &Node, chain: &ChainId, asset: &Symbol) -> Result<u128, ApiError> {
+    let Some(handle) = node.chain(chain) else {
+        return Ok(0);
+    };
+    let (amounts, _) = handle
+        .store
+        .account(&node.genesis.tica_inventory, &[*asset])
+        .map_err(internal)?;
+    Ok(amounts.first().map_or(0, |a| a.units()))
+}
+
+/// A non-binding quote: price, MLK amount, fee, and the largest size available now.
+#[utoipa::path(get, path = "/v1/markets/{asset}/quote",
+    params(("asset" = String, Path, description = "The Brand Token"), QuoteQuery),
+    responses((status = 200, description = "The quote", body = QuoteView),
+        (status = 422, description = "Not possible now (code says why: bound_reached, oracle_stale, …)", body = ErrorBody)))]
+async fn quote(
+    State(node): State<Shared>,
+    Path(asset): Path<String>,
+    q: Result<Query<QuoteQuery>, QueryRejection>,
+) -> Result<Json<QuoteView>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
+    let fee_bps = config(&node)?.fee_bps;
+    let (symbol, m) = one_market(&node, &asset)?;
+    let (o, price) = fresh_price(&node)?;
+    let curve = m.market.curve;
+    let fill = match (&q.tokens, &q.mlk) {
+        (Some(t), None) => curve.quote(q.side, parse_units(t, "tokens")?, price, fee_bps),
+        (None, Some(v)) => curve.quote_mlk(q.side, parse_units(v, "mlk")?, price, fee_bps),
+        _ => {
+            return Err(ApiError::bad_request(
+                "malformed_query",
+                "give exactly one of tokens and mlk",
+            ));
+        }
+    }
+    .map_err(|e| {
+        let code = match e {
+            milk_core::market::MarketError::BoundReached { .. } => "bound_reached",
+            milk_core::market::MarketError::TooSmall => "order_too_small",
+            milk_core::market::MarketError::ZeroSize => "zero_amount",
+            _ => "invalid_market",
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+    })?;
+    let mut largest = curve.largest(q.side).min(m.market.max_order);
+    if q.side == Side::Buy {
+        largest = largest.min(brand_inventory(&node, &m.chain, &symbol)?);
+    }
+    let trade = Trade {
+        user: node.genesis.operator,
+        asset: symbol,
+        side: q.side,
+        tokens: fill.bt,
+        gross: fill.gross,
+        fee: fill.fee,
+        total: fill.total,
+        mlk_krw_e4: o.krw_e4,
+        time_ms: 0,
+        status: TradeStatus::Pending,
+    };
+    Ok(Json(QuoteView {
+        asset: symbol.to_string(),
+        side: q.side,
+        tokens: fill.bt.to_string(),
+        gross: fill.gross.to_string(),
+        fee: fill.fee.to_string(),
+        total: fill.total.to_string(),
+        price_krw_e4: trade
+            .price_krw_e4(curve.decimals, price.decimals)
+            .to_string(),
+        mlk_krw_e4: o.krw_e4,
+        largest_now: largest.to_string(),
+    }))
+}
+
+/// Which candles.
+#[derive(Deserialize, IntoParams, Debug)]
+pub struct CandleQuery {
+    /// The candle length, ms (default a minute, at least a second).
+    interval_ms: Option<u64>,
+    /// At most this many, the newest (default 100, at most 1,000).
+    limit: Option<usize>,
+}
+
+/// One interval's prices, KRW per whole token × 10⁴, and volume in base units.
+#[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq, Eq)]
+pub struct Candle {
+    /// The interval's start, Unix ms.
+    pub start_ms: u64,
+    /// The first trade's price.
+    pub open: String,
+    /// The highest.
+    pub high: String,
+    /// The lowest.
+    pub low: String,
+    /// The last.
+    pub close: String,
+    /// Tokens traded, base units.
+    pub volume: String,
+    /// How many trades.
+    pub trades: u64,
+}
+
+/// Price history: OHLC candles of filled trades.
+#[utoipa::path(get, path = "/v1/markets/{asset}/candles",
+    params(("asset" = String, Path, description = "The Brand Token"), CandleQuery),
+    responses((status = 200, description = "Candles, oldest first", body = Vec<Candle>)))]
+async fn candles(
+    State(node): State<Shared>,
+    Path(asset): Path<String>,
+    q: Result<Query<CandleQuery>, QueryRejection>,
+) -> Result<Json<Vec<Candle>>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
+    let (symbol, _) = one_market(&node, &asset)?;
+    let interval = q.interval_ms.unwrap_or(60_000).max(1_000);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let prefix = exchange::record::ticks(&symbol);
+    let records = center(&node)
+        .store
+        .records_with_prefix(&prefix)
+        .map_err(internal)?;
+    let mut out: Vec<(u64, u128, u128, u128, u128, u128, u64)> = Vec::new();
+    for (k, v) in records {
+        let (Some((time, _)), Some((price, tokens))) = (
+            exchange::tick_key(&k[prefix.len()..]),
+            exchange::tick_value(&v),
+        ) else {
+            return Err(internal("malformed tick"));
+        };
+        let start = time / interval * interval;
+        match out.last_mut() {
+            Some(c) if c.0 == start => {
+                c.2 = c.2.max(price);
+                c.3 = c.3.min(price);
+                c.4 = price;
+                c.5 += tokens;
+                c.6 += 1;
+            }
+            _ => out.push((start, price, price, price, price, tokens, 1)),
+        }
+    }
+    let skip = out.len().saturating_sub(limit);
+    Ok(Json(
+        out.into_iter()
+            .skip(skip)
+            .map(|(start_ms, o, h, l, c, v, n)| Candle {
+                start_ms,
+                open: o.to_string(),
+                high: h.to_string(),
+                low: l.to_string(),
+                close: c.to_string(),
+                volume: v.to_string(),
+                trades: n,
+            })
+            .collect(),
+    ))
+}
+
+/// MLK's price as the center chain last recorded it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct OracleView {
+    /// KRW per whole MLK × 10⁴.
+    pub krw_e4: u64,
+    /// When the sources quoted it, Unix ms.
+    pub observed_at_ms: u64,
+    /// How old it is now.
+    pub age_ms: u64,
+    /// The oldest a trade may use.
+    pub max_age_ms: u64,
+    /// Whether trading may use it.
+    pub fresh: bool,
+}
+
+/// MLK's oracle price.
+#[utoipa::path(get, path = "/v1/oracle",
+    responses((status = 200, description = "The price", body = OracleView),
+        (status = 404, description = "No price yet", body = ErrorBody)))]
+async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError> {
+    let max_age_ms = config(&node)?.oracle_max_age_ms;
+    let o = oracle_record(&node)?.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "oracle_missing", "no MLK price yet")
+    })?;
+    let age_ms = node.clock.now_ms().saturating_sub(o.observed_at_ms);
+    Ok(Json(OracleView {
+        krw_e4: o.krw_e4,
+        observed_at_ms: o.observed_at_ms,
+        age_ms,
+        max_age_ms,
+        fresh: age_ms <= max_age_ms,
+    }))
+}
+
+/// A trade and where it stands.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct TradeView {
+    /// The trade id: the customer's order transaction.
+    pub id: String,
+    /// `buy` or `sell`.
+    #[schema(value_type = String)]
+    pub side: Side,
+    /// The Brand Token.
+    pub asset: String,
+    /// The customer.
+    pub user: String,
+    /// `filled`, `refunded` (a buy TICA could not deliver), `refused` (a sale not filled;
+    /// the tokens went back), `pending` or `settling` (still between steps).
+    pub status: String,
+    /// Why it was refused or refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Tokens, base units.
+    pub tokens: String,
+    /// Value on the curve, MLK base units.
+    pub gross: String,
+    /// Fee, MLK base units.
+    pub fee: String,
+    /// Paid (buy) or received (sell), MLK base units.
+    pub total: String,
+    /// MLK's price used, KRW × 10⁴.
+    pub mlk_krw_e4: u64,
+    /// The average price, KRW per whole token × 10⁴.
+    pub price_krw_e4: String,
+    /// When it was priced, Unix ms.
+    pub time_ms: u64,
+}
+
+fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
+    let decimals = settlement::market_record(node, &t.asset)
+        .ok()
+        .flatten()
+        .map_or(0, |m| m.market.curve.decimals);
+    let (mut status, code) = match &t.status {
+        TradeStatus::Pending => ("pending", None),
+        TradeStatus::Filled => ("filled", None),
+        TradeStatus::Refunded => ("refunded", Some("inventory_short".to_owned())),
+        TradeStatus::Refused(c) => ("refused", Some(c.clone())),
+    };
+    // A sale is only over once its escrow is released or returned.
+    if t.side == Side::Sell
+        && let Ok(Some(m)) = settlement::market_record(node, &t.asset)
+        && settlement::escrow_record(node, &m.chain, id)
+            .ok()
+            .flatten()
+            .is_some_and(|e| e.status == milk_core::brand::EscrowStatus::Locked)
+    {
+        status = "settling";
+    }
+    TradeView {
+        id: id.to_hex(),
+        side: t.side,
+        asset: t.asset.to_string(),
+        user: t.user.to_string(),
+        status: status.to_owned(),
+        code,
+        tokens: t.tokens.to_string(),
+        gross: t.gross.to_string(),
+        fee: t.fee.to_string(),
+        total: t.total.to_string(),
+        mlk_krw_e4: t.mlk_krw_e4,
+        price_krw_e4: t.price_krw_e4(decimals, 8).to_string(),
+        time_ms: t.time_ms,
+    }
+}
+
+/// A customer's signed order.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TradeRequest {
+    /// The signed `Buy` (center chain) or `Sell` (the token's brand chain), canonical
+    /// encoding, hex.
+    pub tx: String,
+}
+
+/// Places an order and settles it across both chains before answering.
+#[utoipa::path(post, path = "/v1/trades",
+    request_body = TradeRequest,
+    responses((status = 200, description = "Settled: filled, refused or refunded", body = TradeView),
+        (status = 202, description = "Locked, still settling: poll /v1/trades/{id}", body = ErrorBody),
+        (status = 400, description = "Not an order", body = ErrorBody),
+        (status = 422, description = "Refused before anything was locked (code says why)", body = ErrorBody)))]
+async fn trade(
+    State(node): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<TradeView>, ApiError> {
+    let body = body.map_err(body_error)?;
+    let req: TradeRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("expected {{\"tx\": hex}}: {e}"))
+    })?;
+    let bytes = hex::decode(req.tx.trim())
+        .map_err(|e| ApiError::bad_request("malformed_tx", format!("not hex: {e}")))?;
+    let order = SignedTransaction::decode_checked(&bytes)
+        .map_err(|e| ApiError::bad_request("malformed_tx", e.to_string()))?;
+    // A buy TICA cannot deliver now is refused before its MLK is locked.
+    if let Action::Buy {
+        asset,
+        size: OrderSize::Tokens(amount),
+        ..
+    } = &order.tx.action
+        && let Ok(Some(m)) = settlement::market_record(&node, asset)
+    {
+        let available = brand_inventory(&node, &m.chain, asset)?;
+        if available < amount.units() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "inventory_short",
+                format!("TICA's inventory holds only {available} base units"),
+            ));
+        }
+    }
+    let id = order.tx.id();
+    match settlement::place(&node, order).await {
+        Ok(id) => {
+            let t = settlement::trade_record(&node, &id)
+                .map_err(internal)?
+                .ok_or_else(|| internal("settled trade has no record"))?;
+            Ok(Json(trade_view(&node, &id, &t)))
+        }
+        Err(PlaceError::NotAnOrder) => Err(ApiError::bad_request(
+            "wrong_action",
+            "an order is a signed Buy (center chain) or Sell (brand chain)",
+        )),
+        Err(PlaceError::WrongChain) => Err(ApiError::bad_request(
+            "wrong_chain",
+            "a Buy goes on the center chain",
+        )),
+        Err(PlaceError::UnknownChain) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_chain",
+            "no such chain on this node",
+        )),
+        Err(PlaceError::Refused(e)) => Err(ApiError::refused(&e)),
+        Err(PlaceError::Api(e)) => Err(e),
+        Err(PlaceError::Pending) | Err(PlaceError::Settle(DriveError::Busy)) => Err(ApiError::new(
+            StatusCode::ACCEPTED,
+            "settling",
+            format!("locked and settling: poll /v1/trades/{}", id.to_hex()),
+        )),
+        Err(PlaceError::Settle(e)) => {
+            tracing::warn!(trade = %id, error = %e, "trade locked, settlement continues in recovery");
+            Err(ApiError::new(
+                StatusCode::ACCEPTED,
+                "settling",
+                format!(
+                    "locked; settlement continues ({e}): poll /v1/trades/{}",
+                    id.to_hex()
+                ),
+            ))
+        }
+    }
+}
+
+/// A trade by id.
+#[utoipa::path(get, path = "/v1/trades/{id}",
+    params(("id" = String, Path, description = "The trade id (the order's transaction id)")),
+    responses((status = 200, description = "The trade", body = TradeView),
+        (status = 404, description = "No such trade", body = ErrorBody)))]
+async fn trade_status(
+    State(node): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<TradeView>, ApiError> {
+    let id = Hash::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_id", e))?;
+    match settlement::trade_record(&node, &id).map_err(internal)? {
+        Some(t) => Ok(Json(trade_view(&node, &id, &t))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_trade",
+            "no trade with this id on the center chain (a sale appears once it settles)",
+        )),
+    }
+}
+
+/// TICA's treasury: what it holds to trade with, and what is in flight.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct TreasuryView {
+    /// The MLK reserve, base units.
+    pub reserve: String,
+    /// Fees collected, MLK base units.
+    pub fees: String,
+    /// MLK in escrow for buys being settled, base units.
+    pub escrow: String,
+    /// Per market.
+    pub markets: Vec<TreasuryMarket>,
+}
+
+/// TICA's position in one market.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct TreasuryMarket {
+    /// The Brand Token.
+    pub asset: String,
+    /// Its inventory on the brand chain, base units.
+    pub inventory: String,
+    /// Tokens in escrow for sales being settled, base units.
+    pub escrow: String,
+    /// The curve position, base units.
+    pub position: String,
+    /// The inventory's value at the current price, KRW (rounded down): TICA's exposure.
+    pub exposure_krw: String,
+}
+
+/// TICA's treasury (the operator only).
+#[utoipa::path(get, path = "/v1/treasury",
+    responses((status = 200, description = "The treasury", body = TreasuryView),
+        (status = 403, description = "Not the operator", body = ErrorBody)))]
+async fn treasury(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<TreasuryView>, ApiError> {
+    match caller(&node, &headers)? {
+        Caller::Credential(Principal::Operator) => {}
+        Caller::Anonymous => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the treasury is the operator's: send its credential",
+            ));
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the treasury is the operator's",
+            ));
+        }
+    }
+    let config = config(&node)?;
+    let center = center(&node);
+    let mlk = |who: &milk_core::Address| -> Result<Amount, ApiError> {
+        let (a, _) = center
+            .store
+            .account(who, &[config.currency])
+            .map_err(internal)?;
+        Ok(a.first().copied().unwrap_or_default())
+    };
+    let mut markets = Vec::new();
+    for (symbol, m) in all_markets(&node)? {
+        let inventory = brand_inventory(&node, &m.chain, &symbol)?;
+        let escrow = match node.chain(&m.chain) {
+            Some(h) => h
+                .store
+                .account(&exchange::ESCROW, &[symbol])
+                .map_err(internal)?
+                .0
+                .first()
+                .map_or(0, |a| a.units()),
+            None => 0,
+        };
+        let c = m.market.curve;
+        let exposure = inventory.saturating_mul(c.price_krw_e4())
+            / 10u128.pow(u32::from(c.decimals))
+            / u128::from(milk_core::market::PRICE_SCALE);
+        markets.push(TreasuryMarket {
+            asset: symbol.to_string(),
+            inventory: inventory.to_string(),
+            escrow: escrow.to_string(),
+            position: c.position.to_string(),
+            exposure_krw: exposure.to_string(),
+        });
+    }
+    Ok(Json(TreasuryView {
+        reserve: mlk(&config.liquidity)?.units().to_string(),
+        fees: mlk(&config.fees)?.units().to_string(),
+        escrow: mlk(&exchange::ESCROW)?.units().to_string(),
+        markets,
+    }))
+}

@@ -1,0 +1,349 @@
+//! Settling trades across the center chain and a brand chain, and finishing whatever a stop
+//! interrupted.
+//!
+//! The chains' own records are the settlement log: a sale's escrow on its brand chain, the
+//! trade on the center chain, a buy's delivery on its brand chain, each under the trade's
+//! id. Driving a trade reads them and sends the next missing step through the operator's
+//! lane; every step is done at most once whatever is retried, so a driver can always start
+//! over. At start and every few seconds the node looks for trades left open (a locked
+//! escrow, a pending buy) and drives them to the end: both legs, or neither.
+
+use crate::lane::LaneError;
+use crate::node::Node;
+use milk_core::brand::{self, Delivery, Escrow, EscrowStatus};
+use milk_core::codec::Decode;
+use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
+use milk_core::market::Side;
+use milk_core::tx::{Action, SignedTransaction, TxId};
+use milk_core::{ChainId, Symbol};
+use milk_store::ChainStore;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The trades being driven right now, so two drivers never race on one.
+#[derive(Debug, Default)]
+pub struct Settling {
+    ids: Mutex<HashSet<TxId>>,
+}
+
+/// Holds a trade while it is driven.
+struct Claim<'a> {
+    settling: &'a Settling,
+    id: TxId,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.settling
+            .ids
+            .lock()
+            .expect("settling lock")
+            .remove(&self.id);
+    }
+}
+
+impl Settling {
+    fn claim(&self, id: TxId) -> Option<Claim<'_>> {
+        self.ids
+            .lock()
+            .expect("settling lock")
+            .insert(id)
+            .then_some(Claim { settling: self, id })
+    }
+}
+
+/// Why a trade could not be driven now (it stays open; recovery tries again).
+#[derive(Debug, Clone)]
+pub enum DriveError {
+    /// Another driver holds it.
+    Busy,
+    /// The node has no operator key: it cannot settle.
+    NoOperator,
+    /// A step did not commit.
+    Step(LaneError),
+    /// A record could not be read.
+    Store(String),
+}
+
+impl std::fmt::Display for DriveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriveError::Busy => f.write_str("the trade is being settled"),
+            DriveError::NoOperator => f.write_str("this node cannot settle trades"),
+            DriveError::Step(e) => write!(f, "{e}"),
+            DriveError::Store(e) => write!(f, "store: {e}"),
+        }
+    }
+}
+
+fn store_err(e: impl std::fmt::Display) -> DriveError {
+    DriveError::Store(e.to_string())
+}
+
+/// Stops the process right after `point` (`sell:1`, `buy:2`, …) when the node was started
+/// with that crash point: for fault-injection tests of recovery.
+fn crash_point(node: &Node, point: &str) {
+    if node.config.crash_after.as_deref() == Some(point) {
+        tracing::warn!(point, "crash point reached: stopping abruptly");
+        std::process::abort();
+    }
+}
+
+/// A trade as the center chain records it.
+pub fn trade_record(node: &Node, id: &TxId) -> Result<Option<Trade>, DriveError> {
+    let center = node
+        .chain(&ChainId::center())
+        .ok_or(DriveError::NoOperator)?;
+    center
+        .store
+        .record(&exchange::record::trade(id))
+        .map_err(store_err)?
+        .map(|v| Trade::from_bytes(&v).map_err(store_err))
+        .transpose()
+}
+
+/// A market as the center chain records it.
+pub fn market_record(node: &Node, asset: &Symbol) -> Result<Option<MarketEntry>, DriveError> {
+    let center = node
+        .chain(&ChainId::center())
+        .ok_or(DriveError::NoOperator)?;
+    center
+        .store
+        .record(&exchange::record::market(asset))
+        .map_err(store_err)?
+        .map(|v| MarketEntry::from_bytes(&v).map_err(store_err))
+        .transpose()
+}
+
+/// A sale's escrow on its brand chain.
+pub fn escrow_record(
+    node: &Node,
+    chain: &ChainId,
+    id: &TxId,
+) -> Result<Option<Escrow>, DriveError> {
+    let Some(handle) = node.chain(chain) else {
+        return Ok(None);
+    };
+    let v = handle
+        .store
+        .record(&brand::record::escrow(id))
+        .map_err(store_err)?;
+    Ok(v.and_then(|v| Escrow::from_record(&v)))
+}
+
+/// A buy's delivery on its brand chain.
+pub fn delivery_record(
+    node: &Node,
+    chain: &ChainId,
+    id: &TxId,
+) -> Result<Option<Delivery>, DriveError> {
+    let Some(handle) = node.chain(chain) else {
+        return Ok(None);
+    };
+    let v = handle
+        .store
+        .record(&brand::record::delivery(id))
+        .map_err(store_err)?;
+    Ok(v.and_then(|v| Delivery::from_record(&v)))
+}
+
+/// Sends one operator step on `chain`; a step already done counts as done.
+async fn step(node: &Arc<Node>, chain: &ChainId, action: Action) -> Result<(), DriveError> {
+    let lane = node.lanes.get(node, chain).ok_or(DriveError::NoOperator)?;
+    match lane.submit(action).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "trade_closed" => Ok(()),
+        Err(e) => Err(DriveError::Step(e)),
+    }
+}
+
+/// Drives a sale whose tokens are locked on `chain` to its end.
+pub async fn drive_sell(
+    node: &Arc<Node>,
+    chain: &ChainId,
+    order: &SignedTransaction,
+) -> Result<(), DriveError> {
+    let id = order.tx.id();
+    let _claim = node.settling.claim(id).ok_or(DriveError::Busy)?;
+    if trade_record(node, &id)?.is_none() {
+        let settle = Action::SettleSell {
+            order: Box::new(order.clone()),
+        };
+        step(node, &ChainId::center(), settle).await?;
+        crash_point(node, "sell:2");
+    }
+    let trade = trade_record(node, &id)?
+        .ok_or_else(|| DriveError::Store("settled sale has no record".into()))?;
+    if escrow_record(node, chain, &id)?.is_some_and(|e| e.status == EscrowStatus::Locked) {
+        let release = Action::ReleaseSell {
+            trade: id,
+            filled: trade.status == TradeStatus::Filled,
+        };
+        step(node, chain, release).await?;
+    }
+    Ok(())
+}
+
+/// Drives a buy whose MLK is locked on the center chain to its end.
+pub async fn drive_buy(node: &Arc<Node>, id: TxId) -> Result<(), DriveError> {
+    let _claim = node.settling.claim(id).ok_or(DriveError::Busy)?;
+    let Some(trade) = trade_record(node, &id)? else {
+        return Ok(());
+    };
+    if trade.status != TradeStatus::Pending || trade.side != Side::Buy {
+        return Ok(());
+    }
+    let chain = market_record(node, &trade.asset)?
+        .ok_or_else(|| DriveError::Store(format!("no market {}", trade.asset)))?
+        .chain;
+    if delivery_record(node, &chain, &id)?.is_none() {
+        let deliver = Action::DeliverBuy {
+            trade: id,
+            to: trade.user,
+            amount: milk_core::Amount::new(trade.tokens),
+        };
+        step(node, &chain, deliver).await?;
+        crash_point(node, "buy:2");
+    }
+    let delivered = delivery_record(node, &chain, &id)?.is_some_and(|d| d.delivered);
+    step(
+        node,
+        &ChainId::center(),
+        Action::CompleteBuy {
+            trade: id,
+            delivered,
+        },
+    )
+    .await
+}
+
+/// Finds every open trade and drives it; returns how many were finished.
+pub async fn recover(node: &Arc<Node>) -> Result<usize, DriveError> {
+    if node.operator_key.is_none() {
+        return Ok(0);
+    }
+    let mut done = 0;
+    // Sales: escrows still locked on brand chains.
+    for handle in node.chain_handles() {
+        if handle.spec.partner.is_none() {
+            continue;
+        }
+        let locked: Vec<TxId> = handle
+            .store
+            .records_with_prefix(&brand::record::escrows())
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|(_, v)| {
+                Escrow::from_record(v).is_some_and(|e| e.status == EscrowStatus::Locked)
+            })
+            .filter_map(|(k, _)| Some(milk_core::Hash(k.get(1..)?.try_into().ok()?)))
+            .collect();
+        for id in locked {
+            let Some(loc) = handle.store.tx_location(&id).map_err(store_err)? else {
+                continue;
+            };
+            let Some(block) = handle.store.block(loc.height).map_err(store_err)? else {
+                continue;
+            };
+            let Some(order) = block.txs.get(loc.index as usize) else {
+                continue;
+            };
+            match drive_sell(node, &handle.spec.id, order).await {
+                Ok(()) => done += 1,
+                Err(DriveError::Busy) => {}
+                Err(e) => tracing::warn!(trade = %id, error = %e, "recovery: sale still open"),
+            }
+        }
+    }
+    // Buys: pending on the center chain.
+    let center = node
+        .chain(&ChainId::center())
+        .expect("every node hosts the center chain");
+    let pending: Vec<TxId> = center
+        .store
+        .records_with_prefix(&[exchange::record::TRADE])
+        .map_err(store_err)?
+        .into_iter()
+        .filter(|(_, v)| Trade::from_bytes(v).is_ok_and(|t| t.status == TradeStatus::Pending))
+        .filter_map(|(k, _)| Some(milk_core::Hash(k.get(1..)?.try_into().ok()?)))
+        .collect();
+    for id in pending {
+        match drive_buy(node, id).await {
+            Ok(()) => done += 1,
+            Err(DriveError::Busy) => {}
+            Err(e) => tracing::warn!(trade = %id, error = %e, "recovery: buy still open"),
+        }
+    }
+    Ok(done)
+}
+
+/// Recovers at start, then every `every`, until aborted.
+pub async fn recovery(node: Arc<Node>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match recover(&node).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(trades = n, "recovery: open trades finished"),
+            Err(e) => tracing::warn!(error = %e, "recovery failed; trying again later"),
+        }
+    }
+}
+
+/// Submits a customer's signed order and settles it: the lock, then the steps that follow.
+/// Returns the trade id. Stops at the first crash point when the node was started with one.
+pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, PlaceError> {
+    let id = order.tx.id();
+    let (chain, side) = match &order.tx.action {
+        Action::Sell { .. } => (order.tx.chain.clone(), Side::Sell),
+        Action::Buy { .. } if order.tx.chain == ChainId::center() => (ChainId::center(), Side::Buy),
+        Action::Buy { .. } => return Err(PlaceError::WrongChain),
+        _ => return Err(PlaceError::NotAnOrder),
+    };
+    let handle = node.chain(&chain).ok_or(PlaceError::UnknownChain)?;
+    let bytes = axum::body::Bytes::from(milk_core::codec::Encode::to_bytes(&order));
+    let result = crate::api::submit_items(node, &handle, vec![Ok(bytes)], true)
+        .await
+        .map_err(PlaceError::Api)?
+        .pop()
+        .ok_or(PlaceError::NotAnOrder)?;
+    if let Some(e) = result.error {
+        return Err(PlaceError::Refused(e));
+    }
+    if result.status != "committed" {
+        return Err(PlaceError::Pending);
+    }
+    match side {
+        Side::Sell => {
+            crash_point(node, "sell:1");
+            drive_sell(node, &chain, &order).await
+        }
+        Side::Buy => {
+            crash_point(node, "buy:1");
+            drive_buy(node, id).await
+        }
+    }
+    .map_err(PlaceError::Settle)?;
+    Ok(id)
+}
+
+/// Why an order was not placed.
+#[derive(Debug)]
+pub enum PlaceError {
+    /// Not a `Buy` or a `Sell`.
+    NotAnOrder,
+    /// A buy not on the center chain.
+    WrongChain,
+    /// No such chain here.
+    UnknownChain,
+    /// The chain refused the order: nothing was locked.
+    Refused(crate::api::ErrorBody),
+    /// Accepted but not committed in time.
+    Pending,
+    /// Locked, but a later step did not commit yet; recovery finishes it.
+    Settle(DriveError),
+    /// The API failed.
+    Api(crate::api::ApiError),
+}

@@ -1,0 +1,340 @@
+//! The exchange over the HTTP API of a running node, with MLK's price coming from a local
+//! ticker through the oracle: quotes, a sale and a purchase settled across both chains,
+//! price history, the treasury, and each bad order refused with its code.
+
+mod support;
+
+use milk_core::genesis::demo_key;
+use milk_core::tx::{Action, OrderSize, Transaction};
+use milk_core::{Amount, Keypair, Symbol};
+use milkd::partner_api::tx_hex;
+use milkd::ticker::Ticker;
+use milkd::{Clock, ManualClock, NodeConfig};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::Http;
+
+const NOW: u64 = 1_900_000_000_000;
+
+fn sym(s: &str) -> Symbol {
+    s.parse().unwrap()
+}
+
+/// A ticker on its own thread and runtime; returns its URL.
+fn start_ticker(ticker: Arc<Ticker>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!(
+        "http://{}/v1/ticker?markets={}",
+        listener.local_addr().unwrap(),
+        milkd::ticker::MARKET
+    );
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, milkd::ticker::router(ticker))
+                .await
+                .unwrap();
+        });
+    });
+    url
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+struct Client {
+    http: Http,
+    clock: ManualClock,
+}
+
+impl Client {
+    fn order(&self, chain: &str, key: &Keypair, action: Action) -> (u16, Value) {
+        let (_, sequence) = self.http.account(&key.address(), chain, "-");
+        let tx = Transaction {
+            chain: chain.parse().unwrap(),
+            sender: key.address(),
+            sequence,
+            expires_at_ms: self.clock.now_ms() + 60_000,
+            action,
+        }
+        .sign(key);
+        self.http.request(
+            "POST",
+            "/v1/trades",
+            Some(json!({ "tx": tx_hex(&tx) }).to_string()),
+            None,
+        )
+    }
+
+    fn buy(&self, key: &Keypair, asset: &str, size: OrderSize, max_in: u128) -> (u16, Value) {
+        self.order(
+            "center",
+            key,
+            Action::Buy {
+                asset: sym(asset),
+                pay: sym("MLK"),
+                size,
+                max_in: Amount::new(max_in),
+            },
+        )
+    }
+
+    fn sell(&self, key: &Keypair, chain: &str, amount: u128, min_out: u128) -> (u16, Value) {
+        self.order(
+            chain,
+            key,
+            Action::Sell {
+                amount: Amount::new(amount),
+                min_out: Amount::new(min_out),
+            },
+        )
+    }
+
+    fn balance(&self, key: &Keypair, chain: &str, asset: &str) -> u128 {
+        self.http.account(&key.address(), chain, asset).0
+    }
+}
+
+#[test]
+fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(NOW);
+    let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(clock.clone()));
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.oracle_sources = vec![start_ticker(ticker.clone())];
+    config.oracle_interval = Duration::from_millis(20);
+    let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
+    let c = Client {
+        http: Http::new(&node.url()).with_token("demo-operator-token"),
+        clock: clock.clone(),
+    };
+    wait_until("the oracle's first price", || {
+        c.http.get("/v1/oracle").1["fresh"] == true
+    });
+    let (_, o) = c.http.get("/v1/oracle");
+    assert_eq!(o["krw_e4"], 10_000_000, "{o}");
+
+    // Three markets, priced half-way between the partner's floor and 95 % of R.
+    let (s, markets) = c.http.get("/v1/markets");
+    assert_eq!(s, 200);
+    let assets: Vec<&str> = markets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["asset"].as_str().unwrap())
+        .collect();
+    assert_eq!(assets, ["CINE", "MART", "SKY"]);
+    let (_, sky) = c.http.get("/v1/markets/SKY");
+    // R = 15 KRW: 87.5 % of it is 13.125 KRW.
+    assert_eq!(sky["price_krw_e4"], "131250");
+    assert_eq!(sky["max_price_krw_e4"], "142500");
+
+    // A quote is free and binds nothing.
+    let (s, q) = c.http.get("/v1/markets/CINE/quote?side=sell&tokens=10000");
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(q["total"], "86187130");
+    let (s, q2) = c.http.get("/v1/markets/CINE/quote?side=buy&mlk=100000000");
+    assert_eq!(s, 200, "{q2}");
+    assert!(q2["total"].as_str().unwrap().parse::<u128>().unwrap() <= 100_000_000);
+    let (s, e) = c.http.get("/v1/markets/CINE/quote?side=buy");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("malformed_query"))
+    );
+
+    // Alice sells 100 cinema points for MLK...
+    let alice = demo_key("alice");
+    let (mlk0, cine0, sky0) = (
+        c.balance(&alice, "center", "MLK"),
+        c.balance(&alice, "cinema", "CINE"),
+        c.balance(&alice, "skyway", "SKY"),
+    );
+    let (s, sale) = c.sell(&alice, "cinema", 10_000, 86_000_000);
+    assert_eq!(
+        (s, sale["status"].as_str()),
+        (200, Some("filled")),
+        "{sale}"
+    );
+    assert_eq!(sale["total"], q["total"]);
+    let got: u128 = sale["total"].as_str().unwrap().parse().unwrap();
+    assert_eq!(c.balance(&alice, "cinema", "CINE"), cine0 - 10_000);
+    assert_eq!(c.balance(&alice, "center", "MLK"), mlk0 + got);
+
+    // ...and spends that MLK on travel points, below their redemption value.
+    let (s, buy) = c.buy(&alice, "SKY", OrderSize::Mlk(Amount::new(got)), got);
+    assert_eq!((s, buy["status"].as_str()), (200, Some("filled")), "{buy}");
+    let bought: u128 = buy["tokens"].as_str().unwrap().parse().unwrap();
+    assert_eq!(c.balance(&alice, "skyway", "SKY"), sky0 + bought);
+    assert!(c.balance(&alice, "center", "MLK") >= mlk0);
+    let price: u128 = buy["price_krw_e4"].as_str().unwrap().parse().unwrap();
+    assert!(price < 15 * 9_500, "bought at {price}: no discount");
+    let (s, again) = c
+        .http
+        .get(&format!("/v1/trades/{}", buy["id"].as_str().unwrap()));
+    assert_eq!((s, &again["status"]), (200, &buy["status"]));
+
+    // Price history and the treasury.
+    let (s, candles) = c.http.get("/v1/markets/SKY/candles?interval_ms=60000");
+    assert_eq!(s, 200);
+    assert_eq!(candles.as_array().unwrap().len(), 1, "{candles}");
+    assert_eq!(candles[0]["trades"], 1);
+    assert_eq!(candles[0]["volume"], buy["tokens"]);
+    let (s, t) = c.http.get("/v1/treasury");
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["escrow"], "0");
+    let fee_total: u128 = ["fee"]
+        .iter()
+        .map(|k| {
+            sale[k].as_str().unwrap().parse::<u128>().unwrap()
+                + buy[k].as_str().unwrap().parse::<u128>().unwrap()
+        })
+        .sum();
+    assert_eq!(t["fees"], fee_total.to_string());
+    let (s, _) = c.http.request(
+        "GET",
+        "/v1/treasury",
+        None,
+        Some("Bearer demo-cinema-token"),
+    );
+    assert_eq!(s, 403);
+    let (s, _) = c.http.request("GET", "/v1/treasury", None, None);
+    assert_eq!(s, 401);
+
+    // Bad orders: each refused with its code, nothing moved.
+    let bob = demo_key("bob");
+    let bob_mlk = c.balance(&bob, "center", "MLK");
+    let tokens = |n: u128| OrderSize::Tokens(Amount::new(n));
+    let code = |(s, v): (u16, Value)| (s, v["error"]["code"].as_str().unwrap_or("").to_owned());
+    assert_eq!(
+        code(c.order(
+            "center",
+            &bob,
+            Action::Buy {
+                asset: sym("SKY"),
+                pay: sym("LZM"),
+                size: tokens(100),
+                max_in: Amount::new(u128::MAX)
+            }
+        )),
+        (422, "payment_not_accepted".into())
+    );
+    assert_eq!(
+        code(c.buy(&bob, "SKY", tokens(100), 1)),
+        (422, "limit_missed".into())
+    );
+    assert_eq!(
+        code(c.buy(&bob, "SKY", tokens(100_000_001), u128::MAX)),
+        (422, "inventory_short".into())
+    );
+    assert_eq!(
+        code(c.buy(&bob, "SKY", tokens(1_000_001), u128::MAX)),
+        (422, "order_too_large".into())
+    );
+    assert_eq!(
+        code(c.buy(&bob, "NOPE", tokens(1), u128::MAX)),
+        (422, "unknown_market".into())
+    );
+    assert_eq!(
+        code(c.order(
+            "center",
+            &bob,
+            Action::Burn {
+                asset: sym("MLK"),
+                amount: Amount::new(1)
+            }
+        )),
+        (400, "wrong_action".into())
+    );
+    // A replayed order: the same signed bytes again.
+    let (_, seq) = c.http.account(&bob.address(), "center", "MLK");
+    let order = Transaction {
+        chain: "center".parse().unwrap(),
+        sender: bob.address(),
+        sequence: seq,
+        expires_at_ms: clock.now_ms() + 60_000,
+        action: Action::Buy {
+            asset: sym("SKY"),
+            pay: sym("MLK"),
+            size: tokens(100),
+            max_in: Amount::new(u128::MAX),
+        },
+    }
+    .sign(&bob);
+    let post = || {
+        c.http.request(
+            "POST",
+            "/v1/trades",
+            Some(json!({ "tx": tx_hex(&order) }).to_string()),
+            None,
+        )
+    };
+    assert_eq!(post().0, 200);
+    assert_eq!(code(post()), (422, "already_committed".into()));
+    let spent = bob_mlk - c.balance(&bob, "center", "MLK");
+    // A sale whose limit is missed is refused after the lock: the tokens come back.
+    let bob_cine = c.balance(&bob, "cinema", "CINE");
+    let (s, r) = c.sell(&bob, "cinema", 10_000, u128::MAX);
+    assert_eq!(
+        (s, r["status"].as_str(), r["code"].as_str()),
+        (200, Some("refused"), Some("limit_missed")),
+        "{r}"
+    );
+    assert_eq!(c.balance(&bob, "cinema", "CINE"), bob_cine);
+    assert_eq!(c.balance(&bob, "center", "MLK"), bob_mlk - spent);
+
+    // A suspended partner's token does not trade.
+    let operator = demo_key("operator");
+    let suspend = |action: Action| {
+        let (_, seq) = c.http.account(&operator.address(), "center", "MLK");
+        let tx = Transaction {
+            chain: "center".parse().unwrap(),
+            sender: operator.address(),
+            sequence: seq,
+            expires_at_ms: clock.now_ms() + 60_000,
+            action,
+        }
+        .sign(&operator);
+        c.http.submit("center", &[tx], true).unwrap();
+    };
+    suspend(Action::Suspend {
+        chain: "skyway".parse().unwrap(),
+    });
+    assert_eq!(
+        code(c.buy(&bob, "SKY", tokens(100), u128::MAX)),
+        (422, "partner_suspended".into())
+    );
+    suspend(Action::Reinstate {
+        chain: "skyway".parse().unwrap(),
+    });
+
+    // A stale price halts trading and quoting: the ticker's quotes age, the clock moves on.
+    ticker.set_age(120_000);
+    clock.advance(61_000);
+    assert_eq!(
+        code(c.buy(&bob, "SKY", tokens(100), u128::MAX)),
+        (422, "oracle_stale".into())
+    );
+    assert_eq!(
+        code(c.http.get("/v1/markets/SKY/quote?side=buy&tokens=100")),
+        (422, "oracle_stale".into())
+    );
+    // Fresh again: trading resumes.
+    ticker.set_age(0);
+    wait_until("a fresh price", || {
+        c.http.get("/v1/oracle").1["fresh"] == true
+    });
+    let (s, v) = c.buy(&bob, "SKY", tokens(100), u128::MAX);
+    assert_eq!((s, v["status"].as_str()), (200, Some("filled")), "{v}");
+}
