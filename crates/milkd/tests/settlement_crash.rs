@@ -1,0 +1,166 @@
+//! Fault injection: the real `milkd` stops abruptly at every step boundary of both trade
+//! directions (`MILK_CRASH_AFTER`); after a restart, recovery finishes every trade with
+//! both legs or neither, no escrow holds anything, and every chain replays from genesis.
+
+mod support;
+
+use milk_core::chain::Verifier;
+use milk_core::exchange::ESCROW;
+use milk_core::genesis::{Genesis, demo_key};
+use milk_core::tx::{Action, OrderSize, Transaction};
+use milk_core::{Amount, Symbol};
+use milkd::partner_api::tx_hex;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::Http;
+
+fn start(data: &Path, crash_after: Option<&str>) -> (Child, Http) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_milkd"));
+    cmd.args([
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--no-demo-traffic",
+        "--oracle-interval-s",
+        "1",
+    ])
+    .env("RUST_LOG", "warn")
+    .env_remove("MILK_CRASH_AFTER")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    if let Some(point) = crash_after {
+        cmd.env("MILK_CRASH_AFTER", point);
+    }
+    let mut child = cmd.spawn().expect("milkd starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("milkd listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, Http::new(&url).with_token("demo-operator-token"))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sym(s: &str) -> Symbol {
+    s.parse().unwrap()
+}
+
+#[test]
+fn a_crash_at_any_step_leaves_both_legs_or_neither() {
+    let alice = demo_key("alice");
+    for point in ["sell:1", "sell:2", "buy:1", "buy:2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let (mut child, http) = start(&data, Some(point));
+        wait_until("a fresh oracle price", || {
+            http.get("/v1/oracle").1["fresh"] == true
+        });
+        let balances = |http: &Http| {
+            (
+                http.account(&alice.address(), "center", "MLK").0,
+                http.account(&alice.address(), "cinema", "CINE").0,
+            )
+        };
+        let (mlk0, cine0) = balances(&http);
+        let (chain, action) = if point.starts_with("sell") {
+            (
+                "cinema",
+                Action::Sell {
+                    amount: Amount::new(10_000),
+                    min_out: Amount::new(1),
+                },
+            )
+        } else {
+            (
+                "center",
+                Action::Buy {
+                    asset: sym("CINE"),
+                    pay: sym("MLK"),
+                    size: OrderSize::Tokens(Amount::new(10_000)),
+                    max_in: Amount::new(u128::MAX),
+                },
+            )
+        };
+        let (_, sequence) = http.account(&alice.address(), chain, "-");
+        let order = Transaction {
+            chain: chain.parse().unwrap(),
+            sender: alice.address(),
+            sequence,
+            expires_at_ms: now_ms() + 120_000,
+            action,
+        }
+        .sign(&alice);
+        let id = order.tx.id();
+        let body = json!({ "tx": tx_hex(&order) }).to_string();
+        // The node dies mid-settlement: the request gets no answer.
+        let answered = http.try_post("/v1/trades", "application/json", body.as_bytes());
+        assert!(answered.is_err(), "{point}: the node answered {answered:?}");
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{point}: the node did not stop abruptly");
+
+        // Restarted without the crash point, the node finishes the trade by itself.
+        let (mut child, http) = start(&data, None);
+        let mut trade = serde_json::Value::Null;
+        wait_until(&format!("{point}: the trade to finish"), || {
+            let (s, t) = http.get(&format!("/v1/trades/{id}"));
+            trade = t;
+            s == 200
+                && ["filled", "refused", "refunded"]
+                    .contains(&trade["status"].as_str().unwrap_or(""))
+        });
+        let (mlk1, cine1) = balances(&http);
+        let total: u128 = trade["total"].as_str().unwrap().parse().unwrap();
+        match (point.starts_with("sell"), trade["status"].as_str().unwrap()) {
+            (true, "filled") => assert_eq!((mlk1, cine1), (mlk0 + total, cine0 - 10_000)),
+            (false, "filled") => assert_eq!((mlk1, cine1), (mlk0 - total, cine0 + 10_000)),
+            (_, other) => {
+                eprintln!("{point}: {other} ({:?})", trade["code"]);
+                assert_eq!((mlk1, cine1), (mlk0, cine0), "{point}: one leg only");
+            }
+        }
+        assert_eq!(http.account(&ESCROW, "center", "MLK").0, 0, "{point}");
+        assert_eq!(http.account(&ESCROW, "cinema", "CINE").0, 0, "{point}");
+
+        // Every chain replays from genesis to the node's head.
+        let (_, g) = http.get("/v1/genesis");
+        let g: Genesis = serde_json::from_value(g).unwrap();
+        for spec in &g.chains {
+            let (_, raw) = http.get_bytes(&format!(
+                "/v1/chains/{}/raw-blocks?from=0&limit=1000",
+                spec.id
+            ));
+            let blocks = milkd::api::decode_raw_blocks(&raw).unwrap();
+            let mut v = Verifier::start(&g, &spec.id, &blocks[0]).unwrap();
+            for b in &blocks[1..] {
+                v.apply(b).unwrap_or_else(|e| {
+                    panic!("{point}: {} block {}: {e}", spec.id, b.header.height)
+                });
+            }
+            v.state().check_conservation().unwrap();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
