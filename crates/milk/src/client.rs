@@ -168,6 +168,54 @@ impl Client {
         self.get("/v1/alliance")
     }
 
+    /// Every Brand Token market.
+    pub fn markets(&self) -> Result<Vec<milkd::market_api::MarketView>> {
+        self.get("/v1/markets")
+    }
+
+    /// One market.
+    pub fn market(&self, asset: &str) -> Result<milkd::market_api::MarketView> {
+        self.get(&format!("/v1/markets/{}", segment(asset)))
+    }
+
+    /// A non-binding quote; `size` is `tokens=N` or `mlk=N` (base units).
+    pub fn quote(
+        &self,
+        asset: &str,
+        side: &str,
+        size: &str,
+    ) -> Result<milkd::market_api::QuoteView> {
+        self.get(&format!(
+            "/v1/markets/{}/quote?side={side}&{size}",
+            segment(asset)
+        ))
+    }
+
+    /// MLK's oracle price.
+    pub fn oracle(&self) -> Result<milkd::market_api::OracleView> {
+        self.get("/v1/oracle")
+    }
+
+    /// TICA's treasury (operator credential).
+    pub fn treasury(&self) -> Result<serde_json::Value> {
+        self.get("/v1/treasury")
+    }
+
+    /// Places a signed order and waits for its settlement.
+    pub fn trade(&self, order: &SignedTransaction) -> Result<milkd::market_api::TradeView> {
+        let body = serde_json::json!({ "tx": milkd::partner_api::tx_hex(order) });
+        let resp = self.agent.post(&self.url("/v1/trades")).send_json(&body);
+        let v: serde_json::Value = self.read("trade", resp)?;
+        if let Some(e) = v.get("error") {
+            bail!(
+                "{} ({})",
+                e["message"].as_str().unwrap_or_default(),
+                e["code"].as_str().unwrap_or_default()
+            );
+        }
+        serde_json::from_value(v).context("trade: unexpected answer")
+    }
+
     /// One partner or applicant.
     pub fn alliance_member(&self, chain: &str) -> Result<milkd::alliance_api::MemberView> {
         self.get(&format!("/v1/alliance/{}", segment(chain)))

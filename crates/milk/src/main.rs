@@ -120,6 +120,66 @@ enum Cmd {
     /// The alliance: partners and applicants, applying, approving, TICA's agreement.
     #[command(subcommand)]
     Alliance(AllianceCmd),
+    /// Brand Token markets and their prices (one, or all), with MLK's oracle price.
+    Market {
+        /// A Brand Token (CINE, SKY, …); all markets without one.
+        asset: Option<String>,
+    },
+    /// What an order would cost or bring now (binds nothing).
+    Quote {
+        /// The Brand Token.
+        asset: String,
+        /// `buy` or `sell`.
+        #[arg(long)]
+        side: String,
+        /// Tokens, in whole units.
+        #[arg(long, conflicts_with = "mlk")]
+        amount: Option<String>,
+        /// Or MLK, in whole units: a buy's budget, or what a sale should bring.
+        #[arg(long)]
+        mlk: Option<String>,
+    },
+    /// Sell Brand Tokens to TICA for MLK.
+    Sell {
+        /// The seller's key.
+        #[arg(long)]
+        from: String,
+        /// The Brand Token.
+        #[arg(long)]
+        asset: String,
+        /// Tokens, in whole units.
+        #[arg(long)]
+        amount: String,
+        /// The least MLK to receive, in whole units (default: the quote less the slippage).
+        #[arg(long)]
+        min_out: Option<String>,
+        /// How far below the quote to accept without --min-out, basis points.
+        #[arg(long, default_value_t = 100)]
+        slippage_bps: u16,
+    },
+    /// Buy Brand Tokens from TICA with MLK.
+    Buy {
+        /// The buyer's key.
+        #[arg(long)]
+        from: String,
+        /// The Brand Token.
+        #[arg(long)]
+        asset: String,
+        /// Tokens, in whole units.
+        #[arg(long, conflicts_with = "mlk")]
+        amount: Option<String>,
+        /// Or the MLK to spend, in whole units, fee included.
+        #[arg(long)]
+        mlk: Option<String>,
+        /// The most MLK to pay, in whole units (default: the quote plus the slippage).
+        #[arg(long)]
+        max_in: Option<String>,
+        /// How far above the quote to accept without --max-in, basis points.
+        #[arg(long, default_value_t = 100)]
+        slippage_bps: u16,
+    },
+    /// TICA's treasury: reserve, fees, inventory and escrow per market (operator credential).
+    Treasury,
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -799,6 +859,104 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Partner(p) => partner_cmd(&ks, &client, p, j),
         Cmd::Alliance(a) => alliance_cmd(&ks, &client, a, j),
+        Cmd::Market { asset } => market_cmd(&client, asset, j),
+        Cmd::Quote {
+            asset,
+            side,
+            amount,
+            mlk,
+        } => {
+            let q = quote(&client, &asset, &side, amount.as_deref(), mlk.as_deref())?;
+            let m = client.market(&asset)?;
+            out(j, serde_json::to_value(&q)?, || {
+                format!(
+                    "{side} {} {asset} for {} MLK (fee {} MLK included), at {} KRW each on average\nlargest now: {} {asset}",
+                    units(&q.tokens, m.decimals),
+                    units(&q.total, MLK_DECIMALS),
+                    units(&q.fee, MLK_DECIMALS),
+                    units(&q.price_krw_e4, 4),
+                    units(&q.largest_now, m.decimals),
+                )
+            });
+            Ok(())
+        }
+        Cmd::Sell {
+            from,
+            asset,
+            amount,
+            min_out,
+            slippage_bps,
+        } => {
+            let m = client.market(&asset)?;
+            let tokens = Amount::parse_decimal(&amount, m.decimals)?;
+            let min_out = match min_out {
+                Some(v) => Amount::parse_decimal(&v, MLK_DECIMALS)?,
+                None => {
+                    let q = quote(&client, &asset, "sell", Some(&amount), None)?;
+                    let total: u128 = q.total.parse()?;
+                    Amount::new(total - total * u128::from(slippage_bps.min(10_000)) / 10_000)
+                }
+            };
+            let order = sign_on(
+                &ks,
+                &client,
+                &m.chain,
+                &from,
+                Action::Sell {
+                    amount: tokens,
+                    min_out,
+                },
+            )?;
+            show_trade(j, &client.trade(&order)?, m.decimals)
+        }
+        Cmd::Buy {
+            from,
+            asset,
+            amount,
+            mlk,
+            max_in,
+            slippage_bps,
+        } => {
+            let m = client.market(&asset)?;
+            let size = match (&amount, &mlk) {
+                (Some(a), None) => {
+                    milk_core::tx::OrderSize::Tokens(Amount::parse_decimal(a, m.decimals)?)
+                }
+                (None, Some(v)) => {
+                    milk_core::tx::OrderSize::Mlk(Amount::parse_decimal(v, MLK_DECIMALS)?)
+                }
+                _ => bail!("give --amount (tokens) or --mlk (MLK to spend)"),
+            };
+            let max_in = match (max_in, &mlk) {
+                (Some(v), _) => Amount::parse_decimal(&v, MLK_DECIMALS)?,
+                (None, Some(v)) => Amount::parse_decimal(v, MLK_DECIMALS)?,
+                (None, None) => {
+                    let q = quote(&client, &asset, "buy", amount.as_deref(), None)?;
+                    let total: u128 = q.total.parse()?;
+                    Amount::new(total + total * u128::from(slippage_bps.min(10_000)) / 10_000)
+                }
+            };
+            let order = sign_on(
+                &ks,
+                &client,
+                "center",
+                &from,
+                Action::Buy {
+                    asset: asset.parse().map_err(|e: String| anyhow!(e))?,
+                    pay: "MLK".parse().map_err(|e: String| anyhow!(e))?,
+                    size,
+                    max_in,
+                },
+            )?;
+            show_trade(j, &client.trade(&order)?, m.decimals)
+        }
+        Cmd::Treasury => {
+            let t = client.treasury()?;
+            out(j, t.clone(), || {
+                serde_json::to_string_pretty(&t).unwrap_or_default()
+            });
+            Ok(())
+        }
         Cmd::Bench(BenchCmd::Conversions {
             customers,
             conversions,
@@ -834,6 +992,104 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// MLK's decimals, as the demo and the exchange use them.
+const MLK_DECIMALS: u8 = 8;
+
+/// Base units as whole units.
+fn units(base: &str, decimals: u8) -> String {
+    base.parse::<u128>()
+        .map(|u| Amount::new(u).to_decimal(decimals))
+        .unwrap_or_else(|_| base.to_owned())
+}
+
+/// A quote with sizes in whole units.
+fn quote(
+    client: &Client,
+    asset: &str,
+    side: &str,
+    amount: Option<&str>,
+    mlk: Option<&str>,
+) -> Result<milkd::market_api::QuoteView> {
+    if side != "buy" && side != "sell" {
+        bail!("--side is buy or sell, not {side:?}");
+    }
+    let m = client.market(asset)?;
+    let size = match (amount, mlk) {
+        (Some(a), None) => format!("tokens={}", Amount::parse_decimal(a, m.decimals)?.units()),
+        (None, Some(v)) => format!("mlk={}", Amount::parse_decimal(v, MLK_DECIMALS)?.units()),
+        _ => bail!("give --amount (tokens) or --mlk"),
+    };
+    client.quote(asset, side, &size)
+}
+
+fn show_trade(j: bool, t: &milkd::market_api::TradeView, decimals: u8) -> Result<()> {
+    out(j, serde_json::to_value(t)?, || {
+        let verb = match (&t.side, t.status.as_str()) {
+            (milk_core::market::Side::Sell, "filled") => "sold",
+            (milk_core::market::Side::Buy, "filled") => "bought",
+            _ => "not filled:",
+        };
+        let mut s = format!(
+            "{verb} {} {} for {} MLK (fee {} MLK), at {} KRW each\ntrade {}",
+            units(&t.tokens, decimals),
+            t.asset,
+            units(&t.total, MLK_DECIMALS),
+            units(&t.fee, MLK_DECIMALS),
+            units(&t.price_krw_e4, 4),
+            t.id
+        );
+        if let Some(code) = &t.code {
+            s = format!(
+                "{} ({code}); everything locked went back\ntrade {}",
+                t.status, t.id
+            );
+        }
+        s
+    });
+    Ok(())
+}
+
+fn market_cmd(client: &Client, asset: Option<String>, j: bool) -> Result<()> {
+    let markets = match &asset {
+        Some(a) => vec![client.market(a)?],
+        None => client.markets()?,
+    };
+    let oracle = client.oracle().ok();
+    let v = json!({ "markets": markets, "oracle": oracle });
+    out(j, v, || {
+        let mut s = String::new();
+        if let Some(o) = &oracle {
+            s += &format!(
+                "MLK: {} KRW ({} s old{})\n",
+                units(&o.krw_e4.to_string(), 4),
+                o.age_ms / 1000,
+                if o.fresh {
+                    ""
+                } else {
+                    ", stale: trading halted"
+                }
+            );
+        }
+        s += &format!(
+            "{:<6} {:<10} {:>12} {:>12} {:>12} {:>16}\n",
+            "token", "chain", "price KRW", "floor", "ceiling", "largest buy"
+        );
+        for m in &markets {
+            s += &format!(
+                "{:<6} {:<10} {:>12} {:>12} {:>12} {:>16}\n",
+                m.asset,
+                m.chain,
+                units(&m.price_krw_e4, 4),
+                units(&m.min_price_krw_e4, 4),
+                units(&m.max_price_krw_e4, 4),
+                units(&m.largest_buy, m.decimals)
+            );
+        }
+        s.trim_end().to_owned()
+    });
+    Ok(())
 }
 
 /// Signs `action` on `chain` with a stored key, at its next sequence number.

@@ -573,3 +573,114 @@ fn a_company_joins_the_alliance_from_the_cli_and_its_new_chain_verifies() {
     assert_eq!(offline["ok"], true, "{offline}");
     assert!(checked(&offline), "{offline}");
 }
+
+#[test]
+fn cinema_points_become_travel_points_through_the_exchange() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    // MLK at KRW 1,000 from a local ticker, through the node's oracle.
+    let ticker = milkd::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(SystemClock));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let ticker_url = format!(
+        "http://{}/v1/ticker?markets=KRW-MLK",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, milkd::ticker::router(ticker))
+                    .await
+                    .unwrap();
+            });
+    });
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.oracle_sources = vec![ticker_url];
+    config.oracle_interval = Duration::from_millis(50);
+    let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
+    let url = node.url();
+    let m = |args: &[&str]| milk(&home, &url, args);
+    ok(m(&["key", "demo", "alice"]));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !json(m(&["market", "--json"]))["oracle"]["fresh"]
+        .as_bool()
+        .unwrap_or(false)
+    {
+        assert!(std::time::Instant::now() < deadline, "no oracle price");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let market = ok(m(&["market"]));
+    assert!(
+        market.contains("CINE") && market.contains("8.75"),
+        "{market}"
+    );
+
+    let quote = json(m(&[
+        "quote", "CINE", "--side", "sell", "--amount", "100", "--json",
+    ]));
+    assert_eq!(quote["total"], "86187130");
+    let sold = json(m(&[
+        "sell", "--from", "alice", "--asset", "CINE", "--amount", "100", "--json",
+    ]));
+    assert_eq!(
+        (sold["status"].as_str(), sold["total"].as_str()),
+        (Some("filled"), Some("86187130")),
+        "{sold}"
+    );
+    let bought = json(m(&[
+        "buy",
+        "--from",
+        "alice",
+        "--asset",
+        "SKY",
+        "--mlk",
+        "0.8618713",
+        "--json",
+    ]));
+    assert_eq!(bought["status"], "filled", "{bought}");
+    // Travel points at a discount: below 95 % of their KRW 15 value.
+    let price: u128 = bought["price_krw_e4"].as_str().unwrap().parse().unwrap();
+    assert!(price < 142_500, "{bought}");
+    // A limit that cannot be met: refused, and said so; the tokens stay with alice.
+    let refused = json(m(&[
+        "sell",
+        "--from",
+        "alice",
+        "--asset",
+        "CINE",
+        "--amount",
+        "1",
+        "--min-out",
+        "1000",
+        "--json",
+    ]));
+    assert_eq!(
+        (refused["status"].as_str(), refused["code"].as_str()),
+        (Some("refused"), Some("limit_missed"))
+    );
+    let out = m(&[
+        "buy",
+        "--from",
+        "alice",
+        "--asset",
+        "SKY",
+        "--amount",
+        "1",
+        "--max-in",
+        "0.00000001",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit_missed"));
+    let treasury = Command::new(env!("CARGO_BIN_EXE_milk"))
+        .args(["treasury", "--json", "--token", "demo-operator-token"])
+        .env("MILK_NODE", &url)
+        .output()
+        .unwrap();
+    let t: serde_json::Value = serde_json::from_slice(&treasury.stdout).unwrap();
+    assert_eq!(t["escrow"], "0", "{t}");
+}
