@@ -348,3 +348,183 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
         "clients": opts.clients,
     }))
 }
+
+/// What `bench trades` runs.
+#[derive(Debug, Clone)]
+pub struct TradeBench {
+    /// Concurrent traders, each on its own connection, one order at a time.
+    pub traders: usize,
+    /// Orders per trader, alternately a sale and a purchase of 10 CINE.
+    pub per_trader: usize,
+    /// Quotes timed afterwards, one at a time.
+    pub quotes: usize,
+}
+
+/// Serves a still MLK ticker at KRW 1,000 on its own thread; returns its URL.
+fn bench_ticker() -> Result<String> {
+    let ticker = milkd::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(milkd::SystemClock));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!(
+        "http://{}/v1/ticker?markets={}",
+        listener.local_addr()?,
+        milkd::ticker::MARKET
+    );
+    std::thread::Builder::new()
+        .name("bench-ticker".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                if let Ok(l) = tokio::net::TcpListener::from_std(listener) {
+                    let _ = axum::serve(l, milkd::ticker::router(ticker)).await;
+                }
+            });
+        })?;
+    Ok(url)
+}
+
+/// Settled trades per second (each one order request: the lock, then both chains' steps,
+/// all durable) and quote latency, through a real node over loopback HTTP.
+pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
+    eprintln!(
+        "bench trades: {} traders x {} orders (sell, then buy, 10 CINE each), then {} quotes",
+        opts.traders, opts.per_trader, opts.quotes
+    );
+    let keys: Vec<Keypair> = (0..opts.traders)
+        .map(|i| Keypair::from_label(&format!("milk-bench/trader/{i}")))
+        .collect();
+    let mut genesis = bench_genesis(&keys)?;
+    let cine = "CINE".parse().expect("valid");
+    let cinema = genesis
+        .chains
+        .iter_mut()
+        .find(|c| c.id.as_str() == "cinema")
+        .context("the demo has a cinema chain")?;
+    for (i, k) in keys.iter().enumerate() {
+        cinema.allocations.push(Allocation {
+            label: format!("bench:{i}"),
+            account: k.address(),
+            asset: cine,
+            amount: Amount::from_whole(10_000, 2).expect("fits"),
+        });
+    }
+    genesis.validate().map_err(anyhow::Error::msg)?;
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let genesis_path = dir.path().join("bench-genesis.json");
+    std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
+    let key_path = dir.path().join("bench-producer.key");
+    std::fs::write(&key_path, hex::encode(demo_key("operator").secret()))?;
+    let mut config = milkd::NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().expect("valid");
+    config.genesis = Some(genesis_path);
+    config.producer_key = Some(key_path);
+    config.oracle_sources = vec![bench_ticker()?];
+    config.oracle_interval = std::time::Duration::from_secs(1);
+    let node = milkd::spawn(config, Arc::new(milkd::SystemClock)).context("starting the node")?;
+    let client = Client::new(&node.url());
+    let waited = Instant::now();
+    while !client.oracle().is_ok_and(|o| o.fresh) {
+        if waited.elapsed().as_secs() > 20 {
+            bail!("the oracle recorded no price");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    let expires = now_ms() + 3_600_000;
+    let started = Instant::now();
+    let results: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                let client = Client::new(&node.url());
+                s.spawn(move || -> Result<Vec<f64>> {
+                    let mut times = Vec::with_capacity(opts.per_trader);
+                    let (mut center_seq, mut cinema_seq) = (0u64, 0u64);
+                    for n in 0..opts.per_trader {
+                        let (chain, sequence, action) = if n % 2 == 0 {
+                            cinema_seq += 1;
+                            (
+                                "cinema",
+                                cinema_seq - 1,
+                                Action::Sell {
+                                    amount: Amount::new(1_000),
+                                    min_out: Amount::new(1),
+                                },
+                            )
+                        } else {
+                            center_seq += 1;
+                            (
+                                "center",
+                                center_seq - 1,
+                                Action::Buy {
+                                    asset: cine,
+                                    pay: "MLK".parse().expect("valid"),
+                                    size: milk_core::tx::OrderSize::Tokens(Amount::new(1_000)),
+                                    max_in: Amount::new(u128::MAX),
+                                },
+                            )
+                        };
+                        let order = Transaction {
+                            chain: chain.parse().expect("valid"),
+                            sender: key.address(),
+                            sequence,
+                            expires_at_ms: expires,
+                            action,
+                        }
+                        .sign(key);
+                        let t = Instant::now();
+                        let trade = client.trade(&order)?;
+                        if trade.status != "filled" {
+                            bail!("a trade was not filled: {trade:?}");
+                        }
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    Ok(times)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("trader thread"))
+            .collect()
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let mut trade_ms = Vec::new();
+    for r in results {
+        trade_ms.extend(r?);
+    }
+    let mut quote_ms = Vec::with_capacity(opts.quotes);
+    for n in 0..opts.quotes {
+        let side = if n % 2 == 0 { "buy" } else { "sell" };
+        let t = Instant::now();
+        client.quote("CINE", side, "tokens=1000")?;
+        quote_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    node.stop().context("stopping the node")?;
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let rate = trade_ms.len() as f64 / secs;
+    let (t50, t99) = (pct(&mut trade_ms, 0.5), pct(&mut trade_ms, 0.99));
+    let (q50, q99) = (pct(&mut quote_ms, 0.5), pct(&mut quote_ms, 0.99));
+    eprintln!(
+        "settled: {} trades in {secs:.3} s = {rate:.0}/s (both chains, durable); trade p50 {t50:.1} ms, p99 {t99:.1} ms; quote p50 {q50:.2} ms, p99 {q99:.2} ms",
+        trade_ms.len()
+    );
+    let round1 = |x: f64| (x * 10.0).round() / 10.0;
+    Ok(serde_json::json!({
+        "bench": "trades",
+        "traders": opts.traders,
+        "settled_per_s": rate.round(),
+        "trade_p50_ms": round1(t50),
+        "trade_p99_ms": round1(t99),
+        "quote_p50_ms": (q50 * 100.0).round() / 100.0,
+        "quote_p99_ms": (q99 * 100.0).round() / 100.0,
+    }))
+}

@@ -497,6 +497,18 @@ enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+        /// Settled trades per second (both chains, durable) and quote latency, over loopback HTTP.
+    Trades {
+        /// Concurrent traders.
+        #[arg(long, default_value_t = 32)]
+        traders: usize,
+        /// Orders per trader.
+        #[arg(long, default_value_t = 40)]
+        per_trader: usize,
+        /// Quotes timed afterwards.
+        #[arg(long, default_value_t = 2_000)]
+        quotes: usize,
+    },
     /// Conversions per second through the partner API over loopback HTTP, one request each.
     Conversions {
         /// Linked customers.
@@ -955,6 +967,19 @@ fn run(cli: Cli) -> Result<()> {
             out(j, t.clone(), || {
                 serde_json::to_string_pretty(&t).unwrap_or_default()
             });
+            Ok(())
+        }
+                Cmd::Bench(BenchCmd::Trades {
+            traders,
+            per_trader,
+            quotes,
+        }) => {
+            let result = bench::trades(&bench::TradeBench {
+                traders,
+                per_trader,
+                quotes,
+            })?;
+            emit(&result.to_string());
             Ok(())
         }
         Cmd::Bench(BenchCmd::Conversions {
