@@ -30,7 +30,13 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
-        let g = Genesis::demo();
+        Net::with(|_| {})
+    }
+
+    /// The demo network, changed by `change` first.
+    fn with(change: impl FnOnce(&mut Genesis)) -> Net {
+        let mut g = Genesis::demo();
+        change(&mut g);
         let (_, center) = g.genesis_block(g.center()).unwrap();
         let cinema = g.chain(&"cinema".parse().unwrap()).unwrap().clone();
         let (_, brand) = g.genesis_block(&cinema).unwrap();
@@ -629,6 +635,82 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     .unwrap();
     net.buy(&demo_key("bob"), tokens(100), u128::MAX).unwrap();
     net.conserved();
+}
+
+#[test]
+fn a_reserve_too_small_refuses_sales_and_gives_the_tokens_back() {
+    let mut net = Net::with(|g| {
+        let liquidity = g.chains[0]
+            .allocations
+            .iter_mut()
+            .find(|a| a.label == "liquidity")
+            .unwrap();
+        liquidity.amount = Amount::new(1_000);
+    });
+    let alice = demo_key("alice");
+    let cine0 = net.cine(&alice.address());
+    let order = net.sell(&alice, 10_000, 1).unwrap();
+    let id = order.tx.id();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        net.center.exchange().unwrap().trade(&id).unwrap().status,
+        TradeStatus::Refused("reserve_short".into())
+    );
+    net.operator(
+        "cinema",
+        Action::ReleaseSell {
+            trade: id,
+            filled: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(net.cine(&alice.address()), cine0);
+    net.conserved();
+}
+
+#[test]
+fn an_order_is_bound_to_its_market() {
+    // A sale signed for the cinema chain does nothing on any other chain.
+    let mut net = Net::new();
+    let alice = demo_key("alice");
+    let order = net.sign(
+        "cinema",
+        &alice,
+        Action::Sell {
+            amount: Amount::new(100),
+            min_out: Amount::ZERO,
+        },
+    );
+    let g = net.g.clone();
+    let skyway = g.chain(&"skyway".parse().unwrap()).unwrap();
+    let (_, mut sky) = g.genesis_block(skyway).unwrap();
+    assert_eq!(
+        sky.apply(&order.tx, net.now).map_err(|e| e.code()),
+        Err("wrong_chain")
+    );
+    // Settled on the center chain, it is priced in the cinema market only.
+    net.apply(&order).unwrap();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order.clone()),
+        },
+    )
+    .unwrap();
+    let t = net
+        .center
+        .exchange()
+        .unwrap()
+        .trade(&order.tx.id())
+        .unwrap()
+        .clone();
+    assert_eq!((t.asset, t.status), (sym("CINE"), TradeStatus::Filled));
 }
 
 #[test]

@@ -148,8 +148,11 @@ enum Cmd {
         #[arg(long)]
         asset: String,
         /// Tokens, in whole units.
+        #[arg(long, conflicts_with = "mlk")]
+        amount: Option<String>,
+        /// Or the MLK to receive, in whole units: sells the fewest tokens that bring it.
         #[arg(long)]
-        amount: String,
+        mlk: Option<String>,
         /// The least MLK to receive, in whole units (default: the quote less the slippage).
         #[arg(long)]
         min_out: Option<String>,
@@ -497,7 +500,7 @@ enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
-        /// Settled trades per second (both chains, durable) and quote latency, over loopback HTTP.
+    /// Settled trades per second (both chains, durable) and quote latency, over loopback HTTP.
     Trades {
         /// Concurrent traders.
         #[arg(long, default_value_t = 32)]
@@ -896,18 +899,36 @@ fn run(cli: Cli) -> Result<()> {
             from,
             asset,
             amount,
+            mlk,
             min_out,
             slippage_bps,
         } => {
             let m = client.market(&asset)?;
-            let tokens = Amount::parse_decimal(&amount, m.decimals)?;
-            let min_out = match min_out {
-                Some(v) => Amount::parse_decimal(&v, MLK_DECIMALS)?,
-                None => {
-                    let q = quote(&client, &asset, "sell", Some(&amount), None)?;
+            // An MLK-sized sale is the fewest tokens the quote says bring that much, with
+            // that much as its limit.
+            let (tokens, min_out) = match (&amount, &mlk, min_out) {
+                (Some(a), None, Some(v)) => (
+                    Amount::parse_decimal(a, m.decimals)?,
+                    Amount::parse_decimal(&v, MLK_DECIMALS)?,
+                ),
+                (Some(a), None, None) => {
+                    let q = quote(&client, &asset, "sell", Some(a), None)?;
                     let total: u128 = q.total.parse()?;
-                    Amount::new(total - total * u128::from(slippage_bps.min(10_000)) / 10_000)
+                    let slip = total * u128::from(slippage_bps.min(10_000)) / 10_000;
+                    (
+                        Amount::parse_decimal(a, m.decimals)?,
+                        Amount::new(total - slip),
+                    )
                 }
+                (None, Some(v), limit) => {
+                    let q = quote(&client, &asset, "sell", None, Some(v))?;
+                    let limit = match limit {
+                        Some(l) => Amount::parse_decimal(&l, MLK_DECIMALS)?,
+                        None => Amount::parse_decimal(v, MLK_DECIMALS)?,
+                    };
+                    (Amount::new(q.tokens.parse()?), limit)
+                }
+                _ => bail!("give --amount (tokens) or --mlk (MLK to receive)"),
             };
             let order = sign_on(
                 &ks,
@@ -969,7 +990,7 @@ fn run(cli: Cli) -> Result<()> {
             });
             Ok(())
         }
-                Cmd::Bench(BenchCmd::Trades {
+        Cmd::Bench(BenchCmd::Trades {
             traders,
             per_trader,
             quotes,

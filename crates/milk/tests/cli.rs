@@ -664,6 +664,12 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         (refused["status"].as_str(), refused["code"].as_str()),
         (Some("refused"), Some("limit_missed"))
     );
+    // Sized in MLK: the fewest tokens that bring at least that much.
+    let by_mlk = json(m(&[
+        "sell", "--from", "alice", "--asset", "CINE", "--mlk", "0.5", "--json",
+    ]));
+    assert_eq!(by_mlk["status"], "filled", "{by_mlk}");
+    assert!(by_mlk["total"].as_str().unwrap().parse::<u128>().unwrap() >= 50_000_000);
     let out = m(&[
         "buy",
         "--from",
