@@ -120,6 +120,27 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
         lane.submit(sign).await.map_err(|e| e.code)?;
         tracing::info!(chain = %chain, "demo: Paper Lantern Books joined the alliance");
     }
+    // TICA opens a market for its token, like the genesis partners': a 2,000,000-token
+    // curve with TICA half-way, matching the float in its inventory.
+    let book: Symbol = "BOOK".parse().expect("valid symbol");
+    if node.genesis.exchange.is_some()
+        && crate::settlement::market_record(node, &book)
+            .map_err(|e| e.to_string())?
+            .is_none()
+    {
+        let lane = node
+            .lanes
+            .get(node, &center)
+            .ok_or("this node does not hold the operator's key")?;
+        let open = Action::SetMarket {
+            asset: book,
+            capacity: whole(2_000_000),
+            position: Some(whole(1_000_000)),
+            max_order: whole(10_000),
+            user_daily_limit: whole(50_000),
+        };
+        lane.submit(open).await.map_err(|e| e.code)?;
+    }
     // The demo's public credential for it, like the genesis partners'.
     let token = demo_token(&Principal::Partner(chain.clone()));
     if node.credentials.principal(&token).is_none() {
@@ -160,9 +181,55 @@ async fn link_users(node: &Node) {
     }
 }
 
-/// Runs the demo: grows the alliance, links the users, then every `every` sends a transfer
-/// (and every fourth time a conversion), cycling through chains and users, until the node
-/// stops accepting.
+/// Carol sells (even rounds) or buys (odd) 2 to 10 tokens of this chain's market.
+async fn trade(node: &Arc<Node>, from: &Keypair, handle: &crate::node::ChainHandle, n: u64) {
+    let Some(asset) = handle.spec.assets.first() else {
+        return;
+    };
+    let amount = Amount::new(10u128.pow(asset.decimals.into()) * (2 + u128::from(n % 9)));
+    let (chain, action) = if (n / 4) % 2 == 0 {
+        (
+            handle.spec.id.clone(),
+            Action::Sell {
+                amount,
+                min_out: Amount::new(1),
+            },
+        )
+    } else {
+        (
+            ChainId::center(),
+            Action::Buy {
+                asset: asset.symbol,
+                pay: "MLK".parse().expect("valid"),
+                size: milk_core::tx::OrderSize::Tokens(amount),
+                max_in: Amount::new(u128::MAX),
+            },
+        )
+    };
+    let Some(chain_handle) = node.chain(&chain) else {
+        return;
+    };
+    let sequence = match chain_handle.store.account(&from.address(), &[]) {
+        Ok((_, s)) => s,
+        Err(_) => return,
+    };
+    let order = Transaction {
+        chain,
+        sender: from.address(),
+        sequence,
+        expires_at_ms: node.clock.now_ms() + 60_000,
+        action,
+    }
+    .sign(from);
+    if let Err(e) = crate::settlement::place(node, order).await {
+        tracing::debug!(error = ?e, "demo trade not settled");
+    }
+}
+
+/// Runs the demo: grows the alliance, links the users, then every `every` does one thing,
+/// cycling through the chains: carol sends alice or bob a little, a partner converts some
+/// of carol's mileage, or carol sells or buys a few tokens on the exchange. Only carol acts,
+/// so alice and bob are free for anyone trying the platform by hand.
 pub async fn traffic(node: Arc<Node>, every: Duration) {
     if let Err(e) = grow_alliance(&node).await {
         tracing::warn!(error = %e, "demo: the alliance did not grow");
@@ -174,9 +241,8 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
         tick.tick().await;
         let chains = node.chain_handles();
         let handle = &chains[n as usize % chains.len()];
-        let user = DEMO_USERS[n as usize % DEMO_USERS.len()];
-        let from = demo_key(user);
-        let to = demo_key(DEMO_USERS[(n as usize + 1) % DEMO_USERS.len()]).address();
+        let from = demo_key("carol");
+        let to = demo_key(if n % 2 == 0 { "alice" } else { "bob" }).address();
         let Some(asset) = handle.spec.assets.first() else {
             continue;
         };
@@ -191,6 +257,10 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             if let Err(e) = submit(&node, &handle.spec.id, &partner, convert).await {
                 tracing::debug!(chain = %handle.spec.id, error = %e, "demo conversion refused");
             }
+            continue;
+        }
+        if n % 4 == 1 && handle.spec.partner.is_some() {
+            trade(&node, &from, handle, n).await;
             continue;
         }
         let symbol: Symbol = asset.symbol;

@@ -90,7 +90,7 @@ fn main() -> anyhow::Result<()> {
             tokio::spawn(milkd::oracle::run(node.clone(), vec![url], Duration::from_secs(args.oracle_interval_s.max(1))));
         }
         if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
-            tracing::info!("demo network: Paper Lantern Books joins the alliance; demo users link, convert mileage and send each other tokens every 3 s (--no-demo-traffic to stop)");
+            tracing::info!("demo network: Paper Lantern Books joins the alliance; every 3 s carol sends tokens, has mileage converted or trades on the exchange (--no-demo-traffic to stop)");
             tokio::spawn(milkd::demo::traffic(node.clone(), Duration::from_secs(3)));
         }
         milkd::serve(node, listener, shutdown_signal())

@@ -475,6 +475,13 @@ fn the_demo_admits_its_fourth_partner_once() {
         (Some("admitted"), Some(true)),
         "{v}"
     );
+    // TICA opened a market for its token.
+    let (s, market) = http.get("/v1/markets/BOOK");
+    assert_eq!(
+        (s, market["chain"].as_str()),
+        (200, Some("bookshop")),
+        "{market}"
+    );
     let (s, supply) = http.request(
         "GET",
         "/v1/partners/bookshop/supply",
