@@ -187,7 +187,7 @@ async fn trade(node: &Arc<Node>, from: &Keypair, handle: &crate::node::ChainHand
         return;
     };
     let amount = Amount::new(10u128.pow(asset.decimals.into()) * (2 + u128::from(n % 9)));
-    let (chain, action) = if (n / 4) % 2 == 0 {
+    let (chain, action) = if (n / 4).is_multiple_of(2) {
         (
             handle.spec.id.clone(),
             Action::Sell {
