@@ -61,6 +61,21 @@ pub mod record {
     /// `DELIVERY ‖ trade id` → `customer (32) ‖ amount (u128) ‖ delivered (u8)`: a buy's
     /// delivery, or TICA's record that its inventory fell short.
     pub const DELIVERY: u8 = 17;
+    /// `OPEN_ESCROW ‖ trade id` → empty, while a sale's escrow is locked: what recovery
+    /// scans.
+    pub const OPEN_ESCROW: u8 = 18;
+
+    /// The prefix of every locked escrow's marker.
+    pub fn open_escrows() -> Vec<u8> {
+        vec![OPEN_ESCROW]
+    }
+
+    /// The key of a locked escrow's marker.
+    pub fn open_escrow(trade: &crate::Hash) -> Vec<u8> {
+        let mut k = vec![OPEN_ESCROW];
+        k.extend_from_slice(&trade.0);
+        k
+    }
 
     /// The prefix of every escrow.
     pub fn escrows() -> Vec<u8> {
@@ -719,10 +734,12 @@ impl BrandState {
             }
             BrandWrite::EscrowLock(trade, escrow) => {
                 self.touched.push(record::escrow(&trade));
+                self.touched.push(record::open_escrow(&trade));
                 self.escrows.insert(trade, escrow);
             }
             BrandWrite::EscrowClose(trade, status) => {
                 self.touched.push(record::escrow(&trade));
+                self.touched.push(record::open_escrow(&trade));
                 let e = self
                     .escrows
                     .get_mut(&trade)
@@ -808,6 +825,11 @@ impl BrandState {
                 .escrows
                 .get(&Hash(rest.try_into().ok()?))
                 .map(Escrow::to_record),
+            record::OPEN_ESCROW => self
+                .escrows
+                .get(&Hash(rest.try_into().ok()?))
+                .filter(|e| e.status == EscrowStatus::Locked)
+                .map(|_| Vec::new()),
             record::DELIVERY => self.deliveries.get(&Hash(rest.try_into().ok()?)).map(|d| {
                 let mut v = d.to.as_bytes().to_vec();
                 v.extend_from_slice(&d.amount.units().to_be_bytes());
@@ -857,6 +879,7 @@ impl BrandState {
                     .map(move |d| key(record::LOT, &[a.as_bytes(), &d.to_be_bytes()]))
             }))
             .chain(self.escrows.keys().map(record::escrow))
+            .chain(self.escrows.keys().map(record::open_escrow))
             .chain(self.deliveries.keys().map(record::delivery))
             .chain(std::iter::once(record::totals()));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
@@ -920,6 +943,8 @@ impl BrandState {
                     _ => false,
                 }
             }
+            // Derived from the escrow itself; only its shape is checked.
+            record::OPEN_ESCROW => rest.len() == 32 && value.is_empty(),
             record::ESCROW => match (<[u8; 32]>::try_from(rest), Escrow::from_record(value)) {
                 (Ok(id), Some(e)) => {
                     self.escrows.insert(Hash(id), e);

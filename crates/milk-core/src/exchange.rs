@@ -37,6 +37,16 @@ pub mod record {
     pub const VOLUME: u8 = 33;
     /// `TICK ‖ symbol ‖ 0 ‖ time ‖ trade id` → a filled trade's price and size, for charts.
     pub const TICK: u8 = 34;
+    /// `OPEN_BUY ‖ trade id` → empty, while a buy waits for its delivery: what recovery
+    /// scans, so its cost follows the open trades, not the history.
+    pub const OPEN_BUY: u8 = 35;
+
+    /// The key of a buy's open marker.
+    pub fn open_buy(id: &crate::Hash) -> Vec<u8> {
+        let mut k = vec![OPEN_BUY];
+        k.extend_from_slice(&id.0);
+        k
+    }
 
     /// The prefix of a market's ticks.
     pub fn ticks(symbol: &crate::Symbol) -> Vec<u8> {
@@ -392,6 +402,9 @@ impl Exchange {
             }
             ExchangeWrite::Trade(id, t) => {
                 self.touched.push(record::trade(&id));
+                if t.side == Side::Buy {
+                    self.touched.push(record::open_buy(&id));
+                }
                 self.trades.insert(id, t);
             }
             ExchangeWrite::Volume(a, day, s, v) => {
@@ -431,6 +444,11 @@ impl Exchange {
                 Some(self.volume(&a, day, &s).to_be_bytes().to_vec())
             }
             record::TICK => self.ticks.get(key).cloned(),
+            record::OPEN_BUY => self
+                .trades
+                .get(&Hash(rest.try_into().ok()?))
+                .filter(|t| t.status == TradeStatus::Pending)
+                .map(|_| Vec::new()),
             _ => None,
         }
     }
@@ -453,6 +471,12 @@ impl Exchange {
             keys.push(vec![record::ORACLE]);
         }
         keys.extend(self.trades.keys().map(record::trade));
+        keys.extend(
+            self.trades
+                .iter()
+                .filter(|(_, t)| t.status == TradeStatus::Pending)
+                .map(|(id, _)| record::open_buy(id)),
+        );
         keys.extend(
             self.volume
                 .keys()
@@ -520,6 +544,8 @@ impl Exchange {
                     None => false,
                 }
             }
+            // Derived from the trade itself; only its shape is checked.
+            record::OPEN_BUY => rest.len() == 32 && value.is_empty(),
             record::TICK if value.len() == 32 => {
                 self.ticks.insert(key.to_vec(), value.to_vec());
                 true

@@ -1126,7 +1126,7 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
-                Some(ns) if (30..=34).contains(ns) => {
+                Some(ns) if (30..=35).contains(ns) => {
                     let restored = self
                         .exchange
                         .as_mut()

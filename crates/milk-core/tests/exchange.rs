@@ -893,7 +893,20 @@ proptest! {
                 .filter_map(|o| net.center.exchange().unwrap().trade(&o.1))
                 .filter(|t| t.status == TradeStatus::Pending)
                 .map(|t| t.total).sum();
-            prop_assert_eq!(net.mlk(&ESCROW), locked_mlk);
+                        prop_assert_eq!(net.mlk(&ESCROW), locked_mlk);
+            // Recovery's index: a marker for each open trade, and nothing else.
+            let markers = |state: &ChainState, ns: u8| {
+                state.records().iter().filter(|(k, _)| k[0] == ns).count()
+            };
+            let pending = open.iter().filter(|o| !o.0)
+                .filter_map(|o| net.center.exchange().unwrap().trade(&o.1))
+                .filter(|t| t.status == TradeStatus::Pending)
+                .count();
+            prop_assert_eq!(markers(&net.center, milk_core::exchange::record::OPEN_BUY), pending);
+            let locked = open.iter().filter(|o| o.0)
+                .filter(|o| net.brand.brand().unwrap().escrow(&o.1).is_some_and(|e| e.status == EscrowStatus::Locked))
+                .count();
+            prop_assert_eq!(markers(&net.brand, milk_core::brand::record::OPEN_ESCROW), locked);
         }
         // Recovery: finish every open trade from what the chains recorded.
         net.now += 1_000;
@@ -918,8 +931,14 @@ proptest! {
         }
         net.conserved();
         prop_assert_eq!(totals(&net), start);
-        prop_assert_eq!(net.cine(&ESCROW), 0);
+                prop_assert_eq!(net.cine(&ESCROW), 0);
         prop_assert_eq!(net.mlk(&ESCROW), 0);
+        // Both chains' records restore to the same state.
+        for (spec, state) in [(net.g.center().clone(), &net.center), (net.g.chain(&"cinema".parse().unwrap()).unwrap().clone(), &net.brand)] {
+            let mut restored = net.g.empty_state(&spec);
+            restored.restore(state.records()).unwrap();
+            prop_assert_eq!(restored.records(), state.records());
+        }
         // Both legs or neither: every filled sale's tokens reached TICA, every refused one's
         // came back; every filled buy was delivered, every refunded one was not.
         let exchange = net.center.exchange().unwrap();

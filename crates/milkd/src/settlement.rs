@@ -231,12 +231,9 @@ pub async fn recover(node: &Arc<Node>) -> Result<usize, DriveError> {
         }
         let locked: Vec<TxId> = handle
             .store
-            .records_with_prefix(&brand::record::escrows())
+            .records_with_prefix(&brand::record::open_escrows())
             .map_err(store_err)?
             .into_iter()
-            .filter(|(_, v)| {
-                Escrow::from_record(v).is_some_and(|e| e.status == EscrowStatus::Locked)
-            })
             .filter_map(|(k, _)| Some(milk_core::Hash(k.get(1..)?.try_into().ok()?)))
             .collect();
         for id in locked {
@@ -262,10 +259,9 @@ pub async fn recover(node: &Arc<Node>) -> Result<usize, DriveError> {
         .expect("every node hosts the center chain");
     let pending: Vec<TxId> = center
         .store
-        .records_with_prefix(&[exchange::record::TRADE])
+        .records_with_prefix(&[exchange::record::OPEN_BUY])
         .map_err(store_err)?
         .into_iter()
-        .filter(|(_, v)| Trade::from_bytes(v).is_ok_and(|t| t.status == TradeStatus::Pending))
         .filter_map(|(k, _)| Some(milk_core::Hash(k.get(1..)?.try_into().ok()?)))
         .collect();
     for id in pending {
