@@ -1323,14 +1323,29 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
 }
 
 /// Signs a center-chain alliance action, submits it and waits for its block.
+///
+/// The operator's node signs with the same key (anchors, oracle prices); when it took the
+/// sequence number first, the action is signed again with the next one.
 fn alliance_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> Result<String> {
-    let tx = sign_on(ks, client, "center", key, action)?;
-    let r = client
-        .submit("center", &[tx], true)?
-        .results
-        .into_iter()
-        .next()
-        .context("node answered no result")?;
+    let mut attempts = 0;
+    let r = loop {
+        let tx = sign_on(ks, client, "center", key, action.clone())?;
+        let r = client
+            .submit("center", &[tx], true)?
+            .results
+            .into_iter()
+            .next()
+            .context("node answered no result")?;
+        let raced = r
+            .error
+            .as_ref()
+            .is_some_and(|e| e.code == "sequence_pending" || e.code == "sequence_used");
+        attempts += 1;
+        if !raced || attempts == 10 {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     if let Some(e) = &r.error {
         bail!("refused: {} ({})", e.message, e.code);
     }

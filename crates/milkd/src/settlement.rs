@@ -44,12 +44,10 @@ impl Drop for Claim<'_> {
 }
 
 impl Settling {
-    fn claim(&self, id: TxId) -> Option<Claim<'_>> {
-        self.ids
-            .lock()
-            .expect("settling lock")
-            .insert(id)
-            .then_some(Claim { settling: self, id })
+        fn claim(&self, id: TxId) -> Option<Claim<'_>> {
+        // The lock is released before a claim exists: dropping a claim takes it again.
+        let fresh = self.ids.lock().expect("settling lock").insert(id);
+        fresh.then(|| Claim { settling: self, id })
     }
 }
 
@@ -342,4 +340,21 @@ pub enum PlaceError {
     Settle(DriveError),
     /// The API failed.
     Api(crate::api::ApiError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trade_is_claimed_once_at_a_time() {
+        let settling = Settling::default();
+        let id = milk_core::Hash([7; 32]);
+        let first = settling.claim(id).expect("free");
+        // A second claim is refused, and refusing it does not release the first.
+        assert!(settling.claim(id).is_none());
+        assert!(settling.claim(id).is_none());
+        drop(first);
+        assert!(settling.claim(id).is_some());
+    }
 }
