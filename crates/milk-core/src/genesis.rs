@@ -9,11 +9,84 @@ use crate::brand::BrandPolicy;
 use crate::exchange::{Exchange, ExchangeConfig, Market, MarketEntry, MarketSpec};
 use crate::keys::{Keypair, Signature};
 use crate::market::Curve;
+use crate::membership::{
+    AccountRole, EarningRules, LevelSpec, LockRule, Membership, MembershipConfig, Role,
+};
 use crate::merkle;
 use crate::state::{AssetSpec, ChainState, StateDelta, state_root};
 use crate::{Address, Amount, ChainId, Hash, Symbol, amount::MAX_DECIMALS};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The demo's allocation roles: SPEC §7's MLK locks (from the genesis, standing in for the
+/// listing date) and §6's LZM release order.
+fn demo_roles(_operator: Address, mlk: Symbol, lzm: Symbol) -> Vec<AccountRole> {
+    const YEAR_MS: u64 = 365 * crate::brand::DAY_MS;
+    let role = |label: &str, key: &str, asset: Symbol, role: Role| AccountRole {
+        label: label.to_owned(),
+        account: demo_key(key).address(),
+        asset,
+        role,
+    };
+    let until = |years: u64| Role::Locked {
+        rule: LockRule::Until {
+            until_ms: DEMO_GENESIS_TIME_MS + years * YEAR_MS,
+        },
+    };
+    vec![
+        role(
+            "liquidity",
+            "alloc:liquidity",
+            mlk,
+            Role::Locked {
+                rule: LockRule::ExchangeOnly,
+            },
+        ),
+        role(
+            "user-distribution",
+            "alloc:user-distribution",
+            mlk,
+            Role::Reserve,
+        ),
+        role(
+            "partner-allocation",
+            "alloc:partner-allocation",
+            mlk,
+            until(3),
+        ),
+        role(
+            "long-term-operation",
+            "alloc:long-term-operation",
+            mlk,
+            Role::TicaHeld,
+        ),
+        role(
+            "initial-construction",
+            "alloc:initial-construction",
+            mlk,
+            until(2),
+        ),
+        role("exchange-fees", "tica:fees", mlk, Role::TicaHeld),
+        role("lzm:user-activity", "lzm:user-activity", lzm, Role::Reserve),
+        role("lzm:mlk-burn", "lzm:mlk-burn", lzm, Role::Reserve),
+        role(
+            "lzm:team",
+            "lzm:team",
+            lzm,
+            Role::Locked {
+                rule: LockRule::AfterUserPools,
+            },
+        ),
+        role(
+            "lzm:long-term-reserve",
+            "lzm:long-term-reserve",
+            lzm,
+            Role::Locked {
+                rule: LockRule::Last,
+            },
+        ),
+    ]
+}
 
 /// Which role a chain plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +205,13 @@ pub struct Genesis {
     /// trading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<ExchangeConfig>,
+    /// Membership: the LZM pools, earning rules and levels; absent: no membership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<MembershipConfig>,
+    /// Allocation accounts' roles on the center chain: locks (which the chain enforces)
+    /// and classes for the circulating supply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<AccountRole>,
     /// The chains, center first.
     pub chains: Vec<ChainSpec>,
 }
@@ -267,6 +347,10 @@ impl Genesis {
         let state = chain.empty_state();
         match chain.kind {
             ChainKind::Center => {
+                let state = state.with_membership(
+                    self.membership.clone().map(Membership::new),
+                    self.roles.clone(),
+                );
                 let state = match &self.exchange {
                     Some(config) => state
                         .with_exchange(Exchange::new(config.clone(), self.genesis_markets(config))),
@@ -548,6 +632,34 @@ impl Genesis {
             operator,
             tica_inventory: demo_key("tica:inventory").address(),
             admission_quorum: None,
+            membership: Some(MembershipConfig {
+                token: lzm,
+                activity_pool: demo_key("lzm:user-activity").address(),
+                burn_pool: demo_key("lzm:mlk-burn").address(),
+                team: demo_key("lzm:team").address(),
+                reserve: demo_key("lzm:long-term-reserve").address(),
+                rules: EarningRules {
+                    check_in: whole(10, LZM_DECIMALS),
+                    per_1000_krw_traded: whole(1, LZM_DECIMALS),
+                    per_1000_krw_coupon: whole(2, LZM_DECIMALS),
+                    per_mlk_burned: whole(5, LZM_DECIMALS),
+                    daily_cap: whole(1_000, LZM_DECIMALS),
+                },
+                levels: [
+                    ("Basic", 0),
+                    ("Silver", 100),
+                    ("Gold", 1_000),
+                    ("VIP", 10_000),
+                ]
+                .into_iter()
+                .map(|(name, lzm)| LevelSpec {
+                    name: name.to_owned(),
+                    threshold: whole(lzm, LZM_DECIMALS),
+                })
+                .collect(),
+                window_days: 90,
+            }),
+            roles: demo_roles(operator, mlk, lzm),
             exchange: Some(ExchangeConfig {
                 currency: mlk,
                 liquidity: demo_key("alloc:liquidity").address(),

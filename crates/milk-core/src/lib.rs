@@ -20,6 +20,7 @@ pub mod hash;
 pub mod ids;
 pub mod keys;
 pub mod market;
+pub mod membership;
 pub mod mempool;
 pub mod merkle;
 pub mod state;

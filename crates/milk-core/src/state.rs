@@ -5,6 +5,7 @@
 //! [`StateDelta`] is exact, conservation can be checked in time proportional to the block,
 //! and the store persists only what changed.
 
+mod membership_rules;
 mod trading;
 
 use crate::alliance::{Alliance, Status as AllianceStatus};
@@ -12,8 +13,10 @@ use crate::brand::{BrandPolicy, BrandState, BrandWrite, link_message};
 use crate::codec::{Encode, Writer};
 use crate::exchange::Exchange;
 use crate::keys;
+use crate::membership::{AccountRole, Membership};
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
+use membership_rules::is_membership;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -315,6 +318,30 @@ pub enum TxError {
     /// The customer's order expired before it settled.
     #[error("the order expired before it could settle")]
     OrderExpired,
+    /// This chain has no membership.
+    #[error("there is no membership on this chain")]
+    NoMembership,
+    /// A second check-in on the same UTC day.
+    #[error("already checked in today")]
+    AlreadyCheckedIn,
+    /// The account's daily LZM cap is reached.
+    #[error("today's LZM earning cap is reached")]
+    DailyCapReached,
+    /// The pool that pays this is empty.
+    #[error("the LZM pool paying this is exhausted")]
+    PoolExhausted,
+    /// Too little MLK burned to earn a base unit of LZM.
+    #[error("too little MLK to earn any LZM")]
+    BurnTooSmall,
+    /// The coupon was credited already.
+    #[error("this coupon was already credited")]
+    CouponUsed,
+    /// A level that does not exist.
+    #[error("there is no such level")]
+    InvalidLevel,
+    /// The account is a locked allocation.
+    #[error("this allocation is locked: {0}")]
+    AllocationLocked(String),
 }
 
 impl TxError {
@@ -377,6 +404,14 @@ impl TxError {
             TxError::InventoryShort { .. } => "inventory_short",
             TxError::ReserveShort { .. } => "reserve_short",
             TxError::OrderExpired => "order_expired",
+            TxError::NoMembership => "no_membership",
+            TxError::AlreadyCheckedIn => "already_checked_in",
+            TxError::DailyCapReached => "daily_cap_reached",
+            TxError::PoolExhausted => "pool_exhausted",
+            TxError::BurnTooSmall => "burn_too_small",
+            TxError::CouponUsed => "coupon_used",
+            TxError::InvalidLevel => "invalid_level",
+            TxError::AllocationLocked(_) => "allocation_locked",
         }
     }
 }
@@ -510,6 +545,9 @@ pub struct ChainState {
     exchange: Option<Exchange>,
     // On a brand chain: TICA's inventory of the token.
     inventory: Option<Address>,
+    // On the center chain: membership, and the allocation accounts' roles.
+    membership: Option<Membership>,
+    roles: Vec<AccountRole>,
 }
 
 /// Conservation broke: the sum of balances differs from the recorded supply.
@@ -554,7 +592,21 @@ impl ChainState {
             touched_anchors: Vec::new(),
             exchange: None,
             inventory: None,
+            membership: None,
+            roles: Vec::new(),
         }
+    }
+
+    /// Runs membership here (the center chain), with the allocation accounts' roles.
+    pub fn with_membership(mut self, m: Option<Membership>, roles: Vec<AccountRole>) -> ChainState {
+        self.membership = m;
+        self.roles = roles;
+        self
+    }
+
+    /// Membership, on the center chain.
+    pub fn membership(&self) -> Option<&Membership> {
+        self.membership.as_ref()
     }
 
     /// Runs the exchange here (the center chain).
@@ -962,8 +1014,15 @@ impl ChainState {
             | Action::Sell { .. }
             | Action::SettleSell { .. }
             | Action::ReleaseSell { .. }
-            | Action::DeliverBuy { .. } => {
-                unreachable!("anchors, alliance and exchange actions are applied before planning")
+            | Action::DeliverBuy { .. }
+            | Action::CheckIn
+            | Action::BurnForLzm { .. }
+            | Action::ReportCoupon { .. }
+            | Action::SetEarningRules { .. }
+            | Action::SetLevelFloor { .. } => {
+                unreachable!(
+                    "anchors, alliance, exchange and membership actions are applied before planning"
+                )
             }
         }
     }
@@ -981,6 +1040,13 @@ impl ChainState {
             self.check_anchor(tx)?;
             self.anchors.insert((chain.clone(), *height), *hash);
             self.touched_anchors.push((chain.clone(), *height));
+            self.bump_sequence(tx.sender);
+            return Ok(());
+        }
+        self.check_locks(tx, now_ms)?;
+        if is_membership(&tx.action) {
+            let change = self.check_membership(tx, now_ms)?;
+            self.apply_membership(change);
             self.bump_sequence(tx.sender);
             return Ok(());
         }
@@ -1126,6 +1192,15 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
+                Some(ns) if (40..=45).contains(ns) => {
+                    let restored = self
+                        .membership
+                        .as_mut()
+                        .is_some_and(|m| m.restore(key, value));
+                    if !restored {
+                        return Err(bad());
+                    }
+                }
                 Some(ns) if (30..=35).contains(ns) => {
                     let restored = self
                         .exchange
@@ -1162,6 +1237,9 @@ impl ChainState {
         if let Some(exchange) = &mut self.exchange {
             exchange.clear_touched();
         }
+        if let Some(m) = &mut self.membership {
+            m.clear_touched();
+        }
         self.check_conservation().map_err(|e| e.to_string())
     }
 
@@ -1191,6 +1269,9 @@ impl ChainState {
         }
         if let Some(exchange) = &self.exchange {
             out.extend(exchange.records());
+        }
+        if let Some(m) = &self.membership {
+            out.extend(m.records());
         }
         out.extend(
             self.anchors
@@ -1261,6 +1342,9 @@ impl ChainState {
         }
         if let Some(exchange) = &mut self.exchange {
             entries.extend(exchange.take_records());
+        }
+        if let Some(m) = &mut self.membership {
+            entries.extend(m.take_records());
         }
         for (chain, height) in std::mem::take(&mut self.touched_anchors) {
             let hash = self.anchors[&(chain.clone(), height)];

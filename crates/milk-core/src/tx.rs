@@ -192,6 +192,37 @@ pub enum Action {
         /// Tokens, base units.
         amount: Amount,
     },
+    /// The daily check-in: earns LZM once per UTC day (center chain).
+    CheckIn,
+    /// Burns the sender's MLK for LZM at TICA's rate (center chain).
+    BurnForLzm {
+        /// MLK base units burned.
+        amount: Amount,
+    },
+    /// A partner reports a customer's coupon payment, which earns LZM (center chain; the
+    /// partner's issuer key), once per coupon.
+    ReportCoupon {
+        /// The customer.
+        user: Address,
+        /// What the coupon paid, KRW.
+        krw: u64,
+        /// The partner's coupon id.
+        coupon_id: String,
+    },
+    /// TICA changes the earning rules (center chain).
+    SetEarningRules {
+        /// The new rules.
+        rules: crate::membership::EarningRules,
+    },
+    /// TICA sets a floor under a member's level, with its reason; level 0 removes it.
+    SetLevelFloor {
+        /// The member.
+        user: Address,
+        /// The level's index.
+        level: u8,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// How an order is sized.
@@ -249,6 +280,11 @@ impl Action {
     const SETTLE_SELL: u8 = 20;
     const RELEASE_SELL: u8 = 21;
     const DELIVER_BUY: u8 = 22;
+    const CHECK_IN: u8 = 23;
+    const BURN_FOR_LZM: u8 = 24;
+    const REPORT_COUPON: u8 = 25;
+    const SET_EARNING_RULES: u8 = 26;
+    const SET_LEVEL_FLOOR: u8 = 27;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -275,7 +311,12 @@ impl Action {
             | Action::Sell { .. }
             | Action::SettleSell { .. }
             | Action::ReleaseSell { .. }
-            | Action::DeliverBuy { .. } => None,
+            | Action::DeliverBuy { .. }
+            | Action::CheckIn
+            | Action::BurnForLzm { .. }
+            | Action::ReportCoupon { .. }
+            | Action::SetEarningRules { .. }
+            | Action::SetLevelFloor { .. } => None,
         }
     }
 
@@ -286,7 +327,9 @@ impl Action {
                 Some(to)
             }
             Action::Expire { account } => Some(account),
-            Action::DeliverBuy { to, .. } => Some(to),
+            Action::DeliverBuy { to, .. }
+            | Action::ReportCoupon { user: to, .. }
+            | Action::SetLevelFloor { user: to, .. } => Some(to),
             _ => None,
         }
     }
@@ -400,6 +443,29 @@ impl Encode for Action {
             Action::DeliverBuy { trade, to, amount } => {
                 w.u8(Self::DELIVER_BUY).put(trade).put(to).put(amount);
             }
+            Action::CheckIn => {
+                w.u8(Self::CHECK_IN);
+            }
+            Action::BurnForLzm { amount } => {
+                w.u8(Self::BURN_FOR_LZM).put(amount);
+            }
+            Action::ReportCoupon {
+                user,
+                krw,
+                coupon_id,
+            } => {
+                w.u8(Self::REPORT_COUPON).put(user).u64(*krw).str(coupon_id);
+            }
+            Action::SetEarningRules { rules } => {
+                w.u8(Self::SET_EARNING_RULES).put(rules);
+            }
+            Action::SetLevelFloor {
+                user,
+                level,
+                reason,
+            } => {
+                w.u8(Self::SET_LEVEL_FLOOR).put(user).u8(*level).str(reason);
+            }
         }
     }
 }
@@ -496,6 +562,19 @@ impl Decode for Action {
                 trade: r.get()?,
                 to: r.get()?,
                 amount: r.get()?,
+            }),
+            Self::CHECK_IN => Ok(Action::CheckIn),
+            Self::BURN_FOR_LZM => Ok(Action::BurnForLzm { amount: r.get()? }),
+            Self::REPORT_COUPON => Ok(Action::ReportCoupon {
+                user: r.get()?,
+                krw: r.u64()?,
+                coupon_id: r.str("coupon id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::SET_EARNING_RULES => Ok(Action::SetEarningRules { rules: r.get()? }),
+            Self::SET_LEVEL_FLOOR => Ok(Action::SetLevelFloor {
+                user: r.get()?,
+                level: r.u8()?,
+                reason: r.str("reason", MAX_MEMO_BYTES)?.to_owned(),
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",

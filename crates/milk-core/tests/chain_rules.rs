@@ -89,6 +89,8 @@ fn genesis() -> Genesis {
         tica_inventory: key(4).address(),
         admission_quorum: None,
         exchange: None,
+        membership: None,
+        roles: Vec::new(),
         chains: vec![center, brand],
     };
     // A second, fixed-supply asset lives on the same chain here, to test both kinds at once.
@@ -314,7 +316,12 @@ impl Model {
             | Action::Sell { .. }
             | Action::SettleSell { .. }
             | Action::ReleaseSell { .. }
-            | Action::DeliverBuy { .. } => false,
+            | Action::DeliverBuy { .. }
+            | Action::CheckIn
+            | Action::BurnForLzm { .. }
+            | Action::ReportCoupon { .. }
+            | Action::SetEarningRules { .. }
+            | Action::SetLevelFloor { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

@@ -766,6 +766,12 @@ pub(crate) fn event_page(
                 | Action::Buy { .. }
                 | Action::CompleteBuy { .. }
                 | Action::SettleSell { .. } => "exchange",
+                // Membership lives on the center chain.
+                Action::CheckIn
+                | Action::BurnForLzm { .. }
+                | Action::ReportCoupon { .. }
+                | Action::SetEarningRules { .. }
+                | Action::SetLevelFloor { .. } => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

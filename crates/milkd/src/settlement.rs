@@ -44,7 +44,7 @@ impl Drop for Claim<'_> {
 }
 
 impl Settling {
-        fn claim(&self, id: TxId) -> Option<Claim<'_>> {
+    fn claim(&self, id: TxId) -> Option<Claim<'_>> {
         // The lock is released before a claim exists: dropping a claim takes it again.
         let fresh = self.ids.lock().expect("settling lock").insert(id);
         fresh.then(|| Claim { settling: self, id })

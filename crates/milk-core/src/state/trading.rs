@@ -20,6 +20,8 @@ pub(crate) struct ExchangeChange {
     moves: Vec<(Address, Address, Symbol, Amount)>,
     exchange: Vec<ExchangeWrite>,
     brand: Vec<BrandWrite>,
+    /// LZM earned by the trade.
+    membership: Vec<crate::membership::MembershipWrite>,
 }
 
 impl ExchangeChange {
@@ -28,6 +30,7 @@ impl ExchangeChange {
             moves: Vec::new(),
             exchange: Vec::new(),
             brand: Vec::new(),
+            membership: Vec::new(),
         }
     }
 }
@@ -66,7 +69,38 @@ struct Priced {
 }
 
 impl ChainState {
-    fn operator_only(&self, tx: &Transaction) -> Result<(), TxError> {
+    /// Plans the LZM a filled trade earns its customer, by its KRW volume, into `change`.
+    fn credit_trade(
+        &self,
+        change: &mut ExchangeChange,
+        user: &Address,
+        id: crate::Hash,
+        gross: u128,
+        mlk_krw_e4: u64,
+        now_ms: u64,
+    ) {
+        use ethnum::U256;
+        let (Some(m), Ok((_, decimals))) = (self.membership.as_ref(), self.currency()) else {
+            return;
+        };
+        let krw = U256::from(gross) * U256::from(mlk_krw_e4)
+            / U256::from(10u8).pow(u32::from(decimals) + 4);
+        let wanted = krw / U256::from(1_000u32) * U256::from(m.rules().per_1000_krw_traded.units());
+        let wanted = u128::try_from(wanted).unwrap_or(u128::MAX);
+        if let Some(c) = self.plan_credit(
+            user,
+            crate::membership::Reason::Trade,
+            wanted,
+            id,
+            id.to_hex(),
+            now_ms,
+        ) {
+            change.moves.extend(c.moves);
+            change.membership.extend(c.writes);
+        }
+    }
+
+    pub(super) fn operator_only(&self, tx: &Transaction) -> Result<(), TxError> {
         if self.operator == Some(tx.sender) {
             Ok(())
         } else {
@@ -345,6 +379,7 @@ impl ChainState {
                         .push((*ESCROW, config.fees, currency, Amount::new(t.fee)));
                     t.status = TradeStatus::Filled;
                     change.exchange.push(self.tick(*trade, &t));
+                    self.credit_trade(&mut change, &t.user, *trade, t.gross, t.mlk_krw_e4, now_ms);
                 } else {
                     change
                         .moves
@@ -423,6 +458,14 @@ impl ChainState {
                         ));
                         change.exchange =
                             self.trade_writes(id, &user, &asset, &p, now_ms, TradeStatus::Filled);
+                        self.credit_trade(
+                            &mut change,
+                            &user,
+                            id,
+                            p.fill.gross,
+                            p.mlk_krw_e4,
+                            now_ms,
+                        );
                     }
                     Err(why) => {
                         let trade = Trade {
@@ -560,20 +603,12 @@ impl ChainState {
 
     /// Applies a checked exchange change.
     pub(super) fn apply_exchange(&mut self, change: ExchangeChange) {
-        for (from, to, asset, amount) in change.moves {
-            if amount.is_zero() {
-                continue;
-            }
-            let f = self
-                .balance(&from, &asset)
-                .checked_sub(amount)
-                .expect("checked");
-            self.set_balance(from, asset, f);
-            let t = self
-                .balance(&to, &asset)
-                .checked_add(amount)
-                .expect("checked");
-            self.set_balance(to, asset, t);
+        self.apply_moves(change.moves);
+        for w in change.membership {
+            self.membership
+                .as_mut()
+                .expect("credits are planned with membership")
+                .write(w);
         }
         for w in change.brand {
             self.brand

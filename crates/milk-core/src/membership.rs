@@ -1,0 +1,625 @@
+//! Membership on the center chain: LZM earned for activity, levels from what was earned in a
+//! rolling window, and the rules that keep allocations locked.
+//!
+//! LZM comes out of two user pools: the activity pool (daily check-ins, Brand Token trades,
+//! coupon payments a partner reports) and the burn pool (MLK burned → LZM at a rate). Each
+//! credit is recorded with its reason and source, and counted on its UTC day; a user's level
+//! is the highest threshold reached by what they *earned* in the window (90 days by
+//! default), or TICA's floor for them if higher. Activity credits are capped per user per
+//! day. When a pool is empty, its credits stop.
+//!
+//! Allocations with a role in the genesis (`AccountRole`) are either locked (until a time,
+//! for the exchange only, until the user pools are exhausted, or last of all) or classed as
+//! reserve or TICA-held; [`supply_report`] excludes all of them from the circulating supply.
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::{Address, Amount, Hash, Symbol};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Record namespaces of membership (center chain).
+pub mod record {
+    /// `EARNED ‖ account ‖ day` → LZM base units the account earned that UTC day.
+    pub const EARNED: u8 = 40;
+    /// `CREDIT ‖ account ‖ time ‖ source` → `reason (u8) ‖ amount (u128) ‖ reference`.
+    pub const CREDIT: u8 = 41;
+    /// `RULES` → the earning rules in force.
+    pub const RULES: u8 = 42;
+    /// `FLOOR ‖ account` → `level (u8) ‖ reason`: TICA's floor for the account's level.
+    pub const FLOOR: u8 = 43;
+    /// `COUPON ‖ hash(chain, coupon id)` → empty: a coupon payment already credited.
+    pub const COUPON: u8 = 44;
+    /// `CHECKIN ‖ account ‖ day` → empty: the account checked in that UTC day.
+    pub const CHECKIN: u8 = 45;
+
+    /// The prefix of an account's credits.
+    pub fn credits(account: &crate::Address) -> Vec<u8> {
+        let mut k = vec![CREDIT];
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    /// The prefix of an account's earnings by day.
+    pub fn earned(account: &crate::Address) -> Vec<u8> {
+        let mut k = vec![EARNED];
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    /// The key of an account's level floor.
+    pub fn floor(account: &crate::Address) -> Vec<u8> {
+        let mut k = vec![FLOOR];
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+}
+
+/// Why LZM was credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The daily check-in.
+    CheckIn,
+    /// A Brand Token trade, by its KRW volume.
+    Trade,
+    /// A coupon payment a partner reported, by its KRW amount.
+    Coupon,
+    /// MLK burned.
+    MlkBurn,
+}
+
+impl Reason {
+    fn tag(self) -> u8 {
+        match self {
+            Reason::CheckIn => 1,
+            Reason::Trade => 2,
+            Reason::Coupon => 3,
+            Reason::MlkBurn => 4,
+        }
+    }
+
+    fn from_tag(t: u8) -> Option<Reason> {
+        Some(match t {
+            1 => Reason::CheckIn,
+            2 => Reason::Trade,
+            3 => Reason::Coupon,
+            4 => Reason::MlkBurn,
+            _ => return None,
+        })
+    }
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::CheckIn => "check_in",
+            Reason::Trade => "trade",
+            Reason::Coupon => "coupon",
+            Reason::MlkBurn => "mlk_burn",
+        }
+    }
+}
+
+/// How much LZM each activity earns (TICA sets them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarningRules {
+    /// LZM base units for the daily check-in.
+    pub check_in: Amount,
+    /// LZM base units per 1,000 KRW of Brand Tokens traded.
+    pub per_1000_krw_traded: Amount,
+    /// LZM base units per 1,000 KRW of coupon payment.
+    pub per_1000_krw_coupon: Amount,
+    /// LZM base units per whole MLK burned.
+    pub per_mlk_burned: Amount,
+    /// The most LZM base units one account earns from activity in a UTC day.
+    pub daily_cap: Amount,
+}
+
+impl Encode for EarningRules {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.check_in)
+            .put(&self.per_1000_krw_traded)
+            .put(&self.per_1000_krw_coupon)
+            .put(&self.per_mlk_burned)
+            .put(&self.daily_cap);
+    }
+}
+
+impl Decode for EarningRules {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(EarningRules {
+            check_in: r.get()?,
+            per_1000_krw_traded: r.get()?,
+            per_1000_krw_coupon: r.get()?,
+            per_mlk_burned: r.get()?,
+            daily_cap: r.get()?,
+        })
+    }
+}
+
+/// A membership level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelSpec {
+    /// Its name (Basic, Silver, Gold, VIP, …).
+    pub name: String,
+    /// LZM base units earned in the window that reach it.
+    pub threshold: Amount,
+}
+
+/// Membership as the genesis sets it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipConfig {
+    /// The membership token: LZM.
+    pub token: Symbol,
+    /// The user pool paying activity rewards.
+    pub activity_pool: Address,
+    /// The user pool paying for burned MLK.
+    pub burn_pool: Address,
+    /// The team's portion: locked until both user pools are exhausted.
+    pub team: Address,
+    /// The long-term reserve: released last.
+    pub reserve: Address,
+    /// The earning rules at genesis.
+    pub rules: EarningRules,
+    /// The levels, lowest first; the first is where everyone starts.
+    pub levels: Vec<LevelSpec>,
+    /// The rolling window for levels, days.
+    pub window_days: u32,
+}
+
+/// What keeps an allocation account from spending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LockRule {
+    /// Until a time (Unix ms).
+    Until {
+        /// The unlock time.
+        until_ms: u64,
+    },
+    /// Never spent by its holder: only the exchange moves it.
+    ExchangeOnly,
+    /// Until both user LZM pools are empty.
+    AfterUserPools,
+    /// Until both user pools and the team's portion are empty.
+    Last,
+}
+
+/// What an allocation account is, for locks and for the circulating supply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "role")]
+pub enum Role {
+    /// Locked by a rule.
+    Locked {
+        /// The rule.
+        rule: LockRule,
+    },
+    /// A reserve not in circulation (a reward pool not yet paid out).
+    Reserve,
+    /// Held by TICA.
+    TicaHeld,
+}
+
+/// An allocation account's role in the genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRole {
+    /// What it is for.
+    pub label: String,
+    /// The account.
+    pub account: Address,
+    /// The asset the role is about.
+    pub asset: Symbol,
+    /// Its role.
+    pub role: Role,
+}
+
+/// A changed membership record.
+#[derive(Debug, Clone)]
+pub(crate) enum MembershipWrite {
+    Earned(Address, u64, u128),
+    Credit {
+        account: Address,
+        time_ms: u64,
+        source: Hash,
+        reason: Reason,
+        amount: u128,
+        reference: String,
+    },
+    Rules(EarningRules),
+    Floor(Address, Option<(u8, String)>),
+    Coupon(Hash),
+    CheckIn(Address, u64),
+}
+
+/// One credit, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credit {
+    /// When (block time).
+    pub time_ms: u64,
+    /// Why.
+    pub reason: Reason,
+    /// LZM base units.
+    pub amount: Amount,
+    /// Its source (a transaction or trade id, or the partner's coupon id).
+    pub reference: String,
+}
+
+/// A decoded credit record key and value.
+pub fn decode_credit(key: &[u8], value: &[u8]) -> Option<(Address, Credit)> {
+    let account = Address::from_bytes(key.get(1..33)?.try_into().ok()?).ok()?;
+    let time_ms = u64::from_be_bytes(key.get(33..41)?.try_into().ok()?);
+    let reason = Reason::from_tag(*value.first()?)?;
+    let amount = u128::from_be_bytes(value.get(1..17)?.try_into().ok()?);
+    let reference = std::str::from_utf8(value.get(17..)?).ok()?.to_owned();
+    Some((
+        account,
+        Credit {
+            time_ms,
+            reason,
+            amount: Amount::new(amount),
+            reference,
+        },
+    ))
+}
+
+/// Membership's records on the center chain.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    config: MembershipConfig,
+    rules: EarningRules,
+    earned: HashMap<(Address, u64), u128>,
+    credits: BTreeMap<Vec<u8>, Vec<u8>>,
+    floors: HashMap<Address, (u8, String)>,
+    coupons: HashSet<Hash>,
+    checkins: HashSet<(Address, u64)>,
+    touched: Vec<Vec<u8>>,
+}
+
+/// A user's level at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelView {
+    /// The level's index (0 = the first).
+    pub index: u8,
+    /// Its name.
+    pub name: String,
+    /// LZM base units earned in the window.
+    pub earned_in_window: Amount,
+    /// The next level's name and what is still needed, if any.
+    pub next: Option<(String, Amount)>,
+    /// TICA's floor, with its reason, if one is set.
+    pub floor: Option<(u8, String)>,
+    /// When earnings leave the window: `(time ms, base units)`, soonest first.
+    pub leaving: Vec<(u64, Amount)>,
+}
+
+impl Membership {
+    /// Membership as configured.
+    pub fn new(config: MembershipConfig) -> Membership {
+        Membership {
+            rules: config.rules.clone(),
+            config,
+            earned: HashMap::new(),
+            credits: BTreeMap::new(),
+            floors: HashMap::new(),
+            coupons: HashSet::new(),
+            checkins: HashSet::new(),
+            touched: Vec::new(),
+        }
+    }
+
+    /// The configuration from the genesis.
+    pub fn config(&self) -> &MembershipConfig {
+        &self.config
+    }
+
+    /// The earning rules in force.
+    pub fn rules(&self) -> &EarningRules {
+        &self.rules
+    }
+
+    /// LZM base units `account` earned on UTC day `day`.
+    pub fn earned_on(&self, account: &Address, day: u64) -> u128 {
+        self.earned.get(&(*account, day)).copied().unwrap_or(0)
+    }
+
+    /// Whether `account` checked in on `day`.
+    pub fn checked_in(&self, account: &Address, day: u64) -> bool {
+        self.checkins.contains(&(*account, day))
+    }
+
+    /// Whether a coupon was already credited.
+    pub fn coupon_used(&self, key: &Hash) -> bool {
+        self.coupons.contains(key)
+    }
+
+    /// An account's level at `now_ms`.
+    pub fn level(&self, account: &Address, now_ms: u64) -> LevelView {
+        let today = now_ms / crate::brand::DAY_MS;
+        let window = u64::from(self.config.window_days.max(1));
+        let first = (today + 1).saturating_sub(window);
+        let mut days: Vec<(u64, u128)> = self
+            .earned
+            .iter()
+            .filter(|((a, d), _)| a == account && *d >= first && *d <= today)
+            .map(|((_, d), v)| (*d, *v))
+            .collect();
+        days.sort_unstable();
+        let earned: u128 = days.iter().map(|(_, v)| v).sum();
+        let reached = self
+            .config
+            .levels
+            .iter()
+            .rposition(|l| l.threshold.units() <= earned)
+            .unwrap_or(0);
+        let floor = self.floors.get(account).cloned();
+        let index = reached.max(floor.as_ref().map_or(0, |f| usize::from(f.0)));
+        let index = index.min(self.config.levels.len().saturating_sub(1));
+        let next = self.config.levels.get(index + 1).map(|l| {
+            (
+                l.name.clone(),
+                Amount::new(l.threshold.units().saturating_sub(earned)),
+            )
+        });
+        LevelView {
+            index: index as u8,
+            name: self
+                .config
+                .levels
+                .get(index)
+                .map_or_else(String::new, |l| l.name.clone()),
+            earned_in_window: Amount::new(earned),
+            next,
+            floor,
+            leaving: days
+                .into_iter()
+                .map(|(d, v)| ((d + window) * crate::brand::DAY_MS, Amount::new(v)))
+                .collect(),
+        }
+    }
+
+    /// What `account` earned on the UTC day of `now_ms` from activity (capped) so far.
+    pub(crate) fn cap_left(&self, account: &Address, now_ms: u64) -> u128 {
+        let today = now_ms / crate::brand::DAY_MS;
+        let activity: u128 = self
+            .credits
+            .range(Self::credit_prefix_day(account, today)..)
+            .take_while(|(k, _)| {
+                k.starts_with(&record::credits(account))
+                    && k.get(33..41)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes)
+                        .is_some_and(|t| t / crate::brand::DAY_MS == today)
+            })
+            .filter_map(|(k, v)| decode_credit(k, v))
+            .filter(|(_, c)| c.reason != Reason::MlkBurn)
+            .map(|(_, c)| c.amount.units())
+            .sum();
+        self.rules.daily_cap.units().saturating_sub(activity)
+    }
+
+    fn credit_prefix_day(account: &Address, day: u64) -> Vec<u8> {
+        let mut k = record::credits(account);
+        k.extend_from_slice(&(day * crate::brand::DAY_MS).to_be_bytes());
+        k
+    }
+
+    fn credit_key(account: &Address, time_ms: u64, source: &Hash) -> Vec<u8> {
+        let mut k = record::credits(account);
+        k.extend_from_slice(&time_ms.to_be_bytes());
+        k.extend_from_slice(&source.0);
+        k
+    }
+
+    fn earned_key(account: &Address, day: u64) -> Vec<u8> {
+        let mut k = record::earned(account);
+        k.extend_from_slice(&day.to_be_bytes());
+        k
+    }
+
+    fn checkin_key(account: &Address, day: u64) -> Vec<u8> {
+        let mut k = vec![record::CHECKIN];
+        k.extend_from_slice(account.as_bytes());
+        k.extend_from_slice(&day.to_be_bytes());
+        k
+    }
+
+    fn coupon_key(key: &Hash) -> Vec<u8> {
+        let mut k = vec![record::COUPON];
+        k.extend_from_slice(&key.0);
+        k
+    }
+
+    pub(crate) fn write(&mut self, w: MembershipWrite) {
+        match w {
+            MembershipWrite::Earned(a, day, v) => {
+                self.touched.push(Self::earned_key(&a, day));
+                self.earned.insert((a, day), v);
+            }
+            MembershipWrite::Credit {
+                account,
+                time_ms,
+                source,
+                reason,
+                amount,
+                reference,
+            } => {
+                let key = Self::credit_key(&account, time_ms, &source);
+                let mut v = vec![reason.tag()];
+                v.extend_from_slice(&amount.to_be_bytes());
+                v.extend_from_slice(reference.as_bytes());
+                self.credits.insert(key.clone(), v);
+                self.touched.push(key);
+            }
+            MembershipWrite::Rules(r) => {
+                self.rules = r;
+                self.touched.push(vec![record::RULES]);
+            }
+            MembershipWrite::Floor(a, f) => {
+                self.touched.push(record::floor(&a));
+                match f {
+                    Some(f) => {
+                        self.floors.insert(a, f);
+                    }
+                    None => {
+                        self.floors.remove(&a);
+                    }
+                }
+            }
+            MembershipWrite::Coupon(h) => {
+                self.touched.push(Self::coupon_key(&h));
+                self.coupons.insert(h);
+            }
+            MembershipWrite::CheckIn(a, day) => {
+                self.touched.push(Self::checkin_key(&a, day));
+                self.checkins.insert((a, day));
+            }
+        }
+    }
+
+    fn value(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let (ns, rest) = key.split_first()?;
+        let account = || Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok();
+        let day = || rest.get(32..40)?.try_into().ok().map(u64::from_be_bytes);
+        match *ns {
+            record::EARNED => {
+                let (a, d) = (account()?, day()?);
+                self.earned.get(&(a, d)).map(|v| v.to_be_bytes().to_vec())
+            }
+            record::CREDIT => self.credits.get(key).cloned(),
+            record::RULES => (self.rules != self.config.rules).then(|| self.rules.to_bytes()),
+            record::FLOOR => self.floors.get(&account()?).map(|(l, why)| {
+                let mut v = vec![*l];
+                v.extend_from_slice(why.as_bytes());
+                v
+            }),
+            record::COUPON => self
+                .coupons
+                .contains(&Hash(rest.try_into().ok()?))
+                .then(Vec::new),
+            record::CHECKIN => self.checkins.contains(&(account()?, day()?)).then(Vec::new),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut keys = std::mem::take(&mut self.touched);
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .map(|k| {
+                let v = self.value(&k);
+                (k, v)
+            })
+            .collect()
+    }
+
+    pub(crate) fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut keys: Vec<Vec<u8>> = self
+            .earned
+            .keys()
+            .map(|(a, d)| Self::earned_key(a, *d))
+            .collect();
+        keys.extend(self.credits.keys().cloned());
+        keys.push(vec![record::RULES]);
+        keys.extend(self.floors.keys().map(record::floor));
+        keys.extend(self.coupons.iter().map(Self::coupon_key));
+        keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
+        keys.into_iter()
+            .filter_map(|k| {
+                let v = self.value(&k)?;
+                Some((k, v))
+            })
+            .collect()
+    }
+
+    /// Restores one membership record; `false` if it is not one or is malformed.
+    pub(crate) fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let Some((ns, rest)) = key.split_first() else {
+            return false;
+        };
+        let account = || Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok();
+        let day = || {
+            (rest.len() == 40)
+                .then(|| rest[32..40].try_into().ok().map(u64::from_be_bytes))
+                .flatten()
+        };
+        match *ns {
+            record::EARNED => match (account(), day(), <[u8; 16]>::try_from(value)) {
+                (Some(a), Some(d), Ok(v)) => {
+                    self.earned.insert((a, d), u128::from_be_bytes(v));
+                    true
+                }
+                _ => false,
+            },
+            record::CREDIT => {
+                if decode_credit(key, value).is_none() || rest.len() != 72 {
+                    return false;
+                }
+                self.credits.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::RULES => match EarningRules::from_bytes(value) {
+                Ok(r) => {
+                    self.rules = r;
+                    true
+                }
+                Err(_) => false,
+            },
+            record::FLOOR => match (account(), value.split_first()) {
+                (Some(a), Some((l, why))) if rest.len() == 32 => match std::str::from_utf8(why) {
+                    Ok(why) => {
+                        self.floors.insert(a, (*l, why.to_owned()));
+                        true
+                    }
+                    Err(_) => false,
+                },
+                _ => false,
+            },
+            record::COUPON => match <[u8; 32]>::try_from(rest) {
+                Ok(h) if value.is_empty() => {
+                    self.coupons.insert(Hash(h));
+                    true
+                }
+                _ => false,
+            },
+            record::CHECKIN => match (account(), day()) {
+                (Some(a), Some(d)) if value.is_empty() => {
+                    self.checkins.insert((a, d));
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Forgets what changed (after a restore, nothing has).
+    pub(crate) fn clear_touched(&mut self) {
+        self.touched.clear();
+    }
+}
+
+/// The key that identifies a partner's coupon.
+pub fn coupon_key(chain: &crate::ChainId, coupon_id: &str) -> Hash {
+    Hash::domain(
+        "milk/coupon/v1",
+        &[chain.as_str().as_bytes(), coupon_id.as_bytes()],
+    )
+}
+
+/// One asset's supply, split into what circulates and what does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplyReport {
+    /// The asset.
+    pub asset: Symbol,
+    /// All of it.
+    pub total: Amount,
+    /// In accounts whose lock is in force now.
+    pub locked: Amount,
+    /// In reserves: the exchange's liquidity, reward pools not yet paid out, escrow.
+    pub reserve: Amount,
+    /// Held by TICA (fees, long-term operation).
+    pub tica_held: Amount,
+    /// `total − locked − reserve − tica_held`.
+    pub circulating: Amount,
+    /// Each excluded bucket: `(label, class, balance)`.
+    pub buckets: Vec<(String, String, Amount)>,
+}

@@ -1,0 +1,372 @@
+//! Membership's rules: LZM credits from the user pools, check-ins, MLK burns, coupons,
+//! TICA's settings, the allocation locks, and the circulating supply.
+
+use super::{ChainState, TxError};
+use crate::membership::{LockRule, MembershipWrite, Reason, Role, SupplyReport, coupon_key};
+use crate::tx::{Action, Transaction};
+use crate::{Address, Amount, Hash, Symbol};
+
+/// What a checked membership action does.
+pub(crate) struct MembershipChange {
+    /// LZM (or MLK) moves `(from, to, asset, amount)`.
+    moves: Vec<(Address, Address, Symbol, Amount)>,
+    /// Burned: `(account, asset, amount)`.
+    burn: Option<(Address, Symbol, Amount)>,
+    writes: Vec<MembershipWrite>,
+}
+
+pub(super) fn is_membership(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::CheckIn
+            | Action::BurnForLzm { .. }
+            | Action::ReportCoupon { .. }
+            | Action::SetEarningRules { .. }
+            | Action::SetLevelFloor { .. }
+    )
+}
+
+/// A planned credit: the LZM moves and records it makes.
+pub(crate) struct Credit {
+    pub(crate) moves: Vec<(Address, Address, Symbol, Amount)>,
+    pub(crate) writes: Vec<MembershipWrite>,
+}
+
+impl ChainState {
+    /// Plans crediting `wanted` LZM to `account` for `reason` from the pool that pays it,
+    /// at most what the pool holds and, for activity, what today's cap leaves. `None` on a
+    /// chain without membership or when nothing can be credited.
+    pub(crate) fn plan_credit(
+        &self,
+        account: &Address,
+        reason: Reason,
+        wanted: u128,
+        source: Hash,
+        reference: String,
+        now_ms: u64,
+    ) -> Option<Credit> {
+        let m = self.membership.as_ref()?;
+        let config = m.config();
+        let pool = match reason {
+            Reason::MlkBurn => config.burn_pool,
+            _ => config.activity_pool,
+        };
+        let mut amount = wanted.min(self.balance(&pool, &config.token).units());
+        if reason != Reason::MlkBurn {
+            amount = amount.min(m.cap_left(account, now_ms));
+        }
+        if amount == 0 {
+            return None;
+        }
+        let day = now_ms / crate::brand::DAY_MS;
+        Some(Credit {
+            moves: vec![(pool, *account, config.token, Amount::new(amount))],
+            writes: vec![
+                MembershipWrite::Earned(*account, day, m.earned_on(account, day) + amount),
+                MembershipWrite::Credit {
+                    account: *account,
+                    time_ms: now_ms,
+                    source,
+                    reason,
+                    amount,
+                    reference,
+                },
+            ],
+        })
+    }
+
+    /// The lock in force on `account`'s `asset` at `now_ms`, described, if any.
+    pub fn lock_in_force(&self, account: &Address, asset: &Symbol, now_ms: u64) -> Option<String> {
+        let pools_left = || {
+            self.membership.as_ref().is_some_and(|m| {
+                let c = m.config();
+                !self.balance(&c.activity_pool, &c.token).is_zero()
+                    || !self.balance(&c.burn_pool, &c.token).is_zero()
+            })
+        };
+        let team_left = || {
+            self.membership.as_ref().is_some_and(|m| {
+                let c = m.config();
+                !self.balance(&c.team, &c.token).is_zero()
+            })
+        };
+        self.roles
+            .iter()
+            .filter(|r| r.account == *account && r.asset == *asset)
+            .find_map(|r| match &r.role {
+                Role::Locked { rule } => match rule {
+                    LockRule::Until { until_ms } if now_ms < *until_ms => {
+                        Some(format!("{} unlocks at {until_ms} (Unix ms)", r.label))
+                    }
+                    LockRule::ExchangeOnly => {
+                        Some(format!("{} is moved by the exchange only", r.label))
+                    }
+                    LockRule::AfterUserPools if pools_left() => Some(format!(
+                        "{} unlocks once both user LZM pools are paid out",
+                        r.label
+                    )),
+                    LockRule::Last if pools_left() || team_left() => Some(format!(
+                        "{} unlocks last, once the user pools and the team's portion are paid out",
+                        r.label
+                    )),
+                    _ => None,
+                },
+                Role::Reserve | Role::TicaHeld => None,
+            })
+    }
+
+    /// Refuses a transaction that would spend from a locked allocation.
+    pub(super) fn check_locks(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
+        if self.roles.is_empty() {
+            return Ok(());
+        }
+        let spent: Option<Symbol> = match &tx.action {
+            Action::Transfer { asset, .. } | Action::Burn { asset, .. } => Some(*asset),
+            Action::Buy { pay, .. } => Some(*pay),
+            Action::BurnForLzm { .. } => self.exchange.as_ref().map(|e| e.config().currency),
+            _ => None,
+        };
+        match spent.and_then(|a| self.lock_in_force(&tx.sender, &a, now_ms)) {
+            Some(why) => Err(TxError::AllocationLocked(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a membership action at block time `now_ms`.
+    pub(super) fn check_membership(
+        &self,
+        tx: &Transaction,
+        now_ms: u64,
+    ) -> Result<MembershipChange, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = MembershipChange {
+            moves: Vec::new(),
+            burn: None,
+            writes: Vec::new(),
+        };
+        let day = now_ms / crate::brand::DAY_MS;
+        match &tx.action {
+            Action::CheckIn => {
+                if m.checked_in(&tx.sender, day) {
+                    return Err(TxError::AlreadyCheckedIn);
+                }
+                let config = m.config();
+                if self.balance(&config.activity_pool, &config.token).is_zero() {
+                    return Err(TxError::PoolExhausted);
+                }
+                let credit = self
+                    .plan_credit(
+                        &tx.sender,
+                        Reason::CheckIn,
+                        m.rules().check_in.units(),
+                        tx.id(),
+                        tx.id().to_hex(),
+                        now_ms,
+                    )
+                    .ok_or(TxError::DailyCapReached)?;
+                change.moves = credit.moves;
+                change.writes = credit.writes;
+                change.writes.push(MembershipWrite::CheckIn(tx.sender, day));
+            }
+            Action::BurnForLzm { amount } => {
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                let decimals = self
+                    .asset(&currency)
+                    .ok_or(TxError::UnknownAsset { asset: currency })?
+                    .decimals;
+                if amount.is_zero() {
+                    return Err(TxError::ZeroAmount);
+                }
+                let have = self.balance(&tx.sender, &currency);
+                if have < *amount {
+                    return Err(TxError::InsufficientBalance {
+                        asset: currency,
+                        available: have,
+                        needed: *amount,
+                    });
+                }
+                let wanted = amount
+                    .units()
+                    .checked_mul(m.rules().per_mlk_burned.units())
+                    .ok_or(TxError::Overflow { asset: currency })?
+                    / 10u128.pow(u32::from(decimals));
+                if wanted == 0 {
+                    return Err(TxError::BurnTooSmall);
+                }
+                let config = m.config();
+                if self.balance(&config.burn_pool, &config.token).units() < wanted {
+                    // Burning for less than the rate promises is refused, not half-paid.
+                    return Err(TxError::PoolExhausted);
+                }
+                let credit = self
+                    .plan_credit(
+                        &tx.sender,
+                        Reason::MlkBurn,
+                        wanted,
+                        tx.id(),
+                        tx.id().to_hex(),
+                        now_ms,
+                    )
+                    .ok_or(TxError::PoolExhausted)?;
+                change.burn = Some((tx.sender, currency, *amount));
+                change.moves = credit.moves;
+                change.writes = credit.writes;
+            }
+            Action::ReportCoupon {
+                user,
+                krw,
+                coupon_id,
+            } => {
+                crate::brand::BrandState::check_reference(coupon_id)?;
+                let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
+                let (chain, _) = alliance
+                    .members()
+                    .find(|(_, p)| {
+                        p.issuer == tx.sender && p.status != crate::alliance::Status::Applied
+                    })
+                    .ok_or(TxError::NotAMember)?;
+                let key = coupon_key(chain, coupon_id);
+                if m.coupon_used(&key) {
+                    return Err(TxError::CouponUsed);
+                }
+                let wanted =
+                    u128::from(*krw / 1_000).saturating_mul(m.rules().per_1000_krw_coupon.units());
+                // The coupon counts once, even when the cap or the pool leaves nothing.
+                if let Some(credit) = self.plan_credit(
+                    user,
+                    Reason::Coupon,
+                    wanted,
+                    key,
+                    format!("{chain}:{coupon_id}"),
+                    now_ms,
+                ) {
+                    change.moves = credit.moves;
+                    change.writes = credit.writes;
+                }
+                change.writes.push(MembershipWrite::Coupon(key));
+            }
+            Action::SetEarningRules { rules } => {
+                self.operator_only(tx)?;
+                change.writes.push(MembershipWrite::Rules(rules.clone()));
+            }
+            Action::SetLevelFloor {
+                user,
+                level,
+                reason,
+            } => {
+                self.operator_only(tx)?;
+                if usize::from(*level) >= m.config().levels.len() {
+                    return Err(TxError::InvalidLevel);
+                }
+                let floor = (*level > 0).then(|| (*level, reason.clone()));
+                change.writes.push(MembershipWrite::Floor(*user, floor));
+            }
+            _ => unreachable!("called for membership actions only"),
+        }
+        Ok(change)
+    }
+
+    /// Applies a checked membership change.
+    pub(super) fn apply_membership(&mut self, change: MembershipChange) {
+        if let Some((account, asset, amount)) = change.burn {
+            let after = self
+                .balance(&account, &asset)
+                .checked_sub(amount)
+                .expect("checked");
+            self.set_balance(account, asset, after);
+            let state = self.assets.get_mut(&asset).expect("checked");
+            self.touched_supplies.entry(asset).or_insert(state.supply);
+            state.supply = state.supply.checked_sub(amount).expect("checked");
+        }
+        self.apply_moves(change.moves);
+        for w in change.writes {
+            self.membership
+                .as_mut()
+                .expect("planned with membership")
+                .write(w);
+        }
+    }
+
+    /// Applies balance moves that were checked.
+    pub(crate) fn apply_moves(&mut self, moves: Vec<(Address, Address, Symbol, Amount)>) {
+        for (from, to, asset, amount) in moves {
+            if amount.is_zero() {
+                continue;
+            }
+            let f = self
+                .balance(&from, &asset)
+                .checked_sub(amount)
+                .expect("checked");
+            self.set_balance(from, asset, f);
+            let t = self
+                .balance(&to, &asset)
+                .checked_add(amount)
+                .expect("checked");
+            self.set_balance(to, asset, t);
+        }
+    }
+
+    /// Each center asset's supply, with what does not circulate taken out: accounts whose
+    /// lock is in force, reserves (the exchange's liquidity, reward pools, escrow) and what
+    /// TICA holds.
+    pub fn supply_report(&self, now_ms: u64) -> Vec<SupplyReport> {
+        self.assets()
+            .map(|(spec, total)| {
+                let mut buckets = Vec::new();
+                let (mut locked, mut reserve, mut tica) = (0u128, 0u128, 0u128);
+                let mut seen = std::collections::HashSet::new();
+                for r in self.roles.iter().filter(|r| r.asset == spec.symbol) {
+                    if !seen.insert(r.account) {
+                        continue;
+                    }
+                    let balance = self.balance(&r.account, &spec.symbol);
+                    let class = match &r.role {
+                        Role::Locked {
+                            rule: LockRule::ExchangeOnly,
+                        } => "reserve",
+                        Role::Locked { .. } => {
+                            if self
+                                .lock_in_force(&r.account, &spec.symbol, now_ms)
+                                .is_some()
+                            {
+                                "locked"
+                            } else {
+                                continue;
+                            }
+                        }
+                        Role::Reserve => "reserve",
+                        Role::TicaHeld => "tica_held",
+                    };
+                    match class {
+                        "locked" => locked += balance.units(),
+                        "reserve" => reserve += balance.units(),
+                        _ => tica += balance.units(),
+                    }
+                    buckets.push((r.label.clone(), class.to_owned(), balance));
+                }
+                // What is in flight in the exchange's escrow does not circulate either.
+                let escrow = *crate::exchange::ESCROW;
+                if !seen.contains(&escrow) {
+                    let held = self.balance(&escrow, &spec.symbol);
+                    if !held.is_zero() {
+                        reserve += held.units();
+                        buckets.push(("escrow".to_owned(), "reserve".to_owned(), held));
+                    }
+                }
+                SupplyReport {
+                    asset: spec.symbol,
+                    total,
+                    locked: Amount::new(locked),
+                    reserve: Amount::new(reserve),
+                    tica_held: Amount::new(tica),
+                    circulating: Amount::new(total.units().saturating_sub(locked + reserve + tica)),
+                    buckets,
+                }
+            })
+            .collect()
+    }
+}
