@@ -961,3 +961,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_filled_trade_earns_lzm_by_its_krw_volume_and_a_refunded_one_nothing() {
+    let mut net = Net::new();
+    let carol = demo_key("carol");
+    let lzm = |net: &Net| net.center.balance(&carol.address(), &sym("LZM")).units();
+    // 4,000 CINE sold: about KRW 35,000, at 1 LZM per KRW 1,000.
+    let order = net.sell(&carol, 400_000, 1).unwrap();
+    let id = order.tx.id();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order),
+        },
+    )
+    .unwrap();
+    let t = net.center.exchange().unwrap().trade(&id).unwrap().clone();
+    let krw = t.gross * u128::from(t.mlk_krw_e4) / 1_000_000_000_000;
+    assert!(krw > 30_000, "{krw}");
+    assert_eq!(lzm(&net), krw / 1_000 * 100_000_000);
+    // A buy TICA could not deliver is refunded, and earns nothing.
+    let before = lzm(&net);
+    let buy = net
+        .buy(&carol, OrderSize::Tokens(Amount::new(1_000_000)), u128::MAX)
+        .unwrap();
+    net.operator(
+        "center",
+        Action::CompleteBuy {
+            trade: buy,
+            delivered: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(lzm(&net), before);
+    net.conserved();
+}

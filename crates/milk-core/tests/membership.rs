@@ -1,0 +1,433 @@
+//! Membership over simulated years on the demo network's center chain: lockups release at
+//! exactly their instant, the team's LZM waits for the user pools, levels rise and fall as
+//! earnings enter and leave the window, every bad request is refused with its code, and the
+//! circulating supply is the total less its documented exclusions over random histories.
+
+use milk_core::brand::DAY_MS;
+use milk_core::genesis::{DEMO_GENESIS_TIME_MS, Genesis, demo_key};
+use milk_core::membership::{EarningRules, Reason};
+use milk_core::state::ChainState;
+use milk_core::tx::{Action, Transaction};
+use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+const YEAR_MS: u64 = 365 * DAY_MS;
+const LZM: u128 = 100_000_000; // one whole LZM, in base units
+
+fn sym(s: &str) -> Symbol {
+    s.parse().unwrap()
+}
+
+struct Center {
+    g: Genesis,
+    state: ChainState,
+    now: u64,
+    seqs: BTreeMap<Address, u64>,
+}
+
+impl Center {
+    fn new(change: impl FnOnce(&mut Genesis)) -> Center {
+        let mut g = Genesis::demo();
+        change(&mut g);
+        g.validate().unwrap();
+        let (_, state) = g.genesis_block(g.center()).unwrap();
+        Center {
+            now: g.genesis_time_ms + 1_000,
+            g,
+            state,
+            seqs: BTreeMap::new(),
+        }
+    }
+
+    fn run(&mut self, key: &Keypair, action: Action) -> Result<(), &'static str> {
+        let seq = *self.seqs.get(&key.address()).unwrap_or(&0);
+        let tx = Transaction {
+            chain: ChainId::center(),
+            sender: key.address(),
+            sequence: seq,
+            expires_at_ms: self.now + 60_000,
+            action,
+        };
+        let result = self.state.apply(&tx, self.now);
+        let delta = self.state.take_delta();
+        match result {
+            Ok(()) => {
+                self.seqs.insert(key.address(), seq + 1);
+                Ok(())
+            }
+            Err(e) => {
+                assert_eq!(delta, Default::default(), "{} changed state", e.code());
+                Err(e.code())
+            }
+        }
+    }
+
+    fn pay(
+        &mut self,
+        from: &Keypair,
+        to: &Address,
+        asset: &str,
+        amount: u128,
+    ) -> Result<(), &'static str> {
+        self.run(
+            from,
+            Action::Transfer {
+                to: *to,
+                asset: sym(asset),
+                amount: Amount::new(amount),
+                memo: String::new(),
+            },
+        )
+    }
+
+    fn balance(&self, who: &Address, asset: &str) -> u128 {
+        self.state.balance(who, &sym(asset)).units()
+    }
+
+    fn level(&self, who: &Keypair) -> milk_core::membership::LevelView {
+        self.state
+            .membership()
+            .unwrap()
+            .level(&who.address(), self.now)
+    }
+}
+
+/// Sets a demo allocation's amount (supply follows the allocations).
+fn set_allocation(g: &mut Genesis, label: &str, amount: u128) {
+    let a = g.chains[0]
+        .allocations
+        .iter_mut()
+        .find(|a| a.label == label)
+        .unwrap();
+    a.amount = Amount::new(amount);
+}
+
+#[test]
+fn lockups_release_at_exactly_their_instant() {
+    let mut c = Center::new(|_| {});
+    let alice = demo_key("alice").address();
+    let construction = demo_key("alloc:initial-construction");
+    let partner = demo_key("alloc:partner-allocation");
+    let liquidity = demo_key("alloc:liquidity");
+    // Initial construction: two years from the genesis, to the millisecond.
+    c.now = DEMO_GENESIS_TIME_MS + 2 * YEAR_MS - 1;
+    assert_eq!(
+        c.pay(&construction, &alice, "MLK", 1),
+        Err("allocation_locked")
+    );
+    c.now += 1;
+    c.pay(&construction, &alice, "MLK", 1).unwrap();
+    // Partner allocation A: three years.
+    assert_eq!(c.pay(&partner, &alice, "MLK", 1), Err("allocation_locked"));
+    c.now = DEMO_GENESIS_TIME_MS + 3 * YEAR_MS - 1;
+    assert_eq!(c.pay(&partner, &alice, "MLK", 1), Err("allocation_locked"));
+    c.now += 1;
+    c.pay(&partner, &alice, "MLK", 1).unwrap();
+    // Liquidity never moves but through the exchange, however late.
+    c.now = DEMO_GENESIS_TIME_MS + 50 * YEAR_MS;
+    assert_eq!(
+        c.pay(&liquidity, &alice, "MLK", 1),
+        Err("allocation_locked")
+    );
+    assert_eq!(
+        c.run(
+            &liquidity,
+            Action::Burn {
+                asset: sym("MLK"),
+                amount: Amount::new(1)
+            }
+        ),
+        Err("allocation_locked")
+    );
+}
+
+#[test]
+fn the_team_waits_for_the_user_pools_and_the_reserve_comes_last() {
+    // Small pools, so they run out: 100 LZM of activity, 50 of burn rewards.
+    let mut c = Center::new(|g| {
+        set_allocation(g, "lzm:user-activity", 100 * LZM);
+        set_allocation(g, "lzm:mlk-burn", 50 * LZM);
+    });
+    let team = demo_key("lzm:team");
+    let reserve = demo_key("lzm:long-term-reserve");
+    let alice = demo_key("alice");
+    assert_eq!(
+        c.pay(&team, &alice.address(), "LZM", 1),
+        Err("allocation_locked")
+    );
+    // Ten check-ins (10 LZM each) empty the activity pool...
+    let users: Vec<Keypair> = (0..11)
+        .map(|i| Keypair::from_label(&format!("member-{i}")))
+        .collect();
+    for u in &users[..10] {
+        c.run(u, Action::CheckIn).unwrap();
+    }
+    assert_eq!(c.run(&users[10], Action::CheckIn), Err("pool_exhausted"));
+    assert_eq!(
+        c.pay(&team, &alice.address(), "LZM", 1),
+        Err("allocation_locked")
+    );
+    // ...and 10 MLK burned at 5 LZM each empties the burn pool.
+    c.run(
+        &alice,
+        Action::BurnForLzm {
+            amount: Amount::new(10 * 100_000_000),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.run(
+            &alice,
+            Action::BurnForLzm {
+                amount: Amount::new(100_000_000)
+            }
+        ),
+        Err("pool_exhausted")
+    );
+    // The team's portion is free now; the reserve only once the team's is paid out too.
+    assert_eq!(
+        c.pay(&reserve, &alice.address(), "LZM", 1),
+        Err("allocation_locked")
+    );
+    let team_lzm = c.balance(&team.address(), "LZM");
+    c.pay(&team, &alice.address(), "LZM", team_lzm).unwrap();
+    c.pay(&reserve, &alice.address(), "LZM", 1).unwrap();
+    c.state.check_conservation().unwrap();
+}
+
+#[test]
+fn levels_rise_and_fall_as_earnings_enter_and_leave_the_window() {
+    let mut c = Center::new(|_| {});
+    let bob = demo_key("bob");
+    assert_eq!(c.level(&bob).name, "Basic");
+    // 10 LZM a day: Silver (100 LZM) after ten days.
+    for day in 0..10 {
+        assert_eq!(c.level(&bob).name, "Basic", "day {day}");
+        c.run(&bob, Action::CheckIn).unwrap();
+        assert_eq!(c.run(&bob, Action::CheckIn), Err("already_checked_in"));
+        c.now += DAY_MS;
+    }
+    let l = c.level(&bob);
+    assert_eq!(
+        (l.name.as_str(), l.earned_in_window.units()),
+        ("Silver", 100 * LZM)
+    );
+    assert_eq!(l.next, Some(("Gold".to_owned(), Amount::new(900 * LZM))));
+    // What leaves the window when: each day's 10 LZM, 90 days after it was earned.
+    assert_eq!(l.leaving.len(), 10);
+    let first = l.leaving[0].0;
+    assert_eq!(l.leaving[0].1.units(), 10 * LZM);
+    // The day the first earning leaves, bob falls back to Basic (90 LZM < 100).
+    c.now = first - 1;
+    assert_eq!(c.level(&bob).name, "Silver");
+    c.now = first;
+    assert_eq!(c.level(&bob).name, "Basic");
+    assert_eq!(c.level(&bob).earned_in_window.units(), 90 * LZM);
+    c.now += 10 * DAY_MS;
+    assert_eq!(c.level(&bob).earned_in_window.units(), 0);
+
+    // TICA's floor, with its reason, acts as a minimum; removed, the computed level is back.
+    let operator = demo_key("operator");
+    let floor = |level: u8| Action::SetLevelFloor {
+        user: bob.address(),
+        level,
+        reason: "partner event host".into(),
+    };
+    assert_eq!(c.run(&bob, floor(3)), Err("not_operator"));
+    assert_eq!(c.run(&operator, floor(9)), Err("invalid_level"));
+    c.run(&operator, floor(3)).unwrap();
+    let l = c.level(&bob);
+    assert_eq!(
+        (l.name.as_str(), l.floor.clone()),
+        ("VIP", Some((3, "partner event host".into())))
+    );
+    c.run(&operator, floor(0)).unwrap();
+    assert_eq!(c.level(&bob).name, "Basic");
+    // The state restores from its records, levels included.
+    let mut restored = c.g.empty_state(c.g.center());
+    restored.restore(c.state.records()).unwrap();
+    assert_eq!(restored.records(), c.state.records());
+}
+
+#[test]
+fn earning_rules_caps_coupons_and_burns() {
+    let mut c = Center::new(|_| {});
+    let alice = demo_key("alice");
+    let operator = demo_key("operator");
+    // TICA changes the rules: 600 LZM a check-in, 1,000 a day at most.
+    let rules = EarningRules {
+        check_in: Amount::new(600 * LZM),
+        per_1000_krw_traded: Amount::new(LZM),
+        per_1000_krw_coupon: Amount::new(2 * LZM),
+        per_mlk_burned: Amount::new(5 * LZM),
+        daily_cap: Amount::new(1_000 * LZM),
+    };
+    assert_eq!(
+        c.run(
+            &alice,
+            Action::SetEarningRules {
+                rules: rules.clone()
+            }
+        ),
+        Err("not_operator")
+    );
+    c.run(&operator, Action::SetEarningRules { rules }).unwrap();
+    c.run(&alice, Action::CheckIn).unwrap();
+    assert_eq!(c.balance(&alice.address(), "LZM"), 600 * LZM);
+    // A partner's coupon report: 300,000 KRW at 2 LZM per 1,000, capped at what today leaves.
+    let cinema = demo_key("partner:cinema");
+    let coupon = |id: &str| Action::ReportCoupon {
+        user: alice.address(),
+        krw: 300_000,
+        coupon_id: id.into(),
+    };
+    c.run(&cinema, coupon("C-1")).unwrap();
+    assert_eq!(c.balance(&alice.address(), "LZM"), 1_000 * LZM);
+    assert_eq!(c.run(&cinema, coupon("C-1")), Err("coupon_used"));
+    assert_eq!(c.run(&alice, coupon("C-2")), Err("not_a_member"));
+    // The cap is reached: the next day's check-in is fine again.
+    c.run(&cinema, coupon("C-2")).unwrap(); // counted, with nothing left to credit today
+    assert_eq!(c.run(&cinema, coupon("C-2")), Err("coupon_used"));
+    assert_eq!(c.balance(&alice.address(), "LZM"), 1_000 * LZM);
+    c.now += DAY_MS;
+    c.run(&alice, Action::CheckIn).unwrap();
+    // Burning MLK: supply shrinks by what burned, LZM arrives at the rate, uncapped.
+    let mlk_supply = c.state.supply(&sym("MLK")).unwrap().units();
+    c.run(
+        &alice,
+        Action::BurnForLzm {
+            amount: Amount::new(200_000_000),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.state.supply(&sym("MLK")).unwrap().units(),
+        mlk_supply - 200_000_000
+    );
+    assert_eq!(c.balance(&alice.address(), "LZM"), 1_600 * LZM + 10 * LZM);
+    // With burn rewards switched off, a burn would earn nothing: refused, nothing burned.
+    let off = EarningRules {
+        check_in: Amount::new(600 * LZM),
+        per_1000_krw_traded: Amount::new(LZM),
+        per_1000_krw_coupon: Amount::new(2 * LZM),
+        per_mlk_burned: Amount::ZERO,
+        daily_cap: Amount::new(1_000 * LZM),
+    };
+    c.run(&operator, Action::SetEarningRules { rules: off })
+        .unwrap();
+    assert_eq!(
+        c.run(
+            &alice,
+            Action::BurnForLzm {
+                amount: Amount::new(100_000_000)
+            }
+        ),
+        Err("burn_too_small")
+    );
+    assert_eq!(
+        c.run(
+            &alice,
+            Action::BurnForLzm {
+                amount: Amount::new(u128::MAX / 2)
+            }
+        ),
+        Err("insufficient_balance")
+    );
+    // Every credit is recorded with its reason and source.
+    let mut credits: Vec<(u64, &str)> = c
+        .state
+        .records()
+        .iter()
+        .filter_map(|(k, v)| milk_core::membership::decode_credit(k, v))
+        .filter(|(a, _)| *a == alice.address())
+        .map(|(_, credit)| (credit.time_ms, credit.reason.code()))
+        .collect();
+    credits.sort();
+    let day0 = credits[0].0;
+    assert_eq!(
+        credits,
+        [
+            (day0, "check_in"),
+            (day0, "coupon"),
+            (day0 + DAY_MS, "check_in"),
+            (day0 + DAY_MS, "mlk_burn"),
+        ]
+    );
+    // LZM moves between users, but never pays for a trade.
+    c.pay(&alice, &demo_key("bob").address(), "LZM", LZM)
+        .unwrap();
+    assert_eq!(
+        c.run(
+            &alice,
+            Action::Buy {
+                asset: sym("SKY"),
+                pay: sym("LZM"),
+                size: milk_core::tx::OrderSize::Tokens(Amount::new(100)),
+                max_in: Amount::new(u128::MAX),
+            }
+        ),
+        Err("payment_not_accepted")
+    );
+    c.state.check_conservation().unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random histories of transfers, check-ins, burns and spends from allocations, over
+    /// years: the circulating supply always equals the total less locked, reserve and
+    /// TICA-held amounts, and equals the sum of every other balance; no locked allocation
+    /// ever shrinks before it unlocks.
+    #[test]
+    fn circulating_supply_is_the_total_less_its_exclusions(
+        ops in proptest::collection::vec((0u8..5, 0usize..9, 1u128..1_000_000_000, 0u64..400), 1..40)
+    ) {
+        let mut c = Center::new(|g| {
+            set_allocation(g, "lzm:user-activity", 200 * LZM);
+            set_allocation(g, "lzm:mlk-burn", 100 * LZM);
+        });
+        let mut keys: Vec<Keypair> = ["alice", "bob", "carol"].iter().map(|u| demo_key(u)).collect();
+        for label in ["alloc:initial-construction", "alloc:partner-allocation", "alloc:liquidity",
+                      "lzm:team", "lzm:long-term-reserve", "alloc:long-term-operation"] {
+            keys.push(demo_key(label));
+        }
+        for (kind, who, amount, days) in ops {
+            c.now += days * DAY_MS;
+            let key = keys[who].clone();
+            let to = keys[(who + 1) % 3].address();
+            let locked_before: Vec<(Address, Symbol, u128)> = c.g.roles.iter()
+                .filter(|r| c.state.lock_in_force(&r.account, &r.asset, c.now).is_some())
+                .map(|r| (r.account, r.asset, c.balance(&r.account, r.asset.as_str())))
+                .collect();
+            let _ = match kind {
+                0 => c.pay(&key, &to, "MLK", amount),
+                1 => c.pay(&key, &to, "LZM", amount),
+                2 => c.run(&key, Action::CheckIn),
+                3 => c.run(&key, Action::BurnForLzm { amount: Amount::new(amount) }),
+                _ => c.run(&key, Action::Burn { asset: sym("MLK"), amount: Amount::new(amount) }),
+            };
+            for (account, asset, before) in locked_before {
+                prop_assert!(c.balance(&account, asset.as_str()) >= before, "a locked allocation moved");
+            }
+            c.state.check_conservation().unwrap();
+            for report in c.state.supply_report(c.now) {
+                let excluded: std::collections::HashSet<Address> = c.g.roles.iter()
+                    .filter(|r| r.asset == report.asset)
+                    .filter(|r| report.buckets.iter().any(|b| b.0 == r.label))
+                    .map(|r| r.account)
+                    .collect();
+                let others: u128 = c.state.balances()
+                    .filter(|(a, s, _)| **s == report.asset && !excluded.contains(a))
+                    .map(|(_, _, v)| v.units())
+                    .sum();
+                prop_assert_eq!(report.circulating.units(), others);
+                prop_assert_eq!(
+                    report.circulating.units()
+                        + report.locked.units() + report.reserve.units() + report.tica_held.units(),
+                    report.total.units()
+                );
+            }
+        }
+    }
+}
