@@ -5,7 +5,7 @@
 
 use milk_core::brand::DAY_MS;
 use milk_core::genesis::{DEMO_GENESIS_TIME_MS, Genesis, demo_key};
-use milk_core::membership::{EarningRules, Reason};
+use milk_core::membership::EarningRules;
 use milk_core::state::ChainState;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
