@@ -595,6 +595,14 @@ impl Membership {
     pub(crate) fn clear_touched(&mut self) {
         self.touched.clear();
     }
+
+    /// Restores one persisted record (for readers that rebuild a member's view from a
+    /// store); `false` if it is not a membership record or is malformed.
+    pub fn restore_record(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let ok = self.restore(key, value);
+        self.touched.clear();
+        ok
+    }
 }
 
 /// The key that identifies a partner's coupon.
@@ -622,4 +630,111 @@ pub struct SupplyReport {
     pub circulating: Amount,
     /// Each excluded bucket: `(label, class, balance)`.
     pub buckets: Vec<(String, String, Amount)>,
+}
+
+/// The lock in force on `account`'s `asset` at `now_ms`, described, if any; `balance` reads
+/// the center chain's balances (the pool-based locks depend on them).
+pub fn lock_in_force(
+    roles: &[AccountRole],
+    config: Option<&MembershipConfig>,
+    balance: impl Fn(&Address, &Symbol) -> Amount,
+    account: &Address,
+    asset: &Symbol,
+    now_ms: u64,
+) -> Option<String> {
+    let pools_left = || {
+        config.is_some_and(|c| {
+            !balance(&c.activity_pool, &c.token).is_zero()
+                || !balance(&c.burn_pool, &c.token).is_zero()
+        })
+    };
+    let team_left = || config.is_some_and(|c| !balance(&c.team, &c.token).is_zero());
+    roles
+        .iter()
+        .filter(|r| r.account == *account && r.asset == *asset)
+        .find_map(|r| match &r.role {
+            Role::Locked { rule } => match rule {
+                LockRule::Until { until_ms } if now_ms < *until_ms => {
+                    Some(format!("{} unlocks at {until_ms} (Unix ms)", r.label))
+                }
+                LockRule::ExchangeOnly => {
+                    Some(format!("{} is moved by the exchange only", r.label))
+                }
+                LockRule::AfterUserPools if pools_left() => Some(format!(
+                    "{} unlocks once both user LZM pools are paid out",
+                    r.label
+                )),
+                LockRule::Last if pools_left() || team_left() => Some(format!(
+                    "{} unlocks last, once the user pools and the team's portion are paid out",
+                    r.label
+                )),
+                _ => None,
+            },
+            Role::Reserve | Role::TicaHeld => None,
+        })
+}
+
+/// Each asset's supply less what does not circulate: balances of accounts whose lock is in
+/// force (`locked`), of reserves (the exchange's liquidity, reward pools not yet paid out,
+/// and the exchange's escrow) and of TICA's own accounts (`tica_held`).
+pub fn supply_report(
+    roles: &[AccountRole],
+    config: Option<&MembershipConfig>,
+    assets: &[(Symbol, Amount)],
+    balance: impl Fn(&Address, &Symbol) -> Amount,
+    now_ms: u64,
+) -> Vec<SupplyReport> {
+    assets
+        .iter()
+        .map(|(symbol, total)| {
+            let mut buckets = Vec::new();
+            let (mut locked, mut reserve, mut tica) = (0u128, 0u128, 0u128);
+            let mut seen = HashSet::new();
+            for r in roles.iter().filter(|r| r.asset == *symbol) {
+                if !seen.insert(r.account) {
+                    continue;
+                }
+                let held = balance(&r.account, symbol);
+                let class = match &r.role {
+                    Role::Locked {
+                        rule: LockRule::ExchangeOnly,
+                    } => "reserve",
+                    Role::Locked { .. } => {
+                        if lock_in_force(roles, config, &balance, &r.account, symbol, now_ms)
+                            .is_some()
+                        {
+                            "locked"
+                        } else {
+                            continue;
+                        }
+                    }
+                    Role::Reserve => "reserve",
+                    Role::TicaHeld => "tica_held",
+                };
+                match class {
+                    "locked" => locked += held.units(),
+                    "reserve" => reserve += held.units(),
+                    _ => tica += held.units(),
+                }
+                buckets.push((r.label.clone(), class.to_owned(), held));
+            }
+            let escrow = *crate::exchange::ESCROW;
+            if !seen.contains(&escrow) {
+                let held = balance(&escrow, symbol);
+                if !held.is_zero() {
+                    reserve += held.units();
+                    buckets.push(("escrow".to_owned(), "reserve".to_owned(), held));
+                }
+            }
+            SupplyReport {
+                asset: *symbol,
+                total: *total,
+                locked: Amount::new(locked),
+                reserve: Amount::new(reserve),
+                tica_held: Amount::new(tica),
+                circulating: Amount::new(total.units().saturating_sub(locked + reserve + tica)),
+                buckets,
+            }
+        })
+        .collect()
 }

@@ -191,6 +191,21 @@ impl Client {
         ))
     }
 
+    /// A member's level and credits.
+    pub fn member(&self, address: &str) -> Result<milkd::member_api::MemberView> {
+        self.get(&format!("/v1/members/{}", segment(address)))
+    }
+
+    /// The earning rules and levels.
+    pub fn membership_rules(&self) -> Result<milkd::member_api::RulesView> {
+        self.get("/v1/membership/rules")
+    }
+
+    /// The circulating supply of the center chain's assets.
+    pub fn supply(&self) -> Result<Vec<milkd::member_api::SupplyView>> {
+        self.get("/v1/supply")
+    }
+
     /// MLK's oracle price.
     pub fn oracle(&self) -> Result<milkd::market_api::OracleView> {
         self.get("/v1/oracle")

@@ -183,6 +183,31 @@ enum Cmd {
     },
     /// TICA's treasury: reserve, fees, inventory and escrow per market (operator credential).
     Treasury,
+    /// The daily check-in: earns LZM once per UTC day.
+    CheckIn {
+        /// The member's key.
+        #[arg(long)]
+        from: String,
+    },
+    /// Burn MLK for LZM at TICA's rate.
+    BurnForLzm {
+        /// The member's key.
+        #[arg(long)]
+        from: String,
+        /// MLK to burn, in whole units.
+        #[arg(long)]
+        amount: String,
+    },
+    /// A member's level, progress, what leaves the window when, and LZM credits.
+    Level {
+        /// A milk1… address or a key name.
+        who: String,
+    },
+    /// The circulating supply of MLK and LZM, with what is excluded and why.
+    Supply,
+    /// Membership settings: the earning rules and levels; TICA changes them.
+    #[command(subcommand)]
+    Membership(MembershipCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -350,6 +375,62 @@ enum PartnerCmd {
         chain: String,
         /// The webhook's id.
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MembershipCmd {
+    /// The earning rules in force and the levels.
+    Rules,
+    /// Change the earning rules (operator key); amounts in whole LZM.
+    SetRules {
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+        /// LZM for the daily check-in.
+        #[arg(long)]
+        check_in: String,
+        /// LZM per KRW 1,000 of Brand Tokens traded.
+        #[arg(long)]
+        per_1000_krw_traded: String,
+        /// LZM per KRW 1,000 of coupon payment.
+        #[arg(long)]
+        per_1000_krw_coupon: String,
+        /// LZM per whole MLK burned.
+        #[arg(long)]
+        per_mlk_burned: String,
+        /// The most LZM one member earns from activity in a day.
+        #[arg(long)]
+        daily_cap: String,
+    },
+    /// Set a floor under a member's level, with the reason (operator key); level 0 removes it.
+    Floor {
+        /// The member: an address or a key name.
+        user: String,
+        /// The level's index (0 = the first).
+        #[arg(long)]
+        level: u8,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+    },
+    /// Report a customer's coupon payment, which earns them LZM (a partner's issuer key).
+    Coupon {
+        /// The partner's issuer key.
+        #[arg(long)]
+        partner_key: String,
+        /// The customer: an address or a key name.
+        #[arg(long)]
+        user: String,
+        /// What the coupon paid, KRW.
+        #[arg(long)]
+        krw: u64,
+        /// The partner's coupon id (each is credited once).
+        #[arg(long)]
+        coupon: String,
     },
 }
 
@@ -983,6 +1064,99 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             show_trade(j, &client.trade(&order)?, m.decimals)
         }
+        Cmd::CheckIn { from } => {
+            let receipt = center_tx(&ks, &client, &from, Action::CheckIn)?;
+            let me = ks.address(&from)?;
+            let level = client.member(&me.to_string())?;
+            out(j, serde_json::to_value(&level)?, || {
+                format!(
+                    "checked in\n{receipt}\nlevel: {} ({} LZM earned in {} days)",
+                    level.level_name,
+                    units(&level.earned_in_window, LZM_DECIMALS),
+                    level.window_days
+                )
+            });
+            Ok(())
+        }
+        Cmd::BurnForLzm { from, amount } => {
+            let amount = Amount::parse_decimal(&amount, MLK_DECIMALS)?;
+            let receipt = center_tx(&ks, &client, &from, Action::BurnForLzm { amount })?;
+            out(
+                j,
+                json!({ "burned": amount.units().to_string(), "receipt": receipt }),
+                || {
+                    format!(
+                        "burned {} MLK for LZM\n{receipt}",
+                        amount.to_decimal(MLK_DECIMALS)
+                    )
+                },
+            );
+            Ok(())
+        }
+        Cmd::Level { who } => {
+            let address = resolve(&ks, &who)?;
+            let m = client.member(&address.to_string())?;
+            out(j, serde_json::to_value(&m)?, || {
+                let mut s = format!(
+                    "{}: {} ({} LZM earned in the last {} days)",
+                    m.address,
+                    m.level_name,
+                    units(&m.earned_in_window, LZM_DECIMALS),
+                    m.window_days
+                );
+                if let (Some(next), Some(needed)) = (&m.next_level, &m.needed) {
+                    s += &format!("\n{} more LZM for {next}", units(needed, LZM_DECIMALS));
+                }
+                if let Some(f) = &m.floor {
+                    s += &format!("\nfloor: level {} ({})", f.level, f.reason);
+                }
+                for l in &m.leaving {
+                    s += &format!(
+                        "\n{} LZM leaves the window at {} (Unix ms)",
+                        units(&l.amount, LZM_DECIMALS),
+                        l.at_ms
+                    );
+                }
+                s
+            });
+            Ok(())
+        }
+        Cmd::Supply => {
+            let supply = client.supply()?;
+            out(j, serde_json::to_value(&supply)?, || {
+                supply
+                    .iter()
+                    .map(|a| {
+                        let d = if a.asset == "LZM" {
+                            LZM_DECIMALS
+                        } else {
+                            MLK_DECIMALS
+                        };
+                        let mut s = format!(
+                            "{}: {} circulating of {} (locked {}, reserve {}, TICA {})",
+                            a.asset,
+                            units(&a.circulating, d),
+                            units(&a.total, d),
+                            units(&a.locked, d),
+                            units(&a.reserve, d),
+                            units(&a.tica_held, d)
+                        );
+                        for b in &a.buckets {
+                            s += &format!(
+                                "\n  {:<24} {:<10} {}",
+                                b.label,
+                                b.class,
+                                units(&b.amount, d)
+                            );
+                        }
+                        s
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        Cmd::Membership(m) => membership_cmd(&ks, &client, m, j),
         Cmd::Treasury => {
             let t = client.treasury()?;
             out(j, t.clone(), || {
@@ -1042,6 +1216,77 @@ fn run(cli: Cli) -> Result<()> {
 
 /// MLK's decimals, as the demo and the exchange use them.
 const MLK_DECIMALS: u8 = 8;
+/// LZM's decimals.
+const LZM_DECIMALS: u8 = 8;
+
+fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -> Result<()> {
+    let lzm = |text: &str| Amount::parse_decimal(text, LZM_DECIMALS);
+    let receipt = match cmd {
+        MembershipCmd::Rules => {
+            let r = client.membership_rules()?;
+            let v = serde_json::to_value(&r)?;
+            out(j, v.clone(), || {
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            });
+            return Ok(());
+        }
+        MembershipCmd::SetRules {
+            key,
+            check_in,
+            per_1000_krw_traded,
+            per_1000_krw_coupon,
+            per_mlk_burned,
+            daily_cap,
+        } => {
+            let rules = milk_core::membership::EarningRules {
+                check_in: lzm(&check_in)?,
+                per_1000_krw_traded: lzm(&per_1000_krw_traded)?,
+                per_1000_krw_coupon: lzm(&per_1000_krw_coupon)?,
+                per_mlk_burned: lzm(&per_mlk_burned)?,
+                daily_cap: lzm(&daily_cap)?,
+            };
+            center_tx(ks, client, &key, Action::SetEarningRules { rules })?
+        }
+        MembershipCmd::Floor {
+            user,
+            level,
+            reason,
+            key,
+        } => {
+            let user = resolve(ks, &user)?;
+            center_tx(
+                ks,
+                client,
+                &key,
+                Action::SetLevelFloor {
+                    user,
+                    level,
+                    reason,
+                },
+            )?
+        }
+        MembershipCmd::Coupon {
+            partner_key,
+            user,
+            krw,
+            coupon,
+        } => {
+            let user = resolve(ks, &user)?;
+            center_tx(
+                ks,
+                client,
+                &partner_key,
+                Action::ReportCoupon {
+                    user,
+                    krw,
+                    coupon_id: coupon,
+                },
+            )?
+        }
+    };
+    out(j, json!({ "receipt": receipt }), || receipt.clone());
+    Ok(())
+}
 
 /// Base units as whole units.
 fn units(base: &str, decimals: u8) -> String {
@@ -1326,7 +1571,7 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
 ///
 /// The operator's node signs with the same key (anchors, oracle prices); when it took the
 /// sequence number first, the action is signed again with the next one.
-fn alliance_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> Result<String> {
+fn center_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> Result<String> {
     let mut attempts = 0;
     let r = loop {
         let tx = sign_on(ks, client, "center", key, action.clone())?;
@@ -1433,32 +1678,32 @@ fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -> Re
                 },
                 initial_float: amount(&float, "float")?,
             };
-            let receipt = alliance_tx(ks, client, &key, Action::Apply { application })?;
+            let receipt = center_tx(ks, client, &key, Action::Apply { application })?;
             done(&chain, "applied", receipt);
         }
         AllianceCmd::Approve { chain, key } => {
             let action = Action::Approve {
                 chain: chain_id(&chain)?,
             };
-            done(&chain, "approved", alliance_tx(ks, client, &key, action)?);
+            done(&chain, "approved", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::Sign { chain, key } => {
             let action = Action::SignAgreement {
                 chain: chain_id(&chain)?,
             };
-            done(&chain, "admitted", alliance_tx(ks, client, &key, action)?);
+            done(&chain, "admitted", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::Suspend { chain, key } => {
             let action = Action::Suspend {
                 chain: chain_id(&chain)?,
             };
-            done(&chain, "suspended", alliance_tx(ks, client, &key, action)?);
+            done(&chain, "suspended", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::Reinstate { chain, key } => {
             let action = Action::Reinstate {
                 chain: chain_id(&chain)?,
             };
-            done(&chain, "reinstated", alliance_tx(ks, client, &key, action)?);
+            done(&chain, "reinstated", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::IssueCredential { chain } => {
             let v = client.partner_call("POST", &chain, "/credentials")?;

@@ -690,3 +690,98 @@ fn cinema_points_become_travel_points_through_the_exchange() {
     let t: serde_json::Value = serde_json::from_slice(&treasury.stdout).unwrap();
     assert_eq!(t["escrow"], "0", "{t}");
 }
+
+#[test]
+fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
+    let url = node.url();
+    let m = |args: &[&str]| milk(&home, &url, args);
+    for k in ["bob", "operator"] {
+        ok(m(&["key", "demo", k]));
+    }
+    ok(m(&["key", "demo", "partner:cinema", "--name", "cinema"]));
+
+    let checked = json(m(&["check-in", "--from", "bob", "--json"]));
+    assert_eq!(checked["earned_in_window"], "1000000000", "{checked}");
+    let again = m(&["check-in", "--from", "bob"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already_checked_in"));
+    ok(m(&["burn-for-lzm", "--from", "bob", "--amount", "2"]));
+    ok(m(&[
+        "membership",
+        "coupon",
+        "--partner-key",
+        "cinema",
+        "--user",
+        "bob",
+        "--krw",
+        "50000",
+        "--coupon",
+        "POPCORN-COUPON-1",
+    ]));
+    let level = json(m(&["level", "bob", "--json"]));
+    // 10 (check-in) + 10 (2 MLK burned) + 100 (a KRW 50,000 coupon) = 120 LZM: Silver.
+    assert_eq!(
+        (
+            level["level_name"].as_str(),
+            level["earned_in_window"].as_str()
+        ),
+        (Some("Silver"), Some("12000000000")),
+        "{level}"
+    );
+    let reasons: Vec<&str> = level["credits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 3, "{level}");
+    let text = ok(m(&["level", "bob"]));
+    assert!(
+        text.contains("Silver") && text.contains("for Gold"),
+        "{text}"
+    );
+    ok(m(&[
+        "membership",
+        "floor",
+        "bob",
+        "--level",
+        "3",
+        "--reason",
+        "launch partner guest",
+        "--key",
+        "operator",
+    ]));
+    assert_eq!(json(m(&["level", "bob", "--json"]))["level_name"], "VIP");
+    let out = m(&[
+        "membership",
+        "floor",
+        "bob",
+        "--level",
+        "3",
+        "--reason",
+        "x",
+        "--key",
+        "bob",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_operator"));
+
+    let supply = json(m(&["supply", "--json"]));
+    let mlk = &supply[0];
+    assert_eq!(mlk["asset"], "MLK");
+    let n = |k: &str| mlk[k].as_str().unwrap().parse::<u128>().unwrap();
+    assert_eq!(
+        n("circulating") + n("locked") + n("reserve") + n("tica_held"),
+        n("total")
+    );
+    // The three demo users' 10,000 MLK each, less what bob burned, are what circulates.
+    assert_eq!(n("circulating"), 3 * 10_000 * 100_000_000 - 2 * 100_000_000);
+    let text = ok(m(&["supply"]));
+    assert!(
+        text.contains("initial-construction") && text.contains("locked"),
+        "{text}"
+    );
+}

@@ -269,7 +269,10 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::market_api::oracle,
         crate::market_api::trade,
         crate::market_api::trade_status,
-        crate::market_api::treasury
+        crate::market_api::treasury,
+        crate::member_api::member,
+        crate::member_api::rules,
+        crate::member_api::supply
     ),
     components(schemas(
         ErrorBody,
@@ -309,7 +312,14 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::market_api::TradeView,
         crate::market_api::TradeRequest,
         crate::market_api::TreasuryView,
-        crate::market_api::TreasuryMarket
+        crate::market_api::TreasuryMarket,
+        crate::member_api::MemberView,
+        crate::member_api::FloorView,
+        crate::member_api::LeavingView,
+        crate::member_api::CreditView,
+        crate::member_api::RulesView,
+        crate::member_api::SupplyView,
+        crate::member_api::BucketView
     ))
 )]
 pub struct ApiDoc;
@@ -335,6 +345,7 @@ pub fn router(node: Shared) -> Router {
         .merge(crate::alliance_api::routes())
         .merge(crate::webhooks::routes())
         .merge(crate::market_api::routes())
+        .merge(crate::member_api::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -18,6 +18,7 @@ pub mod config;
 pub mod demo;
 pub mod lane;
 pub mod market_api;
+pub mod member_api;
 pub mod metrics;
 pub mod node;
 pub mod oracle;

@@ -2,7 +2,7 @@
 //! TICA's settings, the allocation locks, and the circulating supply.
 
 use super::{ChainState, TxError};
-use crate::membership::{LockRule, MembershipWrite, Reason, Role, SupplyReport, coupon_key};
+use crate::membership::{MembershipWrite, Reason, SupplyReport, coupon_key};
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, Hash, Symbol};
 
@@ -77,42 +77,14 @@ impl ChainState {
 
     /// The lock in force on `account`'s `asset` at `now_ms`, described, if any.
     pub fn lock_in_force(&self, account: &Address, asset: &Symbol, now_ms: u64) -> Option<String> {
-        let pools_left = || {
-            self.membership.as_ref().is_some_and(|m| {
-                let c = m.config();
-                !self.balance(&c.activity_pool, &c.token).is_zero()
-                    || !self.balance(&c.burn_pool, &c.token).is_zero()
-            })
-        };
-        let team_left = || {
-            self.membership.as_ref().is_some_and(|m| {
-                let c = m.config();
-                !self.balance(&c.team, &c.token).is_zero()
-            })
-        };
-        self.roles
-            .iter()
-            .filter(|r| r.account == *account && r.asset == *asset)
-            .find_map(|r| match &r.role {
-                Role::Locked { rule } => match rule {
-                    LockRule::Until { until_ms } if now_ms < *until_ms => {
-                        Some(format!("{} unlocks at {until_ms} (Unix ms)", r.label))
-                    }
-                    LockRule::ExchangeOnly => {
-                        Some(format!("{} is moved by the exchange only", r.label))
-                    }
-                    LockRule::AfterUserPools if pools_left() => Some(format!(
-                        "{} unlocks once both user LZM pools are paid out",
-                        r.label
-                    )),
-                    LockRule::Last if pools_left() || team_left() => Some(format!(
-                        "{} unlocks last, once the user pools and the team's portion are paid out",
-                        r.label
-                    )),
-                    _ => None,
-                },
-                Role::Reserve | Role::TicaHeld => None,
-            })
+        crate::membership::lock_in_force(
+            &self.roles,
+            self.membership.as_ref().map(|m| m.config()),
+            |a, s| self.balance(a, s),
+            account,
+            asset,
+            now_ms,
+        )
     }
 
     /// Refuses a transaction that would spend from a locked allocation.
@@ -314,59 +286,13 @@ impl ChainState {
     /// lock is in force, reserves (the exchange's liquidity, reward pools, escrow) and what
     /// TICA holds.
     pub fn supply_report(&self, now_ms: u64) -> Vec<SupplyReport> {
-        self.assets()
-            .map(|(spec, total)| {
-                let mut buckets = Vec::new();
-                let (mut locked, mut reserve, mut tica) = (0u128, 0u128, 0u128);
-                let mut seen = std::collections::HashSet::new();
-                for r in self.roles.iter().filter(|r| r.asset == spec.symbol) {
-                    if !seen.insert(r.account) {
-                        continue;
-                    }
-                    let balance = self.balance(&r.account, &spec.symbol);
-                    let class = match &r.role {
-                        Role::Locked {
-                            rule: LockRule::ExchangeOnly,
-                        } => "reserve",
-                        Role::Locked { .. } => {
-                            if self
-                                .lock_in_force(&r.account, &spec.symbol, now_ms)
-                                .is_some()
-                            {
-                                "locked"
-                            } else {
-                                continue;
-                            }
-                        }
-                        Role::Reserve => "reserve",
-                        Role::TicaHeld => "tica_held",
-                    };
-                    match class {
-                        "locked" => locked += balance.units(),
-                        "reserve" => reserve += balance.units(),
-                        _ => tica += balance.units(),
-                    }
-                    buckets.push((r.label.clone(), class.to_owned(), balance));
-                }
-                // What is in flight in the exchange's escrow does not circulate either.
-                let escrow = *crate::exchange::ESCROW;
-                if !seen.contains(&escrow) {
-                    let held = self.balance(&escrow, &spec.symbol);
-                    if !held.is_zero() {
-                        reserve += held.units();
-                        buckets.push(("escrow".to_owned(), "reserve".to_owned(), held));
-                    }
-                }
-                SupplyReport {
-                    asset: spec.symbol,
-                    total,
-                    locked: Amount::new(locked),
-                    reserve: Amount::new(reserve),
-                    tica_held: Amount::new(tica),
-                    circulating: Amount::new(total.units().saturating_sub(locked + reserve + tica)),
-                    buckets,
-                }
-            })
-            .collect()
+        let assets: Vec<(Symbol, Amount)> = self.assets().map(|(s, t)| (s.symbol, t)).collect();
+        crate::membership::supply_report(
+            &self.roles,
+            self.membership.as_ref().map(|m| m.config()),
+            &assets,
+            |a, s| self.balance(a, s),
+            now_ms,
+        )
     }
 }
