@@ -31,6 +31,17 @@ pub mod record {
     pub const COUPON: u8 = 44;
     /// `CHECKIN ‖ account ‖ day` → empty: the account checked in that UTC day.
     pub const CHECKIN: u8 = 45;
+    /// `OFFER ‖ chain ‖ 0 ‖ id` → a premium offer (see [`super::Offer`]).
+    pub const OFFER: u8 = 46;
+
+    /// The key of a partner's offer.
+    pub fn offer(chain: &crate::ChainId, id: &str) -> Vec<u8> {
+        let mut k = vec![OFFER];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k.push(0);
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
 
     /// The prefix of an account's credits.
     pub fn credits(account: &crate::Address) -> Vec<u8> {
@@ -211,6 +222,55 @@ pub struct AccountRole {
     pub role: Role,
 }
 
+/// A partner's premium offer, paid in LZM, for members of a level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// What it is.
+    pub title: String,
+    /// The lowest level that may buy it.
+    pub level: u8,
+    /// Its price, LZM base units.
+    pub price: Amount,
+    /// How many there are.
+    pub stock: u32,
+    /// How many were bought.
+    pub sold: u32,
+    /// When it opens, Unix ms.
+    pub opens_ms: u64,
+    /// When it closes, Unix ms.
+    pub closes_ms: u64,
+    /// Who is paid: the partner's issuer key.
+    pub seller: Address,
+}
+
+impl Encode for Offer {
+    fn encode(&self, w: &mut Writer) {
+        w.str(&self.title)
+            .u8(self.level)
+            .put(&self.price)
+            .u32(self.stock)
+            .u32(self.sold)
+            .u64(self.opens_ms)
+            .u64(self.closes_ms)
+            .put(&self.seller);
+    }
+}
+
+impl Decode for Offer {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Offer {
+            title: r.str("offer title", crate::tx::MAX_MEMO_BYTES)?.to_owned(),
+            level: r.u8()?,
+            price: r.get()?,
+            stock: r.u32()?,
+            sold: r.u32()?,
+            opens_ms: r.u64()?,
+            closes_ms: r.u64()?,
+            seller: r.get()?,
+        })
+    }
+}
+
 /// A changed membership record.
 #[derive(Debug, Clone)]
 pub(crate) enum MembershipWrite {
@@ -227,6 +287,7 @@ pub(crate) enum MembershipWrite {
     Floor(Address, Option<(u8, String)>),
     Coupon(Hash),
     CheckIn(Address, u64),
+    Offer(crate::ChainId, String, Offer),
 }
 
 /// One credit, as recorded.
@@ -270,6 +331,7 @@ pub struct Membership {
     floors: HashMap<Address, (u8, String)>,
     coupons: HashSet<Hash>,
     checkins: HashSet<(Address, u64)>,
+    offers: BTreeMap<(crate::ChainId, String), Offer>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -301,8 +363,14 @@ impl Membership {
             floors: HashMap::new(),
             coupons: HashSet::new(),
             checkins: HashSet::new(),
+            offers: BTreeMap::new(),
             touched: Vec::new(),
         }
+    }
+
+    /// A partner's offer.
+    pub fn offer(&self, chain: &crate::ChainId, id: &str) -> Option<&Offer> {
+        self.offers.get(&(chain.clone(), id.to_owned()))
     }
 
     /// The configuration from the genesis.
@@ -471,6 +539,10 @@ impl Membership {
                 self.touched.push(Self::checkin_key(&a, day));
                 self.checkins.insert((a, day));
             }
+            MembershipWrite::Offer(chain, id, offer) => {
+                self.touched.push(record::offer(&chain, &id));
+                self.offers.insert((chain, id), offer);
+            }
         }
     }
 
@@ -495,6 +567,13 @@ impl Membership {
                 .contains(&Hash(rest.try_into().ok()?))
                 .then(Vec::new),
             record::CHECKIN => self.checkins.contains(&(account()?, day()?)).then(Vec::new),
+            record::OFFER => {
+                let split = rest.iter().position(|b| *b == 0)?;
+                let chain: crate::ChainId =
+                    std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
+                let id = std::str::from_utf8(&rest[split + 1..]).ok()?.to_owned();
+                self.offers.get(&(chain, id)).map(Encode::to_bytes)
+            }
             _ => None,
         }
     }
@@ -522,6 +601,7 @@ impl Membership {
         keys.extend(self.floors.keys().map(record::floor));
         keys.extend(self.coupons.iter().map(Self::coupon_key));
         keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
+        keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
         keys.into_iter()
             .filter_map(|k| {
                 let v = self.value(&k)?;
@@ -587,6 +667,22 @@ impl Membership {
                 }
                 _ => false,
             },
+            record::OFFER => {
+                let parsed = (|| {
+                    let split = rest.iter().position(|b| *b == 0)?;
+                    let chain: crate::ChainId =
+                        std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
+                    let id = std::str::from_utf8(&rest[split + 1..]).ok()?.to_owned();
+                    Some((chain, id, Offer::from_bytes(value).ok()?))
+                })();
+                match parsed {
+                    Some((chain, id, offer)) => {
+                        self.offers.insert((chain, id), offer);
+                        true
+                    }
+                    None => false,
+                }
+            }
             _ => false,
         }
     }

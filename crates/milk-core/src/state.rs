@@ -342,6 +342,29 @@ pub enum TxError {
     /// The account is a locked allocation.
     #[error("this allocation is locked: {0}")]
     AllocationLocked(String),
+    /// An offer id the partner used already.
+    #[error("the partner already published an offer with this id")]
+    OfferExists,
+    /// An offer that breaks a rule.
+    #[error("invalid offer: {0}")]
+    InvalidOffer(String),
+    /// No such offer.
+    #[error("no such offer")]
+    UnknownOffer,
+    /// The offer is not open now.
+    #[error("the offer is not open now")]
+    OfferClosed,
+    /// Every unit of the offer was bought.
+    #[error("the offer is sold out")]
+    SoldOut,
+    /// The member's level is below the offer's.
+    #[error("the offer is for {needed} members and up; this member is {level}")]
+    UnderLevel {
+        /// The member's level.
+        level: String,
+        /// The offer's.
+        needed: String,
+    },
 }
 
 impl TxError {
@@ -412,6 +435,12 @@ impl TxError {
             TxError::CouponUsed => "coupon_used",
             TxError::InvalidLevel => "invalid_level",
             TxError::AllocationLocked(_) => "allocation_locked",
+            TxError::OfferExists => "offer_exists",
+            TxError::InvalidOffer(_) => "invalid_offer",
+            TxError::UnknownOffer => "unknown_offer",
+            TxError::OfferClosed => "offer_closed",
+            TxError::SoldOut => "sold_out",
+            TxError::UnderLevel { .. } => "under_level",
         }
     }
 }
@@ -1019,7 +1048,9 @@ impl ChainState {
             | Action::BurnForLzm { .. }
             | Action::ReportCoupon { .. }
             | Action::SetEarningRules { .. }
-            | Action::SetLevelFloor { .. } => {
+            | Action::SetLevelFloor { .. }
+            | Action::PublishOffer { .. }
+            | Action::BuyOffer { .. } => {
                 unreachable!(
                     "anchors, alliance, exchange and membership actions are applied before planning"
                 )
@@ -1192,7 +1223,7 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
-                Some(ns) if (40..=45).contains(ns) => {
+                Some(ns) if (40..=46).contains(ns) => {
                     let restored = self
                         .membership
                         .as_mut()

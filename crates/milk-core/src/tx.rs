@@ -223,6 +223,31 @@ pub enum Action {
         /// Why.
         reason: String,
     },
+    /// A partner publishes a premium offer for members of a level, paid in LZM (center
+    /// chain; the partner's issuer key).
+    PublishOffer {
+        /// The partner's id for it (once per partner).
+        id: String,
+        /// What it is.
+        title: String,
+        /// The lowest level that may buy it.
+        level: u8,
+        /// Its price, LZM base units.
+        price: Amount,
+        /// How many there are.
+        stock: u32,
+        /// When it opens and closes, Unix ms.
+        opens_ms: u64,
+        /// See `opens_ms`.
+        closes_ms: u64,
+    },
+    /// A member buys a premium offer: the LZM goes to the partner.
+    BuyOffer {
+        /// The partner's brand chain.
+        chain: ChainId,
+        /// The offer's id.
+        id: String,
+    },
 }
 
 /// How an order is sized.
@@ -285,6 +310,8 @@ impl Action {
     const REPORT_COUPON: u8 = 25;
     const SET_EARNING_RULES: u8 = 26;
     const SET_LEVEL_FLOOR: u8 = 27;
+    const PUBLISH_OFFER: u8 = 28;
+    const BUY_OFFER: u8 = 29;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -316,7 +343,9 @@ impl Action {
             | Action::BurnForLzm { .. }
             | Action::ReportCoupon { .. }
             | Action::SetEarningRules { .. }
-            | Action::SetLevelFloor { .. } => None,
+            | Action::SetLevelFloor { .. }
+            | Action::PublishOffer { .. }
+            | Action::BuyOffer { .. } => None,
         }
     }
 
@@ -466,6 +495,27 @@ impl Encode for Action {
             } => {
                 w.u8(Self::SET_LEVEL_FLOOR).put(user).u8(*level).str(reason);
             }
+            Action::PublishOffer {
+                id,
+                title,
+                level,
+                price,
+                stock,
+                opens_ms,
+                closes_ms,
+            } => {
+                w.u8(Self::PUBLISH_OFFER)
+                    .str(id)
+                    .str(title)
+                    .u8(*level)
+                    .put(price)
+                    .u32(*stock)
+                    .u64(*opens_ms)
+                    .u64(*closes_ms);
+            }
+            Action::BuyOffer { chain, id } => {
+                w.u8(Self::BUY_OFFER).put(chain).str(id);
+            }
         }
     }
 }
@@ -575,6 +625,19 @@ impl Decode for Action {
                 user: r.get()?,
                 level: r.u8()?,
                 reason: r.str("reason", MAX_MEMO_BYTES)?.to_owned(),
+            }),
+            Self::PUBLISH_OFFER => Ok(Action::PublishOffer {
+                id: r.str("offer id", MAX_REFERENCE_BYTES)?.to_owned(),
+                title: r.str("offer title", MAX_MEMO_BYTES)?.to_owned(),
+                level: r.u8()?,
+                price: r.get()?,
+                stock: r.u32()?,
+                opens_ms: r.u64()?,
+                closes_ms: r.u64()?,
+            }),
+            Self::BUY_OFFER => Ok(Action::BuyOffer {
+                chain: r.get()?,
+                id: r.str("offer id", MAX_REFERENCE_BYTES)?.to_owned(),
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",

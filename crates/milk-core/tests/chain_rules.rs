@@ -321,7 +321,9 @@ impl Model {
             | Action::BurnForLzm { .. }
             | Action::ReportCoupon { .. }
             | Action::SetEarningRules { .. }
-            | Action::SetLevelFloor { .. } => false,
+            | Action::SetLevelFloor { .. }
+            | Action::PublishOffer { .. }
+            | Action::BuyOffer { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

@@ -431,3 +431,74 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn premium_offers_go_to_members_of_their_level_while_they_last() {
+    let mut c = Center::new(|_| {});
+    let cinema = demo_key("partner:cinema");
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let t0 = c.now;
+    let publish = |id: &str, level: u8, stock: u32| Action::PublishOffer {
+        id: id.into(),
+        title: "Premiere night for two".into(),
+        level,
+        price: Amount::new(5 * LZM),
+        stock,
+        opens_ms: t0,
+        closes_ms: t0 + 7 * DAY_MS,
+    };
+    // Only an admitted partner publishes, each id once, with a sensible offer.
+    assert_eq!(
+        c.run(&alice, publish("PREMIERE", 1, 1)),
+        Err("not_a_member")
+    );
+    assert_eq!(
+        c.run(&cinema, publish("PREMIERE", 9, 1)),
+        Err("invalid_level")
+    );
+    assert_eq!(
+        c.run(&cinema, publish("PREMIERE", 1, 0)),
+        Err("invalid_offer")
+    );
+    c.run(&cinema, publish("PREMIERE", 1, 1)).unwrap();
+    assert_eq!(
+        c.run(&cinema, publish("PREMIERE", 1, 1)),
+        Err("offer_exists")
+    );
+    let buy = |id: &str| Action::BuyOffer {
+        chain: "cinema".parse().unwrap(),
+        id: id.into(),
+    };
+    // Silver and up: alice (Basic) is refused until she has earned enough.
+    c.run(&alice, Action::CheckIn).unwrap();
+    assert_eq!(c.run(&alice, buy("PREMIERE")), Err("under_level"));
+    assert_eq!(c.run(&alice, buy("NOPE")), Err("unknown_offer"));
+    let operator = demo_key("operator");
+    for who in [&alice, &bob] {
+        c.run(
+            &operator,
+            Action::SetLevelFloor {
+                user: who.address(),
+                level: 1,
+                reason: "test".into(),
+            },
+        )
+        .unwrap();
+    }
+    let seller = cinema.address();
+    let before = c.balance(&seller, "LZM");
+    c.run(&alice, buy("PREMIERE")).unwrap();
+    assert_eq!(c.balance(&seller, "LZM"), before + 5 * LZM);
+    assert_eq!(c.balance(&alice.address(), "LZM"), 5 * LZM);
+    // One in stock: bob is too late.
+    c.run(&bob, Action::CheckIn).unwrap();
+    assert_eq!(c.run(&bob, buy("PREMIERE")), Err("sold_out"));
+    // A closed window refuses, however much is left.
+    c.run(&cinema, publish("ENCORE", 1, 10)).unwrap();
+    c.now = t0 + 7 * DAY_MS;
+    assert_eq!(c.run(&bob, buy("ENCORE")), Err("offer_closed"));
+    c.state.check_conservation().unwrap();
+    let mut restored = c.g.empty_state(c.g.center());
+    restored.restore(c.state.records()).unwrap();
+    assert_eq!(restored.records(), c.state.records());
+}

@@ -771,7 +771,9 @@ pub(crate) fn event_page(
                 | Action::BurnForLzm { .. }
                 | Action::ReportCoupon { .. }
                 | Action::SetEarningRules { .. }
-                | Action::SetLevelFloor { .. } => "membership",
+                | Action::SetLevelFloor { .. }
+                | Action::PublishOffer { .. }
+                | Action::BuyOffer { .. } => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

@@ -23,6 +23,8 @@ pub(super) fn is_membership(action: &Action) -> bool {
             | Action::ReportCoupon { .. }
             | Action::SetEarningRules { .. }
             | Action::SetLevelFloor { .. }
+            | Action::PublishOffer { .. }
+            | Action::BuyOffer { .. }
     )
 }
 
@@ -96,6 +98,7 @@ impl ChainState {
             Action::Transfer { asset, .. } | Action::Burn { asset, .. } => Some(*asset),
             Action::Buy { pay, .. } => Some(*pay),
             Action::BurnForLzm { .. } => self.exchange.as_ref().map(|e| e.config().currency),
+            Action::BuyOffer { .. } => self.membership.as_ref().map(|m| m.config().token),
             _ => None,
         };
         match spent.and_then(|a| self.lock_in_force(&tx.sender, &a, now_ms)) {
@@ -236,6 +239,83 @@ impl ChainState {
                 }
                 let floor = (*level > 0).then(|| (*level, reason.clone()));
                 change.writes.push(MembershipWrite::Floor(*user, floor));
+            }
+            Action::PublishOffer {
+                id,
+                title,
+                level,
+                price,
+                stock,
+                opens_ms,
+                closes_ms,
+            } => {
+                crate::brand::BrandState::check_reference(id)?;
+                let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
+                let (chain, _) = alliance
+                    .members()
+                    .find(|(_, p)| {
+                        p.issuer == tx.sender && p.status == crate::alliance::Status::Admitted
+                    })
+                    .ok_or(TxError::NotAMember)?;
+                if m.offer(chain, id).is_some() {
+                    return Err(TxError::OfferExists);
+                }
+                if usize::from(*level) >= m.config().levels.len() {
+                    return Err(TxError::InvalidLevel);
+                }
+                if price.is_zero() || *stock == 0 || closes_ms <= opens_ms || title.is_empty() {
+                    return Err(TxError::InvalidOffer(
+                        "a title, a price, some stock and a window that closes after it opens"
+                            .into(),
+                    ));
+                }
+                change.writes.push(MembershipWrite::Offer(
+                    chain.clone(),
+                    id.clone(),
+                    crate::membership::Offer {
+                        title: title.clone(),
+                        level: *level,
+                        price: *price,
+                        stock: *stock,
+                        sold: 0,
+                        opens_ms: *opens_ms,
+                        closes_ms: *closes_ms,
+                        seller: tx.sender,
+                    },
+                ));
+            }
+            Action::BuyOffer { chain, id } => {
+                let offer = m.offer(chain, id).ok_or(TxError::UnknownOffer)?;
+                if now_ms < offer.opens_ms || now_ms >= offer.closes_ms {
+                    return Err(TxError::OfferClosed);
+                }
+                if offer.sold >= offer.stock {
+                    return Err(TxError::SoldOut);
+                }
+                let level = m.level(&tx.sender, now_ms);
+                if level.index < offer.level {
+                    return Err(TxError::UnderLevel {
+                        level: level.name,
+                        needed: m.config().levels[usize::from(offer.level)].name.clone(),
+                    });
+                }
+                let token = m.config().token;
+                let have = self.balance(&tx.sender, &token);
+                if have < offer.price {
+                    return Err(TxError::InsufficientBalance {
+                        asset: token,
+                        available: have,
+                        needed: offer.price,
+                    });
+                }
+                change
+                    .moves
+                    .push((tx.sender, offer.seller, token, offer.price));
+                let mut offer = offer.clone();
+                offer.sold += 1;
+                change
+                    .writes
+                    .push(MembershipWrite::Offer(chain.clone(), id.clone(), offer));
             }
             _ => unreachable!("called for membership actions only"),
         }
