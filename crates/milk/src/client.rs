@@ -201,6 +201,11 @@ impl Client {
         self.get("/v1/membership/rules")
     }
 
+    /// Every premium offer.
+    pub fn offers(&self) -> Result<Vec<milkd::member_api::OfferView>> {
+        self.get("/v1/offers")
+    }
+
     /// The circulating supply of the center chain's assets.
     pub fn supply(&self) -> Result<Vec<milkd::member_api::SupplyView>> {
         self.get("/v1/supply")

@@ -417,6 +417,44 @@ enum MembershipCmd {
         #[arg(long)]
         key: String,
     },
+    /// Every partner's premium offers.
+    Offers,
+    /// Publish a premium offer for members of a level (a partner's issuer key).
+    PublishOffer {
+        /// The partner's issuer key.
+        #[arg(long)]
+        partner_key: String,
+        /// The offer's id.
+        #[arg(long)]
+        id: String,
+        /// What it is.
+        #[arg(long)]
+        title: String,
+        /// The lowest level that may buy it (its index).
+        #[arg(long)]
+        level: u8,
+        /// Its price, in whole LZM.
+        #[arg(long)]
+        price: String,
+        /// How many there are.
+        #[arg(long)]
+        stock: u32,
+        /// How many days it stays open from now.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+    },
+    /// Buy a premium offer with LZM.
+    BuyOffer {
+        /// The member's key.
+        #[arg(long)]
+        from: String,
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The offer's id.
+        #[arg(long)]
+        id: String,
+    },
     /// Report a customer's coupon payment, which earns them LZM (a partner's issuer key).
     Coupon {
         /// The partner's issuer key.
@@ -1247,6 +1285,61 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
             };
             center_tx(ks, client, &key, Action::SetEarningRules { rules })?
         }
+        MembershipCmd::Offers => {
+            let offers = client.offers()?;
+            out(j, serde_json::to_value(&offers)?, || {
+                offers
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "{}/{}: {} — {} LZM, {} and up, {} left",
+                            o.chain,
+                            o.id,
+                            o.title,
+                            units(&o.price, LZM_DECIMALS),
+                            o.level_name,
+                            o.left
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            return Ok(());
+        }
+        MembershipCmd::PublishOffer {
+            partner_key,
+            id,
+            title,
+            level,
+            price,
+            stock,
+            days,
+        } => {
+            let opens_ms = now_ms();
+            center_tx(
+                ks,
+                client,
+                &partner_key,
+                Action::PublishOffer {
+                    id,
+                    title,
+                    level,
+                    price: lzm(&price)?,
+                    stock,
+                    opens_ms,
+                    closes_ms: opens_ms + days * 86_400_000,
+                },
+            )?
+        }
+        MembershipCmd::BuyOffer { from, chain, id } => center_tx(
+            ks,
+            client,
+            &from,
+            Action::BuyOffer {
+                chain: chain.parse().map_err(|e: String| anyhow!(e))?,
+                id,
+            },
+        )?,
         MembershipCmd::Floor {
             user,
             level,

@@ -756,6 +756,49 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
         "operator",
     ]));
     assert_eq!(json(m(&["level", "bob", "--json"]))["level_name"], "VIP");
+    // A premium offer for Gold members and up: bob, a VIP by TICA's floor, buys one.
+    ok(m(&[
+        "membership",
+        "publish-offer",
+        "--partner-key",
+        "cinema",
+        "--id",
+        "PREMIERE",
+        "--title",
+        "Premiere night",
+        "--level",
+        "2",
+        "--price",
+        "5",
+        "--stock",
+        "1",
+    ]));
+    let offers = json(m(&["membership", "offers", "--json"]));
+    assert_eq!(
+        (offers[0]["id"].as_str(), offers[0]["left"].as_u64()),
+        (Some("PREMIERE"), Some(1))
+    );
+    ok(m(&[
+        "membership",
+        "buy-offer",
+        "--from",
+        "bob",
+        "--chain",
+        "cinema",
+        "--id",
+        "PREMIERE",
+    ]));
+    let sold_out = m(&[
+        "membership",
+        "buy-offer",
+        "--from",
+        "bob",
+        "--chain",
+        "cinema",
+        "--id",
+        "PREMIERE",
+    ]);
+    assert!(String::from_utf8_lossy(&sold_out.stderr).contains("sold_out"));
     let out = m(&[
         "membership",
         "floor",

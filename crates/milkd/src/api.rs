@@ -272,7 +272,8 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::market_api::treasury,
         crate::member_api::member,
         crate::member_api::rules,
-        crate::member_api::supply
+        crate::member_api::supply,
+        crate::member_api::offers
     ),
     components(schemas(
         ErrorBody,
@@ -319,7 +320,8 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::member_api::CreditView,
         crate::member_api::RulesView,
         crate::member_api::SupplyView,
-        crate::member_api::BucketView
+        crate::member_api::BucketView,
+        crate::member_api::OfferView
     ))
 )]
 pub struct ApiDoc;

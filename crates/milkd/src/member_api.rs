@@ -27,6 +27,67 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/members/{address}", get(member))
         .route("/v1/membership/rules", get(rules))
         .route("/v1/supply", get(supply))
+        .route("/v1/offers", get(offers))
+}
+
+/// A premium offer.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct OfferView {
+    /// The partner's brand chain.
+    pub chain: String,
+    /// The offer's id.
+    pub id: String,
+    /// What it is.
+    pub title: String,
+    /// The lowest level that may buy it, by index and name.
+    pub level: u8,
+    /// See `level`.
+    pub level_name: String,
+    /// Its price, LZM base units.
+    pub price: String,
+    /// How many are left.
+    pub left: u32,
+    /// When it opens and closes, Unix ms.
+    pub opens_ms: u64,
+    /// See `opens_ms`.
+    pub closes_ms: u64,
+}
+
+/// Every partner's premium offers.
+#[utoipa::path(get, path = "/v1/offers",
+    responses((status = 200, description = "The offers", body = Vec<OfferView>)))]
+async fn offers(State(node): State<Shared>) -> Result<Json<Vec<OfferView>>, ApiError> {
+    let config = config(&node)?;
+    let records = center(&node)
+        .store
+        .records_with_prefix(&[record::OFFER])
+        .map_err(internal)?;
+    records
+        .into_iter()
+        .map(|(k, v)| {
+            let rest = &k[1..];
+            let split = rest
+                .iter()
+                .position(|b| *b == 0)
+                .ok_or_else(|| internal("malformed offer key"))?;
+            let offer = membership::Offer::from_bytes(&v).map_err(internal)?;
+            Ok(OfferView {
+                chain: String::from_utf8_lossy(&rest[..split]).into_owned(),
+                id: String::from_utf8_lossy(&rest[split + 1..]).into_owned(),
+                title: offer.title,
+                level: offer.level,
+                level_name: config
+                    .levels
+                    .get(usize::from(offer.level))
+                    .map_or_else(String::new, |l| l.name.clone()),
+                price: offer.price.units().to_string(),
+                left: offer.stock.saturating_sub(offer.sold),
+                opens_ms: offer.opens_ms,
+                closes_ms: offer.closes_ms,
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(Json)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
