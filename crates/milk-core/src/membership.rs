@@ -33,6 +33,32 @@ pub mod record {
     pub const CHECKIN: u8 = 45;
     /// `OFFER ‖ chain ‖ 0 ‖ id` → a premium offer (see [`super::Offer`]).
     pub const OFFER: u8 = 46;
+    /// `CONSENT ‖ chain ‖ 0 ‖ account` → a member's consent to that partner.
+    pub const CONSENT: u8 = 47;
+    /// `ACCESS ‖ account ‖ time ‖ tx id` → `chain`: a partner read the member's data.
+    pub const ACCESS: u8 = 48;
+
+    /// The prefix of the consents given to a partner.
+    pub fn consents(chain: &crate::ChainId) -> Vec<u8> {
+        let mut k = vec![CONSENT];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// The key of a member's consent to a partner.
+    pub fn consent(chain: &crate::ChainId, account: &crate::Address) -> Vec<u8> {
+        let mut k = consents(chain);
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    /// The prefix of the reads of a member's data.
+    pub fn accesses(account: &crate::Address) -> Vec<u8> {
+        let mut k = vec![ACCESS];
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
 
     /// The key of a partner's offer.
     pub fn offer(chain: &crate::ChainId, id: &str) -> Vec<u8> {
@@ -271,6 +297,80 @@ impl Decode for Offer {
     }
 }
 
+/// A member's consent to share membership data with one partner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// What the partner may use it for.
+    pub purpose: String,
+    /// The data items: `level`, `activity`.
+    pub items: Vec<String>,
+    /// How long the partner may keep what it reads, days.
+    pub retention_days: u32,
+    /// When it was given, Unix ms.
+    pub granted_ms: u64,
+    /// When it was withdrawn, if it was.
+    pub withdrawn_ms: Option<u64>,
+}
+
+/// The data items a member may share.
+pub const DATA_ITEMS: [&str; 2] = ["level", "activity"];
+
+impl Consent {
+    /// Whether it lets the partner read now.
+    pub fn active(&self) -> bool {
+        self.withdrawn_ms.is_none()
+    }
+}
+
+impl Encode for Consent {
+    fn encode(&self, w: &mut Writer) {
+        w.str(&self.purpose).u32(self.items.len() as u32);
+        for i in &self.items {
+            w.str(i);
+        }
+        w.u32(self.retention_days).u64(self.granted_ms);
+        match self.withdrawn_ms {
+            Some(t) => w.u8(1).u64(t),
+            None => w.u8(0),
+        };
+    }
+}
+
+impl Decode for Consent {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let purpose = r.str("purpose", crate::tx::MAX_MEMO_BYTES)?.to_owned();
+        let n = r.u32()?.min(8);
+        let items = (0..n)
+            .map(|_| r.str("data item", 32).map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+        Ok(Consent {
+            purpose,
+            items,
+            retention_days: r.u32()?,
+            granted_ms: r.u64()?,
+            withdrawn_ms: match r.u8()? {
+                0 => None,
+                1 => Some(r.u64()?),
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "withdrawn",
+                        tag,
+                    });
+                }
+            },
+        })
+    }
+}
+
+/// The pseudonymous id under which a partner sees a member: it differs per partner, so
+/// partners cannot match their segments.
+pub fn member_pseudonym(chain: &crate::ChainId, account: &Address) -> Hash {
+    Hash::domain(
+        "milk/vip/v1",
+        &[chain.as_str().as_bytes(), account.as_bytes()],
+    )
+}
+
 /// A changed membership record.
 #[derive(Debug, Clone)]
 pub(crate) enum MembershipWrite {
@@ -288,6 +388,8 @@ pub(crate) enum MembershipWrite {
     Coupon(Hash),
     CheckIn(Address, u64),
     Offer(crate::ChainId, String, Offer),
+    Consent(crate::ChainId, Address, Consent),
+    Access(Address, u64, Hash, crate::ChainId),
 }
 
 /// One credit, as recorded.
@@ -332,6 +434,8 @@ pub struct Membership {
     coupons: HashSet<Hash>,
     checkins: HashSet<(Address, u64)>,
     offers: BTreeMap<(crate::ChainId, String), Offer>,
+    consents: BTreeMap<(crate::ChainId, Address), Consent>,
+    accesses: BTreeMap<Vec<u8>, Vec<u8>>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -364,8 +468,15 @@ impl Membership {
             coupons: HashSet::new(),
             checkins: HashSet::new(),
             offers: BTreeMap::new(),
+            consents: BTreeMap::new(),
+            accesses: BTreeMap::new(),
             touched: Vec::new(),
         }
+    }
+
+    /// A member's consent to a partner.
+    pub fn consent(&self, chain: &crate::ChainId, account: &Address) -> Option<&Consent> {
+        self.consents.get(&(chain.clone(), *account))
     }
 
     /// A partner's offer.
@@ -543,6 +654,18 @@ impl Membership {
                 self.touched.push(record::offer(&chain, &id));
                 self.offers.insert((chain, id), offer);
             }
+            MembershipWrite::Consent(chain, account, consent) => {
+                self.touched.push(record::consent(&chain, &account));
+                self.consents.insert((chain, account), consent);
+            }
+            MembershipWrite::Access(account, time_ms, tx, chain) => {
+                let mut key = record::accesses(&account);
+                key.extend_from_slice(&time_ms.to_be_bytes());
+                key.extend_from_slice(&tx.0);
+                self.accesses
+                    .insert(key.clone(), chain.as_str().as_bytes().to_vec());
+                self.touched.push(key);
+            }
         }
     }
 
@@ -574,6 +697,14 @@ impl Membership {
                 let id = std::str::from_utf8(&rest[split + 1..]).ok()?.to_owned();
                 self.offers.get(&(chain, id)).map(Encode::to_bytes)
             }
+            record::CONSENT => {
+                let split = rest.iter().position(|b| *b == 0)?;
+                let chain: crate::ChainId =
+                    std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
+                let a = Address::from_bytes(rest.get(split + 1..)?.try_into().ok()?).ok()?;
+                self.consents.get(&(chain, a)).map(Encode::to_bytes)
+            }
+            record::ACCESS => self.accesses.get(key).cloned(),
             _ => None,
         }
     }
@@ -602,6 +733,8 @@ impl Membership {
         keys.extend(self.coupons.iter().map(Self::coupon_key));
         keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
         keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
+        keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
+        keys.extend(self.accesses.keys().cloned());
         keys.into_iter()
             .filter_map(|k| {
                 let v = self.value(&k)?;
@@ -682,6 +815,26 @@ impl Membership {
                     }
                     None => false,
                 }
+            }
+            record::CONSENT => {
+                let parsed = (|| {
+                    let split = rest.iter().position(|b| *b == 0)?;
+                    let chain: crate::ChainId =
+                        std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
+                    let a = Address::from_bytes(rest.get(split + 1..)?.try_into().ok()?).ok()?;
+                    Some((chain, a, Consent::from_bytes(value).ok()?))
+                })();
+                match parsed {
+                    Some((chain, a, c)) => {
+                        self.consents.insert((chain, a), c);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
+                self.accesses.insert(key.to_vec(), value.to_vec());
+                true
             }
             _ => false,
         }

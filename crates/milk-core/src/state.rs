@@ -357,6 +357,12 @@ pub enum TxError {
     /// Every unit of the offer was bought.
     #[error("the offer is sold out")]
     SoldOut,
+    /// No consent to read this member's data (never given, or withdrawn).
+    #[error("the member has not consented to share data with this partner")]
+    NoConsent,
+    /// A consent that breaks a rule.
+    #[error("invalid consent: {0}")]
+    InvalidConsent(String),
     /// The member's level is below the offer's.
     #[error("the offer is for {needed} members and up; this member is {level}")]
     UnderLevel {
@@ -441,6 +447,8 @@ impl TxError {
             TxError::OfferClosed => "offer_closed",
             TxError::SoldOut => "sold_out",
             TxError::UnderLevel { .. } => "under_level",
+            TxError::NoConsent => "no_consent",
+            TxError::InvalidConsent(_) => "invalid_consent",
         }
     }
 }
@@ -1050,7 +1058,10 @@ impl ChainState {
             | Action::SetEarningRules { .. }
             | Action::SetLevelFloor { .. }
             | Action::PublishOffer { .. }
-            | Action::BuyOffer { .. } => {
+            | Action::BuyOffer { .. }
+            | Action::GrantConsent { .. }
+            | Action::WithdrawConsent { .. }
+            | Action::LogAccess { .. } => {
                 unreachable!(
                     "anchors, alliance, exchange and membership actions are applied before planning"
                 )
@@ -1223,7 +1234,7 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
-                Some(ns) if (40..=46).contains(ns) => {
+                Some(ns) if (40..=48).contains(ns) => {
                     let restored = self
                         .membership
                         .as_mut()

@@ -248,6 +248,29 @@ pub enum Action {
         /// The offer's id.
         id: String,
     },
+    /// A member consents to share membership data with one partner (center chain).
+    GrantConsent {
+        /// The partner's brand chain: the recipient.
+        chain: ChainId,
+        /// What the partner may use it for.
+        purpose: String,
+        /// The data items shared: `level`, `activity`.
+        items: Vec<String>,
+        /// How long the partner may keep what it reads, days.
+        retention_days: u32,
+    },
+    /// A member withdraws a consent.
+    WithdrawConsent {
+        /// The partner's brand chain.
+        chain: ChainId,
+    },
+    /// TICA's node records a partner's read of consenting members' data (center chain).
+    LogAccess {
+        /// The partner's brand chain.
+        chain: ChainId,
+        /// The members read.
+        users: Vec<Address>,
+    },
 }
 
 /// How an order is sized.
@@ -312,6 +335,9 @@ impl Action {
     const SET_LEVEL_FLOOR: u8 = 27;
     const PUBLISH_OFFER: u8 = 28;
     const BUY_OFFER: u8 = 29;
+    const GRANT_CONSENT: u8 = 30;
+    const WITHDRAW_CONSENT: u8 = 31;
+    const LOG_ACCESS: u8 = 32;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -345,7 +371,10 @@ impl Action {
             | Action::SetEarningRules { .. }
             | Action::SetLevelFloor { .. }
             | Action::PublishOffer { .. }
-            | Action::BuyOffer { .. } => None,
+            | Action::BuyOffer { .. }
+            | Action::GrantConsent { .. }
+            | Action::WithdrawConsent { .. }
+            | Action::LogAccess { .. } => None,
         }
     }
 
@@ -516,6 +545,30 @@ impl Encode for Action {
             Action::BuyOffer { chain, id } => {
                 w.u8(Self::BUY_OFFER).put(chain).str(id);
             }
+            Action::GrantConsent {
+                chain,
+                purpose,
+                items,
+                retention_days,
+            } => {
+                w.u8(Self::GRANT_CONSENT)
+                    .put(chain)
+                    .str(purpose)
+                    .u32(items.len() as u32);
+                for i in items {
+                    w.str(i);
+                }
+                w.u32(*retention_days);
+            }
+            Action::WithdrawConsent { chain } => {
+                w.u8(Self::WITHDRAW_CONSENT).put(chain);
+            }
+            Action::LogAccess { chain, users } => {
+                w.u8(Self::LOG_ACCESS).put(chain).u32(users.len() as u32);
+                for u in users {
+                    w.put(u);
+                }
+            }
         }
     }
 }
@@ -639,6 +692,39 @@ impl Decode for Action {
                 chain: r.get()?,
                 id: r.str("offer id", MAX_REFERENCE_BYTES)?.to_owned(),
             }),
+            Self::GRANT_CONSENT => {
+                let chain = r.get()?;
+                let purpose = r.str("purpose", MAX_MEMO_BYTES)?.to_owned();
+                let n = r.u32()?;
+                if n > 8 {
+                    return Err(DecodeError::Invalid {
+                        what: "data items",
+                        reason: "at most 8".into(),
+                    });
+                }
+                let items = (0..n)
+                    .map(|_| r.str("data item", 32).map(str::to_owned))
+                    .collect::<Result<_, _>>()?;
+                Ok(Action::GrantConsent {
+                    chain,
+                    purpose,
+                    items,
+                    retention_days: r.u32()?,
+                })
+            }
+            Self::WITHDRAW_CONSENT => Ok(Action::WithdrawConsent { chain: r.get()? }),
+            Self::LOG_ACCESS => {
+                let chain = r.get()?;
+                let n = r.u32()?;
+                if n > 24 {
+                    return Err(DecodeError::Invalid {
+                        what: "members read",
+                        reason: "at most 24 per record".into(),
+                    });
+                }
+                let users = (0..n).map(|_| r.get()).collect::<Result<_, _>>()?;
+                Ok(Action::LogAccess { chain, users })
+            }
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,

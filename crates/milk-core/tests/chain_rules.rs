@@ -323,7 +323,10 @@ impl Model {
             | Action::SetEarningRules { .. }
             | Action::SetLevelFloor { .. }
             | Action::PublishOffer { .. }
-            | Action::BuyOffer { .. } => false,
+            | Action::BuyOffer { .. }
+            | Action::GrantConsent { .. }
+            | Action::WithdrawConsent { .. }
+            | Action::LogAccess { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

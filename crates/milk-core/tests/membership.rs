@@ -502,3 +502,92 @@ fn premium_offers_go_to_members_of_their_level_while_they_last() {
     restored.restore(c.state.records()).unwrap();
     assert_eq!(restored.records(), c.state.records());
 }
+
+#[test]
+fn data_sharing_needs_a_consent_and_every_read_is_logged() {
+    let mut c = Center::new(|_| {});
+    let alice = demo_key("alice");
+    let operator = demo_key("operator");
+    let cinema: ChainId = "cinema".parse().unwrap();
+    let grant = |chain: &str, items: &[&str]| Action::GrantConsent {
+        chain: chain.parse().unwrap(),
+        purpose: "VIP screening invitations".into(),
+        items: items.iter().map(|s| s.to_string()).collect(),
+        retention_days: 30,
+    };
+    let log = |users: Vec<Address>| Action::LogAccess {
+        chain: "cinema".parse().unwrap(),
+        users,
+    };
+    // Nothing is read without a consent.
+    assert_eq!(
+        c.run(&operator, log(vec![alice.address()])),
+        Err("no_consent")
+    );
+    assert_eq!(
+        c.run(&alice, grant("nowhere", &["level"])),
+        Err("unknown_application")
+    );
+    assert_eq!(
+        c.run(&alice, grant("cinema", &["phone number"])),
+        Err("invalid_consent")
+    );
+    assert_eq!(c.run(&alice, grant("cinema", &[])), Err("invalid_consent"));
+    c.run(&alice, grant("cinema", &["level", "activity"]))
+        .unwrap();
+    let consent = c
+        .state
+        .membership()
+        .unwrap()
+        .consent(&cinema, &alice.address())
+        .unwrap()
+        .clone();
+    assert!(consent.active());
+    assert_eq!(consent.retention_days, 30);
+    // Reads are logged by TICA's node only, per member.
+    assert_eq!(
+        c.run(&alice, log(vec![alice.address()])),
+        Err("not_operator")
+    );
+    c.run(&operator, log(vec![alice.address()])).unwrap();
+    let logged = |c: &Center| {
+        c.state
+            .records()
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with(&milk_core::membership::record::accesses(&alice.address()))
+            })
+            .count()
+    };
+    assert_eq!(logged(&c), 1);
+    // Withdrawn, it reads nothing more; withdrawing twice is refused.
+    c.run(
+        &alice,
+        Action::WithdrawConsent {
+            chain: cinema.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.run(
+            &alice,
+            Action::WithdrawConsent {
+                chain: cinema.clone()
+            }
+        ),
+        Err("no_consent")
+    );
+    assert_eq!(
+        c.run(&operator, log(vec![alice.address()])),
+        Err("no_consent")
+    );
+    assert_eq!(logged(&c), 1);
+    // Partners see members under per-partner pseudonyms.
+    assert_ne!(
+        milk_core::membership::member_pseudonym(&cinema, &alice.address()),
+        milk_core::membership::member_pseudonym(&"skyway".parse().unwrap(), &alice.address())
+    );
+    let mut restored = c.g.empty_state(c.g.center());
+    restored.restore(c.state.records()).unwrap();
+    assert_eq!(restored.records(), c.state.records());
+}

@@ -773,7 +773,10 @@ pub(crate) fn event_page(
                 | Action::SetEarningRules { .. }
                 | Action::SetLevelFloor { .. }
                 | Action::PublishOffer { .. }
-                | Action::BuyOffer { .. } => "membership",
+                | Action::BuyOffer { .. }
+                | Action::GrantConsent { .. }
+                | Action::WithdrawConsent { .. }
+                | Action::LogAccess { .. } => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

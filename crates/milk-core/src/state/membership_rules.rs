@@ -25,6 +25,9 @@ pub(super) fn is_membership(action: &Action) -> bool {
             | Action::SetLevelFloor { .. }
             | Action::PublishOffer { .. }
             | Action::BuyOffer { .. }
+            | Action::GrantConsent { .. }
+            | Action::WithdrawConsent { .. }
+            | Action::LogAccess { .. }
     )
 }
 
@@ -316,6 +319,64 @@ impl ChainState {
                 change
                     .writes
                     .push(MembershipWrite::Offer(chain.clone(), id.clone(), offer));
+            }
+            Action::GrantConsent {
+                chain,
+                purpose,
+                items,
+                retention_days,
+            } => {
+                let member = self
+                    .alliance
+                    .as_ref()
+                    .and_then(|(a, _)| a.member(chain))
+                    .is_some_and(|p| p.status != crate::alliance::Status::Applied);
+                if !member {
+                    return Err(TxError::UnknownApplication);
+                }
+                let known = items
+                    .iter()
+                    .all(|i| crate::membership::DATA_ITEMS.contains(&i.as_str()));
+                if purpose.trim().is_empty() || items.is_empty() || !known || *retention_days == 0 {
+                    return Err(TxError::InvalidConsent(format!(
+                        "name a purpose, a retention of at least a day, and items among {:?}",
+                        crate::membership::DATA_ITEMS
+                    )));
+                }
+                change.writes.push(MembershipWrite::Consent(
+                    chain.clone(),
+                    tx.sender,
+                    crate::membership::Consent {
+                        purpose: purpose.clone(),
+                        items: items.clone(),
+                        retention_days: *retention_days,
+                        granted_ms: now_ms,
+                        withdrawn_ms: None,
+                    },
+                ));
+            }
+            Action::WithdrawConsent { chain } => {
+                let mut consent = m
+                    .consent(chain, &tx.sender)
+                    .filter(|c| c.active())
+                    .cloned()
+                    .ok_or(TxError::NoConsent)?;
+                consent.withdrawn_ms = Some(now_ms);
+                change
+                    .writes
+                    .push(MembershipWrite::Consent(chain.clone(), tx.sender, consent));
+            }
+            Action::LogAccess { chain, users } => {
+                self.operator_only(tx)?;
+                // Only consenting members' data is ever read, so only they are logged.
+                for u in users {
+                    if !m.consent(chain, u).is_some_and(|c| c.active()) {
+                        return Err(TxError::NoConsent);
+                    }
+                    change
+                        .writes
+                        .push(MembershipWrite::Access(*u, now_ms, tx.id(), chain.clone()));
+                }
             }
             _ => unreachable!("called for membership actions only"),
         }
