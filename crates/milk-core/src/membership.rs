@@ -474,6 +474,15 @@ impl Membership {
         }
     }
 
+    /// An account's credits held here, oldest first.
+    pub fn credits_of<'a>(&'a self, account: &Address) -> impl Iterator<Item = Credit> + 'a {
+        let prefix = record::credits(account);
+        self.credits
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .filter_map(|(k, v)| decode_credit(k, v).map(|(_, c)| c))
+    }
+
     /// A member's consent to a partner.
     pub fn consent(&self, chain: &crate::ChainId, account: &Address) -> Option<&Consent> {
         self.consents.get(&(chain.clone(), *account))

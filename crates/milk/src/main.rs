@@ -417,6 +417,43 @@ enum MembershipCmd {
         #[arg(long)]
         key: String,
     },
+    /// Consent to share membership data with a partner.
+    Consent {
+        /// The member's key.
+        #[arg(long)]
+        from: String,
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// What the partner may use it for.
+        #[arg(long)]
+        purpose: String,
+        /// The data items: level, activity (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "level,activity")]
+        items: Vec<String>,
+        /// How long the partner may keep what it reads, days.
+        #[arg(long, default_value_t = 30)]
+        retention_days: u32,
+    },
+    /// Withdraw a consent.
+    Withdraw {
+        /// The member's key.
+        #[arg(long)]
+        from: String,
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+    },
+    /// The consenting members of a level and up, as the partner sees them (partner
+    /// credential); every read is logged for the members to see.
+    Segment {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The lowest level's index.
+        #[arg(long, default_value_t = 0)]
+        level: u8,
+    },
     /// Every partner's premium offers.
     Offers,
     /// Publish a premium offer for members of a level (a partner's issuer key).
@@ -1284,6 +1321,38 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
                 daily_cap: lzm(&daily_cap)?,
             };
             center_tx(ks, client, &key, Action::SetEarningRules { rules })?
+        }
+        MembershipCmd::Consent {
+            from,
+            chain,
+            purpose,
+            items,
+            retention_days,
+        } => center_tx(
+            ks,
+            client,
+            &from,
+            Action::GrantConsent {
+                chain: chain.parse().map_err(|e: String| anyhow!(e))?,
+                purpose,
+                items,
+                retention_days,
+            },
+        )?,
+        MembershipCmd::Withdraw { from, chain } => center_tx(
+            ks,
+            client,
+            &from,
+            Action::WithdrawConsent {
+                chain: chain.parse().map_err(|e: String| anyhow!(e))?,
+            },
+        )?,
+        MembershipCmd::Segment { chain, level } => {
+            let v = client.partner_get(&chain, &format!("/segment?level={level}"))?;
+            out(j, v.clone(), || {
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            });
+            return Ok(());
         }
         MembershipCmd::Offers => {
             let offers = client.offers()?;

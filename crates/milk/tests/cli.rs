@@ -812,6 +812,97 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not_operator"));
 
+    // Data sharing: bob consents to the cinema; it reads him under a pseudonym, and he sees
+    // the read; skyway sees nothing of him; withdrawn, the cinema sees nothing either.
+    ok(m(&[
+        "membership",
+        "consent",
+        "--from",
+        "bob",
+        "--chain",
+        "cinema",
+        "--purpose",
+        "VIP screenings",
+    ]));
+    let partner = |token: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_milk"))
+            .args(args)
+            .env("MILK_HOME", &home)
+            .env("MILK_NODE", &url)
+            .env("MILK_API_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let seg = json(partner(
+        "demo-cinema-token",
+        &[
+            "membership",
+            "segment",
+            "--chain",
+            "cinema",
+            "--level",
+            "2",
+            "--json",
+        ],
+    ));
+    assert_eq!(seg.as_array().unwrap().len(), 1, "{seg}");
+    assert_eq!(seg[0]["level"], "VIP");
+    assert_eq!(seg[0]["activity"]["check_in"], "1000000000");
+    assert!(
+        !seg.to_string().contains("milk1"),
+        "an address leaked: {seg}"
+    );
+    let other = json(partner(
+        "demo-skyway-token",
+        &["membership", "segment", "--chain", "skyway", "--json"],
+    ));
+    assert_eq!(other.as_array().unwrap().len(), 0);
+    let auditor = partner(
+        "demo-cinema-auditor-token",
+        &["membership", "segment", "--chain", "cinema"],
+    );
+    assert!(String::from_utf8_lossy(&auditor.stderr).contains("forbidden"));
+    let me = json(m(&["level", "bob", "--json"]));
+    assert_eq!(me["access_log"].as_array().unwrap().len(), 1, "{me}");
+    assert_eq!(me["access_log"][0]["chain"], "cinema");
+    ok(m(&[
+        "membership",
+        "withdraw",
+        "--from",
+        "bob",
+        "--chain",
+        "cinema",
+    ]));
+    let seg = json(partner(
+        "demo-cinema-token",
+        &["membership", "segment", "--chain", "cinema", "--json"],
+    ));
+    assert_eq!(seg.as_array().unwrap().len(), 0);
+    // Asked by pseudonym after the withdrawal: refused, with its code.
+    let pseudonym = milk_core::membership::member_pseudonym(
+        &"cinema".parse().unwrap(),
+        &milk_core::genesis::demo_key("bob").address(),
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .get(&format!(
+            "{url}/v1/partners/cinema/segment/{}",
+            pseudonym.to_hex()
+        ))
+        .header("Authorization", "Bearer demo-cinema-token")
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(
+        r.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("no_consent")
+    );
+
     let supply = json(m(&["supply", "--json"]));
     let mlk = &supply[0];
     assert_eq!(mlk["asset"], "MLK");

@@ -273,7 +273,9 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::member_api::member,
         crate::member_api::rules,
         crate::member_api::supply,
-        crate::member_api::offers
+        crate::member_api::offers,
+        crate::member_api::segment,
+        crate::member_api::segment_member
     ),
     components(schemas(
         ErrorBody,
@@ -321,7 +323,10 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::member_api::RulesView,
         crate::member_api::SupplyView,
         crate::member_api::BucketView,
-        crate::member_api::OfferView
+        crate::member_api::OfferView,
+        crate::member_api::SegmentMember,
+        crate::member_api::ConsentView,
+        crate::member_api::AccessView
     ))
 )]
 pub struct ApiDoc;

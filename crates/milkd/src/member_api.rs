@@ -28,6 +28,167 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/membership/rules", get(rules))
         .route("/v1/supply", get(supply))
         .route("/v1/offers", get(offers))
+        .route("/v1/partners/{chain}/segment", get(segment))
+        .route("/v1/partners/{chain}/segment/{member}", get(segment_member))
+}
+
+/// A consenting member as a partner sees them: a pseudonym, never an address.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct SegmentMember {
+    /// The member's pseudonym for this partner (it differs per partner).
+    pub member: String,
+    /// The level's name, if the member shares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// LZM earned in the window by category (`check_in`, `trade`, `coupon`, `mlk_burn`),
+    /// base units, if the member shares activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub activity: Option<std::collections::BTreeMap<String, String>>,
+    /// What the member consented to it for.
+    pub purpose: String,
+    /// How long the partner may keep this, days.
+    pub retention_days: u32,
+}
+
+/// The consents given to a partner: `(member, consent)`, active ones only.
+fn active_consents(
+    node: &Node,
+    chain: &ChainId,
+) -> Result<Vec<(Address, membership::Consent)>, ApiError> {
+    let prefix = record::consents(chain);
+    center(node)
+        .store
+        .records_with_prefix(&prefix)
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let a = Address::from_bytes(k.get(prefix.len()..)?.try_into().ok()?).ok()?;
+            let c = membership::Consent::from_bytes(&v).ok()?;
+            c.active().then_some((a, c))
+        })
+        .map(Ok)
+        .collect()
+}
+
+fn segment_view(
+    node: &Node,
+    chain: &ChainId,
+    account: &Address,
+    consent: &membership::Consent,
+) -> Result<(u8, SegmentMember), ApiError> {
+    let m = member_records(node, account)?;
+    let now = node.clock.now_ms();
+    let level = m.level(account, now);
+    let shares = |item: &str| consent.items.iter().any(|i| i == item);
+    let activity = shares("activity").then(|| {
+        let window_start =
+            now.saturating_sub(u64::from(m.config().window_days) * milk_core::brand::DAY_MS);
+        let mut by: std::collections::BTreeMap<String, u128> = Default::default();
+        for c in m.credits_of(account).filter(|c| c.time_ms >= window_start) {
+            *by.entry(c.reason.code().to_owned()).or_default() += c.amount.units();
+        }
+        by.into_iter().map(|(k, v)| (k, v.to_string())).collect()
+    });
+    Ok((
+        level.index,
+        SegmentMember {
+            member: membership::member_pseudonym(chain, account).to_hex(),
+            level: shares("level").then_some(level.name),
+            activity,
+            purpose: consent.purpose.clone(),
+            retention_days: consent.retention_days,
+        },
+    ))
+}
+
+/// Records the read on the center chain before any data leaves: no log, no data.
+async fn log_reads(node: &Shared, chain: &ChainId, users: Vec<Address>) -> Result<(), ApiError> {
+    let lane = node.lanes.get(node, &ChainId::center()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "access_log_unavailable",
+            "this node cannot record accesses, so it serves no member data",
+        )
+    })?;
+    for chunk in users.chunks(24) {
+        let action = milk_core::tx::Action::LogAccess {
+            chain: chain.clone(),
+            users: chunk.to_vec(),
+        };
+        lane.submit(action).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "access_log_failed",
+                format!("the access could not be recorded, so no data is served: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Which segment.
+#[derive(Deserialize, utoipa::IntoParams, Debug)]
+pub struct SegmentQuery {
+    /// The lowest level (its index); 0 by default.
+    level: Option<u8>,
+}
+
+/// The consenting members of a level and up, under pseudonyms (the partner only). Every
+/// read is recorded on the center chain first; the members can see it.
+#[utoipa::path(get, path = "/v1/partners/{chain}/segment",
+    params(("chain" = String, Path, description = "The partner's brand chain"), SegmentQuery),
+    responses((status = 200, description = "The segment", body = Vec<SegmentMember>),
+        (status = 403, description = "Not this partner (auditors included)", body = ErrorBody)))]
+async fn segment(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: axum::http::HeaderMap,
+    q: Result<axum::extract::Query<SegmentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<SegmentMember>>, ApiError> {
+    let handle = crate::partner_api::authorize(&node, &headers, &chain, true)?;
+    let axum::extract::Query(q) =
+        q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
+    let chain = handle.spec.id.clone();
+    let min = q.level.unwrap_or(0);
+    let mut out = Vec::new();
+    let mut read = Vec::new();
+    for (account, consent) in active_consents(&node, &chain)? {
+        let (level, view) = segment_view(&node, &chain, &account, &consent)?;
+        if level >= min {
+            out.push(view);
+            read.push(account);
+        }
+    }
+    log_reads(&node, &chain, read).await?;
+    Ok(Json(out))
+}
+
+/// One consenting member by pseudonym (the partner only); 403 without an active consent.
+#[utoipa::path(get, path = "/v1/partners/{chain}/segment/{member}",
+    params(("chain" = String, Path, description = "The partner's brand chain"), ("member" = String, Path, description = "The member's pseudonym")),
+    responses((status = 200, description = "The member", body = SegmentMember),
+        (status = 403, description = "No consent (never given, or withdrawn)", body = ErrorBody)))]
+async fn segment_member(
+    State(node): State<Shared>,
+    Path((chain, member)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<SegmentMember>, ApiError> {
+    let handle = crate::partner_api::authorize(&node, &headers, &chain, true)?;
+    let chain = handle.spec.id.clone();
+    let found = active_consents(&node, &chain)?
+        .into_iter()
+        .find(|(a, _)| membership::member_pseudonym(&chain, a).to_hex() == member);
+    let Some((account, consent)) = found else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_consent",
+            "no member with this pseudonym has an active consent for this partner",
+        ));
+    };
+    let (_, view) = segment_view(&node, &chain, &account, &consent)?;
+    log_reads(&node, &chain, vec![account]).await?;
+    Ok(Json(view))
 }
 
 /// A premium offer.
@@ -160,6 +321,37 @@ pub struct MemberView {
     pub leaving: Vec<LeavingView>,
     /// The latest credits (at most 100), newest first.
     pub credits: Vec<CreditView>,
+    /// The member's data-sharing consents, by partner.
+    pub consents: Vec<ConsentView>,
+    /// Every read of the member's data by a partner, newest first (at most 100).
+    pub access_log: Vec<AccessView>,
+}
+
+/// A consent as its member sees it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ConsentView {
+    /// The partner's brand chain.
+    pub chain: String,
+    /// What for.
+    pub purpose: String,
+    /// Which data items.
+    pub items: Vec<String>,
+    /// How long the partner may keep what it reads, days.
+    pub retention_days: u32,
+    /// When given, Unix ms.
+    pub granted_ms: u64,
+    /// When withdrawn, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_ms: Option<u64>,
+}
+
+/// One read of a member's data.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct AccessView {
+    /// When, Unix ms.
+    pub time_ms: u64,
+    /// Which partner.
+    pub chain: String,
 }
 
 /// TICA's floor under a member's level.
@@ -222,6 +414,41 @@ async fn member(
         .collect();
     credits.reverse();
     credits.truncate(100);
+    let mut consents = Vec::new();
+    for chain in node
+        .chain_handles()
+        .iter()
+        .filter(|h| h.spec.partner.is_some())
+    {
+        let id = &chain.spec.id;
+        if let Some(v) = store
+            .record(&record::consent(id, &account))
+            .map_err(internal)?
+        {
+            let c = membership::Consent::from_bytes(&v).map_err(internal)?;
+            consents.push(ConsentView {
+                chain: id.to_string(),
+                purpose: c.purpose,
+                items: c.items,
+                retention_days: c.retention_days,
+                granted_ms: c.granted_ms,
+                withdrawn_ms: c.withdrawn_ms,
+            });
+        }
+    }
+    let mut access_log: Vec<AccessView> = store
+        .records_with_prefix(&record::accesses(&account))
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            Some(AccessView {
+                time_ms: u64::from_be_bytes(k.get(33..41)?.try_into().ok()?),
+                chain: String::from_utf8(v).ok()?,
+            })
+        })
+        .collect();
+    access_log.reverse();
+    access_log.truncate(100);
     Ok(Json(MemberView {
         address: account.to_string(),
         level: view.index,
@@ -242,6 +469,8 @@ async fn member(
             })
             .collect(),
         credits,
+        consents,
+        access_log,
     }))
 }
 
