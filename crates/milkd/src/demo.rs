@@ -228,7 +228,8 @@ async fn trade(node: &Arc<Node>, from: &Keypair, handle: &crate::node::ChainHand
 
 /// Runs the demo: grows the alliance, links the users, then every `every` does one thing,
 /// cycling through the chains: carol sends alice or bob a little, a partner converts some
-/// of carol's mileage, or carol sells or buys a few tokens on the exchange. Only carol acts,
+/// of carol's mileage, or carol sells or buys a few tokens on the exchange; and she checks
+/// in daily for LZM. Only carol acts,
 /// so alice and bob are free for anyone trying the platform by hand.
 pub async fn traffic(node: Arc<Node>, every: Duration) {
     if let Err(e) = grow_alliance(&node).await {
@@ -259,9 +260,14 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             }
             continue;
         }
-        if n % 4 == 1 && handle.spec.partner.is_some() {
+                if n % 4 == 1 && handle.spec.partner.is_some() {
             trade(&node, &from, handle, n).await;
             continue;
+        }
+        if n % 20 == 0 {
+            // Carol's daily check-in earns her LZM (refused, harmlessly, after the first
+            // each UTC day).
+            let _ = submit(&node, &ChainId::center(), &from, Action::CheckIn).await;
         }
         let symbol: Symbol = asset.symbol;
         // One whole unit, or less if the sender has run low.
