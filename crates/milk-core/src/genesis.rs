@@ -658,6 +658,7 @@ impl Genesis {
                 })
                 .collect(),
                 window_days: 90,
+                pack_rewards_from: demo_key("alloc:user-distribution").address(),
             }),
             roles: demo_roles(operator, mlk, lzm),
             exchange: Some(ExchangeConfig {

@@ -15,7 +15,7 @@
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::{Address, Amount, Hash, Symbol};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Record namespaces of membership (center chain).
 pub mod record {
@@ -37,6 +37,12 @@ pub mod record {
     pub const CONSENT: u8 = 47;
     /// `ACCESS ‖ account ‖ time ‖ tx id` → `chain`: a partner read the member's data.
     pub const ACCESS: u8 = 48;
+    /// `PACK_SEASON` → the MiL.k Pack season in force.
+    pub const PACK_SEASON: u8 = 49;
+    /// `PACK ‖ account` → `amount (u128) ‖ since (u64)`: MLK committed to the Pack.
+    pub const PACK: u8 = 50;
+    /// `PACK_PAID ‖ season ‖ week` → empty: a week paid.
+    pub const PACK_PAID: u8 = 51;
 
     /// The prefix of the consents given to a partner.
     pub fn consents(chain: &crate::ChainId) -> Vec<u8> {
@@ -103,6 +109,8 @@ pub enum Reason {
     Coupon,
     /// MLK burned.
     MlkBurn,
+    /// A week in the MiL.k Pack.
+    Pack,
 }
 
 impl Reason {
@@ -112,6 +120,7 @@ impl Reason {
             Reason::Trade => 2,
             Reason::Coupon => 3,
             Reason::MlkBurn => 4,
+            Reason::Pack => 5,
         }
     }
 
@@ -121,6 +130,7 @@ impl Reason {
             2 => Reason::Trade,
             3 => Reason::Coupon,
             4 => Reason::MlkBurn,
+            5 => Reason::Pack,
             _ => return None,
         })
     }
@@ -132,6 +142,7 @@ impl Reason {
             Reason::Trade => "trade",
             Reason::Coupon => "coupon",
             Reason::MlkBurn => "mlk_burn",
+            Reason::Pack => "pack",
         }
     }
 }
@@ -201,7 +212,66 @@ pub struct MembershipConfig {
     pub levels: Vec<LevelSpec>,
     /// The rolling window for levels, days.
     pub window_days: u32,
+    /// Where MiL.k Pack rewards come from: the MLK user-distribution bucket.
+    pub pack_rewards_from: Address,
 }
+
+/// A MiL.k Pack season.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackSeason {
+    /// Its number.
+    pub season: u32,
+    /// When its first week starts, Unix ms.
+    pub starts_ms: u64,
+    /// How many weeks.
+    pub weeks: u32,
+    /// MLK paid each week, pro rata, base units.
+    pub weekly_reward: Amount,
+    /// LZM per participant per week, base units.
+    pub lzm_per_week: Amount,
+}
+
+/// A week, ms.
+pub const WEEK_MS: u64 = 7 * crate::brand::DAY_MS;
+
+impl PackSeason {
+    /// When week `week` starts.
+    pub fn week_start(&self, week: u32) -> u64 {
+        self.starts_ms + u64::from(week) * WEEK_MS
+    }
+}
+
+impl Encode for PackSeason {
+    fn encode(&self, w: &mut Writer) {
+        w.u32(self.season)
+            .u64(self.starts_ms)
+            .u32(self.weeks)
+            .put(&self.weekly_reward)
+            .put(&self.lzm_per_week);
+    }
+}
+
+impl Decode for PackSeason {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(PackSeason {
+            season: r.u32()?,
+            starts_ms: r.u64()?,
+            weeks: r.u32()?,
+            weekly_reward: r.get()?,
+            lzm_per_week: r.get()?,
+        })
+    }
+}
+
+/// The MiL.k Pack's holding account: a valid key nobody holds the secret of.
+pub static PACK: std::sync::LazyLock<Address> = std::sync::LazyLock::new(|| {
+    (0u32..)
+        .find_map(|i| {
+            let h = Hash::domain("milk/pack/v1", &[&i.to_be_bytes()]);
+            Address::from_bytes(h.0).ok()
+        })
+        .expect("about half of all hashes are curve points")
+});
 
 /// What keeps an allocation account from spending.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,6 +460,10 @@ pub(crate) enum MembershipWrite {
     Offer(crate::ChainId, String, Offer),
     Consent(crate::ChainId, Address, Consent),
     Access(Address, u64, Hash, crate::ChainId),
+    Season(PackSeason),
+    /// `(account, Some((amount, since)))`, or `None` when it left.
+    Pack(Address, Option<(u128, u64)>),
+    PackPaid(u32, u32),
 }
 
 /// One credit, as recorded.
@@ -436,6 +510,9 @@ pub struct Membership {
     offers: BTreeMap<(crate::ChainId, String), Offer>,
     consents: BTreeMap<(crate::ChainId, Address), Consent>,
     accesses: BTreeMap<Vec<u8>, Vec<u8>>,
+    season: Option<PackSeason>,
+    pack: BTreeMap<Address, (u128, u64)>,
+    pack_paid: BTreeSet<(u32, u32)>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -470,8 +547,31 @@ impl Membership {
             offers: BTreeMap::new(),
             consents: BTreeMap::new(),
             accesses: BTreeMap::new(),
+            season: None,
+            pack: BTreeMap::new(),
+            pack_paid: BTreeSet::new(),
             touched: Vec::new(),
         }
+    }
+
+    /// The Pack season in force.
+    pub fn season(&self) -> Option<&PackSeason> {
+        self.season.as_ref()
+    }
+
+    /// What `account` committed to the Pack and since when.
+    pub fn pack_of(&self, account: &Address) -> Option<(u128, u64)> {
+        self.pack.get(account).copied()
+    }
+
+    /// Every Pack commitment.
+    pub fn pack_members(&self) -> impl Iterator<Item = (&Address, &(u128, u64))> {
+        self.pack.iter()
+    }
+
+    /// Whether a season's week was paid.
+    pub fn week_paid(&self, season: u32, week: u32) -> bool {
+        self.pack_paid.contains(&(season, week))
     }
 
     /// An account's credits held here, oldest first.
@@ -609,6 +709,19 @@ impl Membership {
         k
     }
 
+    fn pack_key(account: &Address) -> Vec<u8> {
+        let mut k = vec![record::PACK];
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    fn paid_key(season: u32, week: u32) -> Vec<u8> {
+        let mut k = vec![record::PACK_PAID];
+        k.extend_from_slice(&season.to_be_bytes());
+        k.extend_from_slice(&week.to_be_bytes());
+        k
+    }
+
     fn coupon_key(key: &Hash) -> Vec<u8> {
         let mut k = vec![record::COUPON];
         k.extend_from_slice(&key.0);
@@ -667,6 +780,25 @@ impl Membership {
                 self.touched.push(record::consent(&chain, &account));
                 self.consents.insert((chain, account), consent);
             }
+            MembershipWrite::Season(season) => {
+                self.touched.push(vec![record::PACK_SEASON]);
+                self.season = Some(season);
+            }
+            MembershipWrite::Pack(account, entry) => {
+                self.touched.push(Self::pack_key(&account));
+                match entry {
+                    Some(e) => {
+                        self.pack.insert(account, e);
+                    }
+                    None => {
+                        self.pack.remove(&account);
+                    }
+                }
+            }
+            MembershipWrite::PackPaid(season, week) => {
+                self.touched.push(Self::paid_key(season, week));
+                self.pack_paid.insert((season, week));
+            }
             MembershipWrite::Access(account, time_ms, tx, chain) => {
                 let mut key = record::accesses(&account);
                 key.extend_from_slice(&time_ms.to_be_bytes());
@@ -714,6 +846,17 @@ impl Membership {
                 self.consents.get(&(chain, a)).map(Encode::to_bytes)
             }
             record::ACCESS => self.accesses.get(key).cloned(),
+            record::PACK_SEASON => self.season.as_ref().map(Encode::to_bytes),
+            record::PACK => self.pack.get(&account()?).map(|(a, since)| {
+                let mut v = a.to_be_bytes().to_vec();
+                v.extend_from_slice(&since.to_be_bytes());
+                v
+            }),
+            record::PACK_PAID => {
+                let season = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+                let week = u32::from_be_bytes(rest.get(4..8)?.try_into().ok()?);
+                self.pack_paid.contains(&(season, week)).then(Vec::new)
+            }
             _ => None,
         }
     }
@@ -744,6 +887,9 @@ impl Membership {
         keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
         keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
         keys.extend(self.accesses.keys().cloned());
+        keys.push(vec![record::PACK_SEASON]);
+        keys.extend(self.pack.keys().map(Self::pack_key));
+        keys.extend(self.pack_paid.iter().map(|(s, w)| Self::paid_key(*s, *w)));
         keys.into_iter()
             .filter_map(|k| {
                 let v = self.value(&k)?;
@@ -843,6 +989,28 @@ impl Membership {
             }
             record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
                 self.accesses.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::PACK_SEASON => match PackSeason::from_bytes(value) {
+                Ok(s) => {
+                    self.season = Some(s);
+                    true
+                }
+                Err(_) => false,
+            },
+            record::PACK => match (account(), value.get(..16), value.get(16..)) {
+                (Some(a), Some(amount), Some(since)) if rest.len() == 32 && since.len() == 8 => {
+                    let amount = u128::from_be_bytes(amount.try_into().expect("16 bytes"));
+                    let since = u64::from_be_bytes(since.try_into().expect("8 bytes"));
+                    self.pack.insert(a, (amount, since));
+                    true
+                }
+                _ => false,
+            },
+            record::PACK_PAID if rest.len() == 8 && value.is_empty() => {
+                let season = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes"));
+                let week = u32::from_be_bytes(rest[4..].try_into().expect("4 bytes"));
+                self.pack_paid.insert((season, week));
                 true
             }
             _ => false,

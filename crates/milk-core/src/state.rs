@@ -360,6 +360,9 @@ pub enum TxError {
     /// No consent to read this member's data (never given, or withdrawn).
     #[error("the member has not consented to share data with this partner")]
     NoConsent,
+    /// No Pack season, or the action does not fit it.
+    #[error("MiL.k Pack: {0}")]
+    Pack(String),
     /// A consent that breaks a rule.
     #[error("invalid consent: {0}")]
     InvalidConsent(String),
@@ -448,6 +451,7 @@ impl TxError {
             TxError::SoldOut => "sold_out",
             TxError::UnderLevel { .. } => "under_level",
             TxError::NoConsent => "no_consent",
+            TxError::Pack(_) => "pack_refused",
             TxError::InvalidConsent(_) => "invalid_consent",
         }
     }
@@ -1061,7 +1065,11 @@ impl ChainState {
             | Action::BuyOffer { .. }
             | Action::GrantConsent { .. }
             | Action::WithdrawConsent { .. }
-            | Action::LogAccess { .. } => {
+            | Action::LogAccess { .. }
+            | Action::OpenPackSeason { .. }
+            | Action::JoinPack { .. }
+            | Action::LeavePack
+            | Action::PayPackWeek { .. } => {
                 unreachable!(
                     "anchors, alliance, exchange and membership actions are applied before planning"
                 )
@@ -1234,7 +1242,7 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
-                Some(ns) if (40..=48).contains(ns) => {
+                Some(ns) if (40..=51).contains(ns) => {
                     let restored = self
                         .membership
                         .as_mut()

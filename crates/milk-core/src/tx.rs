@@ -271,6 +271,31 @@ pub enum Action {
         /// The members read.
         users: Vec<Address>,
     },
+    /// TICA opens a MiL.k Pack season (center chain).
+    OpenPackSeason {
+        /// The season's number, each higher than the last.
+        season: u32,
+        /// When its first week starts, Unix ms.
+        starts_ms: u64,
+        /// How many weeks it runs.
+        weeks: u32,
+        /// MLK paid out each week, pro rata, base units.
+        weekly_reward: Amount,
+        /// LZM each participant earns per week, base units.
+        lzm_per_week: Amount,
+    },
+    /// A member commits MLK to the Pack (more joins add to it).
+    JoinPack {
+        /// MLK base units.
+        amount: Amount,
+    },
+    /// A member takes all their MLK out of the Pack; the week under way is forfeited.
+    LeavePack,
+    /// TICA pays a finished week of the season (center chain; once per week).
+    PayPackWeek {
+        /// The week's index in the season, from 0.
+        week: u32,
+    },
 }
 
 /// How an order is sized.
@@ -338,6 +363,10 @@ impl Action {
     const GRANT_CONSENT: u8 = 30;
     const WITHDRAW_CONSENT: u8 = 31;
     const LOG_ACCESS: u8 = 32;
+    const OPEN_PACK_SEASON: u8 = 33;
+    const JOIN_PACK: u8 = 34;
+    const LEAVE_PACK: u8 = 35;
+    const PAY_PACK_WEEK: u8 = 36;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -374,7 +403,11 @@ impl Action {
             | Action::BuyOffer { .. }
             | Action::GrantConsent { .. }
             | Action::WithdrawConsent { .. }
-            | Action::LogAccess { .. } => None,
+            | Action::LogAccess { .. }
+            | Action::OpenPackSeason { .. }
+            | Action::JoinPack { .. }
+            | Action::LeavePack
+            | Action::PayPackWeek { .. } => None,
         }
     }
 
@@ -569,6 +602,29 @@ impl Encode for Action {
                     w.put(u);
                 }
             }
+            Action::OpenPackSeason {
+                season,
+                starts_ms,
+                weeks,
+                weekly_reward,
+                lzm_per_week,
+            } => {
+                w.u8(Self::OPEN_PACK_SEASON)
+                    .u32(*season)
+                    .u64(*starts_ms)
+                    .u32(*weeks)
+                    .put(weekly_reward)
+                    .put(lzm_per_week);
+            }
+            Action::JoinPack { amount } => {
+                w.u8(Self::JOIN_PACK).put(amount);
+            }
+            Action::LeavePack => {
+                w.u8(Self::LEAVE_PACK);
+            }
+            Action::PayPackWeek { week } => {
+                w.u8(Self::PAY_PACK_WEEK).u32(*week);
+            }
         }
     }
 }
@@ -713,6 +769,16 @@ impl Decode for Action {
                 })
             }
             Self::WITHDRAW_CONSENT => Ok(Action::WithdrawConsent { chain: r.get()? }),
+            Self::OPEN_PACK_SEASON => Ok(Action::OpenPackSeason {
+                season: r.u32()?,
+                starts_ms: r.u64()?,
+                weeks: r.u32()?,
+                weekly_reward: r.get()?,
+                lzm_per_week: r.get()?,
+            }),
+            Self::JOIN_PACK => Ok(Action::JoinPack { amount: r.get()? }),
+            Self::LEAVE_PACK => Ok(Action::LeavePack),
+            Self::PAY_PACK_WEEK => Ok(Action::PayPackWeek { week: r.u32()? }),
             Self::LOG_ACCESS => {
                 let chain = r.get()?;
                 let n = r.u32()?;

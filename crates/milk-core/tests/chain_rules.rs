@@ -326,7 +326,11 @@ impl Model {
             | Action::BuyOffer { .. }
             | Action::GrantConsent { .. }
             | Action::WithdrawConsent { .. }
-            | Action::LogAccess { .. } => false,
+            | Action::LogAccess { .. }
+            | Action::OpenPackSeason { .. }
+            | Action::JoinPack { .. }
+            | Action::LeavePack
+            | Action::PayPackWeek { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

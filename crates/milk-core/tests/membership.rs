@@ -591,3 +591,68 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
     restored.restore(c.state.records()).unwrap();
     assert_eq!(restored.records(), c.state.records());
 }
+
+#[test]
+fn the_pack_pays_whole_weeks_pro_rata_and_leaving_forfeits_the_week() {
+    let mut c = Center::new(|_| {});
+    let (alice, bob, carol) = (demo_key("alice"), demo_key("bob"), demo_key("carol"));
+    let operator = demo_key("operator");
+    const WEEK: u64 = 7 * DAY_MS;
+    const MLK: u128 = 100_000_000;
+    let join = |n: u128| Action::JoinPack {
+        amount: Amount::new(n * MLK),
+    };
+    assert!(matches!(c.run(&alice, join(1)), Err("pack_refused")));
+    let start = c.now + DAY_MS;
+    let season = Action::OpenPackSeason {
+        season: 1,
+        starts_ms: start,
+        weeks: 4,
+        weekly_reward: Amount::new(1_000 * MLK),
+        lzm_per_week: Amount::new(20 * LZM),
+    };
+    assert_eq!(c.run(&alice, season.clone()), Err("not_operator"));
+    c.run(&operator, season.clone()).unwrap();
+    assert_eq!(c.run(&operator, season), Err("pack_refused"));
+    // Alice commits 300 MLK and bob 100 before week 0; carol joins during it.
+    c.run(&alice, join(300)).unwrap();
+    c.run(&bob, join(100)).unwrap();
+    let (a0, b0) = (
+        c.balance(&alice.address(), "MLK"),
+        c.balance(&bob.address(), "MLK"),
+    );
+    c.now = start + DAY_MS;
+    c.run(&carol, join(100)).unwrap();
+    let pay = |week: u32| Action::PayPackWeek { week };
+    assert_eq!(c.run(&operator, pay(0)), Err("pack_refused"));
+    c.now = start + WEEK;
+    c.run(&operator, pay(0)).unwrap();
+    assert_eq!(c.run(&operator, pay(0)), Err("trade_closed"));
+    // 1,000 MLK: 3/4 to alice, 1/4 to bob, nothing to carol (not in for the whole week).
+    assert_eq!(c.balance(&alice.address(), "MLK"), a0 + 750 * MLK);
+    assert_eq!(c.balance(&bob.address(), "MLK"), b0 + 250 * MLK);
+    assert_eq!(c.balance(&alice.address(), "LZM"), 20 * LZM);
+    assert_eq!(c.balance(&carol.address(), "LZM"), 0);
+    // Bob leaves during week 1: his MLK comes back, and week 1 pays alice and carol only.
+    c.now = start + WEEK + DAY_MS;
+    c.run(&bob, Action::LeavePack).unwrap();
+    assert_eq!(c.balance(&bob.address(), "MLK"), b0 + 250 * MLK + 100 * MLK);
+    assert!(matches!(
+        c.run(&bob, Action::LeavePack),
+        Err("pack_refused")
+    ));
+    c.now = start + 2 * WEEK;
+    let a1 = c.balance(&alice.address(), "MLK");
+    let c1 = c.balance(&carol.address(), "MLK");
+    c.run(&operator, pay(1)).unwrap();
+    assert_eq!(c.balance(&alice.address(), "MLK"), a1 + 750 * MLK);
+    assert_eq!(c.balance(&carol.address(), "MLK"), c1 + 250 * MLK);
+    assert_eq!(c.balance(&bob.address(), "LZM"), 20 * LZM);
+    // After the last week nobody joins.
+    c.now = start + 4 * WEEK;
+    assert!(matches!(c.run(&bob, join(1)), Err("pack_refused")));
+    c.state.check_conservation().unwrap();
+    let mut restored = c.g.empty_state(c.g.center());
+    restored.restore(c.state.records()).unwrap();
+    assert_eq!(restored.records(), c.state.records());
+}

@@ -260,7 +260,7 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             }
             continue;
         }
-                if n % 4 == 1 && handle.spec.partner.is_some() {
+        if n % 4 == 1 && handle.spec.partner.is_some() {
             trade(&node, &from, handle, n).await;
             continue;
         }

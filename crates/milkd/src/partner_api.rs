@@ -776,7 +776,11 @@ pub(crate) fn event_page(
                 | Action::BuyOffer { .. }
                 | Action::GrantConsent { .. }
                 | Action::WithdrawConsent { .. }
-                | Action::LogAccess { .. } => "membership",
+                | Action::LogAccess { .. }
+                | Action::OpenPackSeason { .. }
+                | Action::JoinPack { .. }
+                | Action::LeavePack
+                | Action::PayPackWeek { .. } => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

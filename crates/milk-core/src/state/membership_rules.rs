@@ -28,6 +28,10 @@ pub(super) fn is_membership(action: &Action) -> bool {
             | Action::GrantConsent { .. }
             | Action::WithdrawConsent { .. }
             | Action::LogAccess { .. }
+            | Action::OpenPackSeason { .. }
+            | Action::JoinPack { .. }
+            | Action::LeavePack
+            | Action::PayPackWeek { .. }
     )
 }
 
@@ -102,6 +106,7 @@ impl ChainState {
             Action::Buy { pay, .. } => Some(*pay),
             Action::BurnForLzm { .. } => self.exchange.as_ref().map(|e| e.config().currency),
             Action::BuyOffer { .. } => self.membership.as_ref().map(|m| m.config().token),
+            Action::JoinPack { .. } => self.exchange.as_ref().map(|e| e.config().currency),
             _ => None,
         };
         match spent.and_then(|a| self.lock_in_force(&tx.sender, &a, now_ms)) {
@@ -378,9 +383,175 @@ impl ChainState {
                         .push(MembershipWrite::Access(*u, now_ms, tx.id(), chain.clone()));
                 }
             }
+            Action::OpenPackSeason {
+                season,
+                starts_ms,
+                weeks,
+                weekly_reward,
+                lzm_per_week,
+            } => {
+                self.operator_only(tx)?;
+                if m.season().is_some_and(|s| s.season >= *season) {
+                    return Err(TxError::Pack(
+                        "a season's number must be higher than the last".into(),
+                    ));
+                }
+                if *weeks == 0 || *starts_ms < now_ms {
+                    return Err(TxError::Pack(
+                        "a season runs at least a week and starts now or later".into(),
+                    ));
+                }
+                change
+                    .writes
+                    .push(MembershipWrite::Season(crate::membership::PackSeason {
+                        season: *season,
+                        starts_ms: *starts_ms,
+                        weeks: *weeks,
+                        weekly_reward: *weekly_reward,
+                        lzm_per_week: *lzm_per_week,
+                    }));
+            }
+            Action::JoinPack { amount } => {
+                let season = m
+                    .season()
+                    .ok_or_else(|| TxError::Pack("no season is open".into()))?;
+                if now_ms >= season.week_start(season.weeks) {
+                    return Err(TxError::Pack("the season is over".into()));
+                }
+                if amount.is_zero() {
+                    return Err(TxError::ZeroAmount);
+                }
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                change
+                    .moves
+                    .push((tx.sender, *crate::membership::PACK, currency, *amount));
+                // Adding to a commitment restarts it: a week pays what was in it all week.
+                let held = m.pack_of(&tx.sender).map_or(0, |(a, _)| a);
+                change.writes.push(MembershipWrite::Pack(
+                    tx.sender,
+                    Some((held + amount.units(), now_ms)),
+                ));
+                self.check_pack_moves(&change.moves)?;
+            }
+            Action::LeavePack => {
+                let (held, _) = m
+                    .pack_of(&tx.sender)
+                    .ok_or_else(|| TxError::Pack("not in the Pack".into()))?;
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                change.moves.push((
+                    *crate::membership::PACK,
+                    tx.sender,
+                    currency,
+                    Amount::new(held),
+                ));
+                change.writes.push(MembershipWrite::Pack(tx.sender, None));
+            }
+            Action::PayPackWeek { week } => {
+                self.operator_only(tx)?;
+                let season = m
+                    .season()
+                    .ok_or_else(|| TxError::Pack("no season is open".into()))?
+                    .clone();
+                if *week >= season.weeks {
+                    return Err(TxError::Pack("the season has no such week".into()));
+                }
+                let (start, end) = (season.week_start(*week), season.week_start(*week + 1));
+                if now_ms < end {
+                    return Err(TxError::Pack("the week is not over".into()));
+                }
+                if m.week_paid(season.season, *week) {
+                    return Err(TxError::TradeClosed);
+                }
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                // Those in the Pack the whole week, still in it now, share the week's MLK
+                // in proportion to what they committed; rounding leaves dust in the bucket.
+                let members: Vec<(Address, u128)> = m
+                    .pack_members()
+                    .filter(|(_, (amount, since))| *amount > 0 && *since <= start)
+                    .map(|(a, (amount, _))| (*a, *amount))
+                    .collect();
+                let total: u128 = members.iter().map(|(_, a)| a).sum();
+                let bucket = m.config().pack_rewards_from;
+                let pot = season
+                    .weekly_reward
+                    .units()
+                    .min(self.balance(&bucket, &currency).units());
+                let source = Hash::domain(
+                    "milk/pack/week",
+                    &[&season.season.to_be_bytes(), &week.to_be_bytes()],
+                );
+                for (account, amount) in &members {
+                    let share = (ethnum::U256::from(pot) * ethnum::U256::from(*amount)
+                        / ethnum::U256::from(total))
+                    .as_u128();
+                    if share > 0 {
+                        change
+                            .moves
+                            .push((bucket, *account, currency, Amount::new(share)));
+                    }
+                }
+                // LZM for taking part, while the activity pool lasts.
+                let config = m.config();
+                let mut left = self.balance(&config.activity_pool, &config.token).units();
+                for (account, _) in &members {
+                    let wanted = season.lzm_per_week.units().min(left);
+                    if wanted == 0 {
+                        break;
+                    }
+                    if let Some(credit) = self.plan_credit(
+                        account,
+                        Reason::Pack,
+                        wanted,
+                        source,
+                        format!("pack:{}:{week}", season.season),
+                        now_ms,
+                    ) {
+                        left -= credit.moves.iter().map(|m| m.3.units()).sum::<u128>();
+                        change.moves.extend(credit.moves);
+                        change.writes.extend(credit.writes);
+                    }
+                }
+                change
+                    .writes
+                    .push(MembershipWrite::PackPaid(season.season, *week));
+                self.check_pack_moves(&change.moves)?;
+            }
             _ => unreachable!("called for membership actions only"),
         }
         Ok(change)
+    }
+
+    /// Checks that moves never overdraw an account.
+    fn check_pack_moves(
+        &self,
+        moves: &[(Address, Address, Symbol, Amount)],
+    ) -> Result<(), TxError> {
+        let mut spent: std::collections::HashMap<(Address, Symbol), u128> = Default::default();
+        for (from, _, asset, amount) in moves {
+            let s = spent.entry((*from, *asset)).or_default();
+            *s += amount.units();
+            let available = self.balance(from, asset);
+            if available.units() < *s {
+                return Err(TxError::InsufficientBalance {
+                    asset: *asset,
+                    available,
+                    needed: Amount::new(*s),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Applies a checked membership change.
