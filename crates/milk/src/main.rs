@@ -454,6 +454,39 @@ enum MembershipCmd {
         #[arg(long, default_value_t = 0)]
         level: u8,
     },
+    /// Commit MLK to the MiL.k Pack (weekly rewards for whole weeks in it).
+    JoinPack {
+        /// The member's key.
+        #[arg(long)]
+        from: String,
+        /// MLK, in whole units.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Take all your MLK out of the MiL.k Pack (the week under way is forfeited).
+    LeavePack {
+        /// The member's key.
+        #[arg(long)]
+        from: String,
+    },
+    /// Open a MiL.k Pack season (operator key).
+    OpenSeason {
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+        /// The season's number.
+        #[arg(long)]
+        season: u32,
+        /// Weeks it runs, from a minute from now.
+        #[arg(long)]
+        weeks: u32,
+        /// MLK paid out each week, whole units.
+        #[arg(long)]
+        weekly_reward: String,
+        /// LZM per participant per week, whole units.
+        #[arg(long)]
+        lzm_per_week: String,
+    },
     /// Every partner's premium offers.
     Offers,
     /// Publish a premium offer for members of a level (a partner's issuer key).
@@ -1354,6 +1387,33 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
             });
             return Ok(());
         }
+        MembershipCmd::JoinPack { from, amount } => center_tx(
+            ks,
+            client,
+            &from,
+            Action::JoinPack {
+                amount: Amount::parse_decimal(&amount, MLK_DECIMALS)?,
+            },
+        )?,
+        MembershipCmd::LeavePack { from } => center_tx(ks, client, &from, Action::LeavePack)?,
+        MembershipCmd::OpenSeason {
+            key,
+            season,
+            weeks,
+            weekly_reward,
+            lzm_per_week,
+        } => center_tx(
+            ks,
+            client,
+            &key,
+            Action::OpenPackSeason {
+                season,
+                starts_ms: now_ms() + 60_000,
+                weeks,
+                weekly_reward: Amount::parse_decimal(&weekly_reward, MLK_DECIMALS)?,
+                lzm_per_week: lzm(&lzm_per_week)?,
+            },
+        )?,
         MembershipCmd::Offers => {
             let offers = client.offers()?;
             out(j, serde_json::to_value(&offers)?, || {

@@ -22,6 +22,7 @@ pub mod member_api;
 pub mod metrics;
 pub mod node;
 pub mod oracle;
+pub mod pack;
 pub mod partner_api;
 pub mod settlement;
 pub mod ticker;
@@ -46,6 +47,7 @@ pub async fn serve(
     let app = api::router(node.clone());
     let anchoring = tokio::spawn(anchoring::anchor(node.clone(), node.config.anchor_interval));
     let recovery = tokio::spawn(settlement::recovery(node.clone(), node.config.settle_retry));
+    let pack = tokio::spawn(pack::payouts(node.clone(), node.config.settle_retry));
     let oracle = tokio::spawn(oracle::run(
         node.clone(),
         node.config.oracle_sources.clone(),
@@ -62,6 +64,7 @@ pub async fn serve(
     anchoring.abort();
     webhooks.abort();
     recovery.abort();
+    pack.abort();
     oracle.abort();
     let n = node.clone();
     tokio::task::spawn_blocking(move || n.shutdown())
