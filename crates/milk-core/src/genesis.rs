@@ -55,6 +55,12 @@ fn demo_roles(_operator: Address, mlk: Symbol, lzm: Symbol) -> Vec<AccountRole> 
             until(3),
         ),
         role(
+            "partner-allocation-b",
+            "alloc:partner-allocation-b",
+            mlk,
+            Role::Reserve,
+        ),
+        role(
             "long-term-operation",
             "alloc:long-term-operation",
             mlk,
@@ -517,11 +523,19 @@ impl Genesis {
                 &mlk,
                 Amount::new(pct(11).units() - user_funds.units() * users.len() as u128),
             ),
+            // Partner allocation A (52 %, locked per partner) and B (48 %, contribution
+            // rewards).
             alloc(
                 "partner-allocation",
                 demo_key("alloc:partner-allocation").address(),
                 &mlk,
-                pct(37),
+                Amount::new(pct(37).units() / 100 * 52),
+            ),
+            alloc(
+                "partner-allocation-b",
+                demo_key("alloc:partner-allocation-b").address(),
+                &mlk,
+                Amount::new(pct(37).units() - pct(37).units() / 100 * 52),
             ),
             alloc(
                 "long-term-operation",
@@ -659,6 +673,17 @@ impl Genesis {
                 .collect(),
                 window_days: 90,
                 pack_rewards_from: demo_key("alloc:user-distribution").address(),
+                rewards: crate::membership::RewardConfig {
+                    partner_b: demo_key("alloc:partner-allocation-b").address(),
+                    user_bucket: demo_key("alloc:user-distribution").address(),
+                    epoch_ms: 7 * crate::brand::DAY_MS,
+                    schedule_start_ms: DEMO_GENESIS_TIME_MS,
+                    // 1 % of the volume in year one, falling by a fifth each year, to none
+                    // after year seven.
+                    schedule_bps: vec![100, 80, 64, 51, 41, 33, 26],
+                    link_reward: whole(1, MLK_DECIMALS),
+                    trade_reward_bps: 10,
+                },
             }),
             roles: demo_roles(operator, mlk, lzm),
             exchange: Some(ExchangeConfig {

@@ -43,6 +43,21 @@ pub mod record {
     pub const PACK: u8 = 50;
     /// `PACK_PAID ‖ season ‖ week` → empty: a week paid.
     pub const PACK_PAID: u8 = 51;
+    /// `VOLUME ‖ chain ‖ 0 ‖ epoch` → MLK base units the partner's customers traded.
+    pub const VOLUME: u8 = 52;
+    /// `CONTRIBUTION ‖ chain ‖ 0 ‖ epoch` → MLK base units paid to the partner for it.
+    pub const CONTRIBUTION: u8 = 53;
+    /// `LINKED ‖ chain ‖ 0 ‖ account` → empty: the linking reward was paid.
+    pub const LINKED: u8 = 54;
+
+    /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
+    pub fn partner_key(ns: u8, chain: &crate::ChainId, rest: &[u8]) -> Vec<u8> {
+        let mut k = vec![ns];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k.push(0);
+        k.extend_from_slice(rest);
+        k
+    }
 
     /// The prefix of the consents given to a partner.
     pub fn consents(chain: &crate::ChainId) -> Vec<u8> {
@@ -214,6 +229,45 @@ pub struct MembershipConfig {
     pub window_days: u32,
     /// Where MiL.k Pack rewards come from: the MLK user-distribution bucket.
     pub pack_rewards_from: Address,
+    /// MLK rewards for partners' contribution and for users' linking and trading.
+    pub rewards: RewardConfig,
+}
+
+/// MLK rewards (SPEC §7): partners' contribution rewards from partner allocation B, and the
+/// user distribution's rewards for linking accounts and trading Brand Tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardConfig {
+    /// Partner allocation B, which pays contribution rewards until it is exhausted.
+    pub partner_b: Address,
+    /// The user-distribution bucket, which pays users' rewards.
+    pub user_bucket: Address,
+    /// An epoch's length, ms: contribution rewards are paid per partner per epoch.
+    pub epoch_ms: u64,
+    /// When year 0 of the schedule starts (MLK's listing), Unix ms.
+    pub schedule_start_ms: u64,
+    /// X per year, basis points of the MLK volume a partner's customers traded: year 0
+    /// first; after the last year, nothing.
+    pub schedule_bps: Vec<u16>,
+    /// MLK base units for linking a wallet to a partner, once per partner.
+    pub link_reward: Amount,
+    /// Basis points of a filled trade's value paid to its customer in MLK.
+    pub trade_reward_bps: u16,
+}
+
+impl RewardConfig {
+    /// X for an epoch, basis points.
+    pub fn rate_bps(&self, epoch: u64) -> u16 {
+        let start = epoch.saturating_mul(self.epoch_ms);
+        let Some(since) = start.checked_sub(self.schedule_start_ms) else {
+            return self.schedule_bps.first().copied().unwrap_or(0);
+        };
+        let year = since / (365 * crate::brand::DAY_MS);
+        usize::try_from(year)
+            .ok()
+            .and_then(|y| self.schedule_bps.get(y))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 /// A MiL.k Pack season.
@@ -461,6 +515,8 @@ pub(crate) enum MembershipWrite {
     Consent(crate::ChainId, Address, Consent),
     Access(Address, u64, Hash, crate::ChainId),
     Season(PackSeason),
+    /// A raw record: `(key, value or None)`, for the reward records kept as bytes.
+    Raw(Vec<u8>, Option<Vec<u8>>),
     /// `(account, Some((amount, since)))`, or `None` when it left.
     Pack(Address, Option<(u128, u64)>),
     PackPaid(u32, u32),
@@ -513,6 +569,7 @@ pub struct Membership {
     season: Option<PackSeason>,
     pack: BTreeMap<Address, (u128, u64)>,
     pack_paid: BTreeSet<(u32, u32)>,
+    raw: BTreeMap<Vec<u8>, Vec<u8>>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -550,8 +607,26 @@ impl Membership {
             season: None,
             pack: BTreeMap::new(),
             pack_paid: BTreeSet::new(),
+            raw: BTreeMap::new(),
             touched: Vec::new(),
         }
+    }
+
+    /// A reward record (volumes, contributions paid, linking rewards paid).
+    pub fn raw(&self, key: &[u8]) -> Option<&Vec<u8>> {
+        self.raw.get(key)
+    }
+
+    /// MLK base units a partner's customers traded in an epoch.
+    pub fn volume(&self, chain: &crate::ChainId, epoch: u64) -> u128 {
+        self.raw
+            .get(&record::partner_key(
+                record::VOLUME,
+                chain,
+                &epoch.to_be_bytes(),
+            ))
+            .and_then(|v| v.as_slice().try_into().ok())
+            .map_or(0, u128::from_be_bytes)
     }
 
     /// The Pack season in force.
@@ -780,6 +855,17 @@ impl Membership {
                 self.touched.push(record::consent(&chain, &account));
                 self.consents.insert((chain, account), consent);
             }
+            MembershipWrite::Raw(key, value) => {
+                self.touched.push(key.clone());
+                match value {
+                    Some(v) => {
+                        self.raw.insert(key, v);
+                    }
+                    None => {
+                        self.raw.remove(&key);
+                    }
+                }
+            }
             MembershipWrite::Season(season) => {
                 self.touched.push(vec![record::PACK_SEASON]);
                 self.season = Some(season);
@@ -847,6 +933,7 @@ impl Membership {
             }
             record::ACCESS => self.accesses.get(key).cloned(),
             record::PACK_SEASON => self.season.as_ref().map(Encode::to_bytes),
+            record::VOLUME | record::CONTRIBUTION | record::LINKED => self.raw.get(key).cloned(),
             record::PACK => self.pack.get(&account()?).map(|(a, since)| {
                 let mut v = a.to_be_bytes().to_vec();
                 v.extend_from_slice(&since.to_be_bytes());
@@ -888,6 +975,7 @@ impl Membership {
         keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
         keys.extend(self.accesses.keys().cloned());
         keys.push(vec![record::PACK_SEASON]);
+        keys.extend(self.raw.keys().cloned());
         keys.extend(self.pack.keys().map(Self::pack_key));
         keys.extend(self.pack_paid.iter().map(|(s, w)| Self::paid_key(*s, *w)));
         keys.into_iter()
@@ -989,6 +1077,14 @@ impl Membership {
             }
             record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
                 self.accesses.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::VOLUME | record::CONTRIBUTION if value.len() == 16 => {
+                self.raw.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::LINKED if value.is_empty() => {
+                self.raw.insert(key.to_vec(), value.to_vec());
                 true
             }
             record::PACK_SEASON => match PackSeason::from_bytes(value) {

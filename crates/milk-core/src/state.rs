@@ -1069,7 +1069,9 @@ impl ChainState {
             | Action::OpenPackSeason { .. }
             | Action::JoinPack { .. }
             | Action::LeavePack
-            | Action::PayPackWeek { .. } => {
+            | Action::PayPackWeek { .. }
+            | Action::PayContribution { .. }
+            | Action::RewardLink { .. } => {
                 unreachable!(
                     "anchors, alliance, exchange and membership actions are applied before planning"
                 )
@@ -1242,7 +1244,7 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
-                Some(ns) if (40..=51).contains(ns) => {
+                Some(ns) if (40..=54).contains(ns) => {
                     let restored = self
                         .membership
                         .as_mut()

@@ -296,6 +296,21 @@ pub enum Action {
         /// The week's index in the season, from 0.
         week: u32,
     },
+    /// TICA pays a partner its contribution reward for a finished epoch: X% of the MLK
+    /// volume its customers traded, from partner allocation B (center chain; once).
+    PayContribution {
+        /// The partner's brand chain.
+        chain: ChainId,
+        /// The epoch.
+        epoch: u64,
+    },
+    /// TICA pays a user's reward for linking a wallet to a partner, once per partner.
+    RewardLink {
+        /// The user.
+        user: Address,
+        /// The partner's brand chain.
+        chain: ChainId,
+    },
 }
 
 /// How an order is sized.
@@ -367,6 +382,8 @@ impl Action {
     const JOIN_PACK: u8 = 34;
     const LEAVE_PACK: u8 = 35;
     const PAY_PACK_WEEK: u8 = 36;
+    const PAY_CONTRIBUTION: u8 = 37;
+    const REWARD_LINK: u8 = 38;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -407,7 +424,9 @@ impl Action {
             | Action::OpenPackSeason { .. }
             | Action::JoinPack { .. }
             | Action::LeavePack
-            | Action::PayPackWeek { .. } => None,
+            | Action::PayPackWeek { .. }
+            | Action::PayContribution { .. }
+            | Action::RewardLink { .. } => None,
         }
     }
 
@@ -419,6 +438,7 @@ impl Action {
             }
             Action::Expire { account } => Some(account),
             Action::DeliverBuy { to, .. }
+            | Action::RewardLink { user: to, .. }
             | Action::ReportCoupon { user: to, .. }
             | Action::SetLevelFloor { user: to, .. } => Some(to),
             _ => None,
@@ -625,6 +645,12 @@ impl Encode for Action {
             Action::PayPackWeek { week } => {
                 w.u8(Self::PAY_PACK_WEEK).u32(*week);
             }
+            Action::PayContribution { chain, epoch } => {
+                w.u8(Self::PAY_CONTRIBUTION).put(chain).u64(*epoch);
+            }
+            Action::RewardLink { user, chain } => {
+                w.u8(Self::REWARD_LINK).put(user).put(chain);
+            }
         }
     }
 }
@@ -779,6 +805,14 @@ impl Decode for Action {
             Self::JOIN_PACK => Ok(Action::JoinPack { amount: r.get()? }),
             Self::LEAVE_PACK => Ok(Action::LeavePack),
             Self::PAY_PACK_WEEK => Ok(Action::PayPackWeek { week: r.u32()? }),
+            Self::PAY_CONTRIBUTION => Ok(Action::PayContribution {
+                chain: r.get()?,
+                epoch: r.u64()?,
+            }),
+            Self::REWARD_LINK => Ok(Action::RewardLink {
+                user: r.get()?,
+                chain: r.get()?,
+            }),
             Self::LOG_ACCESS => {
                 let chain = r.get()?;
                 let n = r.u32()?;

@@ -330,7 +330,9 @@ impl Model {
             | Action::OpenPackSeason { .. }
             | Action::JoinPack { .. }
             | Action::LeavePack
-            | Action::PayPackWeek { .. } => false,
+            | Action::PayPackWeek { .. }
+            | Action::PayContribution { .. }
+            | Action::RewardLink { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

@@ -201,7 +201,11 @@ fn a_sale_and_a_purchase_settle_across_both_chains() {
     // 100 tokens at about 8.75 KRW is 875 KRW: 0.875 MLK, less 1.5 %.
     assert_eq!(trade.gross, 87_499_625);
     assert_eq!(trade.fee, 1_312_495);
-    assert_eq!(net.mlk(&alice.address()), mlk0 + trade.total);
+    // Plus her reward for trading: 0.1 % of the value, from the user-distribution bucket.
+    assert_eq!(
+        net.mlk(&alice.address()),
+        mlk0 + trade.total + trade.gross / 1_000
+    );
     assert_eq!(net.mlk(&fees), trade.fee);
     assert_eq!(net.mlk(&liquidity), reserve0 - trade.gross);
     // Settling twice, or releasing twice, does nothing more.
@@ -839,9 +843,10 @@ proptest! {
         let inventory = net.g.tica_inventory;
         let liquidity = net.g.exchange.as_ref().unwrap().liquidity;
         let fees = net.g.exchange.as_ref().unwrap().fees;
+        let bucket = net.g.membership.as_ref().unwrap().rewards.user_bucket;
         let totals = |net: &Net| {
             let mlk: u128 = users.iter().map(|u| net.mlk(&u.address())).sum::<u128>()
-                + net.mlk(&liquidity) + net.mlk(&fees) + net.mlk(&ESCROW);
+                + net.mlk(&liquidity) + net.mlk(&fees) + net.mlk(&ESCROW) + net.mlk(&bucket);
             let cine: u128 = users.iter().map(|u| net.cine(&u.address())).sum::<u128>()
                 + net.cine(&inventory) + net.cine(&ESCROW);
             (mlk, cine)
@@ -995,5 +1000,71 @@ fn a_filled_trade_earns_lzm_by_its_krw_volume_and_a_refunded_one_nothing() {
     )
     .unwrap();
     assert_eq!(lzm(&net), before);
+    net.conserved();
+}
+
+#[test]
+fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
+    let mut net = Net::new();
+    let carol = demo_key("carol");
+    let rewards = net.g.membership.as_ref().unwrap().rewards.clone();
+    let cinema: ChainId = "cinema".parse().unwrap();
+    let issuer = demo_key("partner:cinema").address();
+    // The schedule: 1 % in year one, less each year, nothing after the last.
+    let year = 365 * milk_core::brand::DAY_MS;
+    let epoch_at = |t: u64| t / rewards.epoch_ms;
+    assert_eq!(rewards.rate_bps(epoch_at(rewards.schedule_start_ms)), 100);
+    assert_eq!(
+        rewards.rate_bps(epoch_at(
+            rewards.schedule_start_ms + year + rewards.epoch_ms
+        )),
+        80
+    );
+    assert_eq!(
+        rewards.rate_bps(epoch_at(rewards.schedule_start_ms + 30 * year)),
+        0
+    );
+
+    let order = net.sell(&carol, 400_000, 1).unwrap();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order.clone()),
+        },
+    )
+    .unwrap();
+    let t = net
+        .center
+        .exchange()
+        .unwrap()
+        .trade(&order.tx.id())
+        .unwrap()
+        .clone();
+    let epoch = epoch_at(net.now);
+    assert_eq!(
+        net.center.membership().unwrap().volume(&cinema, epoch),
+        t.gross
+    );
+    let pay = Action::PayContribution {
+        chain: cinema.clone(),
+        epoch,
+    };
+    assert_eq!(net.operator("center", pay.clone()), Err("pack_refused"));
+    net.now = (epoch + 1) * rewards.epoch_ms;
+    net.oracle(MLK_KRW_E4).unwrap();
+    let before = net.mlk(&issuer);
+    assert_eq!(net.run("center", &carol, pay.clone()), Err("not_operator"));
+    net.operator("center", pay.clone()).unwrap();
+    assert_eq!(net.mlk(&issuer), before + t.gross / 100);
+    assert_eq!(net.operator("center", pay), Err("trade_closed"));
+    // Linking rewards: once per partner, from the user-distribution bucket.
+    let link = Action::RewardLink {
+        user: carol.address(),
+        chain: cinema.clone(),
+    };
+    let mlk = net.mlk(&carol.address());
+    net.operator("center", link.clone()).unwrap();
+    assert_eq!(net.mlk(&carol.address()), mlk + rewards.link_reward.units());
+    assert_eq!(net.operator("center", link), Err("trade_closed"));
     net.conserved();
 }

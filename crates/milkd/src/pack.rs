@@ -1,5 +1,6 @@
-//! The MiL.k Pack's weekly payouts: the operator's node pays each finished week of the
-//! season in force, once, through its lane (the chain refuses a second payment anyway).
+//! Scheduled rewards: the operator's node pays each finished MiL.k Pack week of the season
+//! in force, and each partner's contribution reward for each finished epoch, once, through
+//! its lane (the chain refuses a second payment anyway).
 
 use crate::node::Node;
 use milk_core::ChainId;
@@ -33,6 +34,35 @@ pub fn due_weeks(node: &Node) -> Vec<u32> {
         .collect()
 }
 
+/// Partners' finished epochs with volume and no contribution reward paid yet:
+/// `(chain, epoch)`.
+pub fn due_contributions(node: &Node) -> Vec<(ChainId, u64)> {
+    let (Some(center), Some(config)) = (
+        node.chain(&ChainId::center()),
+        node.genesis.membership.as_ref(),
+    ) else {
+        return Vec::new();
+    };
+    let current = node.clock.now_ms() / config.rewards.epoch_ms.max(1);
+    let Ok(volumes) = center.store.records_with_prefix(&[record::VOLUME]) else {
+        return Vec::new();
+    };
+    volumes
+        .into_iter()
+        .filter_map(|(k, _)| {
+            let rest = &k[1..];
+            let split = rest.iter().position(|b| *b == 0)?;
+            let chain: ChainId = std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
+            let epoch = u64::from_be_bytes(rest.get(split + 1..)?.try_into().ok()?);
+            (epoch < current).then_some((chain, epoch))
+        })
+        .filter(|(chain, epoch)| {
+            let key = record::partner_key(record::CONTRIBUTION, chain, &epoch.to_be_bytes());
+            center.store.record(&key).ok().flatten().is_none()
+        })
+        .collect()
+}
+
 /// Pays due weeks every `every`, on the node that holds the operator's key.
 pub async fn payouts(node: Arc<Node>, every: Duration) {
     let Some(lane) = node.lanes.get(&node, &ChainId::center()) else {
@@ -48,6 +78,18 @@ pub async fn payouts(node: Arc<Node>, every: Duration) {
             match lane.submit(Action::PayPackWeek { week }).await {
                 Ok(_) => tracing::info!(week, "MiL.k Pack week paid"),
                 Err(e) => tracing::warn!(week, error = %e, "MiL.k Pack week not paid yet"),
+            }
+        }
+        for (chain, epoch) in due_contributions(&node) {
+            let action = Action::PayContribution {
+                chain: chain.clone(),
+                epoch,
+            };
+            match lane.submit(action).await {
+                Ok(_) => tracing::info!(%chain, epoch, "contribution reward paid"),
+                Err(e) => {
+                    tracing::warn!(%chain, epoch, error = %e, "contribution reward not paid yet")
+                }
             }
         }
     }

@@ -202,8 +202,26 @@ async fn link(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SubmitResult>, ApiError> {
     let handle = &authorize(&node, &headers, &chain, true)?;
-    let (_, bytes) = partner_tx(handle, body, "link", |a| matches!(a, Action::Link { .. }))?;
-    submit_one(&node, handle, bytes).await.map(Json)
+    let (tx, bytes) = partner_tx(handle, body, "link", |a| matches!(a, Action::Link { .. }))?;
+    let result = submit_one(&node, handle, bytes).await?;
+    // The user's reward for linking, from the user-distribution bucket, once per partner;
+    // paid in the background (a node restart does not pay a missed one again).
+    if node.genesis.membership.is_some()
+        && let Some(lane) = node.lanes.get(&node, &milk_core::ChainId::center())
+    {
+        let action = Action::RewardLink {
+            user: tx.tx.sender,
+            chain: handle.spec.id.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = lane.submit(action).await
+                && e.code != "trade_closed"
+            {
+                tracing::warn!(error = %e, "linking reward not paid");
+            }
+        });
+    }
+    Ok(Json(result))
 }
 
 /// A conversion as recorded on the chain.
@@ -780,7 +798,9 @@ pub(crate) fn event_page(
                 | Action::OpenPackSeason { .. }
                 | Action::JoinPack { .. }
                 | Action::LeavePack
-                | Action::PayPackWeek { .. } => "membership",
+                | Action::PayPackWeek { .. }
+                | Action::PayContribution { .. }
+                | Action::RewardLink { .. } => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

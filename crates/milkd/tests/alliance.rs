@@ -297,8 +297,18 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
 
     // A customer links to both, converts at both; a retried conversion mints once.
     let alice = demo_key("alice");
+    let mlk_before = http.account(&alice.address(), "center", "MLK").0;
     a.link(&alice, "PL-0001");
     b.link(&alice, "GYM-7");
+    // Each link earns her 1 MLK from the user-distribution bucket, once per partner.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while http.account(&alice.address(), "center", "MLK").0 != mlk_before + 2 * 100_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "linking rewards not paid"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let (s, first) = a.convert(&alice.address(), 500, "PL-CONV-1");
     assert_eq!(
         (s, first["amount"].as_str()),

@@ -115,6 +115,7 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.oracle_sources = vec![start_ticker(ticker.clone())];
     config.oracle_interval = Duration::from_millis(20);
+    config.settle_retry = Duration::from_millis(20);
     let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
     let c = Client {
         http: Http::new(&node.url()).with_token("demo-operator-token"),
@@ -170,7 +171,12 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
     assert_eq!(sale["total"], q["total"]);
     let got: u128 = sale["total"].as_str().unwrap().parse().unwrap();
     assert_eq!(c.balance(&alice, "cinema", "CINE"), cine0 - 10_000);
-    assert_eq!(c.balance(&alice, "center", "MLK"), mlk0 + got);
+    // With her reward for trading: 0.1 % of the value, from the user-distribution bucket.
+    let gross: u128 = sale["gross"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        c.balance(&alice, "center", "MLK"),
+        mlk0 + got + gross / 1_000
+    );
 
     // ...and spends that MLK on travel points, below their redemption value.
     let (s, buy) = c.buy(&alice, "SKY", OrderSize::Mlk(Amount::new(got)), got);
@@ -347,4 +353,26 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
     });
     let (s, v) = c.buy(&bob, "SKY", tokens(100), u128::MAX);
     assert_eq!((s, v["status"].as_str()), (200, Some("filled")), "{v}");
+
+    // A week later the epoch is over: the cinema gets its share of its customers' volume
+    // without anyone asking.
+    let cinema = demo_key("partner:cinema");
+    let before = c.balance(&cinema, "center", "MLK");
+    clock.advance(8 * 86_400_000);
+    wait_until("the cinema's contribution reward", || {
+        c.balance(&cinema, "center", "MLK") > before
+    });
+    // Its share of alice's 100 CINE sale: X for the year the epoch is in (0.41 % in the
+    // fifth year after the demo's listing).
+    let rewards = milk_core::genesis::Genesis::demo()
+        .membership
+        .unwrap()
+        .rewards;
+    let rate = rewards.rate_bps(NOW / rewards.epoch_ms);
+    assert_eq!(rate, 41);
+    let gross: u128 = sale["gross"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        c.balance(&cinema, "center", "MLK"),
+        before + gross * u128::from(rate) / 10_000
+    );
 }

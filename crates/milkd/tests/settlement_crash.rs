@@ -132,9 +132,15 @@ fn a_crash_at_any_step_leaves_both_legs_or_neither() {
         });
         let (mlk1, cine1) = balances(&http);
         let total: u128 = trade["total"].as_str().unwrap().parse().unwrap();
+        // A filled trade also earns 0.1 % of its value in MLK from the user bucket.
+        let reward = trade["gross"].as_str().unwrap().parse::<u128>().unwrap() / 1_000;
         match (point.starts_with("sell"), trade["status"].as_str().unwrap()) {
-            (true, "filled") => assert_eq!((mlk1, cine1), (mlk0 + total, cine0 - 10_000)),
-            (false, "filled") => assert_eq!((mlk1, cine1), (mlk0 - total, cine0 + 10_000)),
+            (true, "filled") => {
+                assert_eq!((mlk1, cine1), (mlk0 + total + reward, cine0 - 10_000))
+            }
+            (false, "filled") => {
+                assert_eq!((mlk1, cine1), (mlk0 - total + reward, cine0 + 10_000))
+            }
             (_, other) => {
                 eprintln!("{point}: {other} ({:?})", trade["code"]);
                 assert_eq!((mlk1, cine1), (mlk0, cine0), "{point}: one leg only");

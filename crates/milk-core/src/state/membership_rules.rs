@@ -32,6 +32,8 @@ pub(super) fn is_membership(action: &Action) -> bool {
             | Action::JoinPack { .. }
             | Action::LeavePack
             | Action::PayPackWeek { .. }
+            | Action::PayContribution { .. }
+            | Action::RewardLink { .. }
     )
 }
 
@@ -527,6 +529,75 @@ impl ChainState {
                     .writes
                     .push(MembershipWrite::PackPaid(season.season, *week));
                 self.check_pack_moves(&change.moves)?;
+            }
+            Action::PayContribution { chain, epoch } => {
+                self.operator_only(tx)?;
+                let rewards = &m.config().rewards;
+                if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
+                    return Err(TxError::Pack("the epoch is not over".into()));
+                }
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::CONTRIBUTION,
+                    chain,
+                    &epoch.to_be_bytes(),
+                );
+                if m.raw(&key).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                let partner = self
+                    .alliance
+                    .as_ref()
+                    .and_then(|(a, _)| a.member(chain))
+                    .filter(|p| p.status != crate::alliance::Status::Applied)
+                    .ok_or(TxError::UnknownApplication)?;
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                // X% of the volume, rounded down, while allocation B lasts.
+                let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
+                    / crate::market::BPS;
+                let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
+                if paid > 0 {
+                    change.moves.push((
+                        rewards.partner_b,
+                        partner.issuer,
+                        currency,
+                        Amount::new(paid),
+                    ));
+                }
+                change
+                    .writes
+                    .push(MembershipWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
+            }
+            Action::RewardLink { user, chain } => {
+                self.operator_only(tx)?;
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::LINKED,
+                    chain,
+                    user.as_bytes(),
+                );
+                if m.raw(&key).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                let rewards = &m.config().rewards;
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                let reward = rewards
+                    .link_reward
+                    .min(self.balance(&rewards.user_bucket, &currency));
+                if !reward.is_zero() {
+                    change
+                        .moves
+                        .push((rewards.user_bucket, *user, currency, reward));
+                }
+                change
+                    .writes
+                    .push(MembershipWrite::Raw(key, Some(Vec::new())));
             }
             _ => unreachable!("called for membership actions only"),
         }

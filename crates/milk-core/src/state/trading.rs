@@ -98,6 +98,53 @@ impl ChainState {
             change.moves.extend(c.moves);
             change.membership.extend(c.writes);
         }
+        // The partner's volume for its contribution reward, and the user's MLK reward for
+        // trading, from the user-distribution bucket while it lasts.
+        let rewards = &m.config().rewards;
+        let chain = change
+            .exchange
+            .iter()
+            .find_map(|w| match w {
+                ExchangeWrite::Market(_, entry) => Some(entry.chain.clone()),
+                _ => None,
+            })
+            .or_else(|| {
+                let t = self.exchange.as_ref()?.trade(&id)?;
+                Some(self.exchange.as_ref()?.market(&t.asset)?.chain.clone())
+            });
+        if let Some(chain) = chain {
+            let epoch = now_ms / rewards.epoch_ms.max(1);
+            let volume = m.volume(&chain, epoch).saturating_add(gross);
+            change
+                .membership
+                .push(crate::membership::MembershipWrite::Raw(
+                    crate::membership::record::partner_key(
+                        crate::membership::record::VOLUME,
+                        &chain,
+                        &epoch.to_be_bytes(),
+                    ),
+                    Some(volume.to_be_bytes().to_vec()),
+                ));
+        }
+        if let Some(currency) = self.exchange.as_ref().map(|e| e.config().currency) {
+            let planned: u128 = change
+                .moves
+                .iter()
+                .filter(|mv| mv.0 == rewards.user_bucket && mv.2 == currency)
+                .map(|mv| mv.3.units())
+                .sum();
+            let available = self
+                .balance(&rewards.user_bucket, &currency)
+                .units()
+                .saturating_sub(planned);
+            let reward =
+                (gross * u128::from(rewards.trade_reward_bps) / crate::market::BPS).min(available);
+            if reward > 0 {
+                change
+                    .moves
+                    .push((rewards.user_bucket, *user, currency, Amount::new(reward)));
+            }
+        }
     }
 
     pub(super) fn operator_only(&self, tx: &Transaction) -> Result<(), TxError> {
