@@ -49,6 +49,10 @@ pub mod record {
     pub const CONTRIBUTION: u8 = 53;
     /// `LINKED ‖ chain ‖ 0 ‖ account` → empty: the linking reward was paid.
     pub const LINKED: u8 = 54;
+    /// `PHASE2` → the stake (u128) a new partner puts up, once phase 2 has begun.
+    pub const PHASE2: u8 = 55;
+    /// `STAKE ‖ chain ‖ 0` → the MLK (u128) a partner staked when it applied.
+    pub const STAKE: u8 = 56;
 
     /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
     pub fn partner_key(ns: u8, chain: &crate::ChainId, rest: &[u8]) -> Vec<u8> {
@@ -316,6 +320,16 @@ impl Decode for PackSeason {
         })
     }
 }
+
+/// Where partners' phase-2 stakes are held: a valid key nobody holds the secret of.
+pub static STAKES: std::sync::LazyLock<Address> = std::sync::LazyLock::new(|| {
+    (0u32..)
+        .find_map(|i| {
+            let h = Hash::domain("milk/stake/v1", &[&i.to_be_bytes()]);
+            Address::from_bytes(h.0).ok()
+        })
+        .expect("about half of all hashes are curve points")
+});
 
 /// The MiL.k Pack's holding account: a valid key nobody holds the secret of.
 pub static PACK: std::sync::LazyLock<Address> = std::sync::LazyLock::new(|| {
@@ -615,6 +629,14 @@ impl Membership {
     /// A reward record (volumes, contributions paid, linking rewards paid).
     pub fn raw(&self, key: &[u8]) -> Option<&Vec<u8>> {
         self.raw.get(key)
+    }
+
+    /// The stake a new partner puts up, once phase 2 has begun.
+    pub fn phase2_stake(&self) -> Option<u128> {
+        self.raw
+            .get(&[record::PHASE2][..])
+            .and_then(|v| v.as_slice().try_into().ok())
+            .map(u128::from_be_bytes)
     }
 
     /// MLK base units a partner's customers traded in an epoch.
@@ -933,7 +955,11 @@ impl Membership {
             }
             record::ACCESS => self.accesses.get(key).cloned(),
             record::PACK_SEASON => self.season.as_ref().map(Encode::to_bytes),
-            record::VOLUME | record::CONTRIBUTION | record::LINKED => self.raw.get(key).cloned(),
+            record::VOLUME
+            | record::CONTRIBUTION
+            | record::LINKED
+            | record::PHASE2
+            | record::STAKE => self.raw.get(key).cloned(),
             record::PACK => self.pack.get(&account()?).map(|(a, since)| {
                 let mut v = a.to_be_bytes().to_vec();
                 v.extend_from_slice(&since.to_be_bytes());
@@ -1079,7 +1105,9 @@ impl Membership {
                 self.accesses.insert(key.to_vec(), value.to_vec());
                 true
             }
-            record::VOLUME | record::CONTRIBUTION if value.len() == 16 => {
+            record::VOLUME | record::CONTRIBUTION | record::PHASE2 | record::STAKE
+                if value.len() == 16 =>
+            {
                 self.raw.insert(key.to_vec(), value.to_vec());
                 true
             }
@@ -1247,6 +1275,12 @@ pub fn supply_report(
                     reserve += held.units();
                     buckets.push(("escrow".to_owned(), "reserve".to_owned(), held));
                 }
+            }
+            // Partners' phase-2 stakes are locked while they are members.
+            let stakes = balance(&STAKES, symbol);
+            if !stakes.is_zero() {
+                locked += stakes.units();
+                buckets.push(("partner-stakes".to_owned(), "locked".to_owned(), stakes));
             }
             SupplyReport {
                 asset: *symbol,

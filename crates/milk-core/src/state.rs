@@ -360,6 +360,9 @@ pub enum TxError {
     /// No consent to read this member's data (never given, or withdrawn).
     #[error("the member has not consented to share data with this partner")]
     NoConsent,
+    /// Phase 2 has begun already.
+    #[error("phase 2 has begun already")]
+    Phase2Started,
     /// No Pack season, or the action does not fit it.
     #[error("MiL.k Pack: {0}")]
     Pack(String),
@@ -452,6 +455,7 @@ impl TxError {
             TxError::UnderLevel { .. } => "under_level",
             TxError::NoConsent => "no_consent",
             TxError::Pack(_) => "pack_refused",
+            TxError::Phase2Started => "phase2_started",
             TxError::InvalidConsent(_) => "invalid_consent",
         }
     }
@@ -1071,7 +1075,8 @@ impl ChainState {
             | Action::LeavePack
             | Action::PayPackWeek { .. }
             | Action::PayContribution { .. }
-            | Action::RewardLink { .. } => {
+            | Action::RewardLink { .. }
+            | Action::StartPhase2 { .. } => {
                 unreachable!(
                     "anchors, alliance, exchange and membership actions are applied before planning"
                 )
@@ -1110,6 +1115,14 @@ impl ChainState {
         }
         if is_alliance(&tx.action) {
             let change = self.check_alliance(tx)?;
+            // In phase 2 an applicant stakes MLK, held while it is a member.
+            let stake = match &change {
+                AllianceChange::Apply(a) => self.plan_stake(tx.sender, &a.chain)?,
+                _ => None,
+            };
+            if let Some(stake) = stake {
+                self.apply_membership(stake);
+            }
             let (alliance, _) = self.alliance.as_mut().expect("checked");
             match change {
                 AllianceChange::Apply(a) => alliance.apply(tx.sender, a),
@@ -1244,7 +1257,7 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
-                Some(ns) if (40..=54).contains(ns) => {
+                Some(ns) if (40..=56).contains(ns) => {
                     let restored = self
                         .membership
                         .as_mut()

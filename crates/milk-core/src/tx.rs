@@ -311,6 +311,12 @@ pub enum Action {
         /// The partner's brand chain.
         chain: ChainId,
     },
+    /// TICA switches the alliance to phase 2: from now on an applicant stakes MLK, locked
+    /// while it is a member (center chain; once).
+    StartPhase2 {
+        /// The stake, MLK base units.
+        stake: Amount,
+    },
 }
 
 /// How an order is sized.
@@ -384,6 +390,7 @@ impl Action {
     const PAY_PACK_WEEK: u8 = 36;
     const PAY_CONTRIBUTION: u8 = 37;
     const REWARD_LINK: u8 = 38;
+    const START_PHASE2: u8 = 39;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -426,7 +433,8 @@ impl Action {
             | Action::LeavePack
             | Action::PayPackWeek { .. }
             | Action::PayContribution { .. }
-            | Action::RewardLink { .. } => None,
+            | Action::RewardLink { .. }
+            | Action::StartPhase2 { .. } => None,
         }
     }
 
@@ -651,6 +659,9 @@ impl Encode for Action {
             Action::RewardLink { user, chain } => {
                 w.u8(Self::REWARD_LINK).put(user).put(chain);
             }
+            Action::StartPhase2 { stake } => {
+                w.u8(Self::START_PHASE2).put(stake);
+            }
         }
     }
 }
@@ -813,6 +824,7 @@ impl Decode for Action {
                 user: r.get()?,
                 chain: r.get()?,
             }),
+            Self::START_PHASE2 => Ok(Action::StartPhase2 { stake: r.get()? }),
             Self::LOG_ACCESS => {
                 let chain = r.get()?;
                 let n = r.u32()?;

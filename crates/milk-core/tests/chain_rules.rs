@@ -332,7 +332,8 @@ impl Model {
             | Action::LeavePack
             | Action::PayPackWeek { .. }
             | Action::PayContribution { .. }
-            | Action::RewardLink { .. } => false,
+            | Action::RewardLink { .. }
+            | Action::StartPhase2 { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

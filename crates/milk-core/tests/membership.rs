@@ -656,3 +656,79 @@ fn the_pack_pays_whole_weeks_pro_rata_and_leaving_forfeits_the_week() {
     restored.restore(c.state.records()).unwrap();
     assert_eq!(restored.records(), c.state.records());
 }
+
+#[test]
+fn in_phase_two_a_new_partner_stakes_mlk_that_stays_locked() {
+    let mut c = Center::new(|_| {});
+    let operator = demo_key("operator");
+    let applicant = Keypair::from_label("phase-two-co");
+    let stake = 1_000 * 100_000_000u128;
+    let apply = || Action::Apply {
+        application: milk_core::alliance::Application {
+            chain: "bakery".parse().unwrap(),
+            name: "Morning Bakery".into(),
+            sector: "bakeries".into(),
+            symbol: sym("BUN"),
+            decimals: 2,
+            policy: c_policy(),
+            initial_float: Amount::new(1_000_000),
+        },
+    };
+    assert_eq!(
+        c.run(
+            &demo_key("alice"),
+            Action::StartPhase2 {
+                stake: Amount::new(stake)
+            }
+        ),
+        Err("not_operator")
+    );
+    c.run(
+        &operator,
+        Action::StartPhase2 {
+            stake: Amount::new(stake),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.run(
+            &operator,
+            Action::StartPhase2 {
+                stake: Amount::new(1)
+            }
+        ),
+        Err("phase2_started")
+    );
+    // Without the stake the application is refused, and nothing is recorded.
+    assert_eq!(c.run(&applicant, apply()), Err("insufficient_balance"));
+    c.pay(&demo_key("alice"), &applicant.address(), "MLK", stake)
+        .unwrap();
+    c.run(&applicant, apply()).unwrap();
+    assert_eq!(c.balance(&applicant.address(), "MLK"), 0);
+    assert_eq!(c.balance(&milk_core::membership::STAKES, "MLK"), stake);
+    // The stake is not circulating: it counts as locked.
+    let mlk = c
+        .state
+        .supply_report(c.now)
+        .into_iter()
+        .find(|r| r.asset == sym("MLK"))
+        .unwrap();
+    assert!(
+        mlk.buckets
+            .iter()
+            .any(|b| b.0 == "partner-stakes" && b.2.units() == stake)
+    );
+    c.state.check_conservation().unwrap();
+    let mut restored = c.g.empty_state(c.g.center());
+    restored.restore(c.state.records()).unwrap();
+    assert_eq!(restored.records(), c.state.records());
+}
+
+fn c_policy() -> milk_core::brand::BrandPolicy {
+    Genesis::demo().chains[1]
+        .partner
+        .as_ref()
+        .unwrap()
+        .policy
+        .clone()
+}

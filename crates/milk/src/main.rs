@@ -632,6 +632,15 @@ enum AllianceCmd {
         #[arg(long)]
         key: String,
     },
+        /// Switch the alliance to phase 2: from now on an applicant stakes MLK (operator key).
+    StartPhase2 {
+        /// The stake, in whole MLK.
+        #[arg(long)]
+        stake: String,
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+    },
     /// Issue an admitted partner its API credential (operator credential); prints it once.
     IssueCredential {
         /// The partner's brand chain.
@@ -1926,6 +1935,14 @@ fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -> Re
                 chain: chain_id(&chain)?,
             };
             done(&chain, "reinstated", center_tx(ks, client, &key, action)?);
+        }
+                AllianceCmd::StartPhase2 { stake, key } => {
+            let stake = Amount::parse_decimal(&stake, MLK_DECIMALS)?;
+            done(
+                "alliance",
+                "phase 2 started",
+                center_tx(ks, client, &key, Action::StartPhase2 { stake })?,
+            );
         }
         AllianceCmd::IssueCredential { chain } => {
             let v = client.partner_call("POST", &chain, "/credentials")?;

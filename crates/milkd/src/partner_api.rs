@@ -800,7 +800,8 @@ pub(crate) fn event_page(
                 | Action::LeavePack
                 | Action::PayPackWeek { .. }
                 | Action::PayContribution { .. }
-                | Action::RewardLink { .. } => "membership",
+                | Action::RewardLink { .. }
+                | Action::StartPhase2 { .. } => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

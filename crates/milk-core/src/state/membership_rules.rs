@@ -34,6 +34,7 @@ pub(super) fn is_membership(action: &Action) -> bool {
             | Action::PayPackWeek { .. }
             | Action::PayContribution { .. }
             | Action::RewardLink { .. }
+            | Action::StartPhase2 { .. }
     )
 }
 
@@ -599,9 +600,61 @@ impl ChainState {
                     .writes
                     .push(MembershipWrite::Raw(key, Some(Vec::new())));
             }
+            Action::StartPhase2 { stake } => {
+                self.operator_only(tx)?;
+                if m.phase2_stake().is_some() {
+                    return Err(TxError::Phase2Started);
+                }
+                change.writes.push(MembershipWrite::Raw(
+                    vec![crate::membership::record::PHASE2],
+                    Some(stake.units().to_be_bytes().to_vec()),
+                ));
+            }
             _ => unreachable!("called for membership actions only"),
         }
         Ok(change)
+    }
+
+    /// In phase 2, what an application's stake moves and records; refused if the applicant
+    /// cannot put it up. `None` before phase 2.
+    pub(super) fn plan_stake(
+        &self,
+        applicant: Address,
+        chain: &crate::ChainId,
+    ) -> Result<Option<MembershipChange>, TxError> {
+        let Some(stake) = self.membership.as_ref().and_then(|m| m.phase2_stake()) else {
+            return Ok(None);
+        };
+        let currency = self
+            .exchange
+            .as_ref()
+            .map(|e| e.config().currency)
+            .ok_or(TxError::NoExchange)?;
+        let have = self.balance(&applicant, &currency);
+        if have.units() < stake {
+            return Err(TxError::InsufficientBalance {
+                asset: currency,
+                available: have,
+                needed: Amount::new(stake),
+            });
+        }
+        Ok(Some(MembershipChange {
+            moves: vec![(
+                applicant,
+                *crate::membership::STAKES,
+                currency,
+                Amount::new(stake),
+            )],
+            burn: None,
+            writes: vec![MembershipWrite::Raw(
+                crate::membership::record::partner_key(
+                    crate::membership::record::STAKE,
+                    chain,
+                    &[],
+                ),
+                Some(stake.to_be_bytes().to_vec()),
+            )],
+        }))
     }
 
     /// Checks that moves never overdraw an account.
