@@ -681,6 +681,8 @@ impl Genesis {
                     // 1 % of the volume in year one, falling by a fifth each year, to none
                     // after year seven.
                     schedule_bps: vec![100, 80, 64, 51, 41, 33, 26],
+                    partner_a: demo_key("alloc:partner-allocation").address(),
+                    partner_lock_ms: 3 * 365 * crate::brand::DAY_MS,
                     link_reward: whole(1, MLK_DECIMALS),
                     trade_reward_bps: 10,
                 },

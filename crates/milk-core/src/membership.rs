@@ -53,6 +53,9 @@ pub mod record {
     pub const PHASE2: u8 = 55;
     /// `STAKE ‖ chain ‖ 0` → the MLK (u128) a partner staked when it applied.
     pub const STAKE: u8 = 56;
+    /// `VEST ‖ chain ‖ 0` → `amount (u128) ‖ unlock (u64) ‖ claimed (u8)`: a partner's
+    /// share of allocation A.
+    pub const VEST: u8 = 57;
 
     /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
     pub fn partner_key(ns: u8, chain: &crate::ChainId, rest: &[u8]) -> Vec<u8> {
@@ -252,6 +255,11 @@ pub struct RewardConfig {
     /// X per year, basis points of the MLK volume a partner's customers traded: year 0
     /// first; after the last year, nothing.
     pub schedule_bps: Vec<u16>,
+    /// Partner allocation A, from which TICA sets aside each partner's locked share.
+    pub partner_a: Address,
+    /// How long a partner's share stays locked after the later of its join date and the
+    /// listing date (`schedule_start_ms`), ms.
+    pub partner_lock_ms: u64,
     /// MLK base units for linking a wallet to a partner, once per partner.
     pub link_reward: Amount,
     /// Basis points of a filled trade's value paid to its customer in MLK.
@@ -319,6 +327,29 @@ impl Decode for PackSeason {
             lzm_per_week: r.get()?,
         })
     }
+}
+
+/// Where a partner's share of allocation A waits for its unlock: a valid key per partner
+/// that nobody holds the secret of.
+pub fn vesting_account(chain: &crate::ChainId) -> Address {
+    (0u32..)
+        .find_map(|i| {
+            let h = Hash::domain(
+                "milk/vest/v1",
+                &[chain.as_str().as_bytes(), &i.to_be_bytes()],
+            );
+            Address::from_bytes(h.0).ok()
+        })
+        .expect("about half of all hashes are curve points")
+}
+
+/// A partner's share of allocation A: `(amount, unlock ms, claimed)`.
+pub fn decode_vest(value: &[u8]) -> Option<(u128, u64, bool)> {
+    Some((
+        u128::from_be_bytes(value.get(..16)?.try_into().ok()?),
+        u64::from_be_bytes(value.get(16..24)?.try_into().ok()?),
+        *value.get(24)? == 1,
+    ))
 }
 
 /// Where partners' phase-2 stakes are held: a valid key nobody holds the secret of.
@@ -629,6 +660,26 @@ impl Membership {
     /// A reward record (volumes, contributions paid, linking rewards paid).
     pub fn raw(&self, key: &[u8]) -> Option<&Vec<u8>> {
         self.raw.get(key)
+    }
+
+    /// Partners' shares of allocation A: `(label, account, unlock ms)`.
+    pub fn vesting(&self) -> Vec<(String, Address, u64)> {
+        self.raw
+            .iter()
+            .filter(|(k, _)| k.first() == Some(&record::VEST))
+            .filter_map(|(k, v)| {
+                let chain: crate::ChainId = std::str::from_utf8(k.get(1..k.len() - 1)?)
+                    .ok()?
+                    .parse()
+                    .ok()?;
+                let (_, unlock, _) = decode_vest(v)?;
+                Some((
+                    format!("partner-allocation:{chain}"),
+                    vesting_account(&chain),
+                    unlock,
+                ))
+            })
+            .collect()
     }
 
     /// The stake a new partner puts up, once phase 2 has begun.
@@ -959,7 +1010,8 @@ impl Membership {
             | record::CONTRIBUTION
             | record::LINKED
             | record::PHASE2
-            | record::STAKE => self.raw.get(key).cloned(),
+            | record::STAKE
+            | record::VEST => self.raw.get(key).cloned(),
             record::PACK => self.pack.get(&account()?).map(|(a, since)| {
                 let mut v = a.to_be_bytes().to_vec();
                 v.extend_from_slice(&since.to_be_bytes());
@@ -1111,6 +1163,10 @@ impl Membership {
                 self.raw.insert(key.to_vec(), value.to_vec());
                 true
             }
+            record::VEST if value.len() == 25 => {
+                self.raw.insert(key.to_vec(), value.to_vec());
+                true
+            }
             record::LINKED if value.is_empty() => {
                 self.raw.insert(key.to_vec(), value.to_vec());
                 true
@@ -1231,6 +1287,7 @@ pub fn supply_report(
     roles: &[AccountRole],
     config: Option<&MembershipConfig>,
     assets: &[(Symbol, Amount)],
+    vesting: &[(String, Address, u64)],
     balance: impl Fn(&Address, &Symbol) -> Amount,
     now_ms: u64,
 ) -> Vec<SupplyReport> {
@@ -1274,6 +1331,14 @@ pub fn supply_report(
                 if !held.is_zero() {
                     reserve += held.units();
                     buckets.push(("escrow".to_owned(), "reserve".to_owned(), held));
+                }
+            }
+            // Partners' shares of allocation A, until they unlock.
+            for (label, account, unlock_ms) in vesting {
+                let held = balance(account, symbol);
+                if now_ms < *unlock_ms && !held.is_zero() {
+                    locked += held.units();
+                    buckets.push((label.clone(), "locked".to_owned(), held));
                 }
             }
             // Partners' phase-2 stakes are locked while they are members.

@@ -1076,7 +1076,9 @@ impl ChainState {
             | Action::PayPackWeek { .. }
             | Action::PayContribution { .. }
             | Action::RewardLink { .. }
-            | Action::StartPhase2 { .. } => {
+            | Action::StartPhase2 { .. }
+            | Action::AllocatePartner { .. }
+            | Action::ClaimAllocation { .. } => {
                 unreachable!(
                     "anchors, alliance, exchange and membership actions are applied before planning"
                 )
@@ -1257,7 +1259,7 @@ impl ChainState {
                     let hash: [u8; 32] = value.try_into().map_err(|_| bad())?;
                     self.anchors.insert((chain, height), Hash(hash));
                 }
-                Some(ns) if (40..=56).contains(ns) => {
+                Some(ns) if (40..=57).contains(ns) => {
                     let restored = self
                         .membership
                         .as_mut()

@@ -317,6 +317,20 @@ pub enum Action {
         /// The stake, MLK base units.
         stake: Amount,
     },
+    /// TICA sets aside a partner's share of partner allocation A, locked 3 years from the
+    /// later of the partner's join date and MLK's listing date (center chain; once per
+    /// partner).
+    AllocatePartner {
+        /// The partner's brand chain.
+        chain: ChainId,
+        /// MLK base units.
+        amount: Amount,
+    },
+    /// A partner claims its allocation once unlocked (its issuer key).
+    ClaimAllocation {
+        /// The partner's brand chain.
+        chain: ChainId,
+    },
 }
 
 /// How an order is sized.
@@ -391,6 +405,8 @@ impl Action {
     const PAY_CONTRIBUTION: u8 = 37;
     const REWARD_LINK: u8 = 38;
     const START_PHASE2: u8 = 39;
+    const ALLOCATE_PARTNER: u8 = 40;
+    const CLAIM_ALLOCATION: u8 = 41;
 
     /// The asset this action names, if it names one (brand actions move the chain's own
     /// Brand Token).
@@ -434,7 +450,9 @@ impl Action {
             | Action::PayPackWeek { .. }
             | Action::PayContribution { .. }
             | Action::RewardLink { .. }
-            | Action::StartPhase2 { .. } => None,
+            | Action::StartPhase2 { .. }
+            | Action::AllocatePartner { .. }
+            | Action::ClaimAllocation { .. } => None,
         }
     }
 
@@ -662,6 +680,12 @@ impl Encode for Action {
             Action::StartPhase2 { stake } => {
                 w.u8(Self::START_PHASE2).put(stake);
             }
+            Action::AllocatePartner { chain, amount } => {
+                w.u8(Self::ALLOCATE_PARTNER).put(chain).put(amount);
+            }
+            Action::ClaimAllocation { chain } => {
+                w.u8(Self::CLAIM_ALLOCATION).put(chain);
+            }
         }
     }
 }
@@ -825,6 +849,11 @@ impl Decode for Action {
                 chain: r.get()?,
             }),
             Self::START_PHASE2 => Ok(Action::StartPhase2 { stake: r.get()? }),
+            Self::ALLOCATE_PARTNER => Ok(Action::AllocatePartner {
+                chain: r.get()?,
+                amount: r.get()?,
+            }),
+            Self::CLAIM_ALLOCATION => Ok(Action::ClaimAllocation { chain: r.get()? }),
             Self::LOG_ACCESS => {
                 let chain = r.get()?;
                 let n = r.u32()?;

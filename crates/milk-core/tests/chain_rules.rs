@@ -333,7 +333,9 @@ impl Model {
             | Action::PayPackWeek { .. }
             | Action::PayContribution { .. }
             | Action::RewardLink { .. }
-            | Action::StartPhase2 { .. } => false,
+            | Action::StartPhase2 { .. }
+            | Action::AllocatePartner { .. }
+            | Action::ClaimAllocation { .. } => false,
             Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
                 Some((redeemer, amount, false)) if tx.sender == issuer => {
                     self.redemptions

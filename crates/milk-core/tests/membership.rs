@@ -732,3 +732,86 @@ fn c_policy() -> milk_core::brand::BrandPolicy {
         .policy
         .clone()
 }
+
+#[test]
+fn partner_allocations_unlock_three_years_after_the_later_of_join_and_listing() {
+    let mut c = Center::new(|_| {});
+    let operator = demo_key("operator");
+    let cinema_key = demo_key("partner:cinema");
+    let share = 1_000_000 * 100_000_000u128;
+    let allocate = |chain: &str| Action::AllocatePartner {
+        chain: chain.parse().unwrap(),
+        amount: Amount::new(share),
+    };
+    let claim = |chain: &str| Action::ClaimAllocation {
+        chain: chain.parse().unwrap(),
+    };
+    assert_eq!(c.run(&cinema_key, allocate("cinema")), Err("not_operator"));
+    c.run(&operator, allocate("cinema")).unwrap();
+    assert_eq!(c.run(&operator, allocate("cinema")), Err("trade_closed"));
+    // A genesis partner joined at listing: locked until listing + 3 years, to the ms.
+    c.now = DEMO_GENESIS_TIME_MS + 3 * YEAR_MS - 1;
+    assert_eq!(
+        c.run(&cinema_key, claim("cinema")),
+        Err("allocation_locked")
+    );
+    assert_eq!(
+        c.run(&demo_key("alice"), claim("cinema")),
+        Err("not_issuer")
+    );
+    // Meanwhile it is locked supply.
+    let locked = |c: &Center| {
+        c.state
+            .supply_report(c.now)
+            .into_iter()
+            .find(|r| r.asset == sym("MLK"))
+            .unwrap()
+            .buckets
+            .iter()
+            .any(|b| b.0 == "partner-allocation:cinema")
+    };
+    assert!(locked(&c));
+    c.now += 1;
+    let before = c.balance(&cinema_key.address(), "MLK");
+    c.run(&cinema_key, claim("cinema")).unwrap();
+    assert_eq!(c.balance(&cinema_key.address(), "MLK"), before + share);
+    assert_eq!(c.run(&cinema_key, claim("cinema")), Err("trade_closed"));
+    assert!(!locked(&c));
+
+    // A partner admitted a year after listing: locked until its join date + 3 years.
+    let newco = Keypair::from_label("late-partner");
+    c.now = DEMO_GENESIS_TIME_MS + YEAR_MS;
+    let application = milk_core::alliance::Application {
+        chain: "bakery".parse().unwrap(),
+        name: "Morning Bakery".into(),
+        sector: "bakeries".into(),
+        symbol: sym("BUN"),
+        decimals: 2,
+        policy: c_policy(),
+        initial_float: Amount::new(1_000_000),
+    };
+    c.run(&newco, Action::Apply { application }).unwrap();
+    for p in ["skyway", "cinema", "dailymart"] {
+        c.run(
+            &demo_key(&format!("partner:{p}")),
+            Action::Approve {
+                chain: "bakery".parse().unwrap(),
+            },
+        )
+        .unwrap();
+    }
+    c.run(
+        &operator,
+        Action::SignAgreement {
+            chain: "bakery".parse().unwrap(),
+        },
+    )
+    .unwrap();
+    let joined = c.now;
+    c.run(&operator, allocate("bakery")).unwrap();
+    c.now = joined + 3 * YEAR_MS - 1;
+    assert_eq!(c.run(&newco, claim("bakery")), Err("allocation_locked"));
+    c.now += 1;
+    c.run(&newco, claim("bakery")).unwrap();
+    c.state.check_conservation().unwrap();
+}

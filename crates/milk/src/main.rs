@@ -632,12 +632,32 @@ enum AllianceCmd {
         #[arg(long)]
         key: String,
     },
-        /// Switch the alliance to phase 2: from now on an applicant stakes MLK (operator key).
+    /// Switch the alliance to phase 2: from now on an applicant stakes MLK (operator key).
     StartPhase2 {
         /// The stake, in whole MLK.
         #[arg(long)]
         stake: String,
         /// The operator key.
+        #[arg(long)]
+        key: String,
+    },
+        /// Set aside a partner's share of partner allocation A, locked 3 years from the later of
+    /// its join date and MLK's listing (operator key).
+    Allocate {
+        /// The partner's brand chain.
+        chain: String,
+        /// MLK, whole units.
+        #[arg(long)]
+        amount: String,
+        /// The operator key.
+        #[arg(long)]
+        key: String,
+    },
+    /// Claim the partner's allocation once it has unlocked (the partner's issuer key).
+    Claim {
+        /// The partner's brand chain.
+        chain: String,
+        /// The partner's issuer key.
         #[arg(long)]
         key: String,
     },
@@ -1936,13 +1956,26 @@ fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -> Re
             };
             done(&chain, "reinstated", center_tx(ks, client, &key, action)?);
         }
-                AllianceCmd::StartPhase2 { stake, key } => {
+        AllianceCmd::StartPhase2 { stake, key } => {
             let stake = Amount::parse_decimal(&stake, MLK_DECIMALS)?;
             done(
                 "alliance",
                 "phase 2 started",
                 center_tx(ks, client, &key, Action::StartPhase2 { stake })?,
             );
+        }
+                AllianceCmd::Allocate { chain, amount, key } => {
+            let action = Action::AllocatePartner {
+                chain: chain_id(&chain)?,
+                amount: Amount::parse_decimal(&amount, MLK_DECIMALS)?,
+            };
+            done(&chain, "allocated", center_tx(ks, client, &key, action)?);
+        }
+        AllianceCmd::Claim { chain, key } => {
+            let action = Action::ClaimAllocation {
+                chain: chain_id(&chain)?,
+            };
+            done(&chain, "claimed", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::IssueCredential { chain } => {
             let v = client.partner_call("POST", &chain, "/credentials")?;

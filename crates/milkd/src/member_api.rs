@@ -553,10 +553,30 @@ async fn supply(State(node): State<Shared>) -> Result<Json<Vec<SupplyView>>, Api
             .and_then(|(v, _)| v.first().copied())
             .unwrap_or(Amount::ZERO)
     };
+    // Partners' shares of allocation A, from their records.
+    let vesting: Vec<(String, Address, u64)> = center
+        .store
+        .records_with_prefix(&[record::VEST])
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let chain: ChainId = std::str::from_utf8(k.get(1..k.len() - 1)?)
+                .ok()?
+                .parse()
+                .ok()?;
+            let (_, unlock, _) = membership::decode_vest(&v)?;
+            Some((
+                format!("partner-allocation:{chain}"),
+                membership::vesting_account(&chain),
+                unlock,
+            ))
+        })
+        .collect();
     let reports = membership::supply_report(
         &node.genesis.roles,
         node.genesis.membership.as_ref(),
         &assets,
+        &vesting,
         balance,
         node.clock.now_ms(),
     );

@@ -801,7 +801,9 @@ pub(crate) fn event_page(
                 | Action::PayPackWeek { .. }
                 | Action::PayContribution { .. }
                 | Action::RewardLink { .. }
-                | Action::StartPhase2 { .. } => "membership",
+                | Action::StartPhase2 { .. }
+                | Action::AllocatePartner { .. }
+                | Action::ClaimAllocation { .. } => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),

@@ -35,6 +35,8 @@ pub(super) fn is_membership(action: &Action) -> bool {
             | Action::PayContribution { .. }
             | Action::RewardLink { .. }
             | Action::StartPhase2 { .. }
+            | Action::AllocatePartner { .. }
+            | Action::ClaimAllocation { .. }
     )
 }
 
@@ -610,6 +612,91 @@ impl ChainState {
                     Some(stake.units().to_be_bytes().to_vec()),
                 ));
             }
+            Action::AllocatePartner { chain, amount } => {
+                self.operator_only(tx)?;
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::VEST,
+                    chain,
+                    &[],
+                );
+                if m.raw(&key).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                let partner = self
+                    .alliance
+                    .as_ref()
+                    .and_then(|(a, _)| a.member(chain))
+                    .filter(|p| p.status != crate::alliance::Status::Applied)
+                    .ok_or(TxError::UnknownApplication)?;
+                if amount.is_zero() {
+                    return Err(TxError::ZeroAmount);
+                }
+                let rewards = &m.config().rewards;
+                let joined = partner.admitted_at_ms.unwrap_or(0);
+                let unlock = joined
+                    .max(rewards.schedule_start_ms)
+                    .saturating_add(rewards.partner_lock_ms);
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                change.moves.push((
+                    rewards.partner_a,
+                    crate::membership::vesting_account(chain),
+                    currency,
+                    *amount,
+                ));
+                let mut v = amount.units().to_be_bytes().to_vec();
+                v.extend_from_slice(&unlock.to_be_bytes());
+                v.push(0);
+                change.writes.push(MembershipWrite::Raw(key, Some(v)));
+                self.check_pack_moves(&change.moves)?;
+            }
+            Action::ClaimAllocation { chain } => {
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::VEST,
+                    chain,
+                    &[],
+                );
+                let (amount, unlock, claimed) = m
+                    .raw(&key)
+                    .and_then(|v| crate::membership::decode_vest(v))
+                    .ok_or(TxError::UnknownApplication)?;
+                let partner = self
+                    .alliance
+                    .as_ref()
+                    .and_then(|(a, _)| a.member(chain))
+                    .ok_or(TxError::UnknownApplication)?;
+                if partner.issuer != tx.sender {
+                    return Err(TxError::NotIssuer {
+                        asset: partner.application.symbol,
+                    });
+                }
+                if claimed {
+                    return Err(TxError::TradeClosed);
+                }
+                if now_ms < unlock {
+                    return Err(TxError::AllocationLocked(format!(
+                        "{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"
+                    )));
+                }
+                let currency = self
+                    .exchange
+                    .as_ref()
+                    .map(|e| e.config().currency)
+                    .ok_or(TxError::NoExchange)?;
+                change.moves.push((
+                    crate::membership::vesting_account(chain),
+                    tx.sender,
+                    currency,
+                    Amount::new(amount),
+                ));
+                let mut v = amount.to_be_bytes().to_vec();
+                v.extend_from_slice(&unlock.to_be_bytes());
+                v.push(1);
+                change.writes.push(MembershipWrite::Raw(key, Some(v)));
+            }
             _ => unreachable!("called for membership actions only"),
         }
         Ok(change)
@@ -723,10 +810,16 @@ impl ChainState {
     /// TICA holds.
     pub fn supply_report(&self, now_ms: u64) -> Vec<SupplyReport> {
         let assets: Vec<(Symbol, Amount)> = self.assets().map(|(s, t)| (s.symbol, t)).collect();
+        let vesting = self
+            .membership
+            .as_ref()
+            .map(|m| m.vesting())
+            .unwrap_or_default();
         crate::membership::supply_report(
             &self.roles,
             self.membership.as_ref().map(|m| m.config()),
             &assets,
+            &vesting,
             |a, s| self.balance(a, s),
             now_ms,
         )
