@@ -641,7 +641,7 @@ enum AllianceCmd {
         #[arg(long)]
         key: String,
     },
-        /// Set aside a partner's share of partner allocation A, locked 3 years from the later of
+    /// Set aside a partner's share of partner allocation A, locked 3 years from the later of
     /// its join date and MLK's listing (operator key).
     Allocate {
         /// The partner's brand chain.
@@ -1253,6 +1253,23 @@ fn run(cli: Cli) -> Result<()> {
                         units(&l.amount, LZM_DECIMALS),
                         l.at_ms
                     );
+                }
+                for c in &m.consents {
+                    let state = if c.withdrawn_ms.is_some() {
+                        "withdrawn"
+                    } else {
+                        "active"
+                    };
+                    s += &format!(
+                        "\nconsent to {}: {} ({}; {})",
+                        c.chain,
+                        c.purpose,
+                        c.items.join(", "),
+                        state
+                    );
+                }
+                for a in &m.access_log {
+                    s += &format!("\nread by {} at {} (Unix ms)", a.chain, a.time_ms);
                 }
                 s
             });
@@ -1964,7 +1981,7 @@ fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -> Re
                 center_tx(ks, client, &key, Action::StartPhase2 { stake })?,
             );
         }
-                AllianceCmd::Allocate { chain, amount, key } => {
+        AllianceCmd::Allocate { chain, amount, key } => {
             let action = Action::AllocatePartner {
                 chain: chain_id(&chain)?,
                 amount: Amount::parse_decimal(&amount, MLK_DECIMALS)?,
