@@ -226,16 +226,73 @@ async fn trade(node: &Arc<Node>, from: &Keypair, handle: &crate::node::ChainHand
     }
 }
 
+/// Sets the membership scene once: a MiL.k Pack season (a week each, paid automatically)
+/// that carol joins, a premium offer from the cinema, and carol's consent to share her
+/// level with it. Each step is refused harmlessly when it was done on an earlier run.
+async fn membership(node: &Arc<Node>) {
+    if node.genesis.membership.is_none() {
+        return;
+    }
+    let center = ChainId::center();
+    let carol = demo_key("carol");
+    let now = node.clock.now_ms();
+    let mlk = |n: u128| Amount::new(n * 100_000_000);
+    if let Some(lane) = node.lanes.get(node, &center) {
+        let season = Action::OpenPackSeason {
+            season: 1,
+            starts_ms: now + 60_000,
+            weeks: 52,
+            weekly_reward: mlk(10_000),
+            lzm_per_week: mlk(20),
+        };
+        if let Err(e) = lane.submit(season).await {
+            tracing::debug!(error = %e, "demo: Pack season not opened");
+        }
+    }
+    let cinema = demo_key("partner:cinema");
+    let steps = [
+        (&carol, Action::JoinPack { amount: mlk(500) }),
+        (
+            &cinema,
+            Action::PublishOffer {
+                id: "PREMIERE".into(),
+                title: "Premiere night for two".into(),
+                level: 1,
+                price: mlk(50),
+                stock: 100,
+                opens_ms: now,
+                closes_ms: now + 365 * 86_400_000,
+            },
+        ),
+        (
+            &carol,
+            Action::GrantConsent {
+                chain: "cinema".parse().expect("valid"),
+                purpose: "VIP screening invitations".into(),
+                items: vec!["level".into(), "activity".into()],
+                retention_days: 30,
+            },
+        ),
+    ];
+    for (key, action) in steps {
+        if let Err(e) = submit(node, &center, key, action).await {
+            tracing::debug!(error = %e, "demo: membership step refused");
+        }
+    }
+}
+
 /// Runs the demo: grows the alliance, links the users, then every `every` does one thing,
 /// cycling through the chains: carol sends alice or bob a little, a partner converts some
 /// of carol's mileage, or carol sells or buys a few tokens on the exchange; and she checks
-/// in daily for LZM. Only carol acts,
+/// in daily for LZM. Before that it opens a MiL.k Pack season carol joins, a premium offer,
+/// and carol's consent to the cinema. Only carol acts,
 /// so alice and bob are free for anyone trying the platform by hand.
 pub async fn traffic(node: Arc<Node>, every: Duration) {
     if let Err(e) = grow_alliance(&node).await {
         tracing::warn!(error = %e, "demo: the alliance did not grow");
     }
-    link_users(&node).await;
+        link_users(&node).await;
+    membership(&node).await;
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     for n in 0u64.. {
