@@ -312,6 +312,49 @@ fn a_sale_and_a_purchase_settle_across_both_chains() {
 }
 
 #[test]
+fn a_release_that_contradicts_the_center_chain_is_caught_by_the_cross_check() {
+    let mut net = Net::new();
+    let bob = demo_key("bob");
+    // A sale the center refused, but whose escrow goes to TICA's inventory all the same:
+    // the brand chain takes TICA's word, the cross-check does not.
+    let order = net.sell(&bob, 10_000, u128::MAX).unwrap();
+    let id = order.tx.id();
+    net.operator(
+        "center",
+        Action::SettleSell {
+            order: Box::new(order),
+        },
+    )
+    .unwrap();
+    let cinema: ChainId = "cinema".parse().unwrap();
+    assert!(milk_core::exchange::cross_check(&net.center, &cinema, &net.brand).is_empty());
+    net.operator(
+        "cinema",
+        Action::ReleaseSell {
+            trade: id,
+            filled: true,
+        },
+    )
+    .unwrap();
+    let problems = milk_core::exchange::cross_check(&net.center, &cinema, &net.brand);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains(&id.to_hex()), "{problems:?}");
+    // And a delivery for a buy the center never recorded.
+    let mut net = Net::new();
+    net.operator(
+        "cinema",
+        Action::DeliverBuy {
+            trade: TxId::ZERO,
+            to: bob.address(),
+            amount: Amount::new(5),
+        },
+    )
+    .unwrap();
+    let problems = milk_core::exchange::cross_check(&net.center, &cinema, &net.brand);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+}
+
+#[test]
 fn failures_after_a_lock_give_everything_back() {
     let mut net = Net::new();
     let bob = demo_key("bob");
@@ -938,6 +981,9 @@ proptest! {
         prop_assert_eq!(totals(&net), start);
                 prop_assert_eq!(net.cine(&ESCROW), 0);
         prop_assert_eq!(net.mlk(&ESCROW), 0);
+                // Each chain's side of every trade agrees with the other's.
+        let problems = milk_core::exchange::cross_check(&net.center, &"cinema".parse().unwrap(), &net.brand);
+        prop_assert!(problems.is_empty(), "{problems:?}");
         // Both chains' records restore to the same state.
         for (spec, state) in [(net.g.center().clone(), &net.center), (net.g.chain(&"cinema".parse().unwrap()).unwrap().clone(), &net.brand)] {
             let mut restored = net.g.empty_state(&spec);

@@ -1074,6 +1074,7 @@ fn run(cli: Cli) -> Result<()> {
                             (Some(e), Some(h)) => {
                                 s += &format!("{}: BAD at block {h}: {e}\n", r.chain)
                             }
+                            (Some(e), None) => s += &format!("{}: BAD: {e}\n", r.chain),
                             _ => {
                                 s += &format!(
                                     "{}: ok, {} blocks verified, head {} {}\n",

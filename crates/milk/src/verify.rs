@@ -201,11 +201,18 @@ impl Source {
 /// Verifies the named chains, or all of the genesis's chains.
 pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result<Vec<ChainReport>> {
     let genesis = source.genesis()?;
+    let mut states = Vec::new();
     if let Source::File(e) = source {
         if only.is_some_and(|c| *c != e.chain) {
             return Err(anyhow!("this file exports chain {}", e.chain));
         }
-        return Ok(vec![verify_chain(source, &genesis, &e.chain, progress)?]);
+        return Ok(vec![verify_chain(
+            source,
+            &genesis,
+            &e.chain,
+            progress,
+            &mut states,
+        )?]);
     }
     let chains: Vec<ChainId> = match only {
         Some(c) => {
@@ -216,10 +223,25 @@ pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result
         }
         None => genesis.chains.iter().map(|c| c.id.clone()).collect(),
     };
-    chains
+    let mut reports = chains
         .iter()
-        .map(|c| verify_chain(source, &genesis, c, progress))
-        .collect()
+        .map(|c| verify_chain(source, &genesis, c, progress, &mut states))
+        .collect::<Result<Vec<_>>>()?;
+    // With the center chain and brand chains replayed, each trade's two legs must agree.
+    if let Some((_, center)) = states.iter().find(|(c, _)| *c == ChainId::center()) {
+        for (chain, brand) in states.iter().filter(|(c, _)| *c != ChainId::center()) {
+            let problems = milk_core::exchange::cross_check(center, chain, brand);
+            if let Some(report) = reports.iter_mut().find(|r| r.chain == chain.as_str())
+                && !problems.is_empty()
+            {
+                report.error = Some(format!(
+                    "its trades disagree with the center chain: {}",
+                    problems.join("; ")
+                ));
+            }
+        }
+    }
+    Ok(reports)
 }
 
 fn open_store(dir: &Path, chain: &ChainId) -> Result<RedbStore> {
@@ -240,6 +262,7 @@ fn verify_chain(
     genesis: &Genesis,
     chain: &ChainId,
     progress: bool,
+    states: &mut Vec<(ChainId, milk_core::state::ChainState)>,
 ) -> Result<ChainReport> {
     let store = match source {
         Source::DataDir(dir) => Some(open_store(dir, chain)?),
@@ -404,6 +427,7 @@ fn verify_chain(
     bar.finish();
     report.head_height = verifier.head().height;
     report.head_hash = verifier.head().hash().to_hex();
+    states.push((chain.clone(), verifier.state().clone()));
     Ok(report)
 }
 

@@ -689,6 +689,14 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         .unwrap();
     let t: serde_json::Value = serde_json::from_slice(&treasury.stdout).unwrap();
     assert_eq!(t["escrow"], "0", "{t}");
+    // Every chain replays, and each trade's two legs agree across the chains.
+    let verified = Command::new(env!("CARGO_BIN_EXE_milk"))
+        .args(["verify", "--json", "--token", "demo-operator-token"])
+        .env("MILK_NODE", &url)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
 }
 
 #[test]

@@ -291,7 +291,7 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
     if let Err(e) = grow_alliance(&node).await {
         tracing::warn!(error = %e, "demo: the alliance did not grow");
     }
-        link_users(&node).await;
+    link_users(&node).await;
     membership(&node).await;
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
