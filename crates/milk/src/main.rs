@@ -352,7 +352,7 @@ enum PartnerCmd {
         /// The partner's brand chain.
         #[arg(long)]
         chain: String,
-        /// The endpoint (http://…).
+        /// The endpoint (https://… or http://…).
         #[arg(long)]
         url: String,
         /// Only events after this id (`height:index`); from the first event if absent.

@@ -1,6 +1,6 @@
 //! Signed webhooks: a partner's events pushed to its own endpoint, at least once, in order.
 //!
-//! A partner registers an `http://` endpoint for its brand chain and gets a secret, shown
+//! A partner registers an `https://` (or `http://`) endpoint for its brand chain and gets a secret, shown
 //! once. The node then posts the chain's committed events (the same ones, with the same ids,
 //! as `GET /v1/partners/{chain}/events`) in batches, oldest first. Each request carries
 //! `Milk-Signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, so the partner
@@ -326,7 +326,7 @@ pub(crate) fn routes() -> Router<Shared> {
 /// A webhook to register.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct WebhookRequest {
-    /// The endpoint: an `http://` URL (put TLS in front of it with a proxy).
+    /// The endpoint: an `https://` URL (or `http://`, e.g. inside the partner's network).
     pub url: String,
     /// Deliver events after this id (`height:index`); from the chain's first event if absent.
     #[serde(default)]
@@ -371,7 +371,7 @@ pub struct WebhookView {
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = WebhookRequest,
     responses((status = 201, description = "Registered; the secret is shown once", body = WebhookCreated),
-        (status = 400, description = "Not an http:// URL, or a malformed cursor", body = ErrorBody),
+        (status = 400, description = "Not an http(s):// URL, or a malformed cursor", body = ErrorBody),
         (status = 403, description = "Not this chain's partner or the operator", body = ErrorBody),
         (status = 409, description = "Too many webhooks on this chain", body = ErrorBody)))]
 async fn register(
@@ -435,10 +435,11 @@ fn check_url(url: &str) -> Result<(), ApiError> {
     if url.len() > MAX_URL_BYTES {
         return Err(bad("too long"));
     }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err(bad(
-            "must start with http:// (terminate TLS in front of the endpoint)",
-        ));
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return Err(bad("must start with https:// or http://"));
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() || host.contains(char::is_whitespace) || url.contains(char::is_control) {
@@ -513,9 +514,9 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls_with_a_host_are_taken() {
+    fn only_http_and_https_urls_with_a_host_are_taken() {
         assert!(check_url("http://127.0.0.1:9000/hooks").is_ok());
-        assert!(check_url("https://partner.example/hooks").is_err());
+        assert!(check_url("https://partner.example/hooks").is_ok());
         assert!(check_url("http:///nohost").is_err());
         assert!(check_url("ftp://x").is_err());
         assert!(check_url(&format!("http://x/{}", "a".repeat(3_000))).is_err());

@@ -121,7 +121,7 @@ fn events_reach_a_failing_endpoint_signed_in_order_at_least_once() {
         &http,
         "POST",
         "/webhooks",
-        Some(json!({"url": "https://x/y"})),
+        Some(json!({"url": "ftp://x/y"})),
         "demo-skyway-token",
     );
     assert_eq!((s, e["error"]["code"].as_str()), (400, Some("invalid_url")));
