@@ -13,7 +13,7 @@ use crate::node::Node;
 use crate::worker::{Admission, Command, Outcome};
 use milk_core::alliance::Application;
 use milk_core::brand::BrandPolicy;
-use milk_core::genesis::{DEMO_USERS, demo_key};
+use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{Amount, ChainId, Hash, Keypair, Symbol};
 use milk_store::ChainStore;
@@ -151,7 +151,7 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
     Ok(())
 }
 
-/// Links every demo user to every partner (once; later runs find them linked).
+/// Links carol to every partner (once; later runs find her linked).
 async fn link_users(node: &Node) {
     for handle in node.chain_handles() {
         let Some(issuer) = handle.spec.assets.first().and_then(|a| a.issuer) else {
@@ -161,7 +161,8 @@ async fn link_users(node: &Node) {
         if partner.address() != issuer {
             continue;
         }
-        for user in DEMO_USERS {
+        // Only carol: alice and bob are left for people trying the platform by hand.
+        for user in ["carol"] {
             let key = demo_key(user);
             let customer = Hash::domain(
                 "demo/customer",
