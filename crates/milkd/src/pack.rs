@@ -1,6 +1,7 @@
 //! Scheduled rewards: the operator's node pays each finished MiL.k Pack week of the season
-//! in force, and each partner's contribution reward for each finished epoch, once, through
-//! its lane (the chain refuses a second payment anyway).
+//! in force, each partner's contribution reward for each finished epoch, and (at start)
+//! linking rewards a stop cut off, once each, through its lane (the chain refuses a second
+//! payment anyway).
 
 use crate::node::Node;
 use milk_core::ChainId;
@@ -63,6 +64,41 @@ pub fn due_contributions(node: &Node) -> Vec<(ChainId, u64)> {
         .collect()
 }
 
+/// Links on brand chains whose linking reward was never recorded on the center chain (a
+/// stop between the link and its reward): `(user, chain)`.
+pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, ChainId)> {
+    let Some(center) = node.chain(&ChainId::center()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for handle in node
+        .chain_handles()
+        .iter()
+        .filter(|h| h.spec.partner.is_some())
+    {
+        let Ok(links) = handle
+            .store
+            .records_with_prefix(&[milk_core::brand::record::LINK])
+        else {
+            continue;
+        };
+        for (k, _) in links {
+            let Some(user) = k
+                .get(1..33)
+                .and_then(|b| b.try_into().ok())
+                .and_then(|b| milk_core::Address::from_bytes(b).ok())
+            else {
+                continue;
+            };
+            let key = record::partner_key(record::LINKED, &handle.spec.id, user.as_bytes());
+            if center.store.record(&key).ok().flatten().is_none() {
+                out.push((user, handle.spec.id.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Pays due weeks every `every`, on the node that holds the operator's key.
 pub async fn payouts(node: Arc<Node>, every: Duration) {
     let Some(lane) = node.lanes.get(&node, &ChainId::center()) else {
@@ -70,6 +106,12 @@ pub async fn payouts(node: Arc<Node>, every: Duration) {
     };
     if node.genesis.membership.is_none() {
         return;
+    }
+    // Once at start: linking rewards a stop may have cut off.
+    for (user, chain) in unrewarded_links(&node) {
+        if let Err(e) = lane.submit(Action::RewardLink { user, chain }).await {
+            tracing::warn!(error = %e, "linking reward not paid");
+        }
     }
     let mut tick = tokio::time::interval(every);
     loop {

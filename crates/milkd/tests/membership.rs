@@ -89,3 +89,48 @@ fn the_node_pays_finished_pack_weeks_by_itself() {
     );
     assert!(milkd::pack::due_weeks(&node.node).is_empty());
 }
+
+#[test]
+fn a_linking_reward_cut_off_by_a_stop_is_paid_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(NOW);
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config.clone(), Arc::new(clock.clone())).unwrap();
+    let http = Http::new(&node.url());
+    let alice = demo_key("alice");
+    let cinema = demo_key("partner:cinema");
+    let before = http.account(&alice.address(), "center", "MLK").0;
+    // A link straight onto the chain, not through the partner API: no reward follows it
+    // (the start-up scan has run by then).
+    let hash = milk_core::Hash::domain("test/customer", &[b"A-1"]);
+    let countersign = cinema.sign(
+        &milk_core::brand::link_message(&"cinema".parse().unwrap(), &alice.address(), &hash).0,
+    );
+    let link = Transaction {
+        chain: "cinema".parse().unwrap(),
+        sender: alice.address(),
+        sequence: 0,
+        expires_at_ms: NOW + 60_000,
+        action: Action::Link {
+            customer_hash: hash,
+            partner_signature: countersign,
+        },
+    }
+    .sign(&alice);
+    let r = http.submit("cinema", &[link], true).unwrap();
+    assert_eq!(r.results[0].status, "committed");
+    node.stop().unwrap();
+    // Started again, the node pays it, once.
+    let node = milkd::spawn(config, Arc::new(clock)).unwrap();
+    let http = Http::new(&node.url());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.account(&alice.address(), "center", "MLK").0 != before + MLK {
+        assert!(
+            Instant::now() < deadline,
+            "the missed linking reward was never paid"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(milkd::pack::unrewarded_links(&node.node).is_empty());
+}
