@@ -153,11 +153,19 @@ fn a_crash_at_any_step_leaves_both_legs_or_neither() {
         let (_, g) = http.get("/v1/genesis");
         let g: Genesis = serde_json::from_value(g).unwrap();
         for spec in &g.chains {
-            let (_, raw) = http.get_bytes(&format!(
-                "/v1/chains/{}/raw-blocks?from=0&limit=1000",
-                spec.id
-            ));
-            let blocks = milkd::api::decode_raw_blocks(&raw).unwrap();
+            let mut blocks = Vec::new();
+            loop {
+                let (_, raw) = http.get_bytes(&format!(
+                    "/v1/chains/{}/raw-blocks?from={}&limit=1000",
+                    spec.id,
+                    blocks.len()
+                ));
+                let page = milkd::api::decode_raw_blocks(&raw).unwrap();
+                if page.is_empty() {
+                    break;
+                }
+                blocks.extend(page);
+            }
             let mut v = Verifier::start(&g, &spec.id, &blocks[0]).unwrap();
             for b in &blocks[1..] {
                 v.apply(b).unwrap_or_else(|e| {

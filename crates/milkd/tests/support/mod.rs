@@ -17,6 +17,9 @@ pub fn account(i: usize) -> Keypair {
 /// The demo genesis plus `n` test accounts holding 1,000 MLK each (from the user bucket).
 pub fn genesis(n: usize) -> Genesis {
     let mut g = Genesis::demo();
+    // Not the demo network: a node started from it runs no demo activity of its own, so the
+    // chains move only with what a test sends.
+    g.network = "milk-test".to_owned();
     let each = Amount::from_whole(1_000, 8).unwrap();
     let center = &mut g.chains[0];
     let pool = center
