@@ -25,6 +25,20 @@ pub const ADDRESS_PREFIX: &str = "milk";
 pub struct Address([u8; 32]);
 
 impl Address {
+    /// An account nobody holds the key of: the first hash of `domain`, `parts` and a counter
+    /// that is a valid curve point. Its discrete log is unknown, so no signature ever spends
+    /// from it; only chain rules move what it holds (escrow, stakes, pools).
+    pub fn unowned(domain: &str, parts: &[&[u8]]) -> Address {
+        (0u32..)
+            .find_map(|i| {
+                let counter = i.to_be_bytes();
+                let mut all: Vec<&[u8]> = parts.to_vec();
+                all.push(&counter);
+                Address::from_bytes(crate::Hash::domain(domain, &all).0).ok()
+            })
+            .expect("about half of all hashes are curve points")
+    }
+
     /// Checks that `bytes` are a usable Ed25519 public key.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Address, String> {
         let address = Address(bytes);

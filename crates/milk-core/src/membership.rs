@@ -66,19 +66,21 @@ pub mod record {
         k
     }
 
+    /// Splits a per-partner key, after its namespace byte, into the chain and the rest.
+    pub fn split_partner_key(rest: &[u8]) -> Option<(crate::ChainId, &[u8])> {
+        let split = rest.iter().position(|b| *b == 0)?;
+        let chain = std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
+        Some((chain, &rest[split + 1..]))
+    }
+
     /// The prefix of the consents given to a partner.
     pub fn consents(chain: &crate::ChainId) -> Vec<u8> {
-        let mut k = vec![CONSENT];
-        k.extend_from_slice(chain.as_str().as_bytes());
-        k.push(0);
-        k
+        partner_key(CONSENT, chain, &[])
     }
 
     /// The key of a member's consent to a partner.
     pub fn consent(chain: &crate::ChainId, account: &crate::Address) -> Vec<u8> {
-        let mut k = consents(chain);
-        k.extend_from_slice(account.as_bytes());
-        k
+        partner_key(CONSENT, chain, account.as_bytes())
     }
 
     /// The prefix of the reads of a member's data.
@@ -90,11 +92,7 @@ pub mod record {
 
     /// The key of a partner's offer.
     pub fn offer(chain: &crate::ChainId, id: &str) -> Vec<u8> {
-        let mut k = vec![OFFER];
-        k.extend_from_slice(chain.as_str().as_bytes());
-        k.push(0);
-        k.extend_from_slice(id.as_bytes());
-        k
+        partner_key(OFFER, chain, id.as_bytes())
     }
 
     /// The prefix of an account's credits.
@@ -332,15 +330,23 @@ impl Decode for PackSeason {
 /// Where a partner's share of allocation A waits for its unlock: a valid key per partner
 /// that nobody holds the secret of.
 pub fn vesting_account(chain: &crate::ChainId) -> Address {
-    (0u32..)
-        .find_map(|i| {
-            let h = Hash::domain(
-                "milk/vest/v1",
-                &[chain.as_str().as_bytes(), &i.to_be_bytes()],
-            );
-            Address::from_bytes(h.0).ok()
-        })
-        .expect("about half of all hashes are curve points")
+    Address::unowned("milk/vest/v1", &[chain.as_str().as_bytes()])
+}
+
+/// A `VEST` record as a locked bucket of the supply report: `(label, account, unlock ms)`;
+/// `None` for any other record.
+pub fn vesting_entry(key: &[u8], value: &[u8]) -> Option<(String, Address, u64)> {
+    let (ns, rest) = key.split_first()?;
+    if *ns != record::VEST {
+        return None;
+    }
+    let (chain, _) = record::split_partner_key(rest)?;
+    let (_, unlock, _) = decode_vest(value)?;
+    Some((
+        format!("partner-allocation:{chain}"),
+        vesting_account(&chain),
+        unlock,
+    ))
 }
 
 /// A partner's share of allocation A: `(amount, unlock ms, claimed)`.
@@ -353,24 +359,12 @@ pub fn decode_vest(value: &[u8]) -> Option<(u128, u64, bool)> {
 }
 
 /// Where partners' phase-2 stakes are held: a valid key nobody holds the secret of.
-pub static STAKES: std::sync::LazyLock<Address> = std::sync::LazyLock::new(|| {
-    (0u32..)
-        .find_map(|i| {
-            let h = Hash::domain("milk/stake/v1", &[&i.to_be_bytes()]);
-            Address::from_bytes(h.0).ok()
-        })
-        .expect("about half of all hashes are curve points")
-});
+pub static STAKES: std::sync::LazyLock<Address> =
+    std::sync::LazyLock::new(|| Address::unowned("milk/stake/v1", &[]));
 
 /// The MiL.k Pack's holding account: a valid key nobody holds the secret of.
-pub static PACK: std::sync::LazyLock<Address> = std::sync::LazyLock::new(|| {
-    (0u32..)
-        .find_map(|i| {
-            let h = Hash::domain("milk/pack/v1", &[&i.to_be_bytes()]);
-            Address::from_bytes(h.0).ok()
-        })
-        .expect("about half of all hashes are curve points")
-});
+pub static PACK: std::sync::LazyLock<Address> =
+    std::sync::LazyLock::new(|| Address::unowned("milk/pack/v1", &[]));
 
 /// What keeps an allocation account from spending.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -666,19 +660,7 @@ impl Membership {
     pub fn vesting(&self) -> Vec<(String, Address, u64)> {
         self.raw
             .iter()
-            .filter(|(k, _)| k.first() == Some(&record::VEST))
-            .filter_map(|(k, v)| {
-                let chain: crate::ChainId = std::str::from_utf8(k.get(1..k.len() - 1)?)
-                    .ok()?
-                    .parse()
-                    .ok()?;
-                let (_, unlock, _) = decode_vest(v)?;
-                Some((
-                    format!("partner-allocation:{chain}"),
-                    vesting_account(&chain),
-                    unlock,
-                ))
-            })
+            .filter_map(|(k, v)| vesting_entry(k, v))
             .collect()
     }
 
@@ -991,17 +973,13 @@ impl Membership {
                 .then(Vec::new),
             record::CHECKIN => self.checkins.contains(&(account()?, day()?)).then(Vec::new),
             record::OFFER => {
-                let split = rest.iter().position(|b| *b == 0)?;
-                let chain: crate::ChainId =
-                    std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
-                let id = std::str::from_utf8(&rest[split + 1..]).ok()?.to_owned();
+                let (chain, id) = record::split_partner_key(rest)?;
+                let id = std::str::from_utf8(id).ok()?.to_owned();
                 self.offers.get(&(chain, id)).map(Encode::to_bytes)
             }
             record::CONSENT => {
-                let split = rest.iter().position(|b| *b == 0)?;
-                let chain: crate::ChainId =
-                    std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
-                let a = Address::from_bytes(rest.get(split + 1..)?.try_into().ok()?).ok()?;
+                let (chain, a) = record::split_partner_key(rest)?;
+                let a = Address::from_bytes(a.try_into().ok()?).ok()?;
                 self.consents.get(&(chain, a)).map(Encode::to_bytes)
             }
             record::ACCESS => self.accesses.get(key).cloned(),
@@ -1123,10 +1101,8 @@ impl Membership {
             },
             record::OFFER => {
                 let parsed = (|| {
-                    let split = rest.iter().position(|b| *b == 0)?;
-                    let chain: crate::ChainId =
-                        std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
-                    let id = std::str::from_utf8(&rest[split + 1..]).ok()?.to_owned();
+                    let (chain, id) = record::split_partner_key(rest)?;
+                    let id = std::str::from_utf8(id).ok()?.to_owned();
                     Some((chain, id, Offer::from_bytes(value).ok()?))
                 })();
                 match parsed {
@@ -1139,10 +1115,8 @@ impl Membership {
             }
             record::CONSENT => {
                 let parsed = (|| {
-                    let split = rest.iter().position(|b| *b == 0)?;
-                    let chain: crate::ChainId =
-                        std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
-                    let a = Address::from_bytes(rest.get(split + 1..)?.try_into().ok()?).ok()?;
+                    let (chain, a) = record::split_partner_key(rest)?;
+                    let a = Address::from_bytes(a.try_into().ok()?).ok()?;
                     Some((chain, a, Consent::from_bytes(value).ok()?))
                 })();
                 match parsed {

@@ -5,8 +5,8 @@
 //! signed center-chain transactions (`POST /v1/chains/center/txs`): the registry is public,
 //! like the rest of the center chain.
 
-use crate::api::{ApiError, ErrorBody, caller};
-use crate::auth::{Caller, Principal};
+use crate::api::{ApiError, ErrorBody, require_operator};
+use crate::auth::Principal;
 use crate::node::Node;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -178,23 +178,7 @@ async fn issue_credential(
     Path(chain): Path<String>,
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<PartnerCredential>), ApiError> {
-    match caller(&node, &headers)? {
-        Caller::Credential(Principal::Operator) => {}
-        Caller::Anonymous => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send the operator's API credential as `Authorization: Bearer <token>`",
-            ));
-        }
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "only the operator issues partner credentials",
-            ));
-        }
-    }
+    require_operator(&node, &headers, "issuing partner credentials")?;
     let id: ChainId = chain
         .parse()
         .map_err(|e: String| ApiError::bad_request("malformed_chain_id", e))?;

@@ -176,6 +176,30 @@ pub(crate) fn caller(node: &Node, headers: &HeaderMap) -> Result<Caller, ApiErro
     Ok(Caller::Account(account))
 }
 
+/// Refuses anyone but the operator: 401 without a credential, 403 with another one.
+/// `what` names what is refused ("issuing partner credentials", "the treasury").
+pub(crate) fn require_operator(
+    node: &Node,
+    headers: &HeaderMap,
+    what: &str,
+) -> Result<(), ApiError> {
+    match caller(node, headers)? {
+        Caller::Credential(Principal::Operator) => Ok(()),
+        Caller::Anonymous => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!(
+                "{what} is for the operator: send its API credential as `Authorization: Bearer <token>`"
+            ),
+        )),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("{what} is for the operator only"),
+        )),
+    }
+}
+
 /// Refuses a caller who may not read all of a chain: 401 without a credential, 403 with
 /// someone else's.
 pub(crate) fn require_chain(

@@ -5,8 +5,7 @@
 //! signed order (a `Buy` on the center chain, or a `Sell` on the token's brand chain)
 //! posted to `/v1/trades`; the node locks it and settles both legs before answering.
 
-use crate::api::{ApiError, ErrorBody, body_error, caller};
-use crate::auth::{Caller, Principal};
+use crate::api::{ApiError, ErrorBody, body_error, require_operator};
 use crate::node::Node;
 use crate::settlement::{self, DriveError, PlaceError};
 use axum::body::Bytes;
@@ -679,23 +678,7 @@ async fn treasury(
     State(node): State<Shared>,
     headers: HeaderMap,
 ) -> Result<Json<TreasuryView>, ApiError> {
-    match caller(&node, &headers)? {
-        Caller::Credential(Principal::Operator) => {}
-        Caller::Anonymous => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the treasury is the operator's: send its credential",
-            ));
-        }
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "the treasury is the operator's",
-            ));
-        }
-    }
+    require_operator(&node, &headers, "the treasury")?;
     let config = config(&node)?;
     let center = center(&node);
     let mlk = |who: &milk_core::Address| -> Result<Amount, ApiError> {

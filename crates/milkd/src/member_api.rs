@@ -226,15 +226,12 @@ async fn offers(State(node): State<Shared>) -> Result<Json<Vec<OfferView>>, ApiE
     records
         .into_iter()
         .map(|(k, v)| {
-            let rest = &k[1..];
-            let split = rest
-                .iter()
-                .position(|b| *b == 0)
+            let (chain, id) = record::split_partner_key(&k[1..])
                 .ok_or_else(|| internal("malformed offer key"))?;
             let offer = membership::Offer::from_bytes(&v).map_err(internal)?;
             Ok(OfferView {
-                chain: String::from_utf8_lossy(&rest[..split]).into_owned(),
-                id: String::from_utf8_lossy(&rest[split + 1..]).into_owned(),
+                chain: chain.to_string(),
+                id: String::from_utf8_lossy(id).into_owned(),
                 title: offer.title,
                 level: offer.level,
                 level_name: config
@@ -558,19 +555,8 @@ async fn supply(State(node): State<Shared>) -> Result<Json<Vec<SupplyView>>, Api
         .store
         .records_with_prefix(&[record::VEST])
         .map_err(internal)?
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let chain: ChainId = std::str::from_utf8(k.get(1..k.len() - 1)?)
-                .ok()?
-                .parse()
-                .ok()?;
-            let (_, unlock, _) = membership::decode_vest(&v)?;
-            Some((
-                format!("partner-allocation:{chain}"),
-                membership::vesting_account(&chain),
-                unlock,
-            ))
-        })
+        .iter()
+        .filter_map(|(k, v)| membership::vesting_entry(k, v))
         .collect();
     let reports = membership::supply_report(
         &node.genesis.roles,

@@ -51,10 +51,8 @@ pub fn due_contributions(node: &Node) -> Vec<(ChainId, u64)> {
     volumes
         .into_iter()
         .filter_map(|(k, _)| {
-            let rest = &k[1..];
-            let split = rest.iter().position(|b| *b == 0)?;
-            let chain: ChainId = std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
-            let epoch = u64::from_be_bytes(rest.get(split + 1..)?.try_into().ok()?);
+            let (chain, epoch) = record::split_partner_key(&k[1..])?;
+            let epoch = u64::from_be_bytes(epoch.try_into().ok()?);
             (epoch < current).then_some((chain, epoch))
         })
         .filter(|(chain, epoch)| {

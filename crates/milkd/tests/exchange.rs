@@ -302,28 +302,9 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
 
     // A suspended partner's token does not trade.
     let operator = demo_key("operator");
-    // The node's own lane also signs with the operator's key (oracle prices): a number it
-    // took first is refused here, and the next one tried.
-    let suspend = |action: Action| {
-        for _ in 0..20 {
-            let (_, seq) = c.http.account(&operator.address(), "center", "MLK");
-            let tx = Transaction {
-                chain: "center".parse().unwrap(),
-                sender: operator.address(),
-                sequence: seq,
-                expires_at_ms: clock.now_ms() + 60_000,
-                action: action.clone(),
-            }
-            .sign(&operator);
-            let r = c.http.submit("center", &[tx], true).unwrap();
-            match r.results[0].error.as_ref().map(|e| e.code.as_str()) {
-                None => return,
-                Some("sequence_pending" | "sequence_used") => continue,
-                Some(other) => panic!("{other}"),
-            }
-        }
-        panic!("the operator's transaction never went through");
-    };
+    // The node's own lane also signs with the operator's key (oracle prices): `center_tx`
+    // signs again when it took the number first.
+    let suspend = |action: Action| c.http.center_tx(clock.now_ms(), &operator, action);
     suspend(Action::Suspend {
         chain: "skyway".parse().unwrap(),
     });

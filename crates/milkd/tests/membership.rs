@@ -3,9 +3,9 @@
 
 mod support;
 
+use milk_core::Amount;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
-use milk_core::{Amount, Keypair};
 use milkd::{Clock, ManualClock, NodeConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,28 +14,6 @@ use support::Http;
 const NOW: u64 = 1_900_000_000_000;
 const DAY: u64 = 86_400_000;
 const MLK: u128 = 100_000_000;
-
-fn center_tx(http: &Http, clock: &ManualClock, key: &Keypair, action: Action) {
-    // The node's lane signs with the operator's key too: retry if it took the number.
-    for _ in 0..20 {
-        let (_, sequence) = http.account(&key.address(), "center", "MLK");
-        let tx = Transaction {
-            chain: "center".parse().unwrap(),
-            sender: key.address(),
-            sequence,
-            expires_at_ms: clock.now_ms() + 60_000,
-            action: action.clone(),
-        }
-        .sign(key);
-        let r = http.submit("center", &[tx], true).unwrap();
-        match r.results[0].error.as_ref().map(|e| e.code.as_str()) {
-            None => return,
-            Some("sequence_pending" | "sequence_used") => continue,
-            Some(other) => panic!("{other}"),
-        }
-    }
-    panic!("never committed");
-}
 
 #[test]
 fn the_node_pays_finished_pack_weeks_by_itself() {
@@ -48,9 +26,8 @@ fn the_node_pays_finished_pack_weeks_by_itself() {
     let http = Http::new(&node.url());
     let operator = demo_key("operator");
     let alice = demo_key("alice");
-    center_tx(
-        &http,
-        &clock,
+    http.center_tx(
+        clock.now_ms(),
         &operator,
         Action::OpenPackSeason {
             season: 1,
@@ -60,9 +37,8 @@ fn the_node_pays_finished_pack_weeks_by_itself() {
             lzm_per_week: Amount::new(5 * MLK),
         },
     );
-    center_tx(
-        &http,
-        &clock,
+    http.center_tx(
+        clock.now_ms(),
         &alice,
         Action::JoinPack {
             amount: Amount::new(100 * MLK),

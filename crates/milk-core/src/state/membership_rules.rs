@@ -109,9 +109,9 @@ impl ChainState {
         let spent: Option<Symbol> = match &tx.action {
             Action::Transfer { asset, .. } | Action::Burn { asset, .. } => Some(*asset),
             Action::Buy { pay, .. } => Some(*pay),
-            Action::BurnForLzm { .. } => self.exchange.as_ref().map(|e| e.config().currency),
+            Action::BurnForLzm { .. } => self.currency().ok().map(|c| c.0),
             Action::BuyOffer { .. } => self.membership.as_ref().map(|m| m.config().token),
-            Action::JoinPack { .. } => self.exchange.as_ref().map(|e| e.config().currency),
+            Action::JoinPack { .. } => self.currency().ok().map(|c| c.0),
             _ => None,
         };
         match spent.and_then(|a| self.lock_in_force(&tx.sender, &a, now_ms)) {
@@ -157,15 +157,7 @@ impl ChainState {
                 change.writes.push(MembershipWrite::CheckIn(tx.sender, day));
             }
             Action::BurnForLzm { amount } => {
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
-                let decimals = self
-                    .asset(&currency)
-                    .ok_or(TxError::UnknownAsset { asset: currency })?
-                    .decimals;
+                let (currency, decimals) = self.currency()?;
                 if amount.is_zero() {
                     return Err(TxError::ZeroAmount);
                 }
@@ -426,11 +418,7 @@ impl ChainState {
                 if amount.is_zero() {
                     return Err(TxError::ZeroAmount);
                 }
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
+                let currency = self.currency()?.0;
                 change
                     .moves
                     .push((tx.sender, *crate::membership::PACK, currency, *amount));
@@ -440,17 +428,13 @@ impl ChainState {
                     tx.sender,
                     Some((held + amount.units(), now_ms)),
                 ));
-                self.check_pack_moves(&change.moves)?;
+                self.check_moves(&change.moves)?;
             }
             Action::LeavePack => {
                 let (held, _) = m
                     .pack_of(&tx.sender)
                     .ok_or_else(|| TxError::Pack("not in the Pack".into()))?;
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
+                let currency = self.currency()?.0;
                 change.moves.push((
                     *crate::membership::PACK,
                     tx.sender,
@@ -475,11 +459,7 @@ impl ChainState {
                 if m.week_paid(season.season, *week) {
                     return Err(TxError::TradeClosed);
                 }
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
+                let currency = self.currency()?.0;
                 // Those in the Pack the whole week, still in it now, share the week's MLK
                 // in proportion to what they committed; rounding leaves dust in the bucket.
                 let members: Vec<(Address, u128)> = m
@@ -531,7 +511,7 @@ impl ChainState {
                 change
                     .writes
                     .push(MembershipWrite::PackPaid(season.season, *week));
-                self.check_pack_moves(&change.moves)?;
+                self.check_moves(&change.moves)?;
             }
             Action::PayContribution { chain, epoch } => {
                 self.operator_only(tx)?;
@@ -553,11 +533,7 @@ impl ChainState {
                     .and_then(|(a, _)| a.member(chain))
                     .filter(|p| p.status != crate::alliance::Status::Applied)
                     .ok_or(TxError::UnknownApplication)?;
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
+                let currency = self.currency()?.0;
                 // X% of the volume, rounded down, while allocation B lasts.
                 let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
                     / crate::market::BPS;
@@ -585,11 +561,7 @@ impl ChainState {
                     return Err(TxError::TradeClosed);
                 }
                 let rewards = &m.config().rewards;
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
+                let currency = self.currency()?.0;
                 let reward = rewards
                     .link_reward
                     .min(self.balance(&rewards.user_bucket, &currency));
@@ -636,11 +608,7 @@ impl ChainState {
                 let unlock = joined
                     .max(rewards.schedule_start_ms)
                     .saturating_add(rewards.partner_lock_ms);
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
+                let currency = self.currency()?.0;
                 change.moves.push((
                     rewards.partner_a,
                     crate::membership::vesting_account(chain),
@@ -651,7 +619,7 @@ impl ChainState {
                 v.extend_from_slice(&unlock.to_be_bytes());
                 v.push(0);
                 change.writes.push(MembershipWrite::Raw(key, Some(v)));
-                self.check_pack_moves(&change.moves)?;
+                self.check_moves(&change.moves)?;
             }
             Action::ClaimAllocation { chain } => {
                 let key = crate::membership::record::partner_key(
@@ -681,11 +649,7 @@ impl ChainState {
                         "{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"
                     )));
                 }
-                let currency = self
-                    .exchange
-                    .as_ref()
-                    .map(|e| e.config().currency)
-                    .ok_or(TxError::NoExchange)?;
+                let currency = self.currency()?.0;
                 change.moves.push((
                     crate::membership::vesting_account(chain),
                     tx.sender,
@@ -712,11 +676,7 @@ impl ChainState {
         let Some(stake) = self.membership.as_ref().and_then(|m| m.phase2_stake()) else {
             return Ok(None);
         };
-        let currency = self
-            .exchange
-            .as_ref()
-            .map(|e| e.config().currency)
-            .ok_or(TxError::NoExchange)?;
+        let currency = self.currency()?.0;
         let have = self.balance(&applicant, &currency);
         if have.units() < stake {
             return Err(TxError::InsufficientBalance {
@@ -742,27 +702,6 @@ impl ChainState {
                 Some(stake.to_be_bytes().to_vec()),
             )],
         }))
-    }
-
-    /// Checks that moves never overdraw an account.
-    fn check_pack_moves(
-        &self,
-        moves: &[(Address, Address, Symbol, Amount)],
-    ) -> Result<(), TxError> {
-        let mut spent: std::collections::HashMap<(Address, Symbol), u128> = Default::default();
-        for (from, _, asset, amount) in moves {
-            let s = spent.entry((*from, *asset)).or_default();
-            *s += amount.units();
-            let available = self.balance(from, asset);
-            if available.units() < *s {
-                return Err(TxError::InsufficientBalance {
-                    asset: *asset,
-                    available,
-                    needed: Amount::new(*s),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Applies a checked membership change.

@@ -219,7 +219,7 @@ impl ChainState {
     }
 
     /// The exchange's currency and its decimals.
-    fn currency(&self) -> Result<(Symbol, u8), TxError> {
+    pub(super) fn currency(&self) -> Result<(Symbol, u8), TxError> {
         let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
         let symbol = exchange.config().currency;
         let spec = self
@@ -620,7 +620,10 @@ impl ChainState {
     }
 
     /// Checks that the moves, in order, never overdraw an account or overflow one.
-    fn check_moves(&self, moves: &[(Address, Address, Symbol, Amount)]) -> Result<(), TxError> {
+    pub(super) fn check_moves(
+        &self,
+        moves: &[(Address, Address, Symbol, Amount)],
+    ) -> Result<(), TxError> {
         let mut after: HashMap<(Address, Symbol), Amount> = HashMap::new();
         for (from, to, asset, amount) in moves {
             if amount.is_zero() {

@@ -259,6 +259,31 @@ impl Http {
         serde_json::from_value(v).map_err(|e| e.to_string())
     }
 
+    /// Signs `action` on the center chain with `key` and waits for its block. The node's
+    /// lane signs with the operator's key too: when it took the sequence number first, the
+    /// action is signed again with the next one. Panics if the chain refuses it otherwise.
+    #[allow(dead_code)]
+    pub fn center_tx(&self, now_ms: u64, key: &Keypair, action: Action) {
+        for _ in 0..20 {
+            let (_, sequence) = self.account(&key.address(), "center", "MLK");
+            let tx = Transaction {
+                chain: ChainId::center(),
+                sender: key.address(),
+                sequence,
+                expires_at_ms: now_ms + 60_000,
+                action: action.clone(),
+            }
+            .sign(key);
+            let r = self.submit("center", &[tx], true).unwrap();
+            match r.results[0].error.as_ref().map(|e| e.code.as_str()) {
+                None => return,
+                Some("sequence_pending" | "sequence_used") => continue,
+                Some(other) => panic!("refused: {other}"),
+            }
+        }
+        panic!("the transaction never went through");
+    }
+
     /// The balance of `asset` (base units) and next sequence of an address on a chain.
     pub fn account(&self, address: &Address, chain: &str, asset: &str) -> (u128, u64) {
         let (status, v) = self.get(&format!("/v1/accounts/{address}"));
