@@ -8,7 +8,7 @@ use crate::block::{Block, BlockHeader};
 use crate::brand::BrandPolicy;
 use crate::exchange::{Exchange, ExchangeConfig, Market, MarketEntry, MarketSpec};
 use crate::keys::{Keypair, Signature};
-use crate::market::Curve;
+use crate::exchange::curve::Curve;
 use crate::membership::{
     AccountRole, EarningRules, LevelSpec, LockRule, Membership, MembershipConfig, Role,
 };
@@ -428,7 +428,7 @@ impl Genesis {
                 config.currency
             ));
         }
-        if u128::from(config.fee_bps) >= crate::market::BPS {
+        if u128::from(config.fee_bps) >= crate::exchange::curve::BPS {
             return Err("the exchange fee must be under 10,000 basis points".into());
         }
         let markets = self.genesis_markets(config);
@@ -693,7 +693,7 @@ impl Genesis {
                 liquidity: demo_key("alloc:liquidity").address(),
                 fees: demo_key("tica:fees").address(),
                 oracle: operator,
-                fee_bps: crate::market::DEFAULT_FEE_BPS,
+                fee_bps: crate::exchange::curve::DEFAULT_FEE_BPS,
                 oracle_max_age_ms: 60_000,
                 // Each market's curve spans 2,000,000 tokens with TICA half-way (87.5 % of
                 // R), matching its 1,000,000 in inventory.

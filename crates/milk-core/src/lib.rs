@@ -19,7 +19,6 @@ pub mod genesis;
 pub mod hash;
 pub mod ids;
 pub mod keys;
-pub mod market;
 pub mod membership;
 pub mod mempool;
 pub mod merkle;

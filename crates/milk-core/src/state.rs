@@ -5,9 +5,6 @@
 //! [`StateDelta`] is exact, conservation can be checked in time proportional to the block,
 //! and the store persists only what changed.
 
-mod membership_rules;
-mod trading;
-
 use crate::alliance::{Alliance, Status as AllianceStatus};
 use crate::brand::{BrandPolicy, BrandState, BrandWrite, link_message};
 use crate::codec::{Encode, Writer};
@@ -16,12 +13,12 @@ use crate::keys;
 use crate::membership::{AccountRole, Membership};
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
-use membership_rules::is_membership;
+use crate::membership::rules::is_membership;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
-use trading::is_exchange;
+use crate::exchange::rules::is_exchange;
 
 /// The furthest in the future a transaction may expire: it bounds how long a signed
 /// transaction stays dangerous if it leaks before it is submitted.
@@ -563,36 +560,36 @@ pub fn state_root(prev_root: &Hash, height: u64, delta: &StateDelta) -> Hash {
 }
 
 #[derive(Debug, Clone)]
-struct AssetState {
-    spec: AssetSpec,
-    supply: Amount,
+pub(crate) struct AssetState {
+    pub(crate) spec: AssetSpec,
+    pub(crate) supply: Amount,
 }
 
 /// A chain's accounts, sequence numbers and asset supplies.
 #[derive(Debug, Clone)]
 pub struct ChainState {
-    chain: ChainId,
-    assets: BTreeMap<Symbol, AssetState>,
-    balances: HashMap<(Address, Symbol), Amount>,
-    sequences: HashMap<Address, u64>,
+    pub(crate) chain: ChainId,
+    pub(crate) assets: BTreeMap<Symbol, AssetState>,
+    pub(crate) balances: HashMap<(Address, Symbol), Amount>,
+    pub(crate) sequences: HashMap<Address, u64>,
     // Entries changed since the last `take_delta`, with their values before.
-    touched_balances: HashMap<(Address, Symbol), Amount>,
-    touched_sequences: HashMap<Address, u64>,
-    touched_supplies: HashMap<Symbol, Amount>,
+    pub(crate) touched_balances: HashMap<(Address, Symbol), Amount>,
+    pub(crate) touched_sequences: HashMap<Address, u64>,
+    pub(crate) touched_supplies: HashMap<Symbol, Amount>,
     // A brand chain's Brand Token and partner records.
-    brand: Option<(Symbol, BrandState)>,
+    pub(crate) brand: Option<(Symbol, BrandState)>,
     // On the center chain: who may anchor, and the anchors of every brand chain.
-    operator: Option<Address>,
-    alliance: Option<(Alliance, BTreeSet<Symbol>)>,
-    anchors: BTreeMap<(ChainId, u64), Hash>,
-    touched_anchors: Vec<(ChainId, u64)>,
+    pub(crate) operator: Option<Address>,
+    pub(crate) alliance: Option<(Alliance, BTreeSet<Symbol>)>,
+    pub(crate) anchors: BTreeMap<(ChainId, u64), Hash>,
+    pub(crate) touched_anchors: Vec<(ChainId, u64)>,
     // On the center chain: the exchange.
-    exchange: Option<Exchange>,
+    pub(crate) exchange: Option<Exchange>,
     // On a brand chain: TICA's inventory of the token.
-    inventory: Option<Address>,
+    pub(crate) inventory: Option<Address>,
     // On the center chain: membership, and the allocation accounts' roles.
-    membership: Option<Membership>,
-    roles: Vec<AccountRole>,
+    pub(crate) membership: Option<Membership>,
+    pub(crate) roles: Vec<AccountRole>,
 }
 
 /// Conservation broke: the sum of balances differs from the recorded supply.
@@ -763,7 +760,7 @@ impl ChainState {
         self.brand.as_ref().map(|(_, b)| b)
     }
 
-    fn brand_or_err(&self) -> Result<(Symbol, &BrandState), TxError> {
+    pub(crate) fn brand_or_err(&self) -> Result<(Symbol, &BrandState), TxError> {
         self.brand
             .as_ref()
             .map(|(s, b)| (*s, b))
@@ -1163,13 +1160,13 @@ impl ChainState {
         Ok(())
     }
 
-    fn bump_sequence(&mut self, sender: Address) {
+    pub(crate) fn bump_sequence(&mut self, sender: Address) {
         let before = self.next_sequence(&sender);
         self.touched_sequences.entry(sender).or_insert(before);
         self.sequences.insert(sender, before + 1);
     }
 
-    fn set_balance(&mut self, account: Address, asset: Symbol, value: Amount) {
+    pub(crate) fn set_balance(&mut self, account: Address, asset: Symbol, value: Amount) {
         let key = (account, asset);
         let before = self.balances.get(&key).copied().unwrap_or_default();
         self.touched_balances.entry(key).or_insert(before);

@@ -999,12 +999,12 @@ proptest! {
             let id = milk_core::Hash(k[1..].try_into().unwrap());
             let t = exchange.trade(&id).unwrap();
             match t.side {
-                milk_core::market::Side::Sell => {
+                milk_core::exchange::curve::Side::Sell => {
                     let e = brand.escrow(&id).unwrap();
                     let expect = if t.status == TradeStatus::Filled { EscrowStatus::Released } else { EscrowStatus::Returned };
                     prop_assert_eq!(e.status, expect);
                 }
-                                milk_core::market::Side::Buy => {
+                                milk_core::exchange::curve::Side::Buy => {
                     let delivered = brand.delivery(&id).is_some_and(|d| d.delivered);
                     prop_assert_eq!(delivered, t.status == TradeStatus::Filled);
                 }

@@ -1587,8 +1587,8 @@ fn quote(
 fn show_trade(j: bool, t: &milkd::market_api::TradeView, decimals: u8) -> Result<()> {
     out(j, serde_json::to_value(t)?, || {
         let verb = match (&t.side, t.status.as_str()) {
-            (milk_core::market::Side::Sell, "filled") => "sold",
-            (milk_core::market::Side::Buy, "filled") => "bought",
+            (milk_core::exchange::curve::Side::Sell, "filled") => "sold",
+            (milk_core::exchange::curve::Side::Buy, "filled") => "bought",
             _ => "not filled:",
         };
         let mut s = format!(

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use milk_core::codec::Decode;
 use milk_core::exchange::{self, MarketEntry, OracleRecord, Trade, TradeStatus};
-use milk_core::market::{MlkPrice, Side};
+use milk_core::exchange::curve::{MlkPrice, Side};
 use milk_core::tx::{Action, OrderSize, SignedTransaction, TxId};
 use milk_core::{Amount, ChainId, Hash, Symbol};
 use milk_store::ChainStore;
@@ -177,7 +177,7 @@ pub struct MarketView {
 fn market_view(node: &Node, symbol: &Symbol, m: &MarketEntry) -> Result<MarketView, ApiError> {
     let c = m.market.curve;
     let at = |x: u128| {
-        milk_core::market::Curve { position: x, ..c }
+        milk_core::exchange::curve::Curve { position: x, ..c }
             .price_krw_e4()
             .to_string()
     };
@@ -309,9 +309,9 @@ async fn quote(
     }
     .map_err(|e| {
         let code = match e {
-            milk_core::market::MarketError::BoundReached { .. } => "bound_reached",
-            milk_core::market::MarketError::TooSmall => "order_too_small",
-            milk_core::market::MarketError::ZeroSize => "zero_amount",
+            milk_core::exchange::curve::MarketError::BoundReached { .. } => "bound_reached",
+            milk_core::exchange::curve::MarketError::TooSmall => "order_too_small",
+            milk_core::exchange::curve::MarketError::ZeroSize => "zero_amount",
             _ => "invalid_market",
         };
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
@@ -704,7 +704,7 @@ async fn treasury(
         let c = m.market.curve;
         let exposure = inventory.saturating_mul(c.price_krw_e4())
             / 10u128.pow(u32::from(c.decimals))
-            / u128::from(milk_core::market::PRICE_SCALE);
+            / u128::from(milk_core::exchange::curve::PRICE_SCALE);
         markets.push(TreasuryMarket {
             asset: symbol.to_string(),
             inventory: inventory.to_string(),

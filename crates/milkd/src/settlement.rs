@@ -13,7 +13,7 @@ use crate::node::Node;
 use milk_core::brand::{self, Delivery, Escrow, EscrowStatus};
 use milk_core::codec::Decode;
 use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
-use milk_core::market::Side;
+use milk_core::exchange::curve::Side;
 use milk_core::tx::{Action, SignedTransaction, TxId};
 use milk_core::{ChainId, Symbol};
 use milk_store::ChainStore;

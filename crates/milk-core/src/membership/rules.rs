@@ -1,7 +1,7 @@
 //! Membership's rules: LZM credits from the user pools, check-ins, MLK burns, coupons,
 //! TICA's settings, the allocation locks, and the circulating supply.
 
-use super::{ChainState, TxError};
+use crate::state::{ChainState, TxError};
 use crate::membership::{MembershipWrite, Reason, SupplyReport, coupon_key};
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, Hash, Symbol};
@@ -15,7 +15,7 @@ pub(crate) struct MembershipChange {
     writes: Vec<MembershipWrite>,
 }
 
-pub(super) fn is_membership(action: &Action) -> bool {
+pub(crate) fn is_membership(action: &Action) -> bool {
     matches!(
         action,
         Action::CheckIn
@@ -102,7 +102,7 @@ impl ChainState {
     }
 
     /// Refuses a transaction that would spend from a locked allocation.
-    pub(super) fn check_locks(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
+    pub(crate) fn check_locks(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         if self.roles.is_empty() {
             return Ok(());
         }
@@ -121,7 +121,7 @@ impl ChainState {
     }
 
     /// Checks a membership action at block time `now_ms`.
-    pub(super) fn check_membership(
+    pub(crate) fn check_membership(
         &self,
         tx: &Transaction,
         now_ms: u64,
@@ -536,7 +536,7 @@ impl ChainState {
                 let currency = self.currency()?.0;
                 // X% of the volume, rounded down, while allocation B lasts.
                 let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
-                    / crate::market::BPS;
+                    / crate::exchange::curve::BPS;
                 let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
                 if paid > 0 {
                     change.moves.push((
@@ -668,7 +668,7 @@ impl ChainState {
 
     /// In phase 2, what an application's stake moves and records; refused if the applicant
     /// cannot put it up. `None` before phase 2.
-    pub(super) fn plan_stake(
+    pub(crate) fn plan_stake(
         &self,
         applicant: Address,
         chain: &crate::ChainId,
@@ -705,7 +705,7 @@ impl ChainState {
     }
 
     /// Applies a checked membership change.
-    pub(super) fn apply_membership(&mut self, change: MembershipChange) {
+    pub(crate) fn apply_membership(&mut self, change: MembershipChange) {
         if let Some((account, asset, amount)) = change.burn {
             let after = self
                 .balance(&account, &asset)

@@ -12,6 +12,8 @@
 //! for the exchange only, until the user pools are exhausted, or last of all) or classed as
 //! reserve or TICA-held; [`supply_report`] excludes all of them from the circulating supply.
 
+pub(crate) mod rules;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::{Address, Amount, Hash, Symbol};
 use serde::{Deserialize, Serialize};

@@ -17,8 +17,11 @@
 //! curve point), so only these steps move what it holds, and conservation counts it like
 //! any balance.
 
+pub mod curve;
+pub(crate) mod rules;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-use crate::market::{Curve, Side};
+use crate::exchange::curve::{Curve, Side};
 use crate::tx::TxId;
 use crate::{Address, Amount, ChainId, Hash, Symbol};
 use serde::{Deserialize, Serialize};

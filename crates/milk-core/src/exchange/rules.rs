@@ -1,12 +1,12 @@
 //! The exchange's rules: checking each exchange action against the state, and applying the
 //! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
 
-use super::{ChainState, TxError};
+use crate::state::{ChainState, TxError};
 use crate::alliance::Status;
 use crate::brand::{BrandWrite, Delivery, Escrow, EscrowStatus};
 use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
-use crate::market::{Curve, MarketError, MlkPrice, Side};
+use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::tx::{Action, OrderSize, Transaction};
 use crate::{Address, Amount, ChainId, Symbol};
 use std::collections::HashMap;
@@ -35,7 +35,7 @@ impl ExchangeChange {
     }
 }
 
-pub(super) fn is_exchange(action: &Action) -> bool {
+pub(crate) fn is_exchange(action: &Action) -> bool {
     matches!(
         action,
         Action::OraclePrice { .. }
@@ -62,7 +62,7 @@ fn market_error(e: MarketError) -> TxError {
 
 /// A priced trade and the market after it.
 struct Priced {
-    fill: crate::market::Fill,
+    fill: crate::exchange::curve::Fill,
     market: MarketEntry,
     mlk_krw_e4: u64,
     day_volume: u128,
@@ -138,7 +138,7 @@ impl ChainState {
                 .units()
                 .saturating_sub(planned);
             let reward =
-                (gross * u128::from(rewards.trade_reward_bps) / crate::market::BPS).min(available);
+                (gross * u128::from(rewards.trade_reward_bps) / crate::exchange::curve::BPS).min(available);
             if reward > 0 {
                 change
                     .moves
@@ -147,7 +147,7 @@ impl ChainState {
         }
     }
 
-    pub(super) fn operator_only(&self, tx: &Transaction) -> Result<(), TxError> {
+    pub(crate) fn operator_only(&self, tx: &Transaction) -> Result<(), TxError> {
         if self.operator == Some(tx.sender) {
             Ok(())
         } else {
@@ -219,7 +219,7 @@ impl ChainState {
     }
 
     /// The exchange's currency and its decimals.
-    pub(super) fn currency(&self) -> Result<(Symbol, u8), TxError> {
+    pub(crate) fn currency(&self) -> Result<(Symbol, u8), TxError> {
         let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
         let symbol = exchange.config().currency;
         let spec = self
@@ -278,7 +278,7 @@ impl ChainState {
     }
 
     /// Checks an exchange action at block time `now_ms` and works out what it changes.
-    pub(super) fn check_exchange(
+    pub(crate) fn check_exchange(
         &self,
         tx: &Transaction,
         now_ms: u64,
@@ -620,7 +620,7 @@ impl ChainState {
     }
 
     /// Checks that the moves, in order, never overdraw an account or overflow one.
-    pub(super) fn check_moves(
+    pub(crate) fn check_moves(
         &self,
         moves: &[(Address, Address, Symbol, Amount)],
     ) -> Result<(), TxError> {
@@ -652,7 +652,7 @@ impl ChainState {
     }
 
     /// Applies a checked exchange change.
-    pub(super) fn apply_exchange(&mut self, change: ExchangeChange) {
+    pub(crate) fn apply_exchange(&mut self, change: ExchangeChange) {
         self.apply_moves(change.moves);
         for w in change.membership {
             self.membership
