@@ -10,6 +10,40 @@
 
 use thiserror::Error;
 
+/// The longest memo a transfer may carry, in bytes of UTF-8.
+pub const MAX_MEMO_BYTES: usize = 140;
+/// The longest partner reference or order id, in bytes.
+pub const MAX_REFERENCE_BYTES: usize = 64;
+
+/// Reads a one-byte flag: 0 or 1, anything else refused.
+pub fn flag(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        tag => Err(DecodeError::UnknownTag { what, tag }),
+    }
+}
+
+/// Whether no byte appears in two of the lists (nor twice in one): the compile-time check
+/// behind every table of one-byte tags and namespaces.
+pub const fn disjoint(lists: &[&[u8]]) -> bool {
+    let mut seen = [false; 256];
+    let mut i = 0;
+    while i < lists.len() {
+        let mut j = 0;
+        while j < lists[i].len() {
+            let b = lists[i][j] as usize;
+            if seen[b] {
+                return false;
+            }
+            seen[b] = true;
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Why a byte string is not a canonical encoding of the expected value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DecodeError {

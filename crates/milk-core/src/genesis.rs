@@ -6,9 +6,9 @@
 use crate::alliance::{Alliance, Member};
 use crate::block::{Block, BlockHeader};
 use crate::brand::BrandPolicy;
+use crate::exchange::curve::Curve;
 use crate::exchange::{Exchange, ExchangeConfig, Market, MarketEntry, MarketSpec};
 use crate::keys::{Keypair, Signature};
-use crate::exchange::curve::Curve;
 use crate::membership::{
     AccountRole, EarningRules, LevelSpec, LockRule, Membership, MembershipConfig, Role,
 };

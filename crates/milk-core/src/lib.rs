@@ -10,6 +10,7 @@
 
 pub mod alliance;
 pub mod amount;
+pub mod anchor;
 pub mod block;
 pub mod brand;
 pub mod chain;
@@ -23,6 +24,8 @@ pub mod membership;
 pub mod mempool;
 pub mod merkle;
 pub mod state;
+pub mod token;
+pub mod tokenomics;
 pub mod tx;
 
 pub use amount::Amount;

@@ -9,16 +9,20 @@ use crate::alliance::{Alliance, Status as AllianceStatus};
 use crate::brand::{BrandPolicy, BrandState, BrandWrite, link_message};
 use crate::codec::{Encode, Writer};
 use crate::exchange::Exchange;
+use crate::exchange::rules::is_exchange;
 use crate::keys;
+use crate::membership::rules::is_membership;
 use crate::membership::{AccountRole, Membership};
 use crate::tx::{Action, Transaction};
+use crate::tx::{
+    AllianceAction, AnchorAction, BrandAction, ExchangeAction, MembershipAction, TokenAction,
+    TokenomicsAction,
+};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
-use crate::membership::rules::is_membership;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
-use crate::exchange::rules::is_exchange;
 
 /// The furthest in the future a transaction may expire: it bounds how long a signed
 /// transaction stays dangerous if it leaks before it is submitted.
@@ -697,25 +701,25 @@ impl ChainState {
             }
         };
         Ok(match &tx.action {
-            Action::Apply { application } => {
+            Action::Alliance(AllianceAction::Apply { application }) => {
                 alliance.check_apply(&tx.sender, application, symbols)?;
                 AllianceChange::Apply(application.clone())
             }
-            Action::Approve { chain } => {
+            Action::Alliance(AllianceAction::Approve { chain }) => {
                 alliance.check_approve(&tx.sender, chain)?;
                 AllianceChange::Approve(chain.clone())
             }
-            Action::SignAgreement { chain } => {
+            Action::Alliance(AllianceAction::SignAgreement { chain }) => {
                 by_operator()?;
                 alliance.check_sign(chain)?;
                 AllianceChange::Status(chain.clone(), AllianceStatus::Admitted)
             }
-            Action::Suspend { chain } => {
+            Action::Alliance(AllianceAction::Suspend { chain }) => {
                 by_operator()?;
                 alliance.check_status(chain, AllianceStatus::Admitted)?;
                 AllianceChange::Status(chain.clone(), AllianceStatus::Suspended)
             }
-            Action::Reinstate { chain } => {
+            Action::Alliance(AllianceAction::Reinstate { chain }) => {
                 by_operator()?;
                 alliance.check_status(chain, AllianceStatus::Suspended)?;
                 AllianceChange::Status(chain.clone(), AllianceStatus::Admitted)
@@ -732,7 +736,7 @@ impl ChainState {
     }
 
     fn check_anchor(&self, tx: &Transaction) -> Result<(), TxError> {
-        let Action::Anchor { chain, height, .. } = &tx.action else {
+        let Action::Anchor(AnchorAction::Anchor { chain, height, .. }) = &tx.action else {
             unreachable!("called for anchors only")
         };
         if self.operator != Some(tx.sender) || self.alliance.is_none() {
@@ -819,7 +823,7 @@ impl ChainState {
     /// block time (or, on admission, the node's clock).
     pub fn check(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         self.check_envelope(tx, now_ms)?;
-        if let Action::Anchor { .. } = tx.action {
+        if let Action::Anchor(AnchorAction::Anchor { .. }) = tx.action {
             return self.check_anchor(tx);
         }
         if is_alliance(&tx.action) {
@@ -918,7 +922,7 @@ impl ChainState {
             })
         };
         match &tx.action {
-            Action::Transfer { to, amount, .. } => {
+            Action::Token(TokenAction::Transfer { to, amount, .. }) => {
                 nonzero(*amount)?;
                 if self.brand().is_some_and(|b| !b.policy().transfers_allowed) {
                     return Err(TxError::TransfersDisabled);
@@ -938,7 +942,7 @@ impl ChainState {
                     brand: lots.into_iter().collect(),
                 })
             }
-            Action::Mint { to, amount, .. } => {
+            Action::Token(TokenAction::Mint { to, amount, .. }) => {
                 nonzero(*amount)?;
                 if state.spec.issuer != Some(tx.sender) {
                     return Err(TxError::NotIssuer { asset: *asset });
@@ -954,11 +958,11 @@ impl ChainState {
                     brand: Vec::new(),
                 })
             }
-            Action::Burn { amount, .. } => burn(*amount, Vec::new()),
-            Action::Link {
+            Action::Token(TokenAction::Burn { amount, .. }) => burn(*amount, Vec::new()),
+            Action::Brand(BrandAction::Link {
                 customer_hash,
                 partner_signature,
-            } => {
+            }) => {
                 let (_, brand) = self.brand_or_err()?;
                 let issuer = state.spec.issuer.ok_or(TxError::NotBrandChain)?;
                 let message = link_message(&self.chain, &tx.sender, customer_hash);
@@ -972,11 +976,11 @@ impl ChainState {
                     brand: vec![BrandWrite::Link(tx.sender, *customer_hash)],
                 })
             }
-            Action::Convert {
+            Action::Brand(BrandAction::Convert {
                 to,
                 mileage,
                 reference,
-            } => {
+            }) => {
                 let (_, brand) = self.brand_or_err()?;
                 if state.spec.issuer != Some(tx.sender) {
                     return Err(TxError::NotIssuer { asset: *asset });
@@ -997,13 +1001,13 @@ impl ChainState {
                     brand: vec![write],
                 })
             }
-            Action::Redeem { amount, order_id } => {
+            Action::Brand(BrandAction::Redeem { amount, order_id }) => {
                 let (_, brand) = self.brand_or_err()?;
                 nonzero(*amount)?;
                 let write = brand.plan_redeem(&tx.sender, *amount, order_id)?;
                 burn(*amount, vec![write])
             }
-            Action::Refund { order_id } => {
+            Action::Brand(BrandAction::Refund { order_id }) => {
                 let (_, brand) = self.brand_or_err()?;
                 if state.spec.issuer != Some(tx.sender) {
                     return Err(TxError::NotIssuer { asset: *asset });
@@ -1023,7 +1027,7 @@ impl ChainState {
                     brand: vec![write],
                 })
             }
-            Action::Expire { account } => {
+            Action::Brand(BrandAction::Expire { account }) => {
                 let (_, brand) = self.brand_or_err()?;
                 if state.spec.issuer != Some(tx.sender) {
                     return Err(TxError::NotIssuer { asset: *asset });
@@ -1043,39 +1047,39 @@ impl ChainState {
                     brand: vec![write],
                 })
             }
-            Action::Anchor { .. }
-            | Action::Apply { .. }
-            | Action::Approve { .. }
-            | Action::SignAgreement { .. }
-            | Action::Suspend { .. }
-            | Action::Reinstate { .. }
-            | Action::OraclePrice { .. }
-            | Action::SetMarket { .. }
-            | Action::Buy { .. }
-            | Action::CompleteBuy { .. }
-            | Action::Sell { .. }
-            | Action::SettleSell { .. }
-            | Action::ReleaseSell { .. }
-            | Action::DeliverBuy { .. }
-            | Action::CheckIn
-            | Action::BurnForLzm { .. }
-            | Action::ReportCoupon { .. }
-            | Action::SetEarningRules { .. }
-            | Action::SetLevelFloor { .. }
-            | Action::PublishOffer { .. }
-            | Action::BuyOffer { .. }
-            | Action::GrantConsent { .. }
-            | Action::WithdrawConsent { .. }
-            | Action::LogAccess { .. }
-            | Action::OpenPackSeason { .. }
-            | Action::JoinPack { .. }
-            | Action::LeavePack
-            | Action::PayPackWeek { .. }
-            | Action::PayContribution { .. }
-            | Action::RewardLink { .. }
-            | Action::StartPhase2 { .. }
-            | Action::AllocatePartner { .. }
-            | Action::ClaimAllocation { .. } => {
+            Action::Anchor(AnchorAction::Anchor { .. })
+            | Action::Alliance(AllianceAction::Apply { .. })
+            | Action::Alliance(AllianceAction::Approve { .. })
+            | Action::Alliance(AllianceAction::SignAgreement { .. })
+            | Action::Alliance(AllianceAction::Suspend { .. })
+            | Action::Alliance(AllianceAction::Reinstate { .. })
+            | Action::Exchange(ExchangeAction::OraclePrice { .. })
+            | Action::Exchange(ExchangeAction::SetMarket { .. })
+            | Action::Exchange(ExchangeAction::Buy { .. })
+            | Action::Exchange(ExchangeAction::CompleteBuy { .. })
+            | Action::Exchange(ExchangeAction::Sell { .. })
+            | Action::Exchange(ExchangeAction::SettleSell { .. })
+            | Action::Exchange(ExchangeAction::ReleaseSell { .. })
+            | Action::Exchange(ExchangeAction::DeliverBuy { .. })
+            | Action::Membership(MembershipAction::CheckIn)
+            | Action::Membership(MembershipAction::BurnForLzm { .. })
+            | Action::Membership(MembershipAction::ReportCoupon { .. })
+            | Action::Membership(MembershipAction::SetEarningRules { .. })
+            | Action::Membership(MembershipAction::SetLevelFloor { .. })
+            | Action::Membership(MembershipAction::PublishOffer { .. })
+            | Action::Membership(MembershipAction::BuyOffer { .. })
+            | Action::Membership(MembershipAction::GrantConsent { .. })
+            | Action::Membership(MembershipAction::WithdrawConsent { .. })
+            | Action::Membership(MembershipAction::LogAccess { .. })
+            | Action::Membership(MembershipAction::OpenPackSeason { .. })
+            | Action::Membership(MembershipAction::JoinPack { .. })
+            | Action::Membership(MembershipAction::LeavePack)
+            | Action::Membership(MembershipAction::PayPackWeek { .. })
+            | Action::Tokenomics(TokenomicsAction::PayContribution { .. })
+            | Action::Tokenomics(TokenomicsAction::RewardLink { .. })
+            | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
+            | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
+            | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. }) => {
                 unreachable!(
                     "anchors, alliance, exchange and membership actions are applied before planning"
                 )
@@ -1087,11 +1091,11 @@ impl ChainState {
     /// nothing changed.
     pub fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         self.check_envelope(tx, now_ms)?;
-        if let Action::Anchor {
+        if let Action::Anchor(AnchorAction::Anchor {
             chain,
             height,
             hash,
-        } = &tx.action
+        }) = &tx.action
         {
             self.check_anchor(tx)?;
             self.anchors.insert((chain.clone(), *height), *hash);
@@ -1451,11 +1455,11 @@ enum AllianceChange {
 fn is_alliance(action: &Action) -> bool {
     matches!(
         action,
-        Action::Apply { .. }
-            | Action::Approve { .. }
-            | Action::SignAgreement { .. }
-            | Action::Suspend { .. }
-            | Action::Reinstate { .. }
+        Action::Alliance(AllianceAction::Apply { .. })
+            | Action::Alliance(AllianceAction::Approve { .. })
+            | Action::Alliance(AllianceAction::SignAgreement { .. })
+            | Action::Alliance(AllianceAction::Suspend { .. })
+            | Action::Alliance(AllianceAction::Reinstate { .. })
     )
 }
 

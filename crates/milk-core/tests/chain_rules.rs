@@ -8,6 +8,10 @@ use milk_core::genesis::{Allocation, ChainKind, ChainSpec, Genesis, PartnerInfo}
 use milk_core::mempool::{Mempool, MempoolError};
 use milk_core::state::{AssetSpec, ChainState, MAX_TX_LIFETIME_MS, TxError};
 use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::tx::{
+    AllianceAction, AnchorAction, BrandAction, ExchangeAction, MembershipAction, TokenAction,
+    TokenomicsAction,
+};
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -210,9 +214,9 @@ impl Model {
         let bal =
             |m: &Model, a: &Address, s: &Symbol| m.balances.get(&(*a, *s)).copied().unwrap_or(0);
         let ok = match &tx.action {
-            Action::Transfer {
+            Action::Token(TokenAction::Transfer {
                 to, asset, amount, ..
-            } => {
+            }) => {
                 let from = bal(self, &tx.sender, asset);
                 if amount.units() == 0 || from < amount.units() {
                     false
@@ -224,7 +228,7 @@ impl Model {
                     true
                 }
             }
-            Action::Mint { to, asset, amount } => {
+            Action::Token(TokenAction::Mint { to, asset, amount }) => {
                 let supply = self.supply[asset];
                 let allowed = amount.units() != 0 && tx.sender == issuer && asset.as_str() == "PTS";
                 if !allowed || supply.checked_add(amount.units()).is_none() {
@@ -236,7 +240,7 @@ impl Model {
                     true
                 }
             }
-            Action::Burn { asset, amount } => {
+            Action::Token(TokenAction::Burn { asset, amount }) => {
                 let from = bal(self, &tx.sender, asset);
                 if amount.units() == 0 || from < amount.units() {
                     false
@@ -247,10 +251,10 @@ impl Model {
                     true
                 }
             }
-            Action::Link {
+            Action::Brand(BrandAction::Link {
                 customer_hash,
                 partner_signature,
-            } => {
+            }) => {
                 let message = milk_core::brand::link_message(&tx.chain, &tx.sender, customer_hash);
                 let signed = milk_core::keys::verify(&issuer, &message.0, partner_signature);
                 let free = self
@@ -262,11 +266,11 @@ impl Model {
                 }
                 signed && free
             }
-            Action::Convert {
+            Action::Brand(BrandAction::Convert {
                 to,
                 mileage,
                 reference,
-            } => {
+            }) => {
                 // Test policy: 1 unit per mile, 1 ..= 1,000,000 per conversion, 10,000,000 a day.
                 let amount = u128::from(*mileage);
                 let today = self.converted_today.get(to).copied().unwrap_or(0);
@@ -283,7 +287,7 @@ impl Model {
                 }
                 ok
             }
-            Action::Redeem { amount, order_id } => {
+            Action::Brand(BrandAction::Redeem { amount, order_id }) => {
                 let pts = sym("PTS");
                 let from = bal(self, &tx.sender, &pts);
                 let ok = amount.units() > 0
@@ -302,49 +306,51 @@ impl Model {
             // Anchors belong on the center chain; this is a brand chain. Nothing expires
             // within a run, so there is never anything to sweep. This genesis has no
             // exchange (tests/exchange.rs covers it).
-            Action::Anchor { .. }
-            | Action::Expire { .. }
-            | Action::Apply { .. }
-            | Action::Approve { .. }
-            | Action::SignAgreement { .. }
-            | Action::Suspend { .. }
-            | Action::Reinstate { .. }
-            | Action::OraclePrice { .. }
-            | Action::SetMarket { .. }
-            | Action::Buy { .. }
-            | Action::CompleteBuy { .. }
-            | Action::Sell { .. }
-            | Action::SettleSell { .. }
-            | Action::ReleaseSell { .. }
-            | Action::DeliverBuy { .. }
-            | Action::CheckIn
-            | Action::BurnForLzm { .. }
-            | Action::ReportCoupon { .. }
-            | Action::SetEarningRules { .. }
-            | Action::SetLevelFloor { .. }
-            | Action::PublishOffer { .. }
-            | Action::BuyOffer { .. }
-            | Action::GrantConsent { .. }
-            | Action::WithdrawConsent { .. }
-            | Action::LogAccess { .. }
-            | Action::OpenPackSeason { .. }
-            | Action::JoinPack { .. }
-            | Action::LeavePack
-            | Action::PayPackWeek { .. }
-            | Action::PayContribution { .. }
-            | Action::RewardLink { .. }
-            | Action::StartPhase2 { .. }
-            | Action::AllocatePartner { .. }
-            | Action::ClaimAllocation { .. } => false,
-            Action::Refund { order_id } => match self.redemptions.get(order_id).copied() {
-                Some((redeemer, amount, false)) if tx.sender == issuer => {
-                    self.redemptions
-                        .insert(order_id.clone(), (redeemer, amount, true));
-                    self.credit(redeemer, &sym("PTS"), amount);
-                    true
+            Action::Anchor(AnchorAction::Anchor { .. })
+            | Action::Brand(BrandAction::Expire { .. })
+            | Action::Alliance(AllianceAction::Apply { .. })
+            | Action::Alliance(AllianceAction::Approve { .. })
+            | Action::Alliance(AllianceAction::SignAgreement { .. })
+            | Action::Alliance(AllianceAction::Suspend { .. })
+            | Action::Alliance(AllianceAction::Reinstate { .. })
+            | Action::Exchange(ExchangeAction::OraclePrice { .. })
+            | Action::Exchange(ExchangeAction::SetMarket { .. })
+            | Action::Exchange(ExchangeAction::Buy { .. })
+            | Action::Exchange(ExchangeAction::CompleteBuy { .. })
+            | Action::Exchange(ExchangeAction::Sell { .. })
+            | Action::Exchange(ExchangeAction::SettleSell { .. })
+            | Action::Exchange(ExchangeAction::ReleaseSell { .. })
+            | Action::Exchange(ExchangeAction::DeliverBuy { .. })
+            | Action::Membership(MembershipAction::CheckIn)
+            | Action::Membership(MembershipAction::BurnForLzm { .. })
+            | Action::Membership(MembershipAction::ReportCoupon { .. })
+            | Action::Membership(MembershipAction::SetEarningRules { .. })
+            | Action::Membership(MembershipAction::SetLevelFloor { .. })
+            | Action::Membership(MembershipAction::PublishOffer { .. })
+            | Action::Membership(MembershipAction::BuyOffer { .. })
+            | Action::Membership(MembershipAction::GrantConsent { .. })
+            | Action::Membership(MembershipAction::WithdrawConsent { .. })
+            | Action::Membership(MembershipAction::LogAccess { .. })
+            | Action::Membership(MembershipAction::OpenPackSeason { .. })
+            | Action::Membership(MembershipAction::JoinPack { .. })
+            | Action::Membership(MembershipAction::LeavePack)
+            | Action::Membership(MembershipAction::PayPackWeek { .. })
+            | Action::Tokenomics(TokenomicsAction::PayContribution { .. })
+            | Action::Tokenomics(TokenomicsAction::RewardLink { .. })
+            | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
+            | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
+            | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. }) => false,
+            Action::Brand(BrandAction::Refund { order_id }) => {
+                match self.redemptions.get(order_id).copied() {
+                    Some((redeemer, amount, false)) if tx.sender == issuer => {
+                        self.redemptions
+                            .insert(order_id.clone(), (redeemer, amount, true));
+                        self.credit(redeemer, &sym("PTS"), amount);
+                        true
+                    }
+                    _ => false,
                 }
-                _ => false,
-            },
+            }
         };
         if ok {
             self.sequences.insert(tx.sender, next + 1);
@@ -476,16 +482,16 @@ proptest! {
             match op {
                 Op::Transfer { from, to, fix, amount } => {
                     let asset = sym(if fix { "FIX" } else { "PTS" });
-                    let tx = h.tx(from, Action::Transfer { to: key(to).address(), asset, amount: Amount::new(amount), memo: "gift".into() }, None, exp);
+                    let tx = h.tx(from, Action::Token(TokenAction::Transfer { to: key(to).address(), asset, amount: Amount::new(amount), memo: "gift".into() }), None, exp);
                     h.submit(tx);
                 }
                 Op::Mint { by, to, amount } => {
-                    let tx = h.tx(by, Action::Mint { to: key(to).address(), asset: sym("PTS"), amount: Amount::new(amount) }, None, exp);
+                    let tx = h.tx(by, Action::Token(TokenAction::Mint { to: key(to).address(), asset: sym("PTS"), amount: Amount::new(amount) }), None, exp);
                     h.submit(tx);
                 }
                 Op::Burn { from, fix, amount } => {
                     let asset = sym(if fix { "FIX" } else { "PTS" });
-                    let tx = h.tx(from, Action::Burn { asset, amount: Amount::new(amount) }, None, exp);
+                    let tx = h.tx(from, Action::Token(TokenAction::Burn { asset, amount: Amount::new(amount) }), None, exp);
                     h.submit(tx);
                 }
                 Op::Replay { back } => {
@@ -496,30 +502,30 @@ proptest! {
                 Op::SequenceSkew { from, skew } => {
                     let base = *h.next_seq.get(&from).unwrap_or(&0) as i64;
                     let seq = (base + i64::from(skew)).max(0) as u64;
-                    let tx = h.tx(from, Action::Burn { asset: sym("PTS"), amount: Amount::new(1) }, Some(seq), exp);
+                    let tx = h.tx(from, Action::Token(TokenAction::Burn { asset: sym("PTS"), amount: Amount::new(1) }), Some(seq), exp);
                     h.submit(tx);
                 }
                 Op::Expired { from } => {
-                    let tx = h.tx(from, Action::Burn { asset: sym("PTS"), amount: Amount::new(1) }, Some(0), T0);
+                    let tx = h.tx(from, Action::Token(TokenAction::Burn { asset: sym("PTS"), amount: Amount::new(1) }), Some(0), T0);
                     h.submit(tx);
                 }
                 Op::Link { user, customer, partner_signed } => {
                     let hash = customer_hash(customer);
                     let message = milk_core::brand::link_message(&h.chain, &key(user).address(), &hash);
                     let signer = if partner_signed { key(0) } else { key(3) };
-                    let tx = h.tx(user, Action::Link { customer_hash: hash, partner_signature: signer.sign(&message.0) }, None, exp);
+                    let tx = h.tx(user, Action::Brand(BrandAction::Link { customer_hash: hash, partner_signature: signer.sign(&message.0) }), None, exp);
                     h.submit(tx);
                 }
                 Op::Convert { by, to, mileage, reference } => {
-                    let tx = h.tx(by, Action::Convert { to: key(to).address(), mileage, reference: format!("ref-{reference}") }, None, exp);
+                    let tx = h.tx(by, Action::Brand(BrandAction::Convert { to: key(to).address(), mileage, reference: format!("ref-{reference}") }), None, exp);
                     h.submit(tx);
                 }
                 Op::Redeem { from, amount, order } => {
-                    let tx = h.tx(from, Action::Redeem { amount: Amount::new(amount), order_id: format!("order-{order}") }, None, exp);
+                    let tx = h.tx(from, Action::Brand(BrandAction::Redeem { amount: Amount::new(amount), order_id: format!("order-{order}") }), None, exp);
                     h.submit(tx);
                 }
                 Op::Refund { by, order } => {
-                    let tx = h.tx(by, Action::Refund { order_id: format!("order-{order}") }, None, exp);
+                    let tx = h.tx(by, Action::Brand(BrandAction::Refund { order_id: format!("order-{order}") }), None, exp);
                     h.submit(tx);
                 }
                 Op::Block => h.block(),
@@ -552,12 +558,12 @@ fn one_block_chain() -> Harness {
     for i in 1..4 {
         let tx = h.tx(
             i,
-            Action::Transfer {
+            Action::Token(TokenAction::Transfer {
                 to: key(4).address(),
                 asset: sym("PTS"),
                 amount: Amount::new(5),
                 memo: String::new(),
-            },
+            }),
             None,
             exp,
         );
@@ -648,11 +654,13 @@ fn each_bad_transaction_gets_its_own_error_and_changes_nothing() {
         expires_at_ms: exp,
         action,
     };
-    let pay = |amount: u128| Action::Transfer {
-        to: key(2).address(),
-        asset: sym("PTS"),
-        amount: Amount::new(amount),
-        memo: String::new(),
+    let pay = |amount: u128| {
+        Action::Token(TokenAction::Transfer {
+            to: key(2).address(),
+            asset: sym("PTS"),
+            amount: Amount::new(amount),
+            memo: String::new(),
+        })
     };
     let exp = now + 1_000;
     let cases: Vec<(Transaction, &str)> = vec![
@@ -676,10 +684,10 @@ fn each_bad_transaction_gets_its_own_error_and_changes_nothing() {
                 1,
                 0,
                 exp,
-                Action::Burn {
+                Action::Token(TokenAction::Burn {
                     asset: sym("NOPE"),
                     amount: Amount::new(1),
-                },
+                }),
             ),
             "unknown_asset",
         ),
@@ -688,11 +696,11 @@ fn each_bad_transaction_gets_its_own_error_and_changes_nothing() {
                 1,
                 0,
                 exp,
-                Action::Mint {
+                Action::Token(TokenAction::Mint {
                     to: key(1).address(),
                     asset: sym("PTS"),
                     amount: Amount::new(1),
-                },
+                }),
             ),
             "not_issuer",
         ),
@@ -701,11 +709,11 @@ fn each_bad_transaction_gets_its_own_error_and_changes_nothing() {
                 0,
                 0,
                 exp,
-                Action::Mint {
+                Action::Token(TokenAction::Mint {
                     to: key(1).address(),
                     asset: sym("PTS"),
                     amount: Amount::MAX,
-                },
+                }),
             ),
             "overflow",
         ),
@@ -737,10 +745,10 @@ fn out_of_order_arrivals_still_apply_in_sequence() {
         .map(|_| {
             h.tx(
                 1,
-                Action::Burn {
+                Action::Token(TokenAction::Burn {
                     asset: sym("PTS"),
                     amount: Amount::new(1),
-                },
+                }),
                 None,
                 exp,
             )
@@ -762,10 +770,10 @@ fn the_mempool_is_bounded() {
     let mut t = |from| {
         h.tx(
             from,
-            Action::Burn {
+            Action::Token(TokenAction::Burn {
                 asset: sym("PTS"),
                 amount: Amount::new(1),
-            },
+            }),
             None,
             exp,
         )
@@ -860,15 +868,17 @@ fn brand_rules_link_convert_redeem_refund_each_once() {
     let link = |user: usize, customer: u8, signer: &Keypair| {
         let hash = customer_hash(customer);
         let message = milk_core::brand::link_message(&chain, &key(user).address(), &hash);
-        Action::Link {
+        Action::Brand(BrandAction::Link {
             customer_hash: hash,
             partner_signature: signer.sign(&message.0),
-        }
+        })
     };
-    let convert = |to: usize, mileage: u64, reference: &str| Action::Convert {
-        to: key(to).address(),
-        mileage,
-        reference: reference.into(),
+    let convert = |to: usize, mileage: u64, reference: &str| {
+        Action::Brand(BrandAction::Convert {
+            to: key(to).address(),
+            mileage,
+            reference: reference.into(),
+        })
     };
 
     // Links: countersigned by the partner, one customer per wallet.
@@ -936,9 +946,11 @@ fn brand_rules_link_convert_redeem_refund_each_once() {
 
     // Redemptions burn, each order once; refunds re-mint, once, by the issuer only.
     let supply = state.supply(&pts).unwrap().units();
-    let redeem = |amount: u128, order: &str| Action::Redeem {
-        amount: Amount::new(amount),
-        order_id: order.into(),
+    let redeem = |amount: u128, order: &str| {
+        Action::Brand(BrandAction::Redeem {
+            amount: Amount::new(amount),
+            order_id: order.into(),
+        })
     };
     assert_eq!(run(&mut state, 1, redeem(0, "o1")), Err("zero_amount"));
     assert_eq!(
@@ -948,8 +960,10 @@ fn brand_rules_link_convert_redeem_refund_each_once() {
     assert_eq!(run(&mut state, 1, redeem(100, "o1")), Ok(()));
     assert_eq!(run(&mut state, 1, redeem(100, "o1")), Err("reference_used"));
     assert_eq!(state.supply(&pts).unwrap().units(), supply - 100);
-    let refund = |order: &str| Action::Refund {
-        order_id: order.into(),
+    let refund = |order: &str| {
+        Action::Brand(BrandAction::Refund {
+            order_id: order.into(),
+        })
     };
     assert_eq!(run(&mut state, 1, refund("o1")), Err("not_issuer"));
     assert_eq!(
@@ -986,12 +1000,12 @@ fn brand_rules_link_convert_redeem_refund_each_once() {
         .policy
         .transfers_allowed = false;
     let (_, mut strict_state) = strict.genesis_block(&strict.chains[1]).unwrap();
-    let pay = Action::Transfer {
+    let pay = Action::Token(TokenAction::Transfer {
         to: key(2).address(),
         asset: pts,
         amount: Amount::new(1),
         memo: String::new(),
-    };
+    });
     assert_eq!(run(&mut strict_state, 3, pay), Err("transfers_disabled"));
     let center = Transaction {
         chain: ChainId::center(),
@@ -1021,11 +1035,11 @@ fn only_the_operator_anchors_brand_chains_and_only_forward() {
             sender: key.address(),
             sequence: seq,
             expires_at_ms: now + 1_000,
-            action: Action::Anchor {
+            action: Action::Anchor(AnchorAction::Anchor {
                 chain: brand.clone(),
                 height,
                 hash: milk_core::Hash::domain("h", &[&height.to_be_bytes()]),
-            },
+            }),
         };
         state.apply(&tx, now).map_err(|e| e.code())
     };
@@ -1086,18 +1100,20 @@ fn expiring_tokens_are_spent_first_move_with_transfers_and_are_swept_once_expire
         &mut state,
         1,
         T0,
-        Action::Link {
+        Action::Brand(BrandAction::Link {
             customer_hash: hash,
             partner_signature: key(0).sign(&message.0),
-        },
+        }),
     )
     .unwrap();
     // Key 1 holds 1,000 that never expire (genesis); it converts 300 on day 0 and 200 a
     // week later: two lots, expiring on days 30 and 37.
-    let convert = |mileage, reference: &str| Action::Convert {
-        to: key(1).address(),
-        mileage,
-        reference: reference.into(),
+    let convert = |mileage, reference: &str| {
+        Action::Brand(BrandAction::Convert {
+            to: key(1).address(),
+            mileage,
+            reference: reference.into(),
+        })
     };
     run(&mut state, 0, T0, convert(300, "a")).unwrap();
     run(&mut state, 0, T0 + 7 * DAY_MS, convert(200, "b")).unwrap();
@@ -1112,11 +1128,13 @@ fn expiring_tokens_are_spent_first_move_with_transfers_and_are_swept_once_expire
     assert_eq!(lots(&state, 1), [(30, 300), (37, 200)]);
 
     // Spending takes the soonest-expiring lot first; a transfer carries the lots it takes.
-    let pay = |amount| Action::Transfer {
-        to: key(2).address(),
-        asset: pts,
-        amount: Amount::new(amount),
-        memo: String::new(),
+    let pay = |amount| {
+        Action::Token(TokenAction::Transfer {
+            to: key(2).address(),
+            asset: pts,
+            amount: Amount::new(amount),
+            memo: String::new(),
+        })
     };
     run(&mut state, 1, T0 + 8 * DAY_MS, pay(250)).unwrap();
     assert_eq!(lots(&state, 1), [(30, 50), (37, 200)]);
@@ -1143,8 +1161,10 @@ fn expiring_tokens_are_spent_first_move_with_transfers_and_are_swept_once_expire
 
     // The sweep: only the issuer, only what has expired, exactly once.
     let supply = state.supply(&pts).unwrap().units();
-    let sweep = |k: usize| Action::Expire {
-        account: key(k).address(),
+    let sweep = |k: usize| {
+        Action::Brand(BrandAction::Expire {
+            account: key(k).address(),
+        })
     };
     assert_eq!(run(&mut state, 1, later, sweep(1)), Err("not_issuer"));
     assert_eq!(
@@ -1202,7 +1222,7 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
             policy: policy.clone(),
             initial_float: Amount::new(1_000_000),
         };
-        let apply = |a: Application| Action::Apply { application: a };
+        let apply = |a: Application| Action::Alliance(AllianceAction::Apply { application: a });
         let (newco, other) = (
             Keypair::from_label("newco"),
             Keypair::from_label("other-co"),
@@ -1261,17 +1281,17 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
             Err("sector_occupied")
         );
 
-        let sign = Action::SignAgreement {
+        let sign = Action::Alliance(AllianceAction::SignAgreement {
             chain: books.clone(),
-        };
+        });
         let need = quorum.unwrap_or(3);
         assert_eq!(
             run(&mut center, &operator, sign.clone()),
             Err("quorum_not_reached")
         );
-        let approve = Action::Approve {
+        let approve = Action::Alliance(AllianceAction::Approve {
             chain: books.clone(),
-        };
+        });
         assert_eq!(
             run(&mut center, &demo_key("alice"), approve.clone()),
             Err("not_a_member")
@@ -1331,9 +1351,9 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
         );
 
         // Suspension and reinstatement, by TICA only, each from the right status.
-        let suspend = Action::Suspend {
+        let suspend = Action::Alliance(AllianceAction::Suspend {
             chain: books.clone(),
-        };
+        });
         assert_eq!(
             run(&mut center, &newco, suspend.clone()),
             Err("not_operator")
@@ -1347,9 +1367,9 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
             run(
                 &mut center,
                 &operator,
-                Action::Reinstate {
+                Action::Alliance(AllianceAction::Reinstate {
                     chain: books.clone()
-                }
+                })
             ),
             Ok(())
         );
@@ -1366,9 +1386,9 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
             run(
                 &mut center,
                 &newco,
-                Action::Approve {
+                Action::Alliance(AllianceAction::Approve {
                     chain: "bookclub".parse().unwrap()
-                }
+                })
             ),
             Ok(())
         );

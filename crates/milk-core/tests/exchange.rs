@@ -8,6 +8,7 @@ use milk_core::exchange::{ESCROW, TradeStatus};
 use milk_core::genesis::{Genesis, demo_key};
 use milk_core::state::ChainState;
 use milk_core::tx::{Action, OrderSize, SignedTransaction, Transaction, TxId};
+use milk_core::tx::{AllianceAction, ExchangeAction, TokenAction, TokenomicsAction};
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -101,10 +102,10 @@ impl Net {
         self.run(
             "center",
             &demo_key("operator"),
-            Action::OraclePrice {
+            Action::Exchange(ExchangeAction::OraclePrice {
                 krw_e4,
                 observed_at_ms: now,
-            },
+            }),
         )
     }
 
@@ -131,12 +132,12 @@ impl Net {
         self.run(
             "center",
             user,
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset: sym("CINE"),
                 pay: sym("MLK"),
                 size,
                 max_in: Amount::new(max_in),
-            },
+            }),
         )
     }
 
@@ -149,10 +150,10 @@ impl Net {
         let tx = self.sign(
             "cinema",
             user,
-            Action::Sell {
+            Action::Exchange(ExchangeAction::Sell {
                 amount: Amount::new(amount),
                 min_out: Amount::new(min_out),
-            },
+            }),
         );
         self.apply(&tx).map(|()| tx)
     }
@@ -191,9 +192,9 @@ fn a_sale_and_a_purchase_settle_across_both_chains() {
     assert_eq!(net.cine(&alice.address()), cine0 - 10_000);
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order.clone()),
-        },
+        }),
     )
     .unwrap();
     let trade = net.center.exchange().unwrap().trade(&id).unwrap().clone();
@@ -212,27 +213,27 @@ fn a_sale_and_a_purchase_settle_across_both_chains() {
     assert_eq!(
         net.operator(
             "center",
-            Action::SettleSell {
+            Action::Exchange(ExchangeAction::SettleSell {
                 order: Box::new(order)
-            }
+            })
         ),
         Err("trade_closed")
     );
     net.operator(
         "cinema",
-        Action::ReleaseSell {
+        Action::Exchange(ExchangeAction::ReleaseSell {
             trade: id,
             filled: true,
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
         net.operator(
             "cinema",
-            Action::ReleaseSell {
+            Action::Exchange(ExchangeAction::ReleaseSell {
                 trade: id,
                 filled: true
-            }
+            })
         ),
         Err("trade_closed")
     );
@@ -251,39 +252,39 @@ fn a_sale_and_a_purchase_settle_across_both_chains() {
     assert_eq!(net.mlk(&alice.address()), before - t.total);
     net.operator(
         "cinema",
-        Action::DeliverBuy {
+        Action::Exchange(ExchangeAction::DeliverBuy {
             trade: buy,
             to: alice.address(),
             amount: Amount::new(5_000),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
         net.operator(
             "cinema",
-            Action::DeliverBuy {
+            Action::Exchange(ExchangeAction::DeliverBuy {
                 trade: buy,
                 to: alice.address(),
                 amount: Amount::new(5_000)
-            },
+            }),
         ),
         Err("trade_closed")
     );
     net.operator(
         "center",
-        Action::CompleteBuy {
+        Action::Exchange(ExchangeAction::CompleteBuy {
             trade: buy,
             delivered: true,
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
         net.operator(
             "center",
-            Action::CompleteBuy {
+            Action::Exchange(ExchangeAction::CompleteBuy {
                 trade: buy,
                 delivered: true
-            }
+            })
         ),
         Err("trade_closed")
     );
@@ -321,19 +322,19 @@ fn a_release_that_contradicts_the_center_chain_is_caught_by_the_cross_check() {
     let id = order.tx.id();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order),
-        },
+        }),
     )
     .unwrap();
     let cinema: ChainId = "cinema".parse().unwrap();
     assert!(milk_core::exchange::cross_check(&net.center, &cinema, &net.brand).is_empty());
     net.operator(
         "cinema",
-        Action::ReleaseSell {
+        Action::Exchange(ExchangeAction::ReleaseSell {
             trade: id,
             filled: true,
-        },
+        }),
     )
     .unwrap();
     let problems = milk_core::exchange::cross_check(&net.center, &cinema, &net.brand);
@@ -343,11 +344,11 @@ fn a_release_that_contradicts_the_center_chain_is_caught_by_the_cross_check() {
     let mut net = Net::new();
     net.operator(
         "cinema",
-        Action::DeliverBuy {
+        Action::Exchange(ExchangeAction::DeliverBuy {
             trade: TxId::ZERO,
             to: bob.address(),
             amount: Amount::new(5),
-        },
+        }),
     )
     .unwrap();
     let problems = milk_core::exchange::cross_check(&net.center, &cinema, &net.brand);
@@ -366,9 +367,9 @@ fn failures_after_a_lock_give_everything_back() {
     let id = order.tx.id();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
@@ -377,10 +378,10 @@ fn failures_after_a_lock_give_everything_back() {
     );
     net.operator(
         "cinema",
-        Action::ReleaseSell {
+        Action::Exchange(ExchangeAction::ReleaseSell {
             trade: id,
             filled: false,
-        },
+        }),
     )
     .unwrap();
     assert_eq!(net.cine(&bob.address()), cine0);
@@ -397,10 +398,10 @@ fn failures_after_a_lock_give_everything_back() {
     assert!(net.position() < position);
     net.operator(
         "center",
-        Action::CompleteBuy {
+        Action::Exchange(ExchangeAction::CompleteBuy {
             trade: buy,
             delivered: false,
-        },
+        }),
     )
     .unwrap();
     assert_eq!(net.mlk(&bob.address()), mlk0);
@@ -423,12 +424,12 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         net.run(
             "center",
             &alice,
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset: sym("CINE"),
                 pay: sym("LZM"),
                 size: tokens(100),
                 max_in: Amount::new(u128::MAX)
-            }
+            })
         ),
         Err("payment_not_accepted")
     );
@@ -436,12 +437,12 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         net.run(
             "center",
             &alice,
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset: sym("NOPE"),
                 pay: sym("MLK"),
                 size: tokens(100),
                 max_in: Amount::new(u128::MAX)
-            }
+            })
         ),
         Err("unknown_market")
     );
@@ -456,10 +457,10 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         let id = net.buy(&alice, tokens(1_000_000), u128::MAX).unwrap();
         net.operator(
             "center",
-            Action::CompleteBuy {
+            Action::Exchange(ExchangeAction::CompleteBuy {
                 trade: id,
                 delivered: false,
-            },
+            }),
         )
         .unwrap();
     }
@@ -487,10 +488,10 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         net.run(
             "center",
             &alice,
-            Action::OraclePrice {
+            Action::Exchange(ExchangeAction::OraclePrice {
                 krw_e4: 1,
                 observed_at_ms: net.now
-            }
+            })
         ),
         Err("not_oracle")
     );
@@ -500,9 +501,9 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     let order = net.sell(&alice, 100, 0).unwrap();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order.clone()),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
@@ -522,9 +523,9 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     net.oracle(MLK_KRW_E4).unwrap();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(late.clone()),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
@@ -541,18 +542,18 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     let mut forged = net.sign(
         "cinema",
         &alice,
-        Action::Sell {
+        Action::Exchange(ExchangeAction::Sell {
             amount: Amount::new(100),
             min_out: Amount::ZERO,
-        },
+        }),
     );
     forged.signature = demo_key("bob").sign(&forged.tx.id().0);
     assert_eq!(
         net.operator(
             "center",
-            Action::SettleSell {
+            Action::Exchange(ExchangeAction::SettleSell {
                 order: Box::new(forged)
-            }
+            })
         ),
         Err("bad_signature")
     );
@@ -560,37 +561,37 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     let transfer = net.sign(
         "cinema",
         &alice,
-        Action::Transfer {
+        Action::Token(TokenAction::Transfer {
             to: alice.address(),
             asset: sym("CINE"),
             amount: Amount::new(1),
             memo: String::new(),
-        },
+        }),
     );
     assert_eq!(
         net.operator(
             "center",
-            Action::SettleSell {
+            Action::Exchange(ExchangeAction::SettleSell {
                 order: Box::new(transfer)
-            }
+            })
         ),
         Err("not_a_sale")
     );
     let another = net.sign(
         "cinema",
         &alice,
-        Action::Sell {
+        Action::Exchange(ExchangeAction::Sell {
             amount: Amount::new(1),
             min_out: Amount::ZERO,
-        },
+        }),
     );
     assert_eq!(
         net.run(
             "center",
             &alice,
-            Action::SettleSell {
+            Action::Exchange(ExchangeAction::SettleSell {
                 order: Box::new(another)
-            }
+            })
         ),
         Err("not_operator")
     );
@@ -598,31 +599,31 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         net.run(
             "cinema",
             &alice,
-            Action::DeliverBuy {
+            Action::Exchange(ExchangeAction::DeliverBuy {
                 trade: TxId::ZERO,
                 to: alice.address(),
                 amount: Amount::new(1)
-            }
+            })
         ),
         Err("not_operator")
     );
     assert_eq!(
         net.operator(
             "center",
-            Action::CompleteBuy {
+            Action::Exchange(ExchangeAction::CompleteBuy {
                 trade: TxId::ZERO,
                 delivered: true
-            }
+            })
         ),
         Err("unknown_trade")
     );
     assert_eq!(
         net.operator(
             "cinema",
-            Action::ReleaseSell {
+            Action::Exchange(ExchangeAction::ReleaseSell {
                 trade: TxId::ZERO,
                 filled: true
-            }
+            })
         ),
         Err("unknown_trade")
     );
@@ -633,11 +634,11 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     let short = net.buy(&demo_key("bob"), tokens(100), u128::MAX).unwrap();
     net.operator(
         "cinema",
-        Action::DeliverBuy {
+        Action::Exchange(ExchangeAction::DeliverBuy {
             trade: short,
             to: alice.address(),
             amount: Amount::new(inventory + 1),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(net.cine(&net.g.tica_inventory), inventory);
@@ -651,10 +652,10 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     );
     net.operator(
         "center",
-        Action::CompleteBuy {
+        Action::Exchange(ExchangeAction::CompleteBuy {
             trade: short,
             delivered: false,
-        },
+        }),
     )
     .unwrap();
 
@@ -663,9 +664,9 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     net.run(
         "center",
         &operator,
-        Action::Suspend {
+        Action::Alliance(AllianceAction::Suspend {
             chain: "cinema".parse().unwrap(),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
@@ -675,9 +676,9 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     net.run(
         "center",
         &operator,
-        Action::Reinstate {
+        Action::Alliance(AllianceAction::Reinstate {
             chain: "cinema".parse().unwrap(),
-        },
+        }),
     )
     .unwrap();
     net.buy(&demo_key("bob"), tokens(100), u128::MAX).unwrap();
@@ -700,9 +701,9 @@ fn a_reserve_too_small_refuses_sales_and_gives_the_tokens_back() {
     let id = order.tx.id();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
@@ -711,10 +712,10 @@ fn a_reserve_too_small_refuses_sales_and_gives_the_tokens_back() {
     );
     net.operator(
         "cinema",
-        Action::ReleaseSell {
+        Action::Exchange(ExchangeAction::ReleaseSell {
             trade: id,
             filled: false,
-        },
+        }),
     )
     .unwrap();
     assert_eq!(net.cine(&alice.address()), cine0);
@@ -729,10 +730,10 @@ fn an_order_is_bound_to_its_market() {
     let order = net.sign(
         "cinema",
         &alice,
-        Action::Sell {
+        Action::Exchange(ExchangeAction::Sell {
             amount: Amount::new(100),
             min_out: Amount::ZERO,
-        },
+        }),
     );
     let g = net.g.clone();
     let skyway = g.chain(&"skyway".parse().unwrap()).unwrap();
@@ -745,9 +746,9 @@ fn an_order_is_bound_to_its_market() {
     net.apply(&order).unwrap();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order.clone()),
-        },
+        }),
     )
     .unwrap();
     let t = net
@@ -763,12 +764,14 @@ fn an_order_is_bound_to_its_market() {
 #[test]
 fn markets_open_and_deepen_under_the_rules() {
     let mut net = Net::new();
-    let set = |capacity: u128, position: Option<u128>, max_order: u128| Action::SetMarket {
-        asset: sym("CINE"),
-        capacity: Amount::new(capacity),
-        position: position.map(Amount::new),
-        max_order: Amount::new(max_order),
-        user_daily_limit: Amount::new(5_000_000),
+    let set = |capacity: u128, position: Option<u128>, max_order: u128| {
+        Action::Exchange(ExchangeAction::SetMarket {
+            asset: sym("CINE"),
+            capacity: Amount::new(capacity),
+            position: position.map(Amount::new),
+            max_order: Amount::new(max_order),
+            user_daily_limit: Amount::new(5_000_000),
+        })
     };
     let price = |net: &Net| {
         net.center
@@ -810,23 +813,25 @@ fn markets_open_and_deepen_under_the_rules() {
     assert_eq!(
         net.operator(
             "center",
-            Action::SetMarket {
+            Action::Exchange(ExchangeAction::SetMarket {
                 asset: sym("NOPE"),
                 capacity: Amount::new(10),
                 position: Some(Amount::new(5)),
                 max_order: Amount::new(1),
                 user_daily_limit: Amount::new(1),
-            }
+            })
         ),
         Err("unknown_market")
     );
     // A shallow market: at its bound, buying is refused with the largest size allowed.
-    let shallow = |max_order: u128| Action::SetMarket {
-        asset: sym("CINE"),
-        capacity: Amount::new(1_000),
-        position: None,
-        max_order: Amount::new(max_order),
-        user_daily_limit: Amount::new(u128::MAX),
+    let shallow = |max_order: u128| {
+        Action::Exchange(ExchangeAction::SetMarket {
+            asset: sym("CINE"),
+            capacity: Amount::new(1_000),
+            position: None,
+            max_order: Amount::new(max_order),
+            user_daily_limit: Amount::new(u128::MAX),
+        })
     };
     net.operator("center", shallow(160)).unwrap();
     assert_eq!(net.position(), 500);
@@ -840,12 +845,12 @@ fn markets_open_and_deepen_under_the_rules() {
     let order = net.sign(
         "center",
         &alice,
-        Action::Buy {
+        Action::Exchange(ExchangeAction::Buy {
             asset: sym("CINE"),
             pay: sym("MLK"),
             size: tokens(21),
             max_in: Amount::new(u128::MAX),
-        },
+        }),
     );
     let refused = net.center.apply(&order.tx, net.now);
     assert_eq!(
@@ -906,11 +911,11 @@ proptest! {
                 let Ok(order) = net.sell(user, size, min_out) else { continue };
                 let id = order.tx.id();
                 if steps >= 1 {
-                    net.operator("center", Action::SettleSell { order: Box::new(order.clone()) }).unwrap();
+                    net.operator("center", Action::Exchange(ExchangeAction::SettleSell { order: Box::new(order.clone()) })).unwrap();
                 }
                 if steps >= 2 {
                     let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
-                    net.operator("cinema", Action::ReleaseSell { trade: id, filled }).unwrap();
+                    net.operator("cinema", Action::Exchange(ExchangeAction::ReleaseSell { trade: id, filled })).unwrap();
                 } else {
                     open.push((true, id, Some(order), size, user.address()));
                 }
@@ -920,12 +925,12 @@ proptest! {
                                 let delivered = steps >= 1 && {
                     net.operator(
                         "cinema",
-                        Action::DeliverBuy { trade: id, to: user.address(), amount: Amount::new(size) },
+                        Action::Exchange(ExchangeAction::DeliverBuy { trade: id, to: user.address(), amount: Amount::new(size) }),
                     ).unwrap();
                     net.brand.brand().unwrap().delivery(&id).unwrap().delivered
                 };
                 if steps >= 2 {
-                    net.operator("center", Action::CompleteBuy { trade: id, delivered }).unwrap();
+                    net.operator("center", Action::Exchange(ExchangeAction::CompleteBuy { trade: id, delivered })).unwrap();
                 } else {
                     open.push((false, id, None, size, user.address()));
                 }
@@ -962,19 +967,19 @@ proptest! {
         for (sell, id, order, size, user) in open {
             if sell {
                 if net.center.exchange().unwrap().trade(&id).is_none() {
-                    net.operator("center", Action::SettleSell { order: Box::new(order.unwrap()) }).unwrap();
+                    net.operator("center", Action::Exchange(ExchangeAction::SettleSell { order: Box::new(order.unwrap()) })).unwrap();
                 }
                 let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
-                net.operator("cinema", Action::ReleaseSell { trade: id, filled }).unwrap();
+                net.operator("cinema", Action::Exchange(ExchangeAction::ReleaseSell { trade: id, filled })).unwrap();
             } else {
                                 if net.brand.brand().unwrap().delivery(&id).is_none() {
                     net.operator(
                         "cinema",
-                        Action::DeliverBuy { trade: id, to: user, amount: Amount::new(size) },
+                        Action::Exchange(ExchangeAction::DeliverBuy { trade: id, to: user, amount: Amount::new(size) }),
                     ).unwrap();
                 }
                 let delivered = net.brand.brand().unwrap().delivery(&id).unwrap().delivered;
-                net.operator("center", Action::CompleteBuy { trade: id, delivered }).unwrap();
+                net.operator("center", Action::Exchange(ExchangeAction::CompleteBuy { trade: id, delivered })).unwrap();
             }
         }
         net.conserved();
@@ -1023,9 +1028,9 @@ fn a_filled_trade_earns_lzm_by_its_krw_volume_and_a_refunded_one_nothing() {
     let id = order.tx.id();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order),
-        },
+        }),
     )
     .unwrap();
     let t = net.center.exchange().unwrap().trade(&id).unwrap().clone();
@@ -1039,10 +1044,10 @@ fn a_filled_trade_earns_lzm_by_its_krw_volume_and_a_refunded_one_nothing() {
         .unwrap();
     net.operator(
         "center",
-        Action::CompleteBuy {
+        Action::Exchange(ExchangeAction::CompleteBuy {
             trade: buy,
             delivered: false,
-        },
+        }),
     )
     .unwrap();
     assert_eq!(lzm(&net), before);
@@ -1074,9 +1079,9 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
     let order = net.sell(&carol, 400_000, 1).unwrap();
     net.operator(
         "center",
-        Action::SettleSell {
+        Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order.clone()),
-        },
+        }),
     )
     .unwrap();
     let t = net
@@ -1091,10 +1096,10 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
         net.center.membership().unwrap().volume(&cinema, epoch),
         t.gross
     );
-    let pay = Action::PayContribution {
+    let pay = Action::Tokenomics(TokenomicsAction::PayContribution {
         chain: cinema.clone(),
         epoch,
-    };
+    });
     assert_eq!(net.operator("center", pay.clone()), Err("pack_refused"));
     net.now = (epoch + 1) * rewards.epoch_ms;
     net.oracle(MLK_KRW_E4).unwrap();
@@ -1104,10 +1109,10 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
     assert_eq!(net.mlk(&issuer), before + t.gross / 100);
     assert_eq!(net.operator("center", pay), Err("trade_closed"));
     // Linking rewards: once per partner, from the user-distribution bucket.
-    let link = Action::RewardLink {
+    let link = Action::Tokenomics(TokenomicsAction::RewardLink {
         user: carol.address(),
         chain: cinema.clone(),
-    };
+    });
     let mlk = net.mlk(&carol.address());
     net.operator("center", link.clone()).unwrap();
     assert_eq!(net.mlk(&carol.address()), mlk + rewards.link_reward.units());

@@ -8,6 +8,9 @@ use milk_core::genesis::{DEMO_GENESIS_TIME_MS, Genesis, demo_key};
 use milk_core::membership::EarningRules;
 use milk_core::state::ChainState;
 use milk_core::tx::{Action, Transaction};
+use milk_core::tx::{
+    AllianceAction, ExchangeAction, MembershipAction, TokenAction, TokenomicsAction,
+};
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -72,12 +75,12 @@ impl Center {
     ) -> Result<(), &'static str> {
         self.run(
             from,
-            Action::Transfer {
+            Action::Token(TokenAction::Transfer {
                 to: *to,
                 asset: sym(asset),
                 amount: Amount::new(amount),
                 memo: String::new(),
-            },
+            }),
         )
     }
 
@@ -133,10 +136,10 @@ fn lockups_release_at_exactly_their_instant() {
     assert_eq!(
         c.run(
             &liquidity,
-            Action::Burn {
+            Action::Token(TokenAction::Burn {
                 asset: sym("MLK"),
                 amount: Amount::new(1)
-            }
+            })
         ),
         Err("allocation_locked")
     );
@@ -161,9 +164,13 @@ fn the_team_waits_for_the_user_pools_and_the_reserve_comes_last() {
         .map(|i| Keypair::from_label(&format!("member-{i}")))
         .collect();
     for u in &users[..10] {
-        c.run(u, Action::CheckIn).unwrap();
+        c.run(u, Action::Membership(MembershipAction::CheckIn))
+            .unwrap();
     }
-    assert_eq!(c.run(&users[10], Action::CheckIn), Err("pool_exhausted"));
+    assert_eq!(
+        c.run(&users[10], Action::Membership(MembershipAction::CheckIn)),
+        Err("pool_exhausted")
+    );
     assert_eq!(
         c.pay(&team, &alice.address(), "LZM", 1),
         Err("allocation_locked")
@@ -171,17 +178,17 @@ fn the_team_waits_for_the_user_pools_and_the_reserve_comes_last() {
     // ...and 10 MLK burned at 5 LZM each empties the burn pool.
     c.run(
         &alice,
-        Action::BurnForLzm {
+        Action::Membership(MembershipAction::BurnForLzm {
             amount: Amount::new(10 * 100_000_000),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
         c.run(
             &alice,
-            Action::BurnForLzm {
+            Action::Membership(MembershipAction::BurnForLzm {
                 amount: Amount::new(100_000_000)
-            }
+            })
         ),
         Err("pool_exhausted")
     );
@@ -204,8 +211,12 @@ fn levels_rise_and_fall_as_earnings_enter_and_leave_the_window() {
     // 10 LZM a day: Silver (100 LZM) after ten days.
     for day in 0..10 {
         assert_eq!(c.level(&bob).name, "Basic", "day {day}");
-        c.run(&bob, Action::CheckIn).unwrap();
-        assert_eq!(c.run(&bob, Action::CheckIn), Err("already_checked_in"));
+        c.run(&bob, Action::Membership(MembershipAction::CheckIn))
+            .unwrap();
+        assert_eq!(
+            c.run(&bob, Action::Membership(MembershipAction::CheckIn)),
+            Err("already_checked_in")
+        );
         c.now += DAY_MS;
     }
     let l = c.level(&bob);
@@ -229,10 +240,12 @@ fn levels_rise_and_fall_as_earnings_enter_and_leave_the_window() {
 
     // TICA's floor, with its reason, acts as a minimum; removed, the computed level is back.
     let operator = demo_key("operator");
-    let floor = |level: u8| Action::SetLevelFloor {
-        user: bob.address(),
-        level,
-        reason: "partner event host".into(),
+    let floor = |level: u8| {
+        Action::Membership(MembershipAction::SetLevelFloor {
+            user: bob.address(),
+            level,
+            reason: "partner event host".into(),
+        })
     };
     assert_eq!(c.run(&bob, floor(3)), Err("not_operator"));
     assert_eq!(c.run(&operator, floor(9)), Err("invalid_level"));
@@ -266,21 +279,28 @@ fn earning_rules_caps_coupons_and_burns() {
     assert_eq!(
         c.run(
             &alice,
-            Action::SetEarningRules {
+            Action::Membership(MembershipAction::SetEarningRules {
                 rules: rules.clone()
-            }
+            })
         ),
         Err("not_operator")
     );
-    c.run(&operator, Action::SetEarningRules { rules }).unwrap();
-    c.run(&alice, Action::CheckIn).unwrap();
+    c.run(
+        &operator,
+        Action::Membership(MembershipAction::SetEarningRules { rules }),
+    )
+    .unwrap();
+    c.run(&alice, Action::Membership(MembershipAction::CheckIn))
+        .unwrap();
     assert_eq!(c.balance(&alice.address(), "LZM"), 600 * LZM);
     // A partner's coupon report: 300,000 KRW at 2 LZM per 1,000, capped at what today leaves.
     let cinema = demo_key("partner:cinema");
-    let coupon = |id: &str| Action::ReportCoupon {
-        user: alice.address(),
-        krw: 300_000,
-        coupon_id: id.into(),
+    let coupon = |id: &str| {
+        Action::Membership(MembershipAction::ReportCoupon {
+            user: alice.address(),
+            krw: 300_000,
+            coupon_id: id.into(),
+        })
     };
     c.run(&cinema, coupon("C-1")).unwrap();
     assert_eq!(c.balance(&alice.address(), "LZM"), 1_000 * LZM);
@@ -291,14 +311,15 @@ fn earning_rules_caps_coupons_and_burns() {
     assert_eq!(c.run(&cinema, coupon("C-2")), Err("coupon_used"));
     assert_eq!(c.balance(&alice.address(), "LZM"), 1_000 * LZM);
     c.now += DAY_MS;
-    c.run(&alice, Action::CheckIn).unwrap();
+    c.run(&alice, Action::Membership(MembershipAction::CheckIn))
+        .unwrap();
     // Burning MLK: supply shrinks by what burned, LZM arrives at the rate, uncapped.
     let mlk_supply = c.state.supply(&sym("MLK")).unwrap().units();
     c.run(
         &alice,
-        Action::BurnForLzm {
+        Action::Membership(MembershipAction::BurnForLzm {
             amount: Amount::new(200_000_000),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
@@ -314,23 +335,26 @@ fn earning_rules_caps_coupons_and_burns() {
         per_mlk_burned: Amount::ZERO,
         daily_cap: Amount::new(1_000 * LZM),
     };
-    c.run(&operator, Action::SetEarningRules { rules: off })
-        .unwrap();
+    c.run(
+        &operator,
+        Action::Membership(MembershipAction::SetEarningRules { rules: off }),
+    )
+    .unwrap();
     assert_eq!(
         c.run(
             &alice,
-            Action::BurnForLzm {
+            Action::Membership(MembershipAction::BurnForLzm {
                 amount: Amount::new(100_000_000)
-            }
+            })
         ),
         Err("burn_too_small")
     );
     assert_eq!(
         c.run(
             &alice,
-            Action::BurnForLzm {
+            Action::Membership(MembershipAction::BurnForLzm {
                 amount: Amount::new(u128::MAX / 2)
-            }
+            })
         ),
         Err("insufficient_balance")
     );
@@ -360,12 +384,12 @@ fn earning_rules_caps_coupons_and_burns() {
     assert_eq!(
         c.run(
             &alice,
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset: sym("SKY"),
                 pay: sym("LZM"),
                 size: milk_core::tx::OrderSize::Tokens(Amount::new(100)),
                 max_in: Amount::new(u128::MAX),
-            }
+            })
         ),
         Err("payment_not_accepted")
     );
@@ -403,9 +427,9 @@ proptest! {
             let _ = match kind {
                 0 => c.pay(&key, &to, "MLK", amount),
                 1 => c.pay(&key, &to, "LZM", amount),
-                2 => c.run(&key, Action::CheckIn),
-                3 => c.run(&key, Action::BurnForLzm { amount: Amount::new(amount) }),
-                _ => c.run(&key, Action::Burn { asset: sym("MLK"), amount: Amount::new(amount) }),
+                2 => c.run(&key, Action::Membership(MembershipAction::CheckIn)),
+                3 => c.run(&key, Action::Membership(MembershipAction::BurnForLzm { amount: Amount::new(amount) })),
+                _ => c.run(&key, Action::Token(TokenAction::Burn { asset: sym("MLK"), amount: Amount::new(amount) })),
             };
             for (account, asset, before) in locked_before {
                 prop_assert!(c.balance(&account, asset.as_str()) >= before, "a locked allocation moved");
@@ -438,14 +462,16 @@ fn premium_offers_go_to_members_of_their_level_while_they_last() {
     let cinema = demo_key("partner:cinema");
     let (alice, bob) = (demo_key("alice"), demo_key("bob"));
     let t0 = c.now;
-    let publish = |id: &str, level: u8, stock: u32| Action::PublishOffer {
-        id: id.into(),
-        title: "Premiere night for two".into(),
-        level,
-        price: Amount::new(5 * LZM),
-        stock,
-        opens_ms: t0,
-        closes_ms: t0 + 7 * DAY_MS,
+    let publish = |id: &str, level: u8, stock: u32| {
+        Action::Membership(MembershipAction::PublishOffer {
+            id: id.into(),
+            title: "Premiere night for two".into(),
+            level,
+            price: Amount::new(5 * LZM),
+            stock,
+            opens_ms: t0,
+            closes_ms: t0 + 7 * DAY_MS,
+        })
     };
     // Only an admitted partner publishes, each id once, with a sensible offer.
     assert_eq!(
@@ -465,23 +491,26 @@ fn premium_offers_go_to_members_of_their_level_while_they_last() {
         c.run(&cinema, publish("PREMIERE", 1, 1)),
         Err("offer_exists")
     );
-    let buy = |id: &str| Action::BuyOffer {
-        chain: "cinema".parse().unwrap(),
-        id: id.into(),
+    let buy = |id: &str| {
+        Action::Membership(MembershipAction::BuyOffer {
+            chain: "cinema".parse().unwrap(),
+            id: id.into(),
+        })
     };
     // Silver and up: alice (Basic) is refused until she has earned enough.
-    c.run(&alice, Action::CheckIn).unwrap();
+    c.run(&alice, Action::Membership(MembershipAction::CheckIn))
+        .unwrap();
     assert_eq!(c.run(&alice, buy("PREMIERE")), Err("under_level"));
     assert_eq!(c.run(&alice, buy("NOPE")), Err("unknown_offer"));
     let operator = demo_key("operator");
     for who in [&alice, &bob] {
         c.run(
             &operator,
-            Action::SetLevelFloor {
+            Action::Membership(MembershipAction::SetLevelFloor {
                 user: who.address(),
                 level: 1,
                 reason: "test".into(),
-            },
+            }),
         )
         .unwrap();
     }
@@ -491,7 +520,8 @@ fn premium_offers_go_to_members_of_their_level_while_they_last() {
     assert_eq!(c.balance(&seller, "LZM"), before + 5 * LZM);
     assert_eq!(c.balance(&alice.address(), "LZM"), 5 * LZM);
     // One in stock: bob is too late.
-    c.run(&bob, Action::CheckIn).unwrap();
+    c.run(&bob, Action::Membership(MembershipAction::CheckIn))
+        .unwrap();
     assert_eq!(c.run(&bob, buy("PREMIERE")), Err("sold_out"));
     // A closed window refuses, however much is left.
     c.run(&cinema, publish("ENCORE", 1, 10)).unwrap();
@@ -509,15 +539,19 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
     let alice = demo_key("alice");
     let operator = demo_key("operator");
     let cinema: ChainId = "cinema".parse().unwrap();
-    let grant = |chain: &str, items: &[&str]| Action::GrantConsent {
-        chain: chain.parse().unwrap(),
-        purpose: "VIP screening invitations".into(),
-        items: items.iter().map(|s| s.to_string()).collect(),
-        retention_days: 30,
+    let grant = |chain: &str, items: &[&str]| {
+        Action::Membership(MembershipAction::GrantConsent {
+            chain: chain.parse().unwrap(),
+            purpose: "VIP screening invitations".into(),
+            items: items.iter().map(|s| s.to_string()).collect(),
+            retention_days: 30,
+        })
     };
-    let log = |users: Vec<Address>| Action::LogAccess {
-        chain: "cinema".parse().unwrap(),
-        users,
+    let log = |users: Vec<Address>| {
+        Action::Membership(MembershipAction::LogAccess {
+            chain: "cinema".parse().unwrap(),
+            users,
+        })
     };
     // Nothing is read without a consent.
     assert_eq!(
@@ -563,17 +597,17 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
     // Withdrawn, it reads nothing more; withdrawing twice is refused.
     c.run(
         &alice,
-        Action::WithdrawConsent {
+        Action::Membership(MembershipAction::WithdrawConsent {
             chain: cinema.clone(),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
         c.run(
             &alice,
-            Action::WithdrawConsent {
+            Action::Membership(MembershipAction::WithdrawConsent {
                 chain: cinema.clone()
-            }
+            })
         ),
         Err("no_consent")
     );
@@ -599,18 +633,20 @@ fn the_pack_pays_whole_weeks_pro_rata_and_leaving_forfeits_the_week() {
     let operator = demo_key("operator");
     const WEEK: u64 = 7 * DAY_MS;
     const MLK: u128 = 100_000_000;
-    let join = |n: u128| Action::JoinPack {
-        amount: Amount::new(n * MLK),
+    let join = |n: u128| {
+        Action::Membership(MembershipAction::JoinPack {
+            amount: Amount::new(n * MLK),
+        })
     };
     assert!(matches!(c.run(&alice, join(1)), Err("pack_refused")));
     let start = c.now + DAY_MS;
-    let season = Action::OpenPackSeason {
+    let season = Action::Membership(MembershipAction::OpenPackSeason {
         season: 1,
         starts_ms: start,
         weeks: 4,
         weekly_reward: Amount::new(1_000 * MLK),
         lzm_per_week: Amount::new(20 * LZM),
-    };
+    });
     assert_eq!(c.run(&alice, season.clone()), Err("not_operator"));
     c.run(&operator, season.clone()).unwrap();
     assert_eq!(c.run(&operator, season), Err("pack_refused"));
@@ -623,7 +659,7 @@ fn the_pack_pays_whole_weeks_pro_rata_and_leaving_forfeits_the_week() {
     );
     c.now = start + DAY_MS;
     c.run(&carol, join(100)).unwrap();
-    let pay = |week: u32| Action::PayPackWeek { week };
+    let pay = |week: u32| Action::Membership(MembershipAction::PayPackWeek { week });
     assert_eq!(c.run(&operator, pay(0)), Err("pack_refused"));
     c.now = start + WEEK;
     c.run(&operator, pay(0)).unwrap();
@@ -635,10 +671,11 @@ fn the_pack_pays_whole_weeks_pro_rata_and_leaving_forfeits_the_week() {
     assert_eq!(c.balance(&carol.address(), "LZM"), 0);
     // Bob leaves during week 1: his MLK comes back, and week 1 pays alice and carol only.
     c.now = start + WEEK + DAY_MS;
-    c.run(&bob, Action::LeavePack).unwrap();
+    c.run(&bob, Action::Membership(MembershipAction::LeavePack))
+        .unwrap();
     assert_eq!(c.balance(&bob.address(), "MLK"), b0 + 250 * MLK + 100 * MLK);
     assert!(matches!(
-        c.run(&bob, Action::LeavePack),
+        c.run(&bob, Action::Membership(MembershipAction::LeavePack)),
         Err("pack_refused")
     ));
     c.now = start + 2 * WEEK;
@@ -663,39 +700,41 @@ fn in_phase_two_a_new_partner_stakes_mlk_that_stays_locked() {
     let operator = demo_key("operator");
     let applicant = Keypair::from_label("phase-two-co");
     let stake = 1_000 * 100_000_000u128;
-    let apply = || Action::Apply {
-        application: milk_core::alliance::Application {
-            chain: "bakery".parse().unwrap(),
-            name: "Morning Bakery".into(),
-            sector: "bakeries".into(),
-            symbol: sym("BUN"),
-            decimals: 2,
-            policy: c_policy(),
-            initial_float: Amount::new(1_000_000),
-        },
+    let apply = || {
+        Action::Alliance(AllianceAction::Apply {
+            application: milk_core::alliance::Application {
+                chain: "bakery".parse().unwrap(),
+                name: "Morning Bakery".into(),
+                sector: "bakeries".into(),
+                symbol: sym("BUN"),
+                decimals: 2,
+                policy: c_policy(),
+                initial_float: Amount::new(1_000_000),
+            },
+        })
     };
     assert_eq!(
         c.run(
             &demo_key("alice"),
-            Action::StartPhase2 {
+            Action::Tokenomics(TokenomicsAction::StartPhase2 {
                 stake: Amount::new(stake)
-            }
+            })
         ),
         Err("not_operator")
     );
     c.run(
         &operator,
-        Action::StartPhase2 {
+        Action::Tokenomics(TokenomicsAction::StartPhase2 {
             stake: Amount::new(stake),
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
         c.run(
             &operator,
-            Action::StartPhase2 {
+            Action::Tokenomics(TokenomicsAction::StartPhase2 {
                 stake: Amount::new(1)
-            }
+            })
         ),
         Err("phase2_started")
     );
@@ -739,12 +778,16 @@ fn partner_allocations_unlock_three_years_after_the_later_of_join_and_listing() 
     let operator = demo_key("operator");
     let cinema_key = demo_key("partner:cinema");
     let share = 1_000_000 * 100_000_000u128;
-    let allocate = |chain: &str| Action::AllocatePartner {
-        chain: chain.parse().unwrap(),
-        amount: Amount::new(share),
+    let allocate = |chain: &str| {
+        Action::Tokenomics(TokenomicsAction::AllocatePartner {
+            chain: chain.parse().unwrap(),
+            amount: Amount::new(share),
+        })
     };
-    let claim = |chain: &str| Action::ClaimAllocation {
-        chain: chain.parse().unwrap(),
+    let claim = |chain: &str| {
+        Action::Tokenomics(TokenomicsAction::ClaimAllocation {
+            chain: chain.parse().unwrap(),
+        })
     };
     assert_eq!(c.run(&cinema_key, allocate("cinema")), Err("not_operator"));
     c.run(&operator, allocate("cinema")).unwrap();
@@ -790,21 +833,25 @@ fn partner_allocations_unlock_three_years_after_the_later_of_join_and_listing() 
         policy: c_policy(),
         initial_float: Amount::new(1_000_000),
     };
-    c.run(&newco, Action::Apply { application }).unwrap();
+    c.run(
+        &newco,
+        Action::Alliance(AllianceAction::Apply { application }),
+    )
+    .unwrap();
     for p in ["skyway", "cinema", "dailymart"] {
         c.run(
             &demo_key(&format!("partner:{p}")),
-            Action::Approve {
+            Action::Alliance(AllianceAction::Approve {
                 chain: "bakery".parse().unwrap(),
-            },
+            }),
         )
         .unwrap();
     }
     c.run(
         &operator,
-        Action::SignAgreement {
+        Action::Alliance(AllianceAction::SignAgreement {
             chain: "bakery".parse().unwrap(),
-        },
+        }),
     )
     .unwrap();
     let joined = c.now;

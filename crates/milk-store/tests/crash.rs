@@ -6,6 +6,7 @@ use milk_core::chain;
 use milk_core::genesis::{DEMO_USERS, Genesis, demo_key};
 use milk_core::mempool::Mempool;
 use milk_core::state::ChainState;
+use milk_core::tx::TokenAction;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{Amount, ChainId};
 use milk_store::{ChainStore, RedbStore, StoreError};
@@ -155,12 +156,12 @@ impl Producer {
                 sender: key.address(),
                 sequence: self.seqs[from],
                 expires_at_ms: self.now + 60_000,
-                action: Action::Transfer {
+                action: Action::Token(TokenAction::Transfer {
                     to: demo_key(DEMO_USERS[to]).address(),
                     asset: "MLK".parse().unwrap(),
                     amount: Amount::new(1 + salt as u128 * 7 + i as u128),
                     memo: String::new(),
-                },
+                }),
             };
             self.seqs[from] += 1;
             self.mempool.admit(tx.sign(&key).verify().unwrap()).unwrap();

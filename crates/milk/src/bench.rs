@@ -5,6 +5,7 @@ use crate::client::Client;
 use anyhow::{Context, Result, bail};
 use milk_core::genesis::{Allocation, Genesis, MLK_DECIMALS, demo_key};
 use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::tx::{BrandAction, ExchangeAction, TokenAction};
 use milk_core::{Amount, ChainId, Keypair};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -83,12 +84,12 @@ pub fn transfers(opts: &TransferBench) -> Result<serde_json::Value> {
                 sender: keys[a].address(),
                 sequence: round as u64,
                 expires_at_ms: expires,
-                action: Action::Transfer {
+                action: Action::Token(TokenAction::Transfer {
                     to: keys[(a + 1) % keys.len()].address(),
                     asset: "MLK".parse().expect("valid"),
                     amount: Amount::new(1 + round as u128),
                     memo: String::new(),
-                },
+                }),
             }
             .sign(&keys[a])
         })
@@ -261,10 +262,10 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
                 sender: c.address(),
                 sequence: 0,
                 expires_at_ms: expires,
-                action: Action::Link {
+                action: Action::Brand(BrandAction::Link {
                     customer_hash: hash,
                     partner_signature: countersign,
-                },
+                }),
             }
             .sign(c)
         })
@@ -284,11 +285,11 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
                 sender: issuer.address(),
                 sequence: n as u64,
                 expires_at_ms: expires,
-                action: Action::Convert {
+                action: Action::Brand(BrandAction::Convert {
                     to: customers[n % customers.len()].address(),
                     mileage: 100,
                     reference: format!("BENCH-{n:08}"),
-                },
+                }),
             }
             .sign(&issuer)
         })
@@ -449,22 +450,22 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
                             (
                                 "cinema",
                                 cinema_seq - 1,
-                                Action::Sell {
+                                Action::Exchange(ExchangeAction::Sell {
                                     amount: Amount::new(1_000),
                                     min_out: Amount::new(1),
-                                },
+                                }),
                             )
                         } else {
                             center_seq += 1;
                             (
                                 "center",
                                 center_seq - 1,
-                                Action::Buy {
+                                Action::Exchange(ExchangeAction::Buy {
                                     asset: cine,
                                     pay: "MLK".parse().expect("valid"),
                                     size: milk_core::tx::OrderSize::Tokens(Amount::new(1_000)),
                                     max_in: Amount::new(u128::MAX),
-                                },
+                                }),
                             )
                         };
                         let order = Transaction {

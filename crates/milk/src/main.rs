@@ -12,6 +12,9 @@ use keystore::Keystore;
 use milk_core::genesis::demo_key;
 use milk_core::merkle::Proof;
 use milk_core::tx::{Action, MAX_MEMO_BYTES, Transaction};
+use milk_core::tx::{
+    AllianceAction, BrandAction, ExchangeAction, MembershipAction, TokenAction, TokenomicsAction,
+};
 use milk_core::{Address, Amount, ChainId, Hash, Keypair};
 use serde_json::json;
 use std::path::PathBuf;
@@ -874,12 +877,12 @@ fn run(cli: Cli) -> Result<()> {
                 sender: key.address(),
                 sequence,
                 expires_at_ms: now_ms() + 10 * 60 * 1000,
-                action: Action::Transfer {
+                action: Action::Token(TokenAction::Transfer {
                     to,
                     asset: symbol,
                     amount: units,
                     memo,
-                },
+                }),
             };
             let signed = tx.sign(&key);
             let resp = client.submit(&chain.id, &[signed], !no_wait)?;
@@ -1154,10 +1157,10 @@ fn run(cli: Cli) -> Result<()> {
                 &client,
                 &m.chain,
                 &from,
-                Action::Sell {
+                Action::Exchange(ExchangeAction::Sell {
                     amount: tokens,
                     min_out,
-                },
+                }),
             )?;
             show_trade(j, &client.trade(&order)?, m.decimals)
         }
@@ -1193,17 +1196,22 @@ fn run(cli: Cli) -> Result<()> {
                 &client,
                 "center",
                 &from,
-                Action::Buy {
+                Action::Exchange(ExchangeAction::Buy {
                     asset: asset.parse().map_err(|e: String| anyhow!(e))?,
                     pay: "MLK".parse().map_err(|e: String| anyhow!(e))?,
                     size,
                     max_in,
-                },
+                }),
             )?;
             show_trade(j, &client.trade(&order)?, m.decimals)
         }
         Cmd::CheckIn { from } => {
-            let receipt = center_tx(&ks, &client, &from, Action::CheckIn)?;
+            let receipt = center_tx(
+                &ks,
+                &client,
+                &from,
+                Action::Membership(MembershipAction::CheckIn),
+            )?;
             let me = ks.address(&from)?;
             let level = client.member(&me.to_string())?;
             out(j, serde_json::to_value(&level)?, || {
@@ -1218,7 +1226,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::BurnForLzm { from, amount } => {
             let amount = Amount::parse_decimal(&amount, MLK_DECIMALS)?;
-            let receipt = center_tx(&ks, &client, &from, Action::BurnForLzm { amount })?;
+            let receipt = center_tx(
+                &ks,
+                &client,
+                &from,
+                Action::Membership(MembershipAction::BurnForLzm { amount }),
+            )?;
             out(
                 j,
                 json!({ "burned": amount.units().to_string(), "receipt": receipt }),
@@ -1400,7 +1413,12 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
                 per_mlk_burned: lzm(&per_mlk_burned)?,
                 daily_cap: lzm(&daily_cap)?,
             };
-            center_tx(ks, client, &key, Action::SetEarningRules { rules })?
+            center_tx(
+                ks,
+                client,
+                &key,
+                Action::Membership(MembershipAction::SetEarningRules { rules }),
+            )?
         }
         MembershipCmd::Consent {
             from,
@@ -1412,20 +1430,20 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
             ks,
             client,
             &from,
-            Action::GrantConsent {
+            Action::Membership(MembershipAction::GrantConsent {
                 chain: chain.parse().map_err(|e: String| anyhow!(e))?,
                 purpose,
                 items,
                 retention_days,
-            },
+            }),
         )?,
         MembershipCmd::Withdraw { from, chain } => center_tx(
             ks,
             client,
             &from,
-            Action::WithdrawConsent {
+            Action::Membership(MembershipAction::WithdrawConsent {
                 chain: chain.parse().map_err(|e: String| anyhow!(e))?,
-            },
+            }),
         )?,
         MembershipCmd::Segment { chain, level } => {
             let v = client.partner_get(&chain, &format!("/segment?level={level}"))?;
@@ -1438,11 +1456,16 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
             ks,
             client,
             &from,
-            Action::JoinPack {
+            Action::Membership(MembershipAction::JoinPack {
                 amount: Amount::parse_decimal(&amount, MLK_DECIMALS)?,
-            },
+            }),
         )?,
-        MembershipCmd::LeavePack { from } => center_tx(ks, client, &from, Action::LeavePack)?,
+        MembershipCmd::LeavePack { from } => center_tx(
+            ks,
+            client,
+            &from,
+            Action::Membership(MembershipAction::LeavePack),
+        )?,
         MembershipCmd::OpenSeason {
             key,
             season,
@@ -1453,13 +1476,13 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
             ks,
             client,
             &key,
-            Action::OpenPackSeason {
+            Action::Membership(MembershipAction::OpenPackSeason {
                 season,
                 starts_ms: now_ms() + 60_000,
                 weeks,
                 weekly_reward: Amount::parse_decimal(&weekly_reward, MLK_DECIMALS)?,
                 lzm_per_week: lzm(&lzm_per_week)?,
-            },
+            }),
         )?,
         MembershipCmd::Offers => {
             let offers = client.offers()?;
@@ -1496,7 +1519,7 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
                 ks,
                 client,
                 &partner_key,
-                Action::PublishOffer {
+                Action::Membership(MembershipAction::PublishOffer {
                     id,
                     title,
                     level,
@@ -1504,17 +1527,17 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
                     stock,
                     opens_ms,
                     closes_ms: opens_ms + days * 86_400_000,
-                },
+                }),
             )?
         }
         MembershipCmd::BuyOffer { from, chain, id } => center_tx(
             ks,
             client,
             &from,
-            Action::BuyOffer {
+            Action::Membership(MembershipAction::BuyOffer {
                 chain: chain.parse().map_err(|e: String| anyhow!(e))?,
                 id,
-            },
+            }),
         )?,
         MembershipCmd::Floor {
             user,
@@ -1527,11 +1550,11 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
                 ks,
                 client,
                 &key,
-                Action::SetLevelFloor {
+                Action::Membership(MembershipAction::SetLevelFloor {
                     user,
                     level,
                     reason,
-                },
+                }),
             )?
         }
         MembershipCmd::Coupon {
@@ -1545,11 +1568,11 @@ fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -
                 ks,
                 client,
                 &partner_key,
-                Action::ReportCoupon {
+                Action::Membership(MembershipAction::ReportCoupon {
                     user,
                     krw,
                     coupon_id: coupon,
-                },
+                }),
             )?
         }
     };
@@ -1703,10 +1726,10 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
                 client,
                 &chain,
                 &user,
-                Action::Link {
+                Action::Brand(BrandAction::Link {
                     customer_hash: hash,
                     partner_signature: countersign,
-                },
+                }),
             )?;
             show(client.partner_post(&chain, "/links", &tx)?);
         }
@@ -1723,11 +1746,11 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
                 client,
                 &chain,
                 &partner_key,
-                Action::Convert {
+                Action::Brand(BrandAction::Convert {
                     to,
                     mileage,
                     reference,
-                },
+                }),
             )?;
             show(client.partner_post(&chain, "/conversions", &tx)?);
         }
@@ -1749,10 +1772,10 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
                 client,
                 &chain,
                 &user,
-                Action::Redeem {
+                Action::Brand(BrandAction::Redeem {
                     amount,
                     order_id: order,
-                },
+                }),
             )?;
             show(client.partner_post(&chain, "/redemptions", &tx)?);
         }
@@ -1766,7 +1789,7 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
                 client,
                 &chain,
                 &partner_key,
-                Action::Refund { order_id: order },
+                Action::Brand(BrandAction::Refund { order_id: order }),
             )?;
             show(client.partner_post(&chain, "/refunds", &tx)?);
         }
@@ -1795,7 +1818,13 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
             let mut swept = Vec::new();
             for account in accounts {
                 let account: Address = account.parse().map_err(|e: String| anyhow!(e))?;
-                let tx = sign_on(ks, client, &chain, &partner_key, Action::Expire { account })?;
+                let tx = sign_on(
+                    ks,
+                    client,
+                    &chain,
+                    &partner_key,
+                    Action::Brand(BrandAction::Expire { account }),
+                )?;
                 client.partner_post(&chain, "/sweeps", &tx)?;
                 swept.push(account.to_string());
             }
@@ -1947,31 +1976,36 @@ fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -> Re
                 },
                 initial_float: amount(&float, "float")?,
             };
-            let receipt = center_tx(ks, client, &key, Action::Apply { application })?;
+            let receipt = center_tx(
+                ks,
+                client,
+                &key,
+                Action::Alliance(AllianceAction::Apply { application }),
+            )?;
             done(&chain, "applied", receipt);
         }
         AllianceCmd::Approve { chain, key } => {
-            let action = Action::Approve {
+            let action = Action::Alliance(AllianceAction::Approve {
                 chain: chain_id(&chain)?,
-            };
+            });
             done(&chain, "approved", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::Sign { chain, key } => {
-            let action = Action::SignAgreement {
+            let action = Action::Alliance(AllianceAction::SignAgreement {
                 chain: chain_id(&chain)?,
-            };
+            });
             done(&chain, "admitted", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::Suspend { chain, key } => {
-            let action = Action::Suspend {
+            let action = Action::Alliance(AllianceAction::Suspend {
                 chain: chain_id(&chain)?,
-            };
+            });
             done(&chain, "suspended", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::Reinstate { chain, key } => {
-            let action = Action::Reinstate {
+            let action = Action::Alliance(AllianceAction::Reinstate {
                 chain: chain_id(&chain)?,
-            };
+            });
             done(&chain, "reinstated", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::StartPhase2 { stake, key } => {
@@ -1979,20 +2013,25 @@ fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -> Re
             done(
                 "alliance",
                 "phase 2 started",
-                center_tx(ks, client, &key, Action::StartPhase2 { stake })?,
+                center_tx(
+                    ks,
+                    client,
+                    &key,
+                    Action::Tokenomics(TokenomicsAction::StartPhase2 { stake }),
+                )?,
             );
         }
         AllianceCmd::Allocate { chain, amount, key } => {
-            let action = Action::AllocatePartner {
+            let action = Action::Tokenomics(TokenomicsAction::AllocatePartner {
                 chain: chain_id(&chain)?,
                 amount: Amount::parse_decimal(&amount, MLK_DECIMALS)?,
-            };
+            });
             done(&chain, "allocated", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::Claim { chain, key } => {
-            let action = Action::ClaimAllocation {
+            let action = Action::Tokenomics(TokenomicsAction::ClaimAllocation {
                 chain: chain_id(&chain)?,
-            };
+            });
             done(&chain, "claimed", center_tx(ks, client, &key, action)?);
         }
         AllianceCmd::IssueCredential { chain } => {

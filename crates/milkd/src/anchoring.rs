@@ -4,6 +4,7 @@
 
 use crate::node::Node;
 use milk_core::tx::Action;
+use milk_core::tx::AnchorAction;
 use milk_store::ChainStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,11 +58,11 @@ pub async fn anchor(node: Arc<Node>, every: Duration) {
                 continue;
             }
             let lane = lane.clone();
-            let action = Action::Anchor {
+            let action = Action::Anchor(AnchorAction::Anchor {
                 chain: id.clone(),
                 height: head.height,
                 hash: head.hash(),
-            };
+            });
             // Sent together, so the lane puts them in one batch.
             anchors.push(tokio::spawn(async move { lane.submit(action).await }));
         }

@@ -15,6 +15,7 @@ use milk_core::alliance::Application;
 use milk_core::brand::BrandPolicy;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
+use milk_core::tx::{AllianceAction, BrandAction, ExchangeAction, MembershipAction, TokenAction};
 use milk_core::{Amount, ChainId, Hash, Keypair, Symbol};
 use milk_store::ChainStore;
 use std::sync::Arc;
@@ -101,12 +102,18 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
             },
             initial_float: whole(1_000_000),
         };
-        submit(node, &center, &issuer, Action::Apply { application }).await?;
+        submit(
+            node,
+            &center,
+            &issuer,
+            Action::Alliance(AllianceAction::Apply { application }),
+        )
+        .await?;
         for partner in ["skyway", "cinema", "dailymart"] {
             let key = demo_key(&format!("partner:{partner}"));
-            let approve = Action::Approve {
+            let approve = Action::Alliance(AllianceAction::Approve {
                 chain: chain.clone(),
-            };
+            });
             submit(node, &center, &key, approve).await?;
         }
         // The operator's transactions go through its lane, which numbers them all.
@@ -114,9 +121,9 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
             .lanes
             .get(node, &center)
             .ok_or("this node does not hold the operator's key")?;
-        let sign = Action::SignAgreement {
+        let sign = Action::Alliance(AllianceAction::SignAgreement {
             chain: chain.clone(),
-        };
+        });
         lane.submit(sign).await.map_err(|e| e.code)?;
         tracing::info!(chain = %chain, "demo: Paper Lantern Books joined the alliance");
     }
@@ -132,13 +139,13 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
             .lanes
             .get(node, &center)
             .ok_or("this node does not hold the operator's key")?;
-        let open = Action::SetMarket {
+        let open = Action::Exchange(ExchangeAction::SetMarket {
             asset: book,
             capacity: whole(2_000_000),
             position: Some(whole(1_000_000)),
             max_order: whole(10_000),
             user_daily_limit: whole(50_000),
-        };
+        });
         lane.submit(open).await.map_err(|e| e.code)?;
     }
     // The demo's public credential for it, like the genesis partners'.
@@ -170,10 +177,10 @@ async fn link_users(node: &Node) {
             );
             let message =
                 milk_core::brand::link_message(&handle.spec.id, &key.address(), &customer);
-            let action = Action::Link {
+            let action = Action::Brand(BrandAction::Link {
                 customer_hash: customer,
                 partner_signature: partner.sign(&message.0),
-            };
+            });
             // `already_linked` on every run after the first.
             if let Err(e) = submit(node, &handle.spec.id, &key, action).await {
                 tracing::debug!(chain = %handle.spec.id, user, error = %e, "demo link refused");
@@ -191,20 +198,20 @@ async fn trade(node: &Arc<Node>, from: &Keypair, handle: &crate::node::ChainHand
     let (chain, action) = if (n / 4).is_multiple_of(2) {
         (
             handle.spec.id.clone(),
-            Action::Sell {
+            Action::Exchange(ExchangeAction::Sell {
                 amount,
                 min_out: Amount::new(1),
-            },
+            }),
         )
     } else {
         (
             ChainId::center(),
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset: asset.symbol,
                 pay: "MLK".parse().expect("valid"),
                 size: milk_core::tx::OrderSize::Tokens(amount),
                 max_in: Amount::new(u128::MAX),
-            },
+            }),
         )
     };
     let Some(chain_handle) = node.chain(&chain) else {
@@ -239,23 +246,26 @@ async fn membership(node: &Arc<Node>) {
     let now = node.clock.now_ms();
     let mlk = |n: u128| Amount::new(n * 100_000_000);
     if let Some(lane) = node.lanes.get(node, &center) {
-        let season = Action::OpenPackSeason {
+        let season = Action::Membership(MembershipAction::OpenPackSeason {
             season: 1,
             starts_ms: now + 60_000,
             weeks: 52,
             weekly_reward: mlk(10_000),
             lzm_per_week: mlk(20),
-        };
+        });
         if let Err(e) = lane.submit(season).await {
             tracing::debug!(error = %e, "demo: Pack season not opened");
         }
     }
     let cinema = demo_key("partner:cinema");
     let steps = [
-        (&carol, Action::JoinPack { amount: mlk(500) }),
+        (
+            &carol,
+            Action::Membership(MembershipAction::JoinPack { amount: mlk(500) }),
+        ),
         (
             &cinema,
-            Action::PublishOffer {
+            Action::Membership(MembershipAction::PublishOffer {
                 id: "PREMIERE".into(),
                 title: "Premiere night for two".into(),
                 level: 1,
@@ -263,16 +273,16 @@ async fn membership(node: &Arc<Node>) {
                 stock: 100,
                 opens_ms: now,
                 closes_ms: now + 365 * 86_400_000,
-            },
+            }),
         ),
         (
             &carol,
-            Action::GrantConsent {
+            Action::Membership(MembershipAction::GrantConsent {
                 chain: "cinema".parse().expect("valid"),
                 purpose: "VIP screening invitations".into(),
                 items: vec!["level".into(), "activity".into()],
                 retention_days: 30,
-            },
+            }),
         ),
     ];
     for (key, action) in steps {
@@ -308,11 +318,11 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
         if n % 4 == 3 && handle.spec.partner.is_some() {
             // A partner converts 50 to 250 of the user's mileage points.
             let partner = demo_key(&format!("partner:{}", handle.spec.id));
-            let convert = Action::Convert {
+            let convert = Action::Brand(BrandAction::Convert {
                 to: from.address(),
                 mileage: 50 * (1 + n % 5),
                 reference: format!("demo-{}-{n}", node.clock.now_ms()),
-            };
+            });
             if let Err(e) = submit(&node, &handle.spec.id, &partner, convert).await {
                 tracing::debug!(chain = %handle.spec.id, error = %e, "demo conversion refused");
             }
@@ -325,17 +335,23 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
         if n % 20 == 0 {
             // Carol's daily check-in earns her LZM (refused, harmlessly, after the first
             // each UTC day).
-            let _ = submit(&node, &ChainId::center(), &from, Action::CheckIn).await;
+            let _ = submit(
+                &node,
+                &ChainId::center(),
+                &from,
+                Action::Membership(MembershipAction::CheckIn),
+            )
+            .await;
         }
         let symbol: Symbol = asset.symbol;
         // One whole unit, or less if the sender has run low.
         let units = 10u128.pow(asset.decimals.into()) * (1 + n as u128 % 5) / 2;
-        let transfer = Action::Transfer {
+        let transfer = Action::Token(TokenAction::Transfer {
             to,
             asset: symbol,
             amount: Amount::new(units.max(1)),
             memo: "demo".to_owned(),
-        };
+        });
         match submit(&node, &handle.spec.id, &from, transfer).await {
             Err(e) if e == "chain_halted" => return,
             Err(e) => tracing::debug!(chain = %handle.spec.id, error = %e, "demo transfer refused"),

@@ -15,8 +15,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use milk_core::codec::Decode;
-use milk_core::exchange::{self, MarketEntry, OracleRecord, Trade, TradeStatus};
 use milk_core::exchange::curve::{MlkPrice, Side};
+use milk_core::exchange::{self, MarketEntry, OracleRecord, Trade, TradeStatus};
+use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, OrderSize, SignedTransaction, TxId};
 use milk_core::{Amount, ChainId, Hash, Symbol};
 use milk_store::ChainStore;
@@ -564,11 +565,11 @@ async fn trade(
     let order = SignedTransaction::decode_checked(&bytes)
         .map_err(|e| ApiError::bad_request("malformed_tx", e.to_string()))?;
     // A buy TICA cannot deliver now is refused before its MLK is locked.
-    if let Action::Buy {
+    if let Action::Exchange(ExchangeAction::Buy {
         asset,
         size: OrderSize::Tokens(amount),
         ..
-    } = &order.tx.action
+    }) = &order.tx.action
         && let Ok(Some(m)) = settlement::market_record(&node, asset)
     {
         let available = brand_inventory(&node, &m.chain, asset)?;

@@ -112,10 +112,11 @@ async fn log_reads(node: &Shared, chain: &ChainId, users: Vec<Address>) -> Resul
         )
     })?;
     for chunk in users.chunks(24) {
-        let action = milk_core::tx::Action::LogAccess {
-            chain: chain.clone(),
-            users: chunk.to_vec(),
-        };
+        let action =
+            milk_core::tx::Action::Membership(milk_core::tx::MembershipAction::LogAccess {
+                chain: chain.clone(),
+                users: chunk.to_vec(),
+            });
         lane.submit(action).await.map_err(|e| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

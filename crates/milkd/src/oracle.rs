@@ -11,6 +11,7 @@
 use crate::node::Node;
 use milk_core::ChainId;
 use milk_core::tx::Action;
+use milk_core::tx::ExchangeAction;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -127,10 +128,10 @@ pub async fn round(node: &Arc<Node>, sources: &[String], market: &str) -> Option
     }
     let price = median(&mut prices)?;
     let lane = node.lanes.get(node, &ChainId::center())?;
-    let action = Action::OraclePrice {
+    let action = Action::Exchange(ExchangeAction::OraclePrice {
         krw_e4: price,
         observed_at_ms: node.clock.now_ms(),
-    };
+    });
     match lane.submit(action).await {
         Ok(_) => Some(price),
         Err(e) => {

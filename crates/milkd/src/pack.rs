@@ -8,6 +8,7 @@ use milk_core::ChainId;
 use milk_core::codec::Decode;
 use milk_core::membership::{PackSeason, record};
 use milk_core::tx::Action;
+use milk_core::tx::{MembershipAction, TokenomicsAction};
 use milk_store::ChainStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,7 +108,13 @@ pub async fn payouts(node: Arc<Node>, every: Duration) {
     }
     // Once at start: linking rewards a stop may have cut off.
     for (user, chain) in unrewarded_links(&node) {
-        if let Err(e) = lane.submit(Action::RewardLink { user, chain }).await {
+        if let Err(e) = lane
+            .submit(Action::Tokenomics(TokenomicsAction::RewardLink {
+                user,
+                chain,
+            }))
+            .await
+        {
             tracing::warn!(error = %e, "linking reward not paid");
         }
     }
@@ -115,16 +122,19 @@ pub async fn payouts(node: Arc<Node>, every: Duration) {
     loop {
         tick.tick().await;
         for week in due_weeks(&node) {
-            match lane.submit(Action::PayPackWeek { week }).await {
+            match lane
+                .submit(Action::Membership(MembershipAction::PayPackWeek { week }))
+                .await
+            {
                 Ok(_) => tracing::info!(week, "MiL.k Pack week paid"),
                 Err(e) => tracing::warn!(week, error = %e, "MiL.k Pack week not paid yet"),
             }
         }
         for (chain, epoch) in due_contributions(&node) {
-            let action = Action::PayContribution {
+            let action = Action::Tokenomics(TokenomicsAction::PayContribution {
                 chain: chain.clone(),
                 epoch,
-            };
+            });
             match lane.submit(action).await {
                 Ok(_) => tracing::info!(%chain, epoch, "contribution reward paid"),
                 Err(e) => {

@@ -21,6 +21,10 @@ use axum::routing::{delete, get, post};
 use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
 use milk_core::codec::Encode;
 use milk_core::tx::{Action, SignedTransaction};
+use milk_core::tx::{
+    AllianceAction, AnchorAction, BrandAction, ExchangeAction, MembershipAction, TokenAction,
+    TokenomicsAction,
+};
 use milk_core::{Address, Amount, Hash};
 use milk_store::ChainStore;
 use serde::{Deserialize, Serialize};
@@ -202,17 +206,19 @@ async fn link(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SubmitResult>, ApiError> {
     let handle = &authorize(&node, &headers, &chain, true)?;
-    let (tx, bytes) = partner_tx(handle, body, "link", |a| matches!(a, Action::Link { .. }))?;
+    let (tx, bytes) = partner_tx(handle, body, "link", |a| {
+        matches!(a, Action::Brand(BrandAction::Link { .. }))
+    })?;
     let result = submit_one(&node, handle, bytes).await?;
     // The user's reward for linking, from the user-distribution bucket, once per partner;
     // paid in the background (a node restart does not pay a missed one again).
     if node.genesis.membership.is_some()
         && let Some(lane) = node.lanes.get(&node, &milk_core::ChainId::center())
     {
-        let action = Action::RewardLink {
+        let action = Action::Tokenomics(TokenomicsAction::RewardLink {
             user: tx.tx.sender,
             chain: handle.spec.id.clone(),
-        };
+        });
         tokio::spawn(async move {
             if let Err(e) = lane.submit(action).await
                 && e.code != "trade_closed"
@@ -319,13 +325,13 @@ async fn convert(
 ) -> Result<Json<ConversionReceipt>, ApiError> {
     let handle = &authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "convert", |a| {
-        matches!(a, Action::Convert { .. })
+        matches!(a, Action::Brand(BrandAction::Convert { .. }))
     })?;
-    let Action::Convert {
+    let Action::Brand(BrandAction::Convert {
         to,
         mileage,
         reference,
-    } = &tx.tx.action
+    }) = &tx.tx.action
     else {
         unreachable!("checked by partner_tx")
     };
@@ -468,9 +474,9 @@ async fn redeem(
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
     let handle = &authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "redeem", |a| {
-        matches!(a, Action::Redeem { .. })
+        matches!(a, Action::Brand(BrandAction::Redeem { .. }))
     })?;
-    let Action::Redeem { order_id, .. } = &tx.tx.action else {
+    let Action::Brand(BrandAction::Redeem { order_id, .. }) = &tx.tx.action else {
         unreachable!("checked by partner_tx")
     };
     let result = submit_one(&node, handle, bytes).await?;
@@ -491,9 +497,9 @@ async fn refund(
 ) -> Result<Json<RedemptionReceipt>, ApiError> {
     let handle = &authorize(&node, &headers, &chain, true)?;
     let (tx, bytes) = partner_tx(handle, body, "refund", |a| {
-        matches!(a, Action::Refund { .. })
+        matches!(a, Action::Brand(BrandAction::Refund { .. }))
     })?;
-    let Action::Refund { order_id } = &tx.tx.action else {
+    let Action::Brand(BrandAction::Refund { order_id }) = &tx.tx.action else {
         unreachable!("checked by partner_tx")
     };
     let result = submit_one(&node, handle, bytes).await?;
@@ -758,52 +764,52 @@ pub(crate) fn event_page(
                 break;
             }
             let kind = match &tx.tx.action {
-                Action::Link { .. } => "link",
-                Action::Convert { .. } => "conversion",
-                Action::Redeem { .. } => "redemption",
-                Action::Refund { .. } => "refund",
-                Action::Transfer { .. } => "transfer",
-                Action::Mint { .. } => "mint",
-                Action::Burn { .. } => "burn",
-                Action::Anchor { .. } => "anchor",
-                Action::Expire { .. } => "expiry",
+                Action::Brand(BrandAction::Link { .. }) => "link",
+                Action::Brand(BrandAction::Convert { .. }) => "conversion",
+                Action::Brand(BrandAction::Redeem { .. }) => "redemption",
+                Action::Brand(BrandAction::Refund { .. }) => "refund",
+                Action::Token(TokenAction::Transfer { .. }) => "transfer",
+                Action::Token(TokenAction::Mint { .. }) => "mint",
+                Action::Token(TokenAction::Burn { .. }) => "burn",
+                Action::Anchor(AnchorAction::Anchor { .. }) => "anchor",
+                Action::Brand(BrandAction::Expire { .. }) => "expiry",
                 // Trades of the partner's token: a sale's escrow and its release, a buy's
                 // delivery.
-                Action::Sell { .. } => "sale",
-                Action::ReleaseSell { .. } => "sale_settled",
-                Action::DeliverBuy { .. } => "purchase",
+                Action::Exchange(ExchangeAction::Sell { .. }) => "sale",
+                Action::Exchange(ExchangeAction::ReleaseSell { .. }) => "sale_settled",
+                Action::Exchange(ExchangeAction::DeliverBuy { .. }) => "purchase",
                 // Alliance actions live on the center chain, never on a brand chain.
-                Action::Apply { .. }
-                | Action::Approve { .. }
-                | Action::SignAgreement { .. }
-                | Action::Suspend { .. }
-                | Action::Reinstate { .. } => "alliance",
+                Action::Alliance(AllianceAction::Apply { .. })
+                | Action::Alliance(AllianceAction::Approve { .. })
+                | Action::Alliance(AllianceAction::SignAgreement { .. })
+                | Action::Alliance(AllianceAction::Suspend { .. })
+                | Action::Alliance(AllianceAction::Reinstate { .. }) => "alliance",
                 // Center-chain exchange actions never appear on a brand chain.
-                Action::OraclePrice { .. }
-                | Action::SetMarket { .. }
-                | Action::Buy { .. }
-                | Action::CompleteBuy { .. }
-                | Action::SettleSell { .. } => "exchange",
+                Action::Exchange(ExchangeAction::OraclePrice { .. })
+                | Action::Exchange(ExchangeAction::SetMarket { .. })
+                | Action::Exchange(ExchangeAction::Buy { .. })
+                | Action::Exchange(ExchangeAction::CompleteBuy { .. })
+                | Action::Exchange(ExchangeAction::SettleSell { .. }) => "exchange",
                 // Membership lives on the center chain.
-                Action::CheckIn
-                | Action::BurnForLzm { .. }
-                | Action::ReportCoupon { .. }
-                | Action::SetEarningRules { .. }
-                | Action::SetLevelFloor { .. }
-                | Action::PublishOffer { .. }
-                | Action::BuyOffer { .. }
-                | Action::GrantConsent { .. }
-                | Action::WithdrawConsent { .. }
-                | Action::LogAccess { .. }
-                | Action::OpenPackSeason { .. }
-                | Action::JoinPack { .. }
-                | Action::LeavePack
-                | Action::PayPackWeek { .. }
-                | Action::PayContribution { .. }
-                | Action::RewardLink { .. }
-                | Action::StartPhase2 { .. }
-                | Action::AllocatePartner { .. }
-                | Action::ClaimAllocation { .. } => "membership",
+                Action::Membership(MembershipAction::CheckIn)
+                | Action::Membership(MembershipAction::BurnForLzm { .. })
+                | Action::Membership(MembershipAction::ReportCoupon { .. })
+                | Action::Membership(MembershipAction::SetEarningRules { .. })
+                | Action::Membership(MembershipAction::SetLevelFloor { .. })
+                | Action::Membership(MembershipAction::PublishOffer { .. })
+                | Action::Membership(MembershipAction::BuyOffer { .. })
+                | Action::Membership(MembershipAction::GrantConsent { .. })
+                | Action::Membership(MembershipAction::WithdrawConsent { .. })
+                | Action::Membership(MembershipAction::LogAccess { .. })
+                | Action::Membership(MembershipAction::OpenPackSeason { .. })
+                | Action::Membership(MembershipAction::JoinPack { .. })
+                | Action::Membership(MembershipAction::LeavePack)
+                | Action::Membership(MembershipAction::PayPackWeek { .. })
+                | Action::Tokenomics(TokenomicsAction::PayContribution { .. })
+                | Action::Tokenomics(TokenomicsAction::RewardLink { .. })
+                | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
+                | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
+                | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. }) => "membership",
             };
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),
@@ -910,7 +916,7 @@ async fn sweep(
 ) -> Result<Json<SubmitResult>, ApiError> {
     let handle = &authorize(&node, &headers, &chain, true)?;
     let (_, bytes) = partner_tx(handle, body, "expire", |a| {
-        matches!(a, Action::Expire { .. })
+        matches!(a, Action::Brand(BrandAction::Expire { .. }))
     })?;
     submit_one(&node, handle, bytes).await.map(Json)
 }

@@ -12,8 +12,9 @@ use crate::lane::LaneError;
 use crate::node::Node;
 use milk_core::brand::{self, Delivery, Escrow, EscrowStatus};
 use milk_core::codec::Decode;
-use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
 use milk_core::exchange::curve::Side;
+use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
+use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, SignedTransaction, TxId};
 use milk_core::{ChainId, Symbol};
 use milk_store::ChainStore;
@@ -165,19 +166,19 @@ pub async fn drive_sell(
     let id = order.tx.id();
     let _claim = node.settling.claim(id).ok_or(DriveError::Busy)?;
     if trade_record(node, &id)?.is_none() {
-        let settle = Action::SettleSell {
+        let settle = Action::Exchange(ExchangeAction::SettleSell {
             order: Box::new(order.clone()),
-        };
+        });
         step(node, &ChainId::center(), settle).await?;
         crash_point(node, "sell:2");
     }
     let trade = trade_record(node, &id)?
         .ok_or_else(|| DriveError::Store("settled sale has no record".into()))?;
     if escrow_record(node, chain, &id)?.is_some_and(|e| e.status == EscrowStatus::Locked) {
-        let release = Action::ReleaseSell {
+        let release = Action::Exchange(ExchangeAction::ReleaseSell {
             trade: id,
             filled: trade.status == TradeStatus::Filled,
-        };
+        });
         step(node, chain, release).await?;
     }
     Ok(())
@@ -196,11 +197,11 @@ pub async fn drive_buy(node: &Arc<Node>, id: TxId) -> Result<(), DriveError> {
         .ok_or_else(|| DriveError::Store(format!("no market {}", trade.asset)))?
         .chain;
     if delivery_record(node, &chain, &id)?.is_none() {
-        let deliver = Action::DeliverBuy {
+        let deliver = Action::Exchange(ExchangeAction::DeliverBuy {
             trade: id,
             to: trade.user,
             amount: milk_core::Amount::new(trade.tokens),
-        };
+        });
         step(node, &chain, deliver).await?;
         crash_point(node, "buy:2");
     }
@@ -208,10 +209,10 @@ pub async fn drive_buy(node: &Arc<Node>, id: TxId) -> Result<(), DriveError> {
     step(
         node,
         &ChainId::center(),
-        Action::CompleteBuy {
+        Action::Exchange(ExchangeAction::CompleteBuy {
             trade: id,
             delivered,
-        },
+        }),
     )
     .await
 }
@@ -291,9 +292,11 @@ pub async fn recovery(node: Arc<Node>, every: Duration) {
 pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, PlaceError> {
     let id = order.tx.id();
     let (chain, side) = match &order.tx.action {
-        Action::Sell { .. } => (order.tx.chain.clone(), Side::Sell),
-        Action::Buy { .. } if order.tx.chain == ChainId::center() => (ChainId::center(), Side::Buy),
-        Action::Buy { .. } => return Err(PlaceError::WrongChain),
+        Action::Exchange(ExchangeAction::Sell { .. }) => (order.tx.chain.clone(), Side::Sell),
+        Action::Exchange(ExchangeAction::Buy { .. }) if order.tx.chain == ChainId::center() => {
+            (ChainId::center(), Side::Buy)
+        }
+        Action::Exchange(ExchangeAction::Buy { .. }) => return Err(PlaceError::WrongChain),
         _ => return Err(PlaceError::NotAnOrder),
     };
     let handle = node.chain(&chain).ok_or(PlaceError::UnknownChain)?;

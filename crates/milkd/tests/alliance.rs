@@ -8,6 +8,7 @@ use milk_core::alliance::Application;
 use milk_core::brand::{BrandPolicy, link_message};
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::tx::{AllianceAction, BrandAction};
 use milk_core::{Address, Amount, ChainId, Hash, Keypair};
 use milkd::partner_api::tx_hex;
 use milkd::{ManualClock, NodeConfig};
@@ -128,10 +129,10 @@ impl<'a> Partner<'a> {
         let (s, v) = self.post(
             "/links",
             user,
-            Action::Link {
+            Action::Brand(BrandAction::Link {
                 customer_hash: hash,
                 partner_signature: countersign,
-            },
+            }),
         );
         assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
     }
@@ -140,11 +141,11 @@ impl<'a> Partner<'a> {
         self.post(
             "/conversions",
             &self.issuer,
-            Action::Convert {
+            Action::Brand(BrandAction::Convert {
                 to: *to,
                 mileage,
                 reference: reference.into(),
-            },
+            }),
         )
     }
 
@@ -196,7 +197,7 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
         &http,
         &clock,
         &books_key,
-        Action::Apply { application: books },
+        Action::Alliance(AllianceAction::Apply { application: books }),
     )
     .unwrap();
     assert_eq!(
@@ -204,17 +205,21 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
             &http,
             &clock,
             &club_key,
-            Action::Apply {
+            Action::Alliance(AllianceAction::Apply {
                 application: application("bookclub", "Book Club", "books", "CLUB", None)
-            }
+            })
         ),
         Err("sector_occupied".into())
     );
-    let approve = |chain: &str| Action::Approve {
-        chain: chain.parse().unwrap(),
+    let approve = |chain: &str| {
+        Action::Alliance(AllianceAction::Approve {
+            chain: chain.parse().unwrap(),
+        })
     };
-    let sign_agreement = |chain: &str| Action::SignAgreement {
-        chain: chain.parse().unwrap(),
+    let sign_agreement = |chain: &str| {
+        Action::Alliance(AllianceAction::SignAgreement {
+            chain: chain.parse().unwrap(),
+        })
     };
     // TICA may not sign before every member approved; then the chain exists at once.
     for m in &members[..2] {
@@ -236,7 +241,13 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
     assert_eq!(v["admitted_at_ms"].as_u64(), Some(NOW));
 
     // The bookshop is a member now, so the gym needs its approval too.
-    center(&http, &clock, &gym_key, Action::Apply { application: gym }).unwrap();
+    center(
+        &http,
+        &clock,
+        &gym_key,
+        Action::Alliance(AllianceAction::Apply { application: gym }),
+    )
+    .unwrap();
     for m in &members {
         center(&http, &clock, m, approve("gym")).unwrap();
     }
@@ -328,18 +339,18 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
     let (s, r) = a.post(
         "/redemptions",
         &alice,
-        Action::Redeem {
+        Action::Brand(BrandAction::Redeem {
             amount: Amount::new(20_000),
             order_id: "PL-ORDER-1".into(),
-        },
+        }),
     );
     assert_eq!((s, r["value_krw"].as_str()), (200, Some("2000")), "{r}");
     let (s, r) = a.post(
         "/refunds",
         &books_key,
-        Action::Refund {
+        Action::Brand(BrandAction::Refund {
             order_id: "PL-ORDER-1".into(),
-        },
+        }),
     );
     assert_eq!((s, r["refunded"].as_bool()), (200, Some(true)), "{r}");
     assert_eq!(a.balance(&alice.address(), "BOOK"), 50_000);
@@ -406,9 +417,9 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
     let (s, r) = b.post(
         "/sweeps",
         &gym_key,
-        Action::Expire {
+        Action::Brand(BrandAction::Expire {
             account: alice.address(),
-        },
+        }),
     );
     assert_eq!(s, 200, "{r}");
     assert_eq!(b.supply(), [50_000, 0, 0, 30_000, 100_020_000, 100_000_000]);
@@ -419,9 +430,9 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
         &http,
         &clock,
         &operator,
-        Action::Suspend {
+        Action::Alliance(AllianceAction::Suspend {
             chain: "gym".parse().unwrap(),
-        },
+        }),
     )
     .unwrap();
     let (s, e) = b.convert(&alice.address(), 200, "GYM-CONV-3");
@@ -432,19 +443,19 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
     let (s, r) = b.post(
         "/redemptions",
         &alice,
-        Action::Redeem {
+        Action::Brand(BrandAction::Redeem {
             amount: Amount::new(5_000),
             order_id: "GYM-ORDER-1".into(),
-        },
+        }),
     );
     assert_eq!(s, 200, "{r}");
     center(
         &http,
         &clock,
         &operator,
-        Action::Reinstate {
+        Action::Alliance(AllianceAction::Reinstate {
             chain: "gym".parse().unwrap(),
-        },
+        }),
     )
     .unwrap();
     let (s, _) = b.convert(&alice.address(), 200, "GYM-CONV-3");

@@ -6,6 +6,7 @@ mod support;
 use milk_core::chain::Verifier;
 use milk_core::genesis::demo_key;
 use milk_core::merkle::Proof;
+use milk_core::tx::TokenAction;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{Address, Amount, ChainId, Hash};
 use milkd::{ManualClock, NodeConfig, Spawned};
@@ -154,10 +155,12 @@ fn every_bad_input_gets_its_own_code_and_changes_nothing() {
         }
         .sign(from)
     };
-    let sky = |amount: u128, to: Address| Action::Mint {
-        to,
-        asset: "SKY".parse().unwrap(),
-        amount: Amount::new(amount),
+    let sky = |amount: u128, to: Address| {
+        Action::Token(TokenAction::Mint {
+            to,
+            asset: "SKY".parse().unwrap(),
+            amount: Amount::new(amount),
+        })
     };
 
     let cases: Vec<(&str, milk_core::tx::SignedTransaction, &str)> = vec![
@@ -168,10 +171,10 @@ fn every_bad_input_gets_its_own_code_and_changes_nothing() {
                 "skyway",
                 &a,
                 0,
-                Action::Burn {
+                Action::Token(TokenAction::Burn {
                     asset: "SKY".parse().unwrap(),
                     amount: Amount::new(1),
-                },
+                }),
             ),
             "wrong_chain",
         ),
@@ -228,10 +231,10 @@ fn every_bad_input_gets_its_own_code_and_changes_nothing() {
                 "skyway",
                 &a,
                 0,
-                Action::Burn {
+                Action::Token(TokenAction::Burn {
                     asset: "LZM".parse().unwrap(),
                     amount: Amount::new(1),
-                },
+                }),
             ),
             "unknown_asset",
         ),

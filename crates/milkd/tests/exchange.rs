@@ -6,6 +6,7 @@ mod support;
 
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, OrderSize, Transaction};
+use milk_core::tx::{AllianceAction, ExchangeAction, TokenAction};
 use milk_core::{Amount, Keypair, Symbol};
 use milkd::partner_api::tx_hex;
 use milkd::ticker::Ticker;
@@ -81,12 +82,12 @@ impl Client {
         self.order(
             "center",
             key,
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset: sym(asset),
                 pay: sym("MLK"),
                 size,
                 max_in: Amount::new(max_in),
-            },
+            }),
         )
     }
 
@@ -94,10 +95,10 @@ impl Client {
         self.order(
             chain,
             key,
-            Action::Sell {
+            Action::Exchange(ExchangeAction::Sell {
                 amount: Amount::new(amount),
                 min_out: Amount::new(min_out),
-            },
+            }),
         )
     }
 
@@ -227,12 +228,12 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
         code(c.order(
             "center",
             &bob,
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset: sym("SKY"),
                 pay: sym("LZM"),
                 size: tokens(100),
                 max_in: Amount::new(u128::MAX)
-            }
+            })
         )),
         (422, "payment_not_accepted".into())
     );
@@ -256,10 +257,10 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
         code(c.order(
             "center",
             &bob,
-            Action::Burn {
+            Action::Token(TokenAction::Burn {
                 asset: sym("MLK"),
                 amount: Amount::new(1)
-            }
+            })
         )),
         (400, "wrong_action".into())
     );
@@ -270,12 +271,12 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
         sender: bob.address(),
         sequence: seq,
         expires_at_ms: clock.now_ms() + 60_000,
-        action: Action::Buy {
+        action: Action::Exchange(ExchangeAction::Buy {
             asset: sym("SKY"),
             pay: sym("MLK"),
             size: tokens(100),
             max_in: Amount::new(u128::MAX),
-        },
+        }),
     }
     .sign(&bob);
     let post = || {
@@ -305,16 +306,16 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
     // The node's own lane also signs with the operator's key (oracle prices): `center_tx`
     // signs again when it took the number first.
     let suspend = |action: Action| c.http.center_tx(clock.now_ms(), &operator, action);
-    suspend(Action::Suspend {
+    suspend(Action::Alliance(AllianceAction::Suspend {
         chain: "skyway".parse().unwrap(),
-    });
+    }));
     assert_eq!(
         code(c.buy(&bob, "SKY", tokens(100), u128::MAX)),
         (422, "partner_suspended".into())
     );
-    suspend(Action::Reinstate {
+    suspend(Action::Alliance(AllianceAction::Reinstate {
         chain: "skyway".parse().unwrap(),
-    });
+    }));
 
     // A stale price halts trading and quoting: the ticker's quotes age, the clock moves on.
     ticker.set_age(120_000);

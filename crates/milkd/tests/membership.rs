@@ -6,6 +6,7 @@ mod support;
 use milk_core::Amount;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
+use milk_core::tx::{BrandAction, MembershipAction};
 use milkd::{Clock, ManualClock, NodeConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,20 +30,20 @@ fn the_node_pays_finished_pack_weeks_by_itself() {
     http.center_tx(
         clock.now_ms(),
         &operator,
-        Action::OpenPackSeason {
+        Action::Membership(MembershipAction::OpenPackSeason {
             season: 1,
             starts_ms: NOW + DAY,
             weeks: 2,
             weekly_reward: Amount::new(70 * MLK),
             lzm_per_week: Amount::new(5 * MLK),
-        },
+        }),
     );
     http.center_tx(
         clock.now_ms(),
         &alice,
-        Action::JoinPack {
+        Action::Membership(MembershipAction::JoinPack {
             amount: Amount::new(100 * MLK),
-        },
+        }),
     );
     let before = http.account(&alice.address(), "center", "MLK").0;
     // A week and a day later, week 0 is over: the node pays it without being asked.
@@ -88,10 +89,10 @@ fn a_linking_reward_cut_off_by_a_stop_is_paid_at_the_next_start() {
         sender: alice.address(),
         sequence: 0,
         expires_at_ms: NOW + 60_000,
-        action: Action::Link {
+        action: Action::Brand(BrandAction::Link {
             customer_hash: hash,
             partner_signature: countersign,
-        },
+        }),
     }
     .sign(&alice);
     let r = http.submit("cinema", &[link], true).unwrap();

@@ -5,6 +5,7 @@ mod support;
 
 use milk_core::brand::link_message;
 use milk_core::genesis::demo_key;
+use milk_core::tx::BrandAction;
 use milk_core::tx::{Action, SignedTransaction, Transaction};
 use milk_core::{Amount, ChainId, Hash, Keypair};
 use milkd::partner_api::tx_hex;
@@ -111,10 +112,10 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
     let countersign = issuer.sign(&link_message(&p.chain, &alice.address(), &hash).0);
     let link = p.sign(
         &alice,
-        Action::Link {
+        Action::Brand(BrandAction::Link {
             customer_hash: hash,
             partner_signature: countersign,
-        },
+        }),
     );
     let (s, v) = p.post("/links", &link);
     assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
@@ -124,11 +125,11 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
     let convert = |mileage: u64, reference: &str, to: &Keypair| {
         p.sign(
             &issuer,
-            Action::Convert {
+            Action::Brand(BrandAction::Convert {
                 to: to.address(),
                 mileage,
                 reference: reference.into(),
-            },
+            }),
         )
     };
     let first = convert(500, "SKY-2026-0001", &alice);
@@ -169,11 +170,11 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
         "/conversions",
         &p.sign(
             &alice,
-            Action::Convert {
+            Action::Brand(BrandAction::Convert {
                 to: alice.address(),
                 mileage: 500,
                 reference: "self".into(),
-            },
+            }),
         ),
     );
     assert_eq!((s, e["error"]["code"].as_str()), (422, Some("not_issuer")));
@@ -188,10 +189,10 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
     // A redemption: signed by the customer, submitted by the partner; a receipt with value.
     let redeem = p.sign(
         &alice,
-        Action::Redeem {
+        Action::Brand(BrandAction::Redeem {
             amount: Amount::new(20_000),
             order_id: "ORDER-77".into(),
-        },
+        }),
     );
     let (s, r) = p.post("/redemptions", &redeem);
     assert_eq!(
@@ -204,10 +205,10 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
         "/redemptions",
         &p.sign(
             &alice,
-            Action::Redeem {
+            Action::Brand(BrandAction::Redeem {
                 amount: Amount::new(u128::MAX),
                 order_id: "ORDER-78".into(),
-            },
+            }),
         ),
     );
     assert_eq!(
@@ -220,9 +221,9 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
         "/refunds",
         &p.sign(
             &issuer,
-            Action::Refund {
+            Action::Brand(BrandAction::Refund {
                 order_id: "ORDER-77".into(),
-            },
+            }),
         ),
     );
     assert_eq!((s, r["refunded"].as_bool()), (200, Some(true)), "{r}");
@@ -231,9 +232,9 @@ fn a_partner_links_converts_redeems_and_refunds_through_its_api() {
         "/refunds",
         &p.sign(
             &issuer,
-            Action::Refund {
+            Action::Brand(BrandAction::Refund {
                 order_id: "ORDER-77".into(),
-            },
+            }),
         ),
     );
     assert_eq!(
@@ -409,7 +410,7 @@ fn expired_miles_are_announced_ahead_then_swept_exactly_once() {
         "POST",
         "/links",
         Some(
-            json!({"tx": tx_hex(&sign(&alice, Action::Link { customer_hash: hash, partner_signature: countersign }))}),
+            json!({"tx": tx_hex(&sign(&alice, Action::Brand(BrandAction::Link { customer_hash: hash, partner_signature: countersign })))}),
         ),
     );
     assert_eq!(s, 200);
@@ -417,7 +418,7 @@ fn expired_miles_are_announced_ahead_then_swept_exactly_once() {
         "POST",
         "/conversions",
         Some(
-            json!({"tx": tx_hex(&sign(&issuer, Action::Convert { to: alice.address(), mileage: 100, reference: "M-1".into() }))}),
+            json!({"tx": tx_hex(&sign(&issuer, Action::Brand(BrandAction::Convert { to: alice.address(), mileage: 100, reference: "M-1".into() })))}),
         ),
     );
     assert_eq!(s, 200);
@@ -434,8 +435,7 @@ fn expired_miles_are_announced_ahead_then_swept_exactly_once() {
         (Some("10000"), Some(false)),
         "{lots}"
     );
-    let sweep =
-        || json!({"tx": tx_hex(&sign(&issuer, Action::Expire { account: alice.address() }))});
+    let sweep = || json!({"tx": tx_hex(&sign(&issuer, Action::Brand(BrandAction::Expire { account: alice.address() })))});
     let (s, e) = partner("POST", "/sweeps", Some(sweep()));
     assert_eq!(
         (s, e["error"]["code"].as_str()),

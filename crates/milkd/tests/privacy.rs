@@ -7,6 +7,7 @@ mod support;
 use milk_core::brand::link_message;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
+use milk_core::tx::{BrandAction, TokenAction};
 use milk_core::{Amount, Keypair};
 use milkd::auth::{ACCOUNT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER, read_message};
 use milkd::{ManualClock, NodeConfig};
@@ -55,38 +56,38 @@ fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
     let transfer = tx(
         &alice,
         2,
-        Action::Transfer {
+        Action::Token(TokenAction::Transfer {
             to: bob.address(),
             asset: "SKY".parse().unwrap(),
             amount: Amount::new(1),
             memo: String::new(),
-        },
+        }),
     );
     let txs = vec![
         tx(
             &alice,
             0,
-            Action::Link {
+            Action::Brand(BrandAction::Link {
                 customer_hash: hash,
                 partner_signature: countersign,
-            },
+            }),
         ),
         tx(
             &issuer,
             0,
-            Action::Convert {
+            Action::Brand(BrandAction::Convert {
                 to: alice.address(),
                 mileage: 50,
                 reference: "R-1".into(),
-            },
+            }),
         ),
         tx(
             &alice,
             1,
-            Action::Redeem {
+            Action::Brand(BrandAction::Redeem {
                 amount: Amount::new(100),
                 order_id: "O-1".into(),
-            },
+            }),
         ),
         transfer.clone(),
     ];
@@ -99,12 +100,12 @@ fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
     let carol_tx = tx(
         &demo_key("carol"),
         0,
-        Action::Transfer {
+        Action::Token(TokenAction::Transfer {
             to: bob.address(),
             asset: "SKY".parse().unwrap(),
             amount: Amount::new(1),
             memo: String::new(),
-        },
+        }),
     );
     assert_eq!(
         http.submit("skyway", std::slice::from_ref(&carol_tx), true)

@@ -7,6 +7,7 @@ mod support;
 use milk_core::chain::Verifier;
 use milk_core::exchange::ESCROW;
 use milk_core::genesis::{Genesis, demo_key};
+use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, OrderSize, Transaction};
 use milk_core::{Amount, Symbol};
 use milkd::partner_api::tx_hex;
@@ -87,20 +88,20 @@ fn a_crash_at_any_step_leaves_both_legs_or_neither() {
         let (chain, action) = if point.starts_with("sell") {
             (
                 "cinema",
-                Action::Sell {
+                Action::Exchange(ExchangeAction::Sell {
                     amount: Amount::new(10_000),
                     min_out: Amount::new(1),
-                },
+                }),
             )
         } else {
             (
                 "center",
-                Action::Buy {
+                Action::Exchange(ExchangeAction::Buy {
                     asset: sym("CINE"),
                     pay: sym("MLK"),
                     size: OrderSize::Tokens(Amount::new(10_000)),
                     max_in: Amount::new(u128::MAX),
-                },
+                }),
             )
         };
         let (_, sequence) = http.account(&alice.address(), chain, "-");

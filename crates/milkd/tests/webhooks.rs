@@ -5,6 +5,7 @@ mod support;
 
 use milk_core::brand::link_message;
 use milk_core::genesis::demo_key;
+use milk_core::tx::BrandAction;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{Hash, Keypair};
 use milkd::partner_api::tx_hex;
@@ -185,10 +186,10 @@ fn events_reach_a_failing_endpoint_signed_in_order_at_least_once() {
     let link = sign(
         &http,
         &alice,
-        Action::Link {
+        Action::Brand(BrandAction::Link {
             customer_hash: hash,
             partner_signature: countersign,
-        },
+        }),
     );
     assert_eq!(
         call(&http, "POST", "/links", Some(link), "demo-skyway-token").0,
@@ -198,11 +199,11 @@ fn events_reach_a_failing_endpoint_signed_in_order_at_least_once() {
         let body = sign(
             http,
             &issuer,
-            Action::Convert {
+            Action::Brand(BrandAction::Convert {
                 to: alice.address(),
                 mileage: 100,
                 reference: reference.into(),
-            },
+            }),
         );
         let (s, v) = call(
             http,
@@ -342,19 +343,19 @@ fn a_webhook_warns_once_a_day_of_tokens_about_to_expire() {
         issuer.sign(&link_message(&"skyway".parse().unwrap(), &alice.address(), &hash).0);
     submit(
         &alice,
-        Action::Link {
+        Action::Brand(BrandAction::Link {
             customer_hash: hash,
             partner_signature: countersign,
-        },
+        }),
         "/links",
     );
     submit(
         &issuer,
-        Action::Convert {
+        Action::Brand(BrandAction::Convert {
             to: alice.address(),
             mileage: 100,
             reference: "W-1".into(),
-        },
+        }),
         "/conversions",
     );
     let (_, lots) = call("GET", "/expiring?within_days=2000", None);

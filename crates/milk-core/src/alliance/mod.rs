@@ -7,6 +7,7 @@
 //! held by a member or a pending applicant is refused. TICA can suspend a member (trading
 //! halts, redemptions go on) and reinstate it.
 
+pub mod action;
 use crate::brand::BrandPolicy;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::genesis::{Genesis, check_policy};
@@ -451,9 +452,9 @@ mod tests {
         let mut bad = bytes.clone();
         bad[status_at] = 9;
         assert!(Member::from_bytes(&bad).is_err());
-        let action = crate::tx::Action::Apply {
+        let action = crate::tx::Action::Alliance(crate::tx::AllianceAction::Apply {
             application: member.application.clone(),
-        };
+        });
         let mut w = Writer::new();
         action.encode(&mut w);
         let back = crate::tx::Action::decode(&mut Reader::new(&w.into_bytes())).unwrap();

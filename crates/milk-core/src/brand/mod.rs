@@ -5,6 +5,7 @@
 //! mints, a redemption burns, a refund re-mints, and this module checks and records the
 //! why (the partner's reference, the order, the customer link) so each happens once.
 
+pub mod action;
 use crate::hash::Hash;
 use crate::state::TxError;
 use crate::tx::TxId;
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The longest partner reference or order id, in bytes.
-pub const MAX_REFERENCE_BYTES: usize = 64;
+pub use crate::codec::MAX_REFERENCE_BYTES;
 /// Milliseconds in the day used for daily limits (UTC days of block time).
 pub const DAY_MS: u64 = 86_400_000;
 

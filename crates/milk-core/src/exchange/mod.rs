@@ -20,6 +20,7 @@
 pub mod curve;
 pub(crate) mod rules;
 
+pub mod action;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::exchange::curve::{Curve, Side};
 use crate::tx::TxId;

@@ -1,12 +1,13 @@
 //! The exchange's rules: checking each exchange action against the state, and applying the
 //! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
 
-use crate::state::{ChainState, TxError};
 use crate::alliance::Status;
 use crate::brand::{BrandWrite, Delivery, Escrow, EscrowStatus};
+use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
-use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
+use crate::state::{ChainState, TxError};
+use crate::tx::ExchangeAction;
 use crate::tx::{Action, OrderSize, Transaction};
 use crate::{Address, Amount, ChainId, Symbol};
 use std::collections::HashMap;
@@ -38,14 +39,14 @@ impl ExchangeChange {
 pub(crate) fn is_exchange(action: &Action) -> bool {
     matches!(
         action,
-        Action::OraclePrice { .. }
-            | Action::SetMarket { .. }
-            | Action::Buy { .. }
-            | Action::CompleteBuy { .. }
-            | Action::Sell { .. }
-            | Action::SettleSell { .. }
-            | Action::ReleaseSell { .. }
-            | Action::DeliverBuy { .. }
+        Action::Exchange(ExchangeAction::OraclePrice { .. })
+            | Action::Exchange(ExchangeAction::SetMarket { .. })
+            | Action::Exchange(ExchangeAction::Buy { .. })
+            | Action::Exchange(ExchangeAction::CompleteBuy { .. })
+            | Action::Exchange(ExchangeAction::Sell { .. })
+            | Action::Exchange(ExchangeAction::SettleSell { .. })
+            | Action::Exchange(ExchangeAction::ReleaseSell { .. })
+            | Action::Exchange(ExchangeAction::DeliverBuy { .. })
     )
 }
 
@@ -137,8 +138,9 @@ impl ChainState {
                 .balance(&rewards.user_bucket, &currency)
                 .units()
                 .saturating_sub(planned);
-            let reward =
-                (gross * u128::from(rewards.trade_reward_bps) / crate::exchange::curve::BPS).min(available);
+            let reward = (gross * u128::from(rewards.trade_reward_bps)
+                / crate::exchange::curve::BPS)
+                .min(available);
             if reward > 0 {
                 change
                     .moves
@@ -285,10 +287,10 @@ impl ChainState {
     ) -> Result<ExchangeChange, TxError> {
         let mut change = ExchangeChange::new();
         match &tx.action {
-            Action::OraclePrice {
+            Action::Exchange(ExchangeAction::OraclePrice {
                 krw_e4,
                 observed_at_ms,
-            } => {
+            }) => {
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
                 if tx.sender != exchange.config().oracle {
                     return Err(TxError::NotOracle);
@@ -309,13 +311,13 @@ impl ChainState {
                         observed_at_ms: *observed_at_ms,
                     }));
             }
-            Action::SetMarket {
+            Action::Exchange(ExchangeAction::SetMarket {
                 asset,
                 capacity,
                 position,
                 max_order,
                 user_daily_limit,
-            } => {
+            }) => {
                 self.operator_only(tx)?;
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
                 let entry = match (exchange.market(asset), position) {
@@ -381,12 +383,12 @@ impl ChainState {
                 entry.market.user_daily_limit = user_daily_limit.units();
                 change.exchange.push(ExchangeWrite::Market(*asset, entry));
             }
-            Action::Buy {
+            Action::Exchange(ExchangeAction::Buy {
                 asset,
                 pay,
                 size,
                 max_in,
-            } => {
+            }) => {
                 let (currency, _) = self.currency()?;
                 if *pay != currency {
                     return Err(TxError::PaymentNotAccepted { asset: *pay });
@@ -404,7 +406,7 @@ impl ChainState {
                 change.exchange =
                     self.trade_writes(tx.id(), &tx.sender, asset, &p, now_ms, TradeStatus::Pending);
             }
-            Action::CompleteBuy { trade, delivered } => {
+            Action::Exchange(ExchangeAction::CompleteBuy { trade, delivered }) => {
                 self.operator_only(tx)?;
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
                 let t = exchange.trade(trade).ok_or(TxError::UnknownTrade)?;
@@ -442,10 +444,11 @@ impl ChainState {
                 }
                 change.exchange.push(ExchangeWrite::Trade(*trade, t));
             }
-            Action::SettleSell { order } => {
+            Action::Exchange(ExchangeAction::SettleSell { order }) => {
                 self.operator_only(tx)?;
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
-                let Action::Sell { amount, min_out } = &order.tx.action else {
+                let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action
+                else {
                     return Err(TxError::NotASale);
                 };
                 let id = order.tx.id();
@@ -531,7 +534,7 @@ impl ChainState {
                     }
                 }
             }
-            Action::Sell { amount, min_out } => {
+            Action::Exchange(ExchangeAction::Sell { amount, min_out }) => {
                 let inventory = self.inventory.ok_or(TxError::NoExchange)?;
                 let (asset, brand) = self.brand_or_err()?;
                 let asset = &asset;
@@ -564,7 +567,7 @@ impl ChainState {
                     },
                 ));
             }
-            Action::ReleaseSell { trade, filled } => {
+            Action::Exchange(ExchangeAction::ReleaseSell { trade, filled }) => {
                 self.operator_only(tx)?;
                 let inventory = self.inventory.ok_or(TxError::NoExchange)?;
                 let (asset, brand) = self.brand_or_err()?;
@@ -581,7 +584,7 @@ impl ChainState {
                 change.moves.push((*ESCROW, to, *asset, e.amount));
                 change.brand.push(BrandWrite::EscrowClose(*trade, status));
             }
-            Action::DeliverBuy { trade, to, amount } => {
+            Action::Exchange(ExchangeAction::DeliverBuy { trade, to, amount }) => {
                 self.operator_only(tx)?;
                 let inventory = self.inventory.ok_or(TxError::NoExchange)?;
                 let (asset, brand) = self.brand_or_err()?;

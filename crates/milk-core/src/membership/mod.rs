@@ -14,6 +14,7 @@
 
 pub(crate) mod rules;
 
+pub mod action;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::{Address, Amount, Hash, Symbol};
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,10 @@
 //! Membership's rules: LZM credits from the user pools, check-ins, MLK burns, coupons,
 //! TICA's settings, the allocation locks, and the circulating supply.
 
-use crate::state::{ChainState, TxError};
 use crate::membership::{MembershipWrite, Reason, SupplyReport, coupon_key};
+use crate::state::{ChainState, TxError};
 use crate::tx::{Action, Transaction};
+use crate::tx::{ExchangeAction, MembershipAction, TokenAction, TokenomicsAction};
 use crate::{Address, Amount, Hash, Symbol};
 
 /// What a checked membership action does.
@@ -18,25 +19,25 @@ pub(crate) struct MembershipChange {
 pub(crate) fn is_membership(action: &Action) -> bool {
     matches!(
         action,
-        Action::CheckIn
-            | Action::BurnForLzm { .. }
-            | Action::ReportCoupon { .. }
-            | Action::SetEarningRules { .. }
-            | Action::SetLevelFloor { .. }
-            | Action::PublishOffer { .. }
-            | Action::BuyOffer { .. }
-            | Action::GrantConsent { .. }
-            | Action::WithdrawConsent { .. }
-            | Action::LogAccess { .. }
-            | Action::OpenPackSeason { .. }
-            | Action::JoinPack { .. }
-            | Action::LeavePack
-            | Action::PayPackWeek { .. }
-            | Action::PayContribution { .. }
-            | Action::RewardLink { .. }
-            | Action::StartPhase2 { .. }
-            | Action::AllocatePartner { .. }
-            | Action::ClaimAllocation { .. }
+        Action::Membership(MembershipAction::CheckIn)
+            | Action::Membership(MembershipAction::BurnForLzm { .. })
+            | Action::Membership(MembershipAction::ReportCoupon { .. })
+            | Action::Membership(MembershipAction::SetEarningRules { .. })
+            | Action::Membership(MembershipAction::SetLevelFloor { .. })
+            | Action::Membership(MembershipAction::PublishOffer { .. })
+            | Action::Membership(MembershipAction::BuyOffer { .. })
+            | Action::Membership(MembershipAction::GrantConsent { .. })
+            | Action::Membership(MembershipAction::WithdrawConsent { .. })
+            | Action::Membership(MembershipAction::LogAccess { .. })
+            | Action::Membership(MembershipAction::OpenPackSeason { .. })
+            | Action::Membership(MembershipAction::JoinPack { .. })
+            | Action::Membership(MembershipAction::LeavePack)
+            | Action::Membership(MembershipAction::PayPackWeek { .. })
+            | Action::Tokenomics(TokenomicsAction::PayContribution { .. })
+            | Action::Tokenomics(TokenomicsAction::RewardLink { .. })
+            | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
+            | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
+            | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. })
     )
 }
 
@@ -107,11 +108,18 @@ impl ChainState {
             return Ok(());
         }
         let spent: Option<Symbol> = match &tx.action {
-            Action::Transfer { asset, .. } | Action::Burn { asset, .. } => Some(*asset),
-            Action::Buy { pay, .. } => Some(*pay),
-            Action::BurnForLzm { .. } => self.currency().ok().map(|c| c.0),
-            Action::BuyOffer { .. } => self.membership.as_ref().map(|m| m.config().token),
-            Action::JoinPack { .. } => self.currency().ok().map(|c| c.0),
+            Action::Token(TokenAction::Transfer { asset, .. })
+            | Action::Token(TokenAction::Burn { asset, .. }) => Some(*asset),
+            Action::Exchange(ExchangeAction::Buy { pay, .. }) => Some(*pay),
+            Action::Membership(MembershipAction::BurnForLzm { .. }) => {
+                self.currency().ok().map(|c| c.0)
+            }
+            Action::Membership(MembershipAction::BuyOffer { .. }) => {
+                self.membership.as_ref().map(|m| m.config().token)
+            }
+            Action::Membership(MembershipAction::JoinPack { .. }) => {
+                self.currency().ok().map(|c| c.0)
+            }
             _ => None,
         };
         match spent.and_then(|a| self.lock_in_force(&tx.sender, &a, now_ms)) {
@@ -134,7 +142,7 @@ impl ChainState {
         };
         let day = now_ms / crate::brand::DAY_MS;
         match &tx.action {
-            Action::CheckIn => {
+            Action::Membership(MembershipAction::CheckIn) => {
                 if m.checked_in(&tx.sender, day) {
                     return Err(TxError::AlreadyCheckedIn);
                 }
@@ -156,7 +164,7 @@ impl ChainState {
                 change.writes = credit.writes;
                 change.writes.push(MembershipWrite::CheckIn(tx.sender, day));
             }
-            Action::BurnForLzm { amount } => {
+            Action::Membership(MembershipAction::BurnForLzm { amount }) => {
                 let (currency, decimals) = self.currency()?;
                 if amount.is_zero() {
                     return Err(TxError::ZeroAmount);
@@ -196,11 +204,11 @@ impl ChainState {
                 change.moves = credit.moves;
                 change.writes = credit.writes;
             }
-            Action::ReportCoupon {
+            Action::Membership(MembershipAction::ReportCoupon {
                 user,
                 krw,
                 coupon_id,
-            } => {
+            }) => {
                 crate::brand::BrandState::check_reference(coupon_id)?;
                 let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
                 let (chain, _) = alliance
@@ -229,15 +237,15 @@ impl ChainState {
                 }
                 change.writes.push(MembershipWrite::Coupon(key));
             }
-            Action::SetEarningRules { rules } => {
+            Action::Membership(MembershipAction::SetEarningRules { rules }) => {
                 self.operator_only(tx)?;
                 change.writes.push(MembershipWrite::Rules(rules.clone()));
             }
-            Action::SetLevelFloor {
+            Action::Membership(MembershipAction::SetLevelFloor {
                 user,
                 level,
                 reason,
-            } => {
+            }) => {
                 self.operator_only(tx)?;
                 if usize::from(*level) >= m.config().levels.len() {
                     return Err(TxError::InvalidLevel);
@@ -245,7 +253,7 @@ impl ChainState {
                 let floor = (*level > 0).then(|| (*level, reason.clone()));
                 change.writes.push(MembershipWrite::Floor(*user, floor));
             }
-            Action::PublishOffer {
+            Action::Membership(MembershipAction::PublishOffer {
                 id,
                 title,
                 level,
@@ -253,7 +261,7 @@ impl ChainState {
                 stock,
                 opens_ms,
                 closes_ms,
-            } => {
+            }) => {
                 crate::brand::BrandState::check_reference(id)?;
                 let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
                 let (chain, _) = alliance
@@ -289,7 +297,7 @@ impl ChainState {
                     },
                 ));
             }
-            Action::BuyOffer { chain, id } => {
+            Action::Membership(MembershipAction::BuyOffer { chain, id }) => {
                 let offer = m.offer(chain, id).ok_or(TxError::UnknownOffer)?;
                 if now_ms < offer.opens_ms || now_ms >= offer.closes_ms {
                     return Err(TxError::OfferClosed);
@@ -322,12 +330,12 @@ impl ChainState {
                     .writes
                     .push(MembershipWrite::Offer(chain.clone(), id.clone(), offer));
             }
-            Action::GrantConsent {
+            Action::Membership(MembershipAction::GrantConsent {
                 chain,
                 purpose,
                 items,
                 retention_days,
-            } => {
+            }) => {
                 let member = self
                     .alliance
                     .as_ref()
@@ -357,7 +365,7 @@ impl ChainState {
                     },
                 ));
             }
-            Action::WithdrawConsent { chain } => {
+            Action::Membership(MembershipAction::WithdrawConsent { chain }) => {
                 let mut consent = m
                     .consent(chain, &tx.sender)
                     .filter(|c| c.active())
@@ -368,7 +376,7 @@ impl ChainState {
                     .writes
                     .push(MembershipWrite::Consent(chain.clone(), tx.sender, consent));
             }
-            Action::LogAccess { chain, users } => {
+            Action::Membership(MembershipAction::LogAccess { chain, users }) => {
                 self.operator_only(tx)?;
                 // Only consenting members' data is ever read, so only they are logged.
                 for u in users {
@@ -380,13 +388,13 @@ impl ChainState {
                         .push(MembershipWrite::Access(*u, now_ms, tx.id(), chain.clone()));
                 }
             }
-            Action::OpenPackSeason {
+            Action::Membership(MembershipAction::OpenPackSeason {
                 season,
                 starts_ms,
                 weeks,
                 weekly_reward,
                 lzm_per_week,
-            } => {
+            }) => {
                 self.operator_only(tx)?;
                 if m.season().is_some_and(|s| s.season >= *season) {
                     return Err(TxError::Pack(
@@ -408,7 +416,7 @@ impl ChainState {
                         lzm_per_week: *lzm_per_week,
                     }));
             }
-            Action::JoinPack { amount } => {
+            Action::Membership(MembershipAction::JoinPack { amount }) => {
                 let season = m
                     .season()
                     .ok_or_else(|| TxError::Pack("no season is open".into()))?;
@@ -430,7 +438,7 @@ impl ChainState {
                 ));
                 self.check_moves(&change.moves)?;
             }
-            Action::LeavePack => {
+            Action::Membership(MembershipAction::LeavePack) => {
                 let (held, _) = m
                     .pack_of(&tx.sender)
                     .ok_or_else(|| TxError::Pack("not in the Pack".into()))?;
@@ -443,7 +451,7 @@ impl ChainState {
                 ));
                 change.writes.push(MembershipWrite::Pack(tx.sender, None));
             }
-            Action::PayPackWeek { week } => {
+            Action::Membership(MembershipAction::PayPackWeek { week }) => {
                 self.operator_only(tx)?;
                 let season = m
                     .season()
@@ -513,7 +521,7 @@ impl ChainState {
                     .push(MembershipWrite::PackPaid(season.season, *week));
                 self.check_moves(&change.moves)?;
             }
-            Action::PayContribution { chain, epoch } => {
+            Action::Tokenomics(TokenomicsAction::PayContribution { chain, epoch }) => {
                 self.operator_only(tx)?;
                 let rewards = &m.config().rewards;
                 if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
@@ -550,7 +558,7 @@ impl ChainState {
                     .writes
                     .push(MembershipWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
             }
-            Action::RewardLink { user, chain } => {
+            Action::Tokenomics(TokenomicsAction::RewardLink { user, chain }) => {
                 self.operator_only(tx)?;
                 let key = crate::membership::record::partner_key(
                     crate::membership::record::LINKED,
@@ -574,7 +582,7 @@ impl ChainState {
                     .writes
                     .push(MembershipWrite::Raw(key, Some(Vec::new())));
             }
-            Action::StartPhase2 { stake } => {
+            Action::Tokenomics(TokenomicsAction::StartPhase2 { stake }) => {
                 self.operator_only(tx)?;
                 if m.phase2_stake().is_some() {
                     return Err(TxError::Phase2Started);
@@ -584,7 +592,7 @@ impl ChainState {
                     Some(stake.units().to_be_bytes().to_vec()),
                 ));
             }
-            Action::AllocatePartner { chain, amount } => {
+            Action::Tokenomics(TokenomicsAction::AllocatePartner { chain, amount }) => {
                 self.operator_only(tx)?;
                 let key = crate::membership::record::partner_key(
                     crate::membership::record::VEST,
@@ -621,7 +629,7 @@ impl ChainState {
                 change.writes.push(MembershipWrite::Raw(key, Some(v)));
                 self.check_moves(&change.moves)?;
             }
-            Action::ClaimAllocation { chain } => {
+            Action::Tokenomics(TokenomicsAction::ClaimAllocation { chain }) => {
                 let key = crate::membership::record::partner_key(
                     crate::membership::record::VEST,
                     chain,

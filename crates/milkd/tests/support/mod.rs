@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use milk_core::genesis::{Allocation, Genesis, demo_key};
+use milk_core::tx::TokenAction;
 use milk_core::tx::{Action, SignedTransaction, Transaction};
 use milk_core::{Address, Amount, ChainId, Keypair};
 use milkd::api::SubmitResponse;
@@ -68,12 +69,12 @@ pub fn transfer(
         sender: from.address(),
         sequence,
         expires_at_ms,
-        action: Action::Transfer {
+        action: Action::Token(TokenAction::Transfer {
             to,
             asset: "MLK".parse().unwrap(),
             amount: Amount::new(units),
             memo: String::new(),
-        },
+        }),
     }
     .sign(from)
 }

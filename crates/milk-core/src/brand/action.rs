@@ -1,0 +1,121 @@
+//! A partner's brand chain: links, conversions, redemptions, refunds and expiry.
+//!
+//! The actions' wire tags are one byte each, unique across every domain (checked at
+//! compile time in [`crate::tx`]).
+
+use crate::codec::{DecodeError, MAX_REFERENCE_BYTES, Reader, Writer};
+use crate::{Address, Amount, Hash, Signature};
+use serde::{Deserialize, Serialize};
+
+/// What a transaction of this domain does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BrandAction {
+    /// Links the sender's wallet to a customer of the chain's partner (brand chains). The
+    /// chain stores only `customer_hash`, the partner's salted hash of its customer id.
+    Link {
+        /// The partner's salted hash of the customer id.
+        customer_hash: Hash,
+        /// The partner's signature over [`crate::brand::link_message`].
+        partner_signature: Signature,
+    },
+    /// Mints Brand Tokens for converted mileage, at the partner's rate; only the issuer may.
+    Convert {
+        /// The linked customer's wallet.
+        to: Address,
+        /// Mileage points converted.
+        mileage: u64,
+        /// The partner's own reference id: each is used once.
+        reference: String,
+    },
+    /// Spends the sender's Brand Tokens at the partner: they are burned, and the partner
+    /// owes the service at value R per unit.
+    Redeem {
+        /// How much, in base units; never zero.
+        amount: Amount,
+        /// The partner's order id: each is used once.
+        order_id: String,
+    },
+    /// Gives a redemption back: re-mints its amount to the redeemer, once; only the issuer.
+    Refund {
+        /// The redemption's order id.
+        order_id: String,
+    },
+    /// Retires an account's expired Brand Tokens (burns its expired lots); only the issuer.
+    Expire {
+        /// The account swept.
+        account: Address,
+    },
+}
+
+impl BrandAction {
+    const LINK: u8 = 4;
+    const CONVERT: u8 = 5;
+    const REDEEM: u8 = 6;
+    const REFUND: u8 = 7;
+    const EXPIRE: u8 = 9;
+
+    /// The wire tags of these actions.
+    pub const TAGS: &'static [u8] = &[
+        Self::LINK,
+        Self::CONVERT,
+        Self::REDEEM,
+        Self::REFUND,
+        Self::EXPIRE,
+    ];
+
+    /// Writes the action: its tag, then its fields.
+    pub fn encode_into(&self, w: &mut Writer) {
+        match self {
+            Self::Link {
+                customer_hash,
+                partner_signature,
+            } => {
+                w.u8(Self::LINK).put(customer_hash).put(partner_signature);
+            }
+            Self::Convert {
+                to,
+                mileage,
+                reference,
+            } => {
+                w.u8(Self::CONVERT).put(to).u64(*mileage).str(reference);
+            }
+            Self::Redeem { amount, order_id } => {
+                w.u8(Self::REDEEM).put(amount).str(order_id);
+            }
+            Self::Refund { order_id } => {
+                w.u8(Self::REFUND).str(order_id);
+            }
+            Self::Expire { account } => {
+                w.u8(Self::EXPIRE).put(account);
+            }
+        }
+    }
+
+    /// Reads the fields of the action whose tag, one of [`Self::TAGS`], was just read.
+    pub fn decode_fields(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match tag {
+            Self::LINK => Ok(Self::Link {
+                customer_hash: r.get()?,
+                partner_signature: r.get()?,
+            }),
+            Self::CONVERT => Ok(Self::Convert {
+                to: r.get()?,
+                mileage: r.u64()?,
+                reference: r.str("reference", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::REDEEM => Ok(Self::Redeem {
+                amount: r.get()?,
+                order_id: r.str("order id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::REFUND => Ok(Self::Refund {
+                order_id: r.str("order id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::EXPIRE => Ok(Self::Expire { account: r.get()? }),
+            tag => Err(DecodeError::UnknownTag {
+                what: "action",
+                tag,
+            }),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The exchange: MLK's oracle price, markets, and the steps of buys and sales.
+//!
+//! The actions' wire tags are one byte each, unique across every domain (checked at
+//! compile time in [`crate::tx`]).
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer, flag};
+use crate::tx::{SignedTransaction, TxId};
+use crate::{Address, Amount, Symbol};
+use serde::{Deserialize, Serialize};
+
+/// What a transaction of this domain does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ExchangeAction {
+    /// MLK's price in KRW, as the oracle observed it (center chain; the oracle key only).
+    /// Every trade is priced with the latest one, so each conversion can be audited.
+    OraclePrice {
+        /// KRW per whole MLK, times 10⁴.
+        krw_e4: u64,
+        /// When the sources quoted it, Unix ms.
+        observed_at_ms: u64,
+    },
+    /// Opens a Brand Token market or changes its depth and limits (center chain; TICA).
+    SetMarket {
+        /// The Brand Token.
+        asset: Symbol,
+        /// The curve's capacity K, base units. A change keeps the current price exactly.
+        capacity: Amount,
+        /// TICA's starting position on the curve: given when opening, absent after.
+        position: Option<Amount>,
+        /// The largest order, base units (at most the sandwich-safe bound).
+        max_order: Amount,
+        /// What one customer may trade in a UTC day, base units.
+        user_daily_limit: Amount,
+    },
+    /// A customer buys Brand Tokens with MLK (center chain): the MLK is held in escrow until
+    /// the tokens are delivered on the brand chain.
+    Buy {
+        /// The Brand Token.
+        asset: Symbol,
+        /// What pays: MLK, the only currency of the exchange (LZM never pays).
+        pay: Symbol,
+        /// How much: tokens, or an MLK budget.
+        size: OrderSize,
+        /// The most MLK to pay, fee included.
+        max_in: Amount,
+    },
+    /// TICA settles a buy once its delivery is known (center chain): the escrow goes to the
+    /// reserve and fee accounts, or back to the customer.
+    CompleteBuy {
+        /// The buy's transaction id.
+        trade: TxId,
+        /// Whether the tokens were delivered.
+        delivered: bool,
+    },
+    /// A customer sells Brand Tokens of this chain for MLK (brand chain): the tokens are held
+    /// in escrow until the center chain settles the sale.
+    Sell {
+        /// Tokens sold, base units.
+        amount: Amount,
+        /// The least MLK to receive, after the fee.
+        min_out: Amount,
+    },
+    /// TICA settles a sale on the center chain with the customer's signed order embedded: it
+    /// pays, or records why it does not.
+    SettleSell {
+        /// The customer's signed `Sell`, as committed on its brand chain.
+        order: Box<SignedTransaction>,
+    },
+    /// TICA releases a sale's escrow (brand chain): to its inventory if the sale was
+    /// filled, back to the customer if not.
+    ReleaseSell {
+        /// The sale's transaction id.
+        trade: TxId,
+        /// Whether the center chain filled it.
+        filled: bool,
+    },
+    /// TICA delivers bought tokens from its inventory (brand chain), once per buy.
+    DeliverBuy {
+        /// The buy's transaction id (on the center chain).
+        trade: TxId,
+        /// The customer.
+        to: Address,
+        /// Tokens, base units.
+        amount: Amount,
+    },
+}
+
+/// How an order is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderSize {
+    /// Brand Token base units.
+    Tokens(Amount),
+    /// MLK base units to spend, fee included.
+    Mlk(Amount),
+}
+
+impl Encode for OrderSize {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            OrderSize::Tokens(a) => w.u8(0).put(a),
+            OrderSize::Mlk(a) => w.u8(1).put(a),
+        };
+    }
+}
+
+impl Decode for OrderSize {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            0 => Ok(OrderSize::Tokens(r.get()?)),
+            1 => Ok(OrderSize::Mlk(r.get()?)),
+            tag => Err(DecodeError::UnknownTag {
+                what: "order size",
+                tag,
+            }),
+        }
+    }
+}
+
+impl ExchangeAction {
+    const ORACLE_PRICE: u8 = 15;
+    const SET_MARKET: u8 = 16;
+    const BUY: u8 = 17;
+    const COMPLETE_BUY: u8 = 18;
+    const SELL: u8 = 19;
+    const SETTLE_SELL: u8 = 20;
+    const RELEASE_SELL: u8 = 21;
+    const DELIVER_BUY: u8 = 22;
+
+    /// The wire tags of these actions.
+    pub const TAGS: &'static [u8] = &[
+        Self::ORACLE_PRICE,
+        Self::SET_MARKET,
+        Self::BUY,
+        Self::COMPLETE_BUY,
+        Self::SELL,
+        Self::SETTLE_SELL,
+        Self::RELEASE_SELL,
+        Self::DELIVER_BUY,
+    ];
+
+    /// Writes the action: its tag, then its fields.
+    pub fn encode_into(&self, w: &mut Writer) {
+        match self {
+            Self::OraclePrice {
+                krw_e4,
+                observed_at_ms,
+            } => {
+                w.u8(Self::ORACLE_PRICE).u64(*krw_e4).u64(*observed_at_ms);
+            }
+            Self::SetMarket {
+                asset,
+                capacity,
+                position,
+                max_order,
+                user_daily_limit,
+            } => {
+                w.u8(Self::SET_MARKET).put(asset).put(capacity);
+                match position {
+                    Some(p) => w.u8(1).put(p),
+                    None => w.u8(0),
+                };
+                w.put(max_order).put(user_daily_limit);
+            }
+            Self::Buy {
+                asset,
+                pay,
+                size,
+                max_in,
+            } => {
+                w.u8(Self::BUY).put(asset).put(pay).put(size).put(max_in);
+            }
+            Self::CompleteBuy { trade, delivered } => {
+                w.u8(Self::COMPLETE_BUY).put(trade).u8(u8::from(*delivered));
+            }
+            Self::Sell { amount, min_out } => {
+                w.u8(Self::SELL).put(amount).put(min_out);
+            }
+            Self::SettleSell { order } => {
+                w.u8(Self::SETTLE_SELL).put(order.as_ref());
+            }
+            Self::ReleaseSell { trade, filled } => {
+                w.u8(Self::RELEASE_SELL).put(trade).u8(u8::from(*filled));
+            }
+            Self::DeliverBuy { trade, to, amount } => {
+                w.u8(Self::DELIVER_BUY).put(trade).put(to).put(amount);
+            }
+        }
+    }
+
+    /// Reads the fields of the action whose tag, one of [`Self::TAGS`], was just read.
+    pub fn decode_fields(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match tag {
+            Self::ORACLE_PRICE => Ok(Self::OraclePrice {
+                krw_e4: r.u64()?,
+                observed_at_ms: r.u64()?,
+            }),
+            Self::SET_MARKET => Ok(Self::SetMarket {
+                asset: r.get()?,
+                capacity: r.get()?,
+                position: match r.u8()? {
+                    0 => None,
+                    1 => Some(r.get()?),
+                    tag => {
+                        return Err(DecodeError::UnknownTag {
+                            what: "market position",
+                            tag,
+                        });
+                    }
+                },
+                max_order: r.get()?,
+                user_daily_limit: r.get()?,
+            }),
+            Self::BUY => Ok(Self::Buy {
+                asset: r.get()?,
+                pay: r.get()?,
+                size: r.get()?,
+                max_in: r.get()?,
+            }),
+            Self::COMPLETE_BUY => Ok(Self::CompleteBuy {
+                trade: r.get()?,
+                delivered: flag(r, "delivered")?,
+            }),
+            Self::SELL => Ok(Self::Sell {
+                amount: r.get()?,
+                min_out: r.get()?,
+            }),
+            Self::SETTLE_SELL => Ok(Self::SettleSell {
+                order: Box::new(r.get()?),
+            }),
+            Self::RELEASE_SELL => Ok(Self::ReleaseSell {
+                trade: r.get()?,
+                filled: flag(r, "filled")?,
+            }),
+            Self::DELIVER_BUY => Ok(Self::DeliverBuy {
+                trade: r.get()?,
+                to: r.get()?,
+                amount: r.get()?,
+            }),
+            tag => Err(DecodeError::UnknownTag {
+                what: "action",
+                tag,
+            }),
+        }
+    }
+}
