@@ -15,6 +15,10 @@ pub const MAX_MEMO_BYTES: usize = 140;
 /// The longest partner reference or order id, in bytes.
 pub const MAX_REFERENCE_BYTES: usize = 64;
 
+/// The furthest in the future a transaction may expire: it bounds how long a signed
+/// transaction stays dangerous if it leaks before it is submitted.
+pub const MAX_TX_LIFETIME_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// Reads a one-byte flag: 0 or 1, anything else refused.
 pub fn flag(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
     match r.u8()? {

@@ -6,7 +6,8 @@
 //! the pool, and each sender's share of it, so one sender cannot crowd out the rest.
 
 use crate::Address;
-use crate::state::{ChainState, TxError};
+use crate::error::TxError;
+use crate::state::ChainState;
 use crate::tx::{TxId, VerifiedTx};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, VecDeque};

@@ -8,10 +8,11 @@
 //! halts, redemptions go on) and reinstate it.
 
 pub mod action;
+pub(crate) mod rules;
 use crate::brand::BrandPolicy;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::error::TxError;
 use crate::genesis::{Genesis, check_policy};
-use crate::state::TxError;
 use crate::{Address, Amount, ChainId, Symbol};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,6 +209,8 @@ pub struct Alliance {
 
 /// `PARTNER ‖ chain` → the encoded [`Member`].
 pub const PARTNER_RECORD: u8 = 21;
+/// The alliance's namespaces.
+pub const NAMESPACES: &[u8] = &[PARTNER_RECORD];
 
 impl Alliance {
     /// The genesis partners, as admitted members; `quorum` approvals admit a newcomer
@@ -427,6 +430,24 @@ impl Alliance {
             }
             Err(_) => false,
         }
+    }
+}
+
+impl crate::ledger::DomainRecords for Alliance {
+    fn namespaces(&self) -> &'static [u8] {
+        NAMESPACES
+    }
+
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        Alliance::take_records(self)
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        Alliance::records(self)
+    }
+
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        Alliance::restore(self, key, value)
     }
 }
 

@@ -2,3 +2,106 @@
 //! cannot rewrite its history before an anchor without every verifier noticing.
 
 pub mod action;
+
+use crate::error::TxError;
+use crate::ledger::DomainRecords;
+use crate::{ChainId, Hash};
+use std::collections::BTreeMap;
+
+/// The anchor's record namespace (center chain).
+pub mod record {
+    /// `ANCHOR ‖ chain ‖ 0 ‖ height (u64)` → the brand chain's block hash.
+    pub const ANCHOR: u8 = 20;
+    /// The anchors' namespaces.
+    pub const NAMESPACES: &[u8] = &[ANCHOR];
+
+    /// The key of a brand chain's anchor at a height.
+    pub fn anchor(chain: &crate::ChainId, height: u64) -> Vec<u8> {
+        let mut k = anchor_prefix(chain);
+        k.extend_from_slice(&height.to_be_bytes());
+        k
+    }
+
+    /// The prefix of every anchor of a brand chain.
+    pub fn anchor_prefix(chain: &crate::ChainId) -> Vec<u8> {
+        let mut k = vec![ANCHOR];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k.push(0);
+        k
+    }
+}
+
+/// Every brand chain's anchors, by chain and height.
+#[derive(Debug, Clone, Default)]
+pub struct Anchors {
+    anchors: BTreeMap<(ChainId, u64), Hash>,
+    touched: Vec<(ChainId, u64)>,
+}
+
+impl Anchors {
+    /// The anchors recorded for a brand chain, by height.
+    pub fn of<'a>(&'a self, chain: &'a ChainId) -> impl Iterator<Item = (u64, Hash)> + 'a {
+        self.anchors
+            .range((chain.clone(), 0)..=(chain.clone(), u64::MAX))
+            .map(|((_, h), hash)| (*h, *hash))
+    }
+
+    /// Refuses an anchor at or below the chain's last anchored height.
+    pub(crate) fn check(&self, chain: &ChainId, height: u64) -> Result<(), TxError> {
+        match self.of(chain).last() {
+            Some((anchored, _)) if height <= anchored => Err(TxError::AnchorNotNewer {
+                chain: chain.clone(),
+                anchored,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a checked anchor.
+    pub(crate) fn write(&mut self, chain: ChainId, height: u64, hash: Hash) {
+        self.anchors.insert((chain.clone(), height), hash);
+        self.touched.push((chain, height));
+    }
+}
+
+impl DomainRecords for Anchors {
+    fn namespaces(&self) -> &'static [u8] {
+        record::NAMESPACES
+    }
+
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        std::mem::take(&mut self.touched)
+            .into_iter()
+            .map(|(chain, height)| {
+                let hash = self.anchors[&(chain.clone(), height)];
+                (record::anchor(&chain, height), Some(hash.0.to_vec()))
+            })
+            .collect()
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.anchors
+            .iter()
+            .map(|((c, h), hash)| (record::anchor(c, *h), hash.0.to_vec()))
+            .collect()
+    }
+
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let rest = &key[1..];
+        let Some(split) = rest.iter().position(|b| *b == 0) else {
+            return false;
+        };
+        let chain = std::str::from_utf8(&rest[..split])
+            .ok()
+            .and_then(|c| c.parse::<ChainId>().ok());
+        let height = crate::ledger::record::u64_value(&rest[split + 1..]);
+        let hash: Option<[u8; 32]> = value.try_into().ok();
+        match (chain, height, hash) {
+            (Some(chain), Some(height), Some(hash)) => {
+                self.anchors.insert((chain, height), Hash(hash));
+                true
+            }
+            _ => false,
+        }
+    }
+}

@@ -6,8 +6,9 @@
 //! why (the partner's reference, the order, the customer link) so each happens once.
 
 pub mod action;
+pub(crate) mod rules;
+use crate::error::TxError;
 use crate::hash::Hash;
-use crate::state::TxError;
 use crate::tx::TxId;
 use crate::{Address, Amount, ChainId};
 use rustc_hash::FxHashMap as HashMap;
@@ -65,6 +66,18 @@ pub mod record {
     /// `OPEN_ESCROW ‖ trade id` → empty, while a sale's escrow is locked: what recovery
     /// scans.
     pub const OPEN_ESCROW: u8 = 18;
+    /// This domain's namespaces.
+    pub const NAMESPACES: &[u8] = &[
+        LINK,
+        CONVERSION,
+        REDEMPTION,
+        DAILY,
+        TOTALS,
+        LOT,
+        ESCROW,
+        DELIVERY,
+        OPEN_ESCROW,
+    ];
 
     /// The prefix of every locked escrow's marker.
     pub fn open_escrows() -> Vec<u8> {
@@ -962,5 +975,23 @@ impl BrandState {
             },
             _ => false,
         }
+    }
+}
+
+impl crate::ledger::DomainRecords for BrandState {
+    fn namespaces(&self) -> &'static [u8] {
+        record::NAMESPACES
+    }
+
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        BrandState::take_records(self)
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        BrandState::records(self)
+    }
+
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        BrandState::restore(self, key, value)
     }
 }

@@ -44,6 +44,8 @@ pub mod record {
     /// `OPEN_BUY ‖ trade id` → empty, while a buy waits for its delivery: what recovery
     /// scans, so its cost follows the open trades, not the history.
     pub const OPEN_BUY: u8 = 35;
+    /// This domain's namespaces.
+    pub const NAMESPACES: &[u8] = &[MARKET, ORACLE, TRADE, VOLUME, TICK, OPEN_BUY];
 
     /// The key of a buy's open marker.
     pub fn open_buy(id: &crate::Hash) -> Vec<u8> {
@@ -550,11 +552,6 @@ impl Exchange {
             _ => false,
         }
     }
-
-    /// Forgets what changed (after a restore, nothing has).
-    pub(crate) fn clear_touched(&mut self) {
-        self.touched.clear();
-    }
 }
 
 /// Decodes a tick record's value: `(price KRW e4 per whole token, tokens)`.
@@ -679,6 +676,24 @@ pub fn cross_check(
     }
     problems.sort();
     problems
+}
+
+impl crate::ledger::DomainRecords for Exchange {
+    fn namespaces(&self) -> &'static [u8] {
+        record::NAMESPACES
+    }
+
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        Exchange::take_records(self)
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        Exchange::records(self)
+    }
+
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        Exchange::restore(self, key, value)
+    }
 }
 
 #[cfg(test)]

@@ -3,52 +3,16 @@
 
 use crate::alliance::Status;
 use crate::brand::{BrandWrite, Delivery, Escrow, EscrowStatus};
+use crate::error::TxError;
 use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
-use crate::state::{ChainState, TxError};
-use crate::tx::ExchangeAction;
-use crate::tx::{Action, OrderSize, Transaction};
+use crate::state::{ChainState, Change, Event, Fill};
+use crate::tx::{Action, ExchangeAction, OrderSize, Transaction};
 use crate::{Address, Amount, ChainId, Symbol};
-use std::collections::HashMap;
 
 /// How far ahead of block time an oracle observation may be, ms (clock skew).
 const ORACLE_SKEW_MS: u64 = 5_000;
-
-/// What a checked exchange action does.
-pub(crate) struct ExchangeChange {
-    /// Balance moves, applied in order: `(from, to, asset, amount)`.
-    moves: Vec<(Address, Address, Symbol, Amount)>,
-    exchange: Vec<ExchangeWrite>,
-    brand: Vec<BrandWrite>,
-    /// LZM earned by the trade.
-    membership: Vec<crate::membership::MembershipWrite>,
-}
-
-impl ExchangeChange {
-    fn new() -> ExchangeChange {
-        ExchangeChange {
-            moves: Vec::new(),
-            exchange: Vec::new(),
-            brand: Vec::new(),
-            membership: Vec::new(),
-        }
-    }
-}
-
-pub(crate) fn is_exchange(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Exchange(ExchangeAction::OraclePrice { .. })
-            | Action::Exchange(ExchangeAction::SetMarket { .. })
-            | Action::Exchange(ExchangeAction::Buy { .. })
-            | Action::Exchange(ExchangeAction::CompleteBuy { .. })
-            | Action::Exchange(ExchangeAction::Sell { .. })
-            | Action::Exchange(ExchangeAction::SettleSell { .. })
-            | Action::Exchange(ExchangeAction::ReleaseSell { .. })
-            | Action::Exchange(ExchangeAction::DeliverBuy { .. })
-    )
-}
 
 fn market_error(e: MarketError) -> TxError {
     match e {
@@ -70,91 +34,24 @@ struct Priced {
 }
 
 impl ChainState {
-    /// Plans the LZM a filled trade earns its customer, by its KRW volume, into `change`.
-    fn credit_trade(
+    /// Raises the event of a filled trade, for the domains that reward it.
+    fn fill(
         &self,
-        change: &mut ExchangeChange,
-        user: &Address,
-        id: crate::Hash,
+        change: &mut Change,
+        trade: crate::Hash,
+        user: Address,
+        asset: &Symbol,
         gross: u128,
         mlk_krw_e4: u64,
-        now_ms: u64,
     ) {
-        use ethnum::U256;
-        let (Some(m), Ok((_, decimals))) = (self.membership.as_ref(), self.currency()) else {
-            return;
-        };
-        let krw = U256::from(gross) * U256::from(mlk_krw_e4)
-            / U256::from(10u8).pow(u32::from(decimals) + 4);
-        let wanted = krw / U256::from(1_000u32) * U256::from(m.rules().per_1000_krw_traded.units());
-        let wanted = u128::try_from(wanted).unwrap_or(u128::MAX);
-        if let Some(c) = self.plan_credit(
+        let market = self.exchange.as_ref().and_then(|e| e.market(asset));
+        change.events.push(Event::Fill(Fill {
+            trade,
             user,
-            crate::membership::Reason::Trade,
-            wanted,
-            id,
-            id.to_hex(),
-            now_ms,
-        ) {
-            change.moves.extend(c.moves);
-            change.membership.extend(c.writes);
-        }
-        // The partner's volume for its contribution reward, and the user's MLK reward for
-        // trading, from the user-distribution bucket while it lasts.
-        let rewards = &m.config().rewards;
-        let chain = change
-            .exchange
-            .iter()
-            .find_map(|w| match w {
-                ExchangeWrite::Market(_, entry) => Some(entry.chain.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                let t = self.exchange.as_ref()?.trade(&id)?;
-                Some(self.exchange.as_ref()?.market(&t.asset)?.chain.clone())
-            });
-        if let Some(chain) = chain {
-            let epoch = now_ms / rewards.epoch_ms.max(1);
-            let volume = m.volume(&chain, epoch).saturating_add(gross);
-            change
-                .membership
-                .push(crate::membership::MembershipWrite::Raw(
-                    crate::membership::record::partner_key(
-                        crate::membership::record::VOLUME,
-                        &chain,
-                        &epoch.to_be_bytes(),
-                    ),
-                    Some(volume.to_be_bytes().to_vec()),
-                ));
-        }
-        if let Some(currency) = self.exchange.as_ref().map(|e| e.config().currency) {
-            let planned: u128 = change
-                .moves
-                .iter()
-                .filter(|mv| mv.0 == rewards.user_bucket && mv.2 == currency)
-                .map(|mv| mv.3.units())
-                .sum();
-            let available = self
-                .balance(&rewards.user_bucket, &currency)
-                .units()
-                .saturating_sub(planned);
-            let reward = (gross * u128::from(rewards.trade_reward_bps)
-                / crate::exchange::curve::BPS)
-                .min(available);
-            if reward > 0 {
-                change
-                    .moves
-                    .push((rewards.user_bucket, *user, currency, Amount::new(reward)));
-            }
-        }
-    }
-
-    pub(crate) fn operator_only(&self, tx: &Transaction) -> Result<(), TxError> {
-        if self.operator == Some(tx.sender) {
-            Ok(())
-        } else {
-            Err(TxError::NotOperator)
-        }
+            chain: market.map(|m| m.chain.clone()),
+            gross,
+            mlk_krw_e4,
+        }));
     }
 
     /// The partner status of a brand chain, from the alliance registry.
@@ -283,14 +180,15 @@ impl ChainState {
     pub(crate) fn check_exchange(
         &self,
         tx: &Transaction,
+        action: &ExchangeAction,
         now_ms: u64,
-    ) -> Result<ExchangeChange, TxError> {
-        let mut change = ExchangeChange::new();
-        match &tx.action {
-            Action::Exchange(ExchangeAction::OraclePrice {
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        match action {
+            ExchangeAction::OraclePrice {
                 krw_e4,
                 observed_at_ms,
-            }) => {
+            } => {
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
                 if tx.sender != exchange.config().oracle {
                     return Err(TxError::NotOracle);
@@ -311,13 +209,13 @@ impl ChainState {
                         observed_at_ms: *observed_at_ms,
                     }));
             }
-            Action::Exchange(ExchangeAction::SetMarket {
+            ExchangeAction::SetMarket {
                 asset,
                 capacity,
                 position,
                 max_order,
                 user_daily_limit,
-            }) => {
+            } => {
                 self.operator_only(tx)?;
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
                 let entry = match (exchange.market(asset), position) {
@@ -383,12 +281,12 @@ impl ChainState {
                 entry.market.user_daily_limit = user_daily_limit.units();
                 change.exchange.push(ExchangeWrite::Market(*asset, entry));
             }
-            Action::Exchange(ExchangeAction::Buy {
+            ExchangeAction::Buy {
                 asset,
                 pay,
                 size,
                 max_in,
-            }) => {
+            } => {
                 let (currency, _) = self.currency()?;
                 if *pay != currency {
                     return Err(TxError::PaymentNotAccepted { asset: *pay });
@@ -400,13 +298,16 @@ impl ChainState {
                         limit: max_in.units(),
                     });
                 }
-                change
-                    .moves
-                    .push((tx.sender, *ESCROW, currency, Amount::new(p.fill.total)));
+                change.postings.moves.push((
+                    tx.sender,
+                    *ESCROW,
+                    currency,
+                    Amount::new(p.fill.total),
+                ));
                 change.exchange =
                     self.trade_writes(tx.id(), &tx.sender, asset, &p, now_ms, TradeStatus::Pending);
             }
-            Action::Exchange(ExchangeAction::CompleteBuy { trade, delivered }) => {
+            ExchangeAction::CompleteBuy { trade, delivered } => {
                 self.operator_only(tx)?;
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
                 let t = exchange.trade(trade).ok_or(TxError::UnknownTrade)?;
@@ -420,17 +321,24 @@ impl ChainState {
                 let mut t = t.clone();
                 if *delivered {
                     let config = exchange.config();
-                    change
-                        .moves
-                        .push((*ESCROW, config.liquidity, currency, Amount::new(t.gross)));
-                    change
-                        .moves
-                        .push((*ESCROW, config.fees, currency, Amount::new(t.fee)));
+                    change.postings.moves.push((
+                        *ESCROW,
+                        config.liquidity,
+                        currency,
+                        Amount::new(t.gross),
+                    ));
+                    change.postings.moves.push((
+                        *ESCROW,
+                        config.fees,
+                        currency,
+                        Amount::new(t.fee),
+                    ));
                     t.status = TradeStatus::Filled;
                     change.exchange.push(self.tick(*trade, &t));
-                    self.credit_trade(&mut change, &t.user, *trade, t.gross, t.mlk_krw_e4, now_ms);
+                    self.fill(&mut change, *trade, t.user, &t.asset, t.gross, t.mlk_krw_e4);
                 } else {
                     change
+                        .postings
                         .moves
                         .push((*ESCROW, t.user, currency, Amount::new(t.total)));
                     // TICA's position goes back up: it kept its tokens.
@@ -444,7 +352,7 @@ impl ChainState {
                 }
                 change.exchange.push(ExchangeWrite::Trade(*trade, t));
             }
-            Action::Exchange(ExchangeAction::SettleSell { order }) => {
+            ExchangeAction::SettleSell { order } => {
                 self.operator_only(tx)?;
                 let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
                 let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action
@@ -494,13 +402,13 @@ impl ChainState {
                 match outcome {
                     Ok(p) => {
                         let config = exchange.config();
-                        change.moves.push((
+                        change.postings.moves.push((
                             config.liquidity,
                             user,
                             currency,
                             Amount::new(p.fill.total),
                         ));
-                        change.moves.push((
+                        change.postings.moves.push((
                             config.liquidity,
                             config.fees,
                             currency,
@@ -508,14 +416,8 @@ impl ChainState {
                         ));
                         change.exchange =
                             self.trade_writes(id, &user, &asset, &p, now_ms, TradeStatus::Filled);
-                        self.credit_trade(
-                            &mut change,
-                            &user,
-                            id,
-                            p.fill.gross,
-                            p.mlk_krw_e4,
-                            now_ms,
-                        );
+                        let (gross, price) = (p.fill.gross, p.mlk_krw_e4);
+                        self.fill(&mut change, id, user, &asset, gross, price);
                     }
                     Err(why) => {
                         let trade = Trade {
@@ -534,7 +436,7 @@ impl ChainState {
                     }
                 }
             }
-            Action::Exchange(ExchangeAction::Sell { amount, min_out }) => {
+            ExchangeAction::Sell { amount, min_out } => {
                 let inventory = self.inventory.ok_or(TxError::NoExchange)?;
                 let (asset, brand) = self.brand_or_err()?;
                 let asset = &asset;
@@ -554,7 +456,10 @@ impl ChainState {
                     Some(BrandWrite::Lots { moves, .. }) => moves.clone(),
                     _ => Vec::new(),
                 };
-                change.moves.push((tx.sender, *ESCROW, *asset, *amount));
+                change
+                    .postings
+                    .moves
+                    .push((tx.sender, *ESCROW, *asset, *amount));
                 change.brand.extend(lots);
                 change.brand.push(BrandWrite::EscrowLock(
                     tx.id(),
@@ -567,7 +472,7 @@ impl ChainState {
                     },
                 ));
             }
-            Action::Exchange(ExchangeAction::ReleaseSell { trade, filled }) => {
+            ExchangeAction::ReleaseSell { trade, filled } => {
                 self.operator_only(tx)?;
                 let inventory = self.inventory.ok_or(TxError::NoExchange)?;
                 let (asset, brand) = self.brand_or_err()?;
@@ -581,10 +486,10 @@ impl ChainState {
                 } else {
                     (e.seller, EscrowStatus::Returned)
                 };
-                change.moves.push((*ESCROW, to, *asset, e.amount));
+                change.postings.moves.push((*ESCROW, to, *asset, e.amount));
                 change.brand.push(BrandWrite::EscrowClose(*trade, status));
             }
-            Action::Exchange(ExchangeAction::DeliverBuy { trade, to, amount }) => {
+            ExchangeAction::DeliverBuy { trade, to, amount } => {
                 self.operator_only(tx)?;
                 let inventory = self.inventory.ok_or(TxError::NoExchange)?;
                 let (asset, brand) = self.brand_or_err()?;
@@ -604,7 +509,10 @@ impl ChainState {
                 };
                 let delivered = lots.is_some();
                 if let Some(lots) = lots {
-                    change.moves.push((inventory, *to, *asset, *amount));
+                    change
+                        .postings
+                        .moves
+                        .push((inventory, *to, *asset, *amount));
                     change.brand.extend(lots);
                 }
                 change.brand.push(BrandWrite::Deliver(
@@ -616,65 +524,7 @@ impl ChainState {
                     },
                 ));
             }
-            _ => unreachable!("called for exchange actions only"),
         }
-        self.check_moves(&change.moves)?;
         Ok(change)
-    }
-
-    /// Checks that the moves, in order, never overdraw an account or overflow one.
-    pub(crate) fn check_moves(
-        &self,
-        moves: &[(Address, Address, Symbol, Amount)],
-    ) -> Result<(), TxError> {
-        let mut after: HashMap<(Address, Symbol), Amount> = HashMap::new();
-        for (from, to, asset, amount) in moves {
-            if amount.is_zero() {
-                continue;
-            }
-            let from_now = *after
-                .entry((*from, *asset))
-                .or_insert_with(|| self.balance(from, asset));
-            let from_after = from_now
-                .checked_sub(*amount)
-                .ok_or(TxError::InsufficientBalance {
-                    asset: *asset,
-                    available: from_now,
-                    needed: *amount,
-                })?;
-            after.insert((*from, *asset), from_after);
-            let to_now = *after
-                .entry((*to, *asset))
-                .or_insert_with(|| self.balance(to, asset));
-            let to_after = to_now
-                .checked_add(*amount)
-                .ok_or(TxError::Overflow { asset: *asset })?;
-            after.insert((*to, *asset), to_after);
-        }
-        Ok(())
-    }
-
-    /// Applies a checked exchange change.
-    pub(crate) fn apply_exchange(&mut self, change: ExchangeChange) {
-        self.apply_moves(change.moves);
-        for w in change.membership {
-            self.membership
-                .as_mut()
-                .expect("credits are planned with membership")
-                .write(w);
-        }
-        for w in change.brand {
-            self.brand
-                .as_mut()
-                .expect("brand writes are planned on brand chains")
-                .1
-                .write(w);
-        }
-        for w in change.exchange {
-            self.exchange
-                .as_mut()
-                .expect("exchange writes are planned on the center chain")
-                .write(w);
-        }
     }
 }

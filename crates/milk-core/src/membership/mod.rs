@@ -59,6 +59,27 @@ pub mod record {
     /// `VEST ‖ chain ‖ 0` → `amount (u128) ‖ unlock (u64) ‖ claimed (u8)`: a partner's
     /// share of allocation A.
     pub const VEST: u8 = 57;
+    /// This domain's namespaces.
+    pub const NAMESPACES: &[u8] = &[
+        EARNED,
+        CREDIT,
+        RULES,
+        FLOOR,
+        COUPON,
+        CHECKIN,
+        OFFER,
+        CONSENT,
+        ACCESS,
+        PACK_SEASON,
+        PACK,
+        PACK_PAID,
+        VOLUME,
+        CONTRIBUTION,
+        LINKED,
+        PHASE2,
+        STAKE,
+        VEST,
+    ];
 
     /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
     pub fn partner_key(ns: u8, chain: &crate::ChainId, rest: &[u8]) -> Vec<u8> {
@@ -1174,11 +1195,6 @@ impl Membership {
         }
     }
 
-    /// Forgets what changed (after a restore, nothing has).
-    pub(crate) fn clear_touched(&mut self) {
-        self.touched.clear();
-    }
-
     /// Restores one persisted record (for readers that rebuild a member's view from a
     /// store); `false` if it is not a membership record or is malformed.
     pub fn restore_record(&mut self, key: &[u8], value: &[u8]) -> bool {
@@ -1335,4 +1351,22 @@ pub fn supply_report(
             }
         })
         .collect()
+}
+
+impl crate::ledger::DomainRecords for Membership {
+    fn namespaces(&self) -> &'static [u8] {
+        record::NAMESPACES
+    }
+
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        Membership::take_records(self)
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        Membership::records(self)
+    }
+
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        Membership::restore(self, key, value)
+    }
 }

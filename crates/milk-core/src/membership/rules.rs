@@ -1,45 +1,12 @@
 //! Membership's rules: LZM credits from the user pools, check-ins, MLK burns, coupons,
-//! TICA's settings, the allocation locks, and the circulating supply.
+//! TICA's settings, premium offers, consents and the MiL.k Pack.
 
-use crate::membership::{MembershipWrite, Reason, SupplyReport, coupon_key};
-use crate::state::{ChainState, TxError};
-use crate::tx::{Action, Transaction};
-use crate::tx::{ExchangeAction, MembershipAction, TokenAction, TokenomicsAction};
+use super::action::MembershipAction;
+use crate::error::TxError;
+use crate::membership::{MembershipWrite, Reason, coupon_key};
+use crate::state::{ChainState, Change, Fill};
+use crate::tx::Transaction;
 use crate::{Address, Amount, Hash, Symbol};
-
-/// What a checked membership action does.
-pub(crate) struct MembershipChange {
-    /// LZM (or MLK) moves `(from, to, asset, amount)`.
-    moves: Vec<(Address, Address, Symbol, Amount)>,
-    /// Burned: `(account, asset, amount)`.
-    burn: Option<(Address, Symbol, Amount)>,
-    writes: Vec<MembershipWrite>,
-}
-
-pub(crate) fn is_membership(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Membership(MembershipAction::CheckIn)
-            | Action::Membership(MembershipAction::BurnForLzm { .. })
-            | Action::Membership(MembershipAction::ReportCoupon { .. })
-            | Action::Membership(MembershipAction::SetEarningRules { .. })
-            | Action::Membership(MembershipAction::SetLevelFloor { .. })
-            | Action::Membership(MembershipAction::PublishOffer { .. })
-            | Action::Membership(MembershipAction::BuyOffer { .. })
-            | Action::Membership(MembershipAction::GrantConsent { .. })
-            | Action::Membership(MembershipAction::WithdrawConsent { .. })
-            | Action::Membership(MembershipAction::LogAccess { .. })
-            | Action::Membership(MembershipAction::OpenPackSeason { .. })
-            | Action::Membership(MembershipAction::JoinPack { .. })
-            | Action::Membership(MembershipAction::LeavePack)
-            | Action::Membership(MembershipAction::PayPackWeek { .. })
-            | Action::Tokenomics(TokenomicsAction::PayContribution { .. })
-            | Action::Tokenomics(TokenomicsAction::RewardLink { .. })
-            | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
-            | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
-            | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. })
-    )
-}
 
 /// A planned credit: the LZM moves and records it makes.
 pub(crate) struct Credit {
@@ -90,59 +57,18 @@ impl ChainState {
         })
     }
 
-    /// The lock in force on `account`'s `asset` at `now_ms`, described, if any.
-    pub fn lock_in_force(&self, account: &Address, asset: &Symbol, now_ms: u64) -> Option<String> {
-        crate::membership::lock_in_force(
-            &self.roles,
-            self.membership.as_ref().map(|m| m.config()),
-            |a, s| self.balance(a, s),
-            account,
-            asset,
-            now_ms,
-        )
-    }
-
-    /// Refuses a transaction that would spend from a locked allocation.
-    pub(crate) fn check_locks(&self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
-        if self.roles.is_empty() {
-            return Ok(());
-        }
-        let spent: Option<Symbol> = match &tx.action {
-            Action::Token(TokenAction::Transfer { asset, .. })
-            | Action::Token(TokenAction::Burn { asset, .. }) => Some(*asset),
-            Action::Exchange(ExchangeAction::Buy { pay, .. }) => Some(*pay),
-            Action::Membership(MembershipAction::BurnForLzm { .. }) => {
-                self.currency().ok().map(|c| c.0)
-            }
-            Action::Membership(MembershipAction::BuyOffer { .. }) => {
-                self.membership.as_ref().map(|m| m.config().token)
-            }
-            Action::Membership(MembershipAction::JoinPack { .. }) => {
-                self.currency().ok().map(|c| c.0)
-            }
-            _ => None,
-        };
-        match spent.and_then(|a| self.lock_in_force(&tx.sender, &a, now_ms)) {
-            Some(why) => Err(TxError::AllocationLocked(why)),
-            None => Ok(()),
-        }
-    }
-
     /// Checks a membership action at block time `now_ms`.
     pub(crate) fn check_membership(
         &self,
         tx: &Transaction,
+        action: &MembershipAction,
         now_ms: u64,
-    ) -> Result<MembershipChange, TxError> {
+    ) -> Result<Change, TxError> {
         let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
-        let mut change = MembershipChange {
-            moves: Vec::new(),
-            burn: None,
-            writes: Vec::new(),
-        };
+        let mut change = Change::default();
         let day = now_ms / crate::brand::DAY_MS;
-        match &tx.action {
-            Action::Membership(MembershipAction::CheckIn) => {
+        match action {
+            MembershipAction::CheckIn => {
                 if m.checked_in(&tx.sender, day) {
                     return Err(TxError::AlreadyCheckedIn);
                 }
@@ -160,11 +86,13 @@ impl ChainState {
                         now_ms,
                     )
                     .ok_or(TxError::DailyCapReached)?;
-                change.moves = credit.moves;
-                change.writes = credit.writes;
-                change.writes.push(MembershipWrite::CheckIn(tx.sender, day));
+                change.postings.moves = credit.moves;
+                change.membership = credit.writes;
+                change
+                    .membership
+                    .push(MembershipWrite::CheckIn(tx.sender, day));
             }
-            Action::Membership(MembershipAction::BurnForLzm { amount }) => {
+            MembershipAction::BurnForLzm { amount } => {
                 let (currency, decimals) = self.currency()?;
                 if amount.is_zero() {
                     return Err(TxError::ZeroAmount);
@@ -200,15 +128,15 @@ impl ChainState {
                         now_ms,
                     )
                     .ok_or(TxError::PoolExhausted)?;
-                change.burn = Some((tx.sender, currency, *amount));
-                change.moves = credit.moves;
-                change.writes = credit.writes;
+                change.postings.burns.push((tx.sender, currency, *amount));
+                change.postings.moves = credit.moves;
+                change.membership = credit.writes;
             }
-            Action::Membership(MembershipAction::ReportCoupon {
+            MembershipAction::ReportCoupon {
                 user,
                 krw,
                 coupon_id,
-            }) => {
+            } => {
                 crate::brand::BrandState::check_reference(coupon_id)?;
                 let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
                 let (chain, _) = alliance
@@ -232,28 +160,30 @@ impl ChainState {
                     format!("{chain}:{coupon_id}"),
                     now_ms,
                 ) {
-                    change.moves = credit.moves;
-                    change.writes = credit.writes;
+                    change.postings.moves = credit.moves;
+                    change.membership = credit.writes;
                 }
-                change.writes.push(MembershipWrite::Coupon(key));
+                change.membership.push(MembershipWrite::Coupon(key));
             }
-            Action::Membership(MembershipAction::SetEarningRules { rules }) => {
+            MembershipAction::SetEarningRules { rules } => {
                 self.operator_only(tx)?;
-                change.writes.push(MembershipWrite::Rules(rules.clone()));
+                change
+                    .membership
+                    .push(MembershipWrite::Rules(rules.clone()));
             }
-            Action::Membership(MembershipAction::SetLevelFloor {
+            MembershipAction::SetLevelFloor {
                 user,
                 level,
                 reason,
-            }) => {
+            } => {
                 self.operator_only(tx)?;
                 if usize::from(*level) >= m.config().levels.len() {
                     return Err(TxError::InvalidLevel);
                 }
                 let floor = (*level > 0).then(|| (*level, reason.clone()));
-                change.writes.push(MembershipWrite::Floor(*user, floor));
+                change.membership.push(MembershipWrite::Floor(*user, floor));
             }
-            Action::Membership(MembershipAction::PublishOffer {
+            MembershipAction::PublishOffer {
                 id,
                 title,
                 level,
@@ -261,7 +191,7 @@ impl ChainState {
                 stock,
                 opens_ms,
                 closes_ms,
-            }) => {
+            } => {
                 crate::brand::BrandState::check_reference(id)?;
                 let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
                 let (chain, _) = alliance
@@ -282,7 +212,7 @@ impl ChainState {
                             .into(),
                     ));
                 }
-                change.writes.push(MembershipWrite::Offer(
+                change.membership.push(MembershipWrite::Offer(
                     chain.clone(),
                     id.clone(),
                     crate::membership::Offer {
@@ -297,7 +227,7 @@ impl ChainState {
                     },
                 ));
             }
-            Action::Membership(MembershipAction::BuyOffer { chain, id }) => {
+            MembershipAction::BuyOffer { chain, id } => {
                 let offer = m.offer(chain, id).ok_or(TxError::UnknownOffer)?;
                 if now_ms < offer.opens_ms || now_ms >= offer.closes_ms {
                     return Err(TxError::OfferClosed);
@@ -322,20 +252,21 @@ impl ChainState {
                     });
                 }
                 change
+                    .postings
                     .moves
                     .push((tx.sender, offer.seller, token, offer.price));
                 let mut offer = offer.clone();
                 offer.sold += 1;
                 change
-                    .writes
+                    .membership
                     .push(MembershipWrite::Offer(chain.clone(), id.clone(), offer));
             }
-            Action::Membership(MembershipAction::GrantConsent {
+            MembershipAction::GrantConsent {
                 chain,
                 purpose,
                 items,
                 retention_days,
-            }) => {
+            } => {
                 let member = self
                     .alliance
                     .as_ref()
@@ -353,7 +284,7 @@ impl ChainState {
                         crate::membership::DATA_ITEMS
                     )));
                 }
-                change.writes.push(MembershipWrite::Consent(
+                change.membership.push(MembershipWrite::Consent(
                     chain.clone(),
                     tx.sender,
                     crate::membership::Consent {
@@ -365,7 +296,7 @@ impl ChainState {
                     },
                 ));
             }
-            Action::Membership(MembershipAction::WithdrawConsent { chain }) => {
+            MembershipAction::WithdrawConsent { chain } => {
                 let mut consent = m
                     .consent(chain, &tx.sender)
                     .filter(|c| c.active())
@@ -373,28 +304,31 @@ impl ChainState {
                     .ok_or(TxError::NoConsent)?;
                 consent.withdrawn_ms = Some(now_ms);
                 change
-                    .writes
+                    .membership
                     .push(MembershipWrite::Consent(chain.clone(), tx.sender, consent));
             }
-            Action::Membership(MembershipAction::LogAccess { chain, users }) => {
+            MembershipAction::LogAccess { chain, users } => {
                 self.operator_only(tx)?;
                 // Only consenting members' data is ever read, so only they are logged.
                 for u in users {
                     if !m.consent(chain, u).is_some_and(|c| c.active()) {
                         return Err(TxError::NoConsent);
                     }
-                    change
-                        .writes
-                        .push(MembershipWrite::Access(*u, now_ms, tx.id(), chain.clone()));
+                    change.membership.push(MembershipWrite::Access(
+                        *u,
+                        now_ms,
+                        tx.id(),
+                        chain.clone(),
+                    ));
                 }
             }
-            Action::Membership(MembershipAction::OpenPackSeason {
+            MembershipAction::OpenPackSeason {
                 season,
                 starts_ms,
                 weeks,
                 weekly_reward,
                 lzm_per_week,
-            }) => {
+            } => {
                 self.operator_only(tx)?;
                 if m.season().is_some_and(|s| s.season >= *season) {
                     return Err(TxError::Pack(
@@ -407,7 +341,7 @@ impl ChainState {
                     ));
                 }
                 change
-                    .writes
+                    .membership
                     .push(MembershipWrite::Season(crate::membership::PackSeason {
                         season: *season,
                         starts_ms: *starts_ms,
@@ -416,7 +350,7 @@ impl ChainState {
                         lzm_per_week: *lzm_per_week,
                     }));
             }
-            Action::Membership(MembershipAction::JoinPack { amount }) => {
+            MembershipAction::JoinPack { amount } => {
                 let season = m
                     .season()
                     .ok_or_else(|| TxError::Pack("no season is open".into()))?;
@@ -427,31 +361,35 @@ impl ChainState {
                     return Err(TxError::ZeroAmount);
                 }
                 let currency = self.currency()?.0;
-                change
-                    .moves
-                    .push((tx.sender, *crate::membership::PACK, currency, *amount));
+                change.postings.moves.push((
+                    tx.sender,
+                    *crate::membership::PACK,
+                    currency,
+                    *amount,
+                ));
                 // Adding to a commitment restarts it: a week pays what was in it all week.
                 let held = m.pack_of(&tx.sender).map_or(0, |(a, _)| a);
-                change.writes.push(MembershipWrite::Pack(
+                change.membership.push(MembershipWrite::Pack(
                     tx.sender,
                     Some((held + amount.units(), now_ms)),
                 ));
-                self.check_moves(&change.moves)?;
             }
-            Action::Membership(MembershipAction::LeavePack) => {
+            MembershipAction::LeavePack => {
                 let (held, _) = m
                     .pack_of(&tx.sender)
                     .ok_or_else(|| TxError::Pack("not in the Pack".into()))?;
                 let currency = self.currency()?.0;
-                change.moves.push((
+                change.postings.moves.push((
                     *crate::membership::PACK,
                     tx.sender,
                     currency,
                     Amount::new(held),
                 ));
-                change.writes.push(MembershipWrite::Pack(tx.sender, None));
+                change
+                    .membership
+                    .push(MembershipWrite::Pack(tx.sender, None));
             }
-            Action::Membership(MembershipAction::PayPackWeek { week }) => {
+            MembershipAction::PayPackWeek { week } => {
                 self.operator_only(tx)?;
                 let season = m
                     .season()
@@ -490,9 +428,12 @@ impl ChainState {
                         / ethnum::U256::from(total))
                     .as_u128();
                     if share > 0 {
-                        change
-                            .moves
-                            .push((bucket, *account, currency, Amount::new(share)));
+                        change.postings.moves.push((
+                            bucket,
+                            *account,
+                            currency,
+                            Amount::new(share),
+                        ));
                     }
                 }
                 // LZM for taking part, while the activity pool lasts.
@@ -512,263 +453,32 @@ impl ChainState {
                         now_ms,
                     ) {
                         left -= credit.moves.iter().map(|m| m.3.units()).sum::<u128>();
-                        change.moves.extend(credit.moves);
-                        change.writes.extend(credit.writes);
+                        change.postings.moves.extend(credit.moves);
+                        change.membership.extend(credit.writes);
                     }
                 }
                 change
-                    .writes
+                    .membership
                     .push(MembershipWrite::PackPaid(season.season, *week));
-                self.check_moves(&change.moves)?;
             }
-            Action::Tokenomics(TokenomicsAction::PayContribution { chain, epoch }) => {
-                self.operator_only(tx)?;
-                let rewards = &m.config().rewards;
-                if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
-                    return Err(TxError::Pack("the epoch is not over".into()));
-                }
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::CONTRIBUTION,
-                    chain,
-                    &epoch.to_be_bytes(),
-                );
-                if m.raw(&key).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                let partner = self
-                    .alliance
-                    .as_ref()
-                    .and_then(|(a, _)| a.member(chain))
-                    .filter(|p| p.status != crate::alliance::Status::Applied)
-                    .ok_or(TxError::UnknownApplication)?;
-                let currency = self.currency()?.0;
-                // X% of the volume, rounded down, while allocation B lasts.
-                let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
-                    / crate::exchange::curve::BPS;
-                let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
-                if paid > 0 {
-                    change.moves.push((
-                        rewards.partner_b,
-                        partner.issuer,
-                        currency,
-                        Amount::new(paid),
-                    ));
-                }
-                change
-                    .writes
-                    .push(MembershipWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
-            }
-            Action::Tokenomics(TokenomicsAction::RewardLink { user, chain }) => {
-                self.operator_only(tx)?;
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::LINKED,
-                    chain,
-                    user.as_bytes(),
-                );
-                if m.raw(&key).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                let rewards = &m.config().rewards;
-                let currency = self.currency()?.0;
-                let reward = rewards
-                    .link_reward
-                    .min(self.balance(&rewards.user_bucket, &currency));
-                if !reward.is_zero() {
-                    change
-                        .moves
-                        .push((rewards.user_bucket, *user, currency, reward));
-                }
-                change
-                    .writes
-                    .push(MembershipWrite::Raw(key, Some(Vec::new())));
-            }
-            Action::Tokenomics(TokenomicsAction::StartPhase2 { stake }) => {
-                self.operator_only(tx)?;
-                if m.phase2_stake().is_some() {
-                    return Err(TxError::Phase2Started);
-                }
-                change.writes.push(MembershipWrite::Raw(
-                    vec![crate::membership::record::PHASE2],
-                    Some(stake.units().to_be_bytes().to_vec()),
-                ));
-            }
-            Action::Tokenomics(TokenomicsAction::AllocatePartner { chain, amount }) => {
-                self.operator_only(tx)?;
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::VEST,
-                    chain,
-                    &[],
-                );
-                if m.raw(&key).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                let partner = self
-                    .alliance
-                    .as_ref()
-                    .and_then(|(a, _)| a.member(chain))
-                    .filter(|p| p.status != crate::alliance::Status::Applied)
-                    .ok_or(TxError::UnknownApplication)?;
-                if amount.is_zero() {
-                    return Err(TxError::ZeroAmount);
-                }
-                let rewards = &m.config().rewards;
-                let joined = partner.admitted_at_ms.unwrap_or(0);
-                let unlock = joined
-                    .max(rewards.schedule_start_ms)
-                    .saturating_add(rewards.partner_lock_ms);
-                let currency = self.currency()?.0;
-                change.moves.push((
-                    rewards.partner_a,
-                    crate::membership::vesting_account(chain),
-                    currency,
-                    *amount,
-                ));
-                let mut v = amount.units().to_be_bytes().to_vec();
-                v.extend_from_slice(&unlock.to_be_bytes());
-                v.push(0);
-                change.writes.push(MembershipWrite::Raw(key, Some(v)));
-                self.check_moves(&change.moves)?;
-            }
-            Action::Tokenomics(TokenomicsAction::ClaimAllocation { chain }) => {
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::VEST,
-                    chain,
-                    &[],
-                );
-                let (amount, unlock, claimed) = m
-                    .raw(&key)
-                    .and_then(|v| crate::membership::decode_vest(v))
-                    .ok_or(TxError::UnknownApplication)?;
-                let partner = self
-                    .alliance
-                    .as_ref()
-                    .and_then(|(a, _)| a.member(chain))
-                    .ok_or(TxError::UnknownApplication)?;
-                if partner.issuer != tx.sender {
-                    return Err(TxError::NotIssuer {
-                        asset: partner.application.symbol,
-                    });
-                }
-                if claimed {
-                    return Err(TxError::TradeClosed);
-                }
-                if now_ms < unlock {
-                    return Err(TxError::AllocationLocked(format!(
-                        "{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"
-                    )));
-                }
-                let currency = self.currency()?.0;
-                change.moves.push((
-                    crate::membership::vesting_account(chain),
-                    tx.sender,
-                    currency,
-                    Amount::new(amount),
-                ));
-                let mut v = amount.to_be_bytes().to_vec();
-                v.extend_from_slice(&unlock.to_be_bytes());
-                v.push(1);
-                change.writes.push(MembershipWrite::Raw(key, Some(v)));
-            }
-            _ => unreachable!("called for membership actions only"),
         }
         Ok(change)
     }
 
-    /// In phase 2, what an application's stake moves and records; refused if the applicant
-    /// cannot put it up. `None` before phase 2.
-    pub(crate) fn plan_stake(
-        &self,
-        applicant: Address,
-        chain: &crate::ChainId,
-    ) -> Result<Option<MembershipChange>, TxError> {
-        let Some(stake) = self.membership.as_ref().and_then(|m| m.phase2_stake()) else {
-            return Ok(None);
+    /// Credits the LZM a filled trade earns its customer, by its KRW volume.
+    pub(crate) fn credit_trade(&self, change: &mut Change, fill: &Fill, now_ms: u64) {
+        use ethnum::U256;
+        let (Some(m), Ok((_, decimals))) = (self.membership.as_ref(), self.currency()) else {
+            return;
         };
-        let currency = self.currency()?.0;
-        let have = self.balance(&applicant, &currency);
-        if have.units() < stake {
-            return Err(TxError::InsufficientBalance {
-                asset: currency,
-                available: have,
-                needed: Amount::new(stake),
-            });
+        let krw = U256::from(fill.gross) * U256::from(fill.mlk_krw_e4)
+            / U256::from(10u8).pow(u32::from(decimals) + 4);
+        let wanted = krw / U256::from(1_000u32) * U256::from(m.rules().per_1000_krw_traded.units());
+        let wanted = u128::try_from(wanted).unwrap_or(u128::MAX);
+        let (id, reason) = (fill.trade, Reason::Trade);
+        if let Some(c) = self.plan_credit(&fill.user, reason, wanted, id, id.to_hex(), now_ms) {
+            change.postings.moves.extend(c.moves);
+            change.membership.extend(c.writes);
         }
-        Ok(Some(MembershipChange {
-            moves: vec![(
-                applicant,
-                *crate::membership::STAKES,
-                currency,
-                Amount::new(stake),
-            )],
-            burn: None,
-            writes: vec![MembershipWrite::Raw(
-                crate::membership::record::partner_key(
-                    crate::membership::record::STAKE,
-                    chain,
-                    &[],
-                ),
-                Some(stake.to_be_bytes().to_vec()),
-            )],
-        }))
-    }
-
-    /// Applies a checked membership change.
-    pub(crate) fn apply_membership(&mut self, change: MembershipChange) {
-        if let Some((account, asset, amount)) = change.burn {
-            let after = self
-                .balance(&account, &asset)
-                .checked_sub(amount)
-                .expect("checked");
-            self.set_balance(account, asset, after);
-            let state = self.assets.get_mut(&asset).expect("checked");
-            self.touched_supplies.entry(asset).or_insert(state.supply);
-            state.supply = state.supply.checked_sub(amount).expect("checked");
-        }
-        self.apply_moves(change.moves);
-        for w in change.writes {
-            self.membership
-                .as_mut()
-                .expect("planned with membership")
-                .write(w);
-        }
-    }
-
-    /// Applies balance moves that were checked.
-    pub(crate) fn apply_moves(&mut self, moves: Vec<(Address, Address, Symbol, Amount)>) {
-        for (from, to, asset, amount) in moves {
-            if amount.is_zero() {
-                continue;
-            }
-            let f = self
-                .balance(&from, &asset)
-                .checked_sub(amount)
-                .expect("checked");
-            self.set_balance(from, asset, f);
-            let t = self
-                .balance(&to, &asset)
-                .checked_add(amount)
-                .expect("checked");
-            self.set_balance(to, asset, t);
-        }
-    }
-
-    /// Each center asset's supply, with what does not circulate taken out: accounts whose
-    /// lock is in force, reserves (the exchange's liquidity, reward pools, escrow) and what
-    /// TICA holds.
-    pub fn supply_report(&self, now_ms: u64) -> Vec<SupplyReport> {
-        let assets: Vec<(Symbol, Amount)> = self.assets().map(|(s, t)| (s.symbol, t)).collect();
-        let vesting = self
-            .membership
-            .as_ref()
-            .map(|m| m.vesting())
-            .unwrap_or_default();
-        crate::membership::supply_report(
-            &self.roles,
-            self.membership.as_ref().map(|m| m.config()),
-            &assets,
-            &vesting,
-            |a, s| self.balance(a, s),
-            now_ms,
-        )
     }
 }

@@ -2,3 +2,4 @@
 //! other domain builds on the same balances, sequences and supplies.
 
 pub mod action;
+pub(crate) mod rules;

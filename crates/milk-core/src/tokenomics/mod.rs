@@ -2,3 +2,4 @@
 //! and partners' shares of allocation A.
 
 pub mod action;
+pub(crate) mod rules;

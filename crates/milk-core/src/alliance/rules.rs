@@ -1,0 +1,77 @@
+//! The alliance's rules on the center chain: who may apply, approve, admit, suspend and
+//! reinstate, and what each records.
+
+use super::action::AllianceAction;
+use super::{Alliance, Application, Status};
+use crate::error::TxError;
+use crate::state::{ChainState, Change};
+use crate::tx::Transaction;
+use crate::{Address, ChainId};
+
+/// A change to the registry, checked.
+#[derive(Debug, Clone)]
+pub(crate) enum AllianceWrite {
+    /// A new application by its issuer key.
+    Apply(Address, Application),
+    /// A member's approval.
+    Approve(Address, ChainId),
+    /// A new status, at block time.
+    Status(ChainId, Status, u64),
+}
+
+impl Alliance {
+    /// Records a checked change.
+    pub(crate) fn write(&mut self, w: AllianceWrite) {
+        match w {
+            AllianceWrite::Apply(issuer, a) => self.apply(issuer, a),
+            AllianceWrite::Approve(approver, chain) => self.approve(approver, &chain),
+            AllianceWrite::Status(chain, status, now_ms) => self.set_status(&chain, status, now_ms),
+        }
+    }
+}
+
+impl ChainState {
+    /// Checks an alliance action at block time `now_ms` and works out what it changes.
+    pub(crate) fn check_alliance(
+        &self,
+        tx: &Transaction,
+        action: &AllianceAction,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let (alliance, symbols) = self.alliance.as_ref().ok_or(TxError::NotOperator)?;
+        let by_operator = || self.operator_only(tx);
+        let status = |chain: &ChainId, from: Status, to: Status| -> Result<_, TxError> {
+            by_operator()?;
+            alliance.check_status(chain, from)?;
+            Ok(AllianceWrite::Status(chain.clone(), to, now_ms))
+        };
+        let write = match action {
+            AllianceAction::Apply { application } => {
+                alliance.check_apply(&tx.sender, application, symbols)?;
+                AllianceWrite::Apply(tx.sender, application.clone())
+            }
+            AllianceAction::Approve { chain } => {
+                alliance.check_approve(&tx.sender, chain)?;
+                AllianceWrite::Approve(tx.sender, chain.clone())
+            }
+            AllianceAction::SignAgreement { chain } => {
+                by_operator()?;
+                alliance.check_sign(chain)?;
+                AllianceWrite::Status(chain.clone(), Status::Admitted, now_ms)
+            }
+            AllianceAction::Suspend { chain } => {
+                status(chain, Status::Admitted, Status::Suspended)?
+            }
+            AllianceAction::Reinstate { chain } => {
+                status(chain, Status::Suspended, Status::Admitted)?
+            }
+        };
+        let mut change = Change::default();
+        // In phase 2 an applicant stakes MLK, held while it is a member.
+        if let AllianceWrite::Apply(applicant, a) = &write {
+            self.plan_stake(&mut change, *applicant, &a.chain)?;
+        }
+        change.alliance = Some(write);
+        Ok(change)
+    }
+}

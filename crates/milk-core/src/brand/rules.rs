@@ -1,0 +1,86 @@
+//! The rules of a partner's brand chain: links, conversions, redemptions, refunds, expiry.
+
+use super::action::BrandAction;
+use super::{BrandState, BrandWrite, link_message};
+use crate::Symbol;
+use crate::error::TxError;
+use crate::keys;
+use crate::state::{ChainState, Change};
+use crate::token::rules::nonzero;
+use crate::tx::Transaction;
+
+impl ChainState {
+    /// Checks a brand action at block time `now_ms` and works out what it changes.
+    pub(crate) fn check_brand(
+        &self,
+        tx: &Transaction,
+        action: &BrandAction,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let (asset, brand) = self.brand_or_err()?;
+        let spec = self.asset(&asset).ok_or(TxError::UnknownAsset { asset })?;
+        let by_issuer = || match spec.issuer == Some(tx.sender) {
+            true => Ok(()),
+            false => Err(TxError::NotIssuer { asset }),
+        };
+        let mut change = Change::default();
+        match action {
+            BrandAction::Link {
+                customer_hash,
+                partner_signature,
+            } => {
+                let issuer = spec.issuer.ok_or(TxError::NotBrandChain)?;
+                let message = link_message(self.chain(), &tx.sender, customer_hash);
+                if !keys::verify(&issuer, &message.0, partner_signature) {
+                    return Err(TxError::BadPartnerSignature);
+                }
+                brand.check_link(&tx.sender, customer_hash)?;
+                change
+                    .brand
+                    .push(BrandWrite::Link(tx.sender, *customer_hash));
+            }
+            BrandAction::Convert {
+                to,
+                mileage,
+                reference,
+            } => {
+                by_issuer()?;
+                let write = brand.plan_convert(to, *mileage, reference, tx.id(), now_ms)?;
+                let BrandWrite::Convert { conversion, .. } = &write else {
+                    unreachable!("plan_convert plans a conversion")
+                };
+                change.postings.mints.push((*to, asset, conversion.amount));
+                change.brand.push(write);
+            }
+            BrandAction::Redeem { amount, order_id } => {
+                nonzero(*amount)?;
+                change
+                    .brand
+                    .push(brand.plan_redeem(&tx.sender, *amount, order_id)?);
+                self.plan_burn(&mut change, &tx.sender, &asset, *amount, now_ms)?;
+            }
+            BrandAction::Refund { order_id } => {
+                by_issuer()?;
+                let (redemption, write) = brand.plan_refund(order_id)?;
+                let to = redemption.redeemer;
+                change.postings.mints.push((to, asset, redemption.amount));
+                change.brand.push(write);
+            }
+            BrandAction::Expire { account } => {
+                by_issuer()?;
+                let (amount, write) = brand.plan_expire(account, now_ms)?;
+                change.postings.burns.push((*account, asset, amount));
+                change.brand.push(write);
+            }
+        }
+        Ok(change)
+    }
+
+    /// This brand chain's token and partner records, or `not_brand_chain`.
+    pub(crate) fn brand_or_err(&self) -> Result<(Symbol, &BrandState), TxError> {
+        self.brand
+            .as_ref()
+            .map(|(s, b)| (*s, b))
+            .ok_or(TxError::NotBrandChain)
+    }
+}

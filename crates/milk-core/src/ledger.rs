@@ -1,0 +1,532 @@
+//! The ledger every chain shares, naming no domain: assets and their supplies, balances,
+//! sequence numbers, the per-block [`StateDelta`] and state root, and conservation.
+//!
+//! Domains never write balances directly: a checked action hands the ledger a [`Postings`]
+//! (moves between accounts, mints, burns), which [`Ledger::check_postings`] checks as a whole
+//! before [`Ledger::post`] applies it. Each domain keeps its own records behind
+//! [`DomainRecords`]; the ledger only needs their namespaces to tell records apart.
+
+use crate::codec::{Encode, MAX_TX_LIFETIME_MS, Writer};
+use crate::error::TxError;
+use crate::{Address, Amount, ChainId, Hash, Symbol};
+use rustc_hash::FxHashMap as HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// An asset as genesis defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetSpec {
+    /// The ticker.
+    pub symbol: Symbol,
+    /// A display name.
+    pub name: String,
+    /// How many decimals one whole unit has; fixed forever.
+    pub decimals: u8,
+    /// Who may mint it; `None` for a fixed supply.
+    pub issuer: Option<Address>,
+}
+
+/// Keys of the ledger's persisted records: one namespace byte, then that namespace's own
+/// bytes. Values are fixed-width big-endian integers.
+pub mod record {
+    use crate::{Address, Symbol};
+
+    /// `BALANCE ‖ account (32) ‖ symbol` → `u128` base units. Absent means zero.
+    pub const BALANCE: u8 = 1;
+    /// `SEQUENCE ‖ account (32)` → `u64`, the account's next sequence number.
+    pub const SEQUENCE: u8 = 2;
+    /// `SUPPLY ‖ symbol` → `u128` base units.
+    pub const SUPPLY: u8 = 3;
+    /// The ledger's namespaces.
+    pub const NAMESPACES: &[u8] = &[BALANCE, SEQUENCE, SUPPLY];
+
+    /// The key of an account's balance of an asset.
+    pub fn balance(account: &Address, asset: &Symbol) -> Vec<u8> {
+        let mut k = Vec::with_capacity(1 + 32 + Symbol::MAX_LEN);
+        k.push(BALANCE);
+        k.extend_from_slice(account.as_bytes());
+        k.extend_from_slice(asset.as_str().as_bytes());
+        k
+    }
+
+    /// The key of an account's next sequence number.
+    pub fn sequence(account: &Address) -> Vec<u8> {
+        let mut k = Vec::with_capacity(33);
+        k.push(SEQUENCE);
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    /// The key of an asset's supply.
+    pub fn supply(asset: &Symbol) -> Vec<u8> {
+        let mut k = vec![SUPPLY];
+        k.extend_from_slice(asset.as_str().as_bytes());
+        k
+    }
+
+    /// Reads a `u128` value.
+    pub fn u128_value(bytes: &[u8]) -> Option<u128> {
+        bytes.try_into().ok().map(u128::from_be_bytes)
+    }
+
+    /// Reads a `u64` value.
+    pub fn u64_value(bytes: &[u8]) -> Option<u64> {
+        bytes.try_into().ok().map(u64::from_be_bytes)
+    }
+}
+
+/// What one domain keeps in the store: its own namespaces of records.
+///
+/// The chain state asks each domain for what a block changed (`take_records`), for every
+/// record (`records`, which `milk verify` compares with the store) and to load a stored
+/// record at start (`restore`); it routes a record by its first byte, the namespace.
+pub trait DomainRecords {
+    /// The namespaces this domain owns.
+    fn namespaces(&self) -> &'static [u8];
+    /// The records changed since the last call (`None`: deleted).
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)>;
+    /// Every record.
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)>;
+    /// Loads one stored record; `false` if it is malformed.
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool;
+}
+
+/// What one block changed: the new value of every record it touched (`None`: deleted),
+/// sorted by key, so it encodes (and hashes) the same on every node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDelta {
+    /// `(key, new value)`, sorted by key, each key once.
+    pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Encode for StateDelta {
+    fn encode(&self, w: &mut Writer) {
+        w.u32(self.entries.len() as u32);
+        for (k, v) in &self.entries {
+            w.bytes(k);
+            match v {
+                Some(v) => w.u8(1).bytes(v),
+                None => w.u8(0),
+            };
+        }
+    }
+}
+
+/// The state commitment after a block: a hash chain over every block's delta.
+///
+/// `root(h) = H(root(h-1) ‖ h ‖ delta(h))`, with `root(-1) = 0` and genesis's delta being
+/// the whole initial state. It costs time proportional to the block, not to the state, and
+/// anyone who replays the chain from genesis recomputes it exactly.
+pub fn state_root(prev_root: &Hash, height: u64, delta: &StateDelta) -> Hash {
+    let mut w = Writer::new();
+    w.put(prev_root).u64(height).put(delta);
+    Hash::domain("milk/state/v1", &[&w.into_bytes()])
+}
+
+/// Conservation broke: the sum of balances differs from the recorded supply.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{asset}: supply {supply} but balances sum to {sum}")]
+pub struct ConservationError {
+    /// The asset.
+    pub asset: Symbol,
+    /// The recorded supply.
+    pub supply: Amount,
+    /// The sum of balances (saturating).
+    pub sum: Amount,
+}
+
+/// What the ledger checks of every transaction, whatever it does.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    /// The chain it names.
+    pub chain: &'a ChainId,
+    /// Who signs and pays.
+    pub sender: &'a Address,
+    /// The sender's sequence number it carries.
+    pub sequence: u64,
+    /// When it expires, block time (Unix ms).
+    pub expires_at_ms: u64,
+}
+
+/// A balance move: `(from, to, asset, amount)`.
+pub type Move = (Address, Address, Symbol, Amount);
+
+/// What an action does to balances and supplies, applied in this order: moves, then mints,
+/// then burns. Built by a domain's check; checked whole before anything is written.
+#[derive(Debug, Clone, Default)]
+pub struct Postings {
+    /// Amounts moved between accounts.
+    pub moves: Vec<Move>,
+    /// `(to, asset, amount)`: new supply credited to `to`.
+    pub mints: Vec<(Address, Symbol, Amount)>,
+    /// `(from, asset, amount)`: supply destroyed from `from`'s balance.
+    pub burns: Vec<(Address, Symbol, Amount)>,
+}
+
+#[derive(Debug, Clone)]
+struct AssetState {
+    spec: AssetSpec,
+    supply: Amount,
+}
+
+/// A chain's accounts, sequence numbers and asset supplies.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    chain: ChainId,
+    assets: BTreeMap<Symbol, AssetState>,
+    balances: HashMap<(Address, Symbol), Amount>,
+    sequences: HashMap<Address, u64>,
+    // Entries changed since the last `take_delta`, with their values before.
+    touched_balances: HashMap<(Address, Symbol), Amount>,
+    touched_sequences: HashMap<Address, u64>,
+    touched_supplies: HashMap<Symbol, Amount>,
+}
+
+impl Ledger {
+    /// An empty ledger with these assets, all of zero supply.
+    pub fn new(chain: ChainId, assets: Vec<AssetSpec>) -> Ledger {
+        let assets = assets
+            .into_iter()
+            .map(|spec| {
+                let supply = Amount::ZERO;
+                (spec.symbol, AssetState { spec, supply })
+            })
+            .collect();
+        Ledger {
+            chain,
+            assets,
+            balances: HashMap::default(),
+            sequences: HashMap::default(),
+            touched_balances: HashMap::default(),
+            touched_sequences: HashMap::default(),
+            touched_supplies: HashMap::default(),
+        }
+    }
+
+    /// The chain this ledger belongs to.
+    pub fn chain(&self) -> &ChainId {
+        &self.chain
+    }
+
+    /// The assets, in symbol order, with their supplies.
+    pub fn assets(&self) -> impl Iterator<Item = (&AssetSpec, Amount)> {
+        self.assets.values().map(|a| (&a.spec, a.supply))
+    }
+
+    /// One asset's definition.
+    pub fn asset(&self, symbol: &Symbol) -> Option<&AssetSpec> {
+        self.assets.get(symbol).map(|a| &a.spec)
+    }
+
+    /// The total supply of an asset.
+    pub fn supply(&self, symbol: &Symbol) -> Option<Amount> {
+        self.assets.get(symbol).map(|a| a.supply)
+    }
+
+    /// An account's balance of an asset.
+    pub fn balance(&self, account: &Address, asset: &Symbol) -> Amount {
+        self.balances
+            .get(&(*account, *asset))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The sequence number the account's next transaction must carry.
+    pub fn next_sequence(&self, account: &Address) -> u64 {
+        self.sequences.get(account).copied().unwrap_or(0)
+    }
+
+    /// How many (account, asset) balances are non-zero.
+    pub fn account_entries(&self) -> usize {
+        self.balances.len()
+    }
+
+    /// Every non-zero balance, in no particular order.
+    pub fn balances(&self) -> impl Iterator<Item = (&Address, &Symbol, Amount)> {
+        self.balances.iter().map(|((a, s), v)| (a, s, *v))
+    }
+
+    /// Every account's next sequence number.
+    pub fn sequences(&self) -> impl Iterator<Item = (&Address, u64)> {
+        self.sequences.iter().map(|(a, n)| (a, *n))
+    }
+
+    /// The checks that do not depend on the action: chain, expiry, sequence.
+    pub fn check_envelope(&self, tx: &Envelope<'_>, now_ms: u64) -> Result<(), TxError> {
+        if *tx.chain != self.chain {
+            return Err(TxError::WrongChain {
+                expected: self.chain.clone(),
+                got: tx.chain.clone(),
+            });
+        }
+        if tx.expires_at_ms <= now_ms {
+            return Err(TxError::Expired {
+                expires_at_ms: tx.expires_at_ms,
+                now_ms,
+            });
+        }
+        if tx.expires_at_ms > now_ms.saturating_add(MAX_TX_LIFETIME_MS) {
+            return Err(TxError::ExpiryTooFar {
+                expires_at_ms: tx.expires_at_ms,
+                now_ms,
+            });
+        }
+        let expected = self.next_sequence(tx.sender);
+        if tx.sequence < expected {
+            return Err(TxError::SequenceUsed {
+                expected,
+                got: tx.sequence,
+            });
+        }
+        if tx.sequence > expected {
+            return Err(TxError::SequenceGap {
+                expected,
+                got: tx.sequence,
+            });
+        }
+        Ok(())
+    }
+
+    /// Uses the sender's sequence number.
+    pub fn bump_sequence(&mut self, sender: Address) {
+        let before = self.next_sequence(&sender);
+        self.touched_sequences.entry(sender).or_insert(before);
+        self.sequences.insert(sender, before + 1);
+    }
+
+    fn set_balance(&mut self, account: Address, asset: Symbol, value: Amount) {
+        let key = (account, asset);
+        let before = self.balances.get(&key).copied().unwrap_or_default();
+        self.touched_balances.entry(key).or_insert(before);
+        if value.is_zero() {
+            self.balances.remove(&key);
+        } else {
+            self.balances.insert(key, value);
+        }
+    }
+
+    fn set_supply(&mut self, asset: Symbol, supply: Amount) {
+        let state = self.assets.get_mut(&asset).expect("a known asset");
+        self.touched_supplies.entry(asset).or_insert(state.supply);
+        state.supply = supply;
+    }
+
+    /// Checks postings as a whole, in order: no asset unknown, no account overdrawn, no
+    /// balance or supply overflowing. Writes nothing.
+    pub fn check_postings(&self, p: &Postings) -> Result<(), TxError> {
+        let mut after: HashMap<(Address, Symbol), Amount> = HashMap::default();
+        let mut supply: HashMap<Symbol, Amount> = HashMap::default();
+        let mut add = |account: Address, asset: Symbol, amount: Amount, up: bool| {
+            if !self.assets.contains_key(&asset) {
+                return Err(TxError::UnknownAsset { asset });
+            }
+            let b =
+                (after.entry((account, asset))).or_insert_with(|| self.balance(&account, &asset));
+            *b = match up {
+                true => b.checked_add(amount).ok_or(TxError::Overflow { asset })?,
+                false => b.checked_sub(amount).ok_or(TxError::InsufficientBalance {
+                    asset,
+                    available: *b,
+                    needed: amount,
+                })?,
+            };
+            Ok(())
+        };
+        for (from, to, asset, amount) in &p.moves {
+            if !amount.is_zero() {
+                add(*from, *asset, *amount, false)?;
+                add(*to, *asset, *amount, true)?;
+            }
+        }
+        for (to, asset, amount) in &p.mints {
+            add(*to, *asset, *amount, true)?;
+            let s = supply.entry(*asset).or_insert(self.assets[asset].supply);
+            *s = s
+                .checked_add(*amount)
+                .ok_or(TxError::Overflow { asset: *asset })?;
+        }
+        for (from, asset, amount) in &p.burns {
+            add(*from, *asset, *amount, false)?;
+        }
+        Ok(())
+    }
+
+    /// Applies checked postings.
+    pub fn post(&mut self, p: Postings) {
+        for (from, to, asset, amount) in p.moves {
+            if amount.is_zero() {
+                continue;
+            }
+            let f = self.balance(&from, &asset).checked_sub(amount);
+            self.set_balance(from, asset, f.expect("checked"));
+            let t = self.balance(&to, &asset).checked_add(amount);
+            self.set_balance(to, asset, t.expect("checked"));
+        }
+        for (to, asset, amount) in p.mints {
+            let t = self.balance(&to, &asset).checked_add(amount);
+            self.set_balance(to, asset, t.expect("checked"));
+            let s = self.assets[&asset].supply.checked_add(amount);
+            self.set_supply(asset, s.expect("checked"));
+        }
+        for (from, asset, amount) in p.burns {
+            let f = self.balance(&from, &asset).checked_sub(amount);
+            self.set_balance(from, asset, f.expect("checked"));
+            let s = self.assets[&asset].supply.checked_sub(amount);
+            self.set_supply(asset, s.expect("a balance never exceeds its supply"));
+        }
+    }
+
+    /// Credits a genesis allocation, creating supply. Only for building genesis.
+    pub fn allocate(
+        &mut self,
+        account: Address,
+        asset: &Symbol,
+        amount: Amount,
+    ) -> Result<(), TxError> {
+        let p = Postings {
+            mints: vec![(account, *asset, amount)],
+            ..Postings::default()
+        };
+        self.check_postings(&p)?;
+        self.post(p);
+        Ok(())
+    }
+
+    /// Loads one stored ledger record; `Ok(false)` if the key is not the ledger's.
+    pub fn restore(&mut self, key: &[u8], value: &[u8]) -> Result<bool, String> {
+        let bad = || format!("malformed state record {}", hex::encode(key));
+        let account = |bytes: &[u8]| -> Result<Address, String> {
+            let raw: [u8; 32] = bytes
+                .get(..32)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(bad)?;
+            Address::from_bytes(raw)
+        };
+        let symbol = |bytes: &[u8]| -> Result<Symbol, String> {
+            std::str::from_utf8(bytes)
+                .map_err(|e| e.to_string())?
+                .parse()
+        };
+        match key.first() {
+            Some(&record::BALANCE) if key.len() > 33 => {
+                let asset = symbol(&key[33..])?;
+                if !self.assets.contains_key(&asset) {
+                    return Err(format!("stored balance of unknown asset {asset}"));
+                }
+                let v = record::u128_value(value).ok_or_else(bad)?;
+                if v != 0 {
+                    let owner = account(&key[1..])?;
+                    self.balances.insert((owner, asset), Amount::new(v));
+                }
+            }
+            Some(&record::SEQUENCE) if key.len() == 33 => {
+                let n = record::u64_value(value).ok_or_else(bad)?;
+                self.sequences.insert(account(&key[1..])?, n);
+            }
+            Some(&record::SUPPLY) => {
+                let asset = symbol(&key[1..])?;
+                let v = record::u128_value(value).ok_or_else(bad)?;
+                self.assets
+                    .get_mut(&asset)
+                    .ok_or_else(|| format!("stored supply of unknown asset {asset}"))?
+                    .supply = Amount::new(v);
+            }
+            Some(ns) if record::NAMESPACES.contains(ns) => return Err(bad()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Every ledger record.
+    pub fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let balances = self
+            .balances
+            .iter()
+            .map(|((a, s), v)| (record::balance(a, s), v.units().to_be_bytes().to_vec()));
+        let sequences = self
+            .sequences
+            .iter()
+            .map(|(a, n)| (record::sequence(a), n.to_be_bytes().to_vec()));
+        let supplies = self
+            .assets
+            .iter()
+            .map(|(s, a)| (record::supply(s), a.supply.units().to_be_bytes().to_vec()));
+        balances.chain(sequences).chain(supplies).collect()
+    }
+
+    /// Takes the ledger records changed since the last call, and asserts that the change
+    /// conserved every asset: the balances moved by exactly what supply moved.
+    pub fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        self.assert_conserved();
+        let mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+            .touched_balances
+            .keys()
+            .map(|(account, asset)| {
+                let v = self.balance(account, asset);
+                let value = (!v.is_zero()).then(|| v.units().to_be_bytes().to_vec());
+                (record::balance(account, asset), value)
+            })
+            .collect();
+        entries.extend(self.touched_sequences.keys().map(|a| {
+            let next = self.next_sequence(a).to_be_bytes().to_vec();
+            (record::sequence(a), Some(next))
+        }));
+        entries.extend(self.touched_supplies.keys().map(|s| {
+            let supply = self.assets[s].supply.units().to_be_bytes().to_vec();
+            (record::supply(s), Some(supply))
+        }));
+        self.touched_balances.clear();
+        self.touched_sequences.clear();
+        self.touched_supplies.clear();
+        entries
+    }
+
+    /// Asserts, for the changes since the last `take_records`, that every asset's balances
+    /// moved by exactly what its supply moved.
+    fn assert_conserved(&self) {
+        let mut gained: BTreeMap<&Symbol, u128> = BTreeMap::new();
+        let mut lost: BTreeMap<&Symbol, u128> = BTreeMap::new();
+        for ((account, asset), before) in &self.touched_balances {
+            let after = self.balance(account, asset);
+            if after >= *before {
+                *gained.entry(asset).or_default() += after.units() - before.units();
+            } else {
+                *lost.entry(asset).or_default() += before.units() - after.units();
+            }
+        }
+        for (symbol, state) in &self.assets {
+            let supply_before = self.touched_supplies.get(symbol).copied();
+            let supply_before = supply_before.unwrap_or(state.supply).units();
+            let g = gained.get(symbol).copied().unwrap_or(0);
+            let l = lost.get(symbol).copied().unwrap_or(0);
+            assert_eq!(
+                supply_before.checked_add(g).and_then(|x| x.checked_sub(l)),
+                Some(state.supply.units()),
+                "conservation broken for {symbol} on {}",
+                self.chain
+            );
+        }
+    }
+
+    /// Checks, over the whole ledger, that every asset's supply equals the sum of its
+    /// balances.
+    pub fn check_conservation(&self) -> Result<(), ConservationError> {
+        let mut sums: BTreeMap<&Symbol, u128> = BTreeMap::new();
+        for ((_, asset), v) in &self.balances {
+            let s = sums.entry(asset).or_default();
+            *s = s.saturating_add(v.units());
+        }
+        for (symbol, state) in &self.assets {
+            let sum = Amount::new(sums.get(symbol).copied().unwrap_or(0));
+            if sum != state.supply {
+                return Err(ConservationError {
+                    asset: *symbol,
+                    supply: state.supply,
+                    sum,
+                });
+            }
+        }
+        Ok(())
+    }
+}

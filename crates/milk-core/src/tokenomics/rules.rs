@@ -1,0 +1,299 @@
+//! The rules of tokenomics: contribution and trade rewards, linking rewards, phase-2 stakes,
+//! partners' allocations, the allocation locks and the circulating supply.
+
+use super::action::TokenomicsAction;
+use crate::error::TxError;
+use crate::ledger::Postings;
+use crate::membership::{MembershipWrite, STAKES, SupplyReport, record};
+use crate::state::{ChainState, Change, Fill};
+use crate::tx::Transaction;
+use crate::{Address, Amount, Symbol};
+
+impl ChainState {
+    /// Checks a tokenomics action at block time `now_ms` and works out what it changes.
+    pub(crate) fn check_tokenomics(
+        &self,
+        tx: &Transaction,
+        action: &TokenomicsAction,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        match action {
+            TokenomicsAction::PayContribution { chain, epoch } => {
+                self.operator_only(tx)?;
+                let rewards = &m.config().rewards;
+                if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
+                    return Err(TxError::Pack("the epoch is not over".into()));
+                }
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::CONTRIBUTION,
+                    chain,
+                    &epoch.to_be_bytes(),
+                );
+                if m.raw(&key).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                let partner = self
+                    .alliance
+                    .as_ref()
+                    .and_then(|(a, _)| a.member(chain))
+                    .filter(|p| p.status != crate::alliance::Status::Applied)
+                    .ok_or(TxError::UnknownApplication)?;
+                let currency = self.currency()?.0;
+                // X% of the volume, rounded down, while allocation B lasts.
+                let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
+                    / crate::exchange::curve::BPS;
+                let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
+                if paid > 0 {
+                    change.postings.moves.push((
+                        rewards.partner_b,
+                        partner.issuer,
+                        currency,
+                        Amount::new(paid),
+                    ));
+                }
+                change
+                    .membership
+                    .push(MembershipWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
+            }
+            TokenomicsAction::RewardLink { user, chain } => {
+                self.operator_only(tx)?;
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::LINKED,
+                    chain,
+                    user.as_bytes(),
+                );
+                if m.raw(&key).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                let rewards = &m.config().rewards;
+                let currency = self.currency()?.0;
+                let reward = rewards
+                    .link_reward
+                    .min(self.balance(&rewards.user_bucket, &currency));
+                if !reward.is_zero() {
+                    change
+                        .postings
+                        .moves
+                        .push((rewards.user_bucket, *user, currency, reward));
+                }
+                change
+                    .membership
+                    .push(MembershipWrite::Raw(key, Some(Vec::new())));
+            }
+            TokenomicsAction::StartPhase2 { stake } => {
+                self.operator_only(tx)?;
+                if m.phase2_stake().is_some() {
+                    return Err(TxError::Phase2Started);
+                }
+                change.membership.push(MembershipWrite::Raw(
+                    vec![crate::membership::record::PHASE2],
+                    Some(stake.units().to_be_bytes().to_vec()),
+                ));
+            }
+            TokenomicsAction::AllocatePartner { chain, amount } => {
+                self.operator_only(tx)?;
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::VEST,
+                    chain,
+                    &[],
+                );
+                if m.raw(&key).is_some() {
+                    return Err(TxError::TradeClosed);
+                }
+                let partner = self
+                    .alliance
+                    .as_ref()
+                    .and_then(|(a, _)| a.member(chain))
+                    .filter(|p| p.status != crate::alliance::Status::Applied)
+                    .ok_or(TxError::UnknownApplication)?;
+                if amount.is_zero() {
+                    return Err(TxError::ZeroAmount);
+                }
+                let rewards = &m.config().rewards;
+                let joined = partner.admitted_at_ms.unwrap_or(0);
+                let unlock = joined
+                    .max(rewards.schedule_start_ms)
+                    .saturating_add(rewards.partner_lock_ms);
+                let currency = self.currency()?.0;
+                change.postings.moves.push((
+                    rewards.partner_a,
+                    crate::membership::vesting_account(chain),
+                    currency,
+                    *amount,
+                ));
+                let mut v = amount.units().to_be_bytes().to_vec();
+                v.extend_from_slice(&unlock.to_be_bytes());
+                v.push(0);
+                change.membership.push(MembershipWrite::Raw(key, Some(v)));
+            }
+            TokenomicsAction::ClaimAllocation { chain } => {
+                let key = crate::membership::record::partner_key(
+                    crate::membership::record::VEST,
+                    chain,
+                    &[],
+                );
+                let (amount, unlock, claimed) = m
+                    .raw(&key)
+                    .and_then(|v| crate::membership::decode_vest(v))
+                    .ok_or(TxError::UnknownApplication)?;
+                let partner = self
+                    .alliance
+                    .as_ref()
+                    .and_then(|(a, _)| a.member(chain))
+                    .ok_or(TxError::UnknownApplication)?;
+                if partner.issuer != tx.sender {
+                    return Err(TxError::NotIssuer {
+                        asset: partner.application.symbol,
+                    });
+                }
+                if claimed {
+                    return Err(TxError::TradeClosed);
+                }
+                if now_ms < unlock {
+                    return Err(TxError::AllocationLocked(format!(
+                        "{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"
+                    )));
+                }
+                let currency = self.currency()?.0;
+                change.postings.moves.push((
+                    crate::membership::vesting_account(chain),
+                    tx.sender,
+                    currency,
+                    Amount::new(amount),
+                ));
+                let mut v = amount.to_be_bytes().to_vec();
+                v.extend_from_slice(&unlock.to_be_bytes());
+                v.push(1);
+                change.membership.push(MembershipWrite::Raw(key, Some(v)));
+            }
+        }
+        Ok(change)
+    }
+
+    /// Adds a filled trade to its partner's volume for the epoch (for its contribution
+    /// reward), and pays the customer's trade reward from the user-distribution bucket while
+    /// it lasts.
+    pub(crate) fn reward_trade(&self, change: &mut Change, fill: &Fill, now_ms: u64) {
+        let Some(m) = self.membership.as_ref() else {
+            return;
+        };
+        let rewards = &m.config().rewards;
+        if let Some(chain) = &fill.chain {
+            let epoch = now_ms / rewards.epoch_ms.max(1);
+            let volume = m.volume(chain, epoch).saturating_add(fill.gross);
+            let key = record::partner_key(record::VOLUME, chain, &epoch.to_be_bytes());
+            let value = Some(volume.to_be_bytes().to_vec());
+            change.membership.push(MembershipWrite::Raw(key, value));
+        }
+        let Some(currency) = self.exchange.as_ref().map(|e| e.config().currency) else {
+            return;
+        };
+        let planned: u128 = (change.postings.moves.iter())
+            .filter(|mv| mv.0 == rewards.user_bucket && mv.2 == currency)
+            .map(|mv| mv.3.units())
+            .sum();
+        let available =
+            (self.balance(&rewards.user_bucket, &currency).units()).saturating_sub(planned);
+        let bps = u128::from(rewards.trade_reward_bps);
+        let reward = (fill.gross * bps / crate::exchange::curve::BPS).min(available);
+        if reward > 0 {
+            let paid = (
+                rewards.user_bucket,
+                fill.user,
+                currency,
+                Amount::new(reward),
+            );
+            change.postings.moves.push(paid);
+        }
+    }
+
+    /// In phase 2, plans what an application's stake moves and records; refused if the
+    /// applicant cannot put it up. Nothing before phase 2.
+    pub(crate) fn plan_stake(
+        &self,
+        change: &mut Change,
+        applicant: Address,
+        chain: &crate::ChainId,
+    ) -> Result<(), TxError> {
+        let Some(stake) = self.membership.as_ref().and_then(|m| m.phase2_stake()) else {
+            return Ok(());
+        };
+        let currency = self.currency()?.0;
+        let have = self.balance(&applicant, &currency);
+        if have.units() < stake {
+            return Err(TxError::InsufficientBalance {
+                asset: currency,
+                available: have,
+                needed: Amount::new(stake),
+            });
+        }
+        let staked = (applicant, *STAKES, currency, Amount::new(stake));
+        change.postings.moves.push(staked);
+        let key = record::partner_key(record::STAKE, chain, &[]);
+        let value = stake.to_be_bytes().to_vec();
+        change
+            .membership
+            .push(MembershipWrite::Raw(key, Some(value)));
+        Ok(())
+    }
+
+    /// The lock in force on `account`'s `asset` at `now_ms`, described, if any.
+    pub fn lock_in_force(&self, account: &Address, asset: &Symbol, now_ms: u64) -> Option<String> {
+        crate::membership::lock_in_force(
+            &self.roles,
+            self.membership.as_ref().map(|m| m.config()),
+            |a, s| self.balance(a, s),
+            account,
+            asset,
+            now_ms,
+        )
+    }
+
+    /// Refuses a change that spends from a locked allocation: a debit of the sender's own
+    /// balance (a move from it, or a burn) of an asset its lock is in force on. The lock
+    /// judges the ledger's postings, whatever action made them.
+    pub(crate) fn check_locks(
+        &self,
+        sender: &Address,
+        postings: &Postings,
+        now_ms: u64,
+    ) -> Result<(), TxError> {
+        if self.roles.is_empty() {
+            return Ok(());
+        }
+        let moved = postings
+            .moves
+            .iter()
+            .map(|(from, _, asset, _)| (from, asset));
+        let burned = postings.burns.iter().map(|(from, asset, _)| (from, asset));
+        let spent = moved.chain(burned).filter(|(from, _)| *from == sender);
+        for (from, asset) in spent {
+            if let Some(why) = self.lock_in_force(from, asset, now_ms) {
+                return Err(TxError::AllocationLocked(why));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each center asset's supply, with what does not circulate taken out: accounts whose
+    /// lock is in force, reserves (the exchange's liquidity, reward pools, escrow) and what
+    /// TICA holds.
+    pub fn supply_report(&self, now_ms: u64) -> Vec<SupplyReport> {
+        let assets: Vec<(Symbol, Amount)> = self.assets().map(|(s, t)| (s.symbol, t)).collect();
+        let vesting = self
+            .membership
+            .as_ref()
+            .map(|m| m.vesting())
+            .unwrap_or_default();
+        crate::membership::supply_report(
+            &self.roles,
+            self.membership.as_ref().map(|m| m.config()),
+            &assets,
+            &vesting,
+            |a, s| self.balance(a, s),
+            now_ms,
+        )
+    }
+}
