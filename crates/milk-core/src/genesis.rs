@@ -3,7 +3,7 @@
 //! A genesis file is JSON. [`Genesis::demo`] builds the embedded demo network
 //! deterministically, so every fresh demo node starts from the same blocks.
 
-use crate::alliance::{Alliance, Member};
+use crate::alliance::{Alliance, Application, Member};
 use crate::block::{Block, BlockHeader};
 use crate::brand::BrandPolicy;
 use crate::exchange::curve::Curve;
@@ -164,34 +164,9 @@ impl ChainSpec {
     }
 }
 
-/// Checks that a partner's policy makes sense.
-pub fn check_policy(p: &BrandPolicy) -> Result<(), String> {
-    if p.redemption_value_krw == 0 {
-        return Err("redemption value must be more than zero".into());
-    }
-    if p.min_price_bps == 0 || p.min_price_bps > MAX_PRICE_BPS {
-        return Err(format!(
-            "minimum price must be 1 to {MAX_PRICE_BPS} basis points of the redemption value (the maximum price)"
-        ));
-    }
-    if p.units_per_mileage == 0 {
-        return Err("units per mileage point must be more than zero".into());
-    }
-    if p.min_conversion > p.max_conversion || p.max_conversion.is_zero() {
-        return Err("conversion minimum must not exceed a non-zero maximum".into());
-    }
-    if p.expiry_days == Some(0) {
-        return Err("tokens that expire must live at least a day".into());
-    }
-    if p.daily_user_limit < p.min_conversion {
-        return Err("the daily limit must allow at least one minimum conversion".into());
-    }
-    Ok(())
-}
+pub use crate::brand::check_policy;
 
-/// The highest price of a Brand Token, in basis points of its redemption value: a customer
-/// always buys at a discount of at least 5%.
-pub const MAX_PRICE_BPS: u16 = 9_500;
+pub use crate::exchange::curve::MAX_PRICE_BPS;
 
 /// A whole network's starting point.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +198,28 @@ pub struct Genesis {
 }
 
 impl Genesis {
+    /// The alliance at genesis: the genesis's own partners, admitted. Chains created later
+    /// (admitted partners) are in the center's records, not here.
+    pub fn alliance(&self) -> Alliance {
+        let founding = self.chains.iter().filter(|c| c.created_ms.is_none());
+        let partners = founding
+            .filter_map(|c| {
+                let (p, asset) = (c.partner.as_ref()?, c.assets.first()?);
+                let application = Application {
+                    chain: c.id.clone(),
+                    name: p.name.clone(),
+                    sector: p.sector.clone(),
+                    symbol: asset.symbol,
+                    decimals: asset.decimals,
+                    policy: p.policy.clone(),
+                    initial_float: Amount::ZERO,
+                };
+                Some((application, asset.issuer?))
+            })
+            .collect();
+        Alliance::founding(partners, self.admission_quorum)
+    }
+
     /// Checks the rules a genesis must meet, naming the first it breaks.
     pub fn validate(&self) -> Result<(), String> {
         let centers = self
@@ -371,7 +368,7 @@ impl Genesis {
                     .collect();
                 state
                     .with_operator(self.operator)
-                    .with_alliance(Alliance::from_genesis(self, self.admission_quorum), symbols)
+                    .with_alliance(self.alliance(), symbols)
             }
             ChainKind::Brand if self.exchange.is_some() => state
                 .with_operator(self.operator)

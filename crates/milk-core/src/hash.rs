@@ -8,6 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+/// The id of a transaction: the domain-separated hash of its unsigned encoding. It is also
+/// the message that is signed, so it cannot be changed without the signer's key.
+pub type TxId = Hash;
+
 /// A 32-byte SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Hash(pub [u8; 32]);

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
+/// Milliseconds in the day used for daily limits (UTC days of block time).
+pub const DAY_MS: u64 = 86_400_000;
+
 /// An asset as genesis defines it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetSpec {

@@ -8,8 +8,7 @@
 //! the block's [`StateDelta`] is exact, conservation is checked in time proportional to the
 //! block, and the store persists only what changed.
 
-use crate::alliance::Alliance;
-use crate::alliance::rules::AllianceWrite;
+use crate::alliance::{Alliance, AllianceWrite};
 use crate::anchor::Anchors;
 use crate::brand::{BrandPolicy, BrandState, BrandWrite};
 pub use crate::error::TxError;

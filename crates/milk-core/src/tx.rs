@@ -5,7 +5,7 @@ pub use crate::anchor::action::AnchorAction;
 pub use crate::brand::action::BrandAction;
 pub use crate::codec::MAX_MEMO_BYTES;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-pub use crate::exchange::action::{ExchangeAction, OrderSize};
+pub use crate::exchange::action::OrderSize;
 use crate::keys::{self, Address, Keypair, Signature};
 pub use crate::membership::action::MembershipAction;
 pub use crate::token::action::TokenAction;
@@ -19,9 +19,10 @@ pub const MAX_TX_BYTES: usize = 1024;
 /// The only transaction format version so far.
 const TX_VERSION: u8 = 1;
 
-/// The id of a transaction: the domain-separated hash of its unsigned encoding. It is also
-/// the message that is signed, so it cannot be changed without the signer's key.
-pub type TxId = Hash;
+pub use crate::hash::TxId;
+
+/// The exchange's actions, whose `SettleSell` embeds a customer's signed order.
+pub type ExchangeAction = crate::exchange::action::ExchangeAction<SignedTransaction>;
 
 /// What a transaction does: one domain's action. The dispatch of every rule, encoding and
 /// query starts with a match on this enum and hands off to the domain.

@@ -328,7 +328,7 @@ fn a_release_that_contradicts_the_center_chain_is_caught_by_the_cross_check() {
     )
     .unwrap();
     let cinema: ChainId = "cinema".parse().unwrap();
-    assert!(milk_core::exchange::cross_check(&net.center, &cinema, &net.brand).is_empty());
+    assert!(milk_core::exchange::audit::cross_check(&net.center, &cinema, &net.brand).is_empty());
     net.operator(
         "cinema",
         Action::Exchange(ExchangeAction::ReleaseSell {
@@ -337,7 +337,7 @@ fn a_release_that_contradicts_the_center_chain_is_caught_by_the_cross_check() {
         }),
     )
     .unwrap();
-    let problems = milk_core::exchange::cross_check(&net.center, &cinema, &net.brand);
+    let problems = milk_core::exchange::audit::cross_check(&net.center, &cinema, &net.brand);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains(&id.to_hex()), "{problems:?}");
     // And a delivery for a buy the center never recorded.
@@ -351,7 +351,7 @@ fn a_release_that_contradicts_the_center_chain_is_caught_by_the_cross_check() {
         }),
     )
     .unwrap();
-    let problems = milk_core::exchange::cross_check(&net.center, &cinema, &net.brand);
+    let problems = milk_core::exchange::audit::cross_check(&net.center, &cinema, &net.brand);
     assert_eq!(problems.len(), 1, "{problems:?}");
 }
 
@@ -987,7 +987,7 @@ proptest! {
                 prop_assert_eq!(net.cine(&ESCROW), 0);
         prop_assert_eq!(net.mlk(&ESCROW), 0);
                 // Each chain's side of every trade agrees with the other's.
-        let problems = milk_core::exchange::cross_check(&net.center, &"cinema".parse().unwrap(), &net.brand);
+        let problems = milk_core::exchange::audit::cross_check(&net.center, &"cinema".parse().unwrap(), &net.brand);
         prop_assert!(problems.is_empty(), "{problems:?}");
         // Both chains' records restore to the same state.
         for (spec, state) in [(net.g.center().clone(), &net.center), (net.g.chain(&"cinema".parse().unwrap()).unwrap().clone(), &net.brand)] {

@@ -230,7 +230,7 @@ pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result
     // With the center chain and brand chains replayed, each trade's two legs must agree.
     if let Some((_, center)) = states.iter().find(|(c, _)| *c == ChainId::center()) {
         for (chain, brand) in states.iter().filter(|(c, _)| *c != ChainId::center()) {
-            let problems = milk_core::exchange::cross_check(center, chain, brand);
+            let problems = milk_core::exchange::audit::cross_check(center, chain, brand);
             if let Some(report) = reports.iter_mut().find(|r| r.chain == chain.as_str())
                 && !problems.is_empty()
             {

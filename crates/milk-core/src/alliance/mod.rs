@@ -9,10 +9,9 @@
 
 pub mod action;
 pub(crate) mod rules;
-use crate::brand::BrandPolicy;
+use crate::brand::{BrandPolicy, check_policy};
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::error::TxError;
-use crate::genesis::{Genesis, check_policy};
 use crate::{Address, Amount, ChainId, Symbol};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -213,25 +212,13 @@ pub const PARTNER_RECORD: u8 = 21;
 pub const NAMESPACES: &[u8] = &[PARTNER_RECORD];
 
 impl Alliance {
-    /// The genesis partners, as admitted members; `quorum` approvals admit a newcomer
-    /// (`None`: every member).
-    pub fn from_genesis(genesis: &Genesis, quorum: Option<u32>) -> Alliance {
+    /// The founding partners (genesis's), as admitted members, each with the application
+    /// genesis makes for it and its issuer key; `quorum` approvals admit a newcomer (`None`:
+    /// every member).
+    pub fn founding(partners: Vec<(Application, Address)>, quorum: Option<u32>) -> Alliance {
         let mut members = BTreeMap::new();
-        // Chains created later (admitted partners) are in the center's records, not here.
-        for c in genesis.chains.iter().filter(|c| c.created_ms.is_none()) {
-            let (Some(p), Some(asset)) = (&c.partner, c.assets.first()) else {
-                continue;
-            };
-            let Some(issuer) = asset.issuer else { continue };
-            let application = Application {
-                chain: c.id.clone(),
-                name: p.name.clone(),
-                sector: p.sector.clone(),
-                symbol: asset.symbol,
-                decimals: asset.decimals,
-                policy: p.policy.clone(),
-                initial_float: Amount::ZERO,
-            };
+        for (application, issuer) in partners {
+            let chain = application.chain.clone();
             let member = Member {
                 application,
                 issuer,
@@ -240,7 +227,7 @@ impl Alliance {
                 quorum: 0,
                 admitted_at_ms: None,
             };
-            members.insert(c.id.clone(), member);
+            members.insert(chain, member);
         }
         // Genesis members are part of the genesis state (and its delta).
         let touched = members.keys().cloned().collect();
@@ -433,6 +420,28 @@ impl Alliance {
     }
 }
 
+/// A change to the registry, checked.
+#[derive(Debug, Clone)]
+pub(crate) enum AllianceWrite {
+    /// A new application by its issuer key.
+    Apply(Address, Application),
+    /// A member's approval.
+    Approve(Address, ChainId),
+    /// A new status, at block time.
+    Status(ChainId, Status, u64),
+}
+
+impl Alliance {
+    /// Records a checked change.
+    pub(crate) fn write(&mut self, w: AllianceWrite) {
+        match w {
+            AllianceWrite::Apply(issuer, a) => self.apply(issuer, a),
+            AllianceWrite::Approve(approver, chain) => self.approve(approver, &chain),
+            AllianceWrite::Status(chain, status, now_ms) => self.set_status(&chain, status, now_ms),
+        }
+    }
+}
+
 impl crate::ledger::DomainRecords for Alliance {
     fn namespaces(&self) -> &'static [u8] {
         NAMESPACES
@@ -459,7 +468,7 @@ mod tests {
     #[test]
     fn applications_and_members_round_trip_and_refuse_bad_bytes() {
         let g = Genesis::demo();
-        let alliance = Alliance::from_genesis(&g, None);
+        let alliance = g.alliance();
         let (_, member) = alliance.members().next().unwrap();
         let mut member = member.clone();
         member.application.policy.expiry_days = Some(7);

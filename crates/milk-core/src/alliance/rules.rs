@@ -2,33 +2,11 @@
 //! reinstate, and what each records.
 
 use super::action::AllianceAction;
-use super::{Alliance, Application, Status};
+use super::{AllianceWrite, Status};
+use crate::ChainId;
 use crate::error::TxError;
 use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
-use crate::{Address, ChainId};
-
-/// A change to the registry, checked.
-#[derive(Debug, Clone)]
-pub(crate) enum AllianceWrite {
-    /// A new application by its issuer key.
-    Apply(Address, Application),
-    /// A member's approval.
-    Approve(Address, ChainId),
-    /// A new status, at block time.
-    Status(ChainId, Status, u64),
-}
-
-impl Alliance {
-    /// Records a checked change.
-    pub(crate) fn write(&mut self, w: AllianceWrite) {
-        match w {
-            AllianceWrite::Apply(issuer, a) => self.apply(issuer, a),
-            AllianceWrite::Approve(approver, chain) => self.approve(approver, &chain),
-            AllianceWrite::Status(chain, status, now_ms) => self.set_status(&chain, status, now_ms),
-        }
-    }
-}
 
 impl ChainState {
     /// Checks an alliance action at block time `now_ms` and works out what it changes.

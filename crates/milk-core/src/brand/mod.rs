@@ -9,7 +9,7 @@ pub mod action;
 pub(crate) mod rules;
 use crate::error::TxError;
 use crate::hash::Hash;
-use crate::tx::TxId;
+use crate::hash::TxId;
 use crate::{Address, Amount, ChainId};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
@@ -17,8 +17,33 @@ use std::collections::BTreeMap;
 
 /// The longest partner reference or order id, in bytes.
 pub use crate::codec::MAX_REFERENCE_BYTES;
-/// Milliseconds in the day used for daily limits (UTC days of block time).
-pub const DAY_MS: u64 = 86_400_000;
+/// Checks that a partner's policy makes sense.
+pub fn check_policy(p: &BrandPolicy) -> Result<(), String> {
+    if p.redemption_value_krw == 0 {
+        return Err("redemption value must be more than zero".into());
+    }
+    if p.min_price_bps == 0 || p.min_price_bps > crate::exchange::curve::MAX_PRICE_BPS {
+        return Err(format!(
+            "minimum price must be 1 to {} basis points of the redemption value (the maximum price)",
+            crate::exchange::curve::MAX_PRICE_BPS
+        ));
+    }
+    if p.units_per_mileage == 0 {
+        return Err("units per mileage point must be more than zero".into());
+    }
+    if p.min_conversion > p.max_conversion || p.max_conversion.is_zero() {
+        return Err("conversion minimum must not exceed a non-zero maximum".into());
+    }
+    if p.expiry_days == Some(0) {
+        return Err("tokens that expire must live at least a day".into());
+    }
+    if p.daily_user_limit < p.min_conversion {
+        return Err("the daily limit must allow at least one minimum conversion".into());
+    }
+    Ok(())
+}
+
+pub use crate::ledger::DAY_MS;
 
 /// A partner's rules for its Brand Token, agreed at admission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,14 +4,16 @@
 //! compile time in [`crate::tx`]).
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer, flag};
-use crate::tx::{SignedTransaction, TxId};
+use crate::hash::TxId;
 use crate::{Address, Amount, Symbol};
 use serde::{Deserialize, Serialize};
 
-/// What a transaction of this domain does.
+/// What a transaction of this domain does. `O` is the signed order `SettleSell` embeds: a
+/// whole signed transaction of the chain's envelope, which this domain does not define
+/// ([`crate::tx::ExchangeAction`] names it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ExchangeAction {
+pub enum ExchangeAction<O> {
     /// MLK's price in KRW, as the oracle observed it (center chain; the oracle key only).
     /// Every trade is priced with the latest one, so each conversion can be audited.
     OraclePrice {
@@ -65,7 +67,7 @@ pub enum ExchangeAction {
     /// pays, or records why it does not.
     SettleSell {
         /// The customer's signed `Sell`, as committed on its brand chain.
-        order: Box<SignedTransaction>,
+        order: Box<O>,
     },
     /// TICA releases a sale's escrow (brand chain): to its inventory if the sale was
     /// filled, back to the customer if not.
@@ -118,7 +120,7 @@ impl Decode for OrderSize {
     }
 }
 
-impl ExchangeAction {
+impl<O> ExchangeAction<O> {
     const ORACLE_PRICE: u8 = 15;
     const SET_MARKET: u8 = 16;
     const BUY: u8 = 17;
@@ -139,7 +141,9 @@ impl ExchangeAction {
         Self::RELEASE_SELL,
         Self::DELIVER_BUY,
     ];
+}
 
+impl<O: Encode> ExchangeAction<O> {
     /// Writes the action: its tag, then its fields.
     pub fn encode_into(&self, w: &mut Writer) {
         match self {
@@ -188,7 +192,9 @@ impl ExchangeAction {
             }
         }
     }
+}
 
+impl<O: Decode> ExchangeAction<O> {
     /// Reads the fields of the action whose tag, one of [`Self::TAGS`], was just read.
     pub fn decode_fields(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match tag {

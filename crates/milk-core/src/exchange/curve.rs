@@ -21,7 +21,10 @@
 //! MLK amounts follow from the KRW values at MLK's oracle price, given as KRW per whole MLK
 //! times 10⁴.
 
-use crate::genesis::MAX_PRICE_BPS;
+/// The highest price of a Brand Token, in basis points of its redemption value: a customer
+/// always buys at a discount of at least 5%.
+pub const MAX_PRICE_BPS: u16 = 9_500;
+
 use ethnum::U256;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

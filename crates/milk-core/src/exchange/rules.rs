@@ -99,7 +99,7 @@ impl ChainState {
                 max: entry.market.max_order,
             });
         }
-        let used = exchange.volume(user, now_ms / crate::brand::DAY_MS, asset);
+        let used = exchange.volume(user, now_ms / crate::ledger::DAY_MS, asset);
         let day_volume = used.saturating_add(fill.bt);
         if day_volume > entry.market.user_daily_limit {
             return Err(TxError::DailyVolume {
@@ -151,7 +151,7 @@ impl ChainState {
         };
         let mut w = vec![
             ExchangeWrite::Market(*asset, p.market.clone()),
-            ExchangeWrite::Volume(*user, now_ms / crate::brand::DAY_MS, *asset, p.day_volume),
+            ExchangeWrite::Volume(*user, now_ms / crate::ledger::DAY_MS, *asset, p.day_volume),
         ];
         if trade.status == TradeStatus::Filled {
             w.push(self.tick(id, &trade));

@@ -295,7 +295,7 @@ impl RewardConfig {
         let Some(since) = start.checked_sub(self.schedule_start_ms) else {
             return self.schedule_bps.first().copied().unwrap_or(0);
         };
-        let year = since / (365 * crate::brand::DAY_MS);
+        let year = since / (365 * crate::ledger::DAY_MS);
         usize::try_from(year)
             .ok()
             .and_then(|y| self.schedule_bps.get(y))
@@ -320,7 +320,7 @@ pub struct PackSeason {
 }
 
 /// A week, ms.
-pub const WEEK_MS: u64 = 7 * crate::brand::DAY_MS;
+pub const WEEK_MS: u64 = 7 * crate::ledger::DAY_MS;
 
 impl PackSeason {
     /// When week `week` starts.
@@ -472,7 +472,9 @@ impl Encode for Offer {
 impl Decode for Offer {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Offer {
-            title: r.str("offer title", crate::tx::MAX_MEMO_BYTES)?.to_owned(),
+            title: r
+                .str("offer title", crate::codec::MAX_MEMO_BYTES)?
+                .to_owned(),
             level: r.u8()?,
             price: r.get()?,
             stock: r.u32()?,
@@ -525,7 +527,7 @@ impl Encode for Consent {
 
 impl Decode for Consent {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let purpose = r.str("purpose", crate::tx::MAX_MEMO_BYTES)?.to_owned();
+        let purpose = r.str("purpose", crate::codec::MAX_MEMO_BYTES)?.to_owned();
         let n = r.u32()?.min(8);
         let items = (0..n)
             .map(|_| r.str("data item", 32).map(str::to_owned))
@@ -774,7 +776,7 @@ impl Membership {
 
     /// An account's level at `now_ms`.
     pub fn level(&self, account: &Address, now_ms: u64) -> LevelView {
-        let today = now_ms / crate::brand::DAY_MS;
+        let today = now_ms / crate::ledger::DAY_MS;
         let window = u64::from(self.config.window_days.max(1));
         let first = (today + 1).saturating_sub(window);
         let mut days: Vec<(u64, u128)> = self
@@ -812,14 +814,14 @@ impl Membership {
             floor,
             leaving: days
                 .into_iter()
-                .map(|(d, v)| ((d + window) * crate::brand::DAY_MS, Amount::new(v)))
+                .map(|(d, v)| ((d + window) * crate::ledger::DAY_MS, Amount::new(v)))
                 .collect(),
         }
     }
 
     /// What `account` earned on the UTC day of `now_ms` from activity (capped) so far.
     pub(crate) fn cap_left(&self, account: &Address, now_ms: u64) -> u128 {
-        let today = now_ms / crate::brand::DAY_MS;
+        let today = now_ms / crate::ledger::DAY_MS;
         let activity: u128 = self
             .credits
             .range(Self::credit_prefix_day(account, today)..)
@@ -828,7 +830,7 @@ impl Membership {
                     && k.get(33..41)
                         .and_then(|b| b.try_into().ok())
                         .map(u64::from_be_bytes)
-                        .is_some_and(|t| t / crate::brand::DAY_MS == today)
+                        .is_some_and(|t| t / crate::ledger::DAY_MS == today)
             })
             .filter_map(|(k, v)| decode_credit(k, v))
             .filter(|(_, c)| c.reason != Reason::MlkBurn)
@@ -839,7 +841,7 @@ impl Membership {
 
     fn credit_prefix_day(account: &Address, day: u64) -> Vec<u8> {
         let mut k = record::credits(account);
-        k.extend_from_slice(&(day * crate::brand::DAY_MS).to_be_bytes());
+        k.extend_from_slice(&(day * crate::ledger::DAY_MS).to_be_bytes());
         k
     }
 

@@ -40,7 +40,7 @@ impl ChainState {
         if amount == 0 {
             return None;
         }
-        let day = now_ms / crate::brand::DAY_MS;
+        let day = now_ms / crate::ledger::DAY_MS;
         Some(Credit {
             moves: vec![(pool, *account, config.token, Amount::new(amount))],
             writes: vec![
@@ -66,7 +66,7 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
         let mut change = Change::default();
-        let day = now_ms / crate::brand::DAY_MS;
+        let day = now_ms / crate::ledger::DAY_MS;
         match action {
             MembershipAction::CheckIn => {
                 if m.checked_in(&tx.sender, day) {

@@ -1,0 +1,114 @@
+//! The audit of the exchange across chains: each brand chain's side of its trades checked
+//! against the center chain's, both replayed.
+
+use super::curve::Side;
+use super::{Trade, TradeStatus, record};
+use crate::codec::Decode;
+use crate::state::ChainState;
+use crate::{ChainId, Hash};
+
+/// Checks a brand chain's side of its trades against the center chain's, both replayed to
+/// their heads: each released escrow belongs to a filled sale, each returned one to a
+/// refused sale, each delivery to a buy of the same customer and size (and delivered ones
+/// only to filled or pending buys), and each filled trade has its brand-chain leg. Each
+/// brand chain trusts TICA's word for its own step; this is where that word is checked.
+/// Returns the problems found, each naming its trade.
+pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> Vec<String> {
+    use crate::brand::{Delivery, Escrow, EscrowStatus, record as brand_record};
+    let mut problems = Vec::new();
+    let Some(exchange) = center.exchange() else {
+        return problems;
+    };
+    let records = brand.records();
+    let id_of = |k: &[u8]| -> Option<Hash> { Some(Hash(k.get(1..33)?.try_into().ok()?)) };
+    let mut escrows = std::collections::HashMap::new();
+    let mut deliveries = std::collections::HashMap::new();
+    for (k, v) in &records {
+        match k.first() {
+            Some(&brand_record::ESCROW) => {
+                if let (Some(id), Some(e)) = (id_of(k), Escrow::from_record(v)) {
+                    escrows.insert(id, e);
+                }
+            }
+            Some(&brand_record::DELIVERY) => {
+                if let (Some(id), Some(d)) = (id_of(k), Delivery::from_record(v)) {
+                    deliveries.insert(id, d);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (id, e) in &escrows {
+        let t = exchange.trade(id);
+        let ok = match e.status {
+            EscrowStatus::Locked => true,
+            EscrowStatus::Released => t.is_some_and(|t| {
+                t.side == Side::Sell
+                    && t.status == TradeStatus::Filled
+                    && t.tokens == e.amount.units()
+            }),
+            EscrowStatus::Returned => t.is_some_and(|t| {
+                t.side == Side::Sell && matches!(t.status, TradeStatus::Refused(_))
+            }),
+        };
+        if !ok {
+            problems.push(format!(
+                "{chain}: the escrow of sale {} was {:?} but the center chain records {:?}",
+                id.to_hex(),
+                e.status,
+                t.map(|t| &t.status)
+            ));
+        }
+    }
+    for (id, d) in &deliveries {
+        let t = exchange.trade(id);
+        let ok = t.is_some_and(|t| {
+            t.side == Side::Buy
+                && t.user == d.to
+                && t.tokens == d.amount.units()
+                && match t.status {
+                    TradeStatus::Pending => true,
+                    TradeStatus::Filled => d.delivered,
+                    TradeStatus::Refunded => !d.delivered,
+                    TradeStatus::Refused(_) => false,
+                }
+        });
+        if !ok {
+            problems.push(format!(
+                "{chain}: the delivery of buy {} (delivered: {}) does not match the center chain's {:?}",
+                id.to_hex(),
+                d.delivered,
+                t.map(|t| &t.status)
+            ));
+        }
+    }
+    let market = exchange.market_of_chain(chain).map(|(s, _)| *s);
+    for (k, v) in center.records() {
+        if k.first() != Some(&record::TRADE) {
+            continue;
+        }
+        let (Some(id), Ok(t)) = (id_of(&k), Trade::from_bytes(&v)) else {
+            continue;
+        };
+        if Some(t.asset) != market {
+            continue;
+        }
+        let missing = match (t.side, &t.status) {
+            (Side::Sell, TradeStatus::Filled) => !escrows
+                .get(&id)
+                .is_some_and(|e| matches!(e.status, EscrowStatus::Released | EscrowStatus::Locked)),
+            (Side::Buy, TradeStatus::Filled) => !deliveries.get(&id).is_some_and(|d| d.delivered),
+            (Side::Buy, TradeStatus::Refunded) => deliveries.get(&id).is_some_and(|d| d.delivered),
+            _ => false,
+        };
+        if missing {
+            problems.push(format!(
+                "{chain}: trade {} is {:?} on the center chain, but its brand-chain leg does not match",
+                id.to_hex(),
+                t.status
+            ));
+        }
+    }
+    problems.sort();
+    problems
+}
