@@ -154,6 +154,9 @@ pub enum TxError {
     /// Suspending a partner that is not admitted, or reinstating one that is not suspended.
     #[error("the partner is not in the status this needs")]
     WrongPartnerStatus,
+    /// A partner's new terms that break a rule.
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
     /// Sweeping an account with no expired tokens.
     #[error("the account has no expired tokens")]
     NothingExpired,
@@ -373,6 +376,7 @@ impl TxError {
             TxError::AlreadyRefunded => "already_refunded",
             TxError::NotOperator => "not_operator",
             TxError::NothingExpired => "nothing_expired",
+            TxError::InvalidPolicy(_) => "invalid_policy",
             TxError::ChainTaken => "chain_taken",
             TxError::InvalidApplication(_) => "invalid_application",
             TxError::SectorOccupied { .. } => "sector_occupied",

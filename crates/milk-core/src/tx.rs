@@ -74,6 +74,19 @@ impl Action {
         }
     }
 
+    /// The event kind a feed names it by (`transfer`, `conversion`, `sale`, …; a center-chain
+    /// domain's actions by the domain's name).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Token(a) => a.kind(),
+            Action::Brand(a) => a.kind(),
+            Action::Alliance(_) => "alliance",
+            Action::Anchor(_) => "anchor",
+            Action::Exchange(a) => a.kind(),
+            Action::Membership(_) | Action::Tokenomics(_) => "membership",
+        }
+    }
+
     /// The account this action pays, other than the sender, if any.
     pub fn recipient(&self) -> Option<&Address> {
         match self {
@@ -515,6 +528,18 @@ mod tests {
                 BrandAction::Redeem { amount, order_id }
             )),
             "[ -~]{0,64}".prop_map(|order_id| Action::Brand(BrandAction::Refund { order_id })),
+            (any::<bool>(), any::<u128>(), any::<u128>(), any::<u128>()).prop_map(
+                |(transfers_allowed, min, max, daily)| {
+                    Action::Brand(BrandAction::SetPolicy {
+                        terms: crate::brand::PolicyTerms {
+                            transfers_allowed,
+                            min_conversion: Amount::new(min),
+                            max_conversion: Amount::new(max),
+                            daily_user_limit: Amount::new(daily),
+                        },
+                    })
+                }
+            ),
             (any::<u64>(), any::<[u8; 32]>()).prop_map(|(height, h)| Action::Anchor(
                 AnchorAction::Anchor {
                     chain: "skyway".parse().unwrap(),

@@ -159,6 +159,14 @@ enum Op {
         by: usize,
         order: u8,
     },
+    /// The partner (or an impostor) changes its terms.
+    SetPolicy {
+        by: usize,
+        transfers_allowed: bool,
+        min: u128,
+        max: u128,
+        daily: u128,
+    },
     Block,
 }
 
@@ -179,6 +187,9 @@ fn arb_op() -> impl Strategy<Value = Op> {
             .prop_map(|(by, to, mileage, reference)| Op::Convert { by, to, mileage, reference }),
         2 => (k.clone(), 0u128..400, 0u8..8).prop_map(|(from, amount, order)| Op::Redeem { from, amount, order }),
         1 => (prop::sample::select(vec![0usize, 0, 2]), 0u8..8).prop_map(|(by, order)| Op::Refund { by, order }),
+        1 => (prop::sample::select(vec![0usize, 0, 3]), prop::bool::weighted(0.7), prop::sample::select(vec![1u128, 10, 2_000]),
+              prop::sample::select(vec![5u128, 1_000, 1_000_000]), prop::sample::select(vec![0u128, 1_500, 10_000_000]))
+            .prop_map(|(by, transfers_allowed, min, max, daily)| Op::SetPolicy { by, transfers_allowed, min, max, daily }),
         2 => Just(Op::Block),
     ]
 }
@@ -194,6 +205,9 @@ struct Model {
     /// order → (redeemer, amount, refunded)
     redemptions: BTreeMap<String, (Address, u128, bool)>,
     converted_today: BTreeMap<Address, u128>,
+    /// The partner's terms: transfers allowed, and the conversion minimum, maximum and
+    /// daily limit.
+    terms: (bool, u128, u128, u128),
 }
 
 fn customer_hash(customer: u8) -> milk_core::Hash {
@@ -218,7 +232,7 @@ impl Model {
                 to, asset, amount, ..
             }) => {
                 let from = bal(self, &tx.sender, asset);
-                if amount.units() == 0 || from < amount.units() {
+                if amount.units() == 0 || !self.terms.0 || from < amount.units() {
                     false
                 } else {
                     self.balances
@@ -271,15 +285,16 @@ impl Model {
                 mileage,
                 reference,
             }) => {
-                // Test policy: 1 unit per mile, 1 ..= 1,000,000 per conversion, 10,000,000 a day.
+                // Test policy: 1 unit per mile, within the terms in force.
                 let amount = u128::from(*mileage);
                 let today = self.converted_today.get(to).copied().unwrap_or(0);
+                let (_, min, max, daily) = self.terms;
                 let ok = tx.sender == issuer
                     && !reference.is_empty()
                     && !self.references.contains(reference)
                     && self.links.contains_key(to)
-                    && (1..=1_000_000).contains(&amount)
-                    && today + amount <= 10_000_000;
+                    && (min..=max).contains(&amount)
+                    && today + amount <= daily;
                 if ok {
                     self.references.insert(reference.clone());
                     self.converted_today.insert(*to, today + amount);
@@ -340,6 +355,18 @@ impl Model {
             | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
             | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
             | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. }) => false,
+            Action::Brand(BrandAction::SetPolicy { terms }) => {
+                let (min, max, daily) = (
+                    terms.min_conversion.units(),
+                    terms.max_conversion.units(),
+                    terms.daily_user_limit.units(),
+                );
+                let ok = tx.sender == issuer && min <= max && max > 0 && daily >= min;
+                if ok {
+                    self.terms = (terms.transfers_allowed, min, max, daily);
+                }
+                ok
+            }
             Action::Brand(BrandAction::Refund { order_id }) => {
                 match self.redemptions.get(order_id).copied() {
                     Some((redeemer, amount, false)) if tx.sender == issuer => {
@@ -377,7 +404,16 @@ impl Harness {
         let genesis = genesis();
         let spec = genesis.chains[1].clone();
         let (block, state) = genesis.genesis_block(&spec).unwrap();
-        let mut model = Model::default();
+        let p = policy();
+        let mut model = Model {
+            terms: (
+                p.transfers_allowed,
+                p.min_conversion.units(),
+                p.max_conversion.units(),
+                p.daily_user_limit.units(),
+            ),
+            ..Model::default()
+        };
         for (a, s, v) in state.balances() {
             model.balances.insert((*a, *s), v.units());
         }
@@ -526,6 +562,16 @@ proptest! {
                 }
                 Op::Refund { by, order } => {
                     let tx = h.tx(by, Action::Brand(BrandAction::Refund { order_id: format!("order-{order}") }), None, exp);
+                    h.submit(tx);
+                }
+                Op::SetPolicy { by, transfers_allowed, min, max, daily } => {
+                    let terms = milk_core::brand::PolicyTerms {
+                        transfers_allowed,
+                        min_conversion: Amount::new(min),
+                        max_conversion: Amount::new(max),
+                        daily_user_limit: Amount::new(daily),
+                    };
+                    let tx = h.tx(by, Action::Brand(BrandAction::SetPolicy { terms }), None, exp);
                     h.submit(tx);
                 }
                 Op::Block => h.block(),
@@ -1401,4 +1447,113 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
     };
     check(None);
     check(Some(2));
+}
+
+#[test]
+fn a_partner_changes_its_terms_after_admission_and_they_survive_a_restart() {
+    let g = genesis();
+    let spec = &g.chains[1];
+    let (_, mut state) = g.genesis_block(spec).unwrap();
+    let chain: ChainId = "brand".parse().unwrap();
+    let now = T0 + 10;
+    let mut seqs = [0u64; 5];
+    let mut run =
+        |state: &mut ChainState, from: usize, action: Action| -> Result<(), &'static str> {
+            let tx = Transaction {
+                chain: chain.clone(),
+                sender: key(from).address(),
+                sequence: seqs[from],
+                expires_at_ms: now + 1_000,
+                action,
+            };
+            apply_checked(state, &tx, now).inspect(|()| seqs[from] += 1)
+        };
+    let terms = |transfers_allowed, min: u128, max: u128, daily: u128| {
+        Action::Brand(BrandAction::SetPolicy {
+            terms: milk_core::brand::PolicyTerms {
+                transfers_allowed,
+                min_conversion: Amount::new(min),
+                max_conversion: Amount::new(max),
+                daily_user_limit: Amount::new(daily),
+            },
+        })
+    };
+    let transfer = |to: usize| {
+        Action::Token(TokenAction::Transfer {
+            to: key(to).address(),
+            asset: sym("PTS"),
+            amount: Amount::new(5),
+            memo: String::new(),
+        })
+    };
+    let convert = |mileage: u64, reference: &str| {
+        Action::Brand(BrandAction::Convert {
+            to: key(1).address(),
+            mileage,
+            reference: reference.into(),
+        })
+    };
+    let hash = customer_hash(1);
+    let message = milk_core::brand::link_message(&chain, &key(1).address(), &hash);
+    let link = Action::Brand(BrandAction::Link {
+        customer_hash: hash,
+        partner_signature: key(0).sign(&message.0),
+    });
+    run(&mut state, 1, link).unwrap();
+    assert_eq!(run(&mut state, 1, transfer(2)), Ok(()));
+
+    // Only the partner's issuer key sets its terms, and only terms that make sense.
+    assert_eq!(
+        run(&mut state, 3, terms(false, 1, 100, 150)),
+        Err("not_issuer")
+    );
+    assert_eq!(
+        run(&mut state, 0, terms(false, 200, 100, 150)),
+        Err("invalid_policy")
+    );
+    assert_eq!(
+        run(&mut state, 0, terms(false, 1, 0, 150)),
+        Err("invalid_policy")
+    );
+    assert_eq!(
+        run(&mut state, 0, terms(false, 10, 100, 5)),
+        Err("invalid_policy")
+    );
+
+    // Transfers stop; conversions keep to the new limits from the next transaction on.
+    assert_eq!(run(&mut state, 0, terms(false, 1, 100, 150)), Ok(()));
+    assert_eq!(run(&mut state, 1, transfer(2)), Err("transfers_disabled"));
+    assert_eq!(
+        run(&mut state, 0, convert(101, "c-1")),
+        Err("conversion_out_of_range")
+    );
+    assert_eq!(run(&mut state, 0, convert(100, "c-2")), Ok(()));
+    assert_eq!(run(&mut state, 0, convert(60, "c-3")), Err("daily_limit"));
+    let policy = state.brand().unwrap().policy().clone();
+    assert!(!policy.transfers_allowed);
+    assert_eq!(policy.max_conversion, Amount::new(100));
+    // What is not a term stays as admitted.
+    assert_eq!(policy.units_per_mileage, self::policy().units_per_mileage);
+    assert_eq!(
+        policy.redemption_value_krw,
+        self::policy().redemption_value_krw
+    );
+
+    // The terms are a record of their own: a restarted node restores them exactly.
+    let records = state.records();
+    assert!(
+        records
+            .iter()
+            .any(|(k, _)| k[..] == [milk_core::brand::record::POLICY])
+    );
+    let mut restored = spec.empty_state();
+    restored.restore(records.clone()).unwrap();
+    assert_eq!(restored.records(), records);
+    assert_eq!(restored.brand().unwrap().policy(), &policy);
+    // And changing them back opens transfers again.
+    assert_eq!(
+        run(&mut state, 0, terms(true, 1, 1_000_000, 10_000_000)),
+        Ok(())
+    );
+    assert_eq!(run(&mut state, 1, transfer(2)), Ok(()));
 }

@@ -330,6 +330,28 @@ enum PartnerCmd {
         #[arg(long)]
         partner_key: String,
     },
+    /// Change the partner's terms after admission: whether customers may send its token
+    /// to each other, and its conversion limits (in whole tokens).
+    SetPolicy {
+        /// The partner's brand chain.
+        #[arg(long)]
+        chain: String,
+        /// The partner's issuer key.
+        #[arg(long)]
+        partner_key: String,
+        /// Whether customers may send the token to each other.
+        #[arg(long, action = clap::ArgAction::Set)]
+        transfers: bool,
+        /// The smallest conversion.
+        #[arg(long)]
+        min_conversion: String,
+        /// The largest single conversion.
+        #[arg(long)]
+        max_conversion: String,
+        /// The most one customer may convert in a UTC day.
+        #[arg(long)]
+        daily_limit: String,
+    },
     /// Grant an auditor read access to the chain; prints the auditor's token once.
     GrantAuditor {
         /// The partner's brand chain.
@@ -1778,6 +1800,30 @@ fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> Resu
                 }),
             )?;
             show(client.partner_post(&chain, "/redemptions", &tx)?);
+        }
+        PartnerCmd::SetPolicy {
+            chain,
+            partner_key,
+            transfers,
+            min_conversion,
+            max_conversion,
+            daily_limit,
+        } => {
+            let decimals = client
+                .chains()?
+                .into_iter()
+                .find(|c| c.id == chain)
+                .and_then(|c| c.assets.first().map(|a| a.decimals))
+                .ok_or_else(|| anyhow!("no chain {chain} on this node"))?;
+            let terms = milk_core::brand::PolicyTerms {
+                transfers_allowed: transfers,
+                min_conversion: Amount::parse_decimal(&min_conversion, decimals)?,
+                max_conversion: Amount::parse_decimal(&max_conversion, decimals)?,
+                daily_user_limit: Amount::parse_decimal(&daily_limit, decimals)?,
+            };
+            let action = Action::Brand(BrandAction::SetPolicy { terms });
+            let tx = sign_on(ks, client, &chain, &partner_key, action)?;
+            show(client.partner_post(&chain, "/policy", &tx)?);
         }
         PartnerCmd::Refund {
             chain,

@@ -280,6 +280,7 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         crate::partner_api::events,
         crate::partner_api::expiring,
         crate::partner_api::sweep,
+        crate::partner_api::set_policy,
         crate::alliance_api::members,
         crate::alliance_api::member,
         crate::alliance_api::issue_credential,

@@ -21,10 +21,7 @@ use axum::routing::{delete, get, post};
 use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
 use milk_core::codec::Encode;
 use milk_core::tx::{Action, SignedTransaction};
-use milk_core::tx::{
-    AllianceAction, AnchorAction, BrandAction, ExchangeAction, MembershipAction, TokenAction,
-    TokenomicsAction,
-};
+use milk_core::tx::{BrandAction, TokenomicsAction};
 use milk_core::{Address, Amount, Hash};
 use milk_store::ChainStore;
 use serde::{Deserialize, Serialize};
@@ -57,6 +54,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/partners/{chain}/events", get(events))
         .route("/v1/partners/{chain}/expiring", get(expiring))
         .route("/v1/partners/{chain}/sweeps", post(sweep))
+        .route("/v1/partners/{chain}/policy", post(set_policy))
 }
 
 /// Checks the credential and returns the partner's chain. Auditors may read; only the
@@ -763,54 +761,7 @@ pub(crate) fn event_page(
             if out.len() >= limit {
                 break;
             }
-            let kind = match &tx.tx.action {
-                Action::Brand(BrandAction::Link { .. }) => "link",
-                Action::Brand(BrandAction::Convert { .. }) => "conversion",
-                Action::Brand(BrandAction::Redeem { .. }) => "redemption",
-                Action::Brand(BrandAction::Refund { .. }) => "refund",
-                Action::Token(TokenAction::Transfer { .. }) => "transfer",
-                Action::Token(TokenAction::Mint { .. }) => "mint",
-                Action::Token(TokenAction::Burn { .. }) => "burn",
-                Action::Anchor(AnchorAction::Anchor { .. }) => "anchor",
-                Action::Brand(BrandAction::Expire { .. }) => "expiry",
-                // Trades of the partner's token: a sale's escrow and its release, a buy's
-                // delivery.
-                Action::Exchange(ExchangeAction::Sell { .. }) => "sale",
-                Action::Exchange(ExchangeAction::ReleaseSell { .. }) => "sale_settled",
-                Action::Exchange(ExchangeAction::DeliverBuy { .. }) => "purchase",
-                // Alliance actions live on the center chain, never on a brand chain.
-                Action::Alliance(AllianceAction::Apply { .. })
-                | Action::Alliance(AllianceAction::Approve { .. })
-                | Action::Alliance(AllianceAction::SignAgreement { .. })
-                | Action::Alliance(AllianceAction::Suspend { .. })
-                | Action::Alliance(AllianceAction::Reinstate { .. }) => "alliance",
-                // Center-chain exchange actions never appear on a brand chain.
-                Action::Exchange(ExchangeAction::OraclePrice { .. })
-                | Action::Exchange(ExchangeAction::SetMarket { .. })
-                | Action::Exchange(ExchangeAction::Buy { .. })
-                | Action::Exchange(ExchangeAction::CompleteBuy { .. })
-                | Action::Exchange(ExchangeAction::SettleSell { .. }) => "exchange",
-                // Membership lives on the center chain.
-                Action::Membership(MembershipAction::CheckIn)
-                | Action::Membership(MembershipAction::BurnForLzm { .. })
-                | Action::Membership(MembershipAction::ReportCoupon { .. })
-                | Action::Membership(MembershipAction::SetEarningRules { .. })
-                | Action::Membership(MembershipAction::SetLevelFloor { .. })
-                | Action::Membership(MembershipAction::PublishOffer { .. })
-                | Action::Membership(MembershipAction::BuyOffer { .. })
-                | Action::Membership(MembershipAction::GrantConsent { .. })
-                | Action::Membership(MembershipAction::WithdrawConsent { .. })
-                | Action::Membership(MembershipAction::LogAccess { .. })
-                | Action::Membership(MembershipAction::OpenPackSeason { .. })
-                | Action::Membership(MembershipAction::JoinPack { .. })
-                | Action::Membership(MembershipAction::LeavePack)
-                | Action::Membership(MembershipAction::PayPackWeek { .. })
-                | Action::Tokenomics(TokenomicsAction::PayContribution { .. })
-                | Action::Tokenomics(TokenomicsAction::RewardLink { .. })
-                | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
-                | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
-                | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. }) => "membership",
-            };
+            let kind = tx.tx.action.kind();
             out.push(PartnerEvent {
                 id: format!("{height}:{index}"),
                 kind: kind.to_owned(),
@@ -917,6 +868,27 @@ async fn sweep(
     let handle = &authorize(&node, &headers, &chain, true)?;
     let (_, bytes) = partner_tx(handle, body, "expire", |a| {
         matches!(a, Action::Brand(BrandAction::Expire { .. }))
+    })?;
+    submit_one(&node, handle, bytes).await.map(Json)
+}
+
+/// Changes the partner's terms (whether its token may be transferred, its conversion
+/// limits): a `SetPolicy` signed by the partner's issuer key. They apply from the next
+/// transaction on the chain.
+#[utoipa::path(post, path = "/v1/partners/{chain}/policy",
+    params(("chain" = String, Path, description = "The partner's brand chain")),
+    request_body = PartnerTxRequest,
+    responses((status = 200, description = "The new terms are in force", body = SubmitResult),
+        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+pub(crate) async fn set_policy(
+    State(node): State<Shared>,
+    Path(chain): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SubmitResult>, ApiError> {
+    let handle = &authorize(&node, &headers, &chain, true)?;
+    let (_, bytes) = partner_tx(handle, body, "set_policy", |a| {
+        matches!(a, Action::Brand(BrandAction::SetPolicy { .. }))
     })?;
     submit_one(&node, handle, bytes).await.map(Json)
 }

@@ -468,3 +468,81 @@ fn expired_miles_are_announced_ahead_then_swept_exactly_once() {
         "{events}"
     );
 }
+
+#[test]
+fn a_partner_changes_its_terms_through_its_api_and_the_chain_enforces_them_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let p = Partner {
+        http: Http::new(&node.url()).with_token("demo-operator-token"),
+        chain: "skyway".parse().unwrap(),
+        token: "demo-skyway-token".into(),
+    };
+    let issuer = demo_key("partner:skyway");
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let terms = |transfers_allowed: bool| {
+        Action::Brand(BrandAction::SetPolicy {
+            terms: milk_core::brand::PolicyTerms {
+                transfers_allowed,
+                min_conversion: Amount::new(100),
+                max_conversion: Amount::new(1_000_000),
+                daily_user_limit: Amount::new(10_000_000),
+            },
+        })
+    };
+    let gift = |p: &Partner| {
+        p.sign(
+            &alice,
+            Action::Token(milk_core::tx::TokenAction::Transfer {
+                to: bob.address(),
+                asset: "SKY".parse().unwrap(),
+                amount: Amount::new(100),
+                memo: "a gift".into(),
+            }),
+        )
+    };
+
+    // Another partner's credential, a customer's key, or another action: all refused.
+    let change = p.sign(&issuer, terms(false));
+    let (s, v) = p.call(
+        "POST",
+        "/policy",
+        Some(json!({ "tx": tx_hex(&change) })),
+        Some("demo-cinema-token"),
+    );
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")));
+    let (s, v) = p.post("/policy", &p.sign(&alice, terms(false)));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("not_issuer")),
+        "{v}"
+    );
+    let (s, v) = p.post("/policy", &gift(&p));
+    assert_eq!(s, 400, "{v}");
+
+    // The partner stops transfers: a gift sent straight to the chain is refused.
+    let (s, v) = p.post("/policy", &change);
+    assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
+    let r = p.http.submit("skyway", &[gift(&p)], true).unwrap();
+    let code = r.results[0].error.as_ref().map(|e| e.code.clone());
+    assert_eq!(code.as_deref(), Some("transfers_disabled"));
+
+    // A restart keeps the terms; allowing transfers again lets the gift through.
+    drop(node);
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW + 1_000))).unwrap();
+    let p = Partner {
+        http: Http::new(&node.url()).with_token("demo-operator-token"),
+        ..p
+    };
+    let r = p.http.submit("skyway", &[gift(&p)], true).unwrap();
+    let code = r.results[0].error.as_ref().map(|e| e.code.clone());
+    assert_eq!(code.as_deref(), Some("transfers_disabled"));
+    let (s, v) = p.post("/policy", &p.sign(&issuer, terms(true)));
+    assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
+    let r = p.http.submit("skyway", &[gift(&p)], true).unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results[0].error);
+}

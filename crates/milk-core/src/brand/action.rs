@@ -41,6 +41,12 @@ pub enum BrandAction {
         /// The redemption's order id.
         order_id: String,
     },
+    /// The partner changes its terms after admission: whether its token may be transferred,
+    /// and its conversion limits; only the issuer. They apply from the next transaction on.
+    SetPolicy {
+        /// The new terms.
+        terms: super::PolicyTerms,
+    },
     /// Retires an account's expired Brand Tokens (burns its expired lots); only the issuer.
     Expire {
         /// The account swept.
@@ -49,11 +55,24 @@ pub enum BrandAction {
 }
 
 impl BrandAction {
+    /// The event kind a partner's feed names it by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Link { .. } => "link",
+            Self::Convert { .. } => "conversion",
+            Self::Redeem { .. } => "redemption",
+            Self::Refund { .. } => "refund",
+            Self::Expire { .. } => "expiry",
+            Self::SetPolicy { .. } => "policy",
+        }
+    }
+
     const LINK: u8 = 4;
     const CONVERT: u8 = 5;
     const REDEEM: u8 = 6;
     const REFUND: u8 = 7;
     const EXPIRE: u8 = 9;
+    const SET_POLICY: u8 = 42;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -62,6 +81,7 @@ impl BrandAction {
         Self::REDEEM,
         Self::REFUND,
         Self::EXPIRE,
+        Self::SET_POLICY,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -85,6 +105,9 @@ impl BrandAction {
             }
             Self::Refund { order_id } => {
                 w.u8(Self::REFUND).str(order_id);
+            }
+            Self::SetPolicy { terms } => {
+                w.u8(Self::SET_POLICY).put(terms);
             }
             Self::Expire { account } => {
                 w.u8(Self::EXPIRE).put(account);
@@ -111,6 +134,7 @@ impl BrandAction {
             Self::REFUND => Ok(Self::Refund {
                 order_id: r.str("order id", MAX_REFERENCE_BYTES)?.to_owned(),
             }),
+            Self::SET_POLICY => Ok(Self::SetPolicy { terms: r.get()? }),
             Self::EXPIRE => Ok(Self::Expire { account: r.get()? }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",

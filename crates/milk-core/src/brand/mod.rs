@@ -6,17 +6,20 @@
 //! why (the partner's reference, the order, the customer link) so each happens once.
 
 pub mod action;
+mod policy;
 pub(crate) mod rules;
 use crate::error::TxError;
 use crate::hash::Hash;
 use crate::hash::TxId;
 use crate::{Address, Amount, ChainId};
+pub use policy::PolicyTerms;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The longest partner reference or order id, in bytes.
 pub use crate::codec::MAX_REFERENCE_BYTES;
+use crate::codec::{Decode, Encode};
 /// Checks that a partner's policy makes sense.
 pub fn check_policy(p: &BrandPolicy) -> Result<(), String> {
     if p.redemption_value_krw == 0 {
@@ -91,6 +94,8 @@ pub mod record {
     /// `OPEN_ESCROW ‖ trade id` → empty, while a sale's escrow is locked: what recovery
     /// scans.
     pub const OPEN_ESCROW: u8 = 18;
+    /// `POLICY` → the partner's terms ([`super::PolicyTerms`]), once it changed them.
+    pub const POLICY: u8 = 19;
     /// This domain's namespaces.
     pub const NAMESPACES: &[u8] = &[
         LINK,
@@ -102,6 +107,7 @@ pub mod record {
         ESCROW,
         DELIVERY,
         OPEN_ESCROW,
+        POLICY,
     ];
 
     /// The prefix of every locked escrow's marker.
@@ -423,12 +429,16 @@ pub(crate) enum BrandWrite {
     EscrowClose(Hash, EscrowStatus),
     /// A buy delivered, or recorded as short.
     Deliver(Hash, Delivery),
+    /// The partner's new terms.
+    Terms(PolicyTerms),
 }
 
 /// A brand chain's partner records.
 #[derive(Debug, Clone)]
 pub struct BrandState {
     policy: BrandPolicy,
+    // Whether the partner changed its terms since genesis (then they are a record).
+    terms_changed: bool,
     links: HashMap<Address, Hash>,
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
@@ -453,6 +463,7 @@ impl BrandState {
     pub fn new(policy: BrandPolicy) -> BrandState {
         BrandState {
             policy,
+            terms_changed: false,
             links: HashMap::default(),
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
@@ -795,6 +806,11 @@ impl BrandState {
                 self.touched.push(record::delivery(&trade));
                 self.deliveries.insert(trade, delivery);
             }
+            BrandWrite::Terms(terms) => {
+                self.touched.push(vec![record::POLICY]);
+                self.policy = terms.applied_to(&self.policy);
+                self.terms_changed = true;
+            }
             BrandWrite::Refund(order) => {
                 self.touched
                     .push(key(record::REDEMPTION, &[order.as_bytes()]));
@@ -860,6 +876,9 @@ impl BrandState {
             record::TOTALS if rest.is_empty() => {
                 (self.totals != Totals::default()).then(|| self.totals.to_bytes())
             }
+            record::POLICY if rest.is_empty() => self
+                .terms_changed
+                .then(|| PolicyTerms::of(&self.policy).to_bytes()),
             record::ESCROW => self
                 .escrows
                 .get(&Hash(rest.try_into().ok()?))
@@ -920,7 +939,8 @@ impl BrandState {
             .chain(self.escrows.keys().map(record::escrow))
             .chain(self.escrows.keys().map(record::open_escrow))
             .chain(self.deliveries.keys().map(record::delivery))
-            .chain(std::iter::once(record::totals()));
+            .chain(std::iter::once(record::totals()))
+            .chain(std::iter::once(vec![record::POLICY]));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
     }
@@ -982,6 +1002,14 @@ impl BrandState {
                     _ => false,
                 }
             }
+            record::POLICY if rest.is_empty() => match PolicyTerms::from_bytes(value) {
+                Ok(terms) => {
+                    self.policy = terms.applied_to(&self.policy);
+                    self.terms_changed = true;
+                    true
+                }
+                Err(_) => false,
+            },
             // Derived from the escrow itself; only its shape is checked.
             record::OPEN_ESCROW => rest.len() == 32 && value.is_empty(),
             record::ESCROW => match (<[u8; 32]>::try_from(rest), Escrow::from_record(value)) {

@@ -66,6 +66,10 @@ impl ChainState {
                 change.postings.mints.push((to, asset, redemption.amount));
                 change.brand.push(write);
             }
+            BrandAction::SetPolicy { terms } => {
+                by_issuer()?;
+                change.brand.push(brand.plan_terms(*terms)?);
+            }
             BrandAction::Expire { account } => {
                 by_issuer()?;
                 let (amount, write) = brand.plan_expire(account, now_ms)?;

@@ -121,6 +121,22 @@ impl Decode for OrderSize {
 }
 
 impl<O> ExchangeAction<O> {
+    /// The event kind a partner's feed names it by: trades of its token (a sale's escrow
+    /// and its release, a buy's delivery) on its brand chain; the rest are the center
+    /// chain's.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sell { .. } => "sale",
+            Self::ReleaseSell { .. } => "sale_settled",
+            Self::DeliverBuy { .. } => "purchase",
+            Self::OraclePrice { .. }
+            | Self::SetMarket { .. }
+            | Self::Buy { .. }
+            | Self::CompleteBuy { .. }
+            | Self::SettleSell { .. } => "exchange",
+        }
+    }
+
     const ORACLE_PRICE: u8 = 15;
     const SET_MARKET: u8 = 16;
     const BUY: u8 = 17;

@@ -41,6 +41,15 @@ pub enum TokenAction {
 }
 
 impl TokenAction {
+    /// The event kind a partner's feed names it by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Transfer { .. } => "transfer",
+            Self::Mint { .. } => "mint",
+            Self::Burn { .. } => "burn",
+        }
+    }
+
     /// The asset moved, created or destroyed.
     pub fn asset(&self) -> &Symbol {
         match self {
