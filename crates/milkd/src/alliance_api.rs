@@ -5,8 +5,9 @@
 //! signed center-chain transactions (`POST /v1/chains/center/txs`): the registry is public,
 //! like the rest of the center chain.
 
-use crate::api::{ApiError, ErrorBody, require_operator};
+use crate::access::require_operator;
 use crate::auth::Principal;
+use crate::error::{ApiError, ErrorBody};
 use crate::node::Node;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -3,14 +3,15 @@
 //! Every error is JSON `{"error": {"code", "message"}}` with a stable code; nothing internal
 //! leaks into a message. Bodies are size-limited, and every list is bounded.
 
-use crate::auth::{
-    ACCOUNT_HEADER, Caller, EXPIRES_HEADER, Principal, READ_SIGNATURE_MAX_AGE_MS, SIGNATURE_HEADER,
-    read_message,
-};
-use crate::node::{Node, SendError};
-use crate::worker::{Admission, Command, Outcome, PendingStatus, SubmitError};
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+pub use crate::error::{ApiError, ErrorBody};
+pub use crate::submit::{SubmitRequest, SubmitResponse, SubmitResult};
+
+use crate::access::{caller, chain_of, query_error, require_chain};
+use crate::auth::{Caller, Principal};
+use crate::node::Node;
+use crate::node::SendError;
+use crate::worker::{Command, PendingStatus};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,9 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use milk_core::block::{Block, leaf_of};
 use milk_core::codec::{Decode, Encode, Reader};
-use milk_core::tx::{self, SignedTransaction, TxId};
-use milk_core::{Address, ChainId, Hash};
-use rayon::prelude::*;
+use milk_core::tx::SignedTransaction;
+use milk_core::{Address, Hash};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -28,7 +28,6 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// Signatures per batch check: large enough to halve the cost per signature, small enough
 /// to spread a request over every core.
-const VERIFY_CHUNK: usize = 128;
 
 /// The most blocks one list request returns.
 pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
@@ -38,215 +37,6 @@ pub const MAX_RAW_BLOCKS: u64 = 1_000;
 pub const MAX_RAW_BYTES: usize = 8 * 1024 * 1024;
 
 type Shared = Arc<Node>;
-
-/// An error as clients see it.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: String,
-    message: String,
-}
-
-/// The body of every error response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// A stable machine-readable code (`unknown_chain`, `insufficient_balance`, …).
-    pub code: String,
-    /// A sentence for people.
-    pub message: String,
-}
-
-#[derive(Serialize, ToSchema)]
-struct ErrorResponse {
-    error: ErrorBody,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    /// The sentence for people.
-    pub(crate) fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// A transaction the chain refused, with the chain rule's own code.
-    pub(crate) fn refused(error: &ErrorBody) -> ApiError {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &error.code,
-            error.message.clone(),
-        )
-    }
-
-    pub(crate) fn internal(context: &str, e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(context, error = %e, "internal error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the node log",
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorResponse {
-            error: ErrorBody {
-                code: self.code,
-                message: self.message,
-            },
-        };
-        (self.status, Json(body)).into_response()
-    }
-}
-
-impl From<SendError> for ApiError {
-    fn from(e: SendError) -> Self {
-        match e {
-            SendError::Busy => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
-            }
-            SendError::Stopped => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                e.to_string(),
-            ),
-        }
-    }
-}
-
-/// Who is calling: a credential (`Authorization: Bearer …`), a customer who signed the
-/// request (`X-Milk-Account`, `X-Milk-Expires`, `X-Milk-Signature`), or nobody.
-pub(crate) fn caller(node: &Node, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let unauthorized =
-        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| unauthorized("send a credential as `Authorization: Bearer <token>`"))?;
-        return node
-            .credentials
-            .principal(token.trim())
-            .map(Caller::Credential)
-            .ok_or_else(|| unauthorized("unknown API credential"));
-    }
-    let Some(account) = headers.get(ACCOUNT_HEADER) else {
-        return Ok(Caller::Anonymous);
-    };
-    let text = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let account: Address = account
-        .to_str()
-        .unwrap_or("")
-        .parse()
-        .map_err(|e: String| unauthorized(&e))?;
-    let expires: u64 = text(EXPIRES_HEADER)
-        .parse()
-        .map_err(|_| unauthorized("X-Milk-Expires must be Unix milliseconds"))?;
-    let now = node.clock.now_ms();
-    if expires <= now || expires > now + READ_SIGNATURE_MAX_AGE_MS {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "read_signature_expired",
-            "a signed read must expire within the next five minutes",
-        ));
-    }
-    let mut signature = [0u8; 64];
-    hex::decode_to_slice(text(SIGNATURE_HEADER), &mut signature)
-        .map_err(|_| unauthorized("X-Milk-Signature must be 128 hex digits"))?;
-    let message = read_message(&account, expires);
-    if !milk_core::keys::verify(&account, &message.0, &milk_core::Signature(signature)) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_read_signature",
-            "the read signature does not match the account",
-        ));
-    }
-    Ok(Caller::Account(account))
-}
-
-/// Refuses anyone but the operator: 401 without a credential, 403 with another one.
-/// `what` names what is refused ("issuing partner credentials", "the treasury").
-pub(crate) fn require_operator(
-    node: &Node,
-    headers: &HeaderMap,
-    what: &str,
-) -> Result<(), ApiError> {
-    match caller(node, headers)? {
-        Caller::Credential(Principal::Operator) => Ok(()),
-        Caller::Anonymous => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            format!(
-                "{what} is for the operator: send its API credential as `Authorization: Bearer <token>`"
-            ),
-        )),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("{what} is for the operator only"),
-        )),
-    }
-}
-
-/// Refuses a caller who may not read all of a chain: 401 without a credential, 403 with
-/// someone else's.
-pub(crate) fn require_chain(
-    caller: &Caller,
-    handle: &crate::node::ChainHandle,
-) -> Result<(), ApiError> {
-    if caller.reads_chain(&handle.spec.id, handle.spec.partner.is_some()) {
-        return Ok(());
-    }
-    let message = format!(
-        "chain {} is private to its partner, TICA and the partner's auditors",
-        handle.spec.id
-    );
-    Err(match caller {
-        Caller::Anonymous => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
-        _ => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
-    })
-}
-
-pub(crate) fn body_error(e: BytesRejection) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            e.body_text(),
-        )
-    } else {
-        ApiError::bad_request("malformed_body", e.body_text())
-    }
-}
-
-fn query_error(e: QueryRejection) -> ApiError {
-    ApiError::bad_request("malformed_query", e.body_text())
-}
-
-pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHandle>, ApiError> {
-    let id: ChainId = id
-        .parse()
-        .map_err(|e: String| ApiError::bad_request("malformed_chain_id", e))?;
-    node.chain(&id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_chain",
-            format!("no chain {id} on this node"),
-        )
-    })
-}
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -263,7 +53,7 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<crate::node::ChainHa
         blocks,
         block,
         raw_blocks,
-        submit,
+        crate::submit::submit,
         tx_status,
         account,
         anchors,
@@ -369,7 +159,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/chains/{chain}/blocks", get(blocks))
         .route("/v1/chains/{chain}/blocks/{height}", get(block))
         .route("/v1/chains/{chain}/raw-blocks", get(raw_blocks))
-        .route("/v1/chains/{chain}/txs", post(submit))
+        .route("/v1/chains/{chain}/txs", post(crate::submit::submit))
         .route("/v1/chains/{chain}/txs/{id}", get(tx_status))
         .route("/v1/accounts/{address}", get(account))
         .route("/v1/anchors/{chain}", get(anchors))
@@ -786,303 +576,6 @@ async fn raw_blocks(
         }
     }
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], out).into_response())
-}
-
-/// Signed transactions to submit.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct SubmitRequest {
-    /// Each a signed transaction in its canonical encoding, hex.
-    pub txs: Vec<String>,
-}
-
-#[derive(Deserialize, IntoParams)]
-struct SubmitQuery {
-    /// Answer only when every accepted transaction is committed or dropped.
-    wait: Option<bool>,
-}
-
-/// What became of one submitted transaction.
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
-pub struct SubmitResult {
-    /// Its id (absent if it could not be decoded).
-    pub id: Option<String>,
-    /// `pending`, `committed` or `rejected`.
-    pub status: String,
-    /// The block, once committed.
-    pub height: Option<u64>,
-    /// The position in the block, once committed.
-    pub index: Option<u32>,
-    /// Why it was rejected.
-    pub error: Option<ErrorBody>,
-}
-
-/// One result per submitted transaction, in order.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct SubmitResponse {
-    /// The results.
-    pub results: Vec<SubmitResult>,
-}
-
-impl SubmitResult {
-    fn rejected(id: Option<TxId>, code: &str, message: String) -> SubmitResult {
-        SubmitResult {
-            id: id.map(|i| i.to_hex()),
-            status: "rejected".into(),
-            height: None,
-            index: None,
-            error: Some(ErrorBody {
-                code: code.to_owned(),
-                message,
-            }),
-        }
-    }
-}
-
-/// Splits a body into encoded transactions: JSON `{"txs": [hex, …]}`, or, with
-/// `Content-Type: application/octet-stream`, 4-byte big-endian lengths each followed by a
-/// transaction.
-fn split_body(
-    headers: &HeaderMap,
-    body: &Bytes,
-    max: usize,
-) -> Result<Vec<Result<Bytes, String>>, ApiError> {
-    let binary = headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
-    let items = if binary {
-        // Each item is a view into the body: no copy.
-        let mut r = Reader::new(body);
-        let mut out = Vec::new();
-        while r.remaining() > 0 {
-            let start = body.len() - r.remaining() + 4;
-            let raw = r.bytes("transaction", tx::MAX_TX_BYTES).map_err(|e| {
-                ApiError::bad_request("malformed_body", format!("transaction {}: {e}", out.len()))
-            })?;
-            out.push(Ok(body.slice(start..start + raw.len())));
-            if out.len() > max {
-                break;
-            }
-        }
-        out
-    } else {
-        let req: SubmitRequest = serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(
-                "malformed_json",
-                format!("expected {{\"txs\": [hex, …]}}: {e}"),
-            )
-        })?;
-        req.txs
-            .into_iter()
-            .map(|h| {
-                hex::decode(h)
-                    .map(Bytes::from)
-                    .map_err(|e| format!("not hex: {e}"))
-            })
-            .collect()
-    };
-    if items.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_batch",
-            "no transactions given",
-        ));
-    }
-    if items.len() > max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!("at most {max} transactions per request"),
-        ));
-    }
-    Ok(items)
-}
-
-/// Submits signed transactions to a chain.
-///
-/// Signatures are checked here; the chain then admits, orders and commits. Each transaction
-/// gets its own result. With `wait=true` the answer comes once every accepted transaction
-/// is durably committed (`committed`, with its block) or dropped (`rejected`).
-#[utoipa::path(post, path = "/v1/chains/{chain}/txs",
-    params(("chain" = String, Path, description = "Chain id"), SubmitQuery),
-    request_body(content = SubmitRequest, description = "JSON with hex transactions, or application/octet-stream with length-prefixed ones"),
-    responses((status = 200, description = "One result per transaction", body = SubmitResponse),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 404, description = "Unknown chain", body = ErrorBody),
-        (status = 413, description = "Body or batch too large", body = ErrorBody),
-        (status = 503, description = "Busy or shutting down; retry", body = ErrorBody)))]
-async fn submit(
-    State(node): State<Shared>,
-    Path(id): Path<String>,
-    q: Result<Query<SubmitQuery>, QueryRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<SubmitResponse>, ApiError> {
-    let Query(q) = q.map_err(query_error)?;
-    let handle = &chain_of(&node, &id)?;
-    let body = body.map_err(body_error)?;
-    let items = split_body(&headers, &body, node.config.max_batch_txs)?;
-    let results = submit_items(&node, handle, items, q.wait.unwrap_or(false)).await?;
-    Ok(Json(SubmitResponse { results }))
-}
-
-/// Checks and submits encoded transactions to a chain: one result each, in order.
-pub(crate) async fn submit_items(
-    node: &Shared,
-    handle: &crate::node::ChainHandle,
-    items: Vec<Result<Bytes, String>>,
-    wait: bool,
-) -> Result<Vec<SubmitResult>, ApiError> {
-    // Decode and check signatures in parallel, off the async runtime.
-    let keys = node.keys.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let decoded: Vec<Result<SignedTransaction, SubmitResult>> = items
-            .into_iter()
-            .map(|item| {
-                let bytes = item.map_err(|e| SubmitResult::rejected(None, "malformed_tx", e))?;
-                SignedTransaction::decode_checked(&bytes)
-                    .map_err(|e| SubmitResult::rejected(None, "malformed_tx", e.to_string()))
-            })
-            .collect();
-        let mut out: Vec<Option<Result<tx::VerifiedTx, SubmitResult>>> =
-            Vec::with_capacity(decoded.len());
-        let mut good = Vec::new();
-        let mut slots = Vec::new();
-        for (i, d) in decoded.into_iter().enumerate() {
-            match d {
-                Ok(tx) => {
-                    slots.push(i);
-                    good.push(tx);
-                    out.push(None);
-                }
-                Err(r) => out.push(Some(Err(r))),
-            }
-        }
-        let mut chunks = Vec::with_capacity(good.len().div_ceil(VERIFY_CHUNK));
-        let mut rest = good.into_iter();
-        loop {
-            let chunk: Vec<_> = rest.by_ref().take(VERIFY_CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            chunks.push(chunk);
-        }
-        let verified: Vec<_> = chunks
-            .into_par_iter()
-            .flat_map_iter(|chunk| tx::verify_batch(chunk, |a| keys.resolve(a)))
-            .collect();
-        for (slot, v) in slots.into_iter().zip(verified) {
-            out[slot] = Some(v.map_err(|(signed, e)| {
-                SubmitResult::rejected(Some(signed.tx.id()), e.code(), e.to_string())
-            }));
-        }
-        out.into_iter()
-            .map(|o| o.expect("every slot filled"))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| ApiError::internal("verify", e))?;
-
-    let mut results: Vec<Option<SubmitResult>> = Vec::with_capacity(checked.len());
-    let mut to_send = Vec::new();
-    let mut slots = Vec::new();
-    for (i, c) in checked.into_iter().enumerate() {
-        match c {
-            Ok(v) => {
-                slots.push(i);
-                to_send.push(v);
-                results.push(None);
-            }
-            Err(r) => {
-                node.metrics.reject(
-                    handle.spec.id.as_str(),
-                    r.error.as_ref().map_or("", |e| e.code.as_str()),
-                );
-                results.push(Some(r));
-            }
-        }
-    }
-    if !to_send.is_empty() {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        handle.send(Command::Submit {
-            txs: to_send,
-            wait,
-            reply,
-        })?;
-        let admissions = answer
-            .await
-            .map_err(|_| ApiError::from(SendError::Stopped))?;
-        let deadline = tokio::time::Instant::now() + node.config.commit_wait;
-        for (slot, admission) in slots.into_iter().zip(admissions) {
-            results[slot] = Some(match admission {
-                Admission::Refused { id, error } => {
-                    let error = explain_replay(handle, id, error)?;
-                    SubmitResult::rejected(Some(id), error.code(), error.to_string())
-                }
-                Admission::Accepted { id, outcome: None } => pending(id),
-                Admission::Accepted {
-                    id,
-                    outcome: Some(rx),
-                } => match tokio::time::timeout_at(deadline, rx).await {
-                    Ok(Ok(Outcome::Committed(loc))) => SubmitResult {
-                        id: Some(id.to_hex()),
-                        status: "committed".into(),
-                        height: Some(loc.height),
-                        index: Some(loc.index),
-                        error: None,
-                    },
-                    Ok(Ok(Outcome::Dropped(e))) => {
-                        SubmitResult::rejected(Some(id), e.code(), e.to_string())
-                    }
-                    Ok(Ok(Outcome::Halted)) | Ok(Err(_)) => {
-                        let e = SubmitError::Halted;
-                        SubmitResult::rejected(Some(id), e.code(), "the chain stopped before committing it; check its status after restart".into())
-                    }
-                    // Still pending: the client can poll its status.
-                    Err(_) => pending(id),
-                },
-            });
-        }
-    }
-    Ok(results
-        .into_iter()
-        .map(|r| r.expect("every slot filled"))
-        .collect())
-}
-
-/// A used sequence number on a transaction that is already committed is a replay: say so,
-/// with where it is.
-fn explain_replay(
-    handle: &crate::node::ChainHandle,
-    id: TxId,
-    error: SubmitError,
-) -> Result<SubmitError, ApiError> {
-    use milk_store::ChainStore;
-    if !matches!(
-        error,
-        SubmitError::Tx(milk_core::state::TxError::SequenceUsed { .. })
-    ) {
-        return Ok(error);
-    }
-    let location = handle
-        .store
-        .tx_location(&id)
-        .map_err(|e| ApiError::internal("replay lookup", e))?;
-    Ok(match location {
-        Some(loc) => SubmitError::AlreadyCommitted {
-            height: loc.height,
-            index: loc.index,
-        },
-        None => error,
-    })
-}
-
-fn pending(id: TxId) -> SubmitResult {
-    SubmitResult {
-        id: Some(id.to_hex()),
-        status: "pending".into(),
-        height: None,
-        index: None,
-        error: None,
-    }
 }
 
 /// A Merkle inclusion proof.

@@ -124,7 +124,7 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
         let sign = Action::Alliance(AllianceAction::SignAgreement {
             chain: chain.clone(),
         });
-        lane.submit(sign).await.map_err(|e| e.code)?;
+        lane.submit(sign).await.map_err(|e| e.code().to_owned())?;
         tracing::info!(chain = %chain, "demo: Paper Lantern Books joined the alliance");
     }
     // TICA opens a market for its token, like the genesis partners': a 2,000,000-token
@@ -146,7 +146,7 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
             max_order: whole(10_000),
             user_daily_limit: whole(50_000),
         });
-        lane.submit(open).await.map_err(|e| e.code)?;
+        lane.submit(open).await.map_err(|e| e.code().to_owned())?;
     }
     // The demo's public credential for it, like the genesis partners'.
     let token = demo_token(&Principal::Partner(chain.clone()));

@@ -8,8 +8,9 @@
 //! never to be refused (a refusal is recorded on the chain instead); if one still is, the
 //! lane re-reads the committed sequence before its next batch.
 
-use crate::node::{ChainHandle, Node};
-use crate::worker::{Admission, Command, Outcome};
+use crate::node::{ChainHandle, Node, SendError};
+use crate::submit::{Refusal, Submitted, submit_verified};
+use milk_core::state::TxError;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{ChainId, Keypair};
 use milk_store::{ChainStore, TxLocation};
@@ -22,27 +23,51 @@ const LANE_TX_LIFETIME_MS: u64 = 30_000;
 /// The most transactions in one batch.
 const LANE_BATCH: usize = 512;
 
-/// Why the lane could not commit an action: the chain's code and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LaneError {
-    /// The stable code.
-    pub code: String,
-    /// For people.
-    pub message: String,
+/// Why the lane could not commit an action.
+#[derive(Debug, Clone)]
+pub enum LaneError {
+    /// The chain refused it.
+    Refused(Refusal),
+    /// The chain stopped, or the node is stopping, before it committed.
+    Halted,
+    /// The chain did not take the batch (its queue is full).
+    Busy,
+    /// No such chain on this node.
+    UnknownChain,
+    /// The store could not be read.
+    Internal(String),
 }
 
 impl LaneError {
-    fn new(code: &str, message: impl Into<String>) -> LaneError {
-        LaneError {
-            code: code.to_owned(),
-            message: message.into(),
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LaneError::Refused(r) => r.code(),
+            LaneError::Halted => "chain_halted",
+            LaneError::Busy => "chain_busy",
+            LaneError::UnknownChain => "unknown_chain",
+            LaneError::Internal(_) => "internal",
+        }
+    }
+
+    /// The chain rule that refused it, if one did.
+    pub fn chain_error(&self) -> Option<&TxError> {
+        match self {
+            LaneError::Refused(r) => r.chain_error(),
+            _ => None,
         }
     }
 }
 
 impl std::fmt::Display for LaneError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.message, self.code)
+        match self {
+            LaneError::Refused(r) => write!(f, "{r} ({})", r.code()),
+            LaneError::Halted => f.write_str("the chain stopped before committing it"),
+            LaneError::Busy => f.write_str("the chain did not take the batch"),
+            LaneError::UnknownChain => f.write_str("no such chain"),
+            LaneError::Internal(e) => write!(f, "internal error: {e}"),
+        }
     }
 }
 
@@ -67,10 +92,8 @@ impl Lane {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send((action, reply))
-            .map_err(|_| LaneError::new("chain_halted", "the node is stopping"))?;
-        answer
-            .await
-            .map_err(|_| LaneError::new("chain_halted", "the node is stopping"))?
+            .map_err(|_| LaneError::Halted)?;
+        answer.await.map_err(|_| LaneError::Halted)?
     }
 }
 
@@ -92,7 +115,7 @@ async fn run(
         let Some(node) = node.upgrade() else { return };
         let Some(handle) = node.chain(&chain) else {
             for (_, reply) in batch {
-                let _ = reply.send(Err(LaneError::new("unknown_chain", "no such chain")));
+                let _ = reply.send(Err(LaneError::UnknownChain));
             }
             continue;
         };
@@ -102,7 +125,7 @@ async fn run(
                 Ok((_, n)) => n,
                 Err(e) => {
                     for (_, reply) in batch {
-                        let _ = reply.send(Err(LaneError::new("internal", e.to_string())));
+                        let _ = reply.send(Err(LaneError::Internal(e.to_string())));
                     }
                     continue;
                 }
@@ -139,56 +162,25 @@ async fn send_batch(
         match tx.sign(key).verify() {
             Ok(v) => txs.push(v),
             Err((_, e)) => {
-                return batch
-                    .iter()
-                    .map(|_| Err(LaneError::new(e.code(), e.to_string())))
-                    .collect();
+                let refused = LaneError::Refused(Refusal::Invalid(e));
+                return batch.iter().map(|_| Err(refused.clone())).collect();
             }
         }
     }
-    let (reply, answer) = oneshot::channel();
-    let sent = handle.send(Command::Submit {
-        txs,
-        wait: true,
-        reply,
-    });
-    let admissions = match sent {
-        Ok(()) => answer.await.ok(),
-        Err(_) => None,
+    let answers = match submit_verified(handle, txs, true, None).await {
+        Ok(answers) => answers,
+        Err(SendError::Busy) => return batch.iter().map(|_| Err(LaneError::Busy)).collect(),
+        Err(SendError::Stopped) => return batch.iter().map(|_| Err(LaneError::Halted)).collect(),
     };
-    let Some(admissions) = admissions else {
-        return batch
-            .iter()
-            .map(|_| {
-                Err(LaneError::new(
-                    "chain_busy",
-                    "the chain did not take the batch",
-                ))
-            })
-            .collect();
-    };
-    let mut out = Vec::with_capacity(admissions.len());
-    for a in admissions {
-        out.push(match a {
-            Admission::Refused { error, .. } => {
-                Err(LaneError::new(error.code(), error.to_string()))
-            }
-            Admission::Accepted {
-                outcome: Some(rx), ..
-            } => match rx.await {
-                Ok(Outcome::Committed(loc)) => Ok(loc),
-                Ok(Outcome::Dropped(e)) => Err(LaneError::new(e.code(), e.to_string())),
-                Ok(Outcome::Halted) | Err(_) => Err(LaneError::new(
-                    "chain_halted",
-                    "the chain stopped before committing it",
-                )),
-            },
-            Admission::Accepted { outcome: None, .. } => {
-                Err(LaneError::new("internal", "accepted without a receipt"))
-            }
-        });
-    }
-    out
+    answers
+        .into_iter()
+        .map(|(_, submitted)| match submitted {
+            Submitted::Committed(loc) => Ok(loc),
+            Submitted::Refused(r) => Err(LaneError::Refused(r)),
+            Submitted::Halted => Err(LaneError::Halted),
+            Submitted::Pending => Err(LaneError::Internal("accepted without a receipt".into())),
+        })
+        .collect()
 }
 
 /// The node's lanes, one per chain, started on first use.

@@ -9,6 +9,7 @@
 //! **Architecture invariant:** only this crate knows HTTP, JSON and threads; the rules live
 //! in `milk-core` and the bytes on disk in `milk-store`.
 
+pub mod access;
 pub mod alliance_api;
 pub mod anchoring;
 pub mod api;
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod error;
 pub mod lane;
 pub mod market_api;
 pub mod member_api;
@@ -25,6 +27,7 @@ pub mod oracle;
 pub mod pack;
 pub mod partner_api;
 pub mod settlement;
+pub mod submit;
 pub mod ticker;
 pub mod webhooks;
 pub mod worker;

@@ -5,7 +5,8 @@
 //! signed order (a `Buy` on the center chain, or a `Sell` on the token's brand chain)
 //! posted to `/v1/trades`; the node locks it and settles both legs before answering.
 
-use crate::api::{ApiError, ErrorBody, body_error, require_operator};
+use crate::access::{body_error, require_operator};
+use crate::error::{ApiError, ErrorBody};
 use crate::node::Node;
 use crate::settlement::{self, DriveError, PlaceError};
 use axum::body::Bytes;
@@ -602,8 +603,12 @@ async fn trade(
             "unknown_chain",
             "no such chain on this node",
         )),
-        Err(PlaceError::Refused(e)) => Err(ApiError::refused(&e)),
-        Err(PlaceError::Api(e)) => Err(e),
+        Err(PlaceError::Refused(r)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r.code(),
+            r.to_string(),
+        )),
+        Err(PlaceError::Send(e)) => Err(e.into()),
         Err(PlaceError::Pending) | Err(PlaceError::Settle(DriveError::Busy)) => Err(ApiError::new(
             StatusCode::ACCEPTED,
             "settling",

@@ -5,7 +5,7 @@
 //! (`POST /v1/chains/center/txs`; `milk check-in`, `milk burn-for-lzm`, `milk partner
 //! coupon`).
 
-use crate::api::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 use crate::node::Node;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

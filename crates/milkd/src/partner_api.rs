@@ -6,11 +6,11 @@
 //! partner's issuer key, a link or redemption signed by the customer. So a leaked
 //! credential alone can mint nothing.
 
-use crate::api::{
-    ApiError, ErrorBody, SubmitResult, body_error, caller, chain_of, require_chain, submit_items,
-};
+use crate::access::{body_error, caller, chain_of, require_chain};
 use crate::auth::{Caller, Principal};
+use crate::error::{ApiError, ErrorBody};
 use crate::node::{ChainHandle, Node};
+use crate::submit::{SubmitResult, submit_items};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -219,7 +219,10 @@ async fn link(
         });
         tokio::spawn(async move {
             if let Err(e) = lane.submit(action).await
-                && e.code != "trade_closed"
+                && !matches!(
+                    e.chain_error(),
+                    Some(milk_core::state::TxError::TradeClosed)
+                )
             {
                 tracing::warn!(error = %e, "linking reward not paid");
             }

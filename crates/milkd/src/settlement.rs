@@ -9,11 +9,13 @@
 //! escrow, a pending buy) and drives them to the end: both legs, or neither.
 
 use crate::lane::LaneError;
-use crate::node::Node;
+use crate::node::{Node, SendError};
+use crate::submit::{Refusal, Submitted, submit_verified};
 use milk_core::brand::{self, Delivery, Escrow, EscrowStatus};
 use milk_core::codec::Decode;
 use milk_core::exchange::curve::Side;
 use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
+use milk_core::state::TxError;
 use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, SignedTransaction, TxId};
 use milk_core::{ChainId, Symbol};
@@ -63,6 +65,12 @@ pub enum DriveError {
     Step(LaneError),
     /// A record could not be read.
     Store(String),
+}
+
+impl From<Refusal> for PlaceError {
+    fn from(r: Refusal) -> PlaceError {
+        PlaceError::Refused(r)
+    }
 }
 
 impl std::fmt::Display for DriveError {
@@ -152,7 +160,7 @@ async fn step(node: &Arc<Node>, chain: &ChainId, action: Action) -> Result<(), D
     let lane = node.lanes.get(node, chain).ok_or(DriveError::NoOperator)?;
     match lane.submit(action).await {
         Ok(_) => Ok(()),
-        Err(e) if e.code == "trade_closed" => Ok(()),
+        Err(e) if matches!(e.chain_error(), Some(TxError::TradeClosed)) => Ok(()),
         Err(e) => Err(DriveError::Step(e)),
     }
 }
@@ -300,17 +308,14 @@ pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, P
         _ => return Err(PlaceError::NotAnOrder),
     };
     let handle = node.chain(&chain).ok_or(PlaceError::UnknownChain)?;
-    let bytes = axum::body::Bytes::from(milk_core::codec::Encode::to_bytes(&order));
-    let result = crate::api::submit_items(node, &handle, vec![Ok(bytes)], true)
-        .await
-        .map_err(PlaceError::Api)?
-        .pop()
-        .ok_or(PlaceError::NotAnOrder)?;
-    if let Some(e) = result.error {
-        return Err(PlaceError::Refused(e));
-    }
-    if result.status != "committed" {
-        return Err(PlaceError::Pending);
+    let verified = (order.clone().verify()).map_err(|(_, e)| Refusal::Invalid(e))?;
+    let deadline = tokio::time::Instant::now() + node.config.commit_wait;
+    let answers = submit_verified(&handle, vec![verified], true, Some(deadline)).await;
+    match answers.map_err(PlaceError::Send)?.pop().map(|(_, s)| s) {
+        Some(Submitted::Committed(_)) => {}
+        Some(Submitted::Pending) => return Err(PlaceError::Pending),
+        Some(Submitted::Refused(r)) => return Err(PlaceError::Refused(r)),
+        Some(Submitted::Halted) | None => return Err(PlaceError::Send(SendError::Stopped)),
     }
     match side {
         Side::Sell => {
@@ -336,13 +341,13 @@ pub enum PlaceError {
     /// No such chain here.
     UnknownChain,
     /// The chain refused the order: nothing was locked.
-    Refused(crate::api::ErrorBody),
+    Refused(Refusal),
     /// Accepted but not committed in time.
     Pending,
     /// Locked, but a later step did not commit yet; recovery finishes it.
     Settle(DriveError),
-    /// The API failed.
-    Api(crate::api::ApiError),
+    /// The chain did not take it (busy, or stopping).
+    Send(SendError),
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! `expiry_warning` event for each lot of tokens that will expire within that many days
 //! (id `warning:<day>:<account>:<expires_at_ms>`), so the partner can tell its customers.
 
-use crate::api::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 use crate::node::Node;
 use crate::partner_api::{authorize, event_page, expiring_lots, parse_cursor};
 use axum::extract::rejection::JsonRejection;
