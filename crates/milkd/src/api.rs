@@ -26,9 +26,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-/// Signatures per batch check: large enough to halve the cost per signature, small enough
-/// to spread a request over every core.
-
 /// The most blocks one list request returns.
 pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
 /// The most blocks one raw export request returns.

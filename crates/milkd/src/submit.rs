@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
-/// Signatures are checked in chunks of this many, in parallel.
+/// Signatures per batch check: large enough to halve the cost per signature, small enough
+/// to spread a request over every core.
 const VERIFY_CHUNK: usize = 128;
 
 type Shared = Arc<Node>;
@@ -154,13 +155,22 @@ pub async fn submit_verified(
     Ok(out)
 }
 
+/// A submitted transaction after its signature check.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived, one per submitted transaction; boxing would allocate for each"
+)]
+enum Checked {
+    /// Verified: it goes to the chain.
+    Verified(VerifiedTx),
+    /// Refused before reaching the chain (its id, when it could be decoded).
+    Refused(Option<TxId>, Refusal),
+}
+
 /// Decodes and checks the signatures of encoded transactions in parallel: each verified,
 /// or refused with why.
-fn decode_and_verify(
-    node: &Node,
-    items: Vec<Result<Bytes, String>>,
-) -> Vec<Result<VerifiedTx, (Option<TxId>, Refusal)>> {
-    let mut out: Vec<Option<Result<VerifiedTx, (Option<TxId>, Refusal)>>> = Vec::new();
+fn decode_and_verify(node: &Node, items: Vec<Result<Bytes, String>>) -> Vec<Checked> {
+    let mut out: Vec<Option<Checked>> = Vec::new();
     let mut good = Vec::new();
     let mut slots = Vec::new();
     for item in items {
@@ -172,7 +182,7 @@ fn decode_and_verify(
                 good.push(tx);
                 out.push(None);
             }
-            Err(e) => out.push(Some(Err((None, Refusal::Malformed(e))))),
+            Err(e) => out.push(Some(Checked::Refused(None, Refusal::Malformed(e)))),
         }
     }
     let mut chunks = Vec::with_capacity(good.len().div_ceil(VERIFY_CHUNK));
@@ -190,7 +200,10 @@ fn decode_and_verify(
         .flat_map_iter(|chunk| tx::verify_batch(chunk, |a| keys.resolve(a)))
         .collect();
     for (slot, v) in slots.into_iter().zip(verified) {
-        out[slot] = Some(v.map_err(|(signed, e)| (Some(signed.tx.id()), Refusal::Invalid(e))));
+        out[slot] = Some(match v {
+            Ok(v) => Checked::Verified(v),
+            Err((signed, e)) => Checked::Refused(Some(signed.tx.id()), Refusal::Invalid(e)),
+        });
     }
     out.into_iter()
         .map(|o| o.expect("every slot filled"))
@@ -215,11 +228,11 @@ pub(crate) async fn submit_items(
     let mut to_send = Vec::new();
     for c in checked {
         match c {
-            Ok(v) => {
+            Checked::Verified(v) => {
                 to_send.push(v);
                 results.push(None);
             }
-            Err((id, refusal)) => {
+            Checked::Refused(id, refusal) => {
                 node.metrics.reject(handle.spec.id.as_str(), refusal.code());
                 results.push(Some(Submitted::Refused(refusal).to_result(id)));
             }
