@@ -363,13 +363,14 @@ pub struct TradeBench {
 
 /// Serves a still MLK ticker at KRW 1,000 on its own thread; returns its URL.
 fn bench_ticker() -> Result<String> {
-    let ticker = milkd::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(milkd::SystemClock));
+    let ticker =
+        milkd::exchange::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(milkd::SystemClock));
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let url = format!(
         "http://{}/v1/ticker?markets={}",
         listener.local_addr()?,
-        milkd::ticker::MARKET
+        milkd::exchange::ticker::MARKET
     );
     std::thread::Builder::new()
         .name("bench-ticker".into())
@@ -380,7 +381,7 @@ fn bench_ticker() -> Result<String> {
                 .expect("a runtime");
             rt.block_on(async move {
                 if let Ok(l) = tokio::net::TcpListener::from_std(listener) {
-                    let _ = axum::serve(l, milkd::ticker::router(ticker)).await;
+                    let _ = axum::serve(l, milkd::exchange::ticker::router(ticker)).await;
                 }
             });
         })?;

@@ -97,7 +97,7 @@ impl Client {
         path: &str,
         tx: &SignedTransaction,
     ) -> Result<serde_json::Value> {
-        let body = serde_json::json!({ "tx": milkd::partner_api::tx_hex(tx) });
+        let body = serde_json::json!({ "tx": milkd::brand::tx_hex(tx) });
         self.partner_json(chain, path, &body)
     }
 
@@ -164,27 +164,22 @@ impl Client {
     }
 
     /// The alliance's partners and applicants.
-    pub fn alliance(&self) -> Result<Vec<milkd::alliance_api::MemberView>> {
+    pub fn alliance(&self) -> Result<Vec<milkd::alliance::MemberView>> {
         self.get("/v1/alliance")
     }
 
     /// Every Brand Token market.
-    pub fn markets(&self) -> Result<Vec<milkd::market_api::MarketView>> {
+    pub fn markets(&self) -> Result<Vec<milkd::exchange::MarketView>> {
         self.get("/v1/markets")
     }
 
     /// One market.
-    pub fn market(&self, asset: &str) -> Result<milkd::market_api::MarketView> {
+    pub fn market(&self, asset: &str) -> Result<milkd::exchange::MarketView> {
         self.get(&format!("/v1/markets/{}", segment(asset)))
     }
 
     /// A non-binding quote; `size` is `tokens=N` or `mlk=N` (base units).
-    pub fn quote(
-        &self,
-        asset: &str,
-        side: &str,
-        size: &str,
-    ) -> Result<milkd::market_api::QuoteView> {
+    pub fn quote(&self, asset: &str, side: &str, size: &str) -> Result<milkd::exchange::QuoteView> {
         self.get(&format!(
             "/v1/markets/{}/quote?side={side}&{size}",
             segment(asset)
@@ -192,27 +187,27 @@ impl Client {
     }
 
     /// A member's level and credits.
-    pub fn member(&self, address: &str) -> Result<milkd::member_api::MemberView> {
+    pub fn member(&self, address: &str) -> Result<milkd::membership::MemberView> {
         self.get(&format!("/v1/members/{}", segment(address)))
     }
 
     /// The earning rules and levels.
-    pub fn membership_rules(&self) -> Result<milkd::member_api::RulesView> {
+    pub fn membership_rules(&self) -> Result<milkd::membership::RulesView> {
         self.get("/v1/membership/rules")
     }
 
     /// Every premium offer.
-    pub fn offers(&self) -> Result<Vec<milkd::member_api::OfferView>> {
+    pub fn offers(&self) -> Result<Vec<milkd::membership::OfferView>> {
         self.get("/v1/offers")
     }
 
     /// The circulating supply of the center chain's assets.
-    pub fn supply(&self) -> Result<Vec<milkd::member_api::SupplyView>> {
+    pub fn supply(&self) -> Result<Vec<milkd::membership::SupplyView>> {
         self.get("/v1/supply")
     }
 
     /// MLK's oracle price.
-    pub fn oracle(&self) -> Result<milkd::market_api::OracleView> {
+    pub fn oracle(&self) -> Result<milkd::exchange::OracleView> {
         self.get("/v1/oracle")
     }
 
@@ -222,8 +217,8 @@ impl Client {
     }
 
     /// Places a signed order and waits for its settlement.
-    pub fn trade(&self, order: &SignedTransaction) -> Result<milkd::market_api::TradeView> {
-        let body = serde_json::json!({ "tx": milkd::partner_api::tx_hex(order) });
+    pub fn trade(&self, order: &SignedTransaction) -> Result<milkd::exchange::TradeView> {
+        let body = serde_json::json!({ "tx": milkd::brand::tx_hex(order) });
         let resp = self.agent.post(&self.url("/v1/trades")).send_json(&body);
         let v: serde_json::Value = self.read("trade", resp)?;
         if let Some(e) = v.get("error") {
@@ -237,7 +232,7 @@ impl Client {
     }
 
     /// One partner or applicant.
-    pub fn alliance_member(&self, chain: &str) -> Result<milkd::alliance_api::MemberView> {
+    pub fn alliance_member(&self, chain: &str) -> Result<milkd::alliance::MemberView> {
         self.get(&format!("/v1/alliance/{}", segment(chain)))
     }
 

@@ -1616,7 +1616,7 @@ fn quote(
     side: &str,
     amount: Option<&str>,
     mlk: Option<&str>,
-) -> Result<milkd::market_api::QuoteView> {
+) -> Result<milkd::exchange::QuoteView> {
     if side != "buy" && side != "sell" {
         bail!("--side is buy or sell, not {side:?}");
     }
@@ -1629,7 +1629,7 @@ fn quote(
     client.quote(asset, side, &size)
 }
 
-fn show_trade(j: bool, t: &milkd::market_api::TradeView, decimals: u8) -> Result<()> {
+fn show_trade(j: bool, t: &milkd::exchange::TradeView, decimals: u8) -> Result<()> {
     out(j, serde_json::to_value(t)?, || {
         let verb = match (&t.side, t.status.as_str()) {
             (milk_core::exchange::curve::Side::Sell, "filled") => "sold",

@@ -580,7 +580,7 @@ fn cinema_points_become_travel_points_through_the_exchange() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     // MLK at KRW 1,000 from a local ticker, through the node's oracle.
-    let ticker = milkd::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(SystemClock));
+    let ticker = milkd::exchange::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(SystemClock));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let ticker_url = format!(
@@ -594,7 +594,7 @@ fn cinema_points_become_travel_points_through_the_exchange() {
             .unwrap()
             .block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, milkd::ticker::router(ticker))
+                axum::serve(listener, milkd::exchange::ticker::router(ticker))
                     .await
                     .unwrap();
             });

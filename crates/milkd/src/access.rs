@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::node::{ChainHandle, Node};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::{HeaderMap, StatusCode, header};
+use milk_core::block::Block;
 use milk_core::{Address, ChainId};
 use std::sync::Arc;
 
@@ -130,4 +131,20 @@ pub(crate) fn chain_of(node: &Node, id: &str) -> Result<Arc<ChainHandle>, ApiErr
             format!("no chain {id} on this node"),
         )
     })
+}
+
+/// A block of a chain, or `unknown_block`.
+pub(crate) fn load_block(handle: &ChainHandle, height: u64) -> Result<Block, ApiError> {
+    use milk_store::ChainStore;
+    handle
+        .store
+        .block(height)
+        .map_err(|e| ApiError::internal("block", e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_block",
+                format!("chain {} has no block {height}", handle.spec.id),
+            )
+        })
 }

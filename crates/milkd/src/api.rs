@@ -54,40 +54,40 @@ type Shared = Arc<Node>;
         tx_status,
         account,
         anchors,
-        crate::partner_api::link,
-        crate::partner_api::convert,
-        crate::partner_api::conversion,
-        crate::partner_api::redeem,
-        crate::partner_api::redemption,
-        crate::partner_api::refund,
-        crate::partner_api::supply,
-        crate::partner_api::grant_auditor,
-        crate::partner_api::list_auditors,
-        crate::partner_api::revoke_auditor,
-        crate::partner_api::events,
-        crate::partner_api::expiring,
-        crate::partner_api::sweep,
-        crate::partner_api::set_policy,
-        crate::alliance_api::members,
-        crate::alliance_api::member,
-        crate::alliance_api::issue_credential,
-        crate::webhooks::register,
-        crate::webhooks::list,
-        crate::webhooks::remove,
-        crate::market_api::markets,
-        crate::market_api::market,
-        crate::market_api::quote,
-        crate::market_api::candles,
-        crate::market_api::oracle,
-        crate::market_api::trade,
-        crate::market_api::trade_status,
-        crate::market_api::treasury,
-        crate::member_api::member,
-        crate::member_api::rules,
-        crate::member_api::supply,
-        crate::member_api::offers,
-        crate::member_api::segment,
-        crate::member_api::segment_member
+        crate::brand::link,
+        crate::brand::convert,
+        crate::brand::conversion,
+        crate::brand::redeem,
+        crate::brand::redemption,
+        crate::brand::refund,
+        crate::brand::supply,
+        crate::brand::grant_auditor,
+        crate::brand::list_auditors,
+        crate::brand::revoke_auditor,
+        crate::brand::events,
+        crate::brand::expiring,
+        crate::brand::sweep,
+        crate::brand::set_policy,
+        crate::alliance::members,
+        crate::alliance::member,
+        crate::alliance::issue_credential,
+        crate::brand::webhooks::register,
+        crate::brand::webhooks::list,
+        crate::brand::webhooks::remove,
+        crate::exchange::markets,
+        crate::exchange::market,
+        crate::exchange::quote,
+        crate::exchange::candles,
+        crate::exchange::oracle,
+        crate::exchange::trade,
+        crate::exchange::trade_status,
+        crate::exchange::treasury,
+        crate::membership::member,
+        crate::membership::rules,
+        crate::membership::supply,
+        crate::membership::offers,
+        crate::membership::segment,
+        crate::membership::segment_member
     ),
     components(schemas(
         ErrorBody,
@@ -106,39 +106,39 @@ type Shared = Arc<Node>;
         AccountChainView,
         BalanceView,
         AnchorView,
-        crate::partner_api::PartnerTxRequest,
-        crate::partner_api::ConversionReceipt,
-        crate::partner_api::RedemptionReceipt,
-        crate::partner_api::SupplyReport,
-        crate::partner_api::TxRef,
-        crate::partner_api::AuditorGrant,
-        crate::partner_api::PartnerEvent,
-        crate::partner_api::EventPage,
-        crate::partner_api::ExpiringLot,
-        crate::alliance_api::MemberView,
-        crate::alliance_api::PartnerCredential,
-        crate::webhooks::WebhookRequest,
-        crate::webhooks::WebhookCreated,
-        crate::webhooks::WebhookView,
-        crate::market_api::MarketView,
-        crate::market_api::QuoteView,
-        crate::market_api::Candle,
-        crate::market_api::OracleView,
-        crate::market_api::TradeView,
-        crate::market_api::TradeRequest,
-        crate::market_api::TreasuryView,
-        crate::market_api::TreasuryMarket,
-        crate::member_api::MemberView,
-        crate::member_api::FloorView,
-        crate::member_api::LeavingView,
-        crate::member_api::CreditView,
-        crate::member_api::RulesView,
-        crate::member_api::SupplyView,
-        crate::member_api::BucketView,
-        crate::member_api::OfferView,
-        crate::member_api::SegmentMember,
-        crate::member_api::ConsentView,
-        crate::member_api::AccessView
+        crate::brand::PartnerTxRequest,
+        crate::brand::ConversionReceipt,
+        crate::brand::RedemptionReceipt,
+        crate::brand::SupplyReport,
+        crate::brand::TxRef,
+        crate::brand::AuditorGrant,
+        crate::brand::PartnerEvent,
+        crate::brand::EventPage,
+        crate::brand::ExpiringLot,
+        crate::alliance::MemberView,
+        crate::alliance::PartnerCredential,
+        crate::brand::webhooks::WebhookRequest,
+        crate::brand::webhooks::WebhookCreated,
+        crate::brand::hooks::WebhookView,
+        crate::exchange::MarketView,
+        crate::exchange::QuoteView,
+        crate::exchange::Candle,
+        crate::exchange::OracleView,
+        crate::exchange::TradeView,
+        crate::exchange::TradeRequest,
+        crate::exchange::TreasuryView,
+        crate::exchange::TreasuryMarket,
+        crate::membership::MemberView,
+        crate::membership::FloorView,
+        crate::membership::LeavingView,
+        crate::membership::CreditView,
+        crate::membership::RulesView,
+        crate::membership::SupplyView,
+        crate::membership::BucketView,
+        crate::membership::OfferView,
+        crate::membership::SegmentMember,
+        crate::membership::ConsentView,
+        crate::membership::AccessView
     ))
 )]
 pub struct ApiDoc;
@@ -160,11 +160,11 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/chains/{chain}/txs/{id}", get(tx_status))
         .route("/v1/accounts/{address}", get(account))
         .route("/v1/anchors/{chain}", get(anchors))
-        .merge(crate::partner_api::routes())
-        .merge(crate::alliance_api::routes())
-        .merge(crate::webhooks::routes())
-        .merge(crate::market_api::routes())
-        .merge(crate::member_api::routes())
+        .merge(crate::brand::routes())
+        .merge(crate::alliance::routes())
+        .merge(crate::brand::webhooks::routes())
+        .merge(crate::exchange::routes())
+        .merge(crate::membership::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -469,24 +469,6 @@ fn tx_json(tx: &SignedTransaction) -> serde_json::Value {
     serde_json::json!({ "id": tx.tx.id().to_hex(), "tx": tx.tx, "signature": tx.signature })
 }
 
-pub(crate) fn load_block(
-    handle: &crate::node::ChainHandle,
-    height: u64,
-) -> Result<Block, ApiError> {
-    use milk_store::ChainStore;
-    handle
-        .store
-        .block(height)
-        .map_err(|e| ApiError::internal("block", e))?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_block",
-                format!("chain {} has no block {height}", handle.spec.id),
-            )
-        })
-}
-
 fn page(q: &PageQuery, head: u64, max: u64) -> (u64, u64) {
     let limit = q.limit.unwrap_or(20).clamp(1, max);
     let from = q.from.unwrap_or_else(|| head.saturating_sub(limit - 1));
@@ -510,7 +492,7 @@ async fn blocks(
     require_chain(&caller(&node, &headers)?, handle)?;
     let (from, to) = page(&q, handle.head().height, MAX_BLOCKS_PER_PAGE);
     (from..=to)
-        .map(|h| load_block(handle, h).map(|b| summary(&b)))
+        .map(|h| crate::access::load_block(handle, h).map(|b| summary(&b)))
         .collect::<Result<_, _>>()
         .map(Json)
 }
@@ -533,7 +515,7 @@ async fn block(
             format!("{height:?} is not a block height"),
         )
     })?;
-    let b = load_block(handle, height)?;
+    let b = crate::access::load_block(handle, height)?;
     Ok(Json(BlockView {
         summary: summary(&b),
         signature: hex::encode(b.signature.0),
@@ -643,7 +625,7 @@ async fn tx_status(
         .tx_location(&id)
         .map_err(|e| ApiError::internal("tx status", e))?
     {
-        let b = load_block(handle, loc.height)?;
+        let b = crate::access::load_block(handle, loc.height)?;
         let tx = &b.txs[loc.index as usize];
         let own = caller.is_account(&tx.tx.sender)
             || tx
@@ -798,7 +780,7 @@ async fn anchors(
     Path(chain): Path<String>,
 ) -> Result<Json<Vec<AnchorView>>, ApiError> {
     let handle = &chain_of(&node, &chain)?;
-    let anchors = crate::anchoring::anchors_of(&node, &handle.spec.id)
+    let anchors = crate::alliance::anchoring::anchors_of(&node, &handle.spec.id)
         .map_err(|e| ApiError::internal("anchors", e))?;
     Ok(Json(
         anchors

@@ -81,8 +81,7 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
     let center = ChainId::center();
     let whole = |n: u128| Amount::from_whole(n, 2).expect("fits");
     let issuer = demo_key(&format!("partner:{DEMO_NEWCOMER}"));
-    let member =
-        crate::alliance_api::registered(node, &chain).map_err(|e| e.message().to_owned())?;
+    let member = crate::alliance::registered(node, &chain).map_err(|e| e.message().to_owned())?;
     if member.is_none() {
         let application = Application {
             chain: chain.clone(),
@@ -117,10 +116,8 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
             submit(node, &center, &key, approve).await?;
         }
         // The operator's transactions go through its lane, which numbers them all.
-        let lane = node
-            .lanes
-            .get(node, &center)
-            .ok_or("this node does not hold the operator's key")?;
+        let lane =
+            crate::lane::get(node, &center).ok_or("this node does not hold the operator's key")?;
         let sign = Action::Alliance(AllianceAction::SignAgreement {
             chain: chain.clone(),
         });
@@ -131,14 +128,12 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
     // curve with TICA half-way, matching the float in its inventory.
     let book: Symbol = "BOOK".parse().expect("valid symbol");
     if node.genesis.exchange.is_some()
-        && crate::settlement::market_record(node, &book)
+        && crate::exchange::settlement::market_record(node, &book)
             .map_err(|e| e.to_string())?
             .is_none()
     {
-        let lane = node
-            .lanes
-            .get(node, &center)
-            .ok_or("this node does not hold the operator's key")?;
+        let lane =
+            crate::lane::get(node, &center).ok_or("this node does not hold the operator's key")?;
         let open = Action::Exchange(ExchangeAction::SetMarket {
             asset: book,
             capacity: whole(2_000_000),
@@ -229,7 +224,7 @@ async fn trade(node: &Arc<Node>, from: &Keypair, handle: &crate::node::ChainHand
         action,
     }
     .sign(from);
-    if let Err(e) = crate::settlement::place(node, order).await {
+    if let Err(e) = crate::exchange::settlement::place(node, order).await {
         tracing::debug!(error = ?e, "demo trade not settled");
     }
 }
@@ -245,7 +240,7 @@ async fn membership(node: &Arc<Node>) {
     let carol = demo_key("carol");
     let now = node.clock.now_ms();
     let mlk = |n: u128| Amount::new(n * 100_000_000);
-    if let Some(lane) = node.lanes.get(node, &center) {
+    if let Some(lane) = crate::lane::get(node, &center) {
         let season = Action::Membership(MembershipAction::OpenPackSeason {
             season: 1,
             starts_ms: now + 60_000,

@@ -1,7 +1,7 @@
 //! The errors clients see: a status, a stable code and a sentence, always as
 //! `{"error": {"code": …, "message": …}}`.
 
-use crate::node::SendError;
+use crate::worker::SendError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

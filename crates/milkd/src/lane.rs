@@ -8,94 +8,20 @@
 //! never to be refused (a refusal is recorded on the chain instead); if one still is, the
 //! lane re-reads the committed sequence before its next batch.
 
+use crate::lanes::Reply;
+pub use crate::lanes::{Lane, LaneError};
 use crate::node::{ChainHandle, Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
-use milk_core::state::TxError;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{ChainId, Keypair};
 use milk_store::{ChainStore, TxLocation};
 use std::sync::{Arc, Weak};
-
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// How long the operator's transactions stay valid.
 const LANE_TX_LIFETIME_MS: u64 = 30_000;
 /// The most transactions in one batch.
 const LANE_BATCH: usize = 512;
-
-/// Why the lane could not commit an action.
-#[derive(Debug, Clone)]
-pub enum LaneError {
-    /// The chain refused it.
-    Refused(Refusal),
-    /// The chain stopped, or the node is stopping, before it committed.
-    Halted,
-    /// The chain did not take the batch (its queue is full).
-    Busy,
-    /// No such chain on this node.
-    UnknownChain,
-    /// The store could not be read.
-    Internal(String),
-}
-
-impl LaneError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            LaneError::Refused(r) => r.code(),
-            LaneError::Halted => "chain_halted",
-            LaneError::Busy => "chain_busy",
-            LaneError::UnknownChain => "unknown_chain",
-            LaneError::Internal(_) => "internal",
-        }
-    }
-
-    /// The chain rule that refused it, if one did.
-    pub fn chain_error(&self) -> Option<&TxError> {
-        match self {
-            LaneError::Refused(r) => r.chain_error(),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for LaneError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LaneError::Refused(r) => write!(f, "{r} ({})", r.code()),
-            LaneError::Halted => f.write_str("the chain stopped before committing it"),
-            LaneError::Busy => f.write_str("the chain did not take the batch"),
-            LaneError::UnknownChain => f.write_str("no such chain"),
-            LaneError::Internal(e) => write!(f, "internal error: {e}"),
-        }
-    }
-}
-
-type Reply = oneshot::Sender<Result<TxLocation, LaneError>>;
-
-/// A handle to one chain's operator lane.
-#[derive(Debug, Clone)]
-pub struct Lane {
-    requests: mpsc::UnboundedSender<(Action, Reply)>,
-}
-
-impl Lane {
-    /// Starts the lane of `chain` (on the current tokio runtime).
-    pub(crate) fn start(node: Weak<Node>, chain: ChainId, key: Keypair) -> Lane {
-        let (requests, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(node, chain, key, rx));
-        Lane { requests }
-    }
-
-    /// Signs `action` with the operator's key, submits it and waits for its block.
-    pub async fn submit(&self, action: Action) -> Result<TxLocation, LaneError> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send((action, reply))
-            .map_err(|_| LaneError::Halted)?;
-        answer.await.map_err(|_| LaneError::Halted)?
-    }
-}
 
 async fn run(
     node: Weak<Node>,
@@ -183,22 +109,12 @@ async fn send_batch(
         .collect()
 }
 
-/// The node's lanes, one per chain, started on first use.
-#[derive(Debug, Default)]
-pub struct Lanes {
-    lanes: std::sync::Mutex<std::collections::HashMap<ChainId, Lane>>,
-}
-
-impl Lanes {
-    /// The lane of `chain`, if the node holds the operator's key.
-    pub fn get(&self, node: &Arc<Node>, chain: &ChainId) -> Option<Lane> {
-        let key = node.operator_key.clone()?;
-        let mut lanes = self.lanes.lock().expect("lanes lock");
-        Some(
-            lanes
-                .entry(chain.clone())
-                .or_insert_with(|| Lane::start(Arc::downgrade(node), chain.clone(), key))
-                .clone(),
-        )
-    }
+/// The lane of `chain`, started on first use, if the node holds the operator's key.
+pub fn get(node: &Arc<Node>, chain: &ChainId) -> Option<Lane> {
+    let key = node.operator_key.clone()?;
+    Some(node.lanes.get_or_start(chain, || {
+        let (requests, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(Arc::downgrade(node), chain.clone(), key, rx));
+        Lane { requests }
+    }))
 }

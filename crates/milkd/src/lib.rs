@@ -10,26 +10,22 @@
 //! in `milk-core` and the bytes on disk in `milk-store`.
 
 pub mod access;
-pub mod alliance_api;
-pub mod anchoring;
+pub mod alliance;
 pub mod api;
 pub mod auth;
+pub mod brand;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod exchange;
 pub mod lane;
-pub mod market_api;
-pub mod member_api;
+pub mod lanes;
+pub mod membership;
 pub mod metrics;
 pub mod node;
-pub mod oracle;
-pub mod pack;
-pub mod partner_api;
-pub mod settlement;
+pub mod outcome;
 pub mod submit;
-pub mod ticker;
-pub mod webhooks;
 pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -48,15 +44,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = api::router(node.clone());
-    let anchoring = tokio::spawn(anchoring::anchor(node.clone(), node.config.anchor_interval));
-    let recovery = tokio::spawn(settlement::recovery(node.clone(), node.config.settle_retry));
-    let pack = tokio::spawn(pack::payouts(node.clone(), node.config.settle_retry));
-    let oracle = tokio::spawn(oracle::run(
+    let anchoring = tokio::spawn(alliance::anchoring::anchor(
+        node.clone(),
+        node.config.anchor_interval,
+    ));
+    let recovery = tokio::spawn(exchange::settlement::recovery(
+        node.clone(),
+        node.config.settle_retry,
+    ));
+    let pack = tokio::spawn(membership::pack::payouts(
+        node.clone(),
+        node.config.settle_retry,
+    ));
+    let oracle = tokio::spawn(exchange::oracle::run(
         node.clone(),
         node.config.oracle_sources.clone(),
         node.config.oracle_interval,
     ));
-    let webhooks = tokio::spawn(webhooks::deliver(
+    let webhooks = tokio::spawn(brand::webhooks::deliver(
         node.clone(),
         node.config.webhook_poll,
         node.config.webhook_retry_base,

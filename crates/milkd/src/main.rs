@@ -82,12 +82,12 @@ fn main() -> anyhow::Result<()> {
         tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chain_handles().len(), "node started");
                 if milkd::demo::is_demo(&node) && args.oracle_urls.is_empty() {
             // MLK at about KRW 1,000, wandering by up to 0.3 % a quote.
-            let ticker = milkd::ticker::Ticker::new(10_000_000, 30, 0x6d696c6b, Arc::new(SystemClock));
+            let ticker = milkd::exchange::ticker::Ticker::new(10_000_000, 30, 0x6d696c6b, Arc::new(SystemClock));
             let ticker_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let url = format!("http://{}/v1/ticker?markets={}", ticker_listener.local_addr()?, milkd::ticker::MARKET);
-            milkd::ticker::spawn(ticker_listener, ticker);
+            let url = format!("http://{}/v1/ticker?markets={}", ticker_listener.local_addr()?, milkd::exchange::ticker::MARKET);
+            milkd::exchange::ticker::spawn(ticker_listener, ticker);
             tracing::info!(%url, "demo network: a local MLK ticker feeds the oracle (--oracle-url to use others)");
-            tokio::spawn(milkd::oracle::run(node.clone(), vec![url], Duration::from_secs(args.oracle_interval_s.max(1))));
+            tokio::spawn(milkd::exchange::oracle::run(node.clone(), vec![url], Duration::from_secs(args.oracle_interval_s.max(1))));
         }
         if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
             tracing::info!("demo network: Paper Lantern Books joins the alliance; every 3 s carol sends tokens, has mileage converted or trades on the exchange (--no-demo-traffic to stop)");

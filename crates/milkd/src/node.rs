@@ -4,6 +4,7 @@ use crate::auth::{Credentials, CredentialsFile, Principal, demo_token, token_dig
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::metrics::{Metrics, chain_label};
+pub use crate::worker::SendError;
 use crate::worker::{ChainShared, Command, OnCommit, Worker, WorkerConfig};
 use milk_core::alliance::{Member, PARTNER_RECORD};
 use milk_core::block::BlockHeader;
@@ -90,17 +91,6 @@ pub struct ChainHandle {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// The worker's queue is full or gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-pub enum SendError {
-    /// Too many requests queued; retry shortly.
-    #[error("the chain is busy; retry shortly")]
-    Busy,
-    /// The worker has stopped.
-    #[error("the chain is shutting down")]
-    Stopped,
-}
-
 impl ChainHandle {
     /// Queues a command for the chain's worker without blocking.
     pub fn send(&self, cmd: Command) -> Result<(), SendError> {
@@ -183,11 +173,11 @@ pub struct Node {
     /// API credentials.
     pub credentials: Credentials,
     /// Partners' webhooks.
-    pub webhooks: crate::webhooks::Webhooks,
+    pub webhooks: crate::brand::hooks::Webhooks,
     /// The operator's transaction lanes, one per chain.
-    pub lanes: crate::lane::Lanes,
+    pub lanes: crate::lanes::Lanes,
     /// Trades being settled.
-    pub settling: crate::settlement::Settling,
+    pub settling: crate::exchange::settling::Settling,
     /// The operator's key, when this node holds it (it then anchors brand chains).
     pub operator_key: Option<Keypair>,
 }
@@ -247,7 +237,7 @@ impl Node {
                 reason,
             })?;
         let webhooks_path = config.data_dir.join("webhooks.json");
-        let webhooks = crate::webhooks::Webhooks::load(&webhooks_path).map_err(|reason| {
+        let webhooks = crate::brand::hooks::Webhooks::load(&webhooks_path).map_err(|reason| {
             NodeError::Config {
                 path: webhooks_path.clone(),
                 reason,

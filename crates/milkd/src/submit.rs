@@ -6,6 +6,7 @@
 use crate::access::{body_error, chain_of, query_error};
 use crate::error::{ApiError, ErrorBody};
 use crate::node::{ChainHandle, Node, SendError};
+pub use crate::outcome::{Refusal, Submitted};
 use crate::worker::{Admission, Command, Outcome, SubmitError};
 use axum::Json;
 use axum::body::Bytes;
@@ -14,8 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use milk_core::codec::Reader;
 use milk_core::state::TxError;
-use milk_core::tx::{self, SignedTransaction, TxId, VerifiedTx, VerifyError};
-use milk_store::TxLocation;
+use milk_core::tx::{self, SignedTransaction, TxId, VerifiedTx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -26,64 +26,6 @@ use utoipa::{IntoParams, ToSchema};
 const VERIFY_CHUNK: usize = 128;
 
 type Shared = Arc<Node>;
-
-/// Why a transaction did not commit.
-#[derive(Debug, Clone)]
-pub enum Refusal {
-    /// Its bytes are not a transaction.
-    Malformed(String),
-    /// Its signature, or an address it names, is not valid.
-    Invalid(VerifyError),
-    /// The chain did not admit it: nothing was applied.
-    Admission(SubmitError),
-    /// Admitted, then dropped at block time: it could no longer apply.
-    Dropped(TxError),
-}
-
-impl Refusal {
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::Malformed(_) => "malformed_tx",
-            Refusal::Invalid(e) => e.code(),
-            Refusal::Admission(e) => e.code(),
-            Refusal::Dropped(e) => e.code(),
-        }
-    }
-
-    /// The chain rule that refused it, if one did.
-    pub fn chain_error(&self) -> Option<&TxError> {
-        match self {
-            Refusal::Admission(SubmitError::Tx(e)) | Refusal::Dropped(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::Malformed(m) => f.write_str(m),
-            Refusal::Invalid(e) => write!(f, "{e}"),
-            Refusal::Admission(e) => write!(f, "{e}"),
-            Refusal::Dropped(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-/// What became of one transaction given to a chain.
-#[derive(Debug, Clone)]
-pub enum Submitted {
-    /// Durably committed, there.
-    Committed(TxLocation),
-    /// Accepted and not committed yet (nobody waited, or the wait ran out): its status can
-    /// be asked for.
-    Pending,
-    /// Not committed, and it never will be.
-    Refused(Refusal),
-    /// The chain stopped before committing it; its status after a restart says.
-    Halted,
-}
 
 impl Submitted {
     /// The result as the API reports it.

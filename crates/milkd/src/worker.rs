@@ -26,6 +26,17 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
+/// The worker's queue is full or gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum SendError {
+    /// Too many requests queued; retry shortly.
+    #[error("the chain is busy; retry shortly")]
+    Busy,
+    /// The worker has stopped.
+    #[error("the chain is shutting down")]
+    Stopped,
+}
+
 /// How far ahead of an account's next sequence number a transaction may arrive and wait.
 pub const MAX_SEQUENCE_AHEAD: u64 = 1_024;
 

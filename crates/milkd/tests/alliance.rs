@@ -10,7 +10,7 @@ use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, SignedTransaction, Transaction};
 use milk_core::tx::{AllianceAction, BrandAction};
 use milk_core::{Address, Amount, ChainId, Hash, Keypair};
-use milkd::partner_api::tx_hex;
+use milkd::brand::tx_hex;
 use milkd::{ManualClock, NodeConfig};
 use serde_json::{Value, json};
 use std::sync::Arc;

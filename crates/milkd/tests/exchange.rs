@@ -8,8 +8,8 @@ use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, OrderSize, Transaction};
 use milk_core::tx::{AllianceAction, ExchangeAction, TokenAction};
 use milk_core::{Amount, Keypair, Symbol};
-use milkd::partner_api::tx_hex;
-use milkd::ticker::Ticker;
+use milkd::brand::tx_hex;
+use milkd::exchange::ticker::Ticker;
 use milkd::{Clock, ManualClock, NodeConfig};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -29,7 +29,7 @@ fn start_ticker(ticker: Arc<Ticker>) -> String {
     let url = format!(
         "http://{}/v1/ticker?markets={}",
         listener.local_addr().unwrap(),
-        milkd::ticker::MARKET
+        milkd::exchange::ticker::MARKET
     );
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -38,7 +38,7 @@ fn start_ticker(ticker: Arc<Ticker>) -> String {
             .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, milkd::ticker::router(ticker))
+            axum::serve(listener, milkd::exchange::ticker::router(ticker))
                 .await
                 .unwrap();
         });

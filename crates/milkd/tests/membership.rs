@@ -64,7 +64,7 @@ fn the_node_pays_finished_pack_weeks_by_itself() {
         http.account(&alice.address(), "center", "MLK").0,
         before + 70 * MLK
     );
-    assert!(milkd::pack::due_weeks(&node.node).is_empty());
+    assert!(milkd::membership::pack::due_weeks(&node.node).is_empty());
 }
 
 #[test]
@@ -109,5 +109,5 @@ fn a_linking_reward_cut_off_by_a_stop_is_paid_at_the_next_start() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(milkd::pack::unrewarded_links(&node.node).is_empty());
+    assert!(milkd::membership::pack::unrewarded_links(&node.node).is_empty());
 }

@@ -10,7 +10,7 @@ use milk_core::genesis::{Genesis, demo_key};
 use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, OrderSize, Transaction};
 use milk_core::{Amount, Symbol};
-use milkd::partner_api::tx_hex;
+use milkd::brand::tx_hex;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

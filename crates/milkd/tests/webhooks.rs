@@ -8,7 +8,7 @@ use milk_core::genesis::demo_key;
 use milk_core::tx::BrandAction;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{Hash, Keypair};
-use milkd::partner_api::tx_hex;
+use milkd::brand::tx_hex;
 use milkd::{ManualClock, NodeConfig};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -243,7 +243,7 @@ fn events_reach_a_failing_endpoint_signed_in_order_at_least_once() {
         assert_eq!(time, NOW);
         assert_eq!(
             r.signature,
-            milkd::webhooks::signature(&secret, time, &r.body)
+            milkd::brand::webhooks::signature(&secret, time, &r.body)
         );
         let ids = event_ids(r);
         assert!(feed_ids.starts_with(&ids) && !ids.is_empty(), "{ids:?}");
@@ -422,7 +422,7 @@ fn a_webhook_warns_once_a_day_of_tokens_about_to_expire() {
     let secret = hex::decode(hook["secret"].as_str().unwrap()).unwrap();
     assert_eq!(
         got[0].signature,
-        milkd::webhooks::signature(&secret, clock.now_ms(), &got[0].body)
+        milkd::brand::webhooks::signature(&secret, clock.now_ms(), &got[0].body)
     );
     settle(today);
     assert_eq!(log.lock().unwrap().len(), 1);

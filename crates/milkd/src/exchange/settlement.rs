@@ -8,7 +8,7 @@
 //! over. At start and every few seconds the node looks for trades left open (a locked
 //! escrow, a pending buy) and drives them to the end: both legs, or neither.
 
-use crate::lane::LaneError;
+use crate::lanes::LaneError;
 use crate::node::{Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
 use milk_core::brand::{self, Delivery, Escrow, EscrowStatus};
@@ -20,39 +20,8 @@ use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, SignedTransaction, TxId};
 use milk_core::{ChainId, Symbol};
 use milk_store::ChainStore;
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// The trades being driven right now, so two drivers never race on one.
-#[derive(Debug, Default)]
-pub struct Settling {
-    ids: Mutex<HashSet<TxId>>,
-}
-
-/// Holds a trade while it is driven.
-struct Claim<'a> {
-    settling: &'a Settling,
-    id: TxId,
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        self.settling
-            .ids
-            .lock()
-            .expect("settling lock")
-            .remove(&self.id);
-    }
-}
-
-impl Settling {
-    fn claim(&self, id: TxId) -> Option<Claim<'_>> {
-        // The lock is released before a claim exists: dropping a claim takes it again.
-        let fresh = self.ids.lock().expect("settling lock").insert(id);
-        fresh.then(|| Claim { settling: self, id })
-    }
-}
 
 /// Why a trade could not be driven now (it stays open; recovery tries again).
 #[derive(Debug, Clone)]
@@ -157,7 +126,7 @@ pub fn delivery_record(
 
 /// Sends one operator step on `chain`; a step already done counts as done.
 async fn step(node: &Arc<Node>, chain: &ChainId, action: Action) -> Result<(), DriveError> {
-    let lane = node.lanes.get(node, chain).ok_or(DriveError::NoOperator)?;
+    let lane = crate::lane::get(node, chain).ok_or(DriveError::NoOperator)?;
     match lane.submit(action).await {
         Ok(_) => Ok(()),
         Err(e) if matches!(e.chain_error(), Some(TxError::TradeClosed)) => Ok(()),
@@ -348,21 +317,4 @@ pub enum PlaceError {
     Settle(DriveError),
     /// The chain did not take it (busy, or stopping).
     Send(SendError),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_trade_is_claimed_once_at_a_time() {
-        let settling = Settling::default();
-        let id = milk_core::Hash([7; 32]);
-        let first = settling.claim(id).expect("free");
-        // A second claim is refused, and refusing it does not release the first.
-        assert!(settling.claim(id).is_none());
-        assert!(settling.claim(id).is_none());
-        drop(first);
-        assert!(settling.claim(id).is_some());
-    }
 }

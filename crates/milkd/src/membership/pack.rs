@@ -100,7 +100,7 @@ pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, ChainId)> {
 
 /// Pays due weeks every `every`, on the node that holds the operator's key.
 pub async fn payouts(node: Arc<Node>, every: Duration) {
-    let Some(lane) = node.lanes.get(&node, &ChainId::center()) else {
+    let Some(lane) = crate::lane::get(&node, &ChainId::center()) else {
         return;
     };
     if node.genesis.membership.is_none() {

@@ -33,7 +33,7 @@ pub fn anchors_of(
 /// chain, through the operator's lane (which numbers all of the operator's transactions).
 pub async fn anchor(node: Arc<Node>, every: Duration) {
     let center_id = milk_core::ChainId::center();
-    let Some(lane) = node.lanes.get(&node, &center_id) else {
+    let Some(lane) = crate::lane::get(&node, &center_id) else {
         return;
     };
     let mut tick = tokio::time::interval(every);

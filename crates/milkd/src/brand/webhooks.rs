@@ -12,20 +12,18 @@
 //! `expiry_warning` event for each lot of tokens that will expire within that many days
 //! (id `warning:<day>:<account>:<expires_at_ms>`), so the partner can tell its customers.
 
+use super::hooks::{Delivered, Hook, WebhookView};
+use crate::brand::{authorize, event_page, expiring_lots, parse_cursor};
 use crate::error::{ApiError, ErrorBody};
 use crate::node::Node;
-use crate::partner_api::{authorize, event_page, expiring_lots, parse_cursor};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
 use hmac::{KeyInit, Mac};
-use milk_core::ChainId;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::path::{Path as FsPath, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
@@ -51,169 +49,6 @@ pub fn signature(secret: &[u8], time_ms: u64, body: &[u8]) -> String {
         "t={time_ms},v1={}",
         hex::encode(mac.finalize().into_bytes())
     )
-}
-
-/// One registered endpoint, as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Hook {
-    id: String,
-    chain: ChainId,
-    url: String,
-    /// Hex; the HMAC key.
-    secret: String,
-    /// The last delivered event's id; `None`: nothing delivered yet.
-    cursor: Option<String>,
-    /// Warn of lots expiring within this many days; `None`: no warnings.
-    #[serde(default)]
-    warn_days: Option<u32>,
-    /// The last UTC day (days since the epoch) whose warnings were delivered.
-    #[serde(default)]
-    warned_day: Option<u64>,
-}
-
-/// What one delivery round achieved.
-enum Delivered {
-    /// Chain events, up to this id.
-    Events(String),
-    /// The day's expiry warnings (possibly none to send).
-    Warnings(u64),
-    /// Nothing to send.
-    Nothing,
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-struct HookFile {
-    hooks: Vec<Hook>,
-}
-
-/// How delivery to one endpoint is going (memory only: a restart retries at once).
-#[derive(Debug, Default, Clone)]
-struct Progress {
-    failures: u32,
-    last_error: Option<String>,
-    next_attempt: Option<Instant>,
-    in_flight: bool,
-}
-
-/// The registered webhooks, kept in step with `webhooks.json` in the data directory.
-#[derive(Debug)]
-pub struct Webhooks {
-    path: PathBuf,
-    file: Mutex<HookFile>,
-    progress: Mutex<HashMap<String, Progress>>,
-}
-
-impl Webhooks {
-    /// Reads the webhooks file (a missing one means none).
-    pub fn load(path: &FsPath) -> Result<Webhooks, String> {
-        let file = match std::fs::read_to_string(path) {
-            Ok(text) => {
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HookFile::default(),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        };
-        Ok(Webhooks {
-            path: path.to_owned(),
-            file: Mutex::new(file),
-            progress: Mutex::new(HashMap::new()),
-        })
-    }
-
-    fn persist(&self, file: &HookFile) -> Result<(), String> {
-        let tmp = self.path.with_extension("tmp");
-        let json = serde_json::to_vec_pretty(file).map_err(|e| e.to_string())?;
-        std::fs::write(&tmp, json).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // The file holds the signing secrets.
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| format!("{}: {e}", tmp.display()))?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))
-    }
-
-    /// Changes the file, on disk first.
-    fn update<T>(&self, change: impl FnOnce(&mut HookFile) -> T) -> Result<T, String> {
-        let mut file = self.file.lock().expect("webhooks lock");
-        let mut next = file.clone();
-        let out = change(&mut next);
-        self.persist(&next)?;
-        *file = next;
-        Ok(out)
-    }
-
-    fn due(&self, now: Instant) -> Vec<Hook> {
-        let file = self.file.lock().expect("webhooks lock");
-        let mut progress = self.progress.lock().expect("webhooks lock");
-        file.hooks
-            .iter()
-            .filter(|h| {
-                let p = progress.entry(h.id.clone()).or_default();
-                let due = !p.in_flight && p.next_attempt.is_none_or(|t| t <= now);
-                if due {
-                    p.in_flight = true;
-                }
-                due
-            })
-            .cloned()
-            .collect()
-    }
-
-    fn delivered(&self, id: &str, delivered: Delivered) {
-        if !matches!(delivered, Delivered::Nothing) {
-            let moved = self.update(|f| {
-                if let Some(h) = f.hooks.iter_mut().find(|h| h.id == id) {
-                    match delivered {
-                        Delivered::Events(cursor) => h.cursor = Some(cursor),
-                        Delivered::Warnings(day) => h.warned_day = Some(day),
-                        Delivered::Nothing => {}
-                    }
-                }
-            });
-            if let Err(e) = moved {
-                // Not moved on disk: the batch goes again, which receivers tolerate.
-                tracing::warn!(webhook = id, error = %e, "cannot record a delivery");
-            }
-        }
-        let mut progress = self.progress.lock().expect("webhooks lock");
-        progress.insert(id.to_owned(), Progress::default());
-    }
-
-    fn failed(&self, id: &str, why: String, base: Duration, max: Duration) {
-        let mut progress = self.progress.lock().expect("webhooks lock");
-        let p = progress.entry(id.to_owned()).or_default();
-        p.failures = p.failures.saturating_add(1);
-        let delay = base
-            .saturating_mul(1u32 << (p.failures - 1).min(20))
-            .min(max);
-        tracing::warn!(webhook = id, failures = p.failures, error = %why, retry_in = ?delay, "webhook delivery failed");
-        p.last_error = Some(why);
-        p.next_attempt = Some(Instant::now() + delay);
-        p.in_flight = false;
-    }
-
-    fn views(&self, chain: &ChainId) -> Vec<WebhookView> {
-        let file = self.file.lock().expect("webhooks lock");
-        let progress = self.progress.lock().expect("webhooks lock");
-        file.hooks
-            .iter()
-            .filter(|h| &h.chain == chain)
-            .map(|h| {
-                let p = progress.get(&h.id).cloned().unwrap_or_default();
-                WebhookView {
-                    id: h.id.clone(),
-                    url: h.url.clone(),
-                    cursor: h.cursor.clone(),
-                    warn_days: h.warn_days,
-                    warned_day: h.warned_day,
-                    failures: p.failures,
-                    last_error: p.last_error,
-                }
-            })
-            .collect()
-    }
 }
 
 /// Delivers due webhooks every `poll`, each endpoint on its own task, until aborted.
@@ -345,25 +180,6 @@ pub struct WebhookCreated {
     pub url: String,
     /// The HMAC-SHA256 key of the `Milk-Signature` header, hex.
     pub secret: String,
-}
-
-/// A registered webhook and how its deliveries go.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct WebhookView {
-    /// Its id.
-    pub id: String,
-    /// The endpoint.
-    pub url: String,
-    /// The last event delivered.
-    pub cursor: Option<String>,
-    /// Expiry warnings, this many days ahead.
-    pub warn_days: Option<u32>,
-    /// The last UTC day (days since the epoch) whose expiry warnings were delivered.
-    pub warned_day: Option<u64>,
-    /// Failed attempts since the last delivery.
-    pub failures: u32,
-    /// Why the last attempt failed.
-    pub last_error: Option<String>,
 }
 
 /// Registers an endpoint for this chain's events.

@@ -127,7 +127,7 @@ pub async fn round(node: &Arc<Node>, sources: &[String], market: &str) -> Option
         }
     }
     let price = median(&mut prices)?;
-    let lane = node.lanes.get(node, &ChainId::center())?;
+    let lane = crate::lane::get(node, &ChainId::center())?;
     let action = Action::Exchange(ExchangeAction::OraclePrice {
         krw_e4: price,
         observed_at_ms: node.clock.now_ms(),
@@ -157,7 +157,7 @@ pub async fn run(node: Arc<Node>, sources: Vec<String>, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        round(&node, &sources, crate::ticker::MARKET).await;
+        round(&node, &sources, crate::exchange::ticker::MARKET).await;
     }
 }
 

@@ -5,6 +5,8 @@
 //! (`POST /v1/chains/center/txs`; `milk check-in`, `milk burn-for-lzm`, `milk partner
 //! coupon`).
 
+pub mod pack;
+
 use crate::error::{ApiError, ErrorBody};
 use crate::node::Node;
 use axum::extract::{Path, State};
@@ -104,7 +106,7 @@ fn segment_view(
 
 /// Records the read on the center chain before any data leaves: no log, no data.
 async fn log_reads(node: &Shared, chain: &ChainId, users: Vec<Address>) -> Result<(), ApiError> {
-    let lane = node.lanes.get(node, &ChainId::center()).ok_or_else(|| {
+    let lane = crate::lane::get(node, &ChainId::center()).ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "access_log_unavailable",
@@ -147,7 +149,7 @@ async fn segment(
     headers: axum::http::HeaderMap,
     q: Result<axum::extract::Query<SegmentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<SegmentMember>>, ApiError> {
-    let handle = crate::partner_api::authorize(&node, &headers, &chain, true)?;
+    let handle = crate::brand::authorize(&node, &headers, &chain, true)?;
     let axum::extract::Query(q) =
         q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
     let chain = handle.spec.id.clone();
@@ -175,7 +177,7 @@ async fn segment_member(
     Path((chain, member)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<SegmentMember>, ApiError> {
-    let handle = crate::partner_api::authorize(&node, &headers, &chain, true)?;
+    let handle = crate::brand::authorize(&node, &headers, &chain, true)?;
     let chain = handle.spec.id.clone();
     let found = active_consents(&node, &chain)?
         .into_iter()

@@ -5,10 +5,14 @@
 //! signed order (a `Buy` on the center chain, or a `Sell` on the token's brand chain)
 //! posted to `/v1/trades`; the node locks it and settles both legs before answering.
 
+pub mod oracle;
+pub mod settlement;
+pub mod settling;
+pub mod ticker;
+
 use crate::access::{body_error, require_operator};
 use crate::error::{ApiError, ErrorBody};
 use crate::node::Node;
-use crate::settlement::{self, DriveError, PlaceError};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -23,6 +27,7 @@ use milk_core::tx::{Action, OrderSize, SignedTransaction, TxId};
 use milk_core::{Amount, ChainId, Hash, Symbol};
 use milk_store::ChainStore;
 use serde::{Deserialize, Serialize};
+use settlement::{DriveError, PlaceError};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 

@@ -5,6 +5,8 @@
 //! signed center-chain transactions (`POST /v1/chains/center/txs`): the registry is public,
 //! like the rest of the center chain.
 
+pub mod anchoring;
+
 use crate::access::require_operator;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};

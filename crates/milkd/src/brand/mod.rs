@@ -6,6 +6,9 @@
 //! partner's issuer key, a link or redemption signed by the customer. So a leaked
 //! credential alone can mint nothing.
 
+pub mod hooks;
+pub mod webhooks;
+
 use crate::access::{body_error, caller, chain_of, require_chain};
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ErrorBody};
@@ -211,7 +214,7 @@ async fn link(
     // The user's reward for linking, from the user-distribution bucket, once per partner;
     // paid in the background (a node restart does not pay a missed one again).
     if node.genesis.membership.is_some()
-        && let Some(lane) = node.lanes.get(&node, &milk_core::ChainId::center())
+        && let Some(lane) = crate::lane::get(&node, &milk_core::ChainId::center())
     {
         let action = Action::Tokenomics(TokenomicsAction::RewardLink {
             user: tx.tx.sender,
@@ -340,7 +343,7 @@ async fn convert(
         return replay(handle, reference, to, *mileage, &first).map(Json);
     }
     // A suspended partner issues nothing new; its customers' redemptions and refunds go on.
-    if crate::alliance_api::registered(&node, &handle.spec.id)?
+    if crate::alliance::registered(&node, &handle.spec.id)?
         .is_some_and(|m| m.status == milk_core::alliance::Status::Suspended)
     {
         return Err(ApiError::new(
@@ -759,7 +762,7 @@ pub(crate) fn event_page(
     };
     let mut out = Vec::new();
     while height <= head && out.len() < limit {
-        let block = crate::api::load_block(handle, height)?;
+        let block = crate::access::load_block(handle, height)?;
         for (index, tx) in block.txs.iter().enumerate().skip(skip) {
             if out.len() >= limit {
                 break;
