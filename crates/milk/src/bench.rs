@@ -308,7 +308,7 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
                         let t = Instant::now();
                         let receipt = client.partner_post("skyway", "/conversions", tx)?;
                         if receipt["amount"] != "10000" {
-                            bail!("unexpected receipt {receipt}");
+                            anyhow::bail!("unexpected receipt {receipt}");
                         }
                         times.push(t.elapsed().as_secs_f64() * 1000.0);
                     }
@@ -480,7 +480,7 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
                         let t = Instant::now();
                         let trade = client.trade(&order)?;
                         if trade.status != "filled" {
-                            bail!("a trade was not filled: {trade:?}");
+                            anyhow::bail!("a trade was not filled: {trade:?}");
                         }
                         times.push(t.elapsed().as_secs_f64() * 1000.0);
                     }
@@ -529,4 +529,101 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
         "quote_p50_ms": (q50 * 100.0).round() / 100.0,
         "quote_p99_ms": (q99 * 100.0).round() / 100.0,
     }))
+}
+
+#[derive(clap::Subcommand)]
+pub enum BenchCmd {
+    /// Committed signed MLK transfers per second through a real node, against this
+    /// machine's Ed25519 batch-verification ceiling.
+    Transfers {
+        /// Sending accounts.
+        #[arg(long, default_value_t = 2_000)]
+        accounts: usize,
+        /// Transfers per account.
+        #[arg(long, default_value_t = 30)]
+        per_account: usize,
+        /// Transfers per request.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
+    /// Settled trades per second (both chains, durable) and quote latency, over loopback HTTP.
+    Trades {
+        /// Concurrent traders.
+        #[arg(long, default_value_t = 32)]
+        traders: usize,
+        /// Orders per trader.
+        #[arg(long, default_value_t = 40)]
+        per_trader: usize,
+        /// Quotes timed afterwards.
+        #[arg(long, default_value_t = 2_000)]
+        quotes: usize,
+    },
+    /// Conversions per second through the partner API over loopback HTTP, one request each.
+    Conversions {
+        /// Linked customers.
+        #[arg(long, default_value_t = 500)]
+        customers: usize,
+        /// Conversions in all.
+        #[arg(long, default_value_t = 5_000)]
+        conversions: usize,
+        /// Concurrent partner clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+    },
+}
+
+/// Runs one benchmark and prints its figures as one JSON line.
+pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Trades {
+            traders,
+            per_trader,
+            quotes,
+        } => {
+            let result = self::trades(&TradeBench {
+                traders,
+                per_trader,
+                quotes,
+            })?;
+            crate::cmd::emit(&result.to_string());
+            Ok(())
+        }
+        BenchCmd::Conversions {
+            customers,
+            conversions,
+            clients,
+        } => {
+            if customers == 0 || conversions == 0 || clients == 0 {
+                anyhow::bail!("need at least one customer, conversion and client");
+            }
+            let result = self::conversions(&ConversionBench {
+                customers,
+                conversions,
+                clients,
+            })?;
+            crate::cmd::emit(&result.to_string());
+            Ok(())
+        }
+        BenchCmd::Transfers {
+            accounts,
+            per_account,
+            batch,
+            clients,
+        } => {
+            if accounts < 2 || per_account == 0 || batch == 0 || clients == 0 {
+                anyhow::bail!("need at least 2 accounts and 1 transfer, batch and client");
+            }
+            let result = self::transfers(&TransferBench {
+                accounts,
+                per_account,
+                batch,
+                clients,
+            })?;
+            crate::cmd::emit(&result.to_string());
+            Ok(())
+        }
+    }
 }

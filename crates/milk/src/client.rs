@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 /// A node's API.
+#[derive(Clone)]
 pub struct Client {
     base: String,
     agent: ureq::Agent,

@@ -279,6 +279,43 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
         .collect();
     assert_eq!(kinds, ["link", "conversion", "redemption", "refund"]);
 
+    // The partner lowers its largest conversion to 50 CINE: a 120-mile conversion is refused
+    // with the chain's code, then allowed again once the partner raises it back.
+    let terms = |max: &'static str| {
+        [
+            "partner",
+            "set-policy",
+            "--chain",
+            "cinema",
+            "--partner-key",
+            "cinema",
+            "--transfers",
+            "true",
+            "--min-conversion",
+            "1",
+            "--max-conversion",
+            max,
+            "--daily-limit",
+            "2000",
+            "--json",
+        ]
+    };
+    let set = json(m(&terms("50")));
+    assert_eq!(set["status"], "committed", "{set}");
+    let mut again = convert;
+    again[11] = "ticket stub/8";
+    let refused = m(&again);
+    assert!(!refused.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(said.contains("conversion_out_of_range"), "{said}");
+    assert_eq!(json(m(&terms("10000")))["status"], "committed");
+    let converted = json(m(&again));
+    assert_eq!(converted["replayed"], false, "{converted}");
+
     // Export the chain for an auditor; it verifies offline, and one changed byte is caught
     // and named.
     let file = dir.path().join("cinema.export");

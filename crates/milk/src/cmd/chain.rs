@@ -1,0 +1,362 @@
+//! Chains, blocks, transactions, balances and transfers; export and verify.
+
+use super::*;
+use crate::client::Client;
+use crate::keystore::Keystore;
+use anyhow::{Context, Result, anyhow, bail};
+use milk_core::merkle::Proof;
+use milk_core::tx::TokenAction;
+use milk_core::tx::{Action, MAX_MEMO_BYTES, Transaction};
+use milk_core::{Amount, ChainId, Hash};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct BalanceArgs {
+    /// A milk1… address or a key name.
+    pub who: String,
+}
+
+#[derive(clap::Args)]
+pub struct TransferArgs {
+    /// The key that pays.
+    #[arg(long)]
+    pub from: String,
+    /// The recipient: a milk1… address or a key name.
+    #[arg(long)]
+    pub to: String,
+    /// How much, in whole units (e.g. 12.5).
+    #[arg(long)]
+    pub amount: String,
+    /// The asset: MLK, or a Brand Token such as SKY.
+    #[arg(long)]
+    pub asset: String,
+    /// A short message for the recipient.
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// Return once accepted instead of waiting for the block.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(clap::Args)]
+pub struct TxArgs {
+    /// The chain.
+    pub chain: String,
+    /// The transaction id.
+    pub id: String,
+}
+
+#[derive(clap::Args)]
+pub struct BlockArgs {
+    /// The chain.
+    pub chain: String,
+    /// The height.
+    pub height: Option<u64>,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The chain.
+    #[arg(long)]
+    pub chain: String,
+    /// The file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Export from a stopped node's data directory instead of asking the node.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// Verify a stopped node's data directory instead of asking the node.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Verify an exported chain offline (`milk export`).
+    #[arg(long, conflicts_with = "data_dir")]
+    pub file: Option<PathBuf>,
+    /// Only this chain.
+    #[arg(long)]
+    pub chain: Option<String>,
+}
+
+pub fn balance(ks: &Keystore, client: &Client, j: bool, args: BalanceArgs) -> Result<()> {
+    let BalanceArgs { who } = args;
+    // A key of this keystore reads as its owner (brand chains included); an address
+    // reads what the credential, if any, may see.
+    let view = if who.starts_with("milk1") {
+        client.account(&resolve(ks, &who)?.to_string())?
+    } else {
+        client.account_as(&ks.unlock(&who, &passphrase(false)?)?)?
+    };
+    out(j, serde_json::to_value(&view)?, || {
+        let mut s = format!("{}\n", view.address);
+        for c in &view.chains {
+            for b in &c.balances {
+                s += &format!("  {:<10} {:>6} {:>24}\n", c.chain, b.asset, b.display);
+            }
+        }
+        s.trim_end().to_owned()
+    });
+    Ok(())
+}
+
+pub fn transfer(ks: &Keystore, client: &Client, j: bool, args: TransferArgs) -> Result<()> {
+    let TransferArgs {
+        from,
+        to,
+        amount,
+        asset,
+        memo,
+        no_wait,
+    } = args;
+    if memo.len() > MAX_MEMO_BYTES {
+        bail!("memo is {} bytes; at most {MAX_MEMO_BYTES}", memo.len());
+    }
+    let to = resolve(ks, &to)?;
+    let symbol: milk_core::Symbol = asset.parse().map_err(|e: String| anyhow!(e))?;
+    let chains = client.chains()?;
+    let (chain, info) = chains
+        .iter()
+        .find_map(|c| {
+            c.assets
+                .iter()
+                .find(|a| a.symbol == symbol.as_str())
+                .map(|a| (c, a))
+        })
+        .ok_or_else(|| anyhow!("no chain on this node has asset {symbol}"))?;
+    let units = Amount::parse_decimal(&amount, info.decimals)?;
+    let key = ks.unlock(&from, &passphrase(false)?)?;
+    let account = client.account_as(&key)?;
+    let sequence = account
+        .chains
+        .iter()
+        .find(|c| c.chain == chain.id)
+        .map_or(0, |c| c.next_sequence);
+    let tx = Transaction {
+        chain: chain.id.parse().map_err(|e: String| anyhow!(e))?,
+        sender: key.address(),
+        sequence,
+        expires_at_ms: now_ms() + 10 * 60 * 1000,
+        action: Action::Token(TokenAction::Transfer {
+            to,
+            asset: symbol,
+            amount: units,
+            memo,
+        }),
+    };
+    let signed = tx.sign(&key);
+    let resp = client.submit(&chain.id, &[signed], !no_wait)?;
+    let r = resp
+        .results
+        .into_iter()
+        .next()
+        .context("node answered no result")?;
+    if let Some(e) = &r.error {
+        bail!("transfer rejected: {} ({})", e.message, e.code);
+    }
+    out(j, serde_json::to_value(&r)?, || match r.height {
+        Some(h) => format!(
+            "sent {amount} {symbol} to {to}\ncommitted on {} at height {h}\ntx {}",
+            chain.id,
+            r.id.clone().unwrap_or_default()
+        ),
+        None => format!("accepted, pending: tx {}", r.id.clone().unwrap_or_default()),
+    });
+    Ok(())
+}
+
+pub fn tx(client: &Client, j: bool, args: TxArgs) -> Result<()> {
+    let TxArgs { chain, id } = args;
+    let view = client.tx(&chain, &id)?;
+    // Check the proof here rather than trusting the node's word.
+    let proof_ok = match &view.proof {
+        Some(p) => {
+            let proof = Proof {
+                index: p.index,
+                leaf_count: p.leaf_count,
+                siblings: p
+                    .siblings
+                    .iter()
+                    .map(|s| Hash::from_hex(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| anyhow!(e))?,
+            };
+            let leaf = Hash::from_hex(&p.leaf).map_err(|e| anyhow!(e))?;
+            let root = Hash::from_hex(&p.tx_root).map_err(|e| anyhow!(e))?;
+            let block = client.block(&chain, view.height.unwrap_or(0))?;
+            Some(proof.verify(&leaf, &root) && block.summary.tx_root == p.tx_root)
+        }
+        None => None,
+    };
+    let mut value = serde_json::to_value(&view)?;
+    value["proof_verified"] = json!(proof_ok);
+    out(j, value, || {
+        let mut s = format!("tx {}\nstatus: {}", view.id, view.status);
+        if let (Some(h), Some(i)) = (view.height, view.index) {
+            s += &format!(
+                "\nblock: {h} (index {i}, hash {})",
+                view.block_hash.clone().unwrap_or_default()
+            );
+        }
+        if let Some(ok) = proof_ok {
+            s += &format!(
+                "\nMerkle proof: {}",
+                if ok { "verified" } else { "INVALID" }
+            );
+        }
+        if let Some(e) = &view.error {
+            s += &format!("\nerror: {} ({})", e.message, e.code);
+        }
+        s
+    });
+    if proof_ok == Some(false) {
+        bail!("the node's inclusion proof does not verify");
+    }
+    Ok(())
+}
+
+pub fn block(client: &Client, j: bool, args: BlockArgs) -> Result<()> {
+    let BlockArgs { chain, height } = args;
+    let height = match height {
+        Some(h) => h,
+        None => {
+            client
+                .chains()?
+                .into_iter()
+                .find(|c| c.id == chain)
+                .ok_or_else(|| anyhow!("no chain {chain} on this node"))?
+                .head
+                .ok_or_else(|| anyhow!("chain {chain} is private: pass a credential with --token"))?
+                .height
+        }
+    };
+    let b = client.block(&chain, height)?;
+    out(j, serde_json::to_value(&b)?, || {
+        let mut s = format!(
+            "{chain} block {}\nhash       {}\nprev       {}\ntime_ms    {}\ntx_root    {}\nstate_root {}\nproducer   {}\ntxs        {}",
+            b.summary.height,
+            b.summary.hash,
+            b.summary.prev_hash,
+            b.summary.time_ms,
+            b.summary.tx_root,
+            b.summary.state_root,
+            b.summary.producer,
+            b.summary.tx_count
+        );
+        for t in &b.txs {
+            s += &format!("\n  {}", t["id"].as_str().unwrap_or(""));
+        }
+        s
+    });
+    Ok(())
+}
+
+pub fn export(client: &Client, j: bool, args: ExportArgs) -> Result<()> {
+    let ExportArgs {
+        chain,
+        out: path,
+        data_dir,
+    } = args;
+    let chain: ChainId = chain.parse().map_err(|e: String| anyhow!(e))?;
+    let source = match data_dir {
+        Some(d) => crate::verify::Source::DataDir(d),
+        None => crate::verify::Source::Node(client.clone()),
+    };
+    let (genesis, blocks) = crate::verify::collect(&source, &chain)?;
+    crate::verify::Export::write(&path, &chain, &genesis, &blocks)?;
+    out(
+        j,
+        json!({ "chain": chain, "blocks": blocks.len(), "file": path }),
+        || {
+            format!(
+                "exported {} blocks of {chain} to {}",
+                blocks.len(),
+                path.display()
+            )
+        },
+    );
+    Ok(())
+}
+
+pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
+    let VerifyArgs {
+        data_dir,
+        file,
+        chain,
+    } = args;
+    let source = match (data_dir, file) {
+        (Some(d), _) => crate::verify::Source::DataDir(d),
+        (None, Some(f)) => crate::verify::Source::File(Box::new(crate::verify::Export::read(&f)?)),
+        (None, None) => crate::verify::Source::Node(client.clone()),
+    };
+    let only = chain
+        .map(|c| c.parse::<ChainId>())
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let reports = crate::verify::verify(&source, only.as_ref(), !j)?;
+    let bad: Vec<_> = reports.iter().filter(|r| !r.ok()).collect();
+    out(
+        j,
+        json!({ "ok": bad.is_empty(), "chains": reports }),
+        || {
+            let mut s = String::new();
+            for r in &reports {
+                match (&r.error, r.bad_block) {
+                    _ if r.skipped.is_some() => {
+                        let why = r.skipped.as_deref().unwrap_or_default();
+                        s += &format!("{}: skipped: {why}\n", r.chain)
+                    }
+                    (Some(e), Some(h)) => s += &format!("{}: BAD at block {h}: {e}\n", r.chain),
+                    (Some(e), None) => s += &format!("{}: BAD: {e}\n", r.chain),
+                    _ => {
+                        s += &format!(
+                            "{}: ok, {} blocks verified, head {} {}\n",
+                            r.chain, r.blocks_checked, r.head_height, r.head_hash
+                        )
+                    }
+                }
+            }
+            s.trim_end().to_owned()
+        },
+    );
+    if !bad.is_empty() {
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+pub fn chains(ks: &Keystore, client: &Client, j: bool) -> Result<()> {
+    let _ = ks;
+    let chains = client.chains()?;
+    out(j, serde_json::to_value(&chains)?, || {
+        let mut s = String::new();
+        for c in &chains {
+            let height = c
+                .head
+                .as_ref()
+                .map_or("private".to_owned(), |h| h.height.to_string());
+            s += &format!(
+                "{:<10} {:<6} height {:<8} {}{}\n",
+                c.id,
+                c.kind,
+                height,
+                c.name,
+                c.sector
+                    .as_ref()
+                    .map(|x| format!(" ({x})"))
+                    .unwrap_or_default()
+            );
+            for a in &c.assets {
+                let supply = match &a.supply {
+                    Some(units) => Amount::new(units.parse().unwrap_or(0)).to_decimal(a.decimals),
+                    None => "private".to_owned(),
+                };
+                s += &format!("           {:<6} supply {supply}\n", a.symbol);
+            }
+        }
+        s.trim_end().to_owned()
+    });
+    Ok(())
+}
