@@ -8,7 +8,7 @@ use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
 use crate::state::{ChainState, Change, Event, Fill};
-use crate::tx::{Action, ExchangeAction, OrderSize, Transaction};
+use crate::tx::{Action, ExchangeAction, OrderSize, SignedTransaction, Transaction, TxId};
 use crate::{Address, Amount, ChainId, Symbol};
 
 /// How far ahead of block time an oracle observation may be, ms (clock skew).
@@ -183,348 +183,445 @@ impl ChainState {
         action: &ExchangeAction,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let mut change = Change::default();
         match action {
             ExchangeAction::OraclePrice {
                 krw_e4,
                 observed_at_ms,
-            } => {
-                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
-                if tx.sender != exchange.config().oracle {
-                    return Err(TxError::NotOracle);
-                }
-                if *krw_e4 == 0 {
-                    return Err(TxError::InvalidPrice);
-                }
-                let newer = exchange
-                    .oracle()
-                    .is_none_or(|o| *observed_at_ms > o.observed_at_ms);
-                if !newer || *observed_at_ms > now_ms.saturating_add(ORACLE_SKEW_MS) {
-                    return Err(TxError::OracleNotNewer);
-                }
-                change
-                    .exchange
-                    .push(ExchangeWrite::Oracle(crate::exchange::OracleRecord {
-                        krw_e4: *krw_e4,
-                        observed_at_ms: *observed_at_ms,
-                    }));
-            }
+            } => self.oracle_price(tx, krw_e4, observed_at_ms, now_ms),
             ExchangeAction::SetMarket {
                 asset,
                 capacity,
                 position,
                 max_order,
                 user_daily_limit,
-            } => {
-                self.operator_only(tx)?;
-                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
-                let entry = match (exchange.market(asset), position) {
-                    (Some(existing), None) => {
-                        let curve = existing
-                            .market
-                            .curve
-                            .with_capacity(capacity.units())
-                            .map_err(market_error)?;
-                        MarketEntry {
-                            chain: existing.chain.clone(),
-                            market: crate::exchange::Market {
-                                curve,
-                                ..existing.market
-                            },
-                        }
-                    }
-                    (Some(_), Some(_)) => {
-                        return Err(TxError::InvalidMarket(
-                            "the market is open: change its depth without a position".into(),
-                        ));
-                    }
-                    (None, None) => {
-                        return Err(TxError::InvalidMarket(
-                            "opening a market needs TICA's starting position".into(),
-                        ));
-                    }
-                    (None, Some(position)) => {
-                        let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NoExchange)?;
-                        let member = alliance
-                            .members()
-                            .map(|(_, m)| m)
-                            .find(|m| m.application.symbol == *asset && m.status != Status::Applied)
-                            .ok_or(TxError::UnknownMarket { asset: *asset })?;
-                        let a = &member.application;
-                        let curve = Curve {
-                            redemption_value_krw: a.policy.redemption_value_krw,
-                            decimals: a.decimals,
-                            min_bps: a.policy.min_price_bps,
-                            capacity: capacity.units(),
-                            position: position.units(),
-                        };
-                        curve.check().map_err(market_error)?;
-                        MarketEntry {
-                            chain: a.chain.clone(),
-                            market: crate::exchange::Market {
-                                curve,
-                                max_order: 0,
-                                user_daily_limit: 0,
-                            },
-                        }
-                    }
-                };
-                let bound = entry
-                    .market
-                    .curve
-                    .sandwich_safe_max_order(exchange.config().fee_bps);
-                if max_order.is_zero() || max_order.units() > bound {
-                    return Err(TxError::MaxOrderUnsafe { bound });
-                }
-                let mut entry = entry;
-                entry.market.max_order = max_order.units();
-                entry.market.user_daily_limit = user_daily_limit.units();
-                change.exchange.push(ExchangeWrite::Market(*asset, entry));
-            }
+            } => self.set_market(tx, asset, capacity, position, max_order, user_daily_limit),
             ExchangeAction::Buy {
                 asset,
                 pay,
                 size,
                 max_in,
-            } => {
-                let (currency, _) = self.currency()?;
-                if *pay != currency {
-                    return Err(TxError::PaymentNotAccepted { asset: *pay });
+            } => self.buy(tx, asset, pay, size, max_in, now_ms),
+            ExchangeAction::CompleteBuy { trade, delivered } => {
+                self.complete_buy(tx, trade, delivered)
+            }
+            ExchangeAction::SettleSell { order } => self.settle_sell(tx, order, now_ms),
+            ExchangeAction::Sell { amount, min_out } => self.sell(tx, amount, min_out, now_ms),
+            ExchangeAction::ReleaseSell { trade, filled } => self.release_sell(tx, trade, filled),
+            ExchangeAction::DeliverBuy { trade, to, amount } => {
+                self.deliver_buy(tx, trade, to, amount, now_ms)
+            }
+        }
+    }
+
+    /// `OraclePrice`: mLK's price in KRW, as the oracle observed it (center chain; the oracle
+    /// key only).
+    fn oracle_price(
+        &self,
+        tx: &Transaction,
+        krw_e4: &u64,
+        observed_at_ms: &u64,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        if tx.sender != exchange.config().oracle {
+            return Err(TxError::NotOracle);
+        }
+        if *krw_e4 == 0 {
+            return Err(TxError::InvalidPrice);
+        }
+        let newer = exchange
+            .oracle()
+            .is_none_or(|o| *observed_at_ms > o.observed_at_ms);
+        if !newer || *observed_at_ms > now_ms.saturating_add(ORACLE_SKEW_MS) {
+            return Err(TxError::OracleNotNewer);
+        }
+        change
+            .exchange
+            .push(ExchangeWrite::Oracle(crate::exchange::OracleRecord {
+                krw_e4: *krw_e4,
+                observed_at_ms: *observed_at_ms,
+            }));
+
+        Ok(change)
+    }
+
+    /// `SetMarket`: opens a Brand Token market or changes its depth and limits (center chain;
+    /// TICA).
+    fn set_market(
+        &self,
+        tx: &Transaction,
+        asset: &Symbol,
+        capacity: &Amount,
+        position: &Option<Amount>,
+        max_order: &Amount,
+        user_daily_limit: &Amount,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let entry = match (exchange.market(asset), position) {
+            (Some(existing), None) => {
+                let curve = existing
+                    .market
+                    .curve
+                    .with_capacity(capacity.units())
+                    .map_err(market_error)?;
+                MarketEntry {
+                    chain: existing.chain.clone(),
+                    market: crate::exchange::Market {
+                        curve,
+                        ..existing.market
+                    },
                 }
-                let p = self.price(&tx.sender, asset, Side::Buy, *size, now_ms)?;
-                if p.fill.total > max_in.units() {
-                    return Err(TxError::LimitMissed {
-                        total: p.fill.total,
-                        limit: max_in.units(),
-                    });
+            }
+            (Some(_), Some(_)) => {
+                return Err(TxError::InvalidMarket(
+                    "the market is open: change its depth without a position".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(TxError::InvalidMarket(
+                    "opening a market needs TICA's starting position".into(),
+                ));
+            }
+            (None, Some(position)) => {
+                let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NoExchange)?;
+                let member = alliance
+                    .members()
+                    .map(|(_, m)| m)
+                    .find(|m| m.application.symbol == *asset && m.status != Status::Applied)
+                    .ok_or(TxError::UnknownMarket { asset: *asset })?;
+                let a = &member.application;
+                let curve = Curve {
+                    redemption_value_krw: a.policy.redemption_value_krw,
+                    decimals: a.decimals,
+                    min_bps: a.policy.min_price_bps,
+                    capacity: capacity.units(),
+                    position: position.units(),
+                };
+                curve.check().map_err(market_error)?;
+                MarketEntry {
+                    chain: a.chain.clone(),
+                    market: crate::exchange::Market {
+                        curve,
+                        max_order: 0,
+                        user_daily_limit: 0,
+                    },
                 }
+            }
+        };
+        let bound = entry
+            .market
+            .curve
+            .sandwich_safe_max_order(exchange.config().fee_bps);
+        if max_order.is_zero() || max_order.units() > bound {
+            return Err(TxError::MaxOrderUnsafe { bound });
+        }
+        let mut entry = entry;
+        entry.market.max_order = max_order.units();
+        entry.market.user_daily_limit = user_daily_limit.units();
+        change.exchange.push(ExchangeWrite::Market(*asset, entry));
+
+        Ok(change)
+    }
+
+    /// `Buy`: a customer buys Brand Tokens with MLK (center chain):
+    fn buy(
+        &self,
+        tx: &Transaction,
+        asset: &Symbol,
+        pay: &Symbol,
+        size: &OrderSize,
+        max_in: &Amount,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        let (currency, _) = self.currency()?;
+        if *pay != currency {
+            return Err(TxError::PaymentNotAccepted { asset: *pay });
+        }
+        let p = self.price(&tx.sender, asset, Side::Buy, *size, now_ms)?;
+        if p.fill.total > max_in.units() {
+            return Err(TxError::LimitMissed {
+                total: p.fill.total,
+                limit: max_in.units(),
+            });
+        }
+        change
+            .postings
+            .moves
+            .push((tx.sender, *ESCROW, currency, Amount::new(p.fill.total)));
+        change.exchange =
+            self.trade_writes(tx.id(), &tx.sender, asset, &p, now_ms, TradeStatus::Pending);
+
+        Ok(change)
+    }
+
+    /// `CompleteBuy`: tICA settles a buy once its delivery is known (center chain):
+    fn complete_buy(
+        &self,
+        tx: &Transaction,
+        trade: &TxId,
+        delivered: &bool,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let t = exchange.trade(trade).ok_or(TxError::UnknownTrade)?;
+        if t.side != Side::Buy {
+            return Err(TxError::UnknownTrade);
+        }
+        if t.status != TradeStatus::Pending {
+            return Err(TxError::TradeClosed);
+        }
+        let (currency, _) = self.currency()?;
+        let mut t = t.clone();
+        if *delivered {
+            let config = exchange.config();
+            change
+                .postings
+                .moves
+                .push((*ESCROW, config.liquidity, currency, Amount::new(t.gross)));
+            change
+                .postings
+                .moves
+                .push((*ESCROW, config.fees, currency, Amount::new(t.fee)));
+            t.status = TradeStatus::Filled;
+            change.exchange.push(self.tick(*trade, &t));
+            self.fill(&mut change, *trade, t.user, &t.asset, t.gross, t.mlk_krw_e4);
+        } else {
+            change
+                .postings
+                .moves
+                .push((*ESCROW, t.user, currency, Amount::new(t.total)));
+            // TICA's position goes back up: it kept its tokens.
+            if let Some(m) = exchange.market(&t.asset) {
+                let mut m = m.clone();
+                let c = &mut m.market.curve;
+                c.position = c.position.saturating_add(t.tokens).min(c.capacity);
+                change.exchange.push(ExchangeWrite::Market(t.asset, m));
+            }
+            t.status = TradeStatus::Refunded;
+        }
+        change.exchange.push(ExchangeWrite::Trade(*trade, t));
+
+        Ok(change)
+    }
+
+    /// `SettleSell`: tICA settles a sale on the center chain with the customer's signed order
+    /// embedded:
+    fn settle_sell(
+        &self,
+        tx: &Transaction,
+        order: &SignedTransaction,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action else {
+            return Err(TxError::NotASale);
+        };
+        let id = order.tx.id();
+        if !keys::verify(&order.tx.sender, &id.0, &order.signature) {
+            return Err(TxError::BadSignature);
+        }
+        let (asset, _) = exchange
+            .market_of_chain(&order.tx.chain)
+            .ok_or(TxError::NotBrandChain)?;
+        let asset = *asset;
+        if exchange.trade(&id).is_some() {
+            return Err(TxError::TradeClosed);
+        }
+        let user = order.tx.sender;
+        let (currency, _) = self.currency()?;
+        // From here on the outcome is recorded either way: a refusal is a result
+        // the brand chain acts on (it gives the tokens back).
+        let outcome = (|| {
+            if now_ms >= order.tx.expires_at_ms {
+                return Err(TxError::OrderExpired);
+            }
+            let p = self.price(
+                &user,
+                &asset,
+                Side::Sell,
+                OrderSize::Tokens(*amount),
+                now_ms,
+            )?;
+            if p.fill.total < min_out.units() {
+                return Err(TxError::LimitMissed {
+                    total: p.fill.total,
+                    limit: min_out.units(),
+                });
+            }
+            let reserve = self.balance(&exchange.config().liquidity, &currency);
+            if reserve.units() < p.fill.gross {
+                return Err(TxError::ReserveShort {
+                    available: reserve.units(),
+                });
+            }
+            Ok(p)
+        })();
+        match outcome {
+            Ok(p) => {
+                let config = exchange.config();
                 change.postings.moves.push((
-                    tx.sender,
-                    *ESCROW,
+                    config.liquidity,
+                    user,
                     currency,
                     Amount::new(p.fill.total),
                 ));
+                change.postings.moves.push((
+                    config.liquidity,
+                    config.fees,
+                    currency,
+                    Amount::new(p.fill.fee),
+                ));
                 change.exchange =
-                    self.trade_writes(tx.id(), &tx.sender, asset, &p, now_ms, TradeStatus::Pending);
+                    self.trade_writes(id, &user, &asset, &p, now_ms, TradeStatus::Filled);
+                let (gross, price) = (p.fill.gross, p.mlk_krw_e4);
+                self.fill(&mut change, id, user, &asset, gross, price);
             }
-            ExchangeAction::CompleteBuy { trade, delivered } => {
-                self.operator_only(tx)?;
-                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
-                let t = exchange.trade(trade).ok_or(TxError::UnknownTrade)?;
-                if t.side != Side::Buy {
-                    return Err(TxError::UnknownTrade);
-                }
-                if t.status != TradeStatus::Pending {
-                    return Err(TxError::TradeClosed);
-                }
-                let (currency, _) = self.currency()?;
-                let mut t = t.clone();
-                if *delivered {
-                    let config = exchange.config();
-                    change.postings.moves.push((
-                        *ESCROW,
-                        config.liquidity,
-                        currency,
-                        Amount::new(t.gross),
-                    ));
-                    change.postings.moves.push((
-                        *ESCROW,
-                        config.fees,
-                        currency,
-                        Amount::new(t.fee),
-                    ));
-                    t.status = TradeStatus::Filled;
-                    change.exchange.push(self.tick(*trade, &t));
-                    self.fill(&mut change, *trade, t.user, &t.asset, t.gross, t.mlk_krw_e4);
-                } else {
-                    change
-                        .postings
-                        .moves
-                        .push((*ESCROW, t.user, currency, Amount::new(t.total)));
-                    // TICA's position goes back up: it kept its tokens.
-                    if let Some(m) = exchange.market(&t.asset) {
-                        let mut m = m.clone();
-                        let c = &mut m.market.curve;
-                        c.position = c.position.saturating_add(t.tokens).min(c.capacity);
-                        change.exchange.push(ExchangeWrite::Market(t.asset, m));
-                    }
-                    t.status = TradeStatus::Refunded;
-                }
-                change.exchange.push(ExchangeWrite::Trade(*trade, t));
-            }
-            ExchangeAction::SettleSell { order } => {
-                self.operator_only(tx)?;
-                let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
-                let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action
-                else {
-                    return Err(TxError::NotASale);
+            Err(why) => {
+                let trade = Trade {
+                    user,
+                    asset,
+                    side: Side::Sell,
+                    tokens: amount.units(),
+                    gross: 0,
+                    fee: 0,
+                    total: 0,
+                    mlk_krw_e4: exchange.oracle().map_or(0, |o| o.krw_e4),
+                    time_ms: now_ms,
+                    status: TradeStatus::Refused(why.code().to_owned()),
                 };
-                let id = order.tx.id();
-                if !keys::verify(&order.tx.sender, &id.0, &order.signature) {
-                    return Err(TxError::BadSignature);
-                }
-                let (asset, _) = exchange
-                    .market_of_chain(&order.tx.chain)
-                    .ok_or(TxError::NotBrandChain)?;
-                let asset = *asset;
-                if exchange.trade(&id).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                let user = order.tx.sender;
-                let (currency, _) = self.currency()?;
-                // From here on the outcome is recorded either way: a refusal is a result
-                // the brand chain acts on (it gives the tokens back).
-                let outcome = (|| {
-                    if now_ms >= order.tx.expires_at_ms {
-                        return Err(TxError::OrderExpired);
-                    }
-                    let p = self.price(
-                        &user,
-                        &asset,
-                        Side::Sell,
-                        OrderSize::Tokens(*amount),
-                        now_ms,
-                    )?;
-                    if p.fill.total < min_out.units() {
-                        return Err(TxError::LimitMissed {
-                            total: p.fill.total,
-                            limit: min_out.units(),
-                        });
-                    }
-                    let reserve = self.balance(&exchange.config().liquidity, &currency);
-                    if reserve.units() < p.fill.gross {
-                        return Err(TxError::ReserveShort {
-                            available: reserve.units(),
-                        });
-                    }
-                    Ok(p)
-                })();
-                match outcome {
-                    Ok(p) => {
-                        let config = exchange.config();
-                        change.postings.moves.push((
-                            config.liquidity,
-                            user,
-                            currency,
-                            Amount::new(p.fill.total),
-                        ));
-                        change.postings.moves.push((
-                            config.liquidity,
-                            config.fees,
-                            currency,
-                            Amount::new(p.fill.fee),
-                        ));
-                        change.exchange =
-                            self.trade_writes(id, &user, &asset, &p, now_ms, TradeStatus::Filled);
-                        let (gross, price) = (p.fill.gross, p.mlk_krw_e4);
-                        self.fill(&mut change, id, user, &asset, gross, price);
-                    }
-                    Err(why) => {
-                        let trade = Trade {
-                            user,
-                            asset,
-                            side: Side::Sell,
-                            tokens: amount.units(),
-                            gross: 0,
-                            fee: 0,
-                            total: 0,
-                            mlk_krw_e4: exchange.oracle().map_or(0, |o| o.krw_e4),
-                            time_ms: now_ms,
-                            status: TradeStatus::Refused(why.code().to_owned()),
-                        };
-                        change.exchange.push(ExchangeWrite::Trade(id, trade));
-                    }
-                }
-            }
-            ExchangeAction::Sell { amount, min_out } => {
-                let inventory = self.inventory.ok_or(TxError::NoExchange)?;
-                let (asset, brand) = self.brand_or_err()?;
-                let asset = &asset;
-                let _ = inventory;
-                if amount.is_zero() {
-                    return Err(TxError::ZeroAmount);
-                }
-                let balance = self.balance(&tx.sender, asset);
-                let lots = brand
-                    .plan_spend(&tx.sender, None, balance, *amount, now_ms)
-                    .map_err(|spendable| TxError::InsufficientBalance {
-                        asset: *asset,
-                        available: spendable,
-                        needed: *amount,
-                    })?;
-                let taken = match &lots {
-                    Some(BrandWrite::Lots { moves, .. }) => moves.clone(),
-                    _ => Vec::new(),
-                };
-                change
-                    .postings
-                    .moves
-                    .push((tx.sender, *ESCROW, *asset, *amount));
-                change.brand.extend(lots);
-                change.brand.push(BrandWrite::EscrowLock(
-                    tx.id(),
-                    Escrow {
-                        seller: tx.sender,
-                        amount: *amount,
-                        min_out: *min_out,
-                        lots: taken,
-                        status: EscrowStatus::Locked,
-                    },
-                ));
-            }
-            ExchangeAction::ReleaseSell { trade, filled } => {
-                self.operator_only(tx)?;
-                let inventory = self.inventory.ok_or(TxError::NoExchange)?;
-                let (asset, brand) = self.brand_or_err()?;
-                let asset = &asset;
-                let e = brand.escrow(trade).ok_or(TxError::UnknownTrade)?;
-                if e.status != EscrowStatus::Locked {
-                    return Err(TxError::TradeClosed);
-                }
-                let (to, status) = if *filled {
-                    (inventory, EscrowStatus::Released)
-                } else {
-                    (e.seller, EscrowStatus::Returned)
-                };
-                change.postings.moves.push((*ESCROW, to, *asset, e.amount));
-                change.brand.push(BrandWrite::EscrowClose(*trade, status));
-            }
-            ExchangeAction::DeliverBuy { trade, to, amount } => {
-                self.operator_only(tx)?;
-                let inventory = self.inventory.ok_or(TxError::NoExchange)?;
-                let (asset, brand) = self.brand_or_err()?;
-                let asset = &asset;
-                if brand.delivery(trade).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                if amount.is_zero() {
-                    return Err(TxError::ZeroAmount);
-                }
-                // A shortfall is recorded rather than refused: the center chain then refunds
-                // the buy, and TICA's later steps never wait behind a refused one.
-                let balance = self.balance(&inventory, asset);
-                let lots = match brand.plan_spend(&inventory, Some(*to), balance, *amount, now_ms) {
-                    Ok(lots) if balance >= *amount => Some(lots),
-                    _ => None,
-                };
-                let delivered = lots.is_some();
-                if let Some(lots) = lots {
-                    change
-                        .postings
-                        .moves
-                        .push((inventory, *to, *asset, *amount));
-                    change.brand.extend(lots);
-                }
-                change.brand.push(BrandWrite::Deliver(
-                    *trade,
-                    Delivery {
-                        to: *to,
-                        amount: *amount,
-                        delivered,
-                    },
-                ));
+                change.exchange.push(ExchangeWrite::Trade(id, trade));
             }
         }
+
+        Ok(change)
+    }
+
+    /// `Sell`: a customer sells Brand Tokens of this chain for MLK (brand chain):
+    fn sell(
+        &self,
+        tx: &Transaction,
+        amount: &Amount,
+        min_out: &Amount,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+        let (asset, brand) = self.brand_or_err()?;
+        let asset = &asset;
+        let _ = inventory;
+        if amount.is_zero() {
+            return Err(TxError::ZeroAmount);
+        }
+        let balance = self.balance(&tx.sender, asset);
+        let lots = brand
+            .plan_spend(&tx.sender, None, balance, *amount, now_ms)
+            .map_err(|spendable| TxError::InsufficientBalance {
+                asset: *asset,
+                available: spendable,
+                needed: *amount,
+            })?;
+        let taken = match &lots {
+            Some(BrandWrite::Lots { moves, .. }) => moves.clone(),
+            _ => Vec::new(),
+        };
+        change
+            .postings
+            .moves
+            .push((tx.sender, *ESCROW, *asset, *amount));
+        change.brand.extend(lots);
+        change.brand.push(BrandWrite::EscrowLock(
+            tx.id(),
+            Escrow {
+                seller: tx.sender,
+                amount: *amount,
+                min_out: *min_out,
+                lots: taken,
+                status: EscrowStatus::Locked,
+            },
+        ));
+
+        Ok(change)
+    }
+
+    /// `ReleaseSell`: tICA releases a sale's escrow (brand chain):
+    fn release_sell(
+        &self,
+        tx: &Transaction,
+        trade: &TxId,
+        filled: &bool,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+        let (asset, brand) = self.brand_or_err()?;
+        let asset = &asset;
+        let e = brand.escrow(trade).ok_or(TxError::UnknownTrade)?;
+        if e.status != EscrowStatus::Locked {
+            return Err(TxError::TradeClosed);
+        }
+        let (to, status) = if *filled {
+            (inventory, EscrowStatus::Released)
+        } else {
+            (e.seller, EscrowStatus::Returned)
+        };
+        change.postings.moves.push((*ESCROW, to, *asset, e.amount));
+        change.brand.push(BrandWrite::EscrowClose(*trade, status));
+
+        Ok(change)
+    }
+
+    /// `DeliverBuy`: tICA delivers bought tokens from its inventory (brand chain), once per
+    /// buy.
+    fn deliver_buy(
+        &self,
+        tx: &Transaction,
+        trade: &TxId,
+        to: &Address,
+        amount: &Amount,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+        let (asset, brand) = self.brand_or_err()?;
+        let asset = &asset;
+        if brand.delivery(trade).is_some() {
+            return Err(TxError::TradeClosed);
+        }
+        if amount.is_zero() {
+            return Err(TxError::ZeroAmount);
+        }
+        // A shortfall is recorded rather than refused: the center chain then refunds
+        // the buy, and TICA's later steps never wait behind a refused one.
+        let balance = self.balance(&inventory, asset);
+        let lots = match brand.plan_spend(&inventory, Some(*to), balance, *amount, now_ms) {
+            Ok(lots) if balance >= *amount => Some(lots),
+            _ => None,
+        };
+        let delivered = lots.is_some();
+        if let Some(lots) = lots {
+            change
+                .postings
+                .moves
+                .push((inventory, *to, *asset, *amount));
+            change.brand.extend(lots);
+        }
+        change.brand.push(BrandWrite::Deliver(
+            *trade,
+            Delivery {
+                to: *to,
+                amount: *amount,
+                delivered,
+            },
+        ));
+
         Ok(change)
     }
 }

@@ -6,7 +6,7 @@ use crate::error::TxError;
 use crate::membership::{MembershipWrite, Reason, coupon_key};
 use crate::state::{ChainState, Change, Fill};
 use crate::tx::Transaction;
-use crate::{Address, Amount, Hash, Symbol};
+use crate::{Address, Amount, ChainId, Hash, Symbol};
 
 /// A planned credit: the LZM moves and records it makes.
 pub(crate) struct Credit {
@@ -64,125 +64,20 @@ impl ChainState {
         action: &MembershipAction,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
-        let mut change = Change::default();
-        let day = now_ms / crate::ledger::DAY_MS;
         match action {
-            MembershipAction::CheckIn => {
-                if m.checked_in(&tx.sender, day) {
-                    return Err(TxError::AlreadyCheckedIn);
-                }
-                let config = m.config();
-                if self.balance(&config.activity_pool, &config.token).is_zero() {
-                    return Err(TxError::PoolExhausted);
-                }
-                let credit = self
-                    .plan_credit(
-                        &tx.sender,
-                        Reason::CheckIn,
-                        m.rules().check_in.units(),
-                        tx.id(),
-                        tx.id().to_hex(),
-                        now_ms,
-                    )
-                    .ok_or(TxError::DailyCapReached)?;
-                change.postings.moves = credit.moves;
-                change.membership = credit.writes;
-                change
-                    .membership
-                    .push(MembershipWrite::CheckIn(tx.sender, day));
-            }
-            MembershipAction::BurnForLzm { amount } => {
-                let (currency, decimals) = self.currency()?;
-                if amount.is_zero() {
-                    return Err(TxError::ZeroAmount);
-                }
-                let have = self.balance(&tx.sender, &currency);
-                if have < *amount {
-                    return Err(TxError::InsufficientBalance {
-                        asset: currency,
-                        available: have,
-                        needed: *amount,
-                    });
-                }
-                let wanted = amount
-                    .units()
-                    .checked_mul(m.rules().per_mlk_burned.units())
-                    .ok_or(TxError::Overflow { asset: currency })?
-                    / 10u128.pow(u32::from(decimals));
-                if wanted == 0 {
-                    return Err(TxError::BurnTooSmall);
-                }
-                let config = m.config();
-                if self.balance(&config.burn_pool, &config.token).units() < wanted {
-                    // Burning for less than the rate promises is refused, not half-paid.
-                    return Err(TxError::PoolExhausted);
-                }
-                let credit = self
-                    .plan_credit(
-                        &tx.sender,
-                        Reason::MlkBurn,
-                        wanted,
-                        tx.id(),
-                        tx.id().to_hex(),
-                        now_ms,
-                    )
-                    .ok_or(TxError::PoolExhausted)?;
-                change.postings.burns.push((tx.sender, currency, *amount));
-                change.postings.moves = credit.moves;
-                change.membership = credit.writes;
-            }
+            MembershipAction::CheckIn => self.check_in(tx, now_ms),
+            MembershipAction::BurnForLzm { amount } => self.burn_for_lzm(tx, amount, now_ms),
             MembershipAction::ReportCoupon {
                 user,
                 krw,
                 coupon_id,
-            } => {
-                crate::brand::BrandState::check_reference(coupon_id)?;
-                let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
-                let (chain, _) = alliance
-                    .members()
-                    .find(|(_, p)| {
-                        p.issuer == tx.sender && p.status != crate::alliance::Status::Applied
-                    })
-                    .ok_or(TxError::NotAMember)?;
-                let key = coupon_key(chain, coupon_id);
-                if m.coupon_used(&key) {
-                    return Err(TxError::CouponUsed);
-                }
-                let wanted =
-                    u128::from(*krw / 1_000).saturating_mul(m.rules().per_1000_krw_coupon.units());
-                // The coupon counts once, even when the cap or the pool leaves nothing.
-                if let Some(credit) = self.plan_credit(
-                    user,
-                    Reason::Coupon,
-                    wanted,
-                    key,
-                    format!("{chain}:{coupon_id}"),
-                    now_ms,
-                ) {
-                    change.postings.moves = credit.moves;
-                    change.membership = credit.writes;
-                }
-                change.membership.push(MembershipWrite::Coupon(key));
-            }
-            MembershipAction::SetEarningRules { rules } => {
-                self.operator_only(tx)?;
-                change
-                    .membership
-                    .push(MembershipWrite::Rules(rules.clone()));
-            }
+            } => self.report_coupon(tx, user, krw, coupon_id, now_ms),
+            MembershipAction::SetEarningRules { rules } => self.set_earning_rules(tx, rules),
             MembershipAction::SetLevelFloor {
                 user,
                 level,
                 reason,
-            } => {
-                self.operator_only(tx)?;
-                if usize::from(*level) >= m.config().levels.len() {
-                    return Err(TxError::InvalidLevel);
-                }
-                let floor = (*level > 0).then(|| (*level, reason.clone()));
-                change.membership.push(MembershipWrite::Floor(*user, floor));
-            }
+            } => self.set_level_floor(tx, user, level, reason),
             MembershipAction::PublishOffer {
                 id,
                 title,
@@ -191,136 +86,17 @@ impl ChainState {
                 stock,
                 opens_ms,
                 closes_ms,
-            } => {
-                crate::brand::BrandState::check_reference(id)?;
-                let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
-                let (chain, _) = alliance
-                    .members()
-                    .find(|(_, p)| {
-                        p.issuer == tx.sender && p.status == crate::alliance::Status::Admitted
-                    })
-                    .ok_or(TxError::NotAMember)?;
-                if m.offer(chain, id).is_some() {
-                    return Err(TxError::OfferExists);
-                }
-                if usize::from(*level) >= m.config().levels.len() {
-                    return Err(TxError::InvalidLevel);
-                }
-                if price.is_zero() || *stock == 0 || closes_ms <= opens_ms || title.is_empty() {
-                    return Err(TxError::InvalidOffer(
-                        "a title, a price, some stock and a window that closes after it opens"
-                            .into(),
-                    ));
-                }
-                change.membership.push(MembershipWrite::Offer(
-                    chain.clone(),
-                    id.clone(),
-                    crate::membership::Offer {
-                        title: title.clone(),
-                        level: *level,
-                        price: *price,
-                        stock: *stock,
-                        sold: 0,
-                        opens_ms: *opens_ms,
-                        closes_ms: *closes_ms,
-                        seller: tx.sender,
-                    },
-                ));
-            }
-            MembershipAction::BuyOffer { chain, id } => {
-                let offer = m.offer(chain, id).ok_or(TxError::UnknownOffer)?;
-                if now_ms < offer.opens_ms || now_ms >= offer.closes_ms {
-                    return Err(TxError::OfferClosed);
-                }
-                if offer.sold >= offer.stock {
-                    return Err(TxError::SoldOut);
-                }
-                let level = m.level(&tx.sender, now_ms);
-                if level.index < offer.level {
-                    return Err(TxError::UnderLevel {
-                        level: level.name,
-                        needed: m.config().levels[usize::from(offer.level)].name.clone(),
-                    });
-                }
-                let token = m.config().token;
-                let have = self.balance(&tx.sender, &token);
-                if have < offer.price {
-                    return Err(TxError::InsufficientBalance {
-                        asset: token,
-                        available: have,
-                        needed: offer.price,
-                    });
-                }
-                change
-                    .postings
-                    .moves
-                    .push((tx.sender, offer.seller, token, offer.price));
-                let mut offer = offer.clone();
-                offer.sold += 1;
-                change
-                    .membership
-                    .push(MembershipWrite::Offer(chain.clone(), id.clone(), offer));
-            }
+            } => self.publish_offer(tx, id, title, level, price, stock, opens_ms, closes_ms),
+            MembershipAction::BuyOffer { chain, id } => self.buy_offer(tx, chain, id, now_ms),
             MembershipAction::GrantConsent {
                 chain,
                 purpose,
                 items,
                 retention_days,
-            } => {
-                let member = self
-                    .alliance
-                    .as_ref()
-                    .and_then(|(a, _)| a.member(chain))
-                    .is_some_and(|p| p.status != crate::alliance::Status::Applied);
-                if !member {
-                    return Err(TxError::UnknownApplication);
-                }
-                let known = items
-                    .iter()
-                    .all(|i| crate::membership::DATA_ITEMS.contains(&i.as_str()));
-                if purpose.trim().is_empty() || items.is_empty() || !known || *retention_days == 0 {
-                    return Err(TxError::InvalidConsent(format!(
-                        "name a purpose, a retention of at least a day, and items among {:?}",
-                        crate::membership::DATA_ITEMS
-                    )));
-                }
-                change.membership.push(MembershipWrite::Consent(
-                    chain.clone(),
-                    tx.sender,
-                    crate::membership::Consent {
-                        purpose: purpose.clone(),
-                        items: items.clone(),
-                        retention_days: *retention_days,
-                        granted_ms: now_ms,
-                        withdrawn_ms: None,
-                    },
-                ));
-            }
-            MembershipAction::WithdrawConsent { chain } => {
-                let mut consent = m
-                    .consent(chain, &tx.sender)
-                    .filter(|c| c.active())
-                    .cloned()
-                    .ok_or(TxError::NoConsent)?;
-                consent.withdrawn_ms = Some(now_ms);
-                change
-                    .membership
-                    .push(MembershipWrite::Consent(chain.clone(), tx.sender, consent));
-            }
+            } => self.grant_consent(tx, chain, purpose, items, retention_days, now_ms),
+            MembershipAction::WithdrawConsent { chain } => self.withdraw_consent(tx, chain, now_ms),
             MembershipAction::LogAccess { chain, users } => {
-                self.operator_only(tx)?;
-                // Only consenting members' data is ever read, so only they are logged.
-                for u in users {
-                    if !m.consent(chain, u).is_some_and(|c| c.active()) {
-                        return Err(TxError::NoConsent);
-                    }
-                    change.membership.push(MembershipWrite::Access(
-                        *u,
-                        now_ms,
-                        tx.id(),
-                        chain.clone(),
-                    ));
-                }
+                self.log_access(tx, chain, users, now_ms)
             }
             MembershipAction::OpenPackSeason {
                 season,
@@ -328,140 +104,534 @@ impl ChainState {
                 weeks,
                 weekly_reward,
                 lzm_per_week,
-            } => {
-                self.operator_only(tx)?;
-                if m.season().is_some_and(|s| s.season >= *season) {
-                    return Err(TxError::Pack(
-                        "a season's number must be higher than the last".into(),
-                    ));
-                }
-                if *weeks == 0 || *starts_ms < now_ms {
-                    return Err(TxError::Pack(
-                        "a season runs at least a week and starts now or later".into(),
-                    ));
-                }
-                change
-                    .membership
-                    .push(MembershipWrite::Season(crate::membership::PackSeason {
-                        season: *season,
-                        starts_ms: *starts_ms,
-                        weeks: *weeks,
-                        weekly_reward: *weekly_reward,
-                        lzm_per_week: *lzm_per_week,
-                    }));
+            } => self.open_pack_season(
+                tx,
+                season,
+                starts_ms,
+                weeks,
+                weekly_reward,
+                lzm_per_week,
+                now_ms,
+            ),
+            MembershipAction::JoinPack { amount } => self.join_pack(tx, amount, now_ms),
+            MembershipAction::LeavePack => self.leave_pack(tx),
+            MembershipAction::PayPackWeek { week } => self.pay_pack_week(tx, week, now_ms),
+        }
+    }
+
+    /// `CheckIn`: the daily check-in:
+    fn check_in(&self, tx: &Transaction, now_ms: u64) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let day = now_ms / crate::ledger::DAY_MS;
+        let mut change = Change::default();
+        if m.checked_in(&tx.sender, day) {
+            return Err(TxError::AlreadyCheckedIn);
+        }
+        let config = m.config();
+        if self.balance(&config.activity_pool, &config.token).is_zero() {
+            return Err(TxError::PoolExhausted);
+        }
+        let credit = self
+            .plan_credit(
+                &tx.sender,
+                Reason::CheckIn,
+                m.rules().check_in.units(),
+                tx.id(),
+                tx.id().to_hex(),
+                now_ms,
+            )
+            .ok_or(TxError::DailyCapReached)?;
+        change.postings.moves = credit.moves;
+        change.membership = credit.writes;
+        change
+            .membership
+            .push(MembershipWrite::CheckIn(tx.sender, day));
+
+        Ok(change)
+    }
+
+    /// `BurnForLzm`: burns the sender's MLK for LZM at TICA's rate (center chain).
+    fn burn_for_lzm(
+        &self,
+        tx: &Transaction,
+        amount: &Amount,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        let (currency, decimals) = self.currency()?;
+        if amount.is_zero() {
+            return Err(TxError::ZeroAmount);
+        }
+        let have = self.balance(&tx.sender, &currency);
+        if have < *amount {
+            return Err(TxError::InsufficientBalance {
+                asset: currency,
+                available: have,
+                needed: *amount,
+            });
+        }
+        let wanted = amount
+            .units()
+            .checked_mul(m.rules().per_mlk_burned.units())
+            .ok_or(TxError::Overflow { asset: currency })?
+            / 10u128.pow(u32::from(decimals));
+        if wanted == 0 {
+            return Err(TxError::BurnTooSmall);
+        }
+        let config = m.config();
+        if self.balance(&config.burn_pool, &config.token).units() < wanted {
+            // Burning for less than the rate promises is refused, not half-paid.
+            return Err(TxError::PoolExhausted);
+        }
+        let credit = self
+            .plan_credit(
+                &tx.sender,
+                Reason::MlkBurn,
+                wanted,
+                tx.id(),
+                tx.id().to_hex(),
+                now_ms,
+            )
+            .ok_or(TxError::PoolExhausted)?;
+        change.postings.burns.push((tx.sender, currency, *amount));
+        change.postings.moves = credit.moves;
+        change.membership = credit.writes;
+
+        Ok(change)
+    }
+
+    /// `ReportCoupon`: a partner reports a customer's coupon payment, which earns LZM (center
+    /// chain; the partner's issuer key), once per coupon.
+    fn report_coupon(
+        &self,
+        tx: &Transaction,
+        user: &Address,
+        krw: &u64,
+        coupon_id: &str,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        crate::brand::BrandState::check_reference(coupon_id)?;
+        let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
+        let (chain, _) = alliance
+            .members()
+            .find(|(_, p)| p.issuer == tx.sender && p.status != crate::alliance::Status::Applied)
+            .ok_or(TxError::NotAMember)?;
+        let key = coupon_key(chain, coupon_id);
+        if m.coupon_used(&key) {
+            return Err(TxError::CouponUsed);
+        }
+        let wanted = u128::from(*krw / 1_000).saturating_mul(m.rules().per_1000_krw_coupon.units());
+        // The coupon counts once, even when the cap or the pool leaves nothing.
+        if let Some(credit) = self.plan_credit(
+            user,
+            Reason::Coupon,
+            wanted,
+            key,
+            format!("{chain}:{coupon_id}"),
+            now_ms,
+        ) {
+            change.postings.moves = credit.moves;
+            change.membership = credit.writes;
+        }
+        change.membership.push(MembershipWrite::Coupon(key));
+
+        Ok(change)
+    }
+
+    /// `SetEarningRules`: tICA changes the earning rules (center chain).
+    fn set_earning_rules(
+        &self,
+        tx: &Transaction,
+        rules: &super::EarningRules,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        change
+            .membership
+            .push(MembershipWrite::Rules(rules.clone()));
+
+        Ok(change)
+    }
+
+    /// `SetLevelFloor`: tICA sets a floor under a member's level, with its reason; level 0
+    /// removes it.
+    fn set_level_floor(
+        &self,
+        tx: &Transaction,
+        user: &Address,
+        level: &u8,
+        reason: &str,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        if usize::from(*level) >= m.config().levels.len() {
+            return Err(TxError::InvalidLevel);
+        }
+        let floor = (*level > 0).then(|| (*level, reason.to_owned()));
+        change.membership.push(MembershipWrite::Floor(*user, floor));
+
+        Ok(change)
+    }
+
+    /// `PublishOffer`: a partner publishes a premium offer for members of a level, paid in LZM
+    /// (center chain; the partner's issuer key).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one parameter per field of the action it checks"
+    )]
+    fn publish_offer(
+        &self,
+        tx: &Transaction,
+        id: &str,
+        title: &str,
+        level: &u8,
+        price: &Amount,
+        stock: &u32,
+        opens_ms: &u64,
+        closes_ms: &u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        crate::brand::BrandState::check_reference(id)?;
+        let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
+        let (chain, _) = alliance
+            .members()
+            .find(|(_, p)| p.issuer == tx.sender && p.status == crate::alliance::Status::Admitted)
+            .ok_or(TxError::NotAMember)?;
+        if m.offer(chain, id).is_some() {
+            return Err(TxError::OfferExists);
+        }
+        if usize::from(*level) >= m.config().levels.len() {
+            return Err(TxError::InvalidLevel);
+        }
+        if price.is_zero() || *stock == 0 || closes_ms <= opens_ms || title.is_empty() {
+            return Err(TxError::InvalidOffer(
+                "a title, a price, some stock and a window that closes after it opens".into(),
+            ));
+        }
+        change.membership.push(MembershipWrite::Offer(
+            chain.clone(),
+            id.to_owned(),
+            crate::membership::Offer {
+                title: title.to_owned(),
+                level: *level,
+                price: *price,
+                stock: *stock,
+                sold: 0,
+                opens_ms: *opens_ms,
+                closes_ms: *closes_ms,
+                seller: tx.sender,
+            },
+        ));
+
+        Ok(change)
+    }
+
+    /// `BuyOffer`: a member buys a premium offer:
+    fn buy_offer(
+        &self,
+        tx: &Transaction,
+        chain: &ChainId,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        let offer = m.offer(chain, id).ok_or(TxError::UnknownOffer)?;
+        if now_ms < offer.opens_ms || now_ms >= offer.closes_ms {
+            return Err(TxError::OfferClosed);
+        }
+        if offer.sold >= offer.stock {
+            return Err(TxError::SoldOut);
+        }
+        let level = m.level(&tx.sender, now_ms);
+        if level.index < offer.level {
+            return Err(TxError::UnderLevel {
+                level: level.name,
+                needed: m.config().levels[usize::from(offer.level)].name.clone(),
+            });
+        }
+        let token = m.config().token;
+        let have = self.balance(&tx.sender, &token);
+        if have < offer.price {
+            return Err(TxError::InsufficientBalance {
+                asset: token,
+                available: have,
+                needed: offer.price,
+            });
+        }
+        change
+            .postings
+            .moves
+            .push((tx.sender, offer.seller, token, offer.price));
+        let mut offer = offer.clone();
+        offer.sold += 1;
+        change
+            .membership
+            .push(MembershipWrite::Offer(chain.clone(), id.to_owned(), offer));
+
+        Ok(change)
+    }
+
+    /// `GrantConsent`: a member consents to share membership data with one partner (center
+    /// chain).
+    fn grant_consent(
+        &self,
+        tx: &Transaction,
+        chain: &ChainId,
+        purpose: &str,
+        items: &[String],
+        retention_days: &u32,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        let member = self
+            .alliance
+            .as_ref()
+            .and_then(|(a, _)| a.member(chain))
+            .is_some_and(|p| p.status != crate::alliance::Status::Applied);
+        if !member {
+            return Err(TxError::UnknownApplication);
+        }
+        let known = items
+            .iter()
+            .all(|i| crate::membership::DATA_ITEMS.contains(&i.as_str()));
+        if purpose.trim().is_empty() || items.is_empty() || !known || *retention_days == 0 {
+            return Err(TxError::InvalidConsent(format!(
+                "name a purpose, a retention of at least a day, and items among {:?}",
+                crate::membership::DATA_ITEMS
+            )));
+        }
+        change.membership.push(MembershipWrite::Consent(
+            chain.clone(),
+            tx.sender,
+            crate::membership::Consent {
+                purpose: purpose.to_owned(),
+                items: items.to_vec(),
+                retention_days: *retention_days,
+                granted_ms: now_ms,
+                withdrawn_ms: None,
+            },
+        ));
+
+        Ok(change)
+    }
+
+    /// `WithdrawConsent`: a member withdraws a consent.
+    fn withdraw_consent(
+        &self,
+        tx: &Transaction,
+        chain: &ChainId,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        let mut consent = m
+            .consent(chain, &tx.sender)
+            .filter(|c| c.active())
+            .cloned()
+            .ok_or(TxError::NoConsent)?;
+        consent.withdrawn_ms = Some(now_ms);
+        change
+            .membership
+            .push(MembershipWrite::Consent(chain.clone(), tx.sender, consent));
+
+        Ok(change)
+    }
+
+    /// `LogAccess`: tICA's node records a partner's read of consenting members' data (center
+    /// chain).
+    fn log_access(
+        &self,
+        tx: &Transaction,
+        chain: &ChainId,
+        users: &Vec<Address>,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        // Only consenting members' data is ever read, so only they are logged.
+        for u in users {
+            if !m.consent(chain, u).is_some_and(|c| c.active()) {
+                return Err(TxError::NoConsent);
             }
-            MembershipAction::JoinPack { amount } => {
-                let season = m
-                    .season()
-                    .ok_or_else(|| TxError::Pack("no season is open".into()))?;
-                if now_ms >= season.week_start(season.weeks) {
-                    return Err(TxError::Pack("the season is over".into()));
-                }
-                if amount.is_zero() {
-                    return Err(TxError::ZeroAmount);
-                }
-                let currency = self.currency()?.0;
-                change.postings.moves.push((
-                    tx.sender,
-                    *crate::membership::PACK,
-                    currency,
-                    *amount,
-                ));
-                // Adding to a commitment restarts it: a week pays what was in it all week.
-                let held = m.pack_of(&tx.sender).map_or(0, |(a, _)| a);
-                change.membership.push(MembershipWrite::Pack(
-                    tx.sender,
-                    Some((held + amount.units(), now_ms)),
-                ));
-            }
-            MembershipAction::LeavePack => {
-                let (held, _) = m
-                    .pack_of(&tx.sender)
-                    .ok_or_else(|| TxError::Pack("not in the Pack".into()))?;
-                let currency = self.currency()?.0;
-                change.postings.moves.push((
-                    *crate::membership::PACK,
-                    tx.sender,
-                    currency,
-                    Amount::new(held),
-                ));
+            change
+                .membership
+                .push(MembershipWrite::Access(*u, now_ms, tx.id(), chain.clone()));
+        }
+
+        Ok(change)
+    }
+
+    /// `OpenPackSeason`: tICA opens a MiL.k Pack season (center chain).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one parameter per field of the action it checks"
+    )]
+    fn open_pack_season(
+        &self,
+        tx: &Transaction,
+        season: &u32,
+        starts_ms: &u64,
+        weeks: &u32,
+        weekly_reward: &Amount,
+        lzm_per_week: &Amount,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        if m.season().is_some_and(|s| s.season >= *season) {
+            return Err(TxError::Pack(
+                "a season's number must be higher than the last".into(),
+            ));
+        }
+        if *weeks == 0 || *starts_ms < now_ms {
+            return Err(TxError::Pack(
+                "a season runs at least a week and starts now or later".into(),
+            ));
+        }
+        change
+            .membership
+            .push(MembershipWrite::Season(crate::membership::PackSeason {
+                season: *season,
+                starts_ms: *starts_ms,
+                weeks: *weeks,
+                weekly_reward: *weekly_reward,
+                lzm_per_week: *lzm_per_week,
+            }));
+
+        Ok(change)
+    }
+
+    /// `JoinPack`: a member commits MLK to the Pack (more joins add to it).
+    fn join_pack(&self, tx: &Transaction, amount: &Amount, now_ms: u64) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        let season = m
+            .season()
+            .ok_or_else(|| TxError::Pack("no season is open".into()))?;
+        if now_ms >= season.week_start(season.weeks) {
+            return Err(TxError::Pack("the season is over".into()));
+        }
+        if amount.is_zero() {
+            return Err(TxError::ZeroAmount);
+        }
+        let currency = self.currency()?.0;
+        change
+            .postings
+            .moves
+            .push((tx.sender, *crate::membership::PACK, currency, *amount));
+        // Adding to a commitment restarts it: a week pays what was in it all week.
+        let held = m.pack_of(&tx.sender).map_or(0, |(a, _)| a);
+        change.membership.push(MembershipWrite::Pack(
+            tx.sender,
+            Some((held + amount.units(), now_ms)),
+        ));
+
+        Ok(change)
+    }
+
+    /// `LeavePack`: a member takes all their MLK out of the Pack; the week under way is
+    /// forfeited.
+    fn leave_pack(&self, tx: &Transaction) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        let (held, _) = m
+            .pack_of(&tx.sender)
+            .ok_or_else(|| TxError::Pack("not in the Pack".into()))?;
+        let currency = self.currency()?.0;
+        change.postings.moves.push((
+            *crate::membership::PACK,
+            tx.sender,
+            currency,
+            Amount::new(held),
+        ));
+        change
+            .membership
+            .push(MembershipWrite::Pack(tx.sender, None));
+
+        Ok(change)
+    }
+
+    /// `PayPackWeek`: tICA pays a finished week of the season (center chain; once per week).
+    fn pay_pack_week(&self, tx: &Transaction, week: &u32, now_ms: u64) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let season = m
+            .season()
+            .ok_or_else(|| TxError::Pack("no season is open".into()))?
+            .clone();
+        if *week >= season.weeks {
+            return Err(TxError::Pack("the season has no such week".into()));
+        }
+        let (start, end) = (season.week_start(*week), season.week_start(*week + 1));
+        if now_ms < end {
+            return Err(TxError::Pack("the week is not over".into()));
+        }
+        if m.week_paid(season.season, *week) {
+            return Err(TxError::TradeClosed);
+        }
+        let currency = self.currency()?.0;
+        // Those in the Pack the whole week, still in it now, share the week's MLK
+        // in proportion to what they committed; rounding leaves dust in the bucket.
+        let members: Vec<(Address, u128)> = m
+            .pack_members()
+            .filter(|(_, (amount, since))| *amount > 0 && *since <= start)
+            .map(|(a, (amount, _))| (*a, *amount))
+            .collect();
+        let total: u128 = members.iter().map(|(_, a)| a).sum();
+        let bucket = m.config().pack_rewards_from;
+        let pot = season
+            .weekly_reward
+            .units()
+            .min(self.balance(&bucket, &currency).units());
+        let source = Hash::domain(
+            "milk/pack/week",
+            &[&season.season.to_be_bytes(), &week.to_be_bytes()],
+        );
+        for (account, amount) in &members {
+            let share = (ethnum::U256::from(pot) * ethnum::U256::from(*amount)
+                / ethnum::U256::from(total))
+            .as_u128();
+            if share > 0 {
                 change
-                    .membership
-                    .push(MembershipWrite::Pack(tx.sender, None));
-            }
-            MembershipAction::PayPackWeek { week } => {
-                self.operator_only(tx)?;
-                let season = m
-                    .season()
-                    .ok_or_else(|| TxError::Pack("no season is open".into()))?
-                    .clone();
-                if *week >= season.weeks {
-                    return Err(TxError::Pack("the season has no such week".into()));
-                }
-                let (start, end) = (season.week_start(*week), season.week_start(*week + 1));
-                if now_ms < end {
-                    return Err(TxError::Pack("the week is not over".into()));
-                }
-                if m.week_paid(season.season, *week) {
-                    return Err(TxError::TradeClosed);
-                }
-                let currency = self.currency()?.0;
-                // Those in the Pack the whole week, still in it now, share the week's MLK
-                // in proportion to what they committed; rounding leaves dust in the bucket.
-                let members: Vec<(Address, u128)> = m
-                    .pack_members()
-                    .filter(|(_, (amount, since))| *amount > 0 && *since <= start)
-                    .map(|(a, (amount, _))| (*a, *amount))
-                    .collect();
-                let total: u128 = members.iter().map(|(_, a)| a).sum();
-                let bucket = m.config().pack_rewards_from;
-                let pot = season
-                    .weekly_reward
-                    .units()
-                    .min(self.balance(&bucket, &currency).units());
-                let source = Hash::domain(
-                    "milk/pack/week",
-                    &[&season.season.to_be_bytes(), &week.to_be_bytes()],
-                );
-                for (account, amount) in &members {
-                    let share = (ethnum::U256::from(pot) * ethnum::U256::from(*amount)
-                        / ethnum::U256::from(total))
-                    .as_u128();
-                    if share > 0 {
-                        change.postings.moves.push((
-                            bucket,
-                            *account,
-                            currency,
-                            Amount::new(share),
-                        ));
-                    }
-                }
-                // LZM for taking part, while the activity pool lasts.
-                let config = m.config();
-                let mut left = self.balance(&config.activity_pool, &config.token).units();
-                for (account, _) in &members {
-                    let wanted = season.lzm_per_week.units().min(left);
-                    if wanted == 0 {
-                        break;
-                    }
-                    if let Some(credit) = self.plan_credit(
-                        account,
-                        Reason::Pack,
-                        wanted,
-                        source,
-                        format!("pack:{}:{week}", season.season),
-                        now_ms,
-                    ) {
-                        left -= credit.moves.iter().map(|m| m.3.units()).sum::<u128>();
-                        change.postings.moves.extend(credit.moves);
-                        change.membership.extend(credit.writes);
-                    }
-                }
-                change
-                    .membership
-                    .push(MembershipWrite::PackPaid(season.season, *week));
+                    .postings
+                    .moves
+                    .push((bucket, *account, currency, Amount::new(share)));
             }
         }
+        // LZM for taking part, while the activity pool lasts.
+        let config = m.config();
+        let mut left = self.balance(&config.activity_pool, &config.token).units();
+        for (account, _) in &members {
+            let wanted = season.lzm_per_week.units().min(left);
+            if wanted == 0 {
+                break;
+            }
+            if let Some(credit) = self.plan_credit(
+                account,
+                Reason::Pack,
+                wanted,
+                source,
+                format!("pack:{}:{week}", season.season),
+                now_ms,
+            ) {
+                left -= credit.moves.iter().map(|m| m.3.units()).sum::<u128>();
+                change.postings.moves.extend(credit.moves);
+                change.membership.extend(credit.writes);
+            }
+        }
+        change
+            .membership
+            .push(MembershipWrite::PackPaid(season.season, *week));
+
         Ok(change)
     }
 

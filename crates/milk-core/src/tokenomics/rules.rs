@@ -7,7 +7,7 @@ use crate::ledger::Postings;
 use crate::membership::{MembershipWrite, STAKES, SupplyReport, record};
 use crate::state::{ChainState, Change, Fill};
 use crate::tx::Transaction;
-use crate::{Address, Amount, Symbol};
+use crate::{Address, Amount, ChainId, Symbol};
 
 impl ChainState {
     /// Checks a tokenomics action at block time `now_ms` and works out what it changes.
@@ -17,158 +17,212 @@ impl ChainState {
         action: &TokenomicsAction,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
-        let mut change = Change::default();
         match action {
             TokenomicsAction::PayContribution { chain, epoch } => {
-                self.operator_only(tx)?;
-                let rewards = &m.config().rewards;
-                if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
-                    return Err(TxError::Pack("the epoch is not over".into()));
-                }
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::CONTRIBUTION,
-                    chain,
-                    &epoch.to_be_bytes(),
-                );
-                if m.raw(&key).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                let partner = self
-                    .alliance
-                    .as_ref()
-                    .and_then(|(a, _)| a.member(chain))
-                    .filter(|p| p.status != crate::alliance::Status::Applied)
-                    .ok_or(TxError::UnknownApplication)?;
-                let currency = self.currency()?.0;
-                // X% of the volume, rounded down, while allocation B lasts.
-                let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
-                    / crate::exchange::curve::BPS;
-                let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
-                if paid > 0 {
-                    change.postings.moves.push((
-                        rewards.partner_b,
-                        partner.issuer,
-                        currency,
-                        Amount::new(paid),
-                    ));
-                }
-                change
-                    .membership
-                    .push(MembershipWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
+                self.pay_contribution(tx, chain, epoch, now_ms)
             }
-            TokenomicsAction::RewardLink { user, chain } => {
-                self.operator_only(tx)?;
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::LINKED,
-                    chain,
-                    user.as_bytes(),
-                );
-                if m.raw(&key).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                let rewards = &m.config().rewards;
-                let currency = self.currency()?.0;
-                let reward = rewards
-                    .link_reward
-                    .min(self.balance(&rewards.user_bucket, &currency));
-                if !reward.is_zero() {
-                    change
-                        .postings
-                        .moves
-                        .push((rewards.user_bucket, *user, currency, reward));
-                }
-                change
-                    .membership
-                    .push(MembershipWrite::Raw(key, Some(Vec::new())));
-            }
-            TokenomicsAction::StartPhase2 { stake } => {
-                self.operator_only(tx)?;
-                if m.phase2_stake().is_some() {
-                    return Err(TxError::Phase2Started);
-                }
-                change.membership.push(MembershipWrite::Raw(
-                    vec![crate::membership::record::PHASE2],
-                    Some(stake.units().to_be_bytes().to_vec()),
-                ));
-            }
+            TokenomicsAction::RewardLink { user, chain } => self.reward_link(tx, user, chain),
+            TokenomicsAction::StartPhase2 { stake } => self.start_phase2(tx, stake),
             TokenomicsAction::AllocatePartner { chain, amount } => {
-                self.operator_only(tx)?;
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::VEST,
-                    chain,
-                    &[],
-                );
-                if m.raw(&key).is_some() {
-                    return Err(TxError::TradeClosed);
-                }
-                let partner = self
-                    .alliance
-                    .as_ref()
-                    .and_then(|(a, _)| a.member(chain))
-                    .filter(|p| p.status != crate::alliance::Status::Applied)
-                    .ok_or(TxError::UnknownApplication)?;
-                if amount.is_zero() {
-                    return Err(TxError::ZeroAmount);
-                }
-                let rewards = &m.config().rewards;
-                let joined = partner.admitted_at_ms.unwrap_or(0);
-                let unlock = joined
-                    .max(rewards.schedule_start_ms)
-                    .saturating_add(rewards.partner_lock_ms);
-                let currency = self.currency()?.0;
-                change.postings.moves.push((
-                    rewards.partner_a,
-                    crate::membership::vesting_account(chain),
-                    currency,
-                    *amount,
-                ));
-                let mut v = amount.units().to_be_bytes().to_vec();
-                v.extend_from_slice(&unlock.to_be_bytes());
-                v.push(0);
-                change.membership.push(MembershipWrite::Raw(key, Some(v)));
+                self.allocate_partner(tx, chain, amount)
             }
-            TokenomicsAction::ClaimAllocation { chain } => {
-                let key = crate::membership::record::partner_key(
-                    crate::membership::record::VEST,
-                    chain,
-                    &[],
-                );
-                let (amount, unlock, claimed) = m
-                    .raw(&key)
-                    .and_then(|v| crate::membership::decode_vest(v))
-                    .ok_or(TxError::UnknownApplication)?;
-                let partner = self
-                    .alliance
-                    .as_ref()
-                    .and_then(|(a, _)| a.member(chain))
-                    .ok_or(TxError::UnknownApplication)?;
-                if partner.issuer != tx.sender {
-                    return Err(TxError::NotIssuer {
-                        asset: partner.application.symbol,
-                    });
-                }
-                if claimed {
-                    return Err(TxError::TradeClosed);
-                }
-                if now_ms < unlock {
-                    return Err(TxError::AllocationLocked(format!(
-                        "{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"
-                    )));
-                }
-                let currency = self.currency()?.0;
-                change.postings.moves.push((
-                    crate::membership::vesting_account(chain),
-                    tx.sender,
-                    currency,
-                    Amount::new(amount),
-                ));
-                let mut v = amount.to_be_bytes().to_vec();
-                v.extend_from_slice(&unlock.to_be_bytes());
-                v.push(1);
-                change.membership.push(MembershipWrite::Raw(key, Some(v)));
-            }
+            TokenomicsAction::ClaimAllocation { chain } => self.claim_allocation(tx, chain, now_ms),
         }
+    }
+
+    /// `PayContribution`: tICA pays a partner its contribution reward for a finished epoch:
+    fn pay_contribution(
+        &self,
+        tx: &Transaction,
+        chain: &ChainId,
+        epoch: &u64,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let rewards = &m.config().rewards;
+        if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
+            return Err(TxError::Pack("the epoch is not over".into()));
+        }
+        let key = crate::membership::record::partner_key(
+            crate::membership::record::CONTRIBUTION,
+            chain,
+            &epoch.to_be_bytes(),
+        );
+        if m.raw(&key).is_some() {
+            return Err(TxError::TradeClosed);
+        }
+        let partner = self
+            .alliance
+            .as_ref()
+            .and_then(|(a, _)| a.member(chain))
+            .filter(|p| p.status != crate::alliance::Status::Applied)
+            .ok_or(TxError::UnknownApplication)?;
+        let currency = self.currency()?.0;
+        // X% of the volume, rounded down, while allocation B lasts.
+        let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
+            / crate::exchange::curve::BPS;
+        let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
+        if paid > 0 {
+            change.postings.moves.push((
+                rewards.partner_b,
+                partner.issuer,
+                currency,
+                Amount::new(paid),
+            ));
+        }
+        change
+            .membership
+            .push(MembershipWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
+
+        Ok(change)
+    }
+
+    /// `RewardLink`: tICA pays a user's reward for linking a wallet to a partner, once per
+    /// partner.
+    fn reward_link(
+        &self,
+        tx: &Transaction,
+        user: &Address,
+        chain: &ChainId,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let key = crate::membership::record::partner_key(
+            crate::membership::record::LINKED,
+            chain,
+            user.as_bytes(),
+        );
+        if m.raw(&key).is_some() {
+            return Err(TxError::TradeClosed);
+        }
+        let rewards = &m.config().rewards;
+        let currency = self.currency()?.0;
+        let reward = rewards
+            .link_reward
+            .min(self.balance(&rewards.user_bucket, &currency));
+        if !reward.is_zero() {
+            change
+                .postings
+                .moves
+                .push((rewards.user_bucket, *user, currency, reward));
+        }
+        change
+            .membership
+            .push(MembershipWrite::Raw(key, Some(Vec::new())));
+
+        Ok(change)
+    }
+
+    /// `StartPhase2`: tICA switches the alliance to phase 2:
+    fn start_phase2(&self, tx: &Transaction, stake: &Amount) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        if m.phase2_stake().is_some() {
+            return Err(TxError::Phase2Started);
+        }
+        change.membership.push(MembershipWrite::Raw(
+            vec![crate::membership::record::PHASE2],
+            Some(stake.units().to_be_bytes().to_vec()),
+        ));
+
+        Ok(change)
+    }
+
+    /// `AllocatePartner`: tICA sets aside a partner's share of partner allocation A, locked 3
+    /// years from the later of the partner's join date and MLK's listing date (center chain;
+    /// once per partner).
+    fn allocate_partner(
+        &self,
+        tx: &Transaction,
+        chain: &ChainId,
+        amount: &Amount,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let key =
+            crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
+        if m.raw(&key).is_some() {
+            return Err(TxError::TradeClosed);
+        }
+        let partner = self
+            .alliance
+            .as_ref()
+            .and_then(|(a, _)| a.member(chain))
+            .filter(|p| p.status != crate::alliance::Status::Applied)
+            .ok_or(TxError::UnknownApplication)?;
+        if amount.is_zero() {
+            return Err(TxError::ZeroAmount);
+        }
+        let rewards = &m.config().rewards;
+        let joined = partner.admitted_at_ms.unwrap_or(0);
+        let unlock = joined
+            .max(rewards.schedule_start_ms)
+            .saturating_add(rewards.partner_lock_ms);
+        let currency = self.currency()?.0;
+        change.postings.moves.push((
+            rewards.partner_a,
+            crate::membership::vesting_account(chain),
+            currency,
+            *amount,
+        ));
+        let mut v = amount.units().to_be_bytes().to_vec();
+        v.extend_from_slice(&unlock.to_be_bytes());
+        v.push(0);
+        change.membership.push(MembershipWrite::Raw(key, Some(v)));
+
+        Ok(change)
+    }
+
+    /// `ClaimAllocation`: a partner claims its allocation once unlocked (its issuer key).
+    fn claim_allocation(
+        &self,
+        tx: &Transaction,
+        chain: &ChainId,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let mut change = Change::default();
+        let key =
+            crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
+        let (amount, unlock, claimed) = m
+            .raw(&key)
+            .and_then(|v| crate::membership::decode_vest(v))
+            .ok_or(TxError::UnknownApplication)?;
+        let partner = self
+            .alliance
+            .as_ref()
+            .and_then(|(a, _)| a.member(chain))
+            .ok_or(TxError::UnknownApplication)?;
+        if partner.issuer != tx.sender {
+            return Err(TxError::NotIssuer {
+                asset: partner.application.symbol,
+            });
+        }
+        if claimed {
+            return Err(TxError::TradeClosed);
+        }
+        if now_ms < unlock {
+            return Err(TxError::AllocationLocked(format!(
+                "{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"
+            )));
+        }
+        let currency = self.currency()?.0;
+        change.postings.moves.push((
+            crate::membership::vesting_account(chain),
+            tx.sender,
+            currency,
+            Amount::new(amount),
+        ));
+        let mut v = amount.to_be_bytes().to_vec();
+        v.extend_from_slice(&unlock.to_be_bytes());
+        v.push(1);
+        change.membership.push(MembershipWrite::Raw(key, Some(v)));
+
         Ok(change)
     }
 
