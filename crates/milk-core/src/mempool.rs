@@ -6,6 +6,7 @@
 //! the pool, and each sender's share of it, so one sender cannot crowd out the rest.
 
 use crate::Address;
+use crate::error::LedgerError;
 use crate::error::TxError;
 use crate::state::ChainState;
 use crate::tx::{TxId, VerifiedTx};
@@ -143,10 +144,10 @@ impl Mempool {
             if let Some(tx) = self.remove(&id) {
                 out.rejected.push((
                     id,
-                    TxError::Expired {
+                    TxError::Ledger(LedgerError::Expired {
                         expires_at_ms: tx.tx().expires_at_ms,
                         now_ms,
-                    },
+                    }),
                 ));
             }
         }

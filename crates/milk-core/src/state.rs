@@ -11,6 +11,7 @@
 use crate::alliance::{Alliance, AllianceWrite};
 use crate::anchor::Anchors;
 use crate::brand::{BrandPolicy, BrandState, BrandWrite};
+use crate::error::LedgerError;
 pub use crate::error::TxError;
 use crate::exchange::{Exchange, ExchangeWrite};
 use crate::ledger::{DomainRecords, Envelope, Ledger, Postings};
@@ -254,7 +255,7 @@ impl ChainState {
             sequence: tx.sequence,
             expires_at_ms: tx.expires_at_ms,
         };
-        self.ledger.check_envelope(&envelope, now_ms)
+        Ok(self.ledger.check_envelope(&envelope, now_ms)?)
     }
 
     /// Applies a transaction whose signature was checked, at block time `now_ms`. On error
@@ -299,7 +300,7 @@ impl ChainState {
             hash,
         } = action;
         if self.operator != Some(tx.sender) || self.alliance.is_none() {
-            return Err(TxError::NotOperator);
+            return Err(TxError::Ledger(LedgerError::NotOperator));
         }
         self.anchors.check(chain, *height)?;
         Ok(Change {
@@ -313,7 +314,7 @@ impl ChainState {
         if self.operator == Some(tx.sender) {
             Ok(())
         } else {
-            Err(TxError::NotOperator)
+            Err(TxError::Ledger(LedgerError::NotOperator))
         }
     }
 
@@ -345,7 +346,7 @@ impl ChainState {
         asset: &Symbol,
         amount: Amount,
     ) -> Result<(), TxError> {
-        self.ledger.allocate(account, asset, amount)
+        Ok(self.ledger.allocate(account, asset, amount)?)
     }
 
     /// Every domain that runs here, as its records.

@@ -4,6 +4,7 @@
 
 use milk_core::block::Block;
 use milk_core::chain::{self, BlockError, Verifier};
+use milk_core::error::LedgerError;
 use milk_core::genesis::{Allocation, ChainKind, ChainSpec, Genesis, PartnerInfo};
 use milk_core::mempool::{Mempool, MempoolError};
 use milk_core::state::{AssetSpec, ChainState, MAX_TX_LIFETIME_MS, TxError};
@@ -776,10 +777,10 @@ fn each_bad_transaction_gets_its_own_error_and_changes_nothing() {
     s.apply(&t, now).unwrap();
     assert!(matches!(
         s.apply(&t, now),
-        Err(TxError::SequenceUsed {
+        Err(TxError::Ledger(LedgerError::SequenceUsed {
             expected: 1,
             got: 0
-        })
+        }))
     ));
 }
 

@@ -14,6 +14,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use milk_core::codec::Reader;
+use milk_core::error::LedgerError;
 use milk_core::state::TxError;
 use milk_core::tx::{self, SignedTransaction, TxId, VerifiedTx};
 use rayon::prelude::*;
@@ -199,7 +200,10 @@ pub(crate) async fn submit_items(
 /// with where it is.
 fn explain_replay(handle: &ChainHandle, id: TxId, error: SubmitError) -> SubmitError {
     use milk_store::ChainStore;
-    if !matches!(error, SubmitError::Tx(TxError::SequenceUsed { .. })) {
+    if !matches!(
+        error,
+        SubmitError::Tx(TxError::Ledger(LedgerError::SequenceUsed { .. }))
+    ) {
         return error;
     }
     match handle.store.tx_location(&id) {

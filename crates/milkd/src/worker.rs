@@ -13,6 +13,7 @@ use crate::metrics::{Metrics, chain_label};
 use milk_core::Keypair;
 use milk_core::block::BlockHeader;
 use milk_core::chain::{self, Produced};
+use milk_core::error::LedgerError;
 use milk_core::mempool::{Mempool, MempoolError};
 use milk_core::state::{ChainState, StateDelta, TxError};
 use milk_core::tx::{TxId, VerifiedTx};
@@ -344,7 +345,7 @@ impl Worker {
             this.metrics.reject(&this.label, error.code());
             let keeps_status = matches!(
                 error,
-                SubmitError::Tx(TxError::SequenceUsed { .. })
+                SubmitError::Tx(TxError::Ledger(LedgerError::SequenceUsed { .. }))
                     | SubmitError::Mempool(MempoolError::Duplicate)
             );
             if !keeps_status {
@@ -359,8 +360,8 @@ impl Worker {
             Ok(()) => {}
             // A few transactions may arrive ahead of their predecessors and wait for them;
             // one far ahead would only sit in the pool until it expired.
-            Err(TxError::SequenceGap { expected, got }) if got - expected <= MAX_SEQUENCE_AHEAD => {
-            }
+            Err(TxError::Ledger(LedgerError::SequenceGap { expected, got }))
+                if got - expected <= MAX_SEQUENCE_AHEAD => {}
             // Whether a used sequence number is an exact replay of a committed transaction
             // is looked up by the API, on the requester's thread, not here on the writer's.
             Err(e) => return refuse(self, SubmitError::Tx(e)),

@@ -8,10 +8,11 @@
 //! halts, redemptions go on) and reinstate it.
 
 pub mod action;
+pub mod error;
 pub(crate) mod rules;
 use crate::brand::{BrandPolicy, check_policy};
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-use crate::error::TxError;
+use crate::error::AllianceError;
 use crate::{Address, Amount, ChainId, Symbol};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -260,12 +261,12 @@ impl Alliance {
         issuer: &Address,
         a: &Application,
         taken_symbols: &BTreeSet<Symbol>,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), AllianceError> {
         if a.chain == ChainId::center() || self.members.contains_key(&a.chain) {
-            return Err(TxError::ChainTaken);
+            return Err(AllianceError::ChainTaken);
         }
         if a.name.trim().is_empty() || a.sector.trim().is_empty() {
-            return Err(TxError::InvalidApplication(
+            return Err(AllianceError::InvalidApplication(
                 "name and sector must not be empty".into(),
             ));
         }
@@ -274,7 +275,7 @@ impl Alliance {
             .values()
             .any(|m| m.application.sector == a.sector)
         {
-            return Err(TxError::SectorOccupied {
+            return Err(AllianceError::SectorOccupied {
                 sector: a.sector.clone(),
             });
         }
@@ -284,20 +285,22 @@ impl Alliance {
                 .values()
                 .any(|m| m.application.symbol == a.symbol)
         {
-            return Err(TxError::InvalidApplication(format!(
+            return Err(AllianceError::InvalidApplication(format!(
                 "symbol {} is taken",
                 a.symbol
             )));
         }
         if a.decimals > crate::amount::MAX_DECIMALS {
-            return Err(TxError::InvalidApplication("too many decimals".into()));
+            return Err(AllianceError::InvalidApplication(
+                "too many decimals".into(),
+            ));
         }
         if self.is_member_issuer(issuer) || self.members.values().any(|m| m.issuer == *issuer) {
-            return Err(TxError::InvalidApplication(
+            return Err(AllianceError::InvalidApplication(
                 "this key already issues a token".into(),
             ));
         }
-        check_policy(&a.policy).map_err(TxError::InvalidApplication)
+        check_policy(&a.policy).map_err(AllianceError::InvalidApplication)
     }
 
     pub(crate) fn apply(&mut self, issuer: Address, a: Application) {
@@ -321,19 +324,23 @@ impl Alliance {
         );
     }
 
-    fn applicant(&self, chain: &ChainId) -> Result<&Member, TxError> {
+    fn applicant(&self, chain: &ChainId) -> Result<&Member, AllianceError> {
         match self.members.get(chain) {
             Some(m) if m.status == Status::Applied => Ok(m),
-            _ => Err(TxError::UnknownApplication),
+            _ => Err(AllianceError::UnknownApplication),
         }
     }
 
-    pub(crate) fn check_approve(&self, approver: &Address, chain: &ChainId) -> Result<(), TxError> {
+    pub(crate) fn check_approve(
+        &self,
+        approver: &Address,
+        chain: &ChainId,
+    ) -> Result<(), AllianceError> {
         if !self.is_member_issuer(approver) {
-            return Err(TxError::NotAMember);
+            return Err(AllianceError::NotAMember);
         }
         if self.applicant(chain)?.approvals.contains(approver) {
-            return Err(TxError::AlreadyApproved);
+            return Err(AllianceError::AlreadyApproved);
         }
         Ok(())
     }
@@ -345,11 +352,11 @@ impl Alliance {
         }
     }
 
-    pub(crate) fn check_sign(&self, chain: &ChainId) -> Result<(), TxError> {
+    pub(crate) fn check_sign(&self, chain: &ChainId) -> Result<(), AllianceError> {
         let m = self.applicant(chain)?;
         let have = m.approvals.len() as u32;
         if have < m.quorum {
-            return Err(TxError::QuorumNotReached {
+            return Err(AllianceError::QuorumNotReached {
                 have,
                 need: m.quorum,
             });
@@ -358,11 +365,11 @@ impl Alliance {
     }
 
     /// Sets a member's status; `from` is the status it must have.
-    pub(crate) fn check_status(&self, chain: &ChainId, from: Status) -> Result<(), TxError> {
+    pub(crate) fn check_status(&self, chain: &ChainId, from: Status) -> Result<(), AllianceError> {
         match self.members.get(chain) {
             Some(m) if m.status == from => Ok(()),
-            Some(_) => Err(TxError::WrongPartnerStatus),
-            None => Err(TxError::UnknownApplication),
+            Some(_) => Err(AllianceError::WrongPartnerStatus),
+            None => Err(AllianceError::UnknownApplication),
         }
     }
 

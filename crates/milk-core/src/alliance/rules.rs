@@ -4,6 +4,7 @@
 use super::action::AllianceAction;
 use super::{AllianceWrite, Status};
 use crate::ChainId;
+use crate::error::LedgerError;
 use crate::error::TxError;
 use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
@@ -16,7 +17,10 @@ impl ChainState {
         action: &AllianceAction,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let (alliance, symbols) = self.alliance.as_ref().ok_or(TxError::NotOperator)?;
+        let (alliance, symbols) = self
+            .alliance
+            .as_ref()
+            .ok_or(TxError::Ledger(LedgerError::NotOperator))?;
         let by_operator = || self.operator_only(tx);
         let status = |chain: &ChainId, from: Status, to: Status| -> Result<_, TxError> {
             by_operator()?;

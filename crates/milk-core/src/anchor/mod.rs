@@ -2,8 +2,9 @@
 //! cannot rewrite its history before an anchor without every verifier noticing.
 
 pub mod action;
+pub mod error;
 
-use crate::error::TxError;
+use crate::error::AnchorError;
 use crate::ledger::DomainRecords;
 use crate::{ChainId, Hash};
 use std::collections::BTreeMap;
@@ -47,9 +48,9 @@ impl Anchors {
     }
 
     /// Refuses an anchor at or below the chain's last anchored height.
-    pub(crate) fn check(&self, chain: &ChainId, height: u64) -> Result<(), TxError> {
+    pub(crate) fn check(&self, chain: &ChainId, height: u64) -> Result<(), AnchorError> {
         match self.of(chain).last() {
-            Some((anchored, _)) if height <= anchored => Err(TxError::AnchorNotNewer {
+            Some((anchored, _)) if height <= anchored => Err(AnchorError::AnchorNotNewer {
                 chain: chain.clone(),
                 anchored,
             }),

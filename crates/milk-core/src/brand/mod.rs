@@ -6,9 +6,10 @@
 //! why (the partner's reference, the order, the customer link) so each happens once.
 
 pub mod action;
+pub mod error;
 mod policy;
 pub(crate) mod rules;
-use crate::error::TxError;
+use crate::error::BrandError;
 use crate::hash::Hash;
 use crate::hash::TxId;
 use crate::{Address, Amount, ChainId};
@@ -581,11 +582,11 @@ impl BrandState {
         &self,
         account: &Address,
         now_ms: u64,
-    ) -> Result<(Amount, BrandWrite), TxError> {
+    ) -> Result<(Amount, BrandWrite), BrandError> {
         let today = now_ms / DAY_MS;
         let expired: Vec<(u64, Amount)> = self.lots(account).filter(|(d, _)| *d <= today).collect();
         if expired.is_empty() {
-            return Err(TxError::NothingExpired);
+            return Err(BrandError::NothingExpired);
         }
         let amount = expired.iter().fold(Amount::ZERO, |s, (_, a)| {
             s.checked_add(*a).expect("lots never exceed a balance")
@@ -635,16 +636,16 @@ impl BrandState {
         &self,
         account: &Address,
         customer_hash: &Hash,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), BrandError> {
         match self.links.get(account) {
-            Some(h) if h != customer_hash => Err(TxError::AlreadyLinked),
+            Some(h) if h != customer_hash => Err(BrandError::AlreadyLinked),
             _ => Ok(()),
         }
     }
 
-    pub(crate) fn check_reference(reference: &str) -> Result<(), TxError> {
+    pub(crate) fn check_reference(reference: &str) -> Result<(), BrandError> {
         if reference.is_empty() || reference.len() > MAX_REFERENCE_BYTES {
-            return Err(TxError::InvalidReference);
+            return Err(BrandError::InvalidReference);
         }
         Ok(())
     }
@@ -657,29 +658,29 @@ impl BrandState {
         reference: &str,
         tx: TxId,
         now_ms: u64,
-    ) -> Result<BrandWrite, TxError> {
+    ) -> Result<BrandWrite, BrandError> {
         Self::check_reference(reference)?;
         if self.conversions.contains_key(reference) {
-            return Err(TxError::ReferenceUsed);
+            return Err(BrandError::ReferenceUsed);
         }
         if !self.links.contains_key(to) {
-            return Err(TxError::NotLinked);
+            return Err(BrandError::NotLinked);
         }
         let amount = u128::from(mileage)
             .checked_mul(u128::from(self.policy.units_per_mileage))
             .map(Amount::new)
-            .ok_or(TxError::ConversionOutOfRange)?;
+            .ok_or(BrandError::ConversionOutOfRange)?;
         if amount < self.policy.min_conversion
             || amount > self.policy.max_conversion
             || amount.is_zero()
         {
-            return Err(TxError::ConversionOutOfRange);
+            return Err(BrandError::ConversionOutOfRange);
         }
         let converted = self.converted_on_day(to, now_ms);
         let converted_today = converted
             .checked_add(amount)
             .filter(|total| *total <= self.policy.daily_user_limit)
-            .ok_or(TxError::DailyLimit {
+            .ok_or(BrandError::DailyLimit {
                 limit: self.policy.daily_user_limit,
                 used: converted,
             })?;
@@ -705,10 +706,10 @@ impl BrandState {
         redeemer: &Address,
         amount: Amount,
         order_id: &str,
-    ) -> Result<BrandWrite, TxError> {
+    ) -> Result<BrandWrite, BrandError> {
         Self::check_reference(order_id)?;
         if self.redemptions.contains_key(order_id) {
-            return Err(TxError::ReferenceUsed);
+            return Err(BrandError::ReferenceUsed);
         }
         Ok(BrandWrite::Redeem(
             order_id.to_owned(),
@@ -720,13 +721,16 @@ impl BrandState {
         ))
     }
 
-    pub(crate) fn plan_refund(&self, order_id: &str) -> Result<(Redemption, BrandWrite), TxError> {
+    pub(crate) fn plan_refund(
+        &self,
+        order_id: &str,
+    ) -> Result<(Redemption, BrandWrite), BrandError> {
         let r = self
             .redemptions
             .get(order_id)
-            .ok_or(TxError::UnknownRedemption)?;
+            .ok_or(BrandError::UnknownRedemption)?;
         if r.refunded {
-            return Err(TxError::AlreadyRefunded);
+            return Err(BrandError::AlreadyRefunded);
         }
         Ok((*r, BrandWrite::Refund(order_id.to_owned())))
     }

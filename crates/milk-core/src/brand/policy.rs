@@ -6,7 +6,7 @@
 use super::{BrandPolicy, BrandState, BrandWrite, check_policy};
 use crate::Amount;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer, flag};
-use crate::error::TxError;
+use crate::error::BrandError;
 use serde::{Deserialize, Serialize};
 
 /// The terms a partner may change with `SetPolicy`.
@@ -67,8 +67,8 @@ impl Decode for PolicyTerms {
 
 impl BrandState {
     /// Checks new terms: the policy they make must make sense as a whole.
-    pub(crate) fn plan_terms(&self, terms: PolicyTerms) -> Result<BrandWrite, TxError> {
-        check_policy(&terms.applied_to(self.policy())).map_err(TxError::InvalidPolicy)?;
+    pub(crate) fn plan_terms(&self, terms: PolicyTerms) -> Result<BrandWrite, BrandError> {
+        check_policy(&terms.applied_to(self.policy())).map_err(BrandError::InvalidPolicy)?;
         Ok(BrandWrite::Terms(terms))
     }
 }

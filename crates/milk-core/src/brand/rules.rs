@@ -4,6 +4,7 @@ use super::action::BrandAction;
 use super::{BrandState, BrandWrite, link_message};
 use crate::Symbol;
 use crate::error::TxError;
+use crate::error::{BrandError, LedgerError};
 use crate::keys;
 use crate::state::{ChainState, Change};
 use crate::token::rules::nonzero;
@@ -18,10 +19,12 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let (asset, brand) = self.brand_or_err()?;
-        let spec = self.asset(&asset).ok_or(TxError::UnknownAsset { asset })?;
+        let spec = self
+            .asset(&asset)
+            .ok_or(TxError::Ledger(LedgerError::UnknownAsset { asset }))?;
         let by_issuer = || match spec.issuer == Some(tx.sender) {
             true => Ok(()),
-            false => Err(TxError::NotIssuer { asset }),
+            false => Err(TxError::Ledger(LedgerError::NotIssuer { asset })),
         };
         let mut change = Change::default();
         match action {
@@ -29,10 +32,12 @@ impl ChainState {
                 customer_hash,
                 partner_signature,
             } => {
-                let issuer = spec.issuer.ok_or(TxError::NotBrandChain)?;
+                let issuer = spec
+                    .issuer
+                    .ok_or(TxError::Brand(BrandError::NotBrandChain))?;
                 let message = link_message(self.chain(), &tx.sender, customer_hash);
                 if !keys::verify(&issuer, &message.0, partner_signature) {
-                    return Err(TxError::BadPartnerSignature);
+                    return Err(TxError::Brand(BrandError::BadPartnerSignature));
                 }
                 brand.check_link(&tx.sender, customer_hash)?;
                 change
@@ -85,6 +90,6 @@ impl ChainState {
         self.brand
             .as_ref()
             .map(|(s, b)| (*s, b))
-            .ok_or(TxError::NotBrandChain)
+            .ok_or(TxError::Brand(BrandError::NotBrandChain))
     }
 }

@@ -22,6 +22,7 @@ pub(crate) mod rules;
 
 pub mod action;
 pub mod audit;
+pub mod error;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::exchange::curve::{Curve, Side};
 use crate::hash::TxId;

@@ -4,6 +4,7 @@
 use crate::alliance::Status;
 use crate::brand::{BrandWrite, Delivery, Escrow, EscrowStatus};
 use crate::error::TxError;
+use crate::error::{BrandError, ExchangeError, LedgerError};
 use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
@@ -16,12 +17,20 @@ const ORACLE_SKEW_MS: u64 = 5_000;
 
 fn market_error(e: MarketError) -> TxError {
     match e {
-        MarketError::ZeroSize => TxError::ZeroAmount,
-        MarketError::BoundReached { largest } => TxError::BoundReached { largest },
-        MarketError::TooSmall => TxError::OrderTooSmall,
-        MarketError::DepthWouldMovePrice { step, .. } => TxError::DepthWouldMovePrice { step },
-        MarketError::TooLarge => TxError::InvalidMarket("amounts too large".into()),
-        MarketError::InvalidCurve(why) => TxError::InvalidMarket(why.into()),
+        MarketError::ZeroSize => TxError::Ledger(LedgerError::ZeroAmount),
+        MarketError::BoundReached { largest } => {
+            TxError::Exchange(ExchangeError::BoundReached { largest })
+        }
+        MarketError::TooSmall => TxError::Exchange(ExchangeError::OrderTooSmall),
+        MarketError::DepthWouldMovePrice { step, .. } => {
+            TxError::Exchange(ExchangeError::DepthWouldMovePrice { step })
+        }
+        MarketError::TooLarge => {
+            TxError::Exchange(ExchangeError::InvalidMarket("amounts too large".into()))
+        }
+        MarketError::InvalidCurve(why) => {
+            TxError::Exchange(ExchangeError::InvalidMarket(why.into()))
+        }
     }
 }
 
@@ -69,18 +78,29 @@ impl ChainState {
         size: OrderSize,
         now_ms: u64,
     ) -> Result<Priced, TxError> {
-        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
-        let entry = exchange
-            .market(asset)
-            .ok_or(TxError::UnknownMarket { asset: *asset })?;
+        let exchange = self
+            .exchange
+            .as_ref()
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let entry =
+            exchange
+                .market(asset)
+                .ok_or(TxError::Exchange(ExchangeError::UnknownMarket {
+                    asset: *asset,
+                }))?;
         if self.partner_status(&entry.chain) == Some(Status::Suspended) {
-            return Err(TxError::PartnerSuspended);
+            return Err(TxError::Exchange(ExchangeError::PartnerSuspended));
         }
-        let oracle = exchange.oracle().ok_or(TxError::OracleMissing)?;
+        let oracle = exchange
+            .oracle()
+            .ok_or(TxError::Exchange(ExchangeError::OracleMissing))?;
         let age_ms = now_ms.saturating_sub(oracle.observed_at_ms);
         let max_ms = exchange.config().oracle_max_age_ms;
         if age_ms > max_ms {
-            return Err(TxError::OracleStale { age_ms, max_ms });
+            return Err(TxError::Exchange(ExchangeError::OracleStale {
+                age_ms,
+                max_ms,
+            }));
         }
         let currency = self.currency()?;
         let mlk = MlkPrice {
@@ -95,17 +115,17 @@ impl ChainState {
         }
         .map_err(market_error)?;
         if fill.bt > entry.market.max_order {
-            return Err(TxError::OrderTooLarge {
+            return Err(TxError::Exchange(ExchangeError::OrderTooLarge {
                 max: entry.market.max_order,
-            });
+            }));
         }
         let used = exchange.volume(user, now_ms / crate::ledger::DAY_MS, asset);
         let day_volume = used.saturating_add(fill.bt);
         if day_volume > entry.market.user_daily_limit {
-            return Err(TxError::DailyVolume {
+            return Err(TxError::Exchange(ExchangeError::DailyVolume {
                 limit: entry.market.user_daily_limit,
                 used,
-            });
+            }));
         }
         let mut market = entry.clone();
         market.market.curve.position = fill.position_after;
@@ -119,11 +139,14 @@ impl ChainState {
 
     /// The exchange's currency and its decimals.
     pub(crate) fn currency(&self) -> Result<(Symbol, u8), TxError> {
-        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let exchange = self
+            .exchange
+            .as_ref()
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         let symbol = exchange.config().currency;
         let spec = self
             .asset(&symbol)
-            .ok_or(TxError::UnknownAsset { asset: symbol })?;
+            .ok_or(TxError::Ledger(LedgerError::UnknownAsset { asset: symbol }))?;
         Ok((symbol, spec.decimals))
     }
 
@@ -223,18 +246,21 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
-        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let exchange = self
+            .exchange
+            .as_ref()
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         if tx.sender != exchange.config().oracle {
-            return Err(TxError::NotOracle);
+            return Err(TxError::Exchange(ExchangeError::NotOracle));
         }
         if *krw_e4 == 0 {
-            return Err(TxError::InvalidPrice);
+            return Err(TxError::Exchange(ExchangeError::InvalidPrice));
         }
         let newer = exchange
             .oracle()
             .is_none_or(|o| *observed_at_ms > o.observed_at_ms);
         if !newer || *observed_at_ms > now_ms.saturating_add(ORACLE_SKEW_MS) {
-            return Err(TxError::OracleNotNewer);
+            return Err(TxError::Exchange(ExchangeError::OracleNotNewer));
         }
         change
             .exchange
@@ -259,7 +285,10 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let exchange = self
+            .exchange
+            .as_ref()
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         let entry = match (exchange.market(asset), position) {
             (Some(existing), None) => {
                 let curve = existing
@@ -276,22 +305,27 @@ impl ChainState {
                 }
             }
             (Some(_), Some(_)) => {
-                return Err(TxError::InvalidMarket(
+                return Err(TxError::Exchange(ExchangeError::InvalidMarket(
                     "the market is open: change its depth without a position".into(),
-                ));
+                )));
             }
             (None, None) => {
-                return Err(TxError::InvalidMarket(
+                return Err(TxError::Exchange(ExchangeError::InvalidMarket(
                     "opening a market needs TICA's starting position".into(),
-                ));
+                )));
             }
             (None, Some(position)) => {
-                let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NoExchange)?;
+                let (alliance, _) = self
+                    .alliance
+                    .as_ref()
+                    .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
                 let member = alliance
                     .members()
                     .map(|(_, m)| m)
                     .find(|m| m.application.symbol == *asset && m.status != Status::Applied)
-                    .ok_or(TxError::UnknownMarket { asset: *asset })?;
+                    .ok_or(TxError::Exchange(ExchangeError::UnknownMarket {
+                        asset: *asset,
+                    }))?;
                 let a = &member.application;
                 let curve = Curve {
                     redemption_value_krw: a.policy.redemption_value_krw,
@@ -316,7 +350,7 @@ impl ChainState {
             .curve
             .sandwich_safe_max_order(exchange.config().fee_bps);
         if max_order.is_zero() || max_order.units() > bound {
-            return Err(TxError::MaxOrderUnsafe { bound });
+            return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
         }
         let mut entry = entry;
         entry.market.max_order = max_order.units();
@@ -339,14 +373,16 @@ impl ChainState {
         let mut change = Change::default();
         let (currency, _) = self.currency()?;
         if *pay != currency {
-            return Err(TxError::PaymentNotAccepted { asset: *pay });
+            return Err(TxError::Exchange(ExchangeError::PaymentNotAccepted {
+                asset: *pay,
+            }));
         }
         let p = self.price(&tx.sender, asset, Side::Buy, *size, now_ms)?;
         if p.fill.total > max_in.units() {
-            return Err(TxError::LimitMissed {
+            return Err(TxError::Exchange(ExchangeError::LimitMissed {
                 total: p.fill.total,
                 limit: max_in.units(),
-            });
+            }));
         }
         change
             .postings
@@ -367,13 +403,18 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
-        let t = exchange.trade(trade).ok_or(TxError::UnknownTrade)?;
+        let exchange = self
+            .exchange
+            .as_ref()
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let t = exchange
+            .trade(trade)
+            .ok_or(TxError::Exchange(ExchangeError::UnknownTrade))?;
         if t.side != Side::Buy {
-            return Err(TxError::UnknownTrade);
+            return Err(TxError::Exchange(ExchangeError::UnknownTrade));
         }
         if t.status != TradeStatus::Pending {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Exchange(ExchangeError::TradeClosed));
         }
         let (currency, _) = self.currency()?;
         let mut t = t.clone();
@@ -419,20 +460,23 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let exchange = self.exchange.as_ref().ok_or(TxError::NoExchange)?;
+        let exchange = self
+            .exchange
+            .as_ref()
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action else {
-            return Err(TxError::NotASale);
+            return Err(TxError::Exchange(ExchangeError::NotASale));
         };
         let id = order.tx.id();
         if !keys::verify(&order.tx.sender, &id.0, &order.signature) {
-            return Err(TxError::BadSignature);
+            return Err(TxError::Ledger(LedgerError::BadSignature));
         }
         let (asset, _) = exchange
             .market_of_chain(&order.tx.chain)
-            .ok_or(TxError::NotBrandChain)?;
+            .ok_or(TxError::Brand(BrandError::NotBrandChain))?;
         let asset = *asset;
         if exchange.trade(&id).is_some() {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Exchange(ExchangeError::TradeClosed));
         }
         let user = order.tx.sender;
         let (currency, _) = self.currency()?;
@@ -440,7 +484,7 @@ impl ChainState {
         // the brand chain acts on (it gives the tokens back).
         let outcome = (|| {
             if now_ms >= order.tx.expires_at_ms {
-                return Err(TxError::OrderExpired);
+                return Err(TxError::Exchange(ExchangeError::OrderExpired));
             }
             let p = self.price(
                 &user,
@@ -450,16 +494,16 @@ impl ChainState {
                 now_ms,
             )?;
             if p.fill.total < min_out.units() {
-                return Err(TxError::LimitMissed {
+                return Err(TxError::Exchange(ExchangeError::LimitMissed {
                     total: p.fill.total,
                     limit: min_out.units(),
-                });
+                }));
             }
             let reserve = self.balance(&exchange.config().liquidity, &currency);
             if reserve.units() < p.fill.gross {
-                return Err(TxError::ReserveShort {
+                return Err(TxError::Exchange(ExchangeError::ReserveShort {
                     available: reserve.units(),
-                });
+                }));
             }
             Ok(p)
         })();
@@ -512,20 +556,24 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
-        let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+        let inventory = self
+            .inventory
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         let (asset, brand) = self.brand_or_err()?;
         let asset = &asset;
         let _ = inventory;
         if amount.is_zero() {
-            return Err(TxError::ZeroAmount);
+            return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
         let balance = self.balance(&tx.sender, asset);
         let lots = brand
             .plan_spend(&tx.sender, None, balance, *amount, now_ms)
-            .map_err(|spendable| TxError::InsufficientBalance {
-                asset: *asset,
-                available: spendable,
-                needed: *amount,
+            .map_err(|spendable| {
+                TxError::Ledger(LedgerError::InsufficientBalance {
+                    asset: *asset,
+                    available: spendable,
+                    needed: *amount,
+                })
             })?;
         let taken = match &lots {
             Some(BrandWrite::Lots { moves, .. }) => moves.clone(),
@@ -559,12 +607,16 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+        let inventory = self
+            .inventory
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         let (asset, brand) = self.brand_or_err()?;
         let asset = &asset;
-        let e = brand.escrow(trade).ok_or(TxError::UnknownTrade)?;
+        let e = brand
+            .escrow(trade)
+            .ok_or(TxError::Exchange(ExchangeError::UnknownTrade))?;
         if e.status != EscrowStatus::Locked {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Exchange(ExchangeError::TradeClosed));
         }
         let (to, status) = if *filled {
             (inventory, EscrowStatus::Released)
@@ -589,14 +641,16 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let inventory = self.inventory.ok_or(TxError::NoExchange)?;
+        let inventory = self
+            .inventory
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         let (asset, brand) = self.brand_or_err()?;
         let asset = &asset;
         if brand.delivery(trade).is_some() {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Exchange(ExchangeError::TradeClosed));
         }
         if amount.is_zero() {
-            return Err(TxError::ZeroAmount);
+            return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
         // A shortfall is recorded rather than refused: the center chain then refunds
         // the buy, and TICA's later steps never wait behind a refused one.

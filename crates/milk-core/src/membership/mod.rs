@@ -15,6 +15,7 @@
 pub(crate) mod rules;
 
 pub mod action;
+pub mod error;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::{Address, Amount, Hash, Symbol};
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,7 @@
 
 use super::action::MembershipAction;
 use crate::error::TxError;
+use crate::error::{AllianceError, LedgerError, MembershipError};
 use crate::membership::{MembershipWrite, Reason, coupon_key};
 use crate::state::{ChainState, Change, Fill};
 use crate::tx::Transaction;
@@ -121,15 +122,18 @@ impl ChainState {
 
     /// `CheckIn`: the daily check-in:
     fn check_in(&self, tx: &Transaction, now_ms: u64) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let day = now_ms / crate::ledger::DAY_MS;
         let mut change = Change::default();
         if m.checked_in(&tx.sender, day) {
-            return Err(TxError::AlreadyCheckedIn);
+            return Err(TxError::Membership(MembershipError::AlreadyCheckedIn));
         }
         let config = m.config();
         if self.balance(&config.activity_pool, &config.token).is_zero() {
-            return Err(TxError::PoolExhausted);
+            return Err(TxError::Membership(MembershipError::PoolExhausted));
         }
         let credit = self
             .plan_credit(
@@ -140,7 +144,7 @@ impl ChainState {
                 tx.id().to_hex(),
                 now_ms,
             )
-            .ok_or(TxError::DailyCapReached)?;
+            .ok_or(TxError::Membership(MembershipError::DailyCapReached))?;
         change.postings.moves = credit.moves;
         change.membership = credit.writes;
         change
@@ -157,32 +161,35 @@ impl ChainState {
         amount: &Amount,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         let (currency, decimals) = self.currency()?;
         if amount.is_zero() {
-            return Err(TxError::ZeroAmount);
+            return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
         let have = self.balance(&tx.sender, &currency);
         if have < *amount {
-            return Err(TxError::InsufficientBalance {
+            return Err(TxError::Ledger(LedgerError::InsufficientBalance {
                 asset: currency,
                 available: have,
                 needed: *amount,
-            });
+            }));
         }
         let wanted = amount
             .units()
             .checked_mul(m.rules().per_mlk_burned.units())
-            .ok_or(TxError::Overflow { asset: currency })?
+            .ok_or(TxError::Ledger(LedgerError::Overflow { asset: currency }))?
             / 10u128.pow(u32::from(decimals));
         if wanted == 0 {
-            return Err(TxError::BurnTooSmall);
+            return Err(TxError::Membership(MembershipError::BurnTooSmall));
         }
         let config = m.config();
         if self.balance(&config.burn_pool, &config.token).units() < wanted {
             // Burning for less than the rate promises is refused, not half-paid.
-            return Err(TxError::PoolExhausted);
+            return Err(TxError::Membership(MembershipError::PoolExhausted));
         }
         let credit = self
             .plan_credit(
@@ -193,7 +200,7 @@ impl ChainState {
                 tx.id().to_hex(),
                 now_ms,
             )
-            .ok_or(TxError::PoolExhausted)?;
+            .ok_or(TxError::Membership(MembershipError::PoolExhausted))?;
         change.postings.burns.push((tx.sender, currency, *amount));
         change.postings.moves = credit.moves;
         change.membership = credit.writes;
@@ -211,17 +218,23 @@ impl ChainState {
         coupon_id: &str,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         crate::brand::BrandState::check_reference(coupon_id)?;
-        let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
+        let (alliance, _) = self
+            .alliance
+            .as_ref()
+            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
         let (chain, _) = alliance
             .members()
             .find(|(_, p)| p.issuer == tx.sender && p.status != crate::alliance::Status::Applied)
-            .ok_or(TxError::NotAMember)?;
+            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
         let key = coupon_key(chain, coupon_id);
         if m.coupon_used(&key) {
-            return Err(TxError::CouponUsed);
+            return Err(TxError::Membership(MembershipError::CouponUsed));
         }
         let wanted = u128::from(*krw / 1_000).saturating_mul(m.rules().per_1000_krw_coupon.units());
         // The coupon counts once, even when the cap or the pool leaves nothing.
@@ -265,11 +278,14 @@ impl ChainState {
         level: &u8,
         reason: &str,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         if usize::from(*level) >= m.config().levels.len() {
-            return Err(TxError::InvalidLevel);
+            return Err(TxError::Membership(MembershipError::InvalidLevel));
         }
         let floor = (*level > 0).then(|| (*level, reason.to_owned()));
         change.membership.push(MembershipWrite::Floor(*user, floor));
@@ -294,24 +310,30 @@ impl ChainState {
         opens_ms: &u64,
         closes_ms: &u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         crate::brand::BrandState::check_reference(id)?;
-        let (alliance, _) = self.alliance.as_ref().ok_or(TxError::NotAMember)?;
+        let (alliance, _) = self
+            .alliance
+            .as_ref()
+            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
         let (chain, _) = alliance
             .members()
             .find(|(_, p)| p.issuer == tx.sender && p.status == crate::alliance::Status::Admitted)
-            .ok_or(TxError::NotAMember)?;
+            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
         if m.offer(chain, id).is_some() {
-            return Err(TxError::OfferExists);
+            return Err(TxError::Membership(MembershipError::OfferExists));
         }
         if usize::from(*level) >= m.config().levels.len() {
-            return Err(TxError::InvalidLevel);
+            return Err(TxError::Membership(MembershipError::InvalidLevel));
         }
         if price.is_zero() || *stock == 0 || closes_ms <= opens_ms || title.is_empty() {
-            return Err(TxError::InvalidOffer(
+            return Err(TxError::Membership(MembershipError::InvalidOffer(
                 "a title, a price, some stock and a window that closes after it opens".into(),
-            ));
+            )));
         }
         change.membership.push(MembershipWrite::Offer(
             chain.clone(),
@@ -339,30 +361,35 @@ impl ChainState {
         id: &str,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
-        let offer = m.offer(chain, id).ok_or(TxError::UnknownOffer)?;
+        let offer = m
+            .offer(chain, id)
+            .ok_or(TxError::Membership(MembershipError::UnknownOffer))?;
         if now_ms < offer.opens_ms || now_ms >= offer.closes_ms {
-            return Err(TxError::OfferClosed);
+            return Err(TxError::Membership(MembershipError::OfferClosed));
         }
         if offer.sold >= offer.stock {
-            return Err(TxError::SoldOut);
+            return Err(TxError::Membership(MembershipError::SoldOut));
         }
         let level = m.level(&tx.sender, now_ms);
         if level.index < offer.level {
-            return Err(TxError::UnderLevel {
+            return Err(TxError::Membership(MembershipError::UnderLevel {
                 level: level.name,
                 needed: m.config().levels[usize::from(offer.level)].name.clone(),
-            });
+            }));
         }
         let token = m.config().token;
         let have = self.balance(&tx.sender, &token);
         if have < offer.price {
-            return Err(TxError::InsufficientBalance {
+            return Err(TxError::Ledger(LedgerError::InsufficientBalance {
                 asset: token,
                 available: have,
                 needed: offer.price,
-            });
+            }));
         }
         change
             .postings
@@ -395,15 +422,17 @@ impl ChainState {
             .and_then(|(a, _)| a.member(chain))
             .is_some_and(|p| p.status != crate::alliance::Status::Applied);
         if !member {
-            return Err(TxError::UnknownApplication);
+            return Err(TxError::Alliance(AllianceError::UnknownApplication));
         }
         let known = items
             .iter()
             .all(|i| crate::membership::DATA_ITEMS.contains(&i.as_str()));
         if purpose.trim().is_empty() || items.is_empty() || !known || *retention_days == 0 {
-            return Err(TxError::InvalidConsent(format!(
-                "name a purpose, a retention of at least a day, and items among {:?}",
-                crate::membership::DATA_ITEMS
+            return Err(TxError::Membership(MembershipError::InvalidConsent(
+                format!(
+                    "name a purpose, a retention of at least a day, and items among {:?}",
+                    crate::membership::DATA_ITEMS
+                ),
             )));
         }
         change.membership.push(MembershipWrite::Consent(
@@ -428,13 +457,16 @@ impl ChainState {
         chain: &ChainId,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         let mut consent = m
             .consent(chain, &tx.sender)
             .filter(|c| c.active())
             .cloned()
-            .ok_or(TxError::NoConsent)?;
+            .ok_or(TxError::Membership(MembershipError::NoConsent))?;
         consent.withdrawn_ms = Some(now_ms);
         change
             .membership
@@ -452,13 +484,16 @@ impl ChainState {
         users: &Vec<Address>,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         // Only consenting members' data is ever read, so only they are logged.
         for u in users {
             if !m.consent(chain, u).is_some_and(|c| c.active()) {
-                return Err(TxError::NoConsent);
+                return Err(TxError::Membership(MembershipError::NoConsent));
             }
             change
                 .membership
@@ -483,18 +518,21 @@ impl ChainState {
         lzm_per_week: &Amount,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         if m.season().is_some_and(|s| s.season >= *season) {
-            return Err(TxError::Pack(
+            return Err(TxError::Membership(MembershipError::Pack(
                 "a season's number must be higher than the last".into(),
-            ));
+            )));
         }
         if *weeks == 0 || *starts_ms < now_ms {
-            return Err(TxError::Pack(
+            return Err(TxError::Membership(MembershipError::Pack(
                 "a season runs at least a week and starts now or later".into(),
-            ));
+            )));
         }
         change
             .membership
@@ -511,16 +549,21 @@ impl ChainState {
 
     /// `JoinPack`: a member commits MLK to the Pack (more joins add to it).
     fn join_pack(&self, tx: &Transaction, amount: &Amount, now_ms: u64) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
-        let season = m
-            .season()
-            .ok_or_else(|| TxError::Pack("no season is open".into()))?;
+        let season = m.season().ok_or_else(|| {
+            TxError::Membership(MembershipError::Pack("no season is open".into()))
+        })?;
         if now_ms >= season.week_start(season.weeks) {
-            return Err(TxError::Pack("the season is over".into()));
+            return Err(TxError::Membership(MembershipError::Pack(
+                "the season is over".into(),
+            )));
         }
         if amount.is_zero() {
-            return Err(TxError::ZeroAmount);
+            return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
         let currency = self.currency()?.0;
         change
@@ -540,11 +583,14 @@ impl ChainState {
     /// `LeavePack`: a member takes all their MLK out of the Pack; the week under way is
     /// forfeited.
     fn leave_pack(&self, tx: &Transaction) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         let (held, _) = m
             .pack_of(&tx.sender)
-            .ok_or_else(|| TxError::Pack("not in the Pack".into()))?;
+            .ok_or_else(|| TxError::Membership(MembershipError::Pack("not in the Pack".into())))?;
         let currency = self.currency()?.0;
         change.postings.moves.push((
             *crate::membership::PACK,
@@ -561,22 +607,29 @@ impl ChainState {
 
     /// `PayPackWeek`: tICA pays a finished week of the season (center chain; once per week).
     fn pay_pack_week(&self, tx: &Transaction, week: &u32, now_ms: u64) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let season = m
             .season()
-            .ok_or_else(|| TxError::Pack("no season is open".into()))?
+            .ok_or_else(|| TxError::Membership(MembershipError::Pack("no season is open".into())))?
             .clone();
         if *week >= season.weeks {
-            return Err(TxError::Pack("the season has no such week".into()));
+            return Err(TxError::Membership(MembershipError::Pack(
+                "the season has no such week".into(),
+            )));
         }
         let (start, end) = (season.week_start(*week), season.week_start(*week + 1));
         if now_ms < end {
-            return Err(TxError::Pack("the week is not over".into()));
+            return Err(TxError::Membership(MembershipError::Pack(
+                "the week is not over".into(),
+            )));
         }
         if m.week_paid(season.season, *week) {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Membership(MembershipError::AlreadyPaid));
         }
         let currency = self.currency()?.0;
         // Those in the Pack the whole week, still in it now, share the week's MLK

@@ -2,6 +2,7 @@
 
 use super::action::TokenAction;
 use crate::error::TxError;
+use crate::error::{BrandError, LedgerError};
 use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
 use crate::{Address, Amount, Symbol};
@@ -15,13 +16,15 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let asset = *action.asset();
-        let spec = self.asset(&asset).ok_or(TxError::UnknownAsset { asset })?;
+        let spec = self
+            .asset(&asset)
+            .ok_or(TxError::Ledger(LedgerError::UnknownAsset { asset }))?;
         let mut change = Change::default();
         match action {
             TokenAction::Transfer { to, amount, .. } => {
                 nonzero(*amount)?;
                 if self.brand().is_some_and(|b| !b.policy().transfers_allowed) {
-                    return Err(TxError::TransfersDisabled);
+                    return Err(TxError::Brand(BrandError::TransfersDisabled));
                 }
                 self.spend(&mut change, &tx.sender, Some(*to), &asset, *amount, now_ms)?;
                 change.postings.moves.push((tx.sender, *to, asset, *amount));
@@ -29,7 +32,7 @@ impl ChainState {
             TokenAction::Mint { to, amount, .. } => {
                 nonzero(*amount)?;
                 if spec.issuer != Some(tx.sender) {
-                    return Err(TxError::NotIssuer { asset });
+                    return Err(TxError::Ledger(LedgerError::NotIssuer { asset }));
                 }
                 change.postings.mints.push((*to, asset, *amount));
             }
@@ -67,10 +70,12 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<(), TxError> {
         let available = self.balance(account, asset);
-        let short = |available| TxError::InsufficientBalance {
-            asset: *asset,
-            available,
-            needed: amount,
+        let short = |available| {
+            TxError::Ledger(LedgerError::InsufficientBalance {
+                asset: *asset,
+                available,
+                needed: amount,
+            })
         };
         if available < amount {
             return Err(short(available));
@@ -86,7 +91,7 @@ impl ChainState {
 /// Refuses an amount of zero.
 pub(crate) fn nonzero(amount: Amount) -> Result<(), TxError> {
     if amount.is_zero() {
-        Err(TxError::ZeroAmount)
+        Err(TxError::Ledger(LedgerError::ZeroAmount))
     } else {
         Ok(())
     }

@@ -2,4 +2,5 @@
 //! and partners' shares of allocation A.
 
 pub mod action;
+pub mod error;
 pub(crate) mod rules;

@@ -3,6 +3,7 @@
 
 use super::action::TokenomicsAction;
 use crate::error::TxError;
+use crate::error::{LedgerError, MembershipError, TokenomicsError};
 use crate::ledger::Postings;
 use crate::membership::{MembershipWrite, STAKES, SupplyReport, record};
 use crate::state::{ChainState, Change, Fill};
@@ -38,12 +39,15 @@ impl ChainState {
         epoch: &u64,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let rewards = &m.config().rewards;
         if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
-            return Err(TxError::Pack("the epoch is not over".into()));
+            return Err(TxError::Tokenomics(TokenomicsError::EpochNotOver));
         }
         let key = crate::membership::record::partner_key(
             crate::membership::record::CONTRIBUTION,
@@ -51,14 +55,14 @@ impl ChainState {
             &epoch.to_be_bytes(),
         );
         if m.raw(&key).is_some() {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let partner = self
             .alliance
             .as_ref()
             .and_then(|(a, _)| a.member(chain))
             .filter(|p| p.status != crate::alliance::Status::Applied)
-            .ok_or(TxError::UnknownApplication)?;
+            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
         let currency = self.currency()?.0;
         // X% of the volume, rounded down, while allocation B lasts.
         let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
@@ -87,7 +91,10 @@ impl ChainState {
         user: &Address,
         chain: &ChainId,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let key = crate::membership::record::partner_key(
@@ -96,7 +103,7 @@ impl ChainState {
             user.as_bytes(),
         );
         if m.raw(&key).is_some() {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let rewards = &m.config().rewards;
         let currency = self.currency()?.0;
@@ -118,11 +125,14 @@ impl ChainState {
 
     /// `StartPhase2`: tICA switches the alliance to phase 2:
     fn start_phase2(&self, tx: &Transaction, stake: &Amount) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         if m.phase2_stake().is_some() {
-            return Err(TxError::Phase2Started);
+            return Err(TxError::Tokenomics(TokenomicsError::Phase2Started));
         }
         change.membership.push(MembershipWrite::Raw(
             vec![crate::membership::record::PHASE2],
@@ -141,22 +151,25 @@ impl ChainState {
         chain: &ChainId,
         amount: &Amount,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let key =
             crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
         if m.raw(&key).is_some() {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let partner = self
             .alliance
             .as_ref()
             .and_then(|(a, _)| a.member(chain))
             .filter(|p| p.status != crate::alliance::Status::Applied)
-            .ok_or(TxError::UnknownApplication)?;
+            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
         if amount.is_zero() {
-            return Err(TxError::ZeroAmount);
+            return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
         let rewards = &m.config().rewards;
         let joined = partner.admitted_at_ms.unwrap_or(0);
@@ -185,30 +198,33 @@ impl ChainState {
         chain: &ChainId,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership.as_ref().ok_or(TxError::NoMembership)?;
+        let m = self
+            .membership
+            .as_ref()
+            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         let key =
             crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
         let (amount, unlock, claimed) = m
             .raw(&key)
             .and_then(|v| crate::membership::decode_vest(v))
-            .ok_or(TxError::UnknownApplication)?;
+            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
         let partner = self
             .alliance
             .as_ref()
             .and_then(|(a, _)| a.member(chain))
-            .ok_or(TxError::UnknownApplication)?;
+            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
         if partner.issuer != tx.sender {
-            return Err(TxError::NotIssuer {
+            return Err(TxError::Ledger(LedgerError::NotIssuer {
                 asset: partner.application.symbol,
-            });
+            }));
         }
         if claimed {
-            return Err(TxError::TradeClosed);
+            return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         if now_ms < unlock {
-            return Err(TxError::AllocationLocked(format!(
-                "{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"
+            return Err(TxError::Tokenomics(TokenomicsError::AllocationLocked(
+                format!("{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"),
             )));
         }
         let currency = self.currency()?.0;
@@ -277,11 +293,11 @@ impl ChainState {
         let currency = self.currency()?.0;
         let have = self.balance(&applicant, &currency);
         if have.units() < stake {
-            return Err(TxError::InsufficientBalance {
+            return Err(TxError::Ledger(LedgerError::InsufficientBalance {
                 asset: currency,
                 available: have,
                 needed: Amount::new(stake),
-            });
+            }));
         }
         let staked = (applicant, *STAKES, currency, Amount::new(stake));
         change.postings.moves.push(staked);
@@ -325,7 +341,7 @@ impl ChainState {
         let spent = moved.chain(burned).filter(|(from, _)| *from == sender);
         for (from, asset) in spent {
             if let Some(why) = self.lock_in_force(from, asset, now_ms) {
-                return Err(TxError::AllocationLocked(why));
+                return Err(TxError::Tokenomics(TokenomicsError::AllocationLocked(why)));
             }
         }
         Ok(())

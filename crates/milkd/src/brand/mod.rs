@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
 use milk_core::codec::Encode;
+use milk_core::error::ExchangeError;
 use milk_core::tx::{Action, SignedTransaction};
 use milk_core::tx::{BrandAction, TokenomicsAction};
 use milk_core::{Address, Amount, Hash};
@@ -224,7 +225,9 @@ async fn link(
             if let Err(e) = lane.submit(action).await
                 && !matches!(
                     e.chain_error(),
-                    Some(milk_core::state::TxError::TradeClosed)
+                    Some(milk_core::state::TxError::Exchange(
+                        ExchangeError::TradeClosed
+                    ))
                 )
             {
                 tracing::warn!(error = %e, "linking reward not paid");

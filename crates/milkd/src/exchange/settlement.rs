@@ -13,6 +13,7 @@ use crate::node::{Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
 use milk_core::brand::{self, Delivery, Escrow, EscrowStatus};
 use milk_core::codec::Decode;
+use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::Side;
 use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
 use milk_core::state::TxError;
@@ -129,7 +130,14 @@ async fn step(node: &Arc<Node>, chain: &ChainId, action: Action) -> Result<(), D
     let lane = crate::lane::get(node, chain).ok_or(DriveError::NoOperator)?;
     match lane.submit(action).await {
         Ok(_) => Ok(()),
-        Err(e) if matches!(e.chain_error(), Some(TxError::TradeClosed)) => Ok(()),
+        Err(e)
+            if matches!(
+                e.chain_error(),
+                Some(TxError::Exchange(ExchangeError::TradeClosed))
+            ) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(DriveError::Step(e)),
     }
 }

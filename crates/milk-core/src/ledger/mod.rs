@@ -7,8 +7,10 @@
 //! [`DomainRecords`]; the ledger only needs their namespaces to tell records apart.
 
 use crate::codec::{Encode, MAX_TX_LIFETIME_MS, Writer};
-use crate::error::TxError;
+pub mod error;
+
 use crate::{Address, Amount, ChainId, Hash, Symbol};
+pub use error::LedgerError;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -270,34 +272,34 @@ impl Ledger {
     }
 
     /// The checks that do not depend on the action: chain, expiry, sequence.
-    pub fn check_envelope(&self, tx: &Envelope<'_>, now_ms: u64) -> Result<(), TxError> {
+    pub fn check_envelope(&self, tx: &Envelope<'_>, now_ms: u64) -> Result<(), LedgerError> {
         if *tx.chain != self.chain {
-            return Err(TxError::WrongChain {
+            return Err(LedgerError::WrongChain {
                 expected: self.chain.clone(),
                 got: tx.chain.clone(),
             });
         }
         if tx.expires_at_ms <= now_ms {
-            return Err(TxError::Expired {
+            return Err(LedgerError::Expired {
                 expires_at_ms: tx.expires_at_ms,
                 now_ms,
             });
         }
         if tx.expires_at_ms > now_ms.saturating_add(MAX_TX_LIFETIME_MS) {
-            return Err(TxError::ExpiryTooFar {
+            return Err(LedgerError::ExpiryTooFar {
                 expires_at_ms: tx.expires_at_ms,
                 now_ms,
             });
         }
         let expected = self.next_sequence(tx.sender);
         if tx.sequence < expected {
-            return Err(TxError::SequenceUsed {
+            return Err(LedgerError::SequenceUsed {
                 expected,
                 got: tx.sequence,
             });
         }
         if tx.sequence > expected {
-            return Err(TxError::SequenceGap {
+            return Err(LedgerError::SequenceGap {
                 expected,
                 got: tx.sequence,
             });
@@ -331,13 +333,13 @@ impl Ledger {
 
     /// Checks postings as a whole, in order: no asset unknown, no account overdrawn, no
     /// balance or supply overflowing. Writes nothing.
-    pub fn check_postings(&self, p: &Postings) -> Result<(), TxError> {
+    pub fn check_postings(&self, p: &Postings) -> Result<(), LedgerError> {
         // Each posting's effect on one balance, in order. A balance's value before an effect
         // is the ledger's plus the effects before it on the same balance; postings are a
         // handful, so this rescans them instead of allocating a map per transaction.
         for (k, (account, asset, amount, credit)) in effects(p).enumerate() {
             if !self.assets.contains_key(&asset) {
-                return Err(TxError::UnknownAsset { asset });
+                return Err(LedgerError::UnknownAsset { asset });
             }
             let mut now = self.balance(&account, &asset);
             for (a, s, x, up) in effects(p).take(k) {
@@ -351,9 +353,10 @@ impl Ledger {
                 }
             }
             if credit {
-                now.checked_add(amount).ok_or(TxError::Overflow { asset })?;
+                now.checked_add(amount)
+                    .ok_or(LedgerError::Overflow { asset })?;
             } else if now < amount {
-                return Err(TxError::InsufficientBalance {
+                return Err(LedgerError::InsufficientBalance {
                     asset,
                     available: now,
                     needed: amount,
@@ -367,7 +370,7 @@ impl Ledger {
             });
             supply
                 .checked_add(*amount)
-                .ok_or(TxError::Overflow { asset: *asset })?;
+                .ok_or(LedgerError::Overflow { asset: *asset })?;
         }
         Ok(())
     }
@@ -403,7 +406,7 @@ impl Ledger {
         account: Address,
         asset: &Symbol,
         amount: Amount,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), LedgerError> {
         let p = Postings {
             mints: vec![(account, *asset, amount)],
             ..Postings::default()
@@ -589,7 +592,7 @@ mod tests {
         };
         assert!(matches!(
             l.check_postings(&reversed),
-            Err(TxError::InsufficientBalance { available, .. }) if available.is_zero()
+            Err(LedgerError::InsufficientBalance { available, .. }) if available.is_zero()
         ));
         let overdrawn = Postings {
             moves: vec![(a, b, pts, amt(60)), (a, c, pts, amt(41))],
@@ -597,7 +600,7 @@ mod tests {
         };
         assert!(matches!(
             l.check_postings(&overdrawn),
-            Err(TxError::InsufficientBalance { available, .. }) if available == amt(40)
+            Err(LedgerError::InsufficientBalance { available, .. }) if available == amt(40)
         ));
         let burn_after = Postings {
             moves: vec![(a, b, pts, amt(100))],
@@ -611,7 +614,7 @@ mod tests {
         };
         assert!(matches!(
             l.check_postings(&supply_overflow),
-            Err(TxError::Overflow { .. })
+            Err(LedgerError::Overflow { .. })
         ));
         let unknown = Postings {
             moves: vec![(a, b, "NOPE".parse().unwrap(), amt(1))],
@@ -619,7 +622,7 @@ mod tests {
         };
         assert!(matches!(
             l.check_postings(&unknown),
-            Err(TxError::UnknownAsset { .. })
+            Err(LedgerError::UnknownAsset { .. })
         ));
         // Applying the chained moves conserves supply, and the block's records say so.
         l.post(chained);

@@ -1,0 +1,74 @@
+//! A brand chain's refusals: links, conversions, redemptions, refunds, expiry and terms. Each has a stable code that clients, partners' systems and the tests rely on.
+
+use crate::Amount;
+use thiserror::Error;
+
+/// A brand chain's refusals: links, conversions, redemptions, refunds, expiry and terms.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BrandError {
+    /// A partner action on a chain that has no partner.
+    #[error("this is not a brand chain")]
+    NotBrandChain,
+    /// The partner does not allow transfers between customers.
+    #[error("the partner does not allow transfers of its token")]
+    TransfersDisabled,
+    /// The partner's countersignature of a link is missing or wrong.
+    #[error("the partner's signature of the link is not valid")]
+    BadPartnerSignature,
+    /// The wallet is already linked to another customer.
+    #[error("this wallet is already linked to another customer of the partner")]
+    AlreadyLinked,
+    /// Converting to a wallet that is not linked to a customer.
+    #[error("the wallet is not linked to a customer of the partner")]
+    NotLinked,
+    /// A reference or order id that is empty or too long.
+    #[error("reference must be 1 to 64 bytes")]
+    InvalidReference,
+    /// A partner reference or order id used before.
+    #[error("this reference was already used")]
+    ReferenceUsed,
+    /// A conversion below the partner's minimum or above its maximum.
+    #[error("conversion amount is outside the partner's minimum and maximum")]
+    ConversionOutOfRange,
+    /// A conversion over the customer's daily limit.
+    #[error("daily conversion limit {limit} reached ({used} converted today, base units)")]
+    DailyLimit {
+        /// The limit.
+        limit: Amount,
+        /// Already converted today.
+        used: Amount,
+    },
+    /// Refunding an order that was never redeemed.
+    #[error("no redemption with this order id")]
+    UnknownRedemption,
+    /// Refunding twice.
+    #[error("this redemption was already refunded")]
+    AlreadyRefunded,
+    /// Sweeping an account with no expired tokens.
+    #[error("the account has no expired tokens")]
+    NothingExpired,
+    /// A partner's new terms that break a rule.
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
+}
+
+impl BrandError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BrandError::NotBrandChain => "not_brand_chain",
+            BrandError::TransfersDisabled => "transfers_disabled",
+            BrandError::BadPartnerSignature => "bad_partner_signature",
+            BrandError::AlreadyLinked => "already_linked",
+            BrandError::NotLinked => "not_linked",
+            BrandError::InvalidReference => "invalid_reference",
+            BrandError::ReferenceUsed => "reference_used",
+            BrandError::ConversionOutOfRange => "conversion_out_of_range",
+            BrandError::DailyLimit { .. } => "daily_limit",
+            BrandError::UnknownRedemption => "unknown_redemption",
+            BrandError::AlreadyRefunded => "already_refunded",
+            BrandError::NothingExpired => "nothing_expired",
+            BrandError::InvalidPolicy(_) => "invalid_policy",
+        }
+    }
+}

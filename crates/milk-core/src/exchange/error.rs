@@ -1,0 +1,156 @@
+//! The exchange's refusals: the oracle, markets, orders and settlement steps. Each has a stable code that clients, partners' systems and the tests rely on.
+
+use crate::Symbol;
+use thiserror::Error;
+
+/// The exchange's refusals: the oracle, markets, orders and settlement steps.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ExchangeError {
+    /// This chain has no exchange.
+    #[error("there is no exchange on this chain")]
+    NoExchange,
+    /// Only the oracle key may record MLK's price.
+    #[error("only the oracle key may record MLK's price")]
+    NotOracle,
+    /// A price of zero.
+    #[error("a price must be more than zero")]
+    InvalidPrice,
+    /// An oracle price not newer than the last, or from the future.
+    #[error("the oracle price must be newer than the last and not ahead of the block")]
+    OracleNotNewer,
+    /// No MLK price was ever recorded.
+    #[error("no MLK price yet: trading waits for the oracle")]
+    OracleMissing,
+    /// MLK's price is too old to trade on.
+    #[error(
+        "MLK's price is {age_ms} ms old, more than {max_ms} ms: trading is halted until the oracle reports"
+    )]
+    OracleStale {
+        /// Its age.
+        age_ms: u64,
+        /// The most allowed.
+        max_ms: u64,
+    },
+    /// No market for that token.
+    #[error("no market for {asset}")]
+    UnknownMarket {
+        /// The token.
+        asset: Symbol,
+    },
+    /// A market setting that breaks a rule.
+    #[error("invalid market: {0}")]
+    InvalidMarket(String),
+    /// A largest order that would let someone profit from moving the price against others.
+    #[error(
+        "the largest order must be at most {bound} base units, or moving the price against another order could pay more than the fees"
+    )]
+    MaxOrderUnsafe {
+        /// The sandwich-safe bound.
+        bound: u128,
+    },
+    /// A depth change that would move the price.
+    #[error("that capacity would move the price; use a multiple of {step} base units")]
+    DepthWouldMovePrice {
+        /// Capacities that keep the price are its multiples.
+        step: u128,
+    },
+    /// Paying with something other than MLK.
+    #[error("{asset} cannot pay for Brand Tokens: only MLK does (LZM never does)")]
+    PaymentNotAccepted {
+        /// What was offered.
+        asset: Symbol,
+    },
+    /// The token's partner is suspended: its trading is halted.
+    #[error("the partner is suspended: its token's trading is halted")]
+    PartnerSuspended,
+    /// The order would take the price past its bound.
+    #[error(
+        "the order would cross the price bound; the largest size allowed now is {largest} base units"
+    )]
+    BoundReached {
+        /// The largest size allowed, token base units.
+        largest: u128,
+    },
+    /// The order is worth nothing after rounding and the fee.
+    #[error("the order is too small to trade")]
+    OrderTooSmall,
+    /// The order is larger than the market allows.
+    #[error("the order is larger than the market's largest, {max} base units")]
+    OrderTooLarge {
+        /// The largest order.
+        max: u128,
+    },
+    /// The customer's daily volume in this market would be exceeded.
+    #[error("daily trading limit {limit} reached ({used} traded today, base units)")]
+    DailyVolume {
+        /// The limit.
+        limit: u128,
+        /// Traded today.
+        used: u128,
+    },
+    /// The price moved past the order's limit.
+    #[error(
+        "the order's limit was missed: it would be {total} MLK base units against a limit of {limit}"
+    )]
+    LimitMissed {
+        /// What the order would pay or get.
+        total: u128,
+        /// The order's limit.
+        limit: u128,
+    },
+    /// No such trade.
+    #[error("no such trade")]
+    UnknownTrade,
+    /// The trade's step is already done.
+    #[error("this step of the trade is already done")]
+    TradeClosed,
+    /// An embedded order that is not a sale.
+    #[error("the embedded order is not a sale")]
+    NotASale,
+    /// TICA's inventory cannot deliver.
+    #[error("TICA's inventory holds only {available} base units")]
+    InventoryShort {
+        /// What it holds.
+        available: u128,
+    },
+    /// TICA's reserve cannot pay.
+    #[error("TICA's reserve holds only {available} MLK base units")]
+    ReserveShort {
+        /// What it holds.
+        available: u128,
+    },
+    /// The customer's order expired before it settled.
+    #[error("the order expired before it could settle")]
+    OrderExpired,
+}
+
+impl ExchangeError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::NoExchange => "no_exchange",
+            ExchangeError::NotOracle => "not_oracle",
+            ExchangeError::InvalidPrice => "invalid_price",
+            ExchangeError::OracleNotNewer => "oracle_not_newer",
+            ExchangeError::OracleMissing => "oracle_missing",
+            ExchangeError::OracleStale { .. } => "oracle_stale",
+            ExchangeError::UnknownMarket { .. } => "unknown_market",
+            ExchangeError::InvalidMarket(_) => "invalid_market",
+            ExchangeError::MaxOrderUnsafe { .. } => "max_order_unsafe",
+            ExchangeError::DepthWouldMovePrice { .. } => "depth_would_move_price",
+            ExchangeError::PaymentNotAccepted { .. } => "payment_not_accepted",
+            ExchangeError::PartnerSuspended => "partner_suspended",
+            ExchangeError::BoundReached { .. } => "bound_reached",
+            ExchangeError::OrderTooSmall => "order_too_small",
+            ExchangeError::OrderTooLarge { .. } => "order_too_large",
+            ExchangeError::DailyVolume { .. } => "daily_volume",
+            ExchangeError::LimitMissed { .. } => "limit_missed",
+            ExchangeError::UnknownTrade => "unknown_trade",
+            ExchangeError::TradeClosed => "trade_closed",
+            ExchangeError::NotASale => "not_a_sale",
+            ExchangeError::InventoryShort { .. } => "inventory_short",
+            ExchangeError::ReserveShort { .. } => "reserve_short",
+            ExchangeError::OrderExpired => "order_expired",
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The ledger's refusals: the envelope (chain, expiry, sequence), assets and balances, and who may act. Each has a stable code that clients, partners' systems and the tests rely on.
+
+use crate::codec::MAX_TX_LIFETIME_MS;
+use crate::{Amount, ChainId, Symbol};
+use thiserror::Error;
+
+/// The ledger's refusals: the envelope (chain, expiry, sequence), assets and balances, and who may act.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LedgerError {
+    /// Signed for another chain.
+    #[error("transaction is for chain {got}, not {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The chain the transaction names.
+        got: ChainId,
+    },
+    /// The signature does not match the sender.
+    #[error("signature is not valid for the sender")]
+    BadSignature,
+    /// The transaction expired.
+    #[error("transaction expired at {expires_at_ms} (now {now_ms})")]
+    Expired {
+        /// Its expiry.
+        expires_at_ms: u64,
+        /// The time it was checked at.
+        now_ms: u64,
+    },
+    /// The expiry is further away than allowed.
+    #[error("expiry {expires_at_ms} is more than {MAX_TX_LIFETIME_MS} ms ahead of {now_ms}")]
+    ExpiryTooFar {
+        /// Its expiry.
+        expires_at_ms: u64,
+        /// The time it was checked at.
+        now_ms: u64,
+    },
+    /// The sequence number was already used: a replay or a duplicate.
+    #[error("sequence {got} already used; next is {expected}")]
+    SequenceUsed {
+        /// The sender's next sequence number.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// An earlier sequence number has not been seen yet.
+    #[error("sequence {got} is ahead; next is {expected}")]
+    SequenceGap {
+        /// The sender's next sequence number.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The asset does not exist on this chain.
+    #[error("asset {asset} does not exist on this chain")]
+    UnknownAsset {
+        /// The asset named.
+        asset: Symbol,
+    },
+    /// An amount of zero.
+    #[error("amount must be more than zero")]
+    ZeroAmount,
+    /// The sender does not hold enough.
+    #[error("insufficient {asset}: {available} available, {needed} needed (base units)")]
+    InsufficientBalance {
+        /// The asset.
+        asset: Symbol,
+        /// What the sender holds.
+        available: Amount,
+        /// What the transaction needs.
+        needed: Amount,
+    },
+    /// A balance or supply would exceed the largest amount.
+    #[error("amount overflows the largest representable {asset} balance")]
+    Overflow {
+        /// The asset.
+        asset: Symbol,
+    },
+    /// Only the asset's issuer may mint it.
+    #[error("only the issuer may mint {asset}")]
+    NotIssuer {
+        /// The asset.
+        asset: Symbol,
+    },
+    /// Only the operator may do this (on the center chain).
+    #[error("only the operator may do this, on the center chain")]
+    NotOperator,
+}
+
+impl LedgerError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::WrongChain { .. } => "wrong_chain",
+            LedgerError::BadSignature => "bad_signature",
+            LedgerError::Expired { .. } => "expired",
+            LedgerError::ExpiryTooFar { .. } => "expiry_too_far",
+            LedgerError::SequenceUsed { .. } => "sequence_used",
+            LedgerError::SequenceGap { .. } => "sequence_gap",
+            LedgerError::UnknownAsset { .. } => "unknown_asset",
+            LedgerError::ZeroAmount => "zero_amount",
+            LedgerError::InsufficientBalance { .. } => "insufficient_balance",
+            LedgerError::Overflow { .. } => "overflow",
+            LedgerError::NotIssuer { .. } => "not_issuer",
+            LedgerError::NotOperator => "not_operator",
+        }
+    }
+}
