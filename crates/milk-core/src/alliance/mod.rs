@@ -12,8 +12,8 @@ pub mod error;
 pub(crate) mod rules;
 use crate::brand::{BrandPolicy, check_policy};
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-use crate::error::AllianceError;
 use crate::{Address, Amount, ChainId, Symbol};
+use error::AllianceError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 

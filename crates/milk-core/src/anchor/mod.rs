@@ -4,9 +4,9 @@
 pub mod action;
 pub mod error;
 
-use crate::error::AnchorError;
 use crate::ledger::DomainRecords;
 use crate::{ChainId, Hash};
+use error::AnchorError;
 use std::collections::BTreeMap;
 
 /// The anchor's record namespace (center chain).
