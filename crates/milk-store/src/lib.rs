@@ -18,13 +18,20 @@ use milk_core::{Address, Amount, Symbol};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
 };
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 // Keys are byte strings rather than arrays or tuples: redb compares `&[u8]` keys with one
 // memcmp, but arrays element by element.
+
+/// Where a node keeps a chain's store inside its data directory:
+/// `<data-dir>/chains/<chain>.redb`.
+pub fn chain_path(data_dir: &Path, chain: &milk_core::ChainId) -> PathBuf {
+    data_dir.join("chains").join(format!("{chain}.redb"))
+}
+
 /// Entries per transaction-index epoch, by default. Ids are hashes, so each block's inserts land on
 /// random leaves of the index; bounding each index table bounds the pages one block dirties,
 /// however long the chain grows. A lookup walks the epochs from the newest.

@@ -1,11 +1,12 @@
 //! A small blocking client for the node's HTTP API.
 
 use anyhow::{Context, Result, anyhow, bail};
+use milk_api::chain::{AccountView, BlockView, ChainInfo, TxStatusView};
+use milk_api::submit::SubmitResponse;
 use milk_core::Keypair;
 use milk_core::block::Block;
 use milk_core::genesis::Genesis;
 use milk_core::tx::SignedTransaction;
-use milkd::api::{AccountView, BlockView, ChainInfo, SubmitResponse, TxStatusView};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -98,7 +99,7 @@ impl Client {
         path: &str,
         tx: &SignedTransaction,
     ) -> Result<serde_json::Value> {
-        let body = serde_json::json!({ "tx": milkd::brand::tx_hex(tx) });
+        let body = serde_json::json!({ "tx": milk_api::wire::tx_hex(tx) });
         self.partner_json(chain, path, &body)
     }
 
@@ -122,7 +123,7 @@ impl Client {
         if !status.is_success() {
             #[derive(serde::Deserialize)]
             struct E {
-                error: milkd::api::ErrorBody,
+                error: milk_api::error::ErrorBody,
             }
             match serde_json::from_slice::<E>(&body) {
                 Ok(e) => bail!("{} ({})", e.error.message, e.error.code),
@@ -144,13 +145,13 @@ impl Client {
     /// private brand chains.
     fn get_as<T: DeserializeOwned>(&self, path: &str, key: &Keypair) -> Result<T> {
         let expires = now_ms() + 60_000;
-        let signature = key.sign(&milkd::auth::read_message(&key.address(), expires).0);
+        let signature = key.sign(&milk_api::read::read_message(&key.address(), expires).0);
         let req = self
             .agent
             .get(&self.url(path))
-            .header(milkd::auth::ACCOUNT_HEADER, &key.address().to_string())
-            .header(milkd::auth::EXPIRES_HEADER, &expires.to_string())
-            .header(milkd::auth::SIGNATURE_HEADER, &hex::encode(signature.0));
+            .header(milk_api::read::ACCOUNT_HEADER, &key.address().to_string())
+            .header(milk_api::read::EXPIRES_HEADER, &expires.to_string())
+            .header(milk_api::read::SIGNATURE_HEADER, &hex::encode(signature.0));
         self.read(path, req.call())
     }
 
@@ -165,22 +166,27 @@ impl Client {
     }
 
     /// The alliance's partners and applicants.
-    pub fn alliance(&self) -> Result<Vec<milkd::alliance::MemberView>> {
+    pub fn alliance(&self) -> Result<Vec<milk_api::alliance::MemberView>> {
         self.get("/v1/alliance")
     }
 
     /// Every Brand Token market.
-    pub fn markets(&self) -> Result<Vec<milkd::exchange::MarketView>> {
+    pub fn markets(&self) -> Result<Vec<milk_api::exchange::MarketView>> {
         self.get("/v1/markets")
     }
 
     /// One market.
-    pub fn market(&self, asset: &str) -> Result<milkd::exchange::MarketView> {
+    pub fn market(&self, asset: &str) -> Result<milk_api::exchange::MarketView> {
         self.get(&format!("/v1/markets/{}", segment(asset)))
     }
 
     /// A non-binding quote; `size` is `tokens=N` or `mlk=N` (base units).
-    pub fn quote(&self, asset: &str, side: &str, size: &str) -> Result<milkd::exchange::QuoteView> {
+    pub fn quote(
+        &self,
+        asset: &str,
+        side: &str,
+        size: &str,
+    ) -> Result<milk_api::exchange::QuoteView> {
         self.get(&format!(
             "/v1/markets/{}/quote?side={side}&{size}",
             segment(asset)
@@ -188,27 +194,27 @@ impl Client {
     }
 
     /// A member's level and credits.
-    pub fn member(&self, address: &str) -> Result<milkd::membership::MemberView> {
+    pub fn member(&self, address: &str) -> Result<milk_api::membership::MemberView> {
         self.get(&format!("/v1/members/{}", segment(address)))
     }
 
     /// The earning rules and levels.
-    pub fn membership_rules(&self) -> Result<milkd::membership::RulesView> {
+    pub fn membership_rules(&self) -> Result<milk_api::membership::RulesView> {
         self.get("/v1/membership/rules")
     }
 
     /// Every premium offer.
-    pub fn offers(&self) -> Result<Vec<milkd::membership::OfferView>> {
+    pub fn offers(&self) -> Result<Vec<milk_api::membership::OfferView>> {
         self.get("/v1/offers")
     }
 
     /// The circulating supply of the center chain's assets.
-    pub fn supply(&self) -> Result<Vec<milkd::membership::SupplyView>> {
+    pub fn supply(&self) -> Result<Vec<milk_api::membership::SupplyView>> {
         self.get("/v1/supply")
     }
 
     /// MLK's oracle price.
-    pub fn oracle(&self) -> Result<milkd::exchange::OracleView> {
+    pub fn oracle(&self) -> Result<milk_api::exchange::OracleView> {
         self.get("/v1/oracle")
     }
 
@@ -218,8 +224,8 @@ impl Client {
     }
 
     /// Places a signed order and waits for its settlement.
-    pub fn trade(&self, order: &SignedTransaction) -> Result<milkd::exchange::TradeView> {
-        let body = serde_json::json!({ "tx": milkd::brand::tx_hex(order) });
+    pub fn trade(&self, order: &SignedTransaction) -> Result<milk_api::exchange::TradeView> {
+        let body = serde_json::json!({ "tx": milk_api::wire::tx_hex(order) });
         let resp = self.agent.post(&self.url("/v1/trades")).send_json(&body);
         let v: serde_json::Value = self.read("trade", resp)?;
         if let Some(e) = v.get("error") {
@@ -233,7 +239,7 @@ impl Client {
     }
 
     /// One partner or applicant.
-    pub fn alliance_member(&self, chain: &str) -> Result<milkd::alliance::MemberView> {
+    pub fn alliance_member(&self, chain: &str) -> Result<milk_api::alliance::MemberView> {
         self.get(&format!("/v1/alliance/{}", segment(chain)))
     }
 
@@ -248,7 +254,7 @@ impl Client {
     }
 
     /// The anchors of a brand chain recorded on the center chain.
-    pub fn anchors(&self, chain: &str) -> Result<Vec<milkd::api::AnchorView>> {
+    pub fn anchors(&self, chain: &str) -> Result<Vec<milk_api::chain::AnchorView>> {
         self.get(&format!("/v1/anchors/{chain}"))
     }
 
@@ -269,7 +275,7 @@ impl Client {
         txs: &[SignedTransaction],
         wait: bool,
     ) -> Result<SubmitResponse> {
-        let body = milkd::api::encode_batch(txs);
+        let body = milk_api::wire::encode_batch(txs);
         self.submit_raw(chain, &body, wait)
     }
 
@@ -306,7 +312,7 @@ impl Client {
             .limit(256 * 1024 * 1024)
             .read_to_vec()
             .context("reading blocks")?;
-        milkd::api::decode_raw_blocks(&body)
+        milk_api::wire::decode_raw_blocks(&body)
             .map_err(|e| anyhow!("node sent a malformed block: {e}"))
     }
 }

@@ -1,5 +1,6 @@
 //! `milk`: the MiL.k wallet and operator CLI.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod client;
 mod cmd;
@@ -89,7 +90,8 @@ enum Cmd {
     /// Membership settings: the earning rules and levels; TICA changes them.
     #[command(subcommand)]
     Membership(cmd::membership::MembershipCmd),
-    /// Benchmarks.
+    /// Benchmarks (they start a node in this process).
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(bench::BenchCmd),
 }
@@ -140,6 +142,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Supply => cmd::membership::supply(&ks, &client, j),
         Cmd::Membership(m) => cmd::membership::membership_cmd(&ks, &client, m, j),
         Cmd::Treasury => cmd::exchange::treasury(&ks, &client, j),
+        #[cfg(feature = "bench")]
         Cmd::Bench(b) => bench::run(b),
     }
 }

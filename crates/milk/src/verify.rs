@@ -245,7 +245,7 @@ pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result
 }
 
 fn open_store(dir: &Path, chain: &ChainId) -> Result<RedbStore> {
-    let path = milkd::node::chain_store_path(dir, chain);
+    let path = milk_store::chain_path(dir, chain);
     if !path.exists() {
         return Err(anyhow!("{} does not exist", path.display()));
     }

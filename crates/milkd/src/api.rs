@@ -17,14 +17,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+pub use milk_api::chain::{
+    AccountChainView, AccountView, AnchorView, AssetView, BalanceView, BlockSummary, BlockView,
+    ChainInfo, HeadView, HealthView, ProofView, TxStatusView,
+};
+pub use milk_api::wire::{decode_raw_blocks, encode_batch};
 use milk_core::block::{Block, leaf_of};
-use milk_core::codec::{Decode, Encode, Reader};
 use milk_core::tx::SignedTransaction;
 use milk_core::{Address, Hash};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi};
 
 /// The most blocks one list request returns.
 pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
@@ -204,15 +208,6 @@ async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Result<Respo
         .into_response())
 }
 
-/// Liveness and each chain's head.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct HealthView {
-    /// `ok`, or `degraded` when a chain has halted.
-    pub status: String,
-    /// Each chain's height and whether it halted.
-    pub chains: Vec<HeadView>,
-}
-
 /// Whether the node serves, with every chain's head.
 #[utoipa::path(get, path = "/health", responses(
     (status = 200, description = "All chains accept transactions", body = HealthView),
@@ -260,61 +255,6 @@ async fn genesis(
         }
     }
     Ok(Json(g))
-}
-
-/// An asset and its supply.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct AssetView {
-    /// Ticker.
-    pub symbol: String,
-    /// Display name.
-    pub name: String,
-    /// Decimals of one whole unit.
-    pub decimals: u8,
-    /// Total supply, in base units (a decimal string); absent on a private chain.
-    pub supply: Option<String>,
-    /// Who may mint it, if anyone.
-    pub issuer: Option<String>,
-}
-
-/// A chain's head.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct HeadView {
-    /// The chain.
-    pub chain: String,
-    /// Height of the last committed block.
-    pub height: u64,
-    /// Its hash.
-    pub hash: String,
-    /// Its time, Unix ms.
-    pub time_ms: u64,
-    /// Its state commitment.
-    pub state_root: String,
-    /// Whether the chain halted after a storage failure.
-    pub halted: bool,
-    /// Transactions waiting for a block.
-    pub pending: u64,
-}
-
-/// A chain.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ChainInfo {
-    /// Its id.
-    pub id: String,
-    /// `center` or `brand`.
-    pub kind: String,
-    /// Display name.
-    pub name: String,
-    /// The partner, for a brand chain.
-    pub partner: Option<String>,
-    /// The partner's sector, for a brand chain.
-    pub sector: Option<String>,
-    /// The producer's address.
-    pub producer: String,
-    /// Its assets.
-    pub assets: Vec<AssetView>,
-    /// Its head; absent on a private chain.
-    pub head: Option<HeadView>,
 }
 
 fn head_view(handle: &crate::node::ChainHandle) -> HeadView {
@@ -415,40 +355,6 @@ struct PageQuery {
     from: Option<u64>,
     /// How many (default 20, at most 100; 1000 for raw blocks).
     limit: Option<u64>,
-}
-
-/// A block without its transactions.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct BlockSummary {
-    /// Height.
-    pub height: u64,
-    /// Hash.
-    pub hash: String,
-    /// Parent's hash.
-    pub prev_hash: String,
-    /// Time, Unix ms.
-    pub time_ms: u64,
-    /// How many transactions.
-    pub tx_count: u32,
-    /// Merkle root of the transactions.
-    pub tx_root: String,
-    /// State commitment after the block.
-    pub state_root: String,
-    /// Producer's address.
-    pub producer: String,
-}
-
-/// A block with its transactions.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct BlockView {
-    /// The header.
-    #[serde(flatten)]
-    pub summary: BlockSummary,
-    /// The producer's signature, hex.
-    pub signature: String,
-    /// The transactions, each with `id`, `tx` and `signature`.
-    #[schema(value_type = Vec<Object>)]
-    pub txs: Vec<serde_json::Value>,
 }
 
 fn summary(block: &Block) -> BlockSummary {
@@ -557,43 +463,6 @@ async fn raw_blocks(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], out).into_response())
 }
 
-/// A Merkle inclusion proof.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ProofView {
-    /// The transaction's leaf hash.
-    pub leaf: String,
-    /// Its index in the block.
-    pub index: u64,
-    /// How many transactions the block has.
-    pub leaf_count: u64,
-    /// Sibling hashes from the leaf up.
-    pub siblings: Vec<String>,
-    /// The block's transaction root that the proof leads to.
-    pub tx_root: String,
-}
-
-/// A transaction's status.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct TxStatusView {
-    /// Its id.
-    pub id: String,
-    /// `pending`, `committed` or `rejected`.
-    pub status: String,
-    /// Its block, once committed.
-    pub height: Option<u64>,
-    /// That block's hash.
-    pub block_hash: Option<String>,
-    /// Its position in the block.
-    pub index: Option<u32>,
-    /// The transaction, once committed.
-    #[schema(value_type = Option<Object>)]
-    pub tx: Option<serde_json::Value>,
-    /// Its inclusion proof, once committed.
-    pub proof: Option<ProofView>,
-    /// Why it was rejected.
-    pub error: Option<ErrorBody>,
-}
-
 /// A transaction's status; once committed, with its Merkle inclusion proof.
 #[utoipa::path(get, path = "/v1/chains/{chain}/txs/{id}",
     params(("chain" = String, Path, description = "Chain id"), ("id" = String, Path, description = "Transaction id, hex")),
@@ -677,39 +546,6 @@ async fn tx_status(
     }
 }
 
-/// A balance.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct BalanceView {
-    /// The asset.
-    pub asset: String,
-    /// Base units, a decimal string.
-    pub amount: String,
-    /// The asset's decimals.
-    pub decimals: u8,
-    /// The amount in whole units, exact.
-    pub display: String,
-}
-
-/// An account on one chain.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct AccountChainView {
-    /// The chain.
-    pub chain: String,
-    /// The sequence number its next transaction on this chain must carry.
-    pub next_sequence: u64,
-    /// Its balances (zero ones included).
-    pub balances: Vec<BalanceView>,
-}
-
-/// An account on every chain.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct AccountView {
-    /// The address.
-    pub address: String,
-    /// One entry per chain.
-    pub chains: Vec<AccountChainView>,
-}
-
 /// An address's committed balances and next sequence number on every chain.
 #[utoipa::path(get, path = "/v1/accounts/{address}",
     params(("address" = String, Path, description = "A milk1… address")),
@@ -761,15 +597,6 @@ async fn account(
     }))
 }
 
-/// A brand chain's block hash as recorded on the center chain.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct AnchorView {
-    /// The brand chain's height.
-    pub height: u64,
-    /// Its block hash there.
-    pub hash: String,
-}
-
 /// The anchors of a brand chain, from the public center chain.
 #[utoipa::path(get, path = "/v1/anchors/{chain}",
     params(("chain" = String, Path, description = "A brand chain")),
@@ -791,28 +618,4 @@ async fn anchors(
             })
             .collect(),
     ))
-}
-
-/// Decodes a raw-blocks response body.
-pub fn decode_raw_blocks(body: &[u8]) -> Result<Vec<Block>, String> {
-    let mut r = Reader::new(body);
-    let mut out = Vec::new();
-    while r.remaining() > 0 {
-        let raw = r
-            .bytes("block", usize::MAX)
-            .map_err(|e| format!("block {}: {e}", out.len()))?;
-        out.push(Block::from_bytes(raw).map_err(|e| format!("block {}: {e}", out.len()))?);
-    }
-    Ok(out)
-}
-
-/// Encodes transactions for a binary submission body.
-pub fn encode_batch<'a>(txs: impl IntoIterator<Item = &'a SignedTransaction>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for tx in txs {
-        let bytes = tx.to_bytes();
-        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        out.extend_from_slice(&bytes);
-    }
-    out
 }

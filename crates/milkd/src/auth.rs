@@ -52,23 +52,9 @@ impl Caller {
     }
 }
 
-/// How far ahead a signed read request may expire.
-pub const READ_SIGNATURE_MAX_AGE_MS: u64 = 5 * 60 * 1000;
-
-/// What a customer signs to read their own data: the account and an expiry.
-pub fn read_message(account: &Address, expires_at_ms: u64) -> Hash {
-    Hash::domain(
-        "milk/read/v1",
-        &[account.as_bytes(), &expires_at_ms.to_be_bytes()],
-    )
-}
-
-/// The account header of a signed read request.
-pub const ACCOUNT_HEADER: &str = "x-milk-account";
-/// The expiry header (Unix milliseconds).
-pub const EXPIRES_HEADER: &str = "x-milk-expires";
-/// The signature header (hex).
-pub const SIGNATURE_HEADER: &str = "x-milk-signature";
+pub use milk_api::read::{
+    ACCOUNT_HEADER, EXPIRES_HEADER, READ_SIGNATURE_MAX_AGE_MS, SIGNATURE_HEADER, read_message,
+};
 
 /// The credentials file: digests of tokens, by principal.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

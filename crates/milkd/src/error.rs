@@ -5,7 +5,8 @@ use crate::worker::SendError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+pub use milk_api::error::ErrorBody;
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// An error as clients see it.
@@ -14,15 +15,6 @@ pub struct ApiError {
     status: StatusCode,
     code: String,
     message: String,
-}
-
-/// The body of every error response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// A stable machine-readable code (`unknown_chain`, `insufficient_balance`, …).
-    pub code: String,
-    /// A sentence for people.
-    pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -371,10 +371,7 @@ impl Drop for Node {
     }
 }
 
-/// The path of a chain's store inside a data directory.
-pub fn chain_store_path(data_dir: &Path, chain: &ChainId) -> PathBuf {
-    data_dir.join("chains").join(format!("{chain}.redb"))
-}
+pub use milk_store::chain_path as chain_store_path;
 
 /// Reads the data directory's genesis and key, writing the demo ones if it is new.
 fn load_or_init(config: &NodeConfig) -> Result<(Genesis, Keypair), NodeError> {

@@ -13,14 +13,15 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+pub use milk_api::submit::{SubmitRequest, SubmitResponse, SubmitResult};
 use milk_core::codec::Reader;
 use milk_core::error::LedgerError;
 use milk_core::state::TxError;
 use milk_core::tx::{self, SignedTransaction, TxId, VerifiedTx};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 /// Signatures per batch check: large enough to halve the cost per signature, small enough
 /// to spread a request over every core.
@@ -219,54 +220,10 @@ fn explain_replay(handle: &ChainHandle, id: TxId, error: SubmitError) -> SubmitE
     }
 }
 
-/// Signed transactions to submit.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct SubmitRequest {
-    /// Each a signed transaction in its canonical encoding, hex.
-    pub txs: Vec<String>,
-}
-
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct SubmitQuery {
     /// Answer only when every accepted transaction is committed or dropped.
     wait: Option<bool>,
-}
-
-/// What became of one submitted transaction.
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
-pub struct SubmitResult {
-    /// Its id (absent if it could not be decoded).
-    pub id: Option<String>,
-    /// `pending`, `committed` or `rejected`.
-    pub status: String,
-    /// The block, once committed.
-    pub height: Option<u64>,
-    /// The position in the block, once committed.
-    pub index: Option<u32>,
-    /// Why it was rejected.
-    pub error: Option<ErrorBody>,
-}
-
-/// One result per submitted transaction, in order.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct SubmitResponse {
-    /// The results.
-    pub results: Vec<SubmitResult>,
-}
-
-impl SubmitResult {
-    pub(crate) fn rejected(id: Option<TxId>, code: &str, message: String) -> SubmitResult {
-        SubmitResult {
-            id: id.map(|i| i.to_hex()),
-            status: "rejected".into(),
-            height: None,
-            index: None,
-            error: Some(ErrorBody {
-                code: code.to_owned(),
-                message,
-            }),
-        }
-    }
 }
 
 /// Splits a body into encoded transactions: JSON `{"txs": [hex, …]}`, or, with

@@ -205,7 +205,7 @@ fn fetch_quote(
     side: &str,
     amount: Option<&str>,
     mlk: Option<&str>,
-) -> Result<milkd::exchange::QuoteView> {
+) -> Result<milk_api::exchange::QuoteView> {
     if side != "buy" && side != "sell" {
         bail!("--side is buy or sell, not {side:?}");
     }
@@ -218,7 +218,7 @@ fn fetch_quote(
     client.quote(asset, side, &size)
 }
 
-fn show_trade(j: bool, t: &milkd::exchange::TradeView, decimals: u8) -> Result<()> {
+fn show_trade(j: bool, t: &milk_api::exchange::TradeView, decimals: u8) -> Result<()> {
     out(j, serde_json::to_value(t)?, || {
         let verb = match (&t.side, t.status.as_str()) {
             (milk_core::exchange::curve::Side::Sell, "filled") => "sold",

@@ -1,13 +1,13 @@
 //! The registered webhooks of every partner, kept in step with `webhooks.json` in the data
 //! directory (mode 0600: it holds the HMAC secrets), and each one's delivery progress.
 
+pub use milk_api::partner::WebhookView;
 use milk_core::ChainId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use utoipa::ToSchema;
 
 /// One registered endpoint, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,23 +170,4 @@ impl Webhooks {
             })
             .collect()
     }
-}
-
-/// A registered webhook and how its deliveries go.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct WebhookView {
-    /// Its id.
-    pub id: String,
-    /// The endpoint.
-    pub url: String,
-    /// The last event delivered.
-    pub cursor: Option<String>,
-    /// Expiry warnings, this many days ahead.
-    pub warn_days: Option<u32>,
-    /// The last UTC day (days since the epoch) whose expiry warnings were delivered.
-    pub warned_day: Option<u64>,
-    /// Failed attempts since the last delivery.
-    pub failures: u32,
-    /// Why the last attempt failed.
-    pub last_error: Option<String>,
 }

@@ -21,16 +21,19 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
+pub use milk_api::partner::{
+    AuditorGrant, ConversionReceipt, EventPage, ExpiringLot, PartnerEvent, PartnerTxRequest,
+    RedemptionReceipt, SupplyReport, TxRef,
+};
+pub use milk_api::wire::tx_hex;
 use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
-use milk_core::codec::Encode;
 use milk_core::error::ExchangeError;
 use milk_core::tx::{Action, SignedTransaction};
 use milk_core::tx::{BrandAction, TokenomicsAction};
 use milk_core::{Address, Amount, Hash};
 use milk_store::ChainStore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::ToSchema;
 
 type Shared = Arc<Node>;
 
@@ -94,13 +97,6 @@ pub(crate) fn authorize(
         ));
     }
     Ok(handle)
-}
-
-/// A signed transaction for the partner API.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct PartnerTxRequest {
-    /// The signed transaction in its canonical encoding, hex.
-    pub tx: String,
 }
 
 /// Parses the body's transaction and checks it is the kind this endpoint takes.
@@ -169,17 +165,6 @@ fn read_record(handle: &ChainHandle, key: &[u8]) -> Result<Option<Vec<u8>>, ApiE
         .map_err(|e| ApiError::internal("record", e))
 }
 
-/// Where a committed transaction is.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct TxRef {
-    /// Transaction id, hex.
-    pub id: String,
-    /// Its block.
-    pub height: u64,
-    /// Its position in the block.
-    pub index: u32,
-}
-
 fn tx_ref(handle: &ChainHandle, id: &Hash) -> Result<TxRef, ApiError> {
     let loc = handle
         .store
@@ -235,23 +220,6 @@ async fn link(
         });
     }
     Ok(Json(result))
-}
-
-/// A conversion as recorded on the chain.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct ConversionReceipt {
-    /// The partner's reference id.
-    pub reference: String,
-    /// The customer's wallet.
-    pub to: String,
-    /// Mileage converted.
-    pub mileage: u64,
-    /// Brand Token minted, base units.
-    pub amount: String,
-    /// The transaction that minted it.
-    pub tx: TxRef,
-    /// True when this answer is for an earlier request with the same reference.
-    pub replayed: bool,
 }
 
 fn conversion_receipt(
@@ -393,23 +361,6 @@ async fn conversion(
     conversion_receipt(handle, &reference, &c, false).map(Json)
 }
 
-/// A redemption: the receipt the partner keeps.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct RedemptionReceipt {
-    /// The partner's order id.
-    pub order_id: String,
-    /// The customer who redeemed.
-    pub redeemer: String,
-    /// Brand Token burned, base units.
-    pub amount: String,
-    /// Its value at the partner, in KRW (amount × R, rounded down).
-    pub value_krw: String,
-    /// Whether the partner refunded it.
-    pub refunded: bool,
-    /// The transaction of this request (the redemption, or the refund).
-    pub tx: Option<TxRef>,
-}
-
 fn recorded_redemption(
     handle: &ChainHandle,
     order_id: &str,
@@ -534,31 +485,6 @@ async fn redemption(
     Ok(Json(redemption_receipt(handle, &order_id, &r, None)))
 }
 
-/// A Brand Token's supply, as its partner reports it.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct SupplyReport {
-    /// The brand chain.
-    pub chain: String,
-    /// The Brand Token.
-    pub asset: String,
-    /// Its decimals.
-    pub decimals: u8,
-    /// All of it in existence now (base units).
-    pub outstanding: String,
-    /// Ever minted by conversions of mileage.
-    pub issued: String,
-    /// Ever burned by redemptions.
-    pub redeemed: String,
-    /// Ever re-minted by refunds.
-    pub refunded: String,
-    /// Ever retired by expiry sweeps.
-    pub expired: String,
-    /// Held by TICA as exchange inventory.
-    pub held_by_tica: String,
-    /// Held by everyone else: outstanding minus TICA's inventory.
-    pub held_by_customers: String,
-}
-
 /// Issued, redeemed, refunded, outstanding, and what TICA holds.
 #[utoipa::path(get, path = "/v1/partners/{chain}/supply",
     params(("chain" = String, Path, description = "The partner's brand chain")),
@@ -600,17 +526,6 @@ async fn supply(
         held_by_tica: held[0].units().to_string(),
         held_by_customers: customers.units().to_string(),
     }))
-}
-
-/// A new auditor credential: the token is shown once and never stored.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct AuditorGrant {
-    /// The brand chain it may read.
-    pub chain: String,
-    /// Its id, for listing and revoking.
-    pub id: String,
-    /// The bearer token to hand to the auditor.
-    pub token: String,
 }
 
 /// Grants an auditor read access to this brand chain.
@@ -676,33 +591,6 @@ async fn revoke_auditor(
         ));
     }
     Ok(Json(serde_json::json!({ "revoked": id })))
-}
-
-/// One thing that happened to a partner's Brand Token.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct PartnerEvent {
-    /// Stable and ordered: `height:index` of the transaction. Resume after it with `after`.
-    pub id: String,
-    /// `link`, `conversion`, `redemption`, `refund`, `transfer`, `mint` or `burn`.
-    pub kind: String,
-    /// The block's time, Unix ms.
-    pub time_ms: u64,
-    /// The transaction id.
-    pub tx: String,
-    /// The transaction's action, as in the block.
-    #[schema(value_type = Object)]
-    pub action: serde_json::Value,
-    /// Who signed it.
-    pub sender: String,
-}
-
-/// A page of events.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct EventPage {
-    /// The events, oldest first.
-    pub events: Vec<PartnerEvent>,
-    /// Pass as `after` to continue (the last event's id, or the one given if none).
-    pub next: String,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -785,19 +673,6 @@ pub(crate) fn event_page(
         height += 1;
     }
     Ok(out)
-}
-
-/// Tokens of one account that expire on one day.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct ExpiringLot {
-    /// The account.
-    pub account: String,
-    /// Base units.
-    pub amount: String,
-    /// When they expire: the start of this UTC day, Unix ms.
-    pub expires_at_ms: u64,
-    /// Whether that time has passed (a sweep may retire them).
-    pub expired: bool,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -900,9 +775,4 @@ pub(crate) async fn set_policy(
         matches!(a, Action::Brand(BrandAction::SetPolicy { .. }))
     })?;
     submit_one(&node, handle, bytes).await.map(Json)
-}
-
-/// Hex of a signed transaction, for request bodies.
-pub fn tx_hex(tx: &SignedTransaction) -> String {
-    hex::encode(tx.to_bytes())
 }

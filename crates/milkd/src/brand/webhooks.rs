@@ -22,10 +22,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
 use hmac::{KeyInit, Mac};
-use serde::{Deserialize, Serialize};
+pub use milk_api::partner::{WebhookCreated, WebhookRequest};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use utoipa::ToSchema;
 
 type Shared = Arc<Node>;
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -156,30 +155,6 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/v1/partners/{chain}/webhooks", post(register).get(list))
         .route("/v1/partners/{chain}/webhooks/{id}", delete(remove))
-}
-
-/// A webhook to register.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct WebhookRequest {
-    /// The endpoint: an `https://` URL (or `http://`, e.g. inside the partner's network).
-    pub url: String,
-    /// Deliver events after this id (`height:index`); from the chain's first event if absent.
-    #[serde(default)]
-    pub after: Option<String>,
-    /// Once a day, warn of tokens expiring within this many days (at most 3,650).
-    #[serde(default)]
-    pub warn_days: Option<u32>,
-}
-
-/// A registered webhook, with its secret: shown once.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct WebhookCreated {
-    /// Its id.
-    pub id: String,
-    /// The endpoint.
-    pub url: String,
-    /// The HMAC-SHA256 key of the `Milk-Signature` header, hex.
-    pub secret: String,
 }
 
 /// Registers an endpoint for this chain's events.

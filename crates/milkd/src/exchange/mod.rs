@@ -19,6 +19,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+pub use milk_api::exchange::{
+    Candle, MarketView, OracleView, QuoteView, TradeRequest, TradeView, TreasuryMarket,
+    TreasuryView,
+};
 use milk_core::codec::Decode;
 use milk_core::exchange::curve::{MlkPrice, Side};
 use milk_core::exchange::{self, MarketEntry, OracleRecord, Trade, TradeStatus};
@@ -26,10 +30,10 @@ use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, OrderSize, SignedTransaction, TxId};
 use milk_core::{Amount, ChainId, Hash, Symbol};
 use milk_store::ChainStore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use settlement::{DriveError, PlaceError};
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 type Shared = Arc<Node>;
 
@@ -148,39 +152,6 @@ fn fresh_price(node: &Node) -> Result<(OracleRecord, MlkPrice), ApiError> {
     ))
 }
 
-/// One Brand Token market.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct MarketView {
-    /// The Brand Token.
-    pub asset: String,
-    /// Its brand chain.
-    pub chain: String,
-    /// The current price, KRW per whole token × 10⁴.
-    pub price_krw_e4: String,
-    /// The price bounds, KRW per whole token × 10⁴: the partner's floor and 95 % of R.
-    pub min_price_krw_e4: String,
-    /// See `min_price_krw_e4`.
-    pub max_price_krw_e4: String,
-    /// R, KRW per whole token.
-    pub redemption_value_krw: u64,
-    /// The token's decimals.
-    pub decimals: u8,
-    /// The curve's capacity, base units.
-    pub capacity: String,
-    /// TICA's position on it, base units.
-    pub position: String,
-    /// The largest buy and sale the curve takes now (before per-order limits), base units.
-    pub largest_buy: String,
-    /// See `largest_buy`.
-    pub largest_sell: String,
-    /// The largest order, base units.
-    pub max_order: String,
-    /// What one customer may trade in a UTC day, base units.
-    pub user_daily_limit: String,
-    /// The fee, basis points.
-    pub fee_bps: u16,
-}
-
 fn market_view(node: &Node, symbol: &Symbol, m: &MarketEntry) -> Result<MarketView, ApiError> {
     let c = m.market.curve;
     let at = |x: u128| {
@@ -242,31 +213,6 @@ pub struct QuoteQuery {
     tokens: Option<String>,
     /// Or MLK, base units: a buy's budget, fee included, or what a sale should bring.
     mlk: Option<String>,
-}
-
-/// A non-binding quote.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct QuoteView {
-    /// The Brand Token.
-    pub asset: String,
-    /// `buy` or `sell`.
-    #[schema(value_type = String)]
-    pub side: Side,
-    /// Tokens, base units.
-    pub tokens: String,
-    /// Their value on the curve, MLK base units (rounded against the customer).
-    pub gross: String,
-    /// TICA's fee, MLK base units.
-    pub fee: String,
-    /// What the customer would pay (buy) or get (sell), MLK base units.
-    pub total: String,
-    /// The average price of this order, KRW per whole token × 10⁴.
-    pub price_krw_e4: String,
-    /// MLK's price used, KRW per whole MLK × 10⁴.
-    pub mlk_krw_e4: u64,
-    /// The largest order possible now on this side, base units (curve, order limit and,
-    /// for buys, TICA's inventory).
-    pub largest_now: String,
 }
 
 fn parse_units(text: &str, what: &str) -> Result<u128, ApiError> {
@@ -363,25 +309,6 @@ pub struct CandleQuery {
     limit: Option<usize>,
 }
 
-/// One interval's prices, KRW per whole token × 10⁴, and volume in base units.
-#[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq, Eq)]
-pub struct Candle {
-    /// The interval's start, Unix ms.
-    pub start_ms: u64,
-    /// The first trade's price.
-    pub open: String,
-    /// The highest.
-    pub high: String,
-    /// The lowest.
-    pub low: String,
-    /// The last.
-    pub close: String,
-    /// Tokens traded, base units.
-    pub volume: String,
-    /// How many trades.
-    pub trades: u64,
-}
-
 /// Price history: OHLC candles of filled trades.
 #[utoipa::path(get, path = "/v1/markets/{asset}/candles",
     params(("asset" = String, Path, description = "The Brand Token"), CandleQuery),
@@ -437,21 +364,6 @@ async fn candles(
     ))
 }
 
-/// MLK's price as the center chain last recorded it.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct OracleView {
-    /// KRW per whole MLK × 10⁴.
-    pub krw_e4: u64,
-    /// When the sources quoted it, Unix ms.
-    pub observed_at_ms: u64,
-    /// How old it is now.
-    pub age_ms: u64,
-    /// The oldest a trade may use.
-    pub max_age_ms: u64,
-    /// Whether trading may use it.
-    pub fresh: bool,
-}
-
 /// MLK's oracle price.
 #[utoipa::path(get, path = "/v1/oracle",
     responses((status = 200, description = "The price", body = OracleView),
@@ -469,40 +381,6 @@ async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError
         max_age_ms,
         fresh: age_ms <= max_age_ms,
     }))
-}
-
-/// A trade and where it stands.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct TradeView {
-    /// The trade id: the customer's order transaction.
-    pub id: String,
-    /// `buy` or `sell`.
-    #[schema(value_type = String)]
-    pub side: Side,
-    /// The Brand Token.
-    pub asset: String,
-    /// The customer.
-    pub user: String,
-    /// `filled`, `refunded` (a buy TICA could not deliver), `refused` (a sale not filled;
-    /// the tokens went back), `pending` or `settling` (still between steps).
-    pub status: String,
-    /// Why it was refused or refunded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Tokens, base units.
-    pub tokens: String,
-    /// Value on the curve, MLK base units.
-    pub gross: String,
-    /// Fee, MLK base units.
-    pub fee: String,
-    /// Paid (buy) or received (sell), MLK base units.
-    pub total: String,
-    /// MLK's price used, KRW × 10⁴.
-    pub mlk_krw_e4: u64,
-    /// The average price, KRW per whole token × 10⁴.
-    pub price_krw_e4: String,
-    /// When it was priced, Unix ms.
-    pub time_ms: u64,
 }
 
 fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
@@ -541,14 +419,6 @@ fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
         price_krw_e4: t.price_krw_e4(decimals, 8).to_string(),
         time_ms: t.time_ms,
     }
-}
-
-/// A customer's signed order.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct TradeRequest {
-    /// The signed `Buy` (center chain) or `Sell` (the token's brand chain), canonical
-    /// encoding, hex.
-    pub tx: String,
 }
 
 /// Places an order and settles it across both chains before answering.
@@ -651,34 +521,6 @@ async fn trade_status(
             "no trade with this id on the center chain (a sale appears once it settles)",
         )),
     }
-}
-
-/// TICA's treasury: what it holds to trade with, and what is in flight.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct TreasuryView {
-    /// The MLK reserve, base units.
-    pub reserve: String,
-    /// Fees collected, MLK base units.
-    pub fees: String,
-    /// MLK in escrow for buys being settled, base units.
-    pub escrow: String,
-    /// Per market.
-    pub markets: Vec<TreasuryMarket>,
-}
-
-/// TICA's position in one market.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct TreasuryMarket {
-    /// The Brand Token.
-    pub asset: String,
-    /// Its inventory on the brand chain, base units.
-    pub inventory: String,
-    /// Tokens in escrow for sales being settled, base units.
-    pub escrow: String,
-    /// The curve position, base units.
-    pub position: String,
-    /// The inventory's value at the current price, KRW (rounded down): TICA's exposure.
-    pub exposure_krw: String,
 }
 
 /// TICA's treasury (the operator only).

@@ -294,18 +294,28 @@ pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, P
         Some(Submitted::Refused(r)) => return Err(PlaceError::Refused(r)),
         Some(Submitted::Halted) | None => return Err(PlaceError::Send(SendError::Stopped)),
     }
-    match side {
-        Side::Sell => {
-            crash_point(node, "sell:1");
-            drive_sell(node, &chain, &order).await
-        }
-        Side::Buy => {
-            crash_point(node, "buy:1");
-            drive_buy(node, id).await
+    crash_point(
+        node,
+        if side == Side::Sell {
+            "sell:1"
+        } else {
+            "buy:1"
+        },
+    );
+    // Recovery may have claimed the trade the moment it was locked: then it is being
+    // settled already, and driving it again once the claim is free finds every step done.
+    loop {
+        let driven = match side {
+            Side::Sell => drive_sell(node, &chain, &order).await,
+            Side::Buy => drive_buy(node, id).await,
+        };
+        match driven {
+            Err(DriveError::Busy) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            other => return other.map(|()| id).map_err(PlaceError::Settle),
         }
     }
-    .map_err(PlaceError::Settle)?;
-    Ok(id)
 }
 
 /// Why an order was not placed.

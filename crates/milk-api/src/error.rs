@@ -1,0 +1,13 @@
+//! The error body every refusal carries.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code (`unknown_chain`, `insufficient_balance`, …).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}

@@ -1,0 +1,180 @@
+//! Membership: levels, credits, consents, offers, earning rules and the circulating supply.
+
+use milk_core::membership::{self, EarningRules};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A consenting member as a partner sees them: a pseudonym, never an address.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct SegmentMember {
+    /// The member's pseudonym for this partner (it differs per partner).
+    pub member: String,
+    /// The level's name, if the member shares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// LZM earned in the window by category (`check_in`, `trade`, `coupon`, `mlk_burn`),
+    /// base units, if the member shares activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub activity: Option<std::collections::BTreeMap<String, String>>,
+    /// What the member consented to it for.
+    pub purpose: String,
+    /// How long the partner may keep this, days.
+    pub retention_days: u32,
+}
+
+/// A premium offer.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct OfferView {
+    /// The partner's brand chain.
+    pub chain: String,
+    /// The offer's id.
+    pub id: String,
+    /// What it is.
+    pub title: String,
+    /// The lowest level that may buy it, by index and name.
+    pub level: u8,
+    /// See `level`.
+    pub level_name: String,
+    /// Its price, LZM base units.
+    pub price: String,
+    /// How many are left.
+    pub left: u32,
+    /// When it opens and closes, Unix ms.
+    pub opens_ms: u64,
+    /// See `opens_ms`.
+    pub closes_ms: u64,
+}
+
+/// A member's level and what makes it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct MemberView {
+    /// The account.
+    pub address: String,
+    /// The level's index (0 = the first).
+    pub level: u8,
+    /// Its name.
+    pub level_name: String,
+    /// LZM base units earned in the window.
+    pub earned_in_window: String,
+    /// The window, days.
+    pub window_days: u32,
+    /// The next level, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_level: Option<String>,
+    /// LZM base units still needed for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needed: Option<String>,
+    /// TICA's floor under the level, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<FloorView>,
+    /// When earnings leave the window, soonest first.
+    pub leaving: Vec<LeavingView>,
+    /// The latest credits (at most 100), newest first.
+    pub credits: Vec<CreditView>,
+    /// The member's data-sharing consents, by partner.
+    pub consents: Vec<ConsentView>,
+    /// Every read of the member's data by a partner, newest first (at most 100).
+    pub access_log: Vec<AccessView>,
+}
+
+/// A consent as its member sees it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ConsentView {
+    /// The partner's brand chain.
+    pub chain: String,
+    /// What for.
+    pub purpose: String,
+    /// Which data items.
+    pub items: Vec<String>,
+    /// How long the partner may keep what it reads, days.
+    pub retention_days: u32,
+    /// When given, Unix ms.
+    pub granted_ms: u64,
+    /// When withdrawn, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_ms: Option<u64>,
+}
+
+/// One read of a member's data.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct AccessView {
+    /// When, Unix ms.
+    pub time_ms: u64,
+    /// Which partner.
+    pub chain: String,
+}
+
+/// TICA's floor under a member's level.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct FloorView {
+    /// The level's index.
+    pub level: u8,
+    /// Why.
+    pub reason: String,
+}
+
+/// Earnings that leave the window at a time.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct LeavingView {
+    /// When, Unix ms.
+    pub at_ms: u64,
+    /// LZM base units.
+    pub amount: String,
+}
+
+/// One LZM credit.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct CreditView {
+    /// When (block time), Unix ms.
+    pub time_ms: u64,
+    /// `check_in`, `trade`, `coupon` or `mlk_burn`.
+    pub reason: String,
+    /// LZM base units.
+    pub amount: String,
+    /// The source: a transaction or trade id, or `chain:coupon`.
+    pub reference: String,
+}
+
+/// The earning rules in force, and the levels.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct RulesView {
+    /// The rules (LZM base units).
+    #[schema(value_type = Object)]
+    pub rules: EarningRules,
+    /// The levels: name and threshold (LZM base units earned in the window).
+    #[schema(value_type = Object)]
+    pub levels: Vec<membership::LevelSpec>,
+    /// The window, days.
+    pub window_days: u32,
+}
+
+/// One asset's circulating supply.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct SupplyView {
+    /// The asset.
+    pub asset: String,
+    /// All of it, base units.
+    pub total: String,
+    /// In allocations whose lock is in force.
+    pub locked: String,
+    /// In reserves: the exchange's liquidity, reward pools not paid out, escrow.
+    pub reserve: String,
+    /// Held by TICA.
+    pub tica_held: String,
+    /// Total less the three above.
+    pub circulating: String,
+    /// Each excluded bucket.
+    pub buckets: Vec<BucketView>,
+}
+
+/// One excluded bucket.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct BucketView {
+    /// Its label.
+    pub label: String,
+    /// `locked`, `reserve` or `tica_held`.
+    pub class: String,
+    /// Its balance, base units.
+    pub amount: String,
+}

@@ -1,0 +1,175 @@
+//! The partner API: links, conversions, redemptions, reports, the event feed, auditors and webhooks.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A signed transaction for the partner API.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PartnerTxRequest {
+    /// The signed transaction in its canonical encoding, hex.
+    pub tx: String,
+}
+
+/// Where a committed transaction is.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct TxRef {
+    /// Transaction id, hex.
+    pub id: String,
+    /// Its block.
+    pub height: u64,
+    /// Its position in the block.
+    pub index: u32,
+}
+
+/// A conversion as recorded on the chain.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ConversionReceipt {
+    /// The partner's reference id.
+    pub reference: String,
+    /// The customer's wallet.
+    pub to: String,
+    /// Mileage converted.
+    pub mileage: u64,
+    /// Brand Token minted, base units.
+    pub amount: String,
+    /// The transaction that minted it.
+    pub tx: TxRef,
+    /// True when this answer is for an earlier request with the same reference.
+    pub replayed: bool,
+}
+
+/// A redemption: the receipt the partner keeps.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct RedemptionReceipt {
+    /// The partner's order id.
+    pub order_id: String,
+    /// The customer who redeemed.
+    pub redeemer: String,
+    /// Brand Token burned, base units.
+    pub amount: String,
+    /// Its value at the partner, in KRW (amount × R, rounded down).
+    pub value_krw: String,
+    /// Whether the partner refunded it.
+    pub refunded: bool,
+    /// The transaction of this request (the redemption, or the refund).
+    pub tx: Option<TxRef>,
+}
+
+/// A Brand Token's supply, as its partner reports it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct SupplyReport {
+    /// The brand chain.
+    pub chain: String,
+    /// The Brand Token.
+    pub asset: String,
+    /// Its decimals.
+    pub decimals: u8,
+    /// All of it in existence now (base units).
+    pub outstanding: String,
+    /// Ever minted by conversions of mileage.
+    pub issued: String,
+    /// Ever burned by redemptions.
+    pub redeemed: String,
+    /// Ever re-minted by refunds.
+    pub refunded: String,
+    /// Ever retired by expiry sweeps.
+    pub expired: String,
+    /// Held by TICA as exchange inventory.
+    pub held_by_tica: String,
+    /// Held by everyone else: outstanding minus TICA's inventory.
+    pub held_by_customers: String,
+}
+
+/// A new auditor credential: the token is shown once and never stored.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct AuditorGrant {
+    /// The brand chain it may read.
+    pub chain: String,
+    /// Its id, for listing and revoking.
+    pub id: String,
+    /// The bearer token to hand to the auditor.
+    pub token: String,
+}
+
+/// One thing that happened to a partner's Brand Token.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct PartnerEvent {
+    /// Stable and ordered: `height:index` of the transaction. Resume after it with `after`.
+    pub id: String,
+    /// `link`, `conversion`, `redemption`, `refund`, `transfer`, `mint` or `burn`.
+    pub kind: String,
+    /// The block's time, Unix ms.
+    pub time_ms: u64,
+    /// The transaction id.
+    pub tx: String,
+    /// The transaction's action, as in the block.
+    #[schema(value_type = Object)]
+    pub action: serde_json::Value,
+    /// Who signed it.
+    pub sender: String,
+}
+
+/// A page of events.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct EventPage {
+    /// The events, oldest first.
+    pub events: Vec<PartnerEvent>,
+    /// Pass as `after` to continue (the last event's id, or the one given if none).
+    pub next: String,
+}
+
+/// Tokens of one account that expire on one day.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ExpiringLot {
+    /// The account.
+    pub account: String,
+    /// Base units.
+    pub amount: String,
+    /// When they expire: the start of this UTC day, Unix ms.
+    pub expires_at_ms: u64,
+    /// Whether that time has passed (a sweep may retire them).
+    pub expired: bool,
+}
+
+/// A webhook to register.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct WebhookRequest {
+    /// The endpoint: an `https://` URL (or `http://`, e.g. inside the partner's network).
+    pub url: String,
+    /// Deliver events after this id (`height:index`); from the chain's first event if absent.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Once a day, warn of tokens expiring within this many days (at most 3,650).
+    #[serde(default)]
+    pub warn_days: Option<u32>,
+}
+
+/// A registered webhook, with its secret: shown once.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct WebhookCreated {
+    /// Its id.
+    pub id: String,
+    /// The endpoint.
+    pub url: String,
+    /// The HMAC-SHA256 key of the `Milk-Signature` header, hex.
+    pub secret: String,
+}
+
+/// A registered webhook and how its deliveries go.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct WebhookView {
+    /// Its id.
+    pub id: String,
+    /// The endpoint.
+    pub url: String,
+    /// The last event delivered.
+    pub cursor: Option<String>,
+    /// Expiry warnings, this many days ahead.
+    pub warn_days: Option<u32>,
+    /// The last UTC day (days since the epoch) whose expiry warnings were delivered.
+    pub warned_day: Option<u64>,
+    /// Failed attempts since the last delivery.
+    pub failures: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
