@@ -268,48 +268,6 @@ fn verify_chain(
         Source::DataDir(dir) => Some(open_store(dir, chain)?),
         Source::Node(_) | Source::File(_) => None,
     };
-    let head_height = match (&store, source) {
-        (Some(s), _) => s.head()?.map(|h| h.height).unwrap_or(0),
-        (None, Source::Node(c)) => {
-            let chains = c.chains()?;
-            let info = chains
-                .iter()
-                .find(|i| i.id == chain.as_str())
-                .ok_or_else(|| anyhow!("the node does not host chain {chain}"))?;
-            match &info.head {
-                Some(h) => h.height,
-                None => {
-                    return Ok(ChainReport {
-                        chain: chain.to_string(),
-                        blocks_checked: 0,
-                        head_height: 0,
-                        head_hash: String::new(),
-                        bad_block: None,
-                                                error: None,
-                        anchors_checked: 0,
-                        skipped: Some(
-                            "private chain: needs its partner's, an auditor's or the operator's credential (--token)".into(),
-                        ),
-                    });
-                }
-            }
-        }
-        (None, Source::File(e)) => e.blocks.len().saturating_sub(1) as u64,
-        (None, Source::DataDir(_)) => unreachable!("a data directory always opens a store"),
-    };
-    let bar = if progress {
-        let bar = ProgressBar::new(head_height + 1);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} blocks {per_sec}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(chain.to_string());
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-
     let mut report = ChainReport {
         chain: chain.to_string(),
         blocks_checked: 0,
@@ -320,52 +278,145 @@ fn verify_chain(
         skipped: None,
         anchors_checked: 0,
     };
-    let fail = |mut report: ChainReport, height: u64, why: String, bar: &ProgressBar| {
-        bar.abandon();
-        report.bad_block = Some(height);
-        report.error = Some(why);
-        Ok(report)
+    let Some(head_height) = head_height(source, store.as_ref(), chain)? else {
+        report.skipped = Some(
+            "private chain: needs its partner's, an auditor's or the operator's credential (--token)".into(),
+        );
+        return Ok(report);
     };
-    let fetch = |from: u64| -> Result<Vec<Result<Block, String>>> {
-        match (&store, source) {
-            (Some(s), _) => {
-                let to = (from + PAGE).min(head_height + 1);
-                (from..to)
-                    .map(|h| match s.block_bytes(h)? {
-                        None => Ok(Err("block is missing".to_owned())),
-                        Some(bytes) => Ok(<Block as milk_core::codec::Decode>::from_bytes(&bytes)
-                            .map_err(|e| format!("cannot be decoded: {e}"))),
-                    })
-                    .collect()
-            }
-            (None, Source::Node(c)) => Ok(c
-                .raw_blocks(chain.as_str(), from, PAGE)?
-                .into_iter()
-                .map(Ok)
-                .collect()),
-            (None, Source::File(e)) => Ok(e
-                .blocks
-                .iter()
-                .skip(from as usize)
-                .take(PAGE as usize)
-                .cloned()
-                .collect()),
-            (None, Source::DataDir(_)) => unreachable!(),
+    let bar = progress_bar(progress, chain, head_height + 1);
+    let fetch = |from: u64| fetch_page(source, store.as_ref(), chain, from, head_height);
+    let replayed = replay(genesis, chain, head_height, &fetch, &bar, &mut report)?;
+    let (verifier, hashes) = match replayed {
+        Ok(done) => done,
+        Err((height, why)) => return fail(report, height, why, &bar),
+    };
+    // The stored state must be exactly what replaying the blocks produces.
+    if let Some(s) = &store {
+        let snapshot = s
+            .snapshot()?
+            .ok_or_else(|| anyhow!("store of {chain} is empty"))?;
+        if snapshot.records != verifier.state().records() || snapshot.head != *verifier.head() {
+            let why = "stored account state differs from the state the blocks produce";
+            return fail(report, verifier.head().height, why.into(), &bar);
         }
-    };
+    }
+    // A brand chain must agree with every anchor the center chain recorded for it.
+    if genesis.chain(chain).is_some_and(|c| c.partner.is_some())
+        && let Err((height, why)) = check_anchors(source, chain, &hashes, &mut report)?
+    {
+        return fail(report, height, why, &bar);
+    }
+    bar.finish();
+    report.head_height = verifier.head().height;
+    report.head_hash = verifier.head().hash().to_hex();
+    states.push((chain.clone(), verifier.state().clone()));
+    Ok(report)
+}
 
+/// A chain's report with the block that failed and why.
+fn fail(
+    mut report: ChainReport,
+    height: u64,
+    why: String,
+    bar: &ProgressBar,
+) -> Result<ChainReport> {
+    bar.abandon();
+    report.bad_block = Some(height);
+    report.error = Some(why);
+    Ok(report)
+}
+
+/// The height to replay to; `None` for a private chain this caller may not read.
+fn head_height(source: &Source, store: Option<&RedbStore>, chain: &ChainId) -> Result<Option<u64>> {
+    Ok(match (store, source) {
+        (Some(s), _) => Some(s.head()?.map(|h| h.height).unwrap_or(0)),
+        (None, Source::Node(c)) => {
+            let chains = c.chains()?;
+            let info = chains
+                .iter()
+                .find(|i| i.id == chain.as_str())
+                .ok_or_else(|| anyhow!("the node does not host chain {chain}"))?;
+            info.head.as_ref().map(|h| h.height)
+        }
+        (None, Source::File(e)) => Some(e.blocks.len().saturating_sub(1) as u64),
+        (None, Source::DataDir(_)) => unreachable!("a data directory always opens a store"),
+    })
+}
+
+fn progress_bar(progress: bool, chain: &ChainId, len: u64) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} blocks {per_sec}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(chain.to_string());
+    bar
+}
+
+/// One page of blocks from `from` on, each decoded or with why not.
+fn fetch_page(
+    source: &Source,
+    store: Option<&RedbStore>,
+    chain: &ChainId,
+    from: u64,
+    head_height: u64,
+) -> Result<Vec<Result<Block, String>>> {
+    match (store, source) {
+        (Some(s), _) => {
+            let to = (from + PAGE).min(head_height + 1);
+            (from..to)
+                .map(|h| match s.block_bytes(h)? {
+                    None => Ok(Err("block is missing".to_owned())),
+                    Some(bytes) => Ok(<Block as milk_core::codec::Decode>::from_bytes(&bytes)
+                        .map_err(|e| format!("cannot be decoded: {e}"))),
+                })
+                .collect()
+        }
+        (None, Source::Node(c)) => Ok(c
+            .raw_blocks(chain.as_str(), from, PAGE)?
+            .into_iter()
+            .map(Ok)
+            .collect()),
+        (None, Source::File(e)) => Ok(e
+            .blocks
+            .iter()
+            .skip(from as usize)
+            .take(PAGE as usize)
+            .cloned()
+            .collect()),
+        (None, Source::DataDir(_)) => unreachable!("a data directory always opens a store"),
+    }
+}
+
+/// Blocks replayed from genesis to the head; each verified block's hash, by height. A
+/// block that fails is `Err((height, why))`.
+type Replayed = std::result::Result<(Verifier, Vec<milk_core::Hash>), (u64, String)>;
+
+/// Replays a chain from genesis to `head_height`, page by page.
+fn replay(
+    genesis: &Genesis,
+    chain: &ChainId,
+    head_height: u64,
+    fetch: &dyn Fn(u64) -> Result<Vec<Result<Block, String>>>,
+    bar: &ProgressBar,
+    report: &mut ChainReport,
+) -> Result<Replayed> {
     let first = fetch(0)?;
     let genesis_block = match first.first() {
         Some(Ok(b)) => b.clone(),
-        Some(Err(e)) => return fail(report, 0, e.clone(), &bar),
-        None => return fail(report, 0, "genesis block is missing".into(), &bar),
+        Some(Err(e)) => return Ok(Err((0, e.clone()))),
+        None => return Ok(Err((0, "genesis block is missing".into()))),
     };
     let mut verifier = match Verifier::start(genesis, chain, &genesis_block) {
         Ok(v) => v,
-        Err(e) => return fail(report, 0, e, &bar),
+        Err(e) => return Ok(Err((0, e))),
     };
     bar.inc(1);
-    // Every verified block's hash, by height, to check the anchors against.
     let mut hashes = vec![verifier.head().hash()];
     let mut page = first.into_iter().skip(1).collect::<Vec<_>>();
     let mut next = 1;
@@ -373,16 +424,16 @@ fn verify_chain(
         if page.is_empty() {
             page = fetch(next)?;
             if page.is_empty() {
-                return fail(report, next, "block is missing".into(), &bar);
+                return Ok(Err((next, "block is missing".into())));
             }
         }
         for item in page.drain(..) {
             let block = match item {
                 Ok(b) => b,
-                Err(e) => return fail(report, next, e, &bar),
+                Err(e) => return Ok(Err((next, e))),
             };
             if let Err(e) = verifier.apply(&block) {
-                return fail(report, block.header.height, e.to_string(), &bar);
+                return Ok(Err((block.header.height, e.to_string())));
             }
             hashes.push(verifier.head().hash());
             report.blocks_checked += 1;
@@ -390,45 +441,31 @@ fn verify_chain(
             bar.inc(1);
         }
     }
-    // The stored state must be exactly what replaying the blocks produces.
-    if let Some(s) = &store {
-        let snapshot = s
-            .snapshot()?
-            .ok_or_else(|| anyhow!("store of {chain} is empty"))?;
-        let stored = snapshot.records;
-        let expected = verifier.state().records();
-        if stored != expected || snapshot.head != *verifier.head() {
-            return fail(
-                report,
-                verifier.head().height,
-                "stored account state differs from the state the blocks produce".into(),
-                &bar,
+    Ok(Ok((verifier, hashes)))
+}
+
+/// Checks a brand chain against every anchor the center chain recorded for it.
+fn check_anchors(
+    source: &Source,
+    chain: &ChainId,
+    hashes: &[milk_core::Hash],
+    report: &mut ChainReport,
+) -> Result<std::result::Result<(), (u64, String)>> {
+    let head = hashes.len() as u64 - 1;
+    for (height, hash) in anchors(source, chain)? {
+        report.anchors_checked += 1;
+        if height > head {
+            let why = format!(
+                "the chain ends at height {head}, but the center chain anchored height {height}: its history was cut"
             );
+            return Ok(Err((head, why)));
+        }
+        if hashes[height as usize] != hash {
+            let why = "differs from the block hash the center chain anchored at this height: its history was rewritten".to_owned();
+            return Ok(Err((height, why)));
         }
     }
-    // A brand chain must agree with every anchor the center chain recorded for it.
-    let is_brand = genesis.chain(chain).is_some_and(|c| c.partner.is_some());
-    if is_brand {
-        let head = verifier.head().height;
-        for (height, hash) in anchors(source, chain)? {
-            report.anchors_checked += 1;
-            if height > head {
-                let why = format!(
-                    "the chain ends at height {head}, but the center chain anchored height {height}: its history was cut"
-                );
-                return fail(report, head, why, &bar);
-            }
-            if hashes[height as usize] != hash {
-                let why = "differs from the block hash the center chain anchored at this height: its history was rewritten".to_owned();
-                return fail(report, height, why, &bar);
-            }
-        }
-    }
-    bar.finish();
-    report.head_height = verifier.head().height;
-    report.head_hash = verifier.head().hash().to_hex();
-    states.push((chain.clone(), verifier.state().clone()));
-    Ok(report)
+    Ok(Ok(()))
 }
 
 /// The anchors of a brand chain on the center chain, where the source has a center chain.
