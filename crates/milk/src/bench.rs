@@ -73,9 +73,50 @@ pub fn transfers(opts: &TransferBench) -> Result<serde_json::Value> {
         .collect();
     let genesis = bench_genesis(&keys)?;
 
-    // Pre-sign, round by round, so each request carries many senders.
+    let txs = presign_transfers(&keys, opts);
+
+    let ceiling = verify_ceiling(&keys, &txs)?;
+
+    // A real node with durable stores, on loopback.
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let node = start(node_config(&dir, &genesis)?)?;
+    let client = Client::new(&node.url());
+
+    let bodies: Vec<Vec<u8>> = txs
+        .chunks(opts.batch)
+        .map(milkd::api::encode_batch)
+        .collect();
+    let (committed, failures, secs) = push_batches(&client, &bodies, opts.clients)?;
+    let heights = node
+        .node
+        .chain(&ChainId::center())
+        .map(|c| c.head().height)
+        .unwrap_or(0);
+    node.stop().context("stopping the node")?;
+    if !failures.is_empty() {
+        bail!(
+            "{} transfers were not committed: {failures:?}",
+            total - committed
+        );
+    }
+    let rate = committed as f64 / secs;
+    eprintln!(
+        "committed: {committed} transfers in {secs:.3} s over {heights} blocks = {rate:.0}/s (durable, through HTTP)"
+    );
+    Ok(serde_json::json!({
+        "bench": "transfers",
+        "committed_per_s": rate.round(),
+        "verify_ceiling_per_s": ceiling.round(),
+        "ratio": (rate / ceiling * 1000.0).round() / 1000.0,
+    }))
+}
+
+/// Signs every transfer of the benchmark ahead, round by round, so each request carries
+/// many senders.
+fn presign_transfers(keys: &[Keypair], opts: &TransferBench) -> Vec<SignedTransaction> {
+    let total = opts.accounts * opts.per_account;
     let expires = now_ms() + 3_600_000;
-    let txs: Vec<SignedTransaction> = (0..total)
+    (0..total)
         .into_par_iter()
         .map(|n| {
             let (round, a) = (n / opts.accounts, n % opts.accounts);
@@ -93,9 +134,12 @@ pub fn transfers(opts: &TransferBench) -> Result<serde_json::Value> {
             }
             .sign(&keys[a])
         })
-        .collect();
+        .collect()
+}
 
-    // The ceiling: batch verification alone, keys already decompressed, on the same cores.
+/// This machine's ceiling: batch verification alone, keys already decompressed, on the
+/// same cores. Signatures per second.
+fn verify_ceiling(keys: &[Keypair], txs: &[SignedTransaction]) -> Result<f64> {
     let vkeys: BTreeMap<_, _> = keys
         .iter()
         .map(|k| {
@@ -130,35 +174,50 @@ pub fn transfers(opts: &TransferBench) -> Result<serde_json::Value> {
     if !all_ok {
         bail!("benchmark signatures failed to verify");
     }
+    let total = txs.len();
     let ceiling = total as f64 / verify_secs;
     eprintln!(
         "verify ceiling: {total} signatures in {verify_secs:.3} s on {} threads = {ceiling:.0}/s",
         rayon::current_num_threads()
     );
+    Ok(ceiling)
+}
 
-    // A real node with durable stores, on loopback.
-    let dir = tempfile::tempdir().context("temporary data directory")?;
+/// A real node's settings, with durable stores in `dir`, listening on loopback, from
+/// `genesis` (with the demo operator as its producer).
+fn node_config(
+    dir: &tempfile::TempDir,
+    genesis: &milk_core::genesis::Genesis,
+) -> Result<milkd::NodeConfig> {
     let genesis_path = dir.path().join("bench-genesis.json");
-    std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
+    std::fs::write(&genesis_path, serde_json::to_vec(genesis)?)?;
     let key_path = dir.path().join("bench-producer.key");
     std::fs::write(&key_path, hex::encode(demo_key("operator").secret()))?;
     let mut config = milkd::NodeConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().expect("valid");
     config.genesis = Some(genesis_path);
     config.producer_key = Some(key_path);
-    let node = milkd::spawn(config, Arc::new(milkd::SystemClock)).context("starting the node")?;
-    let client = Client::new(&node.url());
+    Ok(config)
+}
 
-    let bodies: Vec<Vec<u8>> = txs
-        .chunks(opts.batch)
-        .map(milkd::api::encode_batch)
-        .collect();
+/// Starts a node with these settings in this process.
+fn start(config: milkd::NodeConfig) -> Result<milkd::Spawned> {
+    milkd::spawn(config, Arc::new(milkd::SystemClock)).context("starting the node")
+}
+
+/// Pushes request bodies from `clients` threads; returns what committed, what did not (by
+/// code), and the seconds it took.
+fn push_batches(
+    client: &Client,
+    bodies: &[Vec<u8>],
+    clients: usize,
+) -> Result<(usize, BTreeMap<String, usize>, f64)> {
     let next = AtomicUsize::new(0);
     let committed = AtomicUsize::new(0);
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
     let started = Instant::now();
     let results: Vec<Result<BTreeMap<String, usize>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..opts.clients)
+        let handles: Vec<_> = (0..clients)
             .map(|_| {
                 s.spawn(|| -> Result<BTreeMap<String, usize>> {
                     let mut failed = BTreeMap::new();
@@ -193,29 +252,7 @@ pub fn transfers(opts: &TransferBench) -> Result<serde_json::Value> {
             *failures.entry(code).or_default() += n;
         }
     }
-    let committed = committed.load(Ordering::Relaxed);
-    let heights = node
-        .node
-        .chain(&ChainId::center())
-        .map(|c| c.head().height)
-        .unwrap_or(0);
-    node.stop().context("stopping the node")?;
-    if !failures.is_empty() {
-        bail!(
-            "{} transfers were not committed: {failures:?}",
-            total - committed
-        );
-    }
-    let rate = committed as f64 / secs;
-    eprintln!(
-        "committed: {committed} transfers in {secs:.3} s over {heights} blocks = {rate:.0}/s (durable, through HTTP)"
-    );
-    Ok(serde_json::json!({
-        "bench": "transfers",
-        "committed_per_s": rate.round(),
-        "verify_ceiling_per_s": ceiling.round(),
-        "ratio": (rate / ceiling * 1000.0).round() / 1000.0,
-    }))
+    Ok((committed.load(Ordering::Relaxed), failures, secs))
 }
 
 /// What `bench conversions` runs.
@@ -240,7 +277,7 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
     let dir = tempfile::tempdir().context("temporary data directory")?;
     let mut config = milkd::NodeConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().expect("valid");
-    let node = milkd::spawn(config, Arc::new(milkd::SystemClock)).context("starting the node")?;
+    let node = start(config)?;
     let client = Client::new(&node.url()).with_token(Some("demo-skyway-token".into()));
     let chain: ChainId = "skyway".parse().expect("valid");
     let issuer = demo_key("partner:skyway");
@@ -415,17 +452,10 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
     }
     genesis.validate().map_err(anyhow::Error::msg)?;
     let dir = tempfile::tempdir().context("temporary data directory")?;
-    let genesis_path = dir.path().join("bench-genesis.json");
-    std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
-    let key_path = dir.path().join("bench-producer.key");
-    std::fs::write(&key_path, hex::encode(demo_key("operator").secret()))?;
-    let mut config = milkd::NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().expect("valid");
-    config.genesis = Some(genesis_path);
-    config.producer_key = Some(key_path);
+    let mut config = node_config(&dir, &genesis)?;
     config.oracle_sources = vec![bench_ticker()?];
     config.oracle_interval = std::time::Duration::from_secs(1);
-    let node = milkd::spawn(config, Arc::new(milkd::SystemClock)).context("starting the node")?;
+    let node = start(config)?;
     let client = Client::new(&node.url());
     let waited = Instant::now();
     while !client.oracle().is_ok_and(|o| o.fresh) {
