@@ -255,6 +255,67 @@ fn push_batches(
     Ok((committed.load(Ordering::Relaxed), failures, secs))
 }
 
+/// One trader's orders, each awaited until settled: sales of CINE and buys back,
+/// alternately. Milliseconds each took.
+fn trader(
+    client: &Client,
+    key: &Keypair,
+    orders: usize,
+    cine: milk_core::Symbol,
+    expires: u64,
+) -> Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(orders);
+    let (mut center_seq, mut cinema_seq) = (0u64, 0u64);
+    for n in 0..orders {
+        let (chain, sequence, action) = if n % 2 == 0 {
+            cinema_seq += 1;
+            (
+                "cinema",
+                cinema_seq - 1,
+                Action::Exchange(ExchangeAction::Sell {
+                    amount: Amount::new(1_000),
+                    min_out: Amount::new(1),
+                }),
+            )
+        } else {
+            center_seq += 1;
+            (
+                "center",
+                center_seq - 1,
+                Action::Exchange(ExchangeAction::Buy {
+                    asset: cine,
+                    pay: "MLK".parse().expect("valid"),
+                    size: milk_core::tx::OrderSize::Tokens(Amount::new(1_000)),
+                    max_in: Amount::new(u128::MAX),
+                }),
+            )
+        };
+        let order = Transaction {
+            chain: chain.parse().expect("valid"),
+            sender: key.address(),
+            sequence,
+            expires_at_ms: expires,
+            action,
+        }
+        .sign(key);
+        let t = Instant::now();
+        let trade = client.trade(&order)?;
+        if trade.status != "filled" {
+            anyhow::bail!("a trade was not filled: {trade:?}");
+        }
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(times)
+}
+
+/// The `p` percentile of `v` (sorted in place).
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or(0.0)
+}
+
 /// What `bench conversions` runs.
 #[derive(Debug, Clone)]
 pub struct ConversionBench {
@@ -369,20 +430,17 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
         all.extend(l?);
     }
     node.stop().context("stopping the node")?;
-    all.sort_by(f64::total_cmp);
-    let pct = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize];
+    let (p50, p99) = (percentile(&mut all, 0.5), percentile(&mut all, 0.99));
     let rate = all.len() as f64 / secs;
     eprintln!(
-        "converted: {} in {secs:.3} s over {blocks} blocks = {rate:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms (durable, through the partner API)",
-        all.len(),
-        pct(0.5),
-        pct(0.99)
+        "converted: {} in {secs:.3} s over {blocks} blocks = {rate:.0}/s; latency p50 {p50:.1} ms, p99 {p99:.1} ms (durable, through the partner API)",
+        all.len()
     );
     Ok(serde_json::json!({
         "bench": "conversions",
         "committed_per_s": rate.round(),
-        "p50_ms": (pct(0.5) * 10.0).round() / 10.0,
-        "p99_ms": (pct(0.99) * 10.0).round() / 10.0,
+        "p50_ms": (p50 * 10.0).round() / 10.0,
+        "p99_ms": (p99 * 10.0).round() / 10.0,
         "clients": opts.clients,
     }))
 }
@@ -472,50 +530,7 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
             .iter()
             .map(|key| {
                 let client = Client::new(&node.url());
-                s.spawn(move || -> Result<Vec<f64>> {
-                    let mut times = Vec::with_capacity(opts.per_trader);
-                    let (mut center_seq, mut cinema_seq) = (0u64, 0u64);
-                    for n in 0..opts.per_trader {
-                        let (chain, sequence, action) = if n % 2 == 0 {
-                            cinema_seq += 1;
-                            (
-                                "cinema",
-                                cinema_seq - 1,
-                                Action::Exchange(ExchangeAction::Sell {
-                                    amount: Amount::new(1_000),
-                                    min_out: Amount::new(1),
-                                }),
-                            )
-                        } else {
-                            center_seq += 1;
-                            (
-                                "center",
-                                center_seq - 1,
-                                Action::Exchange(ExchangeAction::Buy {
-                                    asset: cine,
-                                    pay: "MLK".parse().expect("valid"),
-                                    size: milk_core::tx::OrderSize::Tokens(Amount::new(1_000)),
-                                    max_in: Amount::new(u128::MAX),
-                                }),
-                            )
-                        };
-                        let order = Transaction {
-                            chain: chain.parse().expect("valid"),
-                            sender: key.address(),
-                            sequence,
-                            expires_at_ms: expires,
-                            action,
-                        }
-                        .sign(key);
-                        let t = Instant::now();
-                        let trade = client.trade(&order)?;
-                        if trade.status != "filled" {
-                            anyhow::bail!("a trade was not filled: {trade:?}");
-                        }
-                        times.push(t.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    Ok(times)
-                })
+                s.spawn(move || trader(&client, key, opts.per_trader, cine, expires))
             })
             .collect();
         handles
@@ -536,15 +551,15 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
         quote_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     node.stop().context("stopping the node")?;
-    let pct = |v: &mut Vec<f64>, p: f64| {
-        v.sort_by(f64::total_cmp);
-        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
     let rate = trade_ms.len() as f64 / secs;
-    let (t50, t99) = (pct(&mut trade_ms, 0.5), pct(&mut trade_ms, 0.99));
-    let (q50, q99) = (pct(&mut quote_ms, 0.5), pct(&mut quote_ms, 0.99));
+    let (t50, t99) = (
+        percentile(&mut trade_ms, 0.5),
+        percentile(&mut trade_ms, 0.99),
+    );
+    let (q50, q99) = (
+        percentile(&mut quote_ms, 0.5),
+        percentile(&mut quote_ms, 0.99),
+    );
     eprintln!(
         "settled: {} trades in {secs:.3} s = {rate:.0}/s (both chains, durable); trade p50 {t50:.1} ms, p99 {t99:.1} ms; quote p50 {q50:.2} ms, p99 {q99:.2} ms",
         trade_ms.len()
