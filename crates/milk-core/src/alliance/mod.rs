@@ -388,43 +388,6 @@ impl Alliance {
         k.extend_from_slice(chain.as_str().as_bytes());
         k
     }
-
-    pub(crate) fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut chains = std::mem::take(&mut self.touched);
-        chains.sort();
-        chains.dedup();
-        chains
-            .into_iter()
-            .map(|c| {
-                let v = self.members.get(&c).map(Encode::to_bytes);
-                (Self::key(&c), v)
-            })
-            .collect()
-    }
-
-    pub(crate) fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.members
-            .iter()
-            .map(|(c, m)| (Self::key(c), m.to_bytes()))
-            .collect()
-    }
-
-    /// Restores a `PARTNER` record; `false` if malformed.
-    pub(crate) fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
-        let Some(chain) = std::str::from_utf8(&key[1..])
-            .ok()
-            .and_then(|s| s.parse::<ChainId>().ok())
-        else {
-            return false;
-        };
-        match Member::from_bytes(value) {
-            Ok(m) => {
-                self.members.insert(chain, m);
-                true
-            }
-            Err(_) => false,
-        }
-    }
 }
 
 /// A change to the registry, checked.
@@ -455,15 +418,39 @@ impl crate::ledger::DomainRecords for Alliance {
     }
 
     fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        Alliance::take_records(self)
+        let mut chains = std::mem::take(&mut self.touched);
+        chains.sort();
+        chains.dedup();
+        chains
+            .into_iter()
+            .map(|c| {
+                let v = self.members.get(&c).map(Encode::to_bytes);
+                (Self::key(&c), v)
+            })
+            .collect()
     }
 
     fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        Alliance::records(self)
+        self.members
+            .iter()
+            .map(|(c, m)| (Self::key(c), m.to_bytes()))
+            .collect()
     }
 
     fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
-        Alliance::restore(self, key, value)
+        let Some(chain) = std::str::from_utf8(&key[1..])
+            .ok()
+            .and_then(|s| s.parse::<ChainId>().ok())
+        else {
+            return false;
+        };
+        match Member::from_bytes(value) {
+            Ok(m) => {
+                self.members.insert(chain, m);
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 

@@ -901,22 +901,19 @@ impl BrandState {
             _ => None,
         }
     }
+}
 
-    /// The records changed since the last call, with their new values.
-    pub(crate) fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut keys = std::mem::take(&mut self.touched);
-        keys.sort_unstable();
-        keys.dedup();
-        keys.into_iter()
-            .map(|k| {
-                let v = self.value(&k);
-                (k, v)
-            })
-            .collect()
+impl crate::ledger::DomainRecords for BrandState {
+    fn namespaces(&self) -> &'static [u8] {
+        record::NAMESPACES
     }
 
-    /// Every record.
-    pub(crate) fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let touched = std::mem::take(&mut self.touched);
+        crate::ledger::touched_records(touched, |k| self.value(k))
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let keys = self
             .links
             .keys()
@@ -949,8 +946,7 @@ impl BrandState {
             .collect()
     }
 
-    /// Restores one persisted record; `false` if it is not a brand record or is malformed.
-    pub(crate) fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
         let Some((ns, rest)) = key.split_first() else {
             return false;
         };
@@ -1032,23 +1028,5 @@ impl BrandState {
             },
             _ => false,
         }
-    }
-}
-
-impl crate::ledger::DomainRecords for BrandState {
-    fn namespaces(&self) -> &'static [u8] {
-        record::NAMESPACES
-    }
-
-    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        BrandState::take_records(self)
-    }
-
-    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        BrandState::records(self)
-    }
-
-    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
-        BrandState::restore(self, key, value)
     }
 }

@@ -453,20 +453,33 @@ impl Exchange {
             _ => None,
         }
     }
+}
 
-    pub(crate) fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut keys = std::mem::take(&mut self.touched);
-        keys.sort();
-        keys.dedup();
-        keys.into_iter()
-            .map(|k| {
-                let v = self.value(&k);
-                (k, v)
-            })
-            .collect()
+/// Decodes a tick record's value: `(price KRW e4 per whole token, tokens)`.
+pub fn tick_value(value: &[u8]) -> Option<(u128, u128)> {
+    let price = u128::from_be_bytes(value.get(..16)?.try_into().ok()?);
+    let tokens = u128::from_be_bytes(value.get(16..32)?.try_into().ok()?);
+    Some((price, tokens))
+}
+
+/// Decodes a tick record's key after its market prefix: `(time ms, trade id)`.
+pub fn tick_key(rest: &[u8]) -> Option<(u64, TxId)> {
+    let time = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let id: [u8; 32] = rest.get(8..40)?.try_into().ok()?;
+    Some((time, Hash(id)))
+}
+
+impl crate::ledger::DomainRecords for Exchange {
+    fn namespaces(&self) -> &'static [u8] {
+        record::NAMESPACES
     }
 
-    pub(crate) fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let touched = std::mem::take(&mut self.touched);
+        crate::ledger::touched_records(touched, |k| self.value(k))
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut keys: Vec<Vec<u8>> = self.markets.keys().map(record::market).collect();
         if self.oracle.is_some() {
             keys.push(vec![record::ORACLE]);
@@ -492,8 +505,7 @@ impl Exchange {
             .collect()
     }
 
-    /// Restores one exchange record; `false` if it is not one or is malformed.
-    pub(crate) fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
         let Some((ns, rest)) = key.split_first() else {
             return false;
         };
@@ -553,38 +565,6 @@ impl Exchange {
             }
             _ => false,
         }
-    }
-}
-
-/// Decodes a tick record's value: `(price KRW e4 per whole token, tokens)`.
-pub fn tick_value(value: &[u8]) -> Option<(u128, u128)> {
-    let price = u128::from_be_bytes(value.get(..16)?.try_into().ok()?);
-    let tokens = u128::from_be_bytes(value.get(16..32)?.try_into().ok()?);
-    Some((price, tokens))
-}
-
-/// Decodes a tick record's key after its market prefix: `(time ms, trade id)`.
-pub fn tick_key(rest: &[u8]) -> Option<(u64, TxId)> {
-    let time = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
-    let id: [u8; 32] = rest.get(8..40)?.try_into().ok()?;
-    Some((time, Hash(id)))
-}
-
-impl crate::ledger::DomainRecords for Exchange {
-    fn namespaces(&self) -> &'static [u8] {
-        record::NAMESPACES
-    }
-
-    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        Exchange::take_records(self)
-    }
-
-    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        Exchange::records(self)
-    }
-
-    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
-        Exchange::restore(self, key, value)
     }
 }
 

@@ -97,6 +97,23 @@ pub trait DomainRecords {
     fn restore(&mut self, key: &[u8], value: &[u8]) -> bool;
 }
 
+/// The records behind `keys` (touched since the last block, perhaps more than once), each
+/// once, in key order, with its value now (`None`: deleted): what a domain's
+/// `take_records` returns.
+pub fn touched_records(
+    mut keys: Vec<Vec<u8>>,
+    value: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| {
+            let v = value(&k);
+            (k, v)
+        })
+        .collect()
+}
+
 /// What one block changed: the new value of every record it touched (`None`: deleted),
 /// sorted by key, so it encodes (and hashes) the same on every node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1031,177 +1031,10 @@ impl Membership {
         }
     }
 
-    pub(crate) fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut keys = std::mem::take(&mut self.touched);
-        keys.sort();
-        keys.dedup();
-        keys.into_iter()
-            .map(|k| {
-                let v = self.value(&k);
-                (k, v)
-            })
-            .collect()
-    }
-
-    pub(crate) fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut keys: Vec<Vec<u8>> = self
-            .earned
-            .keys()
-            .map(|(a, d)| Self::earned_key(a, *d))
-            .collect();
-        keys.extend(self.credits.keys().cloned());
-        keys.push(vec![record::RULES]);
-        keys.extend(self.floors.keys().map(record::floor));
-        keys.extend(self.coupons.iter().map(Self::coupon_key));
-        keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
-        keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
-        keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
-        keys.extend(self.accesses.keys().cloned());
-        keys.push(vec![record::PACK_SEASON]);
-        keys.extend(self.raw.keys().cloned());
-        keys.extend(self.pack.keys().map(Self::pack_key));
-        keys.extend(self.pack_paid.iter().map(|(s, w)| Self::paid_key(*s, *w)));
-        keys.into_iter()
-            .filter_map(|k| {
-                let v = self.value(&k)?;
-                Some((k, v))
-            })
-            .collect()
-    }
-
-    /// Restores one membership record; `false` if it is not one or is malformed.
-    pub(crate) fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
-        let Some((ns, rest)) = key.split_first() else {
-            return false;
-        };
-        let account = || Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok();
-        let day = || {
-            (rest.len() == 40)
-                .then(|| rest[32..40].try_into().ok().map(u64::from_be_bytes))
-                .flatten()
-        };
-        match *ns {
-            record::EARNED => match (account(), day(), <[u8; 16]>::try_from(value)) {
-                (Some(a), Some(d), Ok(v)) => {
-                    self.earned.insert((a, d), u128::from_be_bytes(v));
-                    true
-                }
-                _ => false,
-            },
-            record::CREDIT => {
-                if decode_credit(key, value).is_none() || rest.len() != 72 {
-                    return false;
-                }
-                self.credits.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::RULES => match EarningRules::from_bytes(value) {
-                Ok(r) => {
-                    self.rules = r;
-                    true
-                }
-                Err(_) => false,
-            },
-            record::FLOOR => match (account(), value.split_first()) {
-                (Some(a), Some((l, why))) if rest.len() == 32 => match std::str::from_utf8(why) {
-                    Ok(why) => {
-                        self.floors.insert(a, (*l, why.to_owned()));
-                        true
-                    }
-                    Err(_) => false,
-                },
-                _ => false,
-            },
-            record::COUPON => match <[u8; 32]>::try_from(rest) {
-                Ok(h) if value.is_empty() => {
-                    self.coupons.insert(Hash(h));
-                    true
-                }
-                _ => false,
-            },
-            record::CHECKIN => match (account(), day()) {
-                (Some(a), Some(d)) if value.is_empty() => {
-                    self.checkins.insert((a, d));
-                    true
-                }
-                _ => false,
-            },
-            record::OFFER => {
-                let parsed = (|| {
-                    let (chain, id) = record::split_partner_key(rest)?;
-                    let id = std::str::from_utf8(id).ok()?.to_owned();
-                    Some((chain, id, Offer::from_bytes(value).ok()?))
-                })();
-                match parsed {
-                    Some((chain, id, offer)) => {
-                        self.offers.insert((chain, id), offer);
-                        true
-                    }
-                    None => false,
-                }
-            }
-            record::CONSENT => {
-                let parsed = (|| {
-                    let (chain, a) = record::split_partner_key(rest)?;
-                    let a = Address::from_bytes(a.try_into().ok()?).ok()?;
-                    Some((chain, a, Consent::from_bytes(value).ok()?))
-                })();
-                match parsed {
-                    Some((chain, a, c)) => {
-                        self.consents.insert((chain, a), c);
-                        true
-                    }
-                    None => false,
-                }
-            }
-            record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
-                self.accesses.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::VOLUME | record::CONTRIBUTION | record::PHASE2 | record::STAKE
-                if value.len() == 16 =>
-            {
-                self.raw.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::VEST if value.len() == 25 => {
-                self.raw.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::LINKED if value.is_empty() => {
-                self.raw.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::PACK_SEASON => match PackSeason::from_bytes(value) {
-                Ok(s) => {
-                    self.season = Some(s);
-                    true
-                }
-                Err(_) => false,
-            },
-            record::PACK => match (account(), value.get(..16), value.get(16..)) {
-                (Some(a), Some(amount), Some(since)) if rest.len() == 32 && since.len() == 8 => {
-                    let amount = u128::from_be_bytes(amount.try_into().expect("16 bytes"));
-                    let since = u64::from_be_bytes(since.try_into().expect("8 bytes"));
-                    self.pack.insert(a, (amount, since));
-                    true
-                }
-                _ => false,
-            },
-            record::PACK_PAID if rest.len() == 8 && value.is_empty() => {
-                let season = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes"));
-                let week = u32::from_be_bytes(rest[4..].try_into().expect("4 bytes"));
-                self.pack_paid.insert((season, week));
-                true
-            }
-            _ => false,
-        }
-    }
-
     /// Restores one persisted record (for readers that rebuild a member's view from a
     /// store); `false` if it is not a membership record or is malformed.
     pub fn restore_record(&mut self, key: &[u8], value: &[u8]) -> bool {
-        let ok = self.restore(key, value);
+        let ok = crate::ledger::DomainRecords::restore(self, key, value);
         self.touched.clear();
         ok
     }
@@ -1362,14 +1195,161 @@ impl crate::ledger::DomainRecords for Membership {
     }
 
     fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        Membership::take_records(self)
+        let touched = std::mem::take(&mut self.touched);
+        crate::ledger::touched_records(touched, |k| self.value(k))
     }
 
     fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        Membership::records(self)
+        let mut keys: Vec<Vec<u8>> = self
+            .earned
+            .keys()
+            .map(|(a, d)| Self::earned_key(a, *d))
+            .collect();
+        keys.extend(self.credits.keys().cloned());
+        keys.push(vec![record::RULES]);
+        keys.extend(self.floors.keys().map(record::floor));
+        keys.extend(self.coupons.iter().map(Self::coupon_key));
+        keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
+        keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
+        keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
+        keys.extend(self.accesses.keys().cloned());
+        keys.push(vec![record::PACK_SEASON]);
+        keys.extend(self.raw.keys().cloned());
+        keys.extend(self.pack.keys().map(Self::pack_key));
+        keys.extend(self.pack_paid.iter().map(|(s, w)| Self::paid_key(*s, *w)));
+        keys.into_iter()
+            .filter_map(|k| {
+                let v = self.value(&k)?;
+                Some((k, v))
+            })
+            .collect()
     }
 
     fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
-        Membership::restore(self, key, value)
+        let Some((ns, rest)) = key.split_first() else {
+            return false;
+        };
+        let account = || Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok();
+        let day = || {
+            (rest.len() == 40)
+                .then(|| rest[32..40].try_into().ok().map(u64::from_be_bytes))
+                .flatten()
+        };
+        match *ns {
+            record::EARNED => match (account(), day(), <[u8; 16]>::try_from(value)) {
+                (Some(a), Some(d), Ok(v)) => {
+                    self.earned.insert((a, d), u128::from_be_bytes(v));
+                    true
+                }
+                _ => false,
+            },
+            record::CREDIT => {
+                if decode_credit(key, value).is_none() || rest.len() != 72 {
+                    return false;
+                }
+                self.credits.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::RULES => match EarningRules::from_bytes(value) {
+                Ok(r) => {
+                    self.rules = r;
+                    true
+                }
+                Err(_) => false,
+            },
+            record::FLOOR => match (account(), value.split_first()) {
+                (Some(a), Some((l, why))) if rest.len() == 32 => match std::str::from_utf8(why) {
+                    Ok(why) => {
+                        self.floors.insert(a, (*l, why.to_owned()));
+                        true
+                    }
+                    Err(_) => false,
+                },
+                _ => false,
+            },
+            record::COUPON => match <[u8; 32]>::try_from(rest) {
+                Ok(h) if value.is_empty() => {
+                    self.coupons.insert(Hash(h));
+                    true
+                }
+                _ => false,
+            },
+            record::CHECKIN => match (account(), day()) {
+                (Some(a), Some(d)) if value.is_empty() => {
+                    self.checkins.insert((a, d));
+                    true
+                }
+                _ => false,
+            },
+            record::OFFER => {
+                let parsed = (|| {
+                    let (chain, id) = record::split_partner_key(rest)?;
+                    let id = std::str::from_utf8(id).ok()?.to_owned();
+                    Some((chain, id, Offer::from_bytes(value).ok()?))
+                })();
+                match parsed {
+                    Some((chain, id, offer)) => {
+                        self.offers.insert((chain, id), offer);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            record::CONSENT => {
+                let parsed = (|| {
+                    let (chain, a) = record::split_partner_key(rest)?;
+                    let a = Address::from_bytes(a.try_into().ok()?).ok()?;
+                    Some((chain, a, Consent::from_bytes(value).ok()?))
+                })();
+                match parsed {
+                    Some((chain, a, c)) => {
+                        self.consents.insert((chain, a), c);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
+                self.accesses.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::VOLUME | record::CONTRIBUTION | record::PHASE2 | record::STAKE
+                if value.len() == 16 =>
+            {
+                self.raw.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::VEST if value.len() == 25 => {
+                self.raw.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::LINKED if value.is_empty() => {
+                self.raw.insert(key.to_vec(), value.to_vec());
+                true
+            }
+            record::PACK_SEASON => match PackSeason::from_bytes(value) {
+                Ok(s) => {
+                    self.season = Some(s);
+                    true
+                }
+                Err(_) => false,
+            },
+            record::PACK => match (account(), value.get(..16), value.get(16..)) {
+                (Some(a), Some(amount), Some(since)) if rest.len() == 32 && since.len() == 8 => {
+                    let amount = u128::from_be_bytes(amount.try_into().expect("16 bytes"));
+                    let since = u64::from_be_bytes(since.try_into().expect("8 bytes"));
+                    self.pack.insert(a, (amount, since));
+                    true
+                }
+                _ => false,
+            },
+            record::PACK_PAID if rest.len() == 8 && value.is_empty() => {
+                let season = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes"));
+                let week = u32::from_be_bytes(rest[4..].try_into().expect("4 bytes"));
+                self.pack_paid.insert((season, week));
+                true
+            }
+            _ => false,
+        }
     }
 }
