@@ -16,6 +16,7 @@ pub use crate::error::TxError;
 use crate::exchange::{Exchange, ExchangeWrite};
 use crate::ledger::{DomainRecords, Envelope, Ledger, Postings};
 use crate::membership::{AccountRole, Membership, MembershipWrite};
+use crate::tokenomics::{Tokenomics, TokenomicsWrite};
 use crate::tx::{Action, AnchorAction, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
 use std::collections::BTreeSet;
@@ -34,13 +35,14 @@ pub mod record {
 }
 
 /// Every namespace byte, by owner: the ledger's, then each domain's.
-pub const NAMESPACES: [(&str, &[u8]); 6] = [
+pub const NAMESPACES: [(&str, &[u8]); 7] = [
     ("ledger", crate::ledger::record::NAMESPACES),
     ("brand", crate::brand::record::NAMESPACES),
     ("anchor", crate::anchor::record::NAMESPACES),
     ("alliance", crate::alliance::NAMESPACES),
     ("exchange", crate::exchange::record::NAMESPACES),
     ("membership", crate::membership::record::NAMESPACES),
+    ("tokenomics", crate::tokenomics::NAMESPACES),
 ];
 const _: () = {
     let mut lists: [&[u8]; NAMESPACES.len()] = [&[]; NAMESPACES.len()];
@@ -85,6 +87,7 @@ pub(crate) struct Change {
     pub(crate) brand: Vec<BrandWrite>,
     pub(crate) exchange: Vec<ExchangeWrite>,
     pub(crate) membership: Vec<MembershipWrite>,
+    pub(crate) tokenomics: Vec<TokenomicsWrite>,
     pub(crate) alliance: Option<AllianceWrite>,
     pub(crate) anchor: Option<(ChainId, u64, Hash)>,
     pub(crate) events: Vec<Event>,
@@ -106,6 +109,7 @@ pub struct ChainState {
     pub(crate) inventory: Option<Address>,
     // On the center chain: membership, and the allocation accounts' roles.
     pub(crate) membership: Option<Membership>,
+    pub(crate) tokenomics: Option<Tokenomics>,
     pub(crate) roles: Vec<AccountRole>,
 }
 
@@ -121,12 +125,15 @@ impl ChainState {
             exchange: None,
             inventory: None,
             membership: None,
+            tokenomics: None,
             roles: Vec::new(),
         }
     }
 
     /// Runs membership here (the center chain), with the allocation accounts' roles.
     pub fn with_membership(mut self, m: Option<Membership>, roles: Vec<AccountRole>) -> ChainState {
+        // Tokenomics runs wherever membership does: its rewards follow membership's config.
+        self.tokenomics = m.as_ref().map(|_| Tokenomics::default());
         self.membership = m;
         self.roles = roles;
         self
@@ -135,6 +142,11 @@ impl ChainState {
     /// Membership, on the center chain.
     pub fn membership(&self) -> Option<&Membership> {
         self.membership.as_ref()
+    }
+
+    /// Tokenomics' records, on the center chain.
+    pub fn tokenomics(&self) -> Option<&Tokenomics> {
+        self.tokenomics.as_ref()
     }
 
     /// Runs the exchange here (the center chain).
@@ -325,6 +337,9 @@ impl ChainState {
         for w in change.membership {
             self.membership.as_mut().expect(missing).write(w);
         }
+        for w in change.tokenomics {
+            self.tokenomics.as_mut().expect(missing).write(w);
+        }
         for w in change.brand {
             self.brand.as_mut().expect(missing).1.write(w);
         }
@@ -364,6 +379,9 @@ impl ChainState {
         if let Some(m) = &mut self.membership {
             out.push(m);
         }
+        if let Some(t) = &mut self.tokenomics {
+            out.push(t);
+        }
         out
     }
 
@@ -380,6 +398,9 @@ impl ChainState {
         }
         if let Some(m) = &self.membership {
             out.push(m);
+        }
+        if let Some(t) = &self.tokenomics {
+            out.push(t);
         }
         out
     }

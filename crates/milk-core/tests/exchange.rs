@@ -1093,7 +1093,7 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
         .clone();
     let epoch = epoch_at(net.now);
     assert_eq!(
-        net.center.membership().unwrap().volume(&cinema, epoch),
+        net.center.tokenomics().unwrap().volume(&cinema, epoch),
         t.gross
     );
     let pay = Action::Tokenomics(TokenomicsAction::PayContribution {

@@ -74,12 +74,6 @@ pub mod record {
         PACK_SEASON,
         PACK,
         PACK_PAID,
-        VOLUME,
-        CONTRIBUTION,
-        LINKED,
-        PHASE2,
-        STAKE,
-        VEST,
     ];
 
     /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
@@ -581,8 +575,6 @@ pub(crate) enum MembershipWrite {
     Consent(crate::ChainId, Address, Consent),
     Access(Address, u64, Hash, crate::ChainId),
     Season(PackSeason),
-    /// A raw record: `(key, value or None)`, for the reward records kept as bytes.
-    Raw(Vec<u8>, Option<Vec<u8>>),
     /// `(account, Some((amount, since)))`, or `None` when it left.
     Pack(Address, Option<(u128, u64)>),
     PackPaid(u32, u32),
@@ -635,7 +627,6 @@ pub struct Membership {
     season: Option<PackSeason>,
     pack: BTreeMap<Address, (u128, u64)>,
     pack_paid: BTreeSet<(u32, u32)>,
-    raw: BTreeMap<Vec<u8>, Vec<u8>>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -673,42 +664,8 @@ impl Membership {
             season: None,
             pack: BTreeMap::new(),
             pack_paid: BTreeSet::new(),
-            raw: BTreeMap::new(),
             touched: Vec::new(),
         }
-    }
-
-    /// A reward record (volumes, contributions paid, linking rewards paid).
-    pub fn raw(&self, key: &[u8]) -> Option<&Vec<u8>> {
-        self.raw.get(key)
-    }
-
-    /// Partners' shares of allocation A: `(label, account, unlock ms)`.
-    pub fn vesting(&self) -> Vec<(String, Address, u64)> {
-        self.raw
-            .iter()
-            .filter_map(|(k, v)| vesting_entry(k, v))
-            .collect()
-    }
-
-    /// The stake a new partner puts up, once phase 2 has begun.
-    pub fn phase2_stake(&self) -> Option<u128> {
-        self.raw
-            .get(&[record::PHASE2][..])
-            .and_then(|v| v.as_slice().try_into().ok())
-            .map(u128::from_be_bytes)
-    }
-
-    /// MLK base units a partner's customers traded in an epoch.
-    pub fn volume(&self, chain: &crate::ChainId, epoch: u64) -> u128 {
-        self.raw
-            .get(&record::partner_key(
-                record::VOLUME,
-                chain,
-                &epoch.to_be_bytes(),
-            ))
-            .and_then(|v| v.as_slice().try_into().ok())
-            .map_or(0, u128::from_be_bytes)
     }
 
     /// The Pack season in force.
@@ -937,17 +894,6 @@ impl Membership {
                 self.touched.push(record::consent(&chain, &account));
                 self.consents.insert((chain, account), consent);
             }
-            MembershipWrite::Raw(key, value) => {
-                self.touched.push(key.clone());
-                match value {
-                    Some(v) => {
-                        self.raw.insert(key, v);
-                    }
-                    None => {
-                        self.raw.remove(&key);
-                    }
-                }
-            }
             MembershipWrite::Season(season) => {
                 self.touched.push(vec![record::PACK_SEASON]);
                 self.season = Some(season);
@@ -1011,12 +957,6 @@ impl Membership {
             }
             record::ACCESS => self.accesses.get(key).cloned(),
             record::PACK_SEASON => self.season.as_ref().map(Encode::to_bytes),
-            record::VOLUME
-            | record::CONTRIBUTION
-            | record::LINKED
-            | record::PHASE2
-            | record::STAKE
-            | record::VEST => self.raw.get(key).cloned(),
             record::PACK => self.pack.get(&account()?).map(|(a, since)| {
                 let mut v = a.to_be_bytes().to_vec();
                 v.extend_from_slice(&since.to_be_bytes());
@@ -1214,7 +1154,6 @@ impl crate::ledger::DomainRecords for Membership {
         keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
         keys.extend(self.accesses.keys().cloned());
         keys.push(vec![record::PACK_SEASON]);
-        keys.extend(self.raw.keys().cloned());
         keys.extend(self.pack.keys().map(Self::pack_key));
         keys.extend(self.pack_paid.iter().map(|(s, w)| Self::paid_key(*s, *w)));
         keys.into_iter()
@@ -1311,20 +1250,6 @@ impl crate::ledger::DomainRecords for Membership {
             }
             record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
                 self.accesses.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::VOLUME | record::CONTRIBUTION | record::PHASE2 | record::STAKE
-                if value.len() == 16 =>
-            {
-                self.raw.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::VEST if value.len() == 25 => {
-                self.raw.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::LINKED if value.is_empty() => {
-                self.raw.insert(key.to_vec(), value.to_vec());
                 true
             }
             record::PACK_SEASON => match PackSeason::from_bytes(value) {

@@ -1,6 +1,117 @@
 //! Tokenomics: partners' contribution rewards, users' rewards for linking, phase-2 stakes
-//! and partners' shares of allocation A.
+//! and partners' shares of allocation A, with the allocation locks and the circulating
+//! supply (in `rules`).
+//!
+//! Its records (namespaces 52–57) are keyed like membership's per-partner records
+//! (`membership::record::partner_key`), and kept as bytes.
 
 pub mod action;
 pub mod error;
 pub(crate) mod rules;
+
+use crate::membership::{record, vesting_entry};
+use crate::{Address, ChainId};
+use std::collections::BTreeMap;
+
+/// Tokenomics' namespaces: partners' volumes and contributions, linking rewards paid, the
+/// phase-2 stake, partners' stakes and their shares of allocation A.
+pub const NAMESPACES: &[u8] = &[
+    record::VOLUME,
+    record::CONTRIBUTION,
+    record::LINKED,
+    record::PHASE2,
+    record::STAKE,
+    record::VEST,
+];
+
+/// A checked change to tokenomics' records.
+#[derive(Debug, Clone)]
+pub(crate) enum TokenomicsWrite {
+    /// A record set (`Some`) or deleted (`None`).
+    Raw(Vec<u8>, Option<Vec<u8>>),
+}
+
+/// Tokenomics' records on the center chain.
+#[derive(Debug, Clone, Default)]
+pub struct Tokenomics {
+    raw: BTreeMap<Vec<u8>, Vec<u8>>,
+    touched: Vec<Vec<u8>>,
+}
+
+impl Tokenomics {
+    /// A record (volumes, contributions paid, linking rewards paid, stakes, shares).
+    pub fn raw(&self, key: &[u8]) -> Option<&Vec<u8>> {
+        self.raw.get(key)
+    }
+
+    /// Partners' shares of allocation A: `(label, account, unlock ms)`.
+    pub fn vesting(&self) -> Vec<(String, Address, u64)> {
+        self.raw
+            .iter()
+            .filter_map(|(k, v)| vesting_entry(k, v))
+            .collect()
+    }
+
+    /// The stake a new partner puts up, once phase 2 has begun.
+    pub fn phase2_stake(&self) -> Option<u128> {
+        self.raw
+            .get(&[record::PHASE2][..])
+            .and_then(|v| v.as_slice().try_into().ok())
+            .map(u128::from_be_bytes)
+    }
+
+    /// MLK base units a partner's customers traded in an epoch.
+    pub fn volume(&self, chain: &ChainId, epoch: u64) -> u128 {
+        self.raw
+            .get(&record::partner_key(
+                record::VOLUME,
+                chain,
+                &epoch.to_be_bytes(),
+            ))
+            .and_then(|v| v.as_slice().try_into().ok())
+            .map_or(0, u128::from_be_bytes)
+    }
+
+    /// Writes a checked change.
+    pub(crate) fn write(&mut self, w: TokenomicsWrite) {
+        let TokenomicsWrite::Raw(key, value) = w;
+        self.touched.push(key.clone());
+        match value {
+            Some(v) => self.raw.insert(key, v),
+            None => self.raw.remove(&key),
+        };
+    }
+}
+
+impl crate::ledger::DomainRecords for Tokenomics {
+    fn namespaces(&self) -> &'static [u8] {
+        NAMESPACES
+    }
+
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let touched = std::mem::take(&mut self.touched);
+        crate::ledger::touched_records(touched, |k| self.raw.get(k).cloned())
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.raw
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let well_formed = match key.first() {
+            Some(&record::LINKED) => value.is_empty(),
+            Some(&record::VEST) => value.len() == 25,
+            Some(&(record::VOLUME | record::CONTRIBUTION | record::PHASE2 | record::STAKE)) => {
+                value.len() == 16
+            }
+            _ => false,
+        };
+        if well_formed {
+            self.raw.insert(key.to_vec(), value.to_vec());
+        }
+        well_formed
+    }
+}

@@ -5,8 +5,9 @@ use super::action::TokenomicsAction;
 use crate::error::TxError;
 use crate::error::{LedgerError, MembershipError, TokenomicsError};
 use crate::ledger::Postings;
-use crate::membership::{MembershipWrite, STAKES, SupplyReport, record};
+use crate::membership::{STAKES, SupplyReport, record};
 use crate::state::{ChainState, Change, Fill};
+use crate::tokenomics::TokenomicsWrite;
 use crate::tx::Transaction;
 use crate::{Address, Amount, ChainId, Symbol};
 
@@ -39,6 +40,8 @@ impl ChainState {
         epoch: &u64,
         now_ms: u64,
     ) -> Result<Change, TxError> {
+        let t =
+            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let m = self
             .membership
             .as_ref()
@@ -54,7 +57,7 @@ impl ChainState {
             chain,
             &epoch.to_be_bytes(),
         );
-        if m.raw(&key).is_some() {
+        if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let partner = self
@@ -65,7 +68,7 @@ impl ChainState {
             .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
         let currency = self.currency()?.0;
         // X% of the volume, rounded down, while allocation B lasts.
-        let owed = m.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
+        let owed = t.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
             / crate::exchange::curve::BPS;
         let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
         if paid > 0 {
@@ -77,8 +80,8 @@ impl ChainState {
             ));
         }
         change
-            .membership
-            .push(MembershipWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
+            .tokenomics
+            .push(TokenomicsWrite::Raw(key, Some(paid.to_be_bytes().to_vec())));
 
         Ok(change)
     }
@@ -91,6 +94,8 @@ impl ChainState {
         user: &Address,
         chain: &ChainId,
     ) -> Result<Change, TxError> {
+        let t =
+            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let m = self
             .membership
             .as_ref()
@@ -102,7 +107,7 @@ impl ChainState {
             chain,
             user.as_bytes(),
         );
-        if m.raw(&key).is_some() {
+        if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let rewards = &m.config().rewards;
@@ -117,24 +122,22 @@ impl ChainState {
                 .push((rewards.user_bucket, *user, currency, reward));
         }
         change
-            .membership
-            .push(MembershipWrite::Raw(key, Some(Vec::new())));
+            .tokenomics
+            .push(TokenomicsWrite::Raw(key, Some(Vec::new())));
 
         Ok(change)
     }
 
     /// `StartPhase2`: tICA switches the alliance to phase 2:
     fn start_phase2(&self, tx: &Transaction, stake: &Amount) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let t =
+            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         self.operator_only(tx)?;
-        if m.phase2_stake().is_some() {
+        if t.phase2_stake().is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::Phase2Started));
         }
-        change.membership.push(MembershipWrite::Raw(
+        change.tokenomics.push(TokenomicsWrite::Raw(
             vec![crate::membership::record::PHASE2],
             Some(stake.units().to_be_bytes().to_vec()),
         ));
@@ -151,6 +154,8 @@ impl ChainState {
         chain: &ChainId,
         amount: &Amount,
     ) -> Result<Change, TxError> {
+        let t =
+            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let m = self
             .membership
             .as_ref()
@@ -159,7 +164,7 @@ impl ChainState {
         self.operator_only(tx)?;
         let key =
             crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
-        if m.raw(&key).is_some() {
+        if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let partner = self
@@ -186,7 +191,7 @@ impl ChainState {
         let mut v = amount.units().to_be_bytes().to_vec();
         v.extend_from_slice(&unlock.to_be_bytes());
         v.push(0);
-        change.membership.push(MembershipWrite::Raw(key, Some(v)));
+        change.tokenomics.push(TokenomicsWrite::Raw(key, Some(v)));
 
         Ok(change)
     }
@@ -198,14 +203,12 @@ impl ChainState {
         chain: &ChainId,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let t =
+            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
         let mut change = Change::default();
         let key =
             crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
-        let (amount, unlock, claimed) = m
+        let (amount, unlock, claimed) = t
             .raw(&key)
             .and_then(|v| crate::membership::decode_vest(v))
             .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
@@ -237,7 +240,7 @@ impl ChainState {
         let mut v = amount.to_be_bytes().to_vec();
         v.extend_from_slice(&unlock.to_be_bytes());
         v.push(1);
-        change.membership.push(MembershipWrite::Raw(key, Some(v)));
+        change.tokenomics.push(TokenomicsWrite::Raw(key, Some(v)));
 
         Ok(change)
     }
@@ -249,13 +252,16 @@ impl ChainState {
         let Some(m) = self.membership.as_ref() else {
             return;
         };
+        let Some(t) = self.tokenomics.as_ref() else {
+            return;
+        };
         let rewards = &m.config().rewards;
         if let Some(chain) = &fill.chain {
             let epoch = now_ms / rewards.epoch_ms.max(1);
-            let volume = m.volume(chain, epoch).saturating_add(fill.gross);
+            let volume = t.volume(chain, epoch).saturating_add(fill.gross);
             let key = record::partner_key(record::VOLUME, chain, &epoch.to_be_bytes());
             let value = Some(volume.to_be_bytes().to_vec());
-            change.membership.push(MembershipWrite::Raw(key, value));
+            change.tokenomics.push(TokenomicsWrite::Raw(key, value));
         }
         let Some(currency) = self.exchange.as_ref().map(|e| e.config().currency) else {
             return;
@@ -287,7 +293,7 @@ impl ChainState {
         applicant: Address,
         chain: &crate::ChainId,
     ) -> Result<(), TxError> {
-        let Some(stake) = self.membership.as_ref().and_then(|m| m.phase2_stake()) else {
+        let Some(stake) = self.tokenomics.as_ref().and_then(|t| t.phase2_stake()) else {
             return Ok(());
         };
         let currency = self.currency()?.0;
@@ -304,8 +310,8 @@ impl ChainState {
         let key = record::partner_key(record::STAKE, chain, &[]);
         let value = stake.to_be_bytes().to_vec();
         change
-            .membership
-            .push(MembershipWrite::Raw(key, Some(value)));
+            .tokenomics
+            .push(TokenomicsWrite::Raw(key, Some(value)));
         Ok(())
     }
 
@@ -352,10 +358,8 @@ impl ChainState {
     /// TICA holds.
     pub fn supply_report(&self, now_ms: u64) -> Vec<SupplyReport> {
         let assets: Vec<(Symbol, Amount)> = self.assets().map(|(s, t)| (s.symbol, t)).collect();
-        let vesting = self
-            .membership
-            .as_ref()
-            .map(|m| m.vesting())
+        let vesting = (self.tokenomics.as_ref())
+            .map(|t| t.vesting())
             .unwrap_or_default();
         crate::membership::supply_report(
             &self.roles,
