@@ -451,6 +451,47 @@ mod tests {
         assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), check_in);
     }
 
+    /// Every tag a domain's decoder reads is in that domain's `TAGS`, and nothing else is:
+    /// the list the compile-time disjointness check reads cannot leave an action out.
+    #[test]
+    fn each_domains_tags_are_exactly_what_it_decodes() {
+        fn decodes(f: impl Fn(u8, &mut Reader<'_>) -> Result<(), DecodeError>) -> Vec<u8> {
+            (0..=u8::MAX)
+                .filter(|&tag| {
+                    let unknown = Err(DecodeError::UnknownTag {
+                        what: "action",
+                        tag,
+                    });
+                    f(tag, &mut Reader::new(&[])) != unknown
+                })
+                .collect()
+        }
+        let sorted = |tags: &[u8]| {
+            let mut v = tags.to_vec();
+            v.sort_unstable();
+            v
+        };
+        macro_rules! check {
+            ($($ty:ty),*) => {$(
+                assert_eq!(
+                    decodes(|t, r| <$ty>::decode_fields(t, r).map(|_| ())),
+                    sorted(<$ty>::TAGS),
+                    "{}",
+                    stringify!($ty)
+                );
+            )*};
+        }
+        check!(
+            TokenAction,
+            BrandAction,
+            AllianceAction,
+            AnchorAction,
+            ExchangeAction,
+            MembershipAction,
+            TokenomicsAction
+        );
+    }
+
     #[test]
     fn signature_binds_every_field() {
         let key = Keypair::from_label("alice");
