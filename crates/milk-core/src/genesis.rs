@@ -490,84 +490,11 @@ impl Genesis {
         let operator = demo_key("operator").address();
         let mlk: Symbol = "MLK".parse().expect("valid");
         let lzm: Symbol = "LZM".parse().expect("valid");
-        let whole = |n: u128, decimals: u8| Amount::from_whole(n, decimals).expect("fits");
-        let alloc = |label: &str, account: Address, asset: &Symbol, amount: Amount| Allocation {
-            label: label.to_owned(),
-            account,
-            asset: *asset,
-            amount,
-        };
-
-        // MLK: 1.3 billion, split as SPEC §7. Demo users are paid out of the user
-        // distribution bucket, as the rewards they would have earned.
-        let mlk_total = whole(1_300_000_000, MLK_DECIMALS);
-        let pct = |p: u128| Amount::new(mlk_total.units() / 100 * p);
-        let user_funds = whole(10_000, MLK_DECIMALS);
         let users: Vec<(&str, Address)> = DEMO_USERS
             .iter()
             .map(|u| (*u, demo_key(u).address()))
             .collect();
-        let mut center_allocs = vec![
-            alloc(
-                "liquidity",
-                demo_key("alloc:liquidity").address(),
-                &mlk,
-                pct(28),
-            ),
-            alloc(
-                "user-distribution",
-                demo_key("alloc:user-distribution").address(),
-                &mlk,
-                Amount::new(pct(11).units() - user_funds.units() * users.len() as u128),
-            ),
-            // Partner allocation A (52 %, locked per partner) and B (48 %, contribution
-            // rewards).
-            alloc(
-                "partner-allocation",
-                demo_key("alloc:partner-allocation").address(),
-                &mlk,
-                Amount::new(pct(37).units() / 100 * 52),
-            ),
-            alloc(
-                "partner-allocation-b",
-                demo_key("alloc:partner-allocation-b").address(),
-                &mlk,
-                Amount::new(pct(37).units() - pct(37).units() / 100 * 52),
-            ),
-            alloc(
-                "long-term-operation",
-                demo_key("alloc:long-term-operation").address(),
-                &mlk,
-                pct(14),
-            ),
-            alloc(
-                "initial-construction",
-                demo_key("alloc:initial-construction").address(),
-                &mlk,
-                pct(10),
-            ),
-        ];
-        for (name, address) in &users {
-            center_allocs.push(alloc(&format!("user:{name}"), *address, &mlk, user_funds));
-        }
-        // LZM: 1 billion; 85% for users (activity 65%, MLK burning 20%), the team's 8.5%
-        // (10% of what users can receive), and the long-term reserve's 6.5%.
-        let lzm_total = whole(1_000_000_000, LZM_DECIMALS);
-        let lzm_pct = |tenths: u128| Amount::new(lzm_total.units() / 1000 * tenths);
-        for (label, tenths) in [
-            ("lzm:user-activity", 650),
-            ("lzm:mlk-burn", 200),
-            ("lzm:team", 85),
-            ("lzm:long-term-reserve", 65),
-        ] {
-            center_allocs.push(alloc(
-                label,
-                demo_key(label).address(),
-                &lzm,
-                lzm_pct(tenths),
-            ));
-        }
-
+        let center_allocs = demo_center_allocations(&users, &mlk, &lzm);
         let mut chains = vec![ChainSpec {
             id: ChainId::center(),
             kind: ChainKind::Center,
@@ -592,50 +519,7 @@ impl Genesis {
             created_ms: None,
         }];
         for partner in DEMO_PARTNERS {
-            let symbol: Symbol = partner.symbol.parse().expect("valid");
-            let issuer = demo_key(&format!("partner:{}", partner.chain)).address();
-            let mut allocations = vec![alloc(
-                "tica-inventory",
-                demo_key("tica:inventory").address(),
-                &symbol,
-                whole(1_000_000, BT_DECIMALS),
-            )];
-            for (name, address) in &users {
-                allocations.push(alloc(
-                    &format!("user:{name}"),
-                    *address,
-                    &symbol,
-                    whole(5_000, BT_DECIMALS),
-                ));
-            }
-            chains.push(ChainSpec {
-                id: partner.chain.parse().expect("valid"),
-                kind: ChainKind::Brand,
-                name: format!("{} brand chain", partner.name),
-                producer: operator,
-                partner: Some(PartnerInfo {
-                    name: partner.name.to_owned(),
-                    sector: partner.sector.to_owned(),
-                    policy: BrandPolicy {
-                        redemption_value_krw: partner.redemption_value_krw,
-                        min_price_bps: 8_000,
-                        units_per_mileage: 100,
-                        min_conversion: whole(10, BT_DECIMALS),
-                        max_conversion: whole(100_000, BT_DECIMALS),
-                        daily_user_limit: whole(200_000, BT_DECIMALS),
-                        transfers_allowed: true,
-                        expiry_days: partner.expiry_days,
-                    },
-                }),
-                assets: vec![AssetSpec {
-                    symbol,
-                    name: format!("{} points", partner.name),
-                    decimals: BT_DECIMALS,
-                    issuer: Some(issuer),
-                }],
-                allocations,
-                created_ms: None,
-            });
+            chains.push(demo_partner_chain(&partner, operator, &users));
         }
         Genesis {
             network: "milk-demo".to_owned(),
@@ -757,6 +641,148 @@ const DEMO_PARTNERS: [DemoPartner; 3] = [
         expiry_days: None,
     },
 ];
+
+/// An allocation of genesis.
+fn alloc(label: &str, account: Address, asset: &Symbol, amount: Amount) -> Allocation {
+    Allocation {
+        label: label.to_owned(),
+        account,
+        asset: *asset,
+        amount,
+    }
+}
+
+/// `n` whole units at `decimals`.
+fn whole(n: u128, decimals: u8) -> Amount {
+    Amount::from_whole(n, decimals).expect("fits")
+}
+
+/// The demo center chain's allocations: MLK and LZM split as SPEC §7, and the demo users'
+/// MLK.
+fn demo_center_allocations(
+    users: &[(&str, Address)],
+    mlk: &Symbol,
+    lzm: &Symbol,
+) -> Vec<Allocation> {
+    // MLK: 1.3 billion, split as SPEC §7. Demo users are paid out of the user
+    // distribution bucket, as the rewards they would have earned.
+    let mlk_total = whole(1_300_000_000, MLK_DECIMALS);
+    let pct = |p: u128| Amount::new(mlk_total.units() / 100 * p);
+    let user_funds = whole(10_000, MLK_DECIMALS);
+    let mut center_allocs = vec![
+        alloc(
+            "liquidity",
+            demo_key("alloc:liquidity").address(),
+            mlk,
+            pct(28),
+        ),
+        alloc(
+            "user-distribution",
+            demo_key("alloc:user-distribution").address(),
+            mlk,
+            Amount::new(pct(11).units() - user_funds.units() * users.len() as u128),
+        ),
+        // Partner allocation A (52 %, locked per partner) and B (48 %, contribution
+        // rewards).
+        alloc(
+            "partner-allocation",
+            demo_key("alloc:partner-allocation").address(),
+            mlk,
+            Amount::new(pct(37).units() / 100 * 52),
+        ),
+        alloc(
+            "partner-allocation-b",
+            demo_key("alloc:partner-allocation-b").address(),
+            mlk,
+            Amount::new(pct(37).units() - pct(37).units() / 100 * 52),
+        ),
+        alloc(
+            "long-term-operation",
+            demo_key("alloc:long-term-operation").address(),
+            mlk,
+            pct(14),
+        ),
+        alloc(
+            "initial-construction",
+            demo_key("alloc:initial-construction").address(),
+            mlk,
+            pct(10),
+        ),
+    ];
+    for (name, address) in users {
+        center_allocs.push(alloc(&format!("user:{name}"), *address, mlk, user_funds));
+    }
+    // LZM: 1 billion; 85% for users (activity 65%, MLK burning 20%), the team's 8.5%
+    // (10% of what users can receive), and the long-term reserve's 6.5%.
+    let lzm_total = whole(1_000_000_000, LZM_DECIMALS);
+    let lzm_pct = |tenths: u128| Amount::new(lzm_total.units() / 1000 * tenths);
+    for (label, tenths) in [
+        ("lzm:user-activity", 650),
+        ("lzm:mlk-burn", 200),
+        ("lzm:team", 85),
+        ("lzm:long-term-reserve", 65),
+    ] {
+        center_allocs.push(alloc(
+            label,
+            demo_key(label).address(),
+            lzm,
+            lzm_pct(tenths),
+        ));
+    }
+    center_allocs
+}
+
+/// A demo partner's brand chain: TICA's inventory, the demo users' points, its policy.
+fn demo_partner_chain(
+    partner: &DemoPartner,
+    operator: Address,
+    users: &[(&str, Address)],
+) -> ChainSpec {
+    let symbol: Symbol = partner.symbol.parse().expect("valid");
+    let issuer = demo_key(&format!("partner:{}", partner.chain)).address();
+    let mut allocations = vec![alloc(
+        "tica-inventory",
+        demo_key("tica:inventory").address(),
+        &symbol,
+        whole(1_000_000, BT_DECIMALS),
+    )];
+    for (name, address) in users {
+        allocations.push(alloc(
+            &format!("user:{name}"),
+            *address,
+            &symbol,
+            whole(5_000, BT_DECIMALS),
+        ));
+    }
+    ChainSpec {
+        id: partner.chain.parse().expect("valid"),
+        kind: ChainKind::Brand,
+        name: format!("{} brand chain", partner.name),
+        producer: operator,
+        partner: Some(PartnerInfo {
+            name: partner.name.to_owned(),
+            sector: partner.sector.to_owned(),
+            policy: BrandPolicy {
+                redemption_value_krw: partner.redemption_value_krw,
+                min_price_bps: 8_000,
+                units_per_mileage: 100,
+                min_conversion: whole(10, BT_DECIMALS),
+                max_conversion: whole(100_000, BT_DECIMALS),
+                daily_user_limit: whole(200_000, BT_DECIMALS),
+                transfers_allowed: true,
+                expiry_days: partner.expiry_days,
+            },
+        }),
+        assets: vec![AssetSpec {
+            symbol,
+            name: format!("{} points", partner.name),
+            decimals: BT_DECIMALS,
+            issuer: Some(issuer),
+        }],
+        allocations,
+        created_ms: None,
+    }
+}
 
 /// The well-known key behind a demo label (`operator`, `alice`, `partner:skyway`, …).
 pub fn demo_key(label: &str) -> Keypair {
