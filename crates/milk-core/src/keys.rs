@@ -19,7 +19,7 @@ pub const ADDRESS_PREFIX: &str = "milk";
 ///
 /// Text input ([`FromStr`], [`Address::from_bytes`]) is checked to be a usable key at once.
 /// Addresses inside a decoded transaction are only 32 bytes until the transaction is
-/// verified ([`crate::tx::verify_batch`]), which checks every address it names; that keeps
+/// verified (`tx::verify_batch`), which checks every address it names; that keeps
 /// the costly point decompression in the parallel verification step, once per key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address([u8; 32]);

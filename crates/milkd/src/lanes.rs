@@ -1,4 +1,4 @@
-//! Handles to the operator's lanes (see [`crate::lane`]): what the rest of the node holds to
+//! Handles to the operator's lanes (the `lane` module runs them): what the rest of the node holds to
 //! send the operator's actions, and why one did not commit.
 
 use crate::outcome::Refusal;

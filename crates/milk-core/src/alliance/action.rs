@@ -1,7 +1,7 @@
 //! The alliance's registry on the center chain: applying, approving, admitting, suspending.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
-//! compile time in [`crate::tx`]).
+//! compile time by the action dispatch, `tx::Action`).
 
 use crate::ChainId;
 use crate::codec::{DecodeError, Reader, Writer};

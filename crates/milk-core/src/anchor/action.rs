@@ -1,7 +1,7 @@
 //! Anchoring a brand chain's block hashes on the center chain.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
-//! compile time in [`crate::tx`]).
+//! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::{ChainId, Hash};

@@ -1,7 +1,7 @@
 //! A partner's brand chain: links, conversions, redemptions, refunds and expiry.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
-//! compile time in [`crate::tx`]).
+//! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{DecodeError, MAX_REFERENCE_BYTES, Reader, Writer};
 use crate::{Address, Amount, Hash, Signature};

@@ -1,7 +1,7 @@
 //! Brand-chain rules: a partner's policy, and the records behind account links,
 //! conversions of mileage, redemptions and refunds.
 //!
-//! Lives beside [`crate::state::ChainState`], which owns balances and supply: a conversion
+//! Lives beside the chain state (`state::ChainState`), which owns balances and supply: a conversion
 //! mints, a redemption burns, a refund re-mints, and this module checks and records the
 //! why (the partner's reference, the order, the customer link) so each happens once.
 
@@ -72,7 +72,7 @@ pub struct BrandPolicy {
     pub expiry_days: Option<u32>,
 }
 
-/// Record namespaces of brand chains (see [`crate::state::record`]).
+/// Record namespaces of brand chains (every namespace is listed in `state::NAMESPACES`).
 pub mod record {
     /// `LINK ‖ account` → the salted hash of the partner's customer id (32 bytes).
     pub const LINK: u8 = 10;

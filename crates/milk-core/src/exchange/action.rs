@@ -1,7 +1,7 @@
 //! The exchange: MLK's oracle price, markets, and the steps of buys and sales.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
-//! compile time in [`crate::tx`]).
+//! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer, flag};
 use crate::hash::TxId;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a transaction of this domain does. `O` is the signed order `SettleSell` embeds: a
 /// whole signed transaction of the chain's envelope, which this domain does not define
-/// ([`crate::tx::ExchangeAction`] names it).
+/// (`tx::ExchangeAction` names it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ExchangeAction<O> {

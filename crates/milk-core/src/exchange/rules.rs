@@ -6,7 +6,7 @@ use crate::brand::{BrandWrite, Delivery, Escrow, EscrowStatus};
 use crate::error::TxError;
 use crate::error::{BrandError, ExchangeError, LedgerError};
 use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
-use crate::exchange::{ESCROW, ExchangeWrite, MarketEntry, Trade, TradeStatus};
+use crate::exchange::{ESCROW, Exchange, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
 use crate::state::{ChainState, Change, Event, Fill};
 use crate::tx::{Action, ExchangeAction, OrderSize, SignedTransaction, Transaction, TxId};
@@ -43,6 +43,11 @@ struct Priced {
 }
 
 impl ChainState {
+    /// The exchange, or `no_exchange` on a chain without it.
+    fn exchange_state(&self) -> Result<&Exchange, TxError> {
+        (self.exchange.as_ref()).ok_or(TxError::Exchange(ExchangeError::NoExchange))
+    }
+
     /// Raises the event of a filled trade, for the domains that reward it.
     fn fill(
         &self,
@@ -78,10 +83,7 @@ impl ChainState {
         size: OrderSize,
         now_ms: u64,
     ) -> Result<Priced, TxError> {
-        let exchange = self
-            .exchange
-            .as_ref()
-            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let exchange = self.exchange_state()?;
         let entry =
             exchange
                 .market(asset)
@@ -139,10 +141,7 @@ impl ChainState {
 
     /// The exchange's currency and its decimals.
     pub(crate) fn currency(&self) -> Result<(Symbol, u8), TxError> {
-        let exchange = self
-            .exchange
-            .as_ref()
-            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let exchange = self.exchange_state()?;
         let symbol = exchange.config().currency;
         let spec = self
             .asset(&symbol)
@@ -236,7 +235,7 @@ impl ChainState {
         }
     }
 
-    /// `OraclePrice`: mLK's price in KRW, as the oracle observed it (center chain; the oracle
+    /// `OraclePrice`: MLK's price in KRW, as the oracle observed it (center chain; the oracle
     /// key only).
     fn oracle_price(
         &self,
@@ -246,10 +245,7 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
-        let exchange = self
-            .exchange
-            .as_ref()
-            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let exchange = self.exchange_state()?;
         if tx.sender != exchange.config().oracle {
             return Err(TxError::Exchange(ExchangeError::NotOracle));
         }
@@ -285,10 +281,7 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let exchange = self
-            .exchange
-            .as_ref()
-            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let exchange = self.exchange_state()?;
         let entry = match (exchange.market(asset), position) {
             (Some(existing), None) => {
                 let curve = existing
@@ -394,7 +387,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `CompleteBuy`: tICA settles a buy once its delivery is known (center chain):
+    /// `CompleteBuy`: TICA settles a buy once its delivery is known (center chain):
     fn complete_buy(
         &self,
         tx: &Transaction,
@@ -403,10 +396,7 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let exchange = self
-            .exchange
-            .as_ref()
-            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let exchange = self.exchange_state()?;
         let t = exchange
             .trade(trade)
             .ok_or(TxError::Exchange(ExchangeError::UnknownTrade))?;
@@ -450,7 +440,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `SettleSell`: tICA settles a sale on the center chain with the customer's signed order
+    /// `SettleSell`: TICA settles a sale on the center chain with the customer's signed order
     /// embedded:
     fn settle_sell(
         &self,
@@ -460,10 +450,7 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let exchange = self
-            .exchange
-            .as_ref()
-            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
+        let exchange = self.exchange_state()?;
         let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action else {
             return Err(TxError::Exchange(ExchangeError::NotASale));
         };
@@ -598,7 +585,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `ReleaseSell`: tICA releases a sale's escrow (brand chain):
+    /// `ReleaseSell`: TICA releases a sale's escrow (brand chain):
     fn release_sell(
         &self,
         tx: &Transaction,
@@ -629,7 +616,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `DeliverBuy`: tICA delivers bought tokens from its inventory (brand chain), once per
+    /// `DeliverBuy`: TICA delivers bought tokens from its inventory (brand chain), once per
     /// buy.
     fn deliver_buy(
         &self,

@@ -1,7 +1,7 @@
 //! Membership: LZM earning, levels, premium offers, data-sharing consents and the MiL.k Pack.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
-//! compile time in [`crate::tx`]).
+//! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{DecodeError, MAX_MEMO_BYTES, MAX_REFERENCE_BYTES, Reader, Writer};
 use crate::{Address, Amount, ChainId};

@@ -4,7 +4,7 @@
 use super::action::MembershipAction;
 use crate::error::TxError;
 use crate::error::{AllianceError, LedgerError, MembershipError};
-use crate::membership::{MembershipWrite, Reason, coupon_key};
+use crate::membership::{Membership, MembershipWrite, Reason, coupon_key};
 use crate::state::{ChainState, Change, Fill};
 use crate::tx::Transaction;
 use crate::{Address, Amount, ChainId, Hash, Symbol};
@@ -16,6 +16,11 @@ pub(crate) struct Credit {
 }
 
 impl ChainState {
+    /// Membership, or `no_membership` on a chain without it.
+    pub(crate) fn membership_state(&self) -> Result<&Membership, TxError> {
+        (self.membership.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))
+    }
+
     /// Plans crediting `wanted` LZM to `account` for `reason` from the pool that pays it,
     /// at most what the pool holds and, for activity, what today's cap leaves. `None` on a
     /// chain without membership or when nothing can be credited.
@@ -122,10 +127,7 @@ impl ChainState {
 
     /// `CheckIn`: the daily check-in:
     fn check_in(&self, tx: &Transaction, now_ms: u64) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let day = now_ms / crate::ledger::DAY_MS;
         let mut change = Change::default();
         if m.checked_in(&tx.sender, day) {
@@ -161,10 +163,7 @@ impl ChainState {
         amount: &Amount,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         let (currency, decimals) = self.currency()?;
         if amount.is_zero() {
@@ -218,10 +217,7 @@ impl ChainState {
         coupon_id: &str,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         crate::brand::BrandState::check_reference(coupon_id)?;
         let (alliance, _) = self
@@ -254,7 +250,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `SetEarningRules`: tICA changes the earning rules (center chain).
+    /// `SetEarningRules`: TICA changes the earning rules (center chain).
     fn set_earning_rules(
         &self,
         tx: &Transaction,
@@ -269,7 +265,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `SetLevelFloor`: tICA sets a floor under a member's level, with its reason; level 0
+    /// `SetLevelFloor`: TICA sets a floor under a member's level, with its reason; level 0
     /// removes it.
     fn set_level_floor(
         &self,
@@ -278,10 +274,7 @@ impl ChainState {
         level: &u8,
         reason: &str,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         if usize::from(*level) >= m.config().levels.len() {
@@ -310,10 +303,7 @@ impl ChainState {
         opens_ms: &u64,
         closes_ms: &u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         crate::brand::BrandState::check_reference(id)?;
         let (alliance, _) = self
@@ -361,10 +351,7 @@ impl ChainState {
         id: &str,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         let offer = m
             .offer(chain, id)
@@ -457,10 +444,7 @@ impl ChainState {
         chain: &ChainId,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         let mut consent = m
             .consent(chain, &tx.sender)
@@ -475,7 +459,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `LogAccess`: tICA's node records a partner's read of consenting members' data (center
+    /// `LogAccess`: TICA's node records a partner's read of consenting members' data (center
     /// chain).
     fn log_access(
         &self,
@@ -484,10 +468,7 @@ impl ChainState {
         users: &Vec<Address>,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         // Only consenting members' data is ever read, so only they are logged.
@@ -503,7 +484,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `OpenPackSeason`: tICA opens a MiL.k Pack season (center chain).
+    /// `OpenPackSeason`: TICA opens a MiL.k Pack season (center chain).
     #[expect(
         clippy::too_many_arguments,
         reason = "one parameter per field of the action it checks"
@@ -518,10 +499,7 @@ impl ChainState {
         lzm_per_week: &Amount,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         if m.season().is_some_and(|s| s.season >= *season) {
@@ -549,10 +527,7 @@ impl ChainState {
 
     /// `JoinPack`: a member commits MLK to the Pack (more joins add to it).
     fn join_pack(&self, tx: &Transaction, amount: &Amount, now_ms: u64) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         let season = m.season().ok_or_else(|| {
             TxError::Membership(MembershipError::Pack("no season is open".into()))
@@ -583,10 +558,7 @@ impl ChainState {
     /// `LeavePack`: a member takes all their MLK out of the Pack; the week under way is
     /// forfeited.
     fn leave_pack(&self, tx: &Transaction) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         let (held, _) = m
             .pack_of(&tx.sender)
@@ -605,12 +577,9 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `PayPackWeek`: tICA pays a finished week of the season (center chain; once per week).
+    /// `PayPackWeek`: TICA pays a finished week of the season (center chain; once per week).
     fn pay_pack_week(&self, tx: &Transaction, week: &u32, now_ms: u64) -> Result<Change, TxError> {
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let season = m

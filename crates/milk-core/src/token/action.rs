@@ -1,7 +1,7 @@
 //! Moving, creating and destroying any asset of a chain: the ledger's own actions.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
-//! compile time in [`crate::tx`]).
+//! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{DecodeError, MAX_MEMO_BYTES, Reader, Writer};
 use crate::{Address, Amount, Symbol};

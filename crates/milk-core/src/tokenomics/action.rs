@@ -1,7 +1,7 @@
 //! Tokenomics: partners' contribution rewards, users' linking rewards, phase-2 stakes and partner allocations.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
-//! compile time in [`crate::tx`]).
+//! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::{Address, Amount, ChainId};

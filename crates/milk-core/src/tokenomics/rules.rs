@@ -2,16 +2,33 @@
 //! partners' allocations, the allocation locks and the circulating supply.
 
 use super::action::TokenomicsAction;
+use crate::alliance::{Member, Status};
 use crate::error::TxError;
 use crate::error::{LedgerError, MembershipError, TokenomicsError};
 use crate::ledger::Postings;
 use crate::membership::{STAKES, SupplyReport, record};
 use crate::state::{ChainState, Change, Fill};
-use crate::tokenomics::TokenomicsWrite;
+use crate::tokenomics::{Tokenomics, TokenomicsWrite};
 use crate::tx::Transaction;
 use crate::{Address, Amount, ChainId, Symbol};
 
 impl ChainState {
+    /// Tokenomics' records; they run wherever membership does.
+    fn tokenomics_state(&self) -> Result<&Tokenomics, TxError> {
+        (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))
+    }
+
+    /// A partner by its chain (an admitted or suspended one when `member_only`), or
+    /// `unknown_application`.
+    fn partner(&self, chain: &ChainId, member_only: bool) -> Result<&Member, TxError> {
+        let (alliance, _) =
+            (self.alliance.as_ref()).ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
+        alliance
+            .member(chain)
+            .filter(|p| !member_only || p.status != Status::Applied)
+            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))
+    }
+
     /// Checks a tokenomics action at block time `now_ms` and works out what it changes.
     pub(crate) fn check_tokenomics(
         &self,
@@ -32,7 +49,7 @@ impl ChainState {
         }
     }
 
-    /// `PayContribution`: tICA pays a partner its contribution reward for a finished epoch:
+    /// `PayContribution`: TICA pays a partner its contribution reward for a finished epoch:
     fn pay_contribution(
         &self,
         tx: &Transaction,
@@ -40,12 +57,8 @@ impl ChainState {
         epoch: &u64,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let t =
-            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let t = self.tokenomics_state()?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let rewards = &m.config().rewards;
@@ -60,12 +73,7 @@ impl ChainState {
         if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
-        let partner = self
-            .alliance
-            .as_ref()
-            .and_then(|(a, _)| a.member(chain))
-            .filter(|p| p.status != crate::alliance::Status::Applied)
-            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
+        let partner = self.partner(chain, true)?;
         let currency = self.currency()?.0;
         // X% of the volume, rounded down, while allocation B lasts.
         let owed = t.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
@@ -86,7 +94,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `RewardLink`: tICA pays a user's reward for linking a wallet to a partner, once per
+    /// `RewardLink`: TICA pays a user's reward for linking a wallet to a partner, once per
     /// partner.
     fn reward_link(
         &self,
@@ -94,12 +102,8 @@ impl ChainState {
         user: &Address,
         chain: &ChainId,
     ) -> Result<Change, TxError> {
-        let t =
-            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let t = self.tokenomics_state()?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let key = crate::membership::record::partner_key(
@@ -128,10 +132,9 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `StartPhase2`: tICA switches the alliance to phase 2:
+    /// `StartPhase2`: TICA switches the alliance to phase 2:
     fn start_phase2(&self, tx: &Transaction, stake: &Amount) -> Result<Change, TxError> {
-        let t =
-            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let t = self.tokenomics_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         if t.phase2_stake().is_some() {
@@ -145,7 +148,7 @@ impl ChainState {
         Ok(change)
     }
 
-    /// `AllocatePartner`: tICA sets aside a partner's share of partner allocation A, locked 3
+    /// `AllocatePartner`: TICA sets aside a partner's share of partner allocation A, locked 3
     /// years from the later of the partner's join date and MLK's listing date (center chain;
     /// once per partner).
     fn allocate_partner(
@@ -154,12 +157,8 @@ impl ChainState {
         chain: &ChainId,
         amount: &Amount,
     ) -> Result<Change, TxError> {
-        let t =
-            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
-        let m = self
-            .membership
-            .as_ref()
-            .ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let t = self.tokenomics_state()?;
+        let m = self.membership_state()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
         let key =
@@ -167,12 +166,7 @@ impl ChainState {
         if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
-        let partner = self
-            .alliance
-            .as_ref()
-            .and_then(|(a, _)| a.member(chain))
-            .filter(|p| p.status != crate::alliance::Status::Applied)
-            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
+        let partner = self.partner(chain, true)?;
         if amount.is_zero() {
             return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
@@ -203,8 +197,7 @@ impl ChainState {
         chain: &ChainId,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let t =
-            (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))?;
+        let t = self.tokenomics_state()?;
         let mut change = Change::default();
         let key =
             crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
@@ -212,11 +205,7 @@ impl ChainState {
             .raw(&key)
             .and_then(|v| crate::membership::decode_vest(v))
             .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
-        let partner = self
-            .alliance
-            .as_ref()
-            .and_then(|(a, _)| a.member(chain))
-            .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
+        let partner = self.partner(chain, false)?;
         if partner.issuer != tx.sender {
             return Err(TxError::Ledger(LedgerError::NotIssuer {
                 asset: partner.application.symbol,
