@@ -330,12 +330,7 @@ pub fn redeem(ks: &Keystore, client: &Client, j: bool, args: RedeemArgs) -> Resu
         amount,
         order,
     } = args;
-    let decimals = client
-        .chains()?
-        .into_iter()
-        .find(|c| c.id == chain)
-        .and_then(|c| c.assets.first().map(|a| a.decimals))
-        .ok_or_else(|| anyhow!("no chain {chain} on this node"))?;
+    let decimals = token_decimals(client, &chain)?;
     let amount = Amount::parse_decimal(&amount, decimals)?;
     let tx = sign_on(
         ks,
@@ -360,12 +355,7 @@ pub fn set_policy(ks: &Keystore, client: &Client, j: bool, args: SetPolicyArgs) 
         max_conversion,
         daily_limit,
     } = args;
-    let decimals = client
-        .chains()?
-        .into_iter()
-        .find(|c| c.id == chain)
-        .and_then(|c| c.assets.first().map(|a| a.decimals))
-        .ok_or_else(|| anyhow!("no chain {chain} on this node"))?;
+    let decimals = token_decimals(client, &chain)?;
     let terms = milk_core::brand::PolicyTerms {
         transfers_allowed: transfers,
         min_conversion: Amount::parse_decimal(&min_conversion, decimals)?,
@@ -539,4 +529,14 @@ fn show(j: bool, v: serde_json::Value) {
     out(j, v.clone(), || {
         serde_json::to_string_pretty(&v).unwrap_or_default()
     });
+}
+
+/// The decimals of a brand chain's token.
+fn token_decimals(client: &Client, chain: &str) -> Result<u8> {
+    client
+        .chains()?
+        .into_iter()
+        .find(|c| c.id == chain)
+        .and_then(|c| c.assets.first().map(|a| a.decimals))
+        .ok_or_else(|| anyhow!("no chain {chain} on this node"))
 }
