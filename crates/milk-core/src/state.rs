@@ -17,7 +17,7 @@ use crate::exchange::{Exchange, ExchangeWrite};
 use crate::ledger::{DomainRecords, Envelope, Ledger, Postings};
 use crate::membership::{AccountRole, Membership, MembershipWrite};
 use crate::tokenomics::{Tokenomics, TokenomicsWrite};
-use crate::tx::{Action, AnchorAction, Transaction};
+use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
 use std::collections::BTreeSet;
 
@@ -303,22 +303,6 @@ impl ChainState {
         self.check_locks(&tx.sender, &change.postings, now_ms)?;
         self.ledger.check_postings(&change.postings)?;
         Ok(change)
-    }
-
-    fn check_anchor(&self, tx: &Transaction, action: &AnchorAction) -> Result<Change, TxError> {
-        let AnchorAction::Anchor {
-            chain,
-            height,
-            hash,
-        } = action;
-        if self.operator != Some(tx.sender) || self.alliance.is_none() {
-            return Err(TxError::Ledger(LedgerError::NotOperator));
-        }
-        self.anchors.check(chain, *height)?;
-        Ok(Change {
-            anchor: Some((chain.clone(), *height, *hash)),
-            ..Change::default()
-        })
     }
 
     /// Refuses anyone but the operator.

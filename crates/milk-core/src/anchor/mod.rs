@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod error;
+pub(crate) mod rules;
 
 use crate::ledger::DomainRecords;
 use crate::{ChainId, Hash};
