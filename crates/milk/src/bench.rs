@@ -308,6 +308,47 @@ fn trader(
     Ok(times)
 }
 
+/// Makes `count` customers and links each to Skyway, countersigned by its issuer.
+fn link_customers(
+    client: &Client,
+    chain: &ChainId,
+    issuer: &Keypair,
+    count: usize,
+    expires: u64,
+) -> Result<Vec<Keypair>> {
+    use milk_core::brand::{customer_hash, link_message};
+    let customers: Vec<Keypair> = (0..count)
+        .into_par_iter()
+        .map(|i| Keypair::from_label(&format!("milk-bench/customer/{i}")))
+        .collect();
+    let links: Vec<SignedTransaction> = customers
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let hash = customer_hash("bench-salt", &format!("C-{i}"));
+            let countersign = issuer.sign(&link_message(chain, &c.address(), &hash).0);
+            Transaction {
+                chain: chain.clone(),
+                sender: c.address(),
+                sequence: 0,
+                expires_at_ms: expires,
+                action: Action::Brand(BrandAction::Link {
+                    customer_hash: hash,
+                    partner_signature: countersign,
+                }),
+            }
+            .sign(c)
+        })
+        .collect();
+    for batch in links.chunks(1_000) {
+        let r = client.submit("skyway", batch, true)?;
+        if let Some(bad) = r.results.iter().find(|r| r.status != "committed") {
+            bail!("linking failed: {bad:?}");
+        }
+    }
+    Ok(customers)
+}
+
 /// The `p` percentile of `v` (sorted in place).
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -330,7 +371,6 @@ pub struct ConversionBench {
 /// Conversions per second through the partner API over loopback HTTP, each one request
 /// (idempotency lookup, submission, durable commit, receipt), with latency percentiles.
 pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
-    use milk_core::brand::{customer_hash, link_message};
     eprintln!(
         "bench conversions: {} conversions for {} linked customers, {} concurrent partner clients",
         opts.conversions, opts.customers, opts.clients
@@ -345,35 +385,7 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
     let expires = now_ms() + 3_600_000;
 
     // Setup, not timed: link every customer.
-    let customers: Vec<Keypair> = (0..opts.customers)
-        .into_par_iter()
-        .map(|i| Keypair::from_label(&format!("milk-bench/customer/{i}")))
-        .collect();
-    let links: Vec<SignedTransaction> = customers
-        .par_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let hash = customer_hash("bench-salt", &format!("C-{i}"));
-            let countersign = issuer.sign(&link_message(&chain, &c.address(), &hash).0);
-            Transaction {
-                chain: chain.clone(),
-                sender: c.address(),
-                sequence: 0,
-                expires_at_ms: expires,
-                action: Action::Brand(BrandAction::Link {
-                    customer_hash: hash,
-                    partner_signature: countersign,
-                }),
-            }
-            .sign(c)
-        })
-        .collect();
-    for batch in links.chunks(1_000) {
-        let r = client.submit("skyway", batch, true)?;
-        if let Some(bad) = r.results.iter().find(|r| r.status != "committed") {
-            bail!("linking failed: {bad:?}");
-        }
-    }
+    let customers = link_customers(&client, &chain, &issuer, opts.customers, expires)?;
     // Pre-signed conversions, by the partner's issuer key, in sequence order.
     let bodies: Vec<SignedTransaction> = (0..opts.conversions)
         .into_par_iter()
