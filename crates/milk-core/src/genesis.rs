@@ -527,68 +527,9 @@ impl Genesis {
             operator,
             tica_inventory: demo_key("tica:inventory").address(),
             admission_quorum: None,
-            membership: Some(MembershipConfig {
-                token: lzm,
-                activity_pool: demo_key("lzm:user-activity").address(),
-                burn_pool: demo_key("lzm:mlk-burn").address(),
-                team: demo_key("lzm:team").address(),
-                reserve: demo_key("lzm:long-term-reserve").address(),
-                rules: EarningRules {
-                    check_in: whole(10, LZM_DECIMALS),
-                    per_1000_krw_traded: whole(1, LZM_DECIMALS),
-                    per_1000_krw_coupon: whole(2, LZM_DECIMALS),
-                    per_mlk_burned: whole(5, LZM_DECIMALS),
-                    daily_cap: whole(1_000, LZM_DECIMALS),
-                },
-                levels: [
-                    ("Basic", 0),
-                    ("Silver", 100),
-                    ("Gold", 1_000),
-                    ("VIP", 10_000),
-                ]
-                .into_iter()
-                .map(|(name, lzm)| LevelSpec {
-                    name: name.to_owned(),
-                    threshold: whole(lzm, LZM_DECIMALS),
-                })
-                .collect(),
-                window_days: 90,
-                pack_rewards_from: demo_key("alloc:user-distribution").address(),
-                rewards: crate::membership::RewardConfig {
-                    partner_b: demo_key("alloc:partner-allocation-b").address(),
-                    user_bucket: demo_key("alloc:user-distribution").address(),
-                    epoch_ms: 7 * crate::brand::DAY_MS,
-                    schedule_start_ms: DEMO_GENESIS_TIME_MS,
-                    // 1 % of the volume in year one, falling by a fifth each year, to none
-                    // after year seven.
-                    schedule_bps: vec![100, 80, 64, 51, 41, 33, 26],
-                    partner_a: demo_key("alloc:partner-allocation").address(),
-                    partner_lock_ms: 3 * 365 * crate::brand::DAY_MS,
-                    link_reward: whole(1, MLK_DECIMALS),
-                    trade_reward_bps: 10,
-                },
-            }),
+            membership: Some(demo_membership(lzm)),
             roles: demo_roles(operator, mlk, lzm),
-            exchange: Some(ExchangeConfig {
-                currency: mlk,
-                liquidity: demo_key("alloc:liquidity").address(),
-                fees: demo_key("tica:fees").address(),
-                oracle: operator,
-                fee_bps: crate::exchange::curve::DEFAULT_FEE_BPS,
-                oracle_max_age_ms: 60_000,
-                // Each market's curve spans 2,000,000 tokens with TICA half-way (87.5 % of
-                // R), matching its 1,000,000 in inventory.
-                markets: DEMO_PARTNERS
-                    .iter()
-                    .map(|p| MarketSpec {
-                        asset: p.symbol.parse().expect("valid"),
-                        capacity: whole(2_000_000, BT_DECIMALS),
-                        position: whole(1_000_000, BT_DECIMALS),
-                        max_order: whole(10_000, BT_DECIMALS),
-                        user_daily_limit: whole(50_000, BT_DECIMALS),
-                    })
-                    .collect(),
-            }),
+            exchange: Some(demo_exchange(mlk, operator)),
             chains,
         }
     }
@@ -781,6 +722,75 @@ fn demo_partner_chain(
         }],
         allocations,
         created_ms: None,
+    }
+}
+
+/// The demo's membership: LZM's pools, earning rules, levels and rewards.
+fn demo_membership(lzm: Symbol) -> MembershipConfig {
+    MembershipConfig {
+        token: lzm,
+        activity_pool: demo_key("lzm:user-activity").address(),
+        burn_pool: demo_key("lzm:mlk-burn").address(),
+        team: demo_key("lzm:team").address(),
+        reserve: demo_key("lzm:long-term-reserve").address(),
+        rules: EarningRules {
+            check_in: whole(10, LZM_DECIMALS),
+            per_1000_krw_traded: whole(1, LZM_DECIMALS),
+            per_1000_krw_coupon: whole(2, LZM_DECIMALS),
+            per_mlk_burned: whole(5, LZM_DECIMALS),
+            daily_cap: whole(1_000, LZM_DECIMALS),
+        },
+        levels: [
+            ("Basic", 0),
+            ("Silver", 100),
+            ("Gold", 1_000),
+            ("VIP", 10_000),
+        ]
+        .into_iter()
+        .map(|(name, lzm)| LevelSpec {
+            name: name.to_owned(),
+            threshold: whole(lzm, LZM_DECIMALS),
+        })
+        .collect(),
+        window_days: 90,
+        pack_rewards_from: demo_key("alloc:user-distribution").address(),
+        rewards: crate::membership::RewardConfig {
+            partner_b: demo_key("alloc:partner-allocation-b").address(),
+            user_bucket: demo_key("alloc:user-distribution").address(),
+            epoch_ms: 7 * crate::brand::DAY_MS,
+            schedule_start_ms: DEMO_GENESIS_TIME_MS,
+            // 1 % of the volume in year one, falling by a fifth each year, to none
+            // after year seven.
+            schedule_bps: vec![100, 80, 64, 51, 41, 33, 26],
+            partner_a: demo_key("alloc:partner-allocation").address(),
+            partner_lock_ms: 3 * 365 * crate::brand::DAY_MS,
+            link_reward: whole(1, MLK_DECIMALS),
+            trade_reward_bps: 10,
+        },
+    }
+}
+
+/// The demo's exchange: MLK pays, a market per demo partner.
+fn demo_exchange(mlk: Symbol, operator: Address) -> ExchangeConfig {
+    ExchangeConfig {
+        currency: mlk,
+        liquidity: demo_key("alloc:liquidity").address(),
+        fees: demo_key("tica:fees").address(),
+        oracle: operator,
+        fee_bps: crate::exchange::curve::DEFAULT_FEE_BPS,
+        oracle_max_age_ms: 60_000,
+        // Each market's curve spans 2,000,000 tokens with TICA half-way (87.5 % of
+        // R), matching its 1,000,000 in inventory.
+        markets: DEMO_PARTNERS
+            .iter()
+            .map(|p| MarketSpec {
+                asset: p.symbol.parse().expect("valid"),
+                capacity: whole(2_000_000, BT_DECIMALS),
+                position: whole(1_000_000, BT_DECIMALS),
+                max_order: whole(10_000, BT_DECIMALS),
+                user_daily_limit: whole(50_000, BT_DECIMALS),
+            })
+            .collect(),
     }
 }
 
