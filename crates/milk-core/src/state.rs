@@ -13,7 +13,8 @@ use crate::anchor::Anchors;
 use crate::brand::{BrandPolicy, BrandState, BrandWrite};
 use crate::error::LedgerError;
 pub use crate::error::TxError;
-use crate::exchange::{Exchange, ExchangeWrite};
+use crate::exchange::desk::{Desk, DeskWrite};
+use crate::exchange::{Exchange, ExchangeWrite, Fill};
 use crate::ledger::{DomainRecords, Envelope, Ledger, Postings};
 use crate::membership::{AccountRole, Membership, MembershipWrite};
 use crate::tokenomics::{Tokenomics, TokenomicsWrite};
@@ -35,12 +36,13 @@ pub mod record {
 }
 
 /// Every namespace byte, by owner: the ledger's, then each domain's.
-pub const NAMESPACES: [(&str, &[u8]); 7] = [
+pub const NAMESPACES: [(&str, &[u8]); 8] = [
     ("ledger", crate::ledger::record::NAMESPACES),
     ("brand", crate::brand::record::NAMESPACES),
     ("anchor", crate::anchor::record::NAMESPACES),
     ("alliance", crate::alliance::NAMESPACES),
     ("exchange", crate::exchange::record::NAMESPACES),
+    ("exchange desk", crate::exchange::desk::record::NAMESPACES),
     ("membership", crate::membership::record::NAMESPACES),
     ("tokenomics", crate::tokenomics::NAMESPACES),
 ];
@@ -64,21 +66,6 @@ pub(crate) enum Event {
     Fill(Fill),
 }
 
-/// A filled trade, as the exchange reports it.
-#[derive(Debug, Clone)]
-pub(crate) struct Fill {
-    /// The trade's id.
-    pub(crate) trade: Hash,
-    /// The customer.
-    pub(crate) user: Address,
-    /// The partner's brand chain.
-    pub(crate) chain: Option<ChainId>,
-    /// MLK before the fee, base units.
-    pub(crate) gross: u128,
-    /// The MLK price it used, KRW × 10⁴.
-    pub(crate) mlk_krw_e4: u64,
-}
-
 /// What a checked action does: postings for the ledger, records for the domains, and the
 /// events it raised.
 #[derive(Debug, Default)]
@@ -86,6 +73,7 @@ pub(crate) struct Change {
     pub(crate) postings: Postings,
     pub(crate) brand: Vec<BrandWrite>,
     pub(crate) exchange: Vec<ExchangeWrite>,
+    pub(crate) desk: Vec<DeskWrite>,
     pub(crate) membership: Vec<MembershipWrite>,
     pub(crate) tokenomics: Vec<TokenomicsWrite>,
     pub(crate) alliance: Option<AllianceWrite>,
@@ -105,6 +93,8 @@ pub struct ChainState {
     pub(crate) anchors: Anchors,
     // On the center chain: the exchange.
     pub(crate) exchange: Option<Exchange>,
+    // On a brand chain: the exchange's escrows and deliveries.
+    pub(crate) desk: Option<Desk>,
     // On a brand chain: TICA's inventory of the token.
     pub(crate) inventory: Option<Address>,
     // On the center chain: membership, and the allocation accounts' roles.
@@ -123,6 +113,7 @@ impl ChainState {
             alliance: None,
             anchors: Anchors::default(),
             exchange: None,
+            desk: None,
             inventory: None,
             membership: None,
             tokenomics: None,
@@ -193,7 +184,13 @@ impl ChainState {
     /// Makes this a brand chain whose partner token is `asset`, under `policy`.
     pub fn with_brand(mut self, asset: Symbol, policy: BrandPolicy) -> ChainState {
         self.brand = Some((asset, BrandState::new(policy)));
+        self.desk = Some(Desk::default());
         self
+    }
+
+    /// The exchange's escrows and deliveries, on a brand chain.
+    pub fn desk(&self) -> Option<&Desk> {
+        self.desk.as_ref()
     }
 
     /// The partner's records, on a brand chain.
@@ -330,6 +327,9 @@ impl ChainState {
         for w in change.exchange {
             self.exchange.as_mut().expect(missing).write(w);
         }
+        for w in change.desk {
+            self.desk.as_mut().expect(missing).write(w);
+        }
         if let Some(w) = change.alliance {
             self.alliance.as_mut().expect(missing).0.write(w);
         }
@@ -360,6 +360,9 @@ impl ChainState {
         if let Some(e) = &mut self.exchange {
             out.push(e);
         }
+        if let Some(d) = &mut self.desk {
+            out.push(d);
+        }
         if let Some(m) = &mut self.membership {
             out.push(m);
         }
@@ -379,6 +382,9 @@ impl ChainState {
         }
         if let Some(e) = &self.exchange {
             out.push(e);
+        }
+        if let Some(d) = &self.desk {
+            out.push(d);
         }
         if let Some(m) = &self.membership {
             out.push(m);

@@ -3,7 +3,7 @@
 //! with its code and nothing moved, and, over random histories with steps cut short,
 //! conservation on both chains and every trade ending with both legs or neither.
 
-use milk_core::brand::EscrowStatus;
+use milk_core::exchange::EscrowStatus;
 use milk_core::exchange::{ESCROW, TradeStatus};
 use milk_core::genesis::{Genesis, demo_key};
 use milk_core::state::ChainState;
@@ -386,7 +386,7 @@ fn failures_after_a_lock_give_everything_back() {
     .unwrap();
     assert_eq!(net.cine(&bob.address()), cine0);
     assert_eq!(
-        net.brand.brand().unwrap().escrow(&id).unwrap().status,
+        net.brand.desk().unwrap().escrow(&id).unwrap().status,
         EscrowStatus::Returned
     );
 
@@ -644,7 +644,7 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
     assert_eq!(net.cine(&net.g.tica_inventory), inventory);
     assert!(
         !net.brand
-            .brand()
+            .desk()
             .unwrap()
             .delivery(&short)
             .unwrap()
@@ -927,7 +927,7 @@ proptest! {
                         "cinema",
                         Action::Exchange(ExchangeAction::DeliverBuy { trade: id, to: user.address(), amount: Amount::new(size) }),
                     ).unwrap();
-                    net.brand.brand().unwrap().delivery(&id).unwrap().delivered
+                    net.brand.desk().unwrap().delivery(&id).unwrap().delivered
                 };
                 if steps >= 2 {
                     net.operator("center", Action::Exchange(ExchangeAction::CompleteBuy { trade: id, delivered })).unwrap();
@@ -939,7 +939,7 @@ proptest! {
             prop_assert_eq!(totals(&net), start);
             // The escrows hold exactly what open trades locked.
             let locked_cine: u128 = open.iter().filter(|o| o.0)
-                .filter(|o| net.brand.brand().unwrap().escrow(&o.1).is_some_and(|e| e.status == EscrowStatus::Locked))
+                .filter(|o| net.brand.desk().unwrap().escrow(&o.1).is_some_and(|e| e.status == EscrowStatus::Locked))
                 .map(|o| o.3).sum();
             prop_assert_eq!(net.cine(&ESCROW), locked_cine);
             let locked_mlk: u128 = open.iter().filter(|o| !o.0)
@@ -957,9 +957,9 @@ proptest! {
                 .count();
             prop_assert_eq!(markers(&net.center, milk_core::exchange::record::OPEN_BUY), pending);
             let locked = open.iter().filter(|o| o.0)
-                .filter(|o| net.brand.brand().unwrap().escrow(&o.1).is_some_and(|e| e.status == EscrowStatus::Locked))
+                .filter(|o| net.brand.desk().unwrap().escrow(&o.1).is_some_and(|e| e.status == EscrowStatus::Locked))
                 .count();
-            prop_assert_eq!(markers(&net.brand, milk_core::brand::record::OPEN_ESCROW), locked);
+            prop_assert_eq!(markers(&net.brand, milk_core::exchange::desk::record::OPEN_ESCROW), locked);
         }
         // Recovery: finish every open trade from what the chains recorded.
         net.now += 1_000;
@@ -972,13 +972,13 @@ proptest! {
                 let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
                 net.operator("cinema", Action::Exchange(ExchangeAction::ReleaseSell { trade: id, filled })).unwrap();
             } else {
-                                if net.brand.brand().unwrap().delivery(&id).is_none() {
+                                if net.brand.desk().unwrap().delivery(&id).is_none() {
                     net.operator(
                         "cinema",
                         Action::Exchange(ExchangeAction::DeliverBuy { trade: id, to: user, amount: Amount::new(size) }),
                     ).unwrap();
                 }
-                let delivered = net.brand.brand().unwrap().delivery(&id).unwrap().delivered;
+                let delivered = net.brand.desk().unwrap().delivery(&id).unwrap().delivered;
                 net.operator("center", Action::Exchange(ExchangeAction::CompleteBuy { trade: id, delivered })).unwrap();
             }
         }
@@ -998,7 +998,7 @@ proptest! {
         // Both legs or neither: every filled sale's tokens reached TICA, every refused one's
         // came back; every filled buy was delivered, every refunded one was not.
         let exchange = net.center.exchange().unwrap();
-        let brand = net.brand.brand().unwrap();
+        let brand = net.brand.desk().unwrap();
         for (k, _) in net.center.records() {
             if k.first() != Some(&milk_core::exchange::record::TRADE) { continue }
             let id = milk_core::Hash(k[1..].try_into().unwrap());

@@ -87,14 +87,6 @@ pub mod record {
     /// `LOT ‖ account ‖ day (u64)` → base units of the account's tokens that expire at the
     /// start of that UTC day.
     pub const LOT: u8 = 15;
-    /// `ESCROW ‖ trade id` → a sale's escrow (see [`super::Escrow`]).
-    pub const ESCROW: u8 = 16;
-    /// `DELIVERY ‖ trade id` → `customer (32) ‖ amount (u128) ‖ delivered (u8)`: a buy's
-    /// delivery, or TICA's record that its inventory fell short.
-    pub const DELIVERY: u8 = 17;
-    /// `OPEN_ESCROW ‖ trade id` → empty, while a sale's escrow is locked: what recovery
-    /// scans.
-    pub const OPEN_ESCROW: u8 = 18;
     /// `POLICY` → the partner's terms ([`super::PolicyTerms`]), once it changed them.
     pub const POLICY: u8 = 19;
     /// This domain's namespaces.
@@ -105,42 +97,8 @@ pub mod record {
         DAILY,
         TOTALS,
         LOT,
-        ESCROW,
-        DELIVERY,
-        OPEN_ESCROW,
         POLICY,
     ];
-
-    /// The prefix of every locked escrow's marker.
-    pub fn open_escrows() -> Vec<u8> {
-        vec![OPEN_ESCROW]
-    }
-
-    /// The key of a locked escrow's marker.
-    pub fn open_escrow(trade: &crate::Hash) -> Vec<u8> {
-        let mut k = vec![OPEN_ESCROW];
-        k.extend_from_slice(&trade.0);
-        k
-    }
-
-    /// The prefix of every escrow.
-    pub fn escrows() -> Vec<u8> {
-        vec![ESCROW]
-    }
-
-    /// The key of a sale's escrow.
-    pub fn escrow(trade: &crate::Hash) -> Vec<u8> {
-        let mut k = vec![ESCROW];
-        k.extend_from_slice(&trade.0);
-        k
-    }
-
-    /// The key of a buy's delivery.
-    pub fn delivery(trade: &crate::Hash) -> Vec<u8> {
-        let mut k = vec![DELIVERY];
-        k.extend_from_slice(&trade.0);
-        k
-    }
 
     /// The prefix of every lot.
     pub fn lots() -> Vec<u8> {
@@ -288,116 +246,6 @@ pub struct Redemption {
     pub refunded: bool,
 }
 
-/// Where a sale's escrow stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EscrowStatus {
-    /// Held, waiting for the center chain's settlement.
-    Locked,
-    /// Released to TICA's inventory: the sale was filled.
-    Released,
-    /// Given back to the seller: the sale was not filled.
-    Returned,
-}
-
-/// A customer's tokens held while their sale settles on the center chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Escrow {
-    /// The seller.
-    pub seller: Address,
-    /// Tokens held, base units.
-    pub amount: Amount,
-    /// The least MLK the seller accepts.
-    pub min_out: Amount,
-    /// The expiring lots the tokens came from, `(UTC day, base units)`: given back with
-    /// them, so an unfilled sale cannot extend their life.
-    pub lots: Vec<(u64, Amount)>,
-    /// Where it stands.
-    pub status: EscrowStatus,
-}
-
-impl Escrow {
-    fn to_record(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(66 + 24 * self.lots.len());
-        v.extend_from_slice(self.seller.as_bytes());
-        v.extend_from_slice(&self.amount.units().to_be_bytes());
-        v.extend_from_slice(&self.min_out.units().to_be_bytes());
-        v.push(match self.status {
-            EscrowStatus::Locked => 0,
-            EscrowStatus::Released => 1,
-            EscrowStatus::Returned => 2,
-        });
-        for (day, a) in &self.lots {
-            v.extend_from_slice(&day.to_be_bytes());
-            v.extend_from_slice(&a.units().to_be_bytes());
-        }
-        v
-    }
-
-    /// Decodes an escrow record.
-    pub fn from_record(value: &[u8]) -> Option<Escrow> {
-        let seller = Address::from_bytes(value.get(..32)?.try_into().ok()?).ok()?;
-        let amount = u128::from_be_bytes(value.get(32..48)?.try_into().ok()?);
-        let min_out = u128::from_be_bytes(value.get(48..64)?.try_into().ok()?);
-        let status = match value.get(64)? {
-            0 => EscrowStatus::Locked,
-            1 => EscrowStatus::Released,
-            2 => EscrowStatus::Returned,
-            _ => return None,
-        };
-        let rest = value.get(65..)?;
-        if rest.len() % 24 != 0 {
-            return None;
-        }
-        let lots = rest
-            .chunks(24)
-            .map(|c| {
-                (
-                    u64::from_be_bytes(c[..8].try_into().expect("8 bytes")),
-                    Amount::new(u128::from_be_bytes(c[8..].try_into().expect("16 bytes"))),
-                )
-            })
-            .collect();
-        Some(Escrow {
-            seller,
-            amount: Amount::new(amount),
-            min_out: Amount::new(min_out),
-            lots,
-            status,
-        })
-    }
-}
-
-/// A buy's delivery from TICA's inventory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    /// The buyer.
-    pub to: Address,
-    /// Tokens, base units.
-    pub amount: Amount,
-    /// Whether they were delivered; `false`: the inventory fell short, and the buy is to be
-    /// refunded on the center chain.
-    pub delivered: bool,
-}
-
-impl Delivery {
-    /// Decodes a delivery record.
-    pub fn from_record(value: &[u8]) -> Option<Delivery> {
-        let to = Address::from_bytes(value.get(..32)?.try_into().ok()?).ok()?;
-        let amount = u128::from_be_bytes(value.get(32..48)?.try_into().ok()?);
-        let delivered = match value.get(48..)? {
-            [0] => false,
-            [1] => true,
-            _ => return None,
-        };
-        Some(Delivery {
-            to,
-            amount: Amount::new(amount),
-            delivered,
-        })
-    }
-}
-
 /// A write that a checked brand action makes, applied by [`BrandState::write`].
 #[derive(Debug, Clone)]
 pub(crate) enum BrandWrite {
@@ -424,12 +272,11 @@ pub(crate) enum BrandWrite {
     },
     Redeem(String, Redemption),
     Refund(String),
-    /// A sale's tokens locked (their lots already taken from the seller).
-    EscrowLock(Hash, Escrow),
-    /// A sale's escrow released or returned; a return gives the lots back.
-    EscrowClose(Hash, EscrowStatus),
-    /// A buy delivered, or recorded as short.
-    Deliver(Hash, Delivery),
+    /// Lots given back to an account (an unfilled sale's escrow returned).
+    LotsBack {
+        to: Address,
+        lots: Vec<(u64, Amount)>,
+    },
     /// The partner's new terms.
     Terms(PolicyTerms),
 }
@@ -446,8 +293,6 @@ pub struct BrandState {
     daily: HashMap<(Address, u64), Amount>,
     lots: HashMap<Address, BTreeMap<u64, Amount>>,
     totals: Totals,
-    escrows: HashMap<Hash, Escrow>,
-    deliveries: HashMap<Hash, Delivery>,
     touched: Vec<Vec<u8>>,
 }
 
@@ -471,20 +316,8 @@ impl BrandState {
             daily: HashMap::default(),
             lots: HashMap::default(),
             totals: Totals::default(),
-            escrows: HashMap::default(),
-            deliveries: HashMap::default(),
             touched: Vec::new(),
         }
-    }
-
-    /// A sale's escrow by trade id.
-    pub fn escrow(&self, trade: &Hash) -> Option<&Escrow> {
-        self.escrows.get(trade)
-    }
-
-    /// A buy's delivery by trade id.
-    pub fn delivery(&self, trade: &Hash) -> Option<Delivery> {
-        self.deliveries.get(trade).copied()
     }
 
     /// All-time issued, redeemed and refunded amounts.
@@ -786,29 +619,10 @@ impl BrandState {
                 self.add_total(|t| &mut t.redeemed, r.amount);
                 self.redemptions.insert(order, r);
             }
-            BrandWrite::EscrowLock(trade, escrow) => {
-                self.touched.push(record::escrow(&trade));
-                self.touched.push(record::open_escrow(&trade));
-                self.escrows.insert(trade, escrow);
-            }
-            BrandWrite::EscrowClose(trade, status) => {
-                self.touched.push(record::escrow(&trade));
-                self.touched.push(record::open_escrow(&trade));
-                let e = self
-                    .escrows
-                    .get_mut(&trade)
-                    .expect("planned on a known escrow");
-                e.status = status;
-                if status == EscrowStatus::Returned {
-                    let (seller, lots) = (e.seller, e.lots.clone());
-                    for (day, amount) in lots {
-                        self.add_lot(seller, day, amount);
-                    }
+            BrandWrite::LotsBack { to, lots } => {
+                for (day, amount) in lots {
+                    self.add_lot(to, day, amount);
                 }
-            }
-            BrandWrite::Deliver(trade, delivery) => {
-                self.touched.push(record::delivery(&trade));
-                self.deliveries.insert(trade, delivery);
             }
             BrandWrite::Terms(terms) => {
                 self.touched.push(vec![record::POLICY]);
@@ -883,21 +697,6 @@ impl BrandState {
             record::POLICY if rest.is_empty() => self
                 .terms_changed
                 .then(|| PolicyTerms::of(&self.policy).to_bytes()),
-            record::ESCROW => self
-                .escrows
-                .get(&Hash(rest.try_into().ok()?))
-                .map(Escrow::to_record),
-            record::OPEN_ESCROW => self
-                .escrows
-                .get(&Hash(rest.try_into().ok()?))
-                .filter(|e| e.status == EscrowStatus::Locked)
-                .map(|_| Vec::new()),
-            record::DELIVERY => self.deliveries.get(&Hash(rest.try_into().ok()?)).map(|d| {
-                let mut v = d.to.as_bytes().to_vec();
-                v.extend_from_slice(&d.amount.units().to_be_bytes());
-                v.push(u8::from(d.delivered));
-                v
-            }),
             _ => None,
         }
     }
@@ -937,9 +736,6 @@ impl crate::ledger::DomainRecords for BrandState {
                 lots.keys()
                     .map(move |d| key(record::LOT, &[a.as_bytes(), &d.to_be_bytes()]))
             }))
-            .chain(self.escrows.keys().map(record::escrow))
-            .chain(self.escrows.keys().map(record::open_escrow))
-            .chain(self.deliveries.keys().map(record::delivery))
             .chain(std::iter::once(record::totals()))
             .chain(std::iter::once(vec![record::POLICY]));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
@@ -1009,22 +805,6 @@ impl crate::ledger::DomainRecords for BrandState {
                     true
                 }
                 Err(_) => false,
-            },
-            // Derived from the escrow itself; only its shape is checked.
-            record::OPEN_ESCROW => rest.len() == 32 && value.is_empty(),
-            record::ESCROW => match (<[u8; 32]>::try_from(rest), Escrow::from_record(value)) {
-                (Ok(id), Some(e)) => {
-                    self.escrows.insert(Hash(id), e);
-                    true
-                }
-                _ => false,
-            },
-            record::DELIVERY => match (<[u8; 32]>::try_from(rest), Delivery::from_record(value)) {
-                (Ok(id), Some(delivery)) => {
-                    self.deliveries.insert(Hash(id), delivery);
-                    true
-                }
-                _ => false,
             },
             _ => false,
         }

@@ -14,7 +14,7 @@ use crate::{ChainId, Hash};
 /// brand chain trusts TICA's word for its own step; this is where that word is checked.
 /// Returns the problems found, each naming its trade.
 pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> Vec<String> {
-    use crate::brand::{Delivery, Escrow, EscrowStatus, record as brand_record};
+    use super::desk::{Delivery, Escrow, EscrowStatus, record as desk_record};
     let mut problems = Vec::new();
     let Some(exchange) = center.exchange() else {
         return problems;
@@ -25,12 +25,12 @@ pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> 
     let mut deliveries = std::collections::HashMap::new();
     for (k, v) in &records {
         match k.first() {
-            Some(&brand_record::ESCROW) => {
+            Some(&desk_record::ESCROW) => {
                 if let (Some(id), Some(e)) = (id_of(k), Escrow::from_record(v)) {
                     escrows.insert(id, e);
                 }
             }
-            Some(&brand_record::DELIVERY) => {
+            Some(&desk_record::DELIVERY) => {
                 if let (Some(id), Some(d)) = (id_of(k), Delivery::from_record(v)) {
                     deliveries.insert(id, d);
                 }

@@ -22,11 +22,13 @@ pub(crate) mod rules;
 
 pub mod action;
 pub mod audit;
+pub mod desk;
 pub mod error;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::exchange::curve::{Curve, Side};
 use crate::hash::TxId;
 use crate::{Address, Amount, ChainId, Hash, Symbol};
+pub use desk::{Delivery, Desk, Escrow, EscrowStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
@@ -566,6 +568,22 @@ impl crate::ledger::DomainRecords for Exchange {
             _ => false,
         }
     }
+}
+
+/// A filled trade: the event the exchange raises, which membership (LZM) and tokenomics
+/// (volume, the trade reward) answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Fill {
+    /// The trade's id.
+    pub(crate) trade: Hash,
+    /// The customer.
+    pub(crate) user: Address,
+    /// The partner's brand chain.
+    pub(crate) chain: Option<ChainId>,
+    /// MLK before the fee, base units.
+    pub(crate) gross: u128,
+    /// The MLK price it used, KRW × 10⁴.
+    pub(crate) mlk_krw_e4: u64,
 }
 
 #[cfg(test)]

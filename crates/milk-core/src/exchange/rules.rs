@@ -2,13 +2,15 @@
 //! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
 
 use crate::alliance::Status;
-use crate::brand::{BrandWrite, Delivery, Escrow, EscrowStatus};
+use crate::brand::BrandWrite;
+use crate::exchange::desk::{Delivery, Desk, DeskWrite, Escrow, EscrowStatus};
 use crate::error::TxError;
 use crate::error::{BrandError, ExchangeError, LedgerError};
 use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::exchange::{ESCROW, Exchange, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
-use crate::state::{ChainState, Change, Event, Fill};
+use crate::exchange::Fill;
+use crate::state::{ChainState, Change, Event};
 use crate::tx::{Action, ExchangeAction, OrderSize, SignedTransaction, Transaction, TxId};
 use crate::{Address, Amount, ChainId, Symbol};
 
@@ -66,6 +68,11 @@ impl ChainState {
             gross,
             mlk_krw_e4,
         }));
+    }
+
+    /// The exchange's records on this brand chain, or `not_brand_chain`.
+    fn desk_or_err(&self) -> Result<&Desk, TxError> {
+        (self.desk.as_ref()).ok_or(TxError::Brand(BrandError::NotBrandChain))
     }
 
     /// The partner status of a brand chain, from the alliance registry.
@@ -571,7 +578,7 @@ impl ChainState {
             .moves
             .push((tx.sender, *ESCROW, *asset, *amount));
         change.brand.extend(lots);
-        change.brand.push(BrandWrite::EscrowLock(
+        change.desk.push(DeskWrite::EscrowLock(
             tx.id(),
             Escrow {
                 seller: tx.sender,
@@ -597,9 +604,10 @@ impl ChainState {
         let inventory = self
             .inventory
             .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
-        let (asset, brand) = self.brand_or_err()?;
+        let (asset, _) = self.brand_or_err()?;
         let asset = &asset;
-        let e = brand
+        let e = self
+            .desk_or_err()?
             .escrow(trade)
             .ok_or(TxError::Exchange(ExchangeError::UnknownTrade))?;
         if e.status != EscrowStatus::Locked {
@@ -611,7 +619,13 @@ impl ChainState {
             (e.seller, EscrowStatus::Returned)
         };
         change.postings.moves.push((*ESCROW, to, *asset, e.amount));
-        change.brand.push(BrandWrite::EscrowClose(*trade, status));
+        change.desk.push(DeskWrite::EscrowClose(*trade, status));
+        if status == EscrowStatus::Returned && !e.lots.is_empty() {
+            change.brand.push(BrandWrite::LotsBack {
+                to: e.seller,
+                lots: e.lots.clone(),
+            });
+        }
 
         Ok(change)
     }
@@ -633,7 +647,7 @@ impl ChainState {
             .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
         let (asset, brand) = self.brand_or_err()?;
         let asset = &asset;
-        if brand.delivery(trade).is_some() {
+        if self.desk_or_err()?.delivery(trade).is_some() {
             return Err(TxError::Exchange(ExchangeError::TradeClosed));
         }
         if amount.is_zero() {
@@ -654,7 +668,7 @@ impl ChainState {
                 .push((inventory, *to, *asset, *amount));
             change.brand.extend(lots);
         }
-        change.brand.push(BrandWrite::Deliver(
+        change.desk.push(DeskWrite::Deliver(
             *trade,
             Delivery {
                 to: *to,

@@ -5,7 +5,8 @@ use super::action::MembershipAction;
 use crate::error::TxError;
 use crate::error::{AllianceError, LedgerError, MembershipError};
 use crate::membership::{Membership, MembershipWrite, Reason, coupon_key};
-use crate::state::{ChainState, Change, Fill};
+use crate::exchange::Fill;
+use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
 use crate::{Address, Amount, ChainId, Hash, Symbol};
 

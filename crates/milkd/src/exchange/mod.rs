@@ -400,7 +400,7 @@ fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
         && settlement::escrow_record(node, &m.chain, id)
             .ok()
             .flatten()
-            .is_some_and(|e| e.status == milk_core::brand::EscrowStatus::Locked)
+            .is_some_and(|e| e.status == milk_core::exchange::EscrowStatus::Locked)
     {
         status = "settling";
     }

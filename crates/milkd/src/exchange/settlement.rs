@@ -11,7 +11,7 @@
 use crate::lanes::LaneError;
 use crate::node::{Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
-use milk_core::brand::{self, Delivery, Escrow, EscrowStatus};
+use milk_core::exchange::desk::{self, Delivery, Escrow, EscrowStatus};
 use milk_core::codec::Decode;
 use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::Side;
@@ -104,7 +104,7 @@ pub fn escrow_record(
     };
     let v = handle
         .store
-        .record(&brand::record::escrow(id))
+        .record(&desk::record::escrow(id))
         .map_err(store_err)?;
     Ok(v.and_then(|v| Escrow::from_record(&v)))
 }
@@ -120,7 +120,7 @@ pub fn delivery_record(
     };
     let v = handle
         .store
-        .record(&brand::record::delivery(id))
+        .record(&desk::record::delivery(id))
         .map_err(store_err)?;
     Ok(v.and_then(|v| Delivery::from_record(&v)))
 }
@@ -215,7 +215,7 @@ pub async fn recover(node: &Arc<Node>) -> Result<usize, DriveError> {
         }
         let locked: Vec<TxId> = handle
             .store
-            .records_with_prefix(&brand::record::open_escrows())
+            .records_with_prefix(&desk::record::open_escrows())
             .map_err(store_err)?
             .into_iter()
             .filter_map(|(k, _)| Some(milk_core::Hash(k.get(1..)?.try_into().ok()?)))
