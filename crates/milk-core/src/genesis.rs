@@ -9,11 +9,10 @@ use crate::brand::BrandPolicy;
 use crate::exchange::curve::Curve;
 use crate::exchange::{Exchange, ExchangeConfig, Market, MarketEntry, MarketSpec};
 use crate::keys::{Keypair, Signature};
-use crate::membership::{
-    AccountRole, EarningRules, LevelSpec, LockRule, Membership, MembershipConfig, Role,
-};
+use crate::membership::{EarningRules, LevelSpec, Membership, MembershipConfig};
 use crate::merkle;
 use crate::state::{AssetSpec, ChainState, StateDelta, state_root};
+use crate::tokenomics::{AccountRole, LockRule, Role};
 use crate::{Address, Amount, ChainId, Hash, Symbol, amount::MAX_DECIMALS};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

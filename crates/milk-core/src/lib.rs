@@ -21,6 +21,8 @@ pub mod genesis;
 pub mod hash;
 pub mod ids;
 pub mod keys;
+#[cfg(test)]
+mod layers;
 pub mod ledger;
 pub mod membership;
 pub mod mempool;
@@ -29,6 +31,7 @@ pub mod state;
 pub mod token;
 pub mod tokenomics;
 pub mod tx;
+mod wiring;
 
 pub use amount::Amount;
 pub use hash::Hash;

@@ -8,7 +8,7 @@
 //! the block's [`StateDelta`] is exact, conservation is checked in time proportional to the
 //! block, and the store persists only what changed.
 
-use crate::alliance::{Alliance, AllianceWrite};
+use crate::alliance::{Alliance, AllianceWrite, Applied};
 use crate::anchor::Anchors;
 use crate::brand::{BrandPolicy, BrandState, BrandWrite};
 use crate::error::LedgerError;
@@ -16,7 +16,8 @@ pub use crate::error::TxError;
 use crate::exchange::desk::{Desk, DeskWrite};
 use crate::exchange::{Exchange, ExchangeWrite, Fill};
 use crate::ledger::{DomainRecords, Envelope, Ledger, Postings};
-use crate::membership::{AccountRole, Membership, MembershipWrite};
+use crate::membership::{Membership, MembershipWrite};
+use crate::tokenomics::AccountRole;
 use crate::tokenomics::{Tokenomics, TokenomicsWrite};
 use crate::tx::{Action, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
@@ -62,8 +63,10 @@ const _: () = {
 /// What happened in a domain that other domains act on.
 #[derive(Debug, Clone)]
 pub(crate) enum Event {
-    /// A trade filled (center chain).
+    /// A trade filled (center chain): membership credits LZM, tokenomics volume and rewards.
     Fill(Fill),
+    /// A partner applied (center chain): tokenomics takes its phase-2 stake, if any.
+    Applied(Applied),
 }
 
 /// What a checked action does: postings for the ledger, records for the domains, and the
@@ -295,6 +298,7 @@ impl ChainState {
                     self.credit_trade(&mut change, &fill, now_ms);
                     self.reward_trade(&mut change, &fill, now_ms);
                 }
+                Event::Applied(applied) => self.plan_stake(&mut change, &applied)?,
             }
         }
         self.check_locks(&tx.sender, &change.postings, now_ms)?;
@@ -448,5 +452,14 @@ impl ChainState {
     /// Checks, over the whole state, that every asset's supply equals the sum of its balances.
     pub fn check_conservation(&self) -> Result<(), ConservationError> {
         self.ledger.check_conservation()
+    }
+}
+
+/// Refuses an amount of zero.
+pub(crate) fn nonzero(amount: Amount) -> Result<(), TxError> {
+    if amount.is_zero() {
+        Err(TxError::Ledger(LedgerError::ZeroAmount))
+    } else {
+        Ok(())
     }
 }

@@ -744,7 +744,7 @@ fn in_phase_two_a_new_partner_stakes_mlk_that_stays_locked() {
         .unwrap();
     c.run(&applicant, apply()).unwrap();
     assert_eq!(c.balance(&applicant.address(), "MLK"), 0);
-    assert_eq!(c.balance(&milk_core::membership::STAKES, "MLK"), stake);
+    assert_eq!(c.balance(&milk_core::tokenomics::STAKES, "MLK"), stake);
     // The stake is not circulating: it counts as locked.
     let mlk = c
         .state

@@ -9,11 +9,12 @@
 
 pub mod action;
 pub mod error;
+pub(crate) mod needs;
 pub(crate) mod rules;
-use crate::brand::{BrandPolicy, check_policy};
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::{Address, Amount, ChainId, Symbol};
 use error::AllianceError;
+use needs::{BrandPolicy, check_policy};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -388,6 +389,15 @@ impl Alliance {
         k.extend_from_slice(chain.as_str().as_bytes());
         k
     }
+}
+
+/// An application to the alliance: the event that tokenomics answers (a phase-2 stake).
+#[derive(Debug, Clone)]
+pub(crate) struct Applied {
+    /// The applicant's issuer key.
+    pub(crate) applicant: Address,
+    /// The chain it applies for.
+    pub(crate) chain: ChainId,
 }
 
 /// A change to the registry, checked.

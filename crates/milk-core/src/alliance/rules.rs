@@ -2,11 +2,11 @@
 //! reinstate, and what each records.
 
 use super::action::AllianceAction;
-use super::{AllianceWrite, Status};
+use super::{AllianceWrite, Applied, Status};
 use crate::ChainId;
 use crate::error::LedgerError;
 use crate::error::TxError;
-use crate::state::{ChainState, Change};
+use crate::state::{ChainState, Change, Event};
 use crate::tx::Transaction;
 
 impl ChainState {
@@ -49,9 +49,14 @@ impl ChainState {
             }
         };
         let mut change = Change::default();
-        // In phase 2 an applicant stakes MLK, held while it is a member.
+        // Other domains answer an application (tokenomics: in phase 2 the applicant stakes
+        // MLK, held while it is a member).
         if let AllianceWrite::Apply(applicant, a) = &write {
-            self.plan_stake(&mut change, *applicant, &a.chain)?;
+            let applied = Applied {
+                applicant: *applicant,
+                chain: a.chain.clone(),
+            };
+            change.events.push(Event::Applied(applied));
         }
         change.alliance = Some(write);
         Ok(change)

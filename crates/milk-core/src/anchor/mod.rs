@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod error;
+pub(crate) mod needs;
 pub(crate) mod rules;
 
 use crate::ledger::DomainRecords;

@@ -2,6 +2,7 @@
 //! above the last one anchored.
 
 use super::action::AnchorAction;
+use super::needs::AnchorNeeds;
 use crate::error::{LedgerError, TxError};
 use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
@@ -18,7 +19,7 @@ impl ChainState {
             height,
             hash,
         } = action;
-        if self.operator != Some(tx.sender) || self.alliance.is_none() {
+        if self.operator != Some(tx.sender) || !self.center_chain() {
             return Err(TxError::Ledger(LedgerError::NotOperator));
         }
         self.anchors.check(chain, *height)?;

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod error;
+pub(crate) mod needs;
 mod policy;
 pub(crate) mod rules;
 use crate::hash::Hash;
@@ -26,10 +27,10 @@ pub fn check_policy(p: &BrandPolicy) -> Result<(), String> {
     if p.redemption_value_krw == 0 {
         return Err("redemption value must be more than zero".into());
     }
-    if p.min_price_bps == 0 || p.min_price_bps > crate::exchange::curve::MAX_PRICE_BPS {
+    if p.min_price_bps == 0 || p.min_price_bps > needs::MAX_PRICE_BPS {
         return Err(format!(
             "minimum price must be 1 to {} basis points of the redemption value (the maximum price)",
-            crate::exchange::curve::MAX_PRICE_BPS
+            needs::MAX_PRICE_BPS
         ));
     }
     if p.units_per_mileage == 0 {
@@ -90,15 +91,7 @@ pub mod record {
     /// `POLICY` → the partner's terms ([`super::PolicyTerms`]), once it changed them.
     pub const POLICY: u8 = 19;
     /// This domain's namespaces.
-    pub const NAMESPACES: &[u8] = &[
-        LINK,
-        CONVERSION,
-        REDEMPTION,
-        DAILY,
-        TOTALS,
-        LOT,
-        POLICY,
-    ];
+    pub const NAMESPACES: &[u8] = &[LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY];
 
     /// The prefix of every lot.
     pub fn lots() -> Vec<u8> {

@@ -1,13 +1,13 @@
 //! The rules of a partner's brand chain: links, conversions, redemptions, refunds, expiry.
 
 use super::action::BrandAction;
+use super::needs::BrandNeeds;
 use super::{BrandState, BrandWrite, link_message};
 use crate::Symbol;
 use crate::error::TxError;
 use crate::error::{BrandError, LedgerError};
 use crate::keys;
-use crate::state::{ChainState, Change};
-use crate::token::rules::nonzero;
+use crate::state::{ChainState, Change, nonzero};
 use crate::tx::Transaction;
 
 impl ChainState {
@@ -62,7 +62,7 @@ impl ChainState {
                 change
                     .brand
                     .push(brand.plan_redeem(&tx.sender, *amount, order_id)?);
-                self.plan_burn(&mut change, &tx.sender, &asset, *amount, now_ms)?;
+                self.plan_token_burn(&mut change, &tx.sender, &asset, *amount, now_ms)?;
             }
             BrandAction::Refund { order_id } => {
                 by_issuer()?;
@@ -86,7 +86,7 @@ impl ChainState {
     }
 
     /// This brand chain's token and partner records, or `not_brand_chain`.
-    pub(crate) fn brand_or_err(&self) -> Result<(Symbol, &BrandState), TxError> {
+    fn brand_or_err(&self) -> Result<(Symbol, &BrandState), TxError> {
         self.brand
             .as_ref()
             .map(|(s, b)| (*s, b))

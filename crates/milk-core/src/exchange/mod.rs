@@ -24,6 +24,7 @@ pub mod action;
 pub mod audit;
 pub mod desk;
 pub mod error;
+pub(crate) mod needs;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::exchange::curve::{Curve, Side};
 use crate::hash::TxId;

@@ -1,18 +1,17 @@
 //! The exchange's rules: checking each exchange action against the state, and applying the
 //! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
 
-use crate::alliance::Status;
-use crate::brand::BrandWrite;
-use crate::exchange::desk::{Delivery, Desk, DeskWrite, Escrow, EscrowStatus};
+use super::needs::{BrandWrite, ExchangeNeeds};
 use crate::error::TxError;
 use crate::error::{BrandError, ExchangeError, LedgerError};
+use crate::exchange::Fill;
 use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
+use crate::exchange::desk::{Delivery, Desk, DeskWrite, Escrow, EscrowStatus};
 use crate::exchange::{ESCROW, Exchange, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
-use crate::exchange::Fill;
 use crate::state::{ChainState, Change, Event};
 use crate::tx::{Action, ExchangeAction, OrderSize, SignedTransaction, Transaction, TxId};
-use crate::{Address, Amount, ChainId, Symbol};
+use crate::{Address, Amount, Symbol};
 
 /// How far ahead of block time an oracle observation may be, ms (clock skew).
 const ORACLE_SKEW_MS: u64 = 5_000;
@@ -75,10 +74,9 @@ impl ChainState {
         (self.desk.as_ref()).ok_or(TxError::Brand(BrandError::NotBrandChain))
     }
 
-    /// The partner status of a brand chain, from the alliance registry.
-    fn partner_status(&self, chain: &ChainId) -> Option<Status> {
-        let (alliance, _) = self.alliance.as_ref()?;
-        alliance.member(chain).map(|m| m.status)
+    /// This brand chain's token, or `not_brand_chain`.
+    fn traded_token(&self) -> Result<Symbol, TxError> {
+        (self.brand_token()).ok_or(TxError::Brand(BrandError::NotBrandChain))
     }
 
     /// Prices an order in a market at block time `now_ms`, checking every trading rule.
@@ -97,7 +95,7 @@ impl ChainState {
                 .ok_or(TxError::Exchange(ExchangeError::UnknownMarket {
                     asset: *asset,
                 }))?;
-        if self.partner_status(&entry.chain) == Some(Status::Suspended) {
+        if self.partner_suspended(&entry.chain) {
             return Err(TxError::Exchange(ExchangeError::PartnerSuspended));
         }
         let oracle = exchange
@@ -315,14 +313,8 @@ impl ChainState {
                 )));
             }
             (None, Some(position)) => {
-                let (alliance, _) = self
-                    .alliance
-                    .as_ref()
-                    .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
-                let member = alliance
-                    .members()
-                    .map(|(_, m)| m)
-                    .find(|m| m.application.symbol == *asset && m.status != Status::Applied)
+                let member = (self.listed_partner(asset))
+                    .ok_or(TxError::Exchange(ExchangeError::NoExchange))?
                     .ok_or(TxError::Exchange(ExchangeError::UnknownMarket {
                         asset: *asset,
                     }))?;
@@ -553,15 +545,14 @@ impl ChainState {
         let inventory = self
             .inventory
             .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
-        let (asset, brand) = self.brand_or_err()?;
-        let asset = &asset;
+        let asset = &self.traded_token()?;
         let _ = inventory;
         if amount.is_zero() {
             return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
         let balance = self.balance(&tx.sender, asset);
-        let lots = brand
-            .plan_spend(&tx.sender, None, balance, *amount, now_ms)
+        let lots = self
+            .plan_trade_lots(&tx.sender, None, balance, *amount, now_ms)
             .map_err(|spendable| {
                 TxError::Ledger(LedgerError::InsufficientBalance {
                     asset: *asset,
@@ -604,8 +595,7 @@ impl ChainState {
         let inventory = self
             .inventory
             .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
-        let (asset, _) = self.brand_or_err()?;
-        let asset = &asset;
+        let asset = &self.traded_token()?;
         let e = self
             .desk_or_err()?
             .escrow(trade)
@@ -645,8 +635,7 @@ impl ChainState {
         let inventory = self
             .inventory
             .ok_or(TxError::Exchange(ExchangeError::NoExchange))?;
-        let (asset, brand) = self.brand_or_err()?;
-        let asset = &asset;
+        let asset = &self.traded_token()?;
         if self.desk_or_err()?.delivery(trade).is_some() {
             return Err(TxError::Exchange(ExchangeError::TradeClosed));
         }
@@ -656,7 +645,7 @@ impl ChainState {
         // A shortfall is recorded rather than refused: the center chain then refunds
         // the buy, and TICA's later steps never wait behind a refused one.
         let balance = self.balance(&inventory, asset);
-        let lots = match brand.plan_spend(&inventory, Some(*to), balance, *amount, now_ms) {
+        let lots = match self.plan_trade_lots(&inventory, Some(*to), balance, *amount, now_ms) {
             Ok(lots) if balance >= *amount => Some(lots),
             _ => None,
         };

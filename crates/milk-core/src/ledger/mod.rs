@@ -46,6 +46,22 @@ pub mod record {
     /// The ledger's namespaces.
     pub const NAMESPACES: &[u8] = &[BALANCE, SEQUENCE, SUPPLY];
 
+    /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
+    pub fn partner_key(ns: u8, chain: &crate::ChainId, rest: &[u8]) -> Vec<u8> {
+        let mut k = vec![ns];
+        k.extend_from_slice(chain.as_str().as_bytes());
+        k.push(0);
+        k.extend_from_slice(rest);
+        k
+    }
+
+    /// Splits a per-partner key, after its namespace byte, into the chain and the rest.
+    pub fn split_partner_key(rest: &[u8]) -> Option<(crate::ChainId, &[u8])> {
+        let split = rest.iter().position(|b| *b == 0)?;
+        let chain = std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
+        Some((chain, &rest[split + 1..]))
+    }
+
     /// The key of an account's balance of an asset.
     pub fn balance(account: &Address, asset: &Symbol) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + 32 + Symbol::MAX_LEN);

@@ -16,6 +16,7 @@ pub(crate) mod rules;
 
 pub mod action;
 pub mod error;
+pub(crate) mod needs;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::{Address, Amount, Hash, Symbol};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Record namespaces of membership (center chain).
 pub mod record {
+    pub use crate::ledger::record::{partner_key, split_partner_key};
     /// `EARNED ‖ account ‖ day` → LZM base units the account earned that UTC day.
     pub const EARNED: u8 = 40;
     /// `CREDIT ‖ account ‖ time ‖ source` → `reason (u8) ‖ amount (u128) ‖ reference`.
@@ -47,19 +49,6 @@ pub mod record {
     pub const PACK: u8 = 50;
     /// `PACK_PAID ‖ season ‖ week` → empty: a week paid.
     pub const PACK_PAID: u8 = 51;
-    /// `VOLUME ‖ chain ‖ 0 ‖ epoch` → MLK base units the partner's customers traded.
-    pub const VOLUME: u8 = 52;
-    /// `CONTRIBUTION ‖ chain ‖ 0 ‖ epoch` → MLK base units paid to the partner for it.
-    pub const CONTRIBUTION: u8 = 53;
-    /// `LINKED ‖ chain ‖ 0 ‖ account` → empty: the linking reward was paid.
-    pub const LINKED: u8 = 54;
-    /// `PHASE2` → the stake (u128) a new partner puts up, once phase 2 has begun.
-    pub const PHASE2: u8 = 55;
-    /// `STAKE ‖ chain ‖ 0` → the MLK (u128) a partner staked when it applied.
-    pub const STAKE: u8 = 56;
-    /// `VEST ‖ chain ‖ 0` → `amount (u128) ‖ unlock (u64) ‖ claimed (u8)`: a partner's
-    /// share of allocation A.
-    pub const VEST: u8 = 57;
     /// This domain's namespaces.
     pub const NAMESPACES: &[u8] = &[
         EARNED,
@@ -75,22 +64,6 @@ pub mod record {
         PACK,
         PACK_PAID,
     ];
-
-    /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
-    pub fn partner_key(ns: u8, chain: &crate::ChainId, rest: &[u8]) -> Vec<u8> {
-        let mut k = vec![ns];
-        k.extend_from_slice(chain.as_str().as_bytes());
-        k.push(0);
-        k.extend_from_slice(rest);
-        k
-    }
-
-    /// Splits a per-partner key, after its namespace byte, into the chain and the rest.
-    pub fn split_partner_key(rest: &[u8]) -> Option<(crate::ChainId, &[u8])> {
-        let split = rest.iter().position(|b| *b == 0)?;
-        let chain = std::str::from_utf8(&rest[..split]).ok()?.parse().ok()?;
-        Some((chain, &rest[split + 1..]))
-    }
 
     /// The prefix of the consents given to a partner.
     pub fn consents(chain: &crate::ChainId) -> Vec<u8> {
@@ -346,89 +319,9 @@ impl Decode for PackSeason {
     }
 }
 
-/// Where a partner's share of allocation A waits for its unlock: a valid key per partner
-/// that nobody holds the secret of.
-pub fn vesting_account(chain: &crate::ChainId) -> Address {
-    Address::unowned("milk/vest/v1", &[chain.as_str().as_bytes()])
-}
-
-/// A `VEST` record as a locked bucket of the supply report: `(label, account, unlock ms)`;
-/// `None` for any other record.
-pub fn vesting_entry(key: &[u8], value: &[u8]) -> Option<(String, Address, u64)> {
-    let (ns, rest) = key.split_first()?;
-    if *ns != record::VEST {
-        return None;
-    }
-    let (chain, _) = record::split_partner_key(rest)?;
-    let (_, unlock, _) = decode_vest(value)?;
-    Some((
-        format!("partner-allocation:{chain}"),
-        vesting_account(&chain),
-        unlock,
-    ))
-}
-
-/// A partner's share of allocation A: `(amount, unlock ms, claimed)`.
-pub fn decode_vest(value: &[u8]) -> Option<(u128, u64, bool)> {
-    Some((
-        u128::from_be_bytes(value.get(..16)?.try_into().ok()?),
-        u64::from_be_bytes(value.get(16..24)?.try_into().ok()?),
-        *value.get(24)? == 1,
-    ))
-}
-
-/// Where partners' phase-2 stakes are held: a valid key nobody holds the secret of.
-pub static STAKES: std::sync::LazyLock<Address> =
-    std::sync::LazyLock::new(|| Address::unowned("milk/stake/v1", &[]));
-
 /// The MiL.k Pack's holding account: a valid key nobody holds the secret of.
 pub static PACK: std::sync::LazyLock<Address> =
     std::sync::LazyLock::new(|| Address::unowned("milk/pack/v1", &[]));
-
-/// What keeps an allocation account from spending.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum LockRule {
-    /// Until a time (Unix ms).
-    Until {
-        /// The unlock time.
-        until_ms: u64,
-    },
-    /// Never spent by its holder: only the exchange moves it.
-    ExchangeOnly,
-    /// Until both user LZM pools are empty.
-    AfterUserPools,
-    /// Until both user pools and the team's portion are empty.
-    Last,
-}
-
-/// What an allocation account is, for locks and for the circulating supply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "role")]
-pub enum Role {
-    /// Locked by a rule.
-    Locked {
-        /// The rule.
-        rule: LockRule,
-    },
-    /// A reserve not in circulation (a reward pool not yet paid out).
-    Reserve,
-    /// Held by TICA.
-    TicaHeld,
-}
-
-/// An allocation account's role in the genesis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountRole {
-    /// What it is for.
-    pub label: String,
-    /// The account.
-    pub account: Address,
-    /// The asset the role is about.
-    pub asset: Symbol,
-    /// Its role.
-    pub role: Role,
-}
 
 /// A partner's premium offer, paid in LZM, for members of a level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -986,147 +879,6 @@ pub fn coupon_key(chain: &crate::ChainId, coupon_id: &str) -> Hash {
         "milk/coupon/v1",
         &[chain.as_str().as_bytes(), coupon_id.as_bytes()],
     )
-}
-
-/// One asset's supply, split into what circulates and what does not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SupplyReport {
-    /// The asset.
-    pub asset: Symbol,
-    /// All of it.
-    pub total: Amount,
-    /// In accounts whose lock is in force now.
-    pub locked: Amount,
-    /// In reserves: the exchange's liquidity, reward pools not yet paid out, escrow.
-    pub reserve: Amount,
-    /// Held by TICA (fees, long-term operation).
-    pub tica_held: Amount,
-    /// `total − locked − reserve − tica_held`.
-    pub circulating: Amount,
-    /// Each excluded bucket: `(label, class, balance)`.
-    pub buckets: Vec<(String, String, Amount)>,
-}
-
-/// The lock in force on `account`'s `asset` at `now_ms`, described, if any; `balance` reads
-/// the center chain's balances (the pool-based locks depend on them).
-pub fn lock_in_force(
-    roles: &[AccountRole],
-    config: Option<&MembershipConfig>,
-    balance: impl Fn(&Address, &Symbol) -> Amount,
-    account: &Address,
-    asset: &Symbol,
-    now_ms: u64,
-) -> Option<String> {
-    let pools_left = || {
-        config.is_some_and(|c| {
-            !balance(&c.activity_pool, &c.token).is_zero()
-                || !balance(&c.burn_pool, &c.token).is_zero()
-        })
-    };
-    let team_left = || config.is_some_and(|c| !balance(&c.team, &c.token).is_zero());
-    roles
-        .iter()
-        .filter(|r| r.account == *account && r.asset == *asset)
-        .find_map(|r| match &r.role {
-            Role::Locked { rule } => match rule {
-                LockRule::Until { until_ms } if now_ms < *until_ms => {
-                    Some(format!("{} unlocks at {until_ms} (Unix ms)", r.label))
-                }
-                LockRule::ExchangeOnly => {
-                    Some(format!("{} is moved by the exchange only", r.label))
-                }
-                LockRule::AfterUserPools if pools_left() => Some(format!(
-                    "{} unlocks once both user LZM pools are paid out",
-                    r.label
-                )),
-                LockRule::Last if pools_left() || team_left() => Some(format!(
-                    "{} unlocks last, once the user pools and the team's portion are paid out",
-                    r.label
-                )),
-                _ => None,
-            },
-            Role::Reserve | Role::TicaHeld => None,
-        })
-}
-
-/// Each asset's supply less what does not circulate: balances of accounts whose lock is in
-/// force (`locked`), of reserves (the exchange's liquidity, reward pools not yet paid out,
-/// and the exchange's escrow) and of TICA's own accounts (`tica_held`).
-pub fn supply_report(
-    roles: &[AccountRole],
-    config: Option<&MembershipConfig>,
-    assets: &[(Symbol, Amount)],
-    vesting: &[(String, Address, u64)],
-    balance: impl Fn(&Address, &Symbol) -> Amount,
-    now_ms: u64,
-) -> Vec<SupplyReport> {
-    assets
-        .iter()
-        .map(|(symbol, total)| {
-            let mut buckets = Vec::new();
-            let (mut locked, mut reserve, mut tica) = (0u128, 0u128, 0u128);
-            let mut seen = HashSet::new();
-            for r in roles.iter().filter(|r| r.asset == *symbol) {
-                if !seen.insert(r.account) {
-                    continue;
-                }
-                let held = balance(&r.account, symbol);
-                let class = match &r.role {
-                    Role::Locked {
-                        rule: LockRule::ExchangeOnly,
-                    } => "reserve",
-                    Role::Locked { .. } => {
-                        if lock_in_force(roles, config, &balance, &r.account, symbol, now_ms)
-                            .is_some()
-                        {
-                            "locked"
-                        } else {
-                            continue;
-                        }
-                    }
-                    Role::Reserve => "reserve",
-                    Role::TicaHeld => "tica_held",
-                };
-                match class {
-                    "locked" => locked += held.units(),
-                    "reserve" => reserve += held.units(),
-                    _ => tica += held.units(),
-                }
-                buckets.push((r.label.clone(), class.to_owned(), held));
-            }
-            let escrow = *crate::exchange::ESCROW;
-            if !seen.contains(&escrow) {
-                let held = balance(&escrow, symbol);
-                if !held.is_zero() {
-                    reserve += held.units();
-                    buckets.push(("escrow".to_owned(), "reserve".to_owned(), held));
-                }
-            }
-            // Partners' shares of allocation A, until they unlock.
-            for (label, account, unlock_ms) in vesting {
-                let held = balance(account, symbol);
-                if now_ms < *unlock_ms && !held.is_zero() {
-                    locked += held.units();
-                    buckets.push((label.clone(), "locked".to_owned(), held));
-                }
-            }
-            // Partners' phase-2 stakes are locked while they are members.
-            let stakes = balance(&STAKES, symbol);
-            if !stakes.is_zero() {
-                locked += stakes.units();
-                buckets.push(("partner-stakes".to_owned(), "locked".to_owned(), stakes));
-            }
-            SupplyReport {
-                asset: *symbol,
-                total: *total,
-                locked: Amount::new(locked),
-                reserve: Amount::new(reserve),
-                tica_held: Amount::new(tica),
-                circulating: Amount::new(total.units().saturating_sub(locked + reserve + tica)),
-                buckets,
-            }
-        })
-        .collect()
 }
 
 impl crate::ledger::DomainRecords for Membership {

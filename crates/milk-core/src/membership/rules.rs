@@ -2,10 +2,10 @@
 //! TICA's settings, premium offers, consents and the MiL.k Pack.
 
 use super::action::MembershipAction;
+use super::needs::{BrandState, Fill, MembershipNeeds, PartnerStatus};
 use crate::error::TxError;
 use crate::error::{AllianceError, LedgerError, MembershipError};
 use crate::membership::{Membership, MembershipWrite, Reason, coupon_key};
-use crate::exchange::Fill;
 use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
 use crate::{Address, Amount, ChainId, Hash, Symbol};
@@ -166,7 +166,7 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let m = self.membership_state()?;
         let mut change = Change::default();
-        let (currency, decimals) = self.currency()?;
+        let (currency, decimals) = self.mlk()?;
         if amount.is_zero() {
             return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
@@ -220,14 +220,8 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let m = self.membership_state()?;
         let mut change = Change::default();
-        crate::brand::BrandState::check_reference(coupon_id)?;
-        let (alliance, _) = self
-            .alliance
-            .as_ref()
-            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
-        let (chain, _) = alliance
-            .members()
-            .find(|(_, p)| p.issuer == tx.sender && p.status != crate::alliance::Status::Applied)
+        BrandState::check_reference(coupon_id)?;
+        let chain = (self.partner_of_issuer(&tx.sender, |s| s != PartnerStatus::Applied))
             .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
         let key = coupon_key(chain, coupon_id);
         if m.coupon_used(&key) {
@@ -306,14 +300,8 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let m = self.membership_state()?;
         let mut change = Change::default();
-        crate::brand::BrandState::check_reference(id)?;
-        let (alliance, _) = self
-            .alliance
-            .as_ref()
-            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
-        let (chain, _) = alliance
-            .members()
-            .find(|(_, p)| p.issuer == tx.sender && p.status == crate::alliance::Status::Admitted)
+        BrandState::check_reference(id)?;
+        let chain = (self.partner_of_issuer(&tx.sender, |s| s == PartnerStatus::Admitted))
             .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
         if m.offer(chain, id).is_some() {
             return Err(TxError::Membership(MembershipError::OfferExists));
@@ -404,11 +392,7 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
-        let member = self
-            .alliance
-            .as_ref()
-            .and_then(|(a, _)| a.member(chain))
-            .is_some_and(|p| p.status != crate::alliance::Status::Applied);
+        let member = (self.partner_standing(chain)).is_some_and(|s| s != PartnerStatus::Applied);
         if !member {
             return Err(TxError::Alliance(AllianceError::UnknownApplication));
         }
@@ -541,7 +525,7 @@ impl ChainState {
         if amount.is_zero() {
             return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
-        let currency = self.currency()?.0;
+        let currency = self.mlk()?.0;
         change
             .postings
             .moves
@@ -564,7 +548,7 @@ impl ChainState {
         let (held, _) = m
             .pack_of(&tx.sender)
             .ok_or_else(|| TxError::Membership(MembershipError::Pack("not in the Pack".into())))?;
-        let currency = self.currency()?.0;
+        let currency = self.mlk()?.0;
         change.postings.moves.push((
             *crate::membership::PACK,
             tx.sender,
@@ -601,7 +585,7 @@ impl ChainState {
         if m.week_paid(season.season, *week) {
             return Err(TxError::Membership(MembershipError::AlreadyPaid));
         }
-        let currency = self.currency()?.0;
+        let currency = self.mlk()?.0;
         // Those in the Pack the whole week, still in it now, share the week's MLK
         // in proportion to what they committed; rounding leaves dust in the bucket.
         let members: Vec<(Address, u128)> = m
@@ -661,7 +645,7 @@ impl ChainState {
     /// Credits the LZM a filled trade earns its customer, by its KRW volume.
     pub(crate) fn credit_trade(&self, change: &mut Change, fill: &Fill, now_ms: u64) {
         use ethnum::U256;
-        let (Some(m), Ok((_, decimals))) = (self.membership.as_ref(), self.currency()) else {
+        let (Some(m), Ok((_, decimals))) = (self.membership.as_ref(), self.mlk()) else {
             return;
         };
         let krw = U256::from(fill.gross) * U256::from(fill.mlk_krw_e4)

@@ -2,4 +2,5 @@
 //! other domain builds on the same balances, sequences and supplies.
 
 pub mod action;
+pub(crate) mod needs;
 pub(crate) mod rules;

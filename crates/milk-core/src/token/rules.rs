@@ -1,9 +1,10 @@
 //! The rules of transfers, mints and burns, on any chain.
 
 use super::action::TokenAction;
+use super::needs::TokenNeeds;
 use crate::error::TxError;
 use crate::error::{BrandError, LedgerError};
-use crate::state::{ChainState, Change};
+use crate::state::{ChainState, Change, nonzero};
 use crate::tx::Transaction;
 use crate::{Address, Amount, Symbol};
 
@@ -23,7 +24,7 @@ impl ChainState {
         match action {
             TokenAction::Transfer { to, amount, .. } => {
                 nonzero(*amount)?;
-                if self.brand().is_some_and(|b| !b.policy().transfers_allowed) {
+                if !self.transfers_allowed() {
                     return Err(TxError::Brand(BrandError::TransfersDisabled));
                 }
                 self.spend(&mut change, &tx.sender, Some(*to), &asset, *amount, now_ms)?;
@@ -80,19 +81,8 @@ impl ChainState {
         if available < amount {
             return Err(short(available));
         }
-        if let Some((_, brand)) = &self.brand {
-            let lots = brand.plan_spend(account, to, available, amount, now_ms);
-            change.brand.extend(lots.map_err(short)?);
-        }
-        Ok(())
-    }
-}
-
-/// Refuses an amount of zero.
-pub(crate) fn nonzero(amount: Amount) -> Result<(), TxError> {
-    if amount.is_zero() {
-        Err(TxError::Ledger(LedgerError::ZeroAmount))
-    } else {
+        let lots = self.plan_lots(account, to, available, amount, now_ms);
+        change.brand.extend(lots.map_err(short)?);
         Ok(())
     }
 }

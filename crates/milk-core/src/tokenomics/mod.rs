@@ -2,14 +2,39 @@
 //! and partners' shares of allocation A, with the allocation locks and the circulating
 //! supply (in `rules`).
 //!
-//! Its records (namespaces 52–57) are keyed like membership's per-partner records
-//! (`membership::record::partner_key`), and kept as bytes.
+//! Its records (namespaces 52–57) are keyed per partner ([`record::partner_key`]) and kept
+//! as bytes.
 
 pub mod action;
 pub mod error;
+pub(crate) mod needs;
 pub(crate) mod rules;
+mod supply;
 
-use crate::membership::{record, vesting_entry};
+pub use supply::{
+    AccountRole, LockRule, Role, STAKES, SupplyReport, decode_vest, lock_in_force, supply_report,
+    vesting_account, vesting_entry,
+};
+
+/// Record namespaces of tokenomics (center chain); every key is per partner
+/// ([`record::partner_key`]) but the phase-2 stake's.
+pub mod record {
+    pub use crate::ledger::record::{partner_key, split_partner_key};
+
+    /// `VOLUME ‖ chain ‖ 0 ‖ epoch` → MLK base units the partner's customers traded.
+    pub const VOLUME: u8 = 52;
+    /// `CONTRIBUTION ‖ chain ‖ 0 ‖ epoch` → MLK base units paid to the partner for it.
+    pub const CONTRIBUTION: u8 = 53;
+    /// `LINKED ‖ chain ‖ 0 ‖ account` → empty: the linking reward was paid.
+    pub const LINKED: u8 = 54;
+    /// `PHASE2` → the stake (u128) a new partner puts up, once phase 2 has begun.
+    pub const PHASE2: u8 = 55;
+    /// `STAKE ‖ chain ‖ 0` → the MLK (u128) a partner staked when it applied.
+    pub const STAKE: u8 = 56;
+    /// `VEST ‖ chain ‖ 0` → `amount (u128) ‖ unlock (u64) ‖ claimed (u8)`: a partner's
+    /// share of allocation A.
+    pub const VEST: u8 = 57;
+}
 use crate::{Address, ChainId};
 use std::collections::BTreeMap;
 

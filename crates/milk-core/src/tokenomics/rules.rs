@@ -2,12 +2,13 @@
 //! partners' allocations, the allocation locks and the circulating supply.
 
 use super::action::TokenomicsAction;
-use crate::alliance::{Member, Status};
+use super::needs::{
+    Applied, BPS, Fill, Member, MembershipConfig, MembershipError, Status, TokenomicsNeeds,
+};
+use super::{STAKES, SupplyReport, record};
 use crate::error::TxError;
-use crate::error::{LedgerError, MembershipError, TokenomicsError};
+use crate::error::{LedgerError, TokenomicsError};
 use crate::ledger::Postings;
-use crate::membership::{STAKES, SupplyReport, record};
-use crate::exchange::Fill;
 use crate::state::{ChainState, Change};
 use crate::tokenomics::{Tokenomics, TokenomicsWrite};
 use crate::tx::Transaction;
@@ -19,13 +20,15 @@ impl ChainState {
         (self.tokenomics.as_ref()).ok_or(TxError::Membership(MembershipError::NoMembership))
     }
 
+    /// Membership's settings; tokenomics runs only where membership does.
+    fn membership_settings(&self) -> Result<&MembershipConfig, TxError> {
+        (self.membership_config()).ok_or(TxError::Membership(MembershipError::NoMembership))
+    }
+
     /// A partner by its chain (an admitted or suspended one when `member_only`), or
     /// `unknown_application`.
     fn partner(&self, chain: &ChainId, member_only: bool) -> Result<&Member, TxError> {
-        let (alliance, _) =
-            (self.alliance.as_ref()).ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
-        alliance
-            .member(chain)
+        self.alliance_member(chain)
             .filter(|p| !member_only || p.status != Status::Applied)
             .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))
     }
@@ -59,26 +62,21 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let t = self.tokenomics_state()?;
-        let m = self.membership_state()?;
+        let m = self.membership_settings()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let rewards = &m.config().rewards;
+        let rewards = &m.rewards;
         if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
             return Err(TxError::Tokenomics(TokenomicsError::EpochNotOver));
         }
-        let key = crate::membership::record::partner_key(
-            crate::membership::record::CONTRIBUTION,
-            chain,
-            &epoch.to_be_bytes(),
-        );
+        let key = record::partner_key(record::CONTRIBUTION, chain, &epoch.to_be_bytes());
         if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let partner = self.partner(chain, true)?;
-        let currency = self.currency()?.0;
+        let currency = self.reward_currency()?.0;
         // X% of the volume, rounded down, while allocation B lasts.
-        let owed = t.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch))
-            / crate::exchange::curve::BPS;
+        let owed = t.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch)) / BPS;
         let paid = owed.min(self.balance(&rewards.partner_b, &currency).units());
         if paid > 0 {
             change.postings.moves.push((
@@ -104,19 +102,15 @@ impl ChainState {
         chain: &ChainId,
     ) -> Result<Change, TxError> {
         let t = self.tokenomics_state()?;
-        let m = self.membership_state()?;
+        let m = self.membership_settings()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let key = crate::membership::record::partner_key(
-            crate::membership::record::LINKED,
-            chain,
-            user.as_bytes(),
-        );
+        let key = record::partner_key(record::LINKED, chain, user.as_bytes());
         if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
-        let rewards = &m.config().rewards;
-        let currency = self.currency()?.0;
+        let rewards = &m.rewards;
+        let currency = self.reward_currency()?.0;
         let reward = rewards
             .link_reward
             .min(self.balance(&rewards.user_bucket, &currency));
@@ -142,7 +136,7 @@ impl ChainState {
             return Err(TxError::Tokenomics(TokenomicsError::Phase2Started));
         }
         change.tokenomics.push(TokenomicsWrite::Raw(
-            vec![crate::membership::record::PHASE2],
+            vec![record::PHASE2],
             Some(stake.units().to_be_bytes().to_vec()),
         ));
 
@@ -159,11 +153,10 @@ impl ChainState {
         amount: &Amount,
     ) -> Result<Change, TxError> {
         let t = self.tokenomics_state()?;
-        let m = self.membership_state()?;
+        let m = self.membership_settings()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let key =
-            crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
+        let key = record::partner_key(record::VEST, chain, &[]);
         if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
@@ -171,15 +164,15 @@ impl ChainState {
         if amount.is_zero() {
             return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
-        let rewards = &m.config().rewards;
+        let rewards = &m.rewards;
         let joined = partner.admitted_at_ms.unwrap_or(0);
         let unlock = joined
             .max(rewards.schedule_start_ms)
             .saturating_add(rewards.partner_lock_ms);
-        let currency = self.currency()?.0;
+        let currency = self.reward_currency()?.0;
         change.postings.moves.push((
             rewards.partner_a,
-            crate::membership::vesting_account(chain),
+            super::vesting_account(chain),
             currency,
             *amount,
         ));
@@ -200,11 +193,10 @@ impl ChainState {
     ) -> Result<Change, TxError> {
         let t = self.tokenomics_state()?;
         let mut change = Change::default();
-        let key =
-            crate::membership::record::partner_key(crate::membership::record::VEST, chain, &[]);
+        let key = record::partner_key(record::VEST, chain, &[]);
         let (amount, unlock, claimed) = t
             .raw(&key)
-            .and_then(|v| crate::membership::decode_vest(v))
+            .and_then(|v| super::decode_vest(v))
             .ok_or(TxError::Tokenomics(TokenomicsError::UnknownPartner))?;
         let partner = self.partner(chain, false)?;
         if partner.issuer != tx.sender {
@@ -220,9 +212,9 @@ impl ChainState {
                 format!("{chain}'s share of partner allocation A unlocks at {unlock} (Unix ms)"),
             )));
         }
-        let currency = self.currency()?.0;
+        let currency = self.reward_currency()?.0;
         change.postings.moves.push((
-            crate::membership::vesting_account(chain),
+            super::vesting_account(chain),
             tx.sender,
             currency,
             Amount::new(amount),
@@ -239,13 +231,13 @@ impl ChainState {
     /// reward), and pays the customer's trade reward from the user-distribution bucket while
     /// it lasts.
     pub(crate) fn reward_trade(&self, change: &mut Change, fill: &Fill, now_ms: u64) {
-        let Some(m) = self.membership.as_ref() else {
+        let Some(m) = self.membership_config() else {
             return;
         };
         let Some(t) = self.tokenomics.as_ref() else {
             return;
         };
-        let rewards = &m.config().rewards;
+        let rewards = &m.rewards;
         if let Some(chain) = &fill.chain {
             let epoch = now_ms / rewards.epoch_ms.max(1);
             let volume = t.volume(chain, epoch).saturating_add(fill.gross);
@@ -253,7 +245,7 @@ impl ChainState {
             let value = Some(volume.to_be_bytes().to_vec());
             change.tokenomics.push(TokenomicsWrite::Raw(key, value));
         }
-        let Some(currency) = self.exchange.as_ref().map(|e| e.config().currency) else {
+        let Ok((currency, _)) = self.reward_currency() else {
             return;
         };
         let planned: u128 = (change.postings.moves.iter())
@@ -263,7 +255,7 @@ impl ChainState {
         let available =
             (self.balance(&rewards.user_bucket, &currency).units()).saturating_sub(planned);
         let bps = u128::from(rewards.trade_reward_bps);
-        let reward = (fill.gross * bps / crate::exchange::curve::BPS).min(available);
+        let reward = (fill.gross * bps / BPS).min(available);
         if reward > 0 {
             let paid = (
                 rewards.user_bucket,
@@ -277,16 +269,12 @@ impl ChainState {
 
     /// In phase 2, plans what an application's stake moves and records; refused if the
     /// applicant cannot put it up. Nothing before phase 2.
-    pub(crate) fn plan_stake(
-        &self,
-        change: &mut Change,
-        applicant: Address,
-        chain: &crate::ChainId,
-    ) -> Result<(), TxError> {
+    pub(crate) fn plan_stake(&self, change: &mut Change, applied: &Applied) -> Result<(), TxError> {
+        let (applicant, chain) = (applied.applicant, &applied.chain);
         let Some(stake) = self.tokenomics.as_ref().and_then(|t| t.phase2_stake()) else {
             return Ok(());
         };
-        let currency = self.currency()?.0;
+        let currency = self.reward_currency()?.0;
         let have = self.balance(&applicant, &currency);
         if have.units() < stake {
             return Err(TxError::Ledger(LedgerError::InsufficientBalance {
@@ -307,9 +295,9 @@ impl ChainState {
 
     /// The lock in force on `account`'s `asset` at `now_ms`, described, if any.
     pub fn lock_in_force(&self, account: &Address, asset: &Symbol, now_ms: u64) -> Option<String> {
-        crate::membership::lock_in_force(
+        super::lock_in_force(
             &self.roles,
-            self.membership.as_ref().map(|m| m.config()),
+            self.membership_config(),
             |a, s| self.balance(a, s),
             account,
             asset,
@@ -351,9 +339,9 @@ impl ChainState {
         let vesting = (self.tokenomics.as_ref())
             .map(|t| t.vesting())
             .unwrap_or_default();
-        crate::membership::supply_report(
+        super::supply_report(
             &self.roles,
-            self.membership.as_ref().map(|m| m.config()),
+            self.membership_config(),
             &assets,
             &vesting,
             |a, s| self.balance(a, s),

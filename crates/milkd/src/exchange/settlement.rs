@@ -11,10 +11,10 @@
 use crate::lanes::LaneError;
 use crate::node::{Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
-use milk_core::exchange::desk::{self, Delivery, Escrow, EscrowStatus};
 use milk_core::codec::Decode;
 use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::Side;
+use milk_core::exchange::desk::{self, Delivery, Escrow, EscrowStatus};
 use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
 use milk_core::state::TxError;
 use milk_core::tx::ExchangeAction;

@@ -19,6 +19,7 @@ pub use milk_api::membership::{
 };
 use milk_core::codec::Decode;
 use milk_core::membership::{self, EarningRules, Membership, MembershipConfig, record};
+use milk_core::tokenomics;
 use milk_core::{Address, Amount, ChainId, Symbol};
 use milk_store::ChainStore;
 use serde::Deserialize;
@@ -384,12 +385,12 @@ async fn supply(State(node): State<Shared>) -> Result<Json<Vec<SupplyView>>, Api
     // Partners' shares of allocation A, from their records.
     let vesting: Vec<(String, Address, u64)> = center
         .store
-        .records_with_prefix(&[record::VEST])
+        .records_with_prefix(&[tokenomics::record::VEST])
         .map_err(internal)?
         .iter()
-        .filter_map(|(k, v)| membership::vesting_entry(k, v))
+        .filter_map(|(k, v)| tokenomics::vesting_entry(k, v))
         .collect();
-    let reports = membership::supply_report(
+    let reports = tokenomics::supply_report(
         &node.genesis.roles,
         node.genesis.membership.as_ref(),
         &assets,

@@ -7,6 +7,7 @@ use crate::node::Node;
 use milk_core::ChainId;
 use milk_core::codec::Decode;
 use milk_core::membership::{PackSeason, record};
+use milk_core::tokenomics;
 use milk_core::tx::Action;
 use milk_core::tx::{MembershipAction, TokenomicsAction};
 use milk_store::ChainStore;
@@ -46,7 +47,10 @@ pub fn due_contributions(node: &Node) -> Vec<(ChainId, u64)> {
         return Vec::new();
     };
     let current = node.clock.now_ms() / config.rewards.epoch_ms.max(1);
-    let Ok(volumes) = center.store.records_with_prefix(&[record::VOLUME]) else {
+    let Ok(volumes) = center
+        .store
+        .records_with_prefix(&[tokenomics::record::VOLUME])
+    else {
         return Vec::new();
     };
     volumes
@@ -57,7 +61,11 @@ pub fn due_contributions(node: &Node) -> Vec<(ChainId, u64)> {
             (epoch < current).then_some((chain, epoch))
         })
         .filter(|(chain, epoch)| {
-            let key = record::partner_key(record::CONTRIBUTION, chain, &epoch.to_be_bytes());
+            let key = tokenomics::record::partner_key(
+                tokenomics::record::CONTRIBUTION,
+                chain,
+                &epoch.to_be_bytes(),
+            );
             center.store.record(&key).ok().flatten().is_none()
         })
         .collect()
@@ -89,7 +97,11 @@ pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, ChainId)> {
             else {
                 continue;
             };
-            let key = record::partner_key(record::LINKED, &handle.spec.id, user.as_bytes());
+            let key = tokenomics::record::partner_key(
+                tokenomics::record::LINKED,
+                &handle.spec.id,
+                user.as_bytes(),
+            );
             if center.store.record(&key).ok().flatten().is_none() {
                 out.push((user, handle.spec.id.clone()));
             }

@@ -1,0 +1,8 @@
+//! What anchoring needs from the other domains: its declared interface, implemented by the
+//! app (`crate::wiring`).
+
+/// Anchoring's view of where it runs.
+pub(crate) trait AnchorNeeds {
+    /// Whether this is the center chain (where the alliance's registry is kept).
+    fn center_chain(&self) -> bool;
+}

@@ -1,0 +1,22 @@
+//! What the brand rules need from the other domains: their declared interface, implemented
+//! by the app (`crate::wiring`).
+
+use crate::error::TxError;
+use crate::state::Change;
+use crate::{Address, Amount, Symbol};
+
+/// A partner's price floor is bounded like the exchange's prices.
+pub(crate) use crate::exchange::curve::MAX_PRICE_BPS;
+
+/// The brand rules' view of the token rules.
+pub(crate) trait BrandNeeds {
+    /// Plans burning `amount` of `sender`'s `asset` as any burn is (balance, expiring lots).
+    fn plan_token_burn(
+        &self,
+        change: &mut Change,
+        sender: &Address,
+        asset: &Symbol,
+        amount: Amount,
+        now_ms: u64,
+    ) -> Result<(), TxError>;
+}

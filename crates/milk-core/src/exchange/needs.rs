@@ -1,0 +1,32 @@
+//! What the exchange needs from the other domains: its declared interface, implemented by
+//! the app (`crate::wiring`).
+
+use crate::{Address, Amount, ChainId, Symbol};
+
+/// A partner of the alliance.
+pub(crate) use crate::alliance::Member;
+/// The brand domain's write that moves expiring lots with a spend, or gives them back.
+pub(crate) use crate::brand::BrandWrite;
+
+/// The exchange's view of the alliance and of the brand chain a trade's leg runs on.
+pub(crate) trait ExchangeNeeds {
+    /// Whether the partner of a brand chain is suspended from trading (alliance).
+    fn partner_suspended(&self, chain: &ChainId) -> bool;
+
+    /// The admitted (or suspended) partner whose token is `asset`; `None` where no alliance
+    /// runs.
+    fn listed_partner(&self, asset: &Symbol) -> Option<Option<&Member>>;
+
+    /// This brand chain's token, if this is a brand chain.
+    fn brand_token(&self) -> Option<Symbol>;
+
+    /// The expiring lots a spend takes (brand); see `TokenNeeds::plan_lots`.
+    fn plan_trade_lots(
+        &self,
+        account: &Address,
+        to: Option<Address>,
+        balance: Amount,
+        amount: Amount,
+        now_ms: u64,
+    ) -> Result<Option<BrandWrite>, Amount>;
+}
