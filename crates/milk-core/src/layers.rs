@@ -15,8 +15,8 @@ const DOMAINS: [(&str, &[&str]); 7] = [
     ("tokenomics", &["tokenomics", "roles"]),
 ];
 
-/// The core: primitives and the ledger.
-const CORE: [&str; 7] = [
+/// The core: primitives, the ledger, and the envelope (transactions, blocks, the pool).
+const CORE: [&str; 8] = [
     "amount.rs",
     "ids.rs",
     "keys.rs",
@@ -24,6 +24,7 @@ const CORE: [&str; 7] = [
     "codec.rs",
     "merkle.rs",
     "ledger",
+    "envelope",
 ];
 
 /// The app layer, which the core never names.

@@ -15,6 +15,7 @@ pub mod block;
 pub mod brand;
 pub mod chain;
 pub mod codec;
+pub mod envelope;
 pub mod error;
 pub mod exchange;
 pub mod genesis;

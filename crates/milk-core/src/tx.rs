@@ -1,25 +1,27 @@
 //! Transactions: what a key holder asks a chain to do, signed.
 
+use crate::Symbol;
 pub use crate::alliance::action::AllianceAction;
 pub use crate::anchor::action::AnchorAction;
 pub use crate::brand::action::BrandAction;
 pub use crate::codec::MAX_MEMO_BYTES;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 pub use crate::exchange::action::OrderSize;
-use crate::keys::{self, Address, Keypair, Signature};
+use crate::keys::Address;
 pub use crate::membership::action::MembershipAction;
 pub use crate::token::action::TokenAction;
 pub use crate::tokenomics::action::TokenomicsAction;
-use crate::{ChainId, Hash, Symbol};
-use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-/// The longest encoded signed transaction this version produces or accepts.
-pub const MAX_TX_BYTES: usize = 1024;
-/// The only transaction format version so far.
-const TX_VERSION: u8 = 1;
-
+pub use crate::envelope::{MAX_TX_BYTES, Payload, VerifyError, verify_batch};
 pub use crate::hash::TxId;
+
+/// An unsigned transaction carrying one of the domains' actions.
+pub type Transaction = crate::envelope::Transaction<Action>;
+/// A transaction with its sender's signature, not yet checked.
+pub type SignedTransaction = crate::envelope::SignedTransaction<Action>;
+/// A signed transaction whose signature has been checked.
+pub type VerifiedTx = crate::envelope::VerifiedTx<Action>;
 
 /// The exchange's actions, whose `SettleSell` embeds a customer's signed order.
 pub type ExchangeAction = crate::exchange::action::ExchangeAction<SignedTransaction>;
@@ -102,6 +104,12 @@ impl Action {
     }
 }
 
+impl Payload for Action {
+    fn recipient(&self) -> Option<&Address> {
+        Action::recipient(self)
+    }
+}
+
 impl Encode for Action {
     fn encode(&self, w: &mut Writer) {
         match self {
@@ -162,226 +170,11 @@ action_from!(
     Tokenomics(TokenomicsAction)
 );
 
-/// An unsigned transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transaction {
-    /// The only chain this transaction is valid on.
-    pub chain: ChainId,
-    /// Who signs and pays.
-    pub sender: Address,
-    /// The sender's next sequence number on this chain: each value is used exactly once, in
-    /// order, so a transaction can never be applied twice.
-    pub sequence: u64,
-    /// The block time (Unix milliseconds) from which the transaction is no longer valid.
-    pub expires_at_ms: u64,
-    /// What it does.
-    pub action: Action,
-}
-
-impl Transaction {
-    /// The id, which is also the signed message.
-    pub fn id(&self) -> TxId {
-        Hash::domain("milk/tx/v1", &[&self.to_bytes()])
-    }
-
-    /// Signs with `key`, which must be the sender's.
-    pub fn sign(self, key: &Keypair) -> SignedTransaction {
-        debug_assert_eq!(key.address(), self.sender, "signed by someone else");
-        let signature = key.sign(&self.id().0);
-        SignedTransaction {
-            tx: self,
-            signature,
-        }
-    }
-}
-
-impl Encode for Transaction {
-    fn encode(&self, w: &mut Writer) {
-        w.u8(TX_VERSION)
-            .put(&self.chain)
-            .put(&self.sender)
-            .u64(self.sequence)
-            .u64(self.expires_at_ms)
-            .put(&self.action);
-    }
-}
-
-impl Decode for Transaction {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        match r.u8()? {
-            TX_VERSION => {}
-            tag => {
-                return Err(DecodeError::UnknownTag {
-                    what: "transaction version",
-                    tag,
-                });
-            }
-        }
-        Ok(Transaction {
-            chain: r.get()?,
-            sender: r.get()?,
-            sequence: r.u64()?,
-            expires_at_ms: r.u64()?,
-            action: r.get()?,
-        })
-    }
-}
-
-/// A transaction with its sender's signature, not yet checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedTransaction {
-    /// The transaction.
-    pub tx: Transaction,
-    /// The sender's signature over [`Transaction::id`].
-    pub signature: Signature,
-}
-
-impl SignedTransaction {
-    /// Decodes a signed transaction, refusing oversized input before reading it.
-    pub fn decode_checked(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() > MAX_TX_BYTES {
-            return Err(DecodeError::TooLong {
-                what: "transaction",
-                len: bytes.len(),
-                max: MAX_TX_BYTES,
-            });
-        }
-        Self::from_bytes(bytes)
-    }
-
-    /// Checks the signature and every address the transaction names.
-    #[expect(
-        clippy::result_large_err,
-        reason = "both outcomes hand the transaction back; boxing one would allocate per transaction"
-    )]
-    pub fn verify(self) -> Result<VerifiedTx, (SignedTransaction, VerifyError)> {
-        verify_batch(vec![self], keys::decompress)
-            .pop()
-            .expect("one in, one out")
-    }
-}
-
-impl Encode for SignedTransaction {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.tx).put(&self.signature);
-    }
-}
-
-impl Decode for SignedTransaction {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(SignedTransaction {
-            tx: r.get()?,
-            signature: r.get()?,
-        })
-    }
-}
-
-/// A signed transaction whose signature has been checked.
-///
-/// The only way to make one is [`SignedTransaction::verify`] or [`verify_batch`], so code
-/// that takes a `VerifiedTx` never needs to check the signature, or the addresses it
-/// names, again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedTx {
-    id: TxId,
-    signed: SignedTransaction,
-}
-
-impl VerifiedTx {
-    /// The transaction id.
-    pub fn id(&self) -> TxId {
-        self.id
-    }
-
-    /// The transaction.
-    pub fn tx(&self) -> &Transaction {
-        &self.signed.tx
-    }
-
-    /// The transaction with its signature.
-    pub fn signed(&self) -> &SignedTransaction {
-        &self.signed
-    }
-
-    /// Gives back the signed transaction.
-    pub fn into_signed(self) -> SignedTransaction {
-        self.signed
-    }
-}
-
-/// Why a signed transaction did not verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
-    /// The signature does not match the sender.
-    #[error("signature is not valid for the sender")]
-    BadSignature,
-    /// An address it names is not a usable Ed25519 key (funds sent there could never move).
-    #[error("{0} is not a valid Ed25519 public key")]
-    InvalidAddress(&'static str),
-}
-
-impl VerifyError {
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            VerifyError::BadSignature => "bad_signature",
-            VerifyError::InvalidAddress(_) => "invalid_address",
-        }
-    }
-}
-
-/// Checks the signatures of many transactions with one batch check, and every address
-/// they name, telling for each whether it is valid.
-///
-/// `resolve` turns an address into its curve point, or `None` if it is not a usable key;
-/// pass [`keys::decompress`], or a cache in front of it.
-#[expect(
-    clippy::result_large_err,
-    reason = "both outcomes hand the transaction back; boxing one would allocate per transaction"
-)]
-pub fn verify_batch(
-    txs: Vec<SignedTransaction>,
-    resolve: impl Fn(&Address) -> Option<VerifyingKey>,
-) -> Vec<Result<VerifiedTx, (SignedTransaction, VerifyError)>> {
-    let ids: Vec<TxId> = txs.iter().map(|s| s.tx.id()).collect();
-    let resolved: Vec<Result<VerifyingKey, VerifyError>> = txs
-        .iter()
-        .map(|s| {
-            let to = s.tx.action.recipient();
-            if to.is_some_and(|to| resolve(to).is_none()) {
-                return Err(VerifyError::InvalidAddress("recipient"));
-            }
-            resolve(&s.tx.sender).ok_or(VerifyError::InvalidAddress("sender"))
-        })
-        .collect();
-    let items: Vec<(&VerifyingKey, &[u8], &Signature)> = txs
-        .iter()
-        .zip(&ids)
-        .zip(&resolved)
-        .filter_map(|((s, id), key)| {
-            key.as_ref()
-                .ok()
-                .map(|k| (k, id.0.as_slice(), &s.signature))
-        })
-        .collect();
-    let mut valid = keys::verify_many(&items).into_iter();
-    txs.into_iter()
-        .zip(ids)
-        .zip(resolved)
-        .map(|((signed, id), key)| match key {
-            Err(e) => Err((signed, e)),
-            Ok(_) if valid.next().expect("one answer per resolved key") => {
-                Ok(VerifiedTx { id, signed })
-            }
-            Ok(_) => Err((signed, VerifyError::BadSignature)),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Amount;
+    use crate::{ChainId, Hash, Keypair, Signature};
     use proptest::prelude::*;
 
     fn sample() -> Transaction {
