@@ -1,5 +1,5 @@
 //! What anchoring needs from the other domains: its declared interface, implemented by the
-//! app (`crate::wiring`).
+//! app (its wiring module).
 
 /// Anchoring's view of where it runs.
 pub(crate) trait AnchorNeeds {

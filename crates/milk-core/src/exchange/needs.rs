@@ -1,5 +1,5 @@
 //! What the exchange needs from the other domains: its declared interface, implemented by
-//! the app (`crate::wiring`).
+//! the app (its wiring module).
 
 use crate::{Address, Amount, ChainId, Symbol};
 

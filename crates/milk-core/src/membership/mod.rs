@@ -920,113 +920,102 @@ impl crate::ledger::DomainRecords for Membership {
         let Some((ns, rest)) = key.split_first() else {
             return false;
         };
-        let account = || Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok();
-        let day = || {
-            (rest.len() == 40)
-                .then(|| rest[32..40].try_into().ok().map(u64::from_be_bytes))
-                .flatten()
-        };
-        match *ns {
-            record::EARNED => match (account(), day(), <[u8; 16]>::try_from(value)) {
-                (Some(a), Some(d), Ok(v)) => {
-                    self.earned.insert((a, d), u128::from_be_bytes(v));
-                    true
-                }
-                _ => false,
-            },
-            record::CREDIT => {
-                if decode_credit(key, value).is_none() || rest.len() != 72 {
-                    return false;
-                }
-                self.credits.insert(key.to_vec(), value.to_vec());
-                true
-            }
-            record::RULES => match EarningRules::from_bytes(value) {
-                Ok(r) => {
-                    self.rules = r;
-                    true
-                }
-                Err(_) => false,
-            },
-            record::FLOOR => match (account(), value.split_first()) {
-                (Some(a), Some((l, why))) if rest.len() == 32 => match std::str::from_utf8(why) {
-                    Ok(why) => {
-                        self.floors.insert(a, (*l, why.to_owned()));
-                        true
-                    }
-                    Err(_) => false,
-                },
-                _ => false,
-            },
-            record::COUPON => match <[u8; 32]>::try_from(rest) {
-                Ok(h) if value.is_empty() => {
-                    self.coupons.insert(Hash(h));
-                    true
-                }
-                _ => false,
-            },
-            record::CHECKIN => match (account(), day()) {
-                (Some(a), Some(d)) if value.is_empty() => {
-                    self.checkins.insert((a, d));
-                    true
-                }
-                _ => false,
-            },
-            record::OFFER => {
-                let parsed = (|| {
-                    let (chain, id) = record::split_partner_key(rest)?;
-                    let id = std::str::from_utf8(id).ok()?.to_owned();
-                    Some((chain, id, Offer::from_bytes(value).ok()?))
-                })();
-                match parsed {
-                    Some((chain, id, offer)) => {
-                        self.offers.insert((chain, id), offer);
-                        true
-                    }
-                    None => false,
-                }
-            }
-            record::CONSENT => {
-                let parsed = (|| {
-                    let (chain, a) = record::split_partner_key(rest)?;
-                    let a = Address::from_bytes(a.try_into().ok()?).ok()?;
-                    Some((chain, a, Consent::from_bytes(value).ok()?))
-                })();
-                match parsed {
-                    Some((chain, a, c)) => {
-                        self.consents.insert((chain, a), c);
-                        true
-                    }
-                    None => false,
-                }
-            }
+        let restored = match *ns {
+            record::EARNED => self.restore_earned(rest, value),
+            record::CREDIT => self.restore_credit(key, value),
+            record::RULES => EarningRules::from_bytes(value)
+                .ok()
+                .map(|r| self.rules = r),
+            record::FLOOR => self.restore_floor(rest, value),
+            record::COUPON => value.is_empty().then_some(()).and_then(|()| {
+                self.coupons.insert(Hash(rest.try_into().ok()?));
+                Some(())
+            }),
+            record::CHECKIN => self.restore_checkin(rest, value),
+            record::OFFER => self.restore_offer(rest, value),
+            record::CONSENT => self.restore_consent(rest, value),
             record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
                 self.accesses.insert(key.to_vec(), value.to_vec());
-                true
+                Some(())
             }
-            record::PACK_SEASON => match PackSeason::from_bytes(value) {
-                Ok(s) => {
-                    self.season = Some(s);
-                    true
-                }
-                Err(_) => false,
-            },
-            record::PACK => match (account(), value.get(..16), value.get(16..)) {
-                (Some(a), Some(amount), Some(since)) if rest.len() == 32 && since.len() == 8 => {
-                    let amount = u128::from_be_bytes(amount.try_into().expect("16 bytes"));
-                    let since = u64::from_be_bytes(since.try_into().expect("8 bytes"));
-                    self.pack.insert(a, (amount, since));
-                    true
-                }
-                _ => false,
-            },
-            record::PACK_PAID if rest.len() == 8 && value.is_empty() => {
-                let season = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes"));
-                let week = u32::from_be_bytes(rest[4..].try_into().expect("4 bytes"));
-                self.pack_paid.insert((season, week));
-                true
-            }
-            _ => false,
-        }
+            record::PACK_SEASON => PackSeason::from_bytes(value)
+                .ok()
+                .map(|s| self.season = Some(s)),
+            record::PACK => self.restore_pack(rest, value),
+            record::PACK_PAID => self.restore_pack_paid(rest, value),
+            _ => None,
+        };
+        restored.is_some()
     }
+}
+
+/// Restoring each kind of membership record: `None` when it is malformed.
+impl Membership {
+    fn restore_earned(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let (a, d) = account_day(rest)?;
+        let v = u128::from_be_bytes(value.try_into().ok()?);
+        self.earned.insert((a, d), v);
+        Some(())
+    }
+
+    fn restore_credit(&mut self, key: &[u8], value: &[u8]) -> Option<()> {
+        decode_credit(key, value)?;
+        (key.len() == 73).then_some(())?;
+        self.credits.insert(key.to_vec(), value.to_vec());
+        Some(())
+    }
+
+    fn restore_floor(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let a = Address::from_bytes(rest.try_into().ok()?).ok()?;
+        let (level, why) = value.split_first()?;
+        let why = std::str::from_utf8(why).ok()?.to_owned();
+        self.floors.insert(a, (*level, why));
+        Some(())
+    }
+
+    fn restore_checkin(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let (a, d) = account_day(rest)?;
+        value.is_empty().then_some(())?;
+        self.checkins.insert((a, d));
+        Some(())
+    }
+
+    fn restore_offer(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let (chain, id) = record::split_partner_key(rest)?;
+        let id = std::str::from_utf8(id).ok()?.to_owned();
+        let offer = Offer::from_bytes(value).ok()?;
+        self.offers.insert((chain, id), offer);
+        Some(())
+    }
+
+    fn restore_consent(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let (chain, a) = record::split_partner_key(rest)?;
+        let a = Address::from_bytes(a.try_into().ok()?).ok()?;
+        let consent = Consent::from_bytes(value).ok()?;
+        self.consents.insert((chain, a), consent);
+        Some(())
+    }
+
+    fn restore_pack(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let a = Address::from_bytes(rest.try_into().ok()?).ok()?;
+        let amount = u128::from_be_bytes(value.get(..16)?.try_into().ok()?);
+        let since = u64::from_be_bytes(value.get(16..)?.try_into().ok()?);
+        self.pack.insert(a, (amount, since));
+        Some(())
+    }
+
+    fn restore_pack_paid(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        value.is_empty().then_some(())?;
+        let season = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+        let week = u32::from_be_bytes(rest.get(4..)?.try_into().ok()?);
+        self.pack_paid.insert((season, week));
+        Some(())
+    }
+}
+
+/// `account (32) ‖ UTC day (u64)`, the key of a per-account, per-day record.
+fn account_day(rest: &[u8]) -> Option<(Address, u64)> {
+    (rest.len() == 40).then_some(())?;
+    let a = Address::from_bytes(rest[..32].try_into().ok()?).ok()?;
+    Some((a, u64::from_be_bytes(rest[32..].try_into().ok()?)))
 }

@@ -1,5 +1,5 @@
 //! What membership needs from the other domains: its declared interface, implemented by
-//! the app (`crate::wiring`).
+//! the app (its wiring module).
 
 use crate::error::TxError;
 use crate::{Address, ChainId, Symbol};

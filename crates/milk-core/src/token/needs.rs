@@ -1,5 +1,5 @@
 //! What the token rules need from the other domains: their declared interface, implemented
-//! by the app (`crate::wiring`).
+//! by the app (its wiring module).
 
 use crate::{Address, Amount};
 

@@ -1,5 +1,5 @@
 //! What tokenomics needs from the other domains: its declared interface, implemented by the
-//! app (`crate::wiring`).
+//! app (its wiring module).
 
 use crate::error::TxError;
 use crate::{ChainId, Symbol};
