@@ -7,9 +7,9 @@ pub mod pool;
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::hash::TxId;
+use crate::keys::VerifyingKey;
 use crate::keys::{self, Address, Keypair, Signature};
 use crate::{ChainId, Hash};
-use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 /// The longest encoded signed transaction this version produces or accepts.

@@ -923,9 +923,7 @@ impl crate::ledger::DomainRecords for Membership {
         let restored = match *ns {
             record::EARNED => self.restore_earned(rest, value),
             record::CREDIT => self.restore_credit(key, value),
-            record::RULES => EarningRules::from_bytes(value)
-                .ok()
-                .map(|r| self.rules = r),
+            record::RULES => EarningRules::from_bytes(value).ok().map(|r| self.rules = r),
             record::FLOOR => self.restore_floor(rest, value),
             record::COUPON => value.is_empty().then_some(()).and_then(|()| {
                 self.coupons.insert(Hash(rest.try_into().ok()?));
