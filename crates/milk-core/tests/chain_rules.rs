@@ -810,6 +810,70 @@ fn out_of_order_arrivals_still_apply_in_sequence() {
 }
 
 #[test]
+fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
+    let mut h = Harness::new();
+    let exp = T0 + 3_600_000;
+    let burn = |amount| {
+        Action::Token(TokenAction::Burn {
+            asset: sym("PTS"),
+            amount: Amount::new(amount),
+        })
+    };
+    let held = h.state.balance(&key(1).address(), &sym("PTS")).units();
+    // Sequence 0 burns more than the sender holds; 1 and 2 could only follow it.
+    let refused = h.tx(1, burn(held + 1), None, exp);
+    let behind: Vec<_> = (0..2).map(|_| h.tx(1, burn(1), None, exp)).collect();
+    let other = h.tx(2, burn(1), None, exp);
+    for t in std::iter::once(refused)
+        .chain(behind.clone())
+        .chain([other])
+    {
+        h.mempool.admit(t.verify().unwrap()).unwrap();
+    }
+    let parent = h.blocks.last().unwrap().header.clone();
+    let (produced, rejected) = chain::produce(
+        &mut h.state,
+        &mut h.mempool,
+        &parent,
+        T0 + 1_000,
+        &h.producer,
+        100,
+    );
+    assert_eq!(
+        produced.unwrap().block.txs.len(),
+        1,
+        "the other sender's burn applies"
+    );
+    let codes: Vec<&str> = rejected.iter().map(|(_, e)| e.code()).collect();
+    assert_eq!(
+        codes,
+        ["insufficient_balance", "after_refused", "after_refused"]
+    );
+    let evicted: Vec<_> = rejected[1..].iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        evicted,
+        behind.iter().map(|t| t.tx.id()).collect::<Vec<_>>()
+    );
+    assert!(h.mempool.is_empty(), "nothing waits for its expiry");
+    // Signed again from the refused number, they apply.
+    let again: Vec<_> = (0..2).map(|s| h.tx(1, burn(1), Some(s), exp)).collect();
+    for t in again {
+        h.mempool.admit(t.verify().unwrap()).unwrap();
+    }
+    let parent = h.blocks.last().unwrap().header.clone();
+    let (produced, rejected) = chain::produce(
+        &mut h.state,
+        &mut h.mempool,
+        &parent,
+        T0 + 2_000,
+        &h.producer,
+        100,
+    );
+    assert!(rejected.is_empty());
+    assert_eq!(produced.unwrap().block.txs.len(), 2);
+}
+
+#[test]
 fn the_mempool_is_bounded() {
     let mut pool = Mempool::new(3, 2);
     let mut h = Harness::new();

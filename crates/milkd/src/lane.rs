@@ -6,7 +6,9 @@
 //! settlement steps, anchors and oracle prices the node sends on a chain are queued here,
 //! numbered from the lane's own counter, sent in batches and awaited. The steps are built
 //! never to be refused (a refusal is recorded on the chain instead); if one still is, the
-//! lane re-reads the committed sequence before its next batch.
+//! pool drops the steps behind it in the same block (`after_refused`), and the lane numbers
+//! them again from the committed sequence and sends them with its next batch: a refused
+//! step holds the others back by one block, never until they expire.
 
 use crate::lanes::Reply;
 pub use crate::lanes::{Lane, LaneError};
@@ -30,8 +32,15 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<(Action, Reply)>,
 ) {
     let mut next: Option<u64> = None;
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
+    let mut carried: Vec<(Action, Reply)> = Vec::new();
+    loop {
+        let mut batch = std::mem::take(&mut carried);
+        if batch.is_empty() {
+            match rx.recv().await {
+                Some(first) => batch.push(first),
+                None => return,
+            }
+        }
         while batch.len() < LANE_BATCH {
             match rx.try_recv() {
                 Ok(r) => batch.push(r),
@@ -58,12 +67,17 @@ async fn run(
             },
         };
         let outcomes = send_batch(&node, &handle, &key, sequence, &batch).await;
-        // Every outcome is in: what followed a refusal has expired by now, so after one the
-        // next batch is numbered from what is committed.
+        // Every outcome is in; after a refusal the next batch is numbered from what is
+        // committed, and the steps dropped behind the refused one go first in it.
         let clean = outcomes.iter().all(Result::is_ok);
         next = clean.then_some(sequence + batch.len() as u64);
-        for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
-            let _ = reply.send(outcome);
+        for ((action, reply), outcome) in batch.into_iter().zip(outcomes) {
+            match outcome {
+                Err(e) if e.code() == "after_refused" => carried.push((action, reply)),
+                outcome => {
+                    let _ = reply.send(outcome);
+                }
+            }
         }
     }
 }

@@ -219,7 +219,32 @@ impl<A> Mempool<A> {
                 .expect("queued transactions are in the pool");
             match state.apply(tx.tx(), now_ms) {
                 Ok(()) => out.applied.push(tx),
-                Err(e) => out.rejected.push((id, e)),
+                Err(e) => {
+                    out.rejected.push((id, e));
+                    if sequence == expected {
+                        self.evict_after_refused(sender, sequence, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops what a sender queued behind its refused transaction: none of it can apply
+    /// until the sender signs that sequence number again, so none of it waits for its
+    /// expiry (nor holds back what the sender sends next).
+    fn evict_after_refused<E: From<LedgerError>>(
+        &mut self,
+        sender: &Address,
+        refused: u64,
+        out: &mut Selection<A, E>,
+    ) {
+        let queued: Vec<TxId> = (self.by_sender.get(sender))
+            .map(|q| q.values().copied().collect())
+            .unwrap_or_default();
+        for id in queued {
+            if self.remove(&id).is_some() {
+                out.rejected
+                    .push((id, LedgerError::AfterRefused { refused }.into()));
             }
         }
     }

@@ -50,6 +50,13 @@ pub enum LedgerError {
         /// The transaction's.
         got: u64,
     },
+    /// The sender's transaction before it was refused, so this one could never apply: it
+    /// left the pool at once. Sign again from the refused sequence number.
+    #[error("sequence {refused}, before this one, was refused; sign again from {refused}")]
+    AfterRefused {
+        /// The refused transaction's sequence number.
+        refused: u64,
+    },
     /// The asset does not exist on this chain.
     #[error("asset {asset} does not exist on this chain")]
     UnknownAsset {
@@ -96,6 +103,7 @@ impl LedgerError {
             LedgerError::ExpiryTooFar { .. } => "expiry_too_far",
             LedgerError::SequenceUsed { .. } => "sequence_used",
             LedgerError::SequenceGap { .. } => "sequence_gap",
+            LedgerError::AfterRefused { .. } => "after_refused",
             LedgerError::UnknownAsset { .. } => "unknown_asset",
             LedgerError::ZeroAmount => "zero_amount",
             LedgerError::InsufficientBalance { .. } => "insufficient_balance",

@@ -1,0 +1,81 @@
+//! The operator's lane cannot jam: a step the chain refuses holds the steps batched behind
+//! it back by one block, not until they expire (the clock here never moves, so before this
+//! they would have waited for ever).
+
+mod support;
+
+use milk_core::tx::{Action, AllianceAction, AnchorAction};
+use milk_core::{ChainId, Hash};
+use milkd::{ManualClock, NodeConfig};
+use std::sync::Arc;
+use std::time::Duration;
+use support::Http;
+
+const NOW: u64 = 1_900_000_000_000;
+
+fn anchor(i: usize) -> Action {
+    Action::Anchor(AnchorAction::Anchor {
+        chain: format!("shop{i}").parse().unwrap(),
+        height: 1,
+        hash: Hash([i as u8; 32]),
+    })
+}
+
+#[test]
+fn a_refused_step_delays_the_steps_behind_it_by_one_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.genesis = Some(g);
+    config.producer_key = Some(k);
+    support::write_credentials(&config.data_dir);
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let http = Http::new(&node.url());
+    let (_, center) = http.get("/v1/chains/center");
+    let before = center["head"]["height"].as_u64().unwrap();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let heights = rt.block_on(async {
+        let lane = milkd::lane::get(&node.node, &ChainId::center()).unwrap();
+        // One batch: two steps, one the chain refuses (no such partner), then twenty more.
+        let unknown: ChainId = "nosuch".parse().unwrap();
+        let refused = Action::Alliance(AllianceAction::Suspend { chain: unknown });
+        let actions = (0..2)
+            .map(anchor)
+            .chain([refused])
+            .chain((2..22).map(anchor));
+        let tasks: Vec<_> = (actions.map(|a| {
+            tokio::spawn({
+                let lane = lane.clone();
+                async move { lane.submit(a).await }
+            })
+        }))
+        .collect();
+        let mut heights = Vec::new();
+        for t in tasks {
+            let outcome = tokio::time::timeout(Duration::from_secs(60), t).await;
+            heights.push(outcome.expect("the lane jammed").unwrap().map(|l| l.height));
+        }
+        heights
+    });
+    let refusal = heights[2].as_ref().unwrap_err();
+    assert_eq!(refusal.code(), "unknown_application", "{refusal}");
+    let committed: Vec<u64> = (heights.iter())
+        .filter_map(|h| h.as_ref().ok().copied())
+        .collect();
+    assert_eq!(committed.len(), 22);
+    // The batch's block refused one step and took the two before it; the twenty behind it
+    // went in the very next block.
+    assert!(
+        committed[..2].iter().all(|h| *h == before + 1),
+        "{committed:?}"
+    );
+    assert!(
+        committed[2..].iter().all(|h| *h == before + 2),
+        "{committed:?}"
+    );
+}
