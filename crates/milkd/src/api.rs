@@ -177,6 +177,10 @@ pub fn router(node: Shared) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            (node.config.body_timeout, body_limit),
+            crate::listener::read_body,
+        ))
         .with_state(node)
 }
 

@@ -30,6 +30,16 @@ pub struct NodeConfig {
     pub max_body_bytes: usize,
     /// How long a submission with `wait=true` waits for its block.
     pub commit_wait: Duration,
+    /// The most open connections; past it, new ones get a 503 and are closed. (Also kept
+    /// below the process's file limit.)
+    pub max_connections: usize,
+    /// The most open connections from one client address.
+    pub max_connections_per_address: usize,
+    /// How long a client may take to send a request's headers (also an idle keep-alive
+    /// connection's next request).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body, in all.
+    pub body_timeout: Duration,
     /// How often the operator's node anchors brand chain heads on the center chain.
     pub anchor_interval: Duration,
     /// How often webhooks are checked for new events to deliver.
@@ -63,6 +73,10 @@ impl NodeConfig {
             max_batch_txs: 10_000,
             max_body_bytes: 8 * 1024 * 1024,
             commit_wait: Duration::from_secs(30),
+            max_connections: 4_096,
+            max_connections_per_address: 256,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
             anchor_interval: Duration::from_secs(10),
             webhook_poll: Duration::from_millis(500),
             webhook_retry_base: Duration::from_secs(1),

@@ -21,6 +21,7 @@ pub mod error;
 pub mod exchange;
 pub mod lane;
 pub mod lanes;
+pub mod listener;
 pub mod membership;
 pub mod metrics;
 pub mod node;
@@ -66,9 +67,14 @@ pub async fn serve(
         node.config.webhook_poll,
         node.config.webhook_retry_base,
     ));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let limits = listener::Limits {
+        max_connections: node.config.max_connections,
+        per_address: node.config.max_connections_per_address,
+        header_timeout: node.config.header_timeout,
+        open: node.metrics.connections_open.clone(),
+        shed: node.metrics.connections_shed.clone(),
+    };
+    listener::serve(listener, app, limits, shutdown).await;
     anchoring.abort();
     webhooks.abort();
     recovery.abort();

@@ -43,6 +43,19 @@ struct Args {
     /// Seconds between oracle prices.
     #[arg(long, default_value_t = 5)]
     oracle_interval_s: u64,
+    /// The most open HTTP connections (kept under the process's file limit); past it a
+    /// new connection gets a 503.
+    #[arg(long, default_value_t = 4_096)]
+    max_connections: usize,
+    /// The most open connections from one client address.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_address: usize,
+    /// Milliseconds a client may take to send a request's headers (or, idle, its next one).
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Milliseconds a client may take to send a request's whole body.
+    #[arg(long, default_value_t = 10_000)]
+    body_timeout_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +74,10 @@ fn main() -> anyhow::Result<()> {
     config.block_interval = Duration::from_millis(args.block_interval_ms);
     config.oracle_sources = args.oracle_urls.clone();
     config.oracle_interval = Duration::from_secs(args.oracle_interval_s.max(1));
+    config.max_connections = args.max_connections.max(1);
+    config.max_connections_per_address = args.max_connections_per_address.max(1);
+    config.header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
+    config.body_timeout = Duration::from_millis(args.body_timeout_ms.max(1));
     // Fault-injection tests stop the node abruptly at a settlement step with this.
     config.crash_after = std::env::var("MILK_CRASH_AFTER").ok();
 

@@ -41,6 +41,10 @@ pub struct Metrics {
     pub mempool_size: Family<ChainLabel, Gauge>,
     /// Seconds to make and durably commit one block.
     pub block_commit_seconds: Histogram,
+    /// Open HTTP connections.
+    pub connections_open: Gauge,
+    /// Connections answered 503 and closed at once: no room under the caps.
+    pub connections_shed: Counter,
 }
 
 impl Metrics {
@@ -55,6 +59,8 @@ impl Metrics {
             head_height: Family::default(),
             mempool_size: Family::default(),
             block_commit_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            connections_open: Gauge::default(),
+            connections_shed: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -91,6 +97,16 @@ impl Metrics {
             "block_commit_seconds",
             "Time to make and durably commit one block",
             m.block_commit_seconds.clone(),
+        );
+        registry.register(
+            "connections_open",
+            "Open HTTP connections",
+            m.connections_open.clone(),
+        );
+        registry.register(
+            "connections_shed",
+            "Connections refused with a 503 for lack of room under the caps",
+            m.connections_shed.clone(),
         );
         Metrics { registry, ..m }
     }
