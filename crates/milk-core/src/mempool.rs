@@ -1,12 +1,12 @@
 //! The app's pool: the envelope's pool of the domains' transactions, applied to the chain
-//! state.
+//! state, which also tells each sender's standing.
 
 use crate::Address;
 use crate::error::TxError;
 use crate::state::ChainState;
 use crate::tx::{Action, Transaction};
 
-pub use crate::envelope::pool::{Machine, MempoolError};
+pub use crate::envelope::pool::{Machine, MempoolError, PoolLimits, Share, Standing};
 
 /// The bounded pool of verified transactions waiting for a block.
 pub type Mempool = crate::envelope::pool::Mempool<Action>;
@@ -22,5 +22,33 @@ impl Machine<Action> for ChainState {
 
     fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         ChainState::apply(self, tx, now_ms)
+    }
+}
+
+impl ChainState {
+    /// What the chain says of `tx`'s sender for the pool, given its `share`: its committed
+    /// sequence, whether it is a fresh key (holds nothing here, sent nothing), and what it
+    /// holds of the asset `tx` plainly moves.
+    pub fn standing(&self, tx: &Transaction, share: Share) -> Standing {
+        use crate::envelope::Payload;
+        let sender = &tx.sender;
+        let next_sequence = self.next_sequence(sender);
+        let holds_nothing = || {
+            self.assets()
+                .all(|(a, _)| self.balance(sender, &a.symbol).is_zero())
+        };
+        Standing {
+            next_sequence,
+            fresh: !share.known && next_sequence == 0 && holds_nothing(),
+            holds: (tx.action.spends())
+                .filter(|(asset, _)| self.asset(asset).is_some())
+                .map(|(asset, _)| self.balance(sender, asset)),
+            share,
+        }
+    }
+
+    /// Whether `account` issues one of this chain's assets (a partner's issuer key).
+    pub fn is_issuer(&self, account: &Address) -> bool {
+        self.assets().any(|(a, _)| a.issuer == Some(*account))
     }
 }

@@ -108,6 +108,14 @@ impl Payload for Action {
     fn recipient(&self) -> Option<&Address> {
         Action::recipient(self)
     }
+
+    fn spends(&self) -> Option<(&Symbol, crate::Amount)> {
+        match self {
+            Action::Token(TokenAction::Transfer { asset, amount, .. })
+            | Action::Token(TokenAction::Burn { asset, amount }) => Some((asset, *amount)),
+            _ => None,
+        }
+    }
 }
 
 impl Encode for Action {

@@ -6,7 +6,7 @@ use milk_core::block::Block;
 use milk_core::chain::{self, BlockError, Verifier};
 use milk_core::error::LedgerError;
 use milk_core::genesis::{Allocation, ChainKind, ChainSpec, Genesis, PartnerInfo};
-use milk_core::mempool::{Mempool, MempoolError};
+use milk_core::mempool::{Mempool, MempoolError, PoolLimits, Share};
 use milk_core::state::{AssetSpec, ChainState, MAX_TX_LIFETIME_MS, TxError};
 use milk_core::tx::{Action, SignedTransaction, Transaction};
 use milk_core::tx::{
@@ -425,7 +425,7 @@ impl Harness {
             chain: spec.id.clone(),
             genesis,
             state,
-            mempool: Mempool::new(10_000, 64),
+            mempool: Mempool::new(PoolLimits::new(10_000)),
             blocks: vec![block],
             producer: Keypair::from_label("producer"),
             model,
@@ -459,10 +459,19 @@ impl Harness {
 
     fn submit(&mut self, signed: SignedTransaction) {
         self.sent.push(signed.clone());
+        let standing = self.state.standing(&signed.tx, Share::ORDINARY);
         let verified = signed.verify().expect("test signs correctly");
-        // Admission only refuses what the pool cannot hold; validity is decided in the block.
-        match self.mempool.admit(verified) {
-            Ok(()) | Err(MempoolError::Duplicate | MempoolError::SequencePending) => {}
+        // Admission refuses what could not apply soon (a transfer of more than the sender
+        // holds, a sequence far ahead); the rest is decided in the block.
+        match self.mempool.admit(verified, &standing) {
+            Ok(())
+            | Err(
+                MempoolError::Duplicate
+                | MempoolError::SequencePending
+                | MempoolError::Unfunded { .. }
+                | MempoolError::TooFarAhead { .. }
+                | MempoolError::FreshKeyLimit,
+            ) => {}
             Err(e) => panic!("unexpected mempool refusal: {e}"),
         }
     }
@@ -819,16 +828,22 @@ fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
             amount: Amount::new(amount),
         })
     };
-    let held = h.state.balance(&key(1).address(), &sym("PTS")).units();
-    // Sequence 0 burns more than the sender holds; 1 and 2 could only follow it.
-    let refused = h.tx(1, burn(held + 1), None, exp);
+    // Sequence 0 mints without being the issuer (only the block can tell); 1 and 2 could
+    // only follow it.
+    let mint = TokenAction::Mint {
+        to: key(1).address(),
+        asset: sym("PTS"),
+        amount: Amount::new(1),
+    };
+    let refused = h.tx(1, Action::Token(mint), None, exp);
     let behind: Vec<_> = (0..2).map(|_| h.tx(1, burn(1), None, exp)).collect();
     let other = h.tx(2, burn(1), None, exp);
     for t in std::iter::once(refused)
         .chain(behind.clone())
         .chain([other])
     {
-        h.mempool.admit(t.verify().unwrap()).unwrap();
+        let standing = h.state.standing(&t.tx, Share::ORDINARY);
+        h.mempool.admit(t.verify().unwrap(), &standing).unwrap();
     }
     let parent = h.blocks.last().unwrap().header.clone();
     let (produced, rejected) = chain::produce(
@@ -845,10 +860,7 @@ fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
         "the other sender's burn applies"
     );
     let codes: Vec<&str> = rejected.iter().map(|(_, e)| e.code()).collect();
-    assert_eq!(
-        codes,
-        ["insufficient_balance", "after_refused", "after_refused"]
-    );
+    assert_eq!(codes, ["not_issuer", "after_refused", "after_refused"]);
     let evicted: Vec<_> = rejected[1..].iter().map(|(id, _)| *id).collect();
     assert_eq!(
         evicted,
@@ -858,7 +870,8 @@ fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
     // Signed again from the refused number, they apply.
     let again: Vec<_> = (0..2).map(|s| h.tx(1, burn(1), Some(s), exp)).collect();
     for t in again {
-        h.mempool.admit(t.verify().unwrap()).unwrap();
+        let standing = h.state.standing(&t.tx, Share::ORDINARY);
+        h.mempool.admit(t.verify().unwrap(), &standing).unwrap();
     }
     let parent = h.blocks.last().unwrap().header.clone();
     let (produced, rejected) = chain::produce(
@@ -875,29 +888,101 @@ fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
 
 #[test]
 fn the_mempool_is_bounded() {
-    let mut pool = Mempool::new(3, 2);
+    let limits = PoolLimits {
+        capacity: 4,
+        reserved: 1,
+        fresh_per_block: 10,
+    };
+    let mut pool = Mempool::new(limits);
     let mut h = Harness::new();
     let exp = T0 + 3_600_000;
-    let mut t = |from| {
-        h.tx(
-            from,
-            Action::Token(TokenAction::Burn {
-                asset: sym("PTS"),
-                amount: Amount::new(1),
-            }),
-            None,
-            exp,
-        )
-        .verify()
-        .unwrap()
+    let share = Share {
+        pending: 2,
+        ..Share::ORDINARY
     };
-    let a = t(1);
-    pool.admit(a.clone()).unwrap();
-    assert_eq!(pool.admit(a), Err(MempoolError::Duplicate));
-    pool.admit(t(1)).unwrap();
-    assert_eq!(pool.admit(t(1)), Err(MempoolError::SenderFull(2)));
-    pool.admit(t(2)).unwrap();
-    assert_eq!(pool.admit(t(3)), Err(MempoolError::Full(3)));
+    let burn = Action::Token(TokenAction::Burn {
+        asset: sym("PTS"),
+        amount: Amount::new(1),
+    });
+    let mut t = |from, share| {
+        let tx = h.tx(from, burn.clone(), None, exp);
+        (h.state.standing(&tx.tx, share), tx.verify().unwrap())
+    };
+    let (s, a) = t(1, share);
+    pool.admit(a.clone(), &s).unwrap();
+    assert_eq!(pool.admit(a, &s), Err(MempoolError::Duplicate));
+    let (s, b) = t(1, share);
+    pool.admit(b, &s).unwrap();
+    let (s, c) = t(1, share);
+    assert_eq!(pool.admit(c, &s), Err(MempoolError::SenderFull(2)));
+    let (s, d) = t(2, share);
+    pool.admit(d, &s).unwrap();
+    // The last place is kept for a reserved share (the operator's).
+    let (s, e) = t(3, share);
+    assert_eq!(pool.admit(e, &s), Err(MempoolError::Full(4)));
+    let reserved = Share {
+        reserved: true,
+        ..share
+    };
+    let (s, f) = t(3, reserved);
+    pool.admit(f, &s).unwrap();
+}
+
+#[test]
+fn a_transaction_waits_only_if_it_can_apply_soon() {
+    let mut pool = Mempool::new(PoolLimits {
+        capacity: 100,
+        reserved: 0,
+        fresh_per_block: 1,
+    });
+    let mut h = Harness::new();
+    let exp = T0 + 3_600_000;
+    let burn = |amount| {
+        Action::Token(TokenAction::Burn {
+            asset: sym("PTS"),
+            amount: Amount::new(amount),
+        })
+    };
+    let mut admit = |h: &mut Harness, from, action, seq| {
+        let tx = h.tx(from, action, Some(seq), exp);
+        let standing = h.state.standing(&tx.tx, Share::ORDINARY);
+        pool.admit(tx.verify().unwrap(), &standing)
+    };
+    // A sequence number far past what is committed and waiting.
+    let far = Share::ORDINARY.window;
+    assert_eq!(
+        admit(&mut h, 1, burn(1), far),
+        Err(MempoolError::TooFarAhead {
+            got: far,
+            limit: Share::ORDINARY.window
+        })
+    );
+    // What the sender holds covers this and its waiting transactions, no more.
+    let held = h.state.balance(&key(1).address(), &sym("PTS")).units();
+    admit(&mut h, 1, burn(held - 1), 0).unwrap();
+    admit(&mut h, 1, burn(1), 1).unwrap();
+    let over = admit(&mut h, 1, burn(1), 2);
+    assert!(
+        matches!(over, Err(MempoolError::Unfunded { needed, .. }) if needed == held + 1),
+        "{over:?}"
+    );
+    // Fresh keys (holding nothing, having sent nothing): one at a time, a few per block.
+    let mint = |to: usize| {
+        Action::Token(TokenAction::Mint {
+            to: key(to).address(),
+            asset: sym("PTS"),
+            amount: Amount::new(1),
+        })
+    };
+    admit(&mut h, 7, mint(7), 0).unwrap();
+    assert_eq!(
+        admit(&mut h, 7, mint(7), 1),
+        Err(MempoolError::FreshKeyLimit)
+    );
+    assert_eq!(
+        admit(&mut h, 8, mint(8), 0),
+        Err(MempoolError::FreshKeyLimit)
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use milk_core::block::Block;
 use milk_core::chain;
 use milk_core::genesis::{DEMO_USERS, Genesis, demo_key};
-use milk_core::mempool::Mempool;
+use milk_core::mempool::{Mempool, PoolLimits, Share};
 use milk_core::state::ChainState;
 use milk_core::tx::TokenAction;
 use milk_core::tx::{Action, Transaction};
@@ -129,7 +129,7 @@ impl Producer {
             Producer {
                 state,
                 head,
-                mempool: Mempool::new(1_000, 100),
+                mempool: Mempool::new(PoolLimits::new(1_000)),
                 seqs: vec![0; DEMO_USERS.len()],
                 now,
             },
@@ -164,7 +164,10 @@ impl Producer {
                 }),
             };
             self.seqs[from] += 1;
-            self.mempool.admit(tx.sign(&key).verify().unwrap()).unwrap();
+            let standing = self.state.standing(&tx, Share::ORDINARY);
+            self.mempool
+                .admit(tx.sign(&key).verify().unwrap(), &standing)
+                .unwrap();
         }
         let (produced, rejected) = chain::produce(
             &mut self.state,

@@ -24,6 +24,8 @@ pub struct NodeConfig {
     pub mempool_capacity: usize,
     /// The most transactions one sender may have waiting per chain.
     pub mempool_per_sender: usize,
+    /// The most transactions a partner's issuer key (all its conversions) may have waiting.
+    pub mempool_per_issuer: usize,
     /// The most transactions in one submission.
     pub max_batch_txs: usize,
     /// The largest request body, in bytes.
@@ -69,7 +71,8 @@ impl NodeConfig {
             block_max_txs: 10_000,
             block_interval: Duration::from_millis(10),
             mempool_capacity: 200_000,
-            mempool_per_sender: 4_096,
+            mempool_per_sender: 1_024,
+            mempool_per_issuer: 16_384,
             max_batch_txs: 10_000,
             max_body_bytes: 8 * 1024 * 1024,
             commit_wait: Duration::from_secs(30),

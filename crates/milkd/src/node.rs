@@ -11,7 +11,7 @@ use milk_core::block::BlockHeader;
 use milk_core::codec::Decode;
 use milk_core::genesis::{ChainKind, ChainSpec, Genesis, demo_key};
 use milk_core::keys::{self, VerifyingKey};
-use milk_core::mempool::Mempool;
+use milk_core::mempool::{Mempool, PoolLimits, Share};
 use milk_core::state::StateDelta;
 use milk_core::{Address, ChainId, Keypair};
 use milk_store::{ChainStore, RedbStore};
@@ -518,13 +518,25 @@ fn open_chain(
     });
     let worker = Worker::new(
         state,
-        Mempool::new(config.mempool_capacity, config.mempool_per_sender),
+        Mempool::new(PoolLimits::new(config.mempool_capacity)),
         store.clone(),
         head,
         producer.clone(),
         WorkerConfig {
             block_max_txs: config.block_max_txs,
             block_interval: config.block_interval,
+            operator: genesis.operator,
+            ordinary: Share {
+                pending: config.mempool_per_sender,
+                ..Share::ORDINARY
+            },
+            issuer: Share {
+                window: 1_024,
+                pending: config.mempool_per_issuer,
+                per_block: config.block_max_txs / 2,
+                reserved: false,
+                known: true,
+            },
         },
         shared.clone(),
         metrics.clone(),

@@ -10,13 +10,13 @@
 
 use crate::clock::Clock;
 use crate::metrics::{Metrics, chain_label};
-use milk_core::Keypair;
 use milk_core::block::BlockHeader;
 use milk_core::chain::{self, Produced};
 use milk_core::error::LedgerError;
-use milk_core::mempool::{Mempool, MempoolError};
+use milk_core::mempool::{Mempool, MempoolError, Share};
 use milk_core::state::{ChainState, StateDelta, TxError};
 use milk_core::tx::{TxId, VerifiedTx};
+use milk_core::{Address, Keypair};
 use milk_store::{ChainStore, RedbStore, TxLocation};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
@@ -37,9 +37,6 @@ pub enum SendError {
     #[error("the chain is shutting down")]
     Stopped,
 }
-
-/// How far ahead of an account's next sequence number a transaction may arrive and wait.
-pub const MAX_SEQUENCE_AHEAD: u64 = 1_024;
 
 /// How many refused transaction ids a chain remembers for status queries.
 const REJECTED_MEMORY: usize = 100_000;
@@ -162,6 +159,31 @@ pub struct WorkerConfig {
     pub block_max_txs: usize,
     /// How long the first waiting transaction may wait.
     pub block_interval: Duration,
+    /// The operator, whose share is the largest and who alone uses the pool's reserved room.
+    pub operator: Address,
+    /// An ordinary account's share of the pool and of each block.
+    pub ordinary: Share,
+    /// A partner's issuer key's share.
+    pub issuer: Share,
+}
+
+impl WorkerConfig {
+    /// The share of the pool and of each block `sender` gets here.
+    fn share(&self, state: &ChainState, sender: &Address) -> Share {
+        if *sender == self.operator {
+            Share {
+                window: 4_096,
+                pending: 16_384,
+                per_block: usize::MAX,
+                reserved: true,
+                known: true,
+            }
+        } else if state.is_issuer(sender) {
+            self.issuer
+        } else {
+            self.ordinary
+        }
+    }
 }
 
 /// A chain's single writer.
@@ -358,15 +380,16 @@ impl Worker {
         }
         match self.state.check_envelope(tx.tx(), self.clock.now_ms()) {
             Ok(()) => {}
-            // A few transactions may arrive ahead of their predecessors and wait for them;
-            // one far ahead would only sit in the pool until it expired.
-            Err(TxError::Ledger(LedgerError::SequenceGap { expected, got }))
-                if got - expected <= MAX_SEQUENCE_AHEAD => {}
+            // Transactions may arrive ahead of their predecessors and wait for them, as far
+            // ahead as the sender's share lets them (the pool decides).
+            Err(TxError::Ledger(LedgerError::SequenceGap { .. })) => {}
             // Whether a used sequence number is an exact replay of a committed transaction
             // is looked up by the API, on the requester's thread, not here on the writer's.
             Err(e) => return refuse(self, SubmitError::Tx(e)),
         }
-        if let Err(e) = self.mempool.admit(tx) {
+        let share = self.config.share(&self.state, &tx.tx().sender);
+        let standing = self.state.standing(tx.tx(), share);
+        if let Err(e) = self.mempool.admit(tx, &standing) {
             return refuse(self, SubmitError::Mempool(e));
         }
         let outcome = wait.then(|| {

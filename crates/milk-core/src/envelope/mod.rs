@@ -2,6 +2,7 @@
 //! batch verification, the block, and the pool a block is made from. It is generic over the
 //! action (the app's `tx::Action`), so it names no domain.
 
+pub mod admission;
 pub mod block;
 pub mod pool;
 
@@ -9,7 +10,7 @@ use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::hash::TxId;
 use crate::keys::VerifyingKey;
 use crate::keys::{self, Address, Keypair, Signature};
-use crate::{ChainId, Hash};
+use crate::{Amount, ChainId, Hash, Symbol};
 use serde::{Deserialize, Serialize};
 
 /// The longest encoded signed transaction this version produces or accepts.
@@ -17,11 +18,16 @@ pub const MAX_TX_BYTES: usize = 1024;
 /// The only transaction format version so far.
 const TX_VERSION: u8 = 1;
 
-/// What the envelope needs of an action: its encoding, and the account it pays (checked to
-/// be a usable key with the signature, since funds sent elsewhere could never move).
+/// What the envelope needs of an action: its encoding, the account it pays (checked to be a
+/// usable key with the signature, since funds sent elsewhere could never move), and what it
+/// plainly moves out of its sender's balance (which the pool checks the sender holds).
 pub trait Payload: Encode + Decode {
     /// The account this action pays, other than the sender, if any.
     fn recipient(&self) -> Option<&Address>;
+
+    /// The asset and amount it moves out of its sender's balance, where the action says so
+    /// plainly (a transfer, a burn); `None` where only its rules can tell.
+    fn spends(&self) -> Option<(&Symbol, Amount)>;
 }
 
 /// An unsigned transaction.

@@ -3,44 +3,16 @@
 //! Senders are served in the order their transactions arrived, and each sender's
 //! transactions in sequence order: one that arrives ahead of its predecessors waits for
 //! them (clients may send many at once over parallel connections). Everything is bounded:
-//! the pool, and each sender's share of it, so one sender cannot crowd out the rest.
+//! the pool, and each sender's share of it and of each block (see [`super::admission`]),
+//! so one sender cannot crowd out the rest.
 
-use super::{Transaction, VerifiedTx};
-use crate::Address;
+pub use super::admission::{MempoolError, PoolLimits, Share, Standing};
+use super::{Payload, Transaction, VerifiedTx};
 use crate::hash::TxId;
 use crate::ledger::LedgerError;
+use crate::{Address, Symbol};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, VecDeque};
-use thiserror::Error;
-
-/// Why the pool refused a transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum MempoolError {
-    /// The pool is full; try again shortly.
-    #[error("the mempool is full ({0} transactions); retry shortly")]
-    Full(usize),
-    /// This sender already has the most pending transactions allowed.
-    #[error("sender already has {0} pending transactions")]
-    SenderFull(usize),
-    /// The same transaction is already pending.
-    #[error("transaction is already pending")]
-    Duplicate,
-    /// Another transaction of the sender with this sequence number is already pending.
-    #[error("another transaction with this sequence number is already pending")]
-    SequencePending,
-}
-
-impl MempoolError {
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            MempoolError::Full(_) => "mempool_full",
-            MempoolError::SenderFull(_) => "sender_pending_limit",
-            MempoolError::Duplicate => "already_pending",
-            MempoolError::SequencePending => "sequence_pending",
-        }
-    }
-}
 
 /// The state a pool's transactions apply to: the app's chain state.
 pub trait Machine<A> {
@@ -76,24 +48,31 @@ impl<A, E> Default for Selection<A, E> {
 /// The bounded pool.
 #[derive(Debug)]
 pub struct Mempool<A> {
-    capacity: usize,
-    per_sender_limit: usize,
+    limits: PoolLimits,
     txs: HashMap<TxId, VerifiedTx<A>>,
     /// Arrival order of senders' transactions: the order senders are served in.
     order: VecDeque<TxId>,
     /// Each sender's waiting transactions by sequence number.
     by_sender: HashMap<Address, BTreeMap<u64, TxId>>,
+    /// Each waiting sender's share, as its last admission found it.
+    shares: HashMap<Address, Share>,
+    /// What each sender's waiting transactions plainly move, by asset.
+    debits: HashMap<(Address, Symbol), u128>,
+    /// Fresh keys' transactions admitted since the last block.
+    fresh_admitted: usize,
 }
 
 impl<A> Mempool<A> {
-    /// A pool holding at most `capacity` transactions, `per_sender_limit` from one sender.
-    pub fn new(capacity: usize, per_sender_limit: usize) -> Self {
+    /// An empty pool within `limits`.
+    pub fn new(limits: PoolLimits) -> Self {
         Mempool {
-            capacity,
-            per_sender_limit,
+            limits,
             txs: HashMap::default(),
             order: VecDeque::new(),
             by_sender: HashMap::default(),
+            shares: HashMap::default(),
+            debits: HashMap::default(),
+            fresh_admitted: 0,
         }
     }
 
@@ -112,28 +91,75 @@ impl<A> Mempool<A> {
         self.txs.contains_key(id)
     }
 
-    /// Adds a transaction. A second transaction with the same sender and sequence number
-    /// waits beside the first; whichever comes first in the block applies.
-    pub fn admit(&mut self, tx: VerifiedTx<A>) -> Result<(), MempoolError> {
+    /// The sequence numbers `sender` has waiting.
+    fn waiting(&self, sender: &Address) -> usize {
+        self.by_sender.get(sender).map_or(0, BTreeMap::len)
+    }
+}
+
+impl<A: Payload> Mempool<A> {
+    /// Adds a transaction, if its sender's `standing` lets it wait (see
+    /// [`super::admission`]). Of two with the same sender and sequence number the first
+    /// stays.
+    pub fn admit(&mut self, tx: VerifiedTx<A>, standing: &Standing) -> Result<(), MempoolError> {
         if self.txs.contains_key(&tx.id()) {
             return Err(MempoolError::Duplicate);
         }
-        if self.txs.len() >= self.capacity {
-            return Err(MempoolError::Full(self.capacity));
+        self.check_room(standing)?;
+        let (sender, sequence) = (tx.tx().sender, tx.tx().sequence);
+        let waiting = self.waiting(&sender);
+        if waiting >= standing.share.pending {
+            return Err(MempoolError::SenderFull(standing.share.pending));
         }
-        let sender = tx.tx().sender;
-        let queue = self.by_sender.entry(sender).or_default();
-        if queue.len() >= self.per_sender_limit {
-            return Err(MempoolError::SenderFull(self.per_sender_limit));
-        }
-        if queue.contains_key(&tx.tx().sequence) {
-            // The same sequence number twice: keep the one that came first; the other could
-            // never apply after it.
+        if self
+            .by_sender
+            .get(&sender)
+            .is_some_and(|q| q.contains_key(&sequence))
+        {
             return Err(MempoolError::SequencePending);
         }
-        queue.insert(tx.tx().sequence, tx.id());
+        let limit = standing.next_sequence + waiting as u64 + standing.share.window;
+        if sequence >= limit {
+            return Err(MempoolError::TooFarAhead {
+                got: sequence,
+                limit,
+            });
+        }
+        if standing.fresh {
+            if waiting > 0 || self.fresh_admitted >= self.limits.fresh_per_block {
+                return Err(MempoolError::FreshKeyLimit);
+            }
+            self.fresh_admitted += 1;
+        }
+        if let (Some((asset, amount)), Some(holds)) = (tx.tx().action.spends(), standing.holds) {
+            let pending = self.debits.get(&(sender, *asset)).copied().unwrap_or(0);
+            let needed = pending.saturating_add(amount.units());
+            if needed > holds.units() {
+                return Err(MempoolError::Unfunded { holds, needed });
+            }
+            *self.debits.entry((sender, *asset)).or_default() = needed;
+        }
+        self.by_sender
+            .entry(sender)
+            .or_default()
+            .insert(sequence, tx.id());
+        self.shares.insert(sender, standing.share);
         self.order.push_back(tx.id());
         self.txs.insert(tx.id(), tx);
+        Ok(())
+    }
+
+    /// Whether the pool has room for a sender with this standing.
+    fn check_room(&self, standing: &Standing) -> Result<(), MempoolError> {
+        let cap = self.limits.capacity;
+        let open = if standing.share.reserved {
+            cap
+        } else {
+            cap.saturating_sub(self.limits.reserved)
+        };
+        if self.txs.len() >= open {
+            return Err(MempoolError::Full(cap));
+        }
         Ok(())
     }
 
@@ -144,6 +170,19 @@ impl<A> Mempool<A> {
             queue.remove(&tx.tx().sequence);
             if queue.is_empty() {
                 self.by_sender.remove(&sender);
+                self.shares.remove(&sender);
+            }
+        }
+        if let Some((asset, amount)) = tx.tx().action.spends() {
+            let key = (sender, *asset);
+            let left = self
+                .debits
+                .get(&key)
+                .map_or(0, |d| d.saturating_sub(amount.units()));
+            if left == 0 {
+                self.debits.remove(&key);
+            } else {
+                self.debits.insert(key, left);
             }
         }
         Some(tx)
@@ -160,6 +199,7 @@ impl<A> Mempool<A> {
         max: usize,
     ) -> Selection<A, M::Error> {
         let mut out = Selection::default();
+        self.fresh_admitted = 0;
         let expired: Vec<TxId> = self
             .txs
             .iter()
@@ -205,7 +245,9 @@ impl<A> Mempool<A> {
         max: usize,
         out: &mut Selection<A, M::Error>,
     ) {
-        while out.applied.len() < max {
+        let share = self.shares.get(sender).map_or(usize::MAX, |s| s.per_block);
+        let mut taken = 0;
+        while out.applied.len() < max && taken < share {
             let expected = state.next_sequence(sender);
             let Some((&sequence, &id)) = self.by_sender.get(sender).and_then(|q| q.iter().next())
             else {
@@ -218,7 +260,10 @@ impl<A> Mempool<A> {
                 .remove(&id)
                 .expect("queued transactions are in the pool");
             match state.apply(tx.tx(), now_ms) {
-                Ok(()) => out.applied.push(tx),
+                Ok(()) => {
+                    out.applied.push(tx);
+                    taken += 1;
+                }
                 Err(e) => {
                     out.rejected.push((id, e));
                     if sequence == expected {
