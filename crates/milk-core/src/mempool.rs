@@ -26,10 +26,10 @@ impl Machine<Action> for ChainState {
 }
 
 impl ChainState {
-    /// What the chain says of `tx`'s sender for the pool, given its `share`: its committed
-    /// sequence, whether it is a fresh key (holds nothing here, sent nothing), and what it
-    /// holds of the asset `tx` plainly moves.
-    pub fn standing(&self, tx: &Transaction, share: Share) -> Standing {
+    /// What the chain says of `tx`'s sender for the pool, given its `share`, as `tx` arrives
+    /// at `arrived_ms`: its committed sequence, whether it is a fresh key (holds nothing
+    /// here, sent nothing), and what it holds of the asset `tx` plainly moves.
+    pub fn standing(&self, tx: &Transaction, share: Share, arrived_ms: u64) -> Standing {
         use crate::envelope::Payload;
         let sender = &tx.sender;
         let next_sequence = self.next_sequence(sender);
@@ -44,6 +44,7 @@ impl ChainState {
                 .filter(|(asset, _)| self.asset(asset).is_some())
                 .map(|(asset, _)| self.balance(sender, asset)),
             share,
+            arrived_ms,
         }
     }
 

@@ -459,7 +459,7 @@ impl Harness {
 
     fn submit(&mut self, signed: SignedTransaction) {
         self.sent.push(signed.clone());
-        let standing = self.state.standing(&signed.tx, Share::ORDINARY);
+        let standing = self.state.standing(&signed.tx, Share::ORDINARY, self.now);
         let verified = signed.verify().expect("test signs correctly");
         // Admission refuses what could not apply soon (a transfer of more than the sender
         // holds, a sequence far ahead); the rest is decided in the block.
@@ -842,7 +842,7 @@ fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
         .chain(behind.clone())
         .chain([other])
     {
-        let standing = h.state.standing(&t.tx, Share::ORDINARY);
+        let standing = h.state.standing(&t.tx, Share::ORDINARY, T0);
         h.mempool.admit(t.verify().unwrap(), &standing).unwrap();
     }
     let parent = h.blocks.last().unwrap().header.clone();
@@ -870,7 +870,7 @@ fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
     // Signed again from the refused number, they apply.
     let again: Vec<_> = (0..2).map(|s| h.tx(1, burn(1), Some(s), exp)).collect();
     for t in again {
-        let standing = h.state.standing(&t.tx, Share::ORDINARY);
+        let standing = h.state.standing(&t.tx, Share::ORDINARY, T0);
         h.mempool.admit(t.verify().unwrap(), &standing).unwrap();
     }
     let parent = h.blocks.last().unwrap().header.clone();
@@ -887,11 +887,33 @@ fn what_a_refused_transaction_held_back_leaves_the_pool_in_the_same_block() {
 }
 
 #[test]
+fn a_sequence_gap_is_waited_for_briefly_not_until_expiry() {
+    let mut h = Harness::new();
+    let exp = T0 + 3_600_000;
+    let burn = Action::Token(TokenAction::Burn {
+        asset: sym("PTS"),
+        amount: Amount::new(1),
+    });
+    // Sequence 1 arrives; 0 never does.
+    let ahead = h.tx(1, burn, Some(1), exp);
+    let standing = h.state.standing(&ahead.tx, Share::ORDINARY, T0);
+    h.mempool.admit(ahead.verify().unwrap(), &standing).unwrap();
+    let parent = h.blocks.last().unwrap().header.clone();
+    let mut at = |ms| chain::produce(&mut h.state, &mut h.mempool, &parent, ms, &h.producer, 10).1;
+    assert!(at(T0 + 1_000).is_empty(), "it waits a little");
+    let gone = at(T0 + 2_001);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].1.code(), "sequence_gap");
+    assert!(h.mempool.is_empty());
+}
+
+#[test]
 fn the_mempool_is_bounded() {
     let limits = PoolLimits {
         capacity: 4,
         reserved: 1,
         fresh_per_block: 10,
+        gap_patience_ms: 2_000,
     };
     let mut pool = Mempool::new(limits);
     let mut h = Harness::new();
@@ -906,7 +928,7 @@ fn the_mempool_is_bounded() {
     });
     let mut t = |from, share| {
         let tx = h.tx(from, burn.clone(), None, exp);
-        (h.state.standing(&tx.tx, share), tx.verify().unwrap())
+        (h.state.standing(&tx.tx, share, T0), tx.verify().unwrap())
     };
     let (s, a) = t(1, share);
     pool.admit(a.clone(), &s).unwrap();
@@ -934,6 +956,7 @@ fn a_transaction_waits_only_if_it_can_apply_soon() {
         capacity: 100,
         reserved: 0,
         fresh_per_block: 1,
+        gap_patience_ms: 2_000,
     });
     let mut h = Harness::new();
     let exp = T0 + 3_600_000;
@@ -945,7 +968,7 @@ fn a_transaction_waits_only_if_it_can_apply_soon() {
     };
     let mut admit = |h: &mut Harness, from, action, seq| {
         let tx = h.tx(from, action, Some(seq), exp);
-        let standing = h.state.standing(&tx.tx, Share::ORDINARY);
+        let standing = h.state.standing(&tx.tx, Share::ORDINARY, T0);
         pool.admit(tx.verify().unwrap(), &standing)
     };
     // A sequence number far past what is committed and waiting.
@@ -974,6 +997,10 @@ fn a_transaction_waits_only_if_it_can_apply_soon() {
             amount: Amount::new(1),
         })
     };
+    assert_eq!(
+        admit(&mut h, 7, mint(7), 1),
+        Err(MempoolError::FreshKeyLimit)
+    );
     admit(&mut h, 7, mint(7), 0).unwrap();
     assert_eq!(
         admit(&mut h, 7, mint(7), 1),

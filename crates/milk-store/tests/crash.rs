@@ -164,7 +164,7 @@ impl Producer {
                 }),
             };
             self.seqs[from] += 1;
-            let standing = self.state.standing(&tx, Share::ORDINARY);
+            let standing = self.state.standing(&tx, Share::ORDINARY, 0);
             self.mempool
                 .admit(tx.sign(&key).verify().unwrap(), &standing)
                 .unwrap();

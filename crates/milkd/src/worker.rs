@@ -388,7 +388,7 @@ impl Worker {
             Err(e) => return refuse(self, SubmitError::Tx(e)),
         }
         let share = self.config.share(&self.state, &tx.tx().sender);
-        let standing = self.state.standing(tx.tx(), share);
+        let standing = self.state.standing(tx.tx(), share, self.clock.now_ms());
         if let Err(e) = self.mempool.admit(tx, &standing) {
             return refuse(self, SubmitError::Mempool(e));
         }

@@ -3,8 +3,9 @@
 //! A transaction waits only if it can apply soon: its sequence number is close behind what
 //! its sender has committed and pending, its sender holds what it plainly moves (with what
 //! its pending transactions move), and a fresh key (one that holds nothing and has sent
-//! nothing) gets one transaction at a time, within a small number per block for all fresh
-//! keys together. Each sender's share of the pool and of each block is bounded; the
+//! nothing) gets one transaction at a time, one that can apply now, within a small number
+//! per block for all fresh keys together. Transactions waiting for a missing sequence
+//! number leave after a short patience, not at their expiry. Each sender's share of the pool and of each block is bounded; the
 //! operator and the partners' issuer keys get larger shares, and the operator alone the
 //! room kept back at the top of the pool.
 
@@ -50,6 +51,8 @@ pub struct Standing {
     pub holds: Option<Amount>,
     /// Its share.
     pub share: Share,
+    /// When the transaction arrived (the node's clock, Unix ms).
+    pub arrived_ms: u64,
 }
 
 /// The pool's own bounds.
@@ -61,15 +64,20 @@ pub struct PoolLimits {
     pub reserved: usize,
     /// The most transactions of fresh keys admitted between two blocks.
     pub fresh_per_block: usize,
+    /// How long a sender's transactions may wait for a missing sequence number before
+    /// they leave the pool, ms.
+    pub gap_patience_ms: u64,
 }
 
 impl PoolLimits {
-    /// A pool of `capacity`, a tenth of it reserved, and a thousand fresh keys per block.
+    /// A pool of `capacity`, a tenth of it reserved, a thousand fresh keys per block, and
+    /// two seconds' patience for a missing sequence number.
     pub fn new(capacity: usize) -> PoolLimits {
         PoolLimits {
             capacity,
             reserved: capacity / 10,
             fresh_per_block: 1_000,
+            gap_patience_ms: 2_000,
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct Mempool<A> {
     debits: HashMap<(Address, Symbol), u128>,
     /// Fresh keys' transactions admitted since the last block.
     fresh_admitted: usize,
+    /// When each waiting transaction arrived, ms.
+    arrived: HashMap<TxId, u64>,
 }
 
 impl<A> Mempool<A> {
@@ -73,6 +75,7 @@ impl<A> Mempool<A> {
             shares: HashMap::default(),
             debits: HashMap::default(),
             fresh_admitted: 0,
+            arrived: HashMap::default(),
         }
     }
 
@@ -126,7 +129,8 @@ impl<A: Payload> Mempool<A> {
             });
         }
         if standing.fresh {
-            if waiting > 0 || self.fresh_admitted >= self.limits.fresh_per_block {
+            let now = sequence == standing.next_sequence;
+            if !now || waiting > 0 || self.fresh_admitted >= self.limits.fresh_per_block {
                 return Err(MempoolError::FreshKeyLimit);
             }
             self.fresh_admitted += 1;
@@ -145,6 +149,7 @@ impl<A: Payload> Mempool<A> {
             .insert(sequence, tx.id());
         self.shares.insert(sender, standing.share);
         self.order.push_back(tx.id());
+        self.arrived.insert(tx.id(), standing.arrived_ms);
         self.txs.insert(tx.id(), tx);
         Ok(())
     }
@@ -165,6 +170,7 @@ impl<A: Payload> Mempool<A> {
 
     fn remove(&mut self, id: &TxId) -> Option<VerifiedTx<A>> {
         let tx = self.txs.remove(id)?;
+        self.arrived.remove(id);
         let sender = tx.tx().sender;
         if let Some(queue) = self.by_sender.get_mut(&sender) {
             queue.remove(&tx.tx().sequence);
@@ -231,9 +237,46 @@ impl<A: Payload> Mempool<A> {
             }
             self.drain_sender(&sender, state, now_ms, max, &mut out);
         }
+        self.evict_stuck(state, now_ms, &mut out);
         let txs = &self.txs;
         self.order.retain(|id| txs.contains_key(id));
         out
+    }
+
+    /// Drops the transactions of every sender whose next sequence number has been missing
+    /// for longer than the pool's patience: they cannot apply until it comes, and waiting
+    /// for their expiry would let never-applicable transactions hold the pool.
+    fn evict_stuck<M: Machine<A>>(
+        &mut self,
+        state: &M,
+        now_ms: u64,
+        out: &mut Selection<A, M::Error>,
+    ) {
+        let patience = self.limits.gap_patience_ms;
+        let mut stuck = Vec::new();
+        for (sender, queue) in &self.by_sender {
+            let expected = state.next_sequence(sender);
+            let Some((&first, _)) = queue.iter().next() else {
+                continue;
+            };
+            let oldest = (queue.values())
+                .filter_map(|id| self.arrived.get(id))
+                .min()
+                .copied()
+                .unwrap_or(now_ms);
+            if first > expected && now_ms.saturating_sub(oldest) > patience {
+                let ids: Vec<(TxId, u64)> = queue.iter().map(|(s, id)| (*id, *s)).collect();
+                stuck.push((expected, ids));
+            }
+        }
+        for (expected, ids) in stuck {
+            for (id, got) in ids {
+                if self.remove(&id).is_some() {
+                    out.rejected
+                        .push((id, LedgerError::SequenceGap { expected, got }.into()));
+                }
+            }
+        }
     }
 
     /// Applies one sender's run of consecutive sequence numbers.
