@@ -78,6 +78,9 @@ pub struct SupplyReport {
     pub held_by_tica: String,
     /// Held by everyone else: outstanding minus TICA's inventory.
     pub held_by_customers: String,
+    /// Whether this chain records the partner as suspended from the alliance: its chain
+    /// then refuses every conversion (redemptions and refunds go on).
+    pub suspended: bool,
 }
 
 /// A new auditor credential: the token is shown once and never stored.

@@ -368,6 +368,9 @@ impl Model {
                 }
                 ok
             }
+            // Only the operator records a partner's standing, and no sender of these
+            // streams is the operator: the chain refuses it, as the model does.
+            Action::Brand(BrandAction::SetStanding { .. }) => false,
             Action::Brand(BrandAction::Refund { order_id }) => {
                 match self.redemptions.get(order_id).copied() {
                     Some((redeemer, amount, false)) if tx.sender == issuer => {

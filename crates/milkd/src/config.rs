@@ -51,6 +51,8 @@ pub struct NodeConfig {
     pub webhook_retry_base: Duration,
     /// How often open trades are looked for and finished.
     pub settle_retry: Duration,
+    /// How often partners' standing (suspended or not) is brought onto their chains.
+    pub standing_interval: Duration,
     /// MLK price sources for the oracle: Upbit-style ticker URLs.
     pub oracle_sources: Vec<String>,
     /// How often the oracle records MLK's price.
@@ -84,6 +86,7 @@ impl NodeConfig {
             webhook_poll: Duration::from_millis(500),
             webhook_retry_base: Duration::from_secs(1),
             settle_retry: Duration::from_secs(5),
+            standing_interval: Duration::from_secs(1),
             oracle_sources: Vec::new(),
             oracle_interval: Duration::from_secs(5),
             crash_after: None,

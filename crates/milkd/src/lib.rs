@@ -53,6 +53,10 @@ pub async fn serve(
         node.clone(),
         node.config.settle_retry,
     ));
+    let standing = tokio::spawn(alliance::standing::propagate(
+        node.clone(),
+        node.config.standing_interval,
+    ));
     let pack = tokio::spawn(membership::pack::payouts(
         node.clone(),
         node.config.settle_retry,
@@ -76,6 +80,7 @@ pub async fn serve(
     };
     listener::serve(listener, app, limits, shutdown).await;
     anchoring.abort();
+    standing.abort();
     webhooks.abort();
     recovery.abort();
     pack.abort();

@@ -137,6 +137,19 @@ impl<'a> Partner<'a> {
         assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
     }
 
+    /// Waits (a few seconds at most) until the chain records the partner's standing.
+    fn wait_for_standing(&self, suspended: bool) {
+        for _ in 0..100 {
+            let (s, v) = self.call("GET", "/supply", None);
+            assert_eq!(s, 200, "{v}");
+            if v["suspended"] == suspended {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the chain never recorded suspended = {suspended}");
+    }
+
     fn convert(&self, to: &Address, mileage: u64, reference: &str) -> (u16, Value) {
         self.post(
             "/conversions",
@@ -440,6 +453,18 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
         (s, e["error"]["code"].as_str()),
         (409, Some("partner_suspended"))
     );
+    // The node records the suspension on the gym's own chain; from then on the same
+    // conversion sent straight to the chain is refused by the chain itself.
+    b.wait_for_standing(true);
+    let direct = Action::Brand(BrandAction::Convert {
+        to: alice.address(),
+        mileage: 200,
+        reference: "GYM-CONV-3".into(),
+    });
+    let tx = sign(&b.http, &clock, "gym", &gym_key, direct);
+    let r = b.http.submit("gym", &[tx], true).unwrap();
+    let refused = r.results[0].error.as_ref().map(|e| e.code.as_str());
+    assert_eq!(refused, Some("partner_suspended"), "{:?}", r.results[0]);
     let (s, r) = b.post(
         "/redemptions",
         &alice,
@@ -458,6 +483,7 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
         }),
     )
     .unwrap();
+    b.wait_for_standing(false);
     let (s, _) = b.convert(&alice.address(), 200, "GYM-CONV-3");
     assert_eq!(s, 200);
 

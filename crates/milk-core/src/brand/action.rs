@@ -52,6 +52,12 @@ pub enum BrandAction {
         /// The account swept.
         account: Address,
     },
+    /// Records on the brand chain where its partner stands in the alliance, as the center
+    /// chain decided: a suspended partner converts nothing; only the operator.
+    SetStanding {
+        /// Whether the partner is suspended.
+        suspended: bool,
+    },
 }
 
 impl BrandAction {
@@ -64,6 +70,7 @@ impl BrandAction {
             Self::Refund { .. } => "refund",
             Self::Expire { .. } => "expiry",
             Self::SetPolicy { .. } => "policy",
+            Self::SetStanding { .. } => "standing",
         }
     }
 
@@ -73,6 +80,7 @@ impl BrandAction {
     const REFUND: u8 = 7;
     const EXPIRE: u8 = 9;
     const SET_POLICY: u8 = 42;
+    const SET_STANDING: u8 = 43;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -82,6 +90,7 @@ impl BrandAction {
         Self::REFUND,
         Self::EXPIRE,
         Self::SET_POLICY,
+        Self::SET_STANDING,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -112,6 +121,9 @@ impl BrandAction {
             Self::Expire { account } => {
                 w.u8(Self::EXPIRE).put(account);
             }
+            Self::SetStanding { suspended } => {
+                w.u8(Self::SET_STANDING).u8(u8::from(*suspended));
+            }
         }
     }
 
@@ -136,6 +148,9 @@ impl BrandAction {
             }),
             Self::SET_POLICY => Ok(Self::SetPolicy { terms: r.get()? }),
             Self::EXPIRE => Ok(Self::Expire { account: r.get()? }),
+            Self::SET_STANDING => Ok(Self::SetStanding {
+                suspended: crate::codec::flag(r, "suspended")?,
+            }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,

@@ -50,6 +50,9 @@ pub enum BrandError {
     /// A partner's new terms that break a rule.
     #[error("invalid policy: {0}")]
     InvalidPolicy(String),
+    /// The partner is suspended from the alliance: it issues nothing new.
+    #[error("the partner is suspended: conversions are halted; redemptions and refunds go on")]
+    PartnerSuspended,
 }
 
 impl BrandError {
@@ -57,6 +60,7 @@ impl BrandError {
     pub fn code(&self) -> &'static str {
         match self {
             BrandError::NotBrandChain => "not_brand_chain",
+            BrandError::PartnerSuspended => "partner_suspended",
             BrandError::TransfersDisabled => "transfers_disabled",
             BrandError::BadPartnerSignature => "bad_partner_signature",
             BrandError::AlreadyLinked => "already_linked",

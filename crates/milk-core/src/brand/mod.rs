@@ -90,8 +90,12 @@ pub mod record {
     pub const LOT: u8 = 15;
     /// `POLICY` → the partner's terms ([`super::PolicyTerms`]), once it changed them.
     pub const POLICY: u8 = 19;
+    /// `STANDING` → empty, while the partner is suspended from the alliance.
+    pub const STANDING: u8 = 22;
     /// This domain's namespaces.
-    pub const NAMESPACES: &[u8] = &[LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY];
+    pub const NAMESPACES: &[u8] = &[
+        LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY, STANDING,
+    ];
 
     /// The prefix of every lot.
     pub fn lots() -> Vec<u8> {
@@ -272,6 +276,8 @@ pub(crate) enum BrandWrite {
     },
     /// The partner's new terms.
     Terms(PolicyTerms),
+    /// The partner suspended (`true`) or reinstated.
+    Standing(bool),
 }
 
 /// A brand chain's partner records.
@@ -280,6 +286,8 @@ pub struct BrandState {
     policy: BrandPolicy,
     // Whether the partner changed its terms since genesis (then they are a record).
     terms_changed: bool,
+    // Whether the partner is suspended from the alliance (as the center chain decided).
+    suspended: bool,
     links: HashMap<Address, Hash>,
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
@@ -303,6 +311,7 @@ impl BrandState {
         BrandState {
             policy,
             terms_changed: false,
+            suspended: false,
             links: HashMap::default(),
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
@@ -316,6 +325,11 @@ impl BrandState {
     /// All-time issued, redeemed and refunded amounts.
     pub fn totals(&self) -> Totals {
         self.totals
+    }
+
+    /// Whether the partner is suspended (as recorded on this chain).
+    pub fn suspended(&self) -> bool {
+        self.suspended
     }
 
     /// The partner's policy.
@@ -489,6 +503,9 @@ impl BrandState {
         if self.conversions.contains_key(reference) {
             return Err(BrandError::ReferenceUsed);
         }
+        if self.suspended {
+            return Err(BrandError::PartnerSuspended);
+        }
         if !self.links.contains_key(to) {
             return Err(BrandError::NotLinked);
         }
@@ -617,6 +634,10 @@ impl BrandState {
                     self.add_lot(to, day, amount);
                 }
             }
+            BrandWrite::Standing(suspended) => {
+                self.touched.push(vec![record::STANDING]);
+                self.suspended = suspended;
+            }
             BrandWrite::Terms(terms) => {
                 self.touched.push(vec![record::POLICY]);
                 self.policy = terms.applied_to(&self.policy);
@@ -687,6 +708,7 @@ impl BrandState {
             record::TOTALS if rest.is_empty() => {
                 (self.totals != Totals::default()).then(|| self.totals.to_bytes())
             }
+            record::STANDING if rest.is_empty() => self.suspended.then(Vec::new),
             record::POLICY if rest.is_empty() => self
                 .terms_changed
                 .then(|| PolicyTerms::of(&self.policy).to_bytes()),
@@ -730,7 +752,8 @@ impl crate::ledger::DomainRecords for BrandState {
                     .map(move |d| key(record::LOT, &[a.as_bytes(), &d.to_be_bytes()]))
             }))
             .chain(std::iter::once(record::totals()))
-            .chain(std::iter::once(vec![record::POLICY]));
+            .chain(std::iter::once(vec![record::POLICY]))
+            .chain(std::iter::once(vec![record::STANDING]));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
     }
@@ -790,6 +813,10 @@ impl crate::ledger::DomainRecords for BrandState {
                     }
                     _ => false,
                 }
+            }
+            record::STANDING if rest.is_empty() && value.is_empty() => {
+                self.suspended = true;
+                true
             }
             record::POLICY if rest.is_empty() => match PolicyTerms::from_bytes(value) {
                 Ok(terms) => {

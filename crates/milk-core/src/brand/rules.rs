@@ -81,6 +81,10 @@ impl ChainState {
                 change.postings.burns.push((*account, asset, amount));
                 change.brand.push(write);
             }
+            BrandAction::SetStanding { suspended } => {
+                self.operator_only(tx)?;
+                change.brand.push(BrandWrite::Standing(*suspended));
+            }
         }
         Ok(change)
     }

@@ -6,6 +6,7 @@
 //! like the rest of the center chain.
 
 pub mod anchoring;
+pub mod standing;
 
 use crate::access::require_operator;
 use crate::auth::Principal;

@@ -514,6 +514,10 @@ async fn supply(
     )?
     .unwrap_or_default();
     let customers = outstanding.checked_sub(held[0]).unwrap_or(Amount::ZERO);
+    let standing = handle.store.record(&[brand_record::STANDING]);
+    let suspended = standing
+        .map_err(|e| ApiError::internal("supply", e))?
+        .is_some();
     Ok(Json(SupplyReport {
         chain: handle.spec.id.to_string(),
         asset: asset.symbol.to_string(),
@@ -525,6 +529,7 @@ async fn supply(
         expired: totals.expired.units().to_string(),
         held_by_tica: held[0].units().to_string(),
         held_by_customers: customers.units().to_string(),
+        suspended,
     }))
 }
 
