@@ -178,6 +178,8 @@ pub struct Node {
     pub lanes: crate::lanes::Lanes,
     /// Trades being settled.
     pub settling: crate::exchange::settling::Settling,
+    /// Partners' idempotency keys being worked on.
+    pub inflight: Arc<crate::brand::inflight::InFlight>,
     /// The operator's key, when this node holds it (it then anchors brand chains).
     pub operator_key: Option<Keypair>,
 }
@@ -313,6 +315,7 @@ impl Node {
             webhooks,
             lanes: Default::default(),
             settling: Default::default(),
+            inflight: Default::default(),
             operator_key,
         })
     }

@@ -546,3 +546,63 @@ fn a_partner_changes_its_terms_through_its_api_and_the_chain_enforces_them_every
     let r = p.http.submit("skyway", &[gift(&p)], true).unwrap();
     assert!(r.results[0].error.is_none(), "{:?}", r.results[0].error);
 }
+
+#[test]
+fn concurrent_retries_of_one_conversion_all_get_the_first_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let p = Partner {
+        http: Http::new(&node.url()).with_token("demo-operator-token"),
+        chain: "skyway".parse().unwrap(),
+        token: "demo-skyway-token".into(),
+    };
+    let (issuer, alice) = (demo_key("partner:skyway"), demo_key("alice"));
+    let balance = |k: &Keypair| p.http.account(&k.address(), "skyway", "SKY").0;
+    let hash = customer("SKY-MEMBER-0042");
+    let countersign = issuer.sign(&link_message(&p.chain, &alice.address(), &hash).0);
+    let link = Action::Brand(BrandAction::Link {
+        customer_hash: hash,
+        partner_signature: countersign,
+    });
+    let (s, v) = p.post("/links", &p.sign(&alice, link));
+    assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
+    let convert = |mileage: u64, reference: &str, to: &Keypair| {
+        p.sign(
+            &issuer,
+            Action::Brand(BrandAction::Convert {
+                to: to.address(),
+                mileage,
+                reference: reference.into(),
+            }),
+        )
+    };
+    // Eight concurrent retries of one request: one mint, and every one of them answered
+    // with the first's receipt.
+    let before_retries = balance(&alice);
+    let signed = convert(300, "SKY-2026-0008", &alice);
+    let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|s| {
+        let p = &p;
+        let retries: Vec<_> = (0..8)
+            .map(|_| {
+                let tx = signed.clone();
+                s.spawn(move || p.post("/conversions", &tx))
+            })
+            .collect();
+        retries.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let ids: std::collections::BTreeSet<_> = (answers.iter())
+        .map(|(s, v)| {
+            assert_eq!(*s, 200, "{v}");
+            v["tx"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    let firsts = answers
+        .iter()
+        .filter(|(_, v)| v["replayed"] == false)
+        .count();
+    assert_eq!(firsts, 1, "{answers:?}");
+    assert_eq!(balance(&alice), before_retries + 30_000);
+}

@@ -7,6 +7,7 @@
 //! credential alone can mint nothing.
 
 pub mod hooks;
+pub mod inflight;
 pub mod webhooks;
 
 use crate::access::{body_error, caller, chain_of, require_chain};
@@ -310,6 +311,11 @@ async fn convert(
     else {
         unreachable!("checked by partner_tx")
     };
+    // Concurrent retries of this reference take turns: each later one finds the first's.
+    let _turn = node
+        .inflight
+        .turn(&handle.spec.id, "conversion", reference)
+        .await;
     if let Some(first) = recorded_conversion(handle, reference)? {
         return replay(handle, reference, to, *mileage, &first).map(Json);
     }
