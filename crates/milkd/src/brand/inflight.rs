@@ -7,16 +7,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
+/// A key: its chain, and its kind and value.
+type Key = (ChainId, String);
+
 /// The keys being worked on, each with its lock.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    locks: Mutex<HashMap<(ChainId, String), Arc<AsyncMutex<()>>>>,
+    locks: Mutex<HashMap<Key, Arc<AsyncMutex<()>>>>,
 }
 
 /// Holds a key until dropped; the last holder forgets the key.
 pub struct Turn {
     guard: Option<OwnedMutexGuard<()>>,
-    key: (ChainId, String),
+    key: Key,
     owner: Arc<InFlight>,
 }
 
