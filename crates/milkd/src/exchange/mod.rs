@@ -425,7 +425,7 @@ fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
 #[utoipa::path(post, path = "/v1/trades",
     request_body = TradeRequest,
     responses((status = 200, description = "Settled: filled, refused or refunded", body = TradeView),
-        (status = 202, description = "Locked, still settling: poll /v1/trades/{id}", body = ErrorBody),
+        (status = 202, description = "`settling`: locked, still settling (poll /v1/trades/{id}); `pending`: the order waits for its block, nothing locked yet", body = ErrorBody),
         (status = 400, description = "Not an order", body = ErrorBody),
         (status = 422, description = "Refused before anything was locked (code says why)", body = ErrorBody)))]
 async fn trade(
@@ -457,7 +457,7 @@ async fn trade(
             ));
         }
     }
-    let id = order.tx.id();
+    let (id, order_chain) = (order.tx.id(), order.tx.chain.clone());
     match settlement::place(&node, order).await {
         Ok(id) => {
             let t = settlement::trade_record(&node, &id)
@@ -484,7 +484,18 @@ async fn trade(
             r.to_string(),
         )),
         Err(PlaceError::Send(e)) => Err(e.into()),
-        Err(PlaceError::Pending) | Err(PlaceError::Settle(DriveError::Busy)) => Err(ApiError::new(
+        // The order itself is not on its chain yet: nothing is locked, and it may still be
+        // refused or expire.
+        Err(PlaceError::Pending) => Err(ApiError::new(
+            StatusCode::ACCEPTED,
+            "pending",
+            format!(
+                "the order waits for its block; nothing is locked yet: poll /v1/chains/{}/txs/{}",
+                order_chain,
+                id.to_hex()
+            ),
+        )),
+        Err(PlaceError::Settle(DriveError::Busy)) => Err(ApiError::new(
             StatusCode::ACCEPTED,
             "settling",
             format!("locked and settling: poll /v1/trades/{}", id.to_hex()),
