@@ -32,24 +32,24 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<(Action, Reply)>,
 ) {
     let mut next: Option<u64> = None;
-    let mut carried: Vec<(Action, Reply)> = Vec::new();
+    let mut carried: Vec<Step> = Vec::new();
     loop {
         let mut batch = std::mem::take(&mut carried);
         if batch.is_empty() {
             match rx.recv().await {
-                Some(first) => batch.push(first),
+                Some((action, reply)) => batch.push((action, reply, 0)),
                 None => return,
             }
         }
         while batch.len() < LANE_BATCH {
             match rx.try_recv() {
-                Ok(r) => batch.push(r),
+                Ok((action, reply)) => batch.push((action, reply, 0)),
                 Err(_) => break,
             }
         }
         let Some(node) = node.upgrade() else { return };
         let Some(handle) = node.chain(&chain) else {
-            for (_, reply) in batch {
+            for (_, reply, _) in batch {
                 let _ = reply.send(Err(LaneError::UnknownChain));
             }
             continue;
@@ -59,7 +59,7 @@ async fn run(
             None => match handle.store.account(&key.address(), &[]) {
                 Ok((_, n)) => n,
                 Err(e) => {
-                    for (_, reply) in batch {
+                    for (_, reply, _) in batch {
                         let _ = reply.send(Err(LaneError::Internal(e.to_string())));
                     }
                     continue;
@@ -71,15 +71,40 @@ async fn run(
         // committed, and the steps dropped behind the refused one go first in it.
         let clean = outcomes.iter().all(Result::is_ok);
         next = clean.then_some(sequence + batch.len() as u64);
-        for ((action, reply), outcome) in batch.into_iter().zip(outcomes) {
+        let mut clashed = false;
+        for ((action, reply, tries), outcome) in batch.into_iter().zip(outcomes) {
             match outcome {
-                Err(e) if e.code() == "after_refused" => carried.push((action, reply)),
+                Err(e) if renumber(&e) && tries < LANE_RENUMBERINGS => {
+                    clashed |= e.code() != "after_refused";
+                    carried.push((action, reply, tries + 1));
+                }
                 outcome => {
                     let _ = reply.send(outcome);
                 }
             }
         }
+        if clashed {
+            // Someone else's transaction holds the number: it commits within a block or two.
+            tokio::time::sleep(node.config.block_interval * 2).await;
+        }
     }
+}
+
+/// A step waiting to be sent: the action, who waits for it, and how often it was numbered
+/// again.
+type Step = (Action, Reply, u8);
+
+/// How often one step is numbered again before its refusal is reported.
+const LANE_RENUMBERINGS: u8 = 8;
+
+/// Whether a refusal is about the step's number, not the step: it was held back by a
+/// refused step, or the key's next number was taken by someone else signing with it (an
+/// administrator's tool, say). Numbered again from what is committed, it goes through.
+fn renumber(e: &LaneError) -> bool {
+    matches!(
+        e.code(),
+        "after_refused" | "sequence_used" | "sequence_pending"
+    )
 }
 
 async fn send_batch(
@@ -87,11 +112,11 @@ async fn send_batch(
     handle: &ChainHandle,
     key: &Keypair,
     first: u64,
-    batch: &[(Action, Reply)],
+    batch: &[Step],
 ) -> Vec<Result<TxLocation, LaneError>> {
     let expires_at_ms = node.clock.now_ms() + LANE_TX_LIFETIME_MS;
     let mut txs = Vec::with_capacity(batch.len());
-    for (i, (action, _)) in batch.iter().enumerate() {
+    for (i, (action, _, _)) in batch.iter().enumerate() {
         let tx = Transaction {
             chain: handle.spec.id.clone(),
             sender: key.address(),

@@ -79,3 +79,40 @@ fn a_refused_step_delays_the_steps_behind_it_by_one_block() {
         "{committed:?}"
     );
 }
+
+#[test]
+fn someone_else_signing_with_the_operators_key_costs_the_lane_no_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.genesis = Some(g);
+    config.producer_key = Some(k);
+    support::write_credentials(&config.data_dir);
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let http = Http::new(&node.url()).with_token(support::OPERATOR_TOKEN);
+    let operator = milk_core::genesis::demo_key("operator");
+    let (_, sequence) = http.account(&operator.address(), "center", "MLK");
+    // An administrator's tool takes the key's next number first...
+    let theirs = milk_core::tx::Transaction {
+        chain: ChainId::center(),
+        sender: operator.address(),
+        sequence,
+        expires_at_ms: NOW + 60_000,
+        action: anchor(90),
+    }
+    .sign(&operator);
+    let r = http.submit("center", &[theirs], false).unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results[0]);
+    // ...and the lane's step, numbered the same, is numbered again and commits.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ours = rt.block_on(async {
+        let lane = milkd::lane::get(&node.node, &ChainId::center()).unwrap();
+        tokio::time::timeout(Duration::from_secs(60), lane.submit(anchor(91))).await
+    });
+    ours.expect("the lane jammed").expect("the step committed");
+    assert_eq!(
+        http.account(&operator.address(), "center", "MLK").1,
+        sequence + 2
+    );
+}
