@@ -48,3 +48,15 @@ impl SubmitResult {
         }
     }
 }
+
+/// An action TICA asks its node to sign with the operator's key (which never leaves the
+/// node) and commit through the node's operator lane.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct OperatorActionRequest {
+    /// The chain (default `center`).
+    #[serde(default)]
+    pub chain: Option<String>,
+    /// The action, as in a transaction's JSON (`{"type": "suspend", "chain": "gym"}`).
+    #[schema(value_type = Object)]
+    pub action: milk_core::tx::Action,
+}

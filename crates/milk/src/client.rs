@@ -238,6 +238,24 @@ impl Client {
         serde_json::from_value(v).context("trade: unexpected answer")
     }
 
+    /// Has the node sign `action` on `chain` with the operator's key and commit it
+    /// (operator credential): the key stays on the node.
+    pub fn operator_action(
+        &self,
+        chain: &str,
+        action: milk_core::tx::Action,
+    ) -> Result<milk_api::submit::SubmitResult> {
+        let body = milk_api::submit::OperatorActionRequest {
+            chain: Some(chain.to_owned()),
+            action,
+        };
+        let mut req = self.agent.post(&self.url("/v1/operator/actions"));
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        self.read("operator action", req.send_json(&body))
+    }
+
     /// One partner or applicant.
     pub fn alliance_member(&self, chain: &str) -> Result<milk_api::alliance::MemberView> {
         self.get(&format!("/v1/alliance/{}", segment(chain)))

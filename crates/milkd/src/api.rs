@@ -91,7 +91,8 @@ type Shared = Arc<Node>;
         crate::membership::supply,
         crate::membership::offers,
         crate::membership::segment,
-        crate::membership::segment_member
+        crate::membership::segment_member,
+        crate::operator::act
     ),
     components(schemas(
         ErrorBody,
@@ -104,6 +105,7 @@ type Shared = Arc<Node>;
         SubmitRequest,
         SubmitResponse,
         SubmitResult,
+        milk_api::submit::OperatorActionRequest,
         TxStatusView,
         ProofView,
         AccountView,
@@ -169,6 +171,7 @@ pub fn router(node: Shared) -> Router {
         .merge(crate::brand::webhooks::routes())
         .merge(crate::exchange::routes())
         .merge(crate::membership::routes())
+        .merge(crate::operator::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

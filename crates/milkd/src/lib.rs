@@ -25,6 +25,7 @@ pub mod listener;
 pub mod membership;
 pub mod metrics;
 pub mod node;
+pub mod operator;
 pub mod outcome;
 pub mod submit;
 pub mod worker;

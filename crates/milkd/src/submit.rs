@@ -122,6 +122,11 @@ const WIDEST_WINDOW: u64 = 4_096;
 /// an issuer), and a sequence number past any sender's window. So a flood of
 /// never-applicable transactions costs the node a store read each, not a signature check.
 fn screen(node: &Node, handle: &ChainHandle, tx: &SignedTransaction) -> Option<Refusal> {
+    // The envelope's own refusals (another chain, expired) come first, as the chain says.
+    let live = tx.tx.expires_at_ms > node.clock.now_ms();
+    if tx.tx.chain != handle.spec.id || !live {
+        return None;
+    }
     let sender = &tx.tx.sender;
     let assets: Vec<_> = handle.spec.assets.iter().map(|a| a.symbol).collect();
     let (balances, next) = handle.store.account(sender, &assets).ok()?;

@@ -106,27 +106,30 @@ pub struct ApproveArgs {
 pub struct SignArgs {
     /// The applicant's brand chain.
     pub chain: String,
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
 }
 
 #[derive(clap::Args)]
 pub struct SuspendArgs {
     /// The partner's brand chain.
     pub chain: String,
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
 }
 
 #[derive(clap::Args)]
 pub struct ReinstateArgs {
     /// The partner's brand chain.
     pub chain: String,
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -277,7 +280,12 @@ pub fn sign(ks: &Keystore, client: &Client, j: bool, args: SignArgs) -> Result<(
     let action = Action::Alliance(AllianceAction::SignAgreement {
         chain: chain_id(&chain)?,
     });
-    done(j, &chain, "admitted", center_tx(ks, client, &key, action)?);
+    done(
+        j,
+        &chain,
+        "admitted",
+        operator_tx(ks, client, key.as_deref(), action)?,
+    );
     Ok(())
 }
 
@@ -286,7 +294,12 @@ pub fn suspend(ks: &Keystore, client: &Client, j: bool, args: SuspendArgs) -> Re
     let action = Action::Alliance(AllianceAction::Suspend {
         chain: chain_id(&chain)?,
     });
-    done(j, &chain, "suspended", center_tx(ks, client, &key, action)?);
+    done(
+        j,
+        &chain,
+        "suspended",
+        operator_tx(ks, client, key.as_deref(), action)?,
+    );
     Ok(())
 }
 
@@ -299,7 +312,7 @@ pub fn reinstate(ks: &Keystore, client: &Client, j: bool, args: ReinstateArgs) -
         j,
         &chain,
         "reinstated",
-        center_tx(ks, client, &key, action)?,
+        operator_tx(ks, client, key.as_deref(), action)?,
     );
     Ok(())
 }

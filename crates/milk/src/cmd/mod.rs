@@ -89,6 +89,24 @@ pub fn sign_on(
     .sign(&key))
 }
 
+/// An operator's center-chain action: signed here with `key` if one is named, else by the
+/// node with the operator's key (through its lane, so nothing clashes with it).
+pub fn operator_tx(
+    ks: &Keystore,
+    client: &Client,
+    key: Option<&str>,
+    action: Action,
+) -> Result<String> {
+    if let Some(key) = key {
+        return center_tx(ks, client, key, action);
+    }
+    let r = client.operator_action("center", action)?;
+    Ok(format!(
+        "committed on center at height {} by the node's operator key",
+        r.height.unwrap_or_default()
+    ))
+}
+
 /// Signs a center-chain alliance action, submits it and waits for its block.
 ///
 /// The operator's node signs with the same key (anchors, oracle prices); when it took the
