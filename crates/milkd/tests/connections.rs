@@ -4,9 +4,7 @@
 
 mod support;
 
-use milkd::{ManualClock, NodeConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -82,17 +80,12 @@ async fn health(node: SocketAddr) -> String {
 #[test]
 fn twenty_thousand_slow_connections_leave_health_answering() {
     let dir = tempfile::tempdir().unwrap();
-    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
-    let mut config = NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.genesis = Some(g);
-    config.producer_key = Some(k);
-    config.max_connections = 1_024;
-    config.max_connections_per_address = 32;
-    config.header_timeout = Duration::from_secs(2);
-    config.body_timeout = Duration::from_secs(2);
-    support::write_credentials(&config.data_dir);
-    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let node = support::test_node(dir.path(), NOW, |config| {
+        config.max_connections = 1_024;
+        config.max_connections_per_address = 32;
+        config.header_timeout = Duration::from_secs(2);
+        config.body_timeout = Duration::from_secs(2);
+    });
     let addr = node.addr;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -7,9 +7,7 @@ mod support;
 
 use milk_core::tx::{Action, AnchorAction, SignedTransaction};
 use milk_core::{ChainId, Hash, Keypair};
-use milkd::{ManualClock, NodeConfig};
 use rayon::prelude::*;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 use support::{Http, account, transfer};
@@ -69,13 +67,7 @@ fn flood() -> Vec<SignedTransaction> {
 #[test]
 fn free_keys_cannot_fill_the_pool() {
     let dir = tempfile::tempdir().unwrap();
-    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
-    let mut config = NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.genesis = Some(g);
-    config.producer_key = Some(k);
-    support::write_credentials(&config.data_dir);
-    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let node = support::test_node(dir.path(), NOW, |_| {});
     let http = Http::new(&node.url()).with_token(support::OPERATOR_TOKEN);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let attack = flood();

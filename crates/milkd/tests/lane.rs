@@ -6,8 +6,6 @@ mod support;
 
 use milk_core::tx::{Action, AllianceAction, AnchorAction};
 use milk_core::{ChainId, Hash};
-use milkd::{ManualClock, NodeConfig};
-use std::sync::Arc;
 use std::time::Duration;
 use support::Http;
 
@@ -24,13 +22,7 @@ fn anchor(i: usize) -> Action {
 #[test]
 fn a_refused_step_delays_the_steps_behind_it_by_one_block() {
     let dir = tempfile::tempdir().unwrap();
-    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
-    let mut config = NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.genesis = Some(g);
-    config.producer_key = Some(k);
-    support::write_credentials(&config.data_dir);
-    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let node = support::test_node(dir.path(), NOW, |_| {});
     let http = Http::new(&node.url());
     let (_, center) = http.get("/v1/chains/center");
     let before = center["head"]["height"].as_u64().unwrap();
@@ -83,13 +75,7 @@ fn a_refused_step_delays_the_steps_behind_it_by_one_block() {
 #[test]
 fn someone_else_signing_with_the_operators_key_costs_the_lane_no_step() {
     let dir = tempfile::tempdir().unwrap();
-    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
-    let mut config = NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.genesis = Some(g);
-    config.producer_key = Some(k);
-    support::write_credentials(&config.data_dir);
-    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let node = support::test_node(dir.path(), NOW, |_| {});
     let http = Http::new(&node.url()).with_token(support::OPERATOR_TOKEN);
     let operator = milk_core::genesis::demo_key("operator");
     let (_, sequence) = http.account(&operator.address(), "center", "MLK");

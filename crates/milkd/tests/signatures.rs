@@ -11,9 +11,7 @@ use milk_core::chain::Verifier;
 use milk_core::keys::{self, Keypair, Signature};
 use milk_core::tx::{SignedTransaction, Transaction};
 use milk_core::{ChainId, Hash};
-use milkd::{ManualClock, NodeConfig};
 use sha2::{Digest, Sha512};
-use std::sync::Arc;
 use support::{Http, account, transfer};
 
 const NOW: u64 = 1_900_000_000_000;
@@ -88,14 +86,7 @@ fn a_torsioned_signature_gets_one_answer_alone_and_in_every_batch() {
 #[test]
 fn a_torsioned_transfer_commits_and_the_chain_still_verifies() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(NOW);
-    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
-    let mut config = NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.genesis = Some(g);
-    config.producer_key = Some(k);
-    support::write_credentials(&config.data_dir);
-    let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
+    let node = support::test_node(dir.path(), NOW, |_| {});
     let http = Http::new(&node.url()).with_token(support::OPERATOR_TOKEN);
 
     let (mallory, bob) = (account(0), account(1));

@@ -44,6 +44,24 @@ pub fn genesis(n: usize) -> Genesis {
     g
 }
 
+/// A node on a loopback port from the four-account test genesis, in `dir`, with the test
+/// credentials, its clock frozen at `now_ms`; `tweak` adjusts its settings first.
+pub fn test_node(
+    dir: &std::path::Path,
+    now_ms: u64,
+    tweak: impl FnOnce(&mut milkd::NodeConfig),
+) -> milkd::Spawned {
+    let (g, k) = write_genesis(dir, &genesis(4));
+    let mut config = milkd::NodeConfig::new(dir.join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.genesis = Some(g);
+    config.producer_key = Some(k);
+    write_credentials(&config.data_dir);
+    tweak(&mut config);
+    let clock = std::sync::Arc::new(milkd::ManualClock::new(now_ms));
+    milkd::spawn(config, clock).unwrap()
+}
+
 /// Writes a genesis and the demo producer key into `dir`, for `--genesis`/`--producer-key`.
 pub fn write_genesis(
     dir: &std::path::Path,
