@@ -313,6 +313,24 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
         code(c.buy(&bob, "SKY", tokens(100), u128::MAX)),
         (422, "partner_suspended".into())
     );
+    // The same order sent straight to the center chain meets the same rule there.
+    let (_, sequence) = c.http.account(&bob.address(), "center", "-");
+    let direct = Transaction {
+        chain: "center".parse().unwrap(),
+        sender: bob.address(),
+        sequence,
+        expires_at_ms: clock.now_ms() + 60_000,
+        action: Action::Exchange(ExchangeAction::Buy {
+            asset: sym("SKY"),
+            pay: sym("MLK"),
+            size: tokens(100),
+            max_in: Amount::new(u128::MAX),
+        }),
+    }
+    .sign(&bob);
+    let r = c.http.submit("center", &[direct], true).unwrap();
+    let refused = r.results[0].error.as_ref().map(|e| e.code.as_str());
+    assert_eq!(refused, Some("partner_suspended"), "{:?}", r.results[0]);
     suspend(Action::Alliance(AllianceAction::Reinstate {
         chain: "skyway".parse().unwrap(),
     }));
