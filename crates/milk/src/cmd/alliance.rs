@@ -137,9 +137,10 @@ pub struct StartPhase2Args {
     /// The stake, in whole MLK.
     #[arg(long)]
     pub stake: String,
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -149,9 +150,10 @@ pub struct AllocateArgs {
     /// MLK, whole units.
     #[arg(long)]
     pub amount: String,
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -324,10 +326,10 @@ pub fn start_phase2(ks: &Keystore, client: &Client, j: bool, args: StartPhase2Ar
         j,
         "alliance",
         "phase 2 started",
-        center_tx(
+        operator_tx(
             ks,
             client,
-            &key,
+            key.as_deref(),
             Action::Tokenomics(TokenomicsAction::StartPhase2 { stake }),
         )?,
     );
@@ -340,7 +342,12 @@ pub fn allocate(ks: &Keystore, client: &Client, j: bool, args: AllocateArgs) -> 
         chain: chain_id(&chain)?,
         amount: Amount::parse_decimal(&amount, MLK_DECIMALS)?,
     });
-    done(j, &chain, "allocated", center_tx(ks, client, &key, action)?);
+    done(
+        j,
+        &chain,
+        "allocated",
+        operator_tx(ks, client, key.as_deref(), action)?,
+    );
     Ok(())
 }
 

@@ -193,9 +193,10 @@ pub enum MembershipCmd {
 
 #[derive(clap::Args)]
 pub struct SetRulesArgs {
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
     /// LZM for the daily check-in.
     #[arg(long)]
     pub check_in: String,
@@ -223,9 +224,10 @@ pub struct FloorArgs {
     /// Why.
     #[arg(long)]
     pub reason: String,
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -286,9 +288,10 @@ pub struct LeavePackArgs {
 
 #[derive(clap::Args)]
 pub struct OpenSeasonArgs {
-    /// The operator key.
+    /// An operator key to sign with here; without it the node signs with the operator's
+    /// key (send the operator's credential with --token).
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
     /// The season's number.
     #[arg(long)]
     pub season: u32,
@@ -420,10 +423,10 @@ pub fn set_rules(ks: &Keystore, client: &Client, args: SetRulesArgs) -> Result<S
         per_mlk_burned: lzm(&per_mlk_burned)?,
         daily_cap: lzm(&daily_cap)?,
     };
-    center_tx(
+    operator_tx(
         ks,
         client,
-        &key,
+        key.as_deref(),
         Action::Membership(MembershipAction::SetEarningRules { rules }),
     )
 }
@@ -500,10 +503,10 @@ pub fn open_season(ks: &Keystore, client: &Client, args: OpenSeasonArgs) -> Resu
         weekly_reward,
         lzm_per_week,
     } = args;
-    center_tx(
+    operator_tx(
         ks,
         client,
-        &key,
+        key.as_deref(),
         Action::Membership(MembershipAction::OpenPackSeason {
             season,
             starts_ms: now_ms() + 60_000,
@@ -562,10 +565,10 @@ pub fn floor(ks: &Keystore, client: &Client, args: FloorArgs) -> Result<String> 
         key,
     } = args;
     let user = resolve(ks, &user)?;
-    center_tx(
+    operator_tx(
         ks,
         client,
-        &key,
+        key.as_deref(),
         Action::Membership(MembershipAction::SetLevelFloor {
             user,
             level,
