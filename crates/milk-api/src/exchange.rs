@@ -108,8 +108,12 @@ pub struct TradeView {
     pub asset: String,
     /// The customer.
     pub user: String,
-    /// `filled`, `refunded` (a buy TICA could not deliver), `refused` (a sale not filled;
-    /// the tokens went back), `pending` or `settling` (still between steps).
+    /// Where the order stands, in the one list every client shows: `pending` (sent, not on
+    /// its chain yet: nothing locked), `locked` (on its chain, funds or tokens in escrow, not
+    /// yet priced), `priced` (priced on the center chain, the other leg still to come),
+    /// `filled`, `refused` (never filled; whatever was locked goes back) or `voided` (a buy
+    /// TICA could not deliver: its MLK went back). A trade record is at least `priced`; the
+    /// first two are what placing an order answers while it is under way.
     pub status: String,
     /// Why it was refused or refunded.
     #[serde(default, skip_serializing_if = "Option::is_none")]

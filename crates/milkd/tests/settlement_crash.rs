@@ -128,8 +128,7 @@ fn a_crash_at_any_step_leaves_both_legs_or_neither() {
             let (s, t) = http.get(&format!("/v1/trades/{id}"));
             trade = t;
             s == 200
-                && ["filled", "refused", "refunded"]
-                    .contains(&trade["status"].as_str().unwrap_or(""))
+                && ["filled", "refused", "voided"].contains(&trade["status"].as_str().unwrap_or(""))
         });
         let (mlk1, cine1) = balances(&http);
         let total: u128 = trade["total"].as_str().unwrap().parse().unwrap();

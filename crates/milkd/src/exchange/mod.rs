@@ -389,12 +389,14 @@ fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
         .flatten()
         .map_or(0, |m| m.market.curve.decimals);
     let (mut status, code) = match &t.status {
-        TradeStatus::Pending => ("pending", None),
+        // A buy priced, its MLK in escrow, waiting for its delivery.
+        TradeStatus::Pending => ("priced", None),
         TradeStatus::Filled => ("filled", None),
-        TradeStatus::Refunded => ("refunded", Some("inventory_short".to_owned())),
+        TradeStatus::Refunded => ("voided", Some("inventory_short".to_owned())),
         TradeStatus::Refused(c) => ("refused", Some(c.clone())),
     };
-    // A sale is only over once its escrow is released or returned.
+    // A sale is over only once its escrow is released (filled) or returned (refused):
+    // until then a filled one is priced, a refused one still locked.
     if t.side == Side::Sell
         && let Ok(Some(m)) = settlement::market_record(node, &t.asset)
         && settlement::escrow_record(node, &m.chain, id)
@@ -402,7 +404,11 @@ fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
             .flatten()
             .is_some_and(|e| e.status == milk_core::exchange::EscrowStatus::Locked)
     {
-        status = "settling";
+        status = if status == "filled" {
+            "priced"
+        } else {
+            "locked"
+        };
     }
     TradeView {
         id: id.to_hex(),
@@ -424,8 +430,8 @@ fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
 /// Places an order and settles it across both chains before answering.
 #[utoipa::path(post, path = "/v1/trades",
     request_body = TradeRequest,
-    responses((status = 200, description = "Settled: filled, refused or refunded", body = TradeView),
-        (status = 202, description = "`settling`: locked, still settling (poll /v1/trades/{id}); `pending`: the order waits for its block, nothing locked yet", body = ErrorBody),
+    responses((status = 200, description = "Settled: filled, refused or voided", body = TradeView),
+        (status = 202, description = "`pending`: the order waits for its block, nothing locked yet; `locked`: on its chain and in escrow, still settling (poll /v1/trades/{id})", body = ErrorBody),
         (status = 400, description = "Not an order", body = ErrorBody),
         (status = 422, description = "Refused before anything was locked (code says why)", body = ErrorBody)))]
 async fn trade(
@@ -497,14 +503,14 @@ async fn trade(
         )),
         Err(PlaceError::Settle(DriveError::Busy)) => Err(ApiError::new(
             StatusCode::ACCEPTED,
-            "settling",
-            format!("locked and settling: poll /v1/trades/{}", id.to_hex()),
+            "locked",
+            format!("locked, settling: poll /v1/trades/{}", id.to_hex()),
         )),
         Err(PlaceError::Settle(e)) => {
             tracing::warn!(trade = %id, error = %e, "trade locked, settlement continues in recovery");
             Err(ApiError::new(
                 StatusCode::ACCEPTED,
-                "settling",
+                "locked",
                 format!(
                     "locked; settlement continues ({e}): poll /v1/trades/{}",
                     id.to_hex()
