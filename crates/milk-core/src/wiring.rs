@@ -64,17 +64,6 @@ impl ExchangeNeeds for ChainState {
     fn brand_token(&self) -> Option<Symbol> {
         self.brand.as_ref().map(|(symbol, _)| *symbol)
     }
-
-    fn plan_trade_lots(
-        &self,
-        account: &Address,
-        to: Option<Address>,
-        balance: Amount,
-        amount: Amount,
-        now_ms: u64,
-    ) -> Result<Option<BrandWrite>, Amount> {
-        self.plan_lots(account, to, balance, amount, now_ms)
-    }
 }
 
 impl MembershipNeeds for ChainState {

@@ -14,6 +14,8 @@ use crate::lanes::Reply;
 pub use crate::lanes::{Lane, LaneError};
 use crate::node::{ChainHandle, Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
+use crate::worker::SubmitError;
+use milk_core::state::TxError;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{ChainId, Keypair};
 use milk_store::{ChainStore, TxLocation};
@@ -75,7 +77,13 @@ async fn run(
         for ((action, reply, tries), outcome) in batch.into_iter().zip(outcomes) {
             match outcome {
                 Err(e) if renumber(&e) && tries < LANE_RENUMBERINGS => {
-                    clashed |= e.code() != "after_refused";
+                    let after_refused = matches!(
+                        e.chain_error(),
+                        Some(TxError::Ledger(
+                            milk_core::error::LedgerError::AfterRefused { .. }
+                        ))
+                    );
+                    clashed |= !after_refused;
                     carried.push((action, reply, tries + 1));
                 }
                 outcome => {
@@ -101,10 +109,22 @@ const LANE_RENUMBERINGS: u8 = 8;
 /// refused step, or the key's next number was taken by someone else signing with it (an
 /// administrator's tool, say). Numbered again from what is committed, it goes through.
 fn renumber(e: &LaneError) -> bool {
-    matches!(
-        e.code(),
-        "after_refused" | "sequence_used" | "sequence_pending"
-    )
+    use milk_core::error::LedgerError::{AfterRefused, SequenceUsed};
+    use milk_core::mempool::MempoolError::SequencePending;
+    let LaneError::Refused(refusal) = e else {
+        return false;
+    };
+    let numbering = |e: &TxError| {
+        matches!(
+            e,
+            TxError::Ledger(AfterRefused { .. } | SequenceUsed { .. })
+        )
+    };
+    match refusal {
+        Refusal::Admission(SubmitError::Mempool(SequencePending)) => true,
+        Refusal::Admission(SubmitError::Tx(e)) | Refusal::Dropped(e) => numbering(e),
+        _ => false,
+    }
 }
 
 async fn send_batch(

@@ -114,7 +114,7 @@ enum Checked {
 }
 
 /// The widest sequence window any sender has (the operator's): past it, nothing can wait.
-const WIDEST_WINDOW: u64 = 4_096;
+const WIDEST_WINDOW: u64 = milk_core::mempool::Share::OPERATOR.window;
 
 /// Refuses, before the costly signature check, what the pool would refuse whatever the
 /// signature says: a fresh key's transaction other than its first (a key that holds nothing

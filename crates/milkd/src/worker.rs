@@ -171,13 +171,7 @@ impl WorkerConfig {
     /// The share of the pool and of each block `sender` gets here.
     fn share(&self, state: &ChainState, sender: &Address) -> Share {
         if *sender == self.operator {
-            Share {
-                window: 4_096,
-                pending: 16_384,
-                per_block: usize::MAX,
-                reserved: true,
-                known: true,
-            }
+            Share::OPERATOR
         } else if state.is_issuer(sender) {
             self.issuer
         } else {

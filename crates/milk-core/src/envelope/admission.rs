@@ -37,6 +37,15 @@ impl Share {
         reserved: false,
         known: false,
     };
+
+    /// The operator's: the widest window, no cap per block, and the reserved room.
+    pub const OPERATOR: Share = Share {
+        window: 4_096,
+        pending: 16_384,
+        per_block: usize::MAX,
+        reserved: true,
+        known: true,
+    };
 }
 
 /// What the chain says of a sender when one of its transactions asks to wait.

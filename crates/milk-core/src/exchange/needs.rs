@@ -1,12 +1,14 @@
 //! What the exchange needs from the other domains: its declared interface, implemented by
 //! the app (its wiring module).
 
-use crate::{Address, Amount, ChainId, Symbol};
+use crate::{ChainId, Symbol};
 
 /// A partner of the alliance.
 pub(crate) use crate::alliance::Member;
 /// The brand domain's write that moves expiring lots with a spend, or gives them back.
 pub(crate) use crate::brand::BrandWrite;
+/// Which expiring lots a spend takes, asked as the token rules ask it.
+pub(crate) use crate::token::needs::TokenNeeds as Lots;
 
 /// The exchange's view of the alliance and of the brand chain a trade's leg runs on.
 pub(crate) trait ExchangeNeeds {
@@ -19,14 +21,4 @@ pub(crate) trait ExchangeNeeds {
 
     /// This brand chain's token, if this is a brand chain.
     fn brand_token(&self) -> Option<Symbol>;
-
-    /// The expiring lots a spend takes (brand); see `TokenNeeds::plan_lots`.
-    fn plan_trade_lots(
-        &self,
-        account: &Address,
-        to: Option<Address>,
-        balance: Amount,
-        amount: Amount,
-        now_ms: u64,
-    ) -> Result<Option<BrandWrite>, Amount>;
 }

@@ -1,7 +1,7 @@
 //! The exchange's rules: checking each exchange action against the state, and applying the
 //! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
 
-use super::needs::{BrandWrite, ExchangeNeeds};
+use super::needs::{BrandWrite, ExchangeNeeds, Lots};
 use crate::error::TxError;
 use crate::error::{BrandError, ExchangeError, LedgerError};
 use crate::exchange::Fill;
@@ -552,7 +552,7 @@ impl ChainState {
         }
         let balance = self.balance(&tx.sender, asset);
         let lots = self
-            .plan_trade_lots(&tx.sender, None, balance, *amount, now_ms)
+            .plan_lots(&tx.sender, None, balance, *amount, now_ms)
             .map_err(|spendable| {
                 TxError::Ledger(LedgerError::InsufficientBalance {
                     asset: *asset,
@@ -645,7 +645,7 @@ impl ChainState {
         // A shortfall is recorded rather than refused: the center chain then refunds
         // the buy, and TICA's later steps never wait behind a refused one.
         let balance = self.balance(&inventory, asset);
-        let lots = match self.plan_trade_lots(&inventory, Some(*to), balance, *amount, now_ms) {
+        let lots = match self.plan_lots(&inventory, Some(*to), balance, *amount, now_ms) {
             Ok(lots) if balance >= *amount => Some(lots),
             _ => None,
         };
