@@ -1,5 +1,9 @@
-//! `milk bench transfers`: committed signed transfers per second through a real node,
-//! beside this machine's Ed25519 batch-verification ceiling, measured in the same run.
+//! `milk bench`: figures from a real node started in this process. `transfers`: committed
+//! signed transfers per second beside this machine's Ed25519 batch-verification ceiling,
+//! measured in the same run; `trades`, `conversions`, and `flood` (what an attack on the
+//! pool costs honest users).
+
+mod flood;
 
 use crate::client::Client;
 use anyhow::{Context, Result, bail};
@@ -638,6 +642,19 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 2_000)]
         quotes: usize,
     },
+    /// Honest transfers' and operator steps' latency on a quiet node, then under a flood of
+    /// transactions from fresh keys that can never apply, same run.
+    Flood {
+        /// Honest transfers and operator steps timed in each phase.
+        #[arg(long, default_value_t = 300)]
+        samples: usize,
+        /// Fresh keys in the flood.
+        #[arg(long, default_value_t = 196)]
+        keys: usize,
+        /// Transactions each fresh key signs.
+        #[arg(long, default_value_t = 1_024)]
+        per_key: u64,
+    },
     /// Conversions per second through the partner API over loopback HTTP, one request each.
     Conversions {
         /// Linked customers.
@@ -655,6 +672,22 @@ pub enum BenchCmd {
 /// Runs one benchmark and prints its figures as one JSON line.
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
+        BenchCmd::Flood {
+            samples,
+            keys,
+            per_key,
+        } => {
+            if samples == 0 || keys == 0 || per_key == 0 {
+                anyhow::bail!("need at least one sample, key and transaction per key");
+            }
+            let result = flood::flood(&flood::FloodBench {
+                samples,
+                keys,
+                per_key,
+            })?;
+            crate::cmd::emit(&result.to_string());
+            Ok(())
+        }
         BenchCmd::Trades {
             traders,
             per_trader,
