@@ -96,42 +96,57 @@ pub struct OracleView {
     pub fresh: bool,
 }
 
-/// A trade and where it stands.
+/// A trade and where it stands. Only `id` and `status` are always present: an order that
+/// is not priced yet has no price, and one refused before reaching its chain may be known
+/// only by its id.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct TradeView {
     /// The trade id: the customer's order transaction.
     pub id: String,
     /// `buy` or `sell`.
-    #[schema(value_type = String)]
-    pub side: Side,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub side: Option<Side>,
     /// The Brand Token.
-    pub asset: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
     /// The customer.
-    pub user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// Where the order stands, in the one list every client shows: `pending` (sent, not on
     /// its chain yet: nothing locked), `locked` (on its chain, funds or tokens in escrow, not
     /// yet priced), `priced` (priced on the center chain, the other leg still to come),
     /// `filled`, `refused` (never filled; whatever was locked goes back) or `voided` (a buy
-    /// TICA could not deliver: its MLK went back). A trade record is at least `priced`; the
-    /// first two are what placing an order answers while it is under way.
+    /// TICA could not deliver: its MLK went back).
     pub status: String,
-    /// Why it was refused or refunded.
+    /// Why it was refused or voided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Tokens, base units.
-    pub tokens: String,
-    /// Value on the curve, MLK base units.
-    pub gross: String,
-    /// Fee, MLK base units.
-    pub fee: String,
-    /// Paid (buy) or received (sell), MLK base units.
-    pub total: String,
-    /// MLK's price used, KRW × 10⁴.
-    pub mlk_krw_e4: u64,
-    /// The average price, KRW per whole token × 10⁴.
-    pub price_krw_e4: String,
-    /// When it was priced, Unix ms.
-    pub time_ms: u64,
+    /// Tokens, base units (absent while a buy sized in MLK is unpriced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<String>,
+    /// While unpriced, the order's MLK limit, base units: the most a buy pays, the least a
+    /// sale accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlk_limit: Option<String>,
+    /// Value on the curve, MLK base units (from `priced` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gross: Option<String>,
+    /// Fee, MLK base units (from `priced` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<String>,
+    /// Paid (buy) or received (sell), MLK base units (from `priced` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// MLK's price used, KRW × 10⁴ (from `priced` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlk_krw_e4: Option<u64>,
+    /// The average price, KRW per whole token × 10⁴ (from `priced` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_krw_e4: Option<String>,
+    /// When it was priced, Unix ms (from `priced` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
 }
 
 /// A customer's signed order.
@@ -166,6 +181,11 @@ pub struct TreasuryMarket {
     pub escrow: String,
     /// The curve position, base units.
     pub position: String,
+    /// TICA's stock as the center chain accounts it (the inventory less the buys priced
+    /// but not delivered), base units; never below the position.
+    pub stock: String,
+    /// Tokens of priced buys awaiting delivery, base units.
+    pub awaiting: String,
     /// The inventory's value at the current price, KRW (rounded down): TICA's exposure.
     pub exposure_krw: String,
 }

@@ -397,6 +397,11 @@ impl Genesis {
                     },
                     max_order: m.max_order.units(),
                     user_daily_limit: m.user_daily_limit.units(),
+                    // TICA's stock starts at its position: the center chain's genesis
+                    // cannot depend on a brand chain's private balances (validation checks
+                    // the inventory holds it).
+                    stock: m.position.units(),
+                    awaiting: 0,
                 };
                 Some((
                     m.asset,
@@ -436,6 +441,21 @@ impl Genesis {
             curve
                 .check()
                 .map_err(|e| format!("market {}: {e}", m.asset))?;
+            // A genesis served without the brand chains' private balances cannot be
+            // checked here; the node that starts from the whole file checks it.
+            let allocations = self.chain(&entry.chain).map(|c| &c.allocations);
+            let held = allocations.map_or(0, |list| {
+                (list.iter())
+                    .filter(|a| a.account == self.tica_inventory && a.asset == m.asset)
+                    .fold(0u128, |sum, a| sum.saturating_add(a.amount.units()))
+            });
+            if allocations.is_some_and(|l| !l.is_empty()) && curve.position > held {
+                return Err(format!(
+                    "market {}: TICA's position {} exceeds the {held} base units its \
+                     inventory holds on {}",
+                    m.asset, curve.position, entry.chain
+                ));
+            }
             let bound = curve.sandwich_safe_max_order(config.fee_bps);
             if m.max_order.is_zero() || m.max_order.units() > bound {
                 return Err(format!(

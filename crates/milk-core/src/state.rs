@@ -302,6 +302,7 @@ impl ChainState {
             }
         }
         self.check_locks(&tx.sender, &change.postings, now_ms)?;
+        self.check_inventory_spends(&tx.action, &change.postings)?;
         self.ledger.check_postings(&change.postings)?;
         Ok(change)
     }

@@ -61,6 +61,10 @@ impl ExchangeNeeds for ChainState {
         Some(members.find(|m| m.application.symbol == *asset && m.status != Status::Applied))
     }
 
+    fn partner_token(&self, chain: &ChainId) -> Option<Symbol> {
+        Some(self.alliance()?.member(chain)?.application.symbol)
+    }
+
     fn brand_token(&self) -> Option<Symbol> {
         self.brand.as_ref().map(|(symbol, _)| *symbol)
     }

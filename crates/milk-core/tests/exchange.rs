@@ -128,6 +128,15 @@ impl Net {
             .position
     }
 
+    fn market(&self) -> milk_core::exchange::Market {
+        self.center
+            .exchange()
+            .unwrap()
+            .market(&sym("CINE"))
+            .unwrap()
+            .market
+    }
+
     fn buy(&mut self, user: &Keypair, size: OrderSize, max_in: u128) -> Result<TxId, &'static str> {
         self.run(
             "center",
@@ -784,28 +793,36 @@ fn markets_open_and_deepen_under_the_rules() {
             .price_krw_e4()
     };
     let before = price(&net);
-    // Twice as deep, same price; an odd depth would move it; too large an order is unsafe.
-    net.operator("center", set(400_000_000, None, 1_000_000))
-        .unwrap();
-    assert_eq!(price(&net), before);
-    assert_eq!(net.position(), 200_000_000);
+    // Twice as deep would put TICA's position above the stock its inventory holds.
     assert_eq!(
-        net.operator("center", set(400_000_001, None, 1_000_000)),
+        net.operator("center", set(400_000_000, None, 1_000_000)),
+        Err("depth_exceeds_stock")
+    );
+    // Half as deep, same price; then back, within the stock; an odd depth would move the
+    // price; too large an order is unsafe.
+    net.operator("center", set(100_000_000, None, 1_000_000))
+        .unwrap();
+    assert_eq!((price(&net), net.position()), (before, 50_000_000));
+    net.operator("center", set(200_000_000, None, 1_000_000))
+        .unwrap();
+    assert_eq!((price(&net), net.position()), (before, 100_000_000));
+    assert_eq!(
+        net.operator("center", set(200_000_001, None, 1_000_000)),
         Err("depth_would_move_price")
     );
     assert_eq!(
-        net.operator("center", set(400_000_000, None, 64_000_001)),
+        net.operator("center", set(200_000_000, None, 32_000_001)),
         Err("max_order_unsafe")
     );
     assert_eq!(
-        net.operator("center", set(400_000_000, Some(1), 1_000_000)),
+        net.operator("center", set(200_000_000, Some(1), 1_000_000)),
         Err("invalid_market")
     );
     assert_eq!(
         net.run(
             "center",
             &demo_key("alice"),
-            set(400_000_000, None, 1_000_000)
+            set(200_000_000, None, 1_000_000)
         ),
         Err("not_operator")
     );
@@ -875,6 +892,48 @@ fn markets_open_and_deepen_under_the_rules() {
     net.conserved();
 }
 
+/// TICA's stock on the center chain is its inventory on the brand chain, give or take the
+/// trades between their legs: plus the sales filled but not yet released into the inventory,
+/// less the buys priced but not yet delivered out of it. The position never exceeds it, and
+/// what awaits delivery is exactly the buys still open.
+fn stock_is_the_inventory(net: &Net) -> Result<(), TestCaseError> {
+    let m = net.market();
+    let exchange = net.center.exchange().unwrap();
+    let desk = net.brand.desk().unwrap();
+    let (mut undelivered, mut awaiting, mut unreleased) = (0u128, 0u128, 0u128);
+    for (k, _) in net.center.records() {
+        if k.first() != Some(&milk_core::exchange::record::TRADE) {
+            continue;
+        }
+        let id = milk_core::Hash(k[1..].try_into().unwrap());
+        let t = exchange.trade(&id).unwrap();
+        match (t.side, &t.status) {
+            (milk_core::exchange::curve::Side::Buy, TradeStatus::Pending) => {
+                awaiting += t.tokens;
+                if !desk.delivery(&id).is_some_and(|d| d.delivered) {
+                    undelivered += t.tokens;
+                }
+            }
+            (milk_core::exchange::curve::Side::Sell, TradeStatus::Filled)
+                if desk.escrow(&id).unwrap().status == EscrowStatus::Locked =>
+            {
+                unreleased += t.tokens;
+            }
+            _ => {}
+        }
+    }
+    let inventory = net.cine(&net.g.tica_inventory);
+    prop_assert!(
+        m.curve.position <= m.stock,
+        "position {} above stock {}",
+        m.curve.position,
+        m.stock
+    );
+    prop_assert_eq!(m.stock + undelivered, inventory + unreleased);
+    prop_assert_eq!(m.awaiting, awaiting);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -937,6 +996,7 @@ proptest! {
             }
             net.conserved();
             prop_assert_eq!(totals(&net), start);
+            stock_is_the_inventory(&net)?;
             // The escrows hold exactly what open trades locked.
             let locked_cine: u128 = open.iter().filter(|o| o.0)
                 .filter(|o| net.brand.desk().unwrap().escrow(&o.1).is_some_and(|e| e.status == EscrowStatus::Locked))
@@ -984,7 +1044,10 @@ proptest! {
         }
         net.conserved();
         prop_assert_eq!(totals(&net), start);
-                prop_assert_eq!(net.cine(&ESCROW), 0);
+        stock_is_the_inventory(&net)?;
+        prop_assert_eq!(net.market().awaiting, 0);
+        prop_assert_eq!(net.market().stock, net.cine(&inventory));
+        prop_assert_eq!(net.cine(&ESCROW), 0);
         prop_assert_eq!(net.mlk(&ESCROW), 0);
                 // Each chain's side of every trade agrees with the other's.
         let problems = milk_core::exchange::audit::cross_check(&net.center, &"cinema".parse().unwrap(), &net.brand);
@@ -1117,5 +1180,158 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
     net.operator("center", link.clone()).unwrap();
     assert_eq!(net.mlk(&carol.address()), mlk + rewards.link_reward.units());
     assert_eq!(net.operator("center", link), Err("trade_closed"));
+    net.conserved();
+}
+
+/// The demo network with a thin cinema market: TICA's inventory holds 100 base units, the
+/// curve is 10,000 deep with TICA at 100.
+fn thin_cinema() -> Net {
+    Net::with(|g| {
+        let inventory = g.tica_inventory;
+        let cinema = g
+            .chains
+            .iter_mut()
+            .find(|c| c.id == "cinema".parse().unwrap())
+            .unwrap();
+        let float = cinema
+            .allocations
+            .iter_mut()
+            .find(|a| a.account == inventory)
+            .unwrap();
+        float.amount = Amount::new(100);
+        let m = (g.exchange.as_mut().unwrap().markets.iter_mut())
+            .find(|m| m.asset == sym("CINE"))
+            .unwrap();
+        (m.capacity, m.position) = (Amount::new(10_000), Amount::new(100));
+        m.max_order = Amount::new(150);
+    })
+}
+
+#[test]
+fn tica_cannot_be_made_to_price_tokens_it_does_not_hold() {
+    // A genesis whose position exceeds the inventory is refused.
+    let mut g = Genesis::demo();
+    let m = (g.exchange.as_mut().unwrap().markets.iter_mut())
+        .find(|m| m.asset == sym("CINE"))
+        .unwrap();
+    m.position = Amount::new(m.position.units() * 10);
+    m.capacity = Amount::new(m.capacity.units() * 10);
+    let refused = g.validate().unwrap_err();
+    assert!(refused.contains("exceeds"), "{refused}");
+
+    let mut net = thin_cinema();
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let inventory = demo_key("tica:inventory");
+    // The inventory's tokens leave by no other way than a delivery, whoever signs.
+    let away = Action::Token(TokenAction::Transfer {
+        to: bob.address(),
+        asset: sym("CINE"),
+        amount: Amount::new(1),
+        memo: String::new(),
+    });
+    assert_eq!(
+        net.run("cinema", &inventory, away),
+        Err("inventory_reserved")
+    );
+    // Buys are bounded by the position, which never exceeds the stock: a buy past it is
+    // refused and moves nothing.
+    let tokens = |n: u128| OrderSize::Tokens(Amount::new(n));
+    assert_eq!(net.buy(&bob, tokens(101), u128::MAX), Err("bound_reached"));
+    assert_eq!((net.position(), net.market().stock), (100, 100));
+    // The depth cannot grow past the stock either.
+    let depth = |capacity: u128| {
+        Action::Exchange(ExchangeAction::SetMarket {
+            asset: sym("CINE"),
+            capacity: Amount::new(capacity),
+            position: None,
+            max_order: Amount::new(150),
+            user_daily_limit: Amount::new(u128::MAX),
+        })
+    };
+    assert_eq!(
+        net.operator("center", depth(20_000)),
+        Err("depth_exceeds_stock")
+    );
+
+    // A sale filled but not yet released adds to the stock before the inventory has the
+    // tokens: a buy of all of it can then find the inventory short.
+    let sale = net.sell(&alice, 50, 0).unwrap();
+    let settle = ExchangeAction::SettleSell {
+        order: Box::new(sale.clone()),
+    };
+    net.operator("center", Action::Exchange(settle)).unwrap();
+    assert_eq!((net.position(), net.market().stock), (150, 150));
+    let price_before = net.market().curve.price_krw_e4();
+    let buy = net.buy(&bob, tokens(150), u128::MAX).unwrap();
+    assert_eq!((net.position(), net.market().awaiting), (0, 150));
+    // While it awaits delivery, a sale cannot take the room the buy would need back, and
+    // the depth does not change.
+    let room = 10_000 - 150;
+    let too_big = net.sell(&alice, room + 1, 0).unwrap();
+    let settle = ExchangeAction::SettleSell {
+        order: Box::new(too_big.clone()),
+    };
+    net.operator("center", Action::Exchange(settle)).unwrap();
+    let t = net
+        .center
+        .exchange()
+        .unwrap()
+        .trade(&too_big.tx.id())
+        .unwrap();
+    assert_eq!(t.status, TradeStatus::Refused("bound_reached".into()));
+    assert_eq!(net.operator("center", depth(5_000)), Err("buys_settling"));
+    // The delivery finds the inventory short; voided, the price returns exactly.
+    let deliver = ExchangeAction::DeliverBuy {
+        trade: buy,
+        to: bob.address(),
+        amount: Amount::new(150),
+    };
+    net.operator("cinema", Action::Exchange(deliver)).unwrap();
+    assert!(!net.brand.desk().unwrap().delivery(&buy).unwrap().delivered);
+    let complete = ExchangeAction::CompleteBuy {
+        trade: buy,
+        delivered: false,
+    };
+    net.operator("center", Action::Exchange(complete)).unwrap();
+    let m = net.market();
+    assert_eq!((m.curve.position, m.stock, m.awaiting), (150, 150, 0));
+    assert_eq!(m.curve.price_krw_e4(), price_before);
+    // However large an MLK budget, it buys at most what TICA holds.
+    let budget = OrderSize::Mlk(Amount::new(1_000_000_000_000));
+    let all = net.buy(&bob, budget, u128::MAX).unwrap();
+    let t = net.center.exchange().unwrap().trade(&all).unwrap();
+    assert_eq!((t.tokens, net.market().stock), (150, 0));
+    net.conserved();
+}
+
+#[test]
+fn a_sale_on_a_partner_chain_without_a_market_is_refused_and_given_back() {
+    let mut net = Net::with(|g| {
+        g.exchange
+            .as_mut()
+            .unwrap()
+            .markets
+            .retain(|m| m.asset != sym("CINE"));
+    });
+    let alice = demo_key("alice");
+    let before = net.cine(&alice.address());
+    let sale = net.sell(&alice, 1_000, 0).unwrap();
+    let id = sale.tx.id();
+    let settle = ExchangeAction::SettleSell {
+        order: Box::new(sale),
+    };
+    net.operator("center", Action::Exchange(settle)).unwrap();
+    let t = net.center.exchange().unwrap().trade(&id).unwrap().clone();
+    assert_eq!(
+        (t.asset, t.status),
+        (sym("CINE"), TradeStatus::Refused("unknown_market".into()))
+    );
+    let release = ExchangeAction::ReleaseSell {
+        trade: id,
+        filled: false,
+    };
+    net.operator("cinema", Action::Exchange(release)).unwrap();
+    assert_eq!(net.cine(&alice.address()), before);
+    assert_eq!(net.cine(&ESCROW), 0);
     net.conserved();
 }

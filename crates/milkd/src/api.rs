@@ -84,7 +84,7 @@ type Shared = Arc<Node>;
         crate::exchange::candles,
         crate::exchange::oracle,
         crate::exchange::trade,
-        crate::exchange::trade_status,
+        crate::exchange::status::trade_status,
         crate::exchange::treasury,
         crate::membership::member,
         crate::membership::rules,
@@ -536,7 +536,7 @@ async fn tx_status(
         .await
         .map_err(|_| ApiError::from(SendError::Stopped))?
     {
-        PendingStatus::Pending => Ok(Json(view)),
+        PendingStatus::Pending(_) => Ok(Json(view)),
         PendingStatus::Rejected(e) => {
             view.status = "rejected".into();
             view.error = Some(ErrorBody {

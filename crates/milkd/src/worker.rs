@@ -15,7 +15,7 @@ use milk_core::chain::{self, Produced};
 use milk_core::error::LedgerError;
 use milk_core::mempool::{Mempool, MempoolError, Share};
 use milk_core::state::{ChainState, StateDelta, TxError};
-use milk_core::tx::{TxId, VerifiedTx};
+use milk_core::tx::{SignedTransaction, TxId, VerifiedTx};
 use milk_core::{Address, Keypair};
 use milk_store::{ChainStore, RedbStore, TxLocation};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -131,8 +131,8 @@ impl SubmitError {
 /// A transaction's status as far as the worker knows (committed ones are in the store).
 #[derive(Debug, Clone)]
 pub enum PendingStatus {
-    /// Waiting in the mempool.
-    Pending,
+    /// Waiting in the mempool (with the transaction), or in a block being made durable.
+    Pending(Option<Box<SignedTransaction>>),
     /// Refused or dropped, with the reason.
     Rejected(SubmitError),
     /// Never seen, or forgotten.
@@ -340,10 +340,10 @@ impl Worker {
             }
             Command::Status { id, reply } => {
                 self.prune_sealing();
-                let status = if self.mempool.contains(&id)
-                    || self.sealing.iter().any(|(_, ids)| ids.contains(&id))
-                {
-                    PendingStatus::Pending
+                let status = if let Some(tx) = self.mempool.get(&id) {
+                    PendingStatus::Pending(Some(Box::new(tx.signed().clone())))
+                } else if self.sealing.iter().any(|(_, ids)| ids.contains(&id)) {
+                    PendingStatus::Pending(None)
                 } else if let Some(e) = self.rejected.get(&id) {
                     PendingStatus::Rejected(e.clone())
                 } else {

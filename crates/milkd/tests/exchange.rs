@@ -243,7 +243,7 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
     );
     assert_eq!(
         code(c.buy(&bob, "SKY", tokens(100_000_001), u128::MAX)),
-        (422, "inventory_short".into())
+        (422, "bound_reached".into())
     );
     assert_eq!(
         code(c.buy(&bob, "SKY", tokens(1_000_001), u128::MAX)),
@@ -264,7 +264,7 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
         )),
         (400, "wrong_action".into())
     );
-    // A replayed order: the same signed bytes again.
+    // A replayed order: the same signed bytes again, as a client that lost the answer sends.
     let (_, seq) = c.http.account(&bob.address(), "center", "MLK");
     let order = Transaction {
         chain: "center".parse().unwrap(),
@@ -287,9 +287,12 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
             None,
         )
     };
-    assert_eq!(post().0, 200);
-    assert_eq!(code(post()), (422, "already_committed".into()));
+    let first = post();
+    assert_eq!(first.0, 200, "{}", first.1);
     let spent = bob_mlk - c.balance(&bob, "center", "MLK");
+    // It answers what the first did and pays nothing more.
+    assert_eq!(post(), first);
+    assert_eq!(bob_mlk - c.balance(&bob, "center", "MLK"), spent);
     // A sale whose limit is missed is refused after the lock: the tokens come back.
     let bob_cine = c.balance(&bob, "cinema", "CINE");
     let (s, r) = c.sell(&bob, "cinema", 10_000, u128::MAX);
@@ -375,4 +378,184 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
         c.balance(&cinema, "center", "MLK"),
         before + gross * u128::from(rate) / 10_000
     );
+}
+
+/// Signs `action` on `chain` with the given sequence number.
+fn signed(
+    c: &Client,
+    chain: &str,
+    key: &Keypair,
+    sequence: u64,
+    action: Action,
+) -> milk_core::tx::SignedTransaction {
+    Transaction {
+        chain: chain.parse().unwrap(),
+        sender: key.address(),
+        sequence,
+        expires_at_ms: c.clock.now_ms() + 60_000,
+        action,
+    }
+    .sign(key)
+}
+
+fn token_transfer(to: &Keypair, asset: &str, amount: u128) -> Action {
+    Action::Token(TokenAction::Transfer {
+        to: to.address(),
+        asset: sym(asset),
+        amount: Amount::new(amount),
+        memo: String::new(),
+    })
+}
+
+#[test]
+fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(ManualClock::new(NOW)));
+    let node = support::test_node(dir.path(), NOW, |config| {
+        config.oracle_sources = vec![start_ticker(ticker.clone())];
+        config.oracle_interval = Duration::from_millis(20);
+        // Nothing settles by itself during the test: each step is seen as it stands.
+        config.settle_retry = Duration::from_secs(3_600);
+    });
+    let c = Client {
+        http: Http::new(&node.url()).with_token(support::OPERATOR_TOKEN),
+        clock: ManualClock::new(NOW),
+    };
+    wait_until("the oracle's first price", || {
+        c.http.get("/v1/oracle").1["fresh"] == true
+    });
+    let status = |id: &str| c.http.get(&format!("/v1/trades/{id}"));
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+
+    // A sale sent one sequence number ahead waits in the cinema chain's pool: pending.
+    let (_, next) = c.http.account(&alice.address(), "cinema", "CINE");
+    let sell = Action::Exchange(ExchangeAction::Sell {
+        amount: Amount::new(10_000),
+        min_out: Amount::new(1),
+    });
+    let sale = signed(&c, "cinema", &alice, next + 1, sell);
+    let id = sale.tx.id().to_hex();
+    let r = c
+        .http
+        .submit("cinema", std::slice::from_ref(&sale), false)
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results[0].error);
+    let (s, v) = status(&id);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            &v["status"],
+            &v["side"],
+            &v["asset"],
+            &v["tokens"],
+            &v["mlk_limit"]
+        ),
+        (
+            &json!("pending"),
+            &json!("sell"),
+            &json!("CINE"),
+            &json!("10000"),
+            &json!("1")
+        ),
+        "{v}"
+    );
+    assert_eq!(v["user"], alice.address().to_string());
+    assert!(
+        v.get("total").is_none(),
+        "an unpriced order has no total: {v}"
+    );
+
+    // The gap filled, the sale is on its chain with its tokens in escrow: locked.
+    let gap = signed(&c, "cinema", &alice, next, token_transfer(&bob, "CINE", 1));
+    c.http.submit("cinema", &[gap], true).unwrap();
+    wait_until("the sale to be locked", || {
+        status(&id).1["status"] == "locked"
+    });
+
+    // Placing the same order settles it; placing it again answers the same.
+    let (s, filled) = c.http.request(
+        "POST",
+        "/v1/trades",
+        Some(json!({ "tx": tx_hex(&sale) }).to_string()),
+        None,
+    );
+    assert_eq!(
+        (s, filled["status"].as_str()),
+        (200, Some("filled")),
+        "{filled}"
+    );
+    let (s, again) = c.http.request(
+        "POST",
+        "/v1/trades",
+        Some(json!({ "tx": tx_hex(&sale) }).to_string()),
+        None,
+    );
+    assert_eq!((s, &again), (200, &filled));
+    assert_eq!(status(&id), (200, filled.clone()));
+
+    // A buy sent straight to the center chain is priced there at once; placing it settles
+    // its delivery: priced, then filled.
+    let buyer = support::account(0);
+    let (_, seq) = c.http.account(&buyer.address(), "center", "MLK");
+    let buy = Action::Exchange(ExchangeAction::Buy {
+        asset: sym("CINE"),
+        pay: sym("MLK"),
+        size: OrderSize::Tokens(Amount::new(6_000)),
+        max_in: Amount::new(u128::MAX),
+    });
+    let order = signed(&c, "center", &buyer, seq, buy);
+    let r = c
+        .http
+        .submit("center", std::slice::from_ref(&order), true)
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results[0].error);
+    let buy_id = order.tx.id().to_hex();
+    let (s, v) = status(&buy_id);
+    assert_eq!(
+        (s, &v["status"], &v["side"], &v["tokens"]),
+        (200, &json!("priced"), &json!("buy"), &json!("6000")),
+        "{v}"
+    );
+    assert!(
+        v["total"].as_str().is_some(),
+        "a priced trade has its total: {v}"
+    );
+    let (s, v) = c.http.request(
+        "POST",
+        "/v1/trades",
+        Some(json!({ "tx": tx_hex(&order) }).to_string()),
+        None,
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("filled")), "{v}");
+    assert_eq!(status(&buy_id).1["status"], "filled");
+
+    // A sale below its limit is refused; the refusal is what the trade says afterwards.
+    let (s, v) = c.sell(&alice, "cinema", 10_000, u128::from(u64::MAX));
+    assert_eq!((s, v["status"].as_str()), (200, Some("refused")), "{v}");
+    assert!(v["code"].is_string(), "{v}");
+    assert_eq!(status(v["id"].as_str().unwrap()).1, v);
+
+    // Ids that are not orders.
+    let (s, v) = status(&milk_core::Hash([9; 32]).to_hex());
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("unknown_trade"))
+    );
+    let tx = signed(
+        &c,
+        "center",
+        &buyer,
+        seq + 1,
+        token_transfer(&bob, "MLK", 1),
+    );
+    c.http
+        .submit("center", std::slice::from_ref(&tx), true)
+        .unwrap();
+    let (s, v) = status(&tx.tx.id().to_hex());
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("not_an_order")),
+        "{v}"
+    );
+    node.stop().unwrap();
 }

@@ -94,6 +94,11 @@ impl<A> Mempool<A> {
         self.txs.contains_key(id)
     }
 
+    /// The transaction `id`, if it waits here.
+    pub fn get(&self, id: &TxId) -> Option<&VerifiedTx<A>> {
+        self.txs.get(id)
+    }
+
     /// The sequence numbers `sender` has waiting.
     fn waiting(&self, sender: &Address) -> usize {
         self.by_sender.get(sender).map_or(0, BTreeMap::len)

@@ -107,12 +107,16 @@ pub enum ExchangeError {
     /// An embedded order that is not a sale.
     #[error("the embedded order is not a sale")]
     NotASale,
-    /// TICA's inventory cannot deliver.
-    #[error("TICA's inventory holds only {available} base units")]
-    InventoryShort {
-        /// What it holds.
-        available: u128,
-    },
+    /// A depth whose position would exceed TICA's stock: buys could be priced that the
+    /// inventory cannot deliver.
+    #[error("that depth would put TICA's position above the stock its inventory holds")]
+    DepthExceedsStock,
+    /// A depth change while buys of the market await delivery.
+    #[error("buys of this market are still settling: change its depth once they are done")]
+    BuysSettling,
+    /// TICA's inventory signs nothing: its tokens leave only as a delivery of a priced buy.
+    #[error("TICA's inventory is the exchange's stock: its tokens leave only by delivering a buy")]
+    InventoryReserved,
     /// TICA's reserve cannot pay.
     #[error("TICA's reserve holds only {available} MLK base units")]
     ReserveShort {
@@ -148,7 +152,9 @@ impl ExchangeError {
             ExchangeError::UnknownTrade => "unknown_trade",
             ExchangeError::TradeClosed => "trade_closed",
             ExchangeError::NotASale => "not_a_sale",
-            ExchangeError::InventoryShort { .. } => "inventory_short",
+            ExchangeError::DepthExceedsStock => "depth_exceeds_stock",
+            ExchangeError::InventoryReserved => "inventory_reserved",
+            ExchangeError::BuysSettling => "buys_settling",
             ExchangeError::ReserveShort { .. } => "reserve_short",
             ExchangeError::OrderExpired => "order_expired",
         }

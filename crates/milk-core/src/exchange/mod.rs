@@ -129,6 +129,14 @@ pub struct Market {
     pub max_order: u128,
     /// What one customer may trade in a UTC day, base units.
     pub user_daily_limit: u128,
+    /// TICA's stock: the tokens in its brand-chain inventory that no priced buy has
+    /// claimed, as the center chain accounts them, base units. The curve's position never
+    /// exceeds it, so every buy the curve prices can be delivered.
+    pub stock: u128,
+    /// Tokens of priced buys not yet delivered or voided, base units. A sale leaves them
+    /// room on the curve, so voiding a buy puts the position back exactly; the depth does
+    /// not change while any wait.
+    pub awaiting: u128,
 }
 
 /// A market and the brand chain its token lives on.
@@ -150,7 +158,9 @@ impl Encode for MarketEntry {
             .u128(c.capacity)
             .u128(c.position)
             .u128(self.market.max_order)
-            .u128(self.market.user_daily_limit);
+            .u128(self.market.user_daily_limit)
+            .u128(self.market.stock)
+            .u128(self.market.awaiting);
     }
 }
 
@@ -175,6 +185,8 @@ impl Decode for MarketEntry {
                 },
                 max_order: r.u128()?,
                 user_daily_limit: r.u128()?,
+                stock: r.u128()?,
+                awaiting: r.u128()?,
             },
         })
     }

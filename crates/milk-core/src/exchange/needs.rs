@@ -19,6 +19,9 @@ pub(crate) trait ExchangeNeeds {
     /// runs.
     fn listed_partner(&self, asset: &Symbol) -> Option<Option<&Member>>;
 
+    /// The token of the partner whose brand chain is `chain`, market open or not.
+    fn partner_token(&self, chain: &ChainId) -> Option<Symbol>;
+
     /// This brand chain's token, if this is a brand chain.
     fn brand_token(&self) -> Option<Symbol>;
 }

@@ -121,6 +121,7 @@ impl ChainState {
             OrderSize::Mlk(a) => curve.quote_mlk(side, a.units(), mlk, fee),
         }
         .map_err(market_error)?;
+        let market = Self::market_after(entry, &fill)?;
         if fill.bt > entry.market.max_order {
             return Err(TxError::Exchange(ExchangeError::OrderTooLarge {
                 max: entry.market.max_order,
@@ -134,14 +135,68 @@ impl ChainState {
                 used,
             }));
         }
-        let mut market = entry.clone();
-        market.market.curve.position = fill.position_after;
         Ok(Priced {
             fill,
             market,
             mlk_krw_e4: oracle.krw_e4,
             day_volume,
         })
+    }
+
+    /// The market after a fill: a buy claims TICA's stock and awaits its delivery; a sale
+    /// adds to the stock, and may not take the curve's room that a buy awaiting delivery
+    /// would need if it were voided.
+    fn market_after(
+        entry: &MarketEntry,
+        fill: &crate::exchange::curve::Fill,
+    ) -> Result<MarketEntry, TxError> {
+        let mut after = entry.clone();
+        let m = &mut after.market;
+        match fill.side {
+            Side::Buy => {
+                m.stock = m.stock.checked_sub(fill.bt).ok_or_else(|| {
+                    TxError::Exchange(ExchangeError::InvalidMarket(
+                        "TICA's stock is below its position".into(),
+                    ))
+                })?;
+                m.awaiting = m.awaiting.saturating_add(fill.bt);
+            }
+            Side::Sell => {
+                let room = m.curve.capacity - m.curve.position.min(m.curve.capacity);
+                if fill.bt.saturating_add(m.awaiting) > room {
+                    return Err(TxError::Exchange(ExchangeError::BoundReached {
+                        largest: room.saturating_sub(m.awaiting),
+                    }));
+                }
+                m.stock = m.stock.saturating_add(fill.bt);
+            }
+        }
+        m.curve.position = fill.position_after;
+        Ok(after)
+    }
+
+    /// TICA's inventory on a brand chain is the stock the center chain prices from: its
+    /// tokens leave only as the delivery of a priced buy, whoever signs.
+    pub(crate) fn check_inventory_spends(
+        &self,
+        action: &Action,
+        postings: &crate::ledger::Postings,
+    ) -> Result<(), TxError> {
+        let Some(inventory) = self.inventory else {
+            return Ok(());
+        };
+        if matches!(action, Action::Exchange(ExchangeAction::DeliverBuy { .. })) {
+            return Ok(());
+        }
+        let moved = postings.moves.iter().map(|m| (m.0, m.3));
+        let burned = postings.burns.iter().map(|b| (b.0, b.2));
+        if moved
+            .chain(burned)
+            .any(|(from, amount)| from == inventory && !amount.is_zero())
+        {
+            return Err(TxError::Exchange(ExchangeError::InventoryReserved));
+        }
+        Ok(())
     }
 
     /// The exchange's currency and its decimals.
@@ -289,11 +344,17 @@ impl ChainState {
         let exchange = self.exchange_state()?;
         let entry = match (exchange.market(asset), position) {
             (Some(existing), None) => {
+                if existing.market.awaiting > 0 {
+                    return Err(TxError::Exchange(ExchangeError::BuysSettling));
+                }
                 let curve = existing
                     .market
                     .curve
                     .with_capacity(capacity.units())
                     .map_err(market_error)?;
+                if curve.position > existing.market.stock {
+                    return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
+                }
                 MarketEntry {
                     chain: existing.chain.clone(),
                     market: crate::exchange::Market {
@@ -327,12 +388,18 @@ impl ChainState {
                     position: position.units(),
                 };
                 curve.check().map_err(market_error)?;
+                // TICA's stock is the float the partner's chain issued to its inventory.
+                if curve.position > a.initial_float.units() {
+                    return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
+                }
                 MarketEntry {
                     chain: a.chain.clone(),
                     market: crate::exchange::Market {
                         curve,
                         max_order: 0,
                         user_daily_limit: 0,
+                        stock: a.initial_float.units(),
+                        awaiting: 0,
                     },
                 }
             }
@@ -425,18 +492,31 @@ impl ChainState {
                 .postings
                 .moves
                 .push((*ESCROW, t.user, currency, Amount::new(t.total)));
-            // TICA's position goes back up: it kept its tokens.
-            if let Some(m) = exchange.market(&t.asset) {
-                let mut m = m.clone();
-                let c = &mut m.market.curve;
-                c.position = c.position.saturating_add(t.tokens).min(c.capacity);
-                change.exchange.push(ExchangeWrite::Market(t.asset, m));
-            }
             t.status = TradeStatus::Refunded;
+        }
+        if let Some(m) = exchange.market(&t.asset) {
+            change.exchange.push(ExchangeWrite::Market(
+                t.asset,
+                Self::buy_closed(m, &t, *delivered),
+            ));
         }
         change.exchange.push(ExchangeWrite::Trade(*trade, t));
 
         Ok(change)
+    }
+
+    /// The market once a buy is delivered or voided: it no longer awaits; voided, TICA
+    /// keeps its tokens, so its stock and position go back exactly (the room was kept, the
+    /// depth did not change meanwhile).
+    fn buy_closed(m: &MarketEntry, t: &Trade, delivered: bool) -> MarketEntry {
+        let mut m = m.clone();
+        m.market.awaiting = m.market.awaiting.saturating_sub(t.tokens);
+        if !delivered {
+            m.market.stock = m.market.stock.saturating_add(t.tokens);
+            let c = &mut m.market.curve;
+            c.position = c.position.saturating_add(t.tokens).min(c.capacity);
+        }
+        m
     }
 
     /// `SettleSell`: TICA settles a sale on the center chain with the customer's signed order
@@ -457,10 +537,12 @@ impl ChainState {
         if !keys::verify(&order.tx.sender, &id.0, &order.signature) {
             return Err(TxError::Ledger(LedgerError::BadSignature));
         }
-        let (asset, _) = exchange
-            .market_of_chain(&order.tx.chain)
+        // A partner's chain whose market is not open gets its sale refused, recorded, so the
+        // brand chain gives the tokens back.
+        let market = exchange.market_of_chain(&order.tx.chain).map(|(a, _)| *a);
+        let asset = market
+            .or_else(|| self.partner_token(&order.tx.chain))
             .ok_or(TxError::Brand(BrandError::NotBrandChain))?;
-        let asset = *asset;
         if exchange.trade(&id).is_some() {
             return Err(TxError::Exchange(ExchangeError::TradeClosed));
         }

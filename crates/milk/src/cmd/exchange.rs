@@ -219,28 +219,29 @@ fn fetch_quote(
 }
 
 fn show_trade(j: bool, t: &milk_api::exchange::TradeView, decimals: u8) -> Result<()> {
+    use milk_core::exchange::curve::Side;
+    let field = |v: &Option<String>, d: u8| units(v.as_deref().unwrap_or("0"), d);
     out(j, serde_json::to_value(t)?, || {
-        let verb = match (&t.side, t.status.as_str()) {
-            (milk_core::exchange::curve::Side::Sell, "filled") => "sold",
-            (milk_core::exchange::curve::Side::Buy, "filled") => "bought",
-            _ => "not filled:",
+        let verb = match (t.side, t.status.as_str(), &t.code) {
+            (_, status, Some(code)) => {
+                return format!(
+                    "{status} ({code}); everything locked went back\ntrade {}",
+                    t.id
+                );
+            }
+            (Some(Side::Sell), "filled", _) => "sold",
+            (Some(Side::Buy), "filled", _) => "bought",
+            (_, status, _) => return format!("{status}, still settling\ntrade {}", t.id),
         };
-        let mut s = format!(
+        format!(
             "{verb} {} {} for {} MLK (fee {} MLK), at {} KRW each\ntrade {}",
-            units(&t.tokens, decimals),
-            t.asset,
-            units(&t.total, MLK_DECIMALS),
-            units(&t.fee, MLK_DECIMALS),
-            units(&t.price_krw_e4, 4),
+            field(&t.tokens, decimals),
+            t.asset.as_deref().unwrap_or("?"),
+            field(&t.total, MLK_DECIMALS),
+            field(&t.fee, MLK_DECIMALS),
+            field(&t.price_krw_e4, 4),
             t.id
-        );
-        if let Some(code) = &t.code {
-            s = format!(
-                "{} ({code}); everything locked went back\ntrade {}",
-                t.status, t.id
-            );
-        }
-        s
+        )
     });
     Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod oracle;
 pub mod settlement;
 pub mod settling;
+pub(crate) mod status;
 pub mod ticker;
 
 use crate::access::{body_error, require_operator};
@@ -26,9 +27,8 @@ pub use milk_api::exchange::{
 use milk_core::codec::Decode;
 use milk_core::exchange::curve::{MlkPrice, Side};
 use milk_core::exchange::{self, MarketEntry, OracleRecord, Trade, TradeStatus};
-use milk_core::tx::ExchangeAction;
-use milk_core::tx::{Action, OrderSize, SignedTransaction, TxId};
-use milk_core::{Amount, ChainId, Hash, Symbol};
+use milk_core::tx::SignedTransaction;
+use milk_core::{Amount, ChainId, Symbol};
 use milk_store::ChainStore;
 use serde::Deserialize;
 use settlement::{DriveError, PlaceError};
@@ -46,7 +46,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/markets/{asset}/candles", get(candles))
         .route("/v1/oracle", get(oracle))
         .route("/v1/trades", post(trade))
-        .route("/v1/trades/{id}", get(trade_status))
+        .route("/v1/trades/{id}", get(status::trade_status))
         .route("/v1/treasury", get(treasury))
 }
 
@@ -269,9 +269,13 @@ async fn quote(
         };
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
     })?;
+    // The curve's bound (TICA's position never exceeds its stock, so it is the stock's
+    // bound too; the exact stock stays TICA's to know) and the market's largest order.
     let mut largest = curve.largest(q.side).min(m.market.max_order);
-    if q.side == Side::Buy {
-        largest = largest.min(brand_inventory(&node, &m.chain, &symbol)?);
+    if q.side == Side::Sell {
+        largest = largest.min(
+            (curve.capacity - curve.position.min(curve.capacity)).saturating_sub(m.market.awaiting),
+        );
     }
     let trade = Trade {
         user: node.genesis.operator,
@@ -383,50 +387,6 @@ async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError
     }))
 }
 
-fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
-    let decimals = settlement::market_record(node, &t.asset)
-        .ok()
-        .flatten()
-        .map_or(0, |m| m.market.curve.decimals);
-    let (mut status, code) = match &t.status {
-        // A buy priced, its MLK in escrow, waiting for its delivery.
-        TradeStatus::Pending => ("priced", None),
-        TradeStatus::Filled => ("filled", None),
-        TradeStatus::Refunded => ("voided", Some("inventory_short".to_owned())),
-        TradeStatus::Refused(c) => ("refused", Some(c.clone())),
-    };
-    // A sale is over only once its escrow is released (filled) or returned (refused):
-    // until then a filled one is priced, a refused one still locked.
-    if t.side == Side::Sell
-        && let Ok(Some(m)) = settlement::market_record(node, &t.asset)
-        && settlement::escrow_record(node, &m.chain, id)
-            .ok()
-            .flatten()
-            .is_some_and(|e| e.status == milk_core::exchange::EscrowStatus::Locked)
-    {
-        status = if status == "filled" {
-            "priced"
-        } else {
-            "locked"
-        };
-    }
-    TradeView {
-        id: id.to_hex(),
-        side: t.side,
-        asset: t.asset.to_string(),
-        user: t.user.to_string(),
-        status: status.to_owned(),
-        code,
-        tokens: t.tokens.to_string(),
-        gross: t.gross.to_string(),
-        fee: t.fee.to_string(),
-        total: t.total.to_string(),
-        mlk_krw_e4: t.mlk_krw_e4,
-        price_krw_e4: t.price_krw_e4(decimals, 8).to_string(),
-        time_ms: t.time_ms,
-    }
-}
-
 /// Places an order and settles it across both chains before answering.
 #[utoipa::path(post, path = "/v1/trades",
     request_body = TradeRequest,
@@ -446,30 +406,13 @@ async fn trade(
         .map_err(|e| ApiError::bad_request("malformed_tx", format!("not hex: {e}")))?;
     let order = SignedTransaction::decode_checked(&bytes)
         .map_err(|e| ApiError::bad_request("malformed_tx", e.to_string()))?;
-    // A buy TICA cannot deliver now is refused before its MLK is locked.
-    if let Action::Exchange(ExchangeAction::Buy {
-        asset,
-        size: OrderSize::Tokens(amount),
-        ..
-    }) = &order.tx.action
-        && let Ok(Some(m)) = settlement::market_record(&node, asset)
-    {
-        let available = brand_inventory(&node, &m.chain, asset)?;
-        if available < amount.units() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "inventory_short",
-                format!("TICA's inventory holds only {available} base units"),
-            ));
-        }
-    }
     let (id, order_chain) = (order.tx.id(), order.tx.chain.clone());
     match settlement::place(&node, order).await {
         Ok(id) => {
             let t = settlement::trade_record(&node, &id)
                 .map_err(internal)?
                 .ok_or_else(|| internal("settled trade has no record"))?;
-            Ok(Json(trade_view(&node, &id, &t)))
+            Ok(Json(status::trade_view(&node, &id, &t)))
         }
         Err(PlaceError::NotAnOrder) => Err(ApiError::bad_request(
             "wrong_action",
@@ -520,26 +463,6 @@ async fn trade(
     }
 }
 
-/// A trade by id.
-#[utoipa::path(get, path = "/v1/trades/{id}",
-    params(("id" = String, Path, description = "The trade id (the order's transaction id)")),
-    responses((status = 200, description = "The trade", body = TradeView),
-        (status = 404, description = "No such trade", body = ErrorBody)))]
-async fn trade_status(
-    State(node): State<Shared>,
-    Path(id): Path<String>,
-) -> Result<Json<TradeView>, ApiError> {
-    let id = Hash::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_id", e))?;
-    match settlement::trade_record(&node, &id).map_err(internal)? {
-        Some(t) => Ok(Json(trade_view(&node, &id, &t))),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_trade",
-            "no trade with this id on the center chain (a sale appears once it settles)",
-        )),
-    }
-}
-
 /// TICA's treasury (the operator only).
 #[utoipa::path(get, path = "/v1/treasury",
     responses((status = 200, description = "The treasury", body = TreasuryView),
@@ -580,6 +503,8 @@ async fn treasury(
             inventory: inventory.to_string(),
             escrow: escrow.to_string(),
             position: c.position.to_string(),
+            stock: m.market.stock.to_string(),
+            awaiting: m.market.awaiting.to_string(),
             exposure_krw: exposure.to_string(),
         });
     }

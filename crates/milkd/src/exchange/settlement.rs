@@ -11,6 +11,7 @@
 use crate::lanes::LaneError;
 use crate::node::{Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
+use crate::worker::SubmitError;
 use milk_core::codec::Decode;
 use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::Side;
@@ -290,6 +291,9 @@ pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, P
     let answers = submit_verified(&handle, vec![verified], true, Some(deadline)).await;
     match answers.map_err(PlaceError::Send)?.pop().map(|(_, s)| s) {
         Some(Submitted::Committed(_)) => {}
+        // Placed before: drive it like the first time, so a retried order gets the same
+        // answer as the first request.
+        Some(Submitted::Refused(Refusal::Admission(SubmitError::AlreadyCommitted { .. }))) => {}
         Some(Submitted::Pending) => return Err(PlaceError::Pending),
         Some(Submitted::Refused(r)) => return Err(PlaceError::Refused(r)),
         Some(Submitted::Halted) | None => return Err(PlaceError::Send(SendError::Stopped)),
