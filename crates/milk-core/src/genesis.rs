@@ -432,6 +432,18 @@ impl Genesis {
         if u128::from(config.fee_bps) >= crate::exchange::curve::BPS {
             return Err("the exchange fee must be under 10,000 basis points".into());
         }
+        if config.oracle_band_bps == 0
+            || u128::from(config.oracle_band_bps) >= crate::exchange::curve::BPS
+        {
+            return Err("the oracle's band must be 1 to 9,999 basis points".into());
+        }
+        if config.oracle_window_ms < config.oracle_max_age_ms || config.outflow_window_ms == 0 {
+            return Err(
+                "the oracle's window must be at least its maximum age, and the outflow window \
+                 more than zero"
+                    .into(),
+            );
+        }
         let markets = self.genesis_markets(config);
         for m in &config.markets {
             let entry = markets
@@ -798,6 +810,11 @@ fn demo_exchange(mlk: Symbol, operator: Address) -> ExchangeConfig {
         oracle: operator,
         fee_bps: crate::exchange::curve::DEFAULT_FEE_BPS,
         oracle_max_age_ms: 60_000,
+        oracle_band_bps: crate::exchange::defaults::band_bps(),
+        oracle_settle_ms: crate::exchange::defaults::settle_ms(),
+        oracle_window_ms: crate::exchange::defaults::window_ms(),
+        outflow_window_ms: crate::exchange::defaults::outflow_window_ms(),
+        max_outflow: crate::exchange::defaults::max_outflow(),
         // Each market's curve spans 2,000,000 tokens with TICA half-way (87.5 % of
         // R), matching its 1,000,000 in inventory.
         markets: DEMO_PARTNERS

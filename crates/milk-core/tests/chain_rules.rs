@@ -330,6 +330,7 @@ impl Model {
             | Action::Alliance(AllianceAction::Suspend { .. })
             | Action::Alliance(AllianceAction::Reinstate { .. })
             | Action::Exchange(ExchangeAction::OraclePrice { .. })
+            | Action::Exchange(ExchangeAction::ConfirmPrice { .. })
             | Action::Exchange(ExchangeAction::SetMarket { .. })
             | Action::Exchange(ExchangeAction::Buy { .. })
             | Action::Exchange(ExchangeAction::CompleteBuy { .. })

@@ -1335,3 +1335,114 @@ fn a_sale_on_a_partner_chain_without_a_market_is_refused_and_given_back() {
     assert_eq!(net.cine(&ESCROW), 0);
     net.conserved();
 }
+
+/// Settles a sale on both chains; returns its trade.
+fn settle_sale(net: &mut Net, user: &Keypair, amount: u128) -> milk_core::exchange::Trade {
+    let sale = net.sell(user, amount, 0).unwrap();
+    let id = sale.tx.id();
+    let settle = ExchangeAction::SettleSell {
+        order: Box::new(sale),
+    };
+    net.operator("center", Action::Exchange(settle)).unwrap();
+    let t = net.center.exchange().unwrap().trade(&id).unwrap().clone();
+    let filled = t.status == TradeStatus::Filled;
+    let release = ExchangeAction::ReleaseSell { trade: id, filled };
+    net.operator("cinema", Action::Exchange(release)).unwrap();
+    t
+}
+
+/// Prices, delivers and completes a buy; returns what it cost in MLK.
+fn settle_buy(net: &mut Net, user: &Keypair, tokens: u128) -> u128 {
+    let id = net
+        .buy(user, OrderSize::Tokens(Amount::new(tokens)), u128::MAX)
+        .unwrap();
+    let deliver = ExchangeAction::DeliverBuy {
+        trade: id,
+        to: user.address(),
+        amount: Amount::new(tokens),
+    };
+    net.operator("cinema", Action::Exchange(deliver)).unwrap();
+    let complete = ExchangeAction::CompleteBuy {
+        trade: id,
+        delivered: true,
+    };
+    net.operator("center", Action::Exchange(complete)).unwrap();
+    net.center.exchange().unwrap().trade(&id).unwrap().total
+}
+
+#[test]
+fn knowing_where_the_oracle_is_going_earns_nothing() {
+    let mut net = Net::new();
+    let alice = demo_key("alice");
+    // MLK falls 1.9 % (within the band): a buy at the old price, sold back at the new one,
+    // would gain 1.9 % of its value less the fees. The sale is priced at the window's
+    // highest price, the old one: it loses.
+    let paid = settle_buy(&mut net, &alice, 100_000);
+    net.now += 10_000;
+    net.oracle(MLK_KRW_E4 / 1_000 * 981).unwrap();
+    let got = settle_sale(&mut net, &alice, 100_000).total;
+    assert!(
+        got < paid,
+        "a round trip across the move paid {got} for {paid}"
+    );
+    // MLK falls 3 % more (beyond the band): trading halts both ways until the move settles
+    // or TICA confirms it.
+    net.now += 10_000;
+    let fallen = MLK_KRW_E4 / 1_000 * 951;
+    net.oracle(fallen).unwrap();
+    let tokens = OrderSize::Tokens(Amount::new(100_000));
+    assert_eq!(net.buy(&alice, tokens, u128::MAX), Err("oracle_unsettled"));
+    let confirm = |krw_e4| Action::Exchange(ExchangeAction::ConfirmPrice { krw_e4 });
+    assert_eq!(
+        net.operator("center", confirm(fallen + 1)),
+        Err("nothing_to_confirm")
+    );
+    assert_eq!(
+        net.run("center", &alice, confirm(fallen)),
+        Err("not_operator")
+    );
+    net.operator("center", confirm(fallen)).unwrap();
+    // A buy at the new low, sold back while the old prices are in the window, loses too.
+    let paid = settle_buy(&mut net, &alice, 100_000);
+    let got = settle_sale(&mut net, &alice, 100_000).total;
+    assert!(got < paid, "{got} for {paid}");
+    net.conserved();
+}
+
+#[test]
+fn the_reserve_pays_out_at_most_its_limit_per_window() {
+    // A limit of 20 MLK an hour; each sale pays about 8.6.
+    let mut net = Net::with(|g| {
+        g.exchange.as_mut().unwrap().max_outflow = Amount::new(20 * 100_000_000);
+    });
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let first = settle_sale(&mut net, &alice, 100_000);
+    assert_eq!(first.status, TradeStatus::Filled);
+    let mut paid = first.gross;
+    let refused = loop {
+        let t = settle_sale(&mut net, &alice, 100_000);
+        if t.status != TradeStatus::Filled {
+            break t;
+        }
+        paid += t.gross;
+    };
+    assert_eq!(
+        refused.status,
+        TradeStatus::Refused("outflow_paused".into())
+    );
+    assert!(paid <= 20 * 100_000_000, "{paid}");
+    // What buyers pay in makes room again, within the window.
+    settle_buy(&mut net, &bob, 300_000);
+    assert_eq!(
+        settle_sale(&mut net, &alice, 100_000).status,
+        TradeStatus::Filled
+    );
+    // The next window starts afresh.
+    net.now += 3_600_000;
+    net.oracle(MLK_KRW_E4).unwrap();
+    assert_eq!(
+        settle_sale(&mut net, &alice, 100_000).status,
+        TradeStatus::Filled
+    );
+    net.conserved();
+}

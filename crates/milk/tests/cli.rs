@@ -624,29 +624,13 @@ fn cinema_points_become_travel_points_through_the_exchange() {
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    // MLK at KRW 1,000 from a local ticker, through the node's oracle.
+    // MLK at KRW 1,000 from three local tickers, through the node's oracle.
     let ticker = milkd::exchange::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(SystemClock));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let ticker_url = format!(
-        "http://{}/v1/ticker?markets=KRW-MLK",
-        listener.local_addr().unwrap()
-    );
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, milkd::exchange::ticker::router(ticker))
-                    .await
-                    .unwrap();
-            });
-    });
+    let skews = &milkd::exchange::ticker::SOURCE_SKEWS_BPS;
+    let urls = milkd::exchange::ticker::serve_sources(ticker, skews).unwrap();
     let mut config = NodeConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
-    config.oracle_sources = vec![ticker_url];
+    config.oracle_sources = urls;
     config.oracle_interval = Duration::from_millis(50);
     let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
     let url = node.url();

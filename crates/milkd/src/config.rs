@@ -57,6 +57,8 @@ pub struct NodeConfig {
     pub oracle_sources: Vec<String>,
     /// How often the oracle records MLK's price.
     pub oracle_interval: Duration,
+    /// How many fresh sources must agree (within the exchange's band) for a price.
+    pub oracle_quorum: usize,
     /// Stop the process abruptly right after this settlement step (`sell:1`, `sell:2`,
     /// `buy:1`, `buy:2`): for fault-injection tests of recovery.
     pub crash_after: Option<String>,
@@ -89,6 +91,7 @@ impl NodeConfig {
             standing_interval: Duration::from_secs(1),
             oracle_sources: Vec::new(),
             oracle_interval: Duration::from_secs(5),
+            oracle_quorum: 2,
             crash_after: None,
         }
     }

@@ -36,10 +36,13 @@ struct Args {
     #[arg(long)]
     no_demo_traffic: bool,
     /// An MLK price source for the oracle: an Upbit-style ticker URL (repeat for several;
-    /// the median of the fresh ones is recorded). The demo network runs its own ticker
-    /// when none is given.
+    /// what a quorum of the fresh ones agrees on is recorded). The demo network runs three
+    /// local tickers when none is given.
     #[arg(long = "oracle-url", env = "MILK_ORACLE_URLS", value_delimiter = ',')]
     oracle_urls: Vec<String>,
+    /// How many fresh sources must agree (within the exchange's band) for a price.
+    #[arg(long, default_value_t = 2)]
+    oracle_quorum: usize,
     /// Seconds between oracle prices.
     #[arg(long, default_value_t = 5)]
     oracle_interval_s: u64,
@@ -74,6 +77,7 @@ fn main() -> anyhow::Result<()> {
     config.block_interval = Duration::from_millis(args.block_interval_ms);
     config.oracle_sources = args.oracle_urls.clone();
     config.oracle_interval = Duration::from_secs(args.oracle_interval_s.max(1));
+    config.oracle_quorum = args.oracle_quorum.max(1);
     config.max_connections = args.max_connections.max(1);
     config.max_connections_per_address = args.max_connections_per_address.max(1);
     config.header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
@@ -98,13 +102,12 @@ fn main() -> anyhow::Result<()> {
         println!("milkd listening on http://{addr}");
         tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chain_handles().len(), "node started");
                 if milkd::demo::is_demo(&node) && args.oracle_urls.is_empty() {
-            // MLK at about KRW 1,000, wandering by up to 0.3 % a quote.
+            // MLK at about KRW 1,000, wandering by up to 0.3 % a quote, from three sources
+            // a little apart, as exchanges are.
             let ticker = milkd::exchange::ticker::Ticker::new(10_000_000, 30, 0x6d696c6b, Arc::new(SystemClock));
-            let ticker_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let url = format!("http://{}/v1/ticker?markets={}", ticker_listener.local_addr()?, milkd::exchange::ticker::MARKET);
-            milkd::exchange::ticker::spawn(ticker_listener, ticker);
-            tracing::info!(%url, "demo network: a local MLK ticker feeds the oracle (--oracle-url to use others)");
-            tokio::spawn(milkd::exchange::oracle::run(node.clone(), vec![url], Duration::from_secs(args.oracle_interval_s.max(1))));
+            let urls = milkd::exchange::ticker::serve_sources(ticker, &milkd::exchange::ticker::SOURCE_SKEWS_BPS)?;
+            tracing::info!(?urls, "demo network: three local MLK tickers feed the oracle (--oracle-url to use others)");
+            tokio::spawn(milkd::exchange::oracle::run(node.clone(), urls, Duration::from_secs(args.oracle_interval_s.max(1))));
         }
         if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
             tracing::info!("demo network: Paper Lantern Books joins the alliance; every 3 s carol sends tokens, has mileage converted or trades on the exchange (--no-demo-traffic to stop)");

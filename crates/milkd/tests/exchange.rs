@@ -22,28 +22,10 @@ fn sym(s: &str) -> Symbol {
     s.parse().unwrap()
 }
 
-/// A ticker on its own thread and runtime; returns its URL.
-fn start_ticker(ticker: Arc<Ticker>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!(
-        "http://{}/v1/ticker?markets={}",
-        listener.local_addr().unwrap(),
-        milkd::exchange::ticker::MARKET
-    );
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, milkd::exchange::ticker::router(ticker))
-                .await
-                .unwrap();
-        });
-    });
-    url
+/// Three sources of one ticker, a little apart; their URLs.
+fn start_ticker(ticker: Arc<Ticker>) -> Vec<String> {
+    milkd::exchange::ticker::serve_sources(ticker, &milkd::exchange::ticker::SOURCE_SKEWS_BPS)
+        .unwrap()
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -114,7 +96,7 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
     let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(clock.clone()));
     let mut config = NodeConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
-    config.oracle_sources = vec![start_ticker(ticker.clone())];
+    config.oracle_sources = start_ticker(ticker.clone());
     config.oracle_interval = Duration::from_millis(20);
     config.settle_retry = Duration::from_millis(20);
     let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
@@ -412,7 +394,7 @@ fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
     let dir = tempfile::tempdir().unwrap();
     let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(ManualClock::new(NOW)));
     let node = support::test_node(dir.path(), NOW, |config| {
-        config.oracle_sources = vec![start_ticker(ticker.clone())];
+        config.oracle_sources = start_ticker(ticker.clone());
         config.oracle_interval = Duration::from_millis(20);
         // Nothing settles by itself during the test: each step is seen as it stands.
         config.settle_retry = Duration::from_secs(3_600);

@@ -22,6 +22,13 @@ pub enum ExchangeAction<O> {
         /// When the sources quoted it, Unix ms.
         observed_at_ms: u64,
     },
+    /// TICA confirms a move of MLK's price beyond the oracle's band, so trading resumes at
+    /// it before the sources have agreed on it for the settling period (center chain; the
+    /// operator only). It must name the price the move reached.
+    ConfirmPrice {
+        /// The price the move reached, KRW per whole MLK × 10⁴.
+        krw_e4: u64,
+    },
     /// Opens a Brand Token market or changes its depth and limits (center chain; TICA).
     SetMarket {
         /// The Brand Token.
@@ -130,6 +137,7 @@ impl<O> ExchangeAction<O> {
             Self::ReleaseSell { .. } => "sale_settled",
             Self::DeliverBuy { .. } => "purchase",
             Self::OraclePrice { .. }
+            | Self::ConfirmPrice { .. }
             | Self::SetMarket { .. }
             | Self::Buy { .. }
             | Self::CompleteBuy { .. }
@@ -145,6 +153,7 @@ impl<O> ExchangeAction<O> {
     const SETTLE_SELL: u8 = 20;
     const RELEASE_SELL: u8 = 21;
     const DELIVER_BUY: u8 = 22;
+    const CONFIRM_PRICE: u8 = 44;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -156,6 +165,7 @@ impl<O> ExchangeAction<O> {
         Self::SETTLE_SELL,
         Self::RELEASE_SELL,
         Self::DELIVER_BUY,
+        Self::CONFIRM_PRICE,
     ];
 }
 
@@ -168,6 +178,9 @@ impl<O: Encode> ExchangeAction<O> {
                 observed_at_ms,
             } => {
                 w.u8(Self::ORACLE_PRICE).u64(*krw_e4).u64(*observed_at_ms);
+            }
+            Self::ConfirmPrice { krw_e4 } => {
+                w.u8(Self::CONFIRM_PRICE).u64(*krw_e4);
             }
             Self::SetMarket {
                 asset,
@@ -218,6 +231,7 @@ impl<O: Decode> ExchangeAction<O> {
                 krw_e4: r.u64()?,
                 observed_at_ms: r.u64()?,
             }),
+            Self::CONFIRM_PRICE => Ok(Self::ConfirmPrice { krw_e4: r.u64()? }),
             Self::SET_MARKET => Ok(Self::SetMarket {
                 asset: r.get()?,
                 capacity: r.get()?,

@@ -31,6 +31,22 @@ pub enum ExchangeError {
         /// The most allowed.
         max_ms: u64,
     },
+    /// MLK's price moved beyond the oracle's band: trading waits until it settles.
+    #[error(
+        "MLK's price moved beyond the oracle's band (to {level} KRW × 10⁴): trading waits until the sources agree on it or TICA confirms it"
+    )]
+    OracleUnsettled {
+        /// The level the move reached.
+        level: u64,
+    },
+    /// A confirmation that names no move waiting, or another level.
+    #[error("no move of MLK's price to that level waits to be confirmed")]
+    NothingToConfirm,
+    /// The reserve paid out its limit for this window.
+    #[error(
+        "the reserve's MLK outflow limit for this window is reached: sales resume in the next window"
+    )]
+    OutflowPaused,
     /// No market for that token.
     #[error("no market for {asset}")]
     UnknownMarket {
@@ -138,6 +154,9 @@ impl ExchangeError {
             ExchangeError::OracleNotNewer => "oracle_not_newer",
             ExchangeError::OracleMissing => "oracle_missing",
             ExchangeError::OracleStale { .. } => "oracle_stale",
+            ExchangeError::OracleUnsettled { .. } => "oracle_unsettled",
+            ExchangeError::NothingToConfirm => "nothing_to_confirm",
+            ExchangeError::OutflowPaused => "outflow_paused",
             ExchangeError::UnknownMarket { .. } => "unknown_market",
             ExchangeError::InvalidMarket(_) => "invalid_market",
             ExchangeError::MaxOrderUnsafe { .. } => "max_order_unsafe",

@@ -18,6 +18,7 @@
 //! any balance.
 
 pub mod curve;
+pub mod oracle;
 pub(crate) mod rules;
 
 pub mod action;
@@ -49,8 +50,21 @@ pub mod record {
     /// `OPEN_BUY ‖ trade id` → empty, while a buy waits for its delivery: what recovery
     /// scans, so its cost follows the open trades, not the history.
     pub const OPEN_BUY: u8 = 35;
+    /// `ORACLE_STATE` → the accepted prices of the window and a move waiting to settle.
+    pub const ORACLE_STATE: u8 = 36;
+    /// `FLOW` → the reserve's MLK paid out and taken in during the current window.
+    pub const FLOW: u8 = 37;
     /// This domain's namespaces.
-    pub const NAMESPACES: &[u8] = &[MARKET, ORACLE, TRADE, VOLUME, TICK, OPEN_BUY];
+    pub const NAMESPACES: &[u8] = &[
+        MARKET,
+        ORACLE,
+        TRADE,
+        VOLUME,
+        TICK,
+        OPEN_BUY,
+        ORACLE_STATE,
+        FLOW,
+    ];
 
     /// The key of a buy's open marker.
     pub fn open_buy(id: &crate::Hash) -> Vec<u8> {
@@ -98,11 +112,101 @@ pub struct ExchangeConfig {
     pub oracle: Address,
     /// The fee, basis points of each trade's value.
     pub fee_bps: u16,
-    /// How old MLK's price may be for a trade, ms; older halts trading.
+    /// How old MLK's price may be for a trade, ms, from the sources' quote times; older
+    /// halts trading.
     pub oracle_max_age_ms: u64,
+    /// How far a reported price may be from the last accepted one, basis points; further
+    /// halts trading until it settles or TICA confirms it.
+    #[serde(default = "defaults::band_bps")]
+    pub oracle_band_bps: u16,
+    /// How long reports must agree on a new level before trading resumes at it, ms.
+    #[serde(default = "defaults::settle_ms")]
+    pub oracle_settle_ms: u64,
+    /// The window over which trades are priced against the customer, ms.
+    #[serde(default = "defaults::window_ms")]
+    pub oracle_window_ms: u64,
+    /// The window over which the reserve's net MLK outflow is capped, ms.
+    #[serde(default = "defaults::outflow_window_ms")]
+    pub outflow_window_ms: u64,
+    /// The most MLK the reserve may pay out, net of what it takes in, per window (base
+    /// units); sales pause above it until the next window.
+    #[serde(default = "defaults::max_outflow")]
+    pub max_outflow: Amount,
     /// The markets open at genesis.
     #[serde(default)]
     pub markets: Vec<MarketSpec>,
+}
+
+/// The oracle's and the reserve's limits where a genesis file does not give them.
+pub mod defaults {
+    use crate::Amount;
+
+    /// 2 %: less than a round trip's fees (twice 1.5 %).
+    pub fn band_bps() -> u16 {
+        200
+    }
+
+    /// A minute.
+    pub fn settle_ms() -> u64 {
+        60_000
+    }
+
+    /// Five minutes.
+    pub fn window_ms() -> u64 {
+        300_000
+    }
+
+    /// An hour.
+    pub fn outflow_window_ms() -> u64 {
+        3_600_000
+    }
+
+    /// 10,000,000 MLK (8 decimals).
+    pub fn max_outflow() -> Amount {
+        Amount::new(10_000_000 * 100_000_000)
+    }
+}
+
+impl ExchangeConfig {
+    /// The oracle's rules.
+    pub fn oracle_rules(&self) -> oracle::OracleRules {
+        oracle::OracleRules {
+            band_bps: self.oracle_band_bps,
+            settle_ms: self.oracle_settle_ms,
+            window_ms: self.oracle_window_ms,
+            max_age_ms: self.oracle_max_age_ms,
+        }
+    }
+}
+
+/// The reserve's MLK flows in the current outflow window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flow {
+    /// The window's number (block time over the window's length).
+    pub window: u64,
+    /// Paid to sellers (gross), base units.
+    pub out: u128,
+    /// Taken from buyers (gross), base units.
+    pub inflow: u128,
+}
+
+impl Flow {
+    /// This flow as of window `window`: a new window starts from nothing.
+    pub fn at(self, window: u64) -> Flow {
+        if self.window == window {
+            self
+        } else {
+            Flow {
+                window,
+                ..Flow::default()
+            }
+        }
+    }
+
+    /// What the reserve paid out beyond what it took in.
+    pub fn net_out(&self) -> u128 {
+        self.out.saturating_sub(self.inflow)
+    }
 }
 
 /// A market as the genesis opens it.
@@ -319,6 +423,8 @@ impl Trade {
 #[derive(Debug, Clone)]
 pub(crate) enum ExchangeWrite {
     Oracle(OracleRecord),
+    OracleState(oracle::OracleState),
+    Flow(Flow),
     Market(Symbol, MarketEntry),
     Trade(TxId, Trade),
     Volume(Address, u64, Symbol, u128),
@@ -332,6 +438,8 @@ pub struct Exchange {
     config: ExchangeConfig,
     markets: BTreeMap<Symbol, MarketEntry>,
     oracle: Option<OracleRecord>,
+    oracle_state: oracle::OracleState,
+    flow: Flow,
     trades: HashMap<TxId, Trade>,
     volume: HashMap<(Address, u64, Symbol), u128>,
     ticks: BTreeMap<Vec<u8>, Vec<u8>>,
@@ -346,6 +454,8 @@ impl Exchange {
             config,
             markets,
             oracle: None,
+            oracle_state: oracle::OracleState::default(),
+            flow: Flow::default(),
             trades: HashMap::new(),
             volume: HashMap::new(),
             ticks: BTreeMap::new(),
@@ -376,6 +486,16 @@ impl Exchange {
     /// MLK's latest oracle price.
     pub fn oracle(&self) -> Option<OracleRecord> {
         self.oracle
+    }
+
+    /// The accepted prices of the window, and a move waiting to settle.
+    pub fn oracle_state(&self) -> &oracle::OracleState {
+        &self.oracle_state
+    }
+
+    /// The reserve's flows in the last outflow window that saw a trade.
+    pub fn flow(&self) -> Flow {
+        self.flow
     }
 
     /// A trade by id.
@@ -412,6 +532,14 @@ impl Exchange {
                 self.oracle = Some(o);
                 self.touched.push(vec![record::ORACLE]);
             }
+            ExchangeWrite::OracleState(o) => {
+                self.oracle_state = o;
+                self.touched.push(vec![record::ORACLE_STATE]);
+            }
+            ExchangeWrite::Flow(f) => {
+                self.flow = f;
+                self.touched.push(vec![record::FLOW]);
+            }
             ExchangeWrite::Market(s, m) => {
                 self.touched.push(record::market(&s));
                 self.markets.insert(s, m);
@@ -445,6 +573,13 @@ impl Exchange {
                 w.u64(o.krw_e4).u64(o.observed_at_ms);
                 w.into_bytes()
             }),
+            record::ORACLE_STATE => Some(self.oracle_state.to_bytes()),
+            record::FLOW => {
+                let mut w = Writer::new();
+                let f = self.flow;
+                w.u64(f.window).u128(f.out).u128(f.inflow);
+                Some(w.into_bytes())
+            }
             record::MARKET => {
                 let s: Symbol = std::str::from_utf8(rest).ok()?.parse().ok()?;
                 self.markets.get(&s).map(Encode::to_bytes)
@@ -499,6 +634,12 @@ impl crate::ledger::DomainRecords for Exchange {
         if self.oracle.is_some() {
             keys.push(vec![record::ORACLE]);
         }
+        if self.oracle_state != oracle::OracleState::default() {
+            keys.push(vec![record::ORACLE_STATE]);
+        }
+        if self.flow != Flow::default() {
+            keys.push(vec![record::FLOW]);
+        }
         keys.extend(self.trades.keys().map(record::trade));
         keys.extend(
             self.trades
@@ -536,6 +677,24 @@ impl crate::ledger::DomainRecords for Exchange {
                     Ok(())
                 })()
                 .is_ok()
+            }
+            record::ORACLE_STATE => match oracle::OracleState::from_bytes(value) {
+                Ok(o) => {
+                    self.oracle_state = o;
+                    true
+                }
+                Err(_) => false,
+            },
+            record::FLOW => {
+                let mut r = Reader::new(value);
+                let f = (|| -> Result<Flow, DecodeError> {
+                    Ok(Flow {
+                        window: r.u64()?,
+                        out: r.u128()?,
+                        inflow: r.u128()?,
+                    })
+                })();
+                f.map(|f| self.flow = f).is_ok()
             }
             record::MARKET => {
                 let s = std::str::from_utf8(rest)

@@ -7,6 +7,7 @@ use crate::error::{BrandError, ExchangeError, LedgerError};
 use crate::exchange::Fill;
 use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::exchange::desk::{Delivery, Desk, DeskWrite, Escrow, EscrowStatus};
+use crate::exchange::oracle::Unpriced;
 use crate::exchange::{ESCROW, Exchange, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
 use crate::state::{ChainState, Change, Event};
@@ -98,20 +99,21 @@ impl ChainState {
         if self.partner_suspended(&entry.chain) {
             return Err(TxError::Exchange(ExchangeError::PartnerSuspended));
         }
-        let oracle = exchange
-            .oracle()
-            .ok_or(TxError::Exchange(ExchangeError::OracleMissing))?;
-        let age_ms = now_ms.saturating_sub(oracle.observed_at_ms);
-        let max_ms = exchange.config().oracle_max_age_ms;
-        if age_ms > max_ms {
-            return Err(TxError::Exchange(ExchangeError::OracleStale {
-                age_ms,
-                max_ms,
-            }));
-        }
+        let rules = exchange.config().oracle_rules();
+        let krw_e4 = (exchange.oracle_state())
+            .price_for(&rules, side, now_ms)
+            .map_err(|why| {
+                TxError::Exchange(match why {
+                    Unpriced::Missing => ExchangeError::OracleMissing,
+                    Unpriced::Stale(age_ms, max_ms) => {
+                        ExchangeError::OracleStale { age_ms, max_ms }
+                    }
+                    Unpriced::Unsettled(level) => ExchangeError::OracleUnsettled { level },
+                })
+            })?;
         let currency = self.currency()?;
         let mlk = MlkPrice {
-            krw_e4: oracle.krw_e4,
+            krw_e4,
             decimals: currency.1,
         };
         let fee = exchange.config().fee_bps;
@@ -138,7 +140,7 @@ impl ChainState {
         Ok(Priced {
             fill,
             market,
-            mlk_krw_e4: oracle.krw_e4,
+            mlk_krw_e4: krw_e4,
             day_volume,
         })
     }
@@ -197,6 +199,13 @@ impl ChainState {
             return Err(TxError::Exchange(ExchangeError::InventoryReserved));
         }
         Ok(())
+    }
+
+    /// The reserve's flows in the outflow window of block time `now_ms`.
+    fn flow_now(&self, now_ms: u64) -> Result<crate::exchange::Flow, TxError> {
+        let exchange = self.exchange_state()?;
+        let window = now_ms / exchange.config().outflow_window_ms.max(1);
+        Ok(exchange.flow().at(window))
     }
 
     /// The exchange's currency and its decimals.
@@ -270,6 +279,7 @@ impl ChainState {
                 krw_e4,
                 observed_at_ms,
             } => self.oracle_price(tx, krw_e4, observed_at_ms, now_ms),
+            ExchangeAction::ConfirmPrice { krw_e4 } => self.confirm_price(tx, krw_e4),
             ExchangeAction::SetMarket {
                 asset,
                 capacity,
@@ -284,7 +294,7 @@ impl ChainState {
                 max_in,
             } => self.buy(tx, asset, pay, size, max_in, now_ms),
             ExchangeAction::CompleteBuy { trade, delivered } => {
-                self.complete_buy(tx, trade, delivered)
+                self.complete_buy(tx, trade, delivered, now_ms)
             }
             ExchangeAction::SettleSell { order } => self.settle_sell(tx, order, now_ms),
             ExchangeAction::Sell { amount, min_out } => self.sell(tx, amount, min_out, now_ms),
@@ -324,6 +334,24 @@ impl ChainState {
                 krw_e4: *krw_e4,
                 observed_at_ms: *observed_at_ms,
             }));
+        let rules = exchange.config().oracle_rules();
+        let state = (exchange.oracle_state()).report(&rules, *krw_e4, *observed_at_ms);
+        change.exchange.push(ExchangeWrite::OracleState(state));
+
+        Ok(change)
+    }
+
+    /// `ConfirmPrice`: TICA accepts the level a move of MLK's price reached (center chain;
+    /// the operator only).
+    fn confirm_price(&self, tx: &Transaction, krw_e4: &u64) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let exchange = self.exchange_state()?;
+        let rules = exchange.config().oracle_rules();
+        let state = (exchange.oracle_state())
+            .confirm(&rules, *krw_e4)
+            .ok_or(TxError::Exchange(ExchangeError::NothingToConfirm))?;
+        change.exchange.push(ExchangeWrite::OracleState(state));
 
         Ok(change)
     }
@@ -459,6 +487,7 @@ impl ChainState {
         tx: &Transaction,
         trade: &TxId,
         delivered: &bool,
+        now_ms: u64,
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
         self.operator_only(tx)?;
@@ -485,6 +514,13 @@ impl ChainState {
                 .moves
                 .push((*ESCROW, config.fees, currency, Amount::new(t.fee)));
             t.status = TradeStatus::Filled;
+            let flow = self.flow_now(now_ms)?;
+            change
+                .exchange
+                .push(ExchangeWrite::Flow(crate::exchange::Flow {
+                    inflow: flow.inflow.saturating_add(t.gross),
+                    ..flow
+                }));
             change.exchange.push(self.tick(*trade, &t));
             self.fill(&mut change, *trade, t.user, &t.asset, t.gross, t.mlk_krw_e4);
         } else {
@@ -573,10 +609,15 @@ impl ChainState {
                     available: reserve.units(),
                 }));
             }
-            Ok(p)
+            let flow = self.flow_now(now_ms)?;
+            let out = flow.out.saturating_add(p.fill.gross);
+            if out.saturating_sub(flow.inflow) > exchange.config().max_outflow.units() {
+                return Err(TxError::Exchange(ExchangeError::OutflowPaused));
+            }
+            Ok((p, crate::exchange::Flow { out, ..flow }))
         })();
         match outcome {
-            Ok(p) => {
+            Ok((p, flow)) => {
                 let config = exchange.config();
                 change.postings.moves.push((
                     config.liquidity,
@@ -592,6 +633,7 @@ impl ChainState {
                 ));
                 change.exchange =
                     self.trade_writes(id, &user, &asset, &p, now_ms, TradeStatus::Filled);
+                change.exchange.push(ExchangeWrite::Flow(flow));
                 let (gross, price) = (p.fill.gross, p.mlk_krw_e4);
                 self.fill(&mut change, id, user, &asset, gross, price);
             }

@@ -492,31 +492,12 @@ pub struct TradeBench {
     pub quotes: usize,
 }
 
-/// Serves a still MLK ticker at KRW 1,000 on its own thread; returns its URL.
-fn bench_ticker() -> Result<String> {
+/// Serves three sources of a still MLK ticker at about KRW 1,000; returns their URLs.
+fn bench_ticker() -> Result<Vec<String>> {
     let ticker =
         milkd::exchange::ticker::Ticker::new(10_000_000, 0, 1, Arc::new(milkd::SystemClock));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let url = format!(
-        "http://{}/v1/ticker?markets={}",
-        listener.local_addr()?,
-        milkd::exchange::ticker::MARKET
-    );
-    std::thread::Builder::new()
-        .name("bench-ticker".into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            rt.block_on(async move {
-                if let Ok(l) = tokio::net::TcpListener::from_std(listener) {
-                    let _ = axum::serve(l, milkd::exchange::ticker::router(ticker)).await;
-                }
-            });
-        })?;
-    Ok(url)
+    let skews = &milkd::exchange::ticker::SOURCE_SKEWS_BPS;
+    Ok(milkd::exchange::ticker::serve_sources(ticker, skews)?)
 }
 
 /// Settled trades per second (each one order request: the lock, then both chains' steps,
@@ -547,7 +528,7 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
     genesis.validate().map_err(anyhow::Error::msg)?;
     let dir = tempfile::tempdir().context("temporary data directory")?;
     let mut config = node_config(&dir, &genesis)?;
-    config.oracle_sources = vec![bench_ticker()?];
+    config.oracle_sources = bench_ticker()?;
     config.oracle_interval = std::time::Duration::from_secs(1);
     let node = start(config)?;
     let client = Client::new(&node.url());

@@ -1,17 +1,21 @@
-//! The MLK price oracle: the median of fresh prices from exchange tickers, recorded on the
-//! center chain by the oracle key, so every trade's conversion can be audited.
+//! The MLK price oracle: what a quorum of fresh exchange tickers agrees on, recorded on the
+//! center chain by the oracle key with the sources' own quote time, so every trade's
+//! conversion can be audited. The chain then keeps its band and window
+//! (`milk_core::exchange::oracle`).
 //!
 //! Each source is an Upbit-style ticker URL answering `[{"market": "KRW-MLK",
 //! "trade_price": 1234.5, "timestamp": 1700000000000}]` (a single object works too). Prices
 //! are read from the JSON text as exact decimals (to 10⁻⁴ KRW; finer digits are dropped),
 //! never through floating point. A quote older than the exchange's `oracle_max_age_ms` is
-//! ignored; with no fresh source nothing is recorded, the last price ages, and trading halts
-//! (`oracle_stale`) until a source answers again.
+//! ignored, and so is one further than the band from the median; with fewer than the quorum
+//! left nothing is recorded, the last price ages, and trading halts (`oracle_stale`) until
+//! enough sources agree again.
 
 use crate::node::Node;
 use milk_core::ChainId;
 use milk_core::tx::Action;
 use milk_core::tx::ExchangeAction;
+use milk_store::ChainStore;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -99,12 +103,46 @@ fn fetch(url: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// One round: asks every source, and records the median of the fresh ones. Returns the
-/// price recorded, if any.
-pub async fn round(node: &Arc<Node>, sources: &[String], market: &str) -> Option<u64> {
-    let config = node.genesis.exchange.as_ref()?;
-    let max_age = config.oracle_max_age_ms;
-    let mut prices = Vec::new();
+/// What a round of quotes agrees on: `(price, quoted at)`, the median of the fresh quotes
+/// within `band_bps` of their median, stamped with the oldest of them, if at least `quorum`
+/// agree. A liar among honest sources is left out or outvoted; sources that disagree record
+/// nothing, so the last price ages and trading halts.
+pub fn agree(
+    quotes: &[(u64, u64)],
+    now_ms: u64,
+    max_age_ms: u64,
+    quorum: usize,
+    band_bps: u16,
+) -> Result<(u64, u64), String> {
+    let fresh: Vec<(u64, u64)> = (quotes.iter().copied())
+        .filter(|(_, at)| now_ms.saturating_sub(*at) <= max_age_ms && *at <= now_ms + 5_000)
+        .collect();
+    let mut prices: Vec<u64> = fresh.iter().map(|q| q.0).collect();
+    let mid = median(&mut prices).ok_or("no fresh quote")?;
+    let agreeing: Vec<(u64, u64)> = (fresh.iter().copied())
+        .filter(|(p, _)| milk_core::exchange::oracle::within(*p, mid, band_bps))
+        .collect();
+    if agreeing.len() < quorum.max(1) {
+        return Err(format!(
+            "{} of {} sources agree ({} fresh), fewer than the quorum of {quorum}",
+            agreeing.len(),
+            quotes.len(),
+            fresh.len()
+        ));
+    }
+    let mut prices: Vec<u64> = agreeing.iter().map(|q| q.0).collect();
+    let price = median(&mut prices).ok_or("no agreeing quote")?;
+    let at = agreeing
+        .iter()
+        .map(|q| q.1)
+        .min()
+        .ok_or("no agreeing quote")?;
+    Ok((price, at))
+}
+
+/// Asks every source; the quotes read, `(price, quoted at)`.
+async fn ask(sources: &[String], market: &str) -> Vec<(u64, u64)> {
+    let mut quotes = Vec::new();
     for url in sources {
         let url = url.clone();
         let got = tokio::task::spawn_blocking(move || fetch(&url).map(|b| (url, b))).await;
@@ -117,20 +155,47 @@ pub async fn round(node: &Arc<Node>, sources: &[String], market: &str) -> Option
             Err(_) => continue,
         };
         match parse_ticker(&body, market) {
-            Ok((price, at)) if node.clock.now_ms().saturating_sub(at) <= max_age => {
-                prices.push(price);
-            }
-            Ok((_, at)) => {
-                tracing::warn!(%url, quoted_at = at, "oracle: a source's quote is stale");
-            }
+            Ok(q) => quotes.push(q),
             Err(e) => tracing::warn!(%url, error = %e, "oracle: a source's answer is unreadable"),
         }
     }
-    let price = median(&mut prices)?;
+    quotes
+}
+
+/// One round: asks every source, and records what a quorum of fresh ones agrees on,
+/// stamped with their quote time. Returns the price recorded, if any.
+pub async fn round(node: &Arc<Node>, sources: &[String], market: &str) -> Option<u64> {
+    let config = node.genesis.exchange.as_ref()?;
+    let quotes = ask(sources, market).await;
+    let (price, at) = match agree(
+        &quotes,
+        node.clock.now_ms(),
+        config.oracle_max_age_ms,
+        node.config.oracle_quorum,
+        config.oracle_band_bps,
+    ) {
+        Ok(x) => x,
+        Err(why) => {
+            tracing::warn!(%why, "oracle: no price this round");
+            return None;
+        }
+    };
+    // A quote no newer than the last recorded one adds nothing.
+    let center = node.chain(&ChainId::center())?;
+    let last = center
+        .store
+        .record(&[milk_core::exchange::record::ORACLE])
+        .ok()?;
+    if last
+        .and_then(|v| Some(u64::from_be_bytes(v.get(8..16)?.try_into().ok()?)))
+        .is_some_and(|last_at| at <= last_at)
+    {
+        return None;
+    }
     let lane = crate::lane::get(node, &ChainId::center())?;
     let action = Action::Exchange(ExchangeAction::OraclePrice {
         krw_e4: price,
-        observed_at_ms: node.clock.now_ms(),
+        observed_at_ms: at,
     });
     match lane.submit(action).await {
         Ok(_) => Some(price),
@@ -209,6 +274,26 @@ mod tests {
         );
         assert!(parse_ticker(br#"[{"market":"KRW-MLK","trade_price":1}]"#, "KRW-MLK").is_err());
         assert!(parse_ticker(b"not json", "KRW-MLK").is_err());
+    }
+
+    #[test]
+    fn a_quorum_of_fresh_sources_must_agree_and_a_liar_is_left_out() {
+        let now = 1_000_000;
+        // One source says KRW 0.01: left out, the others agree; stamped with the oldest.
+        let q = [(10_000_000, now - 500), (100, now), (10_010_000, now - 100)];
+        assert_eq!(agree(&q, now, 60_000, 2, 200), Ok((10_000_000, now - 500)));
+        // Two liars agreeing outvote one honest source only if they agree with each other.
+        let q = [(10_000_000, now), (100, now), (5_000_000, now)];
+        assert!(agree(&q, now, 60_000, 2, 200).is_err());
+        // A stale quote does not count toward the quorum, nor one from the future.
+        let q = [
+            (10_000_000, now),
+            (10_000_000, now - 60_001),
+            (10_000_000, now + 9_000),
+        ];
+        assert!(agree(&q, now, 60_000, 2, 200).is_err());
+        assert_eq!(agree(&q, now, 60_000, 1, 200), Ok((10_000_000, now)));
+        assert!(agree(&[], now, 60_000, 1, 200).is_err());
     }
 
     #[test]

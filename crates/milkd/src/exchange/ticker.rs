@@ -82,7 +82,14 @@ struct TickerQuery {
     markets: Option<String>,
 }
 
-async fn ticker(State(t): State<Arc<Ticker>>, Query(q): Query<TickerQuery>) -> impl IntoResponse {
+/// One source's view of a ticker: its price off by `skew_bps`, as exchanges differ.
+#[derive(Clone)]
+struct Source {
+    ticker: Arc<Ticker>,
+    skew_bps: i64,
+}
+
+async fn ticker(State(src): State<Source>, Query(q): Query<TickerQuery>) -> impl IntoResponse {
     let market = q.markets.unwrap_or_else(|| MARKET.to_owned());
     if market != MARKET {
         return (
@@ -91,7 +98,9 @@ async fn ticker(State(t): State<Arc<Ticker>>, Query(q): Query<TickerQuery>) -> i
             r#"{"error":{"name":"404","message":"Code not found"}}"#.to_owned(),
         );
     }
-    let (price, timestamp) = t.quote();
+    let (price, timestamp) = src.ticker.quote();
+    let skewed = i128::from(price) * (10_000 + i128::from(src.skew_bps)) / 10_000;
+    let price = u64::try_from(skewed.max(1)).unwrap_or(u64::MAX);
     // Written by hand so the decimal price is exact text, as an exchange would send it.
     let body = format!(
         r#"[{{"market":"{MARKET}","trade_price":{}.{:04},"timestamp":{timestamp}}}]"#,
@@ -105,16 +114,59 @@ async fn ticker(State(t): State<Arc<Ticker>>, Query(q): Query<TickerQuery>) -> i
     )
 }
 
-/// The ticker's routes.
+/// The ticker's routes, quoting its price as it is.
 pub fn router(t: Arc<Ticker>) -> Router {
-    Router::new().route("/v1/ticker", get(ticker)).with_state(t)
+    skewed_router(t, 0)
 }
 
-/// Serves a ticker on `listener` until the runtime stops.
-pub fn spawn(listener: tokio::net::TcpListener, t: Arc<Ticker>) {
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router(t)).await {
-            tracing::warn!(error = %e, "ticker server stopped");
-        }
-    });
+/// The routes of a source quoting the ticker's price off by `skew_bps`.
+pub fn skewed_router(t: Arc<Ticker>, skew_bps: i64) -> Router {
+    let source = Source {
+        ticker: t,
+        skew_bps,
+    };
+    Router::new()
+        .route("/v1/ticker", get(ticker))
+        .with_state(source)
+}
+
+/// How the demo's, the tests' and the benchmarks' three sources differ: ±0.1 %.
+pub const SOURCE_SKEWS_BPS: [i64; 3] = [-10, 0, 10];
+
+/// Serves one source per skew, each on its own loopback port, from a thread of their own
+/// (so any caller, inside a runtime or not, can start them); returns their URLs.
+pub fn serve_sources(t: Arc<Ticker>, skews_bps: &[i64]) -> std::io::Result<Vec<String>> {
+    let mut listeners = Vec::new();
+    let mut urls = Vec::new();
+    for skew in skews_bps {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.set_nonblocking(true)?;
+        urls.push(format!(
+            "http://{}/v1/ticker?markets={MARKET}",
+            l.local_addr()?
+        ));
+        listeners.push((l, *skew));
+    }
+    std::thread::Builder::new()
+        .name("ticker-sources".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the ticker sources");
+            rt.block_on(async move {
+                let mut served = Vec::new();
+                for (l, skew) in listeners {
+                    let Ok(l) = tokio::net::TcpListener::from_std(l) else {
+                        continue;
+                    };
+                    let app = skewed_router(t.clone(), skew);
+                    served.push(tokio::spawn(async move { axum::serve(l, app).await }));
+                }
+                for s in served {
+                    let _ = s.await;
+                }
+            });
+        })?;
+    Ok(urls)
 }
