@@ -84,7 +84,7 @@ pub struct Candle {
 /// MLK's price as the center chain last recorded it.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct OracleView {
-    /// KRW per whole MLK × 10⁴.
+    /// The latest reported price, KRW per whole MLK × 10⁴.
     pub krw_e4: u64,
     /// When the sources quoted it, Unix ms.
     pub observed_at_ms: u64,
@@ -92,8 +92,21 @@ pub struct OracleView {
     pub age_ms: u64,
     /// The oldest a trade may use.
     pub max_age_ms: u64,
-    /// Whether trading may use it.
+    /// Whether trading may use the oracle now.
     pub fresh: bool,
+    /// The price a buy uses now: the lowest accepted in the window (the customer pays the
+    /// most MLK).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buy_krw_e4: Option<u64>,
+    /// The price a sale uses now: the highest accepted in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sell_krw_e4: Option<u64>,
+    /// A move beyond the band, waiting to settle or be confirmed: the level it reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsettled_krw_e4: Option<u64>,
+    /// Why trading is halted (`oracle_stale`, `oracle_unsettled`, …), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
 }
 
 /// A trade and where it stands. Only `id` and `status` are always present: an order that

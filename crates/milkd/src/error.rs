@@ -23,6 +23,11 @@ pub(crate) struct ErrorResponse {
 }
 
 impl ApiError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
     pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,

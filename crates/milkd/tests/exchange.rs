@@ -541,3 +541,40 @@ fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
     );
     node.stop().unwrap();
 }
+
+#[test]
+fn a_lying_price_source_is_outvoted_and_two_that_disagree_record_nothing() {
+    use milkd::exchange::{oracle, ticker};
+    let dir = tempfile::tempdir().unwrap();
+    let node = support::test_node(dir.path(), NOW, |_| {});
+    let http = Http::new(&node.url());
+    let clock = Arc::new(ManualClock::new(NOW));
+    let honest = ticker::serve_sources(Ticker::new(10_000_000, 0, 1, clock.clone()), &[0, 10]);
+    let honest = honest.unwrap();
+    // KRW 0.01 for an MLK worth KRW 1,000.
+    let liar = ticker::serve_sources(Ticker::new(100, 0, 1, clock), &[0]).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let round =
+        |sources: Vec<String>| rt.block_on(oracle::round(&node.node, &sources, ticker::MARKET));
+    // One honest source against the liar: no quorum agrees, nothing is recorded, and
+    // trading waits.
+    assert_eq!(round(vec![honest[0].clone(), liar[0].clone()]), None);
+    let (s, v) = http.get("/v1/oracle");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("oracle_missing"))
+    );
+    // Two honest sources outvote it: their price is recorded, stamped with their quote time.
+    let all = vec![honest[0].clone(), liar[0].clone(), honest[1].clone()];
+    assert_eq!(round(all), Some(10_000_000));
+    let (_, v) = http.get("/v1/oracle");
+    assert_eq!(
+        (v["krw_e4"].as_u64(), v["observed_at_ms"].as_u64()),
+        (Some(10_000_000), Some(NOW))
+    );
+    assert_eq!(
+        (&v["fresh"], &v["buy_krw_e4"], &v["sell_krw_e4"]),
+        (&json!(true), &json!(10_000_000), &json!(10_000_000))
+    );
+    node.stop().unwrap();
+}

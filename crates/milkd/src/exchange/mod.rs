@@ -25,7 +25,9 @@ pub use milk_api::exchange::{
     TreasuryView,
 };
 use milk_core::codec::Decode;
+use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::{MlkPrice, Side};
+use milk_core::exchange::oracle::{OracleState, Unpriced};
 use milk_core::exchange::{self, MarketEntry, OracleRecord, Trade, TradeStatus};
 use milk_core::tx::SignedTransaction;
 use milk_core::{Amount, ChainId, Symbol};
@@ -115,27 +117,32 @@ fn one_market(node: &Node, asset: &str) -> Result<(Symbol, MarketEntry), ApiErro
     Ok((symbol, entry))
 }
 
-/// The fresh oracle price, or why trading is halted.
-fn fresh_price(node: &Node) -> Result<(OracleRecord, MlkPrice), ApiError> {
-    let config = config(node)?;
-    let o = oracle_record(node)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "oracle_missing",
-            "no MLK price yet: trading waits for the oracle",
-        )
-    })?;
-    let age = node.clock.now_ms().saturating_sub(o.observed_at_ms);
-    if age > config.oracle_max_age_ms {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "oracle_stale",
-            format!(
-                "MLK's price is {age} ms old, more than {} ms: trading is halted until the oracle reports",
-                config.oracle_max_age_ms
-            ),
-        ));
+/// What the center chain keeps of the oracle's reports.
+fn oracle_state(node: &Node) -> Result<OracleState, ApiError> {
+    let v = center(node)
+        .store
+        .record(&[exchange::record::ORACLE_STATE])
+        .map_err(internal)?;
+    match v {
+        Some(v) => OracleState::from_bytes(&v).map_err(internal),
+        None => Ok(OracleState::default()),
     }
+}
+
+/// The MLK price a trade on `side` would use now, as the chain prices it (the window's
+/// lowest for a buy, its highest for a sale), or why trading is halted.
+fn trade_price(node: &Node, side: Side) -> Result<MlkPrice, ApiError> {
+    let config = config(node)?;
+    let krw_e4 = oracle_state(node)?
+        .price_for(&config.oracle_rules(), side, node.clock.now_ms())
+        .map_err(|why| {
+            let e = match why {
+                Unpriced::Missing => ExchangeError::OracleMissing,
+                Unpriced::Stale(age_ms, max_ms) => ExchangeError::OracleStale { age_ms, max_ms },
+                Unpriced::Unsettled(level) => ExchangeError::OracleUnsettled { level },
+            };
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+        })?;
     let decimals = node
         .genesis
         .center()
@@ -143,13 +150,7 @@ fn fresh_price(node: &Node) -> Result<(OracleRecord, MlkPrice), ApiError> {
         .iter()
         .find(|a| a.symbol == config.currency)
         .map_or(8, |a| a.decimals);
-    Ok((
-        o,
-        MlkPrice {
-            krw_e4: o.krw_e4,
-            decimals,
-        },
-    ))
+    Ok(MlkPrice { krw_e4, decimals })
 }
 
 fn market_view(node: &Node, symbol: &Symbol, m: &MarketEntry) -> Result<MarketView, ApiError> {
@@ -248,7 +249,7 @@ async fn quote(
     let Query(q) = q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
     let fee_bps = config(&node)?.fee_bps;
     let (symbol, m) = one_market(&node, &asset)?;
-    let (o, price) = fresh_price(&node)?;
+    let price = trade_price(&node, q.side)?;
     let curve = m.market.curve;
     let fill = match (&q.tokens, &q.mlk) {
         (Some(t), None) => curve.quote(q.side, parse_units(t, "tokens")?, price, fee_bps),
@@ -285,7 +286,7 @@ async fn quote(
         gross: fill.gross,
         fee: fill.fee,
         total: fill.total,
-        mlk_krw_e4: o.krw_e4,
+        mlk_krw_e4: price.krw_e4,
         time_ms: 0,
         status: TradeStatus::Pending,
     };
@@ -299,7 +300,7 @@ async fn quote(
         price_krw_e4: trade
             .price_krw_e4(curve.decimals, price.decimals)
             .to_string(),
-        mlk_krw_e4: o.krw_e4,
+        mlk_krw_e4: price.krw_e4,
         largest_now: largest.to_string(),
     }))
 }
@@ -378,12 +379,21 @@ async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError
         ApiError::new(StatusCode::NOT_FOUND, "oracle_missing", "no MLK price yet")
     })?;
     let age_ms = node.clock.now_ms().saturating_sub(o.observed_at_ms);
+    let (buy, sell) = (
+        trade_price(&node, Side::Buy),
+        trade_price(&node, Side::Sell),
+    );
+    let halted = buy.as_ref().err().map(|e| e.code().to_owned());
     Ok(Json(OracleView {
         krw_e4: o.krw_e4,
         observed_at_ms: o.observed_at_ms,
         age_ms,
         max_age_ms,
-        fresh: age_ms <= max_age_ms,
+        fresh: buy.is_ok(),
+        buy_krw_e4: buy.ok().map(|p| p.krw_e4),
+        sell_krw_e4: sell.ok().map(|p| p.krw_e4),
+        unsettled_krw_e4: oracle_state(&node)?.jump.map(|(level, _)| level),
+        halted,
     }))
 }
 
