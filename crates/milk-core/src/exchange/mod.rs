@@ -190,6 +190,22 @@ pub struct Flow {
     pub inflow: u128,
 }
 
+impl Encode for Flow {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.window).u128(self.out).u128(self.inflow);
+    }
+}
+
+impl Decode for Flow {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Flow {
+            window: r.u64()?,
+            out: r.u128()?,
+            inflow: r.u128()?,
+        })
+    }
+}
+
 impl Flow {
     /// This flow as of window `window`: a new window starts from nothing.
     pub fn at(self, window: u64) -> Flow {
@@ -574,12 +590,7 @@ impl Exchange {
                 w.into_bytes()
             }),
             record::ORACLE_STATE => Some(self.oracle_state.to_bytes()),
-            record::FLOW => {
-                let mut w = Writer::new();
-                let f = self.flow;
-                w.u64(f.window).u128(f.out).u128(f.inflow);
-                Some(w.into_bytes())
-            }
+            record::FLOW => Some(self.flow.to_bytes()),
             record::MARKET => {
                 let s: Symbol = std::str::from_utf8(rest).ok()?.parse().ok()?;
                 self.markets.get(&s).map(Encode::to_bytes)
@@ -685,17 +696,7 @@ impl crate::ledger::DomainRecords for Exchange {
                 }
                 Err(_) => false,
             },
-            record::FLOW => {
-                let mut r = Reader::new(value);
-                let f = (|| -> Result<Flow, DecodeError> {
-                    Ok(Flow {
-                        window: r.u64()?,
-                        out: r.u128()?,
-                        inflow: r.u128()?,
-                    })
-                })();
-                f.map(|f| self.flow = f).is_ok()
-            }
+            record::FLOW => Flow::from_bytes(value).map(|f| self.flow = f).is_ok(),
             record::MARKET => {
                 let s = std::str::from_utf8(rest)
                     .ok()

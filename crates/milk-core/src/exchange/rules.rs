@@ -17,6 +17,14 @@ use crate::{Address, Amount, Symbol};
 /// How far ahead of block time an oracle observation may be, ms (clock skew).
 const ORACLE_SKEW_MS: u64 = 5_000;
 
+/// The tokens a signed `Sell` offers (none for any other action).
+fn order_amount(order: &SignedTransaction) -> u128 {
+    match &order.tx.action {
+        Action::Exchange(ExchangeAction::Sell { amount, .. }) => amount.units(),
+        _ => 0,
+    }
+}
+
 fn market_error(e: MarketError) -> TxError {
     match e {
         MarketError::ZeroSize => TxError::Ledger(LedgerError::ZeroAmount),
@@ -371,26 +379,7 @@ impl ChainState {
         self.operator_only(tx)?;
         let exchange = self.exchange_state()?;
         let entry = match (exchange.market(asset), position) {
-            (Some(existing), None) => {
-                if existing.market.awaiting > 0 {
-                    return Err(TxError::Exchange(ExchangeError::BuysSettling));
-                }
-                let curve = existing
-                    .market
-                    .curve
-                    .with_capacity(capacity.units())
-                    .map_err(market_error)?;
-                if curve.position > existing.market.stock {
-                    return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
-                }
-                MarketEntry {
-                    chain: existing.chain.clone(),
-                    market: crate::exchange::Market {
-                        curve,
-                        ..existing.market
-                    },
-                }
-            }
+            (Some(existing), None) => Self::deepened(existing, capacity)?,
             (Some(_), Some(_)) => {
                 return Err(TxError::Exchange(ExchangeError::InvalidMarket(
                     "the market is open: change its depth without a position".into(),
@@ -401,36 +390,7 @@ impl ChainState {
                     "opening a market needs TICA's starting position".into(),
                 )));
             }
-            (None, Some(position)) => {
-                let member = (self.listed_partner(asset))
-                    .ok_or(TxError::Exchange(ExchangeError::NoExchange))?
-                    .ok_or(TxError::Exchange(ExchangeError::UnknownMarket {
-                        asset: *asset,
-                    }))?;
-                let a = &member.application;
-                let curve = Curve {
-                    redemption_value_krw: a.policy.redemption_value_krw,
-                    decimals: a.decimals,
-                    min_bps: a.policy.min_price_bps,
-                    capacity: capacity.units(),
-                    position: position.units(),
-                };
-                curve.check().map_err(market_error)?;
-                // TICA's stock is the float the partner's chain issued to its inventory.
-                if curve.position > a.initial_float.units() {
-                    return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
-                }
-                MarketEntry {
-                    chain: a.chain.clone(),
-                    market: crate::exchange::Market {
-                        curve,
-                        max_order: 0,
-                        user_daily_limit: 0,
-                        stock: a.initial_float.units(),
-                        awaiting: 0,
-                    },
-                }
-            }
+            (None, Some(position)) => self.opened(asset, capacity, position)?,
         };
         let bound = entry
             .market
@@ -445,6 +405,64 @@ impl ChainState {
         change.exchange.push(ExchangeWrite::Market(*asset, entry));
 
         Ok(change)
+    }
+
+    /// An open market at a new depth: the same price, the position scaled with the depth,
+    /// never above TICA's stock, and never while buys await delivery.
+    fn deepened(existing: &MarketEntry, capacity: &Amount) -> Result<MarketEntry, TxError> {
+        if existing.market.awaiting > 0 {
+            return Err(TxError::Exchange(ExchangeError::BuysSettling));
+        }
+        let curve = (existing.market.curve)
+            .with_capacity(capacity.units())
+            .map_err(market_error)?;
+        if curve.position > existing.market.stock {
+            return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
+        }
+        Ok(MarketEntry {
+            chain: existing.chain.clone(),
+            market: crate::exchange::Market {
+                curve,
+                ..existing.market
+            },
+        })
+    }
+
+    /// A new market for an admitted partner's token, its curve from the partner's policy,
+    /// TICA's stock the float its chain issued to the inventory.
+    fn opened(
+        &self,
+        asset: &Symbol,
+        capacity: &Amount,
+        position: &Amount,
+    ) -> Result<MarketEntry, TxError> {
+        let member = (self.listed_partner(asset))
+            .ok_or(TxError::Exchange(ExchangeError::NoExchange))?
+            .ok_or(TxError::Exchange(ExchangeError::UnknownMarket {
+                asset: *asset,
+            }))?;
+        let a = &member.application;
+        let curve = Curve {
+            redemption_value_krw: a.policy.redemption_value_krw,
+            decimals: a.decimals,
+            min_bps: a.policy.min_price_bps,
+            capacity: capacity.units(),
+            position: position.units(),
+        };
+        curve.check().map_err(market_error)?;
+        if curve.position > a.initial_float.units() {
+            return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
+        }
+        Ok(MarketEntry {
+            chain: a.chain.clone(),
+            market: crate::exchange::Market {
+                curve,
+                max_order: 0,
+                user_daily_limit: 0,
+                stock: a.initial_float.units(),
+                awaiting: 0,
+            },
+        })
     }
 
     /// `Buy`: a customer buys Brand Tokens with MLK (center chain):
@@ -566,9 +584,12 @@ impl ChainState {
         let mut change = Change::default();
         self.operator_only(tx)?;
         let exchange = self.exchange_state()?;
-        let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action else {
+        if !matches!(
+            order.tx.action,
+            Action::Exchange(ExchangeAction::Sell { .. })
+        ) {
             return Err(TxError::Exchange(ExchangeError::NotASale));
-        };
+        }
         let id = order.tx.id();
         if !keys::verify(&order.tx.sender, &id.0, &order.signature) {
             return Err(TxError::Ledger(LedgerError::BadSignature));
@@ -586,37 +607,7 @@ impl ChainState {
         let (currency, _) = self.currency()?;
         // From here on the outcome is recorded either way: a refusal is a result
         // the brand chain acts on (it gives the tokens back).
-        let outcome = (|| {
-            if now_ms >= order.tx.expires_at_ms {
-                return Err(TxError::Exchange(ExchangeError::OrderExpired));
-            }
-            let p = self.price(
-                &user,
-                &asset,
-                Side::Sell,
-                OrderSize::Tokens(*amount),
-                now_ms,
-            )?;
-            if p.fill.total < min_out.units() {
-                return Err(TxError::Exchange(ExchangeError::LimitMissed {
-                    total: p.fill.total,
-                    limit: min_out.units(),
-                }));
-            }
-            let reserve = self.balance(&exchange.config().liquidity, &currency);
-            if reserve.units() < p.fill.gross {
-                return Err(TxError::Exchange(ExchangeError::ReserveShort {
-                    available: reserve.units(),
-                }));
-            }
-            let flow = self.flow_now(now_ms)?;
-            let out = flow.out.saturating_add(p.fill.gross);
-            if out.saturating_sub(flow.inflow) > exchange.config().max_outflow.units() {
-                return Err(TxError::Exchange(ExchangeError::OutflowPaused));
-            }
-            Ok((p, crate::exchange::Flow { out, ..flow }))
-        })();
-        match outcome {
+        match self.sale_priced(order, &asset, now_ms) {
             Ok((p, flow)) => {
                 let config = exchange.config();
                 change.postings.moves.push((
@@ -642,7 +633,7 @@ impl ChainState {
                     user,
                     asset,
                     side: Side::Sell,
-                    tokens: amount.units(),
+                    tokens: order_amount(order),
                     gross: 0,
                     fee: 0,
                     total: 0,
@@ -655,6 +646,44 @@ impl ChainState {
         }
 
         Ok(change)
+    }
+
+    /// A sale priced at block time `now_ms`, with the reserve's flows after paying it; or
+    /// why it is refused (expired, its limit missed, the reserve short or past its limit).
+    fn sale_priced(
+        &self,
+        order: &SignedTransaction,
+        asset: &Symbol,
+        now_ms: u64,
+    ) -> Result<(Priced, crate::exchange::Flow), TxError> {
+        let exchange = self.exchange_state()?;
+        let Action::Exchange(ExchangeAction::Sell { amount, min_out }) = &order.tx.action else {
+            return Err(TxError::Exchange(ExchangeError::NotASale));
+        };
+        if now_ms >= order.tx.expires_at_ms {
+            return Err(TxError::Exchange(ExchangeError::OrderExpired));
+        }
+        let size = OrderSize::Tokens(*amount);
+        let p = self.price(&order.tx.sender, asset, Side::Sell, size, now_ms)?;
+        if p.fill.total < min_out.units() {
+            return Err(TxError::Exchange(ExchangeError::LimitMissed {
+                total: p.fill.total,
+                limit: min_out.units(),
+            }));
+        }
+        let (currency, _) = self.currency()?;
+        let reserve = self.balance(&exchange.config().liquidity, &currency);
+        if reserve.units() < p.fill.gross {
+            return Err(TxError::Exchange(ExchangeError::ReserveShort {
+                available: reserve.units(),
+            }));
+        }
+        let flow = self.flow_now(now_ms)?;
+        let out = flow.out.saturating_add(p.fill.gross);
+        if out.saturating_sub(flow.inflow) > exchange.config().max_outflow.units() {
+            return Err(TxError::Exchange(ExchangeError::OutflowPaused));
+        }
+        Ok((p, crate::exchange::Flow { out, ..flow }))
     }
 
     /// `Sell`: a customer sells Brand Tokens of this chain for MLK (brand chain):
