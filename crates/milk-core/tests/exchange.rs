@@ -118,14 +118,7 @@ impl Net {
     }
 
     fn position(&self) -> u128 {
-        self.center
-            .exchange()
-            .unwrap()
-            .market(&sym("CINE"))
-            .unwrap()
-            .market
-            .curve
-            .position
+        self.market().curve.position
     }
 
     fn market(&self) -> milk_core::exchange::Market {

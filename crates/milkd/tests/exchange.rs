@@ -407,6 +407,10 @@ fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
         c.http.get("/v1/oracle").1["fresh"] == true
     });
     let status = |id: &str| c.http.get(&format!("/v1/trades/{id}"));
+    let place = |order: &milk_core::tx::SignedTransaction| {
+        let body = json!({ "tx": tx_hex(order) }).to_string();
+        c.http.request("POST", "/v1/trades", Some(body), None)
+    };
     let (alice, bob) = (demo_key("alice"), demo_key("bob"));
 
     // A sale sent one sequence number ahead waits in the cinema chain's pool: pending.
@@ -455,23 +459,13 @@ fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
     });
 
     // Placing the same order settles it; placing it again answers the same.
-    let (s, filled) = c.http.request(
-        "POST",
-        "/v1/trades",
-        Some(json!({ "tx": tx_hex(&sale) }).to_string()),
-        None,
-    );
+    let (s, filled) = place(&sale);
     assert_eq!(
         (s, filled["status"].as_str()),
         (200, Some("filled")),
         "{filled}"
     );
-    let (s, again) = c.http.request(
-        "POST",
-        "/v1/trades",
-        Some(json!({ "tx": tx_hex(&sale) }).to_string()),
-        None,
-    );
+    let (s, again) = place(&sale);
     assert_eq!((s, &again), (200, &filled));
     assert_eq!(status(&id), (200, filled.clone()));
 
@@ -502,12 +496,7 @@ fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
         v["total"].as_str().is_some(),
         "a priced trade has its total: {v}"
     );
-    let (s, v) = c.http.request(
-        "POST",
-        "/v1/trades",
-        Some(json!({ "tx": tx_hex(&order) }).to_string()),
-        None,
-    );
+    let (s, v) = place(&order);
     assert_eq!((s, v["status"].as_str()), (200, Some("filled")), "{v}");
     assert_eq!(status(&buy_id).1["status"], "filled");
 
