@@ -35,6 +35,8 @@ pub struct MarketView {
     pub user_daily_limit: String,
     /// The fee, basis points.
     pub fee_bps: u16,
+    /// Halted by TICA: no buys, and sales are given back.
+    pub halted: bool,
 }
 
 /// A non-binding quote.

@@ -402,6 +402,7 @@ impl Genesis {
                     // the inventory holds it).
                     stock: m.position.units(),
                     awaiting: 0,
+                    halted: false,
                 };
                 Some((
                     m.asset,

@@ -1439,3 +1439,66 @@ fn the_reserve_pays_out_at_most_its_limit_per_window() {
     );
     net.conserved();
 }
+
+#[test]
+fn tica_halts_a_market_changes_the_fee_and_a_partner_agrees_a_new_floor() {
+    let mut net = Net::new();
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let exchange = |a| Action::Exchange(a);
+    let halt = |halted| {
+        exchange(ExchangeAction::HaltMarket {
+            asset: sym("CINE"),
+            halted,
+        })
+    };
+    assert_eq!(net.run("center", &alice, halt(true)), Err("not_operator"));
+    net.operator("center", halt(true)).unwrap();
+    // Halted: a buy is refused, a sale is refused and given back.
+    let tokens = OrderSize::Tokens(Amount::new(10_000));
+    assert_eq!(net.buy(&bob, tokens, u128::MAX), Err("market_halted"));
+    let before = net.cine(&alice.address());
+    let refused = settle_sale(&mut net, &alice, 10_000);
+    assert_eq!(refused.status, TradeStatus::Refused("market_halted".into()));
+    assert_eq!(net.cine(&alice.address()), before);
+    net.operator("center", halt(false)).unwrap();
+    assert_eq!(
+        settle_sale(&mut net, &alice, 10_000).status,
+        TradeStatus::Filled
+    );
+
+    // The fee: never so low that the largest order could be sandwiched, applied at once.
+    let fee = |fee_bps| exchange(ExchangeAction::SetFee { fee_bps });
+    assert_eq!(net.operator("center", fee(0)), Err("max_order_unsafe"));
+    assert_eq!(net.operator("center", fee(10_000)), Err("invalid_market"));
+    assert_eq!(net.run("center", &alice, fee(300)), Err("not_operator"));
+    net.operator("center", fee(300)).unwrap();
+    let t = settle_sale(&mut net, &alice, 10_000);
+    assert_eq!(t.fee, (t.gross * 300).div_ceil(10_000));
+
+    // The floor moves only with the partner's signature over that very change.
+    let partner = demo_key("partner:cinema");
+    let old = net.market().curve.min_bps;
+    let new = old - 1_000;
+    let message = milk_core::exchange::floor_message(&sym("CINE"), old, new);
+    let floor = |signer: &Keypair| {
+        exchange(ExchangeAction::SetFloor {
+            asset: sym("CINE"),
+            min_bps: new,
+            partner_signature: signer.sign(&message.0),
+        })
+    };
+    assert_eq!(
+        net.operator("center", floor(&alice)),
+        Err("bad_partner_signature")
+    );
+    let price = net.market().curve.price_krw_e4();
+    net.operator("center", floor(&partner)).unwrap();
+    assert_eq!(net.market().curve.min_bps, new);
+    assert!(net.market().curve.price_krw_e4() < price);
+    // The same signature cannot be used again from the new floor.
+    assert_eq!(
+        net.operator("center", floor(&partner)),
+        Err("bad_partner_signature")
+    );
+    net.conserved();
+}

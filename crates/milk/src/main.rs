@@ -73,6 +73,10 @@ enum Cmd {
     Market(MarketArgs),
     /// What an order would cost or bring now (binds nothing).
     Quote(QuoteArgs),
+    /// TICA's market policy: open a market, its depth and limits, halt and resume it, the
+    /// fee, a floor its partner agrees to, confirm a move of MLK's price.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCmd),
     /// Sell Brand Tokens to TICA for MLK.
     Sell(SellArgs),
     /// Buy Brand Tokens from TICA with MLK.
@@ -133,6 +137,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Partner(p) => cmd::partner::partner_cmd(&ks, &client, p, j),
         Cmd::Alliance(a) => cmd::alliance::alliance_cmd(&ks, &client, a, j),
         Cmd::Market(args) => cmd::exchange::market(&client, j, args),
+        Cmd::Policy(p) => cmd::policy::policy_cmd(&ks, &client, p, j),
         Cmd::Quote(args) => cmd::exchange::quote(&client, j, args),
         Cmd::Sell(args) => cmd::exchange::sell(&ks, &client, j, args),
         Cmd::Buy(args) => cmd::exchange::buy(&ks, &client, j, args),

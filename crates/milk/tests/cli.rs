@@ -578,6 +578,27 @@ fn a_company_joins_the_alliance_from_the_cli_and_its_new_chain_verifies() {
     let shown = json(op(&["alliance", "show", "bookshop", "--json"]));
     assert_eq!(shown["status"], "suspended", "{shown}");
     ok(op(&["alliance", "reinstate", "bookshop"]));
+    // TICA opens its market, TICA at most at the float its inventory received.
+    let open = |position: &str| {
+        op(&[
+            "policy",
+            "open",
+            "BOOK",
+            "--depth",
+            "2000000",
+            "--position",
+            position,
+            "--max-order",
+            "10000",
+            "--daily-limit",
+            "50000",
+        ])
+    };
+    let out = open("1000001");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("depth_exceeds_stock"));
+    ok(open("1000000"));
+    let market = json(op(&["market", "BOOK", "--json"]));
+    assert_eq!(market["markets"][0]["position"], "100000000", "{market}");
     // Without the operator's credential the node signs nothing.
     let out = m("demo-cinema-token", &["alliance", "suspend", "bookshop"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
@@ -711,6 +732,55 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         "0.00000001",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("limit_missed"));
+
+    // TICA's policy, through the node with the operator's credential.
+    let op = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--token", "demo-operator-token"]);
+        milk(&home, &url, &all)
+    };
+    ok(op(&["policy", "halt", "CINE"]));
+    let out = m(&["quote", "CINE", "--side", "sell", "--amount", "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("market_halted"));
+    let halted = json(m(&[
+        "sell",
+        "--from",
+        "alice",
+        "--asset",
+        "CINE",
+        "--amount",
+        "1",
+        "--min-out",
+        "0",
+        "--json",
+    ]));
+    assert_eq!(halted["code"], "market_halted", "{halted}");
+    ok(op(&["policy", "resume", "CINE"]));
+    ok(op(&["policy", "fee", "200"]));
+    assert_eq!(client_market(&url, "CINE")["fee_bps"], 200);
+    ok(op(&["policy", "limits", "CINE", "--daily-limit", "60000"]));
+    assert_eq!(client_market(&url, "CINE")["user_daily_limit"], "6000000");
+    let out = op(&["policy", "depth", "CINE", "4000000"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("depth_exceeds_stock"));
+    ok(op(&["policy", "depth", "CINE", "1000000"]));
+    ok(m(&["key", "demo", "partner:cinema", "--name", "cinema"]));
+    ok(op(&[
+        "policy",
+        "floor",
+        "CINE",
+        "7000",
+        "--partner-key",
+        "cinema",
+    ]));
+    assert_eq!(client_market(&url, "CINE")["min_price_krw_e4"], "70000");
+    let out = op(&["policy", "confirm-price", "1000"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing_to_confirm"));
+    let out = m(&["policy", "halt", "CINE"]);
+    assert!(
+        !out.status.success(),
+        "halted without the operator's credential"
+    );
+
     let treasury = Command::new(env!("CARGO_BIN_EXE_milk"))
         .args(["treasury", "--json", "--token", "demo-operator-token"])
         .env("MILK_NODE", &url)
@@ -726,6 +796,17 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(v["ok"], true, "{v}");
+}
+
+/// A market as the node shows it.
+fn client_market(url: &str, asset: &str) -> serde_json::Value {
+    let body = ureq::get(&format!("{url}/v1/markets/{asset}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    serde_json::from_str(&body).unwrap()
 }
 
 #[test]

@@ -29,6 +29,30 @@ pub enum ExchangeAction<O> {
         /// The price the move reached, KRW per whole MLK × 10⁴.
         krw_e4: u64,
     },
+    /// Halts one market, or lets it trade again (center chain; TICA): while halted, buys
+    /// are refused and sales are refused and given back.
+    HaltMarket {
+        /// The Brand Token.
+        asset: Symbol,
+        /// Halted, or trading.
+        halted: bool,
+    },
+    /// Changes the exchange's fee (center chain; TICA). Every market's largest order must
+    /// stay within the sandwich-safe bound at the new fee.
+    SetFee {
+        /// The fee, basis points of each trade's value.
+        fee_bps: u16,
+    },
+    /// Changes a market's floor, as its partner agreed (center chain; TICA submits it with
+    /// the partner's signature over [`crate::exchange::floor_message`]).
+    SetFloor {
+        /// The Brand Token.
+        asset: Symbol,
+        /// The new floor, basis points of R (below 95 %).
+        min_bps: u16,
+        /// The partner's issuer key's signature.
+        partner_signature: crate::keys::Signature,
+    },
     /// Opens a Brand Token market or changes its depth and limits (center chain; TICA).
     SetMarket {
         /// The Brand Token.
@@ -105,6 +129,17 @@ pub enum OrderSize {
     Mlk(Amount),
 }
 
+/// Basis points, written as four bytes: refused past 10,000.
+fn bps(r: &mut Reader<'_>, what: &'static str) -> Result<u16, DecodeError> {
+    match u16::try_from(r.u32()?) {
+        Ok(v) if v <= 10_000 => Ok(v),
+        _ => Err(DecodeError::Invalid {
+            what,
+            reason: "more than 10,000 basis points".into(),
+        }),
+    }
+}
+
 impl Encode for OrderSize {
     fn encode(&self, w: &mut Writer) {
         match self {
@@ -138,6 +173,9 @@ impl<O> ExchangeAction<O> {
             Self::DeliverBuy { .. } => "purchase",
             Self::OraclePrice { .. }
             | Self::ConfirmPrice { .. }
+            | Self::HaltMarket { .. }
+            | Self::SetFee { .. }
+            | Self::SetFloor { .. }
             | Self::SetMarket { .. }
             | Self::Buy { .. }
             | Self::CompleteBuy { .. }
@@ -154,6 +192,9 @@ impl<O> ExchangeAction<O> {
     const RELEASE_SELL: u8 = 21;
     const DELIVER_BUY: u8 = 22;
     const CONFIRM_PRICE: u8 = 44;
+    const HALT_MARKET: u8 = 45;
+    const SET_FEE: u8 = 46;
+    const SET_FLOOR: u8 = 47;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -166,6 +207,9 @@ impl<O> ExchangeAction<O> {
         Self::RELEASE_SELL,
         Self::DELIVER_BUY,
         Self::CONFIRM_PRICE,
+        Self::HALT_MARKET,
+        Self::SET_FEE,
+        Self::SET_FLOOR,
     ];
 }
 
@@ -181,6 +225,22 @@ impl<O: Encode> ExchangeAction<O> {
             }
             Self::ConfirmPrice { krw_e4 } => {
                 w.u8(Self::CONFIRM_PRICE).u64(*krw_e4);
+            }
+            Self::HaltMarket { asset, halted } => {
+                w.u8(Self::HALT_MARKET).put(asset).u8(u8::from(*halted));
+            }
+            Self::SetFee { fee_bps } => {
+                w.u8(Self::SET_FEE).u32(u32::from(*fee_bps));
+            }
+            Self::SetFloor {
+                asset,
+                min_bps,
+                partner_signature,
+            } => {
+                w.u8(Self::SET_FLOOR)
+                    .put(asset)
+                    .u32(u32::from(*min_bps))
+                    .put(partner_signature);
             }
             Self::SetMarket {
                 asset,
@@ -232,6 +292,18 @@ impl<O: Decode> ExchangeAction<O> {
                 observed_at_ms: r.u64()?,
             }),
             Self::CONFIRM_PRICE => Ok(Self::ConfirmPrice { krw_e4: r.u64()? }),
+            Self::HALT_MARKET => Ok(Self::HaltMarket {
+                asset: r.get()?,
+                halted: flag(r, "halted")?,
+            }),
+            Self::SET_FEE => Ok(Self::SetFee {
+                fee_bps: bps(r, "fee")?,
+            }),
+            Self::SET_FLOOR => Ok(Self::SetFloor {
+                asset: r.get()?,
+                min_bps: bps(r, "floor")?,
+                partner_signature: r.get()?,
+            }),
             Self::SET_MARKET => Ok(Self::SetMarket {
                 asset: r.get()?,
                 capacity: r.get()?,

@@ -47,6 +47,9 @@ pub enum ExchangeError {
         "the reserve's MLK outflow limit for this window is reached: sales resume in the next window"
     )]
     OutflowPaused,
+    /// TICA halted this market.
+    #[error("this market is halted by TICA: no buys, and sales are given back")]
+    MarketHalted,
     /// No market for that token.
     #[error("no market for {asset}")]
     UnknownMarket {
@@ -157,6 +160,7 @@ impl ExchangeError {
             ExchangeError::OracleUnsettled { .. } => "oracle_unsettled",
             ExchangeError::NothingToConfirm => "nothing_to_confirm",
             ExchangeError::OutflowPaused => "outflow_paused",
+            ExchangeError::MarketHalted => "market_halted",
             ExchangeError::UnknownMarket { .. } => "unknown_market",
             ExchangeError::InvalidMarket(_) => "invalid_market",
             ExchangeError::MaxOrderUnsafe { .. } => "max_order_unsafe",

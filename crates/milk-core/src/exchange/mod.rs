@@ -54,6 +54,8 @@ pub mod record {
     pub const ORACLE_STATE: u8 = 36;
     /// `FLOW` → the reserve's MLK paid out and taken in during the current window.
     pub const FLOW: u8 = 37;
+    /// `FEE` → the fee in force, once TICA changed it from the genesis's.
+    pub const FEE: u8 = 38;
     /// This domain's namespaces.
     pub const NAMESPACES: &[u8] = &[
         MARKET,
@@ -64,6 +66,7 @@ pub mod record {
         OPEN_BUY,
         ORACLE_STATE,
         FLOW,
+        FEE,
     ];
 
     /// The key of a buy's open marker.
@@ -94,6 +97,19 @@ pub mod record {
         k.extend_from_slice(symbol.as_str().as_bytes());
         k
     }
+}
+
+/// What a partner signs to agree to its market's new floor: the token, the floor it
+/// replaces and the new one (so a signature applies to that one change only).
+pub fn floor_message(asset: &Symbol, from_bps: u16, to_bps: u16) -> Hash {
+    Hash::domain(
+        "milk/floor/v1",
+        &[
+            asset.as_str().as_bytes(),
+            &from_bps.to_be_bytes(),
+            &to_bps.to_be_bytes(),
+        ],
+    )
 }
 
 /// The escrow account: a valid public key whose secret nobody knows.
@@ -257,6 +273,8 @@ pub struct Market {
     /// room on the curve, so voiding a buy puts the position back exactly; the depth does
     /// not change while any wait.
     pub awaiting: u128,
+    /// Halted by TICA: no buys, sales refused and given back.
+    pub halted: bool,
 }
 
 /// A market and the brand chain its token lives on.
@@ -280,7 +298,8 @@ impl Encode for MarketEntry {
             .u128(self.market.max_order)
             .u128(self.market.user_daily_limit)
             .u128(self.market.stock)
-            .u128(self.market.awaiting);
+            .u128(self.market.awaiting)
+            .u8(u8::from(self.market.halted));
     }
 }
 
@@ -307,6 +326,7 @@ impl Decode for MarketEntry {
                 user_daily_limit: r.u128()?,
                 stock: r.u128()?,
                 awaiting: r.u128()?,
+                halted: crate::codec::flag(r, "halted")?,
             },
         })
     }
@@ -441,6 +461,7 @@ pub(crate) enum ExchangeWrite {
     Oracle(OracleRecord),
     OracleState(oracle::OracleState),
     Flow(Flow),
+    Fee(u16),
     Market(Symbol, MarketEntry),
     Trade(TxId, Trade),
     Volume(Address, u64, Symbol, u128),
@@ -456,6 +477,7 @@ pub struct Exchange {
     oracle: Option<OracleRecord>,
     oracle_state: oracle::OracleState,
     flow: Flow,
+    fee_bps: Option<u16>,
     trades: HashMap<TxId, Trade>,
     volume: HashMap<(Address, u64, Symbol), u128>,
     ticks: BTreeMap<Vec<u8>, Vec<u8>>,
@@ -472,6 +494,7 @@ impl Exchange {
             oracle: None,
             oracle_state: oracle::OracleState::default(),
             flow: Flow::default(),
+            fee_bps: None,
             trades: HashMap::new(),
             volume: HashMap::new(),
             ticks: BTreeMap::new(),
@@ -512,6 +535,11 @@ impl Exchange {
     /// The reserve's flows in the last outflow window that saw a trade.
     pub fn flow(&self) -> Flow {
         self.flow
+    }
+
+    /// The fee in force, basis points: the genesis's until TICA changes it.
+    pub fn fee_bps(&self) -> u16 {
+        self.fee_bps.unwrap_or(self.config.fee_bps)
     }
 
     /// A trade by id.
@@ -556,6 +584,10 @@ impl Exchange {
                 self.flow = f;
                 self.touched.push(vec![record::FLOW]);
             }
+            ExchangeWrite::Fee(bps) => {
+                self.fee_bps = Some(bps);
+                self.touched.push(vec![record::FEE]);
+            }
             ExchangeWrite::Market(s, m) => {
                 self.touched.push(record::market(&s));
                 self.markets.insert(s, m);
@@ -591,6 +623,7 @@ impl Exchange {
             }),
             record::ORACLE_STATE => Some(self.oracle_state.to_bytes()),
             record::FLOW => Some(self.flow.to_bytes()),
+            record::FEE => self.fee_bps.map(|f| f.to_be_bytes().to_vec()),
             record::MARKET => {
                 let s: Symbol = std::str::from_utf8(rest).ok()?.parse().ok()?;
                 self.markets.get(&s).map(Encode::to_bytes)
@@ -651,6 +684,9 @@ impl crate::ledger::DomainRecords for Exchange {
         if self.flow != Flow::default() {
             keys.push(vec![record::FLOW]);
         }
+        if self.fee_bps.is_some() {
+            keys.push(vec![record::FEE]);
+        }
         keys.extend(self.trades.keys().map(record::trade));
         keys.extend(
             self.trades
@@ -697,6 +733,13 @@ impl crate::ledger::DomainRecords for Exchange {
                 Err(_) => false,
             },
             record::FLOW => Flow::from_bytes(value).map(|f| self.flow = f).is_ok(),
+            record::FEE => match <[u8; 2]>::try_from(value) {
+                Ok(b) => {
+                    self.fee_bps = Some(u16::from_be_bytes(b));
+                    true
+                }
+                Err(_) => false,
+            },
             record::MARKET => {
                 let s = std::str::from_utf8(rest)
                     .ok()

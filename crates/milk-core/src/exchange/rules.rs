@@ -107,6 +107,9 @@ impl ChainState {
         if self.partner_suspended(&entry.chain) {
             return Err(TxError::Exchange(ExchangeError::PartnerSuspended));
         }
+        if entry.market.halted {
+            return Err(TxError::Exchange(ExchangeError::MarketHalted));
+        }
         let rules = exchange.config().oracle_rules();
         let krw_e4 = (exchange.oracle_state())
             .price_for(&rules, side, now_ms)
@@ -124,7 +127,7 @@ impl ChainState {
             krw_e4,
             decimals: currency.1,
         };
-        let fee = exchange.config().fee_bps;
+        let fee = exchange.fee_bps();
         let curve = entry.market.curve;
         let fill = match size {
             OrderSize::Tokens(a) => curve.quote(side, a.units(), mlk, fee),
@@ -288,6 +291,13 @@ impl ChainState {
                 observed_at_ms,
             } => self.oracle_price(tx, krw_e4, observed_at_ms, now_ms),
             ExchangeAction::ConfirmPrice { krw_e4 } => self.confirm_price(tx, krw_e4),
+            ExchangeAction::HaltMarket { asset, halted } => self.halt_market(tx, asset, *halted),
+            ExchangeAction::SetFee { fee_bps } => self.set_fee(tx, *fee_bps),
+            ExchangeAction::SetFloor {
+                asset,
+                min_bps,
+                partner_signature,
+            } => self.set_floor(tx, asset, *min_bps, partner_signature),
             ExchangeAction::SetMarket {
                 asset,
                 capacity,
@@ -395,13 +405,88 @@ impl ChainState {
         let bound = entry
             .market
             .curve
-            .sandwich_safe_max_order(exchange.config().fee_bps);
+            .sandwich_safe_max_order(exchange.fee_bps());
         if max_order.is_zero() || max_order.units() > bound {
             return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
         }
         let mut entry = entry;
         entry.market.max_order = max_order.units();
         entry.market.user_daily_limit = user_daily_limit.units();
+        change.exchange.push(ExchangeWrite::Market(*asset, entry));
+
+        Ok(change)
+    }
+
+    /// An open market, or `unknown_market`.
+    fn open_market(&self, asset: &Symbol) -> Result<&MarketEntry, TxError> {
+        (self.exchange_state()?.market(asset)).ok_or(TxError::Exchange(
+            ExchangeError::UnknownMarket { asset: *asset },
+        ))
+    }
+
+    /// `HaltMarket`: TICA halts one market or lets it trade again (center chain).
+    fn halt_market(
+        &self,
+        tx: &Transaction,
+        asset: &Symbol,
+        halted: bool,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let mut entry = self.open_market(asset)?.clone();
+        entry.market.halted = halted;
+        change.exchange.push(ExchangeWrite::Market(*asset, entry));
+
+        Ok(change)
+    }
+
+    /// `SetFee`: TICA changes the fee (center chain); every market's largest order must
+    /// stay sandwich-safe at it.
+    fn set_fee(&self, tx: &Transaction, fee_bps: u16) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        if u128::from(fee_bps) >= crate::exchange::curve::BPS {
+            return Err(TxError::Exchange(ExchangeError::InvalidMarket(
+                "a fee must be under 10,000 basis points".into(),
+            )));
+        }
+        for (_, m) in self.exchange_state()?.markets() {
+            let bound = m.market.curve.sandwich_safe_max_order(fee_bps);
+            if m.market.max_order > bound {
+                return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
+            }
+        }
+        change.exchange.push(ExchangeWrite::Fee(fee_bps));
+
+        Ok(change)
+    }
+
+    /// `SetFloor`: a market's new floor, agreed by its partner's signature (center chain;
+    /// TICA submits it). The largest order must stay sandwich-safe under it.
+    fn set_floor(
+        &self,
+        tx: &Transaction,
+        asset: &Symbol,
+        min_bps: u16,
+        partner_signature: &crate::keys::Signature,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let mut entry = self.open_market(asset)?.clone();
+        let member = (self.listed_partner(asset).flatten()).ok_or(TxError::Exchange(
+            ExchangeError::UnknownMarket { asset: *asset },
+        ))?;
+        let curve = &mut entry.market.curve;
+        let message = crate::exchange::floor_message(asset, curve.min_bps, min_bps);
+        if !keys::verify(&member.issuer, &message.0, partner_signature) {
+            return Err(TxError::Brand(BrandError::BadPartnerSignature));
+        }
+        curve.min_bps = min_bps;
+        curve.check().map_err(market_error)?;
+        let bound = curve.sandwich_safe_max_order(self.exchange_state()?.fee_bps());
+        if entry.market.max_order > bound {
+            return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
+        }
         change.exchange.push(ExchangeWrite::Market(*asset, entry));
 
         Ok(change)
@@ -461,6 +546,7 @@ impl ChainState {
                 user_daily_limit: 0,
                 stock: a.initial_float.units(),
                 awaiting: 0,
+                halted: false,
             },
         })
     }

@@ -7,6 +7,7 @@ pub mod exchange;
 pub mod key;
 pub mod membership;
 pub mod partner;
+pub mod policy;
 
 use crate::client::Client;
 use crate::keystore::Keystore;

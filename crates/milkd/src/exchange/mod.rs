@@ -117,6 +117,19 @@ fn one_market(node: &Node, asset: &str) -> Result<(Symbol, MarketEntry), ApiErro
     Ok((symbol, entry))
 }
 
+/// The fee in force: the genesis's until TICA changes it.
+fn fee_bps(node: &Node) -> Result<u16, ApiError> {
+    let v = center(node)
+        .store
+        .record(&[exchange::record::FEE])
+        .map_err(internal)?;
+    match v.as_deref().map(<[u8; 2]>::try_from) {
+        Some(Ok(b)) => Ok(u16::from_be_bytes(b)),
+        Some(Err(_)) => Err(internal("malformed fee record")),
+        None => Ok(config(node)?.fee_bps),
+    }
+}
+
 /// What the center chain keeps of the oracle's reports.
 fn oracle_state(node: &Node) -> Result<OracleState, ApiError> {
     let v = center(node)
@@ -174,7 +187,8 @@ fn market_view(node: &Node, symbol: &Symbol, m: &MarketEntry) -> Result<MarketVi
         largest_sell: c.largest(Side::Sell).to_string(),
         max_order: m.market.max_order.to_string(),
         user_daily_limit: m.market.user_daily_limit.to_string(),
-        fee_bps: config(node)?.fee_bps,
+        fee_bps: fee_bps(node)?,
+        halted: m.market.halted,
     })
 }
 
@@ -247,8 +261,16 @@ async fn quote(
     q: Result<Query<QuoteQuery>, QueryRejection>,
 ) -> Result<Json<QuoteView>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
-    let fee_bps = config(&node)?.fee_bps;
+    let fee_bps = fee_bps(&node)?;
     let (symbol, m) = one_market(&node, &asset)?;
+    if m.market.halted {
+        let e = ExchangeError::MarketHalted;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.code(),
+            e.to_string(),
+        ));
+    }
     let price = trade_price(&node, q.side)?;
     let curve = m.market.curve;
     let fill = match (&q.tokens, &q.mlk) {
