@@ -1502,3 +1502,58 @@ fn tica_halts_a_market_changes_the_fee_and_a_partner_agrees_a_new_floor() {
     );
     net.conserved();
 }
+
+#[test]
+fn a_trade_left_open_past_its_deadline_is_reported_until_recovery_ends_it() {
+    use milk_core::exchange::{SETTLE_GRACE_MS, audit};
+    let mut net = Net::new();
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let cinema: ChainId = "cinema".parse().unwrap();
+    let sale = net.sell(&alice, 10_000, 0).unwrap();
+    let buy = net
+        .buy(&bob, OrderSize::Tokens(Amount::new(10_000)), u128::MAX)
+        .unwrap();
+    let overdue = |net: &Net| audit::overdue(&net.center, net.now, &cinema, &net.brand, net.now);
+    assert!(overdue(&net).is_empty());
+    // Nobody settles them; an hour after the sale's order expired, both are overdue.
+    net.now = sale.tx.expires_at_ms + SETTLE_GRACE_MS + 1;
+    let found = overdue(&net);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found.iter().any(|p| p.contains(&sale.tx.id().to_hex())),
+        "{found:?}"
+    );
+    assert!(found.iter().any(|p| p.contains(&buy.to_hex())), "{found:?}");
+    // Recovery ends them: the expired sale is refused and given back, the buy delivered.
+    net.oracle(MLK_KRW_E4).unwrap();
+    let settle = ExchangeAction::SettleSell {
+        order: Box::new(sale.clone()),
+    };
+    net.operator("center", Action::Exchange(settle)).unwrap();
+    let t = net
+        .center
+        .exchange()
+        .unwrap()
+        .trade(&sale.tx.id())
+        .unwrap()
+        .clone();
+    assert_eq!(t.status, TradeStatus::Refused("order_expired".into()));
+    let release = ExchangeAction::ReleaseSell {
+        trade: sale.tx.id(),
+        filled: false,
+    };
+    net.operator("cinema", Action::Exchange(release)).unwrap();
+    let deliver = ExchangeAction::DeliverBuy {
+        trade: buy,
+        to: bob.address(),
+        amount: Amount::new(10_000),
+    };
+    net.operator("cinema", Action::Exchange(deliver)).unwrap();
+    let complete = ExchangeAction::CompleteBuy {
+        trade: buy,
+        delivered: true,
+    };
+    net.operator("center", Action::Exchange(complete)).unwrap();
+    assert!(overdue(&net).is_empty(), "{:?}", overdue(&net));
+    net.conserved();
+}

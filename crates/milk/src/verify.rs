@@ -228,21 +228,33 @@ pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result
         .map(|c| verify_chain(source, &genesis, c, progress, &mut states))
         .collect::<Result<Vec<_>>>()?;
     // With the center chain and brand chains replayed, each trade's two legs must agree.
-    if let Some((_, center)) = states.iter().find(|(c, _)| *c == ChainId::center()) {
-        for (chain, brand) in states.iter().filter(|(c, _)| *c != ChainId::center()) {
+    use milk_core::exchange::audit;
+    // Every trade must also have ended by its deadline.
+    if let Some((_, center, center_ms)) = states.iter().find(|s| s.0 == ChainId::center()) {
+        for (chain, brand, brand_ms) in states.iter().filter(|s| s.0 != ChainId::center()) {
+            let Some(report) = reports.iter_mut().find(|r| r.chain == chain.as_str()) else {
+                continue;
+            };
             let problems = milk_core::exchange::audit::cross_check(center, chain, brand);
-            if let Some(report) = reports.iter_mut().find(|r| r.chain == chain.as_str())
-                && !problems.is_empty()
-            {
+            let overdue = audit::overdue(center, *center_ms, chain, brand, *brand_ms);
+            if !problems.is_empty() {
                 report.error = Some(format!(
                     "its trades disagree with the center chain: {}",
                     problems.join("; ")
+                ));
+            } else if !overdue.is_empty() {
+                report.error = Some(format!(
+                    "trades open past their deadline: {}",
+                    overdue.join("; ")
                 ));
             }
         }
     }
     Ok(reports)
 }
+
+/// A verified chain: its id, its state and its head's block time.
+type Verified = (ChainId, milk_core::state::ChainState, u64);
 
 fn open_store(dir: &Path, chain: &ChainId) -> Result<RedbStore> {
     let path = milk_store::chain_path(dir, chain);
@@ -262,7 +274,7 @@ fn verify_chain(
     genesis: &Genesis,
     chain: &ChainId,
     progress: bool,
-    states: &mut Vec<(ChainId, milk_core::state::ChainState)>,
+    states: &mut Vec<Verified>,
 ) -> Result<ChainReport> {
     let store = match source {
         Source::DataDir(dir) => Some(open_store(dir, chain)?),
@@ -310,7 +322,11 @@ fn verify_chain(
     bar.finish();
     report.head_height = verifier.head().height;
     report.head_hash = verifier.head().hash().to_hex();
-    states.push((chain.clone(), verifier.state().clone()));
+    states.push((
+        chain.clone(),
+        verifier.state().clone(),
+        verifier.head().time_ms,
+    ));
     Ok(report)
 }
 

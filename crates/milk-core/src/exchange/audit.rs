@@ -112,3 +112,58 @@ pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> 
     problems.sort();
     problems
 }
+
+/// Trades left open past their deadline: escrows still locked on the brand chain `chain`
+/// at its block time `brand_ms` after their deadline, and buys of its token still waiting
+/// for delivery at the center chain's block time `center_ms` more than
+/// [`super::SETTLE_GRACE_MS`] after they were priced. Each names its trade.
+pub fn overdue(
+    center: &ChainState,
+    center_ms: u64,
+    chain: &ChainId,
+    brand: &ChainState,
+    brand_ms: u64,
+) -> Vec<String> {
+    use super::desk::{Escrow, EscrowStatus, record as desk_record};
+    let mut problems = Vec::new();
+    for (k, v) in brand.records() {
+        if k.first() != Some(&desk_record::ESCROW) {
+            continue;
+        }
+        if let (Some(id), Some(e)) = (k.get(1..33), Escrow::from_record(&v))
+            && e.status == EscrowStatus::Locked
+            && brand_ms > e.deadline_ms
+        {
+            problems.push(format!(
+                "{chain}: the escrow of sale {} is still locked {} ms past its deadline",
+                hex::encode(id),
+                brand_ms - e.deadline_ms
+            ));
+        }
+    }
+    let Some(exchange) = center.exchange() else {
+        return problems;
+    };
+    let market = exchange.market_of_chain(chain).map(|(s, _)| *s);
+    for (k, v) in center.records() {
+        if k.first() != Some(&record::TRADE) {
+            continue;
+        }
+        let Ok(t) = Trade::from_bytes(&v) else {
+            continue;
+        };
+        let deadline = t.time_ms.saturating_add(super::SETTLE_GRACE_MS);
+        if Some(t.asset) == market
+            && (t.side, &t.status) == (Side::Buy, &TradeStatus::Pending)
+            && center_ms > deadline
+        {
+            problems.push(format!(
+                "{chain}: buy {} still waits for its delivery {} ms past its deadline",
+                hex::encode(k.get(1..33).unwrap_or_default()),
+                center_ms - deadline
+            ));
+        }
+    }
+    problems.sort();
+    problems
+}

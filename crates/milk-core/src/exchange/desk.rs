@@ -81,11 +81,15 @@ pub struct Escrow {
     pub lots: Vec<(u64, Amount)>,
     /// Where it stands.
     pub status: EscrowStatus,
+    /// When it must have ended, block time: the order's expiry (after which the center
+    /// chain can only refuse it) and [`crate::exchange::SETTLE_GRACE_MS`]. `milk verify`
+    /// reports one still locked past it.
+    pub deadline_ms: u64,
 }
 
 impl Escrow {
     fn to_record(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(66 + 24 * self.lots.len());
+        let mut v = Vec::with_capacity(73 + 24 * self.lots.len());
         v.extend_from_slice(self.seller.as_bytes());
         v.extend_from_slice(&self.amount.units().to_be_bytes());
         v.extend_from_slice(&self.min_out.units().to_be_bytes());
@@ -94,6 +98,7 @@ impl Escrow {
             EscrowStatus::Released => 1,
             EscrowStatus::Returned => 2,
         });
+        v.extend_from_slice(&self.deadline_ms.to_be_bytes());
         for (day, a) in &self.lots {
             v.extend_from_slice(&day.to_be_bytes());
             v.extend_from_slice(&a.units().to_be_bytes());
@@ -112,7 +117,8 @@ impl Escrow {
             2 => EscrowStatus::Returned,
             _ => return None,
         };
-        let rest = value.get(65..)?;
+        let deadline_ms = u64::from_be_bytes(value.get(65..73)?.try_into().ok()?);
+        let rest = value.get(73..)?;
         if rest.len() % 24 != 0 {
             return None;
         }
@@ -131,6 +137,7 @@ impl Escrow {
             min_out: Amount::new(min_out),
             lots,
             status,
+            deadline_ms,
         })
     }
 }

@@ -99,6 +99,10 @@ pub mod record {
     }
 }
 
+/// How long after its order expires a sale's escrow may stay locked, and after it is
+/// priced a buy may wait for its delivery, before `milk verify` reports it: an hour.
+pub const SETTLE_GRACE_MS: u64 = 3_600_000;
+
 /// What a partner signs to agree to its market's new floor: the token, the floor it
 /// replaces and the new one (so a signature applies to that one change only).
 pub fn floor_message(asset: &Symbol, from_bps: u16, to_bps: u16) -> Hash {

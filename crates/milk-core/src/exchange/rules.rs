@@ -816,6 +816,9 @@ impl ChainState {
                 min_out: *min_out,
                 lots: taken,
                 status: EscrowStatus::Locked,
+                deadline_ms: tx
+                    .expires_at_ms
+                    .saturating_add(crate::exchange::SETTLE_GRACE_MS),
             },
         ));
 
