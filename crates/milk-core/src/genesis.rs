@@ -403,6 +403,7 @@ impl Genesis {
                     stock: m.position.units(),
                     awaiting: 0,
                     halted: false,
+                    block: (0, 0, 0),
                 };
                 Some((
                     m.asset,
@@ -469,7 +470,9 @@ impl Genesis {
                     m.asset, curve.position, entry.chain
                 ));
             }
-            let bound = curve.sandwich_safe_max_order(config.fee_bps);
+            // The trade reward pays part of the fee back to whoever trades.
+            let reward = (self.membership.as_ref()).map_or(0, |m| m.rewards.trade_reward_bps);
+            let bound = curve.sandwich_safe_max_order(config.fee_bps.saturating_sub(reward));
             if m.max_order.is_zero() || m.max_order.units() > bound {
                 return Err(format!(
                     "market {}: the largest order must be 1 to {bound} base units",

@@ -61,6 +61,11 @@ impl ExchangeNeeds for ChainState {
         Some(members.find(|m| m.application.symbol == *asset && m.status != Status::Applied))
     }
 
+    fn trade_reward_bps(&self) -> u16 {
+        self.membership_config()
+            .map_or(0, |m| m.rewards.trade_reward_bps)
+    }
+
     fn partner_token(&self, chain: &ChainId) -> Option<Symbol> {
         Some(self.alliance()?.member(chain)?.application.symbol)
     }

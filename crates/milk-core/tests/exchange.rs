@@ -456,6 +456,7 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         Err("order_too_large")
     );
     for _ in 0..5 {
+        net.now += 1;
         let id = net.buy(&alice, tokens(1_000_000), u128::MAX).unwrap();
         net.operator(
             "center",
@@ -466,6 +467,7 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         )
         .unwrap();
     }
+    net.now += 1;
     assert_eq!(net.buy(&alice, tokens(1), u128::MAX), Err("daily_volume"));
     // Not enough MLK.
     let carol = demo_key("carol");
@@ -475,6 +477,7 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         Ok(())
     );
     let poor = Keypair::from_label("poor");
+    net.now += 1;
     assert_eq!(
         net.buy(&poor, tokens(100), u128::MAX),
         Err("insufficient_balance")
@@ -497,7 +500,18 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         ),
         Err("not_oracle")
     );
-    assert_eq!(net.oracle(MLK_KRW_E4), Err("oracle_not_newer"));
+    let last = net
+        .center
+        .exchange()
+        .unwrap()
+        .oracle()
+        .unwrap()
+        .observed_at_ms;
+    let again = Action::Exchange(ExchangeAction::OraclePrice {
+        krw_e4: MLK_KRW_E4,
+        observed_at_ms: last,
+    });
+    assert_eq!(net.operator("center", again), Err("oracle_not_newer"));
     net.now += 61_000;
     assert_eq!(net.buy(&alice, tokens(100), u128::MAX), Err("oracle_stale"));
     let order = net.sell(&alice, 100, 0).unwrap();
@@ -843,14 +857,24 @@ fn markets_open_and_deepen_under_the_rules() {
             user_daily_limit: Amount::new(u128::MAX),
         })
     };
-    net.operator("center", shallow(160)).unwrap();
+    // (The bound counts the fee net of the 0.1 % trade reward: 149 on this curve.)
+    assert_eq!(
+        net.operator("center", shallow(150)),
+        Err("max_order_unsafe")
+    );
+    net.operator("center", shallow(149)).unwrap();
     assert_eq!(net.position(), 500);
     let alice = demo_key("alice");
     let tokens = |n: u128| OrderSize::Tokens(Amount::new(n));
-    for _ in 0..3 {
-        net.buy(&alice, tokens(160), u128::MAX).unwrap();
+    // Each direction takes at most the largest order per block.
+    net.buy(&alice, tokens(149), u128::MAX).unwrap();
+    assert_eq!(net.buy(&alice, tokens(1), u128::MAX), Err("block_full"));
+    for size in [149, 149, 33] {
+        net.now += 1;
+        net.buy(&alice, tokens(size), u128::MAX).unwrap();
     }
     assert_eq!(net.position(), 20);
+    net.now += 1;
     assert_eq!(net.buy(&alice, tokens(21), u128::MAX), Err("bound_reached"));
     let order = net.sign(
         "center",
@@ -1176,8 +1200,8 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
     net.conserved();
 }
 
-/// The demo network with a thin cinema market: TICA's inventory holds 100 base units, the
-/// curve is 10,000 deep with TICA at 100.
+/// The demo network with a thin cinema market: TICA's inventory holds 1,000 base units, the
+/// curve is 10,000 deep with TICA at 1,000, the largest order 1,490.
 fn thin_cinema() -> Net {
     Net::with(|g| {
         let inventory = g.tica_inventory;
@@ -1191,12 +1215,12 @@ fn thin_cinema() -> Net {
             .iter_mut()
             .find(|a| a.account == inventory)
             .unwrap();
-        float.amount = Amount::new(100);
+        float.amount = Amount::new(1_000);
         let m = (g.exchange.as_mut().unwrap().markets.iter_mut())
             .find(|m| m.asset == sym("CINE"))
             .unwrap();
-        (m.capacity, m.position) = (Amount::new(10_000), Amount::new(100));
-        m.max_order = Amount::new(150);
+        (m.capacity, m.position) = (Amount::new(10_000), Amount::new(1_000));
+        m.max_order = Amount::new(1_490);
     })
 }
 
@@ -1229,15 +1253,18 @@ fn tica_cannot_be_made_to_price_tokens_it_does_not_hold() {
     // Buys are bounded by the position, which never exceeds the stock: a buy past it is
     // refused and moves nothing.
     let tokens = |n: u128| OrderSize::Tokens(Amount::new(n));
-    assert_eq!(net.buy(&bob, tokens(101), u128::MAX), Err("bound_reached"));
-    assert_eq!((net.position(), net.market().stock), (100, 100));
+    assert_eq!(
+        net.buy(&bob, tokens(1_001), u128::MAX),
+        Err("bound_reached")
+    );
+    assert_eq!((net.position(), net.market().stock), (1_000, 1_000));
     // The depth cannot grow past the stock either.
     let depth = |capacity: u128| {
         Action::Exchange(ExchangeAction::SetMarket {
             asset: sym("CINE"),
             capacity: Amount::new(capacity),
             position: None,
-            max_order: Amount::new(150),
+            max_order: Amount::new(1_490),
             user_daily_limit: Amount::new(u128::MAX),
         })
     };
@@ -1246,38 +1273,42 @@ fn tica_cannot_be_made_to_price_tokens_it_does_not_hold() {
         Err("depth_exceeds_stock")
     );
 
-    // A sale filled but not yet released adds to the stock before the inventory has the
-    // tokens: a buy of all of it can then find the inventory short.
-    let sale = net.sell(&alice, 50, 0).unwrap();
-    let settle = ExchangeAction::SettleSell {
-        order: Box::new(sale.clone()),
+    // Sales filled but not yet released add to the stock before the inventory has the
+    // tokens (one a block: each direction takes at most the largest order per block).
+    let settle = |net: &mut Net, sale: &SignedTransaction| {
+        let settle = ExchangeAction::SettleSell {
+            order: Box::new(sale.clone()),
+        };
+        net.operator("center", Action::Exchange(settle)).unwrap();
+        net.center
+            .exchange()
+            .unwrap()
+            .trade(&sale.tx.id())
+            .unwrap()
+            .clone()
     };
-    net.operator("center", Action::Exchange(settle)).unwrap();
-    assert_eq!((net.position(), net.market().stock), (150, 150));
+    for _ in 0..6 {
+        net.now += 1;
+        let sale = net.sell(&alice, 1_490, 0).unwrap();
+        assert_eq!(settle(&mut net, &sale).status, TradeStatus::Filled);
+    }
+    assert_eq!((net.position(), net.market().stock), (9_940, 9_940));
+    // A buy of more than the inventory holds now finds it short.
+    net.now += 1;
     let price_before = net.market().curve.price_krw_e4();
-    let buy = net.buy(&bob, tokens(150), u128::MAX).unwrap();
-    assert_eq!((net.position(), net.market().awaiting), (0, 150));
+    let buy = net.buy(&bob, tokens(1_400), u128::MAX).unwrap();
+    assert_eq!((net.position(), net.market().awaiting), (8_540, 1_400));
     // While it awaits delivery, a sale cannot take the room the buy would need back, and
     // the depth does not change.
-    let room = 10_000 - 150;
-    let too_big = net.sell(&alice, room + 1, 0).unwrap();
-    let settle = ExchangeAction::SettleSell {
-        order: Box::new(too_big.clone()),
-    };
-    net.operator("center", Action::Exchange(settle)).unwrap();
-    let t = net
-        .center
-        .exchange()
-        .unwrap()
-        .trade(&too_big.tx.id())
-        .unwrap();
+    let too_big = net.sell(&alice, 61, 0).unwrap();
+    let t = settle(&mut net, &too_big);
     assert_eq!(t.status, TradeStatus::Refused("bound_reached".into()));
     assert_eq!(net.operator("center", depth(5_000)), Err("buys_settling"));
     // The delivery finds the inventory short; voided, the price returns exactly.
     let deliver = ExchangeAction::DeliverBuy {
         trade: buy,
         to: bob.address(),
-        amount: Amount::new(150),
+        amount: Amount::new(1_400),
     };
     net.operator("cinema", Action::Exchange(deliver)).unwrap();
     assert!(!net.brand.desk().unwrap().delivery(&buy).unwrap().delivered);
@@ -1287,13 +1318,11 @@ fn tica_cannot_be_made_to_price_tokens_it_does_not_hold() {
     };
     net.operator("center", Action::Exchange(complete)).unwrap();
     let m = net.market();
-    assert_eq!((m.curve.position, m.stock, m.awaiting), (150, 150, 0));
+    assert_eq!((m.curve.position, m.stock, m.awaiting), (9_940, 9_940, 0));
     assert_eq!(m.curve.price_krw_e4(), price_before);
-    // However large an MLK budget, it buys at most what TICA holds.
+    // An MLK budget larger than the largest order is refused, not trimmed.
     let budget = OrderSize::Mlk(Amount::new(1_000_000_000_000));
-    let all = net.buy(&bob, budget, u128::MAX).unwrap();
-    let t = net.center.exchange().unwrap().trade(&all).unwrap();
-    assert_eq!((t.tokens, net.market().stock), (150, 0));
+    assert_eq!(net.buy(&bob, budget, u128::MAX), Err("order_too_large"));
     net.conserved();
 }
 
@@ -1555,5 +1584,72 @@ fn a_trade_left_open_past_its_deadline_is_reported_until_recovery_ends_it() {
     };
     net.operator("center", Action::Exchange(complete)).unwrap();
     assert!(overdue(&net).is_empty(), "{:?}", overdue(&net));
+    net.conserved();
+}
+
+#[test]
+fn a_sandwich_at_the_largest_order_loses_money_after_every_reward() {
+    let (attacker, victim, other) = (demo_key("alice"), demo_key("bob"), demo_key("carol"));
+    // Both customers can afford the largest orders: a million MLK each, from the users'
+    // bucket.
+    let mut net = Net::with(|g| {
+        let each = Amount::new(1_000_000 * 100_000_000);
+        let center = &mut g.chains[0];
+        let bucket = (center.allocations.iter_mut())
+            .find(|a| a.label == "user-distribution")
+            .unwrap();
+        bucket.amount = Amount::new(bucket.amount.units() - 2 * each.units());
+        for who in ["alice", "bob"] {
+            center.allocations.push(milk_core::genesis::Allocation {
+                label: format!("rich:{who}"),
+                account: demo_key(who).address(),
+                asset: sym("MLK"),
+                amount: each,
+            });
+        }
+    });
+    // The largest order TICA may set: the bound at the fee net of the trade reward.
+    let net_fee = milk_core::exchange::curve::DEFAULT_FEE_BPS - 10;
+    let max = net.market().curve.sandwich_safe_max_order(net_fee);
+    let widest = Action::Exchange(ExchangeAction::SetMarket {
+        asset: sym("CINE"),
+        capacity: Amount::new(net.market().curve.capacity),
+        position: None,
+        max_order: Amount::new(max),
+        user_daily_limit: Amount::new(u128::MAX),
+    });
+    net.operator("center", widest).unwrap();
+    let too_wide = Action::Exchange(ExchangeAction::SetMarket {
+        asset: sym("CINE"),
+        capacity: Amount::new(net.market().curve.capacity),
+        position: None,
+        max_order: Amount::new(max + 1),
+        user_daily_limit: Amount::new(u128::MAX),
+    });
+    assert_eq!(net.operator("center", too_wide), Err("max_order_unsafe"));
+
+    let mlk = |net: &Net| net.mlk(&attacker.address());
+    // In one block the attacker's front-run and its victims together buy at most the
+    // largest order: a second victim waits for the next block.
+    let before = mlk(&net);
+    settle_buy(&mut net, &attacker, max / 2);
+    settle_buy(&mut net, &victim, max / 2);
+    let tokens = OrderSize::Tokens(Amount::new(1));
+    assert_eq!(net.buy(&other, tokens, u128::MAX), Err("block_full"));
+    net.now += 1;
+    settle_sale(&mut net, &attacker, max / 2);
+    // Its MLK balance counts the 0.1 % trade reward of both legs: still a loss.
+    assert!(mlk(&net) < before, "{} after {before}", mlk(&net));
+    // Across blocks, each order the largest allowed: a loss too.
+    let before = mlk(&net);
+    for (who, buys) in [(&attacker, true), (&victim, true), (&attacker, false)] {
+        net.now += 1;
+        if buys {
+            settle_buy(&mut net, who, max);
+        } else {
+            settle_sale(&mut net, who, max);
+        }
+    }
+    assert!(mlk(&net) < before, "{} after {before}", mlk(&net));
     net.conserved();
 }

@@ -47,6 +47,14 @@ pub enum ExchangeError {
         "the reserve's MLK outflow limit for this window is reached: sales resume in the next window"
     )]
     OutflowPaused,
+    /// This block's trading in that direction is full.
+    #[error(
+        "this block already trades the market's largest order in that direction; {largest} base units fit now, more in the next block"
+    )]
+    BlockFull {
+        /// What still fits in this block.
+        largest: u128,
+    },
     /// TICA halted this market.
     #[error("this market is halted by TICA: no buys, and sales are given back")]
     MarketHalted,
@@ -161,6 +169,7 @@ impl ExchangeError {
             ExchangeError::NothingToConfirm => "nothing_to_confirm",
             ExchangeError::OutflowPaused => "outflow_paused",
             ExchangeError::MarketHalted => "market_halted",
+            ExchangeError::BlockFull { .. } => "block_full",
             ExchangeError::UnknownMarket { .. } => "unknown_market",
             ExchangeError::InvalidMarket(_) => "invalid_market",
             ExchangeError::MaxOrderUnsafe { .. } => "max_order_unsafe",

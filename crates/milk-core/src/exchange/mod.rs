@@ -279,6 +279,10 @@ pub struct Market {
     pub awaiting: u128,
     /// Halted by TICA: no buys, sales refused and given back.
     pub halted: bool,
+    /// The block (its time) of the last trade, and the tokens bought and sold in it: each
+    /// direction takes at most the largest order per block, so several victims in one block
+    /// move the price no more than one.
+    pub block: (u64, u128, u128),
 }
 
 /// A market and the brand chain its token lives on.
@@ -303,7 +307,10 @@ impl Encode for MarketEntry {
             .u128(self.market.user_daily_limit)
             .u128(self.market.stock)
             .u128(self.market.awaiting)
-            .u8(u8::from(self.market.halted));
+            .u8(u8::from(self.market.halted))
+            .u64(self.market.block.0)
+            .u128(self.market.block.1)
+            .u128(self.market.block.2);
     }
 }
 
@@ -331,6 +338,7 @@ impl Decode for MarketEntry {
                 stock: r.u128()?,
                 awaiting: r.u128()?,
                 halted: crate::codec::flag(r, "halted")?,
+                block: (r.u64()?, r.u128()?, r.u128()?),
             },
         })
     }

@@ -22,6 +22,10 @@ pub(crate) trait ExchangeNeeds {
     /// The token of the partner whose brand chain is `chain`, market open or not.
     fn partner_token(&self, chain: &ChainId) -> Option<Symbol>;
 
+    /// The MLK reward a filled trade earns, basis points of its value (tokenomics): it
+    /// offsets the fee for anyone trading in and out.
+    fn trade_reward_bps(&self) -> u16;
+
     /// This brand chain's token, if this is a brand chain.
     fn brand_token(&self) -> Option<Symbol>;
 }

@@ -134,12 +134,12 @@ impl ChainState {
             OrderSize::Mlk(a) => curve.quote_mlk(side, a.units(), mlk, fee),
         }
         .map_err(market_error)?;
-        let market = Self::market_after(entry, &fill)?;
         if fill.bt > entry.market.max_order {
             return Err(TxError::Exchange(ExchangeError::OrderTooLarge {
                 max: entry.market.max_order,
             }));
         }
+        let market = Self::market_after(entry, &fill, now_ms)?;
         let used = exchange.volume(user, now_ms / crate::ledger::DAY_MS, asset);
         let day_volume = used.saturating_add(fill.bt);
         if day_volume > entry.market.user_daily_limit {
@@ -162,9 +162,24 @@ impl ChainState {
     fn market_after(
         entry: &MarketEntry,
         fill: &crate::exchange::curve::Fill,
+        now_ms: u64,
     ) -> Result<MarketEntry, TxError> {
         let mut after = entry.clone();
         let m = &mut after.market;
+        if m.block.0 != now_ms {
+            m.block = (now_ms, 0, 0);
+        }
+        let traded = match fill.side {
+            Side::Buy => &mut m.block.1,
+            Side::Sell => &mut m.block.2,
+        };
+        let room = m.max_order.saturating_sub(*traded);
+        if fill.bt > room {
+            return Err(TxError::Exchange(ExchangeError::BlockFull {
+                largest: room,
+            }));
+        }
+        *traded += fill.bt;
         match fill.side {
             Side::Buy => {
                 m.stock = m.stock.checked_sub(fill.bt).ok_or_else(|| {
@@ -405,7 +420,7 @@ impl ChainState {
         let bound = entry
             .market
             .curve
-            .sandwich_safe_max_order(exchange.fee_bps());
+            .sandwich_safe_max_order(self.net_fee_bps(exchange.fee_bps()));
         if max_order.is_zero() || max_order.units() > bound {
             return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
         }
@@ -415,6 +430,12 @@ impl ChainState {
         change.exchange.push(ExchangeWrite::Market(*asset, entry));
 
         Ok(change)
+    }
+
+    /// What a trade costs its trader per leg once the trade reward is paid back: the fee
+    /// the sandwich bound must be computed from.
+    fn net_fee_bps(&self, fee_bps: u16) -> u16 {
+        fee_bps.saturating_sub(self.trade_reward_bps())
     }
 
     /// An open market, or `unknown_market`.
@@ -451,7 +472,7 @@ impl ChainState {
             )));
         }
         for (_, m) in self.exchange_state()?.markets() {
-            let bound = m.market.curve.sandwich_safe_max_order(fee_bps);
+            let bound = (m.market.curve).sandwich_safe_max_order(self.net_fee_bps(fee_bps));
             if m.market.max_order > bound {
                 return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
             }
@@ -483,7 +504,8 @@ impl ChainState {
         }
         curve.min_bps = min_bps;
         curve.check().map_err(market_error)?;
-        let bound = curve.sandwich_safe_max_order(self.exchange_state()?.fee_bps());
+        let net_fee = self.net_fee_bps(self.exchange_state()?.fee_bps());
+        let bound = curve.sandwich_safe_max_order(net_fee);
         if entry.market.max_order > bound {
             return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
         }
@@ -547,6 +569,7 @@ impl ChainState {
                 stock: a.initial_float.units(),
                 awaiting: 0,
                 halted: false,
+                block: (0, 0, 0),
             },
         })
     }
