@@ -1653,3 +1653,48 @@ fn a_sandwich_at_the_largest_order_loses_money_after_every_reward() {
     assert!(mlk(&net) < before, "{} after {before}", mlk(&net));
     net.conserved();
 }
+
+#[test]
+fn selling_expiring_points_and_buying_them_back_keeps_their_expiry() {
+    // Cinema points that expire 30 days after they are earned.
+    let mut net = Net::with(|g| {
+        let cinema = (g.chains.iter_mut())
+            .find(|c| c.id == "cinema".parse().unwrap())
+            .unwrap();
+        cinema.partner.as_mut().unwrap().policy.expiry_days = Some(30);
+    });
+    let (alice, partner) = (demo_key("alice"), demo_key("partner:cinema"));
+    let cinema: ChainId = "cinema".parse().unwrap();
+    let hash = milk_core::Hash([7; 32]);
+    let message = milk_core::brand::link_message(&cinema, &alice.address(), &hash);
+    let link = Action::Brand(milk_core::tx::BrandAction::Link {
+        customer_hash: hash,
+        partner_signature: partner.sign(&message.0),
+    });
+    net.run("cinema", &alice, link).unwrap();
+    let convert = Action::Brand(milk_core::tx::BrandAction::Convert {
+        to: alice.address(),
+        mileage: 100,
+        reference: "expiring-1".into(),
+    });
+    net.run("cinema", &partner, convert).unwrap();
+    let lots = |net: &Net, who: &Address| -> Vec<(u64, u128)> {
+        (net.brand.brand().unwrap().lots(who))
+            .map(|(d, a)| (d, a.units()))
+            .collect()
+    };
+    let earned = lots(&net, &alice.address());
+    assert_eq!(earned.len(), 1, "{earned:?}");
+    let (day, amount) = earned[0];
+    // Sold to TICA, the lot goes with the tokens into its stock...
+    let sale = settle_sale(&mut net, &alice, amount);
+    assert_eq!(sale.status, TradeStatus::Filled);
+    assert_eq!(lots(&net, &alice.address()), []);
+    assert_eq!(lots(&net, &net.g.tica_inventory), [(day, amount)]);
+    // ...and bought back, the soonest-expiring lot comes out first: the same expiry.
+    net.now += 1;
+    settle_buy(&mut net, &alice, amount);
+    assert_eq!(lots(&net, &alice.address()), [(day, amount)]);
+    assert_eq!(lots(&net, &net.g.tica_inventory), []);
+    net.conserved();
+}

@@ -875,9 +875,11 @@ impl ChainState {
         };
         change.postings.moves.push((*ESCROW, to, *asset, e.amount));
         change.desk.push(DeskWrite::EscrowClose(*trade, status));
-        if status == EscrowStatus::Returned && !e.lots.is_empty() {
+        // The tokens' expiry goes with them, to the seller or into TICA's stock, which
+        // delivers its soonest-expiring lots first: no trade gives a token a longer life.
+        if !e.lots.is_empty() {
             change.brand.push(BrandWrite::LotsBack {
-                to: e.seller,
+                to,
                 lots: e.lots.clone(),
             });
         }
