@@ -1698,3 +1698,107 @@ fn selling_expiring_points_and_buying_them_back_keeps_their_expiry() {
     assert_eq!(lots(&net, &net.g.tica_inventory), []);
     net.conserved();
 }
+
+/// A buy priced, delivered and completed, or why it was refused.
+fn try_buy(net: &mut Net, user: &Keypair, tokens: u128) -> Result<(), &'static str> {
+    let id = net.buy(user, OrderSize::Tokens(Amount::new(tokens)), u128::MAX)?;
+    let deliver = ExchangeAction::DeliverBuy {
+        trade: id,
+        to: user.address(),
+        amount: Amount::new(tokens),
+    };
+    net.operator("cinema", Action::Exchange(deliver))?;
+    let delivered = net.brand.desk().unwrap().delivery(&id).unwrap().delivered;
+    let complete = ExchangeAction::CompleteBuy {
+        trade: id,
+        delivered,
+    };
+    net.operator("center", Action::Exchange(complete))
+        .map(|_| ())
+}
+
+/// A sale locked, settled and released; whether it filled.
+fn try_sell(net: &mut Net, user: &Keypair, tokens: u128) -> Result<bool, &'static str> {
+    let sale = net.sell(user, tokens, 0)?;
+    let id = sale.tx.id();
+    let settle = ExchangeAction::SettleSell {
+        order: Box::new(sale),
+    };
+    net.operator("center", Action::Exchange(settle))?;
+    let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
+    let release = ExchangeAction::ReleaseSell { trade: id, filled };
+    net.operator("cinema", Action::Exchange(release))?;
+    Ok(filled)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Within one oracle window, whatever customers trade, however the oracle moves inside
+    /// its band and however TICA changes the depth: once every customer holds the Brand
+    /// Tokens they started with, their MLK, trade rewards included, has not grown (the
+    /// bound stated in ARCHITECTURE.md for round trips inside the window); TICA's stock is
+    /// its inventory; and no escrow is left open.
+    #[test]
+    fn customers_cannot_gain_mlk_by_trading_in_and_out(
+        ops in proptest::collection::vec((0u8..4, 0usize..3, 1u128..200_000, -199i64..=199), 1..20)
+    ) {
+        let mut net = Net::new();
+        let users = ["alice", "bob", "carol"].map(demo_key);
+        let start: Vec<(u128, u128)> = users
+            .iter()
+            .map(|u| (net.mlk(&u.address()), net.cine(&u.address())))
+            .collect();
+        let mut price = MLK_KRW_E4;
+        for (kind, who, size, move_bps) in ops {
+            net.now += 1_000;
+            let user = &users[who];
+            match kind {
+                0 => { let _ = try_buy(&mut net, user, size); }
+                1 => {
+                    let held = net.cine(&user.address());
+                    if held > 0 { let _ = try_sell(&mut net, user, size.min(held)); }
+                }
+                2 => {
+                    price = (i128::from(price) * (10_000 + i128::from(move_bps)) / 10_000) as u64;
+                    net.oracle(price).unwrap();
+                    prop_assert!(net.center.exchange().unwrap().oracle_state().jump.is_none());
+                }
+                _ => {
+                    let m = net.market();
+                    let capacity = if move_bps >= 0 { m.curve.capacity * 2 } else { m.curve.capacity / 2 };
+                    let depth = Action::Exchange(ExchangeAction::SetMarket {
+                        asset: sym("CINE"),
+                        capacity: Amount::new(capacity),
+                        position: None,
+                        max_order: Amount::new(m.max_order.min(m.curve.capacity / 8)),
+                        user_daily_limit: Amount::new(m.user_daily_limit),
+                    });
+                    let _ = net.operator("center", depth);
+                }
+            }
+            stock_is_the_inventory(&net)?;
+        }
+        // Every customer back to the tokens they started with, a block at a time.
+        for (user, (_, cine0)) in users.iter().zip(&start) {
+            loop {
+                net.now += 1_000;
+                let held = net.cine(&user.address());
+                let chunk = |d: u128| d.min(100_000);
+                let done = match held.cmp(cine0) {
+                    std::cmp::Ordering::Greater => try_sell(&mut net, user, chunk(held - cine0)).map(|_| ()),
+                    std::cmp::Ordering::Less => try_buy(&mut net, user, chunk(cine0 - held)),
+                    std::cmp::Ordering::Equal => break,
+                };
+                prop_assume!(done.is_ok());
+            }
+        }
+        let before: u128 = start.iter().map(|s| s.0).sum();
+        let after: u128 = users.iter().map(|u| net.mlk(&u.address())).sum();
+        prop_assert!(after <= before, "customers gained {} MLK base units", after - before);
+        stock_is_the_inventory(&net)?;
+        prop_assert_eq!(net.cine(&ESCROW), 0);
+        prop_assert_eq!(net.mlk(&ESCROW), 0);
+        net.conserved();
+    }
+}
