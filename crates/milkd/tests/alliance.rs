@@ -374,6 +374,30 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
         [50_000, 20_000, 20_000, 0, 100_050_000, 100_000_000]
     );
 
+    // No market is open for BOOK yet: a sale on its chain is refused and given back, not
+    // left locked.
+    let (_, seq) = a.http.account(&alice.address(), "bookshop", "BOOK");
+    let sale = Transaction {
+        chain: "bookshop".parse().unwrap(),
+        sender: alice.address(),
+        sequence: seq,
+        expires_at_ms: milkd::Clock::now_ms(&clock) + 60_000,
+        action: Action::Exchange(milk_core::tx::ExchangeAction::Sell {
+            amount: Amount::new(10_000),
+            min_out: Amount::new(1),
+        }),
+    }
+    .sign(&alice);
+    let body = serde_json::json!({ "tx": milkd::brand::tx_hex(&sale) }).to_string();
+    let (s, t) = http.request("POST", "/v1/trades", Some(body), None);
+    assert_eq!(
+        (s, t["status"].as_str(), t["code"].as_str()),
+        (200, Some("refused"), Some("unknown_market")),
+        "{t}"
+    );
+    assert_eq!(a.balance(&alice.address(), "BOOK"), 50_000);
+    assert_eq!(a.balance(&milk_core::exchange::ESCROW, "BOOK"), 0);
+
     // Partner A sees nothing of B's chain, B nothing of A's.
     for path in [
         "/v1/partners/gym/supply",

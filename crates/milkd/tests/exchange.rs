@@ -567,3 +567,44 @@ fn a_lying_price_source_is_outvoted_and_two_that_disagree_record_nothing() {
     );
     node.stop().unwrap();
 }
+
+#[test]
+fn a_round_trip_across_an_oracle_move_loses_money() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(NOW);
+    let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(clock.clone()));
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.oracle_sources = start_ticker(ticker.clone());
+    config.oracle_interval = Duration::from_millis(20);
+    config.settle_retry = Duration::from_millis(20);
+    let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
+    let c = Client {
+        http: Http::new(&node.url()).with_token("demo-operator-token"),
+        clock: clock.clone(),
+    };
+    let krw_e4 = |c: &Client| c.http.get("/v1/oracle").1["krw_e4"].as_u64();
+    wait_until("the oracle's first price", || {
+        krw_e4(&c) == Some(10_000_000)
+    });
+    let alice = demo_key("alice");
+    let before = c.balance(&alice, "center", "MLK");
+    let tokens = OrderSize::Tokens(Amount::new(100_000));
+    let (s, buy) = c.buy(&alice, "SKY", tokens, u128::MAX);
+    assert_eq!((s, buy["status"].as_str()), (200, Some("filled")), "{buy}");
+    // MLK falls 1.9 % on the exchanges (within the band): a sale back would be paid 1.9 %
+    // more MLK at the new price alone. It is priced at the window's highest, the old one.
+    ticker.set(9_810_000);
+    clock.advance(1_000);
+    wait_until("the new price", || krw_e4(&c) == Some(9_810_000));
+    let (s, sale) = c.sell(&alice, "skyway", 100_000, 0);
+    assert_eq!(
+        (s, sale["status"].as_str()),
+        (200, Some("filled")),
+        "{sale}"
+    );
+    assert_eq!(sale["mlk_krw_e4"], 10_000_000, "{sale}");
+    let after = c.balance(&alice, "center", "MLK");
+    assert!(after < before, "the round trip paid {after} for {before}");
+    node.stop().unwrap();
+}
