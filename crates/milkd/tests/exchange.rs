@@ -89,12 +89,14 @@ impl Client {
     }
 }
 
-#[test]
-fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(NOW);
-    let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(clock.clone()));
-    let mut config = NodeConfig::new(dir.path().join("data"));
+/// A node of the demo network in `dir` on `clock`, its oracle fed by three sources of
+/// `ticker`, settling at once; and a client with the operator's credential.
+fn exchange_node(
+    dir: &std::path::Path,
+    clock: &ManualClock,
+    ticker: &Arc<Ticker>,
+) -> (milkd::Spawned, Client) {
+    let mut config = NodeConfig::new(dir.join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.oracle_sources = start_ticker(ticker.clone());
     config.oracle_interval = Duration::from_millis(20);
@@ -104,6 +106,15 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
         http: Http::new(&node.url()).with_token("demo-operator-token"),
         clock: clock.clone(),
     };
+    (node, c)
+}
+
+#[test]
+fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(NOW);
+    let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(clock.clone()));
+    let (_node, c) = exchange_node(dir.path(), &clock, &ticker);
     wait_until("the oracle's first price", || {
         c.http.get("/v1/oracle").1["fresh"] == true
     });
@@ -573,16 +584,7 @@ fn a_round_trip_across_an_oracle_move_loses_money() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(NOW);
     let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(clock.clone()));
-    let mut config = NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.oracle_sources = start_ticker(ticker.clone());
-    config.oracle_interval = Duration::from_millis(20);
-    config.settle_retry = Duration::from_millis(20);
-    let node = milkd::spawn(config, Arc::new(clock.clone())).unwrap();
-    let c = Client {
-        http: Http::new(&node.url()).with_token("demo-operator-token"),
-        clock: clock.clone(),
-    };
+    let (node, c) = exchange_node(dir.path(), &clock, &ticker);
     let krw_e4 = |c: &Client| c.http.get("/v1/oracle").1["krw_e4"].as_u64();
     wait_until("the oracle's first price", || {
         krw_e4(&c) == Some(10_000_000)

@@ -719,18 +719,9 @@ impl ChainState {
         match self.sale_priced(order, &asset, now_ms) {
             Ok((p, flow)) => {
                 let config = exchange.config();
-                change.postings.moves.push((
-                    config.liquidity,
-                    user,
-                    currency,
-                    Amount::new(p.fill.total),
-                ));
-                change.postings.moves.push((
-                    config.liquidity,
-                    config.fees,
-                    currency,
-                    Amount::new(p.fill.fee),
-                ));
+                let pay = |to, amount| (config.liquidity, to, currency, Amount::new(amount));
+                change.postings.moves.push(pay(user, p.fill.total));
+                change.postings.moves.push(pay(config.fees, p.fill.fee));
                 change.exchange =
                     self.trade_writes(id, &user, &asset, &p, now_ms, TradeStatus::Filled);
                 change.exchange.push(ExchangeWrite::Flow(flow));

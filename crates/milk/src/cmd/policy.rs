@@ -126,37 +126,20 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
             daily_limit,
             signer,
         } => {
-            let member = (client.alliance()?.into_iter())
-                .find(|m| m.symbol == asset)
-                .ok_or_else(|| anyhow!("no partner issues {asset}"))?;
-            let d = member.decimals;
-            let action = ExchangeAction::SetMarket {
-                asset: symbol(&asset)?,
-                capacity: tokens(&depth, d)?,
-                position: Some(tokens(&position, d)?),
-                max_order: tokens(&max_order, d)?,
-                user_daily_limit: tokens(&daily_limit, d)?,
-            };
-            (format!("market {asset} opened"), signer, action)
+            let sizes = [depth, position, max_order, daily_limit];
+            (
+                format!("market {asset} opened"),
+                signer,
+                open(client, &asset, sizes)?,
+            )
         }
         PolicyCmd::Depth {
             asset,
             depth,
             signer,
         } => {
-            let m = client.market(&asset)?;
-            let action = ExchangeAction::SetMarket {
-                asset: symbol(&asset)?,
-                capacity: tokens(&depth, m.decimals)?,
-                position: None,
-                max_order: Amount::new(m.max_order.parse()?),
-                user_daily_limit: Amount::new(m.user_daily_limit.parse()?),
-            };
-            (
-                format!("market {asset} is {depth} tokens deep"),
-                signer,
-                action,
-            )
+            let what = format!("market {asset} is {depth} tokens deep");
+            (what, signer, deepen(client, &asset, &depth)?)
         }
         PolicyCmd::Limits {
             asset,
@@ -204,6 +187,35 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
         format!("{what}\n{done}")
     });
     Ok(())
+}
+
+/// `SetMarket` opening a market: depth, position, largest order and daily limit, whole
+/// tokens of the partner's decimals.
+fn open(client: &Client, asset: &str, sizes: [String; 4]) -> Result<ExchangeAction> {
+    let member = (client.alliance()?.into_iter())
+        .find(|m| m.symbol == asset)
+        .ok_or_else(|| anyhow!("no partner issues {asset}"))?;
+    let [depth, position, max_order, daily_limit] = sizes;
+    let d = member.decimals;
+    Ok(ExchangeAction::SetMarket {
+        asset: symbol(asset)?,
+        capacity: tokens(&depth, d)?,
+        position: Some(tokens(&position, d)?),
+        max_order: tokens(&max_order, d)?,
+        user_daily_limit: tokens(&daily_limit, d)?,
+    })
+}
+
+/// `SetMarket` changing an open market's depth, its limits as they are.
+fn deepen(client: &Client, asset: &str, depth: &str) -> Result<ExchangeAction> {
+    let m = client.market(asset)?;
+    Ok(ExchangeAction::SetMarket {
+        asset: symbol(asset)?,
+        capacity: tokens(depth, m.decimals)?,
+        position: None,
+        max_order: Amount::new(m.max_order.parse()?),
+        user_daily_limit: Amount::new(m.user_daily_limit.parse()?),
+    })
 }
 
 fn limits(
