@@ -392,6 +392,7 @@ impl Genesis {
                         redemption_value_krw: p.policy.redemption_value_krw,
                         decimals: asset.decimals,
                         min_bps: p.policy.min_price_bps,
+                        max_bps: crate::exchange::curve::MAX_PRICE_BPS,
                         capacity: m.capacity.units(),
                         position: m.position.units(),
                     },

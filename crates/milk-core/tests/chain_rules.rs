@@ -334,6 +334,7 @@ impl Model {
             | Action::Exchange(ExchangeAction::HaltMarket { .. })
             | Action::Exchange(ExchangeAction::SetFee { .. })
             | Action::Exchange(ExchangeAction::SetFloor { .. })
+            | Action::Exchange(ExchangeAction::SetMaxPrice { .. })
             | Action::Exchange(ExchangeAction::SetMarket { .. })
             | Action::Exchange(ExchangeAction::Buy { .. })
             | Action::Exchange(ExchangeAction::CompleteBuy { .. })

@@ -1529,6 +1529,26 @@ fn tica_halts_a_market_changes_the_fee_and_a_partner_agrees_a_new_floor() {
         net.operator("center", floor(&partner)),
         Err("bad_partner_signature")
     );
+
+    // The maximum: TICA's alone, never above 95 % of R nor below the floor.
+    let max = |max_bps| {
+        exchange(ExchangeAction::SetMaxPrice {
+            asset: sym("CINE"),
+            max_bps,
+        })
+    };
+    assert_eq!(net.operator("center", max(9_501)), Err("invalid_market"));
+    assert_eq!(net.operator("center", max(new - 1)), Err("invalid_market"));
+    assert_eq!(net.run("center", &alice, max(9_000)), Err("not_operator"));
+    net.operator("center", max(9_000)).unwrap();
+    let curve = net.market().curve;
+    assert_eq!(curve.max_bps, 9_000);
+    // R is KRW 10: at TICA's empty position the price is now 90 % of it.
+    let empty = milk_core::exchange::curve::Curve {
+        position: 0,
+        ..curve
+    };
+    assert_eq!(empty.price_krw_e4(), 90_000);
     net.conserved();
 }
 

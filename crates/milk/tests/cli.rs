@@ -773,6 +773,10 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         "cinema",
     ]));
     assert_eq!(client_market(&url, "CINE")["min_price_krw_e4"], "70000");
+    ok(op(&["policy", "max", "CINE", "9000"]));
+    assert_eq!(client_market(&url, "CINE")["max_price_krw_e4"], "90000");
+    let out = op(&["policy", "max", "CINE", "9600"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_market"));
     let out = op(&["policy", "confirm-price", "1000"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing_to_confirm"));
     let out = m(&["policy", "halt", "CINE"]);

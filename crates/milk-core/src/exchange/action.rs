@@ -53,6 +53,14 @@ pub enum ExchangeAction<O> {
         /// The partner's issuer key's signature.
         partner_signature: crate::keys::Signature,
     },
+    /// Changes a market's maximum price (center chain; TICA): never above 95 % of R, never
+    /// below the floor.
+    SetMaxPrice {
+        /// The Brand Token.
+        asset: Symbol,
+        /// The new maximum, basis points of R.
+        max_bps: u16,
+    },
     /// Opens a Brand Token market or changes its depth and limits (center chain; TICA).
     SetMarket {
         /// The Brand Token.
@@ -176,6 +184,7 @@ impl<O> ExchangeAction<O> {
             | Self::HaltMarket { .. }
             | Self::SetFee { .. }
             | Self::SetFloor { .. }
+            | Self::SetMaxPrice { .. }
             | Self::SetMarket { .. }
             | Self::Buy { .. }
             | Self::CompleteBuy { .. }
@@ -195,6 +204,7 @@ impl<O> ExchangeAction<O> {
     const HALT_MARKET: u8 = 45;
     const SET_FEE: u8 = 46;
     const SET_FLOOR: u8 = 47;
+    const SET_MAX_PRICE: u8 = 48;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -210,6 +220,7 @@ impl<O> ExchangeAction<O> {
         Self::HALT_MARKET,
         Self::SET_FEE,
         Self::SET_FLOOR,
+        Self::SET_MAX_PRICE,
     ];
 }
 
@@ -228,6 +239,11 @@ impl<O: Encode> ExchangeAction<O> {
             }
             Self::HaltMarket { asset, halted } => {
                 w.u8(Self::HALT_MARKET).put(asset).u8(u8::from(*halted));
+            }
+            Self::SetMaxPrice { asset, max_bps } => {
+                w.u8(Self::SET_MAX_PRICE)
+                    .put(asset)
+                    .u32(u32::from(*max_bps));
             }
             Self::SetFee { fee_bps } => {
                 w.u8(Self::SET_FEE).u32(u32::from(*fee_bps));
@@ -295,6 +311,10 @@ impl<O: Decode> ExchangeAction<O> {
             Self::HALT_MARKET => Ok(Self::HaltMarket {
                 asset: r.get()?,
                 halted: flag(r, "halted")?,
+            }),
+            Self::SET_MAX_PRICE => Ok(Self::SetMaxPrice {
+                asset: r.get()?,
+                max_bps: bps(r, "maximum")?,
             }),
             Self::SET_FEE => Ok(Self::SetFee {
                 fee_bps: bps(r, "fee")?,

@@ -55,6 +55,8 @@ pub struct Curve {
     pub decimals: u8,
     /// The floor, in basis points of R.
     pub min_bps: u16,
+    /// The maximum, in basis points of R: at most [`MAX_PRICE_BPS`], which TICA may lower.
+    pub max_bps: u16,
     /// K: the curve's capacity, base units.
     pub capacity: u128,
     /// x: TICA's position on the curve, `0 ..= capacity`, base units.
@@ -157,6 +159,11 @@ impl Curve {
                 "the floor must be 1 to 9,500 basis points",
             ));
         }
+        if self.max_bps < self.min_bps || self.max_bps > MAX_PRICE_BPS {
+            return Err(MarketError::InvalidCurve(
+                "the maximum must be from the floor to 9,500 basis points",
+            ));
+        }
         if self.capacity == 0 || self.capacity > u128::from(u64::MAX) {
             return Err(MarketError::InvalidCurve(
                 "capacity must be 1 to 2^64 − 1 base units",
@@ -169,14 +176,14 @@ impl Curve {
     }
 
     fn spread_bps(&self) -> u128 {
-        u128::from(MAX_PRICE_BPS - self.min_bps)
+        u128::from(self.max_bps.saturating_sub(self.min_bps))
     }
 
     /// The price at position `x`, in basis points of R, as the exact fraction
     /// `(numerator, denominator)`.
     pub fn price_bps_at(&self, x: u128) -> (u128, u128) {
         let k = self.capacity;
-        (u128::from(MAX_PRICE_BPS) * k - self.spread_bps() * x, k)
+        (u128::from(self.max_bps) * k - self.spread_bps() * x, k)
     }
 
     /// The current price in basis points of R, as an exact fraction.
@@ -198,7 +205,7 @@ impl Curve {
     fn value(&self, lo: u128, hi: u128, mlk: MlkPrice) -> (U256, U256) {
         let k2 = u256(2) * u256(self.capacity);
         let height =
-            k2 * u256(u128::from(MAX_PRICE_BPS)) - u256(self.spread_bps()) * (u256(lo) + u256(hi));
+            k2 * u256(u128::from(self.max_bps)) - u256(self.spread_bps()) * (u256(lo) + u256(hi));
         let num = u256(u128::from(self.redemption_value_krw))
             * u256(hi - lo)
             * height
@@ -388,6 +395,7 @@ mod tests {
             redemption_value_krw: 10,
             decimals: 2,
             min_bps: 8_000,
+            max_bps: MAX_PRICE_BPS,
             capacity: 200_000_000,
             position,
         }
@@ -492,6 +500,7 @@ mod tests {
                             redemption_value_krw: r,
                             decimals: d,
                             min_bps: min,
+                            max_bps: MAX_PRICE_BPS,
                             capacity: k,
                             position: x,
                         },

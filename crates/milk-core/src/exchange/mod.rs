@@ -301,6 +301,7 @@ impl Encode for MarketEntry {
             .u64(c.redemption_value_krw)
             .u8(c.decimals)
             .u32(u32::from(c.min_bps))
+            .u32(u32::from(c.max_bps))
             .u128(c.capacity)
             .u128(c.position)
             .u128(self.market.max_order)
@@ -319,10 +320,13 @@ impl Decode for MarketEntry {
         let chain = r.get()?;
         let redemption_value_krw = r.u64()?;
         let decimals = r.u8()?;
-        let min_bps = u16::try_from(r.u32()?).map_err(|_| DecodeError::Invalid {
-            what: "market floor",
-            reason: "out of range".into(),
-        })?;
+        let mut bps = |what| {
+            u16::try_from(r.u32()?).map_err(|_| DecodeError::Invalid {
+                what,
+                reason: "out of range".into(),
+            })
+        };
+        let (min_bps, max_bps) = (bps("market floor")?, bps("market maximum")?);
         Ok(MarketEntry {
             chain,
             market: Market {
@@ -330,6 +334,7 @@ impl Decode for MarketEntry {
                     redemption_value_krw,
                     decimals,
                     min_bps,
+                    max_bps,
                     capacity: r.u128()?,
                     position: r.u128()?,
                 },

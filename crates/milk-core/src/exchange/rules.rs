@@ -308,6 +308,9 @@ impl ChainState {
             ExchangeAction::ConfirmPrice { krw_e4 } => self.confirm_price(tx, krw_e4),
             ExchangeAction::HaltMarket { asset, halted } => self.halt_market(tx, asset, *halted),
             ExchangeAction::SetFee { fee_bps } => self.set_fee(tx, *fee_bps),
+            ExchangeAction::SetMaxPrice { asset, max_bps } => {
+                self.set_max_price(tx, asset, *max_bps)
+            }
             ExchangeAction::SetFloor {
                 asset,
                 min_bps,
@@ -514,6 +517,30 @@ impl ChainState {
         Ok(change)
     }
 
+    /// `SetMaxPrice`: TICA lowers (or restores) a market's maximum price, within 95 % of R
+    /// and above its floor; the largest order must stay sandwich-safe under it.
+    fn set_max_price(
+        &self,
+        tx: &Transaction,
+        asset: &Symbol,
+        max_bps: u16,
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
+        self.operator_only(tx)?;
+        let mut entry = self.open_market(asset)?.clone();
+        let curve = &mut entry.market.curve;
+        curve.max_bps = max_bps;
+        curve.check().map_err(market_error)?;
+        let net_fee = self.net_fee_bps(self.exchange_state()?.fee_bps());
+        let bound = curve.sandwich_safe_max_order(net_fee);
+        if entry.market.max_order > bound {
+            return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
+        }
+        change.exchange.push(ExchangeWrite::Market(*asset, entry));
+
+        Ok(change)
+    }
+
     /// An open market at a new depth: the same price, the position scaled with the depth,
     /// never above TICA's stock, and never while buys await delivery.
     fn deepened(existing: &MarketEntry, capacity: &Amount) -> Result<MarketEntry, TxError> {
@@ -553,6 +580,7 @@ impl ChainState {
             redemption_value_krw: a.policy.redemption_value_krw,
             decimals: a.decimals,
             min_bps: a.policy.min_price_bps,
+            max_bps: crate::exchange::curve::MAX_PRICE_BPS,
             capacity: capacity.units(),
             position: position.units(),
         };

@@ -1,6 +1,6 @@
 //! TICA's market policy: opening a market for an admitted partner, its depth and limits,
-//! halting and resuming it, the fee, a floor the partner agrees to, and confirming a move of
-//! MLK's price. Each is an action on the center chain, signed by the node's operator key
+//! halting and resuming it, the fee, its maximum price, a floor the partner agrees to, and
+//! confirming a move of MLK's price. Each is an action on the center chain, signed by the node's operator key
 //! (send the operator's credential with --token) or by `--key`.
 
 use super::*;
@@ -89,6 +89,15 @@ pub enum PolicyCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Change a market's maximum price (basis points of R, at most 9,500).
+    Max {
+        /// The Brand Token.
+        asset: String,
+        /// The new maximum, basis points of the redemption value.
+        bps: u16,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// Accept the level a move of MLK's price reached, so trading resumes at it.
     ConfirmPrice {
         /// KRW per MLK, as `/v1/oracle` shows it (`unsettled_krw_e4` over 10⁴).
@@ -160,6 +169,14 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
                 halted: false,
             };
             (format!("market {asset} trading"), signer, action)
+        }
+        PolicyCmd::Max { asset, bps, signer } => {
+            let action = ExchangeAction::SetMaxPrice {
+                asset: symbol(&asset)?,
+                max_bps: bps,
+            };
+            let what = format!("market {asset}'s maximum is {bps} basis points of R");
+            (what, signer, action)
         }
         PolicyCmd::Fee { bps, signer } => {
             let action = ExchangeAction::SetFee { fee_bps: bps };
