@@ -610,3 +610,33 @@ fn a_round_trip_across_an_oracle_move_loses_money() {
     assert!(after < before, "the round trip paid {after} for {before}");
     node.stop().unwrap();
 }
+
+#[test]
+fn a_sandwich_at_the_largest_order_loses_money() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(NOW);
+    let ticker = Ticker::new(10_000_000, 0, 1, Arc::new(clock.clone()));
+    let (node, c) = exchange_node(dir.path(), &clock, &ticker);
+    wait_until("the oracle's first price", || {
+        c.http.get("/v1/oracle").1["fresh"] == true
+    });
+    let (_, m) = c.http.get("/v1/markets/CINE");
+    let max: u128 = m["max_order"].as_str().unwrap().parse().unwrap();
+    let (attacker, victim) = (demo_key("alice"), demo_key("bob"));
+    let before = c.balance(&attacker, "center", "MLK");
+    // Front-run, the victim's largest order, then back out: MLK rewards included, a loss.
+    let tokens = OrderSize::Tokens(Amount::new(max));
+    for (who, buys) in [(&attacker, true), (&victim, true), (&attacker, false)] {
+        // Each in a later block: a block's time names it, and the clock stands still here.
+        clock.advance(1);
+        let (s, t) = if buys {
+            c.buy(who, "CINE", tokens, u128::MAX)
+        } else {
+            c.sell(who, "cinema", max, 0)
+        };
+        assert_eq!((s, t["status"].as_str()), (200, Some("filled")), "{t}");
+    }
+    let after = c.balance(&attacker, "center", "MLK");
+    assert!(after < before, "the sandwich paid {after} for {before}");
+    node.stop().unwrap();
+}
