@@ -2,10 +2,12 @@
 //! against the center chain's, both replayed.
 
 use super::curve::Side;
-use super::{Trade, TradeStatus, record};
+use super::desk::{Delivery, Escrow, EscrowStatus, record as desk_record};
+use super::{Exchange, Trade, TradeStatus, record};
 use crate::codec::Decode;
 use crate::state::ChainState;
 use crate::{ChainId, Hash};
+use std::collections::HashMap;
 
 /// Checks a brand chain's side of its trades against the center chain's, both replayed to
 /// their heads: each released escrow belongs to a filled sale, each returned one to a
@@ -14,16 +16,28 @@ use crate::{ChainId, Hash};
 /// brand chain trusts TICA's word for its own step; this is where that word is checked.
 /// Returns the problems found, each naming its trade.
 pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> Vec<String> {
-    use super::desk::{Delivery, Escrow, EscrowStatus, record as desk_record};
-    let mut problems = Vec::new();
     let Some(exchange) = center.exchange() else {
-        return problems;
+        return Vec::new();
     };
-    let records = brand.records();
-    let id_of = |k: &[u8]| -> Option<Hash> { Some(Hash(k.get(1..33)?.try_into().ok()?)) };
-    let mut escrows = std::collections::HashMap::new();
-    let mut deliveries = std::collections::HashMap::new();
-    for (k, v) in &records {
+    let (escrows, deliveries) = desk_records(brand);
+    let mut problems = escrow_problems(exchange, chain, &escrows);
+    problems.extend(delivery_problems(exchange, chain, &deliveries));
+    problems.extend(missing_legs(center, exchange, chain, &escrows, &deliveries));
+    problems.sort();
+    problems
+}
+
+type Escrows = HashMap<Hash, Escrow>;
+type Deliveries = HashMap<Hash, Delivery>;
+
+fn id_of(k: &[u8]) -> Option<Hash> {
+    Some(Hash(k.get(1..33)?.try_into().ok()?))
+}
+
+/// A brand chain's escrows and deliveries, by trade.
+fn desk_records(brand: &ChainState) -> (Escrows, Deliveries) {
+    let (mut escrows, mut deliveries) = (HashMap::new(), HashMap::new());
+    for (k, v) in &brand.records() {
         match k.first() {
             Some(&desk_record::ESCROW) => {
                 if let (Some(id), Some(e)) = (id_of(k), Escrow::from_record(v)) {
@@ -38,7 +52,14 @@ pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> 
             _ => {}
         }
     }
-    for (id, e) in &escrows {
+    (escrows, deliveries)
+}
+
+/// Each released escrow belongs to a filled sale of its size, each returned one to a
+/// refused sale.
+fn escrow_problems(exchange: &Exchange, chain: &ChainId, escrows: &Escrows) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, e) in escrows {
         let t = exchange.trade(id);
         let ok = match e.status {
             EscrowStatus::Locked => true,
@@ -60,7 +81,14 @@ pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> 
             ));
         }
     }
-    for (id, d) in &deliveries {
+    problems
+}
+
+/// Each delivery belongs to a buy of the same customer and size; delivered ones only to
+/// filled or pending buys.
+fn delivery_problems(exchange: &Exchange, chain: &ChainId, deliveries: &Deliveries) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, d) in deliveries {
         let t = exchange.trade(id);
         let ok = t.is_some_and(|t| {
             t.side == Side::Buy
@@ -82,7 +110,20 @@ pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> 
             ));
         }
     }
+    problems
+}
+
+/// Each trade of this chain's token the center chain filled (or refunded) has the brand
+/// chain's leg to match.
+fn missing_legs(
+    center: &ChainState,
+    exchange: &Exchange,
+    chain: &ChainId,
+    escrows: &Escrows,
+    deliveries: &Deliveries,
+) -> Vec<String> {
     let market = exchange.market_of_chain(chain).map(|(s, _)| *s);
+    let mut problems = Vec::new();
     for (k, v) in center.records() {
         if k.first() != Some(&record::TRADE) {
             continue;
@@ -109,7 +150,6 @@ pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> 
             ));
         }
     }
-    problems.sort();
     problems
 }
 
@@ -124,7 +164,6 @@ pub fn overdue(
     brand: &ChainState,
     brand_ms: u64,
 ) -> Vec<String> {
-    use super::desk::{Escrow, EscrowStatus, record as desk_record};
     let mut problems = Vec::new();
     for (k, v) in brand.records() {
         if k.first() != Some(&desk_record::ESCROW) {

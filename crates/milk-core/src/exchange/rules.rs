@@ -420,16 +420,10 @@ impl ChainState {
             }
             (None, Some(position)) => self.opened(asset, capacity, position)?,
         };
-        let bound = entry
-            .market
-            .curve
-            .sandwich_safe_max_order(self.net_fee_bps(exchange.fee_bps()));
-        if max_order.is_zero() || max_order.units() > bound {
-            return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
-        }
         let mut entry = entry;
         entry.market.max_order = max_order.units();
         entry.market.user_daily_limit = user_daily_limit.units();
+        self.sandwich_safe(&entry.market, exchange.fee_bps())?;
         change.exchange.push(ExchangeWrite::Market(*asset, entry));
 
         Ok(change)
@@ -475,10 +469,7 @@ impl ChainState {
             )));
         }
         for (_, m) in self.exchange_state()?.markets() {
-            let bound = (m.market.curve).sandwich_safe_max_order(self.net_fee_bps(fee_bps));
-            if m.market.max_order > bound {
-                return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
-            }
+            self.sandwich_safe(&m.market, fee_bps)?;
         }
         change.exchange.push(ExchangeWrite::Fee(fee_bps));
 
@@ -494,27 +485,16 @@ impl ChainState {
         min_bps: u16,
         partner_signature: &crate::keys::Signature,
     ) -> Result<Change, TxError> {
-        let mut change = Change::default();
         self.operator_only(tx)?;
-        let mut entry = self.open_market(asset)?.clone();
         let member = (self.listed_partner(asset).flatten()).ok_or(TxError::Exchange(
             ExchangeError::UnknownMarket { asset: *asset },
         ))?;
-        let curve = &mut entry.market.curve;
-        let message = crate::exchange::floor_message(asset, curve.min_bps, min_bps);
+        let old = self.open_market(asset)?.market.curve.min_bps;
+        let message = crate::exchange::floor_message(asset, old, min_bps);
         if !keys::verify(&member.issuer, &message.0, partner_signature) {
             return Err(TxError::Brand(BrandError::BadPartnerSignature));
         }
-        curve.min_bps = min_bps;
-        curve.check().map_err(market_error)?;
-        let net_fee = self.net_fee_bps(self.exchange_state()?.fee_bps());
-        let bound = curve.sandwich_safe_max_order(net_fee);
-        if entry.market.max_order > bound {
-            return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
-        }
-        change.exchange.push(ExchangeWrite::Market(*asset, entry));
-
-        Ok(change)
+        self.reshaped(asset, |curve| curve.min_bps = min_bps)
     }
 
     /// `SetMaxPrice`: TICA lowers (or restores) a market's maximum price, within 95 % of R
@@ -525,20 +505,35 @@ impl ChainState {
         asset: &Symbol,
         max_bps: u16,
     ) -> Result<Change, TxError> {
-        let mut change = Change::default();
         self.operator_only(tx)?;
+        self.reshaped(asset, |curve| curve.max_bps = max_bps)
+    }
+
+    /// An open market with its curve's bounds changed by `change_curve`: a valid curve whose
+    /// largest order stays sandwich-safe at the fee in force.
+    fn reshaped(
+        &self,
+        asset: &Symbol,
+        change_curve: impl FnOnce(&mut Curve),
+    ) -> Result<Change, TxError> {
+        let mut change = Change::default();
         let mut entry = self.open_market(asset)?.clone();
-        let curve = &mut entry.market.curve;
-        curve.max_bps = max_bps;
-        curve.check().map_err(market_error)?;
-        let net_fee = self.net_fee_bps(self.exchange_state()?.fee_bps());
-        let bound = curve.sandwich_safe_max_order(net_fee);
-        if entry.market.max_order > bound {
-            return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
-        }
+        change_curve(&mut entry.market.curve);
+        entry.market.curve.check().map_err(market_error)?;
+        self.sandwich_safe(&entry.market, self.exchange_state()?.fee_bps())?;
         change.exchange.push(ExchangeWrite::Market(*asset, entry));
 
         Ok(change)
+    }
+
+    /// Refuses a market whose largest order could be sandwiched at `fee_bps` (net of the
+    /// trade reward).
+    fn sandwich_safe(&self, m: &crate::exchange::Market, fee_bps: u16) -> Result<(), TxError> {
+        let bound = m.curve.sandwich_safe_max_order(self.net_fee_bps(fee_bps));
+        if m.max_order == 0 || m.max_order > bound {
+            return Err(TxError::Exchange(ExchangeError::MaxOrderUnsafe { bound }));
+        }
+        Ok(())
     }
 
     /// An open market at a new depth: the same price, the position scaled with the depth,
