@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
 
+mod image;
+pub use image::StoreImage;
+
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 // Keys are byte strings rather than arrays or tuples: redb compares `&[u8]` keys with one
 // memcmp, but arrays element by element.
@@ -210,20 +213,15 @@ impl RedbStore {
         })
     }
 
-    /// Rolls the transaction index over to a new table every `entries` (tests use a small
-    /// number to exercise many epochs). Changing it for an existing store is harmless.
-    pub fn with_index_epoch(mut self, entries: u64) -> RedbStore {
-        self.index_epoch = entries.max(1);
-        self
-    }
-}
-
-fn decode_header(bytes: &[u8]) -> Result<BlockHeader, StoreError> {
-    BlockHeader::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("head: {e}")))
-}
-
-impl ChainStore for RedbStore {
-    fn commit(&self, block: &Block, ids: &[TxId], delta: &StateDelta) -> Result<(), StoreError> {
+    /// [`ChainStore::commit`], writing `meta` entries in the same durable transaction (a
+    /// replica records which replicated log entry the block was, so the two never disagree).
+    pub fn commit_with(
+        &self,
+        block: &Block,
+        ids: &[TxId],
+        delta: &StateDelta,
+        meta_entries: &[(&str, &[u8])],
+    ) -> Result<(), StoreError> {
         assert_eq!(ids.len(), block.txs.len(), "one id per transaction");
         debug_assert!(block.txs.iter().zip(ids).all(|(t, id)| t.tx.id() == *id));
         let mut tx = self.db.begin_write()?;
@@ -246,6 +244,10 @@ impl ChainStore for RedbStore {
                 }
             }
             meta.insert(HEAD, block.header.to_bytes().as_slice())?;
+            for (key, value) in meta_entries {
+                check_meta_key(key)?;
+                meta.insert(*key, *value)?;
+            }
             tx.open_table(BLOCKS)?
                 .insert(height, block.encode_to_vec().as_slice())?;
             let mut epoch = meta_u64(&meta, INDEX_EPOCH)?;
@@ -272,6 +274,60 @@ impl ChainStore for RedbStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Rolls the transaction index over to a new table every `entries` (tests use a small
+    /// number to exercise many epochs). Changing it for an existing store is harmless.
+    pub fn with_index_epoch(mut self, entries: u64) -> RedbStore {
+        self.index_epoch = entries.max(1);
+        self
+    }
+}
+
+/// The store's own meta keys, which no caller may write.
+const RESERVED_META: [&str; 3] = [HEAD, INDEX_EPOCH, INDEX_EPOCH_LEN];
+
+fn check_meta_key(key: &str) -> Result<(), StoreError> {
+    if RESERVED_META.contains(&key) {
+        return Err(StoreError::Corrupt(format!(
+            "meta key {key} is the store's own"
+        )));
+    }
+    Ok(())
+}
+
+impl RedbStore {
+    /// Writes meta entries durably on their own (a replica's log entries that carry no
+    /// block).
+    pub fn put_meta(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        {
+            let mut meta = tx.open_table(META)?;
+            for (key, value) in entries {
+                check_meta_key(key)?;
+                meta.insert(*key, *value)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A meta entry written by [`RedbStore::put_meta`] or [`RedbStore::commit_with`].
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        Ok(meta.get(key)?.map(|v| v.value().to_vec()))
+    }
+}
+
+fn decode_header(bytes: &[u8]) -> Result<BlockHeader, StoreError> {
+    BlockHeader::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("head: {e}")))
+}
+
+impl ChainStore for RedbStore {
+    fn commit(&self, block: &Block, ids: &[TxId], delta: &StateDelta) -> Result<(), StoreError> {
+        self.commit_with(block, ids, delta, &[])
     }
 
     fn head(&self) -> Result<Option<BlockHeader>, StoreError> {
