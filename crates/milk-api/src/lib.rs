@@ -4,6 +4,7 @@
 
 pub mod alliance;
 pub mod chain;
+pub mod cluster;
 pub mod error;
 pub mod exchange;
 pub mod membership;

@@ -170,54 +170,76 @@ impl Verifier {
 
     /// Checks the next block and applies it. On error the verifier must not be used again.
     pub fn apply(&mut self, block: &Block) -> Result<(), BlockError> {
-        let h = &block.header;
-        if h.chain != self.head.chain {
-            return Err(BlockError::WrongChain(h.chain.clone()));
-        }
-        if h.height != self.head.height + 1 {
-            return Err(BlockError::WrongHeight {
-                expected: self.head.height + 1,
-                got: h.height,
-            });
-        }
-        if h.prev_hash != self.head.hash() {
-            return Err(BlockError::PrevHashMismatch);
-        }
-        if h.time_ms < self.head.time_ms {
-            return Err(BlockError::TimeWentBack {
-                parent: self.head.time_ms,
-                got: h.time_ms,
-            });
-        }
-        if h.producer != self.producer {
-            return Err(BlockError::WrongProducer { got: h.producer });
-        }
-        if !block.signature_valid() {
-            return Err(BlockError::BadSignature);
-        }
-        if h.tx_count as usize != block.txs.len() {
-            return Err(BlockError::TxCountMismatch {
-                header: h.tx_count,
-                actual: block.txs.len(),
-            });
-        }
-        if block.computed_tx_root() != h.tx_root {
-            return Err(BlockError::TxRootMismatch);
-        }
-        let verified = tx::verify_batch(block.txs.clone(), crate::keys::decompress);
-        for (index, v) in verified.into_iter().enumerate() {
-            let v = v.map_err(|(_, reason)| BlockError::InvalidTx { index, reason })?;
-            self.state
-                .apply(v.tx(), h.time_ms)
-                .map_err(|error| BlockError::TxRejected { index, error })?;
-        }
-        let delta = self.state.take_delta();
-        if state_root(&self.head.state_root, h.height, &delta) != h.state_root {
-            return Err(BlockError::StateRootMismatch);
-        }
-        self.head = h.clone();
+        follow(&mut self.state, &self.head, &self.producer, block)?;
+        self.head = block.header.clone();
         Ok(())
     }
+}
+
+/// Checks that `block` follows `parent` under the chain's rules (signed by `producer`, every
+/// transaction valid and applying to `state`, the state root as replayed) and applies it to
+/// `state`, returning what it changed. A replica applies its leader's blocks this way. On
+/// error `state` may be partly changed and must be reloaded before further use.
+pub fn follow(
+    state: &mut ChainState,
+    parent: &BlockHeader,
+    producer: &Address,
+    block: &Block,
+) -> Result<StateDelta, BlockError> {
+    let h = &block.header;
+    check_link(parent, producer, block)?;
+    let verified = tx::verify_batch(block.txs.clone(), crate::keys::decompress);
+    for (index, v) in verified.into_iter().enumerate() {
+        let v = v.map_err(|(_, reason)| BlockError::InvalidTx { index, reason })?;
+        state
+            .apply(v.tx(), h.time_ms)
+            .map_err(|error| BlockError::TxRejected { index, error })?;
+    }
+    let delta = state.take_delta();
+    if state_root(&parent.state_root, h.height, &delta) != h.state_root {
+        return Err(BlockError::StateRootMismatch);
+    }
+    Ok(delta)
+}
+
+/// The header's checks: chain, height, parent, time, producer, signature and the
+/// transactions' root.
+fn check_link(parent: &BlockHeader, producer: &Address, block: &Block) -> Result<(), BlockError> {
+    let h = &block.header;
+    if h.chain != parent.chain {
+        return Err(BlockError::WrongChain(h.chain.clone()));
+    }
+    if h.height != parent.height + 1 {
+        return Err(BlockError::WrongHeight {
+            expected: parent.height + 1,
+            got: h.height,
+        });
+    }
+    if h.prev_hash != parent.hash() {
+        return Err(BlockError::PrevHashMismatch);
+    }
+    if h.time_ms < parent.time_ms {
+        return Err(BlockError::TimeWentBack {
+            parent: parent.time_ms,
+            got: h.time_ms,
+        });
+    }
+    if h.producer != *producer {
+        return Err(BlockError::WrongProducer { got: h.producer });
+    }
+    if !block.signature_valid() {
+        return Err(BlockError::BadSignature);
+    }
+    if h.tx_count as usize != block.txs.len() {
+        return Err(BlockError::TxCountMismatch {
+            header: h.tx_count,
+            actual: block.txs.len(),
+        });
+    }
+    if block.computed_tx_root() != h.tx_root {
+        return Err(BlockError::TxRootMismatch);
+    }
+    Ok(())
 }
 
 /// The hash a chain's genesis block must have.

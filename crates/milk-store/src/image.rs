@@ -21,6 +21,8 @@ pub struct StoreImage {
     pub bytes: Vec<u8>,
     /// Its last block's header.
     pub head: BlockHeader,
+    /// Its meta entries.
+    meta: Vec<(String, Vec<u8>)>,
 }
 
 impl RedbStore {
@@ -107,13 +109,15 @@ impl RedbStore {
 impl StoreImage {
     /// Decodes an image and checks that its blocks form one chain: each block's
     /// transactions are the ones its header commits to, and each header names its parent's
-    /// hash, from height 0 to the head. So the head's hash vouches for every block; whoever
-    /// installs the image checks the head (the producer's signature, the genesis hash).
+    /// hash, from height 0 to the head, and the head carries its producer's signature. So
+    /// the head vouches for every block; whoever installs the image checks that its
+    /// producer is the chain's.
     pub fn check(bytes: Vec<u8>) -> Result<StoreImage, StoreError> {
         let mut r = Reader::new(&bytes);
         magic(&mut r)?;
         let count = r.u64().map_err(corrupt)?;
         let mut parent: Option<BlockHeader> = None;
+        let mut head_signed = false;
         for expected in 0..count {
             let height = r.u64().map_err(corrupt)?;
             let block = Block::decode(&mut Reader::new(field(&mut r)?)).map_err(corrupt)?;
@@ -130,25 +134,40 @@ impl StoreImage {
                     "image block {height} does not extend its parent"
                 )));
             }
+            head_signed = block.signature_valid();
             parent = Some(block.header);
         }
         let head = parent.ok_or_else(|| StoreError::Corrupt("image holds no block".into()))?;
-        skim_rest(&mut r)?;
+        if !head_signed {
+            return Err(StoreError::Corrupt(
+                "the image's head is not signed by its producer".into(),
+            ));
+        }
+        let meta = skim_rest(&mut r)?;
         r.finish().map_err(corrupt)?;
-        Ok(StoreImage { bytes, head })
+        Ok(StoreImage { bytes, head, meta })
+    }
+
+    /// One of the image's meta entries.
+    pub fn meta(&self, key: &str) -> Option<&[u8]> {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
     }
 }
 
 /// Reads past the state, meta and index sections to the end: a cut image is refused here,
 /// not halfway through installing it.
-fn skim_rest(r: &mut Reader<'_>) -> Result<(), StoreError> {
+fn skim_rest(r: &mut Reader<'_>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     for _ in 0..r.u64().map_err(corrupt)? {
         field(r)?;
         field(r)?;
     }
+    let mut meta = Vec::new();
     for _ in 0..r.u64().map_err(corrupt)? {
-        r.str("meta key", 256).map_err(corrupt)?;
-        field(r)?;
+        let key = r.str("meta key", 256).map_err(corrupt)?;
+        meta.push((key.to_owned(), field(r)?.to_vec()));
     }
     for _ in 0..r.u64().map_err(corrupt)? {
         for _ in 0..r.u64().map_err(corrupt)? {
@@ -157,7 +176,7 @@ fn skim_rest(r: &mut Reader<'_>) -> Result<(), StoreError> {
             r.u32().map_err(corrupt)?;
         }
     }
-    Ok(())
+    Ok(meta)
 }
 
 fn magic(r: &mut Reader<'_>) -> Result<(), StoreError> {

@@ -219,6 +219,10 @@ impl Client {
     }
 
     /// TICA's treasury (operator credential).
+    pub fn cluster(&self) -> Result<milk_api::cluster::ClusterView> {
+        self.get("/v1/cluster")
+    }
+
     pub fn treasury(&self) -> Result<serde_json::Value> {
         self.get("/v1/treasury")
     }

@@ -83,6 +83,9 @@ enum Cmd {
     Buy(BuyArgs),
     /// TICA's treasury: reserve, fees, inventory and escrow per market (operator credential).
     Treasury,
+    /// A replicated node's view of its cluster: each chain's leader, this node's role, term
+    /// and head (operator credential).
+    Cluster,
     /// The daily check-in: earns LZM once per UTC day.
     CheckIn(CheckInArgs),
     /// Burn MLK for LZM at TICA's rate.
@@ -147,6 +150,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Supply => cmd::membership::supply(&ks, &client, j),
         Cmd::Membership(m) => cmd::membership::membership_cmd(&ks, &client, m, j),
         Cmd::Treasury => cmd::exchange::treasury(&ks, &client, j),
+        Cmd::Cluster => cmd::chain::cluster(&client, j),
         #[cfg(feature = "bench")]
         Cmd::Bench(b) => bench::run(b),
     }

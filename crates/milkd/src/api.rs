@@ -92,11 +92,14 @@ type Shared = Arc<Node>;
         crate::membership::offers,
         crate::membership::segment,
         crate::membership::segment_member,
-        crate::operator::act
+        crate::operator::act,
+        crate::cluster::cluster
     ),
     components(schemas(
         ErrorBody,
         HealthView,
+        crate::cluster::ClusterView,
+        crate::cluster::ReplicaView,
         ChainInfo,
         AssetView,
         HeadView,
@@ -172,6 +175,7 @@ pub fn router(node: Shared) -> Router {
         .merge(crate::exchange::routes())
         .merge(crate::membership::routes())
         .merge(crate::operator::routes())
+        .merge(crate::cluster::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -180,6 +184,10 @@ pub fn router(node: Shared) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            crate::forward::writes_to_leader,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             (node.config.body_timeout, body_limit),
             crate::listener::read_body,

@@ -59,6 +59,12 @@ pub struct NodeConfig {
     pub oracle_interval: Duration,
     /// How many fresh sources must agree (within the exchange's band) for a price.
     pub oracle_quorum: usize,
+    /// The cluster file: when given, every chain is replicated over the nodes it names.
+    pub cluster: Option<PathBuf>,
+    /// This node's number in the cluster file.
+    pub node_id: u64,
+    /// Replication's timing and snapshots.
+    pub replication: crate::replica::group::GroupConfig,
     /// Stop the process abruptly right after this settlement step (`sell:1`, `sell:2`,
     /// `buy:1`, `buy:2`): for fault-injection tests of recovery.
     pub crash_after: Option<String>,
@@ -92,6 +98,13 @@ impl NodeConfig {
             oracle_sources: Vec::new(),
             oracle_interval: Duration::from_secs(5),
             oracle_quorum: 2,
+            cluster: None,
+            node_id: 0,
+            replication: crate::replica::group::GroupConfig {
+                heartbeat: Duration::from_millis(100),
+                election_timeout: Duration::from_millis(500),
+                snapshot_every: 10_000,
+            },
             crash_after: None,
         }
     }

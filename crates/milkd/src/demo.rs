@@ -69,6 +69,8 @@ async fn submit(node: &Node, chain: &ChainId, key: &Keypair, action: Action) -> 
             Ok(Outcome::Committed(_)) => Ok(()),
             Ok(Outcome::Dropped(e)) => Err(e.code().to_owned()),
             Ok(Outcome::Halted) | Err(_) => Err("chain_halted".to_owned()),
+            Ok(Outcome::Unknown) => Err("unknown".to_owned()),
+            Ok(Outcome::Moved) => Err("not_leader".to_owned()),
         },
         Admission::Accepted { outcome: None, .. } => Ok(()),
     }
@@ -293,7 +295,12 @@ async fn membership(node: &Arc<Node>) {
 /// in daily for LZM. Before that it opens a MiL.k Pack season carol joins, a premium offer,
 /// and carol's consent to the cinema. Only carol acts,
 /// so alice and bob are free for anyone trying the platform by hand.
+///
+/// In a replicated network every node runs this, and only the center chain's leader acts.
 pub async fn traffic(node: Arc<Node>, every: Duration) {
+    while !node.leads_center() {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     if let Err(e) = grow_alliance(&node).await {
         tracing::warn!(error = %e, "demo: the alliance did not grow");
     }
@@ -303,6 +310,9 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
     tick.tick().await;
     for n in 0u64.. {
         tick.tick().await;
+        if !node.leads_center() {
+            continue;
+        }
         let chains = node.chain_handles();
         let handle = &chains[n as usize % chains.len()];
         let from = demo_key("carol");

@@ -15,18 +15,23 @@ pub mod api;
 pub mod auth;
 pub mod brand;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod exchange;
+pub mod forward;
 pub mod lane;
 pub mod lanes;
+pub mod leadership;
 pub mod listener;
+pub mod localnet;
 pub mod membership;
 pub mod metrics;
 pub mod node;
 pub mod operator;
 pub mod outcome;
+pub mod replica;
 pub mod submit;
 pub mod worker;
 
@@ -46,6 +51,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = api::router(node.clone());
+    let peers = replicate(&node).await?;
     let anchoring = tokio::spawn(alliance::anchoring::anchor(
         node.clone(),
         node.config.anchor_interval,
@@ -86,11 +92,50 @@ pub async fn serve(
     recovery.abort();
     pack.abort();
     oracle.abort();
+    if let Some(peers) = peers {
+        peers.abort();
+        for handle in node.chain_handles() {
+            if let Some(raft) = handle.raft() {
+                let _ = raft.shutdown().await;
+            }
+        }
+    }
     let n = node.clone();
     tokio::task::spawn_blocking(move || n.shutdown())
         .await
         .map_err(std::io::Error::other)?;
     Ok(())
+}
+
+/// On a replicated node: starts every chain's group, answers peers on the node's peer
+/// address, and gathers the chains' leadership where the center chain's is.
+async fn replicate(node: &Arc<Node>) -> std::io::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(r) = node.replication() else {
+        return Ok(None);
+    };
+    let peer = r
+        .cluster
+        .node(r.me.id)
+        .map(|n| n.peer)
+        .ok_or_else(|| std::io::Error::other("this node is not in its cluster"))?;
+    let listener = tokio::net::TcpListener::bind(peer).await?;
+    node.start_replication()
+        .await
+        .map_err(std::io::Error::other)?;
+    let n = Arc::downgrade(node);
+    let groups: replica::peer::Groups = Arc::new(move |c| {
+        n.upgrade()
+            .and_then(|n| n.chain(c))
+            .and_then(|h| h.raft().cloned())
+    });
+    let router = replica::peer::router(r.cluster.clone(), groups);
+    tokio::spawn(leadership::gather(Arc::downgrade(node)));
+    tracing::info!(node = r.me.id, %peer, "replicating with the cluster's peers");
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the peer listener stopped");
+        }
+    })))
 }
 
 /// A node running on background threads.

@@ -59,16 +59,47 @@ struct Args {
     /// Milliseconds a client may take to send a request's whole body.
     #[arg(long, default_value_t = 10_000)]
     body_timeout_ms: u64,
+    /// A cluster file: replicate every chain over the nodes it names (see
+    /// docs/ARCHITECTURE.md, "Replication"). Needs --node-id.
+    #[arg(long, env = "MILK_CLUSTER", requires = "node_id")]
+    cluster: Option<PathBuf>,
+    /// This node's number in the cluster file.
+    #[arg(long, env = "MILK_NODE_ID")]
+    node_id: Option<u64>,
+    /// Milliseconds without a word from a chain's leader before a replica stands for
+    /// election (it waits up to twice as long, at random).
+    #[arg(long, default_value_t = 500)]
+    election_timeout_ms: u64,
+    /// Replicated log entries between snapshots.
+    #[arg(long, default_value_t = 10_000)]
+    snapshot_every: u64,
+    /// Print this node's key (the one a cluster file names), making it if missing, and exit.
+    #[arg(long)]
+    print_node_key: bool,
+    /// Start this many replicated nodes of the demo network on this machine instead (each a
+    /// process, under --data-dir; node k's API on the --listen port + k − 1).
+    #[arg(long, conflicts_with_all = ["cluster", "genesis"])]
+    local_net: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            // openraft reports every unreachable peer, twice a second, as an error: the
+            // node logs leadership changes itself.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,openraft=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if args.print_node_key {
+        println!("{}", milkd::node::node_key(&args.data_dir)?.address());
+        return Ok(());
+    }
+    if let Some(nodes) = args.local_net {
+        return local_net(&args, nodes);
+    }
     let mut config = NodeConfig::new(args.data_dir.clone());
     config.listen = args.listen;
     config.genesis = args.genesis;
@@ -82,6 +113,12 @@ fn main() -> anyhow::Result<()> {
     config.max_connections_per_address = args.max_connections_per_address.max(1);
     config.header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
     config.body_timeout = Duration::from_millis(args.body_timeout_ms.max(1));
+    config.cluster = args.cluster.clone();
+    config.node_id = args.node_id.unwrap_or(0);
+    let election = Duration::from_millis(args.election_timeout_ms.max(50));
+    config.replication.election_timeout = election;
+    config.replication.heartbeat = election / 5;
+    config.replication.snapshot_every = args.snapshot_every.max(10);
     // Fault-injection tests stop the node abruptly at a settlement step with this.
     config.crash_after = std::env::var("MILK_CRASH_AFTER").ok();
 
@@ -119,6 +156,44 @@ fn main() -> anyhow::Result<()> {
         tracing::info!("stopped cleanly");
         Ok(())
     })
+}
+
+/// Runs a local replicated network until Ctrl-C or SIGTERM, then stops every node.
+fn local_net(args: &Args, nodes: u64) -> anyhow::Result<()> {
+    anyhow::ensure!((1..=9).contains(&nodes), "--local-net takes 1 to 9 nodes");
+    let net = milkd::localnet::LocalNet {
+        nodes,
+        dir: args.data_dir.clone(),
+        first: args.listen,
+        extra: vec![
+            "--election-timeout-ms".into(),
+            args.election_timeout_ms.to_string(),
+        ],
+    };
+    let cluster = net.prepare().map_err(anyhow::Error::msg)?;
+    let exe = std::env::current_exe().context("finding this program")?;
+    let mut children = Vec::new();
+    for k in 1..=nodes {
+        children.push(net.start(&exe, &cluster, k).map_err(anyhow::Error::msg)?);
+    }
+    println!("cluster file: {}", cluster.display());
+    println!(
+        "watch it: milk --node http://{} --token demo-operator-token cluster",
+        args.listen
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(shutdown_signal());
+    for child in &children {
+        if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
+    for mut child in children {
+        let _ = child.wait();
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -4,8 +4,12 @@ use crate::auth::{Credentials, CredentialsFile, Principal, demo_token, token_dig
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::metrics::{Metrics, chain_label};
+use crate::replica::Raft;
+use crate::replica::cluster::{Cluster, ClusterNode};
+use crate::replica::group::GroupStart;
+use crate::replica::network::Identity;
 pub use crate::worker::SendError;
-use crate::worker::{ChainShared, Command, OnCommit, Worker, WorkerConfig};
+use crate::worker::{ChainShared, Command, OnCommit, Replicated, Worker, WorkerConfig};
 use milk_core::alliance::{Member, PARTNER_RECORD};
 use milk_core::block::BlockHeader;
 use milk_core::codec::Decode;
@@ -19,9 +23,9 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use thiserror::Error;
 
@@ -89,9 +93,43 @@ pub struct ChainHandle {
     pub shared: Arc<ChainShared>,
     commands: SyncSender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// A replicated chain's group.
+    group: Group,
+}
+
+/// A replicated chain's group: what starts it, then the running group.
+#[derive(Default)]
+struct Group {
+    start: Mutex<Option<GroupStart>>,
+    raft: OnceLock<Raft>,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.raft.get().is_some() {
+            "Group(running)"
+        } else {
+            "Group"
+        })
+    }
 }
 
 impl ChainHandle {
+    /// The chain's Raft group, once it runs (replicated chains only).
+    pub fn raft(&self) -> Option<&Raft> {
+        self.group.raft.get()
+    }
+
+    /// Starts the chain's Raft group, if it is replicated and not started yet.
+    async fn start_group(&self) -> Result<(), String> {
+        let Some(start) = self.group.start.lock().expect("group lock").take() else {
+            return Ok(());
+        };
+        let raft = crate::replica::group::start(start).await?;
+        let _ = self.group.raft.set(raft);
+        Ok(())
+    }
+
     /// Queues a command for the chain's worker without blocking.
     pub fn send(&self, cmd: Command) -> Result<(), SendError> {
         self.commands.try_send(cmd).map_err(|e| match e {
@@ -119,6 +157,26 @@ struct Chains {
     producer: Keypair,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
+    /// Set when the chains are replicated: this node and its cluster.
+    replication: Option<Replication>,
+    /// The runtime that runs replication, once the node serves (chains opened later start
+    /// their group on it).
+    runtime: OnceLock<tokio::runtime::Handle>,
+}
+
+/// This node's place in its cluster.
+#[derive(Clone)]
+pub struct Replication {
+    /// This node.
+    pub me: Arc<Identity>,
+    /// Everyone.
+    pub cluster: Arc<Cluster>,
+}
+
+impl std::fmt::Debug for Replication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Replication(node {})", self.me.id)
+    }
 }
 
 impl Chains {
@@ -143,12 +201,19 @@ impl Chains {
             if self.map.read().expect("chains lock").contains_key(&spec.id) {
                 continue;
             }
-            let handle = open_chain(self, &spec, None)?;
+            let handle = Arc::new(open_chain(self, &spec, None)?);
             tracing::info!(chain = %spec.id, partner = %member.application.name, "admitted partner's brand chain opened");
             self.map
                 .write()
                 .expect("chains lock")
-                .insert(spec.id.clone(), Arc::new(handle));
+                .insert(spec.id.clone(), handle.clone());
+            if let Some(runtime) = self.runtime.get() {
+                runtime.spawn(async move {
+                    if let Err(e) = handle.start_group().await {
+                        tracing::error!(chain = %handle.spec.id, error = %e, "cannot start the chain's replication");
+                    }
+                });
+            }
             opened.push(spec.id);
         }
         Ok(opened)
@@ -263,6 +328,8 @@ impl Node {
             producer: producer.clone(),
             metrics: metrics.clone(),
             clock: clock.clone(),
+            replication: replication(&config)?,
+            runtime: OnceLock::new(),
         });
         for spec in &genesis.chains {
             // The center chain's committer opens the chains of partners admitted later.
@@ -320,6 +387,46 @@ impl Node {
         })
     }
 
+    /// This node's place in its cluster, when its chains are replicated.
+    pub fn replication(&self) -> Option<&Replication> {
+        self.chains.replication.as_ref()
+    }
+
+    /// Whether this node makes `chain`'s blocks now (an unreplicated node always does).
+    pub fn leads(&self, chain: &ChainId) -> bool {
+        let Some(r) = &self.chains.replication else {
+            return true;
+        };
+        self.chain(chain)
+            .is_some_and(|h| h.shared.leader.load(Ordering::SeqCst) == r.me.id)
+    }
+
+    /// Whether this node leads the center chain, where settlement, recovery, the oracle,
+    /// anchoring and the Pack run.
+    pub fn leads_center(&self) -> bool {
+        self.leads(&ChainId::center())
+    }
+
+    /// The cluster node that leads `chain` as last heard, when it is another node.
+    pub fn leader_elsewhere(&self, chain: &ChainId) -> Option<ClusterNode> {
+        let r = self.chains.replication.as_ref()?;
+        let leader = self.chain(chain)?.shared.leader.load(Ordering::SeqCst);
+        (leader != r.me.id).then(|| r.cluster.node(leader).cloned())?
+    }
+
+    /// Starts every chain's Raft group (and, from now on, the group of each chain opened
+    /// later). Does nothing on an unreplicated node.
+    pub async fn start_replication(&self) -> Result<(), String> {
+        if self.chains.replication.is_none() {
+            return Ok(());
+        }
+        let _ = self.chains.runtime.set(tokio::runtime::Handle::current());
+        for handle in self.chain_handles() {
+            handle.start_group().await?;
+        }
+        Ok(())
+    }
+
     /// A hosted chain.
     pub fn chain(&self, id: &ChainId) -> Option<Arc<ChainHandle>> {
         self.chains
@@ -375,6 +482,50 @@ impl Drop for Node {
 }
 
 pub use milk_store::chain_path as chain_store_path;
+
+/// This node's place in the cluster named by the settings, if any: its entry must carry
+/// this node's own key.
+fn replication(config: &NodeConfig) -> Result<Option<Replication>, NodeError> {
+    let Some(path) = &config.cluster else {
+        return Ok(None);
+    };
+    let cluster = Cluster::load(path).map_err(|reason| NodeError::Config {
+        path: path.clone(),
+        reason,
+    })?;
+    let key = node_key(&config.data_dir)?;
+    let entry = cluster
+        .node(config.node_id)
+        .ok_or_else(|| NodeError::Config {
+            path: path.clone(),
+            reason: format!("names no node {}", config.node_id),
+        })?;
+    if entry.key != key.address() {
+        return Err(NodeError::Key(format!(
+            "node {}'s key in the cluster file is {}, but this node's key (node.key) is {}",
+            entry.id,
+            entry.key,
+            key.address()
+        )));
+    }
+    let me = Arc::new(Identity { id: entry.id, key });
+    Ok(Some(Replication {
+        me,
+        cluster: Arc::new(cluster),
+    }))
+}
+
+/// The node's own key (`<data-dir>/node.key`), with which it signs to its peers; made at
+/// random the first time.
+pub fn node_key(data_dir: &Path) -> Result<Keypair, NodeError> {
+    let path = data_dir.join("node.key");
+    if !path.exists() {
+        fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+        let key = Keypair::from_secret(rand::random());
+        write_new(&path, hex::encode(key.secret()).as_bytes())?;
+    }
+    read_key(&path)
+}
 
 /// Reads the data directory's genesis and key, writing the demo ones if it is new.
 fn load_or_init(config: &NodeConfig) -> Result<(Genesis, Keypair), NodeError> {
@@ -518,6 +669,7 @@ fn open_chain(
         halted: AtomicBool::new(false),
         mempool_len: AtomicUsize::new(0),
         blocks_in_flight: AtomicUsize::new(0),
+        leader: AtomicU64::new(0),
     });
     let worker = Worker::new(
         state,
@@ -547,6 +699,27 @@ fn open_chain(
         on_commit,
     );
     let (commands, rx) = sync_channel(COMMAND_QUEUE);
+    let (worker, group) = match &chains.replication {
+        None => (worker, None),
+        Some(r) => {
+            let (proposer, proposals) = tokio::sync::mpsc::unbounded_channel();
+            let (g, s) = (genesis.clone(), spec.clone());
+            let blank = Box::new(move || g.empty_state(&s));
+            let worker = worker.replicated(Replicated::new(proposer, blank, spec.producer));
+            let start = GroupStart {
+                chain: spec.id.clone(),
+                data_dir: config.data_dir.clone(),
+                me: r.me.clone(),
+                cluster: r.cluster.clone(),
+                commands: commands.clone(),
+                store: store.clone(),
+                proposals,
+                shared: shared.clone(),
+                config: config.replication.clone(),
+            };
+            (worker, Some(start))
+        }
+    };
     let thread = std::thread::Builder::new()
         .name(format!("chain-{}", spec.id))
         .spawn(move || worker.run(rx))
@@ -557,5 +730,9 @@ fn open_chain(
         shared,
         commands,
         thread: Mutex::new(Some(thread)),
+        group: Group {
+            start: Mutex::new(group),
+            raft: OnceLock::new(),
+        },
     })
 }

@@ -92,7 +92,10 @@ pub async fn submit_verified(
                     Some(Ok(Outcome::Committed(loc))) => Submitted::Committed(loc),
                     Some(Ok(Outcome::Dropped(e))) => Submitted::Refused(Refusal::Dropped(e)),
                     Some(Ok(Outcome::Halted)) | Some(Err(_)) => Submitted::Halted,
-                    None => Submitted::Pending,
+                    Some(Ok(Outcome::Unknown)) | None => Submitted::Pending,
+                    Some(Ok(Outcome::Moved)) => {
+                        Submitted::Refused(Refusal::Admission(SubmitError::NotLeader))
+                    }
                 };
                 (id, submitted)
             }

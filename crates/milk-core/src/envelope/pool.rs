@@ -79,6 +79,14 @@ impl<A> Mempool<A> {
         }
     }
 
+    /// Empties the pool (a replica that stops leading its chain), returning the ids that
+    /// waited.
+    pub fn clear(&mut self) -> Vec<TxId> {
+        let ids = self.txs.keys().copied().collect();
+        *self = Mempool::new(self.limits);
+        ids
+    }
+
     /// How many transactions wait.
     pub fn len(&self) -> usize {
         self.txs.len()

@@ -327,6 +327,35 @@ pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
+pub fn cluster(client: &Client, j: bool) -> Result<()> {
+    let view = client.cluster()?;
+    out(j, serde_json::to_value(&view)?, || {
+        let Some(node) = view.node else {
+            return "this node is not replicated: it alone makes every chain's blocks".into();
+        };
+        let mut s = format!(
+            "node {node}\n{:<10} {:<7} {:<10} {:<6} {:<9} {:<8} state root\n",
+            "chain", "leader", "role", "term", "applied", "height"
+        );
+        for c in &view.chains {
+            let leader = c.leader.map_or("none".into(), |l| l.to_string());
+            let applied = c.applied.map_or("-".into(), |a| a.to_string());
+            s += &format!(
+                "{:<10} {:<7} {:<10} {:<6} {:<9} {:<8} {}\n",
+                c.chain,
+                leader,
+                c.role,
+                c.term,
+                applied,
+                c.height,
+                &c.state_root[..16]
+            );
+        }
+        s.trim_end().to_owned()
+    });
+    Ok(())
+}
+
 pub fn chains(ks: &Keystore, client: &Client, j: bool) -> Result<()> {
     let _ = ks;
     let chains = client.chains()?;

@@ -39,6 +39,9 @@ pub async fn anchor(node: Arc<Node>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
+        if !node.leads_center() {
+            continue;
+        }
         let mut anchors = Vec::new();
         for handle in node
             .chain_handles()

@@ -19,6 +19,9 @@ pub async fn propagate(node: Arc<Node>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
+        if !node.leads_center() {
+            continue;
+        }
         for handle in (node.chain_handles().iter()).filter(|h| h.spec.partner.is_some()) {
             let id = &handle.spec.id;
             let Ok(Some(member)) = super::registered(&node, id) else {

@@ -222,6 +222,9 @@ pub async fn run(node: Arc<Node>, sources: Vec<String>, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if !node.leads_center() {
+            continue;
+        }
         round(&node, &sources, crate::exchange::ticker::MARKET).await;
     }
 }

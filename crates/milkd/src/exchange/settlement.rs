@@ -265,6 +265,9 @@ pub async fn recovery(node: Arc<Node>, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if !node.leads_center() {
+            continue;
+        }
         match recover(&node).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(trades = n, "recovery: open trades finished"),

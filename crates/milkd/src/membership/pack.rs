@@ -110,16 +110,8 @@ pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, ChainId)> {
     out
 }
 
-/// Pays due weeks every `every`, on the node that holds the operator's key.
-pub async fn payouts(node: Arc<Node>, every: Duration) {
-    let Some(lane) = crate::lane::get(&node, &ChainId::center()) else {
-        return;
-    };
-    if node.genesis.membership.is_none() {
-        return;
-    }
-    // Once at start: linking rewards a stop may have cut off.
-    for (user, chain) in unrewarded_links(&node) {
+async fn pay_missed_links(node: &Arc<Node>, lane: &crate::lane::Lane) {
+    for (user, chain) in unrewarded_links(node) {
         if let Err(e) = lane
             .submit(Action::Tokenomics(TokenomicsAction::RewardLink {
                 user,
@@ -130,9 +122,31 @@ pub async fn payouts(node: Arc<Node>, every: Duration) {
             tracing::warn!(error = %e, "linking reward not paid");
         }
     }
+}
+
+/// Pays due weeks every `every`, on the node that holds the operator's key and leads the
+/// center chain.
+pub async fn payouts(node: Arc<Node>, every: Duration) {
+    let Some(lane) = crate::lane::get(&node, &ChainId::center()) else {
+        return;
+    };
+    if node.genesis.membership.is_none() {
+        return;
+    }
     let mut tick = tokio::time::interval(every);
+    let mut links_checked = false;
     loop {
         tick.tick().await;
+        if !node.leads_center() {
+            links_checked = false;
+            continue;
+        }
+        if !links_checked {
+            // Once each time this node starts leading: linking rewards a stop (or a
+            // failover) may have cut off.
+            pay_missed_links(&node, &lane).await;
+            links_checked = true;
+        }
         for week in due_weeks(&node) {
             match lane
                 .submit(Action::Membership(MembershipAction::PayPackWeek { week }))

@@ -97,6 +97,15 @@ pub fn transfer(
     .sign(from)
 }
 
+/// An account view's next sequence number on `chain`.
+pub fn next_sequence(account: &serde_json::Value, chain: &str) -> Option<u64> {
+    account["chains"]
+        .as_array()?
+        .iter()
+        .find(|c| c["chain"] == chain)?["next_sequence"]
+        .as_u64()
+}
+
 /// A blocking client that reads any status's body.
 pub struct Http {
     pub base: String,
@@ -132,6 +141,30 @@ impl Http {
             agent,
             token: None,
         }
+    }
+
+    /// Gives up on any request after `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Http {
+        self.agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        self
+    }
+
+    /// GET, with transport failures (a node that died) as errors.
+    pub fn try_get(&self, path: &str) -> Result<(u16, serde_json::Value), String> {
+        let mut r = self
+            .auth(self.agent.get(&format!("{}{path}", self.base)))
+            .call()
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_vec().map_err(|e| e.to_string())?;
+        Ok((
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        ))
     }
 
     /// Sends `token` as the credential on every request but [`Http::request`].

@@ -10,22 +10,28 @@
 
 use crate::clock::Clock;
 use crate::metrics::{Metrics, chain_label};
-use milk_core::block::BlockHeader;
+use milk_core::block::{Block, BlockHeader};
 use milk_core::chain::{self, Produced};
 use milk_core::error::LedgerError;
 use milk_core::mempool::{Mempool, MempoolError, Share};
 use milk_core::state::{ChainState, StateDelta, TxError};
 use milk_core::tx::{SignedTransaction, TxId, VerifiedTx};
 use milk_core::{Address, Keypair};
-use milk_store::{ChainStore, RedbStore, TxLocation};
+use milk_store::{RedbStore, StoreImage, TxLocation};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::oneshot;
+
+mod committer;
+mod role;
+pub use committer::{Applied, POSITION_KEY};
+use committer::{COMMIT_POLL, Committer, Write};
+pub use role::{Replicated, Role};
 
 /// The worker's queue is full or gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -37,6 +43,9 @@ pub enum SendError {
     #[error("the chain is shutting down")]
     Stopped,
 }
+
+/// The most blocks a replicated chain's leader has between sealing and committing.
+const REPLICA_IN_FLIGHT: usize = 8;
 
 /// How many refused transaction ids a chain remembers for status queries.
 const REJECTED_MEMORY: usize = 100_000;
@@ -60,6 +69,27 @@ pub enum Command {
         /// Where the answer goes.
         reply: oneshot::Sender<PendingStatus>,
     },
+    /// A replicated log entry to apply: a block (the leader's own, or another node's, which
+    /// is checked here), or only a log position. Answered once durable.
+    Apply {
+        /// The log position, encoded, recorded with it.
+        position: Vec<u8>,
+        /// The block the entry carries, if any.
+        block: Option<Box<Block>>,
+        /// Where the answer goes.
+        reply: Applied,
+    },
+    /// Replace the chain with a leader's image (a replica catching up).
+    Install {
+        /// The checked image.
+        image: Box<StoreImage>,
+        /// Where the answer goes.
+        reply: Applied,
+    },
+    /// This node now leads the chain: everything committed before is applied.
+    Lead,
+    /// Another node leads (or none does): stop making blocks.
+    Follow,
     /// Commit what waits, then stop.
     Shutdown,
 }
@@ -92,6 +122,12 @@ pub enum Outcome {
     Dropped(TxError),
     /// The chain stopped before committing it (storage failure or shutdown).
     Halted,
+    /// This node stopped leading the chain before its block was known to be committed: it
+    /// may still be; ask for its status.
+    Unknown,
+    /// This node stopped leading the chain before the transaction was in a block: it is not
+    /// committed; send it again (to the new leader).
+    Moved,
 }
 
 /// Why a submission was refused.
@@ -114,6 +150,9 @@ pub enum SubmitError {
     /// The chain has stopped accepting transactions.
     #[error("chain is halted after a storage failure; restart the node")]
     Halted,
+    /// Another node leads this chain; send it there.
+    #[error("this node does not lead the chain; send the transaction to its leader")]
+    NotLeader,
 }
 
 impl SubmitError {
@@ -124,6 +163,7 @@ impl SubmitError {
             SubmitError::Mempool(e) => e.code(),
             SubmitError::AlreadyCommitted { .. } => "already_committed",
             SubmitError::Halted => "chain_halted",
+            SubmitError::NotLeader => "not_leader",
         }
     }
 }
@@ -150,6 +190,9 @@ pub struct ChainShared {
     pub mempool_len: AtomicUsize,
     /// Blocks sealed but not yet durably committed.
     pub blocks_in_flight: AtomicUsize,
+    /// A replicated chain's leader as last heard (a node id; 0 when unknown or not
+    /// replicated).
+    pub leader: AtomicU64,
 }
 
 /// Block-making settings.
@@ -199,6 +242,10 @@ pub struct Worker {
     sealing: VecDeque<(u64, HashSet<TxId>)>,
     label: String,
     on_commit: Option<OnCommit>,
+    /// Present when the chain is replicated.
+    replica: Option<Replicated>,
+    /// The committer's queue, while the worker runs.
+    committer: Option<SyncSender<Write>>,
 }
 
 /// Called by a chain's committer with each block's state changes once they are durable, before
@@ -210,6 +257,8 @@ struct Sealed {
     produced: Produced,
     waiters: Vec<(u32, Vec<oneshot::Sender<Outcome>>)>,
     started: Instant,
+    /// A replica's log position, and who to tell once it is durable.
+    applied: Option<(Vec<u8>, Applied)>,
 }
 
 impl Worker {
@@ -244,12 +293,21 @@ impl Worker {
             sealing: VecDeque::new(),
             label,
             on_commit,
+            replica: None,
+            committer: None,
         }
+    }
+
+    /// Makes the chain a replica that starts as a follower: its blocks go to `replica`'s
+    /// proposer and are committed once applied from the replicated log.
+    pub fn replicated(mut self, replica: Replicated) -> Worker {
+        self.replica = Some(replica);
+        self
     }
 
     /// Runs until told to shut down or every sender is gone; commits what waits first.
     pub fn run(mut self, commands: Receiver<Command>) {
-        let (to_committer, committer_rx) = sync_channel::<Sealed>(2);
+        let (to_committer, committer_rx) = sync_channel::<Write>(64);
         let committer = Committer {
             store: self.store.clone(),
             shared: self.shared.clone(),
@@ -261,6 +319,7 @@ impl Worker {
             .name(format!("commit-{}", self.label))
             .spawn(move || committer.run(committer_rx))
             .expect("spawning a thread");
+        self.committer = Some(to_committer);
         let mut deadline: Option<Instant> = None;
         loop {
             let first = match deadline {
@@ -294,12 +353,17 @@ impl Worker {
             if !self.mempool.is_empty() && deadline.is_none() {
                 deadline = Some(now + self.config.block_interval);
             }
-            // One block is written while the next fills; a full pool may queue one more.
+            // One block is written while the next fills; a full pool may queue one more (a
+            // replica pipelines a few more through its log).
             let in_flight = self.shared.blocks_in_flight.load(Ordering::SeqCst);
+            let (idle, most) = match &self.replica {
+                None => (1, 2),
+                Some(_) => (REPLICA_IN_FLIGHT / 2, REPLICA_IN_FLIGHT),
+            };
             let full = self.mempool.len() >= self.config.block_max_txs;
             let due = deadline.is_some_and(|d| now >= d);
-            if (due && in_flight == 0) || (full && in_flight < 2) {
-                self.seal_block(&to_committer);
+            if (due && in_flight < idle) || (full && in_flight < most) {
+                self.seal_block();
                 deadline =
                     (!self.mempool.is_empty()).then(|| Instant::now() + self.config.block_interval);
             } else if due {
@@ -308,14 +372,22 @@ impl Worker {
             }
         }
         // Shutting down: seal what was accepted, let the committer finish, release the rest.
-        while !self.mempool.is_empty() && !self.shared.halted.load(Ordering::SeqCst) {
+        while self.replica.is_none()
+            && !self.mempool.is_empty()
+            && !self.shared.halted.load(Ordering::SeqCst)
+        {
             let before = self.mempool.len();
-            self.seal_block(&to_committer);
+            self.seal_block();
             if self.mempool.len() == before {
                 break;
             }
         }
-        drop(to_committer);
+        self.committer = None;
+        if let Some(replica) = self.replica.as_mut() {
+            for sealed in replica.proposed.drain(..) {
+                release(sealed.waiters, Outcome::Unknown);
+            }
+        }
         let _ = committer.join();
         release(self.waiters.drain(), Outcome::Halted);
     }
@@ -351,6 +423,16 @@ impl Worker {
                 };
                 let _ = reply.send(status);
             }
+            Command::Apply {
+                position,
+                block,
+                reply,
+            } => self.apply_entry(position, block, reply),
+            Command::Install { image, reply } => {
+                let _ = reply.send(self.install(&image));
+            }
+            Command::Lead => self.lead(),
+            Command::Follow => self.follow(),
             Command::Shutdown => unreachable!("handled by run"),
         }
     }
@@ -371,6 +453,13 @@ impl Worker {
         };
         if self.shared.halted.load(Ordering::SeqCst) {
             return refuse(self, SubmitError::Halted);
+        }
+        if self
+            .replica
+            .as_ref()
+            .is_some_and(|r| r.role != Role::Leader)
+        {
+            return refuse(self, SubmitError::NotLeader);
         }
         match self.state.check_envelope(tx.tx(), self.clock.now_ms()) {
             Ok(()) => {}
@@ -401,7 +490,7 @@ impl Worker {
         }
     }
 
-    fn seal_block(&mut self, committer: &SyncSender<Sealed>) {
+    fn seal_block(&mut self) {
         if self.shared.halted.load(Ordering::SeqCst) {
             return;
         }
@@ -435,11 +524,11 @@ impl Worker {
                 produced: p,
                 waiters,
                 started,
+                applied: None,
             };
-            if let Err(unsent) = committer.send(sealed) {
-                // The committer is gone, which happens only if it panicked.
-                self.shared.halted.store(true, Ordering::SeqCst);
-                release(unsent.0.waiters, Outcome::Halted);
+            match self.replica.as_mut() {
+                Some(replica) => replica.propose(sealed),
+                None => self.write(Write::Block(Box::new(sealed))),
             }
         }
         self.shared
@@ -449,6 +538,29 @@ impl Worker {
             .mempool_size
             .get_or_create(&chain_label(&self.label))
             .set(self.mempool.len() as i64);
+    }
+
+    /// Hands a write to the committer; if it is gone (it panicked), the chain halts.
+    fn write(&mut self, write: Write) {
+        let sent = match &self.committer {
+            Some(c) => c.send(write).map_err(|e| e.0),
+            None => Err(write),
+        };
+        if let Err(unsent) = sent {
+            self.shared.halted.store(true, Ordering::SeqCst);
+            match unsent {
+                Write::Block(sealed) => {
+                    if let Some((_, reply)) = sealed.applied {
+                        let _ = reply.send(Err("the chain is halted".into()));
+                    }
+                    release(sealed.waiters, Outcome::Halted);
+                }
+                Write::Position { reply, .. } => {
+                    let _ = reply.send(Err("the chain is halted".into()));
+                }
+                Write::Barrier(_) => {}
+            }
+        }
     }
 
     fn notify(&mut self, id: &TxId, outcome: Outcome) {
@@ -468,68 +580,6 @@ impl Worker {
                 self.rejected.remove(&old);
             }
         }
-    }
-}
-
-/// How soon a due block is looked at again while the committer is still writing.
-const COMMIT_POLL: Duration = Duration::from_millis(1);
-
-/// Writes sealed blocks in order and answers their waiters.
-struct Committer {
-    store: RedbStore,
-    shared: Arc<ChainShared>,
-    metrics: Arc<Metrics>,
-    label: String,
-    on_commit: Option<OnCommit>,
-}
-
-impl Committer {
-    fn run(self, blocks: Receiver<Sealed>) {
-        for sealed in blocks {
-            self.commit(sealed);
-            self.shared.blocks_in_flight.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    fn commit(&self, sealed: Sealed) {
-        let Sealed {
-            produced: p,
-            waiters,
-            started,
-        } = sealed;
-        if self.shared.halted.load(Ordering::SeqCst) {
-            return release(waiters, Outcome::Halted);
-        }
-        let height = p.block.header.height;
-        if let Err(e) = self.store.commit(&p.block, &p.ids, &p.delta) {
-            // Memory is now ahead of the disk: stop writing. A restart resumes from the
-            // last committed block; nothing unacknowledged was promised.
-            tracing::error!(chain = %self.label, height, error = %e, "commit failed; halting chain");
-            self.shared.halted.store(true, Ordering::SeqCst);
-            return release(waiters, Outcome::Halted);
-        }
-        *self.shared.head.write().expect("head lock") = p.block.header.clone();
-        if let Some(hook) = &self.on_commit {
-            hook(&p.delta);
-        }
-        for (index, senders) in waiters {
-            for s in senders {
-                let _ = s.send(Outcome::Committed(TxLocation { height, index }));
-            }
-        }
-        let label = chain_label(&self.label);
-        self.metrics
-            .txs_committed
-            .get_or_create(&label)
-            .inc_by(p.block.txs.len() as u64);
-        self.metrics.blocks_committed.get_or_create(&label).inc();
-        self.metrics
-            .head_height
-            .get_or_create(&label)
-            .set(height as i64);
-        self.metrics
-            .block_commit_seconds
-            .observe(started.elapsed().as_secs_f64());
     }
 }
 

@@ -1,0 +1,453 @@
+//! Replication across real `milkd` processes on loopback: three of TICA's nodes replicate
+//! every chain; leaders are SIGKILLed under load and restarted; a minority accepts no
+//! writes; a wiped replica catches up from a snapshot. Afterwards every acknowledged
+//! transaction is committed, once, every replica holds the same blocks and state roots, and
+//! every chain replays from genesis conserving every asset.
+
+mod support;
+
+use milk_core::chain::Verifier;
+use milk_core::genesis::Genesis;
+use milk_core::tx::TxId;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::{Http, account, transfer};
+
+const ACCOUNTS: usize = 6;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// A free loopback port (bound, then released for the node to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Three nodes' data directories, each with the test genesis, the producer key, the test
+/// credentials and its own node key, and the cluster file naming them.
+struct Net {
+    dir: tempfile::TempDir,
+    genesis: Genesis,
+    nodes: Vec<Node>,
+    cluster: PathBuf,
+}
+
+struct Node {
+    id: u64,
+    data: PathBuf,
+    api: String,
+    child: Option<Child>,
+}
+
+impl Net {
+    fn new(n: u64) -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = support::genesis(ACCOUNTS);
+        let mut nodes = Vec::new();
+        let mut entries = Vec::new();
+        for id in 1..=n {
+            let data = dir.path().join(format!("n{id}"));
+            support::write_credentials(&data);
+            let key = milkd::node::node_key(&data).unwrap().address();
+            let (api, peer) = (free_port(), free_port());
+            entries.push(serde_json::json!({
+                "id": id, "api": format!("127.0.0.1:{api}"),
+                "peer": format!("127.0.0.1:{peer}"), "key": key.to_string(),
+            }));
+            nodes.push(Node {
+                id,
+                data,
+                api: format!("http://127.0.0.1:{api}"),
+                child: None,
+            });
+        }
+        let cluster = dir.path().join("cluster.json");
+        std::fs::write(
+            &cluster,
+            serde_json::json!({ "nodes": entries }).to_string(),
+        )
+        .unwrap();
+        support::write_genesis(dir.path(), &genesis);
+        Net {
+            dir,
+            genesis,
+            nodes,
+            cluster,
+        }
+    }
+
+    fn start(&mut self, i: usize) {
+        let g = self.dir.path().join("test-genesis.json");
+        let k = self.dir.path().join("test-producer.key");
+        let node = &mut self.nodes[i];
+        let listen = node.api.trim_start_matches("http://").to_owned();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_milkd"))
+            .args([
+                "--data-dir",
+                node.data.to_str().unwrap(),
+                "--listen",
+                &listen,
+            ])
+            .args([
+                "--genesis",
+                g.to_str().unwrap(),
+                "--producer-key",
+                k.to_str().unwrap(),
+            ])
+            .args([
+                "--cluster",
+                self.cluster.to_str().unwrap(),
+                "--node-id",
+                &node.id.to_string(),
+            ])
+            .args(["--election-timeout-ms", "300", "--snapshot-every", "40"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("milkd starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("milkd listening on "),
+            "unexpected first line {line:?}"
+        );
+        node.child = Some(child);
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            c.kill().unwrap(); // SIGKILL: nothing is flushed.
+            c.wait().unwrap();
+        }
+    }
+
+    fn http(&self, i: usize) -> Http {
+        Http::new(&self.nodes[i].api).with_token(support::OPERATOR_TOKEN)
+    }
+
+    fn live(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].child.is_some())
+            .collect()
+    }
+
+    /// The node that leads `chain`, as a live node sees it, once one does.
+    fn leader(&self, chain: &str, within: Duration) -> Option<usize> {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            for i in self.live() {
+                let Ok((200, v)) = self.http(i).try_get("/v1/cluster") else {
+                    continue;
+                };
+                let c = v["chains"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["chain"] == chain)
+                    .cloned();
+                if let Some(c) = c
+                    && c["role"] == "leader"
+                {
+                    return Some(i);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Waits until every live node has the same head on every chain, and returns it.
+    fn converge(&self, within: Duration) -> Vec<(String, u64, String, String)> {
+        let until = Instant::now() + within;
+        loop {
+            let views: Vec<Vec<(String, u64, String, String)>> = self
+                .live()
+                .into_iter()
+                .map(|i| {
+                    let v = self
+                        .http(i)
+                        .try_get("/v1/cluster")
+                        .map_or(serde_json::Value::Null, |r| r.1);
+                    v["chains"].as_array().map_or(Vec::new(), |cs| {
+                        cs.iter()
+                            .map(|c| {
+                                let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+                                (
+                                    s("chain"),
+                                    c["height"].as_u64().unwrap_or(0),
+                                    s("hash"),
+                                    s("state_root"),
+                                )
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            if !views[0].is_empty() && views.iter().all(|v| *v == views[0]) {
+                return views[0].clone();
+            }
+            assert!(Instant::now() < until, "replicas never agreed: {views:#?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// Transfers from `ACCOUNTS` clients, each to any live node in turn, recording what a node
+/// acknowledged as committed; a refused or unanswered batch is sent again from the
+/// committed sequence.
+fn load(
+    net: &Net,
+    acked: Arc<Mutex<Vec<TxId>>>,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let apis: Vec<String> = net.nodes.iter().map(|n| n.api.clone()).collect();
+    (0..ACCOUNTS)
+        .map(|i| {
+            let (apis, acked, stop) = (apis.clone(), acked.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let from = account(i);
+                let to = account((i + 1) % ACCOUNTS).address();
+                let mut turn = i;
+                while !stop.load(Ordering::SeqCst) {
+                    turn += 1;
+                    let http =
+                        Http::new(&apis[turn % apis.len()]).with_timeout(Duration::from_secs(2));
+                    let Ok((status, v)) = http.try_get(&format!("/v1/accounts/{}", from.address()))
+                    else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    let Some(seq) = (status == 200)
+                        .then(|| support::next_sequence(&v, "center"))
+                        .flatten()
+                    else {
+                        continue;
+                    };
+                    let batch: Vec<_> = (0..10)
+                        .map(|k| transfer(&from, to, 1 + k, seq + k as u64, now_ms() + 60_000))
+                        .collect();
+                    let Ok(resp) = http.submit("center", &batch, true) else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    for (tx, r) in batch.iter().zip(&resp.results) {
+                        if r.status == "committed" {
+                            acked.lock().unwrap().push(tx.tx.id());
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Every block of `chain` from one node.
+fn blocks(http: &Http, chain: &str) -> Vec<milk_core::block::Block> {
+    let mut out = Vec::new();
+    loop {
+        let (_, raw) = http.get_bytes(&format!(
+            "/v1/chains/{chain}/raw-blocks?from={}&limit=1000",
+            out.len()
+        ));
+        let page = milkd::api::decode_raw_blocks(&raw).unwrap();
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}
+
+/// Every live replica holds the same blocks, which replay from genesis conserving every
+/// asset; and every acknowledged transfer is in them, once.
+fn check_replicas(net: &Net, acked: &[TxId]) {
+    let heads = net.converge(Duration::from_secs(20));
+    for (chain, height, hash, _) in &heads {
+        let reference = blocks(&net.http(net.live()[0]), chain);
+        assert_eq!(
+            reference.len() as u64,
+            height + 1,
+            "{chain}: a replica's blocks stop short"
+        );
+        for i in net.live() {
+            assert_eq!(
+                blocks(&net.http(i), chain),
+                reference,
+                "{chain}: replica {} differs",
+                i + 1
+            );
+        }
+        let mut v = Verifier::start(&net.genesis, &chain.parse().unwrap(), &reference[0]).unwrap();
+        for b in &reference[1..] {
+            v.apply(b).unwrap();
+        }
+        v.state().check_conservation().unwrap();
+        assert_eq!(&v.head().hash().to_hex(), hash);
+        if chain == "center" {
+            let mut seen = std::collections::HashMap::new();
+            for b in &reference {
+                for t in &b.txs {
+                    *seen.entry(t.tx.id()).or_insert(0) += 1;
+                }
+            }
+            for id in acked {
+                assert_eq!(
+                    seen.get(id),
+                    Some(&1),
+                    "acknowledged {id} is not committed exactly once"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
+    let seed: u64 = std::env::var("MILK_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed);
+    let kills: usize = std::env::var("MILK_REPLICATION_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    eprintln!("MILK_TEST_SEED={seed} MILK_REPLICATION_KILLS={kills}");
+    let mut rng = seed | 1;
+    let mut net = Net::new(3);
+    for i in 0..3 {
+        net.start(i);
+    }
+    net.leader("center", Duration::from_secs(20))
+        .expect("a leader is elected");
+    let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&net, acked.clone(), stop.clone());
+    for k in 0..kills {
+        let chain = if k % 2 == 0 { "center" } else { "cinema" };
+        let Some(victim) = net.leader(chain, Duration::from_secs(20)) else {
+            panic!("kill {k}: no leader of {chain} within 20 s");
+        };
+        let before = acked.lock().unwrap().len();
+        std::thread::sleep(Duration::from_millis(100 + xorshift(&mut rng) % 400));
+        net.kill(victim);
+        // Back at once (it may resume leading where it stopped) or after an election.
+        std::thread::sleep(Duration::from_millis(xorshift(&mut rng) % 1_500));
+        net.start(victim);
+        eprintln!(
+            "kill {k}: node {} (leading {chain}); {} acknowledged so far",
+            victim + 1,
+            before
+        );
+    }
+    // The cluster goes on after the last kill.
+    let before = acked.lock().unwrap().len();
+    let until = Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < before + 50 {
+        assert!(
+            Instant::now() < until,
+            "the cluster stopped committing after the kills"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    eprintln!("{} transfers acknowledged", acked.len());
+    check_replicas(&net, &acked);
+}
+
+#[test]
+fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
+    let mut net = Net::new(3);
+    for i in 0..3 {
+        net.start(i);
+    }
+    let leader = net
+        .leader("center", Duration::from_secs(20))
+        .expect("a leader is elected");
+    let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&net, acked.clone(), stop.clone());
+    std::thread::sleep(Duration::from_secs(2));
+    // Cut the leader's two peers off: alone, it commits nothing.
+    let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    for i in &others {
+        net.kill(*i);
+    }
+    // What was in flight when they died settles within the clients' timeout.
+    std::thread::sleep(Duration::from_secs(3));
+    let lone = acked.lock().unwrap().len();
+    let alone = net.http(leader).with_timeout(Duration::from_secs(2));
+    let (_, v) = alone
+        .try_get(&format!("/v1/accounts/{}", account(0).address()))
+        .unwrap();
+    let seq = support::next_sequence(&v, "center").unwrap();
+    let t = transfer(&account(0), account(1).address(), 7, seq, now_ms() + 60_000);
+    if let Ok(r) = alone.submit("center", &[t], true) {
+        assert_ne!(
+            r.results[0].status, "committed",
+            "a lone node committed a transfer"
+        );
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        acked.lock().unwrap().len(),
+        lone,
+        "a lone node acknowledged writes"
+    );
+    // The majority returns and goes on; the lone node catches up.
+    for i in &others {
+        net.start(*i);
+    }
+    let until = Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < lone + 50 {
+        assert!(Instant::now() < until, "the majority did not go on");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A replica loses its chains and its log; it comes back from a snapshot.
+    let wiped = others[0];
+    net.kill(wiped);
+    std::thread::sleep(Duration::from_secs(2));
+    for sub in ["chains", "raft"] {
+        std::fs::remove_dir_all(net.nodes[wiped].data.join(sub)).unwrap();
+    }
+    net.start(wiped);
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    check_replicas(&net, &acked);
+}
