@@ -4,6 +4,7 @@
 //! pool costs honest users).
 
 mod flood;
+mod replicated;
 
 use crate::client::Client;
 use anyhow::{Context, Result, bail};
@@ -611,6 +612,23 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+    /// Transfers per second committed by one `milkd` process and by three replicas on this
+    /// machine, same run, with each process's CPU seconds per 1,000 (needs `milkd` built
+    /// beside `milk`).
+    Replicated {
+        /// Sending accounts.
+        #[arg(long, default_value_t = 2_000)]
+        accounts: usize,
+        /// Transfers per account.
+        #[arg(long, default_value_t = 30)]
+        per_account: usize,
+        /// Transfers per request.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
     /// Settled trades per second (both chains, durable) and quote latency, over loopback HTTP.
     Trades {
         /// Concurrent traders.
@@ -696,6 +714,24 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
                 clients,
             })?;
             crate::cmd::emit(&result.to_string());
+            Ok(())
+        }
+        BenchCmd::Replicated {
+            accounts,
+            per_account,
+            batch,
+            clients,
+        } => {
+            if accounts < 2 || per_account == 0 || batch == 0 || clients == 0 {
+                anyhow::bail!("need at least 2 accounts and 1 transfer, batch and client");
+            }
+            let opts = TransferBench {
+                accounts,
+                per_account,
+                batch,
+                clients,
+            };
+            crate::cmd::emit(&replicated::replicated(&opts)?.to_string());
             Ok(())
         }
         BenchCmd::Transfers {
