@@ -34,3 +34,19 @@ pub struct ReplicaView {
     /// Its state root, hex: replicas at the same height must agree on it.
     pub state_root: String,
 }
+
+/// A node to add to a chain's group as a learner.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LearnerRequest {
+    /// Its number in the cluster file.
+    pub node: u64,
+}
+
+/// A chain's voters from now on.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VotersRequest {
+    /// Their numbers in the cluster file.
+    pub nodes: Vec<u64>,
+}

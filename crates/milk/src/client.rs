@@ -223,6 +223,34 @@ impl Client {
         self.get("/v1/cluster")
     }
 
+    /// Adds a node to a chain's group as a learner (operator credential).
+    pub fn add_learner(&self, chain: &str, node: u64) -> Result<milk_api::cluster::ReplicaView> {
+        let url = self.url(&format!("/v1/cluster/{}/learners", segment(chain)));
+        let body = milk_api::cluster::LearnerRequest { node };
+        let resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", &self.bearer()?)
+            .send_json(&body);
+        self.read("adding a learner", resp)
+    }
+
+    /// Sets a chain's voters (operator credential).
+    pub fn set_voters(
+        &self,
+        chain: &str,
+        nodes: Vec<u64>,
+    ) -> Result<milk_api::cluster::ReplicaView> {
+        let url = self.url(&format!("/v1/cluster/{}/voters", segment(chain)));
+        let body = milk_api::cluster::VotersRequest { nodes };
+        let resp = self
+            .agent
+            .put(&url)
+            .header("Authorization", &self.bearer()?)
+            .send_json(&body);
+        self.read("setting the voters", resp)
+    }
+
     pub fn treasury(&self) -> Result<serde_json::Value> {
         self.get("/v1/treasury")
     }

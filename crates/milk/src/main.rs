@@ -84,8 +84,8 @@ enum Cmd {
     /// TICA's treasury: reserve, fees, inventory and escrow per market (operator credential).
     Treasury,
     /// A replicated node's view of its cluster: each chain's leader, this node's role, term
-    /// and head (operator credential).
-    Cluster,
+    /// and head; and its chains' membership changes (operator credential).
+    Cluster(cmd::chain::ClusterArgs),
     /// The daily check-in: earns LZM once per UTC day.
     CheckIn(CheckInArgs),
     /// Burn MLK for LZM at TICA's rate.
@@ -150,7 +150,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Supply => cmd::membership::supply(&ks, &client, j),
         Cmd::Membership(m) => cmd::membership::membership_cmd(&ks, &client, m, j),
         Cmd::Treasury => cmd::exchange::treasury(&ks, &client, j),
-        Cmd::Cluster => cmd::chain::cluster(&client, j),
+        Cmd::Cluster(args) => cmd::chain::cluster(&client, j, args),
         #[cfg(feature = "bench")]
         Cmd::Bench(b) => bench::run(b),
     }

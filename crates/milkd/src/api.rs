@@ -93,13 +93,17 @@ type Shared = Arc<Node>;
         crate::membership::segment,
         crate::membership::segment_member,
         crate::operator::act,
-        crate::cluster::cluster
+        crate::cluster::cluster,
+        crate::cluster::add_learner,
+        crate::cluster::set_voters
     ),
     components(schemas(
         ErrorBody,
         HealthView,
         crate::cluster::ClusterView,
         crate::cluster::ReplicaView,
+        crate::cluster::LearnerRequest,
+        crate::cluster::VotersRequest,
         ChainInfo,
         AssetView,
         HeadView,

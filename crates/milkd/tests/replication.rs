@@ -60,6 +60,11 @@ struct Node {
 
 impl Net {
     fn new(n: u64) -> Net {
+        Net::with_joining(n, &[])
+    }
+
+    /// `n` nodes, those in `joining` left out of the chains' first membership.
+    fn with_joining(n: u64, joining: &[u64]) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let genesis = support::genesis(ACCOUNTS);
         let mut nodes = Vec::new();
@@ -72,6 +77,7 @@ impl Net {
             entries.push(serde_json::json!({
                 "id": id, "api": format!("127.0.0.1:{api}"),
                 "peer": format!("127.0.0.1:{peer}"), "key": key.to_string(),
+                "joining": joining.contains(&id),
             }));
             nodes.push(Node {
                 id,
@@ -444,6 +450,126 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
     }
     net.start(wiped);
     std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    check_replicas(&net, &acked);
+}
+
+/// Sends an operator's membership change to node `i` (it passes it to the leader), again
+/// after a second while the node answers that no leader is known (as `Retry-After` says).
+fn change(
+    net: &Net,
+    i: usize,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let auth = format!("Bearer {}", support::OPERATOR_TOKEN);
+    for _ in 0..10 {
+        let (status, v) = net
+            .http(i)
+            .request(method, path, Some(body.to_string()), Some(&auth));
+        if status == 503 {
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        assert_eq!(status, 200, "{method} {path}: {v}");
+        return v;
+    }
+    panic!("{method} {path}: no leader for ten seconds");
+}
+
+#[test]
+fn a_node_joins_every_chain_and_another_leaves() {
+    let mut net = Net::with_joining(4, &[4]);
+    for i in 0..4 {
+        net.start(i);
+    }
+    net.leader("center", Duration::from_secs(20))
+        .expect("a leader is elected");
+    let (_, v) = net.http(3).get("/v1/cluster");
+    assert!(
+        v["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["voters"] == serde_json::json!([])),
+        "a joining node waits to be added: {v}"
+    );
+    let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&net, acked.clone(), stop.clone());
+    let chains: Vec<String> = net
+        .genesis
+        .chains
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    for chain in &chains {
+        // Sent to a founding node: the joining one does not know the leader yet.
+        let v = change(
+            &net,
+            2,
+            "POST",
+            &format!("/v1/cluster/{chain}/learners"),
+            serde_json::json!({"node": 4}),
+        );
+        assert_eq!(v["voters"], serde_json::json!([1, 2, 3]), "{v}");
+        let v = change(
+            &net,
+            0,
+            "PUT",
+            &format!("/v1/cluster/{chain}/voters"),
+            serde_json::json!({"nodes": [1, 2, 3, 4]}),
+        );
+        assert_eq!(v["voters"], serde_json::json!([1, 2, 3, 4]), "{v}");
+    }
+    // Node 1 leaves every chain, then goes away: the other three go on.
+    for chain in &chains {
+        change(
+            &net,
+            1,
+            "PUT",
+            &format!("/v1/cluster/{chain}/voters"),
+            serde_json::json!({"nodes": [2, 3, 4]}),
+        );
+    }
+    net.kill(0);
+    let before = acked.lock().unwrap().len();
+    let until = Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < before + 50 {
+        assert!(
+            Instant::now() < until,
+            "the three remaining nodes did not go on"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, v) = net.http(3).get("/v1/cluster");
+    for c in v["chains"].as_array().unwrap() {
+        assert_eq!(c["voters"], serde_json::json!([2, 3, 4]), "{c}");
+    }
+    // An unknown node, and a change by someone else than the operator, are refused.
+    let (status, v) = net.http(1).request(
+        "POST",
+        "/v1/cluster/center/learners",
+        Some(r#"{"node":9}"#.into()),
+        Some(&format!("Bearer {}", support::OPERATOR_TOKEN)),
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("unknown_node")),
+        "{v}"
+    );
+    let (status, _) = net.http(1).request(
+        "PUT",
+        "/v1/cluster/center/voters",
+        Some(r#"{"nodes":[2]}"#.into()),
+        None,
+    );
+    assert_eq!(status, 401);
     stop.store(true, Ordering::SeqCst);
     for c in clients {
         c.join().unwrap();

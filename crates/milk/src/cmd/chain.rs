@@ -327,7 +327,52 @@ pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn cluster(client: &Client, j: bool) -> Result<()> {
+#[derive(clap::Args)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    pub change: Option<ClusterChange>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ClusterChange {
+    /// Add a node of the cluster file to a chain's group as a learner: it receives the
+    /// chain and votes in nothing. Returns once it has caught up.
+    AddLearner {
+        /// The chain.
+        #[arg(long)]
+        chain: String,
+        /// The node's number in the cluster file.
+        #[arg(long)]
+        node: u64,
+    },
+    /// Set a chain's voters: learners named are promoted, voters left out leave the group.
+    Voters {
+        /// The chain.
+        #[arg(long)]
+        chain: String,
+        /// The voters' numbers.
+        #[arg(required = true)]
+        nodes: Vec<u64>,
+    },
+}
+
+pub fn cluster(client: &Client, j: bool, args: ClusterArgs) -> Result<()> {
+    let changed = match args.change {
+        None => None,
+        Some(ClusterChange::AddLearner { chain, node }) => Some(client.add_learner(&chain, node)?),
+        Some(ClusterChange::Voters { chain, nodes }) => Some(client.set_voters(&chain, nodes)?),
+    };
+    if let Some(c) = changed {
+        out(j, serde_json::to_value(&c)?, || {
+            format!(
+                "{}: voters {:?}, led by node {}",
+                c.chain,
+                c.voters,
+                c.leader.map_or("none".into(), |l| l.to_string())
+            )
+        });
+        return Ok(());
+    }
     let view = client.cluster()?;
     out(j, serde_json::to_value(&view)?, || {
         let Some(node) = view.node else {

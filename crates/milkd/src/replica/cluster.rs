@@ -6,8 +6,9 @@
 //!     { "id": 4, "api": "127.0.0.1:7074", "peer": "127.0.0.1:7174", "key": "milk1…",
 //!       "holds": ["cinema"] } ] }
 //! ```
-//! A node holds every chain unless `holds` names the ones it holds; a chain's Raft group is
-//! the nodes that hold it. `key` is the node's own key (`<data-dir>/node.key`), with which
+//! A node holds every chain unless `holds` names the ones it holds; a chain's Raft group
+//! starts as the nodes that hold it, but for those marked `"joining": true`, which wait
+//! until the operator adds them (`milk cluster add-learner`, then `milk cluster voters`). `key` is the node's own key (`<data-dir>/node.key`), with which
 //! it signs every message to its peers; a peer's message is taken only from a node of the
 //! cluster, about a chain that node holds.
 
@@ -31,6 +32,10 @@ pub struct ClusterNode {
     /// The chains it holds; all of them when absent.
     #[serde(default)]
     pub holds: Option<Vec<ChainId>>,
+    /// A node added to a running cluster: it is not in its chains' first membership and waits
+    /// until the operator adds it (as a learner, then a voter).
+    #[serde(default)]
+    pub joining: bool,
 }
 
 impl ClusterNode {
@@ -84,8 +89,16 @@ impl Cluster {
         self.nodes.iter().find(|n| n.id == id)
     }
 
-    /// The nodes that hold `chain`: its Raft group.
+    /// The nodes that hold `chain`.
     pub fn group(&self, chain: &ChainId) -> Vec<&ClusterNode> {
         self.nodes.iter().filter(|n| n.holds(chain)).collect()
+    }
+
+    /// `chain`'s first membership: the nodes that hold it, but for joining ones.
+    pub fn founders(&self, chain: &ChainId) -> Vec<&ClusterNode> {
+        self.group(chain)
+            .into_iter()
+            .filter(|n| !n.joining)
+            .collect()
     }
 }

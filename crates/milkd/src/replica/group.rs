@@ -75,8 +75,9 @@ pub struct GroupStart {
     pub config: GroupConfig,
 }
 
-/// Starts the group; a new cluster's groups are initialized by every member with the same
-/// membership (openraft allows it), so the nodes may start in any order.
+/// Starts the group; a new cluster's groups are initialized by every founding member with
+/// the same membership (openraft allows it), so the nodes may start in any order. A joining
+/// node waits for the leader to add it.
 pub async fn start(s: GroupStart) -> Result<Raft, String> {
     std::fs::create_dir_all(s.data_dir.join("raft")).map_err(|e| e.to_string())?;
     let log = LogStore::open(&log_path(&s.data_dir, &s.chain))?;
@@ -88,7 +89,7 @@ pub async fn start(s: GroupStart) -> Result<Raft, String> {
     if !raft.is_initialized().await.map_err(|e| e.to_string())? {
         let members: BTreeMap<u64, BasicNode> = s
             .cluster
-            .group(&s.chain)
+            .founders(&s.chain)
             .into_iter()
             .map(|n| (n.id, BasicNode::new(n.peer.to_string())))
             .collect();

@@ -218,6 +218,16 @@ impl Http {
                 }
                 req.call()
             }
+            ("PUT", body) => {
+                let mut req = self
+                    .agent
+                    .put(&url)
+                    .header("Content-Type", "application/json");
+                if let Some(a) = auth {
+                    req = req.header("Authorization", a);
+                }
+                req.send(body.unwrap_or_default().as_bytes())
+            }
             (_, body) => {
                 let mut req = self
                     .agent
