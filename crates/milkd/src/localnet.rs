@@ -72,7 +72,7 @@ impl LocalNet {
         BufReader::new(stdout)
             .read_line(&mut line)
             .map_err(|e| format!("node {k}: {e}"))?;
-        println!("node {k}: {}", line.trim());
+        println!("node {k} (pid {}): {}", child.id(), line.trim());
         Ok(child)
     }
 }
