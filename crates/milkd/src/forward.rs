@@ -1,9 +1,11 @@
-//! Any node takes any request: on a replicated node that does not lead the center chain,
-//! requests that change something (every method but `GET` and `HEAD`) are passed, as they
-//! are, to the node that does, and its answer is passed back. The center chain's leader is
-//! where settlement and the operator's lanes run, and it gathers the leadership of the
-//! other chains ([`crate::leadership`]), so one hop reaches the node that makes the blocks.
-//! Reads are answered here, from committed data.
+//! Any node takes any request: on a replicated node, requests that change something (every
+//! method but `GET` and `HEAD`) are passed, as they are, to the node that leads the chain
+//! they write to, and its answer is passed back. A transaction submitted to a chain, and a
+//! partner's call on its own chain that signs nothing else, go to that chain's leader;
+//! everything else (trades, which settle on two chains; the operator's and the alliance's
+//! calls) to the center chain's leader, where settlement and the operator's lanes run and
+//! which gathers the other chains' leadership ([`crate::leadership`]). Reads are answered
+//! here, from committed data.
 //!
 //! A request forwarded once is never forwarded again (leaders can change while it travels):
 //! it is answered `503 no_leader`, which clients retry.
@@ -47,20 +49,39 @@ fn no_leader() -> Response {
     response
 }
 
-/// The middleware: writes go to the center chain's leader.
+/// The chain a write goes to: `/v1/chains/{chain}/txs` and a partner's transactions on its
+/// own chain name theirs; anything else goes to the center chain.
+fn target_chain(path: &str) -> ChainId {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let own = match parts.as_slice() {
+        ["v1", "chains", chain, "txs"] => Some(*chain),
+        [
+            "v1",
+            "partners",
+            chain,
+            "links" | "conversions" | "redemptions" | "refunds" | "policy" | "sweeps",
+        ] => Some(*chain),
+        _ => None,
+    };
+    own.and_then(|c| c.parse().ok())
+        .unwrap_or_else(ChainId::center)
+}
+
+/// The middleware: writes go to the leader of the chain they write to.
 pub async fn writes_to_leader(
     State(node): State<Arc<Node>>,
     request: Request,
     next: Next,
 ) -> Response {
     let write = !matches!(*request.method(), Method::GET | Method::HEAD);
-    if !write || node.replication().is_none() || node.leads_center() {
+    let target = target_chain(request.uri().path());
+    if !write || node.replication().is_none() || node.leads(&target) {
         return next.run(request).await;
     }
     if request.headers().contains_key(FORWARDED_HEADER) {
         return no_leader();
     }
-    let Some(leader) = node.leader_elsewhere(&ChainId::center()) else {
+    let Some(leader) = node.leader_elsewhere(&target) else {
         return no_leader();
     };
     let (mut parts, body) = request.into_parts();
@@ -89,5 +110,24 @@ pub async fn writes_to_leader(
             "the leading node did not answer in time; the request may have taken effect: check before sending it again",
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_chain;
+
+    #[test]
+    fn writes_go_to_the_chain_they_write_to() {
+        let chain = |p: &str| target_chain(p).to_string();
+        assert_eq!(chain("/v1/chains/cinema/txs"), "cinema");
+        assert_eq!(chain("/v1/partners/skyway/conversions"), "skyway");
+        assert_eq!(chain("/v1/partners/skyway/sweeps"), "skyway");
+        // Trades settle on two chains; webhooks, credentials and operator actions are the
+        // center leader's; a malformed chain name is the center's too (it answers 404).
+        assert_eq!(chain("/v1/trades"), "center");
+        assert_eq!(chain("/v1/partners/skyway/webhooks"), "center");
+        assert_eq!(chain("/v1/operator/actions"), "center");
+        assert_eq!(chain("/v1/chains/NOT A CHAIN/txs"), "center");
     }
 }

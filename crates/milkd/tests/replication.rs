@@ -8,7 +8,12 @@ mod support;
 
 use milk_core::chain::Verifier;
 use milk_core::genesis::Genesis;
+use milk_core::genesis::demo_key;
 use milk_core::tx::TxId;
+use milk_core::tx::{
+    Action, BrandAction, ExchangeAction, OrderSize, SignedTransaction, Transaction,
+};
+use milk_core::{Amount, ChainId, Hash, Keypair};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,7 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::{Http, account, transfer};
 
+/// Accounts sending transfers.
 const ACCOUNTS: usize = 6;
+/// Accounts (after the senders) that have cinema points converted and trade them.
+const TRADERS: usize = 3;
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -49,6 +57,8 @@ struct Net {
     genesis: Genesis,
     nodes: Vec<Node>,
     cluster: PathBuf,
+    /// Arguments every node also gets.
+    extra: Vec<String>,
 }
 
 struct Node {
@@ -66,7 +76,7 @@ impl Net {
     /// `n` nodes, those in `joining` left out of the chains' first membership.
     fn with_joining(n: u64, joining: &[u64]) -> Net {
         let dir = tempfile::tempdir().unwrap();
-        let genesis = support::genesis(ACCOUNTS);
+        let genesis = support::genesis(ACCOUNTS + TRADERS);
         let mut nodes = Vec::new();
         let mut entries = Vec::new();
         for id in 1..=n {
@@ -98,6 +108,7 @@ impl Net {
             genesis,
             nodes,
             cluster,
+            extra: Vec::new(),
         }
     }
 
@@ -126,6 +137,7 @@ impl Net {
                 &node.id.to_string(),
             ])
             .args(["--election-timeout-ms", "300", "--snapshot-every", "40"])
+            .args(&self.extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -277,6 +289,160 @@ fn load(
         .collect()
 }
 
+/// MLK's price from three local sources, for every node's oracle.
+fn with_oracle(net: &mut Net) {
+    let clock: Arc<dyn milkd::Clock> = Arc::new(milkd::SystemClock);
+    let ticker = milkd::exchange::ticker::Ticker::new(10_000_000, 0, 1, clock);
+    let skews = &milkd::exchange::ticker::SOURCE_SKEWS_BPS;
+    for url in milkd::exchange::ticker::serve_sources(ticker, skews).unwrap() {
+        net.extra.extend(["--oracle-url".into(), url]);
+    }
+    net.extra.extend(["--oracle-interval-s".into(), "1".into()]);
+}
+
+/// Signs `action` by `key` on `chain` at its next sequence and submits it to any live
+/// node, again (numbered afresh) until it commits; returns its id.
+fn commit(net: &Net, chain: &str, key: &Keypair, action: Action) -> TxId {
+    for attempt in 0..100 {
+        let live = net.live();
+        let http = net
+            .http(live[attempt % live.len()])
+            .with_timeout(Duration::from_secs(3));
+        if let Some(id) = try_commit(&http, chain, key, action.clone()) {
+            return id;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{action:?} never committed on {chain}");
+}
+
+/// The signed transaction of `key` at its next sequence on `chain`, as a node sees it.
+fn signed(http: &Http, chain: &str, key: &Keypair, action: Action) -> Option<SignedTransaction> {
+    let (status, v) = http
+        .try_get(&format!("/v1/accounts/{}", key.address()))
+        .ok()?;
+    let sequence = (status == 200)
+        .then(|| support::next_sequence(&v, chain))
+        .flatten()?;
+    let tx = Transaction {
+        chain: chain.parse().unwrap(),
+        sender: key.address(),
+        sequence,
+        expires_at_ms: now_ms() + 60_000,
+        action,
+    };
+    Some(tx.sign(key))
+}
+
+fn try_commit(http: &Http, chain: &str, key: &Keypair, action: Action) -> Option<TxId> {
+    let tx = signed(http, chain, key, action)?;
+    let r = http.submit(chain, std::slice::from_ref(&tx), true).ok()?;
+    (r.results[0].status == "committed").then(|| tx.tx.id())
+}
+
+/// Links every trader to the cinema, as its partner countersigns.
+fn link_traders(net: &Net) {
+    let partner = demo_key("partner:cinema");
+    let cinema: ChainId = "cinema".parse().unwrap();
+    for t in 0..TRADERS {
+        let key = account(ACCOUNTS + t);
+        let customer = Hash::domain("test/customer", &[&[t as u8]]);
+        let message = milk_core::brand::link_message(&cinema, &key.address(), &customer);
+        let link = Action::Brand(BrandAction::Link {
+            customer_hash: customer,
+            partner_signature: partner.sign(&message.0),
+        });
+        commit(net, "cinema", &key, link);
+    }
+}
+
+/// One round of trading: the cinema converts points for a trader, who sells cinema points
+/// to TICA (even rounds) or buys some back (odd), sent to node `n` modulo their number.
+/// Returns the conversion's and the order's ids, when taken.
+fn trade_round(apis: &[String], n: usize) -> (Option<TxId>, Option<TxId>) {
+    let http = Http::new(&apis[n % apis.len()])
+        .with_token(support::OPERATOR_TOKEN)
+        .with_timeout(Duration::from_secs(3));
+    let trader = account(ACCOUNTS + n % TRADERS);
+    let convert = Action::Brand(BrandAction::Convert {
+        to: trader.address(),
+        mileage: 20,
+        reference: format!("conv-{n}"),
+    });
+    let converted = try_commit(&http, "cinema", &demo_key("partner:cinema"), convert);
+    let (chain, order) = if n % 2 == 0 {
+        let sell = ExchangeAction::Sell {
+            amount: Amount::new(500),
+            min_out: Amount::new(1),
+        };
+        ("cinema", sell)
+    } else {
+        let mlk = Amount::new(100_000_000);
+        let buy = ExchangeAction::Buy {
+            asset: "CINE".parse().unwrap(),
+            pay: "MLK".parse().unwrap(),
+            size: OrderSize::Mlk(mlk),
+            max_in: mlk,
+        };
+        ("center", buy)
+    };
+    (converted, place(&http, chain, &trader, order))
+}
+
+/// Trading rounds until `stop`; returns the conversions acknowledged and the orders placed.
+fn trading(net: &Net, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Vec<TxId>, Vec<TxId>)> {
+    let apis: Vec<String> = net.nodes.iter().map(|n| n.api.clone()).collect();
+    std::thread::spawn(move || {
+        let (mut converted, mut orders) = (Vec::new(), Vec::new());
+        for n in 0.. {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let (conversion, order) = trade_round(&apis, n);
+            converted.extend(conversion);
+            orders.extend(order);
+        }
+        (converted, orders)
+    })
+}
+
+/// Places a signed order through `/v1/trades`; its id if the node took it.
+fn place(http: &Http, chain: &str, key: &Keypair, order: ExchangeAction) -> Option<TxId> {
+    let tx = signed(http, chain, key, Action::Exchange(order))?;
+    let body = serde_json::json!({ "tx": milkd::brand::tx_hex(&tx) }).to_string();
+    let (status, _) = http
+        .try_post("/v1/trades", "application/json", body.as_bytes())
+        .ok()?;
+    (status == 200 || status == 202).then(|| tx.tx.id())
+}
+
+/// Every order placed ends filled, refused or voided, as the center chain's leader tells,
+/// once recovery has had its turn; at least one of them filled.
+fn check_trades(net: &Net, orders: &[TxId]) {
+    let until = Instant::now() + Duration::from_secs(60);
+    let mut filled = 0;
+    for id in orders {
+        loop {
+            let leader = net
+                .leader("center", Duration::from_secs(20))
+                .expect("a leader");
+            let (_, v) = net.http(leader).get(&format!("/v1/trades/{id}"));
+            let status = v["status"].as_str().unwrap_or_default().to_owned();
+            if ["filled", "refused", "voided"].contains(&status.as_str()) {
+                filled += usize::from(status == "filled");
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "trade {id} is still {status}: half done"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    eprintln!("{} orders placed, {filled} filled", orders.len());
+    assert!(filled > 0, "no trade filled: the test would prove little");
+}
+
 /// Every block of `chain` from one node.
 fn blocks(http: &Http, chain: &str) -> Vec<milk_core::block::Block> {
     let mut out = Vec::new();
@@ -294,9 +460,10 @@ fn blocks(http: &Http, chain: &str) -> Vec<milk_core::block::Block> {
 }
 
 /// Every live replica holds the same blocks, which replay from genesis conserving every
-/// asset; and every acknowledged transfer is in them, once.
+/// asset; and every acknowledged transaction is in them, once.
 fn check_replicas(net: &Net, acked: &[TxId]) {
     let heads = net.converge(Duration::from_secs(20));
+    let mut found = std::collections::HashSet::new();
     for (chain, height, hash, _) in &heads {
         let reference = blocks(&net.http(net.live()[0]), chain);
         assert_eq!(
@@ -318,21 +485,26 @@ fn check_replicas(net: &Net, acked: &[TxId]) {
         }
         v.state().check_conservation().unwrap();
         assert_eq!(&v.head().hash().to_hex(), hash);
-        if chain == "center" {
-            let mut seen = std::collections::HashMap::new();
-            for b in &reference {
-                for t in &b.txs {
-                    *seen.entry(t.tx.id()).or_insert(0) += 1;
-                }
-            }
-            for id in acked {
-                assert_eq!(
-                    seen.get(id),
-                    Some(&1),
-                    "acknowledged {id} is not committed exactly once"
-                );
+        let mut seen = std::collections::HashMap::new();
+        for b in &reference {
+            for t in &b.txs {
+                *seen.entry(t.tx.id()).or_insert(0) += 1;
             }
         }
+        for id in acked.iter().filter(|id| seen.contains_key(*id)) {
+            assert_eq!(
+                seen.get(id),
+                Some(&1),
+                "{id} is committed more than once on {chain}"
+            );
+            found.insert(*id);
+        }
+    }
+    for id in acked {
+        assert!(
+            found.contains(id),
+            "acknowledged {id} is not committed on any chain"
+        );
     }
 }
 
@@ -349,14 +521,17 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
     eprintln!("MILK_TEST_SEED={seed} MILK_REPLICATION_KILLS={kills}");
     let mut rng = seed | 1;
     let mut net = Net::new(3);
+    with_oracle(&mut net);
     for i in 0..3 {
         net.start(i);
     }
     net.leader("center", Duration::from_secs(20))
         .expect("a leader is elected");
+    link_traders(&net);
     let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let clients = load(&net, acked.clone(), stop.clone());
+    let traders = trading(&net, stop.clone());
     for k in 0..kills {
         let chain = if k % 2 == 0 { "center" } else { "cinema" };
         let Some(victim) = net.leader(chain, Duration::from_secs(20)) else {
@@ -388,8 +563,15 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
     for c in clients {
         c.join().unwrap();
     }
-    let acked = acked.lock().unwrap().clone();
-    eprintln!("{} transfers acknowledged", acked.len());
+    let (converted, orders) = traders.join().unwrap();
+    check_trades(&net, &orders);
+    let mut acked = acked.lock().unwrap().clone();
+    eprintln!(
+        "{} transfers and {} conversions acknowledged",
+        acked.len(),
+        converted.len()
+    );
+    acked.extend(converted);
     check_replicas(&net, &acked);
 }
 
