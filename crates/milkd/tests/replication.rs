@@ -370,7 +370,7 @@ fn trade_round(apis: &[String], n: usize) -> (Option<TxId>, Option<TxId>) {
         reference: format!("conv-{n}"),
     });
     let converted = try_commit(&http, "cinema", &demo_key("partner:cinema"), convert);
-    let (chain, order) = if n % 2 == 0 {
+    let (chain, order) = if n.is_multiple_of(2) {
         let sell = ExchangeAction::Sell {
             amount: Amount::new(500),
             min_out: Amount::new(1),
