@@ -219,6 +219,16 @@ impl Client {
     }
 
     /// TICA's treasury (operator credential).
+    /// The same client (credential included) for another node.
+    pub fn at(&self, base: &str) -> Client {
+        Client::new(base).with_token(self.token.clone())
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub fn cluster(&self) -> Result<milk_api::cluster::ClusterView> {
         self.get("/v1/cluster")
     }

@@ -1041,3 +1041,115 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
         "{text}"
     );
 }
+
+/// Three replicas of the demo network in this process, and a lone node of its own.
+#[test]
+fn the_cli_shows_a_cluster_and_checks_that_its_replicas_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let mut entries = Vec::new();
+    let mut configs = Vec::new();
+    for id in 1..=3u64 {
+        let data = dir.path().join(format!("n{id}"));
+        let key = milkd::node::node_key(&data).unwrap().address();
+        let (api, peer) = (port(), port());
+        entries.push(
+            serde_json::json!({"id": id, "api": format!("127.0.0.1:{api}"),
+            "peer": format!("127.0.0.1:{peer}"), "key": key.to_string()}),
+        );
+        let mut config = milkd::NodeConfig::new(data);
+        config.listen = format!("127.0.0.1:{api}").parse().unwrap();
+        config.node_id = id;
+        configs.push(config);
+    }
+    let cluster = dir.path().join("cluster.json");
+    std::fs::write(
+        &cluster,
+        serde_json::json!({ "nodes": entries }).to_string(),
+    )
+    .unwrap();
+    let nodes: Vec<_> = (configs.into_iter())
+        .map(|mut c| {
+            c.cluster = Some(cluster.clone());
+            milkd::spawn(c, Arc::new(SystemClock)).unwrap()
+        })
+        .collect();
+    let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
+    let token = ["--token", "demo-operator-token"];
+    // Within a few seconds one node leads every chain, as every node sees it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = json(milk(
+            &home,
+            &urls[1],
+            &[&token[..], &["--json", "cluster"]].concat(),
+        ));
+        let chains = v["chains"].as_array().unwrap();
+        let leaders: Vec<_> = chains.iter().map(|c| c["leader"].clone()).collect();
+        if v["node"] == 2 && !leaders[0].is_null() && leaders.iter().all(|l| *l == leaders[0]) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no single leader: {v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    ok(milk(&home, &urls[2], &["key", "demo", "alice"]));
+    ok(milk(&home, &urls[2], &["key", "demo", "bob"]));
+    let sent = ok(milk(
+        &home,
+        &urls[2],
+        &[
+            "transfer", "--from", "alice", "--to", "bob", "--amount", "1", "--asset", "MLK",
+        ],
+    ));
+    assert!(sent.contains("committed on center"), "{sent}");
+    let args = [
+        &token[..],
+        &["cluster", "agree"],
+        &urls.iter().map(String::as_str).collect::<Vec<_>>()[..],
+    ]
+    .concat();
+    let agreed = ok(milk(&home, &urls[0], &args));
+    assert!(agreed.contains("center     3 replicas agree"), "{agreed}");
+    // A node of another network does not agree, from its first block.
+    let mut lone = milkd::NodeConfig::new(dir.path().join("lone"));
+    lone.listen = "127.0.0.1:0".parse().unwrap();
+    let mut g = milk_core::genesis::Genesis::demo();
+    g.genesis_time_ms += 1;
+    let gpath = dir.path().join("other-genesis.json");
+    std::fs::write(&gpath, serde_json::to_vec(&g).unwrap()).unwrap();
+    let kpath = dir.path().join("other.key");
+    std::fs::write(
+        &kpath,
+        hex::encode(milk_core::genesis::demo_key("operator").secret()),
+    )
+    .unwrap();
+    lone.genesis = Some(gpath);
+    lone.producer_key = Some(kpath);
+    let mut credentials = milkd::auth::CredentialsFile::default();
+    credentials
+        .operator
+        .push(milkd::auth::token_digest("demo-operator-token").to_hex());
+    std::fs::create_dir_all(&lone.data_dir).unwrap();
+    std::fs::write(
+        lone.data_dir.join("credentials.json"),
+        serde_json::to_vec(&credentials).unwrap(),
+    )
+    .unwrap();
+    let lone = milkd::spawn(lone, Arc::new(SystemClock)).unwrap();
+    let lone_url = lone.url();
+    let args = [&token[..], &["cluster", "agree", &urls[0], &lone_url]].concat();
+    let out = milk(&home, &urls[0], &args);
+    assert!(!out.status.success(), "a foreign node agreed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("center: block 0 differs"), "{err}");
+}
