@@ -1,7 +1,8 @@
 //! Any node takes any request: on a replicated node, requests that change something (every
 //! method but `GET` and `HEAD`) are passed, as they are, to the node that leads the chain
-//! they write to, and its answer is passed back. A transaction submitted to a chain, and a
-//! partner's call on its own chain that signs nothing else, go to that chain's leader;
+//! they write to, and its answer is passed back. A transaction submitted to a chain, a
+//! partner's call on its own chain that signs nothing else, and a change of a chain's
+//! members go to that chain's leader;
 //! everything else (trades, which settle on two chains; the operator's and the alliance's
 //! calls) to the center chain's leader, where settlement and the operator's lanes run and
 //! which gathers the other chains' leadership ([`crate::leadership`]). Reads are answered
@@ -49,12 +50,14 @@ fn no_leader() -> Response {
     response
 }
 
-/// The chain a write goes to: `/v1/chains/{chain}/txs` and a partner's transactions on its
-/// own chain name theirs; anything else goes to the center chain.
+/// The chain a write goes to: `/v1/chains/{chain}/txs`, a partner's transactions on its
+/// own chain and a chain's membership changes name theirs; anything else goes to the center
+/// chain.
 fn target_chain(path: &str) -> ChainId {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let own = match parts.as_slice() {
         ["v1", "chains", chain, "txs"] => Some(*chain),
+        ["v1", "cluster", chain, "learners" | "voters"] => Some(*chain),
         [
             "v1",
             "partners",
@@ -123,6 +126,7 @@ mod tests {
         assert_eq!(chain("/v1/chains/cinema/txs"), "cinema");
         assert_eq!(chain("/v1/partners/skyway/conversions"), "skyway");
         assert_eq!(chain("/v1/partners/skyway/sweeps"), "skyway");
+        assert_eq!(chain("/v1/cluster/dailymart/voters"), "dailymart");
         // Trades settle on two chains; webhooks, credentials and operator actions are the
         // center leader's; a malformed chain name is the center's too (it answers 404).
         assert_eq!(chain("/v1/trades"), "center");

@@ -128,7 +128,7 @@ async fn replicate(node: &Arc<Node>) -> std::io::Result<Option<tokio::task::Join
             .and_then(|n| n.chain(c))
             .and_then(|h| h.raft().cloned())
     });
-    let router = replica::peer::router(r.cluster.clone(), groups);
+    let router = replica::peer::router(r.cluster.clone(), groups, node.metrics.clone());
     tokio::spawn(leadership::gather(Arc::downgrade(node)));
     tracing::info!(node = r.me.id, %peer, "replicating with the cluster's peers");
     Ok(Some(tokio::spawn(async move {

@@ -45,6 +45,8 @@ pub struct Metrics {
     pub connections_open: Gauge,
     /// Connections answered 503 and closed at once: no room under the caps.
     pub connections_shed: Counter,
+    /// Messages from peers, by the chain they are about (counted once the sender is known).
+    pub peer_messages: Family<ChainLabel, Counter>,
 }
 
 impl Metrics {
@@ -61,6 +63,7 @@ impl Metrics {
             block_commit_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             connections_open: Gauge::default(),
             connections_shed: Counter::default(),
+            peer_messages: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -107,6 +110,11 @@ impl Metrics {
             "connections_shed",
             "Connections refused with a 503 for lack of room under the caps",
             m.connections_shed.clone(),
+        );
+        registry.register(
+            "peer_messages",
+            "Messages from the cluster's peers, by the chain they are about",
+            m.peer_messages.clone(),
         );
         Metrics { registry, ..m }
     }

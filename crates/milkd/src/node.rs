@@ -180,6 +180,13 @@ impl std::fmt::Debug for Replication {
 }
 
 impl Chains {
+    /// Whether this node holds `chain`: every chain, unless its cluster file says otherwise.
+    fn holds(&self, chain: &ChainId) -> bool {
+        self.replication
+            .as_ref()
+            .is_none_or(|r| r.cluster.node(r.me.id).is_some_and(|n| n.holds(chain)))
+    }
+
     /// Opens the brand chains of partners admitted in these center records (`PARTNER`
     /// records; others are skipped) that are not open yet.
     fn open_admitted<'a>(
@@ -198,6 +205,9 @@ impl Chains {
             let Some(spec) = self.genesis.admitted_chain(&member) else {
                 continue;
             };
+            if !self.holds(&spec.id) {
+                continue;
+            }
             if self.map.read().expect("chains lock").contains_key(&spec.id) {
                 continue;
             }
@@ -311,16 +321,8 @@ impl Node {
             }
         })?;
         let metrics = Arc::new(Metrics::new());
-        for spec in &genesis.chains {
-            if spec.producer != producer.address() {
-                return Err(NodeError::Key(format!(
-                    "this node's key {} is not the producer of chain {} ({})",
-                    producer.address(),
-                    spec.id,
-                    spec.producer
-                )));
-            }
-        }
+        let replication = replication(&config)?;
+        check_producer(&genesis, &producer, replication.as_ref())?;
         let chains = Arc::new(Chains {
             map: RwLock::new(BTreeMap::new()),
             genesis: genesis.clone(),
@@ -328,10 +330,10 @@ impl Node {
             producer: producer.clone(),
             metrics: metrics.clone(),
             clock: clock.clone(),
-            replication: replication(&config)?,
+            replication,
             runtime: OnceLock::new(),
         });
-        for spec in &genesis.chains {
+        for spec in genesis.chains.iter().filter(|s| chains.holds(&s.id)) {
             // The center chain's committer opens the chains of partners admitted later.
             let on_commit: Option<OnCommit> = (spec.kind == ChainKind::Center).then(|| {
                 let chains = Arc::downgrade(&chains);
@@ -483,8 +485,34 @@ impl Drop for Node {
 
 pub use milk_store::chain_path as chain_store_path;
 
+/// An unreplicated node makes every chain's blocks, so its key must be every chain's
+/// producer. A replica whose key is not a chain's producer (a partner's node, which never
+/// holds TICA's key) must not lead it: it joins that chain as a learner.
+fn check_producer(
+    genesis: &Genesis,
+    producer: &Keypair,
+    replication: Option<&Replication>,
+) -> Result<(), NodeError> {
+    for spec in &genesis.chains {
+        if spec.producer == producer.address() {
+            continue;
+        }
+        if replication.is_some() {
+            tracing::info!(chain = %spec.id, "this node's key does not produce the chain: it can follow it, never lead it");
+            continue;
+        }
+        return Err(NodeError::Key(format!(
+            "this node's key {} is not the producer of chain {} ({})",
+            producer.address(),
+            spec.id,
+            spec.producer
+        )));
+    }
+    Ok(())
+}
+
 /// This node's place in the cluster named by the settings, if any: its entry must carry
-/// this node's own key.
+/// this node's own key, and it must hold the center chain.
 fn replication(config: &NodeConfig) -> Result<Option<Replication>, NodeError> {
     let Some(path) = &config.cluster else {
         return Ok(None);
@@ -507,6 +535,15 @@ fn replication(config: &NodeConfig) -> Result<Option<Replication>, NodeError> {
             entry.key,
             key.address()
         )));
+    }
+    if !entry.holds(&ChainId::center()) {
+        return Err(NodeError::Config {
+            path: path.clone(),
+            reason: format!(
+                "node {} must hold the center chain (a partner's node as a learner)",
+                entry.id
+            ),
+        });
     }
     let me = Arc::new(Identity { id: entry.id, key });
     Ok(Some(Replication {
@@ -561,12 +598,17 @@ fn load_or_init(config: &NodeConfig) -> Result<(Genesis, Keypair), NodeError> {
     }
     let (genesis, key) = match &config.genesis {
         Some(path) => {
-            let key_file = config.producer_key.as_deref().ok_or_else(|| {
-                NodeError::Key(
-                    "a genesis file needs --producer-key with the producer's secret key".into(),
-                )
-            })?;
-            (parse_genesis(path)?, read_key(key_file)?)
+            let key = match (config.producer_key.as_deref(), &config.cluster) {
+                (Some(file), _) => read_key(file)?,
+                // A replica without the producer's key (a partner's node) signs as itself.
+                (None, Some(_)) => node_key(&config.data_dir)?,
+                (None, None) => {
+                    return Err(NodeError::Key(
+                        "a genesis file needs --producer-key with the producer's secret key".into(),
+                    ));
+                }
+            };
+            (parse_genesis(path)?, key)
         }
         None => (Genesis::demo(), demo_key("operator")),
     };

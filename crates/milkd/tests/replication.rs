@@ -66,6 +66,8 @@ struct Node {
     data: PathBuf,
     api: String,
     child: Option<Child>,
+    /// A partner's node: it never gets TICA's producer key.
+    partner: bool,
 }
 
 impl Net {
@@ -94,6 +96,7 @@ impl Net {
                 data,
                 api: format!("http://127.0.0.1:{api}"),
                 child: None,
+                partner: false,
             });
         }
         let cluster = dir.path().join("cluster.json");
@@ -124,12 +127,12 @@ impl Net {
                 "--listen",
                 &listen,
             ])
-            .args([
-                "--genesis",
-                g.to_str().unwrap(),
-                "--producer-key",
-                k.to_str().unwrap(),
-            ])
+            .args(["--genesis", g.to_str().unwrap()])
+            .args(if node.partner {
+                vec![]
+            } else {
+                vec!["--producer-key", k.to_str().unwrap()]
+            })
             .args([
                 "--cluster",
                 self.cluster.to_str().unwrap(),
@@ -198,12 +201,20 @@ impl Net {
 
     /// Waits until every live node has the same head on every chain, and returns it.
     fn converge(&self, within: Duration) -> Vec<(String, u64, String, String)> {
+        self.converge_among(&self.live(), within)
+    }
+
+    /// Waits until the nodes `among` have the same head on every chain, and returns it.
+    fn converge_among(
+        &self,
+        among: &[usize],
+        within: Duration,
+    ) -> Vec<(String, u64, String, String)> {
         let until = Instant::now() + within;
         loop {
-            let views: Vec<Vec<(String, u64, String, String)>> = self
-                .live()
-                .into_iter()
-                .map(|i| {
+            let views: Vec<Vec<(String, u64, String, String)>> = among
+                .iter()
+                .map(|&i| {
                     let v = self
                         .http(i)
                         .try_get("/v1/cluster")
@@ -758,4 +769,125 @@ fn a_node_joins_every_chain_and_another_leaves() {
     }
     let acked = acked.lock().unwrap().clone();
     check_replicas(&net, &acked);
+}
+
+#[test]
+fn a_partners_node_holds_its_own_chain_and_nothing_else() {
+    let mut net = Net::with_joining(4, &[4]);
+    // Node 4 is the cinema's: it holds its brand chain and follows the public center chain.
+    let text = std::fs::read_to_string(&net.cluster).unwrap();
+    let mut cluster: serde_json::Value = serde_json::from_str(&text).unwrap();
+    cluster["nodes"][3]["holds"] = serde_json::json!(["center", "cinema"]);
+    std::fs::write(&net.cluster, cluster.to_string()).unwrap();
+    net.nodes[3].partner = true;
+    for i in 0..4 {
+        net.start(i);
+    }
+    net.leader("center", Duration::from_secs(20))
+        .expect("a leader is elected");
+    for chain in ["center", "cinema"] {
+        let v = change(
+            &net,
+            0,
+            "POST",
+            &format!("/v1/cluster/{chain}/learners"),
+            serde_json::json!({"node": 4}),
+        );
+        assert_eq!(v["voters"], serde_json::json!([1, 2, 3]), "{v}");
+    }
+    // It may not join a chain the cluster file does not give it.
+    let auth = format!("Bearer {}", support::OPERATOR_TOKEN);
+    let (status, v) = net.http(0).request(
+        "POST",
+        "/v1/cluster/skyway/learners",
+        Some(r#"{"node":4}"#.into()),
+        Some(&auth),
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("unknown_node")),
+        "{v}"
+    );
+    // Traffic on every chain: transfers on the center, links on the cinema, miles on Skyway.
+    let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&net, acked.clone(), stop.clone());
+    link_traders(&net);
+    let sky = Action::Token(milk_core::tx::TokenAction::Transfer {
+        to: account(0).address(),
+        asset: "SKY".parse().unwrap(),
+        amount: Amount::new(1),
+        memo: String::new(),
+    });
+    commit(&net, "skyway", &demo_key("alice"), sky);
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let heads = net.converge_among(&[0, 1, 2], Duration::from_secs(20));
+    // The partner's node has the same center and cinema chains as TICA's nodes.
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = net.http(3).get("/v1/cluster");
+        let mine: Vec<(String, u64, String)> = v["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["chain"].as_str().unwrap().to_owned(),
+                    c["height"].as_u64().unwrap(),
+                    c["hash"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let theirs: Vec<(String, u64, String)> = heads
+            .iter()
+            .filter(|h| h.0 == "center" || h.0 == "cinema")
+            .map(|h| (h.0.clone(), h.1, h.2.clone()))
+            .collect();
+        if mine == theirs {
+            assert!(
+                v["chains"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|c| c["role"] == "learner"),
+                "{v}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the partner's node never caught up: {mine:?} vs {theirs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // On its disk: the two chains and their logs, nothing of anyone else's.
+    for sub in ["chains", "raft"] {
+        let mut files: Vec<String> = std::fs::read_dir(net.nodes[3].data.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|f| f.ends_with(".redb"))
+            .collect();
+        files.sort();
+        assert_eq!(files, ["center.redb", "cinema.redb"], "{sub}");
+    }
+    // On the wire: every peer message it took was about those two chains.
+    let (_, metrics) = net.http(3).get_bytes("/metrics");
+    let metrics = String::from_utf8(metrics).unwrap();
+    let chains: std::collections::BTreeSet<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("milk_peer_messages_total{"))
+        .filter_map(|l| l.split('"').nth(1))
+        .collect();
+    assert_eq!(
+        chains.into_iter().collect::<Vec<_>>(),
+        ["center", "cinema"],
+        "{metrics}"
+    );
+    // And it holds no key of TICA's: it signs as itself.
+    let own = std::fs::read_to_string(net.nodes[3].data.join("producer.key")).unwrap();
+    assert_ne!(own.trim(), hex::encode(demo_key("operator").secret()));
 }

@@ -6,6 +6,7 @@
 use super::cluster::Cluster;
 use super::network::{NODE_HEADER, SIGNATURE_HEADER, peer_message};
 use super::{Raft, codec};
+use crate::metrics::{Metrics, chain_label};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -23,17 +24,22 @@ pub type Groups = Arc<dyn Fn(&ChainId) -> Option<Raft> + Send + Sync>;
 struct Peers {
     cluster: Arc<Cluster>,
     groups: Groups,
+    metrics: Arc<Metrics>,
 }
 
 /// The largest peer message: a batch of entries or one snapshot chunk.
 const MAX_PEER_BODY: usize = 64 * 1024 * 1024;
 
 /// The peer address's routes.
-pub fn router(cluster: Arc<Cluster>, groups: Groups) -> Router {
+pub fn router(cluster: Arc<Cluster>, groups: Groups, metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route("/raft/{chain}/{kind}", post(message))
         .layer(DefaultBodyLimit::max(MAX_PEER_BODY))
-        .with_state(Peers { cluster, groups })
+        .with_state(Peers {
+            cluster,
+            groups,
+            metrics,
+        })
 }
 
 fn refuse(status: StatusCode, why: &str) -> Response {
@@ -82,6 +88,11 @@ async fn message(
     if let Err((status, why)) = authenticate(&peers, &chain, &kind, &headers, &body) {
         return refuse(status, why);
     }
+    peers
+        .metrics
+        .peer_messages
+        .get_or_create(&chain_label(chain.as_str()))
+        .inc();
     let Some(raft) = (peers.groups)(&chain) else {
         return refuse(StatusCode::NOT_FOUND, "this node does not hold the chain");
     };
