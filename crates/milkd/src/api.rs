@@ -190,7 +190,7 @@ pub fn router(node: Shared) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),
-            crate::forward::writes_to_leader,
+            crate::forward::to_the_leader,
         ))
         .layer(axum::middleware::from_fn_with_state(
             (node.config.body_timeout, body_limit),

@@ -6,7 +6,10 @@
 //! everything else (trades, which settle on two chains; the operator's and the alliance's
 //! calls) to the center chain's leader, where settlement and the operator's lanes run and
 //! which gathers the other chains' leadership ([`crate::leadership`]). Reads are answered
-//! here, from committed data.
+//! here, from committed data; a read sent with `X-Milk-Consistency: linearizable` is
+//! answered by the leader of the chain it reads (passed there if need be), once that node
+//! has confirmed with a majority that it still leads and has applied everything committed
+//! before the read arrived: it sees every write acknowledged before it was sent.
 //!
 //! A request forwarded once is never forwarded again (leaders can change while it travels):
 //! it is answered `503 no_leader`, which clients retry.
@@ -26,6 +29,9 @@ use milk_core::ChainId;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// Asks for a read that sees every write acknowledged before it (`linearizable`).
+pub const CONSISTENCY_HEADER: &str = "x-milk-consistency";
+
 /// Marks a request one node has passed to another.
 pub const FORWARDED_HEADER: &str = "x-milk-forwarded";
 
@@ -35,6 +41,19 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
 fn client() -> &'static Client<HttpConnector, Body> {
     static CLIENT: OnceLock<Client<HttpConnector, Body>> = OnceLock::new();
     CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
+}
+
+/// How long a leader may take to hear from a majority before a linearizable read.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether this node, leading `chain`, is confirmed by a majority (within a second) and has
+/// applied what was committed before now.
+async fn confirmed(node: &Node, chain: &ChainId) -> bool {
+    let Some(raft) = node.chain(chain).and_then(|h| h.raft().cloned()) else {
+        return false;
+    };
+    let confirm = tokio::time::timeout(CONFIRM_TIMEOUT, raft.ensure_linearizable());
+    matches!(confirm.await, Ok(Ok(_)))
 }
 
 fn no_leader() -> Response {
@@ -70,15 +89,41 @@ fn target_chain(path: &str) -> ChainId {
         .unwrap_or_else(ChainId::center)
 }
 
-/// The middleware: writes go to the leader of the chain they write to.
-pub async fn writes_to_leader(
+/// The chain a read is about: the one its path names, else the center chain.
+fn read_chain(path: &str) -> ChainId {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let named = match parts.as_slice() {
+        ["v1", "chains" | "partners", chain, ..] => Some(*chain),
+        _ => None,
+    };
+    named
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(ChainId::center)
+}
+
+/// The middleware: writes go to the leader of the chain they write to, linearizable reads
+/// to the leader of the chain they read.
+pub async fn to_the_leader(
     State(node): State<Arc<Node>>,
     request: Request,
     next: Next,
 ) -> Response {
     let write = !matches!(*request.method(), Method::GET | Method::HEAD);
-    let target = target_chain(request.uri().path());
-    if !write || node.replication().is_none() || node.leads(&target) {
+    let linearizable = (request.headers().get(CONSISTENCY_HEADER))
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"linearizable"));
+    if node.replication().is_none() || !(write || linearizable) {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    let target = if write {
+        target_chain(path)
+    } else {
+        read_chain(path)
+    };
+    if node.leads(&target) {
+        if !write && !confirmed(&node, &target).await {
+            return no_leader();
+        }
         return next.run(request).await;
     }
     if request.headers().contains_key(FORWARDED_HEADER) {
@@ -133,5 +178,9 @@ mod tests {
         assert_eq!(chain("/v1/partners/skyway/webhooks"), "center");
         assert_eq!(chain("/v1/operator/actions"), "center");
         assert_eq!(chain("/v1/chains/NOT A CHAIN/txs"), "center");
+        let read = |p: &str| super::read_chain(p).to_string();
+        assert_eq!(read("/v1/chains/skyway/blocks/3"), "skyway");
+        assert_eq!(read("/v1/partners/cinema/supply"), "cinema");
+        assert_eq!(read("/v1/accounts/milk1xyz"), "center");
     }
 }

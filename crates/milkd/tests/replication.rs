@@ -625,6 +625,17 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
         lone,
         "a lone node acknowledged writes"
     );
+    // It still answers plain reads from what it has, but refuses a linearizable one: it
+    // cannot know whether a majority has moved on without it.
+    let path = format!("/v1/accounts/{}", account(0).address());
+    assert_eq!(alone.try_get(&path).unwrap().0, 200);
+    let linearizable = [("x-milk-consistency", "linearizable".to_owned())];
+    let (status, v) = alone.request_with(&path, &linearizable);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (503, Some("no_leader")),
+        "{v}"
+    );
     // The majority returns and goes on; the lone node catches up.
     for i in &others {
         net.start(*i);
@@ -756,6 +767,30 @@ fn a_node_joins_every_chain_and_another_leaves() {
         (400, Some("unknown_node")),
         "{v}"
     );
+    // A linearizable read on a follower is answered by the leader, after it confirmed it
+    // still leads: it shows a transfer acknowledged by another node just before.
+    let key = demo_key("bob");
+    let pay = Action::Token(milk_core::tx::TokenAction::Transfer {
+        to: account(0).address(),
+        asset: "MLK".parse().unwrap(),
+        amount: Amount::new(1),
+        memo: String::new(),
+    });
+    let sent = loop {
+        let tx = signed(&net.http(1), "center", &key, pay.clone()).unwrap();
+        let r = net
+            .http(1)
+            .submit("center", std::slice::from_ref(&tx), true)
+            .unwrap();
+        if r.results[0].status == "committed" {
+            break tx.tx.sequence;
+        }
+    };
+    let path = format!("/v1/accounts/{}", key.address());
+    let linearizable = [("x-milk-consistency", "linearizable".to_owned())];
+    let (status, v) = net.http(3).request_with(&path, &linearizable);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(support::next_sequence(&v, "center"), Some(sent + 1), "{v}");
     let (status, _) = net.http(1).request(
         "PUT",
         "/v1/cluster/center/voters",
