@@ -47,6 +47,8 @@ pub struct Metrics {
     pub connections_shed: Counter,
     /// Messages from peers, by the chain they are about (counted once the sender is known).
     pub peer_messages: Family<ChainLabel, Counter>,
+    /// Snapshots (store images) installed, by chain.
+    pub snapshots_installed: Family<ChainLabel, Counter>,
 }
 
 impl Metrics {
@@ -64,6 +66,7 @@ impl Metrics {
             connections_open: Gauge::default(),
             connections_shed: Counter::default(),
             peer_messages: Family::default(),
+            snapshots_installed: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -115,6 +118,11 @@ impl Metrics {
             "peer_messages",
             "Messages from the cluster's peers, by the chain they are about",
             m.peer_messages.clone(),
+        );
+        registry.register(
+            "snapshots_installed",
+            "Snapshots of a leader's store installed by this replica",
+            m.snapshots_installed.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -758,6 +758,7 @@ fn open_chain(
                 proposals,
                 shared: shared.clone(),
                 config: config.replication.clone(),
+                metrics: metrics.clone(),
             };
             (worker, Some(start))
         }

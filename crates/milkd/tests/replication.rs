@@ -59,6 +59,8 @@ struct Net {
     cluster: PathBuf,
     /// Arguments every node also gets.
     extra: Vec<String>,
+    /// Log entries between snapshots.
+    snapshot_every: u64,
 }
 
 struct Node {
@@ -112,6 +114,7 @@ impl Net {
             nodes,
             cluster,
             extra: Vec::new(),
+            snapshot_every: 40,
         }
     }
 
@@ -139,7 +142,8 @@ impl Net {
                 "--node-id",
                 &node.id.to_string(),
             ])
-            .args(["--election-timeout-ms", "300", "--snapshot-every", "40"])
+            .args(["--election-timeout-ms", "300"])
+            .args(["--snapshot-every", &self.snapshot_every.to_string()])
             .args(&self.extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -589,6 +593,7 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
 #[test]
 fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
     let mut net = Net::new(3);
+    net.snapshot_every = 10;
     for i in 0..3 {
         net.start(i);
     }
@@ -645,15 +650,73 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
         assert!(Instant::now() < until, "the majority did not go on");
         std::thread::sleep(Duration::from_millis(50));
     }
-    // A replica loses its chains and its log; it comes back from a snapshot.
+    // A replica loses its chains and its log. It comes back the way the operator brings
+    // back any replica that forgot its votes: taken out of every group, started as a
+    // joining node, added as a learner (it catches up from a snapshot: the log it would
+    // need is gone) and made a voter again.
     let wiped = others[0];
+    let id = net.nodes[wiped].id;
+    let chains: Vec<String> = net
+        .genesis
+        .chains
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    let voters =
+        |without: Option<u64>| -> Vec<u64> { (1..=3).filter(|n| Some(*n) != without).collect() };
+    for chain in &chains {
+        let body = serde_json::json!({ "nodes": voters(Some(id)) });
+        change(
+            &net,
+            leader,
+            "PUT",
+            &format!("/v1/cluster/{chain}/voters"),
+            body,
+        );
+    }
     net.kill(wiped);
-    std::thread::sleep(Duration::from_secs(2));
     for sub in ["chains", "raft"] {
         std::fs::remove_dir_all(net.nodes[wiped].data.join(sub)).unwrap();
     }
+    let text = std::fs::read_to_string(&net.cluster).unwrap();
+    let mut cluster: serde_json::Value = serde_json::from_str(&text).unwrap();
+    cluster["nodes"][wiped]["joining"] = serde_json::json!(true);
+    std::fs::write(&net.cluster, cluster.to_string()).unwrap();
     net.start(wiped);
-    std::thread::sleep(Duration::from_secs(2));
+    for chain in &chains {
+        change(
+            &net,
+            leader,
+            "POST",
+            &format!("/v1/cluster/{chain}/learners"),
+            serde_json::json!({ "node": id }),
+        );
+        change(
+            &net,
+            leader,
+            "PUT",
+            &format!("/v1/cluster/{chain}/voters"),
+            serde_json::json!({ "nodes": voters(None) }),
+        );
+    }
+    let blocks = net
+        .http(wiped)
+        .get_bytes("/v1/chains/center/raw-blocks?from=1&limit=1")
+        .1;
+    assert_eq!(
+        milkd::api::decode_raw_blocks(&blocks).unwrap().len(),
+        1,
+        "the wiped replica has the old blocks again"
+    );
+    let metrics = String::from_utf8(net.http(wiped).get_bytes("/metrics").1).unwrap();
+    let installed = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("milk_snapshots_installed_total{chain=\"center\"} "));
+    assert!(
+        installed.is_some_and(|n| n.parse::<u64>().unwrap() > 0),
+        "the wiped replica caught up without a snapshot: {metrics}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
     stop.store(true, Ordering::SeqCst);
     for c in clients {
         c.join().unwrap();

@@ -73,6 +73,8 @@ pub struct GroupStart {
     pub shared: Arc<ChainShared>,
     /// Timing.
     pub config: GroupConfig,
+    /// The node's metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Starts the group; a new cluster's groups are initialized by every founding member with
@@ -81,7 +83,7 @@ pub struct GroupStart {
 pub async fn start(s: GroupStart) -> Result<Raft, String> {
     std::fs::create_dir_all(s.data_dir.join("raft")).map_err(|e| e.to_string())?;
     let log = LogStore::open(&log_path(&s.data_dir, &s.chain))?;
-    let machine = Machine::new(s.commands.clone(), s.store)?;
+    let machine = Machine::new(s.commands.clone(), s.store, s.metrics)?;
     let network = Network::new(s.chain.clone(), s.me.clone());
     let raft = Raft::new(s.me.id, s.config.raft()?, network, log, machine)
         .await

@@ -4,6 +4,7 @@
 //! in the same store transaction as its block. A snapshot is the store's image.
 
 use super::{BlockBytes, StorageResult, TypeConfig, codec};
+use crate::metrics::{Metrics, chain_label};
 use crate::worker::{Applied, Command, POSITION_KEY};
 use milk_core::block::Block;
 use milk_core::codec::Decode;
@@ -44,6 +45,7 @@ type Stored = Arc<Mutex<Option<(SnapshotMeta<u64, BasicNode>, Arc<Vec<u8>>)>>>;
 pub struct Machine {
     commands: SyncSender<Command>,
     store: RedbStore,
+    metrics: Arc<Metrics>,
     position: Position,
     snapshot: Stored,
 }
@@ -55,11 +57,16 @@ fn failed<E: std::fmt::Display>(e: E) -> StorageError<u64> {
 impl Machine {
     /// The state machine of the chain whose worker takes `commands` and whose store is
     /// `store`.
-    pub fn new(commands: SyncSender<Command>, store: RedbStore) -> Result<Machine, String> {
+    pub fn new(
+        commands: SyncSender<Command>,
+        store: RedbStore,
+        metrics: Arc<Metrics>,
+    ) -> Result<Machine, String> {
         let position = Position::read(&store)?;
         Ok(Machine {
             commands,
             store,
+            metrics,
             position,
             snapshot: Arc::default(),
         })
@@ -154,6 +161,7 @@ impl RaftStateMachine<TypeConfig> for Machine {
             return Err(failed("the image's log position is not the snapshot's"));
         }
         let shared = Arc::new(image.bytes.clone());
+        let head = image.head.clone();
         let (reply, done) = oneshot::channel();
         self.send(Command::Install {
             image: Box::new(image),
@@ -162,6 +170,12 @@ impl RaftStateMachine<TypeConfig> for Machine {
         .await?;
         done.await.map_err(failed)?.map_err(failed)?;
         self.position = position;
+        let (chain, height) = (head.chain.to_string(), head.height);
+        tracing::info!(chain, height, "installed a snapshot of the leader's store");
+        self.metrics
+            .snapshots_installed
+            .get_or_create(&chain_label(&chain))
+            .inc();
         *self.snapshot.lock().expect("snapshot lock") = Some((meta.clone(), shared));
         Ok(())
     }
