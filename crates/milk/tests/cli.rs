@@ -1088,12 +1088,12 @@ fn the_cli_shows_a_cluster_and_checks_that_its_replicas_agree() {
     loop {
         let v = json(milk(
             &home,
-            &urls[1],
+            &urls[2],
             &[&token[..], &["--json", "cluster"]].concat(),
         ));
         let chains = v["chains"].as_array().unwrap();
         let leaders: Vec<_> = chains.iter().map(|c| c["leader"].clone()).collect();
-        if v["node"] == 2 && !leaders[0].is_null() && leaders.iter().all(|l| *l == leaders[0]) {
+        if v["node"] == 3 && !leaders[0].is_null() && leaders.iter().all(|l| *l == leaders[0]) {
             break;
         }
         assert!(

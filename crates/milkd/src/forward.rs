@@ -16,8 +16,11 @@
 
 use crate::error::ApiError;
 use crate::node::Node;
+use crate::replica::cluster::ClusterNode;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -102,7 +105,8 @@ fn read_chain(path: &str) -> ChainId {
 }
 
 /// The middleware: writes go to the leader of the chain they write to, linearizable reads
-/// to the leader of the chain they read.
+/// to the leader of the chain they read. While an election is under way (no leader known,
+/// or the one known unreachable) it waits up to [`ELECTION_WAIT`] for one.
 pub async fn to_the_leader(
     State(node): State<Arc<Node>>,
     request: Request,
@@ -120,44 +124,67 @@ pub async fn to_the_leader(
     } else {
         read_chain(path)
     };
-    if node.leads(&target) {
-        if !write && !confirmed(&node, &target).await {
-            return no_leader();
+    let forwarded = request.headers().contains_key(FORWARDED_HEADER);
+    let (parts, body) = request.into_parts();
+    let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+        return no_leader();
+    };
+    let until = tokio::time::Instant::now() + ELECTION_WAIT;
+    while tokio::time::Instant::now() < until {
+        if node.leads(&target) {
+            if !write && !confirmed(&node, &target).await {
+                return no_leader();
+            }
+            return next.run(Request::from_parts(parts, Body::from(body))).await;
         }
-        return next.run(request).await;
+        if !forwarded && let Some(leader) = node.leader_elsewhere(&target) {
+            if let Some(answer) = pass(&leader, parts.clone(), body.clone()).await {
+                return answer;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if request.headers().contains_key(FORWARDED_HEADER) {
-        return no_leader();
-    }
-    let Some(leader) = node.leader_elsewhere(&target) else {
-        return no_leader();
-    };
-    let (mut parts, body) = request.into_parts();
+    no_leader()
+}
+
+/// How long a request waits for a leader to be elected (or reachable).
+const ELECTION_WAIT: Duration = Duration::from_secs(3);
+
+/// Passes the request to `leader` and its answer back; `None` if the leader cannot be
+/// reached (it may have just died: the caller waits for the next one).
+async fn pass(leader: &ClusterNode, mut parts: Parts, body: Bytes) -> Option<Response> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let Ok(uri) = format!("http://{}{path}", leader.api).parse() else {
-        return no_leader();
-    };
-    parts.uri = uri;
+    parts.uri = format!("http://{}{path}", leader.api).parse().ok()?;
     parts.headers.remove(header::HOST);
     parts
         .headers
         .insert(FORWARDED_HEADER, HeaderValue::from_static("1"));
-    let forwarded = hyper::Request::from_parts(parts, body);
+    let forwarded = hyper::Request::from_parts(parts, Body::from(body));
     match tokio::time::timeout(FORWARD_TIMEOUT, client().request(forwarded)).await {
         Ok(Ok(response)) => {
             let (parts, body) = response.into_parts();
-            Response::from_parts(parts, Body::new(body.map_err(axum::Error::new)))
+            Some(Response::from_parts(parts, Body::new(body.map_err(axum::Error::new))))
         }
+        Ok(Err(e)) if e.is_connect() => None,
         Ok(Err(e)) => {
-            tracing::warn!(leader = leader.id, error = %e, "cannot reach the leader");
-            no_leader()
+            tracing::warn!(leader = leader.id, error = %e, "the leader did not answer");
+            Some(
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "leader_unreachable",
+                    "the leading node stopped answering; the request may have taken effect: check before sending it again",
+                )
+                .into_response(),
+            )
         }
-        Err(_) => ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "leader_timeout",
-            "the leading node did not answer in time; the request may have taken effect: check before sending it again",
-        )
-        .into_response(),
+        Err(_) => Some(
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "leader_timeout",
+                "the leading node did not answer in time; the request may have taken effect: check before sending it again",
+            )
+            .into_response(),
+        ),
     }
 }
 

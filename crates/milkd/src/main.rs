@@ -100,28 +100,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(nodes) = args.local_net {
         return local_net(&args, nodes);
     }
-    let mut config = NodeConfig::new(args.data_dir.clone());
-    config.listen = args.listen;
-    config.genesis = args.genesis;
-    config.producer_key = args.producer_key;
-    config.block_max_txs = args.block_max_txs;
-    config.block_interval = Duration::from_millis(args.block_interval_ms);
-    config.oracle_sources = args.oracle_urls.clone();
-    config.oracle_interval = Duration::from_secs(args.oracle_interval_s.max(1));
-    config.oracle_quorum = args.oracle_quorum.max(1);
-    config.max_connections = args.max_connections.max(1);
-    config.max_connections_per_address = args.max_connections_per_address.max(1);
-    config.header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
-    config.body_timeout = Duration::from_millis(args.body_timeout_ms.max(1));
-    config.cluster = args.cluster.clone();
-    config.node_id = args.node_id.unwrap_or(0);
-    let election = Duration::from_millis(args.election_timeout_ms.max(50));
-    config.replication.election_timeout = election;
-    config.replication.heartbeat = election / 5;
-    config.replication.snapshot_every = args.snapshot_every.max(10);
-    // Fault-injection tests stop the node abruptly at a settlement step with this.
-    config.crash_after = std::env::var("MILK_CRASH_AFTER").ok();
-
+    let config = node_config(&args);
     let node = Arc::new(
         Node::open(config, Arc::new(SystemClock))
             .with_context(|| format!("starting the node in {}", args.data_dir.display()))?,
@@ -156,6 +135,33 @@ fn main() -> anyhow::Result<()> {
         tracing::info!("stopped cleanly");
         Ok(())
     })
+}
+
+/// The node's settings from the command line.
+fn node_config(args: &Args) -> NodeConfig {
+    let mut config = NodeConfig::new(args.data_dir.clone());
+    config.listen = args.listen;
+    config.genesis = args.genesis.clone();
+    config.producer_key = args.producer_key.clone();
+    config.block_max_txs = args.block_max_txs;
+    config.block_interval = Duration::from_millis(args.block_interval_ms);
+    config.oracle_sources = args.oracle_urls.clone();
+    config.oracle_interval = Duration::from_secs(args.oracle_interval_s.max(1));
+    config.oracle_quorum = args.oracle_quorum.max(1);
+    config.max_connections = args.max_connections.max(1);
+    config.max_connections_per_address = args.max_connections_per_address.max(1);
+    config.header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
+    config.body_timeout = Duration::from_millis(args.body_timeout_ms.max(1));
+    config.cluster = args.cluster.clone();
+    config.node_id = args.node_id.unwrap_or(0);
+    let election = Duration::from_millis(args.election_timeout_ms.max(50));
+    config.replication.election_timeout = election;
+    config.replication.heartbeat = election / 5;
+    config.replication.snapshot_every = args.snapshot_every.max(10);
+    // Fault-injection tests stop the node abruptly at a settlement step with this.
+    config.crash_after = std::env::var("MILK_CRASH_AFTER").ok();
+
+    config
 }
 
 /// Runs a local replicated network until Ctrl-C or SIGTERM, then stops every node.

@@ -114,17 +114,21 @@ impl Metrics {
             "Connections refused with a 503 for lack of room under the caps",
             m.connections_shed.clone(),
         );
+        m.register_replication(&mut registry);
+        Metrics { registry, ..m }
+    }
+
+    fn register_replication(&self, registry: &mut Registry) {
         registry.register(
             "peer_messages",
             "Messages from the cluster's peers, by the chain they are about",
-            m.peer_messages.clone(),
+            self.peer_messages.clone(),
         );
         registry.register(
             "snapshots_installed",
             "Snapshots of a leader's store installed by this replica",
-            m.snapshots_installed.clone(),
+            self.snapshots_installed.clone(),
         );
-        Metrics { registry, ..m }
     }
 
     /// The Prometheus text exposition.

@@ -16,7 +16,7 @@ use milk_core::codec::Decode;
 use milk_core::genesis::{ChainKind, ChainSpec, Genesis, demo_key};
 use milk_core::keys::{self, VerifyingKey};
 use milk_core::mempool::{Mempool, PoolLimits, Share};
-use milk_core::state::StateDelta;
+use milk_core::state::{ChainState, StateDelta};
 use milk_core::{Address, ChainId, Keypair};
 use milk_store::{ChainStore, RedbStore};
 use std::collections::BTreeMap;
@@ -179,7 +179,43 @@ impl std::fmt::Debug for Replication {
     }
 }
 
+/// What the center chain's committer calls with each block's changes: it opens the chains
+/// of partners the block admitted.
+fn opens_admitted(chains: &Arc<Chains>) -> OnCommit {
+    let chains = Arc::downgrade(chains);
+    Box::new(move |delta: &StateDelta| {
+        let Some(chains) = chains.upgrade() else {
+            return;
+        };
+        let records =
+            (delta.entries.iter()).filter_map(|(k, v)| Some((k.as_slice(), v.as_deref()?)));
+        if let Err(e) = chains.open_admitted(records) {
+            tracing::error!(error = %e, "cannot open an admitted partner's chain; a restart retries");
+        }
+    })
+}
+
 impl Chains {
+    /// Opens the chains of partners admitted before the last stop.
+    fn reopen_admitted(self: &Arc<Self>) -> Result<(), NodeError> {
+        let center = (self
+            .map
+            .read()
+            .expect("chains lock")
+            .get(&ChainId::center())
+            .cloned())
+        .expect("a validated genesis has a center chain");
+        let records = center
+            .store
+            .records_with_prefix(&[PARTNER_RECORD])
+            .map_err(|e| NodeError::Chain {
+                chain: ChainId::center(),
+                reason: e.to_string(),
+            })?;
+        self.open_admitted(records.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))?;
+        Ok(())
+    }
+
     /// Whether this node holds `chain`: every chain, unless its cluster file says otherwise.
     fn holds(&self, chain: &ChainId) -> bool {
         self.replication
@@ -335,21 +371,7 @@ impl Node {
         });
         for spec in genesis.chains.iter().filter(|s| chains.holds(&s.id)) {
             // The center chain's committer opens the chains of partners admitted later.
-            let on_commit: Option<OnCommit> = (spec.kind == ChainKind::Center).then(|| {
-                let chains = Arc::downgrade(&chains);
-                Box::new(move |delta: &StateDelta| {
-                    let Some(chains) = chains.upgrade() else {
-                        return;
-                    };
-                    let records = delta
-                        .entries
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.as_slice(), v.as_deref()?)));
-                    if let Err(e) = chains.open_admitted(records) {
-                        tracing::error!(error = %e, "cannot open an admitted partner's chain; a restart retries");
-                    }
-                }) as OnCommit
-            });
+            let on_commit = (spec.kind == ChainKind::Center).then(|| opens_admitted(&chains));
             let handle = open_chain(&chains, spec, on_commit)?;
             chains
                 .map
@@ -357,22 +379,7 @@ impl Node {
                 .expect("chains lock")
                 .insert(spec.id.clone(), Arc::new(handle));
         }
-        // Partners admitted before the last stop.
-        let center = chains
-            .map
-            .read()
-            .expect("chains lock")
-            .get(&ChainId::center())
-            .cloned()
-            .expect("a validated genesis has a center chain");
-        let records = center
-            .store
-            .records_with_prefix(&[PARTNER_RECORD])
-            .map_err(|e| NodeError::Chain {
-                chain: ChainId::center(),
-                reason: e.to_string(),
-            })?;
-        chains.open_admitted(records.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))?;
+        chains.reopen_admitted()?;
         Ok(Node {
             genesis,
             chains,
@@ -658,18 +665,15 @@ pub fn read_key(path: &Path) -> Result<Keypair, NodeError> {
     Ok(Keypair::from_secret(secret))
 }
 
+/// Opens a chain's store (writing its genesis block if new) and starts its worker; a
+/// replicated chain's group is started later, by [`Node::start_replication`].
 fn open_chain(
     chains: &Chains,
     spec: &ChainSpec,
     on_commit: Option<OnCommit>,
 ) -> Result<ChainHandle, NodeError> {
     let Chains {
-        genesis,
-        config,
-        producer,
-        metrics,
-        clock,
-        ..
+        config, metrics, ..
     } = chains;
     let chain_err = |reason: String| NodeError::Chain {
         chain: spec.id.clone(),
@@ -677,30 +681,7 @@ fn open_chain(
     };
     let store = RedbStore::open(&chain_store_path(&config.data_dir, &spec.id))
         .map_err(|e| chain_err(e.to_string()))?;
-    let (genesis_block, genesis_state) = genesis.genesis_block(spec).map_err(chain_err)?;
-    let (state, head) = match store.snapshot().map_err(|e| chain_err(e.to_string()))? {
-        None => {
-            let (_, delta) = genesis.initial_state(spec).map_err(chain_err)?;
-            store
-                .commit(&genesis_block, &[], &delta)
-                .map_err(|e| chain_err(e.to_string()))?;
-            (genesis_state, genesis_block.header.clone())
-        }
-        Some(snapshot) => {
-            let stored_genesis = store
-                .block(0)
-                .map_err(|e| chain_err(e.to_string()))?
-                .ok_or_else(|| chain_err("store has a head but no genesis block".into()))?;
-            if stored_genesis != genesis_block {
-                return Err(chain_err(
-                    "stored genesis block differs from the genesis file".into(),
-                ));
-            }
-            let mut state = genesis.empty_state(spec);
-            state.restore(snapshot.records).map_err(chain_err)?;
-            (state, snapshot.head)
-        }
-    };
+    let (state, head) = resume(&chains.genesis, spec, &store).map_err(chain_err)?;
     tracing::info!(chain = %spec.id, height = head.height, "chain opened");
     metrics
         .head_height
@@ -718,51 +699,15 @@ fn open_chain(
         Mempool::new(PoolLimits::new(config.mempool_capacity)),
         store.clone(),
         head,
-        producer.clone(),
-        WorkerConfig {
-            block_max_txs: config.block_max_txs,
-            block_interval: config.block_interval,
-            operator: genesis.operator,
-            ordinary: Share {
-                pending: config.mempool_per_sender,
-                ..Share::ORDINARY
-            },
-            issuer: Share {
-                window: 1_024,
-                pending: config.mempool_per_issuer,
-                per_block: config.block_max_txs / 2,
-                reserved: false,
-                known: true,
-            },
-        },
+        chains.producer.clone(),
+        worker_config(config, &chains.genesis),
         shared.clone(),
         metrics.clone(),
-        clock.clone(),
+        chains.clock.clone(),
         on_commit,
     );
     let (commands, rx) = sync_channel(COMMAND_QUEUE);
-    let (worker, group) = match &chains.replication {
-        None => (worker, None),
-        Some(r) => {
-            let (proposer, proposals) = tokio::sync::mpsc::unbounded_channel();
-            let (g, s) = (genesis.clone(), spec.clone());
-            let blank = Box::new(move || g.empty_state(&s));
-            let worker = worker.replicated(Replicated::new(proposer, blank, spec.producer));
-            let start = GroupStart {
-                chain: spec.id.clone(),
-                data_dir: config.data_dir.clone(),
-                me: r.me.clone(),
-                cluster: r.cluster.clone(),
-                commands: commands.clone(),
-                store: store.clone(),
-                proposals,
-                shared: shared.clone(),
-                config: config.replication.clone(),
-                metrics: metrics.clone(),
-            };
-            (worker, Some(start))
-        }
-    };
+    let (worker, group) = replicate(chains, spec, worker, &commands, &store, &shared);
     let thread = std::thread::Builder::new()
         .name(format!("chain-{}", spec.id))
         .spawn(move || worker.run(rx))
@@ -778,4 +723,85 @@ fn open_chain(
             raft: OnceLock::new(),
         },
     })
+}
+
+/// A replicated chain's worker, and what starts its group; an unreplicated one as it is.
+fn replicate(
+    chains: &Chains,
+    spec: &ChainSpec,
+    worker: Worker,
+    commands: &SyncSender<Command>,
+    store: &RedbStore,
+    shared: &Arc<ChainShared>,
+) -> (Worker, Option<GroupStart>) {
+    let Some(r) = &chains.replication else {
+        return (worker, None);
+    };
+    let (proposer, proposals) = tokio::sync::mpsc::unbounded_channel();
+    let (g, s) = (chains.genesis.clone(), spec.clone());
+    let blank = Box::new(move || g.empty_state(&s));
+    let worker = worker.replicated(Replicated::new(proposer, blank, spec.producer));
+    let start = GroupStart {
+        chain: spec.id.clone(),
+        data_dir: chains.config.data_dir.clone(),
+        me: r.me.clone(),
+        cluster: r.cluster.clone(),
+        commands: commands.clone(),
+        store: store.clone(),
+        proposals,
+        shared: shared.clone(),
+        config: chains.config.replication.clone(),
+        metrics: chains.metrics.clone(),
+    };
+    (worker, Some(start))
+}
+
+/// The chain's state and head as stored, or, for a new store, its genesis (written).
+fn resume(
+    genesis: &Genesis,
+    spec: &ChainSpec,
+    store: &RedbStore,
+) -> Result<(ChainState, BlockHeader), String> {
+    let (genesis_block, genesis_state) = genesis.genesis_block(spec)?;
+    match store.snapshot().map_err(|e| e.to_string())? {
+        None => {
+            let (_, delta) = genesis.initial_state(spec)?;
+            store
+                .commit(&genesis_block, &[], &delta)
+                .map_err(|e| e.to_string())?;
+            Ok((genesis_state, genesis_block.header.clone()))
+        }
+        Some(snapshot) => {
+            let stored_genesis = store
+                .block(0)
+                .map_err(|e| e.to_string())?
+                .ok_or("store has a head but no genesis block")?;
+            if stored_genesis != genesis_block {
+                return Err("stored genesis block differs from the genesis file".into());
+            }
+            let mut state = genesis.empty_state(spec);
+            state.restore(snapshot.records)?;
+            Ok((state, snapshot.head))
+        }
+    }
+}
+
+/// Block-making settings from the node's.
+fn worker_config(config: &NodeConfig, genesis: &Genesis) -> WorkerConfig {
+    WorkerConfig {
+        block_max_txs: config.block_max_txs,
+        block_interval: config.block_interval,
+        operator: genesis.operator,
+        ordinary: Share {
+            pending: config.mempool_per_sender,
+            ..Share::ORDINARY
+        },
+        issuer: Share {
+            window: 1_024,
+            pending: config.mempool_per_issuer,
+            per_block: config.block_max_txs / 2,
+            reserved: false,
+            known: true,
+        },
+    }
 }

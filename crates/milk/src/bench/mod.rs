@@ -668,6 +668,24 @@ pub enum BenchCmd {
     },
 }
 
+/// A transfer benchmark's settings, checked.
+fn transfer_opts(
+    accounts: usize,
+    per_account: usize,
+    batch: usize,
+    clients: usize,
+) -> anyhow::Result<TransferBench> {
+    if accounts < 2 || per_account == 0 || batch == 0 || clients == 0 {
+        anyhow::bail!("need at least 2 accounts and 1 transfer, batch and client");
+    }
+    Ok(TransferBench {
+        accounts,
+        per_account,
+        batch,
+        clients,
+    })
+}
+
 /// Runs one benchmark and prints its figures as one JSON line.
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
@@ -722,15 +740,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             batch,
             clients,
         } => {
-            if accounts < 2 || per_account == 0 || batch == 0 || clients == 0 {
-                anyhow::bail!("need at least 2 accounts and 1 transfer, batch and client");
-            }
-            let opts = TransferBench {
-                accounts,
-                per_account,
-                batch,
-                clients,
-            };
+            let opts = transfer_opts(accounts, per_account, batch, clients)?;
             crate::cmd::emit(&replicated::replicated(&opts)?.to_string());
             Ok(())
         }
@@ -740,16 +750,8 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             batch,
             clients,
         } => {
-            if accounts < 2 || per_account == 0 || batch == 0 || clients == 0 {
-                anyhow::bail!("need at least 2 accounts and 1 transfer, batch and client");
-            }
-            let result = self::transfers(&TransferBench {
-                accounts,
-                per_account,
-                batch,
-                clients,
-            })?;
-            crate::cmd::emit(&result.to_string());
+            let opts = transfer_opts(accounts, per_account, batch, clients)?;
+            crate::cmd::emit(&self::transfers(&opts)?.to_string());
             Ok(())
         }
     }

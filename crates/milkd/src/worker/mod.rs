@@ -349,29 +349,42 @@ impl Worker {
             if stop {
                 break;
             }
-            let now = Instant::now();
-            if !self.mempool.is_empty() && deadline.is_none() {
-                deadline = Some(now + self.config.block_interval);
-            }
-            // One block is written while the next fills; a full pool may queue one more (a
-            // replica pipelines a few more through its log).
-            let in_flight = self.shared.blocks_in_flight.load(Ordering::SeqCst);
-            let (idle, most) = match &self.replica {
-                None => (1, 2),
-                Some(_) => (REPLICA_IN_FLIGHT / 2, REPLICA_IN_FLIGHT),
-            };
-            let full = self.mempool.len() >= self.config.block_max_txs;
-            let due = deadline.is_some_and(|d| now >= d);
-            if (due && in_flight < idle) || (full && in_flight < most) {
-                self.seal_block();
-                deadline =
-                    (!self.mempool.is_empty()).then(|| Instant::now() + self.config.block_interval);
-            } else if due {
-                // The committer is busy: look again shortly; the pool keeps filling meanwhile.
-                deadline = Some(now + COMMIT_POLL);
-            }
+            deadline = self.seal_when_due(deadline);
         }
-        // Shutting down: seal what was accepted, let the committer finish, release the rest.
+        self.stop(committer);
+    }
+
+    /// Seals a block when the first waiting transaction's time is up (or the pool is full)
+    /// and the committer has room; returns when to look again.
+    fn seal_when_due(&mut self, mut deadline: Option<Instant>) -> Option<Instant> {
+        let now = Instant::now();
+        if !self.mempool.is_empty() && deadline.is_none() {
+            deadline = Some(now + self.config.block_interval);
+        }
+        // One block is written while the next fills; a full pool may queue one more (a
+        // replica pipelines a few more through its log).
+        let in_flight = self.shared.blocks_in_flight.load(Ordering::SeqCst);
+        let (idle, most) = match &self.replica {
+            None => (1, 2),
+            Some(_) => (REPLICA_IN_FLIGHT / 2, REPLICA_IN_FLIGHT),
+        };
+        let full = self.mempool.len() >= self.config.block_max_txs;
+        let due = deadline.is_some_and(|d| now >= d);
+        if (due && in_flight < idle) || (full && in_flight < most) {
+            self.seal_block();
+            return (!self.mempool.is_empty()).then(|| Instant::now() + self.config.block_interval);
+        }
+        // The committer is busy: look again shortly; the pool keeps filling meanwhile.
+        if due {
+            Some(now + COMMIT_POLL)
+        } else {
+            deadline
+        }
+    }
+
+    /// Shutting down: seals what was accepted (a replica's pool is its leader's to seal), lets
+    /// the committer finish, and releases the rest.
+    fn stop(mut self, committer: std::thread::JoinHandle<()>) {
         while self.replica.is_none()
             && !self.mempool.is_empty()
             && !self.shared.halted.load(Ordering::SeqCst)
