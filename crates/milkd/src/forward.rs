@@ -137,10 +137,11 @@ pub async fn to_the_leader(
             }
             return next.run(Request::from_parts(parts, Body::from(body))).await;
         }
-        if !forwarded && let Some(leader) = node.leader_elsewhere(&target) {
-            if let Some(answer) = pass(&leader, parts.clone(), body.clone()).await {
-                return answer;
-            }
+        if !forwarded
+            && let Some(leader) = node.leader_elsewhere(&target)
+            && let Some(answer) = pass(&leader, parts.clone(), body.clone()).await
+        {
+            return answer;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
