@@ -64,10 +64,7 @@ fn xorshift(state: &mut u64) -> u64 {
 
 #[test]
 fn sigkill_under_load_loses_no_acknowledged_transaction() {
-    let seed: u64 = std::env::var("MILK_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed);
+    let seed = support::env_u64("MILK_TEST_SEED", 0x5eed);
     eprintln!("MILK_TEST_SEED={seed}");
     let mut rng = seed | 1;
     let dir = tempfile::tempdir().unwrap();

@@ -458,6 +458,16 @@ fn check_trades(net: &Net, orders: &[TxId]) {
     assert!(filled > 0, "no trade filled: the test would prove little");
 }
 
+/// Waits until 50 more transactions are acknowledged; fails with `what` after 20 s.
+fn goes_on(acked: &Mutex<Vec<TxId>>, what: &str) {
+    let before = acked.lock().unwrap().len();
+    let until = Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < before + 50 {
+        assert!(Instant::now() < until, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Every block of `chain` from one node.
 fn blocks(http: &Http, chain: &str) -> Vec<milk_core::block::Block> {
     let mut out = Vec::new();
@@ -525,14 +535,8 @@ fn check_replicas(net: &Net, acked: &[TxId]) {
 
 #[test]
 fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
-    let seed: u64 = std::env::var("MILK_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed);
-    let kills: usize = std::env::var("MILK_REPLICATION_KILLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seed = support::env_u64("MILK_TEST_SEED", 0x5eed);
+    let kills = support::env_u64("MILK_REPLICATION_KILLS", 20) as usize;
     eprintln!("MILK_TEST_SEED={seed} MILK_REPLICATION_KILLS={kills}");
     let mut rng = seed | 1;
     let mut net = Net::new(3);
@@ -565,15 +569,7 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
         );
     }
     // The cluster goes on after the last kill.
-    let before = acked.lock().unwrap().len();
-    let until = Instant::now() + Duration::from_secs(20);
-    while acked.lock().unwrap().len() < before + 50 {
-        assert!(
-            Instant::now() < until,
-            "the cluster stopped committing after the kills"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    goes_on(&acked, "the cluster stopped committing after the kills");
     stop.store(true, Ordering::SeqCst);
     for c in clients {
         c.join().unwrap();
@@ -645,11 +641,7 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
     for i in &others {
         net.start(*i);
     }
-    let until = Instant::now() + Duration::from_secs(20);
-    while acked.lock().unwrap().len() < lone + 50 {
-        assert!(Instant::now() < until, "the majority did not go on");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    goes_on(&acked, "the majority did not go on");
     // A replica loses its chains and its log. It comes back the way the operator brings
     // back any replica that forgot its votes: taken out of every group, started as a
     // joining node, added as a learner (it catches up from a snapshot: the log it would
@@ -805,15 +797,7 @@ fn a_node_joins_every_chain_and_another_leaves() {
         );
     }
     net.kill(0);
-    let before = acked.lock().unwrap().len();
-    let until = Instant::now() + Duration::from_secs(20);
-    while acked.lock().unwrap().len() < before + 50 {
-        assert!(
-            Instant::now() < until,
-            "the three remaining nodes did not go on"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    goes_on(&acked, "the three remaining nodes did not go on");
     let (_, v) = net.http(3).get("/v1/cluster");
     for c in v["chains"].as_array().unwrap() {
         assert_eq!(c["voters"], serde_json::json!([2, 3, 4]), "{c}");

@@ -97,6 +97,14 @@ pub fn transfer(
     .sign(from)
 }
 
+/// A number from the environment (a seed, a count), or `default`.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// An account view's next sequence number on `chain`.
 pub fn next_sequence(account: &serde_json::Value, chain: &str) -> Option<u64> {
     account["chains"]
