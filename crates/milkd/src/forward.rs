@@ -9,7 +9,9 @@
 //! here, from committed data; a read sent with `X-Milk-Consistency: linearizable` is
 //! answered by the leader of the chain it reads (passed there if need be), once that node
 //! has confirmed with a majority that it still leads and has applied everything committed
-//! before the read arrived: it sees every write acknowledged before it was sent.
+//! before the read arrived: it sees every write acknowledged before it was sent. A
+//! transaction's or an order's status is always answered by the leader, whose pool alone
+//! knows what is pending.
 //!
 //! A request forwarded once is never forwarded again (leaders can change while it travels):
 //! it is answered `503 no_leader`, which clients retry.
@@ -92,6 +94,16 @@ fn target_chain(path: &str) -> ChainId {
         .unwrap_or_else(ChainId::center)
 }
 
+/// Whether a read reports what waits in a pool (a transaction's or an order's status):
+/// only the leader's pool holds it, so the leader answers.
+fn reads_pending(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["v1", "chains", _, "txs", _] | ["v1", "trades", _]
+    )
+}
+
 /// The chain a read is about: the one its path names, else the center chain.
 fn read_chain(path: &str) -> ChainId {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -115,7 +127,8 @@ pub async fn to_the_leader(
     let write = !matches!(*request.method(), Method::GET | Method::HEAD);
     let linearizable = (request.headers().get(CONSISTENCY_HEADER))
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"linearizable"));
-    if node.replication().is_none() || !(write || linearizable) {
+    let pending = !write && reads_pending(request.uri().path());
+    if node.replication().is_none() || !(write || linearizable || pending) {
         return next.run(request).await;
     }
     let path = request.uri().path();
@@ -132,7 +145,7 @@ pub async fn to_the_leader(
     let until = tokio::time::Instant::now() + ELECTION_WAIT;
     while tokio::time::Instant::now() < until {
         if node.leads(&target) {
-            if !write && !confirmed(&node, &target).await {
+            if linearizable && !write && !confirmed(&node, &target).await {
                 return no_leader();
             }
             return next.run(Request::from_parts(parts, Body::from(body))).await;
@@ -210,5 +223,11 @@ mod tests {
         assert_eq!(read("/v1/chains/skyway/blocks/3"), "skyway");
         assert_eq!(read("/v1/partners/cinema/supply"), "cinema");
         assert_eq!(read("/v1/accounts/milk1xyz"), "center");
+        // A status can say `pending`: the leader's pool answers it.
+        assert!(super::reads_pending("/v1/chains/cinema/txs/ab12"));
+        assert!(super::reads_pending("/v1/trades/ab12"));
+        assert!(!super::reads_pending("/v1/chains/cinema/txs"));
+        assert!(!super::reads_pending("/v1/trades/ab12/extra"));
+        assert_eq!(read("/v1/trades/ab12"), "center");
     }
 }

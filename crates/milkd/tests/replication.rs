@@ -838,6 +838,30 @@ fn a_node_joins_every_chain_and_another_leaves() {
     let (status, v) = net.http(3).request_with(&path, &linearizable);
     assert_eq!(status, 200, "{v}");
     assert_eq!(support::next_sequence(&v, "center"), Some(sent + 1), "{v}");
+    // A transaction waiting in the leader's pool (for the sequence number before it) is
+    // reported pending by every node, not unknown: the leader answers for its pool.
+    let tx = signed(&net.http(1), "center", &key, pay.clone()).unwrap();
+    let waiting = Transaction {
+        sequence: tx.tx.sequence + 1,
+        ..tx.tx.clone()
+    }
+    .sign(&key);
+    let r = net
+        .http(1)
+        .submit("center", std::slice::from_ref(&waiting), false)
+        .unwrap();
+    assert_eq!(r.results[0].status, "pending", "{:?}", r.results[0]);
+    for i in 1..4 {
+        let (status, v) = net
+            .http(i)
+            .get(&format!("/v1/chains/center/txs/{}", waiting.tx.id()));
+        assert_eq!(
+            (status, v["status"].as_str()),
+            (200, Some("pending")),
+            "node {}: {v}",
+            i + 1
+        );
+    }
     let (status, _) = net.http(1).request(
         "PUT",
         "/v1/cluster/center/voters",
