@@ -2,14 +2,28 @@
 //! demo network as child processes on loopback, each with its own data directory under
 //! `--data-dir`, and the cluster file naming them. Node `k` serves its API on the listen
 //! port + k − 1 and talks to its peers on that port + 100. Stopping the parent (Ctrl-C,
-//! SIGTERM) stops the children gracefully; a child that dies is reported, not restarted, so
-//! a failover can be watched by killing one.
+//! SIGTERM) stops the children gracefully. A child that dies (kill one to watch a failover)
+//! is reported and started again [`RESTART_AFTER`] later, when it catches up.
 
 use crate::node::node_key;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a node that died stays down before it is started again: long enough for the
+/// others to elect a new leader.
+pub const RESTART_AFTER: Duration = Duration::from_secs(3);
+
+/// One node's process, and when it was found dead.
+#[derive(Debug)]
+pub struct Slot {
+    /// The running process.
+    pub child: Option<Child>,
+    /// When it was found dead, if it is.
+    pub died: Option<Instant>,
+}
 
 /// The local network's shape.
 #[derive(Debug, Clone)]
@@ -74,5 +88,30 @@ impl LocalNet {
             .map_err(|e| format!("node {k}: {e}"))?;
         println!("node {k} (pid {}): {}", child.id(), line.trim());
         Ok(child)
+    }
+
+    /// Reports nodes that died and starts again those down for [`RESTART_AFTER`].
+    pub fn tend(&self, exe: &Path, cluster: &Path, slots: &mut [Slot]) {
+        for (k, slot) in (1..).zip(slots.iter_mut()) {
+            if let Some(child) = slot.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                println!(
+                    "node {k} stopped ({status}); starting it again in {} s",
+                    RESTART_AFTER.as_secs()
+                );
+                slot.child = None;
+                slot.died = Some(Instant::now());
+            }
+            if slot.died.is_some_and(|d| d.elapsed() >= RESTART_AFTER) {
+                match self.start(exe, cluster, k) {
+                    Ok(child) => (slot.child, slot.died) = (Some(child), None),
+                    Err(e) => {
+                        println!("node {k}: {e}; trying again");
+                        slot.died = Some(Instant::now());
+                    }
+                }
+            }
+        }
     }
 }

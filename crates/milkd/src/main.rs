@@ -178,9 +178,13 @@ fn local_net(args: &Args, nodes: u64) -> anyhow::Result<()> {
     };
     let cluster = net.prepare().map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe().context("finding this program")?;
-    let mut children = Vec::new();
+    let mut slots = Vec::new();
     for k in 1..=nodes {
-        children.push(net.start(&exe, &cluster, k).map_err(anyhow::Error::msg)?);
+        let child = net.start(&exe, &cluster, k).map_err(anyhow::Error::msg)?;
+        slots.push(milkd::localnet::Slot {
+            child: Some(child),
+            died: None,
+        });
     }
     println!("cluster file: {}", cluster.display());
     println!(
@@ -190,7 +194,17 @@ fn local_net(args: &Args, nodes: u64) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(shutdown_signal());
+    rt.block_on(async {
+        let mut stop = std::pin::pin!(shutdown_signal());
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = tick.tick() => net.tend(&exe, &cluster, &mut slots),
+            }
+        }
+    });
+    let children: Vec<_> = slots.into_iter().filter_map(|s| s.child).collect();
     for child in &children {
         if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
