@@ -7,7 +7,7 @@ use crate::auth::{
 };
 use crate::error::ApiError;
 use crate::node::{ChainHandle, Node};
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{HeaderMap, StatusCode, header};
 use milk_core::block::Block;
 use milk_core::{Address, ChainId};
@@ -114,6 +114,10 @@ pub(crate) fn body_error(e: BytesRejection) -> ApiError {
     } else {
         ApiError::bad_request("malformed_body", e.body_text())
     }
+}
+
+pub(crate) fn json_error(e: JsonRejection) -> ApiError {
+    ApiError::bad_request("malformed_json", e.body_text())
 }
 
 pub(crate) fn query_error(e: QueryRejection) -> ApiError {

@@ -3,7 +3,7 @@
 //! state root; brand chains' heads are private), and the chains' membership changes (add a
 //! learner, set the voters), made on the chain's leader.
 
-use crate::access::{chain_of, require_operator};
+use crate::access::{chain_of, json_error, require_operator};
 use crate::error::ApiError;
 use crate::node::{ChainHandle, Node};
 use crate::replica::Raft;
@@ -85,7 +85,7 @@ pub async fn add_learner(
     body: Result<Json<LearnerRequest>, JsonRejection>,
 ) -> Result<Json<ReplicaView>, ApiError> {
     require_operator(&node, &headers, "changing a chain's members")?;
-    let Json(req) = body.map_err(|e| ApiError::bad_request("malformed_body", e.body_text()))?;
+    let Json(req) = body.map_err(json_error)?;
     let (raft, cluster) = leading_group(&node, &chain, &[req.node])?;
     let peer = cluster
         .node(req.node)
@@ -115,7 +115,7 @@ pub async fn set_voters(
     body: Result<Json<VotersRequest>, JsonRejection>,
 ) -> Result<Json<ReplicaView>, ApiError> {
     require_operator(&node, &headers, "changing a chain's members")?;
-    let Json(req) = body.map_err(|e| ApiError::bad_request("malformed_body", e.body_text()))?;
+    let Json(req) = body.map_err(json_error)?;
     if req.nodes.is_empty() {
         return Err(ApiError::bad_request(
             "no_voters",

@@ -172,7 +172,7 @@ async fn register(
     body: Result<Json<WebhookRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<WebhookCreated>), ApiError> {
     let handle = authorize(&node, &headers, &chain, true)?;
-    let Json(req) = body.map_err(|e| ApiError::bad_request("malformed_json", e.body_text()))?;
+    let Json(req) = body.map_err(crate::access::json_error)?;
     check_url(&req.url)?;
     if let Some(after) = &req.after {
         parse_cursor(after)?;
