@@ -6,6 +6,7 @@
 //! is reported and started again [`RESTART_AFTER`] later, when it catches up.
 
 use crate::node::node_key;
+use crate::replica::cluster::{Cluster, ClusterNode};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,15 +53,15 @@ impl LocalNet {
         let mut nodes = Vec::new();
         for k in 1..=self.nodes {
             let key = node_key(&self.node_dir(k)).map_err(|e| e.to_string())?;
-            nodes.push(serde_json::json!({
-                "id": k, "api": self.api(k).to_string(), "peer": self.peer(k).to_string(),
-                "key": key.address().to_string(),
-            }));
+            nodes.push(ClusterNode::new(
+                k,
+                self.api(k),
+                self.peer(k),
+                key.address(),
+            ));
         }
         let path = self.dir.join("cluster.json");
-        let text = serde_json::to_string_pretty(&serde_json::json!({ "nodes": nodes }))
-            .expect("JSON serializes");
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Cluster { nodes }.save(&path)?;
         Ok(path)
     }
 

@@ -6,9 +6,8 @@ mod support;
 use milk_core::chain::Verifier;
 use milk_core::genesis::Genesis;
 use milk_core::tx::TxId;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,33 +16,16 @@ use support::{Http, account, transfer};
 const ACCOUNTS: usize = 8;
 
 fn start(data: &Path, genesis: &Path, key: &Path) -> (Child, Http) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_milkd"))
-        .args([
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--genesis",
-            genesis.to_str().unwrap(),
-            "--producer-key",
-            key.to_str().unwrap(),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("milkd starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("milkd listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let (child, url) = support::spawn_milkd([
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--producer-key",
+        key.to_str().unwrap(),
+    ]);
     (child, Http::new(&url).with_token(support::OPERATOR_TOKEN))
 }
 

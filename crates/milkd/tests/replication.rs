@@ -14,9 +14,9 @@ use milk_core::tx::{
     Action, BrandAction, ExchangeAction, OrderSize, SignedTransaction, Transaction,
 };
 use milk_core::{Amount, ChainId, Hash, Keypair};
-use std::io::{BufRead, BufReader};
+use milkd::replica::cluster::{Cluster, ClusterNode};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -88,11 +88,10 @@ impl Net {
             support::write_credentials(&data);
             let key = milkd::node::node_key(&data).unwrap().address();
             let (api, peer) = (free_port(), free_port());
-            entries.push(serde_json::json!({
-                "id": id, "api": format!("127.0.0.1:{api}"),
-                "peer": format!("127.0.0.1:{peer}"), "key": key.to_string(),
-                "joining": joining.contains(&id),
-            }));
+            let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let mut entry = ClusterNode::new(id, loopback(api), loopback(peer), key);
+            entry.joining = joining.contains(&id);
+            entries.push(entry);
             nodes.push(Node {
                 id,
                 data,
@@ -102,11 +101,7 @@ impl Net {
             });
         }
         let cluster = dir.path().join("cluster.json");
-        std::fs::write(
-            &cluster,
-            serde_json::json!({ "nodes": entries }).to_string(),
-        )
-        .unwrap();
+        Cluster { nodes: entries }.save(&cluster).unwrap();
         support::write_genesis(dir.path(), &genesis);
         Net {
             dir,
@@ -122,43 +117,39 @@ impl Net {
         let g = self.dir.path().join("test-genesis.json");
         let k = self.dir.path().join("test-producer.key");
         let node = &mut self.nodes[i];
-        let listen = node.api.trim_start_matches("http://").to_owned();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_milkd"))
-            .args([
-                "--data-dir",
-                node.data.to_str().unwrap(),
-                "--listen",
-                &listen,
-            ])
-            .args(["--genesis", g.to_str().unwrap()])
-            .args(if node.partner {
-                vec![]
-            } else {
-                vec!["--producer-key", k.to_str().unwrap()]
-            })
-            .args([
-                "--cluster",
-                self.cluster.to_str().unwrap(),
-                "--node-id",
-                &node.id.to_string(),
-            ])
-            .args(["--election-timeout-ms", "300"])
-            .args(["--snapshot-every", &self.snapshot_every.to_string()])
-            .args(&self.extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("milkd starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.starts_with("milkd listening on "),
-            "unexpected first line {line:?}"
-        );
-        node.child = Some(child);
+        let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+        let mut args: Vec<String> = vec!["--data-dir".into(), path(&node.data)];
+        args.extend([
+            "--listen".into(),
+            node.api.trim_start_matches("http://").into(),
+        ]);
+        args.extend(["--genesis".into(), path(&g)]);
+        if !node.partner {
+            args.extend(["--producer-key".into(), path(&k)]);
+        }
+        args.extend(["--cluster".into(), path(&self.cluster)]);
+        args.extend(["--node-id".into(), node.id.to_string()]);
+        args.extend(["--election-timeout-ms".into(), "300".into()]);
+        args.extend(["--snapshot-every".into(), self.snapshot_every.to_string()]);
+        args.extend(self.extra.iter().cloned());
+        node.child = Some(support::spawn_milkd(args).0);
+    }
+
+    /// Rewrites the cluster file (nodes read it when they start).
+    fn edit_cluster(&self, edit: impl FnOnce(&mut serde_json::Value)) {
+        let text = std::fs::read_to_string(&self.cluster).unwrap();
+        let mut cluster: serde_json::Value = serde_json::from_str(&text).unwrap();
+        edit(&mut cluster);
+        std::fs::write(&self.cluster, cluster.to_string()).unwrap();
+    }
+
+    /// The genesis chains' names.
+    fn chains(&self) -> Vec<String> {
+        self.genesis
+            .chains
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect()
     }
 
     fn kill(&mut self, i: usize) {
@@ -648,48 +639,21 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
     // need is gone) and made a voter again.
     let wiped = others[0];
     let id = net.nodes[wiped].id;
-    let chains: Vec<String> = net
-        .genesis
-        .chains
-        .iter()
-        .map(|c| c.id.to_string())
-        .collect();
+    let chains = net.chains();
     let voters =
         |without: Option<u64>| -> Vec<u64> { (1..=3).filter(|n| Some(*n) != without).collect() };
     for chain in &chains {
-        let body = serde_json::json!({ "nodes": voters(Some(id)) });
-        change(
-            &net,
-            leader,
-            "PUT",
-            &format!("/v1/cluster/{chain}/voters"),
-            body,
-        );
+        set_voters(&net, leader, chain, &voters(Some(id)));
     }
     net.kill(wiped);
     for sub in ["chains", "raft"] {
         std::fs::remove_dir_all(net.nodes[wiped].data.join(sub)).unwrap();
     }
-    let text = std::fs::read_to_string(&net.cluster).unwrap();
-    let mut cluster: serde_json::Value = serde_json::from_str(&text).unwrap();
-    cluster["nodes"][wiped]["joining"] = serde_json::json!(true);
-    std::fs::write(&net.cluster, cluster.to_string()).unwrap();
+    net.edit_cluster(|c| c["nodes"][wiped]["joining"] = serde_json::json!(true));
     net.start(wiped);
     for chain in &chains {
-        change(
-            &net,
-            leader,
-            "POST",
-            &format!("/v1/cluster/{chain}/learners"),
-            serde_json::json!({ "node": id }),
-        );
-        change(
-            &net,
-            leader,
-            "PUT",
-            &format!("/v1/cluster/{chain}/voters"),
-            serde_json::json!({ "nodes": voters(None) }),
-        );
+        add_learner(&net, leader, chain, id);
+        set_voters(&net, leader, chain, &voters(None));
     }
     let blocks = net
         .http(wiped)
@@ -741,6 +705,24 @@ fn change(
     panic!("{method} {path}: no leader for ten seconds");
 }
 
+/// Adds `node` to `chain`'s group as a learner, through node `via`.
+fn add_learner(net: &Net, via: usize, chain: &str, node: u64) -> serde_json::Value {
+    let path = format!("/v1/cluster/{chain}/learners");
+    change(net, via, "POST", &path, serde_json::json!({ "node": node }))
+}
+
+/// Sets `chain`'s voters, through node `via`.
+fn set_voters(net: &Net, via: usize, chain: &str, nodes: &[u64]) -> serde_json::Value {
+    let path = format!("/v1/cluster/{chain}/voters");
+    change(
+        net,
+        via,
+        "PUT",
+        &path,
+        serde_json::json!({ "nodes": nodes }),
+    )
+}
+
 #[test]
 fn a_node_joins_every_chain_and_another_leaves() {
     let mut net = Net::with_joining(4, &[4]);
@@ -761,40 +743,17 @@ fn a_node_joins_every_chain_and_another_leaves() {
     let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let clients = load(&net, acked.clone(), stop.clone());
-    let chains: Vec<String> = net
-        .genesis
-        .chains
-        .iter()
-        .map(|c| c.id.to_string())
-        .collect();
+    let chains = net.chains();
     for chain in &chains {
         // Sent to a founding node: the joining one does not know the leader yet.
-        let v = change(
-            &net,
-            2,
-            "POST",
-            &format!("/v1/cluster/{chain}/learners"),
-            serde_json::json!({"node": 4}),
-        );
+        let v = add_learner(&net, 2, chain, 4);
         assert_eq!(v["voters"], serde_json::json!([1, 2, 3]), "{v}");
-        let v = change(
-            &net,
-            0,
-            "PUT",
-            &format!("/v1/cluster/{chain}/voters"),
-            serde_json::json!({"nodes": [1, 2, 3, 4]}),
-        );
+        let v = set_voters(&net, 0, chain, &[1, 2, 3, 4]);
         assert_eq!(v["voters"], serde_json::json!([1, 2, 3, 4]), "{v}");
     }
     // Node 1 leaves every chain, then goes away: the other three go on.
     for chain in &chains {
-        change(
-            &net,
-            1,
-            "PUT",
-            &format!("/v1/cluster/{chain}/voters"),
-            serde_json::json!({"nodes": [2, 3, 4]}),
-        );
+        set_voters(&net, 1, chain, &[2, 3, 4]);
     }
     net.kill(0);
     goes_on(&acked, "the three remaining nodes did not go on");
@@ -881,10 +840,7 @@ fn a_node_joins_every_chain_and_another_leaves() {
 fn a_partners_node_holds_its_own_chain_and_nothing_else() {
     let mut net = Net::with_joining(4, &[4]);
     // Node 4 is the cinema's: it holds its brand chain and follows the public center chain.
-    let text = std::fs::read_to_string(&net.cluster).unwrap();
-    let mut cluster: serde_json::Value = serde_json::from_str(&text).unwrap();
-    cluster["nodes"][3]["holds"] = serde_json::json!(["center", "cinema"]);
-    std::fs::write(&net.cluster, cluster.to_string()).unwrap();
+    net.edit_cluster(|c| c["nodes"][3]["holds"] = serde_json::json!(["center", "cinema"]));
     net.nodes[3].partner = true;
     for i in 0..4 {
         net.start(i);
@@ -892,13 +848,7 @@ fn a_partners_node_holds_its_own_chain_and_nothing_else() {
     net.leader("center", Duration::from_secs(20))
         .expect("a leader is elected");
     for chain in ["center", "cinema"] {
-        let v = change(
-            &net,
-            0,
-            "POST",
-            &format!("/v1/cluster/{chain}/learners"),
-            serde_json::json!({"node": 4}),
-        );
+        let v = add_learner(&net, 0, chain, 4);
         assert_eq!(v["voters"], serde_json::json!([1, 2, 3]), "{v}");
     }
     // It may not join a chain the cluster file does not give it.

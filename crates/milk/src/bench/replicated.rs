@@ -8,6 +8,7 @@ use crate::client::Client;
 use anyhow::{Context, Result, bail};
 use milk_core::Keypair;
 use milk_core::genesis::{Genesis, demo_key};
+use milkd::replica::cluster::{Cluster, ClusterNode};
 use rayon::prelude::*;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -98,19 +99,16 @@ fn spawn(exe: &Path, dir: &Path, data: &Path, api: u16, extra: &[String]) -> Res
 fn cluster(dir: &Path, n: u64) -> Result<Vec<u16>> {
     let mut nodes = Vec::new();
     let mut apis = Vec::new();
+    let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
     for k in 1..=n {
         let key = milkd::node::node_key(&dir.join(format!("n{k}")))?.address();
         let (api, peer) = (free_port()?, free_port()?);
         apis.push(api);
-        nodes.push(serde_json::json!({
-            "id": k, "api": format!("127.0.0.1:{api}"), "peer": format!("127.0.0.1:{peer}"),
-            "key": key.to_string(),
-        }));
+        nodes.push(ClusterNode::new(k, loopback(api), loopback(peer), key));
     }
-    std::fs::write(
-        dir.join("cluster.json"),
-        serde_json::json!({ "nodes": nodes }).to_string(),
-    )?;
+    Cluster { nodes }
+        .save(&dir.join("cluster.json"))
+        .map_err(anyhow::Error::msg)?;
     Ok(apis)
 }
 

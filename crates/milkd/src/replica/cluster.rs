@@ -13,12 +13,12 @@
 //! cluster, about a chain that node holds.
 
 use milk_core::{Address, ChainId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 
 /// One node of the cluster.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterNode {
     /// Its number, unique in the cluster, from 1.
@@ -30,15 +30,27 @@ pub struct ClusterNode {
     /// Its node key.
     pub key: Address,
     /// The chains it holds; all of them when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holds: Option<Vec<ChainId>>,
     /// A node added to a running cluster: it is not in its chains' first membership and waits
     /// until the operator adds it (as a learner, then a voter).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub joining: bool,
 }
 
 impl ClusterNode {
+    /// A node that holds every chain from the start.
+    pub fn new(id: u64, api: SocketAddr, peer: SocketAddr, key: Address) -> ClusterNode {
+        ClusterNode {
+            id,
+            api,
+            peer,
+            key,
+            holds: None,
+            joining: false,
+        }
+    }
+
     /// Whether this node holds `chain`.
     pub fn holds(&self, chain: &ChainId) -> bool {
         self.holds.as_ref().is_none_or(|h| h.contains(chain))
@@ -46,7 +58,7 @@ impl ClusterNode {
 }
 
 /// The cluster file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cluster {
     /// Every node.
@@ -61,6 +73,12 @@ impl Cluster {
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         cluster.check()?;
         Ok(cluster)
+    }
+
+    /// Writes the cluster file (every node of the network is started with the same one).
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).expect("a cluster serializes");
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// Ids from 1, each once; keys and addresses each once.

@@ -138,9 +138,7 @@ impl Worker {
 
     /// Rebuilds the state and head from the store, once everything sent to it is written.
     fn reload(&mut self) {
-        let (done, written) = oneshot::channel();
-        self.write(Write::Barrier(done));
-        let _ = written.blocking_recv();
+        self.flush();
         let Some(replica) = self.replica.as_ref() else {
             return;
         };
@@ -160,6 +158,13 @@ impl Worker {
                 self.shared.halted.store(true, Ordering::SeqCst);
             }
         }
+    }
+
+    /// Waits until the committer has written everything handed to it.
+    fn flush(&mut self) {
+        let (done, written) = oneshot::channel();
+        self.write(Write::Barrier(done));
+        let _ = written.blocking_recv();
     }
 
     /// This node leads from now on; everything committed before is applied.
@@ -194,9 +199,7 @@ impl Worker {
             return Err(format!("the image is not chain {}'s", self.head.chain));
         }
         self.abandon();
-        let (done, written) = oneshot::channel();
-        self.write(Write::Barrier(done));
-        let _ = written.blocking_recv();
+        self.flush();
         self.store.install(image).map_err(|e| e.to_string())?;
         self.reload();
         *self.shared.head.write().expect("head lock") = self.head.clone();

@@ -97,6 +97,33 @@ pub fn transfer(
     .sign(from)
 }
 
+/// Starts the real `milkd` with `args` (quiet, its standard error dropped) and returns it
+/// with the API URL it printed first.
+pub fn spawn_milkd<I, S>(args: I) -> (std::process::Child, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_milkd"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("milkd starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("milkd listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
 /// A number from the environment (a seed, a count), or `default`.
 pub fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -226,21 +253,12 @@ impl Http {
                 }
                 req.call()
             }
-            ("PUT", body) => {
-                let mut req = self
-                    .agent
-                    .put(&url)
-                    .header("Content-Type", "application/json");
-                if let Some(a) = auth {
-                    req = req.header("Authorization", a);
-                }
-                req.send(body.unwrap_or_default().as_bytes())
-            }
-            (_, body) => {
-                let mut req = self
-                    .agent
-                    .post(&url)
-                    .header("Content-Type", "application/json");
+            (method, body) => {
+                let req = match method {
+                    "PUT" => self.agent.put(&url),
+                    _ => self.agent.post(&url),
+                };
+                let mut req = req.header("Content-Type", "application/json");
                 if let Some(a) = auth {
                     req = req.header("Authorization", a);
                 }
