@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 /// A partner or applicant.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[schema(as = AllianceMember)]
 pub struct MemberView {
     /// Its brand chain.
     pub chain: String,

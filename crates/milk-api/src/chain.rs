@@ -180,3 +180,56 @@ pub struct AnchorView {
     /// Its block hash there.
     pub hash: String,
 }
+
+/// One asset's change in a history line.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ChangeView {
+    /// The asset.
+    pub asset: String,
+    /// `in` (credited) or `out` (debited).
+    pub direction: String,
+    /// Base units, a decimal string.
+    pub amount: String,
+    /// The asset's decimals.
+    pub decimals: u8,
+    /// The amount in whole units, exact.
+    pub display: String,
+}
+
+/// A committed transaction that concerned an account: it sent it, or a balance of its
+/// changed (a transfer received, a conversion, a trade's rebate, a reward).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct HistoryLineView {
+    /// The chain.
+    pub chain: String,
+    /// The block height.
+    pub height: u64,
+    /// The transaction's position in its block.
+    pub index: u32,
+    /// The block's time, Unix milliseconds.
+    pub time_ms: u64,
+    /// The transaction id.
+    pub tx: String,
+    /// What the transaction did: the action's `type` (`transfer`, `conversion`,
+    /// `settle_buy`, `reward_link`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Who signed it.
+    pub sender: String,
+    /// The action itself, as in the transaction.
+    #[schema(value_type = Object)]
+    pub action: serde_json::Value,
+    /// The account's net balance changes in it (none when it only sent it).
+    pub changes: Vec<ChangeView>,
+}
+
+/// An account's history, newest first.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct HistoryView {
+    /// The address.
+    pub address: String,
+    /// The lines.
+    pub lines: Vec<HistoryLineView>,
+    /// With `chain`: the `before` that reads the next page, when there may be one.
+    pub next: Option<String>,
+}

@@ -33,6 +33,10 @@ pub struct ReplicaView {
     pub hash: String,
     /// Its state root, hex: replicas at the same height must agree on it.
     pub state_root: String,
+    /// The keys that may sign the chain's next block (its producer set), `milk1…`.
+    pub producers: Vec<String>,
+    /// Whether this node holds one of them, and so may lead the chain.
+    pub produces: bool,
 }
 
 /// A node to add to a chain's group as a learner.
@@ -49,4 +53,13 @@ pub struct LearnerRequest {
 pub struct VotersRequest {
     /// Their numbers in the cluster file.
     pub nodes: Vec<u64>,
+}
+
+/// The keys that may sign a chain's blocks from now on.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProducersRequest {
+    /// `milk1…` keys: the chain's genesis producer (TICA's) or node keys of cluster nodes
+    /// that hold the chain; 1 to 16, each once.
+    pub producers: Vec<String>,
 }

@@ -57,6 +57,9 @@ pub struct MemberView {
     pub level_name: String,
     /// LZM base units earned in the window.
     pub earned_in_window: String,
+    /// LZM base units owed from refunded coupon payments whose LZM was already spent: the
+    /// next credits settle it before any counts.
+    pub owed: String,
     /// The window, days.
     pub window_days: u32,
     /// The next level, if any.
@@ -76,6 +79,32 @@ pub struct MemberView {
     pub consents: Vec<ConsentView>,
     /// Every read of the member's data by a partner, newest first (at most 100).
     pub access_log: Vec<AccessView>,
+    /// The MiL.k Pack: the season in force and what the member committed to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<PackView>,
+}
+
+/// The MiL.k Pack as a member sees it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct PackView {
+    /// The season in force.
+    pub season: u32,
+    /// When its first week starts, Unix ms.
+    pub starts_ms: u64,
+    /// How many weeks it runs.
+    pub weeks: u32,
+    /// MLK shared among the members each week, pro rata, base units.
+    pub weekly_reward: String,
+    /// LZM each member earns a week, base units.
+    pub lzm_per_week: String,
+    /// MLK the member committed, base units (absent: not in the Pack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed: Option<String>,
+    /// Since when, Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<u64>,
+    /// LZM the member earned from Pack weeks (among the credits), base units.
+    pub lzm_earned: String,
 }
 
 /// A consent as its member sees it.
@@ -142,8 +171,9 @@ pub struct RulesView {
     /// The rules (LZM base units).
     #[schema(value_type = Object)]
     pub rules: EarningRules,
-    /// The levels: name and threshold (LZM base units earned in the window).
-    #[schema(value_type = Object)]
+    /// The levels, lowest first: each a name and a threshold (LZM base units earned in the
+    /// window).
+    #[schema(value_type = Vec<Object>)]
     pub levels: Vec<membership::LevelSpec>,
     /// The window, days.
     pub window_days: u32,

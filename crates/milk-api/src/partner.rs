@@ -3,10 +3,15 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// docs/ENCODING.md's second worked example: Starlight Cinema converts 120 of alice's
+/// miles, signed by its issuer key.
+pub const EXAMPLE_CONVERSION: &str = "010000000663696e656d6180e0c0d09437ae42a938181f31d1ecbb001d99775d1b7c8c5936d9f75428fbb10000000000000000000001ba60d33800057d04f6e20b601fbe0f43e01f94eb1bc5e5402cc4e7fa60350cac6d864a79cd4b000000000000007800000006542d303030312f46807b0bac04ed90a7198f00699f670b3f8f3416c96ac3e5d54b6236e214151dcdc914e3ae1d841f29f9ee807340efa5be443e57a7665628da40a54166e509";
+
 /// A signed transaction for the partner API.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PartnerTxRequest {
-    /// The signed transaction in its canonical encoding, hex.
+    /// The signed transaction in its canonical encoding, hex (docs/ENCODING.md).
+    #[schema(example = json!(EXAMPLE_CONVERSION))]
     pub tx: String,
 }
 

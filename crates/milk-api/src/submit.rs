@@ -4,10 +4,14 @@ use crate::error::ErrorBody;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// docs/ENCODING.md's first worked example: alice pays bob 12.5 MLK, signed.
+pub const EXAMPLE_TRANSFER: &str = "010000000663656e7465727d04f6e20b601fbe0f43e01f94eb1bc5e5402cc4e7fa60350cac6d864a79cd4b0000000000000000000001ba60d3380001ebe387d45a81798ee994b5369d8d96edff168b13f2e0e85988568ad77cf43dba000000034d4c4b0000000000000000000000004a817c800000000d666f7220796f75722074726970acf02a5f3591b4ae651639ee017c22f0537832e67e988c917d649ed65329bf14c159a1dab2255732c6689d92c4e808c530ca560046bccb7873759e9800d82804";
+
 /// Signed transactions to submit.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct SubmitRequest {
-    /// Each a signed transaction in its canonical encoding, hex.
+    /// Each a signed transaction in its canonical encoding, hex (docs/ENCODING.md).
+    #[schema(example = json!([EXAMPLE_TRANSFER]))]
     pub txs: Vec<String>,
 }
 

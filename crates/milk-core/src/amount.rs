@@ -17,6 +17,60 @@ pub const MAX_DECIMALS: u8 = 24;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Amount(u128);
 
+/// An amount with its asset's decimals, shown in whole units (`12.5`): how refusals quote
+/// amounts to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole {
+    /// The amount, base units.
+    pub amount: Amount,
+    /// Its asset's decimals.
+    pub decimals: u8,
+}
+
+impl Whole {
+    /// `units` base units of an asset with `decimals` decimals.
+    pub fn new(units: u128, decimals: u8) -> Whole {
+        Whole {
+            amount: Amount(units),
+            decimals,
+        }
+    }
+}
+
+impl fmt::Display for Whole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&grouped(&self.amount.to_decimal(self.decimals)))
+    }
+}
+
+/// A decimal number with its whole part in groups of three (`1300000000.5` becomes
+/// `1,300,000,000.5`), for people; anything else is returned as it is.
+pub fn grouped(decimal: &str) -> String {
+    let (sign, rest) = match decimal.strip_prefix(['-', '+']) {
+        Some(r) => (&decimal[..1], r),
+        None => ("", decimal),
+    };
+    let (whole, fraction) = match rest.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (rest, None),
+    };
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return decimal.to_owned();
+    }
+    let mut out = String::from(sign);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = fraction {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
 /// Why a decimal string is not an amount.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AmountError {
@@ -172,6 +226,16 @@ impl<'de> Deserialize<'de> for Amount {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn whole_parts_are_grouped_in_threes_for_people() {
+        assert_eq!(grouped("1300000000"), "1,300,000,000");
+        assert_eq!(grouped("-1234.5678"), "-1,234.5678");
+        assert_eq!(grouped("999.99"), "999.99");
+        assert_eq!(grouped("100000"), "100,000");
+        assert_eq!(grouped("private"), "private");
+        assert_eq!(Whole::new(123_456_789_000, 2).to_string(), "1,234,567,890");
+    }
     use super::*;
     use proptest::prelude::*;
 

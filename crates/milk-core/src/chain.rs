@@ -88,8 +88,8 @@ pub enum BlockError {
         /// The block's.
         got: u64,
     },
-    /// Signed by a key that is not the chain's producer.
-    #[error("producer {got} is not the chain's producer")]
+    /// Signed by a key outside the chain's producer set.
+    #[error("producer {got} is not in the chain's producer set")]
     WrongProducer {
         /// The key named.
         got: Address,
@@ -134,7 +134,6 @@ pub enum BlockError {
 pub struct Verifier {
     state: ChainState,
     head: BlockHeader,
-    producer: Address,
 }
 
 impl Verifier {
@@ -154,7 +153,6 @@ impl Verifier {
         Ok(Verifier {
             state,
             head: expected.header,
-            producer: spec.producer,
         })
     }
 
@@ -170,24 +168,26 @@ impl Verifier {
 
     /// Checks the next block and applies it. On error the verifier must not be used again.
     pub fn apply(&mut self, block: &Block) -> Result<(), BlockError> {
-        follow(&mut self.state, &self.head, &self.producer, block)?;
+        follow(&mut self.state, &self.head, block)?;
         self.head = block.header.clone();
         Ok(())
     }
 }
 
-/// Checks that `block` follows `parent` under the chain's rules (signed by `producer`, every
-/// transaction valid and applying to `state`, the state root as replayed) and applies it to
+/// Checks that `block` follows `parent` under the chain's rules (signed by a key of the
+/// producer set in `state`, the parent's state; every transaction valid and applying to `state`, the state root as replayed) and applies it to
 /// `state`, returning what it changed. A replica applies its leader's blocks this way. On
 /// error `state` may be partly changed and must be reloaded before further use.
 pub fn follow(
     state: &mut ChainState,
     parent: &BlockHeader,
-    producer: &Address,
     block: &Block,
 ) -> Result<StateDelta, BlockError> {
     let h = &block.header;
-    check_link(parent, producer, block)?;
+    if !state.producers().allows(&h.producer) {
+        return Err(BlockError::WrongProducer { got: h.producer });
+    }
+    check_link(parent, block)?;
     let verified = tx::verify_batch(block.txs.clone(), crate::keys::decompress);
     for (index, v) in verified.into_iter().enumerate() {
         let v = v.map_err(|(_, reason)| BlockError::InvalidTx { index, reason })?;
@@ -202,9 +202,8 @@ pub fn follow(
     Ok(delta)
 }
 
-/// The header's checks: chain, height, parent, time, producer, signature and the
-/// transactions' root.
-fn check_link(parent: &BlockHeader, producer: &Address, block: &Block) -> Result<(), BlockError> {
+/// The header's checks: chain, height, parent, time, signature and the transactions' root.
+fn check_link(parent: &BlockHeader, block: &Block) -> Result<(), BlockError> {
     let h = &block.header;
     if h.chain != parent.chain {
         return Err(BlockError::WrongChain(h.chain.clone()));
@@ -223,9 +222,6 @@ fn check_link(parent: &BlockHeader, producer: &Address, block: &Block) -> Result
             parent: parent.time_ms,
             got: h.time_ms,
         });
-    }
-    if h.producer != *producer {
-        return Err(BlockError::WrongProducer { got: h.producer });
     }
     if !block.signature_valid() {
         return Err(BlockError::BadSignature);

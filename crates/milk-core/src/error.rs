@@ -7,6 +7,7 @@ pub use crate::brand::error::BrandError;
 pub use crate::exchange::error::ExchangeError;
 pub use crate::ledger::error::LedgerError;
 pub use crate::membership::error::MembershipError;
+pub use crate::producers::error::ProducersError;
 pub use crate::tokenomics::error::TokenomicsError;
 use thiserror::Error;
 
@@ -34,6 +35,9 @@ pub enum TxError {
     /// Tokenomics' rules.
     #[error(transparent)]
     Tokenomics(#[from] TokenomicsError),
+    /// The producer set's rules.
+    #[error(transparent)]
+    Producers(#[from] ProducersError),
 }
 
 impl TxError {
@@ -47,6 +51,7 @@ impl TxError {
             TxError::Exchange(e) => e.code(),
             TxError::Membership(e) => e.code(),
             TxError::Tokenomics(e) => e.code(),
+            TxError::Producers(e) => e.code(),
         }
     }
 }

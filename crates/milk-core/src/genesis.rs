@@ -11,6 +11,7 @@ use crate::exchange::{Exchange, ExchangeConfig, Market, MarketEntry, MarketSpec}
 use crate::keys::{Keypair, Signature};
 use crate::membership::{EarningRules, LevelSpec, Membership, MembershipConfig};
 use crate::merkle;
+use crate::producers::Producers;
 use crate::state::{AssetSpec, ChainState, StateDelta, state_root};
 use crate::tokenomics::{AccountRole, LockRule, Role};
 use crate::{Address, Amount, ChainId, Hash, Symbol, amount::MAX_DECIMALS};
@@ -240,7 +241,9 @@ impl Genesis {
                 (ChainKind::Brand, None) => {
                     return Err(format!("brand chain {} names no partner", chain.id));
                 }
-                (ChainKind::Brand, Some(p)) if !sectors.insert(p.sector.as_str()) => {
+                (ChainKind::Brand, Some(p))
+                    if !sectors.insert(crate::alliance::sector_key(&p.sector)) =>
+                {
                     return Err(format!(
                         "sector {:?} already has a partner; one partner per sector",
                         p.sector
@@ -343,10 +346,12 @@ impl Genesis {
         g
     }
 
-    /// A chain's state before any allocation: [`ChainSpec::empty_state`], and on the center
-    /// chain the operator who anchors brand chains. Persisted records are restored into it.
+    /// A chain's state before any allocation: [`ChainSpec::empty_state`], its producer set
+    /// (the chain's producer, which TICA may replace), and on the center chain the operator
+    /// who anchors brand chains. Persisted records are restored into it.
     pub fn empty_state(&self, chain: &ChainSpec) -> ChainState {
-        let state = chain.empty_state();
+        let producers = Producers::new(chain.producer, self.operator);
+        let state = chain.empty_state().with_producers(producers);
         match chain.kind {
             ChainKind::Center => {
                 let state = state.with_membership(
@@ -581,6 +586,22 @@ pub const BT_DECIMALS: u8 = 2;
 pub const DEMO_GENESIS_TIME_MS: u64 = 1_767_225_600_000;
 /// The demo network's funded users.
 pub const DEMO_USERS: [&str; 3] = ["alice", "bob", "carol"];
+
+/// The partner the demo network admits while it runs.
+pub const DEMO_NEWCOMER: &str = "bookshop";
+
+/// The labels of the demo keys a person may import: the users, TICA's operator, and each
+/// demo partner's issuer key (the newcomer's included).
+pub fn demo_labels() -> Vec<String> {
+    let users = DEMO_USERS.iter().map(|u| (*u).to_owned());
+    let partners = (DEMO_PARTNERS.iter().map(|p| p.chain))
+        .chain([DEMO_NEWCOMER])
+        .map(|c| format!("partner:{c}"));
+    users
+        .chain(["operator".to_owned()])
+        .chain(partners)
+        .collect()
+}
 
 struct DemoPartner {
     chain: &'static str,

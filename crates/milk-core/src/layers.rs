@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Each domain's folder, and the chain-state fields (and accessors) that hold its state.
-const DOMAINS: [(&str, &[&str]); 7] = [
+const DOMAINS: [(&str, &[&str]); 8] = [
     ("token", &[]),
     ("brand", &["brand"]),
     ("alliance", &["alliance"]),
@@ -13,6 +13,7 @@ const DOMAINS: [(&str, &[&str]); 7] = [
     ("exchange", &["exchange", "desk", "inventory"]),
     ("membership", &["membership"]),
     ("tokenomics", &["tokenomics", "roles"]),
+    ("producers", &["producers"]),
 ];
 
 /// The core: primitives, the ledger, and the envelope (transactions, blocks, the pool).

@@ -40,9 +40,11 @@ impl ChainState {
         Standing {
             next_sequence,
             fresh: !share.known && next_sequence == 0 && holds_nothing(),
-            holds: (tx.action.spends())
-                .filter(|(asset, _)| self.asset(asset).is_some())
-                .map(|(asset, _)| self.balance(sender, asset)),
+            holds: (tx.action.spends()).and_then(|(asset, _)| {
+                let decimals = self.asset(asset)?.decimals;
+                let held = self.balance(sender, asset).units();
+                Some(crate::amount::Whole::new(held, decimals))
+            }),
             share,
             arrived_ms,
         }

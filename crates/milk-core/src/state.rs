@@ -17,6 +17,7 @@ use crate::exchange::desk::{Desk, DeskWrite};
 use crate::exchange::{Exchange, ExchangeWrite, Fill};
 use crate::ledger::{DomainRecords, Envelope, Ledger, Postings};
 use crate::membership::{Membership, MembershipWrite};
+use crate::producers::Producers;
 use crate::tokenomics::AccountRole;
 use crate::tokenomics::{Tokenomics, TokenomicsWrite};
 use crate::tx::{Action, Transaction};
@@ -24,7 +25,9 @@ use crate::{Address, Amount, ChainId, Hash, Symbol};
 use std::collections::BTreeSet;
 
 pub use crate::codec::MAX_TX_LIFETIME_MS;
-pub use crate::ledger::{AssetSpec, ConservationError, StateDelta, state_root};
+pub use crate::ledger::{
+    AssetSpec, BalanceChange, ConservationError, StateDelta, TxEffects, state_root,
+};
 
 /// Keys of the persisted state: one namespace byte, then that namespace's own bytes.
 ///
@@ -37,7 +40,7 @@ pub mod record {
 }
 
 /// Every namespace byte, by owner: the ledger's, then each domain's.
-pub const NAMESPACES: [(&str, &[u8]); 8] = [
+pub const NAMESPACES: [(&str, &[u8]); 9] = [
     ("ledger", crate::ledger::record::NAMESPACES),
     ("brand", crate::brand::record::NAMESPACES),
     ("anchor", crate::anchor::record::NAMESPACES),
@@ -46,6 +49,7 @@ pub const NAMESPACES: [(&str, &[u8]); 8] = [
     ("exchange desk", crate::exchange::desk::record::NAMESPACES),
     ("membership", crate::membership::record::NAMESPACES),
     ("tokenomics", crate::tokenomics::NAMESPACES),
+    ("producers", crate::producers::record::NAMESPACES),
 ];
 const _: () = {
     let mut lists: [&[u8]; NAMESPACES.len()] = [&[]; NAMESPACES.len()];
@@ -81,6 +85,7 @@ pub(crate) struct Change {
     pub(crate) tokenomics: Vec<TokenomicsWrite>,
     pub(crate) alliance: Option<AllianceWrite>,
     pub(crate) anchor: Option<(ChainId, u64, Hash)>,
+    pub(crate) producers: Option<Vec<Address>>,
     pub(crate) events: Vec<Event>,
 }
 
@@ -104,6 +109,10 @@ pub struct ChainState {
     pub(crate) membership: Option<Membership>,
     pub(crate) tokenomics: Option<Tokenomics>,
     pub(crate) roles: Vec<AccountRole>,
+    // Who may sign the next block (every chain).
+    pub(crate) producers: Producers,
+    // Whom each transaction applied since the last delta concerned.
+    effects: Vec<TxEffects>,
 }
 
 impl ChainState {
@@ -121,6 +130,8 @@ impl ChainState {
             membership: None,
             tokenomics: None,
             roles: Vec::new(),
+            producers: Producers::default(),
+            effects: Vec::new(),
         }
     }
 
@@ -182,6 +193,17 @@ impl ChainState {
     /// The anchors recorded for a brand chain, by height.
     pub fn anchors_of<'a>(&'a self, chain: &'a ChainId) -> impl Iterator<Item = (u64, Hash)> + 'a {
         self.anchors.of(chain)
+    }
+
+    /// Names who may sign this chain's blocks until TICA changes it.
+    pub fn with_producers(mut self, producers: Producers) -> ChainState {
+        self.producers = producers;
+        self
+    }
+
+    /// Who may sign the next block.
+    pub fn producers(&self) -> &Producers {
+        &self.producers
     }
 
     /// Makes this a brand chain whose partner token is `asset`, under `policy`.
@@ -274,6 +296,8 @@ impl ChainState {
     /// nothing changed.
     pub fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         let change = self.plan(tx, now_ms)?;
+        let named = tx.action.recipient().copied();
+        (self.effects).push(TxEffects::of(tx.sender, named, &change.postings));
         self.write(change);
         self.ledger.bump_sequence(tx.sender);
         Ok(())
@@ -291,6 +315,7 @@ impl ChainState {
             Action::Exchange(a) => self.check_exchange(tx, a, now_ms)?,
             Action::Membership(a) => self.check_membership(tx, a, now_ms)?,
             Action::Tokenomics(a) => self.check_tokenomics(tx, a, now_ms)?,
+            Action::Producers(a) => self.check_producers(tx, a)?,
         };
         for event in std::mem::take(&mut change.events) {
             match event {
@@ -341,6 +366,9 @@ impl ChainState {
         if let Some((chain, height, hash)) = change.anchor {
             self.anchors.write(chain, height, hash);
         }
+        if let Some(set) = change.producers {
+            self.producers.write(set);
+        }
     }
 
     /// Credits a genesis allocation, creating supply. Only for building genesis.
@@ -355,7 +383,7 @@ impl ChainState {
 
     /// Every domain that runs here, as its records.
     fn domains_mut(&mut self) -> Vec<&mut dyn DomainRecords> {
-        let mut out: Vec<&mut dyn DomainRecords> = vec![&mut self.anchors];
+        let mut out: Vec<&mut dyn DomainRecords> = vec![&mut self.anchors, &mut self.producers];
         if let Some((_, b)) = &mut self.brand {
             out.push(b);
         }
@@ -378,7 +406,7 @@ impl ChainState {
     }
 
     fn domains(&self) -> Vec<&dyn DomainRecords> {
-        let mut out: Vec<&dyn DomainRecords> = vec![&self.anchors];
+        let mut out: Vec<&dyn DomainRecords> = vec![&self.anchors, &self.producers];
         if let Some((_, b)) = &self.brand {
             out.push(b);
         }
@@ -447,7 +475,10 @@ impl ChainState {
             entries.extend(d.take_records());
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        StateDelta { entries }
+        StateDelta {
+            entries,
+            effects: std::mem::take(&mut self.effects),
+        }
     }
 
     /// Checks, over the whole state, that every asset's supply equals the sum of its balances.

@@ -9,6 +9,7 @@ use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 pub use crate::exchange::action::OrderSize;
 use crate::keys::Address;
 pub use crate::membership::action::MembershipAction;
+pub use crate::producers::action::ProducersAction;
 pub use crate::token::action::TokenAction;
 pub use crate::tokenomics::action::TokenomicsAction;
 use serde::{Deserialize, Serialize};
@@ -49,10 +50,12 @@ pub enum Action {
     Membership(MembershipAction),
     /// Tokenomics.
     Tokenomics(TokenomicsAction),
+    /// Who may sign the chain's blocks.
+    Producers(ProducersAction),
 }
 
 /// Every domain's tags, which must never overlap.
-const ACTION_TAGS: [&[u8]; 7] = [
+const ACTION_TAGS: [&[u8]; 8] = [
     TokenAction::TAGS,
     BrandAction::TAGS,
     AllianceAction::TAGS,
@@ -60,6 +63,7 @@ const ACTION_TAGS: [&[u8]; 7] = [
     ExchangeAction::TAGS,
     MembershipAction::TAGS,
     TokenomicsAction::TAGS,
+    ProducersAction::TAGS,
 ];
 const _: () = assert!(
     crate::codec::disjoint(&ACTION_TAGS),
@@ -86,6 +90,7 @@ impl Action {
             Action::Anchor(_) => "anchor",
             Action::Exchange(a) => a.kind(),
             Action::Membership(_) | Action::Tokenomics(_) => "membership",
+            Action::Producers(_) => "producers",
         }
     }
 
@@ -98,6 +103,7 @@ impl Action {
             Action::Exchange(ExchangeAction::DeliverBuy { to, .. })
             | Action::Tokenomics(TokenomicsAction::RewardLink { user: to, .. })
             | Action::Membership(MembershipAction::ReportCoupon { user: to, .. })
+            | Action::Membership(MembershipAction::RefundCoupon { user: to, .. })
             | Action::Membership(MembershipAction::SetLevelFloor { user: to, .. }) => Some(to),
             _ => None,
         }
@@ -128,6 +134,7 @@ impl Encode for Action {
             Action::Exchange(a) => a.encode_into(w),
             Action::Membership(a) => a.encode_into(w),
             Action::Tokenomics(a) => a.encode_into(w),
+            Action::Producers(a) => a.encode_into(w),
         }
     }
 }
@@ -150,6 +157,8 @@ impl Decode for Action {
             Action::Membership(MembershipAction::decode_fields(tag, r)?)
         } else if has(TokenomicsAction::TAGS) {
             Action::Tokenomics(TokenomicsAction::decode_fields(tag, r)?)
+        } else if has(ProducersAction::TAGS) {
+            Action::Producers(ProducersAction::decode_fields(tag, r)?)
         } else {
             return Err(DecodeError::UnknownTag {
                 what: "action",
@@ -175,7 +184,8 @@ action_from!(
     Anchor(AnchorAction),
     Exchange(ExchangeAction),
     Membership(MembershipAction),
-    Tokenomics(TokenomicsAction)
+    Tokenomics(TokenomicsAction),
+    Producers(ProducersAction)
 );
 
 #[cfg(test)]

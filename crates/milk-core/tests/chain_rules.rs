@@ -10,8 +10,8 @@ use milk_core::mempool::{Mempool, MempoolError, PoolLimits, Share};
 use milk_core::state::{AssetSpec, ChainState, MAX_TX_LIFETIME_MS, TxError};
 use milk_core::tx::{Action, SignedTransaction, Transaction};
 use milk_core::tx::{
-    AllianceAction, AnchorAction, BrandAction, ExchangeAction, MembershipAction, TokenAction,
-    TokenomicsAction,
+    AllianceAction, AnchorAction, BrandAction, ExchangeAction, MembershipAction, ProducersAction,
+    TokenAction, TokenomicsAction,
 };
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
 use proptest::prelude::*;
@@ -233,7 +233,8 @@ impl Model {
                 to, asset, amount, ..
             }) => {
                 let from = bal(self, &tx.sender, asset);
-                if amount.units() == 0 || !self.terms.0 || from < amount.units() {
+                let to_self = *to == tx.sender;
+                if amount.units() == 0 || !self.terms.0 || from < amount.units() || to_self {
                     false
                 } else {
                     self.balances
@@ -345,6 +346,7 @@ impl Model {
             | Action::Membership(MembershipAction::CheckIn)
             | Action::Membership(MembershipAction::BurnForLzm { .. })
             | Action::Membership(MembershipAction::ReportCoupon { .. })
+            | Action::Membership(MembershipAction::RefundCoupon { .. })
             | Action::Membership(MembershipAction::SetEarningRules { .. })
             | Action::Membership(MembershipAction::SetLevelFloor { .. })
             | Action::Membership(MembershipAction::PublishOffer { .. })
@@ -360,7 +362,8 @@ impl Model {
             | Action::Tokenomics(TokenomicsAction::RewardLink { .. })
             | Action::Tokenomics(TokenomicsAction::StartPhase2 { .. })
             | Action::Tokenomics(TokenomicsAction::AllocatePartner { .. })
-            | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. }) => false,
+            | Action::Tokenomics(TokenomicsAction::ClaimAllocation { .. })
+            | Action::Producers(ProducersAction::SetProducers { .. }) => false,
             Action::Brand(BrandAction::SetPolicy { terms }) => {
                 let (min, max, daily) = (
                     terms.min_conversion.units(),
@@ -742,6 +745,7 @@ fn each_bad_transaction_gets_its_own_error_and_changes_nothing() {
         ),
         (tx(1, 1, exp, pay(1)), "sequence_gap"),
         (tx(1, 0, exp, pay(0)), "zero_amount"),
+        (tx(2, 0, exp, pay(1)), "self_transfer"),
         (tx(1, 0, exp, pay(1_001)), "insufficient_balance"),
         (
             tx(
@@ -994,7 +998,7 @@ fn a_transaction_waits_only_if_it_can_apply_soon() {
     admit(&mut h, 1, burn(1), 1).unwrap();
     let over = admit(&mut h, 1, burn(1), 2);
     assert!(
-        matches!(over, Err(MempoolError::Unfunded { needed, .. }) if needed == held + 1),
+        matches!(over, Err(MempoolError::Unfunded { needed, .. }) if needed.amount.units() == held + 1),
         "{over:?}"
     );
     // Fresh keys (holding nothing, having sent nothing): one at a time, a few per block.
@@ -1470,6 +1474,11 @@ fn joining_the_alliance_takes_a_free_sector_member_approvals_and_ticas_signature
             ),
             Err("sector_occupied")
         );
+        // Case and surrounding spaces do not make another sector.
+        for sector in ["Travel", " TRAVEL "] {
+            let taken = apply(application("airline2", sector, "FLY"));
+            assert_eq!(run(&mut center, &other, taken), Err("sector_occupied"));
+        }
         assert_eq!(
             run(
                 &mut center,
@@ -1741,4 +1750,128 @@ fn a_partner_changes_its_terms_after_admission_and_they_survive_a_restart() {
         Ok(())
     );
     assert_eq!(run(&mut state, 1, transfer(2)), Ok(()));
+}
+
+/// Admits a signed transaction to a pool, as a node would.
+fn admit(state: &ChainState, pool: &mut Mempool, signed: SignedTransaction, now: u64) {
+    let standing = state.standing(&signed.tx, Share::ORDINARY, now);
+    pool.admit(signed.verify().unwrap(), &standing).unwrap();
+}
+
+/// A `SetProducers` action naming `keys`.
+fn producers(keys: &[&Keypair]) -> Action {
+    let producers = keys.iter().map(|k| k.address()).collect();
+    Action::Producers(ProducersAction::SetProducers { producers })
+}
+
+/// A transaction on the test brand chain, signed by `from`.
+fn brand_tx(from: &Keypair, sequence: u64, action: Action) -> SignedTransaction {
+    let t = Transaction {
+        chain: "brand".parse().unwrap(),
+        sender: from.address(),
+        sequence,
+        expires_at_ms: T0 + 3_600_000,
+        action,
+    };
+    t.sign(from)
+}
+
+#[test]
+fn only_tica_changes_the_producer_set_to_a_usable_one_that_keeps_its_key() {
+    let g = genesis();
+    let (_, state) = g.genesis_block(&g.chains[1]).unwrap();
+    let (tica, node) = (Keypair::from_label("producer"), Keypair::from_label("node"));
+    let code = |t: SignedTransaction| state.check(&t.tx, T0 + 10).map_err(|e| e.code());
+    let both = producers(&[&tica, &node]);
+    assert_eq!(
+        code(brand_tx(&key(0), 0, both.clone())),
+        Err("not_operator")
+    );
+    assert_eq!(
+        code(brand_tx(&tica, 0, producers(&[]))),
+        Err("bad_producer_set")
+    );
+    let twice = producers(&[&tica, &node, &node]);
+    assert_eq!(code(brand_tx(&tica, 0, twice)), Err("duplicate_producer"));
+    let alone = producers(&[&node]);
+    assert_eq!(
+        code(brand_tx(&tica, 0, alone)),
+        Err("genesis_producer_required")
+    );
+    let many: Vec<Keypair> = (0..17).map(key).collect();
+    let many = producers(&many.iter().collect::<Vec<_>>());
+    assert_eq!(
+        code(brand_tx(&tica, 0, many.clone())),
+        Err("bad_producer_set")
+    );
+    // Seventeen keys do not even decode.
+    let bytes = milk_core::codec::Encode::to_bytes(&brand_tx(&tica, 0, many));
+    assert!(SignedTransaction::decode_checked(&bytes).is_err());
+    assert_eq!(code(brand_tx(&tica, 0, both)), Ok(()));
+    assert_eq!(state.producers().keys(), [tica.address()]);
+}
+
+#[test]
+fn each_block_answers_to_its_parents_producer_set() {
+    let g = genesis();
+    let spec = g.chains[1].clone();
+    let (genesis_block, mut state) = g.genesis_block(&spec).unwrap();
+    let (tica, node) = (Keypair::from_label("producer"), Keypair::from_label("node"));
+    let (set, tx) = (producers, brand_tx);
+    let both = || set(&[&tica, &node]);
+    // Block 1, signed by TICA, lets the partner's node sign from block 2 on; block 2, signed
+    // by the node, takes it back from block 3 on.
+    let mut pool = Mempool::new(PoolLimits::new(100));
+    admit(&state, &mut pool, tx(&tica, 0, both()), T0 + 10);
+    let mut blocks = vec![genesis_block.clone()];
+    let mut make = |state: &mut ChainState, pool: &mut Mempool, by: &Keypair| {
+        let (parent, at) = (
+            &blocks.last().unwrap().header,
+            T0 + 1_000 * blocks.len() as u64,
+        );
+        let b = chain::produce(state, pool, parent, at, by, 100)
+            .0
+            .unwrap()
+            .block;
+        blocks.push(b.clone());
+        b
+    };
+    let b1 = make(&mut state, &mut pool, &tica);
+    assert_eq!(state.producers().keys(), [tica.address(), node.address()]);
+    admit(&state, &mut pool, tx(&tica, 1, set(&[&tica])), T0 + 1_100);
+    let b2 = make(&mut state, &mut pool, &node);
+    assert_eq!(state.producers().keys(), [tica.address()]);
+    let transfer = Action::Token(TokenAction::Transfer {
+        to: key(2).address(),
+        asset: sym("PTS"),
+        amount: Amount::new(3),
+        memo: String::new(),
+    });
+    admit(&state, &mut pool, tx(&key(1), 0, transfer), T0 + 2_100);
+    let b3 = make(&mut state, &mut pool, &tica);
+    let replay = |blocks: &[&Block]| {
+        let mut v = Verifier::start(&g, &spec.id, &genesis_block).unwrap();
+        blocks.iter().try_for_each(|b| v.apply(b))
+    };
+    assert_eq!(replay(&[&b1, &b2, &b3]), Ok(()));
+
+    // Signed by a key outside its parent's set, each block is refused.
+    let resign = |b: &Block, by: &Keypair| {
+        let mut header = b.header.clone();
+        header.producer = by.address();
+        Block::seal(header, b.txs.clone(), by)
+    };
+    let wrong = |k: &Keypair| Err(BlockError::WrongProducer { got: k.address() });
+    assert_eq!(replay(&[&resign(&b1, &node)]), wrong(&node));
+    let intruder = Keypair::from_label("intruder");
+    assert_eq!(replay(&[&b1, &resign(&b2, &intruder)]), wrong(&intruder));
+    assert_eq!(replay(&[&b1, &b2, &resign(&b3, &node)]), wrong(&node));
+
+    // The set persists as a record and restores; a malformed record is refused.
+    let mut restored = g.empty_state(&spec);
+    restored.restore(state.records()).unwrap();
+    assert_eq!(restored.producers().keys(), [tica.address()]);
+    let record = milk_core::producers::record::PRODUCERS;
+    let mut broken = g.empty_state(&spec);
+    assert!(broken.restore([(vec![record], vec![7u8; 31])]).is_err());
 }

@@ -890,7 +890,7 @@ fn markets_open_and_deepen_under_the_rules() {
     assert_eq!(
         refused.map_err(|e| e.to_string()),
         Err(
-            "the order would cross the price bound; the largest size allowed now is 20 base units"
+            "the order would cross the price bound; the largest size allowed now is 0.2 tokens"
                 .into()
         )
     );

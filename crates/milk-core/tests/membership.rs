@@ -27,6 +27,8 @@ struct Center {
     state: ChainState,
     now: u64,
     seqs: BTreeMap<Address, u64>,
+    /// Whom the last transaction applied concerned.
+    concerned: Vec<Address>,
 }
 
 impl Center {
@@ -40,6 +42,7 @@ impl Center {
             g,
             state,
             seqs: BTreeMap::new(),
+            concerned: Vec::new(),
         }
     }
 
@@ -57,6 +60,7 @@ impl Center {
         match result {
             Ok(()) => {
                 self.seqs.insert(key.address(), seq + 1);
+                self.concerned = delta.effects[0].accounts();
                 Ok(())
             }
             Err(e) => {
@@ -861,4 +865,126 @@ fn partner_allocations_unlock_three_years_after_the_later_of_join_and_listing() 
     c.now += 1;
     c.run(&newco, claim("bakery")).unwrap();
     c.state.check_conservation().unwrap();
+}
+
+/// A partner's coupon report and, later, its refund: the LZM it earned is taken back, once,
+/// with its own reason; the level forgets it; a member who already sent it on owes the rest,
+/// settled from their next credits before any of them counts.
+#[test]
+fn a_refunded_coupon_takes_its_lzm_back_once_and_what_was_spent_is_owed() {
+    let mut c = Center::new(|_| {});
+    let cinema = demo_key("partner:cinema");
+    let member = Keypair::from_label("coupon-refund-member");
+    let m = member.address();
+    let bob = demo_key("bob").address();
+    let report = |id: &str| {
+        Action::Membership(MembershipAction::ReportCoupon {
+            user: m,
+            krw: 300_000,
+            coupon_id: id.into(),
+        })
+    };
+    let refund = |user: Address, id: &str| {
+        Action::Membership(MembershipAction::RefundCoupon {
+            user,
+            coupon_id: id.into(),
+        })
+    };
+    c.run(&cinema, report("C-1")).unwrap();
+    assert_eq!(c.balance(&m, "LZM"), 600 * LZM);
+    assert_eq!(c.level(&member).name, "Silver");
+    assert_eq!(c.run(&cinema, refund(bob, "C-1")), Err("coupon_unknown"));
+    assert_eq!(c.run(&cinema, refund(m, "C-9")), Err("coupon_unknown"));
+    assert_eq!(
+        c.run(&demo_key("alice"), refund(m, "C-1")),
+        Err("not_a_member")
+    );
+    c.run(&cinema, refund(m, "C-1")).unwrap();
+    assert_eq!(c.balance(&m, "LZM"), 0);
+    assert_eq!(c.level(&member).earned_in_window.units(), 0);
+    assert_eq!(c.level(&member).name, "Basic");
+    assert_eq!(c.run(&cinema, refund(m, "C-1")), Err("coupon_refunded"));
+    let mut reasons: Vec<(&str, u128)> = (c.state.membership().unwrap().credits_of(&m))
+        .map(|cr| (cr.reason.code(), cr.amount.units()))
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, [("coupon", 600 * LZM), ("reversal", 600 * LZM)]);
+
+    // Credited again, then 500 of the 600 sent to bob before the refund: 100 comes back and
+    // 500 is owed.
+    c.now += DAY_MS;
+    c.run(&cinema, report("C-2")).unwrap();
+    c.pay(&member, &bob, "LZM", 500 * LZM).unwrap();
+    c.run(&cinema, refund(m, "C-2")).unwrap();
+    let membership = c.state.membership().unwrap();
+    assert_eq!(c.balance(&m, "LZM"), 0);
+    assert_eq!(membership.debt_of(&m), 500 * LZM);
+    assert_eq!(c.level(&member).earned_in_window.units(), 0);
+    // The next credits settle the debt before any counts: a check-in pays nothing, then a
+    // coupon of 600 pays 110.
+    c.now += DAY_MS;
+    c.run(&member, Action::Membership(MembershipAction::CheckIn))
+        .unwrap();
+    assert_eq!(c.balance(&m, "LZM"), 0);
+    assert_eq!(c.state.membership().unwrap().debt_of(&m), 490 * LZM);
+    c.run(&cinema, report("C-3")).unwrap();
+    assert_eq!(c.balance(&m, "LZM"), 110 * LZM);
+    assert_eq!(c.state.membership().unwrap().debt_of(&m), 0);
+    assert_eq!(c.level(&member).earned_in_window.units(), 110 * LZM);
+    // All of it sent on, then refunded: nothing comes back, all 600 is owed, and the
+    // refund is in the member's history all the same.
+    c.pay(&member, &bob, "LZM", 110 * LZM).unwrap();
+    c.run(&cinema, refund(m, "C-3")).unwrap();
+    assert!(c.concerned.contains(&m), "{:?}", c.concerned);
+    assert_eq!(c.state.membership().unwrap().debt_of(&m), 600 * LZM);
+    assert_eq!(c.level(&member).earned_in_window.units(), 0);
+    c.state.check_conservation().unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Over any history of coupon reports, check-ins, LZM sent between members and refunds,
+    /// no member's level counts LZM whose source was refunded, and LZM is conserved.
+    #[test]
+    fn levels_never_count_refunded_lzm(ops in proptest::collection::vec((0u8..5, 0usize..3, 1u64..400), 1..40)) {
+        let mut c = Center::new(|_| {});
+        let cinema = demo_key("partner:cinema");
+        let members: Vec<Keypair> = (0..3).map(|i| Keypair::from_label(&format!("refund-prop-{i}"))).collect();
+        let mut reported: Vec<(usize, String)> = Vec::new();
+        for (n, (op, who, x)) in ops.into_iter().enumerate() {
+            let m = members[who].address();
+            match op {
+                0 => {
+                    let id = format!("P-{n}");
+                    let report = MembershipAction::ReportCoupon { user: m, krw: x * 1_000, coupon_id: id.clone() };
+                    if c.run(&cinema, Action::Membership(report)).is_ok() {
+                        reported.push((who, id));
+                    }
+                }
+                1 if !reported.is_empty() => {
+                    let (owner, id) = reported[x as usize % reported.len()].clone();
+                    let user = members[owner].address();
+                    let _ = c.run(&cinema, Action::Membership(MembershipAction::RefundCoupon { user, coupon_id: id }));
+                }
+                2 => {
+                    let to = members[(who + 1) % 3].address();
+                    let _ = c.pay(&members[who], &to, "LZM", u128::from(x) * LZM / 10);
+                }
+                3 => {
+                    let _ = c.run(&members[who], Action::Membership(MembershipAction::CheckIn));
+                }
+                _ => c.now += DAY_MS / 2,
+            }
+            c.state.check_conservation().unwrap();
+            let membership = c.state.membership().unwrap();
+            for k in &members {
+                let credits: Vec<_> = membership.credits_of(&k.address()).collect();
+                let earned: u128 = credits.iter().filter(|cr| cr.reason.code() != "reversal").map(|cr| cr.amount.units()).sum();
+                let reversed: u128 = credits.iter().filter(|cr| cr.reason.code() == "reversal").map(|cr| cr.amount.units()).sum();
+                let counted = c.level(k).earned_in_window.units();
+                prop_assert!(counted <= earned - reversed, "counts {counted} of {earned} earned, {reversed} reversed");
+            }
+        }
+    }
 }

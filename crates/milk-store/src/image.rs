@@ -2,17 +2,20 @@
 //! installs instead of replaying every block.
 //!
 //! The image is read in one read transaction, so it is one consistent moment of the chain:
-//! every block, the transaction index, the state and the meta entries (among them the
-//! replicated log position the state reflects). Installing it replaces everything in one
+//! every block, the transaction index, the state, the meta entries (among them the
+//! replicated log position the state reflects) and the accounts' history. Installing it replaces everything in one
 //! durable write transaction.
 
+use super::history::HISTORY;
 use super::{BLOCKS, INDEX_EPOCH, META, RedbStore, STATE, StoreError, meta_u64, tx_index_name};
 use milk_core::block::{Block, BlockHeader};
 use milk_core::codec::{Decode, Reader, Writer};
 use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-const MAGIC: &[u8; 8] = b"milkimg1";
+const MAGIC: &[u8; 8] = b"milkimg2";
 type IndexTable<'a> = TableDefinition<'a, &'static [u8], (u64, u32)>;
+/// A state record: key and value.
+pub type Record<'a> = (&'a [u8], &'a [u8]);
 
 /// A decoded store image, checked to be one chain of blocks.
 #[derive(Debug)]
@@ -60,6 +63,12 @@ impl RedbStore {
                 w.bytes(k.value()).u64(height).u32(position);
             }
         }
+        let history = tx.open_table(HISTORY)?;
+        w.u64(history.len()?);
+        for entry in history.iter()? {
+            let (k, v) = entry?;
+            w.bytes(k.value()).bytes(v.value());
+        }
         Ok(w.into_bytes())
     }
 
@@ -76,6 +85,7 @@ impl RedbStore {
         tx.delete_table(BLOCKS)?;
         tx.delete_table(STATE)?;
         tx.delete_table(META)?;
+        tx.delete_table(HISTORY)?;
         {
             let mut blocks = tx.open_table(BLOCKS)?;
             for _ in 0..r.u64().map_err(corrupt)? {
@@ -99,6 +109,10 @@ impl RedbStore {
                     index.insert(id, location)?;
                 }
             }
+            let mut history = tx.open_table(HISTORY)?;
+            for _ in 0..r.u64().map_err(corrupt)? {
+                history.insert(field(&mut r)?, field(&mut r)?)?;
+            }
         }
         r.finish().map_err(corrupt)?;
         tx.commit()?;
@@ -111,7 +125,7 @@ impl StoreImage {
     /// transactions are the ones its header commits to, and each header names its parent's
     /// hash, from height 0 to the head, and the head carries its producer's signature. So
     /// the head vouches for every block; whoever installs the image checks that its
-    /// producer is the chain's.
+    /// producer is in the chain's producer set.
     pub fn check(bytes: Vec<u8>) -> Result<StoreImage, StoreError> {
         let mut r = Reader::new(&bytes);
         magic(&mut r)?;
@@ -148,6 +162,21 @@ impl StoreImage {
         Ok(StoreImage { bytes, head, meta })
     }
 
+    /// The image's state records, (key, value) in key order: whoever installs it can
+    /// rebuild the chain state first (and so read the producer set it ends with).
+    pub fn state(&self) -> Result<Vec<Record<'_>>, StoreError> {
+        let mut r = Reader::new(&self.bytes);
+        magic(&mut r)?;
+        for _ in 0..r.u64().map_err(corrupt)? {
+            r.u64().map_err(corrupt)?;
+            field(&mut r)?;
+        }
+        let count = r.u64().map_err(corrupt)?;
+        (0..count)
+            .map(|_| Ok((field(&mut r)?, field(&mut r)?)))
+            .collect()
+    }
+
     /// One of the image's meta entries.
     pub fn meta(&self, key: &str) -> Option<&[u8]> {
         self.meta
@@ -157,7 +186,7 @@ impl StoreImage {
     }
 }
 
-/// Reads past the state, meta and index sections to the end: a cut image is refused here,
+/// Reads past the state, meta, index and history sections to the end: a cut image is refused here,
 /// not halfway through installing it.
 fn skim_rest(r: &mut Reader<'_>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     for _ in 0..r.u64().map_err(corrupt)? {
@@ -175,6 +204,10 @@ fn skim_rest(r: &mut Reader<'_>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
             r.u64().map_err(corrupt)?;
             r.u32().map_err(corrupt)?;
         }
+    }
+    for _ in 0..r.u64().map_err(corrupt)? {
+        field(r)?;
+        field(r)?;
     }
     Ok(meta)
 }

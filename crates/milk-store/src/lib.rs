@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
 
+mod history;
 mod image;
+pub use history::{HistoryLine, MAX_HISTORY_PAGE};
 pub use image::StoreImage;
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
@@ -205,6 +207,7 @@ impl RedbStore {
             tx.open_table(TableDefinition::<&[u8], (u64, u32)>::new(&tx_index_name(0)))?;
             tx.open_table(STATE)?;
             tx.open_table(META)?;
+            tx.open_table(history::HISTORY)?;
         }
         tx.commit()?;
         Ok(RedbStore {
@@ -271,6 +274,11 @@ impl RedbStore {
                     None => state.remove(key.as_slice())?,
                 };
             }
+        }
+        // A delta made without applying the block's transactions one by one (genesis) has
+        // no effects: it indexes no history.
+        if delta.effects.len() == ids.len() {
+            history::write(&tx, block.header.height, &delta.effects)?;
         }
         tx.commit()?;
         Ok(())

@@ -58,6 +58,19 @@ fn an_installed_image_is_the_same_chain() {
     let (a, last_ids) = chain_of(&dir.path().join("a.redb"), 7);
     let image = StoreImage::check(a.image().unwrap()).unwrap();
     assert_eq!(image.head, a.head().unwrap().unwrap());
+    // Its state records, read before installing it, are the store's.
+    let records: Vec<(Vec<u8>, Vec<u8>)> = (image.state().unwrap().into_iter())
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    let stored = a.snapshot().unwrap().unwrap().records;
+    assert!(!records.is_empty());
+    assert_eq!(
+        records,
+        stored
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect::<Vec<_>>()
+    );
 
     // The receiving store already holds another, shorter chain: all of it is replaced.
     let (b, _) = chain_of(&dir.path().join("b.redb"), 2);
@@ -78,6 +91,43 @@ fn an_installed_image_is_the_same_chain() {
         assert_eq!(b.tx_location(id).unwrap(), a.tx_location(id).unwrap());
         assert!(b.tx_location(id).unwrap().is_some());
     }
+    let alice = demo_key(DEMO_USERS[0]).address();
+    assert_eq!(b.history(&alice, None, 100).unwrap().len(), 14);
+    assert_eq!(
+        b.history(&alice, None, 100).unwrap(),
+        a.history(&alice, None, 100).unwrap()
+    );
+}
+
+/// Each block has the two users pay each other `height` base units of MLK: each has one
+/// line for what it sent and one for what it received, newest first, read a page at a time.
+#[test]
+fn each_account_reads_its_own_history_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = chain_of(&dir.path().join("a.redb"), 3);
+    let mlk: milk_core::Symbol = "MLK".parse().unwrap();
+    let alice = demo_key(DEMO_USERS[0]).address();
+    let lines = store.history(&alice, None, 100).unwrap();
+    let heights: Vec<u64> = lines.iter().map(|l| l.height).collect();
+    assert_eq!(heights, [3, 3, 2, 2, 1, 1]);
+    for pair in lines.chunks(2) {
+        let h = pair[0].height as u128;
+        let mut changes: Vec<_> = pair.iter().flat_map(|l| l.changes.clone()).collect();
+        changes.sort_by_key(|c| c.2);
+        assert_eq!(
+            changes,
+            [(mlk, Amount::new(h), false), (mlk, Amount::new(h), true)]
+        );
+        assert!(pair[0].index > pair[1].index, "newest first within a block");
+    }
+    // The next page starts after the last line read.
+    let page = store
+        .history(&alice, Some((lines[1].height, lines[1].index)), 2)
+        .unwrap();
+    assert_eq!(page, lines[2..4]);
+    // Nobody else's lines.
+    let carol = demo_key(DEMO_USERS[2]).address();
+    assert!(store.history(&carol, None, 100).unwrap().is_empty());
 }
 
 #[test]

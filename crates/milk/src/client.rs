@@ -1,6 +1,7 @@
 //! A small blocking client for the node's HTTP API.
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::failure::{Refused, Unreachable};
+use anyhow::{Context, Result, anyhow};
 use milk_api::chain::{AccountView, BlockView, ChainInfo, TxStatusView};
 use milk_api::submit::SubmitResponse;
 use milk_core::Keypair;
@@ -31,6 +32,11 @@ impl Client {
             agent,
             token: None,
         }
+    }
+
+    /// The node did not answer.
+    fn unreachable(&self, e: impl std::fmt::Display) -> anyhow::Error {
+        Unreachable(format!("cannot reach the node at {}: {e}", self.base)).into()
     }
 
     /// Sends `token` as the API credential (`Authorization: Bearer …`).
@@ -112,7 +118,7 @@ impl Client {
         what: &str,
         resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<T> {
-        let mut resp = resp.map_err(|e| anyhow!("cannot reach the node at {}: {e}", self.base))?;
+        let mut resp = resp.map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         let body = resp
             .body_mut()
@@ -125,10 +131,10 @@ impl Client {
             struct E {
                 error: milk_api::error::ErrorBody,
             }
-            match serde_json::from_slice::<E>(&body) {
-                Ok(e) => bail!("{} ({})", e.error.message, e.error.code),
-                Err(_) => bail!("{what}: HTTP {status}"),
-            }
+            return Err(match serde_json::from_slice::<E>(&body) {
+                Ok(e) => Refused::new(e.error.code, e.error.message).into(),
+                Err(_) => Refused::new(format!("http_{}", status.as_u16()), what).into(),
+            });
         }
         serde_json::from_slice(&body).with_context(|| format!("{what}: unexpected answer"))
     }
@@ -261,8 +267,39 @@ impl Client {
         self.read("setting the voters", resp)
     }
 
+    /// Names the keys that may sign a chain's blocks (operator credential).
+    pub fn set_producers(
+        &self,
+        chain: &str,
+        producers: Vec<String>,
+    ) -> Result<milk_api::cluster::ReplicaView> {
+        let url = self.url(&format!("/v1/cluster/{}/producers", segment(chain)));
+        let body = milk_api::cluster::ProducersRequest { producers };
+        let resp = self
+            .agent
+            .put(&url)
+            .header("Authorization", &self.bearer()?)
+            .send_json(&body);
+        self.read("setting the producers", resp)
+    }
+
+    /// Asks the node this client reaches to stand for election in a chain (operator
+    /// credential).
+    pub fn elect(&self, chain: &str) -> Result<milk_api::cluster::ReplicaView> {
+        let url = self.url(&format!("/v1/cluster/{}/elect", segment(chain)));
+        let resp = (self.agent.post(&url))
+            .header("Authorization", &self.bearer()?)
+            .send_empty();
+        self.read("standing for election", resp)
+    }
+
     pub fn treasury(&self) -> Result<serde_json::Value> {
         self.get("/v1/treasury")
+    }
+
+    /// A trade's status.
+    pub fn trade_status(&self, id: &str) -> Result<milk_api::exchange::TradeView> {
+        self.get(&format!("/v1/trades/{}", segment(id)))
     }
 
     /// Places a signed order and waits for its settlement.
@@ -271,11 +308,8 @@ impl Client {
         let resp = self.agent.post(&self.url("/v1/trades")).send_json(&body);
         let v: serde_json::Value = self.read("trade", resp)?;
         if let Some(e) = v.get("error") {
-            bail!(
-                "{} ({})",
-                e["message"].as_str().unwrap_or_default(),
-                e["code"].as_str().unwrap_or_default()
-            );
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            return Err(Refused::new(text("code"), text("message")).into());
         }
         serde_json::from_value(v).context("trade: unexpected answer")
     }
@@ -313,6 +347,21 @@ impl Client {
         self.get(&format!("/v1/accounts/{address}"))
     }
 
+    /// An account's history (`query` starts with `?`, or is empty): as its owner with `key`,
+    /// else as the credential, if any, may see it.
+    pub fn history(
+        &self,
+        address: &str,
+        query: &str,
+        key: Option<&Keypair>,
+    ) -> Result<milk_api::chain::HistoryView> {
+        let path = format!("/v1/accounts/{address}/history{query}");
+        match key {
+            Some(key) => self.get_as(&path, key),
+            None => self.get(&path),
+        }
+    }
+
     /// The anchors of a brand chain recorded on the center chain.
     pub fn anchors(&self, chain: &str) -> Result<Vec<milk_api::chain::AnchorView>> {
         self.get(&format!("/v1/anchors/{chain}"))
@@ -326,6 +375,12 @@ impl Client {
     /// A transaction's status.
     pub fn tx(&self, chain: &str, id: &str) -> Result<TxStatusView> {
         self.get(&format!("/v1/chains/{chain}/txs/{id}"))
+    }
+
+    /// A transaction the key's account sent or received, on any chain (a signed read: how a
+    /// customer sees their own on a private brand chain).
+    pub fn tx_as(&self, chain: &str, id: &str, key: &Keypair) -> Result<TxStatusView> {
+        self.get_as(&format!("/v1/chains/{chain}/txs/{id}"), key)
     }
 
     /// Submits signed transactions in one binary request.
@@ -357,9 +412,7 @@ impl Client {
         if let Some(t) = &self.token {
             req = req.header("Authorization", &format!("Bearer {t}"));
         }
-        let mut resp = req
-            .call()
-            .map_err(|e| anyhow!("cannot reach the node at {}: {e}", self.base))?;
+        let mut resp = req.call().map_err(|e| self.unreachable(e))?;
         if !resp.status().is_success() {
             let what = format!("blocks of {chain}");
             return self

@@ -80,8 +80,11 @@ impl Keystore {
         Ok(self.dir.join(format!("{}.json", name.replace(':', "_"))))
     }
 
-    /// Encrypts and stores a key under a new name.
+    /// Encrypts and stores a key under a new name; an empty passphrase is refused.
     pub fn add(&self, name: &str, key: &Keypair, passphrase: &str) -> Result<PathBuf> {
+        if passphrase.is_empty() {
+            bail!("a key needs a passphrase: an empty one protects nothing");
+        }
         let path = self.path(name)?;
         if path.exists() {
             bail!("a key named {name:?} already exists ({})", path.display());
@@ -216,6 +219,9 @@ mod tests {
         let key = Keypair::from_label("ks-test");
         ks.add("alice", &key, "correct horse").unwrap();
         assert!(ks.add("alice", &key, "x").is_err(), "no overwrite");
+        let err = ks.add("bob", &key, "").unwrap_err().to_string();
+        assert!(err.contains("needs a passphrase"), "{err}");
+        assert!(ks.address("bob").is_err(), "nothing written");
         assert_eq!(ks.address("alice").unwrap(), key.address());
         assert_eq!(
             ks.unlock("alice", "correct horse").unwrap().address(),

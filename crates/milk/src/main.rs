@@ -4,6 +4,8 @@
 mod bench;
 mod client;
 mod cmd;
+mod evidence;
+mod failure;
 mod keystore;
 mod verify;
 
@@ -11,11 +13,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use client::Client;
 use cmd::chain::{BalanceArgs, BlockArgs, ExportArgs, TransferArgs, TxArgs, VerifyArgs};
-use cmd::emit;
-use cmd::exchange::{BuyArgs, MarketArgs, QuoteArgs, SellArgs};
+use cmd::exchange::{BuyArgs, MarketArgs, QuoteArgs, SellArgs, TradeArgs};
 use cmd::membership::{BurnForLzmArgs, CheckInArgs, LevelArgs};
 use keystore::Keystore;
-use serde_json::json;
 use std::path::PathBuf;
 
 /// The MiL.k wallet and operator CLI.
@@ -54,6 +54,8 @@ enum Cmd {
     Transfer(TransferArgs),
     /// A transaction's status, with its Merkle proof checked here.
     Tx(TxArgs),
+    /// Every transaction that concerned an account, newest first: what it changed and why.
+    History(cmd::history::HistoryArgs),
     /// The chains, their assets and heads.
     Chains,
     /// A block (default: the head).
@@ -81,6 +83,8 @@ enum Cmd {
     Sell(SellArgs),
     /// Buy Brand Tokens from TICA with MLK.
     Buy(BuyArgs),
+    /// A trade's status: pending, locked, priced, filled, or refused with why.
+    Trade(TradeArgs),
     /// TICA's treasury: reserve, fees, inventory and escrow per market (operator credential).
     Treasury,
     /// A replicated node's view of its cluster: each chain's leader, this node's role, term
@@ -92,6 +96,8 @@ enum Cmd {
     BurnForLzm(BurnForLzmArgs),
     /// A member's level, progress, what leaves the window when, and LZM credits.
     Level(LevelArgs),
+    /// The MiL.k Pack: the season, a member's commitment and what it earned.
+    Pack(LevelArgs),
     /// The circulating supply of MLK and LZM, with what is excluded and why.
     Supply,
     /// Membership settings: the earning rules and levels; TICA changes them.
@@ -107,12 +113,7 @@ fn main() {
     let cli = Cli::parse();
     let json = cli.json;
     if let Err(e) = run(cli) {
-        if json {
-            emit(&json!({ "error": format!("{e:#}") }).to_string());
-        } else {
-            eprintln!("error: {e:#}");
-        }
-        std::process::exit(1);
+        std::process::exit(failure::report(&e, json));
     }
 }
 
@@ -132,7 +133,8 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Key(k) => cmd::key::key_cmd(&ks, k, j),
         Cmd::Balance(args) => cmd::chain::balance(&ks, &client, j, args),
         Cmd::Transfer(args) => cmd::chain::transfer(&ks, &client, j, args),
-        Cmd::Tx(args) => cmd::chain::tx(&client, j, args),
+        Cmd::Tx(args) => cmd::chain::tx(&ks, &client, j, args),
+        Cmd::History(args) => cmd::history::history(&ks, &client, j, args),
         Cmd::Chains => cmd::chain::chains(&ks, &client, j),
         Cmd::Block(args) => cmd::chain::block(&client, j, args),
         Cmd::Export(args) => cmd::chain::export(&client, j, args),
@@ -144,9 +146,11 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Quote(args) => cmd::exchange::quote(&client, j, args),
         Cmd::Sell(args) => cmd::exchange::sell(&ks, &client, j, args),
         Cmd::Buy(args) => cmd::exchange::buy(&ks, &client, j, args),
+        Cmd::Trade(args) => cmd::exchange::trade(&client, j, args),
         Cmd::CheckIn(args) => cmd::membership::check_in(&ks, &client, j, args),
         Cmd::BurnForLzm(args) => cmd::membership::burn_for_lzm(&ks, &client, j, args),
         Cmd::Level(args) => cmd::membership::level(&ks, &client, j, args),
+        Cmd::Pack(args) => cmd::membership::pack(&ks, &client, j, args),
         Cmd::Supply => cmd::membership::supply(&ks, &client, j),
         Cmd::Membership(m) => cmd::membership::membership_cmd(&ks, &client, m, j),
         Cmd::Treasury => cmd::exchange::treasury(&ks, &client, j),

@@ -27,15 +27,20 @@ struct ExportHeader {
     format: String,
     chain: ChainId,
     genesis: Genesis,
+    /// For a brand chain: the center chain's transactions about it, with their proofs.
+    #[serde(default)]
+    center: Vec<crate::evidence::Evidence>,
 }
 
-const EXPORT_FORMAT: &str = "milk-chain-export/1";
+const EXPORT_FORMAT: &str = "milk-chain-export/2";
 
-/// One chain as exported: its genesis and every block, each still to be checked.
+/// One chain as exported: its genesis, every block, each still to be checked, and the
+/// center chain's evidence about it, each piece checked as the file is read.
 pub struct Export {
     chain: ChainId,
     genesis: Genesis,
     blocks: Vec<Result<Block, String>>,
+    center: Vec<crate::evidence::Checked>,
 }
 
 impl Export {
@@ -45,11 +50,20 @@ impl Export {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut lines = text.lines();
-        let header: ExportHeader = serde_json::from_str(lines.next().unwrap_or_default())
-            .with_context(|| format!("{} does not start with an export header", path.display()))?;
+        let first = lines.next().unwrap_or_default();
+        let header: ExportHeader = serde_json::from_str(first).map_err(|e| {
+            let damaged = first.starts_with("{\"format\":\"milk-chain-export/");
+            match damaged {
+                true => anyhow!(
+                    "{}: its header (line 1: the format, the chain and its genesis) is damaged: {e}",
+                    path.display()
+                ),
+                false => anyhow!("{} is not a milk chain export: {e}", path.display()),
+            }
+        })?;
         if header.format != EXPORT_FORMAT {
             return Err(anyhow!(
-                "{} is {:?}, not {EXPORT_FORMAT}",
+                "{} is {:?}, not {EXPORT_FORMAT}: export the chain again",
                 path.display(),
                 header.format
             ));
@@ -61,20 +75,30 @@ impl Export {
                     .map_err(|e| format!("cannot be decoded: {e}"))
             })
             .collect();
+        let center = crate::evidence::check_all(&header.center, &header.genesis.operator)?;
         Ok(Export {
             chain: header.chain,
             genesis: header.genesis,
             blocks,
+            center,
         })
     }
 
-    /// Writes a chain's genesis and blocks as an export file.
-    pub fn write(path: &Path, chain: &ChainId, genesis: &Genesis, blocks: &[Block]) -> Result<()> {
+    /// Writes a chain's genesis and blocks as an export file, with the center chain's
+    /// evidence about it.
+    pub fn write(
+        path: &Path,
+        chain: &ChainId,
+        genesis: &Genesis,
+        blocks: &[Block],
+        center: Vec<crate::evidence::Evidence>,
+    ) -> Result<()> {
         use milk_core::codec::Encode;
         let header = ExportHeader {
             format: EXPORT_FORMAT.to_owned(),
             chain: chain.clone(),
             genesis: genesis.clone(),
+            center,
         };
         let mut out = serde_json::to_string(&header)?;
         out.push('\n');
@@ -319,6 +343,10 @@ fn verify_chain(
     {
         return fail(report, height, why, &bar);
     }
+    // An export's trades must agree with the center-chain legs it carries.
+    if let Some(why) = export_disagreements(source, verifier.state()) {
+        return fail(report, verifier.head().height, why, &bar);
+    }
     bar.finish();
     report.head_height = verifier.head().height;
     report.head_hash = verifier.head().hash().to_hex();
@@ -328,6 +356,27 @@ fn verify_chain(
         verifier.head().time_ms,
     ));
     Ok(report)
+}
+
+/// What an export's escrows and deliveries disagree with in the center chain's evidence it
+/// carries, if anything (other sources are checked across chains by `verify`).
+fn export_disagreements(source: &Source, brand: &milk_core::state::ChainState) -> Option<String> {
+    use milk_core::tx::{Action, ExchangeAction};
+    let Source::File(e) = source else {
+        return None;
+    };
+    let sells = (e.blocks.iter().flatten())
+        .flat_map(|b| b.txs.iter())
+        .filter(|t| matches!(t.tx.action, Action::Exchange(ExchangeAction::Sell { .. })))
+        .map(|t| (t.tx.id(), t.clone()))
+        .collect();
+    let problems = crate::evidence::disagreements(&e.center, brand, &sells);
+    (!problems.is_empty()).then(|| {
+        format!(
+            "its trades disagree with the center chain: {}",
+            problems.join("; ")
+        )
+    })
 }
 
 /// A chain's report with the block that failed and why.
@@ -513,7 +562,7 @@ fn anchors(source: &Source, chain: &ChainId) -> Result<Vec<(u64, milk_core::Hash
                 })
                 .collect()
         }
-        // An export carries one chain only; its anchors are checked against a node.
-        Source::File(_) => Ok(Vec::new()),
+        // An export carries TICA's anchor transactions, each with its proof.
+        Source::File(e) => Ok(crate::evidence::anchors(&e.center)),
     }
 }

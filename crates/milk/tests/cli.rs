@@ -27,6 +27,16 @@ fn ok(out: Output) -> String {
     stdout
 }
 
+/// Text for a person: no amount in base units (no run of ten digits or more, which base
+/// units of 8-decimal MLK soon are).
+fn in_whole_units(text: &str) {
+    let longest = (text.split(|c: char| !c.is_ascii_digit()).map(str::len)).max();
+    assert!(
+        longest.unwrap_or(0) < 10 && !text.contains("base units"),
+        "{text}"
+    );
+}
+
 fn json(out: Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).unwrap()
 }
@@ -102,8 +112,14 @@ fn walkthrough_then_verify_names_a_tampered_block() {
     let out = m(&[
         "transfer", "--from", "alice", "--to", "bob", "--amount", "99999999", "--asset", "MLK",
     ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("insufficient_balance"));
+    assert_eq!(out.status.code(), Some(1), "a refusal exits 1");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("insufficient_balance"), "{err}");
+    // In MLK, as the person typed it: not in base units.
+    assert!(
+        err.contains("move 99,999,999 MLK") && !err.contains("base units"),
+        "{err}"
+    );
     let out = m(&[
         "transfer",
         "--from",
@@ -116,6 +132,7 @@ fn walkthrough_then_verify_names_a_tampered_block() {
         "MLK",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("more than 8 decimal places"));
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
     let out = m(&[
         "transfer",
         "--from",
@@ -130,6 +147,18 @@ fn walkthrough_then_verify_names_a_tampered_block() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a milk address"));
     let out = milk(&home, &url, &["key", "show", "nobody"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no key named"));
+    // Only the demo's own keys are demo keys.
+    let out = milk(&home, &url, &["key", "demo", "mallory"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("the demo keys are alice, bob"),
+        "{err}"
+    );
+    // A node that does not answer: exit 2, and with --json the one error shape.
+    let out = milk(&home, "http://127.0.0.1:9", &["balance", "alice", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["error"]["code"], "unreachable", "{said}");
 
     let verified = json(m(&["verify", "--json"]));
     assert_eq!(verified["ok"], true);
@@ -269,6 +298,13 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
         (supply["issued"].as_str(), supply["redeemed"].as_str()),
         (Some("12000"), Some("5000"))
     );
+    // For a person: in CINE (2 decimals), with what "issued" leaves out.
+    let text = ok(m(&["partner", "supply", "--chain", "cinema"]));
+    assert!(
+        text.contains("issued: 120\n") && text.contains("genesis allocations"),
+        "{text}"
+    );
+    in_whole_units(&text);
 
     let events = json(m(&["partner", "events", "--chain", "cinema", "--json"]));
     let kinds: Vec<&str> = events["events"]
@@ -327,6 +363,21 @@ fn a_partner_runs_its_customers_points_from_the_cli() {
     assert!(blocks >= 4, "{exported}");
     let offline = json(m(&["verify", "--file", file_arg, "--json"]));
     assert_eq!(offline["ok"], true, "{offline}");
+    // The two say the same blocks: 0 to the head, the genesis block compared, the rest
+    // replayed.
+    let said = ok(m(&["export", "--chain", "cinema", "--out", file_arg]));
+    let last = blocks - 1;
+    assert!(
+        said.contains(&format!(
+            "blocks 0 to {last} (its genesis block and {last} more)"
+        )),
+        "{said}"
+    );
+    let said = ok(m(&["verify", "--file", file_arg]));
+    assert!(
+        said.contains(&format!("blocks 1 to {last} replayed")),
+        "{said}"
+    );
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let target = 3; // line 0 is the header, so this is block 2
@@ -572,6 +623,15 @@ fn a_company_joins_the_alliance_from_the_cli_and_its_new_chain_verifies() {
         (Some("admitted"), Some(true)),
         "{shown}"
     );
+    let text = ok(op(&["alliance", "show", "bookshop"]));
+    let float = milk_core::Amount::new(shown["initial_float"].as_str().unwrap().parse().unwrap());
+    let whole =
+        milk_core::amount::grouped(&float.to_decimal(shown["decimals"].as_u64().unwrap() as u8));
+    assert!(
+        text.contains(&format!("initial float: {whole}\n")),
+        "{text}"
+    );
+    in_whole_units(&text);
     let list = ok(op(&["alliance", "list"]));
     assert!(list.contains("Paper Lantern Books"), "{list}");
     ok(op(&["alliance", "suspend", "bookshop"]));
@@ -670,6 +730,19 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         market.contains("CINE") && market.contains("8.75"),
         "{market}"
     );
+    // The largest buy shown is the market's order limit where that binds, not the curve's.
+    let limit: u128 = client_market(&url, "CINE")["max_order"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cine = market.lines().find(|l| l.starts_with("CINE")).unwrap();
+    let shown = cine.split_whitespace().last().unwrap();
+    assert_eq!(
+        shown,
+        milk_core::amount::grouped(&milk_core::Amount::new(limit).to_decimal(2)),
+        "{market}"
+    );
 
     let quote = json(m(&[
         "quote", "CINE", "--side", "sell", "--amount", "100", "--json",
@@ -697,8 +770,9 @@ fn cinema_points_become_travel_points_through_the_exchange() {
     // Travel points at a discount: below 95 % of their KRW 15 value.
     let price: u128 = bought["price_krw_e4"].as_str().unwrap().parse().unwrap();
     assert!(price < 142_500, "{bought}");
-    // A limit that cannot be met: refused, and said so; the tokens stay with alice.
-    let refused = json(m(&[
+    // A limit that cannot be met: refused, and said so (exit 1, the one error shape); the
+    // tokens stay with alice.
+    let out = m(&[
         "sell",
         "--from",
         "alice",
@@ -709,10 +783,32 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         "--min-out",
         "1000",
         "--json",
-    ]));
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let refused: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(refused["error"]["code"], "limit_missed", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("went back"),
+        "{refused}"
+    );
+    // Later, each trade's status: filled, or refused with why (a fact now: exit 0).
+    let id = sold["id"].as_str().unwrap();
+    let status = ok(m(&["trade", id]));
+    assert!(status.starts_with("sold 100 CINE"), "{status}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    let refused_id = message.split_whitespace().nth(1).unwrap();
+    let status = ok(m(&["trade", refused_id]));
+    assert!(status.starts_with("refused (limit_missed)"), "{status}");
+    // Alice reads her own sale order on the private cinema chain, as herself.
+    assert!(!m(&["tx", "cinema", id]).status.success());
+    let own = json(m(&["tx", "cinema", id, "--as", "alice", "--json"]));
     assert_eq!(
-        (refused["status"].as_str(), refused["code"].as_str()),
-        (Some("refused"), Some("limit_missed"))
+        (own["status"].as_str(), own["proof_verified"].as_bool()),
+        (Some("committed"), Some(true)),
+        "{own}"
     );
     // Sized in MLK: the fewest tokens that bring at least that much.
     let by_mlk = json(m(&[
@@ -733,6 +829,36 @@ fn cinema_points_become_travel_points_through_the_exchange() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("limit_missed"));
 
+    // Her history: each balance change and why, newest first, in whole units.
+    let history = ok(m(&["history", "alice", "--limit", "50"]));
+    in_whole_units(&history);
+    for reason in [
+        "sell order placed",
+        "sold: paid, MLK reward included",
+        "bought: tokens delivered",
+        "bought: the trade's MLK reward",
+        "sale not filled: tokens returned",
+    ] {
+        assert!(history.contains(reason), "{reason}: {history}");
+    }
+    // The first sale paid its total and a trade reward on top.
+    let center = json(m(&["history", "alice", "--chain", "center", "--json"]));
+    let lines = center["lines"].as_array().unwrap();
+    let paid = lines
+        .iter()
+        .rev()
+        .find(|l| l["type"] == "settle_sell")
+        .unwrap();
+    let got: u128 = paid["changes"][0]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        got > 86_187_130 && paid["changes"][0]["direction"] == "in",
+        "{paid}"
+    );
+
     // TICA's policy, through the node with the operator's credential.
     let op = |args: &[&str]| {
         let mut all = args.to_vec();
@@ -742,7 +868,7 @@ fn cinema_points_become_travel_points_through_the_exchange() {
     ok(op(&["policy", "halt", "CINE"]));
     let out = m(&["quote", "CINE", "--side", "sell", "--amount", "1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("market_halted"));
-    let halted = json(m(&[
+    let out = m(&[
         "sell",
         "--from",
         "alice",
@@ -753,8 +879,10 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         "--min-out",
         "0",
         "--json",
-    ]));
-    assert_eq!(halted["code"], "market_halted", "{halted}");
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let halted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(halted["error"]["code"], "market_halted", "{halted}");
     ok(op(&["policy", "resume", "CINE"]));
     ok(op(&["policy", "fee", "200"]));
     assert_eq!(client_market(&url, "CINE")["fee_bps"], 200);
@@ -792,6 +920,12 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         .unwrap();
     let t: serde_json::Value = serde_json::from_slice(&treasury.stdout).unwrap();
     assert_eq!(t["escrow"], "0", "{t}");
+    let text = ok(m(&["treasury", "--token", "demo-operator-token"]));
+    assert!(
+        text.starts_with("reserve ") && text.contains("CINE: inventory"),
+        "{text}"
+    );
+    in_whole_units(&text);
     // Every chain replays, and each trade's two legs agree across the chains.
     let verified = Command::new(env!("CARGO_BIN_EXE_milk"))
         .args(["verify", "--json", "--token", "demo-operator-token"])
@@ -800,6 +934,67 @@ fn cinema_points_become_travel_points_through_the_exchange() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(v["ok"], true, "{v}");
+    audit_export_checks_trades_offline(&home, &url, dir.path());
+}
+
+/// An auditor's export of the cinema chain carries the center chain's legs of its trades
+/// with their proofs: it verifies offline, and an export whose center-chain settlement of a
+/// sale was left out, or whose evidence was altered, is refused.
+fn audit_export_checks_trades_offline(home: &Path, url: &str, dir: &Path) {
+    let file = dir.join("cinema.export");
+    let f = file.to_str().unwrap();
+    let m = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--token", "demo-operator-token"]);
+        milk(home, url, &all)
+    };
+    let exported = json(m(&["export", "--chain", "cinema", "--out", f, "--json"]));
+    assert!(
+        exported["center_evidence"].as_u64().unwrap() >= 2,
+        "{exported}"
+    );
+    assert_eq!(json(m(&["verify", "--file", f, "--json"]))["ok"], true);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let header: serde_json::Value = serde_json::from_str(first).unwrap();
+    let write = |header: &serde_json::Value| {
+        std::fs::write(&file, format!("{header}\n{rest}")).unwrap();
+        milk(home, url, &["verify", "--file", f])
+    };
+    // Without the center chain's settlement of a sale that released tokens to TICA.
+    let settles = |e: &serde_json::Value| {
+        let tx = hex::decode(e["tx"].as_str().unwrap()).unwrap();
+        let tx = <milk_core::tx::SignedTransaction as milk_core::codec::Decode>::from_bytes(&tx);
+        matches!(
+            tx.unwrap().tx.action,
+            milk_core::tx::Action::Exchange(milk_core::tx::ExchangeAction::SettleSell { .. })
+        )
+    };
+    let mut cut = header.clone();
+    cut["center"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| !settles(e));
+    let out = write(&cut);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("released to TICA without TICA's settlement"),
+        "{report}"
+    );
+    // One character of the header changed (in TICA's address): the header is named.
+    let damaged = first.replacen("\"operator\":\"milk1", "\"operator\":\"milk2", 1);
+    std::fs::write(&file, format!("{damaged}\n{rest}")).unwrap();
+    let out = milk(home, url, &["verify", "--file", f]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("its header (line 1"), "{said}");
+    // A proof that names another position in its block.
+    let mut altered = header.clone();
+    let piece = &mut altered["center"][0];
+    piece["index"] = serde_json::json!(piece["leaf_count"].as_u64().unwrap() + 1);
+    let out = write(&altered);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("its proof does not lead"), "{said}");
 }
 
 /// A market as the node shows it.
@@ -832,7 +1027,7 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
     let again = m(&["check-in", "--from", "bob"]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("already_checked_in"));
     ok(m(&["burn-for-lzm", "--from", "bob", "--amount", "2"]));
-    ok(m(&[
+    let said = ok(m(&[
         "membership",
         "coupon",
         "--partner-key",
@@ -844,6 +1039,7 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
         "--coupon",
         "POPCORN-COUPON-1",
     ]));
+    assert!(said.contains("earned 100 LZM for it"), "{said}");
     let level = json(m(&["level", "bob", "--json"]));
     // 10 (check-in) + 10 (2 MLK burned) + 100 (a KRW 50,000 coupon) = 120 LZM: Silver.
     assert_eq!(
@@ -864,6 +1060,14 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
     let text = ok(m(&["level", "bob"]));
     assert!(
         text.contains("Silver") && text.contains("for Gold"),
+        "{text}"
+    );
+    let pack = ok(m(&["pack", "bob"]));
+    assert!(pack.contains("MiL.k Pack"), "{pack}");
+    in_whole_units(&pack);
+    // Dates as dates, in the reader's time zone.
+    assert!(
+        text.contains("leaves the window on 20") && !text.contains("Unix ms"),
         "{text}"
     );
     ok(m(&[
@@ -1043,6 +1247,49 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
 }
 
 /// Three replicas of the demo network in this process, and a lone node of its own.
+/// TICA adds node 2's own key to Skyway's producer set (a stranger's is refused); node 2
+/// stands and may lead it.
+fn producers_and_elections_from_the_cli(
+    home: &std::path::Path,
+    urls: &[String],
+    dir: &std::path::Path,
+) {
+    let token = ["--token", "demo-operator-token"];
+    let tica = milk_core::genesis::demo_key("operator")
+        .address()
+        .to_string();
+    let node2 = milkd::node::node_key(&dir.join("n2"))
+        .unwrap()
+        .address()
+        .to_string();
+    let stranger = milk_core::Keypair::from_label("stranger")
+        .address()
+        .to_string();
+    let set = |keys: &[&str]| {
+        let args = [
+            &token[..],
+            &["cluster", "producers", "--chain", "skyway"],
+            keys,
+        ]
+        .concat();
+        milk(home, &urls[2], &args)
+    };
+    let refused = set(&[&tica, &stranger]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("unknown_producer"),
+        "{err}"
+    );
+    let changed = ok(set(&[&tica, &node2]));
+    assert!(
+        changed.contains(&format!("producers {tica}, {node2}")),
+        "{changed}"
+    );
+    let elect = [&token[..], &["cluster", "elect", "--chain", "skyway"]].concat();
+    let elected = ok(milk(home, &urls[1], &elect));
+    assert!(elected.starts_with("skyway: voters [1, 2, 3]"), "{elected}");
+}
+
 #[test]
 fn the_cli_shows_a_cluster_and_checks_that_its_replicas_agree() {
     let dir = tempfile::tempdir().unwrap();
@@ -1120,6 +1367,7 @@ fn the_cli_shows_a_cluster_and_checks_that_its_replicas_agree() {
     .concat();
     let agreed = ok(milk(&home, &urls[0], &args));
     assert!(agreed.contains("center     3 replicas agree"), "{agreed}");
+    producers_and_elections_from_the_cli(&home, &urls, dir.path());
     // A node of another network does not agree, from its first block.
     let mut lone = milkd::NodeConfig::new(dir.path().join("lone"));
     lone.listen = "127.0.0.1:0".parse().unwrap();
@@ -1147,6 +1395,31 @@ fn the_cli_shows_a_cluster_and_checks_that_its_replicas_agree() {
     .unwrap();
     let lone = milkd::spawn(lone, Arc::new(SystemClock)).unwrap();
     let lone_url = lone.url();
+    // Alone, a node makes every block: it stands for nothing, and only its key produces.
+    let elect = [&token[..], &["cluster", "elect", "--chain", "center"]].concat();
+    let out = milk(&home, &lone_url, &elect);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not_replicated"),
+        "{err}"
+    );
+    let tica = milk_core::genesis::demo_key("operator")
+        .address()
+        .to_string();
+    let other = milk_core::Keypair::from_label("other")
+        .address()
+        .to_string();
+    let set = [
+        &token[..],
+        &["cluster", "producers", "--chain", "center", &tica, &other],
+    ]
+    .concat();
+    let out = milk(&home, &lone_url, &set);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("unknown_producer"),
+        "{err}"
+    );
     let args = [&token[..], &["cluster", "agree", &urls[0], &lone_url]].concat();
     let out = milk(&home, &urls[0], &args);
     assert!(!out.status.success(), "a foreign node agreed");

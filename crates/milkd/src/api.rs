@@ -7,7 +7,7 @@ pub use crate::error::{ApiError, ErrorBody};
 pub use crate::submit::{SubmitRequest, SubmitResponse, SubmitResult};
 
 use crate::access::{caller, chain_of, query_error, require_chain};
-use crate::auth::{Caller, Principal};
+use crate::apidoc::Finish;
 use crate::node::Node;
 use crate::node::SendError;
 use crate::worker::{Command, PendingStatus};
@@ -44,10 +44,12 @@ type Shared = Arc<Node>;
 #[openapi(
     info(
         title = "MiL.k node API",
-        description = "Chains, blocks, transactions and accounts of the MiL.k platform."
+        description = "Chains, blocks, transactions and accounts of the MiL.k platform. Transactions are sent signed, in their canonical binary encoding as hex: version, chain, sender, sequence, expiry and action, big-endian, strings length-prefixed; the id is SHA-256(0x0a, \"milk/tx/v1\", bytes) and the sender signs it with Ed25519. docs/ENCODING.md in the repository gives every field and two worked examples."
     ),
+    modifiers(&Finish),
     paths(
         health,
+        metrics,
         genesis,
         chains,
         chain,
@@ -57,6 +59,7 @@ type Shared = Arc<Node>;
         crate::submit::submit,
         tx_status,
         account,
+        crate::history::history,
         anchors,
         crate::brand::link,
         crate::brand::convert,
@@ -95,15 +98,19 @@ type Shared = Arc<Node>;
         crate::operator::act,
         crate::cluster::cluster,
         crate::cluster::add_learner,
-        crate::cluster::set_voters
+        crate::cluster::set_voters,
+        crate::cluster::set_producers,
+        crate::cluster::elect
     ),
     components(schemas(
         ErrorBody,
+        crate::error::ErrorResponse,
         HealthView,
         crate::cluster::ClusterView,
         crate::cluster::ReplicaView,
         crate::cluster::LearnerRequest,
         crate::cluster::VotersRequest,
+        crate::cluster::ProducersRequest,
         ChainInfo,
         AssetView,
         HeadView,
@@ -118,6 +125,9 @@ type Shared = Arc<Node>;
         AccountView,
         AccountChainView,
         BalanceView,
+        milk_api::chain::HistoryView,
+        milk_api::chain::HistoryLineView,
+        milk_api::chain::ChangeView,
         AnchorView,
         crate::brand::PartnerTxRequest,
         crate::brand::ConversionReceipt,
@@ -151,7 +161,8 @@ type Shared = Arc<Node>;
         crate::membership::OfferView,
         crate::membership::SegmentMember,
         crate::membership::ConsentView,
-        crate::membership::AccessView
+        crate::membership::AccessView,
+        crate::membership::PackView
     ))
 )]
 pub struct ApiDoc;
@@ -173,6 +184,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/chains/{chain}/txs/{id}", get(tx_status))
         .route("/v1/accounts/{address}", get(account))
         .route("/v1/anchors/{chain}", get(anchors))
+        .merge(crate::history::routes())
         .merge(crate::brand::routes())
         .merge(crate::alliance::routes())
         .merge(crate::brand::webhooks::routes())
@@ -185,6 +197,13 @@ pub fn router(node: Shared) -> Router {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such endpoint; see /openapi.json",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method; see /openapi.json",
             )
         })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -208,15 +227,16 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
+/// The node's metrics in the OpenMetrics text format (per chain: blocks, transactions,
+/// refusals by code, pool sizes, commit times; replication's peer messages and snapshots).
+/// Operator only: per-chain counts would tell one partner about another's flows.
+#[utoipa::path(get, path = "/metrics", tag = "operator", responses(
+    (status = 200, description = "The metrics", content_type = "application/openmetrics-text", body = String),
+    (status = 401, description = "No credential", body = crate::error::ErrorResponse),
+    (status = 403, description = "Not the operator's credential", body = crate::error::ErrorResponse)))]
 async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     // Per-chain counts would tell one partner about another's flows: operators only.
-    if caller(&node, &headers)? != Caller::Credential(Principal::Operator) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "metrics are for the operator's credential",
-        ));
-    }
+    crate::access::require_operator(&node, &headers, "the metrics")?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -356,7 +376,7 @@ async fn chains(
 #[utoipa::path(get, path = "/v1/chains/{chain}",
     params(("chain" = String, Path, description = "Chain id")),
     responses((status = 200, description = "The chain", body = ChainInfo),
-        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+        (status = 404, description = "Unknown chain", body = crate::error::ErrorResponse)))]
 async fn chain(
     State(node): State<Shared>,
     Path(id): Path<String>,
@@ -369,6 +389,7 @@ async fn chain(
 
 /// A page of blocks.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     /// First height (default: the newest page).
     from: Option<u64>,
@@ -405,7 +426,7 @@ fn page(q: &PageQuery, head: u64, max: u64) -> (u64, u64) {
 #[utoipa::path(get, path = "/v1/chains/{chain}/blocks",
     params(("chain" = String, Path, description = "Chain id"), PageQuery),
     responses((status = 200, description = "Blocks", body = Vec<BlockSummary>),
-        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+        (status = 404, description = "Unknown chain", body = crate::error::ErrorResponse)))]
 async fn blocks(
     State(node): State<Shared>,
     Path(id): Path<String>,
@@ -426,7 +447,7 @@ async fn blocks(
 #[utoipa::path(get, path = "/v1/chains/{chain}/blocks/{height}",
     params(("chain" = String, Path, description = "Chain id"), ("height" = u64, Path, description = "Height")),
     responses((status = 200, description = "The block", body = BlockView),
-        (status = 404, description = "Unknown chain or block", body = ErrorBody)))]
+        (status = 404, description = "Unknown chain or block", body = crate::error::ErrorResponse)))]
 async fn block(
     State(node): State<Shared>,
     Path((id, height)): Path<(String, String)>,
@@ -454,7 +475,7 @@ async fn block(
 #[utoipa::path(get, path = "/v1/chains/{chain}/raw-blocks",
     params(("chain" = String, Path, description = "Chain id"), PageQuery),
     responses((status = 200, description = "Length-prefixed encoded blocks", content_type = "application/octet-stream"),
-        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+        (status = 404, description = "Unknown chain", body = crate::error::ErrorResponse)))]
 async fn raw_blocks(
     State(node): State<Shared>,
     Path(id): Path<String>,
@@ -486,7 +507,7 @@ async fn raw_blocks(
 #[utoipa::path(get, path = "/v1/chains/{chain}/txs/{id}",
     params(("chain" = String, Path, description = "Chain id"), ("id" = String, Path, description = "Transaction id, hex")),
     responses((status = 200, description = "Status", body = TxStatusView),
-        (status = 404, description = "Unknown chain or transaction", body = ErrorBody)))]
+        (status = 404, description = "Unknown chain or transaction", body = crate::error::ErrorResponse)))]
 async fn tx_status(
     State(node): State<Shared>,
     Path((chain, id)): Path<(String, String)>,
@@ -569,7 +590,7 @@ async fn tx_status(
 #[utoipa::path(get, path = "/v1/accounts/{address}",
     params(("address" = String, Path, description = "A milk1… address")),
     responses((status = 200, description = "The account", body = AccountView),
-        (status = 400, description = "Malformed address", body = ErrorBody)))]
+        (status = 400, description = "Malformed address", body = crate::error::ErrorResponse)))]
 async fn account(
     State(node): State<Shared>,
     Path(address): Path<String>,
@@ -620,7 +641,7 @@ async fn account(
 #[utoipa::path(get, path = "/v1/anchors/{chain}",
     params(("chain" = String, Path, description = "A brand chain")),
     responses((status = 200, description = "Anchors, by height", body = Vec<AnchorView>),
-        (status = 404, description = "Unknown chain", body = ErrorBody)))]
+        (status = 404, description = "Unknown chain", body = crate::error::ErrorResponse)))]
 async fn anchors(
     State(node): State<Shared>,
     Path(chain): Path<String>,

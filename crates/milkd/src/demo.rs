@@ -21,8 +21,7 @@ use milk_store::ChainStore;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The partner the demo admits while it runs.
-pub const DEMO_NEWCOMER: &str = "bookshop";
+pub use milk_core::genesis::DEMO_NEWCOMER;
 
 /// Whether a node runs the demo network (the only one demo traffic is for).
 pub fn is_demo(node: &Node) -> bool {
@@ -233,13 +232,20 @@ async fn trade(node: &Arc<Node>, from: &Keypair, handle: &crate::node::ChainHand
 
 /// Sets the membership scene once: a MiL.k Pack season (a week each, paid automatically)
 /// that carol joins, a premium offer from the cinema, and carol's consent to share her
-/// level with it. Each step is refused harmlessly when it was done on an earlier run.
-async fn membership(node: &Arc<Node>) {
+/// level with it. A restarted demo, where carol has acted already, sets nothing again.
+pub async fn membership_scene(node: &Arc<Node>) {
     if node.genesis.membership.is_none() {
         return;
     }
     let center = ChainId::center();
     let carol = demo_key("carol");
+    let acted = (node
+        .chain(&center)
+        .map(|h| h.store.account(&carol.address(), &[])))
+    .is_some_and(|a| a.is_ok_and(|(_, sequence)| sequence > 0));
+    if acted {
+        return;
+    }
     let now = node.clock.now_ms();
     let mlk = |n: u128| Amount::new(n * 100_000_000);
     if let Some(lane) = crate::lane::get(node, &center) {
@@ -290,7 +296,8 @@ async fn membership(node: &Arc<Node>) {
 }
 
 /// Runs the demo: grows the alliance, links the users, then every `every` does one thing,
-/// cycling through the chains: carol sends alice or bob a little, a partner converts some
+/// cycling through the chains: carol sends dave or erin (keys of no genesis allocation) a
+/// little, a partner converts some
 /// of carol's mileage, or carol sells or buys a few tokens on the exchange; and she checks
 /// in daily for LZM. Before that it opens a MiL.k Pack season carol joins, a premium offer,
 /// and carol's consent to the cinema. Only carol acts,
@@ -305,7 +312,7 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
         tracing::warn!(error = %e, "demo: the alliance did not grow");
     }
     link_users(&node).await;
-    membership(&node).await;
+    membership_scene(&node).await;
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     for n in 0u64.. {
@@ -316,7 +323,7 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
         let chains = node.chain_handles();
         let handle = &chains[n as usize % chains.len()];
         let from = demo_key("carol");
-        let to = demo_key(if n % 2 == 0 { "alice" } else { "bob" }).address();
+        let to = demo_key(if n % 2 == 0 { "dave" } else { "erin" }).address();
         let Some(asset) = handle.spec.assets.first() else {
             continue;
         };

@@ -13,6 +13,8 @@
 //! transaction's or an order's status is always answered by the leader, whose pool alone
 //! knows what is pending.
 //!
+//! A node's call to stand for election is answered by the node it reaches.
+//!
 //! A request forwarded once is never forwarded again (leaders can change while it travels):
 //! it is answered `503 no_leader`, which clients retry.
 
@@ -94,6 +96,13 @@ fn target_chain(path: &str) -> ChainId {
         .unwrap_or_else(ChainId::center)
 }
 
+/// Whether a request is about the node it reaches, whoever leads: a node standing for
+/// election.
+fn node_local(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["v1", "cluster", _, "elect"])
+}
+
 /// Whether a read reports what waits in a pool (a transaction's or an order's status):
 /// only the leader's pool holds it, so the leader answers.
 fn reads_pending(path: &str) -> bool {
@@ -128,7 +137,8 @@ pub async fn to_the_leader(
     let linearizable = (request.headers().get(CONSISTENCY_HEADER))
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"linearizable"));
     let pending = !write && reads_pending(request.uri().path());
-    if node.replication().is_none() || !(write || linearizable || pending) {
+    let here = node_local(request.uri().path());
+    if node.replication().is_none() || here || !(write || linearizable || pending) {
         return next.run(request).await;
     }
     let path = request.uri().path();
@@ -228,6 +238,11 @@ mod tests {
         assert!(super::reads_pending("/v1/trades/ab12"));
         assert!(!super::reads_pending("/v1/chains/cinema/txs"));
         assert!(!super::reads_pending("/v1/trades/ab12/extra"));
+        // Standing for election is the reached node's own act; the producer set is signed
+        // by TICA's key, on the center chain's leader.
+        assert!(super::node_local("/v1/cluster/cinema/elect"));
+        assert!(!super::node_local("/v1/cluster/cinema/voters"));
+        assert_eq!(chain("/v1/cluster/cinema/producers"), "center");
         assert_eq!(read("/v1/trades/ab12"), "center");
     }
 }

@@ -37,6 +37,15 @@ impl LaneError {
         }
     }
 
+    /// What went wrong, for a caller who gets the code beside it (the log's `Display`
+    /// names the code too).
+    pub fn message(&self) -> String {
+        match self {
+            LaneError::Refused(r) => r.to_string(),
+            other => other.to_string(),
+        }
+    }
+
     /// The chain rule that refused it, if one did.
     pub fn chain_error(&self) -> Option<&TxError> {
         match self {

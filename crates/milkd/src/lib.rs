@@ -12,6 +12,7 @@
 pub mod access;
 pub mod alliance;
 pub mod api;
+mod apidoc;
 pub mod auth;
 pub mod brand;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod demo;
 pub mod error;
 pub mod exchange;
 pub mod forward;
+pub mod history;
 pub mod lane;
 pub mod lanes;
 pub mod leadership;

@@ -91,6 +91,8 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,openraft=off".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal; none in a file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     if args.print_node_key {
@@ -126,7 +128,11 @@ fn main() -> anyhow::Result<()> {
             tokio::spawn(milkd::exchange::oracle::run(node.clone(), urls, Duration::from_secs(args.oracle_interval_s.max(1))));
         }
         if milkd::demo::is_demo(&node) && !args.no_demo_traffic {
-            tracing::info!("demo network: Paper Lantern Books joins the alliance; every 3 s carol sends tokens, has mileage converted or trades on the exchange (--no-demo-traffic to stop)");
+            let joined = (node.chain_handles().iter()).any(|h| h.spec.id.as_str() == milkd::demo::DEMO_NEWCOMER);
+            if !joined {
+                tracing::info!("demo network: Paper Lantern Books joins the alliance");
+            }
+            tracing::info!("demo network: every 3 s carol sends tokens, has mileage converted or trades on the exchange (--no-demo-traffic to stop)");
             tokio::spawn(milkd::demo::traffic(node.clone(), Duration::from_secs(3)));
         }
         milkd::serve(node, listener, shutdown_signal())

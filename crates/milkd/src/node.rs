@@ -396,6 +396,11 @@ impl Node {
         })
     }
 
+    /// The key this node signs blocks with when its own node key is not in a producer set.
+    pub fn producer_address(&self) -> Address {
+        self.chains.producer.address()
+    }
+
     /// This node's place in its cluster, when its chains are replicated.
     pub fn replication(&self) -> Option<&Replication> {
         self.chains.replication.as_ref()
@@ -494,7 +499,8 @@ pub use milk_store::chain_path as chain_store_path;
 
 /// An unreplicated node makes every chain's blocks, so its key must be every chain's
 /// producer. A replica whose key is not a chain's producer (a partner's node, which never
-/// holds TICA's key) must not lead it: it joins that chain as a learner.
+/// holds TICA's key) follows the chain, and makes its blocks only once TICA puts the node's
+/// own key in the chain's producer set.
 fn check_producer(
     genesis: &Genesis,
     producer: &Keypair,
@@ -505,7 +511,7 @@ fn check_producer(
             continue;
         }
         if replication.is_some() {
-            tracing::info!(chain = %spec.id, "this node's key does not produce the chain: it can follow it, never lead it");
+            tracing::info!(chain = %spec.id, "this node's key is not the chain's genesis producer: it follows the chain, and makes its blocks once TICA puts its node key in the producer set");
             continue;
         }
         return Err(NodeError::Key(format!(
@@ -693,13 +699,16 @@ fn open_chain(
         mempool_len: AtomicUsize::new(0),
         blocks_in_flight: AtomicUsize::new(0),
         leader: AtomicU64::new(0),
+        produces: AtomicBool::new(false),
+        producers: RwLock::default(),
+        yielding: AtomicBool::new(false),
     });
     let worker = Worker::new(
         state,
         Mempool::new(PoolLimits::new(config.mempool_capacity)),
         store.clone(),
         head,
-        chains.producer.clone(),
+        signing_keys(chains),
         worker_config(config, &chains.genesis),
         shared.clone(),
         metrics.clone(),
@@ -740,7 +749,7 @@ fn replicate(
     let (proposer, proposals) = tokio::sync::mpsc::unbounded_channel();
     let (g, s) = (chains.genesis.clone(), spec.clone());
     let blank = Box::new(move || g.empty_state(&s));
-    let worker = worker.replicated(Replicated::new(proposer, blank, spec.producer));
+    let worker = worker.replicated(Replicated::new(proposer, blank));
     let start = GroupStart {
         chain: spec.id.clone(),
         data_dir: chains.config.data_dir.clone(),
@@ -784,6 +793,18 @@ fn resume(
             Ok((state, snapshot.head))
         }
     }
+}
+
+/// The keys this node may sign blocks with: its producer key and, replicated, its node key
+/// (a partner's node signs with its own key once TICA puts it in its chain's producer set).
+fn signing_keys(chains: &Chains) -> Vec<Keypair> {
+    let mut keys = vec![chains.producer.clone()];
+    if let Some(r) = &chains.replication
+        && r.me.key.address() != chains.producer.address()
+    {
+        keys.push(r.me.key.clone());
+    }
+    keys
 }
 
 /// Block-making settings from the node's.

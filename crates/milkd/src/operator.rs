@@ -3,9 +3,10 @@
 //! administrator's action never takes a number the lane has planned.
 
 use crate::access::require_operator;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::Node;
 use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -24,17 +25,18 @@ pub fn routes() -> Router<Shared> {
 #[utoipa::path(post, path = "/v1/operator/actions",
     request_body = OperatorActionRequest,
     responses((status = 200, description = "Committed", body = SubmitResult),
-        (status = 401, description = "No credential", body = ErrorBody),
-        (status = 403, description = "Not the operator's credential", body = ErrorBody),
-        (status = 404, description = "No such chain", body = ErrorBody),
-        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody),
-        (status = 503, description = "This node does not hold the operator's key", body = ErrorBody)))]
+        (status = 401, description = "No credential", body = crate::error::ErrorResponse),
+        (status = 403, description = "Not the operator's credential", body = crate::error::ErrorResponse),
+        (status = 404, description = "No such chain", body = crate::error::ErrorResponse),
+        (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse),
+        (status = 503, description = "This node does not hold the operator's key", body = crate::error::ErrorResponse)))]
 pub(crate) async fn act(
     State(node): State<Shared>,
     headers: HeaderMap,
-    Json(req): Json<OperatorActionRequest>,
+    body: Result<Json<OperatorActionRequest>, JsonRejection>,
 ) -> Result<Json<SubmitResult>, ApiError> {
     require_operator(&node, &headers, "signing with the operator's key")?;
+    let Json(req) = body.map_err(crate::access::json_error)?;
     let chain: ChainId = match req.chain.as_deref() {
         Some(c) => c
             .parse()
@@ -60,7 +62,7 @@ pub(crate) async fn act(
         Err(e) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             e.code(),
-            e.to_string(),
+            e.message(),
         )),
     }
 }

@@ -4,7 +4,7 @@
 //! and nobody compares codes as strings.
 
 use crate::access::{body_error, chain_of, query_error};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::{ChainHandle, Node, SendError};
 pub use crate::outcome::{Refusal, Submitted};
 use crate::worker::{Admission, Command, Outcome, SubmitError};
@@ -280,6 +280,7 @@ fn explain_replay(handle: &ChainHandle, id: TxId, error: SubmitError) -> SubmitE
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SubmitQuery {
     /// Answer only when every accepted transaction is committed or dropped.
     wait: Option<bool>,
@@ -352,10 +353,10 @@ fn split_body(
     params(("chain" = String, Path, description = "Chain id"), SubmitQuery),
     request_body(content = SubmitRequest, description = "JSON with hex transactions, or application/octet-stream with length-prefixed ones"),
     responses((status = 200, description = "One result per transaction", body = SubmitResponse),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 404, description = "Unknown chain", body = ErrorBody),
-        (status = 413, description = "Body or batch too large", body = ErrorBody),
-        (status = 503, description = "Busy or shutting down; retry", body = ErrorBody)))]
+        (status = 400, description = "Malformed body", body = crate::error::ErrorResponse),
+        (status = 404, description = "Unknown chain", body = crate::error::ErrorResponse),
+        (status = 413, description = "Body or batch too large", body = crate::error::ErrorResponse),
+        (status = 503, description = "Busy or shutting down; retry", body = crate::error::ErrorResponse)))]
 pub(crate) async fn submit(
     State(node): State<Shared>,
     Path(id): Path<String>,

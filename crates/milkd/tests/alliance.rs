@@ -571,9 +571,21 @@ fn the_demo_admits_its_fourth_partner_once() {
     let before = height(&http);
     rt.block_on(milkd::demo::grow_alliance(&node.node)).unwrap();
     assert_eq!(height(&http), before);
+    // The membership scene is set once: a restarted demo refuses nothing, for nothing.
+    rt.block_on(milkd::demo::membership_scene(&node.node));
+    let set = height(&http);
+    assert!(set > before);
     node.stop().unwrap();
     let node = milkd::spawn(config, Arc::new(clock)).unwrap();
     rt.block_on(milkd::demo::grow_alliance(&node.node)).unwrap();
+    rt.block_on(milkd::demo::membership_scene(&node.node));
     let http = Http::new(&node.url());
-    assert_eq!(height(&http), before);
+    assert_eq!(height(&http), set);
+    let operator = Http::new(&node.url()).with_token("demo-operator-token");
+    let (_, metrics) = operator.get_bytes("/metrics");
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        !metrics.contains("offer_exists") && !metrics.contains("pack_"),
+        "{metrics}"
+    );
 }

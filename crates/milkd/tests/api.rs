@@ -325,6 +325,13 @@ fn every_bad_input_gets_its_own_code_and_changes_nothing() {
         );
     }
 
+    // A method an endpoint does not take: the same JSON error, not an empty 405.
+    let (status, v) = http.request("DELETE", "/v1/chains", None, None);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+
     // A rejected transaction's status says why.
     let (_, v) = http.get(&format!("/v1/chains/center/txs/{}", cases[8].1.tx.id()));
     assert_eq!(v["status"], "rejected");

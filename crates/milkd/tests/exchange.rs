@@ -622,6 +622,26 @@ fn a_sandwich_at_the_largest_order_loses_money() {
     });
     let (_, m) = c.http.get("/v1/markets/CINE");
     let max: u128 = m["max_order"].as_str().unwrap().parse().unwrap();
+    // A quote past the largest order is refused as the order would be, in whole tokens.
+    let (s, q) = c.http.get(&format!(
+        "/v1/markets/CINE/quote?side=buy&tokens={}",
+        max + 1
+    ));
+    let said = q["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(
+        (s, q["error"]["code"].as_str()),
+        (422, Some("order_too_large")),
+        "{q}"
+    );
+    assert!(!said.contains("base units"), "{said}");
+    let (s, q) = c
+        .http
+        .get(&format!("/v1/markets/CINE/quote?side=buy&tokens={max}"));
+    assert_eq!(
+        (s, q["largest_now"].as_str()),
+        (200, Some(&*max.to_string())),
+        "{q}"
+    );
     let (attacker, victim) = (demo_key("alice"), demo_key("bob"));
     let before = c.balance(&attacker, "center", "MLK");
     // Front-run, the victim's largest order, then back out: MLK rewards included, a loss.

@@ -65,6 +65,24 @@ fn the_node_pays_finished_pack_weeks_by_itself() {
         before + 70 * MLK
     );
     assert!(milkd::membership::pack::due_weeks(&node.node).is_empty());
+    // The member sees the season, the commitment, and what the Pack earned.
+    let (_, m) = http.get(&format!("/v1/members/{}", alice.address()));
+    let pack = &m["pack"];
+    assert_eq!(
+        (
+            pack["season"].as_u64(),
+            pack["committed"].as_str(),
+            pack["since_ms"].as_u64()
+        ),
+        (Some(1), Some(&*(100 * MLK).to_string()), Some(NOW)),
+        "{m}"
+    );
+    assert_eq!(pack["lzm_earned"], (5 * MLK).to_string(), "{m}");
+    let (_, bob) = http.get(&format!("/v1/members/{}", demo_key("bob").address()));
+    assert!(
+        bob["pack"]["committed"].is_null() && bob["pack"]["season"] == 1,
+        "{bob}"
+    );
 }
 
 #[test]

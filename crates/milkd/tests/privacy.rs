@@ -29,91 +29,21 @@ fn signed(http: &Http, path: &str, key: &Keypair, expires: u64) -> (u16, serde_j
     )
 }
 
-#[test]
-fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
+/// A demo node at a fixed time, in its own directory, and a client of it.
+fn demo_node() -> (tempfile::TempDir, milkd::Spawned, Http) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = NodeConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
     let http = Http::new(&node.url());
-    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
-    let issuer = demo_key("partner:skyway");
+    (dir, node, http)
+}
 
-    // Some activity on skyway: a link, a conversion, a redemption, a transfer alice → bob.
-    let tx = |key: &Keypair, seq: u64, action: Action| {
-        Transaction {
-            chain: "skyway".parse().unwrap(),
-            sender: key.address(),
-            sequence: seq,
-            expires_at_ms: NOW + 60_000,
-            action,
-        }
-        .sign(key)
-    };
-    let hash = milk_core::brand::customer_hash("salt", "M-1");
-    let countersign =
-        issuer.sign(&link_message(&"skyway".parse().unwrap(), &alice.address(), &hash).0);
-    let transfer = tx(
-        &alice,
-        2,
-        Action::Token(TokenAction::Transfer {
-            to: bob.address(),
-            asset: "SKY".parse().unwrap(),
-            amount: Amount::new(1),
-            memo: String::new(),
-        }),
-    );
-    let txs = vec![
-        tx(
-            &alice,
-            0,
-            Action::Brand(BrandAction::Link {
-                customer_hash: hash,
-                partner_signature: countersign,
-            }),
-        ),
-        tx(
-            &issuer,
-            0,
-            Action::Brand(BrandAction::Convert {
-                to: alice.address(),
-                mileage: 50,
-                reference: "R-1".into(),
-            }),
-        ),
-        tx(
-            &alice,
-            1,
-            Action::Brand(BrandAction::Redeem {
-                amount: Amount::new(100),
-                order_id: "O-1".into(),
-            }),
-        ),
-        transfer.clone(),
-    ];
-    let r = http.submit("skyway", &txs, true).unwrap();
-    assert!(
-        r.results.iter().all(|r| r.status == "committed"),
-        "{:?}",
-        r.results
-    );
-    let carol_tx = tx(
-        &demo_key("carol"),
-        0,
-        Action::Token(TokenAction::Transfer {
-            to: bob.address(),
-            asset: "SKY".parse().unwrap(),
-            amount: Amount::new(1),
-            memo: String::new(),
-        }),
-    );
-    assert_eq!(
-        http.submit("skyway", std::slice::from_ref(&carol_tx), true)
-            .unwrap()
-            .results[0]
-            .status,
-        "committed"
-    );
+#[test]
+fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
+    let (_dir, _node, http) = demo_node();
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let (transfer, carol_tx) = skyway_activity(&http);
 
     // Every chain-wide read of skyway, as each credential.
     let reads = [
@@ -299,4 +229,168 @@ fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
         (status, v["error"]["code"].as_str()),
         (403, Some("forbidden"))
     );
+}
+
+/// Some activity on skyway: alice links, has 50 miles converted, redeems 100 base units and
+/// sends bob 1; then carol sends bob 1. Returns alice's transfer and carol's.
+fn skyway_activity(
+    http: &Http,
+) -> (
+    milk_core::tx::SignedTransaction,
+    milk_core::tx::SignedTransaction,
+) {
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let issuer = demo_key("partner:skyway");
+
+    let tx = |key: &Keypair, seq: u64, action: Action| {
+        Transaction {
+            chain: "skyway".parse().unwrap(),
+            sender: key.address(),
+            sequence: seq,
+            expires_at_ms: NOW + 60_000,
+            action,
+        }
+        .sign(key)
+    };
+    let hash = milk_core::brand::customer_hash("salt", "M-1");
+    let countersign =
+        issuer.sign(&link_message(&"skyway".parse().unwrap(), &alice.address(), &hash).0);
+    let transfer = tx(
+        &alice,
+        2,
+        Action::Token(TokenAction::Transfer {
+            to: bob.address(),
+            asset: "SKY".parse().unwrap(),
+            amount: Amount::new(1),
+            memo: String::new(),
+        }),
+    );
+    let txs = vec![
+        tx(
+            &alice,
+            0,
+            Action::Brand(BrandAction::Link {
+                customer_hash: hash,
+                partner_signature: countersign,
+            }),
+        ),
+        tx(
+            &issuer,
+            0,
+            Action::Brand(BrandAction::Convert {
+                to: alice.address(),
+                mileage: 50,
+                reference: "R-1".into(),
+            }),
+        ),
+        tx(
+            &alice,
+            1,
+            Action::Brand(BrandAction::Redeem {
+                amount: Amount::new(100),
+                order_id: "O-1".into(),
+            }),
+        ),
+        transfer.clone(),
+    ];
+    let r = http.submit("skyway", &txs, true).unwrap();
+    assert!(
+        r.results.iter().all(|r| r.status == "committed"),
+        "{:?}",
+        r.results
+    );
+    let carol_tx = tx(
+        &demo_key("carol"),
+        0,
+        Action::Token(TokenAction::Transfer {
+            to: bob.address(),
+            asset: "SKY".parse().unwrap(),
+            amount: Amount::new(1),
+            memo: String::new(),
+        }),
+    );
+    assert_eq!(
+        http.submit("skyway", std::slice::from_ref(&carol_tx), true)
+            .unwrap()
+            .results[0]
+            .status,
+        "committed"
+    );
+    (transfer, carol_tx)
+}
+
+/// Each account's history: every transaction that concerned it with its own balance changes,
+/// newest first, paged per chain; on a brand chain for the account itself, its partner and
+/// TICA, never another partner or an anonymous caller.
+#[test]
+fn a_customer_reads_their_own_history_and_nobody_else_does() {
+    let (_dir, _node, http) = demo_node();
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let (transfer, carol_tx) = skyway_activity(&http);
+    let path =
+        |who: &Keypair, query: &str| format!("/v1/accounts/{}/history{query}", who.address());
+
+    let (status, mine) = signed(&http, &path(&alice, "?chain=skyway"), &alice, NOW + 60_000);
+    assert_eq!(status, 200, "{mine}");
+    let lines = mine["lines"].as_array().unwrap();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 4, "{mine}");
+    for kind in ["link", "convert", "redeem", "transfer"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    let sent = lines
+        .iter()
+        .find(|l| l["tx"] == transfer.tx.id().to_hex())
+        .unwrap();
+    assert_eq!(
+        sent["changes"],
+        serde_json::json!([{"asset": "SKY", "direction": "out", "amount": "1",
+            "decimals": 2, "display": "0.01"}])
+    );
+    let line = |kind: &str| lines.iter().find(|l| l["type"] == kind).unwrap();
+    assert_eq!(line("link")["changes"], serde_json::json!([]));
+    assert_eq!(line("convert")["changes"][0]["direction"], "in");
+    assert_eq!(line("redeem")["changes"][0]["amount"], "100");
+
+    // bob received two transfers: read by the partner a page at a time, newest first.
+    let skyway = Some("Bearer demo-skyway-token");
+    let (status, first) = http.request("GET", &path(&bob, "?chain=skyway&limit=1"), None, skyway);
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["lines"][0]["tx"], carol_tx.tx.id().to_hex());
+    let next = first["next"].as_str().unwrap();
+    let (_, second) = http.request(
+        "GET",
+        &path(&bob, &format!("?chain=skyway&limit=1&before={next}")),
+        None,
+        skyway,
+    );
+    assert_eq!(second["lines"][0]["tx"], transfer.tx.id().to_hex());
+    assert_eq!(second["lines"][0]["changes"][0]["direction"], "in");
+
+    // Nobody else reads a brand chain's history; without `chain`, they get the public lines.
+    for (auth, expected) in [(None, 401), (Some("Bearer demo-cinema-token"), 403)] {
+        let (status, body) = http.request("GET", &path(&bob, "?chain=skyway"), None, auth);
+        assert_eq!(status, expected, "{body}");
+        let (status, all) = http.request("GET", &path(&bob, ""), None, auth);
+        assert_eq!(status, 200, "{all}");
+        assert!(
+            all["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["chain"] == "center"),
+            "{all}"
+        );
+    }
+    for (query, code) in [
+        ("?before=1:0", "before_needs_chain"),
+        ("?chain=skyway&before=x", "malformed_before"),
+    ] {
+        let (status, body) = http.request("GET", &path(&bob, query), None, skyway);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use milk_core::tx::TxId;
 use milk_core::tx::{
     Action, BrandAction, ExchangeAction, OrderSize, SignedTransaction, Transaction,
 };
-use milk_core::{Amount, ChainId, Hash, Keypair};
+use milk_core::{Address, Amount, ChainId, Hash, Keypair};
 use milkd::replica::cluster::{Cluster, ClusterNode};
 use std::path::PathBuf;
 use std::process::Child;
@@ -70,6 +70,25 @@ struct Node {
     child: Option<Child>,
     /// A partner's node: it never gets TICA's producer key.
     partner: bool,
+}
+
+impl Node {
+    /// Where the node's log goes (warnings and errors, or what `MILK_TEST_LOG` asks for).
+    fn log(&self) -> PathBuf {
+        self.data.with_extension("log")
+    }
+
+    /// What went wrong in the node's log, if anything: its panics and errors.
+    fn troubles(&self) -> String {
+        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.contains("panicked") || l.contains("Error: ") || l.contains("ERROR milkd")
+            })
+            .collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
 }
 
 impl Net {
@@ -132,7 +151,7 @@ impl Net {
         args.extend(["--election-timeout-ms".into(), "300".into()]);
         args.extend(["--snapshot-every".into(), self.snapshot_every.to_string()]);
         args.extend(self.extra.iter().cloned());
-        node.child = Some(support::spawn_milkd(args).0);
+        node.child = Some(support::spawn_milkd_logging(args, &node.log()).0);
     }
 
     /// Rewrites the cluster file (nodes read it when they start).
@@ -232,7 +251,16 @@ impl Net {
             if !views[0].is_empty() && views.iter().all(|v| *v == views[0]) {
                 return views[0].clone();
             }
-            assert!(Instant::now() < until, "replicas never agreed: {views:#?}");
+            if Instant::now() >= until {
+                let troubles: Vec<String> = among
+                    .iter()
+                    .map(|&i| format!("node {}: {}", i + 1, self.nodes[i].troubles()))
+                    .collect();
+                panic!(
+                    "replicas never agreed: {views:#?}\nthe nodes' logs:\n{}",
+                    troubles.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -481,19 +509,20 @@ fn check_replicas(net: &Net, acked: &[TxId]) {
     let heads = net.converge(Duration::from_secs(20));
     let mut found = std::collections::HashSet::new();
     for (chain, height, hash, _) in &heads {
-        let reference = blocks(&net.http(net.live()[0]), chain);
-        assert_eq!(
-            reference.len() as u64,
-            height + 1,
-            "{chain}: a replica's blocks stop short"
-        );
-        for i in net.live() {
-            assert_eq!(
-                blocks(&net.http(i), chain),
-                reference,
-                "{chain}: replica {} differs",
-                i + 1
+        // The center chain's services may have added blocks since: compare up to the head
+        // every replica reached.
+        let upto = |mut b: Vec<milk_core::block::Block>| {
+            assert!(
+                b.len() as u64 > *height,
+                "{chain}: a replica's blocks stop short"
             );
+            b.truncate(*height as usize + 1);
+            b
+        };
+        let reference = upto(blocks(&net.http(net.live()[0]), chain));
+        for i in net.live() {
+            let theirs = upto(blocks(&net.http(i), chain));
+            assert_eq!(theirs, reference, "{chain}: replica {} differs", i + 1);
         }
         let mut v = Verifier::start(&net.genesis, &chain.parse().unwrap(), &reference[0]).unwrap();
         for b in &reference[1..] {
@@ -655,12 +684,17 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
         add_learner(&net, leader, chain, id);
         set_voters(&net, leader, chain, &voters(None));
     }
-    let blocks = net
-        .http(wiped)
-        .get_bytes("/v1/chains/center/raw-blocks?from=1&limit=1")
-        .1;
+    // Caught up means its log matches; applying it (installing the snapshot) follows.
+    let has_block_1 = || {
+        let raw = (net.http(wiped)).get_bytes("/v1/chains/center/raw-blocks?from=1&limit=1");
+        milkd::api::decode_raw_blocks(&raw.1).unwrap().len()
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    while has_block_1() == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(
-        milkd::api::decode_raw_blocks(&blocks).unwrap().len(),
+        has_block_1(),
         1,
         "the wiped replica has the old blocks again"
     );
@@ -883,43 +917,9 @@ fn a_partners_node_holds_its_own_chain_and_nothing_else() {
     }
     let heads = net.converge_among(&[0, 1, 2], Duration::from_secs(20));
     // The partner's node has the same center and cinema chains as TICA's nodes.
-    let until = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, v) = net.http(3).get("/v1/cluster");
-        let mine: Vec<(String, u64, String)> = v["chains"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                (
-                    c["chain"].as_str().unwrap().to_owned(),
-                    c["height"].as_u64().unwrap(),
-                    c["hash"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        let theirs: Vec<(String, u64, String)> = heads
-            .iter()
-            .filter(|h| h.0 == "center" || h.0 == "cinema")
-            .map(|h| (h.0.clone(), h.1, h.2.clone()))
-            .collect();
-        if mine == theirs {
-            assert!(
-                v["chains"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|c| c["role"] == "learner"),
-                "{v}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "the partner's node never caught up: {mine:?} vs {theirs:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let v = partner_catches_up(&net, &heads);
+    let roles = v["chains"].as_array().unwrap().iter();
+    assert!(roles.clone().all(|c| c["role"] == "learner"), "{v}");
     // On its disk: the two chains and their logs, nothing of anyone else's.
     for sub in ["chains", "raft"] {
         let mut files: Vec<String> = std::fs::read_dir(net.nodes[3].data.join(sub))
@@ -946,4 +946,159 @@ fn a_partners_node_holds_its_own_chain_and_nothing_else() {
     // And it holds no key of TICA's: it signs as itself.
     let own = std::fs::read_to_string(net.nodes[3].data.join("producer.key")).unwrap();
     assert_ne!(own.trim(), hex::encode(demo_key("operator").secret()));
+    the_partners_node_makes_its_chains_blocks_with_its_own_key(&net);
+}
+
+/// Waits until node 4 (the cinema's) has the center and cinema heads of `heads`; returns its
+/// cluster view.
+fn partner_catches_up(net: &Net, heads: &[(String, u64, String, String)]) -> serde_json::Value {
+    let theirs: Vec<(String, u64, String)> = heads
+        .iter()
+        .filter(|h| h.0 == "center" || h.0 == "cinema")
+        .map(|h| (h.0.clone(), h.1, h.2.clone()))
+        .collect();
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = net.http(3).get("/v1/cluster");
+        let mine: Vec<(String, u64, String)> = (v["chains"].as_array().unwrap().iter())
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap().to_owned();
+                (s("chain"), c["height"].as_u64().unwrap(), s("hash"))
+            })
+            .collect();
+        if mine == theirs {
+            return v;
+        }
+        assert!(
+            Instant::now() < until,
+            "the partner's node never caught up: {mine:?} vs {theirs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The cinema chain's producer set: its genesis producer's key and the partner node's.
+fn cinema_producers(net: &Net) -> (String, Address) {
+    let cinema: ChainId = "cinema".parse().unwrap();
+    let tica = net.genesis.chain(&cinema).unwrap().producer.to_string();
+    (
+        tica,
+        milkd::node::node_key(&net.nodes[3].data).unwrap().address(),
+    )
+}
+
+/// Asks node `i` to stand for election in the cinema chain.
+fn elect_cinema(net: &Net, i: usize) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {}", support::OPERATOR_TOKEN);
+    (net.http(i)).request("POST", "/v1/cluster/cinema/elect", None, Some(&auth))
+}
+
+/// A refusal's code.
+fn refusal(v: &serde_json::Value) -> Option<String> {
+    v["error"]["code"].as_str().map(str::to_owned)
+}
+
+const CINEMA_PRODUCERS: &str = "/v1/cluster/cinema/producers";
+
+/// Sets the cinema chain's producer set through node `via`; returns the chain's replication
+/// there, checked to show the set.
+fn set_cinema_producers(net: &Net, via: usize, set: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({ "producers": set });
+    let v = change(net, via, "PUT", CINEMA_PRODUCERS, body);
+    assert_eq!(v["producers"], set, "{v}");
+    v
+}
+
+/// TICA names the partner's node key in the cinema's producer set; the node, made a voter,
+/// stands for election and makes cinema blocks with its own key, which TICA's replicas
+/// check against the set on their chain and keep. Then TICA takes the chain back.
+fn the_partners_node_makes_its_chains_blocks_with_its_own_key(net: &Net) {
+    let auth = format!("Bearer {}", support::OPERATOR_TOKEN);
+    let (tica, own) = cinema_producers(net);
+    let (status, v) = elect_cinema(net, 3);
+    assert_eq!(
+        (status, refusal(&v)),
+        (409, Some("not_a_producer".into())),
+        "{v}"
+    );
+    // Only the chain's genesis producer and keys of nodes that hold the chain.
+    let stranger = Keypair::from_label("stranger").address().to_string();
+    let body = serde_json::json!({ "producers": [tica, stranger] }).to_string();
+    let (status, v) = (net.http(2)).request("PUT", CINEMA_PRODUCERS, Some(body), Some(&auth));
+    assert_eq!(
+        (status, refusal(&v)),
+        (400, Some("unknown_producer".into())),
+        "{v}"
+    );
+    set_cinema_producers(net, 2, serde_json::json!([tica, own.to_string()]));
+    // Three voters: the center chain's leader, another of TICA's nodes and the partner's. A
+    // node standing for election wins with the leader's vote and its own (in a larger group
+    // the followers' leader leases would refuse it while the leader lives).
+    let center = net.leader("center", Duration::from_secs(20)).unwrap() as u64 + 1;
+    let other = if center == 1 { 2 } else { 1 };
+    set_voters(net, 0, "cinema", &[center, other, 4]);
+    // The third of TICA's nodes keeps the chain as a learner.
+    add_learner(net, 0, "cinema", 6 - center - other);
+    // It stands; it hands the chain back to the center chain's leader within seconds, so it
+    // stands again until one of its blocks is in.
+    let (partner, trader) = (demo_key("partner:cinema"), account(ACCOUNTS).address());
+    let ours = || (blocks(&net.http(0), "cinema").iter()).any(|b| b.header.producer == own);
+    let until = Instant::now() + Duration::from_secs(60);
+    for n in 0.. {
+        if ours() {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the partner's node never made a block"
+        );
+        let (status, v) = elect_cinema(net, 3);
+        assert_eq!(status, 200, "{v}");
+        let reference = format!("own-key-{n}");
+        let convert = Action::Brand(BrandAction::Convert {
+            to: trader,
+            mileage: 20,
+            reference,
+        });
+        try_commit(&net.http(3), "cinema", &partner, convert);
+    }
+    // TICA's replicas took its blocks (checked against the set): all four agree.
+    let heads = net.converge_among(&[0, 1, 2], Duration::from_secs(20));
+    partner_catches_up(net, &heads);
+    tica_takes_the_cinema_chain_back(net);
+}
+
+/// TICA takes the partner's key out of the set: the node may no longer stand, and its key
+/// signs nothing after the change.
+fn tica_takes_the_cinema_chain_back(net: &Net) {
+    let (tica, own) = cinema_producers(net);
+    let v = set_cinema_producers(net, 0, serde_json::json!([tica]));
+    let changed_at = v["height"].as_u64().unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while net.http(3).get("/v1/cluster").1["chains"][1]["produces"] != false {
+        assert!(
+            Instant::now() < until,
+            "the partner's node never saw the change"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, v) = elect_cinema(net, 3);
+    assert_eq!(
+        (status, refusal(&v)),
+        (409, Some("not_a_producer".into())),
+        "{v}"
+    );
+    let convert = Action::Brand(BrandAction::Convert {
+        to: account(ACCOUNTS).address(),
+        mileage: 20,
+        reference: "after-the-change".into(),
+    });
+    commit(net, "cinema", &demo_key("partner:cinema"), convert);
+    let heads = net.converge_among(&[0, 1, 2], Duration::from_secs(20));
+    partner_catches_up(net, &heads);
+    let after = blocks(&net.http(0), "cinema");
+    let late: Vec<_> = (after.iter())
+        .filter(|b| b.header.height > changed_at)
+        .collect();
+    assert!(!late.is_empty() && late.iter().all(|b| b.header.producer != own));
 }

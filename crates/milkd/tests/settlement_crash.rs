@@ -12,9 +12,8 @@ use milk_core::tx::{Action, OrderSize, Transaction};
 use milk_core::{Amount, Symbol};
 use milkd::brand::tx_hex;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::Http;
 
@@ -29,23 +28,11 @@ fn start(data: &Path, crash_after: Option<&str>) -> (Child, Http) {
         "--oracle-interval-s",
         "1",
     ])
-    .env("RUST_LOG", "warn")
-    .env_remove("MILK_CRASH_AFTER")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    .env_remove("MILK_CRASH_AFTER");
     if let Some(point) = crash_after {
         cmd.env("MILK_CRASH_AFTER", point);
     }
-    let mut child = cmd.spawn().expect("milkd starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("milkd listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let (child, url) = support::spawn_command(cmd);
     (child, Http::new(&url).with_token("demo-operator-token"))
 }
 

@@ -20,6 +20,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest partner name, in bytes.
 pub const MAX_NAME_BYTES: usize = 64;
+/// Whether two sector names name one sector: case and surrounding spaces aside
+/// (`Fitness` is `fitness`).
+pub fn same_sector(a: &str, b: &str) -> bool {
+    sector_key(a) == sector_key(b)
+}
+
+/// A sector name as sectors are told apart.
+pub fn sector_key(sector: &str) -> String {
+    sector.trim().to_lowercase()
+}
+
 /// The longest sector name, in bytes.
 pub const MAX_SECTOR_BYTES: usize = 32;
 
@@ -256,7 +267,7 @@ impl Alliance {
             .any(|m| m.issuer == *key && m.status != Status::Applied)
     }
 
-    /// Checks an application; `genesis_symbols` are the assets that already exist.
+    /// Checks an application; `taken_symbols` are the assets that already exist.
     pub(crate) fn check_apply(
         &self,
         issuer: &Address,
@@ -274,7 +285,7 @@ impl Alliance {
         if self
             .members
             .values()
-            .any(|m| m.application.sector == a.sector)
+            .any(|m| same_sector(&m.application.sector, &a.sector))
         {
             return Err(AllianceError::SectorOccupied {
                 sector: a.sector.clone(),

@@ -1,6 +1,6 @@
 //! A brand chain's refusals: links, conversions, redemptions, refunds, expiry and terms. Each has a stable code that clients, partners' systems and the tests rely on.
 
-use crate::Amount;
+use crate::amount::Whole;
 use thiserror::Error;
 
 /// A brand chain's refusals: links, conversions, redemptions, refunds, expiry and terms.
@@ -31,12 +31,12 @@ pub enum BrandError {
     #[error("conversion amount is outside the partner's minimum and maximum")]
     ConversionOutOfRange,
     /// A conversion over the customer's daily limit.
-    #[error("daily conversion limit {limit} reached ({used} converted today, base units)")]
+    #[error("daily conversion limit of {limit} reached ({used} converted today)")]
     DailyLimit {
-        /// The limit.
-        limit: Amount,
+        /// The limit, in tokens.
+        limit: Whole,
         /// Already converted today.
-        used: Amount,
+        used: Whole,
     },
     /// Refunding an order that was never redeemed.
     #[error("no redemption with this order id")]

@@ -10,6 +10,7 @@ pub mod error;
 pub(crate) mod needs;
 mod policy;
 pub(crate) mod rules;
+use crate::amount::Whole;
 use crate::hash::Hash;
 use crate::hash::TxId;
 use crate::{Address, Amount, ChainId};
@@ -490,7 +491,8 @@ impl BrandState {
         Ok(())
     }
 
-    /// Checks a conversion and works out what it mints.
+    /// Checks a conversion and works out what it mints (the token has `decimals` decimals,
+    /// for the refusals' amounts).
     pub(crate) fn plan_convert(
         &self,
         to: &Address,
@@ -498,6 +500,7 @@ impl BrandState {
         reference: &str,
         tx: TxId,
         now_ms: u64,
+        decimals: u8,
     ) -> Result<BrandWrite, BrandError> {
         Self::check_reference(reference)?;
         if self.conversions.contains_key(reference) {
@@ -524,8 +527,8 @@ impl BrandState {
             .checked_add(amount)
             .filter(|total| *total <= self.policy.daily_user_limit)
             .ok_or(BrandError::DailyLimit {
-                limit: self.policy.daily_user_limit,
-                used: converted,
+                limit: Whole::new(self.policy.daily_user_limit.units(), decimals),
+                used: Whole::new(converted.units(), decimals),
             })?;
         Ok(BrandWrite::Convert {
             expires_on: self

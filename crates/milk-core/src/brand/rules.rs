@@ -50,7 +50,9 @@ impl ChainState {
                 reference,
             } => {
                 by_issuer()?;
-                let write = brand.plan_convert(to, *mileage, reference, tx.id(), now_ms)?;
+                let decimals = self.ledger().decimals(&asset);
+                let write =
+                    brand.plan_convert(to, *mileage, reference, tx.id(), now_ms, decimals)?;
                 let BrandWrite::Convert { conversion, .. } = &write else {
                     unreachable!("plan_convert plans a conversion")
                 };

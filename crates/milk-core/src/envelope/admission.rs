@@ -9,7 +9,8 @@
 //! operator and the partners' issuer keys get larger shares, and the operator alone the
 //! room kept back at the top of the pool.
 
-use crate::Amount;
+use crate::Symbol;
+use crate::amount::Whole;
 use thiserror::Error;
 
 /// How much of the pool and of each block one sender may take.
@@ -56,8 +57,8 @@ pub struct Standing {
     /// Whether it holds nothing here and has sent nothing.
     pub fresh: bool,
     /// What it holds of the asset the transaction plainly moves, if it moves one that
-    /// exists here (an unknown asset is the chain's to refuse).
-    pub holds: Option<Amount>,
+    /// exists here (an unknown asset is the chain's to refuse), with the asset's decimals.
+    pub holds: Option<Whole>,
     /// Its share.
     pub share: Share,
     /// When the transaction arrived (the node's clock, Unix ms).
@@ -121,12 +122,14 @@ pub enum MempoolError {
     )]
     FreshKeyLimit,
     /// The sender does not hold what this and its waiting transactions move.
-    #[error("holds {holds} but this and the waiting transactions move {needed}")]
+    #[error("holds {holds} {asset} but this and the waiting transactions move {needed} {asset}")]
     Unfunded {
+        /// The asset.
+        asset: Symbol,
         /// What it holds.
-        holds: Amount,
+        holds: Whole,
         /// What this and its waiting transactions move.
-        needed: u128,
+        needed: Whole,
     },
 }
 

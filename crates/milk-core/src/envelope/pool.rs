@@ -8,6 +8,7 @@
 
 pub use super::admission::{MempoolError, PoolLimits, Share, Standing};
 use super::{Payload, Transaction, VerifiedTx};
+use crate::amount::Whole;
 use crate::hash::TxId;
 use crate::ledger::LedgerError;
 use crate::{Address, Symbol};
@@ -151,8 +152,13 @@ impl<A: Payload> Mempool<A> {
         if let (Some((asset, amount)), Some(holds)) = (tx.tx().action.spends(), standing.holds) {
             let pending = self.debits.get(&(sender, *asset)).copied().unwrap_or(0);
             let needed = pending.saturating_add(amount.units());
-            if needed > holds.units() {
-                return Err(MempoolError::Unfunded { holds, needed });
+            if needed > holds.amount.units() {
+                let (asset, needed) = (*asset, Whole::new(needed, holds.decimals));
+                return Err(MempoolError::Unfunded {
+                    asset,
+                    holds,
+                    needed,
+                });
             }
             *self.debits.entry((sender, *asset)).or_default() = needed;
         }

@@ -27,15 +27,17 @@ pub fn cross_check(center: &ChainState, chain: &ChainId, brand: &ChainState) -> 
     problems
 }
 
-type Escrows = HashMap<Hash, Escrow>;
-type Deliveries = HashMap<Hash, Delivery>;
+/// A brand chain's escrows, by sale.
+pub type Escrows = HashMap<Hash, Escrow>;
+/// A brand chain's deliveries, by buy.
+pub type Deliveries = HashMap<Hash, Delivery>;
 
 fn id_of(k: &[u8]) -> Option<Hash> {
     Some(Hash(k.get(1..33)?.try_into().ok()?))
 }
 
 /// A brand chain's escrows and deliveries, by trade.
-fn desk_records(brand: &ChainState) -> (Escrows, Deliveries) {
+pub fn desk_records(brand: &ChainState) -> (Escrows, Deliveries) {
     let (mut escrows, mut deliveries) = (HashMap::new(), HashMap::new());
     for (k, v) in &brand.records() {
         match k.first() {

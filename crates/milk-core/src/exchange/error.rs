@@ -1,6 +1,7 @@
 //! The exchange's refusals: the oracle, markets, orders and settlement steps. Each has a stable code that clients, partners' systems and the tests rely on.
 
 use crate::Symbol;
+use crate::amount::Whole;
 use thiserror::Error;
 
 /// The exchange's refusals: the oracle, markets, orders and settlement steps.
@@ -92,38 +93,36 @@ pub enum ExchangeError {
     PartnerSuspended,
     /// The order would take the price past its bound.
     #[error(
-        "the order would cross the price bound; the largest size allowed now is {largest} base units"
+        "the order would cross the price bound; the largest size allowed now is {largest} tokens"
     )]
     BoundReached {
-        /// The largest size allowed, token base units.
-        largest: u128,
+        /// The largest size allowed, in tokens.
+        largest: Whole,
     },
     /// The order is worth nothing after rounding and the fee.
     #[error("the order is too small to trade")]
     OrderTooSmall,
     /// The order is larger than the market allows.
-    #[error("the order is larger than the market's largest, {max} base units")]
+    #[error("the order is larger than the market's largest, {max} tokens")]
     OrderTooLarge {
-        /// The largest order.
-        max: u128,
+        /// The largest order, in tokens.
+        max: Whole,
     },
     /// The customer's daily volume in this market would be exceeded.
-    #[error("daily trading limit {limit} reached ({used} traded today, base units)")]
+    #[error("daily trading limit of {limit} tokens reached ({used} traded today)")]
     DailyVolume {
-        /// The limit.
-        limit: u128,
+        /// The limit, in tokens.
+        limit: Whole,
         /// Traded today.
-        used: u128,
+        used: Whole,
     },
     /// The price moved past the order's limit.
-    #[error(
-        "the order's limit was missed: it would be {total} MLK base units against a limit of {limit}"
-    )]
+    #[error("the order's limit was missed: it would be {total} MLK against a limit of {limit} MLK")]
     LimitMissed {
-        /// What the order would pay or get.
-        total: u128,
-        /// The order's limit.
-        limit: u128,
+        /// What the order would pay or get, MLK.
+        total: Whole,
+        /// The order's limit, MLK.
+        limit: Whole,
     },
     /// No such trade.
     #[error("no such trade")]
@@ -145,10 +144,10 @@ pub enum ExchangeError {
     #[error("TICA's inventory is the exchange's stock: its tokens leave only by delivering a buy")]
     InventoryReserved,
     /// TICA's reserve cannot pay.
-    #[error("TICA's reserve holds only {available} MLK base units")]
+    #[error("TICA's reserve holds only {available} MLK")]
     ReserveShort {
-        /// What it holds.
-        available: u128,
+        /// What it holds, MLK.
+        available: Whole,
     },
     /// The customer's order expired before it settled.
     #[error("the order expired before it could settle")]

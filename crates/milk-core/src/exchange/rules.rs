@@ -2,6 +2,7 @@
 //! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
 
 use super::needs::{BrandWrite, ExchangeNeeds, Lots};
+use crate::amount::Whole;
 use crate::error::TxError;
 use crate::error::{BrandError, ExchangeError, LedgerError};
 use crate::exchange::Fill;
@@ -25,10 +26,11 @@ fn order_amount(order: &SignedTransaction) -> u128 {
     }
 }
 
-fn market_error(e: MarketError) -> TxError {
+fn market_error(e: MarketError, decimals: u8) -> TxError {
     match e {
         MarketError::ZeroSize => TxError::Ledger(LedgerError::ZeroAmount),
         MarketError::BoundReached { largest } => {
+            let largest = Whole::new(largest, decimals);
             TxError::Exchange(ExchangeError::BoundReached { largest })
         }
         MarketError::TooSmall => TxError::Exchange(ExchangeError::OrderTooSmall),
@@ -49,6 +51,8 @@ struct Priced {
     fill: crate::exchange::curve::Fill,
     market: MarketEntry,
     mlk_krw_e4: u64,
+    /// MLK's decimals, to quote amounts in whole MLK.
+    mlk_decimals: u8,
     day_volume: u128,
 }
 
@@ -133,10 +137,11 @@ impl ChainState {
             OrderSize::Tokens(a) => curve.quote(side, a.units(), mlk, fee),
             OrderSize::Mlk(a) => curve.quote_mlk(side, a.units(), mlk, fee),
         }
-        .map_err(market_error)?;
+        .map_err(|e| market_error(e, curve.decimals))?;
+        let tokens = |units| Whole::new(units, curve.decimals);
         if fill.bt > entry.market.max_order {
             return Err(TxError::Exchange(ExchangeError::OrderTooLarge {
-                max: entry.market.max_order,
+                max: tokens(entry.market.max_order),
             }));
         }
         let market = Self::market_after(entry, &fill, now_ms)?;
@@ -144,14 +149,15 @@ impl ChainState {
         let day_volume = used.saturating_add(fill.bt);
         if day_volume > entry.market.user_daily_limit {
             return Err(TxError::Exchange(ExchangeError::DailyVolume {
-                limit: entry.market.user_daily_limit,
-                used,
+                limit: tokens(entry.market.user_daily_limit),
+                used: tokens(used),
             }));
         }
         Ok(Priced {
             fill,
             market,
             mlk_krw_e4: krw_e4,
+            mlk_decimals: currency.1,
             day_volume,
         })
     }
@@ -192,9 +198,8 @@ impl ChainState {
             Side::Sell => {
                 let room = m.curve.capacity - m.curve.position.min(m.curve.capacity);
                 if fill.bt.saturating_add(m.awaiting) > room {
-                    return Err(TxError::Exchange(ExchangeError::BoundReached {
-                        largest: room.saturating_sub(m.awaiting),
-                    }));
+                    let largest = Whole::new(room.saturating_sub(m.awaiting), m.curve.decimals);
+                    return Err(TxError::Exchange(ExchangeError::BoundReached { largest }));
                 }
                 m.stock = m.stock.saturating_add(fill.bt);
             }
@@ -519,7 +524,12 @@ impl ChainState {
         let mut change = Change::default();
         let mut entry = self.open_market(asset)?.clone();
         change_curve(&mut entry.market.curve);
-        entry.market.curve.check().map_err(market_error)?;
+        let decimals = entry.market.curve.decimals;
+        entry
+            .market
+            .curve
+            .check()
+            .map_err(|e| market_error(e, decimals))?;
         self.sandwich_safe(&entry.market, self.exchange_state()?.fee_bps())?;
         change.exchange.push(ExchangeWrite::Market(*asset, entry));
 
@@ -542,9 +552,10 @@ impl ChainState {
         if existing.market.awaiting > 0 {
             return Err(TxError::Exchange(ExchangeError::BuysSettling));
         }
+        let decimals = existing.market.curve.decimals;
         let curve = (existing.market.curve)
             .with_capacity(capacity.units())
-            .map_err(market_error)?;
+            .map_err(|e| market_error(e, decimals))?;
         if curve.position > existing.market.stock {
             return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
         }
@@ -579,7 +590,7 @@ impl ChainState {
             capacity: capacity.units(),
             position: position.units(),
         };
-        curve.check().map_err(market_error)?;
+        curve.check().map_err(|e| market_error(e, curve.decimals))?;
         if curve.position > a.initial_float.units() {
             return Err(TxError::Exchange(ExchangeError::DepthExceedsStock));
         }
@@ -616,9 +627,10 @@ impl ChainState {
         }
         let p = self.price(&tx.sender, asset, Side::Buy, *size, now_ms)?;
         if p.fill.total > max_in.units() {
+            let mlk = |units| Whole::new(units, p.mlk_decimals);
             return Err(TxError::Exchange(ExchangeError::LimitMissed {
-                total: p.fill.total,
-                limit: max_in.units(),
+                total: mlk(p.fill.total),
+                limit: mlk(max_in.units()),
             }));
         }
         change
@@ -788,17 +800,18 @@ impl ChainState {
         }
         let size = OrderSize::Tokens(*amount);
         let p = self.price(&order.tx.sender, asset, Side::Sell, size, now_ms)?;
+        let mlk = |units| Whole::new(units, p.mlk_decimals);
         if p.fill.total < min_out.units() {
             return Err(TxError::Exchange(ExchangeError::LimitMissed {
-                total: p.fill.total,
-                limit: min_out.units(),
+                total: mlk(p.fill.total),
+                limit: mlk(min_out.units()),
             }));
         }
         let (currency, _) = self.currency()?;
         let reserve = self.balance(&exchange.config().liquidity, &currency);
         if reserve.units() < p.fill.gross {
             return Err(TxError::Exchange(ExchangeError::ReserveShort {
-                available: reserve.units(),
+                available: mlk(reserve.units()),
             }));
         }
         let flow = self.flow_now(now_ms)?;
@@ -830,11 +843,7 @@ impl ChainState {
         let lots = self
             .plan_lots(&tx.sender, None, balance, *amount, now_ms)
             .map_err(|spendable| {
-                TxError::Ledger(LedgerError::InsufficientBalance {
-                    asset: *asset,
-                    available: spendable,
-                    needed: *amount,
-                })
+                TxError::Ledger(self.ledger().short(*asset, spendable, *amount))
             })?;
         let taken = match &lots {
             Some(BrandWrite::Lots { moves, .. }) => moves.clone(),

@@ -1,7 +1,8 @@
 //! The ledger's refusals: the envelope (chain, expiry, sequence), assets and balances, and who may act. Each has a stable code that clients, partners' systems and the tests rely on.
 
+use crate::amount::Whole;
 use crate::codec::MAX_TX_LIFETIME_MS;
-use crate::{Amount, ChainId, Symbol};
+use crate::{ChainId, Symbol};
 use thiserror::Error;
 
 /// The ledger's refusals: the envelope (chain, expiry, sequence), assets and balances, and who may act.
@@ -66,15 +67,18 @@ pub enum LedgerError {
     /// An amount of zero.
     #[error("amount must be more than zero")]
     ZeroAmount,
+    /// A transfer to its own sender: it would change nothing but use a sequence number.
+    #[error("a transfer to oneself changes nothing")]
+    SelfTransfer,
     /// The sender does not hold enough.
-    #[error("insufficient {asset}: {available} available, {needed} needed (base units)")]
+    #[error("insufficient {asset}: {available} available, {needed} needed")]
     InsufficientBalance {
         /// The asset.
         asset: Symbol,
         /// What the sender holds.
-        available: Amount,
+        available: Whole,
         /// What the transaction needs.
-        needed: Amount,
+        needed: Whole,
     },
     /// A balance or supply would exceed the largest amount.
     #[error("amount overflows the largest representable {asset} balance")]
@@ -106,6 +110,7 @@ impl LedgerError {
             LedgerError::AfterRefused { .. } => "after_refused",
             LedgerError::UnknownAsset { .. } => "unknown_asset",
             LedgerError::ZeroAmount => "zero_amount",
+            LedgerError::SelfTransfer => "self_transfer",
             LedgerError::InsufficientBalance { .. } => "insufficient_balance",
             LedgerError::Overflow { .. } => "overflow",
             LedgerError::NotIssuer { .. } => "not_issuer",

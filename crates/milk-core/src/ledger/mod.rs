@@ -136,6 +136,86 @@ pub fn touched_records(
 pub struct StateDelta {
     /// `(key, new value)`, sorted by key, each key once.
     pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Whom each of the block's transactions concerned, in order: not part of the state or
+    /// its root, but what a node indexes each account's history by.
+    #[serde(skip)]
+    pub effects: Vec<TxEffects>,
+}
+
+/// One account's net change of one asset in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceChange {
+    /// The account.
+    pub account: Address,
+    /// The asset.
+    pub asset: Symbol,
+    /// How much, in base units.
+    pub amount: Amount,
+    /// Credited (`true`) or debited.
+    pub credit: bool,
+}
+
+/// Whom one transaction concerned: its sender, the account its action names (a
+/// recipient, a member whose credit is taken back), and every balance it changed (net, per
+/// account and asset, in the order the accounts were first touched).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxEffects {
+    /// The transaction's sender.
+    pub sender: Address,
+    /// The account its action names, if any.
+    pub named: Option<Address>,
+    /// The balances it changed.
+    pub changes: Vec<BalanceChange>,
+}
+
+impl TxEffects {
+    /// What `postings`, sent by `sender` in an action naming `named`, change.
+    pub fn of(sender: Address, named: Option<Address>, postings: &Postings) -> TxEffects {
+        // (account, asset) → (credited, debited)
+        let mut net: Vec<((Address, Symbol), (u128, u128))> = Vec::new();
+        for (account, asset, amount, credit) in effects(postings) {
+            let i = match net.iter().position(|(k, _)| *k == (account, asset)) {
+                Some(i) => i,
+                None => {
+                    net.push(((account, asset), (0, 0)));
+                    net.len() - 1
+                }
+            };
+            let side = if credit {
+                &mut net[i].1.0
+            } else {
+                &mut net[i].1.1
+            };
+            *side = side.saturating_add(amount.units());
+        }
+        let changes = net
+            .into_iter()
+            .filter(|(_, (c, d))| c != d)
+            .map(|((account, asset), (c, d))| BalanceChange {
+                account,
+                asset,
+                amount: Amount::new(c.abs_diff(d)),
+                credit: c > d,
+            })
+            .collect();
+        TxEffects {
+            sender,
+            named,
+            changes,
+        }
+    }
+
+    /// Every account concerned, each once: the sender first.
+    pub fn accounts(&self) -> Vec<Address> {
+        let mut out = vec![self.sender];
+        let changed = self.changes.iter().map(|c| c.account);
+        for a in self.named.into_iter().chain(changed) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    }
 }
 
 impl Encode for StateDelta {
@@ -266,6 +346,21 @@ impl Ledger {
         self.assets.values().map(|a| (&a.spec, a.supply))
     }
 
+    /// An asset's decimals (0 for an asset this chain does not have).
+    pub fn decimals(&self, symbol: &Symbol) -> u8 {
+        self.asset(symbol).map_or(0, |a| a.decimals)
+    }
+
+    /// The refusal of a spend of `needed` by someone holding `available`, in whole units.
+    pub fn short(&self, asset: Symbol, available: Amount, needed: Amount) -> LedgerError {
+        let decimals = self.decimals(&asset);
+        LedgerError::InsufficientBalance {
+            asset,
+            available: crate::amount::Whole::new(available.units(), decimals),
+            needed: crate::amount::Whole::new(needed.units(), decimals),
+        }
+    }
+
     /// One asset's definition.
     pub fn asset(&self, symbol: &Symbol) -> Option<&AssetSpec> {
         self.assets.get(symbol).map(|a| &a.spec)
@@ -389,11 +484,7 @@ impl Ledger {
                 now.checked_add(amount)
                     .ok_or(LedgerError::Overflow { asset })?;
             } else if now < amount {
-                return Err(LedgerError::InsufficientBalance {
-                    asset,
-                    available: now,
-                    needed: amount,
-                });
+                return Err(self.short(asset, now, amount));
             }
         }
         for (k, (_, asset, amount)) in p.mints.iter().enumerate() {
@@ -608,6 +699,41 @@ mod tests {
         (l, accounts, sym)
     }
 
+    /// A transaction's effects are each account's net change per asset: moves both ways
+    /// net out, a mint credits, a burn debits, and the sender is concerned even when none of
+    /// its balances changed.
+    #[test]
+    fn effects_net_each_accounts_changes() {
+        let (_, [a, b, c], pts) = ledger();
+        let mlk: Symbol = "MLK".parse().unwrap();
+        let amt = Amount::new;
+        let p = Postings {
+            moves: vec![
+                (a, b, mlk, amt(5)),
+                (b, a, mlk, amt(2)),
+                (b, a, pts, amt(4)),
+            ],
+            mints: vec![(a, pts, amt(1))],
+            burns: vec![(a, pts, amt(5))],
+        };
+        let e = TxEffects::of(c, None, &p);
+        let change = |account, asset, amount, credit| BalanceChange {
+            account,
+            asset,
+            amount: amt(amount),
+            credit,
+        };
+        assert_eq!(
+            e.changes,
+            [
+                change(a, mlk, 3, false),
+                change(b, mlk, 3, true),
+                change(b, pts, 4, false)
+            ]
+        );
+        assert_eq!(e.accounts(), [c, a, b]);
+    }
+
     /// Postings check in order and as a whole: a move may spend what an earlier one in the
     /// same change credited, and nothing is written unless all of them pass.
     #[test]
@@ -625,7 +751,7 @@ mod tests {
         };
         assert!(matches!(
             l.check_postings(&reversed),
-            Err(LedgerError::InsufficientBalance { available, .. }) if available.is_zero()
+            Err(LedgerError::InsufficientBalance { available, .. }) if available.amount.is_zero()
         ));
         let overdrawn = Postings {
             moves: vec![(a, b, pts, amt(60)), (a, c, pts, amt(41))],
@@ -633,7 +759,7 @@ mod tests {
         };
         assert!(matches!(
             l.check_postings(&overdrawn),
-            Err(LedgerError::InsufficientBalance { available, .. }) if available == amt(40)
+            Err(LedgerError::InsufficientBalance { available, .. }) if available.amount == amt(40)
         ));
         let burn_after = Postings {
             moves: vec![(a, b, pts, amt(100))],

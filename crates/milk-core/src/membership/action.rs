@@ -28,6 +28,15 @@ pub enum MembershipAction {
         /// The partner's coupon id.
         coupon_id: String,
     },
+    /// A partner reports that a coupon payment it reported was refunded: the LZM it earned is
+    /// taken back, once (center chain; the partner's issuer key). What the member already
+    /// spent of it becomes a debt their next credits settle first.
+    RefundCoupon {
+        /// The customer.
+        user: Address,
+        /// The coupon id the payment was reported under.
+        coupon_id: String,
+    },
     /// TICA changes the earning rules (center chain).
     SetEarningRules {
         /// The new rules.
@@ -132,6 +141,7 @@ impl MembershipAction {
     const JOIN_PACK: u8 = 34;
     const LEAVE_PACK: u8 = 35;
     const PAY_PACK_WEEK: u8 = 36;
+    const REFUND_COUPON: u8 = 50;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -149,6 +159,7 @@ impl MembershipAction {
         Self::JOIN_PACK,
         Self::LEAVE_PACK,
         Self::PAY_PACK_WEEK,
+        Self::REFUND_COUPON,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -166,6 +177,9 @@ impl MembershipAction {
                 coupon_id,
             } => {
                 w.u8(Self::REPORT_COUPON).put(user).u64(*krw).str(coupon_id);
+            }
+            Self::RefundCoupon { user, coupon_id } => {
+                w.u8(Self::REFUND_COUPON).put(user).str(coupon_id);
             }
             Self::SetEarningRules { rules } => {
                 w.u8(Self::SET_EARNING_RULES).put(rules);
@@ -198,6 +212,19 @@ impl MembershipAction {
             Self::BuyOffer { chain, id } => {
                 w.u8(Self::BUY_OFFER).put(chain).str(id);
             }
+            Self::GrantConsent { .. } | Self::WithdrawConsent { .. } | Self::LogAccess { .. } => {
+                self.encode_sharing(w);
+            }
+            Self::OpenPackSeason { .. }
+            | Self::JoinPack { .. }
+            | Self::LeavePack
+            | Self::PayPackWeek { .. } => self.encode_pack(w),
+        }
+    }
+
+    /// [`Self::encode_into`] for the data-sharing actions.
+    fn encode_sharing(&self, w: &mut Writer) {
+        match self {
             Self::GrantConsent {
                 chain,
                 purpose,
@@ -222,6 +249,13 @@ impl MembershipAction {
                     w.put(u);
                 }
             }
+            _ => unreachable!("encode_into sends only data-sharing actions here"),
+        }
+    }
+
+    /// [`Self::encode_into`] for the MiL.k Pack's actions.
+    fn encode_pack(&self, w: &mut Writer) {
+        match self {
             Self::OpenPackSeason {
                 season,
                 starts_ms,
@@ -245,6 +279,7 @@ impl MembershipAction {
             Self::PayPackWeek { week } => {
                 w.u8(Self::PAY_PACK_WEEK).u32(*week);
             }
+            _ => unreachable!("encode_into sends only the Pack's actions here"),
         }
     }
 
@@ -277,6 +312,33 @@ impl MembershipAction {
                 chain: r.get()?,
                 id: r.str("offer id", MAX_REFERENCE_BYTES)?.to_owned(),
             }),
+            Self::GRANT_CONSENT | Self::WITHDRAW_CONSENT | Self::LOG_ACCESS => {
+                Self::decode_sharing(tag, r)
+            }
+            Self::OPEN_PACK_SEASON => Ok(Self::OpenPackSeason {
+                season: r.u32()?,
+                starts_ms: r.u64()?,
+                weeks: r.u32()?,
+                weekly_reward: r.get()?,
+                lzm_per_week: r.get()?,
+            }),
+            Self::JOIN_PACK => Ok(Self::JoinPack { amount: r.get()? }),
+            Self::LEAVE_PACK => Ok(Self::LeavePack),
+            Self::PAY_PACK_WEEK => Ok(Self::PayPackWeek { week: r.u32()? }),
+            Self::REFUND_COUPON => Ok(Self::RefundCoupon {
+                user: r.get()?,
+                coupon_id: r.str("coupon id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            tag => Err(DecodeError::UnknownTag {
+                what: "action",
+                tag,
+            }),
+        }
+    }
+
+    /// [`Self::decode_fields`] for the data-sharing actions.
+    fn decode_sharing(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match tag {
             Self::GRANT_CONSENT => {
                 let chain = r.get()?;
                 let purpose = r.str("purpose", MAX_MEMO_BYTES)?.to_owned();
@@ -310,20 +372,7 @@ impl MembershipAction {
                 let users = (0..n).map(|_| r.get()).collect::<Result<_, _>>()?;
                 Ok(Self::LogAccess { chain, users })
             }
-            Self::OPEN_PACK_SEASON => Ok(Self::OpenPackSeason {
-                season: r.u32()?,
-                starts_ms: r.u64()?,
-                weeks: r.u32()?,
-                weekly_reward: r.get()?,
-                lzm_per_week: r.get()?,
-            }),
-            Self::JOIN_PACK => Ok(Self::JoinPack { amount: r.get()? }),
-            Self::LEAVE_PACK => Ok(Self::LeavePack),
-            Self::PAY_PACK_WEEK => Ok(Self::PayPackWeek { week: r.u32()? }),
-            tag => Err(DecodeError::UnknownTag {
-                what: "action",
-                tag,
-            }),
+            _ => unreachable!("decode_fields sends only data-sharing tags here"),
         }
     }
 }

@@ -23,6 +23,14 @@ pub enum MembershipError {
     /// The coupon was credited already.
     #[error("this coupon was already credited")]
     CouponUsed,
+    /// A refund of a coupon payment this partner never reported (or reported for nothing).
+    #[error(
+        "no LZM was credited to this member for a coupon payment with this id from this partner"
+    )]
+    CouponUnknown,
+    /// A second refund of one coupon payment.
+    #[error("this coupon payment was already refunded: its LZM was taken back")]
+    CouponRefunded,
     /// A level that does not exist.
     #[error("there is no such level")]
     InvalidLevel,
@@ -73,6 +81,8 @@ impl MembershipError {
             MembershipError::PoolExhausted => "pool_exhausted",
             MembershipError::BurnTooSmall => "burn_too_small",
             MembershipError::CouponUsed => "coupon_used",
+            MembershipError::CouponUnknown => "coupon_unknown",
+            MembershipError::CouponRefunded => "coupon_refunded",
             MembershipError::InvalidLevel => "invalid_level",
             MembershipError::OfferExists => "offer_exists",
             MembershipError::InvalidOffer(_) => "invalid_offer",

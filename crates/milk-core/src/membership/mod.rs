@@ -49,6 +49,9 @@ pub mod record {
     pub const PACK: u8 = 50;
     /// `PACK_PAID ‖ season ‖ week` → empty: a week paid.
     pub const PACK_PAID: u8 = 51;
+    /// `DEBT ‖ account` → `u128`: LZM of reversed credits the member had already spent,
+    /// settled from their next credits before any of them counts.
+    pub const DEBT: u8 = 58;
     /// This domain's namespaces.
     pub const NAMESPACES: &[u8] = &[
         EARNED,
@@ -63,6 +66,7 @@ pub mod record {
         PACK_SEASON,
         PACK,
         PACK_PAID,
+        DEBT,
     ];
 
     /// The prefix of the consents given to a partner.
@@ -107,6 +111,20 @@ pub mod record {
         k.extend_from_slice(account.as_bytes());
         k
     }
+
+    /// The key of an account's debt of reversed LZM.
+    pub fn debt(account: &crate::Address) -> Vec<u8> {
+        let mut k = vec![DEBT];
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    /// The key of an account's MLK committed to the Pack.
+    pub fn pack(account: &crate::Address) -> Vec<u8> {
+        let mut k = vec![PACK];
+        k.extend_from_slice(account.as_bytes());
+        k
+    }
 }
 
 /// Why LZM was credited.
@@ -123,6 +141,9 @@ pub enum Reason {
     MlkBurn,
     /// A week in the MiL.k Pack.
     Pack,
+    /// A credit taken back: its source (a coupon payment) was refunded. The record's
+    /// reference names the original.
+    Reversal,
 }
 
 impl Reason {
@@ -133,6 +154,7 @@ impl Reason {
             Reason::Coupon => 3,
             Reason::MlkBurn => 4,
             Reason::Pack => 5,
+            Reason::Reversal => 6,
         }
     }
 
@@ -143,6 +165,7 @@ impl Reason {
             3 => Reason::Coupon,
             4 => Reason::MlkBurn,
             5 => Reason::Pack,
+            6 => Reason::Reversal,
             _ => return None,
         })
     }
@@ -155,6 +178,7 @@ impl Reason {
             Reason::Coupon => "coupon",
             Reason::MlkBurn => "mlk_burn",
             Reason::Pack => "pack",
+            Reason::Reversal => "reversal",
         }
     }
 }
@@ -463,6 +487,10 @@ pub(crate) enum MembershipWrite {
     Rules(EarningRules),
     Floor(Address, Option<(u8, String)>),
     Coupon(Hash),
+    /// A credited coupon payment refunded: its credit was taken back.
+    CouponReversed(Hash),
+    /// What a member owes of reversed LZM (0: nothing).
+    Debt(Address, u128),
     CheckIn(Address, u64),
     Offer(crate::ChainId, String, Offer),
     Consent(crate::ChainId, Address, Consent),
@@ -513,6 +541,8 @@ pub struct Membership {
     credits: BTreeMap<Vec<u8>, Vec<u8>>,
     floors: HashMap<Address, (u8, String)>,
     coupons: HashSet<Hash>,
+    reversed: HashSet<Hash>,
+    debts: HashMap<Address, u128>,
     checkins: HashSet<(Address, u64)>,
     offers: BTreeMap<(crate::ChainId, String), Offer>,
     consents: BTreeMap<(crate::ChainId, Address), Consent>,
@@ -550,6 +580,8 @@ impl Membership {
             credits: BTreeMap::new(),
             floors: HashMap::new(),
             coupons: HashSet::new(),
+            reversed: HashSet::new(),
+            debts: HashMap::new(),
             checkins: HashSet::new(),
             offers: BTreeMap::new(),
             consents: BTreeMap::new(),
@@ -625,6 +657,25 @@ impl Membership {
         self.coupons.contains(key)
     }
 
+    /// Whether a credited coupon payment was refunded (its credit taken back).
+    pub fn coupon_reversed(&self, key: &Hash) -> bool {
+        self.reversed.contains(key)
+    }
+
+    /// What `account` owes of reversed LZM it had already spent.
+    pub fn debt_of(&self, account: &Address) -> u128 {
+        self.debts.get(account).copied().unwrap_or(0)
+    }
+
+    /// The credit `account` got from `source`, if any.
+    pub fn credit_from(&self, account: &Address, source: &Hash) -> Option<Credit> {
+        let prefix = record::credits(account);
+        (self.credits.range(prefix.clone()..))
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .find(|(k, _)| k.get(41..) == Some(&source.0[..]))
+            .and_then(|(k, v)| decode_credit(k, v).map(|(_, c)| c))
+    }
+
     /// An account's level at `now_ms`.
     pub fn level(&self, account: &Address, now_ms: u64) -> LevelView {
         let today = now_ms / crate::ledger::DAY_MS;
@@ -684,7 +735,7 @@ impl Membership {
                         .is_some_and(|t| t / crate::ledger::DAY_MS == today)
             })
             .filter_map(|(k, v)| decode_credit(k, v))
-            .filter(|(_, c)| c.reason != Reason::MlkBurn)
+            .filter(|(_, c)| !matches!(c.reason, Reason::MlkBurn | Reason::Reversal))
             .map(|(_, c)| c.amount.units())
             .sum();
         self.rules.daily_cap.units().saturating_sub(activity)
@@ -717,9 +768,7 @@ impl Membership {
     }
 
     fn pack_key(account: &Address) -> Vec<u8> {
-        let mut k = vec![record::PACK];
-        k.extend_from_slice(account.as_bytes());
-        k
+        record::pack(account)
     }
 
     fn paid_key(season: u32, week: u32) -> Vec<u8> {
@@ -771,10 +820,9 @@ impl Membership {
                     }
                 }
             }
-            MembershipWrite::Coupon(h) => {
-                self.touched.push(Self::coupon_key(&h));
-                self.coupons.insert(h);
-            }
+            MembershipWrite::Coupon(_)
+            | MembershipWrite::CouponReversed(_)
+            | MembershipWrite::Debt(..) => self.write_coupon(w),
             MembershipWrite::CheckIn(a, day) => {
                 self.touched.push(Self::checkin_key(&a, day));
                 self.checkins.insert((a, day));
@@ -817,6 +865,28 @@ impl Membership {
         }
     }
 
+    /// [`Self::write`] for coupons and the debts their refunds leave.
+    fn write_coupon(&mut self, w: MembershipWrite) {
+        match w {
+            MembershipWrite::Coupon(h) => {
+                self.touched.push(Self::coupon_key(&h));
+                self.coupons.insert(h);
+            }
+            MembershipWrite::CouponReversed(h) => {
+                self.touched.push(Self::coupon_key(&h));
+                self.reversed.insert(h);
+            }
+            MembershipWrite::Debt(a, owed) => {
+                self.touched.push(record::debt(&a));
+                match owed {
+                    0 => self.debts.remove(&a),
+                    owed => self.debts.insert(a, owed),
+                };
+            }
+            _ => unreachable!("write sends only coupon and debt records here"),
+        }
+    }
+
     fn value(&self, key: &[u8]) -> Option<Vec<u8>> {
         let (ns, rest) = key.split_first()?;
         let account = || Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok();
@@ -833,10 +903,18 @@ impl Membership {
                 v.extend_from_slice(why.as_bytes());
                 v
             }),
-            record::COUPON => self
-                .coupons
-                .contains(&Hash(rest.try_into().ok()?))
-                .then(Vec::new),
+            record::COUPON => {
+                let h = Hash(rest.try_into().ok()?);
+                let state = self
+                    .coupons
+                    .contains(&h)
+                    .then_some(self.reversed.contains(&h));
+                state.map(|reversed| if reversed { vec![1] } else { Vec::new() })
+            }
+            record::DEBT => self
+                .debts
+                .get(&account()?)
+                .map(|v| v.to_be_bytes().to_vec()),
             record::CHECKIN => self.checkins.contains(&(account()?, day()?)).then(Vec::new),
             record::OFFER => {
                 let (chain, id) = record::split_partner_key(rest)?;
@@ -901,6 +979,7 @@ impl crate::ledger::DomainRecords for Membership {
         keys.push(vec![record::RULES]);
         keys.extend(self.floors.keys().map(record::floor));
         keys.extend(self.coupons.iter().map(Self::coupon_key));
+        keys.extend(self.debts.keys().map(record::debt));
         keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
         keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
         keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
@@ -925,10 +1004,8 @@ impl crate::ledger::DomainRecords for Membership {
             record::CREDIT => self.restore_credit(key, value),
             record::RULES => EarningRules::from_bytes(value).ok().map(|r| self.rules = r),
             record::FLOOR => self.restore_floor(rest, value),
-            record::COUPON => value.is_empty().then_some(()).and_then(|()| {
-                self.coupons.insert(Hash(rest.try_into().ok()?));
-                Some(())
-            }),
+            record::COUPON => self.restore_coupon(rest, value),
+            record::DEBT => self.restore_debt(rest, value),
             record::CHECKIN => self.restore_checkin(rest, value),
             record::OFFER => self.restore_offer(rest, value),
             record::CONSENT => self.restore_consent(rest, value),
@@ -960,6 +1037,27 @@ impl Membership {
         decode_credit(key, value)?;
         (key.len() == 73).then_some(())?;
         self.credits.insert(key.to_vec(), value.to_vec());
+        Some(())
+    }
+
+    fn restore_coupon(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let h = Hash(rest.try_into().ok()?);
+        match value {
+            [] => {}
+            [1] => {
+                self.reversed.insert(h);
+            }
+            _ => return None,
+        }
+        self.coupons.insert(h);
+        Some(())
+    }
+
+    fn restore_debt(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
+        let a = Address::from_bytes(rest.try_into().ok()?).ok()?;
+        let owed = u128::from_be_bytes(value.try_into().ok()?);
+        (owed > 0).then_some(())?;
+        self.debts.insert(a, owed);
         Some(())
     }
 

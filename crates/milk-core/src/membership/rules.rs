@@ -47,21 +47,32 @@ impl ChainState {
         if amount == 0 {
             return None;
         }
+        // A debt of reversed LZM is settled first: that part stays in the pool and counts
+        // for no level. The record keeps the whole credit, so reversing it is exact.
+        let debt = m.debt_of(account);
+        let paid = amount - amount.min(debt);
         let day = now_ms / crate::ledger::DAY_MS;
-        Some(Credit {
-            moves: vec![(pool, *account, config.token, Amount::new(amount))],
-            writes: vec![
-                MembershipWrite::Earned(*account, day, m.earned_on(account, day) + amount),
-                MembershipWrite::Credit {
-                    account: *account,
-                    time_ms: now_ms,
-                    source,
-                    reason,
-                    amount,
-                    reference,
-                },
-            ],
-        })
+        let mut writes = vec![MembershipWrite::Credit {
+            account: *account,
+            time_ms: now_ms,
+            source,
+            reason,
+            amount,
+            reference,
+        }];
+        if debt > 0 {
+            writes.push(MembershipWrite::Debt(*account, debt - (amount - paid)));
+        }
+        let mut moves = Vec::new();
+        if paid > 0 {
+            moves.push((pool, *account, config.token, Amount::new(paid)));
+            writes.push(MembershipWrite::Earned(
+                *account,
+                day,
+                m.earned_on(account, day) + paid,
+            ));
+        }
+        Some(Credit { moves, writes })
     }
 
     /// Checks a membership action at block time `now_ms`.
@@ -79,6 +90,9 @@ impl ChainState {
                 krw,
                 coupon_id,
             } => self.report_coupon(tx, user, krw, coupon_id, now_ms),
+            MembershipAction::RefundCoupon { user, coupon_id } => {
+                self.refund_coupon(tx, user, coupon_id, now_ms)
+            }
             MembershipAction::SetEarningRules { rules } => self.set_earning_rules(tx, rules),
             MembershipAction::SetLevelFloor {
                 user,
@@ -172,11 +186,9 @@ impl ChainState {
         }
         let have = self.balance(&tx.sender, &currency);
         if have < *amount {
-            return Err(TxError::Ledger(LedgerError::InsufficientBalance {
-                asset: currency,
-                available: have,
-                needed: *amount,
-            }));
+            return Err(TxError::Ledger(
+                self.ledger().short(currency, have, *amount),
+            ));
         }
         let wanted = amount
             .units()
@@ -208,6 +220,20 @@ impl ChainState {
         Ok(change)
     }
 
+    /// What a partner's coupon report or refund needs first: membership, the sender's chain
+    /// (its issuer key must be an admitted partner's) and the coupon's key there.
+    fn partner_coupon(
+        &self,
+        tx: &Transaction,
+        coupon_id: &str,
+    ) -> Result<(&super::Membership, &crate::ChainId, Hash), TxError> {
+        let m = self.membership_state()?;
+        BrandState::check_reference(coupon_id)?;
+        let chain = (self.partner_of_issuer(&tx.sender, |s| s != PartnerStatus::Applied))
+            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
+        Ok((m, chain, coupon_key(chain, coupon_id)))
+    }
+
     /// `ReportCoupon`: a partner reports a customer's coupon payment, which earns LZM (center
     /// chain; the partner's issuer key), once per coupon.
     fn report_coupon(
@@ -218,12 +244,8 @@ impl ChainState {
         coupon_id: &str,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let m = self.membership_state()?;
+        let (m, chain, key) = self.partner_coupon(tx, coupon_id)?;
         let mut change = Change::default();
-        BrandState::check_reference(coupon_id)?;
-        let chain = (self.partner_of_issuer(&tx.sender, |s| s != PartnerStatus::Applied))
-            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
-        let key = coupon_key(chain, coupon_id);
         if m.coupon_used(&key) {
             return Err(TxError::Membership(MembershipError::CouponUsed));
         }
@@ -242,6 +264,55 @@ impl ChainState {
         }
         change.membership.push(MembershipWrite::Coupon(key));
 
+        Ok(change)
+    }
+
+    /// `RefundCoupon`: a partner reports that a coupon payment it reported was refunded: the
+    /// LZM credited for it is taken back, once. What the member still holds goes back to the
+    /// activity pool; what they already spent or sent becomes a debt their next credits settle
+    /// first. The level no longer counts any of it (on the credit's day).
+    fn refund_coupon(
+        &self,
+        tx: &Transaction,
+        user: &Address,
+        coupon_id: &str,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let (m, _, key) = self.partner_coupon(tx, coupon_id)?;
+        if m.coupon_reversed(&key) {
+            return Err(TxError::Membership(MembershipError::CouponRefunded));
+        }
+        let credit = (m
+            .coupon_used(&key)
+            .then(|| m.credit_from(user, &key))
+            .flatten())
+        .ok_or(TxError::Membership(MembershipError::CouponUnknown))?;
+        let config = m.config();
+        let amount = credit.amount.units();
+        let take = amount.min(self.balance(user, &config.token).units());
+        let mut change = Change::default();
+        if take > 0 {
+            let back = (*user, config.activity_pool, config.token, Amount::new(take));
+            change.postings.moves.push(back);
+        }
+        let day = credit.time_ms / crate::ledger::DAY_MS;
+        let counted = m.earned_on(user, day).saturating_sub(amount);
+        change.membership = vec![
+            MembershipWrite::CouponReversed(key),
+            MembershipWrite::Earned(*user, day, counted),
+            MembershipWrite::Credit {
+                account: *user,
+                time_ms: now_ms,
+                source: tx.id(),
+                reason: Reason::Reversal,
+                amount,
+                reference: credit.reference,
+            },
+        ];
+        if take < amount {
+            let owed = m.debt_of(user).saturating_add(amount - take);
+            change.membership.push(MembershipWrite::Debt(*user, owed));
+        }
         Ok(change)
     }
 
@@ -361,11 +432,11 @@ impl ChainState {
         let token = m.config().token;
         let have = self.balance(&tx.sender, &token);
         if have < offer.price {
-            return Err(TxError::Ledger(LedgerError::InsufficientBalance {
-                asset: token,
-                available: have,
-                needed: offer.price,
-            }));
+            return Err(TxError::Ledger(self.ledger().short(
+                token,
+                have,
+                offer.price,
+            )));
         }
         change
             .postings

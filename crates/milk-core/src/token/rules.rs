@@ -24,6 +24,9 @@ impl ChainState {
         match action {
             TokenAction::Transfer { to, amount, .. } => {
                 nonzero(*amount)?;
+                if *to == tx.sender {
+                    return Err(TxError::Ledger(LedgerError::SelfTransfer));
+                }
                 if !self.transfers_allowed() {
                     return Err(TxError::Brand(BrandError::TransfersDisabled));
                 }
@@ -71,13 +74,7 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<(), TxError> {
         let available = self.balance(account, asset);
-        let short = |available| {
-            TxError::Ledger(LedgerError::InsufficientBalance {
-                asset: *asset,
-                available,
-                needed: amount,
-            })
-        };
+        let short = |available| TxError::Ledger(self.ledger().short(*asset, available, amount));
         if available < amount {
             return Err(short(available));
         }

@@ -277,11 +277,8 @@ impl ChainState {
         let currency = self.reward_currency()?.0;
         let have = self.balance(&applicant, &currency);
         if have.units() < stake {
-            return Err(TxError::Ledger(LedgerError::InsufficientBalance {
-                asset: currency,
-                available: have,
-                needed: Amount::new(stake),
-            }));
+            let needed = Amount::new(stake);
+            return Err(TxError::Ledger(self.ledger().short(currency, have, needed)));
         }
         let staked = (applicant, *STAKES, currency, Amount::new(stake));
         change.postings.moves.push(staked);

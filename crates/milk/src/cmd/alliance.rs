@@ -213,9 +213,8 @@ pub fn show(client: &Client, j: bool, args: ShowArgs) -> Result<()> {
     let ShowArgs { chain } = args;
     let m = client.alliance_member(&chain)?;
     let v = serde_json::to_value(&m)?;
-    out(j, v.clone(), || {
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    });
+    // Its amounts (the initial float, the conversion terms) in whole tokens of its own.
+    out(j, v.clone(), || super::human(&v, m.decimals));
     Ok(())
 }
 

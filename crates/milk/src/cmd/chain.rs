@@ -45,6 +45,9 @@ pub struct TxArgs {
     pub chain: String,
     /// The transaction id.
     pub id: String,
+    /// Read it as this key's account (its own transaction on a private brand chain).
+    #[arg(long = "as")]
+    pub as_key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -94,7 +97,12 @@ pub fn balance(ks: &Keystore, client: &Client, j: bool, args: BalanceArgs) -> Re
         let mut s = format!("{}\n", view.address);
         for c in &view.chains {
             for b in &c.balances {
-                s += &format!("  {:<10} {:>6} {:>24}\n", c.chain, b.asset, b.display);
+                s += &format!(
+                    "  {:<10} {:>6} {:>24}\n",
+                    c.chain,
+                    b.asset,
+                    grouped(&b.display)
+                );
             }
         }
         s.trim_end().to_owned()
@@ -154,7 +162,8 @@ pub fn transfer(ks: &Keystore, client: &Client, j: bool, args: TransferArgs) -> 
         .next()
         .context("node answered no result")?;
     if let Some(e) = &r.error {
-        bail!("transfer rejected: {} ({})", e.message, e.code);
+        let message = format!("transfer rejected: {}", e.message);
+        return Err(crate::failure::Refused::new(e.code.clone(), message).into());
     }
     out(j, serde_json::to_value(&r)?, || match r.height {
         Some(h) => format!(
@@ -167,9 +176,12 @@ pub fn transfer(ks: &Keystore, client: &Client, j: bool, args: TransferArgs) -> 
     Ok(())
 }
 
-pub fn tx(client: &Client, j: bool, args: TxArgs) -> Result<()> {
-    let TxArgs { chain, id } = args;
-    let view = client.tx(&chain, &id)?;
+pub fn tx(ks: &Keystore, client: &Client, j: bool, args: TxArgs) -> Result<()> {
+    let TxArgs { chain, id, as_key } = args;
+    let view = match &as_key {
+        Some(name) => client.tx_as(&chain, &id, &ks.unlock(name, &passphrase(false)?)?)?,
+        None => client.tx(&chain, &id)?,
+    };
     // Check the proof here rather than trusting the node's word.
     let proof_ok = match &view.proof {
         Some(p) => {
@@ -185,8 +197,18 @@ pub fn tx(client: &Client, j: bool, args: TxArgs) -> Result<()> {
             };
             let leaf = Hash::from_hex(&p.leaf).map_err(|e| anyhow!(e))?;
             let root = Hash::from_hex(&p.tx_root).map_err(|e| anyhow!(e))?;
-            let block = client.block(&chain, view.height.unwrap_or(0))?;
-            Some(proof.verify(&leaf, &root) && block.summary.tx_root == p.tx_root)
+            // A customer may not read a private chain's blocks: the root is the node's word.
+            let in_block = match as_key {
+                Some(_) => true,
+                None => {
+                    client
+                        .block(&chain, view.height.unwrap_or(0))?
+                        .summary
+                        .tx_root
+                        == p.tx_root
+                }
+            };
+            Some(proof.verify(&leaf, &root) && in_block)
         }
         None => None,
     };
@@ -235,11 +257,11 @@ pub fn block(client: &Client, j: bool, args: BlockArgs) -> Result<()> {
     let b = client.block(&chain, height)?;
     out(j, serde_json::to_value(&b)?, || {
         let mut s = format!(
-            "{chain} block {}\nhash       {}\nprev       {}\ntime_ms    {}\ntx_root    {}\nstate_root {}\nproducer   {}\ntxs        {}",
+            "{chain} block {}\nhash       {}\nprev       {}\ntime       {}\ntx_root    {}\nstate_root {}\nproducer   {}\ntxs        {}",
             b.summary.height,
             b.summary.hash,
             b.summary.prev_hash,
-            b.summary.time_ms,
+            local_time(b.summary.time_ms),
             b.summary.tx_root,
             b.summary.state_root,
             b.summary.producer,
@@ -251,6 +273,25 @@ pub fn block(client: &Client, j: bool, args: BlockArgs) -> Result<()> {
         s
     });
     Ok(())
+}
+
+/// For a brand chain, the center chain's transactions about it (read after the brand chain,
+/// so every leg it shows is there), with their proofs.
+fn center_evidence(
+    source: &crate::verify::Source,
+    genesis: &milk_core::genesis::Genesis,
+    chain: &ChainId,
+    blocks: &[milk_core::block::Block],
+) -> Result<Vec<crate::evidence::Evidence>> {
+    let Some(asset) = (genesis.chain(chain))
+        .filter(|c| c.partner.is_some())
+        .and_then(|c| c.assets.first())
+    else {
+        return Ok(Vec::new());
+    };
+    let (_, center) = crate::verify::collect(source, &ChainId::center())?;
+    let head = blocks.len().saturating_sub(1) as u64;
+    Ok(crate::evidence::gather(&center, chain, &asset.symbol, head))
 }
 
 pub fn export(client: &Client, j: bool, args: ExportArgs) -> Result<()> {
@@ -265,14 +306,17 @@ pub fn export(client: &Client, j: bool, args: ExportArgs) -> Result<()> {
         None => crate::verify::Source::Node(client.clone()),
     };
     let (genesis, blocks) = crate::verify::collect(&source, &chain)?;
-    crate::verify::Export::write(&path, &chain, &genesis, &blocks)?;
+    let center = center_evidence(&source, &genesis, &chain, &blocks)?;
+    let pieces = center.len();
+    crate::verify::Export::write(&path, &chain, &genesis, &blocks, center)?;
     out(
         j,
-        json!({ "chain": chain, "blocks": blocks.len(), "file": path }),
+        json!({ "chain": chain, "blocks": blocks.len(), "center_evidence": pieces, "file": path }),
         || {
             format!(
-                "exported {} blocks of {chain} to {}",
-                blocks.len(),
+                "exported {chain}'s blocks 0 to {} (its genesis block and {} more), with {pieces} center-chain transactions about it and their proofs, to {}",
+                blocks.len().saturating_sub(1),
+                blocks.len().saturating_sub(1),
                 path.display()
             )
         },
@@ -311,9 +355,13 @@ pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
                     (Some(e), Some(h)) => s += &format!("{}: BAD at block {h}: {e}\n", r.chain),
                     (Some(e), None) => s += &format!("{}: BAD: {e}\n", r.chain),
                     _ => {
+                        let checked = match r.blocks_checked {
+                            0 => "only its genesis block".to_owned(),
+                            n => format!("blocks 1 to {n} replayed from its genesis block"),
+                        };
                         s += &format!(
-                            "{}: ok, {} blocks verified, head {} {}\n",
-                            r.chain, r.blocks_checked, r.head_height, r.head_hash
+                            "{}: ok, {checked}; head {} {}\n",
+                            r.chain, r.head_height, r.head_hash
                         )
                     }
                 }
@@ -360,6 +408,26 @@ pub enum ClusterChange {
         /// The voters' numbers.
         #[arg(required = true)]
         nodes: Vec<u64>,
+    },
+    /// Name the keys that may sign a chain's blocks from its next block on, signed by TICA's
+    /// key: the chain's genesis producer (shown by `milk cluster`) and node keys of nodes
+    /// that hold the chain (`milkd --print-node-key`). A partner's node makes its chain's
+    /// blocks with its own key once it is in the set and votes; leaving every node that is
+    /// up out of the set stops the chain until TICA names a live one.
+    Producers {
+        /// The chain.
+        #[arg(long)]
+        chain: String,
+        /// The keys, `milk1…`.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Have the node given by `--node` stand for election in a chain now (it must vote in it
+    /// and hold a key of its producer set).
+    Elect {
+        /// The chain.
+        #[arg(long)]
+        chain: String,
     },
 }
 
@@ -422,14 +490,17 @@ pub fn cluster(client: &Client, j: bool, args: ClusterArgs) -> Result<()> {
         Some(ClusterChange::Agree { nodes }) => return agree(client, j, &nodes),
         Some(ClusterChange::AddLearner { chain, node }) => Some(client.add_learner(&chain, node)?),
         Some(ClusterChange::Voters { chain, nodes }) => Some(client.set_voters(&chain, nodes)?),
+        Some(ClusterChange::Producers { chain, keys }) => Some(client.set_producers(&chain, keys)?),
+        Some(ClusterChange::Elect { chain }) => Some(client.elect(&chain)?),
     };
     if let Some(c) = changed {
         out(j, serde_json::to_value(&c)?, || {
             format!(
-                "{}: voters {:?}, led by node {}",
+                "{}: voters {:?}, led by node {}, producers {}",
                 c.chain,
                 c.voters,
-                c.leader.map_or("none".into(), |l| l.to_string())
+                c.leader.map_or("none".into(), |l| l.to_string()),
+                c.producers.join(", ")
             )
         });
         return Ok(());
@@ -440,17 +511,18 @@ pub fn cluster(client: &Client, j: bool, args: ClusterArgs) -> Result<()> {
             return "this node is not replicated: it alone makes every chain's blocks".into();
         };
         let mut s = format!(
-            "node {node}\n{:<10} {:<7} {:<10} {:<6} {:<9} {:<8} state root\n",
-            "chain", "leader", "role", "term", "applied", "height"
+            "node {node}\n{:<10} {:<7} {:<10} {:<9} {:<6} {:<9} {:<8} state root\n",
+            "chain", "leader", "role", "produces", "term", "applied", "height"
         );
         for c in &view.chains {
             let leader = c.leader.map_or("none".into(), |l| l.to_string());
             let applied = c.applied.map_or("-".into(), |a| a.to_string());
             s += &format!(
-                "{:<10} {:<7} {:<10} {:<6} {:<9} {:<8} {}\n",
+                "{:<10} {:<7} {:<10} {:<9} {:<6} {:<9} {:<8} {}\n",
                 c.chain,
                 leader,
                 c.role,
+                if c.produces { "yes" } else { "no" },
                 c.term,
                 applied,
                 c.height,
@@ -485,7 +557,9 @@ pub fn chains(ks: &Keystore, client: &Client, j: bool) -> Result<()> {
             );
             for a in &c.assets {
                 let supply = match &a.supply {
-                    Some(units) => Amount::new(units.parse().unwrap_or(0)).to_decimal(a.decimals),
+                    Some(units) => {
+                        grouped(&Amount::new(units.parse().unwrap_or(0)).to_decimal(a.decimals))
+                    }
                     None => "private".to_owned(),
                 };
                 s += &format!("           {:<6} supply {supply}\n", a.symbol);

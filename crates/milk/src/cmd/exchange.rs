@@ -192,10 +192,34 @@ pub fn buy(ks: &Keystore, client: &Client, j: bool, args: BuyArgs) -> Result<()>
 pub fn treasury(ks: &Keystore, client: &Client, j: bool) -> Result<()> {
     let _ = ks;
     let t = client.treasury()?;
-    out(j, t.clone(), || {
-        serde_json::to_string_pretty(&t).unwrap_or_default()
-    });
+    out(j, t.clone(), || treasury_text(client, &t));
     Ok(())
+}
+
+/// TICA's treasury in MLK and each market's tokens.
+fn treasury_text(client: &Client, t: &serde_json::Value) -> String {
+    let amount = |v: &serde_json::Value, k: &str, d: u8| units(v[k].as_str().unwrap_or("0"), d);
+    let mut s = format!(
+        "reserve {} MLK, fees collected {} MLK, in escrow for buys {} MLK",
+        amount(t, "reserve", MLK_DECIMALS),
+        amount(t, "fees", MLK_DECIMALS),
+        amount(t, "escrow", MLK_DECIMALS)
+    );
+    for m in t["markets"].as_array().into_iter().flatten() {
+        let asset = m["asset"].as_str().unwrap_or("?");
+        let d = client.market(asset).map_or(0, |m| m.decimals);
+        s += &format!(
+            "\n{asset}: inventory {}, in escrow for sales {}, curve position {}, stock {}, \
+             awaiting delivery {}; worth KRW {}",
+            amount(m, "inventory", d),
+            amount(m, "escrow", d),
+            amount(m, "position", d),
+            amount(m, "stock", d),
+            amount(m, "awaiting", d),
+            m["exposure_krw"].as_str().unwrap_or("0")
+        );
+    }
+    s
 }
 
 /// A quote with sizes in whole units.
@@ -219,30 +243,54 @@ fn fetch_quote(
 }
 
 fn show_trade(j: bool, t: &milk_api::exchange::TradeView, decimals: u8) -> Result<()> {
+    if let Some(code) = &t.code {
+        let message = format!("trade {} {}; everything locked went back", t.id, t.status);
+        return Err(crate::failure::Refused::new(code.clone(), message).into());
+    }
+    out(j, serde_json::to_value(t)?, || trade_text(t, decimals));
+    Ok(())
+}
+
+/// A trade as a person reads it, whatever its status.
+fn trade_text(t: &milk_api::exchange::TradeView, decimals: u8) -> String {
     use milk_core::exchange::curve::Side;
     let field = |v: &Option<String>, d: u8| units(v.as_deref().unwrap_or("0"), d);
-    out(j, serde_json::to_value(t)?, || {
-        let verb = match (t.side, t.status.as_str(), &t.code) {
-            (_, status, Some(code)) => {
-                return format!(
-                    "{status} ({code}); everything locked went back\ntrade {}",
-                    t.id
-                );
-            }
-            (Some(Side::Sell), "filled", _) => "sold",
-            (Some(Side::Buy), "filled", _) => "bought",
-            (_, status, _) => return format!("{status}, still settling\ntrade {}", t.id),
-        };
-        format!(
-            "{verb} {} {} for {} MLK (fee {} MLK), at {} KRW each\ntrade {}",
-            field(&t.tokens, decimals),
-            t.asset.as_deref().unwrap_or("?"),
-            field(&t.total, MLK_DECIMALS),
-            field(&t.fee, MLK_DECIMALS),
-            field(&t.price_krw_e4, 4),
-            t.id
-        )
-    });
+    let verb = match (t.side, t.status.as_str(), &t.code) {
+        (_, status, Some(code)) => {
+            return format!(
+                "{status} ({code}); everything locked went back\ntrade {}",
+                t.id
+            );
+        }
+        (Some(Side::Sell), "filled", _) => "sold",
+        (Some(Side::Buy), "filled", _) => "bought",
+        (_, status, _) => return format!("{status}, still settling\ntrade {}", t.id),
+    };
+    format!(
+        "{verb} {} {} for {} MLK (fee {} MLK), at {} KRW each\ntrade {}",
+        field(&t.tokens, decimals),
+        t.asset.as_deref().unwrap_or("?"),
+        field(&t.total, MLK_DECIMALS),
+        field(&t.fee, MLK_DECIMALS),
+        field(&t.price_krw_e4, 4),
+        t.id
+    )
+}
+
+#[derive(clap::Args)]
+pub struct TradeArgs {
+    /// The trade's id (its order's transaction id).
+    pub id: String,
+}
+
+/// A trade's status, from `pending` to `filled` (or `refused`, with why).
+pub fn trade(client: &Client, j: bool, args: TradeArgs) -> Result<()> {
+    let t = client.trade_status(&args.id)?;
+    let decimals = match &t.asset {
+        Some(asset) => client.market(asset)?.decimals,
+        None => 0,
+    };
+    out(j, serde_json::to_value(&t)?, || trade_text(&t, decimals));
     Ok(())
 }
 
@@ -272,6 +320,9 @@ fn market_cmd(client: &Client, asset: Option<String>, j: bool) -> Result<()> {
             "token", "chain", "price KRW", "floor", "ceiling", "largest buy"
         );
         for m in &markets {
+            // The curve's room or the market's order limit, whichever binds.
+            let base = |v: &str| v.parse::<u128>().unwrap_or(0);
+            let largest = base(&m.largest_buy).min(base(&m.max_order)).to_string();
             s += &format!(
                 "{:<6} {:<10} {:>12} {:>12} {:>12} {:>16}\n",
                 m.asset,
@@ -279,7 +330,7 @@ fn market_cmd(client: &Client, asset: Option<String>, j: bool) -> Result<()> {
                 units(&m.price_krw_e4, 4),
                 units(&m.min_price_krw_e4, 4),
                 units(&m.max_price_krw_e4, 4),
-                units(&m.largest_buy, m.decimals)
+                units(&largest, m.decimals)
             );
         }
         s.trim_end().to_owned()

@@ -118,8 +118,22 @@ pub fn import(ks: &Keystore, j: bool, args: ImportArgs) -> Result<()> {
 
 pub fn demo(ks: &Keystore, j: bool, args: DemoArgs) -> Result<()> {
     let DemoArgs { label, name } = args;
+    let labels = milk_core::genesis::demo_labels();
+    if !labels.contains(&label) {
+        bail!(
+            "no demo key {label:?}; the demo keys are {}",
+            labels.join(", ")
+        );
+    }
     let key = demo_key(&label);
     let name = name.unwrap_or_else(|| label.clone());
+    // Importing the same demo key under the same name again changes nothing.
+    if ks.address(&name).is_ok_and(|a| a == key.address()) {
+        out(j, json!({ "name": name, "address": key.address() }), || {
+            format!("{name}: {} (already imported)", key.address())
+        });
+        return Ok(());
+    }
     let path = ks.add(&name, &key, &passphrase(false)?)?;
     if !j {
         eprintln!("note: demo keys are public; never hold value with them");

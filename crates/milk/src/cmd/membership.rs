@@ -33,6 +33,40 @@ pub struct LevelArgs {
     pub who: String,
 }
 
+/// The MiL.k Pack as a member sees it: the season, their commitment and what it earned.
+pub fn pack(ks: &Keystore, client: &Client, j: bool, args: LevelArgs) -> Result<()> {
+    let address = resolve(ks, &args.who)?;
+    let m = client.member(&address.to_string())?;
+    out(j, serde_json::to_value(&m.pack)?, || {
+        let Some(p) = &m.pack else {
+            return "no MiL.k Pack season is open".to_owned();
+        };
+        let mut s = format!(
+            "MiL.k Pack season {}: {} weeks from {}; each week {} MLK shared pro rata and {} LZM a member",
+            p.season,
+            p.weeks,
+            super::local_time(p.starts_ms),
+            units(&p.weekly_reward, MLK_DECIMALS),
+            units(&p.lzm_per_week, LZM_DECIMALS)
+        );
+        s += &match (&p.committed, p.since_ms) {
+            (Some(c), Some(since)) => format!(
+                "\n{} has {} MLK committed since {}; {} LZM earned from Pack weeks",
+                m.address,
+                units(c, MLK_DECIMALS),
+                super::local_time(since),
+                units(&p.lzm_earned, LZM_DECIMALS)
+            ),
+            _ => format!(
+                "\n{} is not in the Pack (milk membership join-pack)",
+                m.address
+            ),
+        };
+        s
+    });
+    Ok(())
+}
+
 pub fn check_in(ks: &Keystore, client: &Client, j: bool, args: CheckInArgs) -> Result<()> {
     let CheckInArgs { from } = args;
     let receipt = center_tx(
@@ -69,7 +103,7 @@ pub fn burn_for_lzm(ks: &Keystore, client: &Client, j: bool, args: BurnForLzmArg
         || {
             format!(
                 "burned {} MLK for LZM\n{receipt}",
-                amount.to_decimal(MLK_DECIMALS)
+                grouped(&amount.to_decimal(MLK_DECIMALS))
             )
         },
     );
@@ -96,9 +130,9 @@ pub fn level(ks: &Keystore, client: &Client, j: bool, args: LevelArgs) -> Result
         }
         for l in &m.leaving {
             s += &format!(
-                "\n{} LZM leaves the window at {} (Unix ms)",
+                "\n{} LZM leaves the window on {}",
                 units(&l.amount, LZM_DECIMALS),
-                l.at_ms
+                super::local_time(l.at_ms)
             );
         }
         for c in &m.consents {
@@ -116,7 +150,7 @@ pub fn level(ks: &Keystore, client: &Client, j: bool, args: LevelArgs) -> Result
             );
         }
         for a in &m.access_log {
-            s += &format!("\nread by {} at {} (Unix ms)", a.chain, a.time_ms);
+            s += &format!("\nread by {} on {}", a.chain, super::local_time(a.time_ms));
         }
         s
     });
@@ -189,6 +223,9 @@ pub enum MembershipCmd {
     BuyOffer(BuyOfferArgs),
     /// Report a customer's coupon payment, which earns them LZM (a partner's issuer key).
     Coupon(CouponArgs),
+    /// Report that a coupon payment was refunded: the LZM it earned is taken back, once, and
+    /// what the customer already spent of it is owed from their next credits.
+    RefundCoupon(RefundCouponArgs),
 }
 
 #[derive(clap::Args)]
@@ -360,14 +397,25 @@ pub struct CouponArgs {
     pub coupon: String,
 }
 
+#[derive(clap::Args)]
+pub struct RefundCouponArgs {
+    /// The partner's issuer key.
+    #[arg(long)]
+    pub partner_key: String,
+    /// The customer: an address or a key name.
+    #[arg(long)]
+    pub user: String,
+    /// The coupon id the payment was reported under.
+    #[arg(long)]
+    pub coupon: String,
+}
+
 pub fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: bool) -> Result<()> {
     let receipt = match cmd {
         MembershipCmd::Rules => {
             let r = client.membership_rules()?;
             let v = serde_json::to_value(&r)?;
-            out(j, v.clone(), || {
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            });
+            out(j, v.clone(), || super::human(&v, LZM_DECIMALS));
             return Ok(());
         }
         MembershipCmd::SetRules(args) => set_rules(ks, client, args)?,
@@ -402,6 +450,7 @@ pub fn membership_cmd(ks: &Keystore, client: &Client, cmd: MembershipCmd, j: boo
         MembershipCmd::BuyOffer(args) => buy_offer(ks, client, args)?,
         MembershipCmd::Floor(args) => floor(ks, client, args)?,
         MembershipCmd::Coupon(args) => coupon(ks, client, args)?,
+        MembershipCmd::RefundCoupon(args) => refund_coupon(ks, client, args)?,
     };
     out(j, json!({ "receipt": receipt }), || receipt.clone());
     Ok(())
@@ -467,9 +516,7 @@ pub fn withdraw(ks: &Keystore, client: &Client, args: WithdrawArgs) -> Result<St
 pub fn segment(client: &Client, j: bool, args: SegmentArgs) -> Result<()> {
     let SegmentArgs { chain, level } = args;
     let v = client.partner_get(&chain, &format!("/segment?level={level}"))?;
-    out(j, v.clone(), || {
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    });
+    out(j, v.clone(), || super::human(&v, LZM_DECIMALS));
     Ok(())
 }
 
@@ -585,16 +632,57 @@ pub fn coupon(ks: &Keystore, client: &Client, args: CouponArgs) -> Result<String
         coupon,
     } = args;
     let user = resolve(ks, &user)?;
-    center_tx(
-        ks,
-        client,
-        &partner_key,
-        Action::Membership(MembershipAction::ReportCoupon {
-            user,
-            krw,
-            coupon_id: coupon,
-        }),
-    )
+    let report = MembershipAction::ReportCoupon {
+        user,
+        krw,
+        coupon_id: coupon.clone(),
+    };
+    let (committed, member) = coupon_tx(ks, client, &partner_key, &user, report)?;
+    // What it earned the member: its credit names the coupon (`<chain>:<coupon>`).
+    let credit = (member.credits.iter())
+        .find(|c| c.reason == "coupon" && c.reference.ends_with(&format!(":{coupon}")));
+    let earned = match credit {
+        Some(c) => format!(
+            "{user} earned {} LZM for it",
+            units(&c.amount, LZM_DECIMALS)
+        ),
+        None => format!("{user} earned no LZM for it (today's cap or the LZM pool was reached)"),
+    };
+    Ok(format!("{committed}\n{earned}"))
+}
+
+/// Signs a partner's coupon action with its issuer key, waits for its block, and reads the
+/// member it concerns as the block left them.
+fn coupon_tx(
+    ks: &Keystore,
+    client: &Client,
+    partner_key: &str,
+    user: &milk_core::Address,
+    action: MembershipAction,
+) -> Result<(String, milk_api::membership::MemberView)> {
+    let committed = center_tx(ks, client, partner_key, Action::Membership(action))?;
+    Ok((committed, client.member(&user.to_string())?))
+}
+
+pub fn refund_coupon(ks: &Keystore, client: &Client, args: RefundCouponArgs) -> Result<String> {
+    let RefundCouponArgs {
+        partner_key,
+        user,
+        coupon,
+    } = args;
+    let user = resolve(ks, &user)?;
+    let refund = MembershipAction::RefundCoupon {
+        user,
+        coupon_id: coupon.clone(),
+    };
+    let (committed, member) = coupon_tx(ks, client, &partner_key, &user, refund)?;
+    let taken = (member.credits.iter())
+        .find(|c| c.reason == "reversal" && c.reference.ends_with(&format!(":{coupon}")))
+        .map_or_else(|| "0".to_owned(), |c| units(&c.amount, LZM_DECIMALS));
+    Ok(format!(
+        "{committed}\n{taken} LZM taken back from {user}; their level is now {}",
+        member.level_name
+    ))
 }
 
 /// LZM in whole units, as base units.

@@ -1,9 +1,12 @@
 //! The CLI's commands, one module per family, and what they share: passphrases, output in
 //! human or JSON form, and signing a transaction for a chain.
 
+mod human;
+pub use human::human;
 pub mod alliance;
 pub mod chain;
 pub mod exchange;
+pub mod history;
 pub mod key;
 pub mod membership;
 pub mod partner;
@@ -133,7 +136,7 @@ pub fn center_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> R
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     if let Some(e) = &r.error {
-        bail!("refused: {} ({})", e.message, e.code);
+        return Err(crate::failure::Refused::new(e.code.clone(), e.message.clone()).into());
     }
     Ok(format!(
         "committed on center at height {}: tx {}",
@@ -142,15 +145,47 @@ pub fn center_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> R
     ))
 }
 
+/// A moment (Unix ms) in the reader's local time, to the minute, with its offset.
+pub fn local_time(ms: u64) -> String {
+    let at = i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    match at {
+        Some(t) => (t.with_timezone(&chrono::Local))
+            .format("%Y-%m-%d %H:%M (UTC%:z)")
+            .to_string(),
+        None => format!("{ms} ms after 1970"),
+    }
+}
+
 /// Base units as whole units.
 pub fn units(base: &str, decimals: u8) -> String {
     base.parse::<u128>()
-        .map(|u| Amount::new(u).to_decimal(decimals))
+        .map(|u| grouped(&Amount::new(u).to_decimal(decimals)))
         .unwrap_or_else(|_| base.to_owned())
 }
+
+pub use milk_core::amount::grouped;
 
 /// MLK's decimals, as the demo and the exchange use them.
 pub const MLK_DECIMALS: u8 = 8;
 
 /// LZM's decimals.
 pub const LZM_DECIMALS: u8 = 8;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn moments_read_as_local_dates() {
+        // 2026-06-15 12:00 UTC: the same or a neighbouring day in any time zone.
+        let shown = super::local_time(1_781_524_800_000);
+        assert!(
+            shown.starts_with("2026-06-1") && shown.contains("(UTC"),
+            "{shown}"
+        );
+        assert_eq!(
+            super::local_time(u64::MAX),
+            format!("{} ms after 1970", u64::MAX)
+        );
+    }
+}

@@ -295,7 +295,12 @@ pub fn link(ks: &Keystore, client: &Client, j: bool, args: LinkArgs) -> Result<(
             partner_signature: countersign,
         }),
     )?;
-    show(j, client.partner_post(&chain, "/links", &tx)?);
+    show(
+        client,
+        &chain,
+        j,
+        client.partner_post(&chain, "/links", &tx)?,
+    );
     Ok(())
 }
 
@@ -319,7 +324,12 @@ pub fn convert(ks: &Keystore, client: &Client, j: bool, args: ConvertArgs) -> Re
             reference,
         }),
     )?;
-    show(j, client.partner_post(&chain, "/conversions", &tx)?);
+    show(
+        client,
+        &chain,
+        j,
+        client.partner_post(&chain, "/conversions", &tx)?,
+    );
     Ok(())
 }
 
@@ -342,7 +352,12 @@ pub fn redeem(ks: &Keystore, client: &Client, j: bool, args: RedeemArgs) -> Resu
             order_id: order,
         }),
     )?;
-    show(j, client.partner_post(&chain, "/redemptions", &tx)?);
+    show(
+        client,
+        &chain,
+        j,
+        client.partner_post(&chain, "/redemptions", &tx)?,
+    );
     Ok(())
 }
 
@@ -364,7 +379,12 @@ pub fn set_policy(ks: &Keystore, client: &Client, j: bool, args: SetPolicyArgs) 
     };
     let action = Action::Brand(BrandAction::SetPolicy { terms });
     let tx = sign_on(ks, client, &chain, &partner_key, action)?;
-    show(j, client.partner_post(&chain, "/policy", &tx)?);
+    show(
+        client,
+        &chain,
+        j,
+        client.partner_post(&chain, "/policy", &tx)?,
+    );
     Ok(())
 }
 
@@ -381,19 +401,26 @@ pub fn refund(ks: &Keystore, client: &Client, j: bool, args: RefundArgs) -> Resu
         &partner_key,
         Action::Brand(BrandAction::Refund { order_id: order }),
     )?;
-    show(j, client.partner_post(&chain, "/refunds", &tx)?);
+    show(
+        client,
+        &chain,
+        j,
+        client.partner_post(&chain, "/refunds", &tx)?,
+    );
     Ok(())
 }
 
 pub fn supply(client: &Client, j: bool, args: SupplyArgs) -> Result<()> {
     let SupplyArgs { chain } = args;
-    show(j, client.partner_get(&chain, "/supply")?);
+    show(client, &chain, j, client.partner_get(&chain, "/supply")?);
     Ok(())
 }
 
 pub fn conversion(client: &Client, j: bool, args: ConversionArgs) -> Result<()> {
     let ConversionArgs { chain, reference } = args;
     show(
+        client,
+        &chain,
         j,
         client.partner_get(
             &chain,
@@ -406,6 +433,8 @@ pub fn conversion(client: &Client, j: bool, args: ConversionArgs) -> Result<()> 
 pub fn redemption(client: &Client, j: bool, args: RedemptionArgs) -> Result<()> {
     let RedemptionArgs { chain, order } = args;
     show(
+        client,
+        &chain,
         j,
         client.partner_get(
             &chain,
@@ -418,6 +447,8 @@ pub fn redemption(client: &Client, j: bool, args: RedemptionArgs) -> Result<()> 
 pub fn expiring(client: &Client, j: bool, args: ExpiringArgs) -> Result<()> {
     let ExpiringArgs { chain, within_days } = args;
     show(
+        client,
+        &chain,
         j,
         client.partner_get(&chain, &format!("/expiring?within_days={within_days}"))?,
     );
@@ -449,7 +480,7 @@ pub fn sweep(ks: &Keystore, client: &Client, j: bool, args: SweepArgs) -> Result
         client.partner_post(&chain, "/sweeps", &tx)?;
         swept.push(account.to_string());
     }
-    show(j, json!({ "chain": chain, "swept": swept }));
+    show(client, &chain, j, json!({ "chain": chain, "swept": swept }));
     Ok(())
 }
 
@@ -458,19 +489,29 @@ pub fn events(client: &Client, j: bool, args: EventsArgs) -> Result<()> {
     let query = after
         .map(|a| format!("?after={}", crate::client::segment(&a)))
         .unwrap_or_default();
-    show(j, client.partner_get(&chain, &format!("/events{query}"))?);
+    show(
+        client,
+        &chain,
+        j,
+        client.partner_get(&chain, &format!("/events{query}"))?,
+    );
     Ok(())
 }
 
 pub fn grant_auditor(client: &Client, j: bool, args: GrantAuditorArgs) -> Result<()> {
     let GrantAuditorArgs { chain } = args;
-    show(j, client.partner_call("POST", &chain, "/auditors")?);
+    show(
+        client,
+        &chain,
+        j,
+        client.partner_call("POST", &chain, "/auditors")?,
+    );
     Ok(())
 }
 
 pub fn auditors(client: &Client, j: bool, args: AuditorsArgs) -> Result<()> {
     let AuditorsArgs { chain } = args;
-    show(j, client.partner_get(&chain, "/auditors")?);
+    show(client, &chain, j, client.partner_get(&chain, "/auditors")?);
     Ok(())
 }
 
@@ -482,6 +523,8 @@ pub fn add_webhook(client: &Client, j: bool, args: AddWebhookArgs) -> Result<()>
         warn_days,
     } = args;
     show(
+        client,
+        &chain,
         j,
         client.partner_json(
             &chain,
@@ -494,13 +537,15 @@ pub fn add_webhook(client: &Client, j: bool, args: AddWebhookArgs) -> Result<()>
 
 pub fn webhooks(client: &Client, j: bool, args: WebhooksArgs) -> Result<()> {
     let WebhooksArgs { chain } = args;
-    show(j, client.partner_get(&chain, "/webhooks")?);
+    show(client, &chain, j, client.partner_get(&chain, "/webhooks")?);
     Ok(())
 }
 
 pub fn remove_webhook(client: &Client, j: bool, args: RemoveWebhookArgs) -> Result<()> {
     let RemoveWebhookArgs { chain, id } = args;
     show(
+        client,
+        &chain,
         j,
         client.partner_call(
             "DELETE",
@@ -514,6 +559,8 @@ pub fn remove_webhook(client: &Client, j: bool, args: RemoveWebhookArgs) -> Resu
 pub fn revoke_auditor(client: &Client, j: bool, args: RevokeAuditorArgs) -> Result<()> {
     let RevokeAuditorArgs { chain, id } = args;
     show(
+        client,
+        &chain,
         j,
         client.partner_call(
             "DELETE",
@@ -524,10 +571,20 @@ pub fn revoke_auditor(client: &Client, j: bool, args: RevokeAuditorArgs) -> Resu
     Ok(())
 }
 
-/// Prints a partner API answer: as it is with `--json`, pretty otherwise.
-fn show(j: bool, v: serde_json::Value) {
+/// Prints a partner API answer: as it is with `--json`; otherwise as a person reads it,
+/// amounts in whole units of the chain's token and moments as local dates.
+fn show(client: &Client, chain: &str, j: bool, v: serde_json::Value) {
     out(j, v.clone(), || {
-        serde_json::to_string_pretty(&v).unwrap_or_default()
+        let decimals = (client.chains().ok().into_iter().flatten())
+            .find(|c| c.id == chain)
+            .and_then(|c| c.assets.first().map(|a| a.decimals))
+            .unwrap_or(0);
+        let mut text = super::human(&v, decimals);
+        if v.get("issued").is_some() && v.get("outstanding").is_some() {
+            text +=
+                "\n(issued counts conversions only: the genesis allocations are in outstanding)";
+        }
+        text
     });
 }
 

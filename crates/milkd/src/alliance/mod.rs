@@ -10,7 +10,7 @@ pub mod standing;
 
 use crate::access::require_operator;
 use crate::auth::Principal;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::Node;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -101,7 +101,7 @@ async fn members(State(node): State<Shared>) -> Result<Json<Vec<MemberView>>, Ap
 #[utoipa::path(get, path = "/v1/alliance/{chain}",
     params(("chain" = String, Path, description = "The partner's brand chain")),
     responses((status = 200, description = "The record", body = MemberView),
-        (status = 404, description = "No such partner or applicant", body = ErrorBody)))]
+        (status = 404, description = "No such partner or applicant", body = crate::error::ErrorResponse)))]
 async fn member(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -123,8 +123,8 @@ async fn member(
 #[utoipa::path(post, path = "/v1/partners/{chain}/credentials",
     params(("chain" = String, Path, description = "The partner's brand chain")),
     responses((status = 201, description = "Issued", body = PartnerCredential),
-        (status = 403, description = "Not the operator", body = ErrorBody),
-        (status = 404, description = "No admitted partner with this chain", body = ErrorBody)))]
+        (status = 403, description = "Not the operator", body = crate::error::ErrorResponse),
+        (status = 404, description = "No admitted partner with this chain", body = crate::error::ErrorResponse)))]
 async fn issue_credential(
     State(node): State<Shared>,
     Path(chain): Path<String>,

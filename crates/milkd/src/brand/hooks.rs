@@ -9,6 +9,10 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Failed deliveries in a row after which the node's log warns (before, it notes them at
+/// `info`: a partner's endpoint restarting, or not started yet, is no news).
+pub(crate) const WARN_AFTER_FAILURES: u32 = 5;
+
 /// One registered endpoint, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Hook {
@@ -137,6 +141,8 @@ impl Webhooks {
         progress.insert(id.to_owned(), Progress::default());
     }
 
+    /// Records a failed delivery: the next attempt backs off; the node's log warns once the
+    /// endpoint has failed [`WARN_AFTER_FAILURES`] times in a row.
     pub(crate) fn failed(&self, id: &str, why: String, base: Duration, max: Duration) {
         let mut progress = self.progress.lock().expect("webhooks lock");
         let p = progress.entry(id.to_owned()).or_default();
@@ -144,7 +150,11 @@ impl Webhooks {
         let delay = base
             .saturating_mul(1u32 << (p.failures - 1).min(20))
             .min(max);
-        tracing::warn!(webhook = id, failures = p.failures, error = %why, retry_in = ?delay, "webhook delivery failed");
+        if p.failures >= WARN_AFTER_FAILURES {
+            tracing::warn!(webhook = id, failures = p.failures, error = %why, retry_in = ?delay, "webhook delivery failed");
+        } else {
+            tracing::info!(webhook = id, failures = p.failures, error = %why, retry_in = ?delay, "webhook delivery failed; retrying");
+        }
         p.last_error = Some(why);
         p.next_attempt = Some(Instant::now() + delay);
         p.in_flight = false;

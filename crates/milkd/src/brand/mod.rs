@@ -12,7 +12,7 @@ pub mod webhooks;
 
 use crate::access::{body_error, caller, chain_of, require_chain};
 use crate::auth::{Caller, Principal};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::{ChainHandle, Node};
 use crate::submit::{SubmitResult, submit_items};
 use axum::Json;
@@ -184,9 +184,9 @@ fn tx_ref(handle: &ChainHandle, id: &Hash) -> Result<TxRef, ApiError> {
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = PartnerTxRequest,
     responses((status = 200, description = "Linked", body = SubmitResult),
-        (status = 401, description = "No or unknown credential", body = ErrorBody),
-        (status = 403, description = "Another partner's credential", body = ErrorBody),
-        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+        (status = 401, description = "No or unknown credential", body = crate::error::ErrorResponse),
+        (status = 403, description = "Another partner's credential", body = crate::error::ErrorResponse),
+        (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse)))]
 async fn link(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -289,10 +289,10 @@ fn replay(
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = PartnerTxRequest,
     responses((status = 200, description = "Converted (or the first result of this reference)", body = ConversionReceipt),
-        (status = 401, description = "No or unknown credential", body = ErrorBody),
-        (status = 403, description = "Another partner's credential", body = ErrorBody),
-        (status = 409, description = "Reference already used for another conversion, or the partner is suspended (`partner_suspended`)", body = ErrorBody),
-        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+        (status = 401, description = "No or unknown credential", body = crate::error::ErrorResponse),
+        (status = 403, description = "Another partner's credential", body = crate::error::ErrorResponse),
+        (status = 409, description = "Reference already used for another conversion, or the partner is suspended (`partner_suspended`)", body = crate::error::ErrorResponse),
+        (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse)))]
 async fn convert(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -350,7 +350,7 @@ async fn convert(
 #[utoipa::path(get, path = "/v1/partners/{chain}/conversions/{reference}",
     params(("chain" = String, Path, description = "The partner's brand chain"), ("reference" = String, Path, description = "The partner's reference id")),
     responses((status = 200, description = "The conversion", body = ConversionReceipt),
-        (status = 404, description = "No conversion with this reference", body = ErrorBody)))]
+        (status = 404, description = "No conversion with this reference", body = crate::error::ErrorResponse)))]
 async fn conversion(
     State(node): State<Shared>,
     Path((chain, reference)): Path<(String, String)>,
@@ -429,7 +429,7 @@ fn receipt_after(
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = PartnerTxRequest,
     responses((status = 200, description = "Redeemed", body = RedemptionReceipt),
-        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+        (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse)))]
 async fn redeem(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -452,7 +452,7 @@ async fn redeem(
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = PartnerTxRequest,
     responses((status = 200, description = "Refunded", body = RedemptionReceipt),
-        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+        (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse)))]
 async fn refund(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -474,7 +474,7 @@ async fn refund(
 #[utoipa::path(get, path = "/v1/partners/{chain}/redemptions/{order_id}",
     params(("chain" = String, Path, description = "The partner's brand chain"), ("order_id" = String, Path, description = "The partner's order id")),
     responses((status = 200, description = "The redemption", body = RedemptionReceipt),
-        (status = 404, description = "No redemption with this order id", body = ErrorBody)))]
+        (status = 404, description = "No redemption with this order id", body = crate::error::ErrorResponse)))]
 async fn redemption(
     State(node): State<Shared>,
     Path((chain, order_id)): Path<(String, String)>,
@@ -495,8 +495,8 @@ async fn redemption(
 #[utoipa::path(get, path = "/v1/partners/{chain}/supply",
     params(("chain" = String, Path, description = "The partner's brand chain")),
     responses((status = 200, description = "The report", body = SupplyReport),
-        (status = 401, description = "No or unknown credential", body = ErrorBody),
-        (status = 403, description = "Another partner's credential", body = ErrorBody)))]
+        (status = 401, description = "No or unknown credential", body = crate::error::ErrorResponse),
+        (status = 403, description = "Another partner's credential", body = crate::error::ErrorResponse)))]
 async fn supply(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -543,7 +543,7 @@ async fn supply(
 #[utoipa::path(post, path = "/v1/partners/{chain}/auditors",
     params(("chain" = String, Path, description = "The partner's brand chain")),
     responses((status = 201, description = "Granted", body = AuditorGrant),
-        (status = 403, description = "Not this chain's partner or the operator", body = ErrorBody)))]
+        (status = 403, description = "Not this chain's partner or the operator", body = crate::error::ErrorResponse)))]
 async fn grant_auditor(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -583,7 +583,7 @@ async fn list_auditors(
 #[utoipa::path(delete, path = "/v1/partners/{chain}/auditors/{id}",
     params(("chain" = String, Path, description = "The partner's brand chain"), ("id" = String, Path, description = "The credential's id")),
     responses((status = 200, description = "Revoked"),
-        (status = 404, description = "No such credential", body = ErrorBody)))]
+        (status = 404, description = "No such credential", body = crate::error::ErrorResponse)))]
 async fn revoke_auditor(
     State(node): State<Shared>,
     Path((chain, id)): Path<(String, String)>,
@@ -605,6 +605,7 @@ async fn revoke_auditor(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventQuery {
     /// Return events after this id (`height:index`); from the start if absent.
     after: Option<String>,
@@ -628,7 +629,7 @@ pub(crate) fn parse_cursor(text: &str) -> Result<(u64, u32), ApiError> {
 #[utoipa::path(get, path = "/v1/partners/{chain}/events",
     params(("chain" = String, Path, description = "The partner's brand chain"), EventQuery),
     responses((status = 200, description = "Events after the cursor", body = EventPage),
-        (status = 400, description = "Malformed cursor", body = ErrorBody)))]
+        (status = 400, description = "Malformed cursor", body = crate::error::ErrorResponse)))]
 async fn events(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -687,6 +688,7 @@ pub(crate) fn event_page(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExpiringQuery {
     /// Lots expiring within this many days from now (default 30); 0 for the expired only.
     within_days: Option<u64>,
@@ -753,7 +755,7 @@ pub(crate) fn expiring_lots(
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = PartnerTxRequest,
     responses((status = 200, description = "Swept", body = SubmitResult),
-        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+        (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse)))]
 async fn sweep(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -774,7 +776,7 @@ async fn sweep(
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = PartnerTxRequest,
     responses((status = 200, description = "The new terms are in force", body = SubmitResult),
-        (status = 422, description = "Refused by the chain (code says why)", body = ErrorBody)))]
+        (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse)))]
 pub(crate) async fn set_policy(
     State(node): State<Shared>,
     Path(chain): Path<String>,

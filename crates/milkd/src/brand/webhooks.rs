@@ -14,7 +14,7 @@
 
 use super::hooks::{Delivered, Hook, WebhookView};
 use crate::brand::{authorize, event_page, expiring_lots, parse_cursor};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::Node;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -162,9 +162,9 @@ pub(crate) fn routes() -> Router<Shared> {
     params(("chain" = String, Path, description = "The partner's brand chain")),
     request_body = WebhookRequest,
     responses((status = 201, description = "Registered; the secret is shown once", body = WebhookCreated),
-        (status = 400, description = "Not an http(s):// URL, or a malformed cursor", body = ErrorBody),
-        (status = 403, description = "Not this chain's partner or the operator", body = ErrorBody),
-        (status = 409, description = "Too many webhooks on this chain", body = ErrorBody)))]
+        (status = 400, description = "Not an http(s):// URL, or a malformed cursor", body = crate::error::ErrorResponse),
+        (status = 403, description = "Not this chain's partner or the operator", body = crate::error::ErrorResponse),
+        (status = 409, description = "Too many webhooks on this chain", body = crate::error::ErrorResponse)))]
 async fn register(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -256,7 +256,7 @@ async fn list(
 #[utoipa::path(delete, path = "/v1/partners/{chain}/webhooks/{id}",
     params(("chain" = String, Path, description = "The partner's brand chain"), ("id" = String, Path, description = "The webhook's id")),
     responses((status = 200, description = "Removed"),
-        (status = 404, description = "No such webhook on this chain", body = ErrorBody)))]
+        (status = 404, description = "No such webhook on this chain", body = crate::error::ErrorResponse)))]
 async fn remove(
     State(node): State<Shared>,
     Path((chain, id)): Path<(String, String)>,

@@ -12,7 +12,7 @@ pub(crate) mod status;
 pub mod ticker;
 
 use crate::access::{body_error, require_operator};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::Node;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -208,7 +208,7 @@ async fn markets(State(node): State<Shared>) -> Result<Json<Vec<MarketView>>, Ap
 #[utoipa::path(get, path = "/v1/markets/{asset}",
     params(("asset" = String, Path, description = "The Brand Token")),
     responses((status = 200, description = "The market", body = MarketView),
-        (status = 404, description = "No such market", body = ErrorBody)))]
+        (status = 404, description = "No such market", body = crate::error::ErrorResponse)))]
 async fn market(
     State(node): State<Shared>,
     Path(asset): Path<String>,
@@ -220,6 +220,7 @@ async fn market(
 
 /// What to quote.
 #[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
 pub struct QuoteQuery {
     /// `buy` or `sell` (the customer's side).
     #[param(value_type = String)]
@@ -250,11 +251,29 @@ fn brand_inventory(node: &Node, chain: &ChainId, asset: &Symbol) -> Result<u128,
     Ok(amounts.first().map_or(0, |a| a.units()))
 }
 
+/// Why a quote cannot be priced, as the exchange's own refusals say it (in whole tokens).
+fn quote_refused(e: milk_core::exchange::curve::MarketError, decimals: u8) -> ApiError {
+    use milk_core::exchange::curve::MarketError;
+    let e = match e {
+        MarketError::BoundReached { largest } => {
+            let largest = milk_core::amount::Whole::new(largest, decimals);
+            ExchangeError::BoundReached { largest }
+        }
+        MarketError::TooSmall => ExchangeError::OrderTooSmall,
+        MarketError::ZeroSize => {
+            let msg = "the order is for nothing";
+            return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "zero_amount", msg);
+        }
+        other => ExchangeError::InvalidMarket(other.to_string()),
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+}
+
 /// A non-binding quote: price, MLK amount, fee, and the largest size available now.
 #[utoipa::path(get, path = "/v1/markets/{asset}/quote",
     params(("asset" = String, Path, description = "The Brand Token"), QuoteQuery),
     responses((status = 200, description = "The quote", body = QuoteView),
-        (status = 422, description = "Not possible now (code says why: bound_reached, oracle_stale, …)", body = ErrorBody)))]
+        (status = 422, description = "Not possible now (code says why: bound_reached, oracle_stale, …)", body = crate::error::ErrorResponse)))]
 async fn quote(
     State(node): State<Shared>,
     Path(asset): Path<String>,
@@ -283,15 +302,17 @@ async fn quote(
             ));
         }
     }
-    .map_err(|e| {
-        let code = match e {
-            milk_core::exchange::curve::MarketError::BoundReached { .. } => "bound_reached",
-            milk_core::exchange::curve::MarketError::TooSmall => "order_too_small",
-            milk_core::exchange::curve::MarketError::ZeroSize => "zero_amount",
-            _ => "invalid_market",
-        };
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
-    })?;
+    .map_err(|e| quote_refused(e, curve.decimals))?;
+    // What `buy` or `sell` would refuse, the quote refuses too.
+    if fill.bt > m.market.max_order {
+        let max = milk_core::amount::Whole::new(m.market.max_order, curve.decimals);
+        let e = ExchangeError::OrderTooLarge { max };
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.code(),
+            e.to_string(),
+        ));
+    }
     // The curve's bound (TICA's position never exceeds its stock, so it is the stock's
     // bound too; the exact stock stays TICA's to know) and the market's largest order.
     let mut largest = curve.largest(q.side).min(m.market.max_order);
@@ -329,6 +350,7 @@ async fn quote(
 
 /// Which candles.
 #[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
 pub struct CandleQuery {
     /// The candle length, ms (default a minute, at least a second).
     interval_ms: Option<u64>,
@@ -394,7 +416,7 @@ async fn candles(
 /// MLK's oracle price.
 #[utoipa::path(get, path = "/v1/oracle",
     responses((status = 200, description = "The price", body = OracleView),
-        (status = 404, description = "No price yet", body = ErrorBody)))]
+        (status = 404, description = "No price yet", body = crate::error::ErrorResponse)))]
 async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError> {
     let max_age_ms = config(&node)?.oracle_max_age_ms;
     let o = oracle_record(&node)?.ok_or_else(|| {
@@ -423,9 +445,9 @@ async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError
 #[utoipa::path(post, path = "/v1/trades",
     request_body = TradeRequest,
     responses((status = 200, description = "Settled: filled, refused or voided", body = TradeView),
-        (status = 202, description = "`pending`: the order waits for its block, nothing locked yet; `locked`: on its chain and in escrow, still settling (poll /v1/trades/{id})", body = ErrorBody),
-        (status = 400, description = "Not an order", body = ErrorBody),
-        (status = 422, description = "Refused before anything was locked (code says why)", body = ErrorBody)))]
+        (status = 202, description = "`pending`: the order waits for its block, nothing locked yet; `locked`: on its chain and in escrow, still settling (poll /v1/trades/{id})", body = crate::error::ErrorResponse),
+        (status = 400, description = "Not an order", body = crate::error::ErrorResponse),
+        (status = 422, description = "Refused before anything was locked (code says why)", body = crate::error::ErrorResponse)))]
 async fn trade(
     State(node): State<Shared>,
     body: Result<Bytes, BytesRejection>,
@@ -498,7 +520,7 @@ async fn trade(
 /// TICA's treasury (the operator only).
 #[utoipa::path(get, path = "/v1/treasury",
     responses((status = 200, description = "The treasury", body = TreasuryView),
-        (status = 403, description = "Not the operator", body = ErrorBody)))]
+        (status = 403, description = "Not the operator", body = crate::error::ErrorResponse)))]
 async fn treasury(
     State(node): State<Shared>,
     headers: HeaderMap,

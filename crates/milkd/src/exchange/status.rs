@@ -3,7 +3,7 @@
 //! (`priced`, `filled`, `refused`, `voided`).
 
 use super::{Shared, all_markets, internal, settlement};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::{ChainHandle, Node};
 use crate::worker::{Command, PendingStatus};
 use axum::Json;
@@ -20,7 +20,7 @@ use milk_store::ChainStore;
 #[utoipa::path(get, path = "/v1/trades/{id}",
     params(("id" = String, Path, description = "The trade id (the order's transaction id)")),
     responses((status = 200, description = "The order or trade, as it stands", body = TradeView),
-        (status = 404, description = "No such order", body = ErrorBody)))]
+        (status = 404, description = "No such order", body = crate::error::ErrorResponse)))]
 pub(crate) async fn trade_status(
     State(node): State<Shared>,
     Path(id): Path<String>,

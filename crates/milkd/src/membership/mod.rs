@@ -7,7 +7,7 @@
 
 pub mod pack;
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::node::Node;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 pub use milk_api::membership::{
     AccessView, BucketView, ConsentView, CreditView, FloorView, LeavingView, MemberView, OfferView,
-    RulesView, SegmentMember, SupplyView,
+    PackView, RulesView, SegmentMember, SupplyView,
 };
 use milk_core::codec::Decode;
 use milk_core::membership::{self, EarningRules, Membership, MembershipConfig, record};
@@ -117,6 +117,7 @@ async fn log_reads(node: &Shared, chain: &ChainId, users: Vec<Address>) -> Resul
 
 /// Which segment.
 #[derive(Deserialize, utoipa::IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
 pub struct SegmentQuery {
     /// The lowest level (its index); 0 by default.
     level: Option<u8>,
@@ -127,7 +128,7 @@ pub struct SegmentQuery {
 #[utoipa::path(get, path = "/v1/partners/{chain}/segment",
     params(("chain" = String, Path, description = "The partner's brand chain"), SegmentQuery),
     responses((status = 200, description = "The segment", body = Vec<SegmentMember>),
-        (status = 403, description = "Not this partner (auditors included)", body = ErrorBody)))]
+        (status = 403, description = "Not this partner (auditors included)", body = crate::error::ErrorResponse)))]
 async fn segment(
     State(node): State<Shared>,
     Path(chain): Path<String>,
@@ -156,7 +157,7 @@ async fn segment(
 #[utoipa::path(get, path = "/v1/partners/{chain}/segment/{member}",
     params(("chain" = String, Path, description = "The partner's brand chain"), ("member" = String, Path, description = "The member's pseudonym")),
     responses((status = 200, description = "The member", body = SegmentMember),
-        (status = 403, description = "No consent (never given, or withdrawn)", body = ErrorBody)))]
+        (status = 403, description = "No consent (never given, or withdrawn)", body = crate::error::ErrorResponse)))]
 async fn segment_member(
     State(node): State<Shared>,
     Path((chain, member)): Path<(String, String)>,
@@ -244,7 +245,15 @@ fn member_records(node: &Node, account: &Address) -> Result<Membership, ApiError
             .records_with_prefix(&record::credits(account))
             .map_err(internal)?,
     );
-    for key in [record::floor(account), vec![record::RULES]] {
+    let keys = [
+        record::floor(account),
+        vec![record::RULES],
+        vec![record::PACK_SEASON],
+    ];
+    for key in keys
+        .into_iter()
+        .chain([record::pack(account), record::debt(account)])
+    {
         if let Some(v) = store.record(&key).map_err(internal)? {
             records.push((key, v));
         }
@@ -257,11 +266,30 @@ fn member_records(node: &Node, account: &Address) -> Result<Membership, ApiError
     Ok(m)
 }
 
+/// The Pack season in force, if any, and what `account` committed to it and earned.
+fn pack_view(m: &Membership, account: &Address) -> Option<PackView> {
+    let season = m.season()?;
+    let mine = m.pack_of(account);
+    let earned = (m.credits_of(account))
+        .filter(|c| c.reason == membership::Reason::Pack)
+        .fold(0u128, |sum, c| sum.saturating_add(c.amount.units()));
+    Some(PackView {
+        season: season.season,
+        starts_ms: season.starts_ms,
+        weeks: season.weeks,
+        weekly_reward: season.weekly_reward.units().to_string(),
+        lzm_per_week: season.lzm_per_week.units().to_string(),
+        committed: mine.map(|(amount, _)| amount.to_string()),
+        since_ms: mine.map(|(_, since)| since),
+        lzm_earned: earned.to_string(),
+    })
+}
+
 /// A member's level, progress, what leaves the window when, and their credits.
 #[utoipa::path(get, path = "/v1/members/{address}",
     params(("address" = String, Path, description = "The member's milk1… address")),
     responses((status = 200, description = "The member", body = MemberView),
-        (status = 400, description = "Malformed address", body = ErrorBody)))]
+        (status = 400, description = "Malformed address", body = crate::error::ErrorResponse)))]
 async fn member(
     State(node): State<Shared>,
     Path(address): Path<String>,
@@ -321,11 +349,13 @@ async fn member(
         .collect();
     access_log.reverse();
     access_log.truncate(100);
+    let pack = pack_view(&m, &account);
     Ok(Json(MemberView {
         address: account.to_string(),
         level: view.index,
         level_name: view.name,
         earned_in_window: view.earned_in_window.units().to_string(),
+        owed: m.debt_of(&account).to_string(),
         window_days: m.config().window_days,
         next_level: view.next.as_ref().map(|(n, _)| n.clone()),
         needed: view.next.as_ref().map(|(_, a)| a.units().to_string()),
@@ -343,6 +373,7 @@ async fn member(
         credits,
         consents,
         access_log,
+        pack,
     }))
 }
 

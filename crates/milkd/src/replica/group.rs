@@ -47,6 +47,9 @@ impl GroupConfig {
             max_payload_entries: 8,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_every),
             max_in_snapshot_log_to_keep: self.snapshot_every.min(1_000),
+            // The last chunk's answer waits for the replica to check and install the image
+            // (its blocks' hashes, its state rebuilt): far more than openraft's 200 ms.
+            install_snapshot_timeout: 10_000,
             ..Default::default()
         };
         config.validate().map(Arc::new).map_err(|e| e.to_string())
@@ -82,8 +85,8 @@ pub struct GroupStart {
 /// node waits for the leader to add it.
 pub async fn start(s: GroupStart) -> Result<Raft, String> {
     std::fs::create_dir_all(s.data_dir.join("raft")).map_err(|e| e.to_string())?;
-    let log = LogStore::open(&log_path(&s.data_dir, &s.chain))?;
-    let machine = Machine::new(s.commands.clone(), s.store, s.metrics)?;
+    let log = LogStore::open(&log_path(&s.data_dir, &s.chain), s.store.clone())?;
+    let machine = Machine::new(s.commands.clone(), s.store, s.metrics, log.clone())?;
     let network = Network::new(s.chain.clone(), s.me.clone());
     let raft = Raft::new(s.me.id, s.config.raft()?, network, log, machine)
         .await
@@ -121,6 +124,7 @@ async fn watch(raft: Raft, commands: SyncSender<Command>, shared: Arc<ChainShare
     let chain = shared.head.read().expect("head lock").chain.clone();
     let mut metrics = raft.metrics();
     let mut leading = false;
+    let mut stood = None;
     loop {
         let (state, leader) = {
             let m = metrics.borrow_and_update();
@@ -128,6 +132,14 @@ async fn watch(raft: Raft, commands: SyncSender<Command>, shared: Arc<ChainShare
         };
         shared.leader.store(leader.unwrap_or(0), Ordering::SeqCst);
         let leads = state == ServerState::Leader && leader == Some(me);
+        let willing = willing(&shared);
+        if stood != Some((willing, leads)) {
+            stood = Some((willing, leads));
+            stand(&raft, &shared, leads);
+            if leads && !shared.produces.load(Ordering::SeqCst) {
+                tracing::warn!(chain = %chain, "leading without a key of the producer set: stepping down");
+            }
+        }
         if leads && !leading {
             // Everything committed before this term is applied once this returns.
             if raft.ensure_linearizable().await.is_ok() && send(&commands, Command::Lead).await {
@@ -145,6 +157,21 @@ async fn watch(raft: Raft, commands: SyncSender<Command>, shared: Arc<ChainShare
             return;
         }
     }
+}
+
+/// Whether this node would lead the chain: it holds a key of the producer set (any other
+/// could lead but make no block) and is not handing the chain over.
+fn willing(shared: &ChainShared) -> bool {
+    shared.produces.load(Ordering::SeqCst) && !shared.yielding.load(Ordering::SeqCst)
+}
+
+/// Only a willing node stands for election. An unwilling leader (TICA took its key out of
+/// the set, or it hands the chain over) stops its heartbeats, so that its followers' leases
+/// run out and a willing node takes over.
+pub fn stand(raft: &Raft, shared: &ChainShared, leads: bool) {
+    let willing = willing(shared);
+    raft.runtime_config().elect(willing);
+    raft.runtime_config().heartbeat(willing || !leads);
 }
 
 /// Hands a command to a worker, waiting while its queue is full; false once it is gone.

@@ -3,6 +3,7 @@
 //! a position) and `apply` returns once every one is durable, with the log position written
 //! in the same store transaction as its block. A snapshot is the store's image.
 
+use super::log::LogStore;
 use super::{BlockBytes, StorageResult, TypeConfig, codec};
 use crate::metrics::{Metrics, chain_label};
 use crate::worker::{Applied, Command, POSITION_KEY};
@@ -48,6 +49,7 @@ pub struct Machine {
     metrics: Arc<Metrics>,
     position: Position,
     snapshot: Stored,
+    log: LogStore,
 }
 
 fn failed<E: std::fmt::Display>(e: E) -> StorageError<u64> {
@@ -55,12 +57,13 @@ fn failed<E: std::fmt::Display>(e: E) -> StorageError<u64> {
 }
 
 impl Machine {
-    /// The state machine of the chain whose worker takes `commands` and whose store is
-    /// `store`.
+    /// The state machine of the chain whose worker takes `commands`, whose store is `store`
+    /// and whose log is `log`.
     pub fn new(
         commands: SyncSender<Command>,
         store: RedbStore,
         metrics: Arc<Metrics>,
+        log: LogStore,
     ) -> Result<Machine, String> {
         let position = Position::read(&store)?;
         Ok(Machine {
@@ -69,6 +72,7 @@ impl Machine {
             metrics,
             position,
             snapshot: Arc::default(),
+            log,
         })
     }
 
@@ -170,6 +174,9 @@ impl RaftStateMachine<TypeConfig> for Machine {
         .await?;
         done.await.map_err(failed)?.map_err(failed)?;
         self.position = position;
+        // openraft purged the log this snapshot covers before the install was durable; the
+        // log store held that purge back until now.
+        self.log.resume_purge().await?;
         let (chain, height) = (head.chain.to_string(), head.height);
         tracing::info!(chain, height, "installed a snapshot of the leader's store");
         self.metrics

@@ -193,6 +193,13 @@ pub struct ChainShared {
     /// A replicated chain's leader as last heard (a node id; 0 when unknown or not
     /// replicated).
     pub leader: AtomicU64,
+    /// Whether this node holds a key of the chain's producer set, and so may make its blocks.
+    pub produces: AtomicBool,
+    /// The chain's producer set, as of the last block this node applied.
+    pub producers: RwLock<Vec<Address>>,
+    /// Set while this node hands the chain's leadership to the center chain's leader: it
+    /// neither sends heartbeats nor stands for election.
+    pub yielding: AtomicBool,
 }
 
 /// Block-making settings.
@@ -230,7 +237,11 @@ pub struct Worker {
     store: RedbStore,
     /// The last sealed block (committed or on its way).
     head: BlockHeader,
-    producer: Keypair,
+    /// The keys this node may sign blocks with; a block is signed by the first the chain's
+    /// producer set allows.
+    keys: Vec<Keypair>,
+    /// Set once the node has said it holds no key of the set (said once, not per block).
+    keyless: bool,
     config: WorkerConfig,
     shared: Arc<ChainShared>,
     metrics: Arc<Metrics>,
@@ -269,7 +280,7 @@ impl Worker {
         mempool: Mempool,
         store: RedbStore,
         head: BlockHeader,
-        producer: Keypair,
+        keys: Vec<Keypair>,
         config: WorkerConfig,
         shared: Arc<ChainShared>,
         metrics: Arc<Metrics>,
@@ -277,12 +288,13 @@ impl Worker {
         on_commit: Option<OnCommit>,
     ) -> Worker {
         let label = state.chain().to_string();
-        Worker {
+        let mut worker = Worker {
             state,
             mempool,
             store,
             head,
-            producer,
+            keys,
+            keyless: false,
             config,
             shared,
             metrics,
@@ -295,7 +307,9 @@ impl Worker {
             on_commit,
             replica: None,
             committer: None,
-        }
+        };
+        worker.note_producers();
+        worker
     }
 
     /// Makes the chain a replica that starts as a follower: its blocks go to `replica`'s
@@ -507,15 +521,19 @@ impl Worker {
         if self.shared.halted.load(Ordering::SeqCst) {
             return;
         }
+        let Some(key) = self.signing_key().cloned() else {
+            return self.no_signing_key();
+        };
         let started = Instant::now();
         let (produced, dropped) = chain::produce(
             &mut self.state,
             &mut self.mempool,
             &self.head,
             self.clock.now_ms(),
-            &self.producer,
+            &key,
             self.config.block_max_txs,
         );
+        self.note_producers();
         for (id, error) in dropped {
             self.metrics.reject(&self.label, error.code());
             self.notify(&id, Outcome::Dropped(error.clone()));
@@ -551,6 +569,40 @@ impl Worker {
             .mempool_size
             .get_or_create(&chain_label(&self.label))
             .set(self.mempool.len() as i64);
+    }
+
+    /// The first of this node's keys that the chain's producer set allows.
+    fn signing_key(&self) -> Option<&Keypair> {
+        let set = self.state.producers();
+        self.keys.iter().find(|k| set.allows(&k.address()))
+    }
+
+    /// Records whether this node may make the chain's next block (a replicated node stands
+    /// for election only while it may).
+    fn note_producers(&mut self) {
+        let produces = self.signing_key().is_some();
+        self.shared.produces.store(produces, Ordering::SeqCst);
+        let set = self.state.producers().keys();
+        let mut shared = self.shared.producers.write().expect("producers lock");
+        if shared.as_slice() != set {
+            *shared = set.to_vec();
+        }
+        drop(shared);
+        if produces {
+            self.keyless = false;
+        }
+    }
+
+    /// This node holds no key of the producer set: its transactions wait for a node that does
+    /// (a replicated chain's leader steps down; see `replica::group`).
+    fn no_signing_key(&mut self) {
+        self.note_producers();
+        if !std::mem::replace(&mut self.keyless, true) {
+            let set: Vec<String> = (self.state.producers().keys().iter())
+                .map(ToString::to_string)
+                .collect();
+            tracing::warn!(chain = %self.label, producers = ?set, "this node holds no key of the chain's producer set: it makes no blocks");
+        }
     }
 
     /// Hands a write to the committer; if it is gone (it panicked), the chain halts.

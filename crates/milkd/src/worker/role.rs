@@ -10,7 +10,6 @@
 //! back to what is committed.
 
 use super::{Applied, Outcome, Sealed, Worker, Write, release};
-use milk_core::Address;
 use milk_core::block::Block;
 use milk_core::chain::{self, Produced};
 use milk_core::state::ChainState;
@@ -36,23 +35,20 @@ pub struct Replicated {
     proposer: UnboundedSender<Vec<u8>>,
     pub(super) proposed: VecDeque<Sealed>,
     blank: Box<dyn Fn() -> ChainState + Send>,
-    producer: Address,
 }
 
 impl Replicated {
-    /// A follower whose blocks, once it leads, go to `proposer` (encoded), checking others'
-    /// blocks against `producer` and rebuilding its state from the store on `blank`.
+    /// A follower whose blocks, once it leads, go to `proposer` (encoded), rebuilding its
+    /// state from the store on `blank`.
     pub fn new(
         proposer: UnboundedSender<Vec<u8>>,
         blank: Box<dyn Fn() -> ChainState + Send>,
-        producer: Address,
     ) -> Replicated {
         Replicated {
             role: Role::Follower,
             proposer,
             proposed: VecDeque::new(),
             blank,
-            producer,
         }
     }
 
@@ -85,12 +81,12 @@ impl Worker {
             sealed.applied = Some((position, reply));
             return self.write(Write::Block(Box::new(sealed)));
         }
-        let producer = replica.producer;
         self.abandon();
         let started = Instant::now();
         let height = block.header.height;
-        match chain::follow(&mut self.state, &self.head, &producer, &block) {
+        match chain::follow(&mut self.state, &self.head, &block) {
             Ok(delta) => {
+                self.note_producers();
                 let ids = block.txs.iter().map(|t| t.tx.id()).collect();
                 self.head = block.header.clone();
                 self.shared.blocks_in_flight.fetch_add(1, Ordering::SeqCst);
@@ -152,6 +148,7 @@ impl Worker {
             Ok(head) => {
                 self.state = state;
                 self.head = head;
+                self.note_producers();
             }
             Err(e) => {
                 tracing::error!(chain = %self.label, error = %e, "cannot reload the chain; halting");
@@ -187,15 +184,20 @@ impl Worker {
         self.shared.mempool_len.store(0, Ordering::Relaxed);
     }
 
-    /// Replaces the chain with `image` (checked to be one chain whose head the producer
-    /// signed) and starts from it.
+    /// Replaces the chain with `image` (checked to be one chain whose head a key of its
+    /// producer set signed: the set it ends with, or the one this replica knows) and starts
+    /// from it.
     pub(super) fn install(&mut self, image: &StoreImage) -> Result<(), String> {
-        let producer = match &self.replica {
-            Some(r) => r.producer,
-            None => return Err("the chain is not replicated".into()),
-        };
+        if self.replica.is_none() {
+            return Err("the chain is not replicated".into());
+        }
         let head = &image.head;
-        if head.chain != self.head.chain || head.producer != producer {
+        let mut imaged = (self.replica.as_ref().expect("checked").blank)();
+        let records = image.state().map_err(|e| e.to_string())?;
+        imaged.restore(records)?;
+        let signer = &head.producer;
+        let known = imaged.producers().allows(signer) || self.state.producers().allows(signer);
+        if head.chain != self.head.chain || !known {
             return Err(format!("the image is not chain {}'s", self.head.chain));
         }
         self.abandon();

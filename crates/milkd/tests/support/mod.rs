@@ -97,19 +97,56 @@ pub fn transfer(
     .sign(from)
 }
 
-/// Starts the real `milkd` with `args` (quiet, its standard error dropped) and returns it
-/// with the API URL it printed first.
+/// Starts the real `milkd` with `args` and returns it with the API URL it printed first. Its
+/// log (warnings, or what `MILK_TEST_LOG` asks for) is dropped, or appended to the file
+/// `MILK_TEST_LOG_FILE` names, for a failing test's story.
 pub fn spawn_milkd<I, S>(args: I) -> (std::process::Child, String)
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_milkd"));
+    cmd.args(args);
+    spawn_command(cmd)
+}
+
+/// [`spawn_milkd`], its log appended to `log` unless `MILK_TEST_LOG_FILE` names another file.
+pub fn spawn_milkd_logging<I, S>(args: I, log: &std::path::Path) -> (std::process::Child, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_milkd"));
+    cmd.args(args);
+    spawn_logging(cmd, Some(log))
+}
+
+/// Starts a prepared `milkd` command (logging as [`spawn_milkd`] does) and returns it with
+/// the API URL it printed first.
+pub fn spawn_command(cmd: std::process::Command) -> (std::process::Child, String) {
+    spawn_logging(cmd, None)
+}
+
+fn spawn_logging(
+    mut cmd: std::process::Command,
+    log: Option<&std::path::Path>,
+) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_milkd"))
-        .args(args)
-        .env("RUST_LOG", "warn")
+    let path = std::env::var_os("MILK_TEST_LOG_FILE")
+        .map(std::path::PathBuf::from)
+        .or(log.map(std::path::Path::to_path_buf));
+    let log = path.map(|path| {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        std::process::Stdio::from(file.expect("the test log file opens"))
+    });
+    let filter = std::env::var("MILK_TEST_LOG").unwrap_or_else(|_| "warn".into());
+    let mut child = cmd
+        .env("RUST_LOG", filter)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(log.unwrap_or_else(std::process::Stdio::null))
         .spawn()
         .expect("milkd starts");
     let mut line = String::new();
