@@ -182,6 +182,10 @@ pub struct Genesis {
     /// Approvals a newcomer needs from member partners; absent: every member's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admission_quorum: Option<u32>,
+    /// The shortest notice a leaving partner gives before its final date, ms; absent: 30
+    /// days (`alliance::DEFAULT_EXIT_NOTICE_MS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_notice_ms: Option<u64>,
     /// The exchange: its accounts, fee, oracle and the markets open at genesis; absent: no
     /// trading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,7 +221,8 @@ impl Genesis {
                 Some((application, asset.issuer?))
             })
             .collect();
-        Alliance::founding(partners, self.admission_quorum)
+        let notice = (self.exit_notice_ms).unwrap_or(crate::alliance::DEFAULT_EXIT_NOTICE_MS);
+        Alliance::founding(partners, self.admission_quorum, notice)
     }
 
     /// Checks the rules a genesis must meet, naming the first it breaks.
@@ -229,6 +234,9 @@ impl Genesis {
             .count();
         if centers != 1 {
             return Err(format!("exactly one center chain needed, found {centers}"));
+        }
+        if (self.exit_notice_ms).is_some_and(|n| n > crate::alliance::MAX_EXIT_NOTICE_MS) {
+            return Err("exit_notice_ms must be at most a year".into());
         }
         let mut ids = BTreeSet::new();
         let mut symbols = BTreeSet::new();
@@ -568,6 +576,7 @@ impl Genesis {
             operator,
             tica_inventory: demo_key("tica:inventory").address(),
             admission_quorum: None,
+            exit_notice_ms: Some(DEMO_EXIT_NOTICE_MS),
             membership: Some(demo_membership(lzm)),
             roles: demo_roles(operator, mlk, lzm),
             exchange: Some(demo_exchange(mlk, operator)),
@@ -586,6 +595,10 @@ pub const BT_DECIMALS: u8 = 2;
 pub const DEMO_GENESIS_TIME_MS: u64 = 1_767_225_600_000;
 /// The demo network's funded users.
 pub const DEMO_USERS: [&str; 3] = ["alice", "bob", "carol"];
+
+/// The demo network's shortest exit notice: 10 s, so a partner's exit can be watched to
+/// its end (a real network gives weeks).
+pub const DEMO_EXIT_NOTICE_MS: u64 = 10_000;
 
 /// The partner the demo network admits while it runs.
 pub const DEMO_NEWCOMER: &str = "bookshop";

@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod membership;
 pub mod mempool;
 pub mod merkle;
+pub mod moment;
 pub mod producers;
 pub mod state;
 pub mod token;

@@ -8,7 +8,7 @@
 //! the block's [`StateDelta`] is exact, conservation is checked in time proportional to the
 //! block, and the store persists only what changed.
 
-use crate::alliance::{Alliance, AllianceWrite, Applied};
+use crate::alliance::{Alliance, AllianceWrite, Applied, Exited};
 use crate::anchor::Anchors;
 use crate::brand::{BrandPolicy, BrandState, BrandWrite};
 use crate::error::LedgerError;
@@ -71,6 +71,8 @@ pub(crate) enum Event {
     Fill(Fill),
     /// A partner applied (center chain): tokenomics takes its phase-2 stake, if any.
     Applied(Applied),
+    /// A partner left (center chain): tokenomics gives its stake back.
+    Exited(Exited),
 }
 
 /// What a checked action does: postings for the ledger, records for the domains, and the
@@ -324,6 +326,7 @@ impl ChainState {
                     self.reward_trade(&mut change, &fill, now_ms);
                 }
                 Event::Applied(applied) => self.plan_stake(&mut change, &applied)?,
+                Event::Exited(exited) => self.plan_release(&mut change, &exited, now_ms),
             }
         }
         self.check_locks(&tx.sender, &change.postings, now_ms)?;

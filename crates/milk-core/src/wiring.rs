@@ -2,18 +2,28 @@
 //! what it reads of the others, and here the chain state answers from the domain that owns
 //! it. Nothing else in a domain reads another's state.
 
+use crate::alliance::needs::AllianceNeeds;
 use crate::alliance::{Member, Status};
 use crate::anchor::needs::AnchorNeeds;
 use crate::brand::BrandWrite;
 use crate::brand::needs::BrandNeeds;
 use crate::error::TxError;
-use crate::exchange::needs::ExchangeNeeds;
+use crate::exchange::needs::{ExchangeNeeds, Standing};
 use crate::membership::MembershipConfig;
 use crate::membership::needs::MembershipNeeds;
 use crate::state::{ChainState, Change};
 use crate::token::needs::TokenNeeds;
 use crate::tokenomics::needs::TokenomicsNeeds;
 use crate::{Address, Amount, ChainId, Symbol};
+
+impl AllianceNeeds for ChainState {
+    fn open_buys(&self, chain: &ChainId) -> usize {
+        let Some(exchange) = self.exchange() else {
+            return 0;
+        };
+        (exchange.market_of_chain(chain)).map_or(0, |(asset, _)| exchange.open_buys(asset))
+    }
+}
 
 impl TokenNeeds for ChainState {
     fn transfers_allowed(&self) -> bool {
@@ -46,14 +56,22 @@ impl BrandNeeds for ChainState {
     ) -> Result<(), TxError> {
         self.plan_burn(change, sender, asset, amount, now_ms)
     }
+
+    fn tica_stock(&self, asset: &Symbol) -> Option<(Address, Amount)> {
+        let inventory = self.inventory?;
+        Some((inventory, self.balance(&inventory, asset)))
+    }
 }
 
 impl ExchangeNeeds for ChainState {
-    fn partner_suspended(&self, chain: &ChainId) -> bool {
-        (self.alliance()).is_some_and(|a| {
-            a.member(chain)
-                .is_some_and(|m| m.status == Status::Suspended)
-        })
+    fn partner_standing(&self, chain: &ChainId) -> Standing {
+        let member = self.alliance().and_then(|a| a.member(chain));
+        match member.map(|m| (m.status, m.exit)) {
+            Some((Status::Suspended, _)) => Standing::Suspended,
+            Some((Status::Exiting, Some(exit))) => Standing::WindingDown(exit.final_ms),
+            Some((Status::Exiting | Status::Exited, _)) => Standing::Closed,
+            _ => Standing::Open,
+        }
     }
 
     fn listed_partner(&self, asset: &Symbol) -> Option<Option<&Member>> {

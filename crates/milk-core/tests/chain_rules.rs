@@ -93,6 +93,7 @@ fn genesis() -> Genesis {
         operator: producer,
         tica_inventory: key(4).address(),
         admission_quorum: None,
+        exit_notice_ms: None,
         exchange: None,
         membership: None,
         roles: Vec::new(),
@@ -330,6 +331,8 @@ impl Model {
             | Action::Alliance(AllianceAction::SignAgreement { .. })
             | Action::Alliance(AllianceAction::Suspend { .. })
             | Action::Alliance(AllianceAction::Reinstate { .. })
+            | Action::Alliance(AllianceAction::StartExit { .. })
+            | Action::Alliance(AllianceAction::FinishExit { .. })
             | Action::Exchange(ExchangeAction::OraclePrice { .. })
             | Action::Exchange(ExchangeAction::ConfirmPrice { .. })
             | Action::Exchange(ExchangeAction::HaltMarket { .. })
@@ -378,7 +381,7 @@ impl Model {
             }
             // Only the operator records a partner's standing, and no sender of these
             // streams is the operator: the chain refuses it, as the model does.
-            Action::Brand(BrandAction::SetStanding { .. }) => false,
+            Action::Brand(BrandAction::SetStanding { .. } | BrandAction::SetExit { .. }) => false,
             Action::Brand(BrandAction::Refund { order_id }) => {
                 match self.redemptions.get(order_id).copied() {
                     Some((redeemer, amount, false)) if tx.sender == issuer => {

@@ -8,7 +8,7 @@ use milk_core::exchange::{ESCROW, TradeStatus};
 use milk_core::genesis::{Genesis, demo_key};
 use milk_core::state::ChainState;
 use milk_core::tx::{Action, OrderSize, SignedTransaction, Transaction, TxId};
-use milk_core::tx::{AllianceAction, ExchangeAction, TokenAction, TokenomicsAction};
+use milk_core::tx::{AllianceAction, BrandAction, ExchangeAction, TokenAction, TokenomicsAction};
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -1821,4 +1821,225 @@ proptest! {
         prop_assert_eq!(net.mlk(&ESCROW), 0);
         net.conserved();
     }
+}
+
+/// The partner's standing as the center chain records it.
+fn cinema_status(net: &Net) -> milk_core::alliance::Status {
+    let alliance = net.center.alliance().unwrap();
+    alliance.member(&"cinema".parse().unwrap()).unwrap().status
+}
+
+fn cinema_brand(action: BrandAction) -> Action {
+    Action::Brand(action)
+}
+
+#[test]
+fn a_leaving_partner_winds_its_market_down_and_its_customers_keep_their_points() {
+    use milk_core::alliance::Status;
+    let mut net = Net::new();
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let partner = demo_key("partner:cinema");
+    let cinema: ChainId = "cinema".parse().unwrap();
+    settle_buy(&mut net, &alice, 5_000);
+    // An allocation A share, locked three years: it outlives the exit.
+    let allocate = TokenomicsAction::AllocatePartner {
+        chain: cinema.clone(),
+        amount: Amount::new(1_000),
+    };
+    net.operator("center", Action::Tokenomics(allocate))
+        .unwrap();
+    // A buy priced before the exit, its tokens not yet delivered.
+    let open_buy = (net.buy(&alice, OrderSize::Tokens(Amount::new(700)), u128::MAX)).unwrap();
+
+    let notice = milk_core::genesis::DEMO_EXIT_NOTICE_MS;
+    let exit = |final_ms| {
+        Action::Alliance(AllianceAction::StartExit {
+            chain: "cinema".parse().unwrap(),
+            final_ms,
+        })
+    };
+    assert_eq!(apply_in_cinemas_sector(&mut net), Err("sector_occupied"));
+    let now = net.now;
+    assert_eq!(
+        net.run("center", &alice, exit(now + notice)),
+        Err("not_the_partner")
+    );
+    assert_eq!(
+        net.run("center", &partner, exit(now + notice - 1)),
+        Err("exit_date")
+    );
+    let final_ms = now + notice;
+    net.run("center", &partner, exit(final_ms)).unwrap();
+    assert_eq!(cinema_status(&net), Status::Exiting);
+    assert_eq!(
+        net.run("center", &partner, exit(final_ms)),
+        Err("wrong_partner_status")
+    );
+
+    // Customers may sell, not buy; the partner converts nothing but honours redemptions.
+    let buy = net.buy(&bob, OrderSize::Tokens(Amount::new(10)), u128::MAX);
+    assert_eq!(buy, Err("market_winding_down"));
+    assert_eq!(
+        settle_sale(&mut net, &alice, 1_000).status,
+        TradeStatus::Filled
+    );
+    let recorded = BrandAction::SetExit {
+        final_ms,
+        closed: false,
+    };
+    net.operator("cinema", cinema_brand(recorded.clone()))
+        .unwrap();
+    assert_eq!(
+        net.operator("cinema", cinema_brand(recorded)),
+        Err("exit_recorded")
+    );
+    let convert = BrandAction::Convert {
+        to: alice.address(),
+        mileage: 10,
+        reference: "after-notice".into(),
+    };
+    assert_eq!(
+        net.run("cinema", &partner, cinema_brand(convert)),
+        Err("partner_exiting")
+    );
+    let redeem = |order: &str| {
+        cinema_brand(BrandAction::Redeem {
+            amount: Amount::new(500),
+            order_id: order.into(),
+        })
+    };
+    net.run("cinema", &alice, redeem("before-final")).unwrap();
+    net.now = final_ms - 1;
+    let finish = || {
+        Action::Alliance(AllianceAction::FinishExit {
+            chain: "cinema".parse().unwrap(),
+        })
+    };
+    assert_eq!(net.operator("center", finish()), Err("exit_not_due"));
+    net.now = final_ms;
+    // Final date: no sale, no redemption; the open buy holds the exit until it is done.
+    let late_sale = net.sell(&alice, 10, 0).unwrap();
+    assert_eq!(
+        net.run("cinema", &alice, redeem("at-final")),
+        Err("redemptions_closed")
+    );
+    assert_eq!(net.operator("center", finish()), Err("trades_open"));
+    finish_buy(&mut net, &alice, open_buy, 700);
+    assert_eq!(net.run("center", &bob, finish()), Err("not_operator"));
+    net.operator("center", finish()).unwrap();
+    assert_eq!(cinema_status(&net), Status::Exited);
+    wind_down_closes(&mut net, late_sale, final_ms);
+}
+
+/// Delivers and completes a buy priced earlier.
+fn finish_buy(net: &mut Net, user: &Keypair, id: TxId, tokens: u128) {
+    let deliver = ExchangeAction::DeliverBuy {
+        trade: id,
+        to: user.address(),
+        amount: Amount::new(tokens),
+    };
+    net.operator("cinema", Action::Exchange(deliver)).unwrap();
+    let complete = ExchangeAction::CompleteBuy {
+        trade: id,
+        delivered: true,
+    };
+    net.operator("center", Action::Exchange(complete)).unwrap();
+}
+
+/// After the exit: the sale locked at the final date is refused and given back, TICA's
+/// stock is burned, customers keep their tokens, the allocation unlocks on its own date,
+/// and the sector takes a new applicant.
+fn wind_down_closes(net: &mut Net, late_sale: SignedTransaction, final_ms: u64) {
+    let alice = demo_key("alice");
+    let locked = late_sale.tx.id();
+    let settle = ExchangeAction::SettleSell {
+        order: Box::new(late_sale),
+    };
+    net.operator("center", Action::Exchange(settle)).unwrap();
+    let trade = net
+        .center
+        .exchange()
+        .unwrap()
+        .trade(&locked)
+        .unwrap()
+        .clone();
+    assert_eq!(trade.status, TradeStatus::Refused("market_closed".into()));
+    let release = ExchangeAction::ReleaseSell {
+        trade: locked,
+        filled: false,
+    };
+    net.operator("cinema", Action::Exchange(release)).unwrap();
+    let held = net.cine(&alice.address());
+    assert!(held > 0);
+    let buy = net.buy(&alice, OrderSize::Tokens(Amount::new(10)), u128::MAX);
+    assert_eq!(buy, Err("market_closed"));
+    let inventory = net.g.tica_inventory;
+    let supply = net.brand.supply(&sym("CINE")).unwrap().units();
+    let stock = net.cine(&inventory);
+    let close = BrandAction::SetExit {
+        final_ms,
+        closed: true,
+    };
+    net.operator("cinema", cinema_brand(close.clone())).unwrap();
+    assert_eq!(net.cine(&inventory), 0);
+    assert_eq!(
+        net.brand.supply(&sym("CINE")).unwrap().units(),
+        supply - stock
+    );
+    assert_eq!(net.cine(&alice.address()), held);
+    assert_eq!(
+        net.operator("cinema", cinema_brand(close)),
+        Err("exit_recorded")
+    );
+    // The allocation stays locked until its own date, then the partner claims it.
+    let claim = Action::Tokenomics(TokenomicsAction::ClaimAllocation {
+        chain: "cinema".parse().unwrap(),
+    });
+    let partner = demo_key("partner:cinema");
+    assert_eq!(
+        net.run("center", &partner, claim.clone()),
+        Err("allocation_locked")
+    );
+    net.now += 3 * 365 * 86_400_000;
+    net.oracle(MLK_KRW_E4).unwrap();
+    let before = net.mlk(&partner.address());
+    net.run("center", &partner, claim).unwrap();
+    assert_eq!(net.mlk(&partner.address()), before + 1_000);
+    // Rewards stopped: no contribution for the epoch in which the exit started.
+    let epoch_ms = net.g.membership.as_ref().unwrap().rewards.epoch_ms;
+    let contribution = TokenomicsAction::PayContribution {
+        chain: "cinema".parse().unwrap(),
+        epoch: final_ms / epoch_ms,
+    };
+    assert_eq!(
+        net.operator("center", Action::Tokenomics(contribution)),
+        Err("partner_leaving")
+    );
+    apply_in_cinemas_sector(net).unwrap();
+    net.conserved();
+    let cinema = net.g.chain(&"cinema".parse().unwrap()).unwrap().clone();
+    for (state, spec) in [(&net.center, net.g.center()), (&net.brand, &cinema)] {
+        let mut restored = net.g.empty_state(spec);
+        restored.restore(state.records()).unwrap();
+        assert_eq!(restored.records(), state.records());
+    }
+}
+
+/// A newcomer applies for cinema's sector.
+fn apply_in_cinemas_sector(net: &mut Net) -> Result<TxId, &'static str> {
+    let sector = net.g.chain(&"cinema".parse().unwrap()).unwrap();
+    let sector = sector.partner.as_ref().unwrap().sector.clone();
+    let policy = net.g.chain(&"cinema".parse().unwrap()).unwrap();
+    let policy = policy.partner.as_ref().unwrap().policy.clone();
+    let application = milk_core::alliance::Application {
+        chain: "screens".parse().unwrap(),
+        name: "Nine Screens".into(),
+        sector,
+        symbol: sym("SCRN"),
+        decimals: 2,
+        policy,
+        initial_float: Amount::new(1_000_000),
+    };
+    let apply = Action::Alliance(AllianceAction::Apply { application });
+    net.run("center", &Keypair::from_label("nine-screens"), apply)
 }

@@ -699,7 +699,7 @@ fn the_pack_pays_whole_weeks_pro_rata_and_leaving_forfeits_the_week() {
 }
 
 #[test]
-fn in_phase_two_a_new_partner_stakes_mlk_that_stays_locked() {
+fn in_phase_two_a_new_partner_stakes_mlk_locked_until_it_leaves() {
     let mut c = Center::new(|_| {});
     let operator = demo_key("operator");
     let applicant = Keypair::from_label("phase-two-co");
@@ -765,6 +765,41 @@ fn in_phase_two_a_new_partner_stakes_mlk_that_stays_locked() {
     let mut restored = c.g.empty_state(c.g.center());
     restored.restore(c.state.records()).unwrap();
     assert_eq!(restored.records(), c.state.records());
+    stake_comes_back_when_it_leaves(&mut c, &applicant, stake);
+}
+
+/// The bakery is admitted, leaves, and has its stake back once its exit is finished.
+fn stake_comes_back_when_it_leaves(c: &mut Center, applicant: &Keypair, stake: u128) {
+    let bakery: ChainId = "bakery".parse().unwrap();
+    let alliance = |chain: &ChainId| AllianceAction::Approve {
+        chain: chain.clone(),
+    };
+    for p in ["skyway", "cinema", "dailymart"] {
+        let approve = Action::Alliance(alliance(&bakery));
+        c.run(&demo_key(&format!("partner:{p}")), approve).unwrap();
+    }
+    let sign = AllianceAction::SignAgreement {
+        chain: bakery.clone(),
+    };
+    c.run(&demo_key("operator"), Action::Alliance(sign))
+        .unwrap();
+    let final_ms = c.now + milk_core::genesis::DEMO_EXIT_NOTICE_MS;
+    let exit = AllianceAction::StartExit {
+        chain: bakery.clone(),
+        final_ms,
+    };
+    // TICA may start it too, for cause.
+    c.run(&demo_key("operator"), Action::Alliance(exit))
+        .unwrap();
+    let member = c.state.alliance().unwrap().member(&bakery).unwrap().clone();
+    assert!(member.exit.unwrap().for_cause);
+    c.now = final_ms;
+    let finish = AllianceAction::FinishExit { chain: bakery };
+    c.run(&demo_key("operator"), Action::Alliance(finish))
+        .unwrap();
+    assert_eq!(c.balance(&applicant.address(), "MLK"), stake);
+    assert_eq!(c.balance(&milk_core::tokenomics::STAKES, "MLK"), 0);
+    c.state.check_conservation().unwrap();
 }
 
 fn c_policy() -> milk_core::brand::BrandPolicy {

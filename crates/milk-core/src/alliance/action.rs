@@ -1,4 +1,5 @@
-//! The alliance's registry on the center chain: applying, approving, admitting, suspending.
+//! The alliance's registry on the center chain: applying, approving, admitting, suspending,
+//! leaving.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
 //! compile time by the action dispatch, `tx::Action`).
@@ -37,6 +38,21 @@ pub enum AllianceAction {
         /// The member's chain.
         chain: ChainId,
     },
+    /// A member starts leaving the alliance, signed by its issuer key (or by TICA, for
+    /// cause): conversions and buys stop now; redemptions and sales go on until `final_ms`
+    /// (center chain).
+    StartExit {
+        /// The member's chain.
+        chain: ChainId,
+        /// The final date it commits to, Unix ms: at least the alliance's notice away.
+        final_ms: u64,
+    },
+    /// TICA finishes a member's exit once its final date has passed and no buy of its
+    /// token is open: the stake comes back and the sector is free (center chain).
+    FinishExit {
+        /// The member's chain.
+        chain: ChainId,
+    },
 }
 
 impl AllianceAction {
@@ -45,6 +61,8 @@ impl AllianceAction {
     const SIGN_AGREEMENT: u8 = 12;
     const SUSPEND: u8 = 13;
     const REINSTATE: u8 = 14;
+    const START_EXIT: u8 = 51;
+    const FINISH_EXIT: u8 = 52;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -53,6 +71,8 @@ impl AllianceAction {
         Self::SIGN_AGREEMENT,
         Self::SUSPEND,
         Self::REINSTATE,
+        Self::START_EXIT,
+        Self::FINISH_EXIT,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -73,6 +93,12 @@ impl AllianceAction {
             Self::Reinstate { chain } => {
                 w.u8(Self::REINSTATE).put(chain);
             }
+            Self::StartExit { chain, final_ms } => {
+                w.u8(Self::START_EXIT).put(chain).u64(*final_ms);
+            }
+            Self::FinishExit { chain } => {
+                w.u8(Self::FINISH_EXIT).put(chain);
+            }
         }
     }
 
@@ -86,6 +112,11 @@ impl AllianceAction {
             Self::SIGN_AGREEMENT => Ok(Self::SignAgreement { chain: r.get()? }),
             Self::SUSPEND => Ok(Self::Suspend { chain: r.get()? }),
             Self::REINSTATE => Ok(Self::Reinstate { chain: r.get()? }),
+            Self::START_EXIT => Ok(Self::StartExit {
+                chain: r.get()?,
+                final_ms: r.u64()?,
+            }),
+            Self::FINISH_EXIT => Ok(Self::FinishExit { chain: r.get()? }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,

@@ -37,6 +37,33 @@ pub enum AllianceError {
     /// Suspending a partner that is not admitted, or reinstating one that is not suspended.
     #[error("the partner is not in the status this needs")]
     WrongPartnerStatus,
+    /// Only the partner itself (its issuer key) or TICA may start its exit.
+    #[error("only the partner's issuer key, or TICA's, may start its exit")]
+    NotThePartner,
+    /// An exit's final date too soon (less than the notice) or too far away.
+    #[error(
+        "the final date must be between {} and {}",
+        crate::moment::utc(*earliest_ms),
+        crate::moment::utc(*latest_ms)
+    )]
+    ExitDate {
+        /// The earliest final date allowed, Unix ms.
+        earliest_ms: u64,
+        /// The latest, Unix ms.
+        latest_ms: u64,
+    },
+    /// Finishing an exit before its final date.
+    #[error("the exit can be finished from its final date, {}", crate::moment::utc(*final_ms))]
+    ExitNotDue {
+        /// The exit's final date, Unix ms.
+        final_ms: u64,
+    },
+    /// Finishing an exit while buys of the partner's token wait for their delivery.
+    #[error("{open} buys of the partner's token are still open")]
+    TradesOpen {
+        /// How many.
+        open: usize,
+    },
 }
 
 impl AllianceError {
@@ -51,6 +78,10 @@ impl AllianceError {
             AllianceError::AlreadyApproved => "already_approved",
             AllianceError::QuorumNotReached { .. } => "quorum_not_reached",
             AllianceError::WrongPartnerStatus => "wrong_partner_status",
+            AllianceError::NotThePartner => "not_the_partner",
+            AllianceError::ExitDate { .. } => "exit_date",
+            AllianceError::ExitNotDue { .. } => "exit_not_due",
+            AllianceError::TradesOpen { .. } => "trades_open",
         }
     }
 }

@@ -6,6 +6,13 @@
 //! service agreement and the applicant is admitted. Only one partner per sector: a sector
 //! held by a member or a pending applicant is refused. TICA can suspend a member (trading
 //! halts, redemptions go on) and reinstate it.
+//!
+//! A member leaves with notice: it (or TICA, for cause) starts its exit, naming the final
+//! date until which it honours redemptions, at least the alliance's notice period away.
+//! From then on its chain converts nothing and its market only buys back (customers sell,
+//! never buy); at the final date the market closes. Once no buy is open, TICA finishes the
+//! exit: the stake comes back, rewards stop for good, and the sector is free again. The
+//! brand chain stays: readable and verifiable by those who could read it before.
 
 pub mod action;
 pub mod error;
@@ -132,7 +139,94 @@ pub enum Status {
     Admitted,
     /// A member whose trading is halted; redemptions go on.
     Suspended,
+    /// Leaving: no conversions, its market only buys back, redemptions go on until the
+    /// exit's final date.
+    Exiting,
+    /// Gone: its sector is free; its chain stays readable.
+    Exited,
 }
+
+impl Status {
+    /// Whether a partner in this status is (still) a member: admitted, suspended or leaving.
+    pub fn is_member(self) -> bool {
+        matches!(self, Status::Admitted | Status::Suspended | Status::Exiting)
+    }
+
+    /// Whether it has a say in the alliance (approves newcomers, counts in a quorum).
+    pub fn votes(self) -> bool {
+        matches!(self, Status::Admitted | Status::Suspended)
+    }
+
+    fn tag(self) -> u8 {
+        match self {
+            Status::Applied => 0,
+            Status::Admitted => 1,
+            Status::Suspended => 2,
+            Status::Exiting => 3,
+            Status::Exited => 4,
+        }
+    }
+
+    fn from_tag(tag: u8) -> Result<Status, DecodeError> {
+        Ok(match tag {
+            0 => Status::Applied,
+            1 => Status::Admitted,
+            2 => Status::Suspended,
+            3 => Status::Exiting,
+            4 => Status::Exited,
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "partner status",
+                    tag,
+                });
+            }
+        })
+    }
+}
+
+/// A partner's exit, as it was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exit {
+    /// When it started (block time, Unix ms): conversions and buys stopped then.
+    pub started_ms: u64,
+    /// The final date the partner committed to (Unix ms): redemptions and sales until then.
+    pub final_ms: u64,
+    /// Whether TICA started it, for cause, rather than the partner.
+    pub for_cause: bool,
+}
+
+impl Encode for Exit {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.started_ms)
+            .u64(self.final_ms)
+            .u8(u8::from(self.for_cause));
+    }
+}
+
+impl Decode for Exit {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Exit {
+            started_ms: r.u64()?,
+            final_ms: r.u64()?,
+            for_cause: match r.u8()? {
+                0 => false,
+                1 => true,
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "exit cause",
+                        tag,
+                    });
+                }
+            },
+        })
+    }
+}
+
+/// The shortest notice a partner gives before its final date, unless the genesis says
+/// otherwise: 30 days.
+pub const DEFAULT_EXIT_NOTICE_MS: u64 = 30 * 86_400_000;
+/// The furthest final date from an exit's start: one year.
+pub const MAX_EXIT_NOTICE_MS: u64 = 365 * 86_400_000;
 
 /// A partner, or an applicant, as the center chain records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,17 +244,15 @@ pub struct Member {
     /// When TICA signed its agreement (block time, Unix ms); its brand chain starts then.
     /// `None` for applicants and for the partners of the genesis.
     pub admitted_at_ms: Option<u64>,
+    /// Its exit, once started (statuses `exiting` and `exited`).
+    pub exit: Option<Exit>,
 }
 
 impl Encode for Member {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.application)
             .put(&self.issuer)
-            .u8(match self.status {
-                Status::Applied => 0,
-                Status::Admitted => 1,
-                Status::Suspended => 2,
-            });
+            .u8(self.status.tag());
         w.u32(self.quorum).u32(self.approvals.len() as u32);
         for a in &self.approvals {
             w.put(a);
@@ -169,6 +261,11 @@ impl Encode for Member {
             Some(t) => w.u8(1).u64(t),
             None => w.u8(0),
         };
+        // Only a leaving or gone partner has an exit: records written before exits existed
+        // read as they were.
+        if let Some(exit) = &self.exit {
+            w.put(exit);
+        }
     }
 }
 
@@ -176,17 +273,7 @@ impl Decode for Member {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let application = r.get()?;
         let issuer = r.get()?;
-        let status = match r.u8()? {
-            0 => Status::Applied,
-            1 => Status::Admitted,
-            2 => Status::Suspended,
-            tag => {
-                return Err(DecodeError::UnknownTag {
-                    what: "partner status",
-                    tag,
-                });
-            }
-        };
+        let status = Status::from_tag(r.u8()?)?;
         let quorum = r.u32()?;
         let n = r.u32()?;
         let approvals = (0..n).map(|_| r.get()).collect::<Result<_, _>>()?;
@@ -200,6 +287,10 @@ impl Decode for Member {
                 });
             }
         };
+        let exit = match status {
+            Status::Exiting | Status::Exited => Some(r.get()?),
+            _ => None,
+        };
         Ok(Member {
             application,
             issuer,
@@ -207,6 +298,7 @@ impl Decode for Member {
             approvals,
             quorum,
             admitted_at_ms,
+            exit,
         })
     }
 }
@@ -216,6 +308,7 @@ impl Decode for Member {
 pub struct Alliance {
     members: BTreeMap<ChainId, Member>,
     quorum: Option<u32>,
+    exit_notice_ms: u64,
     touched: Vec<ChainId>,
 }
 
@@ -227,8 +320,12 @@ pub const NAMESPACES: &[u8] = &[PARTNER_RECORD];
 impl Alliance {
     /// The founding partners (genesis's), as admitted members, each with the application
     /// genesis makes for it and its issuer key; `quorum` approvals admit a newcomer (`None`:
-    /// every member).
-    pub fn founding(partners: Vec<(Application, Address)>, quorum: Option<u32>) -> Alliance {
+    /// every member); a partner leaving gives at least `exit_notice_ms` of notice.
+    pub fn founding(
+        partners: Vec<(Application, Address)>,
+        quorum: Option<u32>,
+        exit_notice_ms: u64,
+    ) -> Alliance {
         let mut members = BTreeMap::new();
         for (application, issuer) in partners {
             let chain = application.chain.clone();
@@ -239,6 +336,7 @@ impl Alliance {
                 approvals: BTreeSet::new(),
                 quorum: 0,
                 admitted_at_ms: None,
+                exit: None,
             };
             members.insert(chain, member);
         }
@@ -247,6 +345,7 @@ impl Alliance {
         Alliance {
             members,
             quorum,
+            exit_notice_ms,
             touched,
         }
     }
@@ -261,10 +360,15 @@ impl Alliance {
         self.members.iter()
     }
 
+    /// The shortest notice before a leaving partner's final date, ms.
+    pub fn exit_notice_ms(&self) -> u64 {
+        self.exit_notice_ms
+    }
+
     fn is_member_issuer(&self, key: &Address) -> bool {
         self.members
             .values()
-            .any(|m| m.issuer == *key && m.status != Status::Applied)
+            .any(|m| m.issuer == *key && m.status.votes())
     }
 
     /// Checks an application; `taken_symbols` are the assets that already exist.
@@ -282,10 +386,11 @@ impl Alliance {
                 "name and sector must not be empty".into(),
             ));
         }
+        // A partner that has left frees its sector.
         if self
             .members
             .values()
-            .any(|m| same_sector(&m.application.sector, &a.sector))
+            .any(|m| m.status != Status::Exited && same_sector(&m.application.sector, &a.sector))
         {
             return Err(AllianceError::SectorOccupied {
                 sector: a.sector.clone(),
@@ -316,11 +421,7 @@ impl Alliance {
     }
 
     pub(crate) fn apply(&mut self, issuer: Address, a: Application) {
-        let members = self
-            .members
-            .values()
-            .filter(|m| m.status != Status::Applied)
-            .count() as u32;
+        let members = self.members.values().filter(|m| m.status.votes()).count() as u32;
         let quorum = self.quorum.map_or(members, |q| q.min(members));
         self.touched.push(a.chain.clone());
         self.members.insert(
@@ -332,6 +433,7 @@ impl Alliance {
                 approvals: BTreeSet::new(),
                 quorum,
                 admitted_at_ms: None,
+                exit: None,
             },
         );
     }
@@ -395,6 +497,68 @@ impl Alliance {
         }
     }
 
+    /// Checks the start of a member's exit at block time `now_ms`, signed by `signer`
+    /// (its issuer, or TICA when `by_operator`).
+    pub(crate) fn check_start_exit(
+        &self,
+        chain: &ChainId,
+        signer: &Address,
+        by_operator: bool,
+        final_ms: u64,
+        now_ms: u64,
+    ) -> Result<Exit, AllianceError> {
+        let m = self
+            .members
+            .get(chain)
+            .ok_or(AllianceError::UnknownApplication)?;
+        if !by_operator && m.issuer != *signer {
+            return Err(AllianceError::NotThePartner);
+        }
+        if !m.status.votes() {
+            return Err(AllianceError::WrongPartnerStatus);
+        }
+        let earliest = now_ms.saturating_add(self.exit_notice_ms);
+        let latest = now_ms.saturating_add(MAX_EXIT_NOTICE_MS);
+        if final_ms < earliest || final_ms > latest {
+            return Err(AllianceError::ExitDate {
+                earliest_ms: earliest,
+                latest_ms: latest,
+            });
+        }
+        Ok(Exit {
+            started_ms: now_ms,
+            final_ms,
+            for_cause: by_operator && m.issuer != *signer,
+        })
+    }
+
+    /// Checks that a leaving member's exit may be finished at block time `now_ms`.
+    pub(crate) fn check_finish_exit(
+        &self,
+        chain: &ChainId,
+        now_ms: u64,
+    ) -> Result<(), AllianceError> {
+        let m = self
+            .members
+            .get(chain)
+            .ok_or(AllianceError::UnknownApplication)?;
+        match (m.status, m.exit) {
+            (Status::Exiting, Some(exit)) if now_ms >= exit.final_ms => Ok(()),
+            (Status::Exiting, Some(exit)) => Err(AllianceError::ExitNotDue {
+                final_ms: exit.final_ms,
+            }),
+            _ => Err(AllianceError::WrongPartnerStatus),
+        }
+    }
+
+    fn start_exit(&mut self, chain: &ChainId, exit: Exit) {
+        if let Some(m) = self.members.get_mut(chain) {
+            m.status = Status::Exiting;
+            m.exit = Some(exit);
+            self.touched.push(chain.clone());
+        }
+    }
+
     fn key(chain: &ChainId) -> Vec<u8> {
         let mut k = vec![PARTNER_RECORD];
         k.extend_from_slice(chain.as_str().as_bytes());
@@ -411,6 +575,15 @@ pub(crate) struct Applied {
     pub(crate) chain: ChainId,
 }
 
+/// A partner has left (center chain): the event that tokenomics answers (its stake back).
+#[derive(Debug, Clone)]
+pub(crate) struct Exited {
+    /// The partner's chain.
+    pub(crate) chain: ChainId,
+    /// Its issuer key, which put up the stake.
+    pub(crate) issuer: Address,
+}
+
 /// A change to the registry, checked.
 #[derive(Debug, Clone)]
 pub(crate) enum AllianceWrite {
@@ -420,6 +593,8 @@ pub(crate) enum AllianceWrite {
     Approve(Address, ChainId),
     /// A new status, at block time.
     Status(ChainId, Status, u64),
+    /// A member's exit starts.
+    StartExit(ChainId, Exit),
 }
 
 impl Alliance {
@@ -429,6 +604,7 @@ impl Alliance {
             AllianceWrite::Apply(issuer, a) => self.apply(issuer, a),
             AllianceWrite::Approve(approver, chain) => self.approve(approver, &chain),
             AllianceWrite::Status(chain, status, now_ms) => self.set_status(&chain, status, now_ms),
+            AllianceWrite::StartExit(chain, exit) => self.start_exit(&chain, exit),
         }
     }
 }

@@ -1,11 +1,12 @@
-//! The alliance's rules on the center chain: who may apply, approve, admit, suspend and
-//! reinstate, and what each records.
+//! The alliance's rules on the center chain: who may apply, approve, admit, suspend,
+//! reinstate and leave, and what each records.
 
 use super::action::AllianceAction;
-use super::{AllianceWrite, Applied, Status};
+use super::needs::AllianceNeeds;
+use super::{AllianceWrite, Applied, Exited, Status};
 use crate::ChainId;
-use crate::error::LedgerError;
 use crate::error::TxError;
+use crate::error::{AllianceError, LedgerError};
 use crate::state::{ChainState, Change, Event};
 use crate::tx::Transaction;
 
@@ -47,6 +48,26 @@ impl ChainState {
             AllianceAction::Reinstate { chain } => {
                 status(chain, Status::Suspended, Status::Admitted)?
             }
+            AllianceAction::StartExit { chain, final_ms } => {
+                let by_operator = self.operator_only(tx).is_ok();
+                let exit = (alliance).check_start_exit(
+                    chain,
+                    &tx.sender,
+                    by_operator,
+                    *final_ms,
+                    now_ms,
+                )?;
+                AllianceWrite::StartExit(chain.clone(), exit)
+            }
+            AllianceAction::FinishExit { chain } => {
+                by_operator()?;
+                alliance.check_finish_exit(chain, now_ms)?;
+                let open = self.open_buys(chain);
+                if open > 0 {
+                    return Err(TxError::Alliance(AllianceError::TradesOpen { open }));
+                }
+                AllianceWrite::Status(chain.clone(), Status::Exited, now_ms)
+            }
         };
         let mut change = Change::default();
         // Other domains answer an application (tokenomics: in phase 2 the applicant stakes
@@ -57,6 +78,14 @@ impl ChainState {
                 chain: a.chain.clone(),
             };
             change.events.push(Event::Applied(applied));
+        }
+        // Tokenomics gives a partner that has left its stake back.
+        if let AllianceWrite::Status(chain, Status::Exited, _) = &write {
+            let issuer = (alliance.member(chain)).map(|m| m.issuer);
+            if let Some(issuer) = issuer {
+                let chain = chain.clone();
+                change.events.push(Event::Exited(Exited { chain, issuer }));
+            }
         }
         change.alliance = Some(write);
         Ok(change)

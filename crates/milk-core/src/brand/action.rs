@@ -58,6 +58,16 @@ pub enum BrandAction {
         /// Whether the partner is suspended.
         suspended: bool,
     },
+    /// Records on the brand chain the partner's exit, as the center chain decided: from
+    /// now on it converts nothing, and from `final_ms` nothing is redeemed or refunded; once
+    /// `closed` (the exit finished, past the final date), TICA's remaining stock of the token
+    /// is burned. Only the operator; the final date never changes once recorded.
+    SetExit {
+        /// The exit's final date, Unix ms.
+        final_ms: u64,
+        /// Whether the exit is finished.
+        closed: bool,
+    },
 }
 
 impl BrandAction {
@@ -71,6 +81,7 @@ impl BrandAction {
             Self::Expire { .. } => "expiry",
             Self::SetPolicy { .. } => "policy",
             Self::SetStanding { .. } => "standing",
+            Self::SetExit { .. } => "exit",
         }
     }
 
@@ -81,6 +92,7 @@ impl BrandAction {
     const EXPIRE: u8 = 9;
     const SET_POLICY: u8 = 42;
     const SET_STANDING: u8 = 43;
+    const SET_EXIT: u8 = 53;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -91,6 +103,7 @@ impl BrandAction {
         Self::EXPIRE,
         Self::SET_POLICY,
         Self::SET_STANDING,
+        Self::SET_EXIT,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -124,6 +137,9 @@ impl BrandAction {
             Self::SetStanding { suspended } => {
                 w.u8(Self::SET_STANDING).u8(u8::from(*suspended));
             }
+            Self::SetExit { final_ms, closed } => {
+                w.u8(Self::SET_EXIT).u64(*final_ms).u8(u8::from(*closed));
+            }
         }
     }
 
@@ -150,6 +166,10 @@ impl BrandAction {
             Self::EXPIRE => Ok(Self::Expire { account: r.get()? }),
             Self::SET_STANDING => Ok(Self::SetStanding {
                 suspended: crate::codec::flag(r, "suspended")?,
+            }),
+            Self::SET_EXIT => Ok(Self::SetExit {
+                final_ms: r.u64()?,
+                closed: crate::codec::flag(r, "closed")?,
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",

@@ -53,6 +53,20 @@ pub enum BrandError {
     /// The partner is suspended from the alliance: it issues nothing new.
     #[error("the partner is suspended: conversions are halted; redemptions and refunds go on")]
     PartnerSuspended,
+    /// The partner is leaving the alliance: it issues nothing new.
+    #[error(
+        "the partner is leaving the alliance: conversions have stopped; redemptions go on until its final date"
+    )]
+    PartnerExiting,
+    /// The partner's final date has passed: it honours no more redemptions.
+    #[error("the partner left the alliance on {}: its points can no longer be redeemed or refunded", crate::moment::utc(*final_ms))]
+    RedemptionsClosed {
+        /// The exit's final date, Unix ms.
+        final_ms: u64,
+    },
+    /// An exit recorded already, with another final date, or closed.
+    #[error("this chain records another exit already")]
+    ExitRecorded,
 }
 
 impl BrandError {
@@ -61,6 +75,9 @@ impl BrandError {
         match self {
             BrandError::NotBrandChain => "not_brand_chain",
             BrandError::PartnerSuspended => "partner_suspended",
+            BrandError::PartnerExiting => "partner_exiting",
+            BrandError::RedemptionsClosed { .. } => "redemptions_closed",
+            BrandError::ExitRecorded => "exit_recorded",
             BrandError::TransfersDisabled => "transfers_disabled",
             BrandError::BadPartnerSignature => "bad_partner_signature",
             BrandError::AlreadyLinked => "already_linked",

@@ -93,9 +93,11 @@ pub mod record {
     pub const POLICY: u8 = 19;
     /// `STANDING` → empty, while the partner is suspended from the alliance.
     pub const STANDING: u8 = 22;
+    /// `EXIT` → `final date (u64, Unix ms) ‖ closed (u8)`, once the partner started leaving.
+    pub const EXIT: u8 = 59;
     /// This domain's namespaces.
     pub const NAMESPACES: &[u8] = &[
-        LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY, STANDING,
+        LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY, STANDING, EXIT,
     ];
 
     /// The prefix of every lot.
@@ -279,6 +281,35 @@ pub(crate) enum BrandWrite {
     Terms(PolicyTerms),
     /// The partner suspended (`true`) or reinstated.
     Standing(bool),
+    /// The partner's exit: its final date, and whether it is finished.
+    Exit(ExitRecord),
+}
+
+/// A leaving partner's exit, as its brand chain records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitRecord {
+    /// The final date, Unix ms: no redemption or refund from then on.
+    pub final_ms: u64,
+    /// Whether the exit is finished (TICA's stock burned).
+    pub closed: bool,
+}
+
+impl ExitRecord {
+    fn to_bytes(self) -> Vec<u8> {
+        let mut v = self.final_ms.to_be_bytes().to_vec();
+        v.push(u8::from(self.closed));
+        v
+    }
+
+    fn from_bytes(v: &[u8]) -> Option<ExitRecord> {
+        let final_ms = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+        let closed = match v.get(8..)? {
+            [0] => false,
+            [1] => true,
+            _ => return None,
+        };
+        Some(ExitRecord { final_ms, closed })
+    }
 }
 
 /// A brand chain's partner records.
@@ -289,6 +320,8 @@ pub struct BrandState {
     terms_changed: bool,
     // Whether the partner is suspended from the alliance (as the center chain decided).
     suspended: bool,
+    // The partner's exit, once started (as the center chain decided).
+    exit: Option<ExitRecord>,
     links: HashMap<Address, Hash>,
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
@@ -313,6 +346,7 @@ impl BrandState {
             policy,
             terms_changed: false,
             suspended: false,
+            exit: None,
             links: HashMap::default(),
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
@@ -331,6 +365,38 @@ impl BrandState {
     /// Whether the partner is suspended (as recorded on this chain).
     pub fn suspended(&self) -> bool {
         self.suspended
+    }
+
+    /// The partner's exit, once started (as recorded on this chain).
+    pub fn exit(&self) -> Option<ExitRecord> {
+        self.exit
+    }
+
+    /// Checks recording `next` as the partner's exit at block time `now_ms`: the final date
+    /// never changes, and the exit closes once, from its final date.
+    pub(crate) fn plan_exit(
+        &self,
+        next: ExitRecord,
+        now_ms: u64,
+    ) -> Result<BrandWrite, BrandError> {
+        let early_close = next.closed && now_ms < next.final_ms;
+        let changed = self
+            .exit
+            .is_some_and(|e| e.final_ms != next.final_ms || e.closed);
+        if early_close || changed || (self.exit.is_some() && !next.closed) {
+            return Err(BrandError::ExitRecorded);
+        }
+        Ok(BrandWrite::Exit(next))
+    }
+
+    /// Refuses a redemption or refund from the partner's final date on.
+    fn check_honoured(&self, now_ms: u64) -> Result<(), BrandError> {
+        match self.exit {
+            Some(e) if now_ms >= e.final_ms => Err(BrandError::RedemptionsClosed {
+                final_ms: e.final_ms,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The partner's policy.
@@ -509,6 +575,9 @@ impl BrandState {
         if self.suspended {
             return Err(BrandError::PartnerSuspended);
         }
+        if self.exit.is_some() {
+            return Err(BrandError::PartnerExiting);
+        }
         if !self.links.contains_key(to) {
             return Err(BrandError::NotLinked);
         }
@@ -552,8 +621,10 @@ impl BrandState {
         redeemer: &Address,
         amount: Amount,
         order_id: &str,
+        now_ms: u64,
     ) -> Result<BrandWrite, BrandError> {
         Self::check_reference(order_id)?;
+        self.check_honoured(now_ms)?;
         if self.redemptions.contains_key(order_id) {
             return Err(BrandError::ReferenceUsed);
         }
@@ -570,7 +641,9 @@ impl BrandState {
     pub(crate) fn plan_refund(
         &self,
         order_id: &str,
+        now_ms: u64,
     ) -> Result<(Redemption, BrandWrite), BrandError> {
+        self.check_honoured(now_ms)?;
         let r = self
             .redemptions
             .get(order_id)
@@ -640,6 +713,10 @@ impl BrandState {
             BrandWrite::Standing(suspended) => {
                 self.touched.push(vec![record::STANDING]);
                 self.suspended = suspended;
+            }
+            BrandWrite::Exit(exit) => {
+                self.touched.push(vec![record::EXIT]);
+                self.exit = Some(exit);
             }
             BrandWrite::Terms(terms) => {
                 self.touched.push(vec![record::POLICY]);
@@ -712,6 +789,7 @@ impl BrandState {
                 (self.totals != Totals::default()).then(|| self.totals.to_bytes())
             }
             record::STANDING if rest.is_empty() => self.suspended.then(Vec::new),
+            record::EXIT if rest.is_empty() => self.exit.map(ExitRecord::to_bytes),
             record::POLICY if rest.is_empty() => self
                 .terms_changed
                 .then(|| PolicyTerms::of(&self.policy).to_bytes()),
@@ -756,7 +834,8 @@ impl crate::ledger::DomainRecords for BrandState {
             }))
             .chain(std::iter::once(record::totals()))
             .chain(std::iter::once(vec![record::POLICY]))
-            .chain(std::iter::once(vec![record::STANDING]));
+            .chain(std::iter::once(vec![record::STANDING]))
+            .chain(std::iter::once(vec![record::EXIT]));
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
     }
@@ -820,6 +899,10 @@ impl crate::ledger::DomainRecords for BrandState {
             record::STANDING if rest.is_empty() && value.is_empty() => {
                 self.suspended = true;
                 true
+            }
+            record::EXIT if rest.is_empty() => {
+                self.exit = ExitRecord::from_bytes(value);
+                self.exit.is_some()
             }
             record::POLICY if rest.is_empty() => match PolicyTerms::from_bytes(value) {
                 Ok(terms) => {

@@ -19,4 +19,8 @@ pub(crate) trait BrandNeeds {
         amount: Amount,
         now_ms: u64,
     ) -> Result<(), TxError>;
+
+    /// TICA's inventory of `asset` on this brand chain (the exchange's stock): its account
+    /// and balance, where there is one.
+    fn tica_stock(&self, asset: &Symbol) -> Option<(Address, Amount)>;
 }

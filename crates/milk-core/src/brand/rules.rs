@@ -2,7 +2,7 @@
 
 use super::action::BrandAction;
 use super::needs::BrandNeeds;
-use super::{BrandState, BrandWrite, link_message};
+use super::{BrandState, BrandWrite, ExitRecord, link_message};
 use crate::Symbol;
 use crate::error::TxError;
 use crate::error::{BrandError, LedgerError};
@@ -63,12 +63,12 @@ impl ChainState {
                 nonzero(*amount)?;
                 change
                     .brand
-                    .push(brand.plan_redeem(&tx.sender, *amount, order_id)?);
+                    .push(brand.plan_redeem(&tx.sender, *amount, order_id, now_ms)?);
                 self.plan_token_burn(&mut change, &tx.sender, &asset, *amount, now_ms)?;
             }
             BrandAction::Refund { order_id } => {
                 by_issuer()?;
-                let (redemption, write) = brand.plan_refund(order_id)?;
+                let (redemption, write) = brand.plan_refund(order_id, now_ms)?;
                 let to = redemption.redeemer;
                 change.postings.mints.push((to, asset, redemption.amount));
                 change.brand.push(write);
@@ -87,8 +87,35 @@ impl ChainState {
                 self.operator_only(tx)?;
                 change.brand.push(BrandWrite::Standing(*suspended));
             }
+            BrandAction::SetExit { final_ms, closed } => {
+                self.operator_only(tx)?;
+                let exit = ExitRecord {
+                    final_ms: *final_ms,
+                    closed: *closed,
+                };
+                change.brand.push(brand.plan_exit(exit, now_ms)?);
+                if exit.closed {
+                    self.plan_stock_burn(&mut change, asset, now_ms)?;
+                }
+            }
         }
         Ok(change)
+    }
+
+    /// Plans burning what is left of TICA's stock of the token when its partner's exit
+    /// finishes: nobody can buy it any more, and nobody honours it.
+    fn plan_stock_burn(
+        &self,
+        change: &mut Change,
+        asset: Symbol,
+        now_ms: u64,
+    ) -> Result<(), TxError> {
+        match self.tica_stock(&asset) {
+            Some((inventory, stock)) if !stock.is_zero() => {
+                self.plan_token_burn(change, &inventory, &asset, stock, now_ms)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// This brand chain's token and partner records, or `not_brand_chain`.

@@ -91,6 +91,18 @@ pub enum ExchangeError {
     /// The token's partner is suspended: its trading is halted.
     #[error("the partner is suspended: its token's trading is halted")]
     PartnerSuspended,
+    /// The token's partner is leaving the alliance: its customers may sell, not buy.
+    #[error(
+        "the partner is leaving the alliance: its token can be sold until {}, no longer bought",
+        crate::moment::utc(*final_ms)
+    )]
+    MarketWindingDown {
+        /// The exit's final date, Unix ms.
+        final_ms: u64,
+    },
+    /// The token's partner has left the alliance: its market is closed.
+    #[error("the partner has left the alliance: its token's market is closed")]
+    MarketClosed,
     /// The order would take the price past its bound.
     #[error(
         "the order would cross the price bound; the largest size allowed now is {largest} tokens"
@@ -175,6 +187,8 @@ impl ExchangeError {
             ExchangeError::DepthWouldMovePrice { .. } => "depth_would_move_price",
             ExchangeError::PaymentNotAccepted { .. } => "payment_not_accepted",
             ExchangeError::PartnerSuspended => "partner_suspended",
+            ExchangeError::MarketWindingDown { .. } => "market_winding_down",
+            ExchangeError::MarketClosed => "market_closed",
             ExchangeError::BoundReached { .. } => "bound_reached",
             ExchangeError::OrderTooSmall => "order_too_small",
             ExchangeError::OrderTooLarge { .. } => "order_too_large",

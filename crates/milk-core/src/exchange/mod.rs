@@ -559,7 +559,13 @@ impl Exchange {
         self.fee_bps.unwrap_or(self.config.fee_bps)
     }
 
-    /// A trade by id.
+    /// How many buys of `asset` wait for their delivery.
+    pub fn open_buys(&self, asset: &Symbol) -> usize {
+        let open = |t: &&Trade| t.asset == *asset && t.status == TradeStatus::Pending;
+        self.trades.values().filter(open).count()
+    }
+
+    /// A trade by its id.
     pub fn trade(&self, id: &TxId) -> Option<&Trade> {
         self.trades.get(id)
     }

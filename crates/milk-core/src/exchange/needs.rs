@@ -10,10 +10,23 @@ pub(crate) use crate::brand::BrandWrite;
 /// Which expiring lots a spend takes, asked as the token rules ask it.
 pub(crate) use crate::token::needs::TokenNeeds as Lots;
 
+/// Where a token's partner stands, as its market sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// Trading both ways.
+    Open,
+    /// Suspended: no trading.
+    Suspended,
+    /// Leaving: customers may sell until the exit's final date (Unix ms), not buy.
+    WindingDown(u64),
+    /// Gone, or past its final date: no trading.
+    Closed,
+}
+
 /// The exchange's view of the alliance and of the brand chain a trade's leg runs on.
 pub(crate) trait ExchangeNeeds {
-    /// Whether the partner of a brand chain is suspended from trading (alliance).
-    fn partner_suspended(&self, chain: &ChainId) -> bool;
+    /// Where the partner of a brand chain stands (alliance).
+    fn partner_standing(&self, chain: &ChainId) -> Standing;
 
     /// The admitted (or suspended) partner whose token is `asset`; `None` where no alliance
     /// runs.

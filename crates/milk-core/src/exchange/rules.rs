@@ -1,7 +1,7 @@
 //! The exchange's rules: checking each exchange action against the state, and applying the
 //! balance moves and records it makes. See [`crate::exchange`] for the two-chain protocol.
 
-use super::needs::{BrandWrite, ExchangeNeeds, Lots};
+use super::needs::{BrandWrite, ExchangeNeeds, Lots, Standing};
 use crate::amount::Whole;
 use crate::error::TxError;
 use crate::error::{BrandError, ExchangeError, LedgerError};
@@ -13,7 +13,7 @@ use crate::exchange::{ESCROW, Exchange, ExchangeWrite, MarketEntry, Trade, Trade
 use crate::keys;
 use crate::state::{ChainState, Change, Event};
 use crate::tx::{Action, ExchangeAction, OrderSize, SignedTransaction, Transaction, TxId};
-use crate::{Address, Amount, Symbol};
+use crate::{Address, Amount, ChainId, Symbol};
 
 /// How far ahead of block time an oracle observation may be, ms (clock skew).
 const ORACLE_SKEW_MS: u64 = 5_000;
@@ -108,9 +108,7 @@ impl ChainState {
                 .ok_or(TxError::Exchange(ExchangeError::UnknownMarket {
                     asset: *asset,
                 }))?;
-        if self.partner_suspended(&entry.chain) {
-            return Err(TxError::Exchange(ExchangeError::PartnerSuspended));
-        }
+        self.check_standing(&entry.chain, side, now_ms)?;
         if entry.market.halted {
             return Err(TxError::Exchange(ExchangeError::MarketHalted));
         }
@@ -208,8 +206,24 @@ impl ChainState {
         Ok(after)
     }
 
+    /// Whether the market of `chain`'s token trades `side` at block time `now_ms`, given
+    /// where its partner stands: a leaving partner's customers may sell until its final date.
+    fn check_standing(&self, chain: &ChainId, side: Side, now_ms: u64) -> Result<(), TxError> {
+        let refused = match self.partner_standing(chain) {
+            Standing::Open => return Ok(()),
+            Standing::WindingDown(final_ms) if now_ms < final_ms => match side {
+                Side::Sell => return Ok(()),
+                Side::Buy => ExchangeError::MarketWindingDown { final_ms },
+            },
+            Standing::Suspended => ExchangeError::PartnerSuspended,
+            Standing::WindingDown(_) | Standing::Closed => ExchangeError::MarketClosed,
+        };
+        Err(TxError::Exchange(refused))
+    }
+
     /// TICA's inventory on a brand chain is the stock the center chain prices from: its
-    /// tokens leave only as the delivery of a priced buy, whoever signs.
+    /// tokens leave only as the delivery of a priced buy, whoever signs, or burned when its
+    /// partner's exit finishes.
     pub(crate) fn check_inventory_spends(
         &self,
         action: &Action,
@@ -218,7 +232,11 @@ impl ChainState {
         let Some(inventory) = self.inventory else {
             return Ok(());
         };
-        if matches!(action, Action::Exchange(ExchangeAction::DeliverBuy { .. })) {
+        if matches!(
+            action,
+            Action::Exchange(ExchangeAction::DeliverBuy { .. })
+                | Action::Brand(crate::tx::BrandAction::SetExit { closed: true, .. })
+        ) {
             return Ok(());
         }
         let moved = postings.moves.iter().map(|m| (m.0, m.3));

@@ -229,7 +229,7 @@ impl ChainState {
     ) -> Result<(&super::Membership, &crate::ChainId, Hash), TxError> {
         let m = self.membership_state()?;
         BrandState::check_reference(coupon_id)?;
-        let chain = (self.partner_of_issuer(&tx.sender, |s| s != PartnerStatus::Applied))
+        let chain = (self.partner_of_issuer(&tx.sender, PartnerStatus::is_member))
             .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
         Ok((m, chain, coupon_key(chain, coupon_id)))
     }
@@ -463,7 +463,7 @@ impl ChainState {
         now_ms: u64,
     ) -> Result<Change, TxError> {
         let mut change = Change::default();
-        let member = (self.partner_standing(chain)).is_some_and(|s| s != PartnerStatus::Applied);
+        let member = (self.partner_standing(chain)).is_some_and(PartnerStatus::votes);
         if !member {
             return Err(TxError::Alliance(AllianceError::UnknownApplication));
         }

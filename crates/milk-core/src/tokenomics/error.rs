@@ -20,6 +20,11 @@ pub enum TokenomicsError {
     /// No such partner (or only an applicant).
     #[error("no such application or partner")]
     UnknownPartner,
+    /// A reward or allocation for a partner whose exit has started.
+    #[error(
+        "the partner is leaving the alliance: it earns no rewards or allocations from its exit on"
+    )]
+    PartnerLeaving,
 }
 
 impl TokenomicsError {
@@ -31,6 +36,7 @@ impl TokenomicsError {
             TokenomicsError::AlreadyPaid => "trade_closed",
             TokenomicsError::EpochNotOver => "pack_refused",
             TokenomicsError::UnknownPartner => "unknown_application",
+            TokenomicsError::PartnerLeaving => "partner_leaving",
         }
     }
 }

@@ -29,7 +29,8 @@ pub mod record {
     pub const LINKED: u8 = 54;
     /// `PHASE2` → the stake (u128) a new partner puts up, once phase 2 has begun.
     pub const PHASE2: u8 = 55;
-    /// `STAKE ‖ chain ‖ 0` → the MLK (u128) a partner staked when it applied.
+    /// `STAKE ‖ chain ‖ 0` → the MLK (u128) a partner staked when it applied; gone once it
+    /// is given back, when the partner leaves.
     pub const STAKE: u8 = 56;
     /// `VEST ‖ chain ‖ 0` → `amount (u128) ‖ unlock (u64) ‖ claimed (u8)`: a partner's
     /// share of allocation A.

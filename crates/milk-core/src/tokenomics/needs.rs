@@ -5,7 +5,7 @@ use crate::error::TxError;
 use crate::{ChainId, Symbol};
 
 /// A partner of the alliance, where it stands, and the event of its application.
-pub(crate) use crate::alliance::{Applied, Member, Status};
+pub(crate) use crate::alliance::{Applied, Exited, Member, Status};
 /// Basis points, as the exchange counts them.
 pub(crate) use crate::exchange::curve::BPS;
 /// The exchange's escrow (a reserve) and its event that tokenomics rewards.

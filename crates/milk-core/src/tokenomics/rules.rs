@@ -3,7 +3,7 @@
 
 use super::action::TokenomicsAction;
 use super::needs::{
-    Applied, BPS, Fill, Member, MembershipConfig, MembershipError, Status, TokenomicsNeeds,
+    Applied, BPS, Exited, Fill, Member, MembershipConfig, MembershipError, Status, TokenomicsNeeds,
 };
 use super::{STAKES, SupplyReport, record};
 use crate::error::TxError;
@@ -74,6 +74,11 @@ impl ChainState {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let partner = self.partner(chain, true)?;
+        // A partner earns nothing for an epoch that ends after its exit started.
+        let epoch_end = (epoch + 1).saturating_mul(rewards.epoch_ms);
+        if partner.exit.is_some_and(|e| epoch_end > e.started_ms) {
+            return Err(TxError::Tokenomics(TokenomicsError::PartnerLeaving));
+        }
         let currency = self.reward_currency()?.0;
         // X% of the volume, rounded down, while allocation B lasts.
         let owed = t.volume(chain, *epoch) * u128::from(rewards.rate_bps(*epoch)) / BPS;
@@ -161,6 +166,9 @@ impl ChainState {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }
         let partner = self.partner(chain, true)?;
+        if partner.exit.is_some() {
+            return Err(TxError::Tokenomics(TokenomicsError::PartnerLeaving));
+        }
         if amount.is_zero() {
             return Err(TxError::Ledger(LedgerError::ZeroAmount));
         }
@@ -288,6 +296,44 @@ impl ChainState {
             .tokenomics
             .push(TokenomicsWrite::Raw(key, Some(value)));
         Ok(())
+    }
+
+    /// Plans giving a partner that has left what it is owed at block time `now_ms`: its
+    /// phase-2 stake, and its share of allocation A if it has unlocked and is unclaimed (a
+    /// share still locked is claimed at its unlock time, as any partner's).
+    pub(crate) fn plan_release(&self, change: &mut Change, exited: &Exited, now_ms: u64) {
+        let (Some(t), Ok((currency, _))) = (self.tokenomics.as_ref(), self.reward_currency())
+        else {
+            return;
+        };
+        let (chain, issuer) = (&exited.chain, exited.issuer);
+        let stake_key = record::partner_key(record::STAKE, chain, &[]);
+        let stake = (t.raw(&stake_key))
+            .and_then(|v| Some(u128::from_be_bytes(v.as_slice().try_into().ok()?)));
+        if let Some(stake) = stake.filter(|s| *s > 0) {
+            let back = (*STAKES, issuer, currency, Amount::new(stake));
+            change.postings.moves.push(back);
+            change
+                .tokenomics
+                .push(TokenomicsWrite::Raw(stake_key, None));
+        }
+        let vest_key = record::partner_key(record::VEST, chain, &[]);
+        let vest = t.raw(&vest_key).and_then(|v| super::decode_vest(v));
+        if let Some((amount, unlock, false)) = vest.filter(|v| now_ms >= v.1) {
+            let paid = (
+                super::vesting_account(chain),
+                issuer,
+                currency,
+                Amount::new(amount),
+            );
+            change.postings.moves.push(paid);
+            let mut v = amount.to_be_bytes().to_vec();
+            v.extend_from_slice(&unlock.to_be_bytes());
+            v.push(1);
+            change
+                .tokenomics
+                .push(TokenomicsWrite::Raw(vest_key, Some(v)));
+        }
     }
 
     /// The lock in force on `account`'s `asset` at `now_ms`, described, if any.
