@@ -20,9 +20,13 @@ pub struct MemberView {
     pub symbol: String,
     /// The token's decimals.
     pub decimals: u8,
-    /// `applied`, `admitted` or `suspended`.
+    /// `applied`, `admitted`, `suspended`, `exiting` (leaving: no conversions, its market
+    /// only buys back, redemptions until the final date) or `exited`.
     #[schema(value_type = String)]
     pub status: Status,
+    /// Its exit, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitView>,
     /// The issuer key, which signs its conversions and refunds.
     pub issuer: String,
     /// Members that approved its application.
@@ -44,6 +48,27 @@ pub struct MemberView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub chain_spec: Option<ChainSpec>,
+}
+
+/// A partner's exit.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ExitView {
+    /// When it started (Unix ms): conversions and buys of its token stopped then.
+    pub started_ms: u64,
+    /// The final date it committed to (Unix ms): redemptions and sales until then.
+    pub final_ms: u64,
+    /// Whether TICA started it, for cause.
+    pub for_cause: bool,
+}
+
+impl From<milk_core::alliance::Exit> for ExitView {
+    fn from(e: milk_core::alliance::Exit) -> ExitView {
+        ExitView {
+            started_ms: e.started_ms,
+            final_ms: e.final_ms,
+            for_cause: e.for_cause,
+        }
+    }
 }
 
 /// A new partner API credential: the token is shown once and never stored.

@@ -86,6 +86,13 @@ pub struct SupplyReport {
     /// Whether this chain records the partner as suspended from the alliance: its chain
     /// then refuses every conversion (redemptions and refunds go on).
     pub suspended: bool,
+    /// Once this chain records the partner leaving: its final date (Unix ms), from which
+    /// nothing is redeemed or refunded; conversions have stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaving_until_ms: Option<u64>,
+    /// Whether the exit is finished here: TICA's remaining stock was burned.
+    #[serde(default)]
+    pub exit_closed: bool,
 }
 
 /// A new auditor credential: the token is shown once and never stored.

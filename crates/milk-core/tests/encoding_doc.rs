@@ -176,6 +176,13 @@ fn the_tag_table_and_the_limits_are_the_codes() {
                 coupon_id: "c".into(),
             }),
         ),
+        (
+            "start_exit (partner)",
+            Action::Alliance(milk_core::tx::AllianceAction::StartExit {
+                chain: "cinema".parse().unwrap(),
+                final_ms: 1,
+            }),
+        ),
     ];
     for (name, action) in actions {
         let row = PAGE

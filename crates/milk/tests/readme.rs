@@ -329,6 +329,11 @@ impl Shell<'_> {
                     self.env.remove(k);
                 }
             }
+            "sleep" => {
+                // The walkthrough waits for a moment the README names (an exit's final date).
+                let secs: u64 = w[1].parse().unwrap();
+                std::thread::sleep(Duration::from_secs(secs));
+            }
             "for" => {
                 let (head, body) = command.split_once("; do ").unwrap();
                 let body = body.strip_suffix("; done").unwrap();

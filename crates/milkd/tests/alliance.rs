@@ -525,6 +525,69 @@ fn two_partners_join_a_running_node_and_a_customer_uses_both() {
     assert_eq!(b.balance(&alice.address(), "GYM"), 35_000);
     let (s, _) = a.convert(&alice.address(), 100, "PL-CONV-2");
     assert_eq!(s, 200);
+    gym_leaves(&b, &alice);
+}
+
+/// The gym leaves: conversions stop at once, redemptions go on until the final date, then
+/// the node finishes the exit (TICA's stock burned, alice's tokens kept) and the fitness
+/// sector takes a new applicant.
+fn gym_leaves(b: &Partner, alice: &Keypair) {
+    use milkd::Clock;
+    let clock = b.clock;
+    let final_ms = clock.now_ms() + DEMO_EXIT_NOTICE;
+    let exit = AllianceAction::StartExit {
+        chain: "gym".parse().unwrap(),
+        final_ms,
+    };
+    center(&b.http, clock, &b.issuer, Action::Alliance(exit)).unwrap();
+    let (s, e) = b.convert(&alice.address(), 200, "GYM-CONV-4");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("partner_exiting"))
+    );
+    let report = wait_for(b, |r| r["leaving_until_ms"] == final_ms);
+    assert_eq!(report["exit_closed"], false);
+    let redeem = |order: &str| {
+        let amount = Amount::new(1_000);
+        let order_id = order.into();
+        b.post(
+            "/redemptions",
+            alice,
+            Action::Brand(BrandAction::Redeem { amount, order_id }),
+        )
+    };
+    assert_eq!(redeem("GYM-ORDER-2").0, 200);
+    let held = b.balance(&alice.address(), "GYM");
+    clock.advance(DEMO_EXIT_NOTICE);
+    wait_for(b, |r| r["exit_closed"] == true);
+    let (s, r) = redeem("GYM-ORDER-3");
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("redemptions_closed")),
+        "{r}"
+    );
+    assert_eq!(b.supply()[5], 0, "TICA's stock is burned");
+    assert_eq!(b.balance(&alice.address(), "GYM"), held);
+    let (_, gym) = b.http.get("/v1/alliance/gym");
+    assert_eq!(gym["status"], "exited", "{gym}");
+    let club = application("fitclub", "Fit Club", "fitness", "FIT", None);
+    let apply = Action::Alliance(AllianceAction::Apply { application: club });
+    center(&b.http, clock, &Keypair::from_label("fit-club"), apply).unwrap();
+}
+
+const DEMO_EXIT_NOTICE: u64 = milk_core::genesis::DEMO_EXIT_NOTICE_MS;
+
+/// Waits (a few seconds at most) until the partner's supply report satisfies `done`.
+fn wait_for(b: &Partner, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let (s, v) = b.call("GET", "/supply", None);
+        assert_eq!(s, 200, "{v}");
+        if done(&v) {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the gym's chain never got there");
 }
 
 #[test]

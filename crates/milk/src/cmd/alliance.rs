@@ -27,6 +27,10 @@ pub enum AllianceCmd {
     Suspend(SuspendArgs),
     /// Lift a suspension (operator key).
     Reinstate(ReinstateArgs),
+    /// Start leaving the alliance (the partner's issuer key, or TICA's for cause):
+    /// conversions and buys of its token stop at once; redemptions and sales go on until the
+    /// final date, after which TICA's node finishes the exit.
+    Exit(ExitArgs),
     /// Switch the alliance to phase 2: from now on an applicant stakes MLK (operator key).
     StartPhase2(StartPhase2Args),
     /// Set aside a partner's share of partner allocation A, locked 3 years from the later of
@@ -123,6 +127,40 @@ pub struct SuspendArgs {
 }
 
 #[derive(clap::Args)]
+pub struct ExitArgs {
+    /// The partner's brand chain.
+    pub chain: String,
+    /// How far away the final date is: `30d`, `12h`, `15m` or `20s`; at least the alliance's
+    /// notice (30 days; 10 s on the demo network).
+    #[arg(long, value_parser = parse_span)]
+    pub final_in: u64,
+    /// The partner's issuer key (or an operator key) to sign with here; without it the node
+    /// signs with the operator's key, for cause (send the operator's credential with --token).
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+/// A span such as `30d`, `12h`, `15m` or `20s`, in milliseconds.
+fn parse_span(s: &str) -> Result<u64, String> {
+    let unit_ms = match s.chars().last() {
+        Some('d') => 86_400_000,
+        Some('h') => 3_600_000,
+        Some('m') => 60_000,
+        Some('s') => 1_000,
+        _ => {
+            return Err(format!(
+                "{s:?}: give a number and a unit: d, h, m or s (30d, 20s)"
+            ));
+        }
+    };
+    let n: u64 = (s[..s.len() - 1].parse())
+        .map_err(|_| format!("{s:?}: give a whole number before the unit (30d, 20s)"))?;
+    n.checked_mul(unit_ms)
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| format!("{s:?}: out of range"))
+}
+
+#[derive(clap::Args)]
 pub struct ReinstateArgs {
     /// The partner's brand chain.
     pub chain: String,
@@ -200,6 +238,7 @@ pub fn alliance_cmd(ks: &Keystore, client: &Client, cmd: AllianceCmd, j: bool) -
         AllianceCmd::Approve(args) => approve(ks, client, j, args)?,
         AllianceCmd::Sign(args) => sign(ks, client, j, args)?,
         AllianceCmd::Suspend(args) => suspend(ks, client, j, args)?,
+        AllianceCmd::Exit(args) => exit(ks, client, j, args)?,
         AllianceCmd::Reinstate(args) => reinstate(ks, client, j, args)?,
         AllianceCmd::StartPhase2(args) => start_phase2(ks, client, j, args)?,
         AllianceCmd::Allocate(args) => allocate(ks, client, j, args)?,
@@ -315,6 +354,23 @@ pub fn reinstate(ks: &Keystore, client: &Client, j: bool, args: ReinstateArgs) -
         "reinstated",
         operator_tx(ks, client, key.as_deref(), action)?,
     );
+    Ok(())
+}
+
+pub fn exit(ks: &Keystore, client: &Client, j: bool, args: ExitArgs) -> Result<()> {
+    let ExitArgs {
+        chain,
+        final_in,
+        key,
+    } = args;
+    let final_ms = crate::client::now_ms().saturating_add(final_in);
+    let action = Action::Alliance(AllianceAction::StartExit {
+        chain: chain_id(&chain)?,
+        final_ms,
+    });
+    let receipt = operator_tx(ks, client, key.as_deref(), action)?;
+    let what = format!("leaving; final date {}", super::local_time(final_ms));
+    done(j, &chain, &what, receipt);
     Ok(())
 }
 

@@ -59,9 +59,10 @@ fn names(key: &str) -> bool {
     matches!(last, "id" | "reference" | "hash")
 }
 
-/// `held_by_tica` reads `held by tica`.
+/// `held_by_tica` reads `held by tica`; a moment's unit goes, since it is shown as a date
+/// (`final_ms` reads `final`).
 fn label(key: &str) -> String {
-    key.replace('_', " ")
+    key.strip_suffix("_ms").unwrap_or(key).replace('_', " ")
 }
 
 fn scalar(key: &str, v: &Value, decimals: u8) -> String {
@@ -111,7 +112,8 @@ mod tests {
             "reference": "100234",
             "order_id": "77",
             "tags": ["a", "b"],
-            "last": null
+            "last": null,
+            "final_ms": 1_767_225_600_000u64
         });
         let text = human(&v, 0);
         for line in [
@@ -134,6 +136,9 @@ mod tests {
             );
         }
         assert!(text.contains("expires on day: 2026-06-"), "{text}");
+        // A moment reads as a local date, under its name without the unit.
+        assert!(text.contains("final: 202"), "{text}");
+        assert!(!text.contains("ms:"), "{text}");
         assert!(!text.contains("decimals"), "{text}");
     }
 }
