@@ -175,10 +175,11 @@ pub struct AccountView {
 /// A brand chain's block hash as recorded on the center chain.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct AnchorView {
-    /// The brand chain's height.
-    pub height: u64,
-    /// Its block hash there.
-    pub hash: String,
+    /// The anchor's number: a brand chain's anchors are numbered from 0, in order.
+    pub number: u64,
+    /// The seal of the anchored block (its height and hash, hashed together): whoever reads
+    /// the brand chain finds the block; nobody else learns its height or hash.
+    pub seal: String,
 }
 
 /// One asset's change in a history line.

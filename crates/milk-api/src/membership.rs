@@ -75,10 +75,14 @@ pub struct MemberView {
     pub leaving: Vec<LeavingView>,
     /// The latest credits (at most 100), newest first.
     pub credits: Vec<CreditView>,
-    /// The member's data-sharing consents, by partner.
-    pub consents: Vec<ConsentView>,
-    /// Every read of the member's data by a partner, newest first (at most 100).
-    pub access_log: Vec<AccessView>,
+    /// The member's data-sharing consents, by partner: kept on each partner's own chain,
+    /// so shown only to the member (a read signed with their key) and to TICA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consents: Option<Vec<ConsentView>>,
+    /// Every read of the member's data by a partner, newest first (at most 100): shown only
+    /// to the member and to TICA, like the consents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<Vec<AccessView>>,
     /// The MiL.k Pack: the season in force and what the member committed to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack: Option<PackView>,

@@ -192,7 +192,7 @@ impl ChainState {
         self.alliance.as_ref().map(|(a, _)| a)
     }
 
-    /// The anchors recorded for a brand chain, by height.
+    /// The anchors recorded for a brand chain: `(number, seal)`, in order.
     pub fn anchors_of<'a>(&'a self, chain: &'a ChainId) -> impl Iterator<Item = (u64, Hash)> + 'a {
         self.anchors.of(chain)
     }

@@ -392,13 +392,10 @@ mod tests {
                     })
                 }
             ),
-            (any::<u64>(), any::<[u8; 32]>()).prop_map(|(height, h)| Action::Anchor(
-                AnchorAction::Anchor {
-                    chain: "skyway".parse().unwrap(),
-                    height,
-                    hash: Hash(h),
-                }
-            )),
+            any::<[u8; 32]>().prop_map(|h| Action::Anchor(AnchorAction::Anchor {
+                chain: "skyway".parse().unwrap(),
+                seal: Hash(h),
+            })),
         ]
     }
 

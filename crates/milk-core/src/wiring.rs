@@ -106,10 +106,6 @@ impl MembershipNeeds for ChainState {
             .map(|(chain, _)| chain)
     }
 
-    fn partner_standing(&self, chain: &ChainId) -> Option<Status> {
-        self.alliance()?.member(chain).map(|m| m.status)
-    }
-
     fn mlk(&self) -> Result<(Symbol, u8), TxError> {
         self.currency()
     }

@@ -354,9 +354,6 @@ impl Model {
             | Action::Membership(MembershipAction::SetLevelFloor { .. })
             | Action::Membership(MembershipAction::PublishOffer { .. })
             | Action::Membership(MembershipAction::BuyOffer { .. })
-            | Action::Membership(MembershipAction::GrantConsent { .. })
-            | Action::Membership(MembershipAction::WithdrawConsent { .. })
-            | Action::Membership(MembershipAction::LogAccess { .. })
             | Action::Membership(MembershipAction::OpenPackSeason { .. })
             | Action::Membership(MembershipAction::JoinPack { .. })
             | Action::Membership(MembershipAction::LeavePack)
@@ -382,6 +379,11 @@ impl Model {
             // Only the operator records a partner's standing, and no sender of these
             // streams is the operator: the chain refuses it, as the model does.
             Action::Brand(BrandAction::SetStanding { .. } | BrandAction::SetExit { .. }) => false,
+            Action::Brand(
+                BrandAction::GrantConsent { .. }
+                | BrandAction::WithdrawConsent { .. }
+                | BrandAction::LogAccess { .. },
+            ) => unreachable!("the streams carry no data-sharing actions"),
             Action::Brand(BrandAction::Refund { order_id }) => {
                 match self.redemptions.get(order_id).copied() {
                     Some((redeemer, amount, false)) if tx.sender == issuer => {
@@ -1267,6 +1269,7 @@ fn only_the_operator_anchors_brand_chains_and_only_forward() {
     let now = T0 + 10;
     let mut seq = 0;
     let brand: ChainId = "brand".parse().unwrap();
+    let block_hash = |height: u64| milk_core::Hash::domain("h", &[&height.to_be_bytes()]);
     let anchor = |state: &mut ChainState, key: &Keypair, height: u64, seq: u64| {
         let tx = Transaction {
             chain: state.chain().clone(),
@@ -1275,8 +1278,7 @@ fn only_the_operator_anchors_brand_chains_and_only_forward() {
             expires_at_ms: now + 1_000,
             action: Action::Anchor(AnchorAction::Anchor {
                 chain: brand.clone(),
-                height,
-                hash: milk_core::Hash::domain("h", &[&height.to_be_bytes()]),
+                seal: milk_core::anchor::anchor_seal(&brand, height, &block_hash(height)),
             }),
         };
         state.apply(&tx, now).map_err(|e| e.code())
@@ -1288,13 +1290,13 @@ fn only_the_operator_anchors_brand_chains_and_only_forward() {
         anchor(&mut center, &operator, 5, seq),
         Err("anchor_not_newer")
     );
-    assert_eq!(
-        anchor(&mut center, &operator, 4, seq),
-        Err("anchor_not_newer")
-    );
     assert_eq!(anchor(&mut center, &operator, 9, seq), Ok(()));
-    let anchors: Vec<u64> = center.anchors_of(&brand).map(|(h, _)| h).collect();
-    assert_eq!(anchors, [5, 9]);
+    // Numbered in order; the center chain holds seals only, never a height or a hash.
+    let anchors: Vec<(u64, milk_core::Hash)> = center.anchors_of(&brand).collect();
+    let seal = |h: u64| milk_core::anchor::anchor_seal(&brand, h, &block_hash(h));
+    assert_eq!(anchors, [(0, seal(5)), (1, seal(9))]);
+    let records = format!("{:?}", center.records());
+    assert!(!records.contains(&format!("{:?}", block_hash(9).0)));
     // Anchors persist as records and restore.
     center.take_delta();
     let mut restored = g.empty_state(&g.chains[0]);

@@ -1188,10 +1188,17 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
     net.operator("center", pay.clone()).unwrap();
     assert_eq!(net.mlk(&issuer), before + t.gross / 100);
     assert_eq!(net.operator("center", pay), Err("trade_closed"));
-    // Linking rewards: once per partner, from the user-distribution bucket.
+    // Linking rewards: once per link, from the user-distribution bucket, naming the link
+    // by its seal, not the partner.
+    let customer = milk_core::brand::customer_hash("salt", "C-9");
+    let seal = milk_core::brand::link_seal(&cinema, &carol.address(), &customer);
+    assert_ne!(
+        seal,
+        milk_core::brand::link_seal(&"skyway".parse().unwrap(), &carol.address(), &customer)
+    );
     let link = Action::Tokenomics(TokenomicsAction::RewardLink {
         user: carol.address(),
-        chain: cinema.clone(),
+        link: seal,
     });
     let mlk = net.mlk(&carol.address());
     net.operator("center", link.clone()).unwrap();

@@ -9,7 +9,7 @@ use milk_core::membership::EarningRules;
 use milk_core::state::ChainState;
 use milk_core::tx::{Action, Transaction};
 use milk_core::tx::{
-    AllianceAction, ExchangeAction, MembershipAction, TokenAction, TokenomicsAction,
+    AllianceAction, BrandAction, ExchangeAction, MembershipAction, TokenAction, TokenomicsAction,
 };
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
 use proptest::prelude::*;
@@ -24,6 +24,8 @@ fn sym(s: &str) -> Symbol {
 
 struct Center {
     g: Genesis,
+    /// The chain it runs: the center chain unless made by [`Center::brand`].
+    chain: ChainId,
     state: ChainState,
     now: u64,
     seqs: BTreeMap<Address, u64>,
@@ -40,16 +42,26 @@ impl Center {
         Center {
             now: g.genesis_time_ms + 1_000,
             g,
+            chain: ChainId::center(),
             state,
             seqs: BTreeMap::new(),
             concerned: Vec::new(),
         }
     }
 
+    /// A demo partner's brand chain instead, run the same way.
+    fn brand(chain: &str) -> Center {
+        let mut c = Center::new(|_| {});
+        c.chain = chain.parse().unwrap();
+        let spec = c.g.chain(&c.chain).unwrap().clone();
+        c.state = c.g.genesis_block(&spec).unwrap().1;
+        c
+    }
+
     fn run(&mut self, key: &Keypair, action: Action) -> Result<(), &'static str> {
         let seq = *self.seqs.get(&key.address()).unwrap_or(&0);
         let tx = Transaction {
-            chain: ChainId::center(),
+            chain: self.chain.clone(),
             sender: key.address(),
             sequence: seq,
             expires_at_ms: self.now + 60_000,
@@ -538,13 +550,13 @@ fn premium_offers_go_to_members_of_their_level_while_they_last() {
 }
 
 #[test]
-fn data_sharing_needs_a_consent_and_every_read_is_logged() {
-    let mut c = Center::new(|_| {});
+fn data_sharing_needs_a_consent_on_the_partners_chain_and_every_read_is_logged() {
+    let mut c = Center::brand("cinema");
     let alice = demo_key("alice");
     let operator = demo_key("operator");
     let cinema: ChainId = "cinema".parse().unwrap();
     let grant = |chain: &str, items: &[&str]| {
-        Action::Membership(MembershipAction::GrantConsent {
+        Action::Brand(BrandAction::GrantConsent {
             chain: chain.parse().unwrap(),
             purpose: "VIP screening invitations".into(),
             items: items.iter().map(|s| s.to_string()).collect(),
@@ -552,7 +564,7 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
         })
     };
     let log = |users: Vec<Address>| {
-        Action::Membership(MembershipAction::LogAccess {
+        Action::Brand(BrandAction::LogAccess {
             chain: "cinema".parse().unwrap(),
             users,
         })
@@ -562,9 +574,16 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
         c.run(&operator, log(vec![alice.address()])),
         Err("no_consent")
     );
+    // A consent to another partner belongs on that partner's chain; the center chain keeps
+    // none.
     assert_eq!(
-        c.run(&alice, grant("nowhere", &["level"])),
-        Err("unknown_application")
+        c.run(&alice, grant("skyway", &["level"])),
+        Err("invalid_consent")
+    );
+    let mut center = Center::new(|_| {});
+    assert_eq!(
+        center.run(&alice, grant("cinema", &["level"])),
+        Err("not_brand_chain")
     );
     assert_eq!(
         c.run(&alice, grant("cinema", &["phone number"])),
@@ -573,13 +592,8 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
     assert_eq!(c.run(&alice, grant("cinema", &[])), Err("invalid_consent"));
     c.run(&alice, grant("cinema", &["level", "activity"]))
         .unwrap();
-    let consent = c
-        .state
-        .membership()
-        .unwrap()
-        .consent(&cinema, &alice.address())
-        .unwrap()
-        .clone();
+    let sharing = |c: &Center| c.state.brand().unwrap().sharing().clone();
+    let consent = sharing(&c).consent(&alice.address()).unwrap().clone();
     assert!(consent.active());
     assert_eq!(consent.retention_days, 30);
     // Reads are logged by TICA's node only, per member.
@@ -589,32 +603,22 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
     );
     c.run(&operator, log(vec![alice.address()])).unwrap();
     let logged = |c: &Center| {
-        c.state
-            .records()
+        let prefix = milk_core::brand::consent::accesses_prefix(&alice.address());
+        let records = c.state.records();
+        records
             .iter()
-            .filter(|(k, _)| {
-                k.starts_with(&milk_core::membership::record::accesses(&alice.address()))
-            })
+            .filter(|(k, _)| k.starts_with(&prefix))
             .count()
     };
     assert_eq!(logged(&c), 1);
     // Withdrawn, it reads nothing more; withdrawing twice is refused.
-    c.run(
-        &alice,
-        Action::Membership(MembershipAction::WithdrawConsent {
-            chain: cinema.clone(),
-        }),
-    )
-    .unwrap();
-    assert_eq!(
-        c.run(
-            &alice,
-            Action::Membership(MembershipAction::WithdrawConsent {
-                chain: cinema.clone()
-            })
-        ),
-        Err("no_consent")
-    );
+    let withdraw = || {
+        Action::Brand(BrandAction::WithdrawConsent {
+            chain: "cinema".parse().unwrap(),
+        })
+    };
+    c.run(&alice, withdraw()).unwrap();
+    assert_eq!(c.run(&alice, withdraw()), Err("no_consent"));
     assert_eq!(
         c.run(&operator, log(vec![alice.address()])),
         Err("no_consent")
@@ -625,7 +629,8 @@ fn data_sharing_needs_a_consent_and_every_read_is_logged() {
         milk_core::membership::member_pseudonym(&cinema, &alice.address()),
         milk_core::membership::member_pseudonym(&"skyway".parse().unwrap(), &alice.address())
     );
-    let mut restored = c.g.empty_state(c.g.center());
+    let spec = c.g.chain(&cinema).unwrap().clone();
+    let mut restored = c.g.empty_state(&spec);
     restored.restore(c.state.records()).unwrap();
     assert_eq!(restored.records(), c.state.records());
 }

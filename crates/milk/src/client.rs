@@ -204,6 +204,11 @@ impl Client {
         self.get(&format!("/v1/members/{}", segment(address)))
     }
 
+    /// A member as they see themselves: with their consents and the reads of their data.
+    pub fn member_as(&self, key: &Keypair) -> Result<milk_api::membership::MemberView> {
+        self.get_as(&format!("/v1/members/{}", key.address()), key)
+    }
+
     /// The earning rules and levels.
     pub fn membership_rules(&self) -> Result<milk_api::membership::RulesView> {
         self.get("/v1/membership/rules")
@@ -442,7 +447,8 @@ pub fn segment(text: &str) -> String {
         .collect()
 }
 
-fn now_ms() -> u64 {
+/// The local clock, Unix ms.
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -107,19 +107,24 @@ impl Evidence {
     }
 }
 
-/// The center chain's transactions about `chain` (whose token is `asset`): anchors of its
-/// heights up to `head`, buys of its token with their completions, and settlements of its
-/// sales. Gathered after the brand chain was read, so every leg the brand chain shows is
-/// there.
-pub fn gather(center: &[Block], chain: &ChainId, asset: &Symbol, head: u64) -> Vec<Evidence> {
+/// The center chain's transactions about `chain` (whose token is `asset`): anchors of the
+/// exported blocks (their seals are `seals`), buys of its token with their completions, and
+/// settlements of its sales. Gathered after the brand chain was read, so every leg the brand
+/// chain shows is there.
+pub fn gather(
+    center: &[Block],
+    chain: &ChainId,
+    asset: &Symbol,
+    seals: &HashMap<Hash, u64>,
+) -> Vec<Evidence> {
     let mut buys = std::collections::HashSet::new();
     let mut out = Vec::new();
     for block in center {
         for (i, t) in block.txs.iter().enumerate() {
             let about = match &t.tx.action {
-                Action::Anchor(AnchorAction::Anchor {
-                    chain: c, height, ..
-                }) => c == chain && *height <= head,
+                Action::Anchor(AnchorAction::Anchor { chain: c, seal }) => {
+                    c == chain && seals.contains_key(seal)
+                }
                 Action::Exchange(ExchangeAction::Buy { asset: a, .. }) if a == asset => {
                     buys.insert(t.tx.id());
                     true
@@ -146,11 +151,11 @@ pub fn check_all(evidence: &[Evidence], operator: &Address) -> Result<Vec<Checke
         .collect()
 }
 
-/// The anchors `(height, hash)` the evidence holds.
-pub fn anchors(checked: &[Checked]) -> Vec<(u64, Hash)> {
+/// The anchors' seals the evidence holds, in order.
+pub fn anchors(checked: &[Checked]) -> Vec<Hash> {
     (checked.iter())
         .filter_map(|c| match c.tx.tx.action {
-            Action::Anchor(AnchorAction::Anchor { height, hash, .. }) => Some((height, hash)),
+            Action::Anchor(AnchorAction::Anchor { seal, .. }) => Some(seal),
             _ => None,
         })
         .collect()

@@ -9,6 +9,7 @@ use milk_core::chain::Verifier;
 use milk_core::genesis::Genesis;
 use milk_store::{ChainStore, RedbStore};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Where the blocks come from.
@@ -314,6 +315,11 @@ fn verify_chain(
         skipped: None,
         anchors_checked: 0,
     };
+    // A brand chain's anchors, read first: each then names a block the replay will read.
+    let anchors = match genesis.chain(chain).is_some_and(|c| c.partner.is_some()) {
+        true => anchors(source, chain)?,
+        false => Vec::new(),
+    };
     let Some(head_height) = head_height(source, store.as_ref(), chain)? else {
         report.skipped = Some(
             "private chain: needs its partner's, an auditor's or the operator's credential (--token)".into(),
@@ -338,9 +344,7 @@ fn verify_chain(
         }
     }
     // A brand chain must agree with every anchor the center chain recorded for it.
-    if genesis.chain(chain).is_some_and(|c| c.partner.is_some())
-        && let Err((height, why)) = check_anchors(source, chain, &hashes, &mut report)?
-    {
+    if let Err((height, why)) = check_anchors(chain, &anchors, &hashes, &mut report) {
         return fail(report, height, why, &bar);
     }
     // An export's trades must agree with the center-chain legs it carries.
@@ -509,56 +513,71 @@ fn replay(
     Ok(Ok((verifier, hashes)))
 }
 
-/// Checks a brand chain against every anchor the center chain recorded for it.
-fn check_anchors(
-    source: &Source,
+/// The anchor seal of each block `(height, hash)` of `chain`, to the block's height.
+pub fn seals(
     chain: &ChainId,
-    hashes: &[milk_core::Hash],
-    report: &mut ChainReport,
-) -> Result<std::result::Result<(), (u64, String)>> {
-    let head = hashes.len() as u64 - 1;
-    for (height, hash) in anchors(source, chain)? {
-        report.anchors_checked += 1;
-        if height > head {
-            let why = format!(
-                "the chain ends at height {head}, but the center chain anchored height {height}: its history was cut"
-            );
-            return Ok(Err((head, why)));
-        }
-        if hashes[height as usize] != hash {
-            let why = "differs from the block hash the center chain anchored at this height: its history was rewritten".to_owned();
-            return Ok(Err((height, why)));
-        }
-    }
-    Ok(Ok(()))
+    blocks: impl Iterator<Item = (u64, milk_core::Hash)>,
+) -> HashMap<milk_core::Hash, u64> {
+    let seal = |(height, hash): (u64, milk_core::Hash)| {
+        (milk_core::anchor::anchor_seal(chain, height, &hash), height)
+    };
+    blocks.map(seal).collect()
 }
 
-/// The anchors of a brand chain on the center chain, where the source has a center chain.
-fn anchors(source: &Source, chain: &ChainId) -> Result<Vec<(u64, milk_core::Hash)>> {
+/// Checks a brand chain against every anchor the center chain recorded for it (read before
+/// its blocks, so each names a block that existed): each seal is a block of this chain, each
+/// higher than the one before.
+fn check_anchors(
+    chain: &ChainId,
+    anchors: &[milk_core::Hash],
+    hashes: &[milk_core::Hash],
+    report: &mut ChainReport,
+) -> std::result::Result<(), (u64, String)> {
+    let head = hashes.len() as u64 - 1;
+    let seals = seals(
+        chain,
+        hashes
+            .iter()
+            .copied()
+            .enumerate()
+            .map(|(h, x)| (h as u64, x)),
+    );
+    let mut last = None;
+    for (number, seal) in anchors.iter().enumerate() {
+        report.anchors_checked += 1;
+        let Some(&height) = seals.get(seal) else {
+            let why = format!(
+                "no block of this chain, up to its head at {head}, has the seal the center chain anchored as its anchor {number}: its history was rewritten or cut"
+            );
+            return Err((head, why));
+        };
+        if last.is_some_and(|l| height <= l) {
+            let why = format!(
+                "the center chain's anchor {number} seals a block below an earlier anchor's"
+            );
+            return Err((height, why));
+        }
+        last = Some(height);
+    }
+    Ok(())
+}
+
+/// The anchors' seals of a brand chain on the center chain, in order, where the source has a
+/// center chain.
+fn anchors(source: &Source, chain: &ChainId) -> Result<Vec<milk_core::Hash>> {
     match source {
-        Source::Node(c) => c
-            .anchors(chain.as_str())?
-            .into_iter()
-            .map(|a| {
-                Ok((
-                    a.height,
-                    milk_core::Hash::from_hex(&a.hash).map_err(|e| anyhow!(e))?,
-                ))
-            })
+        Source::Node(c) => (c.anchors(chain.as_str())?.into_iter())
+            .map(|a| milk_core::Hash::from_hex(&a.seal).map_err(|e| anyhow!(e)))
             .collect(),
         Source::DataDir(dir) => {
             let center = open_store(dir, &ChainId::center())?;
             let prefix = milk_core::state::record::anchor_prefix(chain);
-            center
-                .records_with_prefix(&prefix)?
-                .into_iter()
-                .map(|(k, v)| {
-                    let height = milk_core::state::record::u64_value(&k[prefix.len()..])
-                        .ok_or_else(|| anyhow!("malformed anchor record"))?;
-                    let hash: [u8; 32] = v
+            (center.records_with_prefix(&prefix)?.into_iter())
+                .map(|(_, v)| {
+                    let seal: [u8; 32] = v
                         .try_into()
                         .map_err(|_| anyhow!("malformed anchor record"))?;
-                    Ok((height, milk_core::Hash(hash)))
+                    Ok(milk_core::Hash(seal))
                 })
                 .collect()
         }

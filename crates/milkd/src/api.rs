@@ -140,6 +140,7 @@ type Shared = Arc<Node>;
         crate::brand::ExpiringLot,
         crate::alliance::MemberView,
         crate::alliance::PartnerCredential,
+        milk_api::alliance::ExitView,
         crate::brand::webhooks::WebhookRequest,
         crate::brand::webhooks::WebhookCreated,
         crate::brand::hooks::WebhookView,
@@ -640,7 +641,7 @@ async fn account(
 /// The anchors of a brand chain, from the public center chain.
 #[utoipa::path(get, path = "/v1/anchors/{chain}",
     params(("chain" = String, Path, description = "A brand chain")),
-    responses((status = 200, description = "Anchors, by height", body = Vec<AnchorView>),
+    responses((status = 200, description = "Anchors, in order", body = Vec<AnchorView>),
         (status = 404, description = "Unknown chain", body = crate::error::ErrorResponse)))]
 async fn anchors(
     State(node): State<Shared>,
@@ -652,9 +653,9 @@ async fn anchors(
     Ok(Json(
         anchors
             .into_iter()
-            .map(|(height, hash)| AnchorView {
-                height,
-                hash: hash.to_hex(),
+            .map(|(number, seal)| AnchorView {
+                number,
+                seal: seal.to_hex(),
             })
             .collect(),
     ))

@@ -278,20 +278,22 @@ pub async fn membership_scene(node: &Arc<Node>) {
                 closes_ms: now + 365 * 86_400_000,
             }),
         ),
-        (
-            &carol,
-            Action::Membership(MembershipAction::GrantConsent {
-                chain: "cinema".parse().expect("valid"),
-                purpose: "VIP screening invitations".into(),
-                items: vec!["level".into(), "activity".into()],
-                retention_days: 30,
-            }),
-        ),
     ];
     for (key, action) in steps {
         if let Err(e) = submit(node, &center, key, action).await {
             tracing::debug!(error = %e, "demo: membership step refused");
         }
+    }
+    // Her consent is kept on the cinema's own chain, out of everyone else's sight.
+    let cinema: ChainId = "cinema".parse().expect("valid");
+    let consent = Action::Brand(BrandAction::GrantConsent {
+        chain: cinema.clone(),
+        purpose: "VIP screening invitations".into(),
+        items: vec!["level".into(), "activity".into()],
+        retention_days: 30,
+    });
+    if let Err(e) = submit(node, &cinema, &carol, consent).await {
+        tracing::debug!(error = %e, "demo: consent refused");
     }
 }
 

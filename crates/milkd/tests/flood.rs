@@ -43,8 +43,7 @@ fn operator(node: &milkd::Spawned, rt: &tokio::runtime::Runtime, first: u64, n: 
             let started = Instant::now();
             let anchor = Action::Anchor(AnchorAction::Anchor {
                 chain: "shop".parse().unwrap(),
-                height,
-                hash: Hash([1; 32]),
+                seal: Hash::domain("flood", &[&height.to_be_bytes()]),
             });
             rt.block_on(lane.submit(anchor)).unwrap();
             started.elapsed().as_secs_f64() * 1e3

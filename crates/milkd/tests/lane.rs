@@ -14,8 +14,7 @@ const NOW: u64 = 1_900_000_000_000;
 fn anchor(i: usize) -> Action {
     Action::Anchor(AnchorAction::Anchor {
         chain: format!("shop{i}").parse().unwrap(),
-        height: 1,
-        hash: Hash([i as u8; 32]),
+        seal: Hash([i as u8; 32]),
     })
 }
 

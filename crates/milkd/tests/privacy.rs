@@ -394,3 +394,180 @@ fn a_customer_reads_their_own_history_and_nobody_else_does() {
         );
     }
 }
+
+/// What ties a wallet to a partner stays off the public center chain: bob's consent to the
+/// cinema and the cinema's read of his data live on the cinema's own chain, alice's linking
+/// reward names no partner, and anchors show no brand chain's height or block hash. Every
+/// public read, every center-chain block included, is walked for a trace of them.
+#[test]
+fn nobody_else_learns_that_a_wallet_shares_data_with_a_partner() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.anchor_interval = std::time::Duration::from_millis(20);
+    let _node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let http = Http::new(&_node.url());
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let consent = Transaction {
+        chain: "cinema".parse().unwrap(),
+        sender: bob.address(),
+        sequence: 0,
+        expires_at_ms: NOW + 60_000,
+        action: Action::Brand(BrandAction::GrantConsent {
+            chain: "cinema".parse().unwrap(),
+            purpose: "VIP screenings".into(),
+            items: vec!["level".into()],
+            retention_days: 30,
+        }),
+    }
+    .sign(&bob);
+    let r = http.submit("cinema", &[consent], true).unwrap();
+    assert_eq!(r.results[0].status, "committed", "{:?}", r.results);
+    let cinema = Some("Bearer demo-cinema-token");
+    let (status, segment) = http.request("GET", "/v1/partners/cinema/segment", None, cinema);
+    assert_eq!(
+        (status, segment.as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{segment}"
+    );
+    skyway_activity(&http);
+    link_through_the_partner(&http, &alice);
+    link_rewarded_and_anchored(&http, &alice);
+
+    // bob's own signed read shows his consent and the read; nobody else's does.
+    let member = format!("/v1/members/{}", bob.address());
+    let (_, mine) = signed(&http, &member, &bob, NOW + 60_000);
+    assert_eq!(mine["consents"][0]["chain"], "cinema", "{mine}");
+    assert_eq!(
+        mine["access_log"].as_array().map(Vec::len),
+        Some(1),
+        "{mine}"
+    );
+    let (_, as_alice) = signed(&http, &member, &alice, NOW + 60_000);
+    for auth in [
+        None,
+        Some("Bearer demo-cinema-token"),
+        Some("Bearer demo-skyway-token"),
+    ] {
+        let (status, view) = http.request("GET", &member, None, auth);
+        assert_eq!(status, 200, "{view}");
+        for v in [&view, &as_alice] {
+            assert!(
+                v.get("consents").is_none() && v.get("access_log").is_none(),
+                "{v}"
+            );
+        }
+    }
+    let (_, as_tica) = http.request("GET", &member, None, Some("Bearer demo-operator-token"));
+    assert_eq!(
+        as_tica["consents"][0]["purpose"], "VIP screenings",
+        "{as_tica}"
+    );
+    walk_public_reads(&http, &alice, &bob);
+}
+
+/// alice links her wallet to the cinema through the partner's API, which pays her linking
+/// reward on the center chain.
+fn link_through_the_partner(http: &Http, alice: &Keypair) {
+    let chain = "cinema".parse().unwrap();
+    let hash = milk_core::brand::customer_hash("salt", "CINE-7");
+    let countersign =
+        demo_key("partner:cinema").sign(&link_message(&chain, &alice.address(), &hash).0);
+    let link = Transaction {
+        chain,
+        sender: alice.address(),
+        sequence: 0,
+        expires_at_ms: NOW + 60_000,
+        action: Action::Brand(BrandAction::Link {
+            customer_hash: hash,
+            partner_signature: countersign,
+        }),
+    }
+    .sign(alice);
+    let body = serde_json::json!({ "tx": milkd::brand::tx_hex(&link) }).to_string();
+    let cinema = Some("Bearer demo-cinema-token");
+    let (status, r) = http.request("POST", "/v1/partners/cinema/links", Some(body), cinema);
+    assert_eq!(status, 200, "{r}");
+}
+
+/// Waits until alice's linking reward is paid on the center chain and skyway's head is
+/// anchored there.
+fn link_rewarded_and_anchored(http: &Http, alice: &Keypair) {
+    let path = format!("/v1/accounts/{}/history", alice.address());
+    for _ in 0..200 {
+        let (_, history) = http.get(&path);
+        let lines = history["lines"].as_array().unwrap();
+        let rewarded = lines.iter().any(|l| l["type"] == "reward_link");
+        let (_, anchors) = http.get("/v1/anchors/skyway");
+        if rewarded && anchors.as_array().is_some_and(|a| !a.is_empty()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("the linking reward or skyway's anchor never committed");
+}
+
+/// Every public read of the center chain, as an anonymous caller: no consent, no read of
+/// bob's data, no linking reward naming a partner, no brand chain's height or block hash.
+fn walk_public_reads(http: &Http, alice: &Keypair, bob: &Keypair) {
+    let (_, chains) = http.get("/v1/chains");
+    let center = (chains.as_array().unwrap().iter())
+        .find(|c| c["id"] == "center")
+        .unwrap()
+        .clone();
+    let head = center["head"]["height"].as_u64().unwrap();
+    let (_, skyway) = http.request(
+        "GET",
+        "/v1/chains/skyway",
+        None,
+        Some("Bearer demo-operator-token"),
+    );
+    let skyway_head = skyway["head"]["hash"].as_str().unwrap().to_owned();
+    let mut seen = Vec::new();
+    for height in 0..=head {
+        let (status, block) = http.get(&format!("/v1/chains/center/blocks/{height}"));
+        assert_eq!(status, 200, "{block}");
+        seen.push(block);
+    }
+    let (_, anchors) = http.get("/v1/anchors/skyway");
+    let (_, history) = http.get(&format!("/v1/accounts/{}/history", bob.address()));
+    let (_, alliance) = http.get("/v1/alliance");
+    let (_, offers) = http.get("/v1/offers");
+    let (_, supply) = http.get("/v1/supply");
+    seen.extend([anchors.clone(), history, alliance, offers, supply]);
+    let text = serde_json::to_string(&seen).unwrap();
+    for kind in ["grant_consent", "log_access", "VIP screenings"] {
+        assert!(!text.contains(kind), "{kind} is public");
+    }
+    assert!(!text.contains(&skyway_head), "skyway's head hash is public");
+    let rewards: Vec<&serde_json::Value> = (seen.iter())
+        .filter_map(|b| b["txs"].as_array())
+        .flatten()
+        .filter(|t| t.to_string().contains("reward_link"))
+        .collect();
+    assert_eq!(
+        rewards.len(),
+        1,
+        "alice's linking reward is on the center chain"
+    );
+    assert!(
+        rewards[0]
+            .to_string()
+            .contains(&alice.address().to_string())
+    );
+    for partner in ["skyway", "cinema"] {
+        assert!(!rewards[0].to_string().contains(partner), "{}", rewards[0]);
+    }
+    let anchor = &anchors[0];
+    assert!(
+        anchor.get("height").is_none() && anchor["seal"].is_string(),
+        "{anchor}"
+    );
+    // bob appears in no center-chain block after the genesis.
+    let bob = bob.address().to_string();
+    assert!(
+        seen[1..=head as usize]
+            .iter()
+            .all(|b| !b.to_string().contains(&bob))
+    );
+}

@@ -11,15 +11,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AnchorAction {
-    /// Records a brand chain's block hash on the center chain; only the operator may. A
-    /// partner cannot rewrite history before an anchor without every verifier noticing.
+    /// Records a seal of a brand chain's block on the center chain; only the operator may.
+    /// A partner cannot rewrite history before an anchor without every verifier noticing,
+    /// and nobody who cannot read the brand chain learns its height or its block hashes.
     Anchor {
         /// The brand chain.
         chain: ChainId,
-        /// Its block height.
-        height: u64,
-        /// That block's hash.
-        hash: Hash,
+        /// The block's seal: [`super::anchor_seal`] of its height and hash.
+        seal: Hash,
     },
 }
 
@@ -32,12 +31,8 @@ impl AnchorAction {
     /// Writes the action: its tag, then its fields.
     pub fn encode_into(&self, w: &mut Writer) {
         match self {
-            Self::Anchor {
-                chain,
-                height,
-                hash,
-            } => {
-                w.u8(Self::ANCHOR).put(chain).u64(*height).put(hash);
+            Self::Anchor { chain, seal } => {
+                w.u8(Self::ANCHOR).put(chain).put(seal);
             }
         }
     }
@@ -47,8 +42,7 @@ impl AnchorAction {
         match tag {
             Self::ANCHOR => Ok(Self::Anchor {
                 chain: r.get()?,
-                height: r.u64()?,
-                hash: r.get()?,
+                seal: r.get()?,
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",

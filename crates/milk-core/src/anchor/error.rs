@@ -6,12 +6,12 @@ use thiserror::Error;
 /// Anchoring's refusals.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AnchorError {
-    /// An anchor at or below the chain's last anchored height.
-    #[error("chain {chain} is already anchored at height {anchored}")]
+    /// An anchor that repeats the chain's last one: nothing new to anchor.
+    #[error("chain {chain}'s last anchor (number {anchored}) has this seal already")]
     AnchorNotNewer {
         /// The anchored chain.
         chain: ChainId,
-        /// Its last anchored height.
+        /// Its last anchor's number.
         anchored: u64,
     },
 }

@@ -1,5 +1,9 @@
-//! Anchors: TICA records brand chains' block hashes on the center chain, so a partner
-//! cannot rewrite its history before an anchor without every verifier noticing.
+//! Anchors: TICA records seals of brand chains' blocks on the center chain, so a partner
+//! cannot rewrite its history before an anchor without every verifier noticing. A seal
+//! commits to a block's height and hash without showing either: the center chain is public
+//! and brand chains are not, so strangers learn neither how long a partner's chain is nor
+//! its block hashes. Anchors are numbered per chain, in order; whoever reads the brand chain
+//! finds each seal's block, and each at a greater height than the one before.
 
 pub mod action;
 pub mod error;
@@ -13,15 +17,16 @@ use std::collections::BTreeMap;
 
 /// The anchor's record namespace (center chain).
 pub mod record {
-    /// `ANCHOR ‖ chain ‖ 0 ‖ height (u64)` → the brand chain's block hash.
+    /// `ANCHOR ‖ chain ‖ 0 ‖ number (u64)` → the seal of a block of the brand chain (its
+    /// anchors are numbered from 0, in order).
     pub const ANCHOR: u8 = 20;
     /// The anchors' namespaces.
     pub const NAMESPACES: &[u8] = &[ANCHOR];
 
-    /// The key of a brand chain's anchor at a height.
-    pub fn anchor(chain: &crate::ChainId, height: u64) -> Vec<u8> {
+    /// The key of a brand chain's anchor by its number.
+    pub fn anchor(chain: &crate::ChainId, number: u64) -> Vec<u8> {
         let mut k = anchor_prefix(chain);
-        k.extend_from_slice(&height.to_be_bytes());
+        k.extend_from_slice(&number.to_be_bytes());
         k
     }
 
@@ -34,7 +39,17 @@ pub mod record {
     }
 }
 
-/// Every brand chain's anchors, by chain and height.
+/// The seal of a brand chain's block at `height` whose hash is `hash`: what an anchor
+/// records.
+pub fn anchor_seal(chain: &ChainId, height: u64, hash: &Hash) -> Hash {
+    let height = height.to_be_bytes();
+    Hash::domain(
+        "milk/anchor/v1",
+        &[chain.as_str().as_bytes(), &[0], &height, &hash.0],
+    )
+}
+
+/// Every brand chain's anchors, by chain and number.
 #[derive(Debug, Clone, Default)]
 pub struct Anchors {
     anchors: BTreeMap<(ChainId, u64), Hash>,
@@ -42,28 +57,30 @@ pub struct Anchors {
 }
 
 impl Anchors {
-    /// The anchors recorded for a brand chain, by height.
+    /// The anchors recorded for a brand chain: `(number, seal)`, in order.
     pub fn of<'a>(&'a self, chain: &'a ChainId) -> impl Iterator<Item = (u64, Hash)> + 'a {
         self.anchors
             .range((chain.clone(), 0)..=(chain.clone(), u64::MAX))
             .map(|((_, h), hash)| (*h, *hash))
     }
 
-    /// Refuses an anchor at or below the chain's last anchored height.
-    pub(crate) fn check(&self, chain: &ChainId, height: u64) -> Result<(), AnchorError> {
+    /// The number the chain's next anchor takes, or `anchor_not_newer` if `seal` repeats
+    /// its last one.
+    pub(crate) fn check(&self, chain: &ChainId, seal: &Hash) -> Result<u64, AnchorError> {
         match self.of(chain).last() {
-            Some((anchored, _)) if height <= anchored => Err(AnchorError::AnchorNotNewer {
+            Some((anchored, last)) if last == *seal => Err(AnchorError::AnchorNotNewer {
                 chain: chain.clone(),
                 anchored,
             }),
-            _ => Ok(()),
+            Some((anchored, _)) => Ok(anchored + 1),
+            None => Ok(0),
         }
     }
 
-    /// Records a checked anchor.
-    pub(crate) fn write(&mut self, chain: ChainId, height: u64, hash: Hash) {
-        self.anchors.insert((chain.clone(), height), hash);
-        self.touched.push((chain, height));
+    /// Records a checked anchor under its number.
+    pub(crate) fn write(&mut self, chain: ChainId, number: u64, seal: Hash) {
+        self.anchors.insert((chain.clone(), number), seal);
+        self.touched.push((chain, number));
     }
 }
 

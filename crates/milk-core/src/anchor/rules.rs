@@ -1,5 +1,5 @@
-//! Anchoring's rule: only TICA records a brand chain's block hash, and only at a height
-//! above the last one anchored.
+//! Anchoring's rule: only TICA records a seal of a brand chain's block, numbered after the
+//! chain's last anchor, and never the same seal twice in a row.
 
 use super::action::AnchorAction;
 use super::needs::AnchorNeeds;
@@ -14,17 +14,13 @@ impl ChainState {
         tx: &Transaction,
         action: &AnchorAction,
     ) -> Result<Change, TxError> {
-        let AnchorAction::Anchor {
-            chain,
-            height,
-            hash,
-        } = action;
+        let AnchorAction::Anchor { chain, seal } = action;
         if self.operator != Some(tx.sender) || !self.center_chain() {
             return Err(TxError::Ledger(LedgerError::NotOperator));
         }
-        self.anchors.check(chain, *height)?;
+        let number = self.anchors.check(chain, seal)?;
         Ok(Change {
-            anchor: Some((chain.clone(), *height, *hash)),
+            anchor: Some((chain.clone(), number, *seal)),
             ..Change::default()
         })
     }

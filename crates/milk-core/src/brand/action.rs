@@ -3,8 +3,8 @@
 //! The actions' wire tags are one byte each, unique across every domain (checked at
 //! compile time by the action dispatch, `tx::Action`).
 
-use crate::codec::{DecodeError, MAX_REFERENCE_BYTES, Reader, Writer};
-use crate::{Address, Amount, Hash, Signature};
+use crate::codec::{DecodeError, MAX_MEMO_BYTES, MAX_REFERENCE_BYTES, Reader, Writer};
+use crate::{Address, Amount, ChainId, Hash, Signature};
 use serde::{Deserialize, Serialize};
 
 /// What a transaction of this domain does.
@@ -58,6 +58,31 @@ pub enum BrandAction {
         /// Whether the partner is suspended.
         suspended: bool,
     },
+    /// A member consents to share membership data with this chain's partner, on the
+    /// partner's own chain: nobody but the member, the partner and TICA learns of it.
+    GrantConsent {
+        /// The partner's brand chain, the recipient: this chain.
+        chain: ChainId,
+        /// What the partner may use it for.
+        purpose: String,
+        /// The data items shared: `level`, `activity`.
+        items: Vec<String>,
+        /// How long the partner may keep what it reads, days.
+        retention_days: u32,
+    },
+    /// A member withdraws a consent.
+    WithdrawConsent {
+        /// The partner's brand chain: this chain.
+        chain: ChainId,
+    },
+    /// TICA's node records the partner's read of consenting members' data, on the
+    /// partner's own chain; only the operator.
+    LogAccess {
+        /// The partner's brand chain: this chain.
+        chain: ChainId,
+        /// The members read.
+        users: Vec<Address>,
+    },
     /// Records on the brand chain the partner's exit, as the center chain decided: from
     /// now on it converts nothing, and from `final_ms` nothing is redeemed or refunded; once
     /// `closed` (the exit finished, past the final date), TICA's remaining stock of the token
@@ -82,6 +107,9 @@ impl BrandAction {
             Self::SetPolicy { .. } => "policy",
             Self::SetStanding { .. } => "standing",
             Self::SetExit { .. } => "exit",
+            Self::GrantConsent { .. } => "consent",
+            Self::WithdrawConsent { .. } => "consent_withdrawn",
+            Self::LogAccess { .. } => "access",
         }
     }
 
@@ -93,6 +121,9 @@ impl BrandAction {
     const SET_POLICY: u8 = 42;
     const SET_STANDING: u8 = 43;
     const SET_EXIT: u8 = 53;
+    const GRANT_CONSENT: u8 = 30;
+    const WITHDRAW_CONSENT: u8 = 31;
+    const LOG_ACCESS: u8 = 32;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -104,6 +135,9 @@ impl BrandAction {
         Self::SET_POLICY,
         Self::SET_STANDING,
         Self::SET_EXIT,
+        Self::GRANT_CONSENT,
+        Self::WITHDRAW_CONSENT,
+        Self::LOG_ACCESS,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -140,6 +174,40 @@ impl BrandAction {
             Self::SetExit { final_ms, closed } => {
                 w.u8(Self::SET_EXIT).u64(*final_ms).u8(u8::from(*closed));
             }
+            Self::GrantConsent { .. } | Self::WithdrawConsent { .. } | Self::LogAccess { .. } => {
+                self.encode_sharing(w);
+            }
+        }
+    }
+
+    /// [`Self::encode_into`] for the data-sharing actions.
+    fn encode_sharing(&self, w: &mut Writer) {
+        match self {
+            Self::GrantConsent {
+                chain,
+                purpose,
+                items,
+                retention_days,
+            } => {
+                w.u8(Self::GRANT_CONSENT)
+                    .put(chain)
+                    .str(purpose)
+                    .u32(items.len() as u32);
+                for i in items {
+                    w.str(i);
+                }
+                w.u32(*retention_days);
+            }
+            Self::WithdrawConsent { chain } => {
+                w.u8(Self::WITHDRAW_CONSENT).put(chain);
+            }
+            Self::LogAccess { chain, users } => {
+                w.u8(Self::LOG_ACCESS).put(chain).u32(users.len() as u32);
+                for u in users {
+                    w.put(u);
+                }
+            }
+            _ => unreachable!("encode_into sends only data-sharing actions here"),
         }
     }
 
@@ -171,10 +239,53 @@ impl BrandAction {
                 final_ms: r.u64()?,
                 closed: crate::codec::flag(r, "closed")?,
             }),
+            Self::GRANT_CONSENT | Self::WITHDRAW_CONSENT | Self::LOG_ACCESS => {
+                Self::decode_sharing(tag, r)
+            }
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,
             }),
+        }
+    }
+
+    /// [`Self::decode_fields`] for the data-sharing actions.
+    fn decode_sharing(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match tag {
+            Self::GRANT_CONSENT => {
+                let chain = r.get()?;
+                let purpose = r.str("purpose", MAX_MEMO_BYTES)?.to_owned();
+                let n = r.u32()?;
+                if n > 8 {
+                    return Err(DecodeError::Invalid {
+                        what: "data items",
+                        reason: "at most 8".into(),
+                    });
+                }
+                let items = (0..n)
+                    .map(|_| r.str("data item", 32).map(str::to_owned))
+                    .collect::<Result<_, _>>()?;
+                Ok(Self::GrantConsent {
+                    chain,
+                    purpose,
+                    items,
+                    retention_days: r.u32()?,
+                })
+            }
+            Self::WITHDRAW_CONSENT => Ok(Self::WithdrawConsent { chain: r.get()? }),
+            Self::LOG_ACCESS => {
+                let chain = r.get()?;
+                let n = r.u32()?;
+                if n > 24 {
+                    return Err(DecodeError::Invalid {
+                        what: "members read",
+                        reason: "at most 24 per record".into(),
+                    });
+                }
+                let users = (0..n).map(|_| r.get()).collect::<Result<_, _>>()?;
+                Ok(Self::LogAccess { chain, users })
+            }
+            _ => unreachable!("decode_fields sends only data-sharing tags here"),
         }
     }
 }

@@ -67,6 +67,12 @@ pub enum BrandError {
     /// An exit recorded already, with another final date, or closed.
     #[error("this chain records another exit already")]
     ExitRecorded,
+    /// No consent to read this member's data (never given, or withdrawn).
+    #[error("the member has not consented to share data with this partner")]
+    NoConsent,
+    /// A consent that breaks a rule.
+    #[error("invalid consent: {0}")]
+    InvalidConsent(String),
 }
 
 impl BrandError {
@@ -78,6 +84,8 @@ impl BrandError {
             BrandError::PartnerExiting => "partner_exiting",
             BrandError::RedemptionsClosed { .. } => "redemptions_closed",
             BrandError::ExitRecorded => "exit_recorded",
+            BrandError::NoConsent => "no_consent",
+            BrandError::InvalidConsent(_) => "invalid_consent",
             BrandError::TransfersDisabled => "transfers_disabled",
             BrandError::BadPartnerSignature => "bad_partner_signature",
             BrandError::AlreadyLinked => "already_linked",

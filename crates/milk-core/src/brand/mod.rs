@@ -6,6 +6,7 @@
 //! why (the partner's reference, the order, the customer link) so each happens once.
 
 pub mod action;
+pub mod consent;
 pub mod error;
 pub(crate) mod needs;
 mod policy;
@@ -14,6 +15,7 @@ use crate::amount::Whole;
 use crate::hash::Hash;
 use crate::hash::TxId;
 use crate::{Address, Amount, ChainId};
+use consent::{Sharing, SharingWrite};
 use error::BrandError;
 pub use policy::PolicyTerms;
 use rustc_hash::FxHashMap as HashMap;
@@ -95,9 +97,10 @@ pub mod record {
     pub const STANDING: u8 = 22;
     /// `EXIT` → `final date (u64, Unix ms) ‖ closed (u8)`, once the partner started leaving.
     pub const EXIT: u8 = 59;
+    pub use super::consent::{ACCESS, CONSENT};
     /// This domain's namespaces.
     pub const NAMESPACES: &[u8] = &[
-        LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY, STANDING, EXIT,
+        LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY, STANDING, EXIT, CONSENT, ACCESS,
     ];
 
     /// The prefix of every lot.
@@ -208,6 +211,22 @@ pub fn link_message(chain: &ChainId, account: &Address, customer_hash: &Hash) ->
     )
 }
 
+/// A link's seal: what the center chain records of a link when it pays its reward. It
+/// commits to the partner's chain, the wallet and the partner's salted customer hash, which
+/// only the partner's chain holds: whoever reads that chain can check a seal, and nobody
+/// else can tell which partner a rewarded wallet linked to.
+pub fn link_seal(chain: &ChainId, account: &Address, customer_hash: &Hash) -> Hash {
+    Hash::domain(
+        "milk/link-seal/v1",
+        &[
+            chain.as_str().as_bytes(),
+            &[0],
+            account.as_bytes(),
+            &customer_hash.0,
+        ],
+    )
+}
+
 /// A salted hash of a partner's customer id: what a link stores instead of the id. The salt
 /// is the partner's secret, so the hash reveals nothing to anyone else. Partners may use
 /// their own scheme; this one is what the CLI uses.
@@ -283,6 +302,8 @@ pub(crate) enum BrandWrite {
     Standing(bool),
     /// The partner's exit: its final date, and whether it is finished.
     Exit(ExitRecord),
+    /// A consent, or a read of a member's data.
+    Sharing(SharingWrite),
 }
 
 /// A leaving partner's exit, as its brand chain records it.
@@ -301,7 +322,8 @@ impl ExitRecord {
         v
     }
 
-    fn from_bytes(v: &[u8]) -> Option<ExitRecord> {
+    /// Reads a recorded exit; `None` if malformed.
+    pub fn from_bytes(v: &[u8]) -> Option<ExitRecord> {
         let final_ms = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
         let closed = match v.get(8..)? {
             [0] => false,
@@ -322,6 +344,8 @@ pub struct BrandState {
     suspended: bool,
     // The partner's exit, once started (as the center chain decided).
     exit: Option<ExitRecord>,
+    // Members' consents to the partner, and its reads of their data.
+    sharing: Sharing,
     links: HashMap<Address, Hash>,
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
@@ -347,6 +371,7 @@ impl BrandState {
             terms_changed: false,
             suspended: false,
             exit: None,
+            sharing: Sharing::default(),
             links: HashMap::default(),
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
@@ -370,6 +395,11 @@ impl BrandState {
     /// The partner's exit, once started (as recorded on this chain).
     pub fn exit(&self) -> Option<ExitRecord> {
         self.exit
+    }
+
+    /// Members' consents to the partner, and its reads of their data.
+    pub fn sharing(&self) -> &Sharing {
+        &self.sharing
     }
 
     /// Checks recording `next` as the partner's exit at block time `now_ms`: the final date
@@ -718,6 +748,10 @@ impl BrandState {
                 self.touched.push(vec![record::EXIT]);
                 self.exit = Some(exit);
             }
+            BrandWrite::Sharing(w) => {
+                let key = self.sharing.write(w);
+                self.touched.push(key);
+            }
             BrandWrite::Terms(terms) => {
                 self.touched.push(vec![record::POLICY]);
                 self.policy = terms.applied_to(&self.policy);
@@ -790,6 +824,7 @@ impl BrandState {
             }
             record::STANDING if rest.is_empty() => self.suspended.then(Vec::new),
             record::EXIT if rest.is_empty() => self.exit.map(ExitRecord::to_bytes),
+            record::CONSENT | record::ACCESS => self.sharing.value(key),
             record::POLICY if rest.is_empty() => self
                 .terms_changed
                 .then(|| PolicyTerms::of(&self.policy).to_bytes()),
@@ -835,7 +870,8 @@ impl crate::ledger::DomainRecords for BrandState {
             .chain(std::iter::once(record::totals()))
             .chain(std::iter::once(vec![record::POLICY]))
             .chain(std::iter::once(vec![record::STANDING]))
-            .chain(std::iter::once(vec![record::EXIT]));
+            .chain(std::iter::once(vec![record::EXIT]))
+            .chain(self.sharing.keys());
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
     }
@@ -900,6 +936,7 @@ impl crate::ledger::DomainRecords for BrandState {
                 self.suspended = true;
                 true
             }
+            record::CONSENT | record::ACCESS => self.sharing.restore(key, value),
             record::EXIT if rest.is_empty() => {
                 self.exit = ExitRecord::from_bytes(value);
                 self.exit.is_some()

@@ -87,6 +87,11 @@ impl ChainState {
                 self.operator_only(tx)?;
                 change.brand.push(BrandWrite::Standing(*suspended));
             }
+            BrandAction::GrantConsent { .. }
+            | BrandAction::WithdrawConsent { .. }
+            | BrandAction::LogAccess { .. } => {
+                self.check_sharing(tx, action, brand, &mut change, now_ms)?;
+            }
             BrandAction::SetExit { final_ms, closed } => {
                 self.operator_only(tx)?;
                 let exit = ExitRecord {
@@ -116,6 +121,57 @@ impl ChainState {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Checks a consent, its withdrawal or a logged read: each names this chain, the
+    /// partner it concerns; a leaving partner gets no new consent; only the operator logs.
+    fn check_sharing(
+        &self,
+        tx: &Transaction,
+        action: &BrandAction,
+        brand: &BrandState,
+        change: &mut Change,
+        now_ms: u64,
+    ) -> Result<(), TxError> {
+        let (sharing, sender) = (brand.sharing(), tx.sender);
+        let writes = match action {
+            BrandAction::GrantConsent {
+                chain,
+                purpose,
+                items,
+                retention_days,
+            } => {
+                self.check_own_chain(chain)?;
+                if brand.exit().is_some() {
+                    return Err(TxError::Brand(BrandError::PartnerExiting));
+                }
+                vec![sharing.plan_grant(sender, purpose, items, *retention_days, now_ms)?]
+            }
+            BrandAction::WithdrawConsent { chain } => {
+                self.check_own_chain(chain)?;
+                vec![sharing.plan_withdraw(sender, now_ms)?]
+            }
+            BrandAction::LogAccess { chain, users } => {
+                self.operator_only(tx)?;
+                self.check_own_chain(chain)?;
+                sharing.plan_log(users, tx.id(), now_ms)?
+            }
+            _ => unreachable!("check_brand sends only data-sharing actions here"),
+        };
+        change
+            .brand
+            .extend(writes.into_iter().map(BrandWrite::Sharing));
+        Ok(())
+    }
+
+    /// Refuses a consent that names another partner's chain than this one.
+    fn check_own_chain(&self, chain: &crate::ChainId) -> Result<(), TxError> {
+        if chain == self.chain() {
+            return Ok(());
+        }
+        Err(TxError::Brand(BrandError::InvalidConsent(format!(
+            "a consent to {chain} is kept on {chain}'s own chain: send it there"
+        ))))
     }
 
     /// This brand chain's token and partner records, or `not_brand_chain`.

@@ -1,4 +1,4 @@
-//! Membership: LZM earning, levels, premium offers, data-sharing consents and the MiL.k Pack.
+//! Membership: LZM earning, levels, premium offers and the MiL.k Pack.
 //!
 //! The actions' wire tags are one byte each, unique across every domain (checked at
 //! compile time by the action dispatch, `tx::Action`).
@@ -76,29 +76,6 @@ pub enum MembershipAction {
         /// The offer's id.
         id: String,
     },
-    /// A member consents to share membership data with one partner (center chain).
-    GrantConsent {
-        /// The partner's brand chain: the recipient.
-        chain: ChainId,
-        /// What the partner may use it for.
-        purpose: String,
-        /// The data items shared: `level`, `activity`.
-        items: Vec<String>,
-        /// How long the partner may keep what it reads, days.
-        retention_days: u32,
-    },
-    /// A member withdraws a consent.
-    WithdrawConsent {
-        /// The partner's brand chain.
-        chain: ChainId,
-    },
-    /// TICA's node records a partner's read of consenting members' data (center chain).
-    LogAccess {
-        /// The partner's brand chain.
-        chain: ChainId,
-        /// The members read.
-        users: Vec<Address>,
-    },
     /// TICA opens a MiL.k Pack season (center chain).
     OpenPackSeason {
         /// The season's number, each higher than the last.
@@ -134,9 +111,6 @@ impl MembershipAction {
     const SET_LEVEL_FLOOR: u8 = 27;
     const PUBLISH_OFFER: u8 = 28;
     const BUY_OFFER: u8 = 29;
-    const GRANT_CONSENT: u8 = 30;
-    const WITHDRAW_CONSENT: u8 = 31;
-    const LOG_ACCESS: u8 = 32;
     const OPEN_PACK_SEASON: u8 = 33;
     const JOIN_PACK: u8 = 34;
     const LEAVE_PACK: u8 = 35;
@@ -152,9 +126,6 @@ impl MembershipAction {
         Self::SET_LEVEL_FLOOR,
         Self::PUBLISH_OFFER,
         Self::BUY_OFFER,
-        Self::GRANT_CONSENT,
-        Self::WITHDRAW_CONSENT,
-        Self::LOG_ACCESS,
         Self::OPEN_PACK_SEASON,
         Self::JOIN_PACK,
         Self::LEAVE_PACK,
@@ -212,44 +183,10 @@ impl MembershipAction {
             Self::BuyOffer { chain, id } => {
                 w.u8(Self::BUY_OFFER).put(chain).str(id);
             }
-            Self::GrantConsent { .. } | Self::WithdrawConsent { .. } | Self::LogAccess { .. } => {
-                self.encode_sharing(w);
-            }
             Self::OpenPackSeason { .. }
             | Self::JoinPack { .. }
             | Self::LeavePack
             | Self::PayPackWeek { .. } => self.encode_pack(w),
-        }
-    }
-
-    /// [`Self::encode_into`] for the data-sharing actions.
-    fn encode_sharing(&self, w: &mut Writer) {
-        match self {
-            Self::GrantConsent {
-                chain,
-                purpose,
-                items,
-                retention_days,
-            } => {
-                w.u8(Self::GRANT_CONSENT)
-                    .put(chain)
-                    .str(purpose)
-                    .u32(items.len() as u32);
-                for i in items {
-                    w.str(i);
-                }
-                w.u32(*retention_days);
-            }
-            Self::WithdrawConsent { chain } => {
-                w.u8(Self::WITHDRAW_CONSENT).put(chain);
-            }
-            Self::LogAccess { chain, users } => {
-                w.u8(Self::LOG_ACCESS).put(chain).u32(users.len() as u32);
-                for u in users {
-                    w.put(u);
-                }
-            }
-            _ => unreachable!("encode_into sends only data-sharing actions here"),
         }
     }
 
@@ -312,9 +249,6 @@ impl MembershipAction {
                 chain: r.get()?,
                 id: r.str("offer id", MAX_REFERENCE_BYTES)?.to_owned(),
             }),
-            Self::GRANT_CONSENT | Self::WITHDRAW_CONSENT | Self::LOG_ACCESS => {
-                Self::decode_sharing(tag, r)
-            }
             Self::OPEN_PACK_SEASON => Ok(Self::OpenPackSeason {
                 season: r.u32()?,
                 starts_ms: r.u64()?,
@@ -333,46 +267,6 @@ impl MembershipAction {
                 what: "action",
                 tag,
             }),
-        }
-    }
-
-    /// [`Self::decode_fields`] for the data-sharing actions.
-    fn decode_sharing(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        match tag {
-            Self::GRANT_CONSENT => {
-                let chain = r.get()?;
-                let purpose = r.str("purpose", MAX_MEMO_BYTES)?.to_owned();
-                let n = r.u32()?;
-                if n > 8 {
-                    return Err(DecodeError::Invalid {
-                        what: "data items",
-                        reason: "at most 8".into(),
-                    });
-                }
-                let items = (0..n)
-                    .map(|_| r.str("data item", 32).map(str::to_owned))
-                    .collect::<Result<_, _>>()?;
-                Ok(Self::GrantConsent {
-                    chain,
-                    purpose,
-                    items,
-                    retention_days: r.u32()?,
-                })
-            }
-            Self::WITHDRAW_CONSENT => Ok(Self::WithdrawConsent { chain: r.get()? }),
-            Self::LOG_ACCESS => {
-                let chain = r.get()?;
-                let n = r.u32()?;
-                if n > 24 {
-                    return Err(DecodeError::Invalid {
-                        what: "members read",
-                        reason: "at most 24 per record".into(),
-                    });
-                }
-                let users = (0..n).map(|_| r.get()).collect::<Result<_, _>>()?;
-                Ok(Self::LogAccess { chain, users })
-            }
-            _ => unreachable!("decode_fields sends only data-sharing tags here"),
         }
     }
 }

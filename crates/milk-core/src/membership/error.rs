@@ -1,8 +1,8 @@
-//! Membership's refusals: LZM earning, levels, offers, consents and the Pack. Each has a stable code that clients, partners' systems and the tests rely on.
+//! Membership's refusals: LZM earning, levels, offers and the Pack. Each has a stable code that clients, partners' systems and the tests rely on.
 
 use thiserror::Error;
 
-/// Membership's refusals: LZM earning, levels, offers, consents and the Pack.
+/// Membership's refusals: LZM earning, levels, offers and the Pack.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MembershipError {
     /// This chain has no membership.
@@ -49,15 +49,9 @@ pub enum MembershipError {
     /// Every unit of the offer was bought.
     #[error("the offer is sold out")]
     SoldOut,
-    /// No consent to read this member's data (never given, or withdrawn).
-    #[error("the member has not consented to share data with this partner")]
-    NoConsent,
     /// No Pack season, or the action does not fit it.
     #[error("MiL.k Pack: {0}")]
     Pack(String),
-    /// A consent that breaks a rule.
-    #[error("invalid consent: {0}")]
-    InvalidConsent(String),
     /// The member's level is below the offer's.
     #[error("the offer is for {needed} members and up; this member is {level}")]
     UnderLevel {
@@ -89,9 +83,7 @@ impl MembershipError {
             MembershipError::UnknownOffer => "unknown_offer",
             MembershipError::OfferClosed => "offer_closed",
             MembershipError::SoldOut => "sold_out",
-            MembershipError::NoConsent => "no_consent",
             MembershipError::Pack(_) => "pack_refused",
-            MembershipError::InvalidConsent(_) => "invalid_consent",
             MembershipError::UnderLevel { .. } => "under_level",
             MembershipError::AlreadyPaid => "trade_closed",
         }

@@ -39,10 +39,6 @@ pub mod record {
     pub const CHECKIN: u8 = 45;
     /// `OFFER ‖ chain ‖ 0 ‖ id` → a premium offer (see [`super::Offer`]).
     pub const OFFER: u8 = 46;
-    /// `CONSENT ‖ chain ‖ 0 ‖ account` → a member's consent to that partner.
-    pub const CONSENT: u8 = 47;
-    /// `ACCESS ‖ account ‖ time ‖ tx id` → `chain`: a partner read the member's data.
-    pub const ACCESS: u8 = 48;
     /// `PACK_SEASON` → the MiL.k Pack season in force.
     pub const PACK_SEASON: u8 = 49;
     /// `PACK ‖ account` → `amount (u128) ‖ since (u64)`: MLK committed to the Pack.
@@ -61,30 +57,11 @@ pub mod record {
         COUPON,
         CHECKIN,
         OFFER,
-        CONSENT,
-        ACCESS,
         PACK_SEASON,
         PACK,
         PACK_PAID,
         DEBT,
     ];
-
-    /// The prefix of the consents given to a partner.
-    pub fn consents(chain: &crate::ChainId) -> Vec<u8> {
-        partner_key(CONSENT, chain, &[])
-    }
-
-    /// The key of a member's consent to a partner.
-    pub fn consent(chain: &crate::ChainId, account: &crate::Address) -> Vec<u8> {
-        partner_key(CONSENT, chain, account.as_bytes())
-    }
-
-    /// The prefix of the reads of a member's data.
-    pub fn accesses(account: &crate::Address) -> Vec<u8> {
-        let mut k = vec![ACCESS];
-        k.extend_from_slice(account.as_bytes());
-        k
-    }
 
     /// The key of a partner's offer.
     pub fn offer(chain: &crate::ChainId, id: &str) -> Vec<u8> {
@@ -398,71 +375,6 @@ impl Decode for Offer {
     }
 }
 
-/// A member's consent to share membership data with one partner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Consent {
-    /// What the partner may use it for.
-    pub purpose: String,
-    /// The data items: `level`, `activity`.
-    pub items: Vec<String>,
-    /// How long the partner may keep what it reads, days.
-    pub retention_days: u32,
-    /// When it was given, Unix ms.
-    pub granted_ms: u64,
-    /// When it was withdrawn, if it was.
-    pub withdrawn_ms: Option<u64>,
-}
-
-/// The data items a member may share.
-pub const DATA_ITEMS: [&str; 2] = ["level", "activity"];
-
-impl Consent {
-    /// Whether it lets the partner read now.
-    pub fn active(&self) -> bool {
-        self.withdrawn_ms.is_none()
-    }
-}
-
-impl Encode for Consent {
-    fn encode(&self, w: &mut Writer) {
-        w.str(&self.purpose).u32(self.items.len() as u32);
-        for i in &self.items {
-            w.str(i);
-        }
-        w.u32(self.retention_days).u64(self.granted_ms);
-        match self.withdrawn_ms {
-            Some(t) => w.u8(1).u64(t),
-            None => w.u8(0),
-        };
-    }
-}
-
-impl Decode for Consent {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let purpose = r.str("purpose", crate::codec::MAX_MEMO_BYTES)?.to_owned();
-        let n = r.u32()?.min(8);
-        let items = (0..n)
-            .map(|_| r.str("data item", 32).map(str::to_owned))
-            .collect::<Result<_, _>>()?;
-        Ok(Consent {
-            purpose,
-            items,
-            retention_days: r.u32()?,
-            granted_ms: r.u64()?,
-            withdrawn_ms: match r.u8()? {
-                0 => None,
-                1 => Some(r.u64()?),
-                tag => {
-                    return Err(DecodeError::UnknownTag {
-                        what: "withdrawn",
-                        tag,
-                    });
-                }
-            },
-        })
-    }
-}
-
 /// The pseudonymous id under which a partner sees a member: it differs per partner, so
 /// partners cannot match their segments.
 pub fn member_pseudonym(chain: &crate::ChainId, account: &Address) -> Hash {
@@ -493,8 +405,6 @@ pub(crate) enum MembershipWrite {
     Debt(Address, u128),
     CheckIn(Address, u64),
     Offer(crate::ChainId, String, Offer),
-    Consent(crate::ChainId, Address, Consent),
-    Access(Address, u64, Hash, crate::ChainId),
     Season(PackSeason),
     /// `(account, Some((amount, since)))`, or `None` when it left.
     Pack(Address, Option<(u128, u64)>),
@@ -545,8 +455,6 @@ pub struct Membership {
     debts: HashMap<Address, u128>,
     checkins: HashSet<(Address, u64)>,
     offers: BTreeMap<(crate::ChainId, String), Offer>,
-    consents: BTreeMap<(crate::ChainId, Address), Consent>,
-    accesses: BTreeMap<Vec<u8>, Vec<u8>>,
     season: Option<PackSeason>,
     pack: BTreeMap<Address, (u128, u64)>,
     pack_paid: BTreeSet<(u32, u32)>,
@@ -584,8 +492,6 @@ impl Membership {
             debts: HashMap::new(),
             checkins: HashSet::new(),
             offers: BTreeMap::new(),
-            consents: BTreeMap::new(),
-            accesses: BTreeMap::new(),
             season: None,
             pack: BTreeMap::new(),
             pack_paid: BTreeSet::new(),
@@ -620,11 +526,6 @@ impl Membership {
             .range(prefix.clone()..)
             .take_while(move |(k, _)| k.starts_with(&prefix))
             .filter_map(|(k, v)| decode_credit(k, v).map(|(_, c)| c))
-    }
-
-    /// A member's consent to a partner.
-    pub fn consent(&self, chain: &crate::ChainId, account: &Address) -> Option<&Consent> {
-        self.consents.get(&(chain.clone(), *account))
     }
 
     /// A partner's offer.
@@ -831,10 +732,6 @@ impl Membership {
                 self.touched.push(record::offer(&chain, &id));
                 self.offers.insert((chain, id), offer);
             }
-            MembershipWrite::Consent(chain, account, consent) => {
-                self.touched.push(record::consent(&chain, &account));
-                self.consents.insert((chain, account), consent);
-            }
             MembershipWrite::Season(season) => {
                 self.touched.push(vec![record::PACK_SEASON]);
                 self.season = Some(season);
@@ -853,14 +750,6 @@ impl Membership {
             MembershipWrite::PackPaid(season, week) => {
                 self.touched.push(Self::paid_key(season, week));
                 self.pack_paid.insert((season, week));
-            }
-            MembershipWrite::Access(account, time_ms, tx, chain) => {
-                let mut key = record::accesses(&account);
-                key.extend_from_slice(&time_ms.to_be_bytes());
-                key.extend_from_slice(&tx.0);
-                self.accesses
-                    .insert(key.clone(), chain.as_str().as_bytes().to_vec());
-                self.touched.push(key);
             }
         }
     }
@@ -921,12 +810,6 @@ impl Membership {
                 let id = std::str::from_utf8(id).ok()?.to_owned();
                 self.offers.get(&(chain, id)).map(Encode::to_bytes)
             }
-            record::CONSENT => {
-                let (chain, a) = record::split_partner_key(rest)?;
-                let a = Address::from_bytes(a.try_into().ok()?).ok()?;
-                self.consents.get(&(chain, a)).map(Encode::to_bytes)
-            }
-            record::ACCESS => self.accesses.get(key).cloned(),
             record::PACK_SEASON => self.season.as_ref().map(Encode::to_bytes),
             record::PACK => self.pack.get(&account()?).map(|(a, since)| {
                 let mut v = a.to_be_bytes().to_vec();
@@ -982,8 +865,6 @@ impl crate::ledger::DomainRecords for Membership {
         keys.extend(self.debts.keys().map(record::debt));
         keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
         keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
-        keys.extend(self.consents.keys().map(|(c, a)| record::consent(c, a)));
-        keys.extend(self.accesses.keys().cloned());
         keys.push(vec![record::PACK_SEASON]);
         keys.extend(self.pack.keys().map(Self::pack_key));
         keys.extend(self.pack_paid.iter().map(|(s, w)| Self::paid_key(*s, *w)));
@@ -1008,11 +889,6 @@ impl crate::ledger::DomainRecords for Membership {
             record::DEBT => self.restore_debt(rest, value),
             record::CHECKIN => self.restore_checkin(rest, value),
             record::OFFER => self.restore_offer(rest, value),
-            record::CONSENT => self.restore_consent(rest, value),
-            record::ACCESS if rest.len() == 72 && std::str::from_utf8(value).is_ok() => {
-                self.accesses.insert(key.to_vec(), value.to_vec());
-                Some(())
-            }
             record::PACK_SEASON => PackSeason::from_bytes(value)
                 .ok()
                 .map(|s| self.season = Some(s)),
@@ -1081,14 +957,6 @@ impl Membership {
         let id = std::str::from_utf8(id).ok()?.to_owned();
         let offer = Offer::from_bytes(value).ok()?;
         self.offers.insert((chain, id), offer);
-        Some(())
-    }
-
-    fn restore_consent(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
-        let (chain, a) = record::split_partner_key(rest)?;
-        let a = Address::from_bytes(a.try_into().ok()?).ok()?;
-        let consent = Consent::from_bytes(value).ok()?;
-        self.consents.insert((chain, a), consent);
         Some(())
     }
 

@@ -21,9 +21,6 @@ pub(crate) trait MembershipNeeds {
         standing: fn(PartnerStatus) -> bool,
     ) -> Option<&ChainId>;
 
-    /// Where the partner of a brand chain stands in the alliance, if it applied.
-    fn partner_standing(&self, chain: &ChainId) -> Option<PartnerStatus>;
-
     /// MLK, the exchange's currency, and its decimals.
     fn mlk(&self) -> Result<(Symbol, u8), TxError>;
 }

@@ -1,5 +1,5 @@
 //! Membership's rules: LZM credits from the user pools, check-ins, MLK burns, coupons,
-//! TICA's settings, premium offers, consents and the MiL.k Pack.
+//! TICA's settings, premium offers and the MiL.k Pack.
 
 use super::action::MembershipAction;
 use super::needs::{BrandState, Fill, MembershipNeeds, PartnerStatus};
@@ -109,16 +109,6 @@ impl ChainState {
                 closes_ms,
             } => self.publish_offer(tx, id, title, level, price, stock, opens_ms, closes_ms),
             MembershipAction::BuyOffer { chain, id } => self.buy_offer(tx, chain, id, now_ms),
-            MembershipAction::GrantConsent {
-                chain,
-                purpose,
-                items,
-                retention_days,
-            } => self.grant_consent(tx, chain, purpose, items, retention_days, now_ms),
-            MembershipAction::WithdrawConsent { chain } => self.withdraw_consent(tx, chain, now_ms),
-            MembershipAction::LogAccess { chain, users } => {
-                self.log_access(tx, chain, users, now_ms)
-            }
             MembershipAction::OpenPackSeason {
                 season,
                 starts_ms,
@@ -447,95 +437,6 @@ impl ChainState {
         change
             .membership
             .push(MembershipWrite::Offer(chain.clone(), id.to_owned(), offer));
-
-        Ok(change)
-    }
-
-    /// `GrantConsent`: a member consents to share membership data with one partner (center
-    /// chain).
-    fn grant_consent(
-        &self,
-        tx: &Transaction,
-        chain: &ChainId,
-        purpose: &str,
-        items: &[String],
-        retention_days: &u32,
-        now_ms: u64,
-    ) -> Result<Change, TxError> {
-        let mut change = Change::default();
-        let member = (self.partner_standing(chain)).is_some_and(PartnerStatus::votes);
-        if !member {
-            return Err(TxError::Alliance(AllianceError::UnknownApplication));
-        }
-        let known = items
-            .iter()
-            .all(|i| crate::membership::DATA_ITEMS.contains(&i.as_str()));
-        if purpose.trim().is_empty() || items.is_empty() || !known || *retention_days == 0 {
-            return Err(TxError::Membership(MembershipError::InvalidConsent(
-                format!(
-                    "name a purpose, a retention of at least a day, and items among {:?}",
-                    crate::membership::DATA_ITEMS
-                ),
-            )));
-        }
-        change.membership.push(MembershipWrite::Consent(
-            chain.clone(),
-            tx.sender,
-            crate::membership::Consent {
-                purpose: purpose.to_owned(),
-                items: items.to_vec(),
-                retention_days: *retention_days,
-                granted_ms: now_ms,
-                withdrawn_ms: None,
-            },
-        ));
-
-        Ok(change)
-    }
-
-    /// `WithdrawConsent`: a member withdraws a consent.
-    fn withdraw_consent(
-        &self,
-        tx: &Transaction,
-        chain: &ChainId,
-        now_ms: u64,
-    ) -> Result<Change, TxError> {
-        let m = self.membership_state()?;
-        let mut change = Change::default();
-        let mut consent = m
-            .consent(chain, &tx.sender)
-            .filter(|c| c.active())
-            .cloned()
-            .ok_or(TxError::Membership(MembershipError::NoConsent))?;
-        consent.withdrawn_ms = Some(now_ms);
-        change
-            .membership
-            .push(MembershipWrite::Consent(chain.clone(), tx.sender, consent));
-
-        Ok(change)
-    }
-
-    /// `LogAccess`: TICA's node records a partner's read of consenting members' data (center
-    /// chain).
-    fn log_access(
-        &self,
-        tx: &Transaction,
-        chain: &ChainId,
-        users: &Vec<Address>,
-        now_ms: u64,
-    ) -> Result<Change, TxError> {
-        let m = self.membership_state()?;
-        let mut change = Change::default();
-        self.operator_only(tx)?;
-        // Only consenting members' data is ever read, so only they are logged.
-        for u in users {
-            if !m.consent(chain, u).is_some_and(|c| c.active()) {
-                return Err(TxError::Membership(MembershipError::NoConsent));
-            }
-            change
-                .membership
-                .push(MembershipWrite::Access(*u, now_ms, tx.id(), chain.clone()));
-        }
 
         Ok(change)
     }

@@ -4,7 +4,7 @@
 //! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::{Address, Amount, ChainId};
+use crate::{Address, Amount, ChainId, Hash};
 use serde::{Deserialize, Serialize};
 
 /// What a transaction of this domain does.
@@ -19,12 +19,14 @@ pub enum TokenomicsAction {
         /// The epoch.
         epoch: u64,
     },
-    /// TICA pays a user's reward for linking a wallet to a partner, once per partner.
+    /// TICA pays a user's reward for linking a wallet to a partner, once per link. The
+    /// partner is not named: `link` is the link's seal (`brand::link_seal`), which
+    /// whoever reads the partner's chain can check and nobody else can tie to a partner.
     RewardLink {
         /// The user.
         user: Address,
-        /// The partner's brand chain.
-        chain: ChainId,
+        /// The link's seal.
+        link: Hash,
     },
     /// TICA switches the alliance to phase 2: from now on an applicant stakes MLK, locked
     /// while it is a member (center chain; once).
@@ -70,8 +72,8 @@ impl TokenomicsAction {
             Self::PayContribution { chain, epoch } => {
                 w.u8(Self::PAY_CONTRIBUTION).put(chain).u64(*epoch);
             }
-            Self::RewardLink { user, chain } => {
-                w.u8(Self::REWARD_LINK).put(user).put(chain);
+            Self::RewardLink { user, link } => {
+                w.u8(Self::REWARD_LINK).put(user).put(link);
             }
             Self::StartPhase2 { stake } => {
                 w.u8(Self::START_PHASE2).put(stake);
@@ -94,7 +96,7 @@ impl TokenomicsAction {
             }),
             Self::REWARD_LINK => Ok(Self::RewardLink {
                 user: r.get()?,
-                chain: r.get()?,
+                link: r.get()?,
             }),
             Self::START_PHASE2 => Ok(Self::StartPhase2 { stake: r.get()? }),
             Self::ALLOCATE_PARTNER => Ok(Self::AllocatePartner {

@@ -25,8 +25,16 @@ pub mod record {
     pub const VOLUME: u8 = 52;
     /// `CONTRIBUTION ‖ chain ‖ 0 ‖ epoch` → MLK base units paid to the partner for it.
     pub const CONTRIBUTION: u8 = 53;
-    /// `LINKED ‖ chain ‖ 0 ‖ account` → empty: the linking reward was paid.
+    /// `LINKED ‖ seal` → empty: the linking reward of the link with that seal
+    /// (`brand::link_seal`) was paid.
     pub const LINKED: u8 = 54;
+
+    /// The key that records a link's reward as paid.
+    pub fn linked(seal: &crate::Hash) -> Vec<u8> {
+        let mut k = vec![LINKED];
+        k.extend_from_slice(&seal.0);
+        k
+    }
     /// `PHASE2` → the stake (u128) a new partner puts up, once phase 2 has begun.
     pub const PHASE2: u8 = 55;
     /// `STAKE ‖ chain ‖ 0` → the MLK (u128) a partner staked when it applied; gone once it
@@ -128,7 +136,7 @@ impl crate::ledger::DomainRecords for Tokenomics {
 
     fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
         let well_formed = match key.first() {
-            Some(&record::LINKED) => value.is_empty(),
+            Some(&record::LINKED) => value.is_empty() && key.len() == 33,
             Some(&record::VEST) => value.len() == 25,
             Some(&(record::VOLUME | record::CONTRIBUTION | record::PHASE2 | record::STAKE)) => {
                 value.len() == 16

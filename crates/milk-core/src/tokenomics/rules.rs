@@ -44,7 +44,7 @@ impl ChainState {
             TokenomicsAction::PayContribution { chain, epoch } => {
                 self.pay_contribution(tx, chain, epoch, now_ms)
             }
-            TokenomicsAction::RewardLink { user, chain } => self.reward_link(tx, user, chain),
+            TokenomicsAction::RewardLink { user, link } => self.reward_link(tx, user, link),
             TokenomicsAction::StartPhase2 { stake } => self.start_phase2(tx, stake),
             TokenomicsAction::AllocatePartner { chain, amount } => {
                 self.allocate_partner(tx, chain, amount)
@@ -99,18 +99,18 @@ impl ChainState {
     }
 
     /// `RewardLink`: TICA pays a user's reward for linking a wallet to a partner, once per
-    /// partner.
+    /// link (its seal), without naming the partner.
     fn reward_link(
         &self,
         tx: &Transaction,
         user: &Address,
-        chain: &ChainId,
+        link: &crate::Hash,
     ) -> Result<Change, TxError> {
         let t = self.tokenomics_state()?;
         let m = self.membership_settings()?;
         let mut change = Change::default();
         self.operator_only(tx)?;
-        let key = record::partner_key(record::LINKED, chain, user.as_bytes());
+        let key = record::linked(link);
         if t.raw(&key).is_some() {
             return Err(TxError::Tokenomics(TokenomicsError::AlreadyPaid));
         }

@@ -78,8 +78,7 @@ fn phase(
         let t = Instant::now();
         let anchor = Action::Anchor(AnchorAction::Anchor {
             chain: "shop".parse().expect("valid"),
-            height: first + i + 1,
-            hash: Hash([1; 32]),
+            seal: Hash::domain("bench", &[&(first + i + 1).to_be_bytes()]),
         });
         rt.block_on(lane.submit(anchor))
             .map_err(|e| anyhow::anyhow!("an operator step failed: {e}"))?;

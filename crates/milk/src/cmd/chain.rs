@@ -290,8 +290,13 @@ fn center_evidence(
         return Ok(Vec::new());
     };
     let (_, center) = crate::verify::collect(source, &ChainId::center())?;
-    let head = blocks.len().saturating_sub(1) as u64;
-    Ok(crate::evidence::gather(&center, chain, &asset.symbol, head))
+    let seals = crate::verify::seals(chain, blocks.iter().map(|b| (b.header.height, b.hash())));
+    Ok(crate::evidence::gather(
+        &center,
+        chain,
+        &asset.symbol,
+        &seals,
+    ))
 }
 
 pub fn export(client: &Client, j: bool, args: ExportArgs) -> Result<()> {

@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow};
 use clap::Subcommand;
 use milk_core::Amount;
 use milk_core::tx::Action;
-use milk_core::tx::MembershipAction;
+use milk_core::tx::{BrandAction, MembershipAction};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -112,8 +112,12 @@ pub fn burn_for_lzm(ks: &Keystore, client: &Client, j: bool, args: BurnForLzmArg
 
 pub fn level(ks: &Keystore, client: &Client, j: bool, args: LevelArgs) -> Result<()> {
     let LevelArgs { who } = args;
-    let address = resolve(ks, &who)?;
-    let m = client.member(&address.to_string())?;
+    // A key of this keystore reads as its owner, consents and access log included.
+    let m = if who.starts_with("milk1") {
+        client.member(&resolve(ks, &who)?.to_string())?
+    } else {
+        client.member_as(&ks.unlock(&who, &passphrase(false)?)?)?
+    };
     out(j, serde_json::to_value(&m)?, || {
         let mut s = format!(
             "{}: {} ({} LZM earned in the last {} days)",
@@ -135,7 +139,7 @@ pub fn level(ks: &Keystore, client: &Client, j: bool, args: LevelArgs) -> Result
                 super::local_time(l.at_ms)
             );
         }
-        for c in &m.consents {
+        for c in m.consents.iter().flatten() {
             let state = if c.withdrawn_ms.is_some() {
                 "withdrawn"
             } else {
@@ -149,7 +153,7 @@ pub fn level(ks: &Keystore, client: &Client, j: bool, args: LevelArgs) -> Result
                 state
             );
         }
-        for a in &m.access_log {
+        for a in m.access_log.iter().flatten() {
             s += &format!("\nread by {} on {}", a.chain, super::local_time(a.time_ms));
         }
         s
@@ -488,29 +492,22 @@ pub fn consent(ks: &Keystore, client: &Client, args: ConsentArgs) -> Result<Stri
         items,
         retention_days,
     } = args;
-    center_tx(
-        ks,
-        client,
-        &from,
-        Action::Membership(MembershipAction::GrantConsent {
-            chain: chain.parse().map_err(|e: String| anyhow!(e))?,
-            purpose,
-            items,
-            retention_days,
-        }),
-    )
+    // Kept on the partner's own chain: nobody else learns of it.
+    let action = Action::Brand(BrandAction::GrantConsent {
+        chain: chain.parse().map_err(|e: String| anyhow!(e))?,
+        purpose,
+        items,
+        retention_days,
+    });
+    chain_tx(ks, client, &chain, &from, action)
 }
 
 pub fn withdraw(ks: &Keystore, client: &Client, args: WithdrawArgs) -> Result<String> {
     let WithdrawArgs { from, chain } = args;
-    center_tx(
-        ks,
-        client,
-        &from,
-        Action::Membership(MembershipAction::WithdrawConsent {
-            chain: chain.parse().map_err(|e: String| anyhow!(e))?,
-        }),
-    )
+    let action = Action::Brand(BrandAction::WithdrawConsent {
+        chain: chain.parse().map_err(|e: String| anyhow!(e))?,
+    });
+    chain_tx(ks, client, &chain, &from, action)
 }
 
 pub fn segment(client: &Client, j: bool, args: SegmentArgs) -> Result<()> {

@@ -116,11 +116,22 @@ pub fn operator_tx(
 /// The operator's node signs with the same key (anchors, oracle prices); when it took the
 /// sequence number first, the action is signed again with the next one.
 pub fn center_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> Result<String> {
+    chain_tx(ks, client, "center", key, action)
+}
+
+/// [`center_tx`] on any chain.
+pub fn chain_tx(
+    ks: &Keystore,
+    client: &Client,
+    chain: &str,
+    key: &str,
+    action: Action,
+) -> Result<String> {
     let mut attempts = 0;
     let r = loop {
-        let tx = sign_on(ks, client, "center", key, action.clone())?;
+        let tx = sign_on(ks, client, chain, key, action.clone())?;
         let r = client
-            .submit("center", &[tx], true)?
+            .submit(chain, &[tx], true)?
             .results
             .into_iter()
             .next()
@@ -139,7 +150,7 @@ pub fn center_tx(ks: &Keystore, client: &Client, key: &str, action: Action) -> R
         return Err(crate::failure::Refused::new(e.code.clone(), e.message.clone()).into());
     }
     Ok(format!(
-        "committed on center at height {}: tx {}",
+        "committed on {chain} at height {}: tx {}",
         r.height.unwrap_or_default(),
         r.id.unwrap_or_default()
     ))

@@ -1,6 +1,7 @@
-//! Anchoring: the operator's node records each brand chain's new head hash on the public
-//! center chain every few seconds, so no partner can rewrite its own chain's history
-//! without every verifier noticing (`milk verify` checks brand chains against these).
+//! Anchoring: the operator's node records a seal of each brand chain's new head on the
+//! public center chain every few seconds, so no partner can rewrite its own chain's history
+//! without every verifier noticing (`milk verify` checks brand chains against these), while
+//! the public learns neither the chain's height nor its block hashes.
 
 use crate::node::Node;
 use milk_core::tx::Action;
@@ -9,7 +10,7 @@ use milk_store::ChainStore;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The anchors recorded for a brand chain, `(height, hash)` by height, from the center store.
+/// The anchors recorded for a brand chain, `(number, seal)` in order, from the center store.
 pub fn anchors_of(
     node: &Node,
     chain: &milk_core::ChainId,
@@ -22,9 +23,9 @@ pub fn anchors_of(
     Ok(records
         .into_iter()
         .filter_map(|(k, v)| {
-            let height = milk_core::state::record::u64_value(&k[prefix.len()..])?;
-            let hash: [u8; 32] = v.try_into().ok()?;
-            Some((height, milk_core::Hash(hash)))
+            let number = milk_core::state::record::u64_value(&k[prefix.len()..])?;
+            let seal: [u8; 32] = v.try_into().ok()?;
+            Some((number, milk_core::Hash(seal)))
         })
         .collect())
 }
@@ -50,21 +51,21 @@ pub async fn anchor(node: Arc<Node>, every: Duration) {
         {
             let id = &handle.spec.id;
             let head = handle.head();
+            let seal = milk_core::anchor::anchor_seal(id, head.height, &head.hash());
             let anchored = match anchors_of(&node, id) {
-                Ok(a) => a.last().map(|(h, _)| *h),
+                Ok(a) => a.last().map(|(_, s)| *s),
                 Err(e) => {
                     tracing::warn!(chain = %id, error = %e, "anchoring: cannot read anchors");
                     continue;
                 }
             };
-            if head.height == 0 || anchored.is_some_and(|h| h >= head.height) {
+            if head.height == 0 || anchored == Some(seal) {
                 continue;
             }
             let lane = lane.clone();
             let action = Action::Anchor(AnchorAction::Anchor {
                 chain: id.clone(),
-                height: head.height,
-                hash: head.hash(),
+                seal,
             });
             // Sent together, so the lane puts them in one batch.
             anchors.push(tokio::spawn(async move { lane.submit(action).await }));

@@ -77,6 +77,7 @@ fn view(node: &Node, m: &Member) -> MemberView {
         symbol: a.symbol.to_string(),
         decimals: a.decimals,
         status: m.status,
+        exit: m.exit.map(Into::into),
         issuer: m.issuer.to_string(),
         approvals: m.approvals.iter().map(ToString::to_string).collect(),
         quorum: m.quorum,

@@ -31,7 +31,7 @@ use milk_core::brand::{Conversion, Redemption, Totals, record as brand_record};
 use milk_core::error::ExchangeError;
 use milk_core::tx::{Action, SignedTransaction};
 use milk_core::tx::{BrandAction, TokenomicsAction};
-use milk_core::{Address, Amount, Hash};
+use milk_core::{Address, Amount, ChainId, Hash};
 use milk_store::ChainStore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -203,9 +203,13 @@ async fn link(
     if node.genesis.membership.is_some()
         && let Some(lane) = crate::lane::get(&node, &milk_core::ChainId::center())
     {
+        let Action::Brand(BrandAction::Link { customer_hash, .. }) = &tx.tx.action else {
+            unreachable!("checked by partner_tx")
+        };
+        let link = milk_core::brand::link_seal(&handle.spec.id, &tx.tx.sender, customer_hash);
         let action = Action::Tokenomics(TokenomicsAction::RewardLink {
             user: tx.tx.sender,
-            chain: handle.spec.id.clone(),
+            link,
         });
         tokio::spawn(async move {
             if let Err(e) = lane.submit(action).await
@@ -282,6 +286,30 @@ fn replay(
     }
 }
 
+/// Refuses a conversion at once when the center chain has suspended the partner, or it is
+/// leaving (the brand chain's own rules refuse it too, once the standing is recorded there):
+/// its customers' redemptions go on.
+fn check_issuing(node: &Node, chain: &ChainId) -> Result<(), ApiError> {
+    use milk_core::alliance::Status;
+    let status = crate::alliance::registered(node, chain)?.map(|m| m.status);
+    let (code, why) = match status {
+        Some(Status::Suspended) => (
+            "partner_suspended",
+            "is suspended: conversions are halted; redemptions and refunds go on",
+        ),
+        Some(Status::Exiting | Status::Exited) => (
+            "partner_exiting",
+            "is leaving the alliance: conversions have stopped; redemptions go on until its final date",
+        ),
+        _ => return Ok(()),
+    };
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        code,
+        format!("partner {chain} {why}"),
+    ))
+}
+
 /// Converts a customer's mileage into Brand Tokens: a conversion signed by the partner's
 /// issuer key. Idempotent by the partner's reference id: a retry returns the first result
 /// (`replayed: true`); the same reference with a different payload is a conflict.
@@ -291,7 +319,7 @@ fn replay(
     responses((status = 200, description = "Converted (or the first result of this reference)", body = ConversionReceipt),
         (status = 401, description = "No or unknown credential", body = crate::error::ErrorResponse),
         (status = 403, description = "Another partner's credential", body = crate::error::ErrorResponse),
-        (status = 409, description = "Reference already used for another conversion, or the partner is suspended (`partner_suspended`)", body = crate::error::ErrorResponse),
+        (status = 409, description = "Reference already used for another conversion, or the partner is suspended (`partner_suspended`) or leaving (`partner_exiting`)", body = crate::error::ErrorResponse),
         (status = 422, description = "Refused by the chain (code says why)", body = crate::error::ErrorResponse)))]
 async fn convert(
     State(node): State<Shared>,
@@ -319,19 +347,7 @@ async fn convert(
     if let Some(first) = recorded_conversion(handle, reference)? {
         return replay(handle, reference, to, *mileage, &first).map(Json);
     }
-    // A suspended partner issues nothing new; its customers' redemptions and refunds go on.
-    if crate::alliance::registered(&node, &handle.spec.id)?
-        .is_some_and(|m| m.status == milk_core::alliance::Status::Suspended)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "partner_suspended",
-            format!(
-                "partner {} is suspended: conversions are halted; redemptions and refunds go on",
-                handle.spec.id
-            ),
-        ));
-    }
+    check_issuing(&node, &handle.spec.id)?;
     match submit_one(&node, handle, bytes).await {
         Ok(_) => {
             let c = recorded_conversion(handle, reference)?
@@ -524,6 +540,9 @@ async fn supply(
     let suspended = standing
         .map_err(|e| ApiError::internal("supply", e))?
         .is_some();
+    let exit = read_decoded(handle, &[brand_record::EXIT], "exit", |v| {
+        milk_core::brand::ExitRecord::from_bytes(v)
+    })?;
     Ok(Json(SupplyReport {
         chain: handle.spec.id.to_string(),
         asset: asset.symbol.to_string(),
@@ -536,6 +555,8 @@ async fn supply(
         held_by_tica: held[0].units().to_string(),
         held_by_customers: customers.units().to_string(),
         suspended,
+        leaving_until_ms: exit.map(|e| e.final_ms),
+        exit_closed: exit.is_some_and(|e| e.closed),
     }))
 }
 

@@ -17,6 +17,7 @@ pub use milk_api::membership::{
     AccessView, BucketView, ConsentView, CreditView, FloorView, LeavingView, MemberView, OfferView,
     PackView, RulesView, SegmentMember, SupplyView,
 };
+use milk_core::brand::consent::{self, Consent};
 use milk_core::codec::Decode;
 use milk_core::membership::{self, EarningRules, Membership, MembershipConfig, record};
 use milk_core::tokenomics;
@@ -38,31 +39,25 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/partners/{chain}/segment/{member}", get(segment_member))
 }
 
-/// The consents given to a partner: `(member, consent)`, active ones only.
-fn active_consents(
-    node: &Node,
-    chain: &ChainId,
-) -> Result<Vec<(Address, membership::Consent)>, ApiError> {
-    let prefix = record::consents(chain);
-    center(node)
-        .store
-        .records_with_prefix(&prefix)
-        .map_err(internal)?
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let a = Address::from_bytes(k.get(prefix.len()..)?.try_into().ok()?).ok()?;
-            let c = membership::Consent::from_bytes(&v).ok()?;
-            c.active().then_some((a, c))
-        })
-        .map(Ok)
-        .collect()
+/// The consents given to a partner, on its own chain: `(member, consent)`, active ones.
+fn active_consents(node: &Node, chain: &ChainId) -> Result<Vec<(Address, Consent)>, ApiError> {
+    let handle = node
+        .chain(chain)
+        .ok_or_else(|| internal("the partner's chain"))?;
+    let records = (handle.store.records_with_prefix(&[consent::CONSENT])).map_err(internal)?;
+    let consents = records.into_iter().filter_map(|(k, v)| {
+        let a = Address::from_bytes(k.get(1..)?.try_into().ok()?).ok()?;
+        let c = Consent::from_bytes(&v).ok()?;
+        c.active().then_some((a, c))
+    });
+    Ok(consents.collect())
 }
 
 fn segment_view(
     node: &Node,
     chain: &ChainId,
     account: &Address,
-    consent: &membership::Consent,
+    consent: &Consent,
 ) -> Result<(u8, SegmentMember), ApiError> {
     let m = member_records(node, account)?;
     let now = node.clock.now_ms();
@@ -89,21 +84,20 @@ fn segment_view(
     ))
 }
 
-/// Records the read on the center chain before any data leaves: no log, no data.
+/// Records the read on the partner's own chain before any data leaves: no log, no data.
 async fn log_reads(node: &Shared, chain: &ChainId, users: Vec<Address>) -> Result<(), ApiError> {
-    let lane = crate::lane::get(node, &ChainId::center()).ok_or_else(|| {
+    let lane = crate::lane::get(node, chain).ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "access_log_unavailable",
             "this node cannot record accesses, so it serves no member data",
         )
     })?;
-    for chunk in users.chunks(24) {
-        let action =
-            milk_core::tx::Action::Membership(milk_core::tx::MembershipAction::LogAccess {
-                chain: chain.clone(),
-                users: chunk.to_vec(),
-            });
+    for chunk in users.chunks(consent::MAX_READ_PER_RECORD) {
+        let action = milk_core::tx::Action::Brand(milk_core::tx::BrandAction::LogAccess {
+            chain: chain.clone(),
+            users: chunk.to_vec(),
+        });
         lane.submit(action).await.map_err(|e| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -124,7 +118,7 @@ pub struct SegmentQuery {
 }
 
 /// The consenting members of a level and up, under pseudonyms (the partner only). Every
-/// read is recorded on the center chain first; the members can see it.
+/// read is recorded on the partner's own chain first; the members can see it.
 #[utoipa::path(get, path = "/v1/partners/{chain}/segment",
     params(("chain" = String, Path, description = "The partner's brand chain"), SegmentQuery),
     responses((status = 200, description = "The segment", body = Vec<SegmentMember>),
@@ -293,6 +287,7 @@ fn pack_view(m: &Membership, account: &Address) -> Option<PackView> {
 async fn member(
     State(node): State<Shared>,
     Path(address): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Json<MemberView>, ApiError> {
     let account: Address = address
         .parse()
@@ -314,41 +309,13 @@ async fn member(
         .collect();
     credits.reverse();
     credits.truncate(100);
-    let mut consents = Vec::new();
-    for chain in node
-        .chain_handles()
-        .iter()
-        .filter(|h| h.spec.partner.is_some())
-    {
-        let id = &chain.spec.id;
-        if let Some(v) = store
-            .record(&record::consent(id, &account))
-            .map_err(internal)?
-        {
-            let c = membership::Consent::from_bytes(&v).map_err(internal)?;
-            consents.push(ConsentView {
-                chain: id.to_string(),
-                purpose: c.purpose,
-                items: c.items,
-                retention_days: c.retention_days,
-                granted_ms: c.granted_ms,
-                withdrawn_ms: c.withdrawn_ms,
-            });
+    let (consents, access_log) = match may_see_sharing(&node, &headers, &account)? {
+        true => {
+            let (c, a) = sharing_of(&node, &account)?;
+            (Some(c), Some(a))
         }
-    }
-    let mut access_log: Vec<AccessView> = store
-        .records_with_prefix(&record::accesses(&account))
-        .map_err(internal)?
-        .into_iter()
-        .filter_map(|(k, v)| {
-            Some(AccessView {
-                time_ms: u64::from_be_bytes(k.get(33..41)?.try_into().ok()?),
-                chain: String::from_utf8(v).ok()?,
-            })
-        })
-        .collect();
-    access_log.reverse();
-    access_log.truncate(100);
+        false => (None, None),
+    };
     let pack = pack_view(&m, &account);
     Ok(Json(MemberView {
         address: account.to_string(),
@@ -375,6 +342,57 @@ async fn member(
         access_log,
         pack,
     }))
+}
+
+/// Whether the caller may see a member's consents and access log: the member, by a read
+/// signed with their key, or TICA.
+fn may_see_sharing(
+    node: &Node,
+    headers: &axum::http::HeaderMap,
+    account: &Address,
+) -> Result<bool, ApiError> {
+    use crate::auth::{Caller, Principal};
+    Ok(match crate::access::caller(node, headers)? {
+        Caller::Account(a) => a == *account,
+        Caller::Credential(p) => p == Principal::Operator,
+        Caller::Anonymous => false,
+    })
+}
+
+/// A member's consents and the reads of their data, from every partner chain this node
+/// holds (newest reads first, at most 100).
+fn sharing_of(
+    node: &Node,
+    account: &Address,
+) -> Result<(Vec<ConsentView>, Vec<AccessView>), ApiError> {
+    let (mut consents, mut access_log) = (Vec::new(), Vec::new());
+    for handle in (node.chain_handles().iter()).filter(|h| h.spec.partner.is_some()) {
+        let chain = handle.spec.id.to_string();
+        let given = handle.store.record(&consent::consent_key(account));
+        if let Some(v) = given.map_err(internal)? {
+            let c = Consent::from_bytes(&v).map_err(internal)?;
+            consents.push(ConsentView {
+                chain: chain.clone(),
+                purpose: c.purpose,
+                items: c.items,
+                retention_days: c.retention_days,
+                granted_ms: c.granted_ms,
+                withdrawn_ms: c.withdrawn_ms,
+            });
+        }
+        let reads = handle
+            .store
+            .records_with_prefix(&consent::accesses_prefix(account));
+        for (k, _) in reads.map_err(internal)? {
+            if let Some((time_ms, _)) = consent::access_of(&k) {
+                let chain = chain.clone();
+                access_log.push(AccessView { time_ms, chain });
+            }
+        }
+    }
+    access_log.sort_by_key(|a| std::cmp::Reverse(a.time_ms));
+    access_log.truncate(100);
+    Ok((consents, access_log))
 }
 
 /// The earning rules and levels.

@@ -72,38 +72,27 @@ pub fn due_contributions(node: &Node) -> Vec<(ChainId, u64)> {
 }
 
 /// Links on brand chains whose linking reward was never recorded on the center chain (a
-/// stop between the link and its reward): `(user, chain)`.
-pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, ChainId)> {
+/// stop between the link and its reward): `(user, the link's seal)`.
+pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, milk_core::Hash)> {
     let Some(center) = node.chain(&ChainId::center()) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for handle in node
-        .chain_handles()
-        .iter()
-        .filter(|h| h.spec.partner.is_some())
-    {
-        let Ok(links) = handle
+    for handle in (node.chain_handles().iter()).filter(|h| h.spec.partner.is_some()) {
+        let links = handle
             .store
-            .records_with_prefix(&[milk_core::brand::record::LINK])
-        else {
-            continue;
-        };
-        for (k, _) in links {
-            let Some(user) = k
-                .get(1..33)
-                .and_then(|b| b.try_into().ok())
-                .and_then(|b| milk_core::Address::from_bytes(b).ok())
-            else {
+            .records_with_prefix(&[milk_core::brand::record::LINK]);
+        for (k, v) in links.unwrap_or_default() {
+            let user = k.get(1..33).and_then(|b| b.try_into().ok());
+            let user = user.and_then(|b| milk_core::Address::from_bytes(b).ok());
+            let hash = v.as_slice().try_into().ok().map(milk_core::Hash);
+            let (Some(user), Some(hash)) = (user, hash) else {
                 continue;
             };
-            let key = tokenomics::record::partner_key(
-                tokenomics::record::LINKED,
-                &handle.spec.id,
-                user.as_bytes(),
-            );
+            let seal = milk_core::brand::link_seal(&handle.spec.id, &user, &hash);
+            let key = tokenomics::record::linked(&seal);
             if center.store.record(&key).ok().flatten().is_none() {
-                out.push((user, handle.spec.id.clone()));
+                out.push((user, seal));
             }
         }
     }
@@ -111,14 +100,9 @@ pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, ChainId)> {
 }
 
 async fn pay_missed_links(node: &Arc<Node>, lane: &crate::lane::Lane) {
-    for (user, chain) in unrewarded_links(node) {
-        if let Err(e) = lane
-            .submit(Action::Tokenomics(TokenomicsAction::RewardLink {
-                user,
-                chain,
-            }))
-            .await
-        {
+    for (user, link) in unrewarded_links(node) {
+        let action = Action::Tokenomics(TokenomicsAction::RewardLink { user, link });
+        if let Err(e) = lane.submit(action).await {
             tracing::warn!(error = %e, "linking reward not paid");
         }
     }
