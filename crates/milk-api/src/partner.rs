@@ -188,3 +188,27 @@ pub struct WebhookView {
     /// Why the last attempt failed.
     pub last_error: Option<String>,
 }
+
+/// A coupon payment reported on the partner's chain, or its refund, and what it did to the
+/// member's LZM on the center chain.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct CouponReceipt {
+    /// The partner's coupon id.
+    pub coupon_id: String,
+    /// The customer's wallet.
+    pub user: String,
+    /// What the coupon paid, KRW.
+    pub krw: u64,
+    /// The report's seal: all the public center chain names of it.
+    pub seal: String,
+    /// Whether the payment was refunded.
+    pub refunded: bool,
+    /// LZM base units the payment earned (0 when today's cap or the pool was reached).
+    pub lzm_credited: String,
+    /// LZM base units taken back by its refund (0 before a refund).
+    pub lzm_taken_back: String,
+    /// The member's level after it.
+    pub level: String,
+    /// LZM base units the member owes of refunded credits they had already spent.
+    pub owed: String,
+}

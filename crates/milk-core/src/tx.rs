@@ -102,8 +102,10 @@ impl Action {
             | Action::Brand(BrandAction::Expire { account: to }) => Some(to),
             Action::Exchange(ExchangeAction::DeliverBuy { to, .. })
             | Action::Tokenomics(TokenomicsAction::RewardLink { user: to, .. })
-            | Action::Membership(MembershipAction::ReportCoupon { user: to, .. })
-            | Action::Membership(MembershipAction::RefundCoupon { user: to, .. })
+            | Action::Brand(BrandAction::ReportCoupon { user: to, .. })
+            | Action::Brand(BrandAction::RefundCoupon { user: to, .. })
+            | Action::Membership(MembershipAction::CreditCoupon { user: to, .. })
+            | Action::Membership(MembershipAction::ReverseCoupon { user: to, .. })
             | Action::Membership(MembershipAction::SetLevelFloor { user: to, .. }) => Some(to),
             _ => None,
         }

@@ -348,8 +348,8 @@ impl Model {
             | Action::Exchange(ExchangeAction::DeliverBuy { .. })
             | Action::Membership(MembershipAction::CheckIn)
             | Action::Membership(MembershipAction::BurnForLzm { .. })
-            | Action::Membership(MembershipAction::ReportCoupon { .. })
-            | Action::Membership(MembershipAction::RefundCoupon { .. })
+            | Action::Membership(MembershipAction::CreditCoupon { .. })
+            | Action::Membership(MembershipAction::ReverseCoupon { .. })
             | Action::Membership(MembershipAction::SetEarningRules { .. })
             | Action::Membership(MembershipAction::SetLevelFloor { .. })
             | Action::Membership(MembershipAction::PublishOffer { .. })
@@ -382,8 +382,10 @@ impl Model {
             Action::Brand(
                 BrandAction::GrantConsent { .. }
                 | BrandAction::WithdrawConsent { .. }
-                | BrandAction::LogAccess { .. },
-            ) => unreachable!("the streams carry no data-sharing actions"),
+                | BrandAction::LogAccess { .. }
+                | BrandAction::ReportCoupon { .. }
+                | BrandAction::RefundCoupon { .. },
+            ) => unreachable!("the streams carry no data-sharing or coupon actions"),
             Action::Brand(BrandAction::Refund { order_id }) => {
                 match self.redemptions.get(order_id).copied() {
                     Some((redeemer, amount, false)) if tx.sender == issuer => {

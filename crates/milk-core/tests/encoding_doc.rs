@@ -162,18 +162,33 @@ fn the_tag_table_and_the_limits_are_the_codes() {
             Action::Membership(MembershipAction::BurnForLzm { amount }),
         ),
         (
-            "report_coupon (partner)",
-            Action::Membership(MembershipAction::ReportCoupon {
+            "report_coupon (partner, on its own chain)",
+            Action::Brand(BrandAction::ReportCoupon {
                 user: a,
                 krw: 1,
                 coupon_id: "c".into(),
             }),
         ),
         (
-            "refund_coupon (partner)",
-            Action::Membership(MembershipAction::RefundCoupon {
+            "refund_coupon (partner, on its own chain)",
+            Action::Brand(BrandAction::RefundCoupon {
                 user: a,
                 coupon_id: "c".into(),
+            }),
+        ),
+        (
+            "grant_consent (on the partner's chain)",
+            Action::Brand(BrandAction::GrantConsent {
+                chain: "cinema".parse().unwrap(),
+                purpose: "p".into(),
+                items: vec!["level".into()],
+                retention_days: 1,
+            }),
+        ),
+        (
+            "withdraw_consent (on the partner's chain)",
+            Action::Brand(BrandAction::WithdrawConsent {
+                chain: "cinema".parse().unwrap(),
             }),
         ),
         (

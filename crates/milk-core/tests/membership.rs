@@ -22,6 +22,11 @@ fn sym(s: &str) -> Symbol {
     s.parse().unwrap()
 }
 
+/// A stand-in for the seal of a coupon report on a partner's chain.
+fn seal(coupon_id: &str) -> milk_core::Hash {
+    milk_core::Hash::domain("test-coupon", &[coupon_id.as_bytes()])
+}
+
 struct Center {
     g: Genesis,
     /// The chain it runs: the center chain unless made by [`Center::brand`].
@@ -31,6 +36,8 @@ struct Center {
     seqs: BTreeMap<Address, u64>,
     /// Whom the last transaction applied concerned.
     concerned: Vec<Address>,
+    /// The id of the last transaction applied.
+    last_tx: Option<milk_core::Hash>,
 }
 
 impl Center {
@@ -46,6 +53,7 @@ impl Center {
             state,
             seqs: BTreeMap::new(),
             concerned: Vec::new(),
+            last_tx: None,
         }
     }
 
@@ -73,6 +81,7 @@ impl Center {
             Ok(()) => {
                 self.seqs.insert(key.address(), seq + 1);
                 self.concerned = delta.effects[0].accounts();
+                self.last_tx = Some(tx.id());
                 Ok(())
             }
             Err(e) => {
@@ -309,22 +318,37 @@ fn earning_rules_caps_coupons_and_burns() {
     c.run(&alice, Action::Membership(MembershipAction::CheckIn))
         .unwrap();
     assert_eq!(c.balance(&alice.address(), "LZM"), 600 * LZM);
-    // A partner's coupon report: 300,000 KRW at 2 LZM per 1,000, capped at what today leaves.
-    let cinema = demo_key("partner:cinema");
+    // A coupon payment a partner reported on its chain, credited by TICA under its seal:
+    // 300,000 KRW at 2 LZM per 1,000, capped at what today leaves.
+    let tica = demo_key("operator");
     let coupon = |id: &str| {
-        Action::Membership(MembershipAction::ReportCoupon {
+        Action::Membership(MembershipAction::CreditCoupon {
             user: alice.address(),
             krw: 300_000,
-            coupon_id: id.into(),
+            seal: seal(id),
         })
     };
-    c.run(&cinema, coupon("C-1")).unwrap();
+    c.run(&tica, coupon("C-1")).unwrap();
     assert_eq!(c.balance(&alice.address(), "LZM"), 1_000 * LZM);
-    assert_eq!(c.run(&cinema, coupon("C-1")), Err("coupon_used"));
-    assert_eq!(c.run(&alice, coupon("C-2")), Err("not_a_member"));
+    assert_eq!(c.run(&tica, coupon("C-1")), Err("coupon_used"));
+    assert_eq!(c.run(&alice, coupon("C-2")), Err("not_operator"));
     // The cap is reached: the next day's check-in is fine again.
-    c.run(&cinema, coupon("C-2")).unwrap(); // counted, with nothing left to credit today
-    assert_eq!(c.run(&cinema, coupon("C-2")), Err("coupon_used"));
+    c.run(&tica, coupon("C-2")).unwrap(); // counted, with nothing left to credit today
+    assert_eq!(c.run(&tica, coupon("C-2")), Err("coupon_used"));
+    // Its refund has nothing to take back, and is recorded once, for its own member only.
+    let reverse = |user: Address| {
+        Action::Membership(MembershipAction::ReverseCoupon {
+            user,
+            seal: seal("C-2"),
+        })
+    };
+    let bob = demo_key("bob").address();
+    assert_eq!(c.run(&tica, reverse(bob)), Err("coupon_unknown"));
+    c.run(&tica, reverse(alice.address())).unwrap();
+    assert_eq!(
+        c.run(&tica, reverse(alice.address())),
+        Err("coupon_refunded")
+    );
     assert_eq!(c.balance(&alice.address(), "LZM"), 1_000 * LZM);
     c.now += DAY_MS;
     c.run(&alice, Action::Membership(MembershipAction::CheckIn))
@@ -545,6 +569,60 @@ fn premium_offers_go_to_members_of_their_level_while_they_last() {
     assert_eq!(c.run(&bob, buy("ENCORE")), Err("offer_closed"));
     c.state.check_conservation().unwrap();
     let mut restored = c.g.empty_state(c.g.center());
+    restored.restore(c.state.records()).unwrap();
+    assert_eq!(restored.records(), c.state.records());
+}
+
+/// A partner reports coupon payments, and their refunds, on its own chain, once each; each
+/// report gets the seal TICA's credit on the center chain names.
+#[test]
+fn a_partner_reports_coupon_payments_on_its_own_chain() {
+    let mut c = Center::brand("cinema");
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let cinema = demo_key("partner:cinema");
+    let report = |id: &str| {
+        Action::Brand(BrandAction::ReportCoupon {
+            user: alice.address(),
+            krw: 50_000,
+            coupon_id: id.into(),
+        })
+    };
+    let refund = |user: Address, id: &str| {
+        Action::Brand(BrandAction::RefundCoupon {
+            user,
+            coupon_id: id.into(),
+        })
+    };
+    assert_eq!(c.run(&alice, report("C-1")), Err("not_issuer"));
+    c.run(&cinema, report("C-1")).unwrap();
+    let chain: ChainId = "cinema".parse().unwrap();
+    let sealed = milk_core::brand::coupon::coupon_seal(&chain, &c.last_tx.unwrap());
+    let reports = |c: &Center| c.state.brand().unwrap().coupons().clone();
+    let first = *reports(&c).report("C-1").unwrap();
+    assert_eq!(
+        (first.user, first.krw, first.seal, first.refunded),
+        (alice.address(), 50_000, sealed, false)
+    );
+    assert_eq!(c.run(&cinema, report("C-1")), Err("coupon_used"));
+    assert_eq!(
+        c.run(&cinema, refund(bob.address(), "C-1")),
+        Err("coupon_unknown")
+    );
+    assert_eq!(
+        c.run(&cinema, refund(alice.address(), "C-2")),
+        Err("coupon_unknown")
+    );
+    c.run(&cinema, refund(alice.address(), "C-1")).unwrap();
+    assert!(reports(&c).report("C-1").unwrap().refunded);
+    assert_eq!(
+        c.run(&cinema, refund(alice.address(), "C-1")),
+        Err("coupon_refunded")
+    );
+    // The center chain takes no report from a partner: TICA credits it there, by its seal.
+    let mut center = Center::new(|_| {});
+    assert_eq!(center.run(&cinema, report("C-1")), Err("not_brand_chain"));
+    let spec = c.g.chain(&chain).unwrap().clone();
+    let mut restored = c.g.empty_state(&spec);
     restored.restore(c.state.records()).unwrap();
     assert_eq!(restored.records(), c.state.records());
 }
@@ -907,27 +985,27 @@ fn partner_allocations_unlock_three_years_after_the_later_of_join_and_listing() 
     c.state.check_conservation().unwrap();
 }
 
-/// A partner's coupon report and, later, its refund: the LZM it earned is taken back, once,
+/// A coupon payment credited and, later, its refund: the LZM it earned is taken back, once,
 /// with its own reason; the level forgets it; a member who already sent it on owes the rest,
 /// settled from their next credits before any of them counts.
 #[test]
 fn a_refunded_coupon_takes_its_lzm_back_once_and_what_was_spent_is_owed() {
     let mut c = Center::new(|_| {});
-    let cinema = demo_key("partner:cinema");
+    let cinema = demo_key("operator");
     let member = Keypair::from_label("coupon-refund-member");
     let m = member.address();
     let bob = demo_key("bob").address();
     let report = |id: &str| {
-        Action::Membership(MembershipAction::ReportCoupon {
+        Action::Membership(MembershipAction::CreditCoupon {
             user: m,
             krw: 300_000,
-            coupon_id: id.into(),
+            seal: seal(id),
         })
     };
     let refund = |user: Address, id: &str| {
-        Action::Membership(MembershipAction::RefundCoupon {
+        Action::Membership(MembershipAction::ReverseCoupon {
             user,
-            coupon_id: id.into(),
+            seal: seal(id),
         })
     };
     c.run(&cinema, report("C-1")).unwrap();
@@ -937,7 +1015,7 @@ fn a_refunded_coupon_takes_its_lzm_back_once_and_what_was_spent_is_owed() {
     assert_eq!(c.run(&cinema, refund(m, "C-9")), Err("coupon_unknown"));
     assert_eq!(
         c.run(&demo_key("alice"), refund(m, "C-1")),
-        Err("not_a_member")
+        Err("not_operator")
     );
     c.run(&cinema, refund(m, "C-1")).unwrap();
     assert_eq!(c.balance(&m, "LZM"), 0);
@@ -989,7 +1067,7 @@ proptest! {
     #[test]
     fn levels_never_count_refunded_lzm(ops in proptest::collection::vec((0u8..5, 0usize..3, 1u64..400), 1..40)) {
         let mut c = Center::new(|_| {});
-        let cinema = demo_key("partner:cinema");
+        let cinema = demo_key("operator");
         let members: Vec<Keypair> = (0..3).map(|i| Keypair::from_label(&format!("refund-prop-{i}"))).collect();
         let mut reported: Vec<(usize, String)> = Vec::new();
         for (n, (op, who, x)) in ops.into_iter().enumerate() {
@@ -997,7 +1075,7 @@ proptest! {
             match op {
                 0 => {
                     let id = format!("P-{n}");
-                    let report = MembershipAction::ReportCoupon { user: m, krw: x * 1_000, coupon_id: id.clone() };
+                    let report = MembershipAction::CreditCoupon { user: m, krw: x * 1_000, seal: seal(&id) };
                     if c.run(&cinema, Action::Membership(report)).is_ok() {
                         reported.push((who, id));
                     }
@@ -1005,7 +1083,7 @@ proptest! {
                 1 if !reported.is_empty() => {
                     let (owner, id) = reported[x as usize % reported.len()].clone();
                     let user = members[owner].address();
-                    let _ = c.run(&cinema, Action::Membership(MembershipAction::RefundCoupon { user, coupon_id: id }));
+                    let _ = c.run(&cinema, Action::Membership(MembershipAction::ReverseCoupon { user, seal: seal(&id) }));
                 }
                 2 => {
                     let to = members[(who + 1) % 3].address();

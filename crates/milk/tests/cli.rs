@@ -1039,6 +1039,8 @@ fn a_member_checks_in_burns_mlk_and_sees_level_and_supply() {
         "50000",
         "--coupon",
         "POPCORN-COUPON-1",
+        "--token",
+        "demo-cinema-token",
     ]));
     assert!(said.contains("earned 100 LZM for it"), "{said}");
     let level = json(m(&["level", "bob", "--json"]));

@@ -432,6 +432,7 @@ fn nobody_else_learns_that_a_wallet_shares_data_with_a_partner() {
     );
     skyway_activity(&http);
     link_through_the_partner(&http, &alice);
+    coupon_through_the_partner(&http, &alice);
     link_rewarded_and_anchored(&http, &alice);
 
     // bob's own signed read shows his consent and the read; nobody else's does.
@@ -490,6 +491,29 @@ fn link_through_the_partner(http: &Http, alice: &Keypair) {
     assert_eq!(status, 200, "{r}");
 }
 
+/// The cinema reports alice's coupon payment on its own chain through its API, which credits
+/// her LZM on the center chain.
+fn coupon_through_the_partner(http: &Http, alice: &Keypair) {
+    let issuer = demo_key("partner:cinema");
+    let report = Transaction {
+        chain: "cinema".parse().unwrap(),
+        sender: issuer.address(),
+        sequence: 0,
+        expires_at_ms: NOW + 60_000,
+        action: Action::Brand(BrandAction::ReportCoupon {
+            user: alice.address(),
+            krw: 50_000,
+            coupon_id: "POPCORN-77".into(),
+        }),
+    }
+    .sign(&issuer);
+    let body = serde_json::json!({ "tx": milkd::brand::tx_hex(&report) }).to_string();
+    let cinema = Some("Bearer demo-cinema-token");
+    let (status, r) = http.request("POST", "/v1/partners/cinema/coupons", Some(body), cinema);
+    assert_eq!(status, 200, "{r}");
+    assert_ne!(r["lzm_credited"], "0", "{r}");
+}
+
 /// Waits until alice's linking reward is paid on the center chain and skyway's head is
 /// anchored there.
 fn link_rewarded_and_anchored(http: &Http, alice: &Keypair) {
@@ -534,9 +558,25 @@ fn walk_public_reads(http: &Http, alice: &Keypair, bob: &Keypair) {
     let (_, alliance) = http.get("/v1/alliance");
     let (_, offers) = http.get("/v1/offers");
     let (_, supply) = http.get("/v1/supply");
-    seen.extend([anchors.clone(), history, alliance, offers, supply]);
+    seen.extend([anchors.clone(), history, alliance, offers, supply, chains]);
+    for path in [
+        format!("/v1/accounts/{}", bob.address()),
+        format!("/v1/accounts/{}", alice.address()),
+        "/health".to_owned(),
+        "/v1/markets".to_owned(),
+    ] {
+        let (status, body) = http.get(&path);
+        assert_eq!(status, 200, "{path}: {body}");
+        seen.push(body);
+    }
     let text = serde_json::to_string(&seen).unwrap();
-    for kind in ["grant_consent", "log_access", "VIP screenings"] {
+    for kind in [
+        "grant_consent",
+        "log_access",
+        "VIP screenings",
+        "report_coupon",
+        "POPCORN-77",
+    ] {
         assert!(!text.contains(kind), "{kind} is public");
     }
     assert!(!text.contains(&skyway_head), "skyway's head hash is public");
@@ -558,13 +598,26 @@ fn walk_public_reads(http: &Http, alice: &Keypair, bob: &Keypair) {
     for partner in ["skyway", "cinema"] {
         assert!(!rewards[0].to_string().contains(partner), "{}", rewards[0]);
     }
+    // The coupon's LZM is credited by TICA, naming neither the cinema nor the coupon.
+    let credits: Vec<&serde_json::Value> = (seen.iter())
+        .filter_map(|b| b["txs"].as_array())
+        .flatten()
+        .filter(|t| t.to_string().contains("credit_coupon"))
+        .collect();
+    assert_eq!(
+        credits.len(),
+        1,
+        "alice's coupon credit is on the center chain"
+    );
+    assert!(!credits[0].to_string().contains("cinema"), "{}", credits[0]);
     let anchor = &anchors[0];
     assert!(
         anchor.get("height").is_none() && anchor["seal"].is_string(),
         "{anchor}"
     );
-    // bob appears in no center-chain block after the genesis.
+    // bob is in the public reads walked (his account), and in no center-chain block.
     let bob = bob.address().to_string();
+    assert!(text.contains(&bob));
     assert!(
         seen[1..=head as usize]
             .iter()

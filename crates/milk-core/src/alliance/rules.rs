@@ -48,25 +48,8 @@ impl ChainState {
             AllianceAction::Reinstate { chain } => {
                 status(chain, Status::Suspended, Status::Admitted)?
             }
-            AllianceAction::StartExit { chain, final_ms } => {
-                let by_operator = self.operator_only(tx).is_ok();
-                let exit = (alliance).check_start_exit(
-                    chain,
-                    &tx.sender,
-                    by_operator,
-                    *final_ms,
-                    now_ms,
-                )?;
-                AllianceWrite::StartExit(chain.clone(), exit)
-            }
-            AllianceAction::FinishExit { chain } => {
-                by_operator()?;
-                alliance.check_finish_exit(chain, now_ms)?;
-                let open = self.open_buys(chain);
-                if open > 0 {
-                    return Err(TxError::Alliance(AllianceError::TradesOpen { open }));
-                }
-                AllianceWrite::Status(chain.clone(), Status::Exited, now_ms)
+            AllianceAction::StartExit { .. } | AllianceAction::FinishExit { .. } => {
+                self.check_exit(tx, action, alliance, now_ms)?
             }
         };
         let mut change = Change::default();
@@ -89,5 +72,35 @@ impl ChainState {
         }
         change.alliance = Some(write);
         Ok(change)
+    }
+
+    /// Checks the start of a member's exit (its issuer's, or TICA's for cause) or its finish
+    /// (TICA's, from the final date, once no buy of its token is open).
+    fn check_exit(
+        &self,
+        tx: &Transaction,
+        action: &AllianceAction,
+        alliance: &super::Alliance,
+        now_ms: u64,
+    ) -> Result<AllianceWrite, TxError> {
+        match action {
+            AllianceAction::StartExit { chain, final_ms } => {
+                let by_operator = self.operator_only(tx).is_ok();
+                let (sender, at) = (&tx.sender, now_ms);
+                let exit =
+                    (alliance).check_start_exit(chain, sender, by_operator, *final_ms, at)?;
+                Ok(AllianceWrite::StartExit(chain.clone(), exit))
+            }
+            AllianceAction::FinishExit { chain } => {
+                self.operator_only(tx)?;
+                alliance.check_finish_exit(chain, now_ms)?;
+                let open = self.open_buys(chain);
+                if open > 0 {
+                    return Err(TxError::Alliance(AllianceError::TradesOpen { open }));
+                }
+                Ok(AllianceWrite::Status(chain.clone(), Status::Exited, now_ms))
+            }
+            _ => unreachable!("check_alliance sends only exits here"),
+        }
     }
 }

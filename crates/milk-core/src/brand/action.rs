@@ -83,6 +83,24 @@ pub enum BrandAction {
         /// The members read.
         users: Vec<Address>,
     },
+    /// The partner reports a customer's coupon payment, once per coupon id; only the issuer.
+    /// TICA credits the LZM it earns on the center chain under the report's seal.
+    ReportCoupon {
+        /// The customer.
+        user: Address,
+        /// What the coupon paid, KRW.
+        krw: u64,
+        /// The partner's coupon id.
+        coupon_id: String,
+    },
+    /// The partner reports that a reported coupon payment was refunded, once; only the
+    /// issuer. TICA takes back the LZM it earned on the center chain.
+    RefundCoupon {
+        /// The customer.
+        user: Address,
+        /// The coupon id the payment was reported under.
+        coupon_id: String,
+    },
     /// Records on the brand chain the partner's exit, as the center chain decided: from
     /// now on it converts nothing, and from `final_ms` nothing is redeemed or refunded; once
     /// `closed` (the exit finished, past the final date), TICA's remaining stock of the token
@@ -110,6 +128,8 @@ impl BrandAction {
             Self::GrantConsent { .. } => "consent",
             Self::WithdrawConsent { .. } => "consent_withdrawn",
             Self::LogAccess { .. } => "access",
+            Self::ReportCoupon { .. } => "coupon",
+            Self::RefundCoupon { .. } => "coupon_refund",
         }
     }
 
@@ -124,6 +144,8 @@ impl BrandAction {
     const GRANT_CONSENT: u8 = 30;
     const WITHDRAW_CONSENT: u8 = 31;
     const LOG_ACCESS: u8 = 32;
+    const REPORT_COUPON: u8 = 54;
+    const REFUND_COUPON: u8 = 55;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -138,6 +160,8 @@ impl BrandAction {
         Self::GRANT_CONSENT,
         Self::WITHDRAW_CONSENT,
         Self::LOG_ACCESS,
+        Self::REPORT_COUPON,
+        Self::REFUND_COUPON,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -176,6 +200,16 @@ impl BrandAction {
             }
             Self::GrantConsent { .. } | Self::WithdrawConsent { .. } | Self::LogAccess { .. } => {
                 self.encode_sharing(w);
+            }
+            Self::ReportCoupon {
+                user,
+                krw,
+                coupon_id,
+            } => {
+                w.u8(Self::REPORT_COUPON).put(user).u64(*krw).str(coupon_id);
+            }
+            Self::RefundCoupon { user, coupon_id } => {
+                w.u8(Self::REFUND_COUPON).put(user).str(coupon_id);
             }
         }
     }
@@ -242,6 +276,15 @@ impl BrandAction {
             Self::GRANT_CONSENT | Self::WITHDRAW_CONSENT | Self::LOG_ACCESS => {
                 Self::decode_sharing(tag, r)
             }
+            Self::REPORT_COUPON => Ok(Self::ReportCoupon {
+                user: r.get()?,
+                krw: r.u64()?,
+                coupon_id: r.str("coupon id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
+            Self::REFUND_COUPON => Ok(Self::RefundCoupon {
+                user: r.get()?,
+                coupon_id: r.str("coupon id", MAX_REFERENCE_BYTES)?.to_owned(),
+            }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,

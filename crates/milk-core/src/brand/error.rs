@@ -73,6 +73,18 @@ pub enum BrandError {
     /// A consent that breaks a rule.
     #[error("invalid consent: {0}")]
     InvalidConsent(String),
+    /// A coupon id reported already.
+    #[error("this coupon was already reported")]
+    CouponUsed,
+    /// A coupon payment of nothing.
+    #[error("a coupon payment must be worth at least KRW 1")]
+    InvalidCoupon,
+    /// A refund of a coupon payment never reported for this customer.
+    #[error("no coupon payment of this customer was reported under this coupon id")]
+    CouponUnknown,
+    /// A second refund of one coupon payment.
+    #[error("this coupon payment was already refunded: its LZM was taken back")]
+    CouponRefunded,
 }
 
 impl BrandError {
@@ -86,6 +98,10 @@ impl BrandError {
             BrandError::ExitRecorded => "exit_recorded",
             BrandError::NoConsent => "no_consent",
             BrandError::InvalidConsent(_) => "invalid_consent",
+            BrandError::CouponUsed => "coupon_used",
+            BrandError::InvalidCoupon => "invalid_coupon",
+            BrandError::CouponUnknown => "coupon_unknown",
+            BrandError::CouponRefunded => "coupon_refunded",
             BrandError::TransfersDisabled => "transfers_disabled",
             BrandError::BadPartnerSignature => "bad_partner_signature",
             BrandError::AlreadyLinked => "already_linked",

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod consent;
+pub mod coupon;
 pub mod error;
 pub(crate) mod needs;
 mod policy;
@@ -16,6 +17,7 @@ use crate::hash::Hash;
 use crate::hash::TxId;
 use crate::{Address, Amount, ChainId};
 use consent::{Sharing, SharingWrite};
+use coupon::{CouponReport, Coupons};
 use error::BrandError;
 pub use policy::PolicyTerms;
 use rustc_hash::FxHashMap as HashMap;
@@ -98,9 +100,21 @@ pub mod record {
     /// `EXIT` → `final date (u64, Unix ms) ‖ closed (u8)`, once the partner started leaving.
     pub const EXIT: u8 = 59;
     pub use super::consent::{ACCESS, CONSENT};
+    pub use super::coupon::COUPON_REPORT;
     /// This domain's namespaces.
     pub const NAMESPACES: &[u8] = &[
-        LINK, CONVERSION, REDEMPTION, DAILY, TOTALS, LOT, POLICY, STANDING, EXIT, CONSENT, ACCESS,
+        LINK,
+        CONVERSION,
+        REDEMPTION,
+        DAILY,
+        TOTALS,
+        LOT,
+        POLICY,
+        STANDING,
+        EXIT,
+        CONSENT,
+        ACCESS,
+        COUPON_REPORT,
     ];
 
     /// The prefix of every lot.
@@ -304,6 +318,8 @@ pub(crate) enum BrandWrite {
     Exit(ExitRecord),
     /// A consent, or a read of a member's data.
     Sharing(SharingWrite),
+    /// A coupon payment reported, or its refund.
+    Coupon(String, CouponReport),
 }
 
 /// A leaving partner's exit, as its brand chain records it.
@@ -346,6 +362,8 @@ pub struct BrandState {
     exit: Option<ExitRecord>,
     // Members' consents to the partner, and its reads of their data.
     sharing: Sharing,
+    // The coupon payments the partner reported.
+    coupons: Coupons,
     links: HashMap<Address, Hash>,
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
@@ -372,6 +390,7 @@ impl BrandState {
             suspended: false,
             exit: None,
             sharing: Sharing::default(),
+            coupons: Coupons::default(),
             links: HashMap::default(),
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
@@ -402,6 +421,11 @@ impl BrandState {
         &self.sharing
     }
 
+    /// The coupon payments the partner reported.
+    pub fn coupons(&self) -> &Coupons {
+        &self.coupons
+    }
+
     /// Checks recording `next` as the partner's exit at block time `now_ms`: the final date
     /// never changes, and the exit closes once, from its final date.
     pub(crate) fn plan_exit(
@@ -419,8 +443,8 @@ impl BrandState {
         Ok(BrandWrite::Exit(next))
     }
 
-    /// Refuses a redemption or refund from the partner's final date on.
-    fn check_honoured(&self, now_ms: u64) -> Result<(), BrandError> {
+    /// Refuses a redemption, a refund or a coupon report from the partner's final date on.
+    pub(crate) fn check_honoured(&self, now_ms: u64) -> Result<(), BrandError> {
         match self.exit {
             Some(e) if now_ms >= e.final_ms => Err(BrandError::RedemptionsClosed {
                 final_ms: e.final_ms,
@@ -740,16 +764,11 @@ impl BrandState {
                     self.add_lot(to, day, amount);
                 }
             }
-            BrandWrite::Standing(suspended) => {
-                self.touched.push(vec![record::STANDING]);
-                self.suspended = suspended;
-            }
-            BrandWrite::Exit(exit) => {
-                self.touched.push(vec![record::EXIT]);
-                self.exit = Some(exit);
-            }
-            BrandWrite::Sharing(w) => {
-                let key = self.sharing.write(w);
+            w @ (BrandWrite::Standing(_)
+            | BrandWrite::Exit(_)
+            | BrandWrite::Sharing(_)
+            | BrandWrite::Coupon(..)) => {
+                let key = self.write_partner_record(w);
                 self.touched.push(key);
             }
             BrandWrite::Terms(terms) => {
@@ -768,6 +787,42 @@ impl BrandState {
                 let amount = r.amount;
                 self.add_total(|t| &mut t.refunded, amount);
             }
+        }
+    }
+
+    /// Restores where the partner stands, its members' consents and reads, and its coupon
+    /// reports; `false` if the record is malformed.
+    fn restore_partner_record(&mut self, key: &[u8], value: &[u8]) -> bool {
+        match key {
+            [record::STANDING] if value.is_empty() => {
+                self.suspended = true;
+                true
+            }
+            [record::EXIT] => {
+                self.exit = ExitRecord::from_bytes(value);
+                self.exit.is_some()
+            }
+            [record::CONSENT | record::ACCESS, ..] => self.sharing.restore(key, value),
+            [record::COUPON_REPORT, ..] => self.coupons.restore(key, value),
+            _ => false,
+        }
+    }
+
+    /// [`Self::write`] for where the partner stands, its members' consents and reads, and its
+    /// coupon reports; returns the key it touched.
+    fn write_partner_record(&mut self, w: BrandWrite) -> Vec<u8> {
+        match w {
+            BrandWrite::Standing(suspended) => {
+                self.suspended = suspended;
+                vec![record::STANDING]
+            }
+            BrandWrite::Exit(exit) => {
+                self.exit = Some(exit);
+                vec![record::EXIT]
+            }
+            BrandWrite::Sharing(w) => self.sharing.write(w),
+            BrandWrite::Coupon(id, report) => self.coupons.write(id, report),
+            _ => unreachable!("write sends only the partner's records here"),
         }
     }
 
@@ -825,6 +880,7 @@ impl BrandState {
             record::STANDING if rest.is_empty() => self.suspended.then(Vec::new),
             record::EXIT if rest.is_empty() => self.exit.map(ExitRecord::to_bytes),
             record::CONSENT | record::ACCESS => self.sharing.value(key),
+            record::COUPON_REPORT => self.coupons.value(key),
             record::POLICY if rest.is_empty() => self
                 .terms_changed
                 .then(|| PolicyTerms::of(&self.policy).to_bytes()),
@@ -871,7 +927,8 @@ impl crate::ledger::DomainRecords for BrandState {
             .chain(std::iter::once(vec![record::POLICY]))
             .chain(std::iter::once(vec![record::STANDING]))
             .chain(std::iter::once(vec![record::EXIT]))
-            .chain(self.sharing.keys());
+            .chain(self.sharing.keys())
+            .chain(self.coupons.keys());
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
     }
@@ -932,15 +989,11 @@ impl crate::ledger::DomainRecords for BrandState {
                     _ => false,
                 }
             }
-            record::STANDING if rest.is_empty() && value.is_empty() => {
-                self.suspended = true;
-                true
-            }
-            record::CONSENT | record::ACCESS => self.sharing.restore(key, value),
-            record::EXIT if rest.is_empty() => {
-                self.exit = ExitRecord::from_bytes(value);
-                self.exit.is_some()
-            }
+            record::STANDING
+            | record::CONSENT
+            | record::ACCESS
+            | record::COUPON_REPORT
+            | record::EXIT => self.restore_partner_record(key, value),
             record::POLICY if rest.is_empty() => match PolicyTerms::from_bytes(value) {
                 Ok(terms) => {
                     self.policy = terms.applied_to(&self.policy);

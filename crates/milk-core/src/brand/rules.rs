@@ -35,15 +35,72 @@ impl ChainState {
                 let issuer = spec
                     .issuer
                     .ok_or(TxError::Brand(BrandError::NotBrandChain))?;
-                let message = link_message(self.chain(), &tx.sender, customer_hash);
-                if !keys::verify(&issuer, &message.0, partner_signature) {
-                    return Err(TxError::Brand(BrandError::BadPartnerSignature));
-                }
-                brand.check_link(&tx.sender, customer_hash)?;
+                let link = (*customer_hash, *partner_signature);
                 change
                     .brand
-                    .push(BrandWrite::Link(tx.sender, *customer_hash));
+                    .push(self.check_link(tx, &issuer, link, brand)?);
             }
+            BrandAction::Convert { .. }
+            | BrandAction::Redeem { .. }
+            | BrandAction::Refund { .. }
+            | BrandAction::SetPolicy { .. }
+            | BrandAction::Expire { .. } => {
+                self.check_points(tx, action, (asset, brand), &by_issuer, &mut change, now_ms)?;
+            }
+            BrandAction::SetStanding { suspended } => {
+                self.operator_only(tx)?;
+                change.brand.push(BrandWrite::Standing(*suspended));
+            }
+            BrandAction::GrantConsent { .. }
+            | BrandAction::WithdrawConsent { .. }
+            | BrandAction::LogAccess { .. } => {
+                self.check_sharing(tx, action, brand, &mut change, now_ms)?;
+            }
+            BrandAction::ReportCoupon { .. } | BrandAction::RefundCoupon { .. } => {
+                by_issuer()?;
+                let write = self.check_coupon(tx, action, brand, now_ms)?;
+                change.brand.push(write);
+            }
+            BrandAction::SetExit { final_ms, closed } => {
+                self.operator_only(tx)?;
+                let exit = ExitRecord {
+                    final_ms: *final_ms,
+                    closed: *closed,
+                };
+                self.check_exit_record(exit, brand, asset, &mut change, now_ms)?;
+            }
+        }
+        Ok(change)
+    }
+
+    /// Checks recording the partner's exit; closing it burns TICA's remaining stock.
+    fn check_exit_record(
+        &self,
+        exit: ExitRecord,
+        brand: &BrandState,
+        asset: Symbol,
+        change: &mut Change,
+        now_ms: u64,
+    ) -> Result<(), TxError> {
+        change.brand.push(brand.plan_exit(exit, now_ms)?);
+        if exit.closed {
+            self.plan_stock_burn(change, asset, now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Checks what mints, burns or governs the points: conversions, redemptions, refunds,
+    /// the partner's terms and expiry sweeps (`by_issuer` refuses anyone but the issuer).
+    fn check_points(
+        &self,
+        tx: &Transaction,
+        action: &BrandAction,
+        (asset, brand): (Symbol, &BrandState),
+        by_issuer: &dyn Fn() -> Result<(), TxError>,
+        change: &mut Change,
+        now_ms: u64,
+    ) -> Result<(), TxError> {
+        match action {
             BrandAction::Convert {
                 to,
                 mileage,
@@ -64,7 +121,7 @@ impl ChainState {
                 change
                     .brand
                     .push(brand.plan_redeem(&tx.sender, *amount, order_id, now_ms)?);
-                self.plan_token_burn(&mut change, &tx.sender, &asset, *amount, now_ms)?;
+                self.plan_token_burn(change, &tx.sender, &asset, *amount, now_ms)?;
             }
             BrandAction::Refund { order_id } => {
                 by_issuer()?;
@@ -83,28 +140,53 @@ impl ChainState {
                 change.postings.burns.push((*account, asset, amount));
                 change.brand.push(write);
             }
-            BrandAction::SetStanding { suspended } => {
-                self.operator_only(tx)?;
-                change.brand.push(BrandWrite::Standing(*suspended));
-            }
-            BrandAction::GrantConsent { .. }
-            | BrandAction::WithdrawConsent { .. }
-            | BrandAction::LogAccess { .. } => {
-                self.check_sharing(tx, action, brand, &mut change, now_ms)?;
-            }
-            BrandAction::SetExit { final_ms, closed } => {
-                self.operator_only(tx)?;
-                let exit = ExitRecord {
-                    final_ms: *final_ms,
-                    closed: *closed,
-                };
-                change.brand.push(brand.plan_exit(exit, now_ms)?);
-                if exit.closed {
-                    self.plan_stock_burn(&mut change, asset, now_ms)?;
-                }
-            }
+            _ => unreachable!("check_brand sends only the points' actions here"),
         }
-        Ok(change)
+        Ok(())
+    }
+
+    /// Checks a customer's link, countersigned by the partner's issuer key `issuer`.
+    fn check_link(
+        &self,
+        tx: &Transaction,
+        issuer: &crate::Address,
+        (customer_hash, partner_signature): (crate::Hash, crate::Signature),
+        brand: &BrandState,
+    ) -> Result<BrandWrite, TxError> {
+        let message = link_message(self.chain(), &tx.sender, &customer_hash);
+        if !keys::verify(issuer, &message.0, &partner_signature) {
+            return Err(TxError::Brand(BrandError::BadPartnerSignature));
+        }
+        brand.check_link(&tx.sender, &customer_hash)?;
+        Ok(BrandWrite::Link(tx.sender, customer_hash))
+    }
+
+    /// Checks a coupon payment's report or refund (the issuer's, checked by the caller):
+    /// once each, until the partner's final date; a report gets its seal.
+    fn check_coupon(
+        &self,
+        tx: &Transaction,
+        action: &BrandAction,
+        brand: &BrandState,
+        now_ms: u64,
+    ) -> Result<BrandWrite, TxError> {
+        brand.check_honoured(now_ms)?;
+        let (id, report) = match action {
+            BrandAction::ReportCoupon {
+                user,
+                krw,
+                coupon_id,
+            } => {
+                BrandState::check_reference(coupon_id)?;
+                let seal = super::coupon::coupon_seal(self.chain(), &tx.id());
+                brand.coupons().plan_report(*user, *krw, coupon_id, seal)?
+            }
+            BrandAction::RefundCoupon { user, coupon_id } => {
+                brand.coupons().plan_refund(user, coupon_id)?
+            }
+            _ => unreachable!("check_brand sends only coupon actions here"),
+        };
+        Ok(BrandWrite::Coupon(id, report))
     }
 
     /// Plans burning what is left of TICA's stock of the token when its partner's exit

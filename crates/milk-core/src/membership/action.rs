@@ -4,7 +4,7 @@
 //! compile time by the action dispatch, `tx::Action`).
 
 use crate::codec::{DecodeError, MAX_MEMO_BYTES, MAX_REFERENCE_BYTES, Reader, Writer};
-use crate::{Address, Amount, ChainId};
+use crate::{Address, Amount, ChainId, Hash};
 use serde::{Deserialize, Serialize};
 
 /// What a transaction of this domain does.
@@ -18,24 +18,26 @@ pub enum MembershipAction {
         /// MLK base units burned.
         amount: Amount,
     },
-    /// A partner reports a customer's coupon payment, which earns LZM (center chain; the
-    /// partner's issuer key), once per coupon.
-    ReportCoupon {
+    /// TICA credits the LZM a coupon payment earned, once per payment (center chain;
+    /// operator only). The partner reported the payment on its own chain; the center chain
+    /// names neither the partner nor its coupon, only the report's seal
+    /// (`brand::coupon_seal`), which those who read the partner's chain can check.
+    CreditCoupon {
         /// The customer.
         user: Address,
         /// What the coupon paid, KRW.
         krw: u64,
-        /// The partner's coupon id.
-        coupon_id: String,
+        /// The partner's report's seal.
+        seal: Hash,
     },
-    /// A partner reports that a coupon payment it reported was refunded: the LZM it earned is
-    /// taken back, once (center chain; the partner's issuer key). What the member already
-    /// spent of it becomes a debt their next credits settle first.
-    RefundCoupon {
+    /// TICA takes back what a coupon payment earned, once, after the partner reported its
+    /// refund on its own chain (center chain; operator only). What the member already spent
+    /// of it becomes a debt their next credits settle first.
+    ReverseCoupon {
         /// The customer.
         user: Address,
-        /// The coupon id the payment was reported under.
-        coupon_id: String,
+        /// The partner's report's seal.
+        seal: Hash,
     },
     /// TICA changes the earning rules (center chain).
     SetEarningRules {
@@ -106,7 +108,7 @@ pub enum MembershipAction {
 impl MembershipAction {
     const CHECK_IN: u8 = 23;
     const BURN_FOR_LZM: u8 = 24;
-    const REPORT_COUPON: u8 = 25;
+    const CREDIT_COUPON: u8 = 25;
     const SET_EARNING_RULES: u8 = 26;
     const SET_LEVEL_FLOOR: u8 = 27;
     const PUBLISH_OFFER: u8 = 28;
@@ -115,13 +117,13 @@ impl MembershipAction {
     const JOIN_PACK: u8 = 34;
     const LEAVE_PACK: u8 = 35;
     const PAY_PACK_WEEK: u8 = 36;
-    const REFUND_COUPON: u8 = 50;
+    const REVERSE_COUPON: u8 = 50;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
         Self::CHECK_IN,
         Self::BURN_FOR_LZM,
-        Self::REPORT_COUPON,
+        Self::CREDIT_COUPON,
         Self::SET_EARNING_RULES,
         Self::SET_LEVEL_FLOOR,
         Self::PUBLISH_OFFER,
@@ -130,7 +132,7 @@ impl MembershipAction {
         Self::JOIN_PACK,
         Self::LEAVE_PACK,
         Self::PAY_PACK_WEEK,
-        Self::REFUND_COUPON,
+        Self::REVERSE_COUPON,
     ];
 
     /// Writes the action: its tag, then its fields.
@@ -142,15 +144,11 @@ impl MembershipAction {
             Self::BurnForLzm { amount } => {
                 w.u8(Self::BURN_FOR_LZM).put(amount);
             }
-            Self::ReportCoupon {
-                user,
-                krw,
-                coupon_id,
-            } => {
-                w.u8(Self::REPORT_COUPON).put(user).u64(*krw).str(coupon_id);
+            Self::CreditCoupon { user, krw, seal } => {
+                w.u8(Self::CREDIT_COUPON).put(user).u64(*krw).put(seal);
             }
-            Self::RefundCoupon { user, coupon_id } => {
-                w.u8(Self::REFUND_COUPON).put(user).str(coupon_id);
+            Self::ReverseCoupon { user, seal } => {
+                w.u8(Self::REVERSE_COUPON).put(user).put(seal);
             }
             Self::SetEarningRules { rules } => {
                 w.u8(Self::SET_EARNING_RULES).put(rules);
@@ -225,10 +223,10 @@ impl MembershipAction {
         match tag {
             Self::CHECK_IN => Ok(Self::CheckIn),
             Self::BURN_FOR_LZM => Ok(Self::BurnForLzm { amount: r.get()? }),
-            Self::REPORT_COUPON => Ok(Self::ReportCoupon {
+            Self::CREDIT_COUPON => Ok(Self::CreditCoupon {
                 user: r.get()?,
                 krw: r.u64()?,
-                coupon_id: r.str("coupon id", MAX_REFERENCE_BYTES)?.to_owned(),
+                seal: r.get()?,
             }),
             Self::SET_EARNING_RULES => Ok(Self::SetEarningRules { rules: r.get()? }),
             Self::SET_LEVEL_FLOOR => Ok(Self::SetLevelFloor {
@@ -259,9 +257,9 @@ impl MembershipAction {
             Self::JOIN_PACK => Ok(Self::JoinPack { amount: r.get()? }),
             Self::LEAVE_PACK => Ok(Self::LeavePack),
             Self::PAY_PACK_WEEK => Ok(Self::PayPackWeek { week: r.u32()? }),
-            Self::REFUND_COUPON => Ok(Self::RefundCoupon {
+            Self::REVERSE_COUPON => Ok(Self::ReverseCoupon {
                 user: r.get()?,
-                coupon_id: r.str("coupon id", MAX_REFERENCE_BYTES)?.to_owned(),
+                seal: r.get()?,
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",

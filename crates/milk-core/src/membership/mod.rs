@@ -33,7 +33,9 @@ pub mod record {
     pub const RULES: u8 = 42;
     /// `FLOOR ‖ account` → `level (u8) ‖ reason`: TICA's floor for the account's level.
     pub const FLOOR: u8 = 43;
-    /// `COUPON ‖ hash(chain, coupon id)` → empty: a coupon payment already credited.
+    /// `COUPON ‖ seal` → `member (32) ‖ reversed (u8)`: the coupon payment a partner
+    /// reported on its chain under that seal (`brand::coupon_seal`) was credited to the
+    /// member (and, once reversed, taken back).
     pub const COUPON: u8 = 44;
     /// `CHECKIN ‖ account ‖ day` → empty: the account checked in that UTC day.
     pub const CHECKIN: u8 = 45;
@@ -86,6 +88,13 @@ pub mod record {
     pub fn floor(account: &crate::Address) -> Vec<u8> {
         let mut k = vec![FLOOR];
         k.extend_from_slice(account.as_bytes());
+        k
+    }
+
+    /// The key of a coupon payment's record, by its report's seal.
+    pub fn coupon(seal: &crate::Hash) -> Vec<u8> {
+        let mut k = vec![COUPON];
+        k.extend_from_slice(&seal.0);
         k
     }
 
@@ -398,7 +407,7 @@ pub(crate) enum MembershipWrite {
     },
     Rules(EarningRules),
     Floor(Address, Option<(u8, String)>),
-    Coupon(Hash),
+    Coupon(Hash, Address),
     /// A credited coupon payment refunded: its credit was taken back.
     CouponReversed(Hash),
     /// What a member owes of reversed LZM (0: nothing).
@@ -450,7 +459,7 @@ pub struct Membership {
     earned: HashMap<(Address, u64), u128>,
     credits: BTreeMap<Vec<u8>, Vec<u8>>,
     floors: HashMap<Address, (u8, String)>,
-    coupons: HashSet<Hash>,
+    coupons: HashMap<Hash, Address>,
     reversed: HashSet<Hash>,
     debts: HashMap<Address, u128>,
     checkins: HashSet<(Address, u64)>,
@@ -487,7 +496,7 @@ impl Membership {
             earned: HashMap::new(),
             credits: BTreeMap::new(),
             floors: HashMap::new(),
-            coupons: HashSet::new(),
+            coupons: HashMap::new(),
             reversed: HashSet::new(),
             debts: HashMap::new(),
             checkins: HashSet::new(),
@@ -555,7 +564,12 @@ impl Membership {
 
     /// Whether a coupon was already credited.
     pub fn coupon_used(&self, key: &Hash) -> bool {
-        self.coupons.contains(key)
+        self.coupons.contains_key(key)
+    }
+
+    /// The member a coupon payment was credited to.
+    pub fn coupon_user(&self, key: &Hash) -> Option<Address> {
+        self.coupons.get(key).copied()
     }
 
     /// Whether a credited coupon payment was refunded (its credit taken back).
@@ -680,9 +694,7 @@ impl Membership {
     }
 
     fn coupon_key(key: &Hash) -> Vec<u8> {
-        let mut k = vec![record::COUPON];
-        k.extend_from_slice(&key.0);
-        k
+        record::coupon(key)
     }
 
     pub(crate) fn write(&mut self, w: MembershipWrite) {
@@ -721,7 +733,7 @@ impl Membership {
                     }
                 }
             }
-            MembershipWrite::Coupon(_)
+            MembershipWrite::Coupon(..)
             | MembershipWrite::CouponReversed(_)
             | MembershipWrite::Debt(..) => self.write_coupon(w),
             MembershipWrite::CheckIn(a, day) => {
@@ -757,9 +769,9 @@ impl Membership {
     /// [`Self::write`] for coupons and the debts their refunds leave.
     fn write_coupon(&mut self, w: MembershipWrite) {
         match w {
-            MembershipWrite::Coupon(h) => {
+            MembershipWrite::Coupon(h, user) => {
                 self.touched.push(Self::coupon_key(&h));
-                self.coupons.insert(h);
+                self.coupons.insert(h, user);
             }
             MembershipWrite::CouponReversed(h) => {
                 self.touched.push(Self::coupon_key(&h));
@@ -794,11 +806,10 @@ impl Membership {
             }),
             record::COUPON => {
                 let h = Hash(rest.try_into().ok()?);
-                let state = self
-                    .coupons
-                    .contains(&h)
-                    .then_some(self.reversed.contains(&h));
-                state.map(|reversed| if reversed { vec![1] } else { Vec::new() })
+                let user = self.coupons.get(&h)?;
+                let mut v = user.as_bytes().to_vec();
+                v.push(u8::from(self.reversed.contains(&h)));
+                Some(v)
             }
             record::DEBT => self
                 .debts
@@ -834,14 +845,6 @@ impl Membership {
     }
 }
 
-/// The key that identifies a partner's coupon.
-pub fn coupon_key(chain: &crate::ChainId, coupon_id: &str) -> Hash {
-    Hash::domain(
-        "milk/coupon/v1",
-        &[chain.as_str().as_bytes(), coupon_id.as_bytes()],
-    )
-}
-
 impl crate::ledger::DomainRecords for Membership {
     fn namespaces(&self) -> &'static [u8] {
         record::NAMESPACES
@@ -861,7 +864,7 @@ impl crate::ledger::DomainRecords for Membership {
         keys.extend(self.credits.keys().cloned());
         keys.push(vec![record::RULES]);
         keys.extend(self.floors.keys().map(record::floor));
-        keys.extend(self.coupons.iter().map(Self::coupon_key));
+        keys.extend(self.coupons.keys().map(Self::coupon_key));
         keys.extend(self.debts.keys().map(record::debt));
         keys.extend(self.checkins.iter().map(|(a, d)| Self::checkin_key(a, *d)));
         keys.extend(self.offers.keys().map(|(c, id)| record::offer(c, id)));
@@ -918,14 +921,15 @@ impl Membership {
 
     fn restore_coupon(&mut self, rest: &[u8], value: &[u8]) -> Option<()> {
         let h = Hash(rest.try_into().ok()?);
-        match value {
-            [] => {}
+        let user = Address::from_bytes(value.get(..32)?.try_into().ok()?).ok()?;
+        match value.get(32..)? {
+            [0] => {}
             [1] => {
                 self.reversed.insert(h);
             }
             _ => return None,
         }
-        self.coupons.insert(h);
+        self.coupons.insert(h, user);
         Some(())
     }
 

@@ -5,7 +5,7 @@ use super::action::MembershipAction;
 use super::needs::{BrandState, Fill, MembershipNeeds, PartnerStatus};
 use crate::error::TxError;
 use crate::error::{AllianceError, LedgerError, MembershipError};
-use crate::membership::{Membership, MembershipWrite, Reason, coupon_key};
+use crate::membership::{Membership, MembershipWrite, Reason};
 use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
 use crate::{Address, Amount, ChainId, Hash, Symbol};
@@ -85,13 +85,11 @@ impl ChainState {
         match action {
             MembershipAction::CheckIn => self.check_in(tx, now_ms),
             MembershipAction::BurnForLzm { amount } => self.burn_for_lzm(tx, amount, now_ms),
-            MembershipAction::ReportCoupon {
-                user,
-                krw,
-                coupon_id,
-            } => self.report_coupon(tx, user, krw, coupon_id, now_ms),
-            MembershipAction::RefundCoupon { user, coupon_id } => {
-                self.refund_coupon(tx, user, coupon_id, now_ms)
+            MembershipAction::CreditCoupon { user, krw, seal } => {
+                self.credit_coupon(tx, user, krw, seal, now_ms)
+            }
+            MembershipAction::ReverseCoupon { user, seal } => {
+                self.reverse_coupon(tx, user, seal, now_ms)
             }
             MembershipAction::SetEarningRules { rules } => self.set_earning_rules(tx, rules),
             MembershipAction::SetLevelFloor {
@@ -210,73 +208,66 @@ impl ChainState {
         Ok(change)
     }
 
-    /// What a partner's coupon report or refund needs first: membership, the sender's chain
-    /// (its issuer key must be an admitted partner's) and the coupon's key there.
-    fn partner_coupon(
-        &self,
-        tx: &Transaction,
-        coupon_id: &str,
-    ) -> Result<(&super::Membership, &crate::ChainId, Hash), TxError> {
+    /// The prelude of a coupon action: membership runs here, and only TICA sends it.
+    fn coupon_prelude(&self, tx: &Transaction) -> Result<&super::Membership, TxError> {
         let m = self.membership_state()?;
-        BrandState::check_reference(coupon_id)?;
-        let chain = (self.partner_of_issuer(&tx.sender, PartnerStatus::is_member))
-            .ok_or(TxError::Alliance(AllianceError::NotAMember))?;
-        Ok((m, chain, coupon_key(chain, coupon_id)))
+        self.operator_only(tx)?;
+        Ok(m)
     }
 
-    /// `ReportCoupon`: a partner reports a customer's coupon payment, which earns LZM (center
-    /// chain; the partner's issuer key), once per coupon.
-    fn report_coupon(
+    /// `CreditCoupon`: TICA credits what a customer's coupon payment, reported on its
+    /// partner's chain, earns in LZM (center chain), once per report's seal.
+    fn credit_coupon(
         &self,
         tx: &Transaction,
         user: &Address,
         krw: &u64,
-        coupon_id: &str,
+        key: &Hash,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let (m, chain, key) = self.partner_coupon(tx, coupon_id)?;
+        let (m, key) = (self.coupon_prelude(tx)?, *key);
         let mut change = Change::default();
         if m.coupon_used(&key) {
             return Err(TxError::Membership(MembershipError::CouponUsed));
         }
         let wanted = u128::from(*krw / 1_000).saturating_mul(m.rules().per_1000_krw_coupon.units());
         // The coupon counts once, even when the cap or the pool leaves nothing.
-        if let Some(credit) = self.plan_credit(
-            user,
-            Reason::Coupon,
-            wanted,
-            key,
-            format!("{chain}:{coupon_id}"),
-            now_ms,
-        ) {
+        if let Some(credit) =
+            self.plan_credit(user, Reason::Coupon, wanted, key, key.to_hex(), now_ms)
+        {
             change.postings.moves = credit.moves;
             change.membership = credit.writes;
         }
-        change.membership.push(MembershipWrite::Coupon(key));
+        change.membership.push(MembershipWrite::Coupon(key, *user));
 
         Ok(change)
     }
 
-    /// `RefundCoupon`: a partner reports that a coupon payment it reported was refunded: the
-    /// LZM credited for it is taken back, once. What the member still holds goes back to the
-    /// activity pool; what they already spent or sent becomes a debt their next credits settle
-    /// first. The level no longer counts any of it (on the credit's day).
-    fn refund_coupon(
+    /// `ReverseCoupon`: after the partner reported on its chain that a coupon payment was
+    /// refunded, TICA takes back the LZM credited for it, once. What the member still holds
+    /// goes back to the activity pool; what they already spent or sent becomes a debt their
+    /// next credits settle first. The level no longer counts any of it (on the credit's day).
+    fn reverse_coupon(
         &self,
         tx: &Transaction,
         user: &Address,
-        coupon_id: &str,
+        key: &Hash,
         now_ms: u64,
     ) -> Result<Change, TxError> {
-        let (m, _, key) = self.partner_coupon(tx, coupon_id)?;
+        let (m, key) = (self.coupon_prelude(tx)?, *key);
         if m.coupon_reversed(&key) {
             return Err(TxError::Membership(MembershipError::CouponRefunded));
         }
-        let credit = (m
-            .coupon_used(&key)
-            .then(|| m.credit_from(user, &key))
-            .flatten())
-        .ok_or(TxError::Membership(MembershipError::CouponUnknown))?;
+        if m.coupon_user(&key) != Some(*user) {
+            return Err(TxError::Membership(MembershipError::CouponUnknown));
+        }
+        // A payment that earned nothing (the cap or the pool was reached) has nothing to take
+        // back; its refund is recorded all the same.
+        let Some(credit) = m.credit_from(user, &key) else {
+            let mut change = Change::default();
+            change.membership.push(MembershipWrite::CouponReversed(key));
+            return Ok(change);
+        };
         let config = m.config();
         let amount = credit.amount.units();
         let take = amount.min(self.balance(user, &config.token).units());

@@ -225,10 +225,12 @@ pub enum MembershipCmd {
     PublishOffer(PublishOfferArgs),
     /// Buy a premium offer with LZM.
     BuyOffer(BuyOfferArgs),
-    /// Report a customer's coupon payment, which earns them LZM (a partner's issuer key).
+    /// Report a customer's coupon payment, which earns them LZM (a partner's issuer key and
+    /// credential): kept on the partner's own chain; the center chain shows only the LZM.
     Coupon(CouponArgs),
     /// Report that a coupon payment was refunded: the LZM it earned is taken back, once, and
-    /// what the customer already spent of it is owed from their next credits.
+    /// what the customer already spent of it is owed from their next credits (a partner's
+    /// issuer key and credential).
     RefundCoupon(RefundCouponArgs),
 }
 
@@ -629,36 +631,44 @@ pub fn coupon(ks: &Keystore, client: &Client, args: CouponArgs) -> Result<String
         coupon,
     } = args;
     let user = resolve(ks, &user)?;
-    let report = MembershipAction::ReportCoupon {
+    let report = BrandAction::ReportCoupon {
         user,
         krw,
-        coupon_id: coupon.clone(),
+        coupon_id: coupon,
     };
-    let (committed, member) = coupon_tx(ks, client, &partner_key, &user, report)?;
-    // What it earned the member: its credit names the coupon (`<chain>:<coupon>`).
-    let credit = (member.credits.iter())
-        .find(|c| c.reason == "coupon" && c.reference.ends_with(&format!(":{coupon}")));
-    let earned = match credit {
-        Some(c) => format!(
-            "{user} earned {} LZM for it",
-            units(&c.amount, LZM_DECIMALS)
-        ),
-        None => format!("{user} earned no LZM for it (today's cap or the LZM pool was reached)"),
+    let r = coupon_tx(ks, client, &partner_key, report, "/coupons")?;
+    let earned = match r.lzm_credited.as_str() {
+        "0" => format!("{user} earned no LZM for it (today's cap or the LZM pool was reached)"),
+        lzm => format!("{user} earned {} LZM for it", units(lzm, LZM_DECIMALS)),
     };
-    Ok(format!("{committed}\n{earned}"))
+    Ok(format!(
+        "coupon {} reported on the partner's chain\n{earned}",
+        r.coupon_id
+    ))
 }
 
-/// Signs a partner's coupon action with its issuer key, waits for its block, and reads the
-/// member it concerns as the block left them.
+/// Signs a partner's coupon report or refund for its own chain with its issuer key and sends
+/// it through the partner API (the partner's credential, --token), which also settles the
+/// member's LZM on the center chain.
 fn coupon_tx(
     ks: &Keystore,
     client: &Client,
     partner_key: &str,
-    user: &milk_core::Address,
-    action: MembershipAction,
-) -> Result<(String, milk_api::membership::MemberView)> {
-    let committed = center_tx(ks, client, partner_key, Action::Membership(action))?;
-    Ok((committed, client.member(&user.to_string())?))
+    action: BrandAction,
+    path: &str,
+) -> Result<milk_api::partner::CouponReceipt> {
+    let issuer = ks
+        .unlock(partner_key, &passphrase(false)?)?
+        .address()
+        .to_string();
+    let alliance = client.alliance()?;
+    let chain = (alliance.iter().find(|m| m.issuer == issuer))
+        .map(|m| m.chain.clone())
+        .ok_or_else(|| anyhow!("{partner_key} issues no partner's token"))?;
+    let tx = sign_on(ks, client, &chain, partner_key, Action::Brand(action))?;
+    Ok(serde_json::from_value(
+        client.partner_post(&chain, path, &tx)?,
+    )?)
 }
 
 pub fn refund_coupon(ks: &Keystore, client: &Client, args: RefundCouponArgs) -> Result<String> {
@@ -668,17 +678,16 @@ pub fn refund_coupon(ks: &Keystore, client: &Client, args: RefundCouponArgs) -> 
         coupon,
     } = args;
     let user = resolve(ks, &user)?;
-    let refund = MembershipAction::RefundCoupon {
+    let refund = BrandAction::RefundCoupon {
         user,
-        coupon_id: coupon.clone(),
+        coupon_id: coupon,
     };
-    let (committed, member) = coupon_tx(ks, client, &partner_key, &user, refund)?;
-    let taken = (member.credits.iter())
-        .find(|c| c.reason == "reversal" && c.reference.ends_with(&format!(":{coupon}")))
-        .map_or_else(|| "0".to_owned(), |c| units(&c.amount, LZM_DECIMALS));
+    let r = coupon_tx(ks, client, &partner_key, refund, "/coupon-refunds")?;
     Ok(format!(
-        "{committed}\n{taken} LZM taken back from {user}; their level is now {}",
-        member.level_name
+        "coupon {} refunded\n{} LZM taken back from {user}; their level is now {}",
+        r.coupon_id,
+        units(&r.lzm_taken_back, LZM_DECIMALS),
+        r.level
     ))
 }
 

@@ -6,6 +6,7 @@
 //! partner's issuer key, a link or redemption signed by the customer. So a leaked
 //! credential alone can mint nothing.
 
+pub mod coupons;
 pub mod hooks;
 pub mod inflight;
 pub mod webhooks;
@@ -53,6 +54,8 @@ pub(crate) fn routes() -> Router<Shared> {
             get(redemption),
         )
         .route("/v1/partners/{chain}/refunds", post(refund))
+        .route("/v1/partners/{chain}/coupons", post(coupons::report))
+        .route("/v1/partners/{chain}/coupon-refunds", post(coupons::refund))
         .route("/v1/partners/{chain}/supply", get(supply))
         .route(
             "/v1/partners/{chain}/auditors",
@@ -101,7 +104,7 @@ pub(crate) fn authorize(
 }
 
 /// Parses the body's transaction and checks it is the kind this endpoint takes.
-fn partner_tx(
+pub(crate) fn partner_tx(
     handle: &ChainHandle,
     body: Result<Bytes, BytesRejection>,
     kind: &str,
@@ -135,7 +138,7 @@ fn partner_tx(
 
 /// Submits one transaction and waits for its block: the committed result, or the chain's
 /// refusal as an error.
-async fn submit_one(
+pub(crate) async fn submit_one(
     node: &Shared,
     handle: &ChainHandle,
     bytes: Bytes,

@@ -228,7 +228,7 @@ fn center(node: &Node) -> Arc<crate::node::ChainHandle> {
 }
 
 /// One member's records, from the center store, as a [`Membership`] to ask.
-fn member_records(node: &Node, account: &Address) -> Result<Membership, ApiError> {
+pub(crate) fn member_records(node: &Node, account: &Address) -> Result<Membership, ApiError> {
     let mut m = Membership::new(config(node)?.clone());
     let store = &center(node).store;
     let mut records = store

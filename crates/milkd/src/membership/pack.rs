@@ -108,6 +108,23 @@ async fn pay_missed_links(node: &Arc<Node>, lane: &crate::lane::Lane) {
     }
 }
 
+/// Coupon payments reported on partners' chains whose center-chain step (the credit, or
+/// taking it back after a refund) a stop cut off: each step taken now.
+pub async fn settle_missed_coupons(node: &Arc<Node>) {
+    use milk_core::brand::coupon::{COUPON_REPORT, CouponReport};
+    for handle in (node.chain_handles().iter()).filter(|h| h.spec.partner.is_some()) {
+        let reports = handle.store.records_with_prefix(&[COUPON_REPORT]);
+        for (_, v) in reports.unwrap_or_default() {
+            let Some(report) = CouponReport::from_bytes(&v) else {
+                continue;
+            };
+            if let Err(e) = crate::brand::coupons::settle_on_center(node, &report).await {
+                tracing::warn!(error = %e.message(), "a coupon's LZM is not settled yet");
+            }
+        }
+    }
+}
+
 /// Pays due weeks every `every`, on the node that holds the operator's key and leads the
 /// center chain.
 pub async fn payouts(node: Arc<Node>, every: Duration) {
@@ -126,9 +143,10 @@ pub async fn payouts(node: Arc<Node>, every: Duration) {
             continue;
         }
         if !links_checked {
-            // Once each time this node starts leading: linking rewards a stop (or a
-            // failover) may have cut off.
+            // Once each time this node starts leading: linking rewards and coupon credits a
+            // stop (or a failover) may have cut off.
             pay_missed_links(&node, &lane).await;
+            settle_missed_coupons(&node).await;
             links_checked = true;
         }
         for week in due_weeks(&node) {
