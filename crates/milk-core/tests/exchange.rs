@@ -1385,17 +1385,7 @@ fn settle_buy(net: &mut Net, user: &Keypair, tokens: u128) -> u128 {
     let id = net
         .buy(user, OrderSize::Tokens(Amount::new(tokens)), u128::MAX)
         .unwrap();
-    let deliver = ExchangeAction::DeliverBuy {
-        trade: id,
-        to: user.address(),
-        amount: Amount::new(tokens),
-    };
-    net.operator("cinema", Action::Exchange(deliver)).unwrap();
-    let complete = ExchangeAction::CompleteBuy {
-        trade: id,
-        delivered: true,
-    };
-    net.operator("center", Action::Exchange(complete)).unwrap();
+    finish_buy(net, user, id, tokens);
     net.center.exchange().unwrap().trade(&id).unwrap().total
 }
 

@@ -52,13 +52,8 @@ pub(crate) async fn report(
         .inflight
         .turn(&handle.spec.id, "coupon", coupon_id)
         .await;
-    let report = match reported(handle, coupon_id)? {
-        Some(first) => first,
-        None => {
-            submit_one(&node, handle, bytes).await?;
-            reported(handle, coupon_id)?.ok_or_else(|| lost("report"))?
-        }
-    };
+    let first = reported(handle, coupon_id)?;
+    let report = commit_once(&node, handle, bytes, coupon_id, first).await?;
     if report.user != *user || report.krw != *krw {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -98,13 +93,7 @@ pub(crate) async fn refund(
         .turn(&handle.spec.id, "coupon", coupon_id)
         .await;
     let first = reported(handle, coupon_id)?.filter(|r| r.user == *user && r.refunded);
-    let report = match first {
-        Some(first) => first,
-        None => {
-            submit_one(&node, handle, bytes).await?;
-            reported(handle, coupon_id)?.ok_or_else(|| lost("refund"))?
-        }
-    };
+    let report = commit_once(&node, handle, bytes, coupon_id, first).await?;
     settle_on_center(&node, &report).await?;
     receipt(&node, coupon_id, &report).map(Json)
 }
@@ -116,6 +105,22 @@ fn reported(handle: &ChainHandle, coupon_id: &str) -> Result<Option<CouponReport
     value
         .map(|v| CouponReport::from_bytes(&v).ok_or_else(|| lost("record")))
         .transpose()
+}
+
+/// The coupon's report as `first` found it (a retry), or as the partner's transaction
+/// leaves it once committed.
+async fn commit_once(
+    node: &Shared,
+    handle: &ChainHandle,
+    bytes: Bytes,
+    coupon_id: &str,
+    first: Option<CouponReport>,
+) -> Result<CouponReport, ApiError> {
+    if let Some(first) = first {
+        return Ok(first);
+    }
+    submit_one(node, handle, bytes).await?;
+    reported(handle, coupon_id)?.ok_or_else(|| lost("report"))
 }
 
 fn lost(what: &str) -> ApiError {
