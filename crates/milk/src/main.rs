@@ -7,6 +7,7 @@ mod cmd;
 mod evidence;
 mod failure;
 mod keystore;
+mod seals;
 mod verify;
 
 use anyhow::{Context, Result};

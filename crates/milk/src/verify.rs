@@ -275,7 +275,30 @@ pub fn verify(source: &Source, only: Option<&ChainId>, progress: bool) -> Result
             }
         }
     }
+    check_seals(only, &states, &mut reports);
     Ok(reports)
+}
+
+/// With every chain replayed and sound, the center chain's sealed credits (linking rewards,
+/// coupon credits) must each answer a link or a report on a brand chain.
+fn check_seals(only: Option<&ChainId>, states: &[Verified], reports: &mut [ChainReport]) {
+    let every = only.is_none() && reports.iter().all(|r| r.skipped.is_none() && r.ok());
+    let center = states.iter().find(|s| s.0 == ChainId::center());
+    let (true, Some((_, center, _))) = (every, center) else {
+        return;
+    };
+    let brands: Vec<_> = (states.iter())
+        .filter(|s| s.0 != ChainId::center())
+        .map(|(chain, state, _)| (chain, state))
+        .collect();
+    let problems = crate::seals::problems(center, &brands);
+    let report = reports.iter_mut().find(|r| r.chain == "center");
+    if let (false, Some(report)) = (problems.is_empty(), report) {
+        report.error = Some(format!(
+            "its sealed credits disagree with the brand chains: {}",
+            problems.join("; ")
+        ));
+    }
 }
 
 /// A verified chain: its id, its state and its head's block time.
