@@ -5,16 +5,16 @@
 //! back answers a refund the partner reported.
 
 use milk_core::brand::coupon::{COUPON_REPORT, CouponReport};
-use milk_core::brand::{link_seal, record as brand_record};
+use milk_core::brand::{link_of, link_seal, record as brand_record};
 use milk_core::state::ChainState;
-use milk_core::{Address, ChainId, Hash};
+use milk_core::{ChainId, Hash};
 use std::collections::HashMap;
 
 /// What one seal stands for on a brand chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sealed {
-    /// A link of this wallet.
-    Link(Address),
+    /// A link.
+    Link,
     /// A coupon payment's report.
     Coupon(CouponReport),
 }
@@ -26,11 +26,8 @@ fn sealed_on(brands: &[(&ChainId, &ChainState)]) -> HashMap<Hash, Sealed> {
         for (k, v) in state.records() {
             match k.first() {
                 Some(&brand_record::LINK) => {
-                    let account = k.get(1..).and_then(|b| b.try_into().ok());
-                    let account = account.and_then(|b| Address::from_bytes(b).ok());
-                    let hash = v.as_slice().try_into().ok().map(Hash);
-                    if let (Some(a), Some(h)) = (account, hash) {
-                        out.insert(link_seal(chain, &a, &h), Sealed::Link(a));
+                    if let Some((account, hash)) = link_of(&k, &v) {
+                        out.insert(link_seal(chain, &account, &hash), Sealed::Link);
                     }
                 }
                 Some(&COUPON_REPORT) => {
@@ -59,7 +56,7 @@ pub fn problems(center: &ChainState, brands: &[(&ChainId, &ChainState)]) -> Vec<
         let found = sealed.get(&seal);
         let why = match k[0] {
             milk_core::tokenomics::record::LINKED => match found {
-                Some(Sealed::Link(_)) => continue,
+                Some(Sealed::Link) => continue,
                 _ => "a linking reward answers no link",
             },
             milk_core::membership::record::COUPON => match (found, v.as_slice()) {

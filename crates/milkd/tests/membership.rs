@@ -5,8 +5,8 @@ mod support;
 
 use milk_core::Amount;
 use milk_core::genesis::demo_key;
-use milk_core::tx::{Action, Transaction};
-use milk_core::tx::{BrandAction, MembershipAction};
+use milk_core::tx::Action;
+use milk_core::tx::MembershipAction;
 use milkd::{Clock, ManualClock, NodeConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,25 +94,10 @@ fn a_linking_reward_cut_off_by_a_stop_is_paid_at_the_next_start() {
     let node = milkd::spawn(config.clone(), Arc::new(clock.clone())).unwrap();
     let http = Http::new(&node.url());
     let alice = demo_key("alice");
-    let cinema = demo_key("partner:cinema");
     let before = http.account(&alice.address(), "center", "MLK").0;
     // A link straight onto the chain, not through the partner API: no reward follows it
     // (the start-up scan has run by then).
-    let hash = milk_core::Hash::domain("test/customer", &[b"A-1"]);
-    let countersign = cinema.sign(
-        &milk_core::brand::link_message(&"cinema".parse().unwrap(), &alice.address(), &hash).0,
-    );
-    let link = Transaction {
-        chain: "cinema".parse().unwrap(),
-        sender: alice.address(),
-        sequence: 0,
-        expires_at_ms: NOW + 60_000,
-        action: Action::Brand(BrandAction::Link {
-            customer_hash: hash,
-            partner_signature: countersign,
-        }),
-    }
-    .sign(&alice);
+    let link = support::demo_link("cinema", &alice, "A-1", NOW);
     let r = http.submit("cinema", &[link], true).unwrap();
     assert_eq!(r.results[0].status, "committed");
     node.stop().unwrap();

@@ -4,7 +4,6 @@
 
 mod support;
 
-use milk_core::brand::link_message;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
 use milk_core::tx::{BrandAction, TokenAction};
@@ -252,9 +251,6 @@ fn skyway_activity(
         }
         .sign(key)
     };
-    let hash = milk_core::brand::customer_hash("salt", "M-1");
-    let countersign =
-        issuer.sign(&link_message(&"skyway".parse().unwrap(), &alice.address(), &hash).0);
     let transfer = tx(
         &alice,
         2,
@@ -266,14 +262,7 @@ fn skyway_activity(
         }),
     );
     let txs = vec![
-        tx(
-            &alice,
-            0,
-            Action::Brand(BrandAction::Link {
-                customer_hash: hash,
-                partner_signature: countersign,
-            }),
-        ),
+        support::demo_link("skyway", &alice, "M-1", NOW),
         tx(
             &issuer,
             0,
@@ -470,21 +459,7 @@ fn nobody_else_learns_that_a_wallet_shares_data_with_a_partner() {
 /// alice links her wallet to the cinema through the partner's API, which pays her linking
 /// reward on the center chain.
 fn link_through_the_partner(http: &Http, alice: &Keypair) {
-    let chain = "cinema".parse().unwrap();
-    let hash = milk_core::brand::customer_hash("salt", "CINE-7");
-    let countersign =
-        demo_key("partner:cinema").sign(&link_message(&chain, &alice.address(), &hash).0);
-    let link = Transaction {
-        chain,
-        sender: alice.address(),
-        sequence: 0,
-        expires_at_ms: NOW + 60_000,
-        action: Action::Brand(BrandAction::Link {
-            customer_hash: hash,
-            partner_signature: countersign,
-        }),
-    }
-    .sign(alice);
+    let link = support::demo_link("cinema", alice, "CINE-7", NOW);
     let body = serde_json::json!({ "tx": milkd::brand::tx_hex(&link) }).to_string();
     let cinema = Some("Bearer demo-cinema-token");
     let (status, r) = http.request("POST", "/v1/partners/cinema/links", Some(body), cinema);

@@ -225,6 +225,15 @@ pub fn link_message(chain: &ChainId, account: &Address, customer_hash: &Hash) ->
     )
 }
 
+/// A link record (`LINK ‖ account` → customer hash) read back: `(account, customer hash)`.
+pub fn link_of(key: &[u8], value: &[u8]) -> Option<(Address, Hash)> {
+    let account = match key.split_first()? {
+        (&record::LINK, rest) => Address::from_bytes(rest.try_into().ok()?).ok()?,
+        _ => return None,
+    };
+    Some((account, Hash(value.try_into().ok()?)))
+}
+
 /// A link's seal: what the center chain records of a link when it pays its reward. It
 /// commits to the partner's chain, the wallet and the partner's salted customer hash, which
 /// only the partner's chain holds: whoever reads that chain can check a seal, and nobody

@@ -12,8 +12,8 @@ pub(crate) mod rules;
 mod supply;
 
 pub use supply::{
-    AccountRole, LockRule, Role, STAKES, SupplyReport, decode_vest, lock_in_force, supply_report,
-    vesting_account, vesting_entry,
+    AccountRole, LockRule, Role, STAKES, SupplyReport, decode_vest, encode_vest, lock_in_force,
+    supply_report, vesting_account, vesting_entry,
 };
 
 /// Record namespaces of tokenomics (center chain); every key is per partner

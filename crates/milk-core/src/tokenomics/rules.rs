@@ -184,9 +184,7 @@ impl ChainState {
             currency,
             *amount,
         ));
-        let mut v = amount.units().to_be_bytes().to_vec();
-        v.extend_from_slice(&unlock.to_be_bytes());
-        v.push(0);
+        let v = super::encode_vest(amount.units(), unlock, false);
         change.tokenomics.push(TokenomicsWrite::Raw(key, Some(v)));
 
         Ok(change)
@@ -221,17 +219,7 @@ impl ChainState {
             )));
         }
         let currency = self.reward_currency()?.0;
-        change.postings.moves.push((
-            super::vesting_account(chain),
-            tx.sender,
-            currency,
-            Amount::new(amount),
-        ));
-        let mut v = amount.to_be_bytes().to_vec();
-        v.extend_from_slice(&unlock.to_be_bytes());
-        v.push(1);
-        change.tokenomics.push(TokenomicsWrite::Raw(key, Some(v)));
-
+        pay_vest(&mut change, chain, tx.sender, currency, (amount, unlock));
         Ok(change)
     }
 
@@ -320,19 +308,7 @@ impl ChainState {
         let vest_key = record::partner_key(record::VEST, chain, &[]);
         let vest = t.raw(&vest_key).and_then(|v| super::decode_vest(v));
         if let Some((amount, unlock, false)) = vest.filter(|v| now_ms >= v.1) {
-            let paid = (
-                super::vesting_account(chain),
-                issuer,
-                currency,
-                Amount::new(amount),
-            );
-            change.postings.moves.push(paid);
-            let mut v = amount.to_be_bytes().to_vec();
-            v.extend_from_slice(&unlock.to_be_bytes());
-            v.push(1);
-            change
-                .tokenomics
-                .push(TokenomicsWrite::Raw(vest_key, Some(v)));
+            pay_vest(change, chain, issuer, currency, (amount, unlock));
         }
     }
 
@@ -391,4 +367,26 @@ impl ChainState {
             now_ms,
         )
     }
+}
+
+/// Pays a partner's unlocked share of allocation A, `(amount, unlock ms)`, to `to` and
+/// records it claimed.
+fn pay_vest(
+    change: &mut Change,
+    chain: &ChainId,
+    to: Address,
+    currency: Symbol,
+    vest: (u128, u64),
+) {
+    let (amount, unlock) = vest;
+    let paid = (
+        super::vesting_account(chain),
+        to,
+        currency,
+        Amount::new(amount),
+    );
+    change.postings.moves.push(paid);
+    let key = record::partner_key(record::VEST, chain, &[]);
+    let v = super::encode_vest(amount, unlock, true);
+    change.tokenomics.push(TokenomicsWrite::Raw(key, Some(v)));
 }

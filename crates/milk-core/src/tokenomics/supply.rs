@@ -30,6 +30,14 @@ pub fn vesting_entry(key: &[u8], value: &[u8]) -> Option<(String, Address, u64)>
     ))
 }
 
+/// A partner's share of allocation A as its record holds it: [`decode_vest`]'s inverse.
+pub fn encode_vest(amount: u128, unlock_ms: u64, claimed: bool) -> Vec<u8> {
+    let mut v = amount.to_be_bytes().to_vec();
+    v.extend_from_slice(&unlock_ms.to_be_bytes());
+    v.push(u8::from(claimed));
+    v
+}
+
 /// A partner's share of allocation A: `(amount, unlock ms, claimed)`.
 pub fn decode_vest(value: &[u8]) -> Option<(u128, u64, bool)> {
     Some((

@@ -83,10 +83,7 @@ pub fn unrewarded_links(node: &Node) -> Vec<(milk_core::Address, milk_core::Hash
             .store
             .records_with_prefix(&[milk_core::brand::record::LINK]);
         for (k, v) in links.unwrap_or_default() {
-            let user = k.get(1..33).and_then(|b| b.try_into().ok());
-            let user = user.and_then(|b| milk_core::Address::from_bytes(b).ok());
-            let hash = v.as_slice().try_into().ok().map(milk_core::Hash);
-            let (Some(user), Some(hash)) = (user, hash) else {
+            let Some((user, hash)) = milk_core::brand::link_of(&k, &v) else {
                 continue;
             };
             let seal = milk_core::brand::link_seal(&handle.spec.id, &user, &hash);

@@ -428,3 +428,24 @@ impl Http {
         (amount, c["next_sequence"].as_u64().unwrap())
     }
 }
+
+/// `user`'s first link to the demo partner of `chain` (its customer id `customer`, salted
+/// with `salt`), countersigned by the partner's issuer key, valid for a minute from `now`.
+#[allow(dead_code)] // not every test binary links customers
+pub fn demo_link(chain: &str, user: &Keypair, customer: &str, now: u64) -> SignedTransaction {
+    let id: ChainId = chain.parse().unwrap();
+    let hash = milk_core::brand::customer_hash("salt", customer);
+    let message = milk_core::brand::link_message(&id, &user.address(), &hash);
+    let countersign = demo_key(&format!("partner:{chain}")).sign(&message.0);
+    Transaction {
+        chain: id,
+        sender: user.address(),
+        sequence: 0,
+        expires_at_ms: now + 60_000,
+        action: Action::Brand(milk_core::tx::BrandAction::Link {
+            customer_hash: hash,
+            partner_signature: countersign,
+        }),
+    }
+    .sign(user)
+}
