@@ -92,11 +92,16 @@ fn words(command: &str) -> Vec<String> {
 }
 
 /// Text for a person: no integer of ten digits or more (outside identifiers: hashes,
-/// addresses, credentials) and never "base units".
+/// addresses, credentials, a credential's random hex id) and never "base units".
 fn for_a_person(text: &str, what: &str) {
     assert!(!text.contains("base units"), "{what}: {text}");
-    for word in text.split_whitespace() {
-        let identifier = word.len() >= 20 && word.chars().any(|c| c.is_ascii_alphabetic());
+    let lines = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("id: "));
+    for word in lines.flat_map(str::split_whitespace) {
+        let lettered = word.chars().any(|c| c.is_ascii_alphabetic());
+        let hex_id = word.len() >= 16 && word.chars().all(|c| c.is_ascii_hexdigit());
+        let identifier = lettered && (word.len() >= 20 || hex_id);
         let longest = (word.split(|c: char| !c.is_ascii_digit()).map(str::len)).max();
         assert!(
             identifier || longest.unwrap_or(0) < 10,
