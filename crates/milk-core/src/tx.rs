@@ -124,6 +124,20 @@ impl Payload for Action {
             _ => None,
         }
     }
+
+    fn weight(&self) -> usize {
+        match self {
+            Action::Brand(BrandAction::ConvertBatch { items }) => items.len().max(1),
+            _ => 1,
+        }
+    }
+
+    fn max_bytes(&self) -> usize {
+        match self {
+            Action::Brand(BrandAction::ConvertBatch { .. }) => crate::envelope::MAX_BATCH_TX_BYTES,
+            _ => MAX_TX_BYTES,
+        }
+    }
 }
 
 impl Encode for Action {
@@ -340,9 +354,41 @@ mod tests {
             Err(DecodeError::TrailingBytes(1))
         );
         assert!(matches!(
-            SignedTransaction::decode_checked(&[0; MAX_TX_BYTES + 1]),
+            SignedTransaction::decode_checked(&[0; crate::envelope::MAX_BATCH_TX_BYTES + 1]),
             Err(DecodeError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn a_full_batch_of_the_longest_items_fits_and_one_more_item_does_not_decode() {
+        use crate::brand::action::{ConversionItem, MAX_CONVERSION_BATCH};
+        let item = |i: usize| ConversionItem {
+            to: Keypair::from_label("alice").address(),
+            mileage: u64::MAX,
+            reference: format!("{i:064}"),
+        };
+        let batch = |n: usize| Transaction {
+            action: Action::Brand(BrandAction::ConvertBatch {
+                items: (0..n).map(item).collect(),
+            }),
+            ..sample()
+        };
+        let bytes = batch(MAX_CONVERSION_BATCH)
+            .sign(&Keypair::from_label("alice"))
+            .to_bytes();
+        assert!(bytes.len() > MAX_TX_BYTES);
+        let decoded = SignedTransaction::decode_checked(&bytes).unwrap();
+        assert_eq!(decoded.tx.action, batch(MAX_CONVERSION_BATCH).action);
+        let over = batch(MAX_CONVERSION_BATCH + 1).sign(&Keypair::from_label("alice"));
+        assert!(matches!(
+            SignedTransaction::decode_checked(&over.to_bytes()),
+            Err(DecodeError::Invalid {
+                what: "conversion batch",
+                ..
+            })
+        ));
+        let empty = batch(0).sign(&Keypair::from_label("alice"));
+        assert!(SignedTransaction::decode_checked(&empty.to_bytes()).is_err());
     }
 
     fn arb_action() -> impl Strategy<Value = Action> {
@@ -378,6 +424,19 @@ mod tests {
                     reference,
                 })
             }),
+            prop::collection::vec((any::<u8>(), any::<u64>(), "[ -~]{0,64}"), 1..4).prop_map(
+                |items| Action::Brand(BrandAction::ConvertBatch {
+                    items: (items.into_iter())
+                        .map(
+                            |(k, mileage, reference)| crate::brand::action::ConversionItem {
+                                to: Keypair::from_label(&format!("b{}", k % 4)).address(),
+                                mileage,
+                                reference,
+                            }
+                        )
+                        .collect(),
+                })
+            ),
             (amount, "[ -~]{0,64}").prop_map(|(amount, order_id)| Action::Brand(
                 BrandAction::Redeem { amount, order_id }
             )),

@@ -152,6 +152,12 @@ enum Op {
         mileage: u64,
         reference: u8,
     },
+    /// Convert several at once, in one batch (references shared with single conversions,
+    /// so some replay, conflict or repeat within the batch).
+    ConvertBatch {
+        by: usize,
+        items: Vec<(usize, u64, u8)>,
+    },
     Redeem {
         from: usize,
         amount: u128,
@@ -187,6 +193,9 @@ fn arb_op() -> impl Strategy<Value = Op> {
             .prop_map(|(user, customer, partner_signed)| Op::Link { user, customer, partner_signed }),
         3 => (prop::sample::select(vec![0usize, 0, 0, 1]), k.clone(), prop_oneof![0u64..2_000, Just(0), 900_000u64..1_100_000], 0u8..12)
             .prop_map(|(by, to, mileage, reference)| Op::Convert { by, to, mileage, reference }),
+        2 => (prop::sample::select(vec![0usize, 0, 0, 1]),
+              prop::collection::vec((k.clone(), prop_oneof![0u64..2_000, Just(0), 900_000u64..1_100_000], 0u8..12), 1..6))
+            .prop_map(|(by, items)| Op::ConvertBatch { by, items }),
         2 => (k.clone(), 0u128..400, 0u8..8).prop_map(|(from, amount, order)| Op::Redeem { from, amount, order }),
         1 => (prop::sample::select(vec![0usize, 0, 2]), 0u8..8).prop_map(|(by, order)| Op::Refund { by, order }),
         1 => (prop::sample::select(vec![0usize, 0, 3]), prop::bool::weighted(0.7), prop::sample::select(vec![1u128, 10, 2_000]),
@@ -203,7 +212,10 @@ struct Model {
     supply: BTreeMap<Symbol, u128>,
     sequences: BTreeMap<Address, u64>,
     links: BTreeMap<Address, milk_core::Hash>,
-    references: std::collections::BTreeSet<String>,
+    /// reference → (to, mileage)
+    references: BTreeMap<String, (Address, u64)>,
+    /// A batch's outcomes as the model sees them: `converted`, `replayed` or the code.
+    batches: BTreeMap<milk_core::Hash, Vec<String>>,
     /// order → (redeemer, amount, refunded)
     redemptions: BTreeMap<String, (Address, u128, bool)>,
     converted_today: BTreeMap<Address, u128>,
@@ -217,6 +229,50 @@ fn customer_hash(customer: u8) -> milk_core::Hash {
 }
 
 impl Model {
+    /// A conversion of a fresh reference: test policy, 1 unit per mile, within the terms in
+    /// force; the refusal's code if not.
+    fn convert(&mut self, to: &Address, mileage: u64, reference: &str) -> Result<(), String> {
+        let amount = u128::from(mileage);
+        let today = self.converted_today.get(to).copied().unwrap_or(0);
+        let (_, min, max, daily) = self.terms;
+        if !self.links.contains_key(to) {
+            return Err("not_linked".into());
+        }
+        if amount == 0 || !(min..=max).contains(&amount) {
+            return Err("conversion_out_of_range".into());
+        }
+        if today + amount > daily {
+            return Err("daily_limit".into());
+        }
+        self.references.insert(reference.to_owned(), (*to, mileage));
+        self.converted_today.insert(*to, today + amount);
+        self.credit(*to, &sym("PTS"), amount);
+        Ok(())
+    }
+
+    /// Each item on its own: a repeat within the batch or a changed item under a used
+    /// reference is refused, the same item again replays, the rest convert or not.
+    fn convert_batch(&mut self, items: &[milk_core::brand::action::ConversionItem]) -> Vec<String> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for item in items {
+            let outcome = if !seen.insert(item.reference.clone()) {
+                "reference_used".to_owned()
+            } else {
+                match self.references.get(&item.reference) {
+                    Some(first) if *first == (item.to, item.mileage) => "replayed".to_owned(),
+                    Some(_) => "reference_used".to_owned(),
+                    None => match self.convert(&item.to, item.mileage, &item.reference) {
+                        Ok(()) => "converted".to_owned(),
+                        Err(code) => code,
+                    },
+                }
+            };
+            out.push(outcome);
+        }
+        out
+    }
+
     fn credit(&mut self, to: Address, asset: &Symbol, amount: u128) {
         *self.balances.entry((to, *asset)).or_default() += amount;
         *self.supply.get_mut(asset).unwrap() += amount;
@@ -288,20 +344,14 @@ impl Model {
                 mileage,
                 reference,
             }) => {
-                // Test policy: 1 unit per mile, within the terms in force.
-                let amount = u128::from(*mileage);
-                let today = self.converted_today.get(to).copied().unwrap_or(0);
-                let (_, min, max, daily) = self.terms;
-                let ok = tx.sender == issuer
-                    && !reference.is_empty()
-                    && !self.references.contains(reference)
-                    && self.links.contains_key(to)
-                    && (min..=max).contains(&amount)
-                    && today + amount <= daily;
+                let ok = tx.sender == issuer && !self.references.contains_key(reference);
+                ok && self.convert(to, *mileage, reference).is_ok()
+            }
+            Action::Brand(BrandAction::ConvertBatch { items }) => {
+                let ok = tx.sender == issuer;
                 if ok {
-                    self.references.insert(reference.clone());
-                    self.converted_today.insert(*to, today + amount);
-                    self.credit(*to, &sym("PTS"), amount);
+                    let outcomes = self.convert_batch(items);
+                    self.batches.insert(tx.id(), outcomes);
                 }
                 ok
             }
@@ -514,6 +564,7 @@ impl Harness {
                     tx.tx
                 );
             }
+            self.check_batches(&p.block);
             self.blocks.push(p.block);
         }
         // Like a wallet, take the next sequence numbers from the chain: a transaction that
@@ -529,6 +580,27 @@ impl Harness {
         }
         for (s, v) in &self.model.supply {
             assert_eq!(self.state.supply(s).unwrap().units(), *v);
+        }
+    }
+}
+
+impl Harness {
+    /// The chain recorded each batch's outcomes, item by item, as the model decided them.
+    fn check_batches(&self, block: &Block) {
+        use milk_core::brand::batch::ItemOutcome;
+        let batches = self.state.brand().unwrap().batches();
+        for tx in &block.txs {
+            let Some(model) = self.model.batches.get(&tx.tx.id()) else {
+                continue;
+            };
+            let recorded: Vec<String> = (batches.outcomes(&tx.tx.id()).unwrap().iter())
+                .map(|o| match o {
+                    ItemOutcome::Converted => "converted".to_owned(),
+                    ItemOutcome::Replayed => "replayed".to_owned(),
+                    ItemOutcome::Refused { code, .. } => code.clone(),
+                })
+                .collect();
+            assert_eq!(&recorded, model, "batch outcomes of {:?}", tx.tx.action);
         }
     }
 }
@@ -582,6 +654,13 @@ proptest! {
                 }
                 Op::Convert { by, to, mileage, reference } => {
                     let tx = h.tx(by, Action::Brand(BrandAction::Convert { to: key(to).address(), mileage, reference: format!("ref-{reference}") }), None, exp);
+                    h.submit(tx);
+                }
+                Op::ConvertBatch { by, items } => {
+                    let items = items.into_iter().map(|(to, mileage, reference)| milk_core::brand::action::ConversionItem {
+                        to: key(to).address(), mileage, reference: format!("ref-{reference}"),
+                    }).collect();
+                    let tx = h.tx(by, Action::Brand(BrandAction::ConvertBatch { items }), None, exp);
                     h.submit(tx);
                 }
                 Op::Redeem { from, amount, order } => {
@@ -967,6 +1046,66 @@ fn the_mempool_is_bounded() {
     };
     let (s, f) = t(3, reserved);
     pool.admit(f, &s).unwrap();
+}
+
+/// A batch of conversions weighs its item count: in the pool's capacity, and in how much
+/// one block takes (a batch heavier than a block's room still goes alone).
+#[test]
+fn a_batch_weighs_its_items_in_the_pool_and_in_a_block() {
+    let limits = PoolLimits {
+        capacity: 10,
+        reserved: 0,
+        fresh_per_block: 10,
+        gap_patience_ms: 2_000,
+    };
+    let mut h = Harness::new();
+    h.mempool = Mempool::new(limits);
+    let exp = T0 + 3_600_000;
+    let batch = |n: usize, first: usize| {
+        let items = (first..first + n)
+            .map(|i| milk_core::brand::action::ConversionItem {
+                to: key(1).address(),
+                mileage: 1,
+                reference: format!("w-{i}"),
+            })
+            .collect();
+        Action::Brand(BrandAction::ConvertBatch { items })
+    };
+    let issuer = Share {
+        known: true,
+        ..Share::ORDINARY
+    };
+    let admit = |h: &mut Harness, action| {
+        let tx = h.tx(0, action, None, exp);
+        let standing = h.state.standing(&tx.tx, issuer, T0);
+        h.mempool.admit(tx.verify().unwrap(), &standing)
+    };
+    admit(&mut h, batch(6, 0)).unwrap();
+    admit(&mut h, batch(3, 6)).unwrap();
+    assert_eq!(admit(&mut h, batch(2, 9)), Err(MempoolError::Full(10)));
+    assert_eq!(h.mempool.len(), 2);
+    // A block with room for 4 takes the first batch alone, the next the second.
+    let parent = h.blocks.last().unwrap().header.clone();
+    let (first, _) = chain::produce(
+        &mut h.state,
+        &mut h.mempool,
+        &parent,
+        T0 + 1_000,
+        &h.producer,
+        4,
+    );
+    assert_eq!(first.unwrap().block.txs.len(), 1);
+    assert_eq!(h.mempool.len(), 1);
+    let (second, _) = chain::produce(
+        &mut h.state,
+        &mut h.mempool,
+        &parent,
+        T0 + 2_000,
+        &h.producer,
+        4,
+    );
+    assert_eq!(second.unwrap().block.txs.len(), 1);
+    assert!(h.mempool.is_empty());
 }
 
 #[test]

@@ -144,6 +144,16 @@ fn the_tag_table_and_the_limits_are_the_codes() {
             }),
         ),
         (
+            "convert_batch (partner)",
+            Action::Brand(BrandAction::ConvertBatch {
+                items: vec![milk_core::brand::action::ConversionItem {
+                    to: a,
+                    mileage: 1,
+                    reference: "r".into(),
+                }],
+            }),
+        ),
+        (
             "redeem",
             Action::Brand(BrandAction::Redeem {
                 amount,
@@ -212,4 +222,8 @@ fn the_tag_table_and_the_limits_are_the_codes() {
     assert!(PAGE.contains("at most 24 hours ahead"));
     assert!(PAGE.contains(&format!("at most {} bytes", "1,024")));
     assert_eq!(milk_core::envelope::MAX_TX_BYTES, 1_024);
+    assert!(PAGE.contains("at most 131,072\nbytes"));
+    assert_eq!(milk_core::envelope::MAX_BATCH_TX_BYTES, 131_072);
+    assert!(PAGE.contains("1 to 1,000"));
+    assert_eq!(milk_core::brand::action::MAX_CONVERSION_BATCH, 1_000);
 }

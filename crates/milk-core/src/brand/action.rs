@@ -28,6 +28,13 @@ pub enum BrandAction {
         /// The partner's own reference id: each is used once.
         reference: String,
     },
+    /// Many conversions in one transaction, signed once by the issuer; only the issuer may.
+    /// Each item applies or is refused on its own (a refused item holds back none after
+    /// it), and the chain records each item's outcome under the transaction's id.
+    ConvertBatch {
+        /// The conversions, at most [`MAX_CONVERSION_BATCH`].
+        items: Vec<ConversionItem>,
+    },
     /// Spends the sender's Brand Tokens at the partner: they are burned, and the partner
     /// owes the service at value R per unit.
     Redeem {
@@ -113,12 +120,27 @@ pub enum BrandAction {
     },
 }
 
+/// The most conversions one batch carries.
+pub const MAX_CONVERSION_BATCH: usize = 1_000;
+
+/// One conversion of a [`BrandAction::ConvertBatch`]: what a single `Convert` says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversionItem {
+    /// The linked customer's wallet.
+    pub to: Address,
+    /// Mileage points converted.
+    pub mileage: u64,
+    /// The partner's own reference id: each is used once.
+    pub reference: String,
+}
+
 impl BrandAction {
     /// The event kind a partner's feed names it by.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Link { .. } => "link",
             Self::Convert { .. } => "conversion",
+            Self::ConvertBatch { .. } => "conversion_batch",
             Self::Redeem { .. } => "redemption",
             Self::Refund { .. } => "refund",
             Self::Expire { .. } => "expiry",
@@ -146,11 +168,13 @@ impl BrandAction {
     const LOG_ACCESS: u8 = 32;
     const REPORT_COUPON: u8 = 54;
     const REFUND_COUPON: u8 = 55;
+    const CONVERT_BATCH: u8 = 56;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
         Self::LINK,
         Self::CONVERT,
+        Self::CONVERT_BATCH,
         Self::REDEEM,
         Self::REFUND,
         Self::EXPIRE,
@@ -179,6 +203,12 @@ impl BrandAction {
                 reference,
             } => {
                 w.u8(Self::CONVERT).put(to).u64(*mileage).str(reference);
+            }
+            Self::ConvertBatch { items } => {
+                w.u8(Self::CONVERT_BATCH).u32(items.len() as u32);
+                for i in items {
+                    w.put(&i.to).u64(i.mileage).str(&i.reference);
+                }
             }
             Self::Redeem { amount, order_id } => {
                 w.u8(Self::REDEEM).put(amount).str(order_id);
@@ -257,6 +287,7 @@ impl BrandAction {
                 mileage: r.u64()?,
                 reference: r.str("reference", MAX_REFERENCE_BYTES)?.to_owned(),
             }),
+            Self::CONVERT_BATCH => Self::decode_batch(r),
             Self::REDEEM => Ok(Self::Redeem {
                 amount: r.get()?,
                 order_id: r.str("order id", MAX_REFERENCE_BYTES)?.to_owned(),
@@ -290,6 +321,26 @@ impl BrandAction {
                 tag,
             }),
         }
+    }
+
+    /// [`Self::decode_fields`] for a batch of conversions: one to [`MAX_CONVERSION_BATCH`].
+    fn decode_batch(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let n = r.u32()? as usize;
+        if n == 0 || n > MAX_CONVERSION_BATCH {
+            return Err(DecodeError::Invalid {
+                what: "conversion batch",
+                reason: format!("1 to {MAX_CONVERSION_BATCH} conversions, not {n}"),
+            });
+        }
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(ConversionItem {
+                to: r.get()?,
+                mileage: r.u64()?,
+                reference: r.str("reference", MAX_REFERENCE_BYTES)?.to_owned(),
+            });
+        }
+        Ok(Self::ConvertBatch { items })
     }
 
     /// [`Self::decode_fields`] for the data-sharing actions.

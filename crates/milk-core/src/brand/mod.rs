@@ -6,6 +6,7 @@
 //! why (the partner's reference, the order, the customer link) so each happens once.
 
 pub mod action;
+pub mod batch;
 pub mod consent;
 pub mod coupon;
 pub mod error;
@@ -16,6 +17,7 @@ use crate::amount::Whole;
 use crate::hash::Hash;
 use crate::hash::TxId;
 use crate::{Address, Amount, ChainId};
+use action::ConversionItem;
 use consent::{Sharing, SharingWrite};
 use coupon::{CouponReport, Coupons};
 use error::BrandError;
@@ -99,6 +101,7 @@ pub mod record {
     pub const STANDING: u8 = 22;
     /// `EXIT` → `final date (u64, Unix ms) ‖ closed (u8)`, once the partner started leaving.
     pub const EXIT: u8 = 59;
+    pub use super::batch::CONVERSION_BATCH;
     pub use super::consent::{ACCESS, CONSENT};
     pub use super::coupon::COUPON_REPORT;
     /// This domain's namespaces.
@@ -115,6 +118,7 @@ pub mod record {
         CONSENT,
         ACCESS,
         COUPON_REPORT,
+        CONVERSION_BATCH,
     ];
 
     /// The prefix of every lot.
@@ -329,6 +333,8 @@ pub(crate) enum BrandWrite {
     Sharing(SharingWrite),
     /// A coupon payment reported, or its refund.
     Coupon(String, CouponReport),
+    /// A batch's outcomes, item by item.
+    Batch(TxId, Vec<batch::ItemOutcome>),
 }
 
 /// A leaving partner's exit, as its brand chain records it.
@@ -373,6 +379,8 @@ pub struct BrandState {
     sharing: Sharing,
     // The coupon payments the partner reported.
     coupons: Coupons,
+    // The outcomes of its batches of conversions.
+    batches: batch::Batches,
     links: HashMap<Address, Hash>,
     conversions: HashMap<String, Conversion>,
     redemptions: HashMap<String, Redemption>,
@@ -400,6 +408,7 @@ impl BrandState {
             exit: None,
             sharing: Sharing::default(),
             coupons: Coupons::default(),
+            batches: batch::Batches::default(),
             links: HashMap::default(),
             conversions: HashMap::default(),
             redemptions: HashMap::default(),
@@ -433,6 +442,11 @@ impl BrandState {
     /// The coupon payments the partner reported.
     pub fn coupons(&self) -> &Coupons {
         &self.coupons
+    }
+
+    /// The outcomes of the partner's batches of conversions.
+    pub fn batches(&self) -> &batch::Batches {
+        &self.batches
     }
 
     /// Checks recording `next` as the partner's exit at block time `now_ms`: the final date
@@ -620,27 +634,46 @@ impl BrandState {
         Ok(())
     }
 
-    /// Checks a conversion and works out what it mints (the token has `decimals` decimals,
-    /// for the refusals' amounts).
-    pub(crate) fn plan_convert(
-        &self,
-        to: &Address,
-        mileage: u64,
-        reference: &str,
-        tx: TxId,
-        now_ms: u64,
-        decimals: u8,
-    ) -> Result<BrandWrite, BrandError> {
-        Self::check_reference(reference)?;
-        if self.conversions.contains_key(reference) {
-            return Err(BrandError::ReferenceUsed);
-        }
+    /// Whether the partner converts at all: not while suspended, nor once leaving.
+    pub(crate) fn check_converting(&self) -> Result<(), BrandError> {
         if self.suspended {
             return Err(BrandError::PartnerSuspended);
         }
         if self.exit.is_some() {
             return Err(BrandError::PartnerExiting);
         }
+        Ok(())
+    }
+
+    /// Checks a conversion and works out what it mints (the token has `decimals` decimals,
+    /// for the refusals' amounts).
+    pub(crate) fn plan_convert(
+        &self,
+        item: &ConversionItem,
+        tx: TxId,
+        now_ms: u64,
+        decimals: u8,
+    ) -> Result<BrandWrite, BrandError> {
+        Self::check_reference(&item.reference)?;
+        if self.conversions.contains_key(&item.reference) {
+            return Err(BrandError::ReferenceUsed);
+        }
+        self.check_converting()?;
+        self.plan_minting(item, tx, now_ms, decimals, Amount::ZERO)
+    }
+
+    /// What a conversion of a fresh reference mints, to a linked wallet, within the
+    /// partner's limits; `earlier` is what the same transaction already converted for the
+    /// customer today.
+    pub(crate) fn plan_minting(
+        &self,
+        item: &ConversionItem,
+        tx: TxId,
+        now_ms: u64,
+        decimals: u8,
+        earlier: Amount,
+    ) -> Result<BrandWrite, BrandError> {
+        let (to, mileage) = (&item.to, item.mileage);
         if !self.links.contains_key(to) {
             return Err(BrandError::NotLinked);
         }
@@ -654,7 +687,10 @@ impl BrandState {
         {
             return Err(BrandError::ConversionOutOfRange);
         }
-        let converted = self.converted_on_day(to, now_ms);
+        // Both are within the daily limit, so the sum cannot overflow; if it did, the limit
+        // would refuse it.
+        let converted =
+            (self.converted_on_day(to, now_ms).checked_add(earlier)).unwrap_or(Amount::MAX);
         let converted_today = converted
             .checked_add(amount)
             .filter(|total| *total <= self.policy.daily_user_limit)
@@ -667,7 +703,7 @@ impl BrandState {
                 .policy
                 .expiry_days
                 .map(|d| now_ms / DAY_MS + u64::from(d)),
-            reference: reference.to_owned(),
+            reference: item.reference.clone(),
             conversion: Conversion {
                 to: *to,
                 mileage,
@@ -776,7 +812,8 @@ impl BrandState {
             w @ (BrandWrite::Standing(_)
             | BrandWrite::Exit(_)
             | BrandWrite::Sharing(_)
-            | BrandWrite::Coupon(..)) => {
+            | BrandWrite::Coupon(..)
+            | BrandWrite::Batch(..)) => {
                 let key = self.write_partner_record(w);
                 self.touched.push(key);
             }
@@ -813,6 +850,7 @@ impl BrandState {
             }
             [record::CONSENT | record::ACCESS, ..] => self.sharing.restore(key, value),
             [record::COUPON_REPORT, ..] => self.coupons.restore(key, value),
+            [record::CONVERSION_BATCH, ..] => self.batches.restore(key, value),
             _ => false,
         }
     }
@@ -831,6 +869,7 @@ impl BrandState {
             }
             BrandWrite::Sharing(w) => self.sharing.write(w),
             BrandWrite::Coupon(id, report) => self.coupons.write(id, report),
+            BrandWrite::Batch(tx, outcomes) => self.batches.write(tx, outcomes),
             _ => unreachable!("write sends only the partner's records here"),
         }
     }
@@ -890,6 +929,7 @@ impl BrandState {
             record::EXIT if rest.is_empty() => self.exit.map(ExitRecord::to_bytes),
             record::CONSENT | record::ACCESS => self.sharing.value(key),
             record::COUPON_REPORT => self.coupons.value(key),
+            record::CONVERSION_BATCH => self.batches.value(key),
             record::POLICY if rest.is_empty() => self
                 .terms_changed
                 .then(|| PolicyTerms::of(&self.policy).to_bytes()),
@@ -937,7 +977,8 @@ impl crate::ledger::DomainRecords for BrandState {
             .chain(std::iter::once(vec![record::STANDING]))
             .chain(std::iter::once(vec![record::EXIT]))
             .chain(self.sharing.keys())
-            .chain(self.coupons.keys());
+            .chain(self.coupons.keys())
+            .chain(self.batches.keys());
         keys.filter_map(|k| self.value(&k).map(|v| (k, v)))
             .collect()
     }
@@ -1002,6 +1043,7 @@ impl crate::ledger::DomainRecords for BrandState {
             | record::CONSENT
             | record::ACCESS
             | record::COUPON_REPORT
+            | record::CONVERSION_BATCH
             | record::EXIT => self.restore_partner_record(key, value),
             record::POLICY if rest.is_empty() => match PolicyTerms::from_bytes(value) {
                 Ok(terms) => {

@@ -1,6 +1,6 @@
 //! The rules of a partner's brand chain: links, conversions, redemptions, refunds, expiry.
 
-use super::action::BrandAction;
+use super::action::{BrandAction, ConversionItem};
 use super::needs::BrandNeeds;
 use super::{BrandState, BrandWrite, ExitRecord, link_message};
 use crate::Symbol;
@@ -41,6 +41,7 @@ impl ChainState {
                     .push(self.check_link(tx, &issuer, link, brand)?);
             }
             BrandAction::Convert { .. }
+            | BrandAction::ConvertBatch { .. }
             | BrandAction::Redeem { .. }
             | BrandAction::Refund { .. }
             | BrandAction::SetPolicy { .. }
@@ -108,13 +109,25 @@ impl ChainState {
             } => {
                 by_issuer()?;
                 let decimals = self.ledger().decimals(&asset);
-                let write =
-                    brand.plan_convert(to, *mileage, reference, tx.id(), now_ms, decimals)?;
+                let item = ConversionItem {
+                    to: *to,
+                    mileage: *mileage,
+                    reference: reference.clone(),
+                };
+                let write = brand.plan_convert(&item, tx.id(), now_ms, decimals)?;
                 let BrandWrite::Convert { conversion, .. } = &write else {
                     unreachable!("plan_convert plans a conversion")
                 };
                 change.postings.mints.push((*to, asset, conversion.amount));
                 change.brand.push(write);
+            }
+            BrandAction::ConvertBatch { items } => {
+                by_issuer()?;
+                let decimals = self.ledger().decimals(&asset);
+                let plan = brand.plan_convert_batch(items, tx.id(), now_ms, decimals)?;
+                let mints = plan.mints.into_iter().map(|(to, a)| (to, asset, a));
+                change.postings.mints.extend(mints);
+                change.brand.extend(plan.writes);
             }
             BrandAction::Redeem { amount, order_id } => {
                 nonzero(*amount)?;

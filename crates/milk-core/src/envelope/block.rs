@@ -7,8 +7,11 @@ use crate::merkle::{self, Proof};
 use crate::{ChainId, Hash};
 use serde::{Deserialize, Serialize};
 
-/// The most transactions one block may hold.
+/// The most transactions one block may hold, counted by weight (a batch counts its items).
 pub const MAX_BLOCK_TXS: u32 = 20_000;
+/// The most bytes of transactions one block may hold: as many ordinary transactions of the
+/// longest kind (a batch's items are shorter than that).
+pub const MAX_BLOCK_BYTES: usize = MAX_BLOCK_TXS as usize * MAX_TX_BYTES;
 
 /// A block's header: everything that is hashed and signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,7 +152,7 @@ impl<A: Decode> Decode for Block<A> {
                 max: MAX_BLOCK_TXS as usize,
             });
         }
-        if r.remaining() > header.tx_count as usize * MAX_TX_BYTES {
+        if r.remaining() > MAX_BLOCK_BYTES {
             return Err(DecodeError::TrailingBytes(r.remaining()));
         }
         let txs = (0..header.tx_count)

@@ -13,8 +13,11 @@ use crate::keys::{self, Address, Keypair, Signature};
 use crate::{Amount, ChainId, Hash, Symbol};
 use serde::{Deserialize, Serialize};
 
-/// The longest encoded signed transaction this version produces or accepts.
+/// The longest encoded signed transaction of an ordinary action.
 pub const MAX_TX_BYTES: usize = 1024;
+/// The longest encoded signed transaction of any action: a batch of many items, each about
+/// an ordinary transaction's work (see [`Payload::weight`]).
+pub const MAX_BATCH_TX_BYTES: usize = 128 * 1024;
 /// The only transaction format version so far.
 const TX_VERSION: u8 = 1;
 
@@ -28,6 +31,18 @@ pub trait Payload: Encode + Decode {
     /// The asset and amount it moves out of its sender's balance, where the action says so
     /// plainly (a transfer, a burn); `None` where only its rules can tell.
     fn spends(&self) -> Option<(&Symbol, Amount)>;
+
+    /// How many ordinary transactions' worth of room it takes in the pool and in a block:
+    /// one, or a batch's item count.
+    fn weight(&self) -> usize {
+        1
+    }
+
+    /// The longest it may be, encoded and signed: [`MAX_TX_BYTES`], or up to
+    /// [`MAX_BATCH_TX_BYTES`] for a batch.
+    fn max_bytes(&self) -> usize {
+        MAX_TX_BYTES
+    }
 }
 
 /// An unsigned transaction.
@@ -104,17 +119,24 @@ pub struct SignedTransaction<A> {
     pub signature: Signature,
 }
 
-impl<A: Decode> SignedTransaction<A> {
-    /// Decodes a signed transaction, refusing oversized input before reading it.
+impl<A: Payload> SignedTransaction<A> {
+    /// Decodes a signed transaction, refusing oversized input before reading it, and any
+    /// longer than its action allows after.
     pub fn decode_checked(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() > MAX_TX_BYTES {
-            return Err(DecodeError::TooLong {
-                what: "transaction",
-                len: bytes.len(),
-                max: MAX_TX_BYTES,
-            });
+        let too_long = |max| DecodeError::TooLong {
+            what: "transaction",
+            len: bytes.len(),
+            max,
+        };
+        if bytes.len() > MAX_BATCH_TX_BYTES {
+            return Err(too_long(MAX_BATCH_TX_BYTES));
         }
-        Self::from_bytes(bytes)
+        let signed = Self::from_bytes(bytes)?;
+        let max = signed.tx.action.max_bytes();
+        match bytes.len() > max {
+            true => Err(too_long(max)),
+            false => Ok(signed),
+        }
     }
 }
 

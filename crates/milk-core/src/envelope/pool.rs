@@ -35,6 +35,8 @@ pub struct Selection<A, E> {
     pub applied: Vec<VerifiedTx<A>>,
     /// Dropped from the pool because they can never apply.
     pub rejected: Vec<(TxId, E)>,
+    /// The applied transactions' total weight ([`Payload::weight`]).
+    pub weight: usize,
 }
 
 impl<A, E> Default for Selection<A, E> {
@@ -42,6 +44,7 @@ impl<A, E> Default for Selection<A, E> {
         Selection {
             applied: Vec::new(),
             rejected: Vec::new(),
+            weight: 0,
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct Mempool<A> {
     fresh_admitted: usize,
     /// When each waiting transaction arrived, ms.
     arrived: HashMap<TxId, u64>,
+    /// The waiting transactions' total weight: what the pool's capacity bounds.
+    weight: usize,
 }
 
 impl<A> Mempool<A> {
@@ -77,6 +82,7 @@ impl<A> Mempool<A> {
             debits: HashMap::default(),
             fresh_admitted: 0,
             arrived: HashMap::default(),
+            weight: 0,
         }
     }
 
@@ -122,7 +128,7 @@ impl<A: Payload> Mempool<A> {
         if self.txs.contains_key(&tx.id()) {
             return Err(MempoolError::Duplicate);
         }
-        self.check_room(standing)?;
+        self.check_room(standing, tx.tx().action.weight())?;
         let (sender, sequence) = (tx.tx().sender, tx.tx().sequence);
         let waiting = self.waiting(&sender);
         if waiting >= standing.share.pending {
@@ -169,19 +175,21 @@ impl<A: Payload> Mempool<A> {
         self.shares.insert(sender, standing.share);
         self.order.push_back(tx.id());
         self.arrived.insert(tx.id(), standing.arrived_ms);
+        self.weight += tx.tx().action.weight();
         self.txs.insert(tx.id(), tx);
         Ok(())
     }
 
-    /// Whether the pool has room for a sender with this standing.
-    fn check_room(&self, standing: &Standing) -> Result<(), MempoolError> {
+    /// Whether the pool has room for a transaction of `weight` from a sender with this
+    /// standing.
+    fn check_room(&self, standing: &Standing, weight: usize) -> Result<(), MempoolError> {
         let cap = self.limits.capacity;
         let open = if standing.share.reserved {
             cap
         } else {
             cap.saturating_sub(self.limits.reserved)
         };
-        if self.txs.len() >= open {
+        if self.weight + weight > open {
             return Err(MempoolError::Full(cap));
         }
         Ok(())
@@ -190,6 +198,7 @@ impl<A: Payload> Mempool<A> {
     fn remove(&mut self, id: &TxId) -> Option<VerifiedTx<A>> {
         let tx = self.txs.remove(id)?;
         self.arrived.remove(id);
+        self.weight -= tx.tx().action.weight();
         let sender = tx.tx().sender;
         if let Some(queue) = self.by_sender.get_mut(&sender) {
             queue.remove(&tx.tx().sequence);
@@ -213,7 +222,8 @@ impl<A: Payload> Mempool<A> {
         Some(tx)
     }
 
-    /// Applies up to `max` waiting transactions to `state` at block time `now_ms`. Senders
+    /// Applies waiting transactions of up to `max` weight to `state` at block time
+    /// `now_ms` (a heavier one than that still goes alone into an empty block). Senders
     /// are served in the order their transactions arrived; each sender's transactions go in
     /// sequence order, as far as they run without a gap. Expired transactions, and ones that
     /// can never apply, are dropped and reported.
@@ -245,7 +255,7 @@ impl<A: Payload> Mempool<A> {
         }
         let mut served: HashSet<Address> = HashSet::default();
         for id in self.order.clone() {
-            if out.applied.len() >= max {
+            if out.weight >= max {
                 break;
             }
             let Some(sender) = self.txs.get(&id).map(|t| t.tx().sender) else {
@@ -309,7 +319,7 @@ impl<A: Payload> Mempool<A> {
     ) {
         let share = self.shares.get(sender).map_or(usize::MAX, |s| s.per_block);
         let mut taken = 0;
-        while out.applied.len() < max && taken < share {
+        while out.weight < max && taken < share {
             let expected = state.next_sequence(sender);
             let Some((&sequence, &id)) = self.by_sender.get(sender).and_then(|q| q.iter().next())
             else {
@@ -318,12 +328,17 @@ impl<A: Payload> Mempool<A> {
             if sequence > expected {
                 return; // a gap: wait for the missing one
             }
+            let weight = self.txs.get(&id).map_or(1, |t| t.tx().action.weight());
+            if out.weight > 0 && out.weight + weight > max {
+                return; // the next block takes it
+            }
             let tx = self
                 .remove(&id)
                 .expect("queued transactions are in the pool");
             match state.apply(tx.tx(), now_ms) {
                 Ok(()) => {
                     out.applied.push(tx);
+                    out.weight += weight;
                     taken += 1;
                 }
                 Err(e) => {
