@@ -43,6 +43,70 @@ pub struct ConversionReceipt {
     pub replayed: bool,
 }
 
+/// What became of one item of a batch of conversions.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct BatchItemResult {
+    /// The partner's reference id.
+    pub reference: String,
+    /// The customer's wallet.
+    pub to: String,
+    /// Mileage the item asked to convert.
+    pub mileage: u64,
+    /// `converted` (minted by this batch), `replayed` (the reference already converted
+    /// exactly this; nothing minted again) or `refused` (see `error`).
+    pub status: String,
+    /// Brand Token the reference's conversion minted, base units (absent when refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// Why it was refused: the chain's code and message. Nothing was minted for it, and a
+    /// later batch may try the same reference again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorBody>,
+}
+
+/// A batch of conversions as the chain recorded it, item by item, in the batch's order.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ConversionBatchReceipt {
+    /// The batch's transaction.
+    pub tx: TxRef,
+    /// Items converted now.
+    pub converted: u32,
+    /// Items whose reference had already converted exactly this.
+    pub replayed: u32,
+    /// Items refused.
+    pub refused: u32,
+    /// Each item's outcome.
+    pub items: Vec<BatchItemResult>,
+    /// True when this answer is for a batch already committed (a retry of the same
+    /// signed transaction).
+    pub replayed_batch: bool,
+}
+
+/// Many customer-signed transactions of one kind for the partner API.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PartnerTxsRequest {
+    /// The signed transactions in their canonical encoding, hex.
+    pub txs: Vec<String>,
+}
+
+/// One result per redemption of a batch, in order: a receipt or why it was refused.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct RedemptionBatchItem {
+    /// The receipt, when it committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<RedemptionReceipt>,
+    /// Why not, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorBody>,
+}
+
+/// The results of a batch of redemptions.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct RedemptionBatchReceipt {
+    /// One per transaction sent, in order.
+    pub results: Vec<RedemptionBatchItem>,
+}
+
 /// A redemption: the receipt the partner keeps.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct RedemptionReceipt {

@@ -606,3 +606,236 @@ fn concurrent_retries_of_one_conversion_all_get_the_first_receipt() {
     assert_eq!(firsts, 1, "{answers:?}");
     assert_eq!(balance(&alice), before_retries + 30_000);
 }
+
+fn partner_node(dir: &std::path::Path) -> (milkd::Spawned, Partner) {
+    let mut config = NodeConfig::new(dir.join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let p = Partner {
+        http: Http::new(&node.url()).with_token("demo-operator-token"),
+        chain: "skyway".parse().unwrap(),
+        token: "demo-skyway-token".into(),
+    };
+    (node, p)
+}
+
+impl Partner {
+    fn link(&self, who: &Keypair, customer_id: &str) {
+        let issuer = demo_key("partner:skyway");
+        let hash = customer(customer_id);
+        let countersign = issuer.sign(&link_message(&self.chain, &who.address(), &hash).0);
+        let link = self.sign(
+            who,
+            Action::Brand(BrandAction::Link {
+                customer_hash: hash,
+                partner_signature: countersign,
+            }),
+        );
+        let (s, v) = self.post("/links", &link);
+        assert_eq!((s, v["status"].as_str()), (200, Some("committed")), "{v}");
+    }
+
+    fn batch(&self, items: &[(&Keypair, u64, &str)]) -> SignedTransaction {
+        let items = (items.iter())
+            .map(
+                |(to, mileage, reference)| milk_core::brand::action::ConversionItem {
+                    to: to.address(),
+                    mileage: *mileage,
+                    reference: (*reference).into(),
+                },
+            )
+            .collect();
+        let issuer = demo_key("partner:skyway");
+        self.sign(&issuer, Action::Brand(BrandAction::ConvertBatch { items }))
+    }
+}
+
+/// What each item of a batch receipt became: `(reference, status, amount or code)`.
+fn outcomes(v: &Value) -> Vec<(String, String, String)> {
+    let items = v["items"].as_array().unwrap_or_else(|| panic!("{v}"));
+    (items.iter())
+        .map(|i| {
+            let detail = i["amount"].as_str().or(i["error"]["code"].as_str());
+            (
+                i["reference"].as_str().unwrap().to_owned(),
+                i["status"].as_str().unwrap().to_owned(),
+                detail.unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn row(reference: &str, status: &str, detail: &str) -> (String, String, String) {
+    (reference.into(), status.into(), detail.into())
+}
+
+/// A batch converts each item on its own: a refused one holds back none after it, a retry
+/// mints nothing twice, a changed item under a used reference is refused alone, and the
+/// outcomes are read back by the batch's id.
+#[test]
+fn a_batch_of_conversions_settles_each_item_on_its_own_and_mints_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, p) = partner_node(dir.path());
+    let (alice, bob, carol) = (demo_key("alice"), demo_key("bob"), demo_key("carol"));
+    p.link(&alice, "SKY-A");
+    p.link(&bob, "SKY-B");
+    let balance = |k: &Keypair| p.http.account(&k.address(), "skyway", "SKY").0;
+    let (a0, b0, c0) = (balance(&alice), balance(&bob), balance(&carol));
+
+    let first = p.batch(&[
+        (&alice, 500, "B-1"),
+        (&bob, 300, "B-2"),
+        (&carol, 400, "B-3"),
+        (&alice, 1, "B-4"),
+        (&alice, 200, "B-5"),
+        (&bob, 300, "B-2"),
+    ]);
+    let (s, v) = p.post("/conversion-batches", &first);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        outcomes(&v),
+        vec![
+            row("B-1", "converted", "50000"),
+            row("B-2", "converted", "30000"),
+            row("B-3", "refused", "not_linked"),
+            row("B-4", "refused", "conversion_out_of_range"),
+            row("B-5", "converted", "20000"),
+            row("B-2", "refused", "reference_used"),
+        ]
+    );
+    assert_eq!(
+        (v["converted"].as_u64(), v["refused"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(v["replayed_batch"].as_bool(), Some(false));
+    assert_eq!(
+        (balance(&alice), balance(&bob), balance(&carol)),
+        (a0 + 70_000, b0 + 30_000, c0)
+    );
+
+    // The same signed batch again: its recorded outcomes, nothing minted.
+    let (s, again) = p.post("/conversion-batches", &first);
+    assert_eq!((s, again["replayed_batch"].as_bool()), (200, Some(true)));
+    assert_eq!((outcomes(&again), &again["tx"]), (outcomes(&v), &v["tx"]));
+    // A new batch: retried items replay, a changed one is refused alone, the rest convert.
+    p.link(&carol, "SKY-C");
+    let second = p.batch(&[
+        (&alice, 500, "B-1"),
+        (&bob, 301, "B-2"),
+        (&carol, 400, "B-3"),
+    ]);
+    let (s, v2) = p.post("/conversion-batches", &second);
+    assert_eq!(s, 200, "{v2}");
+    assert_eq!(
+        outcomes(&v2),
+        vec![
+            row("B-1", "replayed", "50000"),
+            row("B-2", "refused", "reference_used"),
+            row("B-3", "converted", "40000"),
+        ]
+    );
+    assert_eq!(
+        (balance(&alice), balance(&bob), balance(&carol)),
+        (a0 + 70_000, b0 + 30_000, c0 + 40_000)
+    );
+    // Read back by id; each reference also answers on its own.
+    let id = v["tx"]["id"].as_str().unwrap();
+    let (s, read) = p.call(
+        "GET",
+        &format!("/conversion-batches/{id}"),
+        None,
+        Some(&p.token),
+    );
+    assert_eq!((s, outcomes(&read)), (200, outcomes(&v)));
+    let (s, one) = p.call("GET", "/conversions/B-5", None, Some(&p.token));
+    assert_eq!((s, one["tx"]["id"].as_str()), (200, Some(id)));
+    let (s, e) = p.call("GET", "/conversion-batches/00", None, Some(&p.token));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (404, Some("unknown_batch"))
+    );
+    // Only the issuer signs a batch, and only a batch goes to this endpoint.
+    let forged = p.sign(
+        &alice,
+        Action::Brand(BrandAction::ConvertBatch {
+            items: vec![milk_core::brand::action::ConversionItem {
+                to: alice.address(),
+                mileage: 500,
+                reference: "F-1".into(),
+            }],
+        }),
+    );
+    let (s, e) = p.post("/conversion-batches", &forged);
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("not_issuer")));
+    let single = p.sign(
+        &demo_key("partner:skyway"),
+        Action::Brand(BrandAction::Convert {
+            to: alice.address(),
+            mileage: 500,
+            reference: "S-1".into(),
+        }),
+    );
+    let (s, e) = p.post("/conversion-batches", &single);
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("wrong_action"))
+    );
+}
+
+/// A point-of-sale system sends its customers' signed redemptions in one request: one
+/// result each, in order; a refused one does not stop the others.
+#[test]
+fn a_batch_of_redemptions_answers_each_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, p) = partner_node(dir.path());
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    p.link(&alice, "SKY-A");
+    let (s, v) = p.post("/conversion-batches", &p.batch(&[(&alice, 500, "R-1")]));
+    assert_eq!((s, v["converted"].as_u64()), (200, Some(1)), "{v}");
+    let redeem = |k: &Keypair, amount: u128, order: &str, sequence: u64| {
+        Transaction {
+            chain: p.chain.clone(),
+            sender: k.address(),
+            sequence,
+            expires_at_ms: NOW + 60_000,
+            action: Action::Brand(BrandAction::Redeem {
+                amount: Amount::new(amount),
+                order_id: order.into(),
+            }),
+        }
+        .sign(k)
+    };
+    let a_seq = p.http.account(&alice.address(), "skyway", "SKY").1;
+    let b_seq = p.http.account(&bob.address(), "skyway", "SKY").1;
+    let held = p.http.account(&bob.address(), "skyway", "SKY").0;
+    let txs = [
+        tx_hex(&redeem(&alice, 10_000, "POS-1", a_seq)),
+        tx_hex(&redeem(&bob, held + 1, "POS-2", b_seq)),
+        tx_hex(&redeem(&alice, 5_000, "POS-3", a_seq + 1)),
+        "zz".to_owned(),
+    ];
+    let (s, v) = p.call(
+        "POST",
+        "/redemption-batches",
+        Some(json!({ "txs": txs })),
+        Some(&p.token),
+    );
+    assert_eq!(s, 200, "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0]["receipt"]["order_id"].as_str(), Some("POS-1"));
+    assert_eq!(results[0]["receipt"]["value_krw"].as_str(), Some("1500"));
+    assert!(results[1]["error"]["code"].as_str().is_some(), "{v}");
+    assert!(results[1]["receipt"].is_null());
+    assert_eq!(results[2]["receipt"]["order_id"].as_str(), Some("POS-3"));
+    assert_eq!(results[3]["error"]["code"].as_str(), Some("malformed_tx"));
+    let (s, r) = p.call("GET", "/redemptions/POS-3", None, Some(&p.token));
+    assert_eq!((s, r["amount"].as_str()), (200, Some("5000")));
+    let (s, e) = p.call(
+        "POST",
+        "/redemption-batches",
+        Some(json!({ "txs": [] })),
+        Some(&p.token),
+    );
+    assert_eq!((s, e["error"]["code"].as_str()), (400, Some("batch_size")));
+}

@@ -6,6 +6,7 @@
 //! partner's issuer key, a link or redemption signed by the customer. So a leaked
 //! credential alone can mint nothing.
 
+pub mod batches;
 pub mod coupons;
 pub mod hooks;
 pub mod inflight;
@@ -48,7 +49,19 @@ pub(crate) fn routes() -> Router<Shared> {
             "/v1/partners/{chain}/conversions/{reference}",
             get(conversion),
         )
+        .route(
+            "/v1/partners/{chain}/conversion-batches",
+            post(batches::convert_batch),
+        )
+        .route(
+            "/v1/partners/{chain}/conversion-batches/{tx}",
+            get(batches::conversion_batch),
+        )
         .route("/v1/partners/{chain}/redemptions", post(redeem))
+        .route(
+            "/v1/partners/{chain}/redemption-batches",
+            post(batches::redeem_batch),
+        )
         .route(
             "/v1/partners/{chain}/redemptions/{order_id}",
             get(redemption),
