@@ -3,8 +3,11 @@
 //! measured in the same run; `trades`, `conversions`, and `flood` (what an attack on the
 //! pool costs honest users).
 
+mod conversions;
 mod flood;
 mod replicated;
+
+pub use conversions::{ConversionBench, conversions};
 
 use crate::client::Client;
 use anyhow::{Context, Result, bail};
@@ -382,106 +385,6 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// What `bench conversions` runs.
-#[derive(Debug, Clone)]
-pub struct ConversionBench {
-    /// Linked customers.
-    pub customers: usize,
-    /// Conversions in all.
-    pub conversions: usize,
-    /// Concurrent partner clients (one conversion per request each).
-    pub clients: usize,
-}
-
-/// Conversions per second through the partner API over loopback HTTP, each one request
-/// (idempotency lookup, submission, durable commit, receipt), with latency percentiles.
-pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
-    eprintln!(
-        "bench conversions: {} conversions for {} linked customers, {} concurrent partner clients",
-        opts.conversions, opts.customers, opts.clients
-    );
-    let dir = tempfile::tempdir().context("temporary data directory")?;
-    let mut config = milkd::NodeConfig::new(dir.path().join("data"));
-    config.listen = "127.0.0.1:0".parse().expect("valid");
-    let node = start(config)?;
-    let client = Client::new(&node.url()).with_token(Some("demo-skyway-token".into()));
-    let chain: ChainId = "skyway".parse().expect("valid");
-    let issuer = demo_key("partner:skyway");
-    let expires = now_ms() + 3_600_000;
-
-    // Setup, not timed: link every customer.
-    let customers = link_customers(&client, &chain, &issuer, opts.customers, expires)?;
-    // Pre-signed conversions, by the partner's issuer key, in sequence order.
-    let bodies: Vec<SignedTransaction> = (0..opts.conversions)
-        .into_par_iter()
-        .map(|n| {
-            Transaction {
-                chain: chain.clone(),
-                sender: issuer.address(),
-                sequence: n as u64,
-                expires_at_ms: expires,
-                action: Action::Brand(BrandAction::Convert {
-                    to: customers[n % customers.len()].address(),
-                    mileage: 100,
-                    reference: format!("BENCH-{n:08}"),
-                }),
-            }
-            .sign(&issuer)
-        })
-        .collect();
-
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    let latencies: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..opts.clients)
-            .map(|_| {
-                s.spawn(|| -> Result<Vec<f64>> {
-                    let mut times = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(tx) = bodies.get(i) else { break };
-                        let t = Instant::now();
-                        let receipt = client.partner_post("skyway", "/conversions", tx)?;
-                        if receipt["amount"] != "10000" {
-                            anyhow::bail!("unexpected receipt {receipt}");
-                        }
-                        times.push(t.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    Ok(times)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("client thread"))
-            .collect()
-    });
-    let secs = started.elapsed().as_secs_f64();
-    let blocks = node
-        .node
-        .chain(&chain)
-        .map(|c| c.head().height)
-        .unwrap_or(0);
-    let mut all: Vec<f64> = Vec::with_capacity(opts.conversions);
-    for l in latencies {
-        all.extend(l?);
-    }
-    node.stop().context("stopping the node")?;
-    let (p50, p99) = (percentile(&mut all, 0.5), percentile(&mut all, 0.99));
-    let rate = all.len() as f64 / secs;
-    eprintln!(
-        "converted: {} in {secs:.3} s over {blocks} blocks = {rate:.0}/s; latency p50 {p50:.1} ms, p99 {p99:.1} ms (durable, through the partner API)",
-        all.len()
-    );
-    Ok(serde_json::json!({
-        "bench": "conversions",
-        "committed_per_s": rate.round(),
-        "p50_ms": (p50 * 10.0).round() / 10.0,
-        "p99_ms": (p99 * 10.0).round() / 10.0,
-        "clients": opts.clients,
-    }))
-}
-
 /// What `bench trades` runs.
 #[derive(Debug, Clone)]
 pub struct TradeBench {
@@ -654,16 +557,20 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1_024)]
         per_key: u64,
     },
-    /// Conversions per second through the partner API over loopback HTTP, one request each.
+    /// Conversions per second through the partner API over loopback HTTP, in batches (or
+    /// one per request with `--batch 1`), beside the transfers figure of the same run.
     Conversions {
         /// Linked customers.
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 1_000)]
         customers: usize,
         /// Conversions in all.
-        #[arg(long, default_value_t = 5_000)]
+        #[arg(long, default_value_t = 200_000)]
         conversions: usize,
+        /// Conversions per request: a batch of up to 1,000, or 1 for one request each.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
         /// Concurrent partner clients.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 8)]
         clients: usize,
     },
 }
@@ -721,14 +628,19 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Conversions {
             customers,
             conversions,
+            batch,
             clients,
         } => {
             if customers == 0 || conversions == 0 || clients == 0 {
                 anyhow::bail!("need at least one customer, conversion and client");
             }
+            if batch == 0 || batch > milk_core::brand::action::MAX_CONVERSION_BATCH {
+                anyhow::bail!("--batch takes 1 to 1000 conversions per request");
+            }
             let result = self::conversions(&ConversionBench {
                 customers,
                 conversions,
+                batch,
                 clients,
             })?;
             crate::cmd::emit(&result.to_string());
