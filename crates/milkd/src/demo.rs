@@ -299,8 +299,8 @@ pub async fn membership_scene(node: &Arc<Node>) {
 
 /// Runs the demo: grows the alliance, links the users, then every `every` does one thing,
 /// cycling through the chains: carol sends dave or erin (keys of no genesis allocation) a
-/// little, a partner converts some
-/// of carol's mileage, or carol sells or buys a few tokens on the exchange; and she checks
+/// little, a partner converts some of carol's mileage (one purchase, or a batch of two), or
+/// carol sells or buys a few tokens on the exchange; and she checks
 /// in daily for LZM. Before that it opens a MiL.k Pack season carol joins, a premium offer,
 /// and carol's consent to the cinema. Only carol acts,
 /// so alice and bob are free for anyone trying the platform by hand.
@@ -330,13 +330,27 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             continue;
         };
         if n % 4 == 3 && handle.spec.partner.is_some() {
-            // A partner converts 50 to 250 of the user's mileage points.
+            // A partner converts 50 to 250 of the user's mileage points; every other time,
+            // two purchases' worth in one batch.
             let partner = demo_key(&format!("partner:{}", handle.spec.id));
-            let convert = Action::Brand(BrandAction::Convert {
+            let item = |k: u64| milk_core::brand::action::ConversionItem {
                 to: from.address(),
-                mileage: 50 * (1 + n % 5),
-                reference: format!("demo-{}-{n}", node.clock.now_ms()),
-            });
+                mileage: 50 * (1 + (n + k) % 5),
+                reference: format!("demo-{}-{n}-{k}", node.clock.now_ms()),
+            };
+            let convert = match n % 8 {
+                7 => Action::Brand(BrandAction::ConvertBatch {
+                    items: vec![item(0), item(1)],
+                }),
+                _ => {
+                    let one = item(0);
+                    Action::Brand(BrandAction::Convert {
+                        to: one.to,
+                        mileage: one.mileage,
+                        reference: one.reference,
+                    })
+                }
+            };
             if let Err(e) = submit(&node, &handle.spec.id, &partner, convert).await {
                 tracing::debug!(chain = %handle.spec.id, error = %e, "demo conversion refused");
             }

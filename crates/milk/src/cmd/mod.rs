@@ -4,6 +4,7 @@
 mod human;
 pub use human::human;
 pub mod alliance;
+pub mod batch;
 pub mod chain;
 pub mod exchange;
 pub mod history;

@@ -16,6 +16,9 @@ pub enum PartnerCmd {
     Link(LinkArgs),
     /// Convert a customer's mileage into the partner's Brand Token.
     Convert(ConvertArgs),
+    /// Convert many customers' mileage in one transaction signed once: each item
+    /// converts, replays an earlier conversion of its reference, or is refused on its own.
+    ConvertBatch(super::batch::ConvertBatchArgs),
     /// A customer spends Brand Tokens at the partner.
     Redeem(RedeemArgs),
     /// Give a redemption back.
@@ -252,6 +255,7 @@ pub fn partner_cmd(ks: &Keystore, client: &Client, cmd: PartnerCmd, j: bool) -> 
     match cmd {
         PartnerCmd::Link(args) => link(ks, client, j, args)?,
         PartnerCmd::Convert(args) => convert(ks, client, j, args)?,
+        PartnerCmd::ConvertBatch(args) => super::batch::convert_batch(ks, client, j, args)?,
         PartnerCmd::Redeem(args) => redeem(ks, client, j, args)?,
         PartnerCmd::SetPolicy(args) => set_policy(ks, client, j, args)?,
         PartnerCmd::Refund(args) => refund(ks, client, j, args)?,
