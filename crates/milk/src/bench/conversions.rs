@@ -25,8 +25,8 @@ pub struct ConversionBench {
     pub clients: usize,
 }
 
-/// The transfers figure of this run, as the reference the conversions are compared with.
-const SAME_RUN_TRANSFERS: TransferBench = TransferBench {
+/// The transfers figure of a run, the reference conversions and trades are compared with.
+pub(super) const SAME_RUN_TRANSFERS: TransferBench = TransferBench {
     accounts: 2_000,
     per_account: 30,
     batch: 1_000,

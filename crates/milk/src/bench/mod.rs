@@ -532,7 +532,8 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
-    /// Settled trades per second (both chains, durable) and quote latency, over loopback HTTP.
+    /// Settled trades per second (both chains, durable) and quote latency, over loopback
+    /// HTTP, beside the transfers figure of the same run.
     Trades {
         /// Concurrent traders.
         #[arg(long, default_value_t = 32)]
@@ -617,11 +618,22 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             per_trader,
             quotes,
         } => {
-            let result = self::trades(&TradeBench {
+            let reference = self::transfers(&conversions::SAME_RUN_TRANSFERS)?;
+            let mut result = self::trades(&TradeBench {
                 traders,
                 per_trader,
                 quotes,
             })?;
+            let transfers_per_s = reference["committed_per_s"].as_f64().unwrap_or(0.0);
+            let settled = result["settled_per_s"].as_f64().unwrap_or(0.0);
+            let ratio = (transfers_per_s > 0.0).then(|| settled / transfers_per_s);
+            result["transfers_per_s"] = transfers_per_s.round().into();
+            result["ratio_to_transfers"] =
+                ratio.map_or(0.0, |r| (r * 1000.0).round() / 1000.0).into();
+            eprintln!(
+                "{settled:.0} trades/s is {:.3} of the same run's {transfers_per_s:.0} transfers/s",
+                ratio.unwrap_or(0.0)
+            );
             crate::cmd::emit(&result.to_string());
             Ok(())
         }
