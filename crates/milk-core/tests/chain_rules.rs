@@ -1108,6 +1108,30 @@ fn a_batch_weighs_its_items_in_the_pool_and_in_a_block() {
     assert!(h.mempool.is_empty());
 }
 
+/// The decoder refuses an empty or oversized batch on the wire; the rules refuse one made
+/// in-process too, so no block can hold a transaction a replica could not decode.
+#[test]
+fn a_batch_of_no_items_or_too_many_is_refused_by_the_rules() {
+    let mut h = Harness::new();
+    let exp = T0 + 3_600_000;
+    let item = |i: usize| milk_core::brand::action::ConversionItem {
+        to: key(1).address(),
+        mileage: 1,
+        reference: format!("n-{i}"),
+    };
+    let max = milk_core::brand::action::MAX_CONVERSION_BATCH;
+    for items in [vec![], (0..=max).map(item).collect()] {
+        let tx = h.tx(
+            0,
+            Action::Brand(BrandAction::ConvertBatch { items }),
+            Some(0),
+            exp,
+        );
+        let refused = h.state.apply(&tx.tx, T0 + 1).unwrap_err();
+        assert_eq!(refused.code(), "batch_size");
+    }
+}
+
 #[test]
 fn a_transaction_waits_only_if_it_can_apply_soon() {
     let mut pool = Mempool::new(PoolLimits {

@@ -153,6 +153,10 @@ impl BrandState {
         now_ms: u64,
         decimals: u8,
     ) -> Result<BatchPlan, BrandError> {
+        let max = super::action::MAX_CONVERSION_BATCH;
+        if items.is_empty() || items.len() > max {
+            return Err(BrandError::BatchSize { max });
+        }
         self.check_converting()?;
         let mut plan = BatchPlan::default();
         let mut seen: HashSet<&str> = HashSet::default();

@@ -82,6 +82,14 @@ pub enum BrandError {
     /// A refund of a coupon payment never reported for this customer.
     #[error("no coupon payment of this customer was reported under this coupon id")]
     CouponUnknown,
+    /// A batch of conversions with no items, or more than a batch may hold (the decoder
+    /// refuses these on the wire; the rule keeps a block from holding one a replica could
+    /// not read).
+    #[error("a batch holds 1 to {max} conversions")]
+    BatchSize {
+        /// The most a batch may hold.
+        max: usize,
+    },
     /// A second refund of one coupon payment.
     #[error("this coupon payment was already refunded: its LZM was taken back")]
     CouponRefunded,
@@ -102,6 +110,7 @@ impl BrandError {
             BrandError::InvalidCoupon => "invalid_coupon",
             BrandError::CouponUnknown => "coupon_unknown",
             BrandError::CouponRefunded => "coupon_refunded",
+            BrandError::BatchSize { .. } => "batch_size",
             BrandError::TransfersDisabled => "transfers_disabled",
             BrandError::BadPartnerSignature => "bad_partner_signature",
             BrandError::AlreadyLinked => "already_linked",
