@@ -330,30 +330,7 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             continue;
         };
         if n % 4 == 3 && handle.spec.partner.is_some() {
-            // A partner converts 50 to 250 of the user's mileage points; every other time,
-            // two purchases' worth in one batch.
-            let partner = demo_key(&format!("partner:{}", handle.spec.id));
-            let item = |k: u64| milk_core::brand::action::ConversionItem {
-                to: from.address(),
-                mileage: 50 * (1 + (n + k) % 5),
-                reference: format!("demo-{}-{n}-{k}", node.clock.now_ms()),
-            };
-            let convert = match n % 8 {
-                7 => Action::Brand(BrandAction::ConvertBatch {
-                    items: vec![item(0), item(1)],
-                }),
-                _ => {
-                    let one = item(0);
-                    Action::Brand(BrandAction::Convert {
-                        to: one.to,
-                        mileage: one.mileage,
-                        reference: one.reference,
-                    })
-                }
-            };
-            if let Err(e) = submit(&node, &handle.spec.id, &partner, convert).await {
-                tracing::debug!(chain = %handle.spec.id, error = %e, "demo conversion refused");
-            }
+            convert(&node, handle, &from, n).await;
             continue;
         }
         if n % 4 == 1 && handle.spec.partner.is_some() {
@@ -385,5 +362,32 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             Err(e) => tracing::debug!(chain = %handle.spec.id, error = %e, "demo transfer refused"),
             Ok(()) => {}
         }
+    }
+}
+
+/// A partner converts 50 to 250 of the user's mileage points; every other time, two
+/// purchases' worth in one batch.
+async fn convert(node: &Arc<Node>, handle: &crate::node::ChainHandle, from: &Keypair, n: u64) {
+    let partner = demo_key(&format!("partner:{}", handle.spec.id));
+    let item = |k: u64| milk_core::brand::action::ConversionItem {
+        to: from.address(),
+        mileage: 50 * (1 + (n + k) % 5),
+        reference: format!("demo-{}-{n}-{k}", node.clock.now_ms()),
+    };
+    let convert = match n % 8 {
+        7 => Action::Brand(BrandAction::ConvertBatch {
+            items: vec![item(0), item(1)],
+        }),
+        _ => {
+            let one = item(0);
+            Action::Brand(BrandAction::Convert {
+                to: one.to,
+                mileage: one.mileage,
+                reference: one.reference,
+            })
+        }
+    };
+    if let Err(e) = submit(node, &handle.spec.id, &partner, convert).await {
+        tracing::debug!(chain = %handle.spec.id, error = %e, "demo conversion refused");
     }
 }

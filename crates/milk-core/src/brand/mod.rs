@@ -778,26 +778,7 @@ impl BrandState {
                 self.links.insert(account, hash);
                 self.touched.push(key(record::LINK, &[account.as_bytes()]));
             }
-            BrandWrite::Convert {
-                expires_on,
-                reference,
-                conversion,
-                day,
-                converted_today,
-            } => {
-                if let Some(expires_on) = expires_on {
-                    self.add_lot(conversion.to, expires_on, conversion.amount);
-                }
-                self.touched
-                    .push(key(record::CONVERSION, &[reference.as_bytes()]));
-                self.touched.push(key(
-                    record::DAILY,
-                    &[conversion.to.as_bytes(), &day.to_be_bytes()],
-                ));
-                self.daily.insert((conversion.to, day), converted_today);
-                self.add_total(|t| &mut t.issued, conversion.amount);
-                self.conversions.insert(reference, conversion);
-            }
+            w @ BrandWrite::Convert { .. } => self.write_conversion(w),
             BrandWrite::Redeem(order, r) => {
                 self.touched
                     .push(key(record::REDEMPTION, &[order.as_bytes()]));
@@ -834,6 +815,33 @@ impl BrandState {
                 self.add_total(|t| &mut t.refunded, amount);
             }
         }
+    }
+
+    /// [`Self::write`] for a conversion: its lot, its record, the customer's day and the
+    /// issued total.
+    fn write_conversion(&mut self, w: BrandWrite) {
+        let BrandWrite::Convert {
+            expires_on,
+            reference,
+            conversion,
+            day,
+            converted_today,
+        } = w
+        else {
+            unreachable!("write sends only a conversion here")
+        };
+        if let Some(expires_on) = expires_on {
+            self.add_lot(conversion.to, expires_on, conversion.amount);
+        }
+        self.touched
+            .push(key(record::CONVERSION, &[reference.as_bytes()]));
+        self.touched.push(key(
+            record::DAILY,
+            &[conversion.to.as_bytes(), &day.to_be_bytes()],
+        ));
+        self.daily.insert((conversion.to, day), converted_today);
+        self.add_total(|t| &mut t.issued, conversion.amount);
+        self.conversions.insert(reference, conversion);
     }
 
     /// Restores where the partner stands, its members' consents and reads, and its coupon

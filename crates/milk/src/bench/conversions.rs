@@ -1,7 +1,7 @@
 //! `milk bench conversions`: a partner's conversions per second through its API, in
 //! batches or one per request, beside the transfers figure measured in the same run.
 
-use super::{TransferBench, link_customers, now_ms, percentile, start, transfers};
+use super::{link_customers, now_ms, percentile, start};
 use crate::client::Client;
 use anyhow::{Context, Result, bail};
 use milk_core::brand::action::ConversionItem;
@@ -25,20 +25,9 @@ pub struct ConversionBench {
     pub clients: usize,
 }
 
-/// The transfers figure of a run, the reference conversions and trades are compared with.
-pub(super) const SAME_RUN_TRANSFERS: TransferBench = TransferBench {
-    accounts: 2_000,
-    per_account: 30,
-    batch: 1_000,
-    clients: 16,
-};
-
 /// Conversions per second through the partner API over loopback HTTP (idempotency lookup,
-/// submission, durable commit, receipt), with request latency percentiles, and their ratio
-/// to plain transfers committed by a node in the same run.
+/// submission, durable commit, receipt), with request latency percentiles.
 pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
-    let reference = transfers(&SAME_RUN_TRANSFERS)?;
-    let transfers_per_s = reference["committed_per_s"].as_f64().unwrap_or(0.0);
     eprintln!(
         "bench conversions: {} conversions for {} linked customers, {} per request, {} concurrent partner clients",
         opts.conversions, opts.customers, opts.batch, opts.clients
@@ -65,21 +54,14 @@ pub fn conversions(opts: &ConversionBench) -> Result<serde_json::Value> {
         percentile(&mut latencies, 0.99),
     );
     let rate = opts.conversions as f64 / secs;
-    let ratio = if transfers_per_s > 0.0 {
-        rate / transfers_per_s
-    } else {
-        0.0
-    };
     eprintln!(
-        "converted: {} in {secs:.3} s over {blocks} blocks = {rate:.0}/s, {ratio:.2} of the same run's {transfers_per_s:.0} transfers/s; request latency p50 {p50:.1} ms, p99 {p99:.1} ms (durable, through the partner API)",
+        "converted: {} in {secs:.3} s over {blocks} blocks = {rate:.0}/s; request latency p50 {p50:.1} ms, p99 {p99:.1} ms (durable, through the partner API)",
         opts.conversions
     );
     Ok(serde_json::json!({
         "bench": "conversions",
         "committed_per_s": rate.round(),
         "per_request": opts.batch,
-        "transfers_per_s": transfers_per_s.round(),
-        "ratio_to_transfers": (ratio * 1000.0).round() / 1000.0,
         "p50_ms": (p50 * 10.0).round() / 10.0,
         "p99_ms": (p99 * 10.0).round() / 10.0,
         "clients": opts.clients,

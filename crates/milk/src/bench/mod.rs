@@ -414,63 +414,12 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
     let keys: Vec<Keypair> = (0..opts.traders)
         .map(|i| Keypair::from_label(&format!("milk-bench/trader/{i}")))
         .collect();
-    let mut genesis = bench_genesis(&keys)?;
-    let cine = "CINE".parse().expect("valid");
-    let cinema = genesis
-        .chains
-        .iter_mut()
-        .find(|c| c.id.as_str() == "cinema")
-        .context("the demo has a cinema chain")?;
-    for (i, k) in keys.iter().enumerate() {
-        cinema.allocations.push(Allocation {
-            label: format!("bench:{i}"),
-            account: k.address(),
-            asset: cine,
-            amount: Amount::from_whole(10_000, 2).expect("fits"),
-        });
-    }
-    genesis.validate().map_err(anyhow::Error::msg)?;
     let dir = tempfile::tempdir().context("temporary data directory")?;
-    let mut config = node_config(&dir, &genesis)?;
-    config.oracle_sources = bench_ticker()?;
-    config.oracle_interval = std::time::Duration::from_secs(1);
-    let node = start(config)?;
-    let client = Client::new(&node.url());
-    let waited = Instant::now();
-    while !client.oracle().is_ok_and(|o| o.fresh) {
-        if waited.elapsed().as_secs() > 20 {
-            bail!("the oracle recorded no price");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-
-    let expires = now_ms() + 3_600_000;
+    let node = start_priced(&dir, &trade_genesis(&keys)?)?;
     let started = Instant::now();
-    let results: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = keys
-            .iter()
-            .map(|key| {
-                let client = Client::new(&node.url());
-                s.spawn(move || trader(&client, key, opts.per_trader, cine, expires))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("trader thread"))
-            .collect()
-    });
+    let mut trade_ms = run_traders(&node.url(), &keys, opts.per_trader)?;
     let secs = started.elapsed().as_secs_f64();
-    let mut trade_ms = Vec::new();
-    for r in results {
-        trade_ms.extend(r?);
-    }
-    let mut quote_ms = Vec::with_capacity(opts.quotes);
-    for n in 0..opts.quotes {
-        let side = if n % 2 == 0 { "buy" } else { "sell" };
-        let t = Instant::now();
-        client.quote("CINE", side, "tokens=1000")?;
-        quote_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    let mut quote_ms = time_quotes(&Client::new(&node.url()), opts.quotes)?;
     node.stop().context("stopping the node")?;
     let rate = trade_ms.len() as f64 / secs;
     let (t50, t99) = (
@@ -495,6 +444,79 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
         "quote_p50_ms": (q50 * 100.0).round() / 100.0,
         "quote_p99_ms": (q99 * 100.0).round() / 100.0,
     }))
+}
+
+/// The benchmark's genesis, in which each trader also holds 10,000 CINE.
+fn trade_genesis(keys: &[Keypair]) -> Result<Genesis> {
+    let mut genesis = bench_genesis(keys)?;
+    let cinema = genesis
+        .chains
+        .iter_mut()
+        .find(|c| c.id.as_str() == "cinema")
+        .context("the demo has a cinema chain")?;
+    for (i, k) in keys.iter().enumerate() {
+        cinema.allocations.push(Allocation {
+            label: format!("bench:{i}"),
+            account: k.address(),
+            asset: "CINE".parse().expect("valid"),
+            amount: Amount::from_whole(10_000, 2).expect("fits"),
+        });
+    }
+    genesis.validate().map_err(anyhow::Error::msg)?;
+    Ok(genesis)
+}
+
+/// Starts a node on `genesis` with a still MLK ticker, once its oracle has a fresh price.
+fn start_priced(dir: &tempfile::TempDir, genesis: &Genesis) -> Result<milkd::Spawned> {
+    let mut config = node_config(dir, genesis)?;
+    config.oracle_sources = bench_ticker()?;
+    config.oracle_interval = std::time::Duration::from_secs(1);
+    let node = start(config)?;
+    let client = Client::new(&node.url());
+    let waited = Instant::now();
+    while !client.oracle().is_ok_and(|o| o.fresh) {
+        if waited.elapsed().as_secs() > 20 {
+            bail!("the oracle recorded no price");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(node)
+}
+
+/// Every trader's orders, each trader on its own connection; every trade's latency, ms.
+fn run_traders(url: &str, keys: &[Keypair], per_trader: usize) -> Result<Vec<f64>> {
+    let expires = now_ms() + 3_600_000;
+    let cine = "CINE".parse().expect("valid");
+    let results: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                let client = Client::new(url);
+                s.spawn(move || trader(&client, key, per_trader, cine, expires))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("trader thread"))
+            .collect()
+    });
+    let mut trade_ms = Vec::new();
+    for r in results {
+        trade_ms.extend(r?);
+    }
+    Ok(trade_ms)
+}
+
+/// `count` quotes, one at a time, alternately to buy and to sell; each one's latency, ms.
+fn time_quotes(client: &Client, count: usize) -> Result<Vec<f64>> {
+    let mut quote_ms = Vec::with_capacity(count);
+    for n in 0..count {
+        let side = if n % 2 == 0 { "buy" } else { "sell" };
+        let t = Instant::now();
+        client.quote("CINE", side, "tokens=1000")?;
+        quote_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(quote_ms)
 }
 
 #[derive(clap::Subcommand)]
@@ -576,6 +598,36 @@ pub enum BenchCmd {
     },
 }
 
+/// The transfers benchmark a run measures first, the reference conversions and trades are
+/// compared with.
+const SAME_RUN_TRANSFERS: TransferBench = TransferBench {
+    accounts: 2_000,
+    per_account: 30,
+    batch: 1_000,
+    clients: 16,
+};
+
+/// Runs the transfers benchmark, then `bench`, and adds to the latter's figures the
+/// transfers per second and the ratio of its `rate_key` to them: one run, one machine.
+fn beside_transfers(
+    rate_key: &str,
+    bench: impl FnOnce() -> Result<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let reference = self::transfers(&SAME_RUN_TRANSFERS)?;
+    let transfers_per_s = reference["committed_per_s"].as_f64().unwrap_or(0.0);
+    let mut result = bench()?;
+    let rate = result[rate_key].as_f64().unwrap_or(0.0);
+    let ratio = if transfers_per_s > 0.0 {
+        rate / transfers_per_s
+    } else {
+        0.0
+    };
+    eprintln!("{rate:.0}/s is {ratio:.3} of the same run's {transfers_per_s:.0} transfers/s");
+    result["transfers_per_s"] = transfers_per_s.round().into();
+    result["ratio_to_transfers"] = ((ratio * 1000.0).round() / 1000.0).into();
+    Ok(result)
+}
+
 /// A transfer benchmark's settings, checked.
 fn transfer_opts(
     accounts: usize,
@@ -596,7 +648,7 @@ fn transfer_opts(
 
 /// Runs one benchmark and prints its figures as one JSON line.
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
-    match cmd {
+    let result = match cmd {
         BenchCmd::Flood {
             samples,
             keys,
@@ -605,37 +657,23 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             if samples == 0 || keys == 0 || per_key == 0 {
                 anyhow::bail!("need at least one sample, key and transaction per key");
             }
-            let result = flood::flood(&flood::FloodBench {
+            flood::flood(&flood::FloodBench {
                 samples,
                 keys,
                 per_key,
-            })?;
-            crate::cmd::emit(&result.to_string());
-            Ok(())
+            })?
         }
         BenchCmd::Trades {
             traders,
             per_trader,
             quotes,
         } => {
-            let reference = self::transfers(&conversions::SAME_RUN_TRANSFERS)?;
-            let mut result = self::trades(&TradeBench {
+            let opts = TradeBench {
                 traders,
                 per_trader,
                 quotes,
-            })?;
-            let transfers_per_s = reference["committed_per_s"].as_f64().unwrap_or(0.0);
-            let settled = result["settled_per_s"].as_f64().unwrap_or(0.0);
-            let ratio = (transfers_per_s > 0.0).then(|| settled / transfers_per_s);
-            result["transfers_per_s"] = transfers_per_s.round().into();
-            result["ratio_to_transfers"] =
-                ratio.map_or(0.0, |r| (r * 1000.0).round() / 1000.0).into();
-            eprintln!(
-                "{settled:.0} trades/s is {:.3} of the same run's {transfers_per_s:.0} transfers/s",
-                ratio.unwrap_or(0.0)
-            );
-            crate::cmd::emit(&result.to_string());
-            Ok(())
+            };
+            beside_transfers("settled_per_s", || self::trades(&opts))?
         }
         BenchCmd::Conversions {
             customers,
@@ -649,34 +687,27 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             if batch == 0 || batch > milk_core::brand::action::MAX_CONVERSION_BATCH {
                 anyhow::bail!("--batch takes 1 to 1000 conversions per request");
             }
-            let result = self::conversions(&ConversionBench {
+            let opts = ConversionBench {
                 customers,
                 conversions,
                 batch,
                 clients,
-            })?;
-            crate::cmd::emit(&result.to_string());
-            Ok(())
+            };
+            beside_transfers("committed_per_s", || self::conversions(&opts))?
         }
         BenchCmd::Replicated {
             accounts,
             per_account,
             batch,
             clients,
-        } => {
-            let opts = transfer_opts(accounts, per_account, batch, clients)?;
-            crate::cmd::emit(&replicated::replicated(&opts)?.to_string());
-            Ok(())
-        }
+        } => replicated::replicated(&transfer_opts(accounts, per_account, batch, clients)?)?,
         BenchCmd::Transfers {
             accounts,
             per_account,
             batch,
             clients,
-        } => {
-            let opts = transfer_opts(accounts, per_account, batch, clients)?;
-            crate::cmd::emit(&self::transfers(&opts)?.to_string());
-            Ok(())
-        }
-    }
+        } => self::transfers(&transfer_opts(accounts, per_account, batch, clients)?)?,
+    };
+    crate::cmd::emit(&result.to_string());
+    Ok(())
 }

@@ -3,8 +3,8 @@
 //! customer-signed redemptions in one request, such as a point-of-sale system's end of day.
 
 use super::{
-    Shared, authorize, check_issuing, partner_tx, read_record, receipt_after, recorded_conversion,
-    submit_one, tx_ref,
+    Shared, authorize, check_issuing, parse_partner_tx, partner_tx, read_record, receipt_after,
+    recorded_conversion, submit_one, tx_ref,
 };
 use crate::access::body_error;
 use crate::error::ApiError;
@@ -127,13 +127,12 @@ fn batch_receipt(
         replayed_batch,
     };
     for (item, outcome) in items.iter().zip(outcomes) {
-        let result = item_result(handle, item, outcome)?;
-        match result.status.as_str() {
-            "converted" => receipt.converted += 1,
-            "replayed" => receipt.replayed += 1,
-            _ => receipt.refused += 1,
-        }
-        receipt.items.push(result);
+        *match outcome {
+            ItemOutcome::Converted => &mut receipt.converted,
+            ItemOutcome::Replayed => &mut receipt.replayed,
+            ItemOutcome::Refused { .. } => &mut receipt.refused,
+        } += 1;
+        receipt.items.push(item_result(handle, item, outcome)?);
     }
     Ok(receipt)
 }
@@ -227,13 +226,12 @@ pub(crate) async fn redeem_batch(
 /// One item's bytes and order id, if it is a redemption on this chain (else why not, as
 /// its result).
 fn redemption(handle: &ChainHandle, text: &str) -> Result<(Bytes, String), String> {
-    let bytes = hex::decode(text.trim()).map_err(|e| format!("not hex: {e}"))?;
-    let tx = SignedTransaction::decode_checked(&bytes).map_err(|e| e.to_string())?;
-    if tx.tx.chain != handle.spec.id {
-        return Err(format!("transaction is for chain {}", tx.tx.chain));
-    }
+    let (tx, bytes) = parse_partner_tx(handle, text, "redemption", |a| {
+        matches!(a, Action::Brand(BrandAction::Redeem { .. }))
+    })
+    .map_err(|e| e.message().to_owned())?;
     match tx.tx.action {
-        Action::Brand(BrandAction::Redeem { order_id, .. }) => Ok((Bytes::from(bytes), order_id)),
-        _ => Err("this endpoint takes redemption transactions only".into()),
+        Action::Brand(BrandAction::Redeem { order_id, .. }) => Ok((bytes, order_id)),
+        _ => unreachable!("checked by parse_partner_tx"),
     }
 }

@@ -127,7 +127,18 @@ pub(crate) fn partner_tx(
     let req: PartnerTxRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request("malformed_json", format!("expected {{\"tx\": hex}}: {e}"))
     })?;
-    let bytes = hex::decode(req.tx.trim())
+    parse_partner_tx(handle, &req.tx, kind, is_kind)
+}
+
+/// Reads one signed transaction, hex, and checks it is the kind this endpoint takes, for
+/// this chain.
+fn parse_partner_tx(
+    handle: &ChainHandle,
+    text: &str,
+    kind: &str,
+    is_kind: impl Fn(&Action) -> bool,
+) -> Result<(SignedTransaction, Bytes), ApiError> {
+    let bytes = hex::decode(text.trim())
         .map_err(|e| ApiError::bad_request("malformed_tx", format!("not hex: {e}")))?;
     let tx = SignedTransaction::decode_checked(&bytes)
         .map_err(|e| ApiError::bad_request("malformed_tx", e.to_string()))?;
