@@ -14,13 +14,15 @@ use crate::brand::{BrandPolicy, BrandState, BrandWrite};
 use crate::error::LedgerError;
 pub use crate::error::TxError;
 use crate::exchange::desk::{Desk, DeskWrite};
+use crate::exchange::settlement::{Settlements, StepRefusal};
 use crate::exchange::{Exchange, ExchangeWrite, Fill};
+use crate::hash::TxId;
 use crate::ledger::{DomainRecords, Envelope, Ledger, Postings};
 use crate::membership::{Membership, MembershipWrite};
 use crate::producers::Producers;
 use crate::tokenomics::AccountRole;
 use crate::tokenomics::{Tokenomics, TokenomicsWrite};
-use crate::tx::{Action, Transaction};
+use crate::tx::{Action, ExchangeAction, Transaction};
 use crate::{Address, Amount, ChainId, Hash, Symbol};
 use std::collections::BTreeSet;
 
@@ -40,7 +42,7 @@ pub mod record {
 }
 
 /// Every namespace byte, by owner: the ledger's, then each domain's.
-pub const NAMESPACES: [(&str, &[u8]); 9] = [
+pub const NAMESPACES: [(&str, &[u8]); 10] = [
     ("ledger", crate::ledger::record::NAMESPACES),
     ("brand", crate::brand::record::NAMESPACES),
     ("anchor", crate::anchor::record::NAMESPACES),
@@ -50,6 +52,10 @@ pub const NAMESPACES: [(&str, &[u8]); 9] = [
     ("membership", crate::membership::record::NAMESPACES),
     ("tokenomics", crate::tokenomics::NAMESPACES),
     ("producers", crate::producers::record::NAMESPACES),
+    (
+        "exchange settlements",
+        crate::exchange::settlement::NAMESPACES,
+    ),
 ];
 const _: () = {
     let mut lists: [&[u8]; NAMESPACES.len()] = [&[]; NAMESPACES.len()];
@@ -115,6 +121,8 @@ pub struct ChainState {
     pub(crate) producers: Producers,
     // Whom each transaction applied since the last delta concerned.
     effects: Vec<TxEffects>,
+    // The refused steps of settlement batches (every chain).
+    pub(crate) settlements: Settlements,
 }
 
 impl ChainState {
@@ -134,7 +142,13 @@ impl ChainState {
             roles: Vec::new(),
             producers: Producers::default(),
             effects: Vec::new(),
+            settlements: Settlements::default(),
         }
+    }
+
+    /// The refused steps of settlement batch `tx`, if any was.
+    pub fn settlement_refusals(&self, tx: &TxId) -> Option<&[StepRefusal]> {
+        self.settlements.refused(tx)
     }
 
     /// Runs membership here (the center chain), with the allocation accounts' roles.
@@ -298,18 +312,55 @@ impl ChainState {
     /// nothing changed.
     pub fn apply(&mut self, tx: &Transaction, now_ms: u64) -> Result<(), TxError> {
         let change = self.plan(tx, now_ms)?;
-        let named = tx.action.recipient().copied();
-        (self.effects).push(TxEffects::of(tx.sender, named, &change.postings));
-        self.write(change);
+        if let Action::Exchange(ExchangeAction::SettleBatch { steps }) = &tx.action {
+            self.apply_steps(tx, steps, now_ms);
+        } else {
+            let named = tx.action.recipient().copied();
+            (self.effects).push(TxEffects::of(tx.sender, named, &change.postings));
+            self.write(change);
+        }
         self.ledger.bump_sequence(tx.sender);
         Ok(())
     }
 
-    /// The one dispatch: the envelope, the allocation locks, then the action's domain, then
-    /// the domains that answer its events; finally the postings, checked whole.
+    /// The steps of a settlement batch checked whole: each is planned and written on its
+    /// own, seeing the ones before it, as if sent alone; one that does not check changes
+    /// nothing and is recorded as refused, under the batch's id.
+    fn apply_steps(&mut self, tx: &Transaction, steps: &[ExchangeAction], now_ms: u64) {
+        let mut all = Postings::default();
+        let mut refused = Vec::new();
+        for (index, step) in steps.iter().enumerate() {
+            let action = Action::Exchange(step.clone());
+            match self.plan_action(tx, &action, now_ms) {
+                Ok(change) => {
+                    all.moves.extend_from_slice(&change.postings.moves);
+                    all.mints.extend_from_slice(&change.postings.mints);
+                    all.burns.extend_from_slice(&change.postings.burns);
+                    self.write(change);
+                }
+                Err(e) => refused.push(StepRefusal::new(index, e.code(), e.to_string())),
+            }
+        }
+        self.settlements.write(tx.id(), refused);
+        (self.effects).push(TxEffects::of(tx.sender, None, &all));
+    }
+
+    /// The one dispatch: the envelope, then the action (see [`ChainState::plan_action`]).
     fn plan(&self, tx: &Transaction, now_ms: u64) -> Result<Change, TxError> {
         self.check_envelope(tx, now_ms)?;
-        let mut change = match &tx.action {
+        self.plan_action(tx, &tx.action, now_ms)
+    }
+
+    /// The action's domain, then the domains that answer its events, then the allocation
+    /// locks; finally the postings, checked whole. `action` is the transaction's, or one
+    /// step of its batch.
+    fn plan_action(
+        &self,
+        tx: &Transaction,
+        action: &Action,
+        now_ms: u64,
+    ) -> Result<Change, TxError> {
+        let mut change = match action {
             Action::Token(a) => self.check_token(tx, a, now_ms)?,
             Action::Brand(a) => self.check_brand(tx, a, now_ms)?,
             Action::Alliance(a) => self.check_alliance(tx, a, now_ms)?,
@@ -330,7 +381,7 @@ impl ChainState {
             }
         }
         self.check_locks(&tx.sender, &change.postings, now_ms)?;
-        self.check_inventory_spends(&tx.action, &change.postings)?;
+        self.check_inventory_spends(action, &change.postings)?;
         self.ledger.check_postings(&change.postings)?;
         Ok(change)
     }
@@ -386,7 +437,11 @@ impl ChainState {
 
     /// Every domain that runs here, as its records.
     fn domains_mut(&mut self) -> Vec<&mut dyn DomainRecords> {
-        let mut out: Vec<&mut dyn DomainRecords> = vec![&mut self.anchors, &mut self.producers];
+        let mut out: Vec<&mut dyn DomainRecords> = vec![
+            &mut self.anchors,
+            &mut self.producers,
+            &mut self.settlements,
+        ];
         if let Some((_, b)) = &mut self.brand {
             out.push(b);
         }
@@ -409,7 +464,8 @@ impl ChainState {
     }
 
     fn domains(&self) -> Vec<&dyn DomainRecords> {
-        let mut out: Vec<&dyn DomainRecords> = vec![&self.anchors, &self.producers];
+        let mut out: Vec<&dyn DomainRecords> =
+            vec![&self.anchors, &self.producers, &self.settlements];
         if let Some((_, b)) = &self.brand {
             out.push(b);
         }

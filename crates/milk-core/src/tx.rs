@@ -128,14 +128,46 @@ impl Payload for Action {
     fn weight(&self) -> usize {
         match self {
             Action::Brand(BrandAction::ConvertBatch { items }) => items.len().max(1),
+            Action::Exchange(ExchangeAction::SettleBatch { steps }) => steps.len().max(1),
             _ => 1,
         }
     }
 
     fn max_bytes(&self) -> usize {
         match self {
-            Action::Brand(BrandAction::ConvertBatch { .. }) => crate::envelope::MAX_BATCH_TX_BYTES,
+            Action::Brand(BrandAction::ConvertBatch { .. })
+            | Action::Exchange(ExchangeAction::SettleBatch { .. }) => {
+                crate::envelope::MAX_BATCH_TX_BYTES
+            }
             _ => MAX_TX_BYTES,
+        }
+    }
+
+    fn recipients(&self) -> Vec<&Address> {
+        let Action::Exchange(ExchangeAction::SettleBatch { steps }) = self else {
+            return self.recipient().into_iter().collect();
+        };
+        (steps.iter())
+            .filter_map(|step| match step {
+                ExchangeAction::DeliverBuy { to, .. } => Some(to),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn embedded(&self) -> Vec<&SignedTransaction> {
+        fn order(a: &ExchangeAction) -> Option<&SignedTransaction> {
+            match a {
+                ExchangeAction::SettleSell { order } => Some(order.as_ref()),
+                _ => None,
+            }
+        }
+        match self {
+            Action::Exchange(ExchangeAction::SettleBatch { steps }) => {
+                steps.iter().filter_map(order).collect()
+            }
+            Action::Exchange(a) => order(a).into_iter().collect(),
+            _ => Vec::new(),
         }
     }
 }
@@ -391,6 +423,65 @@ mod tests {
         assert!(SignedTransaction::decode_checked(&empty.to_bytes()).is_err());
     }
 
+    #[test]
+    fn a_full_settlement_batch_of_the_longest_steps_fits_and_one_more_step_does_not_decode() {
+        use crate::exchange::settlement::MAX_SETTLEMENT_STEPS;
+        let customer = Keypair::from_label("alice");
+        let longest_chain: ChainId = "c".repeat(ChainId::MAX_LEN).parse().unwrap();
+        let order = |i: usize| {
+            Transaction {
+                chain: longest_chain.clone(),
+                sender: customer.address(),
+                sequence: i as u64,
+                expires_at_ms: u64::MAX,
+                action: Action::Exchange(ExchangeAction::Sell {
+                    amount: Amount::new(u128::MAX),
+                    min_out: Amount::new(u128::MAX),
+                }),
+            }
+            .sign(&customer)
+        };
+        let operator = Keypair::from_label("operator");
+        let batch = |n: usize| Transaction {
+            chain: longest_chain.clone(),
+            sender: operator.address(),
+            action: Action::Exchange(ExchangeAction::SettleBatch {
+                steps: (0..n)
+                    .map(|i| ExchangeAction::SettleSell {
+                        order: Box::new(order(i)),
+                    })
+                    .collect(),
+            }),
+            ..sample()
+        };
+        let full = batch(MAX_SETTLEMENT_STEPS).sign(&operator);
+        let bytes = full.to_bytes();
+        assert!(bytes.len() > MAX_TX_BYTES);
+        assert_eq!(SignedTransaction::decode_checked(&bytes), Ok(full.clone()));
+        assert_eq!(full.tx.action.weight(), MAX_SETTLEMENT_STEPS);
+        assert_eq!(full.tx.action.embedded().len(), MAX_SETTLEMENT_STEPS);
+        let over = batch(MAX_SETTLEMENT_STEPS + 1).sign(&operator);
+        assert!(matches!(
+            SignedTransaction::decode_checked(&over.to_bytes()),
+            Err(DecodeError::Invalid {
+                what: "settlement batch",
+                ..
+            })
+        ));
+        assert!(SignedTransaction::decode_checked(&batch(0).sign(&operator).to_bytes()).is_err());
+        // A batch holds settlement steps only: nothing else decodes inside one.
+        let mut inner = Writer::new();
+        inner.u8(57).u32(1);
+        ExchangeAction::SetFee { fee_bps: 1 }.encode_into(&mut inner);
+        assert!(matches!(
+            Action::from_bytes(&inner.into_bytes()),
+            Err(DecodeError::Invalid {
+                what: "settlement batch",
+                ..
+            })
+        ));
+    }
+
     fn arb_action() -> impl Strategy<Value = Action> {
         let addr = (0u8..4).prop_map(|i| Keypair::from_label(&format!("p{i}")).address());
         let addr2 = addr.clone();
@@ -457,7 +548,33 @@ mod tests {
                 chain: "skyway".parse().unwrap(),
                 seal: Hash(h),
             })),
+            prop::collection::vec((0u8..3, any::<[u8; 32]>(), any::<u128>()), 1..4).prop_map(
+                |steps| Action::Exchange(ExchangeAction::SettleBatch {
+                    steps: steps
+                        .into_iter()
+                        .map(|(kind, h, n)| arb_step(kind, h, n))
+                        .collect(),
+                })
+            ),
         ]
+    }
+
+    /// A settlement step of kind `kind` (a sale's settlement, release, or a delivery).
+    fn arb_step(kind: u8, h: [u8; 32], n: u128) -> ExchangeAction {
+        match kind {
+            0 => ExchangeAction::SettleSell {
+                order: Box::new(sample().sign(&Keypair::from_label("alice"))),
+            },
+            1 => ExchangeAction::ReleaseSell {
+                trade: Hash(h),
+                filled: n.is_multiple_of(2),
+            },
+            _ => ExchangeAction::DeliverBuy {
+                trade: Hash(h),
+                to: Keypair::from_label("bob").address(),
+                amount: Amount::new(n),
+            },
+        }
     }
 
     proptest! {

@@ -396,6 +396,7 @@ impl Model {
             | Action::Exchange(ExchangeAction::SettleSell { .. })
             | Action::Exchange(ExchangeAction::ReleaseSell { .. })
             | Action::Exchange(ExchangeAction::DeliverBuy { .. })
+            | Action::Exchange(ExchangeAction::SettleBatch { .. })
             | Action::Membership(MembershipAction::CheckIn)
             | Action::Membership(MembershipAction::BurnForLzm { .. })
             | Action::Membership(MembershipAction::CreditCoupon { .. })

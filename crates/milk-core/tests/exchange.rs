@@ -68,8 +68,12 @@ impl Net {
         tx.sign(key)
     }
 
-    /// Applies a signed transaction to its chain; on refusal nothing may have changed.
+    /// Verifies a signed transaction (its own signature and those it embeds), then applies
+    /// it to its chain; on refusal nothing may have changed.
     fn apply(&mut self, tx: &SignedTransaction) -> Result<(), &'static str> {
+        if let Err((_, e)) = tx.clone().verify() {
+            return Err(e.code());
+        }
         let state = if tx.tx.chain == ChainId::center() {
             &mut self.center
         } else {
@@ -162,6 +166,18 @@ impl Net {
 
     fn operator(&mut self, chain: &str, action: Action) -> Result<TxId, &'static str> {
         self.run(chain, &demo_key("operator"), action)
+    }
+
+    /// TICA's batch of settlement steps on `chain`; its transaction id.
+    fn settle_batch(
+        &mut self,
+        chain: &str,
+        steps: Vec<ExchangeAction>,
+    ) -> Result<TxId, &'static str> {
+        self.operator(
+            chain,
+            Action::Exchange(ExchangeAction::SettleBatch { steps }),
+        )
     }
 
     fn conserved(&self) {
@@ -554,7 +570,8 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
         TradeStatus::Refused("order_expired".into())
     );
 
-    // A forged order (signature of someone else) is not settled at all.
+    // A forged order (signature of someone else) is not settled at all: the settling
+    // transaction does not verify.
     let mut forged = net.sign(
         "cinema",
         &alice,
@@ -571,7 +588,7 @@ fn every_bad_order_is_refused_with_its_code_and_moves_nothing() {
                 order: Box::new(forged)
             })
         ),
-        Err("bad_signature")
+        Err("bad_order_signature")
     );
     // Nor is anything else dressed as an order, nor anything from a customer.
     let transfer = net.sign(
@@ -2039,4 +2056,136 @@ fn apply_in_cinemas_sector(net: &mut Net) -> Result<TxId, &'static str> {
     };
     let apply = Action::Alliance(AllianceAction::Apply { application });
     net.run("center", &Keypair::from_label("nine-screens"), apply)
+}
+
+/// Two customers' sales and a purchase settled step by step on one network, and in batches
+/// on another: every trade, balance and escrow ends the same, and the batch records only
+/// the steps that changed nothing (one done already, one of no trade), holding back none.
+#[test]
+fn a_batch_settles_each_step_exactly_as_if_sent_alone() {
+    let (alice, bob) = (demo_key("alice"), demo_key("bob"));
+    let (mut one, mut batched) = (Net::new(), Net::new());
+    let mut orders = Vec::new();
+    for net in [&mut one, &mut batched] {
+        orders = vec![
+            net.sell(&alice, 10_000, 1).unwrap(),
+            net.sell(&bob, 4_000, 1).unwrap(),
+        ];
+    }
+    let settle = |o: &SignedTransaction| ExchangeAction::SettleSell {
+        order: Box::new(o.clone()),
+    };
+    let release = |o: &SignedTransaction| ExchangeAction::ReleaseSell {
+        trade: o.tx.id(),
+        filled: true,
+    };
+    for o in &orders {
+        one.operator("center", Action::Exchange(settle(o))).unwrap();
+        one.operator("cinema", Action::Exchange(release(o)))
+            .unwrap();
+    }
+    let unknown = milk_core::Hash([9; 32]);
+    let steps = vec![
+        settle(&orders[0]),
+        settle(&orders[1]),
+        settle(&orders[0]),
+        ExchangeAction::CompleteBuy {
+            trade: unknown,
+            delivered: true,
+        },
+    ];
+    let batch = batched.settle_batch("center", steps).unwrap();
+    let refused = batched.center.settlement_refusals(&batch).unwrap();
+    let codes: Vec<_> = refused.iter().map(|r| (r.index, r.code.as_str())).collect();
+    assert_eq!(codes, [(2, "trade_closed"), (3, "unknown_trade")]);
+    let releases = orders.iter().map(release).collect();
+    let batch = batched.settle_batch("cinema", releases).unwrap();
+    assert!(batched.brand.settlement_refusals(&batch).is_none());
+
+    // The purchase: delivered on the brand chain, completed on the center chain.
+    let mut buys = Vec::new();
+    for net in [&mut one, &mut batched] {
+        let id = net.buy(&bob, OrderSize::Tokens(Amount::new(3_000)), u128::MAX);
+        buys.push(id.unwrap());
+    }
+    let deliver = ExchangeAction::DeliverBuy {
+        trade: buys[0],
+        to: bob.address(),
+        amount: Amount::new(3_000),
+    };
+    let complete = ExchangeAction::CompleteBuy {
+        trade: buys[0],
+        delivered: true,
+    };
+    one.operator("cinema", Action::Exchange(deliver.clone()))
+        .unwrap();
+    one.operator("center", Action::Exchange(complete.clone()))
+        .unwrap();
+    batched.settle_batch("cinema", vec![deliver]).unwrap();
+    batched.settle_batch("center", vec![complete]).unwrap();
+
+    let ids = orders.iter().map(|o| o.tx.id()).chain([buys[0]]);
+    for id in ids {
+        let trade = |net: &Net| net.center.exchange().unwrap().trade(&id).cloned();
+        assert_eq!(trade(&one), trade(&batched));
+        assert_eq!(trade(&batched).unwrap().status, TradeStatus::Filled);
+    }
+    let (c, e) = (one.g.exchange.as_ref().unwrap(), *ESCROW);
+    for who in [alice.address(), bob.address(), c.liquidity, c.fees, e] {
+        assert_eq!(one.mlk(&who), batched.mlk(&who), "MLK of {who}");
+        assert_eq!(one.cine(&who), batched.cine(&who), "CINE of {who}");
+    }
+    assert_eq!(one.position(), batched.position());
+    batched.conserved();
+}
+
+/// A batch is TICA's, of 1 to 512 settlement steps, each order in it signed by its
+/// customer; anything else is refused whole and changes nothing.
+#[test]
+fn a_bad_batch_is_refused_whole() {
+    let mut net = Net::new();
+    let alice = demo_key("alice");
+    let order = net.sell(&alice, 1_000, 1).unwrap();
+    let step = ExchangeAction::SettleSell {
+        order: Box::new(order.clone()),
+    };
+    let batch = |steps| Action::Exchange(ExchangeAction::SettleBatch { steps });
+    assert_eq!(
+        net.run("center", &alice, batch(vec![step.clone()])),
+        Err("not_operator")
+    );
+    assert_eq!(net.operator("center", batch(Vec::new())), Err("batch_size"));
+    let too_many = vec![step.clone(); 513];
+    assert_eq!(net.operator("center", batch(too_many)), Err("batch_size"));
+    let not_a_step = ExchangeAction::SetFee { fee_bps: 10 };
+    assert_eq!(
+        net.operator("center", batch(vec![step.clone(), not_a_step])),
+        Err("not_a_step")
+    );
+    let mut forged = order.clone();
+    forged.signature = demo_key("bob").sign(&forged.tx.id().0);
+    let forged = ExchangeAction::SettleSell {
+        order: Box::new(forged),
+    };
+    assert_eq!(
+        net.operator("center", batch(vec![step.clone(), forged])),
+        Err("bad_order_signature")
+    );
+    // Nothing of these settled the sale: a good batch still does.
+    assert!(
+        net.center
+            .exchange()
+            .unwrap()
+            .trade(&order.tx.id())
+            .is_none()
+    );
+    net.settle_batch("center", vec![step]).unwrap();
+    let trade = net
+        .center
+        .exchange()
+        .unwrap()
+        .trade(&order.tx.id())
+        .cloned();
+    assert_eq!(trade.unwrap().status, TradeStatus::Filled);
+    net.conserved();
 }

@@ -125,6 +125,14 @@ pub enum ExchangeAction<O> {
         /// Tokens, base units.
         amount: Amount,
     },
+    /// TICA's settlement steps for many trades in one transaction (either chain): each a
+    /// `SettleSell`, `CompleteBuy`, `ReleaseSell` or `DeliverBuy`, applied on its own, in
+    /// order (see [`crate::exchange::settlement`]); 1 to
+    /// [`MAX_SETTLEMENT_STEPS`](crate::exchange::settlement::MAX_SETTLEMENT_STEPS).
+    SettleBatch {
+        /// The steps.
+        steps: Vec<ExchangeAction<O>>,
+    },
 }
 
 /// How an order is sized.
@@ -189,7 +197,19 @@ impl<O> ExchangeAction<O> {
             | Self::Buy { .. }
             | Self::CompleteBuy { .. }
             | Self::SettleSell { .. } => "exchange",
+            Self::SettleBatch { .. } => "settlement",
         }
+    }
+
+    /// Whether it is one of TICA's settlement steps, which a batch may hold.
+    pub fn is_step(&self) -> bool {
+        matches!(
+            self,
+            Self::SettleSell { .. }
+                | Self::CompleteBuy { .. }
+                | Self::ReleaseSell { .. }
+                | Self::DeliverBuy { .. }
+        )
     }
 
     const ORACLE_PRICE: u8 = 15;
@@ -205,6 +225,7 @@ impl<O> ExchangeAction<O> {
     const SET_FEE: u8 = 46;
     const SET_FLOOR: u8 = 47;
     const SET_MAX_PRICE: u8 = 48;
+    const SETTLE_BATCH: u8 = 57;
 
     /// The wire tags of these actions.
     pub const TAGS: &'static [u8] = &[
@@ -221,6 +242,7 @@ impl<O> ExchangeAction<O> {
         Self::SET_FEE,
         Self::SET_FLOOR,
         Self::SET_MAX_PRICE,
+        Self::SETTLE_BATCH,
     ];
 }
 
@@ -295,6 +317,12 @@ impl<O: Encode> ExchangeAction<O> {
             Self::DeliverBuy { trade, to, amount } => {
                 w.u8(Self::DELIVER_BUY).put(trade).put(to).put(amount);
             }
+            Self::SettleBatch { steps } => {
+                w.u8(Self::SETTLE_BATCH).u32(steps.len() as u32);
+                for step in steps {
+                    step.encode_into(w);
+                }
+            }
         }
     }
 }
@@ -366,10 +394,36 @@ impl<O: Decode> ExchangeAction<O> {
                 to: r.get()?,
                 amount: r.get()?,
             }),
+            Self::SETTLE_BATCH => Self::decode_steps(r),
             tag => Err(DecodeError::UnknownTag {
                 what: "action",
                 tag,
             }),
         }
+    }
+
+    /// A batch's steps: 1 to [`MAX_SETTLEMENT_STEPS`], each a settlement step (never
+    /// another batch).
+    fn decode_steps(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        use crate::exchange::settlement::MAX_SETTLEMENT_STEPS;
+        let count = r.u32()? as usize;
+        if count == 0 || count > MAX_SETTLEMENT_STEPS {
+            return Err(DecodeError::Invalid {
+                what: "settlement batch",
+                reason: format!("{count} steps; 1 to {MAX_SETTLEMENT_STEPS} allowed"),
+            });
+        }
+        let mut steps = Vec::with_capacity(count);
+        for _ in 0..count {
+            let step = Self::decode_fields(r.u8()?, r)?;
+            if !step.is_step() {
+                return Err(DecodeError::Invalid {
+                    what: "settlement batch",
+                    reason: "only settlement steps may be batched".into(),
+                });
+            }
+            steps.push(step);
+        }
+        Ok(Self::SettleBatch { steps })
     }
 }

@@ -164,6 +164,15 @@ pub enum ExchangeError {
     /// The customer's order expired before it settled.
     #[error("the order expired before it could settle")]
     OrderExpired,
+    /// A settlement batch holding something other than settlement steps.
+    #[error("a settlement batch holds only settlement steps")]
+    NotAStep,
+    /// A settlement batch of no steps or too many.
+    #[error("a settlement batch holds 1 to {max} steps")]
+    BatchSize {
+        /// The most a batch may hold.
+        max: usize,
+    },
 }
 
 impl ExchangeError {
@@ -202,6 +211,8 @@ impl ExchangeError {
             ExchangeError::BuysSettling => "buys_settling",
             ExchangeError::ReserveShort { .. } => "reserve_short",
             ExchangeError::OrderExpired => "order_expired",
+            ExchangeError::BatchSize { .. } => "batch_size",
+            ExchangeError::NotAStep => "not_a_step",
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod audit;
 pub mod desk;
 pub mod error;
 pub(crate) mod needs;
+pub mod settlement;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::exchange::curve::{Curve, Side};
 use crate::hash::TxId;

@@ -9,6 +9,7 @@ use crate::exchange::Fill;
 use crate::exchange::curve::{Curve, MarketError, MlkPrice, Side};
 use crate::exchange::desk::{Delivery, Desk, DeskWrite, Escrow, EscrowStatus};
 use crate::exchange::oracle::Unpriced;
+use crate::exchange::settlement::MAX_SETTLEMENT_STEPS;
 use crate::exchange::{ESCROW, Exchange, ExchangeWrite, MarketEntry, Trade, TradeStatus};
 use crate::keys;
 use crate::state::{ChainState, Change, Event};
@@ -361,7 +362,24 @@ impl ChainState {
             ExchangeAction::DeliverBuy { trade, to, amount } => {
                 self.deliver_buy(tx, trade, to, amount, now_ms)
             }
+            ExchangeAction::SettleBatch { steps } => self.settle_batch(tx, steps),
         }
+    }
+
+    /// `SettleBatch`, as a whole: TICA's, of 1 to [`MAX_SETTLEMENT_STEPS`] steps. It
+    /// changes nothing itself; applying it checks and writes each step on its own
+    /// (`ChainState::apply_steps`), so this is all a batch can be refused for.
+    fn settle_batch(&self, tx: &Transaction, steps: &[ExchangeAction]) -> Result<Change, TxError> {
+        self.operator_only(tx)?;
+        if steps.is_empty() || steps.len() > MAX_SETTLEMENT_STEPS {
+            return Err(TxError::Exchange(ExchangeError::BatchSize {
+                max: MAX_SETTLEMENT_STEPS,
+            }));
+        }
+        if !steps.iter().all(ExchangeAction::is_step) {
+            return Err(TxError::Exchange(ExchangeError::NotAStep));
+        }
+        Ok(Change::default())
     }
 
     /// `OraclePrice`: MLK's price in KRW, as the oracle observed it (center chain; the oracle
@@ -752,10 +770,8 @@ impl ChainState {
         ) {
             return Err(TxError::Exchange(ExchangeError::NotASale));
         }
+        // Its signature was checked with the settling transaction's own (`Payload::embedded`).
         let id = order.tx.id();
-        if !keys::verify(&order.tx.sender, &id.0, &order.signature) {
-            return Err(TxError::Ledger(LedgerError::BadSignature));
-        }
         // A partner's chain whose market is not open gets its sale refused, recorded, so the
         // brand chain gives the tokens back.
         let market = exchange.market_of_chain(&order.tx.chain).map(|(a, _)| *a);
