@@ -9,9 +9,10 @@
 
 use super::{RedbStore, StoreError};
 use milk_core::codec::{Reader, Writer};
-use milk_core::state::TxEffects;
+use milk_core::state::{BalanceChange, TxEffects};
 use milk_core::{Address, Amount, Symbol};
 use redb::{ReadableDatabase, TableDefinition, WriteTransaction};
+use std::collections::HashMap;
 
 pub(crate) const HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("history");
 
@@ -38,12 +39,7 @@ fn key(account: &Address, height: u64, index: u32) -> Vec<u8> {
     k
 }
 
-fn encode_changes(effects: &TxEffects, account: &Address) -> Vec<u8> {
-    let mine: Vec<_> = effects
-        .changes
-        .iter()
-        .filter(|c| c.account == *account)
-        .collect();
+fn encode_changes(mine: &[&BalanceChange]) -> Vec<u8> {
     let mut w = Writer::new();
     w.u32(mine.len() as u32);
     for c in mine {
@@ -81,9 +77,15 @@ pub(crate) fn write(
 ) -> Result<(), StoreError> {
     let mut table = tx.open_table(HISTORY)?;
     for (index, e) in effects.iter().enumerate() {
+        // Each account's changes, gathered in one pass: a batch concerns many accounts.
+        let mut by_account: HashMap<Address, Vec<&BalanceChange>> = HashMap::new();
+        for c in &e.changes {
+            by_account.entry(c.account).or_default().push(c);
+        }
         for account in e.accounts() {
             let k = key(&account, height, index as u32);
-            table.insert(k.as_slice(), encode_changes(e, &account).as_slice())?;
+            let mine = by_account.get(&account).map_or(&[][..], Vec::as_slice);
+            table.insert(k.as_slice(), encode_changes(mine).as_slice())?;
         }
     }
     Ok(())

@@ -108,7 +108,7 @@ impl Escrow {
 
     /// Decodes an escrow record.
     pub fn from_record(value: &[u8]) -> Option<Escrow> {
-        let seller = Address::from_bytes(value.get(..32)?.try_into().ok()?).ok()?;
+        let seller = Address::from_stored(value.get(..32)?.try_into().ok()?);
         let amount = u128::from_be_bytes(value.get(32..48)?.try_into().ok()?);
         let min_out = u128::from_be_bytes(value.get(48..64)?.try_into().ok()?);
         let status = match value.get(64)? {
@@ -157,7 +157,7 @@ pub struct Delivery {
 impl Delivery {
     /// Decodes a delivery record.
     pub fn from_record(value: &[u8]) -> Option<Delivery> {
-        let to = Address::from_bytes(value.get(..32)?.try_into().ok()?).ok()?;
+        let to = Address::from_stored(value.get(..32)?.try_into().ok()?);
         let amount = u128::from_be_bytes(value.get(32..48)?.try_into().ok()?);
         let delivered = match value.get(48..)? {
             [0] => false,

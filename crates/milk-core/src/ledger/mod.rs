@@ -171,21 +171,12 @@ pub struct TxEffects {
 impl TxEffects {
     /// What `postings`, sent by `sender` in an action naming `named`, change.
     pub fn of(sender: Address, named: Option<Address>, postings: &Postings) -> TxEffects {
-        // (account, asset) → (credited, debited)
-        let mut net: Vec<((Address, Symbol), (u128, u128))> = Vec::new();
+        // (account, asset) → (credited, debited): a batch's postings are many.
+        let mut net: std::collections::BTreeMap<(Address, Symbol), (u128, u128)> =
+            std::collections::BTreeMap::new();
         for (account, asset, amount, credit) in effects(postings) {
-            let i = match net.iter().position(|(k, _)| *k == (account, asset)) {
-                Some(i) => i,
-                None => {
-                    net.push(((account, asset), (0, 0)));
-                    net.len() - 1
-                }
-            };
-            let side = if credit {
-                &mut net[i].1.0
-            } else {
-                &mut net[i].1.1
-            };
+            let (credited, debited) = net.entry((account, asset)).or_default();
+            let side = if credit { credited } else { debited };
             *side = side.saturating_add(amount.units());
         }
         let changes = net
@@ -208,9 +199,10 @@ impl TxEffects {
     /// Every account concerned, each once: the sender first.
     pub fn accounts(&self) -> Vec<Address> {
         let mut out = vec![self.sender];
+        let mut seen = std::collections::BTreeSet::from([self.sender]);
         let changed = self.changes.iter().map(|c| c.account);
         for a in self.named.into_iter().chain(changed) {
-            if !out.contains(&a) {
+            if seen.insert(a) {
                 out.push(a);
             }
         }
