@@ -129,8 +129,11 @@ pub fn gather(
                     buys.insert(t.tx.id());
                     true
                 }
-                Action::Exchange(ExchangeAction::CompleteBuy { trade, .. }) => buys.contains(trade),
-                Action::Exchange(ExchangeAction::SettleSell { order }) => order.tx.chain == *chain,
+                Action::Exchange(a) => steps(a).any(|step| match step {
+                    ExchangeAction::CompleteBuy { trade, .. } => buys.contains(trade),
+                    ExchangeAction::SettleSell { order } => order.tx.chain == *chain,
+                    _ => false,
+                }),
                 _ => false,
             };
             if about {
@@ -139,6 +142,14 @@ pub fn gather(
         }
     }
     out
+}
+
+/// An exchange action's settlement steps: a batch's, or the action itself.
+fn steps(action: &ExchangeAction) -> Box<dyn Iterator<Item = &ExchangeAction> + '_> {
+    match action {
+        ExchangeAction::SettleBatch { steps } => Box::new(steps.iter()),
+        other => Box::new(std::iter::once(other)),
+    }
 }
 
 /// Every piece of evidence checked (TICA's operator key is `operator`), or the first bad one.
@@ -171,17 +182,22 @@ pub fn disagreements(
     let mut bought = HashMap::new();
     let mut completed = HashMap::new();
     for c in checked {
-        match &c.tx.tx.action {
-            Action::Exchange(ExchangeAction::SettleSell { order }) => {
-                settled.insert(order.tx.id(), (**order).clone());
+        let Action::Exchange(action) = &c.tx.tx.action else {
+            continue;
+        };
+        for step in steps(action) {
+            match step {
+                ExchangeAction::SettleSell { order } => {
+                    settled.insert(order.tx.id(), (**order).clone());
+                }
+                ExchangeAction::Buy { .. } => {
+                    bought.insert(c.tx.tx.id(), c.tx.tx.sender);
+                }
+                ExchangeAction::CompleteBuy { trade, delivered } => {
+                    completed.insert(*trade, (*delivered, c.height));
+                }
+                _ => {}
             }
-            Action::Exchange(ExchangeAction::Buy { .. }) => {
-                bought.insert(c.tx.tx.id(), c.tx.tx.sender);
-            }
-            Action::Exchange(ExchangeAction::CompleteBuy { trade, delivered }) => {
-                completed.insert(*trade, (*delivered, c.height));
-            }
-            _ => {}
         }
     }
     let (escrows, deliveries) = milk_core::exchange::audit::desk_records(brand);

@@ -962,14 +962,19 @@ fn audit_export_checks_trades_offline(home: &Path, url: &str, dir: &Path) {
         std::fs::write(&file, format!("{header}\n{rest}")).unwrap();
         milk(home, url, &["verify", "--file", f])
     };
-    // Without the center chain's settlement of a sale that released tokens to TICA.
+    // Without the center chain's settlement of a sale that released tokens to TICA (sent
+    // alone or in a batch of TICA's settlement steps).
     let settles = |e: &serde_json::Value| {
+        use milk_core::tx::{Action, ExchangeAction};
         let tx = hex::decode(e["tx"].as_str().unwrap()).unwrap();
         let tx = <milk_core::tx::SignedTransaction as milk_core::codec::Decode>::from_bytes(&tx);
-        matches!(
-            tx.unwrap().tx.action,
-            milk_core::tx::Action::Exchange(milk_core::tx::ExchangeAction::SettleSell { .. })
-        )
+        match tx.unwrap().tx.action {
+            Action::Exchange(ExchangeAction::SettleSell { .. }) => true,
+            Action::Exchange(ExchangeAction::SettleBatch { steps }) => {
+                (steps.iter()).any(|s| matches!(s, ExchangeAction::SettleSell { .. }))
+            }
+            _ => false,
+        }
     };
     let mut cut = header.clone();
     cut["center"]

@@ -13,6 +13,9 @@ use axum::{Json, Router};
 use milk_api::chain::{ChangeView, HistoryLineView, HistoryView};
 use milk_core::Address;
 use milk_core::block::Block;
+use milk_core::codec::Decode;
+use milk_core::tx::{Action, ExchangeAction};
+use milk_store::ChainStore;
 use milk_store::{HistoryLine, MAX_HISTORY_PAGE};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -135,7 +138,7 @@ fn chain_lines(
             block = Some(load_block(handle, line.height)?);
         }
         let b = block.as_ref().expect("just loaded");
-        out.push(line_view(handle, b, line)?);
+        out.push(line_view(handle, b, line, addr)?);
     }
     Ok(out)
 }
@@ -144,13 +147,17 @@ fn line_view(
     handle: &ChainHandle,
     block: &Block,
     line: HistoryLine,
+    addr: &Address,
 ) -> Result<HistoryLineView, ApiError> {
     let tx = block
         .txs
         .get(line.index as usize)
         .ok_or_else(|| ApiError::internal("history", "a line names no transaction"))?;
-    let action =
-        serde_json::to_value(&tx.tx.action).map_err(|e| ApiError::internal("history", e))?;
+    let action = match &tx.tx.action {
+        Action::Exchange(ExchangeAction::SettleBatch { steps }) => batch_view(handle, steps, addr),
+        other => serde_json::to_value(other),
+    }
+    .map_err(|e| ApiError::internal("history", e))?;
     let kind = action["type"].as_str().unwrap_or(tx.tx.action.kind());
     let changes = line
         .changes
@@ -179,4 +186,36 @@ fn line_view(
         changes,
         action,
     })
+}
+
+/// A settlement batch as one account's history shows it: the step of that account's own
+/// trade (never the other customers' steps in the batch), or, for an account none of them
+/// is about (TICA's), what the batch held.
+fn batch_view(
+    handle: &ChainHandle,
+    steps: &[ExchangeAction],
+    addr: &Address,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let own = steps.iter().find(|step| step_concerns(handle, step, addr));
+    match own {
+        Some(step) => serde_json::to_value(step),
+        None => Ok(serde_json::json!({ "type": "settle_batch", "steps": steps.len() })),
+    }
+}
+
+/// Whether a settlement step is about `addr`'s trade.
+fn step_concerns(handle: &ChainHandle, step: &ExchangeAction, addr: &Address) -> bool {
+    use milk_core::exchange::{Escrow, Trade, desk, record};
+    let read = |key: Vec<u8>| handle.store.record(&key).ok().flatten();
+    match step {
+        ExchangeAction::SettleSell { order } => order.tx.sender == *addr,
+        ExchangeAction::DeliverBuy { to, .. } => to == addr,
+        ExchangeAction::CompleteBuy { trade, .. } => read(record::trade(trade))
+            .and_then(|v| Trade::from_bytes(&v).ok())
+            .is_some_and(|t| t.user == *addr),
+        ExchangeAction::ReleaseSell { trade, .. } => read(desk::record::escrow(trade))
+            .and_then(|v| Escrow::from_record(&v))
+            .is_some_and(|e| e.seller == *addr),
+        _ => false,
+    }
 }

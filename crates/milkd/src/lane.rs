@@ -15,8 +15,9 @@ pub use crate::lanes::{Lane, LaneError};
 use crate::node::{ChainHandle, Node, SendError};
 use crate::submit::{Refusal, Submitted, submit_verified};
 use crate::worker::SubmitError;
+use milk_core::exchange::settlement::{self, MAX_SETTLEMENT_STEPS, StepRefusal};
 use milk_core::state::TxError;
-use milk_core::tx::{Action, Transaction};
+use milk_core::tx::{Action, ExchangeAction, Transaction, TxId};
 use milk_core::{ChainId, Keypair};
 use milk_store::{ChainStore, TxLocation};
 use std::sync::{Arc, Weak};
@@ -68,11 +69,13 @@ async fn run(
                 }
             },
         };
-        let outcomes = send_batch(&node, &handle, &key, sequence, &batch).await;
-        // Every outcome is in; after a refusal the next batch is numbered from what is
-        // committed, and the steps dropped behind the refused one go first in it.
-        let clean = outcomes.iter().all(Result::is_ok);
-        next = clean.then_some(sequence + batch.len() as u64);
+        let (outcomes, sent) = send_batch(&node, &handle, &key, sequence, &batch).await;
+        // Every outcome is in; after a refused transaction the next batch is numbered from
+        // what is committed, and the steps dropped behind the refused one go first in it.
+        // (A step refused inside a committed batch used no number of its own.)
+        let clean =
+            (outcomes.iter()).all(|o| matches!(o, Ok(_) | Err(LaneError::StepRefused { .. })));
+        next = clean.then_some(sequence + sent as u64);
         let mut clashed = false;
         for ((action, reply, tries), outcome) in batch.into_iter().zip(outcomes) {
             match outcome {
@@ -127,45 +130,114 @@ fn renumber(e: &LaneError) -> bool {
     }
 }
 
+/// How a lane batch travels: settlement steps together in one `SettleBatch` transaction
+/// (up to [`MAX_SETTLEMENT_STEPS`] each), every other action in one of its own. Each holds
+/// the positions, in the lane batch, of the steps it carries.
+fn transactions(batch: &[Step]) -> Vec<(Action, Vec<usize>)> {
+    let mut out: Vec<(Action, Vec<usize>)> = Vec::new();
+    let mut steps: Vec<usize> = Vec::new();
+    for (i, (action, _, _)) in batch.iter().enumerate() {
+        match action {
+            Action::Exchange(a) if a.is_step() => steps.push(i),
+            other => out.push((other.clone(), vec![i])),
+        }
+    }
+    for chunk in steps.chunks(MAX_SETTLEMENT_STEPS) {
+        let steps = (chunk.iter())
+            .filter_map(|i| match &batch[*i].0 {
+                Action::Exchange(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        let action = Action::Exchange(ExchangeAction::SettleBatch { steps });
+        out.push((action, chunk.to_vec()));
+    }
+    out
+}
+
+/// Signs and sends a lane batch, numbered from `first`: each step's outcome, in order, and
+/// how many transactions carried them.
 async fn send_batch(
     node: &Node,
     handle: &ChainHandle,
     key: &Keypair,
     first: u64,
     batch: &[Step],
-) -> Vec<Result<TxLocation, LaneError>> {
+) -> (Vec<Result<TxLocation, LaneError>>, usize) {
     let expires_at_ms = node.clock.now_ms() + LANE_TX_LIFETIME_MS;
-    let mut txs = Vec::with_capacity(batch.len());
-    for (i, (action, _, _)) in batch.iter().enumerate() {
-        let tx = Transaction {
-            chain: handle.spec.id.clone(),
-            sender: key.address(),
-            sequence: first + i as u64,
-            expires_at_ms,
-            action: action.clone(),
-        };
-        match tx.sign(key).verify() {
-            Ok(v) => txs.push(v),
-            Err((_, e)) => {
-                let refused = LaneError::Refused(Refusal::Invalid(e));
-                return batch.iter().map(|_| Err(refused.clone())).collect();
+    let units = transactions(batch);
+    // The node's own signatures, made here: checking them again would only cost time, and
+    // the orders a settlement embeds come from committed blocks or were checked on arrival.
+    let spent = crate::cpu::Spent::start(&node.metrics.cpu.signatures);
+    let txs: Vec<_> = (units.iter().enumerate())
+        .map(|(i, (action, _))| {
+            Transaction {
+                chain: handle.spec.id.clone(),
+                sender: key.address(),
+                sequence: first + i as u64,
+                expires_at_ms,
+                action: action.clone(),
             }
-        }
-    }
+            .sign_own(key)
+        })
+        .collect();
+    drop(spent);
+    let ids: Vec<_> = txs.iter().map(|t| t.id()).collect();
+    let all = |e: LaneError| (batch.iter().map(|_| Err(e.clone())).collect(), units.len());
     let answers = match submit_verified(handle, txs, true, None).await {
         Ok(answers) => answers,
-        Err(SendError::Busy) => return batch.iter().map(|_| Err(LaneError::Busy)).collect(),
-        Err(SendError::Stopped) => return batch.iter().map(|_| Err(LaneError::Halted)).collect(),
+        Err(SendError::Busy) => return all(LaneError::Busy),
+        Err(SendError::Stopped) => return all(LaneError::Halted),
     };
-    answers
-        .into_iter()
-        .map(|(_, submitted)| match submitted {
+    let mut out: Vec<Result<TxLocation, LaneError>> =
+        batch.iter().map(|_| Err(LaneError::Halted)).collect();
+    for (((action, positions), id), (_, submitted)) in units.iter().zip(&ids).zip(answers) {
+        let outcome = match submitted {
             Submitted::Committed(loc) => Ok(loc),
             Submitted::Refused(r) => Err(LaneError::Refused(r)),
             Submitted::Halted => Err(LaneError::Halted),
             Submitted::Pending => Err(LaneError::Internal("accepted without a receipt".into())),
-        })
-        .collect()
+        };
+        let refused = match (&outcome, action) {
+            (Ok(_), Action::Exchange(ExchangeAction::SettleBatch { .. })) => {
+                let point = format!("batch:{}", handle.spec.id);
+                crate::exchange::settlement::crash_point(node, &point);
+                refusals(handle, id)
+            }
+            _ => Ok(Vec::new()),
+        };
+        for (n, position) in positions.iter().enumerate() {
+            out[*position] = step_outcome(&outcome, &refused, n);
+        }
+    }
+    (out, units.len())
+}
+
+/// The refused steps a committed settlement batch recorded.
+fn refusals(handle: &ChainHandle, id: &TxId) -> Result<Vec<StepRefusal>, LaneError> {
+    match handle.store.record(&settlement::key(id)) {
+        Ok(None) => Ok(Vec::new()),
+        Ok(Some(v)) => settlement::decode(&v)
+            .ok_or_else(|| LaneError::Internal("a malformed settlement record".into())),
+        Err(e) => Err(LaneError::Internal(e.to_string())),
+    }
+}
+
+/// What became of the `n`th step of a transaction whose outcome is `outcome`.
+fn step_outcome(
+    outcome: &Result<TxLocation, LaneError>,
+    refused: &Result<Vec<StepRefusal>, LaneError>,
+    n: usize,
+) -> Result<TxLocation, LaneError> {
+    let loc = outcome.clone()?;
+    let refused = refused.as_ref().map_err(Clone::clone)?;
+    match refused.iter().find(|r| r.index as usize == n) {
+        Some(r) => Err(LaneError::StepRefused {
+            code: r.code.clone(),
+            message: r.message.clone(),
+        }),
+        None => Ok(loc),
+    }
 }
 
 /// The lane of `chain`, started on first use, if the node holds the operator's key.

@@ -23,6 +23,14 @@ pub enum LaneError {
     UnknownChain,
     /// The store could not be read.
     Internal(String),
+    /// A settlement step, sent in a batch that committed, changed nothing: the batch
+    /// recorded why.
+    StepRefused {
+        /// The rule's stable code (`trade_closed`: the step was done before).
+        code: String,
+        /// What a person reads.
+        message: String,
+    },
 }
 
 impl LaneError {
@@ -34,6 +42,7 @@ impl LaneError {
             LaneError::Busy => "chain_busy",
             LaneError::UnknownChain => "unknown_chain",
             LaneError::Internal(_) => "internal",
+            LaneError::StepRefused { .. } => "step_refused",
         }
     }
 
@@ -63,6 +72,9 @@ impl std::fmt::Display for LaneError {
             LaneError::Busy => f.write_str("the chain did not take the batch"),
             LaneError::UnknownChain => f.write_str("no such chain"),
             LaneError::Internal(e) => write!(f, "internal error: {e}"),
+            LaneError::StepRefused { code, message } => {
+                write!(f, "the step was refused: {message} ({code})")
+            }
         }
     }
 }

@@ -59,9 +59,9 @@ fn store_err(e: impl std::fmt::Display) -> DriveError {
     DriveError::Store(e.to_string())
 }
 
-/// Stops the process right after `point` (`sell:1`, `buy:2`, …) when the node was started
-/// with that crash point: for fault-injection tests of recovery.
-fn crash_point(node: &Node, point: &str) {
+/// Stops the process right after `point` (`sell:1`, `buy:2`, `batch:center`, …) when the
+/// node was started with that crash point: for fault-injection tests of recovery.
+pub(crate) fn crash_point(node: &Node, point: &str) {
     if node.config.crash_after.as_deref() == Some(point) {
         tracing::warn!(point, "crash point reached: stopping abruptly");
         std::process::abort();
@@ -131,6 +131,9 @@ async fn step(node: &Arc<Node>, chain: &ChainId, action: Action) -> Result<(), D
     let lane = crate::lane::get(node, chain).ok_or(DriveError::NoOperator)?;
     match lane.submit(action).await {
         Ok(_) => Ok(()),
+        Err(LaneError::StepRefused { code, .. }) if code == ExchangeError::TradeClosed.code() => {
+            Ok(())
+        }
         Err(e)
             if matches!(
                 e.chain_error(),
@@ -203,13 +206,41 @@ pub async fn drive_buy(node: &Arc<Node>, id: TxId) -> Result<(), DriveError> {
     .await
 }
 
-/// Finds every open trade and drives it; returns how many were finished.
+/// Finds every open trade and drives them all at once, so their steps travel together in
+/// the lanes' batches; returns how many were finished.
 pub async fn recover(node: &Arc<Node>) -> Result<usize, DriveError> {
     if node.operator_key.is_none() {
         return Ok(0);
     }
+    let mut drives = tokio::task::JoinSet::new();
+    for (chain, order) in locked_sales(node)? {
+        let node = node.clone();
+        drives.spawn(async move {
+            let id = order.tx.id();
+            (id, drive_sell(&node, &chain, &order).await)
+        });
+    }
+    for id in pending_buys(node)? {
+        let node = node.clone();
+        drives.spawn(async move { (id, drive_buy(&node, id).await) });
+    }
     let mut done = 0;
-    // Sales: escrows still locked on brand chains.
+    while let Some(joined) = drives.join_next().await {
+        match joined {
+            Ok((_, Ok(()))) => done += 1,
+            Ok((_, Err(DriveError::Busy))) => {}
+            Ok((id, Err(e))) => {
+                tracing::warn!(trade = %id, error = %e, "recovery: trade still open")
+            }
+            Err(e) => tracing::warn!(error = %e, "recovery: a drive failed"),
+        }
+    }
+    Ok(done)
+}
+
+/// Sales whose tokens are still locked on a brand chain, with their chain and order.
+fn locked_sales(node: &Node) -> Result<Vec<(milk_core::ChainId, SignedTransaction)>, DriveError> {
+    let mut out = Vec::new();
     for handle in node.chain_handles() {
         if handle.spec.partner.is_none() {
             continue;
@@ -228,35 +259,26 @@ pub async fn recover(node: &Arc<Node>) -> Result<usize, DriveError> {
             let Some(block) = handle.store.block(loc.height).map_err(store_err)? else {
                 continue;
             };
-            let Some(order) = block.txs.get(loc.index as usize) else {
-                continue;
-            };
-            match drive_sell(node, &handle.spec.id, order).await {
-                Ok(()) => done += 1,
-                Err(DriveError::Busy) => {}
-                Err(e) => tracing::warn!(trade = %id, error = %e, "recovery: sale still open"),
+            if let Some(order) = block.txs.get(loc.index as usize) {
+                out.push((handle.spec.id.clone(), order.clone()));
             }
         }
     }
-    // Buys: pending on the center chain.
+    Ok(out)
+}
+
+/// Buys pending on the center chain.
+fn pending_buys(node: &Node) -> Result<Vec<TxId>, DriveError> {
     let center = node
         .chain(&ChainId::center())
         .expect("every node hosts the center chain");
-    let pending: Vec<TxId> = center
+    Ok(center
         .store
         .records_with_prefix(&[exchange::record::OPEN_BUY])
         .map_err(store_err)?
         .into_iter()
         .filter_map(|(k, _)| Some(milk_core::Hash(k.get(1..)?.try_into().ok()?)))
-        .collect();
-    for id in pending {
-        match drive_buy(node, id).await {
-            Ok(()) => done += 1,
-            Err(DriveError::Busy) => {}
-            Err(e) => tracing::warn!(trade = %id, error = %e, "recovery: buy still open"),
-        }
-    }
-    Ok(done)
+        .collect())
 }
 
 /// Recovers at start, then every `every`, until aborted.
@@ -289,7 +311,7 @@ pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, P
         _ => return Err(PlaceError::NotAnOrder),
     };
     let handle = node.chain(&chain).ok_or(PlaceError::UnknownChain)?;
-    let verified = (order.clone().verify()).map_err(|(_, e)| Refusal::Invalid(e))?;
+    let verified = (node.orders.verify(order.clone()).await).map_err(Refusal::Invalid)?;
     let deadline = tokio::time::Instant::now() + node.config.commit_wait;
     let answers = submit_verified(&handle, vec![verified], true, Some(deadline)).await;
     match answers.map_err(PlaceError::Send)?.pop().map(|(_, s)| s) {
