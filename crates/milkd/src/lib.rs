@@ -18,6 +18,7 @@ pub mod brand;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod cpu;
 pub mod demo;
 pub mod error;
 pub mod exchange;
@@ -35,6 +36,7 @@ pub mod operator;
 pub mod outcome;
 pub mod replica;
 pub mod submit;
+pub mod verifier;
 pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -86,6 +88,7 @@ pub async fn serve(
         header_timeout: node.config.header_timeout,
         open: node.metrics.connections_open.clone(),
         shed: node.metrics.connections_shed.clone(),
+        cpu: node.metrics.cpu.http.clone(),
     };
     listener::serve(listener, app, limits, shutdown).await;
     anchoring.abort();

@@ -46,6 +46,8 @@ pub struct Limits {
     pub open: Gauge,
     /// Counts shed connections.
     pub shed: Counter,
+    /// Counts the CPU time connections take (`crate::cpu`).
+    pub cpu: Counter,
 }
 
 /// Open connections by client address.
@@ -149,10 +151,11 @@ pub async fn serve(
             .header_read_timeout(limits.header_timeout)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        let served = async move {
             let _ = conn.await;
             drop(place);
-        });
+        };
+        tokio::spawn(crate::cpu::Counted::new(served, limits.cpu.clone()));
     }
     drop(listener);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())

@@ -49,6 +49,49 @@ pub struct Metrics {
     pub peer_messages: Family<ChainLabel, Counter>,
     /// Snapshots (store images) installed, by chain.
     pub snapshots_installed: Family<ChainLabel, Counter>,
+    /// CPU nanoseconds by stage (`crate::cpu`).
+    pub cpu_nanoseconds: Family<StageLabel, Counter>,
+    /// The stages' counters, in the order of [`crate::cpu::STAGES`].
+    pub cpu: CpuStages,
+}
+
+/// Labels naming a stage of the node's work.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabel {
+    /// `signatures`, `http`, `apply` or `commit`.
+    pub stage: String,
+}
+
+/// Each stage's CPU counter, taken from the family once so the hot paths find it directly.
+#[derive(Clone, Debug, Default)]
+pub struct CpuStages {
+    /// Checking customers' and peers' signatures, and making the node's own.
+    pub signatures: Counter,
+    /// Serving HTTP: parsing, routing, handlers' own work, answers.
+    pub http: Counter,
+    /// Applying transactions to make blocks.
+    pub apply: Counter,
+    /// Committing blocks to the store.
+    pub commit: Counter,
+}
+
+impl CpuStages {
+    fn of(family: &Family<StageLabel, Counter>) -> CpuStages {
+        let get = |stage: &str| {
+            family
+                .get_or_create(&StageLabel {
+                    stage: stage.to_owned(),
+                })
+                .clone()
+        };
+        let [signatures, http, apply, commit] = crate::cpu::STAGES;
+        CpuStages {
+            signatures: get(signatures),
+            http: get(http),
+            apply: get(apply),
+            commit: get(commit),
+        }
+    }
 }
 
 impl Metrics {
@@ -67,8 +110,11 @@ impl Metrics {
             connections_shed: Counter::default(),
             peer_messages: Family::default(),
             snapshots_installed: Family::default(),
+            cpu_nanoseconds: Family::default(),
+            cpu: CpuStages::default(),
             registry: Registry::default(),
         };
+        let cpu = CpuStages::of(&m.cpu_nanoseconds);
         registry.register(
             "txs_accepted",
             "Transactions accepted into a mempool",
@@ -114,8 +160,13 @@ impl Metrics {
             "Connections refused with a 503 for lack of room under the caps",
             m.connections_shed.clone(),
         );
+        registry.register(
+            "cpu_nanoseconds",
+            "CPU time spent by stage: signatures, http, apply, commit",
+            m.cpu_nanoseconds.clone(),
+        );
         m.register_replication(&mut registry);
-        Metrics { registry, ..m }
+        Metrics { registry, cpu, ..m }
     }
 
     fn register_replication(&self, registry: &mut Registry) {

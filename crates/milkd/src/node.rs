@@ -293,6 +293,8 @@ pub struct Node {
     pub inflight: Arc<crate::brand::inflight::InFlight>,
     /// The operator's key, when this node holds it (it then anchors brand chains).
     pub operator_key: Option<Keypair>,
+    /// Checks customers' orders in batches across requests.
+    pub orders: crate::verifier::OrderVerifier,
 }
 
 /// A bounded cache of decompressed public keys.
@@ -380,13 +382,17 @@ impl Node {
                 .insert(spec.id.clone(), Arc::new(handle));
         }
         chains.reopen_admitted()?;
+        let keys = Arc::new(KeyCache::new(KEY_CACHE_CAPACITY));
+        let orders =
+            crate::verifier::OrderVerifier::start(keys.clone(), metrics.cpu.signatures.clone());
         Ok(Node {
             genesis,
             chains,
             metrics,
             config,
             clock,
-            keys: Arc::new(KeyCache::new(KEY_CACHE_CAPACITY)),
+            keys,
+            orders,
             credentials,
             webhooks,
             lanes: Default::default(),

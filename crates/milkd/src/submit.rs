@@ -192,7 +192,9 @@ fn decode_and_verify(
                     }
                 }
             }
+            let spent = crate::cpu::Spent::start(&node.metrics.cpu.signatures);
             let mut checked = tx::verify_batch(passed, |a| keys.resolve(a)).into_iter();
+            drop(spent);
             let verdict = move |slot: Option<Checked>| {
                 slot.unwrap_or_else(|| match checked.next().expect("one verdict each") {
                     Ok(v) => Checked::Verified(v),

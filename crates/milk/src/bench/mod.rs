@@ -394,6 +394,8 @@ pub struct TradeBench {
     pub per_trader: usize,
     /// Quotes timed afterwards, one at a time.
     pub quotes: usize,
+    /// The node's block interval.
+    pub block_interval_ms: u64,
 }
 
 /// Serves three sources of a still MLK ticker at about KRW 1,000; returns their URLs.
@@ -415,11 +417,24 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
         .map(|i| Keypair::from_label(&format!("milk-bench/trader/{i}")))
         .collect();
     let dir = tempfile::tempdir().context("temporary data directory")?;
-    let node = start_priced(&dir, &trade_genesis(&keys)?)?;
+    let node = start_priced(&dir, &trade_genesis(&keys)?, opts.block_interval_ms)?;
+    let client = Client::new(&node.url());
+    let cpu_before = cpu_by_stage(&node)?;
+    let process_before = milkd::cpu::process_ns();
     let started = Instant::now();
-    let mut trade_ms = run_traders(&node.url(), &keys, opts.per_trader)?;
+    let (mut trade_ms, clients_ns) = run_traders(&node.url(), &keys, opts.per_trader)?;
     let secs = started.elapsed().as_secs_f64();
-    let mut quote_ms = time_quotes(&Client::new(&node.url()), opts.quotes)?;
+    let mut cpu_after = cpu_by_stage(&node)?;
+    let process_ns = milkd::cpu::process_ns().saturating_sub(process_before) as f64;
+    // What the stages do not cover: the rest of the node (scheduling, the lanes and
+    // settlement tasks, networking in the kernel), and the benchmark's own clients.
+    let staged: f64 = (cpu_after.iter())
+        .map(|(stage, after)| after - cpu_before.get(stage).copied().unwrap_or(0.0))
+        .sum();
+    let other = (process_ns - staged - clients_ns).max(0.0);
+    cpu_after.insert("node_other".into(), other);
+    cpu_after.insert("clients".into(), clients_ns);
+    let mut quote_ms = time_quotes(&client, opts.quotes)?;
     node.stop().context("stopping the node")?;
     let rate = trade_ms.len() as f64 / secs;
     let (t50, t99) = (
@@ -435,15 +450,47 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
         trade_ms.len()
     );
     let round1 = |x: f64| (x * 10.0).round() / 10.0;
+    let mut cpu_us = serde_json::Map::new();
+    for (stage, after) in &cpu_after {
+        let spent = after - cpu_before.get(stage).copied().unwrap_or(0.0);
+        let per_trade = spent / 1_000.0 / trade_ms.len().max(1) as f64;
+        cpu_us.insert(stage.clone(), round1(per_trade).into());
+    }
+    eprintln!(
+        "node CPU per trade, µs by stage: {}",
+        serde_json::Value::from(cpu_us.clone())
+    );
     Ok(serde_json::json!({
         "bench": "trades",
         "traders": opts.traders,
+        "block_interval_ms": opts.block_interval_ms,
+        "cpu_us_per_trade": cpu_us,
         "settled_per_s": rate.round(),
         "trade_p50_ms": round1(t50),
         "trade_p99_ms": round1(t99),
         "quote_p50_ms": (q50 * 100.0).round() / 100.0,
         "quote_p99_ms": (q99 * 100.0).round() / 100.0,
     }))
+}
+
+/// The node's CPU nanoseconds so far, by stage (`milk_cpu_nanoseconds_total`, as its
+/// metrics page shows it).
+fn cpu_by_stage(node: &milkd::Spawned) -> Result<BTreeMap<String, f64>> {
+    let text = node.node.metrics.render();
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("milk_cpu_nanoseconds_total{stage=\"") else {
+            continue;
+        };
+        let Some((stage, value)) = rest.split_once("\"} ") else {
+            continue;
+        };
+        out.insert(stage.to_owned(), value.trim().parse::<f64>()?);
+    }
+    if out.is_empty() {
+        bail!("the node reports no CPU time by stage");
+    }
+    Ok(out)
 }
 
 /// The benchmark's genesis, in which each trader also holds 10,000 CINE.
@@ -467,8 +514,13 @@ fn trade_genesis(keys: &[Keypair]) -> Result<Genesis> {
 }
 
 /// Starts a node on `genesis` with a still MLK ticker, once its oracle has a fresh price.
-fn start_priced(dir: &tempfile::TempDir, genesis: &Genesis) -> Result<milkd::Spawned> {
+fn start_priced(
+    dir: &tempfile::TempDir,
+    genesis: &Genesis,
+    block_interval_ms: u64,
+) -> Result<milkd::Spawned> {
     let mut config = node_config(dir, genesis)?;
+    config.block_interval = std::time::Duration::from_millis(block_interval_ms);
     config.oracle_sources = bench_ticker()?;
     config.oracle_interval = std::time::Duration::from_secs(1);
     let node = start(config)?;
@@ -483,16 +535,20 @@ fn start_priced(dir: &tempfile::TempDir, genesis: &Genesis) -> Result<milkd::Spa
     Ok(node)
 }
 
-/// Every trader's orders, each trader on its own connection; every trade's latency, ms.
-fn run_traders(url: &str, keys: &[Keypair], per_trader: usize) -> Result<Vec<f64>> {
+/// Every trader's orders, each trader on its own connection: every trade's latency, ms, and
+/// the CPU nanoseconds the traders' threads used.
+fn run_traders(url: &str, keys: &[Keypair], per_trader: usize) -> Result<(Vec<f64>, f64)> {
     let expires = now_ms() + 3_600_000;
     let cine = "CINE".parse().expect("valid");
-    let results: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
+    let results: Vec<(Result<Vec<f64>>, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = keys
             .iter()
             .map(|key| {
                 let client = Client::new(url);
-                s.spawn(move || trader(&client, key, per_trader, cine, expires))
+                s.spawn(move || {
+                    let times = trader(&client, key, per_trader, cine, expires);
+                    (times, milkd::cpu::thread_ns())
+                })
             })
             .collect();
         handles
@@ -500,11 +556,12 @@ fn run_traders(url: &str, keys: &[Keypair], per_trader: usize) -> Result<Vec<f64
             .map(|h| h.join().expect("trader thread"))
             .collect()
     });
-    let mut trade_ms = Vec::new();
-    for r in results {
+    let (mut trade_ms, mut clients_ns) = (Vec::new(), 0.0);
+    for (r, ns) in results {
         trade_ms.extend(r?);
+        clients_ns += ns as f64;
     }
-    Ok(trade_ms)
+    Ok((trade_ms, clients_ns))
 }
 
 /// `count` quotes, one at a time, alternately to buy and to sell; each one's latency, ms.
@@ -566,6 +623,9 @@ pub enum BenchCmd {
         /// Quotes timed afterwards.
         #[arg(long, default_value_t = 2_000)]
         quotes: usize,
+        /// The node's block interval, ms (as `milkd --block-interval-ms`).
+        #[arg(long, default_value_t = 10)]
+        block_interval_ms: u64,
     },
     /// Honest transfers' and operator steps' latency on a quiet node, then under a flood of
     /// transactions from fresh keys that can never apply, same run.
@@ -667,11 +727,16 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             traders,
             per_trader,
             quotes,
+            block_interval_ms,
         } => {
+            if traders == 0 || per_trader == 0 || block_interval_ms == 0 {
+                anyhow::bail!("need at least one trader, one order each and a block interval");
+            }
             let opts = TradeBench {
                 traders,
                 per_trader,
                 quotes,
+                block_interval_ms,
             };
             beside_transfers("settled_per_s", || self::trades(&opts))?
         }

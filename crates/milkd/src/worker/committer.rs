@@ -95,7 +95,11 @@ impl Committer {
             .iter()
             .map(|p| (POSITION_KEY, p.as_slice()))
             .collect();
-        if let Err(e) = self.store.commit_with(&p.block, &p.ids, &p.delta, &meta) {
+        let committed = {
+            let _spent = crate::cpu::Spent::start(&self.metrics.cpu.commit);
+            self.store.commit_with(&p.block, &p.ids, &p.delta, &meta)
+        };
+        if let Err(e) = committed {
             answer(Err(self.fail(e)));
             return release(waiters, Outcome::Halted);
         }

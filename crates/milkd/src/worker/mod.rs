@@ -257,6 +257,8 @@ pub struct Worker {
     replica: Option<Replicated>,
     /// The committer's queue, while the worker runs.
     committer: Option<SyncSender<Write>>,
+    /// When the last block was sealed: blocks come at most once per interval.
+    last_sealed: Option<Instant>,
 }
 
 /// Called by a chain's committer with each block's state changes once they are durable, before
@@ -307,6 +309,7 @@ impl Worker {
             on_commit,
             replica: None,
             committer: None,
+            last_sealed: None,
         };
         worker.note_producers();
         worker
@@ -368,12 +371,15 @@ impl Worker {
         self.stop(committer);
     }
 
-    /// Seals a block when the first waiting transaction's time is up (or the pool is full)
-    /// and the committer has room; returns when to look again.
+    /// Seals a block when one is due (or the pool is full) and the committer has room;
+    /// returns when to look again. A block is due an interval after the last one: a
+    /// transaction reaching a chain that sealed nothing for that long goes into a block at
+    /// once, and under load transactions gather for an interval per block.
     fn seal_when_due(&mut self, mut deadline: Option<Instant>) -> Option<Instant> {
         let now = Instant::now();
         if !self.mempool.is_empty() && deadline.is_none() {
-            deadline = Some(now + self.config.block_interval);
+            let next = self.last_sealed.map(|t| t + self.config.block_interval);
+            deadline = Some(next.map_or(now, |next| next.max(now)));
         }
         // One block is written while the next fills; a full pool may queue one more (a
         // replica pipelines a few more through its log).
@@ -525,6 +531,8 @@ impl Worker {
             return self.no_signing_key();
         };
         let started = Instant::now();
+        self.last_sealed = Some(started);
+        let spent = crate::cpu::Spent::start(&self.metrics.cpu.apply);
         let (produced, dropped) = chain::produce(
             &mut self.state,
             &mut self.mempool,
@@ -533,6 +541,7 @@ impl Worker {
             &key,
             self.config.block_max_txs,
         );
+        drop(spent);
         self.note_producers();
         for (id, error) in dropped {
             self.metrics.reject(&self.label, error.code());
