@@ -175,7 +175,10 @@ pub struct AuditorGrant {
 pub struct PartnerEvent {
     /// Stable and ordered: `height:index` of the transaction. Resume after it with `after`.
     pub id: String,
-    /// `link`, `conversion`, `redemption`, `refund`, `transfer`, `mint` or `burn`.
+    /// `link`, `conversion`, `conversion_batch`, `redemption`, `refund`, `transfer`,
+    /// `mint`, `burn`, `sale` (a customer's sale locked), `sale_settled` and `purchase`
+    /// (TICA's steps sent alone), or `settlement` (TICA's steps for many trades in one
+    /// transaction: `action.steps` lists them, each a `release_sell` or `deliver_buy`).
     pub kind: String,
     /// The block's time, Unix ms.
     pub time_ms: u64,

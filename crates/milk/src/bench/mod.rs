@@ -6,6 +6,7 @@
 mod conversions;
 mod flood;
 mod replicated;
+mod traders;
 
 pub use conversions::{ConversionBench, conversions};
 
@@ -13,7 +14,7 @@ use crate::client::Client;
 use anyhow::{Context, Result, bail};
 use milk_core::genesis::{Allocation, Genesis, MLK_DECIMALS, demo_key};
 use milk_core::tx::{Action, SignedTransaction, Transaction};
-use milk_core::tx::{BrandAction, ExchangeAction, TokenAction};
+use milk_core::tx::{BrandAction, TokenAction};
 use milk_core::{Amount, ChainId, Keypair};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -283,59 +284,6 @@ fn push_batches(
     Ok((committed.load(Ordering::Relaxed), failures, secs))
 }
 
-/// One trader's orders, each awaited until settled: sales of CINE and buys back,
-/// alternately. Milliseconds each took.
-fn trader(
-    client: &Client,
-    key: &Keypair,
-    orders: usize,
-    cine: milk_core::Symbol,
-    expires: u64,
-) -> Result<Vec<f64>> {
-    let mut times = Vec::with_capacity(orders);
-    let (mut center_seq, mut cinema_seq) = (0u64, 0u64);
-    for n in 0..orders {
-        let (chain, sequence, action) = if n % 2 == 0 {
-            cinema_seq += 1;
-            (
-                "cinema",
-                cinema_seq - 1,
-                Action::Exchange(ExchangeAction::Sell {
-                    amount: Amount::new(1_000),
-                    min_out: Amount::new(1),
-                }),
-            )
-        } else {
-            center_seq += 1;
-            (
-                "center",
-                center_seq - 1,
-                Action::Exchange(ExchangeAction::Buy {
-                    asset: cine,
-                    pay: "MLK".parse().expect("valid"),
-                    size: milk_core::tx::OrderSize::Tokens(Amount::new(1_000)),
-                    max_in: Amount::new(u128::MAX),
-                }),
-            )
-        };
-        let order = Transaction {
-            chain: chain.parse().expect("valid"),
-            sender: key.address(),
-            sequence,
-            expires_at_ms: expires,
-            action,
-        }
-        .sign(key);
-        let t = Instant::now();
-        let trade = client.trade(&order)?;
-        if trade.status != "filled" {
-            anyhow::bail!("a trade was not filled: {trade:?}");
-        }
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    Ok(times)
-}
-
 /// Makes `count` customers and links each to Skyway, countersigned by its issuer.
 fn link_customers(
     client: &Client,
@@ -422,7 +370,7 @@ pub fn trades(opts: &TradeBench) -> Result<serde_json::Value> {
     let cpu_before = cpu_by_stage(&node)?;
     let process_before = milkd::cpu::process_ns();
     let started = Instant::now();
-    let (mut trade_ms, clients_ns) = run_traders(&node.url(), &keys, opts.per_trader)?;
+    let (mut trade_ms, clients_ns) = traders::run(&node.url(), &keys, opts.per_trader)?;
     let secs = started.elapsed().as_secs_f64();
     let mut cpu_after = cpu_by_stage(&node)?;
     let process_ns = milkd::cpu::process_ns().saturating_sub(process_before) as f64;
@@ -533,35 +481,6 @@ fn start_priced(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(node)
-}
-
-/// Every trader's orders, each trader on its own connection: every trade's latency, ms, and
-/// the CPU nanoseconds the traders' threads used.
-fn run_traders(url: &str, keys: &[Keypair], per_trader: usize) -> Result<(Vec<f64>, f64)> {
-    let expires = now_ms() + 3_600_000;
-    let cine = "CINE".parse().expect("valid");
-    let results: Vec<(Result<Vec<f64>>, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = keys
-            .iter()
-            .map(|key| {
-                let client = Client::new(url);
-                s.spawn(move || {
-                    let times = trader(&client, key, per_trader, cine, expires);
-                    (times, milkd::cpu::thread_ns())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("trader thread"))
-            .collect()
-    });
-    let (mut trade_ms, mut clients_ns) = (Vec::new(), 0.0);
-    for (r, ns) in results {
-        trade_ms.extend(r?);
-        clients_ns += ns as f64;
-    }
-    Ok((trade_ms, clients_ns))
 }
 
 /// `count` quotes, one at a time, alternately to buy and to sell; each one's latency, ms.
