@@ -9,6 +9,11 @@
 //! pool drops the steps behind it in the same block (`after_refused`), and the lane numbers
 //! them again from the committed sequence and sends them with its next batch: a refused
 //! step holds the others back by one block, never until they expire.
+//!
+//! Settlement steps travel together: every step queued when a batch leaves goes in one
+//! `SettleBatch` transaction, signed once. Two batches may be on their way at once (one
+//! committing while the next waits for its block), numbered one after the other; after a
+//! refusal the lane lets both land before numbering again from what is committed.
 
 use crate::lanes::Reply;
 pub use crate::lanes::{Lane, LaneError};
@@ -20,6 +25,7 @@ use milk_core::state::TxError;
 use milk_core::tx::{Action, ExchangeAction, Transaction, TxId};
 use milk_core::{ChainId, Keypair};
 use milk_store::{ChainStore, TxLocation};
+use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use tokio::sync::mpsc;
 
@@ -28,6 +34,18 @@ const LANE_TX_LIFETIME_MS: u64 = 30_000;
 /// The most transactions in one batch.
 const LANE_BATCH: usize = 512;
 
+/// How many batches a lane has on their way at once: one being committed while the next
+/// waits for its block, so a step queued meanwhile waits for a block, not for a commit and
+/// then a block.
+const IN_FLIGHT: usize = 2;
+
+/// A batch that went its way: its steps with their outcomes, and how many transactions
+/// carried them.
+type Landed = (Vec<Step>, Vec<Result<TxLocation, LaneError>>, usize);
+
+/// A batch on its way.
+type Flight = tokio::task::JoinHandle<Landed>;
+
 async fn run(
     node: Weak<Node>,
     chain: ChainId,
@@ -35,70 +53,127 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<(Action, Reply)>,
 ) {
     let mut next: Option<u64> = None;
-    let mut carried: Vec<Step> = Vec::new();
+    let mut waiting: Vec<Step> = Vec::new();
+    let mut flying: VecDeque<Flight> = VecDeque::new();
+    let mut open = true;
     loop {
-        let mut batch = std::mem::take(&mut carried);
-        if batch.is_empty() {
-            match rx.recv().await {
-                Some((action, reply)) => batch.push((action, reply, 0)),
-                None => return,
-            }
-        }
-        while batch.len() < LANE_BATCH {
+        while waiting.len() < LANE_BATCH {
             match rx.try_recv() {
-                Ok((action, reply)) => batch.push((action, reply, 0)),
+                Ok((action, reply)) => waiting.push((action, reply, 0)),
                 Err(_) => break,
             }
         }
-        let Some(node) = node.upgrade() else { return };
-        let Some(handle) = node.chain(&chain) else {
-            for (_, reply, _) in batch {
-                let _ = reply.send(Err(LaneError::UnknownChain));
+        // After a refusal, numbers are read again from what is committed, once nothing
+        // is on its way.
+        let room = flying.len() < IN_FLIGHT && (next.is_some() || flying.is_empty());
+        if room && !waiting.is_empty() {
+            let Some(node) = node.upgrade() else { return };
+            let batch = std::mem::take(&mut waiting);
+            if let Some((flight, after)) = launch(&node, &chain, &key, next, batch) {
+                flying.push_back(flight);
+                next = Some(after);
+            }
+            continue;
+        }
+        let Some(front) = flying.front_mut() else {
+            if !open {
+                return;
+            }
+            match rx.recv().await {
+                Some((action, reply)) => waiting.push((action, reply, 0)),
+                None => return,
             }
             continue;
         };
-        let sequence = match next {
-            Some(n) => n,
-            None => match handle.store.account(&key.address(), &[]) {
-                Ok((_, n)) => n,
-                Err(e) => {
-                    for (_, reply, _) in batch {
-                        let _ = reply.send(Err(LaneError::Internal(e.to_string())));
-                    }
-                    continue;
-                }
-            },
-        };
-        let (outcomes, sent) = send_batch(&node, &handle, &key, sequence, &batch).await;
-        // Every outcome is in; after a refused transaction the next batch is numbered from
-        // what is committed, and the steps dropped behind the refused one go first in it.
-        // (A step refused inside a committed batch used no number of its own.)
-        let clean =
-            (outcomes.iter()).all(|o| matches!(o, Ok(_) | Err(LaneError::StepRefused { .. })));
-        next = clean.then_some(sequence + sent as u64);
-        let mut clashed = false;
-        for ((action, reply, tries), outcome) in batch.into_iter().zip(outcomes) {
-            match outcome {
-                Err(e) if renumber(&e) && tries < LANE_RENUMBERINGS => {
-                    let after_refused = matches!(
-                        e.chain_error(),
-                        Some(TxError::Ledger(
-                            milk_core::error::LedgerError::AfterRefused { .. }
-                        ))
-                    );
-                    clashed |= !after_refused;
-                    carried.push((action, reply, tries + 1));
-                }
-                outcome => {
-                    let _ = reply.send(outcome);
+        tokio::select! {
+            landed = front => {
+                flying.pop_front();
+                let Some(node) = node.upgrade() else { return };
+                if !land(&node, landed, &mut waiting).await {
+                    next = None;
                 }
             }
-        }
-        if clashed {
-            // Someone else's transaction holds the number: it commits within a block or two.
-            tokio::time::sleep(node.config.block_interval * 2).await;
+            request = rx.recv(), if room && open => match request {
+                Some((action, reply)) => waiting.push((action, reply, 0)),
+                None => open = false,
+            },
         }
     }
+}
+
+/// Numbers `batch` from `next` (or from what is committed) and sends it on its way: the
+/// flight, and the number after its last transaction. `None` if it could not be sent (its
+/// steps were answered).
+fn launch(
+    node: &Arc<Node>,
+    chain: &ChainId,
+    key: &Keypair,
+    next: Option<u64>,
+    batch: Vec<Step>,
+) -> Option<(Flight, u64)> {
+    let fail = |batch: Vec<Step>, e: LaneError| {
+        for (_, reply, _) in batch {
+            let _ = reply.send(Err(e.clone()));
+        }
+    };
+    let Some(handle) = node.chain(chain) else {
+        fail(batch, LaneError::UnknownChain);
+        return None;
+    };
+    let first = match next {
+        Some(n) => n,
+        None => match handle.store.account(&key.address(), &[]) {
+            Ok((_, n)) => n,
+            Err(e) => {
+                fail(batch, LaneError::Internal(e.to_string()));
+                return None;
+            }
+        },
+    };
+    let after = first + transactions(&batch).len() as u64;
+    let (node, key) = (node.clone(), key.clone());
+    let flight = tokio::spawn(async move {
+        let (outcomes, sent) = send_batch(&node, &handle, &key, first, &batch).await;
+        (batch, outcomes, sent)
+    });
+    Some((flight, after))
+}
+
+/// Answers a landed batch's steps, keeping in `waiting` those to number again; whether it
+/// went through cleanly (a step refused inside a committed batch used no number of its own).
+async fn land(
+    node: &Node,
+    landed: Result<Landed, tokio::task::JoinError>,
+    waiting: &mut Vec<Step>,
+) -> bool {
+    // A flight that panicked dropped its steps: their drivers hear the lane halted.
+    let Ok((batch, outcomes, _)) = landed else {
+        return false;
+    };
+    let clean = (outcomes.iter()).all(|o| matches!(o, Ok(_) | Err(LaneError::StepRefused { .. })));
+    let mut clashed = false;
+    for ((action, reply, tries), outcome) in batch.into_iter().zip(outcomes) {
+        match outcome {
+            Err(e) if renumber(&e) && tries < LANE_RENUMBERINGS => {
+                let after_refused = matches!(
+                    e.chain_error(),
+                    Some(TxError::Ledger(
+                        milk_core::error::LedgerError::AfterRefused { .. }
+                    ))
+                );
+                clashed |= !after_refused;
+                waiting.push((action, reply, tries + 1));
+            }
+            outcome => {
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+    if clashed {
+        // Someone else's transaction holds the number: it commits within a block or two.
+        tokio::time::sleep(node.config.block_interval * 2).await;
+    }
+    clean
 }
 
 /// A step waiting to be sent: the action, who waits for it, and how often it was numbered
