@@ -290,6 +290,19 @@ impl Decode for u64 {
     }
 }
 
+/// `text` cut to at most `max` bytes, on a character boundary: for a message kept in a
+/// record, whose length must stay bounded.
+pub fn cut_text(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,20 +120,7 @@ fn sigkill_under_load_loses_no_acknowledged_transaction() {
     let g: Genesis = serde_json::from_value(g).unwrap();
     assert_eq!(g, genesis);
     for spec in &g.chains {
-        // Every block, page by page (a loaded run makes many small blocks).
-        let mut blocks = Vec::new();
-        loop {
-            let (_, raw) = http.get_bytes(&format!(
-                "/v1/chains/{}/raw-blocks?from={}&limit=1000",
-                spec.id,
-                blocks.len()
-            ));
-            let page = milkd::api::decode_raw_blocks(&raw).unwrap();
-            if page.is_empty() {
-                break;
-            }
-            blocks.extend(page);
-        }
+        let blocks = http.all_blocks(&spec.id);
         let mut v = Verifier::start(&g, &spec.id, &blocks[0]).unwrap();
         for b in &blocks[1..] {
             v.apply(b).unwrap();

@@ -148,19 +148,7 @@ fn replays_from_genesis(http: &Http, point: &str) {
     let (_, g) = http.get("/v1/genesis");
     let g: Genesis = serde_json::from_value(g).unwrap();
     for spec in &g.chains {
-        let mut blocks = Vec::new();
-        loop {
-            let (_, raw) = http.get_bytes(&format!(
-                "/v1/chains/{}/raw-blocks?from={}&limit=1000",
-                spec.id,
-                blocks.len()
-            ));
-            let page = milkd::api::decode_raw_blocks(&raw).unwrap();
-            if page.is_empty() {
-                break;
-            }
-            blocks.extend(page);
-        }
+        let blocks = http.all_blocks(&spec.id);
         let mut v = Verifier::start(&g, &spec.id, &blocks[0]).unwrap();
         for b in &blocks[1..] {
             v.apply(b)

@@ -37,17 +37,9 @@ pub enum ItemOutcome {
 
 impl ItemOutcome {
     fn refused(e: &BrandError) -> ItemOutcome {
-        let mut message = e.to_string();
-        if message.len() > MAX_MESSAGE_BYTES {
-            let mut end = MAX_MESSAGE_BYTES;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-        }
         ItemOutcome::Refused {
             code: e.code().to_owned(),
-            message,
+            message: crate::codec::cut_text(e.to_string(), MAX_MESSAGE_BYTES),
         }
     }
 }

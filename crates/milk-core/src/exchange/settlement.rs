@@ -35,18 +35,11 @@ pub struct StepRefusal {
 
 impl StepRefusal {
     /// The refusal of step `index` for `code` and `message` (cut to a bounded length).
-    pub fn new(index: usize, code: &str, mut message: String) -> StepRefusal {
-        if message.len() > MAX_MESSAGE_BYTES {
-            let mut end = MAX_MESSAGE_BYTES;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-        }
+    pub fn new(index: usize, code: &str, message: String) -> StepRefusal {
         StepRefusal {
             index: u32::try_from(index).unwrap_or(u32::MAX),
             code: code.to_owned(),
-            message,
+            message: crate::codec::cut_text(message, MAX_MESSAGE_BYTES),
         }
     }
 }

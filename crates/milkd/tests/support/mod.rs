@@ -343,6 +343,22 @@ impl Http {
         )
     }
 
+    /// Every block of `chain`, page by page (a loaded run makes many small blocks).
+    pub fn all_blocks(&self, chain: &ChainId) -> Vec<milk_core::block::Block> {
+        let mut blocks = Vec::new();
+        loop {
+            let (_, raw) = self.get_bytes(&format!(
+                "/v1/chains/{chain}/raw-blocks?from={}&limit=1000",
+                blocks.len()
+            ));
+            let page = milkd::api::decode_raw_blocks(&raw).unwrap();
+            if page.is_empty() {
+                return blocks;
+            }
+            blocks.extend(page);
+        }
+    }
+
     /// POST raw bytes with a content type.
     pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, serde_json::Value) {
         self.try_post(path, content_type, body).unwrap()
