@@ -378,8 +378,7 @@ impl Worker {
     fn seal_when_due(&mut self, mut deadline: Option<Instant>) -> Option<Instant> {
         let now = Instant::now();
         if !self.mempool.is_empty() && deadline.is_none() {
-            let next = self.last_sealed.map(|t| t + self.config.block_interval);
-            deadline = Some(next.map_or(now, |next| next.max(now)));
+            deadline = Some(self.due(now));
         }
         // One block is written while the next fills; a full pool may queue one more (a
         // replica pipelines a few more through its log).
@@ -399,6 +398,18 @@ impl Worker {
             Some(now + COMMIT_POLL)
         } else {
             deadline
+        }
+    }
+
+    /// When a block is due for a transaction reaching an empty pool at `now`: an interval
+    /// after the last block (at once if that was longer ago). A replicated chain waits an
+    /// interval from `now`, so its leader's log takes fewer, fuller entries.
+    fn due(&self, now: Instant) -> Instant {
+        let interval = self.config.block_interval;
+        match (&self.replica, self.last_sealed) {
+            (None, Some(last)) => (last + interval).max(now),
+            (None, None) => now,
+            (Some(_), _) => now + interval,
         }
     }
 
