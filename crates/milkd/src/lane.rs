@@ -39,9 +39,8 @@ const LANE_BATCH: usize = 512;
 /// then a block.
 const IN_FLIGHT: usize = 2;
 
-/// A batch that went its way: its steps with their outcomes, and how many transactions
-/// carried them.
-type Landed = (Vec<Step>, Vec<Result<TxLocation, LaneError>>, usize);
+/// A batch that went its way: its steps with their outcomes.
+type Landed = (Vec<Step>, Vec<Result<TxLocation, LaneError>>);
 
 /// A batch on its way.
 type Flight = tokio::task::JoinHandle<Landed>;
@@ -130,11 +129,12 @@ fn launch(
             }
         },
     };
-    let after = first + transactions(&batch).len() as u64;
+    let units = transactions(&batch);
+    let after = first + units.len() as u64;
     let (node, key) = (node.clone(), key.clone());
     let flight = tokio::spawn(async move {
-        let (outcomes, sent) = send_batch(&node, &handle, &key, first, &batch).await;
-        (batch, outcomes, sent)
+        let outcomes = send_batch(&node, &handle, &key, first, &batch, units).await;
+        (batch, outcomes)
     });
     Some((flight, after))
 }
@@ -147,7 +147,7 @@ async fn land(
     waiting: &mut Vec<Step>,
 ) -> bool {
     // A flight that panicked dropped its steps: their drivers hear the lane halted.
-    let Ok((batch, outcomes, _)) = landed else {
+    let Ok((batch, outcomes)) = landed else {
         return false;
     };
     let clean = (outcomes.iter()).all(|o| matches!(o, Ok(_) | Err(LaneError::StepRefused { .. })));
@@ -230,17 +230,17 @@ fn transactions(batch: &[Step]) -> Vec<(Action, Vec<usize>)> {
     out
 }
 
-/// Signs and sends a lane batch, numbered from `first`: each step's outcome, in order, and
-/// how many transactions carried them.
+/// Signs and sends a lane batch as its transactions `units`, numbered from `first`: each
+/// step's outcome, in order.
 async fn send_batch(
     node: &Node,
     handle: &ChainHandle,
     key: &Keypair,
     first: u64,
     batch: &[Step],
-) -> (Vec<Result<TxLocation, LaneError>>, usize) {
+    units: Vec<(Action, Vec<usize>)>,
+) -> Vec<Result<TxLocation, LaneError>> {
     let expires_at_ms = node.clock.now_ms() + LANE_TX_LIFETIME_MS;
-    let units = transactions(batch);
     // The node's own signatures, made here: checking them again would only cost time, and
     // the orders a settlement embeds come from committed blocks or were checked on arrival.
     let spent = crate::cpu::Spent::start(&node.metrics.cpu.signatures);
@@ -258,7 +258,7 @@ async fn send_batch(
         .collect();
     drop(spent);
     let ids: Vec<_> = txs.iter().map(|t| t.id()).collect();
-    let all = |e: LaneError| (batch.iter().map(|_| Err(e.clone())).collect(), units.len());
+    let all = |e: LaneError| batch.iter().map(|_| Err(e.clone())).collect();
     let answers = match submit_verified(handle, txs, true, None).await {
         Ok(answers) => answers,
         Err(SendError::Busy) => return all(LaneError::Busy),
@@ -285,7 +285,7 @@ async fn send_batch(
             out[*position] = step_outcome(&outcome, &refused, n);
         }
     }
-    (out, units.len())
+    out
 }
 
 /// The refused steps a committed settlement batch recorded.

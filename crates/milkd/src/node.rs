@@ -383,8 +383,11 @@ impl Node {
         }
         chains.reopen_admitted()?;
         let keys = Arc::new(KeyCache::new(KEY_CACHE_CAPACITY));
-        let orders =
-            crate::verifier::OrderVerifier::start(keys.clone(), metrics.cpu.signatures.clone());
+        let cache = keys.clone();
+        let orders = crate::verifier::OrderVerifier::start(
+            move |a: &Address| cache.resolve(a),
+            metrics.cpu.signatures.clone(),
+        );
         Ok(Node {
             genesis,
             chains,

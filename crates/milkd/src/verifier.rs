@@ -3,10 +3,9 @@
 //! their batch, and one batch check covers them all. One thread does the checking, off the
 //! async runtime; with one order at a time it checks each at once, with no waiting.
 
-use crate::node::KeyCache;
+use milk_core::keys::{Address, VerifyingKey};
 use milk_core::tx::{SignedTransaction, VerifiedTx, VerifyError, verify_batch};
 use prometheus_client::metrics::counter::Counter;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use tokio::sync::oneshot;
 
@@ -25,13 +24,17 @@ pub struct OrderVerifier {
 }
 
 impl OrderVerifier {
-    /// Starts the checking thread, which resolves keys through `keys` and counts its CPU
-    /// time into `spent`; it ends when the verifier is dropped.
-    pub fn start(keys: Arc<KeyCache>, spent: Counter) -> OrderVerifier {
+    /// Starts the checking thread, which turns addresses into keys with `resolve` (the
+    /// node's key cache) and counts its CPU time into `spent`; it ends when the verifier is
+    /// dropped.
+    pub fn start(
+        resolve: impl Fn(&Address) -> Option<VerifyingKey> + Send + 'static,
+        spent: Counter,
+    ) -> OrderVerifier {
         let (requests, rx) = channel();
         std::thread::Builder::new()
             .name("milk-orders".into())
-            .spawn(move || run(&keys, &spent, &rx))
+            .spawn(move || run(&resolve, &spent, &rx))
             .expect("starting the order-checking thread");
         OrderVerifier { requests }
     }
@@ -49,7 +52,11 @@ impl OrderVerifier {
     }
 }
 
-fn run(keys: &KeyCache, spent: &Counter, rx: &Receiver<Request>) {
+fn run(
+    resolve: &impl Fn(&Address) -> Option<VerifyingKey>,
+    spent: &Counter,
+    rx: &Receiver<Request>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MOST {
@@ -61,7 +68,7 @@ fn run(keys: &KeyCache, spent: &Counter, rx: &Receiver<Request>) {
         let (orders, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         let verdicts = {
             let _spent = crate::cpu::Spent::start(spent);
-            verify_batch(orders, |a| keys.resolve(a))
+            verify_batch(orders, resolve)
         };
         for (verdict, reply) in verdicts.into_iter().zip(replies) {
             let _ = reply.send(verdict.map_err(|(_, e)| e));
@@ -92,8 +99,8 @@ mod tests {
 
     #[tokio::test]
     async fn orders_checked_together_each_get_their_own_verdict() {
-        let verifier = Arc::new(OrderVerifier::start(
-            Arc::new(KeyCache::new(16)),
+        let verifier = std::sync::Arc::new(OrderVerifier::start(
+            milk_core::keys::decompress,
             Counter::default(),
         ));
         let mut forged = signed("bob", 0);

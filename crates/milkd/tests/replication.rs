@@ -489,18 +489,7 @@ fn goes_on(acked: &Mutex<Vec<TxId>>, what: &str) {
 
 /// Every block of `chain` from one node.
 fn blocks(http: &Http, chain: &str) -> Vec<milk_core::block::Block> {
-    let mut out = Vec::new();
-    loop {
-        let (_, raw) = http.get_bytes(&format!(
-            "/v1/chains/{chain}/raw-blocks?from={}&limit=1000",
-            out.len()
-        ));
-        let page = milkd::api::decode_raw_blocks(&raw).unwrap();
-        if page.is_empty() {
-            return out;
-        }
-        out.extend(page);
-    }
+    http.all_blocks(&chain.parse().unwrap())
 }
 
 /// Every live replica holds the same blocks, which replay from genesis conserving every
