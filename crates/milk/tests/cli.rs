@@ -1306,13 +1306,7 @@ fn producers_and_elections_from_the_cli(
 fn the_cli_shows_a_cluster_and_checks_that_its_replicas_agree() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
+    let port = || milkd::localnet::unused_port().unwrap();
     let mut entries = Vec::new();
     let mut configs = Vec::new();
     for id in 1..=3u64 {

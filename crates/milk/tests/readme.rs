@@ -237,11 +237,7 @@ fn wait_for_demo(url: &str) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    milkd::localnet::unused_port().expect("a free loopback port")
 }
 
 /// Starts the sample webhook receiver; its events go to `events`.

@@ -116,3 +116,52 @@ impl LocalNet {
         }
     }
 }
+
+/// A loopback port nothing listens on, for a node started next. It is taken below the
+/// system's ephemeral range, so no outgoing connection (the system hands those ports out on
+/// its own) can take it between this check and the node's bind, nor while a stopped node
+/// waits to start again on it. Each process starts its search at its own place in the range
+/// so that concurrent ones rarely meet; the bind check settles it when they do.
+pub fn unused_port() -> std::io::Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 10_000;
+    let top = ephemeral_start().clamp(LOWEST + 1_000, 65_535);
+    let span = top - LOWEST;
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = (LOWEST + offset) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "no unused loopback port below the ephemeral range",
+    ))
+}
+
+/// The first port of the system's ephemeral range (Linux's default when it cannot be read).
+fn ephemeral_start() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unused_ports_are_distinct_bindable_and_below_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..20).map(|_| unused_port().unwrap()).collect();
+        let distinct: std::collections::BTreeSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        for port in ports {
+            assert!(u32::from(port) < ephemeral_start().max(11_000), "{port}");
+            std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        }
+    }
+}

@@ -41,13 +41,9 @@ fn xorshift(state: &mut u64) -> u64 {
     *state
 }
 
-/// A free loopback port (bound, then released for the node to take).
+/// A free loopback port that nothing else takes before the node does.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    milkd::localnet::unused_port().expect("a free loopback port")
 }
 
 /// Three nodes' data directories, each with the test genesis, the producer key, the test

@@ -62,9 +62,7 @@ fn milkd_path() -> Result<PathBuf> {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(milkd::localnet::unused_port()?)
 }
 
 /// Starts `milkd` on `data` with the benchmark's genesis and these extra arguments.
