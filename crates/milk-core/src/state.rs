@@ -380,10 +380,46 @@ impl ChainState {
                 Event::Exited(exited) => self.plan_release(&mut change, &exited, now_ms),
             }
         }
+        self.check_placed(&change)?;
         self.check_locks(&tx.sender, &change.postings, now_ms)?;
         self.check_inventory_spends(action, &change.postings)?;
         self.ledger.check_postings(&change.postings)?;
         Ok(change)
+    }
+
+    /// Refuses a change that writes to a part of the platform this chain does not run: a
+    /// rule that forgot to ask is refused here, never half written.
+    fn check_placed(&self, change: &Change) -> Result<(), TxError> {
+        let absent = [
+            (
+                "membership",
+                !change.membership.is_empty() && self.membership.is_none(),
+            ),
+            (
+                "tokenomics",
+                !change.tokenomics.is_empty() && self.tokenomics.is_none(),
+            ),
+            ("a brand", !change.brand.is_empty() && self.brand.is_none()),
+            (
+                "the exchange",
+                !change.exchange.is_empty() && self.exchange.is_none(),
+            ),
+            (
+                "the exchange's desk",
+                !change.desk.is_empty() && self.desk.is_none(),
+            ),
+            (
+                "the alliance",
+                change.alliance.is_some() && self.alliance.is_none(),
+            ),
+        ];
+        match absent.into_iter().find(|(_, missing)| *missing) {
+            Some((part, _)) => Err(TxError::Ledger(LedgerError::NotOnThisChain {
+                chain: self.ledger.chain().clone(),
+                part,
+            })),
+            None => Ok(()),
+        }
     }
 
     /// Refuses anyone but the operator.
@@ -398,7 +434,7 @@ impl ChainState {
     /// Writes a checked change.
     fn write(&mut self, change: Change) {
         self.ledger.post(change.postings);
-        let missing = "a change is planned only where its domain runs";
+        let missing = "check_placed refuses a change for a part that does not run here";
         for w in change.membership {
             self.membership.as_mut().expect(missing).write(w);
         }

@@ -1198,6 +1198,12 @@ fn partners_earn_a_falling_share_of_their_customers_volume_each_epoch() {
         epoch,
     });
     assert_eq!(net.operator("center", pay.clone()), Err("pack_refused"));
+    // The last epoch never ends (found by the `actions` fuzz target: its end overflowed).
+    let last = Action::Tokenomics(TokenomicsAction::PayContribution {
+        chain: cinema.clone(),
+        epoch: u64::MAX,
+    });
+    assert_eq!(net.operator("center", last), Err("pack_refused"));
     net.now = (epoch + 1) * rewards.epoch_ms;
     net.oracle(MLK_KRW_E4).unwrap();
     let before = net.mlk(&issuer);

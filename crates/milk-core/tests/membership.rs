@@ -735,6 +735,28 @@ fn the_pack_pays_whole_weeks_pro_rata_and_leaving_forfeits_the_week() {
         lzm_per_week: Amount::new(20 * LZM),
     });
     assert_eq!(c.run(&alice, season.clone()), Err("not_operator"));
+    // A season past the end of time is refused (found by the `actions` fuzz target: its
+    // weeks' starts overflowed), as is one longer than ten years or opened over a year ahead.
+    let unbounded = |starts_ms, weeks| {
+        Action::Membership(MembershipAction::OpenPackSeason {
+            season: 1,
+            starts_ms,
+            weeks,
+            weekly_reward: Amount::new(MLK),
+            lzm_per_week: Amount::new(LZM),
+        })
+    };
+    assert_eq!(
+        c.run(&operator, unbounded(u64::MAX, 2)),
+        Err("pack_refused")
+    );
+    assert_eq!(
+        c.run(&operator, unbounded(start, u32::MAX)),
+        Err("pack_refused")
+    );
+    assert_eq!(c.run(&operator, unbounded(start, 521)), Err("pack_refused"));
+    let later = c.now + 367 * DAY_MS;
+    assert_eq!(c.run(&operator, unbounded(later, 4)), Err("pack_refused"));
     c.run(&operator, season.clone()).unwrap();
     assert_eq!(c.run(&operator, season), Err("pack_refused"));
     // Alice commits 300 MLK and bob 100 before week 0; carol joins during it.
@@ -1105,4 +1127,33 @@ proptest! {
             }
         }
     }
+}
+
+/// Found by the `actions` fuzz target: TICA's membership policy sent to a brand chain
+/// (which runs no membership) used to pass its rule and then panic while writing, which
+/// would stop the chain's writer. Now each is refused there with nothing changed.
+#[test]
+fn membership_policy_on_a_brand_chain_is_refused_not_a_crash() {
+    let mut c = Center::brand("cinema");
+    let operator = demo_key("operator");
+    let rules = EarningRules {
+        check_in: Amount::new(LZM),
+        per_1000_krw_traded: Amount::new(LZM),
+        per_1000_krw_coupon: Amount::new(LZM),
+        per_mlk_burned: Amount::new(LZM),
+        daily_cap: Amount::new(10 * LZM),
+    };
+    let set_rules = Action::Membership(MembershipAction::SetEarningRules { rules });
+    assert_eq!(c.run(&operator, set_rules), Err("not_on_this_chain"));
+    let floor = Action::Membership(MembershipAction::SetLevelFloor {
+        user: demo_key("alice").address(),
+        level: 1,
+        reason: "test".into(),
+    });
+    let refused = c.run(&operator, floor).unwrap_err();
+    assert!(
+        ["not_on_this_chain", "no_membership"].contains(&refused),
+        "{refused}"
+    );
+    c.state.check_conservation().unwrap();
 }

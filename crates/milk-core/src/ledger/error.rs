@@ -95,6 +95,15 @@ pub enum LedgerError {
     /// Only the operator may do this (on the center chain).
     #[error("only the operator may do this, on the center chain")]
     NotOperator,
+    /// The action belongs to a part of the platform that does not run on this chain
+    /// (membership on a brand chain, a brand's rules on the center chain, …).
+    #[error("{part} does not run on chain {chain}")]
+    NotOnThisChain {
+        /// This chain.
+        chain: ChainId,
+        /// What does not run here.
+        part: &'static str,
+    },
 }
 
 impl LedgerError {
@@ -115,6 +124,7 @@ impl LedgerError {
             LedgerError::Overflow { .. } => "overflow",
             LedgerError::NotIssuer { .. } => "not_issuer",
             LedgerError::NotOperator => "not_operator",
+            LedgerError::NotOnThisChain { .. } => "not_on_this_chain",
         }
     }
 }

@@ -300,10 +300,18 @@ pub struct PackSeason {
 /// A week, ms.
 pub const WEEK_MS: u64 = 7 * crate::ledger::DAY_MS;
 
+/// The longest Pack season, in weeks: ten years.
+pub const MAX_PACK_WEEKS: u32 = 520;
+
+/// How far ahead a Pack season may be opened: a year.
+pub const MAX_PACK_LEAD_MS: u64 = 366 * crate::ledger::DAY_MS;
+
 impl PackSeason {
-    /// When week `week` starts.
+    /// When week `week` starts (the end of time for a week past it: a season's start and
+    /// length are bounded when it opens, so that is never reached).
     pub fn week_start(&self, week: u32) -> u64 {
-        self.starts_ms + u64::from(week) * WEEK_MS
+        let offset = u64::from(week).saturating_mul(WEEK_MS);
+        self.starts_ms.saturating_add(offset)
     }
 }
 

@@ -5,6 +5,7 @@ use super::action::MembershipAction;
 use super::needs::{BrandState, Fill, MembershipNeeds, PartnerStatus};
 use crate::error::TxError;
 use crate::error::{AllianceError, LedgerError, MembershipError};
+use crate::membership::{MAX_PACK_LEAD_MS, MAX_PACK_WEEKS};
 use crate::membership::{Membership, MembershipWrite, Reason};
 use crate::state::{ChainState, Change};
 use crate::tx::Transaction;
@@ -459,6 +460,11 @@ impl ChainState {
             return Err(TxError::Membership(MembershipError::Pack(
                 "a season runs at least a week and starts now or later".into(),
             )));
+        }
+        if *weeks > MAX_PACK_WEEKS || *starts_ms - now_ms > MAX_PACK_LEAD_MS {
+            return Err(TxError::Membership(MembershipError::Pack(format!(
+                "a season runs at most {MAX_PACK_WEEKS} weeks and opens at most a year ahead"
+            ))));
         }
         change
             .membership

@@ -66,7 +66,9 @@ impl ChainState {
         let mut change = Change::default();
         self.operator_only(tx)?;
         let rewards = &m.rewards;
-        if now_ms < (epoch + 1).saturating_mul(rewards.epoch_ms) {
+        // The last epoch (`u64::MAX`) never ends.
+        let epoch_end = epoch.saturating_add(1).saturating_mul(rewards.epoch_ms);
+        if now_ms < epoch_end || *epoch == u64::MAX {
             return Err(TxError::Tokenomics(TokenomicsError::EpochNotOver));
         }
         let key = record::partner_key(record::CONTRIBUTION, chain, &epoch.to_be_bytes());
@@ -75,7 +77,6 @@ impl ChainState {
         }
         let partner = self.partner(chain, true)?;
         // A partner earns nothing for an epoch that ends after its exit started.
-        let epoch_end = (epoch + 1).saturating_mul(rewards.epoch_ms);
         if partner.exit.is_some_and(|e| epoch_end > e.started_ms) {
             return Err(TxError::Tokenomics(TokenomicsError::PartnerLeaving));
         }
