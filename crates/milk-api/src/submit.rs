@@ -1,6 +1,9 @@
 //! Submitting signed transactions, and what became of each.
 
 use crate::error::ErrorBody;
+use milk_core::codec::Encode;
+use milk_core::tx::{Action, SignedTransaction, Transaction};
+use milk_core::{Address, Signature};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -62,5 +65,31 @@ pub struct OperatorActionRequest {
     pub chain: Option<String>,
     /// The action, as in a transaction's JSON (`{"type": "suspend", "chain": "gym"}`).
     #[schema(value_type = Object)]
-    pub action: milk_core::tx::Action,
+    pub action: Action,
+}
+
+impl OperatorActionRequest {
+    /// The action, if a transaction can carry it: one holding it, as the node would sign it
+    /// for `chain`, decodes back to exactly it within every transaction's size bound. JSON
+    /// can say more than the canonical encoding carries (a field past its bound); signed,
+    /// such an action would make a block no replica or verifier could read.
+    pub fn checked_action(&self, chain: &milk_core::ChainId) -> Result<&Action, String> {
+        let tx = Transaction {
+            chain: chain.clone(),
+            sender: Address::unowned("milk/operator-action-check/v1", &[]),
+            sequence: u64::MAX,
+            expires_at_ms: u64::MAX,
+            action: self.action.clone(),
+        };
+        let signed = SignedTransaction {
+            tx,
+            signature: Signature::NONE,
+        };
+        let why = match SignedTransaction::decode_checked(&signed.to_bytes()) {
+            Ok(decoded) if decoded == signed => return Ok(&self.action),
+            Ok(_) => "it changes when encoded".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        Err(format!("the action does not fit a transaction: {why}"))
+    }
 }

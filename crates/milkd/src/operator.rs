@@ -43,6 +43,8 @@ pub(crate) async fn act(
             .map_err(|e: String| ApiError::bad_request("bad_chain", e))?,
         None => ChainId::center(),
     };
+    let action = req.checked_action(&chain).cloned();
+    let action = action.map_err(|e| ApiError::bad_request("malformed_action", e))?;
     if node.chain(&chain).is_none() {
         let msg = format!("no chain {chain} on this node");
         return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_chain", msg));
@@ -51,7 +53,7 @@ pub(crate) async fn act(
         let msg = "this node does not hold the operator's key";
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_operator_key", msg)
     })?;
-    match lane.submit(req.action).await {
+    match lane.submit(action).await {
         Ok(at) => Ok(Json(SubmitResult {
             id: None,
             status: "committed".into(),

@@ -450,3 +450,41 @@ fn raw_request(base: &str, request: &str, body_len: usize) -> String {
     let _ = stream.read_to_end(&mut out);
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Found by the `requests` fuzz target: JSON can say an action its canonical encoding cannot
+/// carry (here a reason longer than a memo). Signed by the node, it would make a block that
+/// no replica and no verifier could read. It is refused before anything is signed, and every
+/// block still reads.
+#[test]
+fn an_operator_action_its_encoding_cannot_carry_is_refused_before_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let node = milkd::spawn(config, Arc::new(ManualClock::new(NOW))).unwrap();
+    let http = Http::new(&node.url());
+    let floor = |reason: String| {
+        let action =
+            milk_core::tx::Action::Membership(milk_core::tx::MembershipAction::SetLevelFloor {
+                user: demo_key("alice").address(),
+                level: 1,
+                reason,
+            });
+        serde_json::json!({ "action": action }).to_string()
+    };
+    let auth = Some("Bearer demo-operator-token");
+    let path = "/v1/operator/actions";
+    let (status, v) = http.request("POST", path, Some(floor("x".repeat(500))), auth);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("malformed_action")),
+        "{v}"
+    );
+    let (status, v) = http.request("POST", path, Some(floor("partner event host".into())), auth);
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (200, Some("committed")),
+        "{v}"
+    );
+    let blocks = http.all_blocks(&milk_core::ChainId::center());
+    assert!(blocks.len() > 1);
+}
