@@ -4,7 +4,6 @@
 mod bench;
 mod client;
 mod cmd;
-mod evidence;
 mod failure;
 mod keystore;
 mod seals;

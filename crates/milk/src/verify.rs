@@ -3,6 +3,8 @@
 use crate::client::Client;
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
+use milk_api::export::Export;
+use milk_api::export::evidence::Evidence;
 use milk_core::ChainId;
 use milk_core::block::Block;
 use milk_core::chain::Verifier;
@@ -22,93 +24,24 @@ pub enum Source {
     File(Box<Export>),
 }
 
-/// The first line of an export file.
-#[derive(Serialize, serde::Deserialize)]
-struct ExportHeader {
-    format: String,
-    chain: ChainId,
-    genesis: Genesis,
-    /// For a brand chain: the center chain's transactions about it, with their proofs.
-    #[serde(default)]
-    center: Vec<crate::evidence::Evidence>,
+/// Reads an export file (see [`Export`]); what is wrong with it names the file.
+pub fn read_export(path: &Path) -> Result<Export> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Export::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
-const EXPORT_FORMAT: &str = "milk-chain-export/2";
-
-/// One chain as exported: its genesis, every block, each still to be checked, and the
-/// center chain's evidence about it, each piece checked as the file is read.
-pub struct Export {
-    chain: ChainId,
-    genesis: Genesis,
-    blocks: Vec<Result<Block, String>>,
-    center: Vec<crate::evidence::Checked>,
-}
-
-impl Export {
-    /// Reads an export file: a JSON header line, then one block in hex per line. A line that
-    /// does not decode is kept as an error, so verification names its block.
-    pub fn read(path: &Path) -> Result<Export> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut lines = text.lines();
-        let first = lines.next().unwrap_or_default();
-        let header: ExportHeader = serde_json::from_str(first).map_err(|e| {
-            let damaged = first.starts_with("{\"format\":\"milk-chain-export/");
-            match damaged {
-                true => anyhow!(
-                    "{}: its header (line 1: the format, the chain and its genesis) is damaged: {e}",
-                    path.display()
-                ),
-                false => anyhow!("{} is not a milk chain export: {e}", path.display()),
-            }
-        })?;
-        if header.format != EXPORT_FORMAT {
-            return Err(anyhow!(
-                "{} is {:?}, not {EXPORT_FORMAT}: export the chain again",
-                path.display(),
-                header.format
-            ));
-        }
-        let blocks = lines
-            .map(|line| {
-                let bytes = hex::decode(line.trim()).map_err(|e| format!("is not hex: {e}"))?;
-                <Block as milk_core::codec::Decode>::from_bytes(&bytes)
-                    .map_err(|e| format!("cannot be decoded: {e}"))
-            })
-            .collect();
-        let center = crate::evidence::check_all(&header.center, &header.genesis.operator)?;
-        Ok(Export {
-            chain: header.chain,
-            genesis: header.genesis,
-            blocks,
-            center,
-        })
-    }
-
-    /// Writes a chain's genesis and blocks as an export file, with the center chain's
-    /// evidence about it.
-    pub fn write(
-        path: &Path,
-        chain: &ChainId,
-        genesis: &Genesis,
-        blocks: &[Block],
-        center: Vec<crate::evidence::Evidence>,
-    ) -> Result<()> {
-        use milk_core::codec::Encode;
-        let header = ExportHeader {
-            format: EXPORT_FORMAT.to_owned(),
-            chain: chain.clone(),
-            genesis: genesis.clone(),
-            center,
-        };
-        let mut out = serde_json::to_string(&header)?;
-        out.push('\n');
-        for b in blocks {
-            out.push_str(&hex::encode(b.to_bytes()));
-            out.push('\n');
-        }
-        std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
-    }
+/// Writes a chain's genesis and blocks as an export file, with the center chain's evidence
+/// about it.
+pub fn write_export(
+    path: &Path,
+    chain: &ChainId,
+    genesis: &Genesis,
+    blocks: &[Block],
+    center: Vec<Evidence>,
+) -> Result<()> {
+    let text = Export::render(chain, genesis, blocks, center);
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Every block of a chain from a node or a stopped node's data directory, and its genesis.
@@ -397,7 +330,7 @@ fn export_disagreements(source: &Source, brand: &milk_core::state::ChainState) -
         .filter(|t| matches!(t.tx.action, Action::Exchange(ExchangeAction::Sell { .. })))
         .map(|t| (t.tx.id(), t.clone()))
         .collect();
-    let problems = crate::evidence::disagreements(&e.center, brand, &sells);
+    let problems = milk_api::export::evidence::disagreements(&e.center, brand, &sells);
     (!problems.is_empty()).then(|| {
         format!(
             "its trades disagree with the center chain: {}",
@@ -605,6 +538,6 @@ fn anchors(source: &Source, chain: &ChainId) -> Result<Vec<milk_core::Hash>> {
                 .collect()
         }
         // An export carries TICA's anchor transactions, each with its proof.
-        Source::File(e) => Ok(crate::evidence::anchors(&e.center)),
+        Source::File(e) => Ok(milk_api::export::evidence::anchors(&e.center)),
     }
 }

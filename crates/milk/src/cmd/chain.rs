@@ -282,7 +282,7 @@ fn center_evidence(
     genesis: &milk_core::genesis::Genesis,
     chain: &ChainId,
     blocks: &[milk_core::block::Block],
-) -> Result<Vec<crate::evidence::Evidence>> {
+) -> Result<Vec<milk_api::export::evidence::Evidence>> {
     let Some(asset) = (genesis.chain(chain))
         .filter(|c| c.partner.is_some())
         .and_then(|c| c.assets.first())
@@ -291,7 +291,7 @@ fn center_evidence(
     };
     let (_, center) = crate::verify::collect(source, &ChainId::center())?;
     let seals = crate::verify::seals(chain, blocks.iter().map(|b| (b.header.height, b.hash())));
-    Ok(crate::evidence::gather(
+    Ok(milk_api::export::evidence::gather(
         &center,
         chain,
         &asset.symbol,
@@ -313,7 +313,7 @@ pub fn export(client: &Client, j: bool, args: ExportArgs) -> Result<()> {
     let (genesis, blocks) = crate::verify::collect(&source, &chain)?;
     let center = center_evidence(&source, &genesis, &chain, &blocks)?;
     let pieces = center.len();
-    crate::verify::Export::write(&path, &chain, &genesis, &blocks, center)?;
+    crate::verify::write_export(&path, &chain, &genesis, &blocks, center)?;
     out(
         j,
         json!({ "chain": chain, "blocks": blocks.len(), "center_evidence": pieces, "file": path }),
@@ -337,7 +337,7 @@ pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
     } = args;
     let source = match (data_dir, file) {
         (Some(d), _) => crate::verify::Source::DataDir(d),
-        (None, Some(f)) => crate::verify::Source::File(Box::new(crate::verify::Export::read(&f)?)),
+        (None, Some(f)) => crate::verify::Source::File(Box::new(crate::verify::read_export(&f)?)),
         (None, None) => crate::verify::Source::Node(client.clone()),
     };
     let only = chain

@@ -11,7 +11,6 @@
 //! order; every delivery answers a buy the customer signed there for this token, and agrees
 //! with TICA's completion of it, if the center chain already has one.
 
-use anyhow::{Result, anyhow};
 use milk_core::block::{Block, BlockHeader, leaf_of};
 use milk_core::codec::{Decode, Encode};
 use milk_core::exchange::desk::EscrowStatus;
@@ -40,6 +39,7 @@ pub struct Evidence {
 }
 
 /// A piece of evidence, decoded and checked: its block's height and its transaction.
+#[derive(Debug)]
 pub struct Checked {
     height: u64,
     tx: SignedTransaction,
@@ -60,7 +60,7 @@ impl Evidence {
 
     /// Decodes and checks it: a center-chain block signed by its producer, the transaction
     /// in it, validly signed, and by `operator` where only TICA may send it.
-    fn check(&self, operator: &Address) -> std::result::Result<Checked, String> {
+    fn check(&self, operator: &Address) -> Result<Checked, String> {
         let bytes = |s: &str| hex::decode(s).map_err(|e| format!("not hex: {e}"));
         let header = BlockHeader::from_bytes(&bytes(&self.header)?).map_err(|e| e.to_string())?;
         let signature = Signature(
@@ -83,7 +83,7 @@ impl Evidence {
         let tx = SignedTransaction::from_bytes(&bytes(&self.tx)?).map_err(|e| e.to_string())?;
         let siblings = (self.siblings.iter())
             .map(|s| Hash::from_hex(s))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         let proof = Proof {
             index: self.index,
             leaf_count: self.leaf_count,
@@ -153,11 +153,11 @@ fn steps(action: &ExchangeAction) -> Box<dyn Iterator<Item = &ExchangeAction> + 
 }
 
 /// Every piece of evidence checked (TICA's operator key is `operator`), or the first bad one.
-pub fn check_all(evidence: &[Evidence], operator: &Address) -> Result<Vec<Checked>> {
+pub fn check_all(evidence: &[Evidence], operator: &Address) -> Result<Vec<Checked>, String> {
     (evidence.iter().enumerate())
         .map(|(n, e)| {
             e.check(operator)
-                .map_err(|why| anyhow!("the export's center-chain evidence {n} is bad: {why}"))
+                .map_err(|why| format!("the export's center-chain evidence {n} is bad: {why}"))
         })
         .collect()
 }
