@@ -345,11 +345,16 @@ impl Http {
 
     /// Every block of `chain`, page by page (a loaded run makes many small blocks).
     pub fn all_blocks(&self, chain: &ChainId) -> Vec<milk_core::block::Block> {
+        self.blocks_from(chain, 0)
+    }
+
+    /// The blocks of `chain` from height `from` to its head, page by page.
+    pub fn blocks_from(&self, chain: &ChainId, from: u64) -> Vec<milk_core::block::Block> {
         let mut blocks = Vec::new();
         loop {
             let (_, raw) = self.get_bytes(&format!(
                 "/v1/chains/{chain}/raw-blocks?from={}&limit=1000",
-                blocks.len()
+                from + blocks.len() as u64
             ));
             let page = milkd::api::decode_raw_blocks(&raw).unwrap();
             if page.is_empty() {
