@@ -3,8 +3,8 @@
 //! with its code and nothing moved, and, over random histories with steps cut short,
 //! conservation on both chains and every trade ending with both legs or neither.
 
-use milk_core::exchange::EscrowStatus;
 use milk_core::exchange::{ESCROW, TradeStatus};
+use milk_core::exchange::{EscrowStatus, driver};
 use milk_core::genesis::{Genesis, demo_key};
 use milk_core::state::ChainState;
 use milk_core::tx::{Action, OrderSize, SignedTransaction, Transaction, TxId};
@@ -1055,25 +1055,24 @@ proptest! {
                 .count();
             prop_assert_eq!(markers(&net.brand, milk_core::exchange::desk::record::OPEN_ESCROW), locked);
         }
-        // Recovery: finish every open trade from what the chains recorded.
+        // Recovery: finish every open trade from what the chains recorded, step by step as
+        // the node's settlement driver decides them (`exchange::driver`).
         net.now += 1_000;
         net.oracle(MLK_KRW_E4).unwrap();
-        for (sell, id, order, size, user) in open {
-            if sell {
-                if net.center.exchange().unwrap().trade(&id).is_none() {
-                    net.operator("center", Action::Exchange(ExchangeAction::SettleSell { order: Box::new(order.unwrap()) })).unwrap();
-                }
-                let filled = net.center.exchange().unwrap().trade(&id).unwrap().status == TradeStatus::Filled;
-                net.operator("cinema", Action::Exchange(ExchangeAction::ReleaseSell { trade: id, filled })).unwrap();
-            } else {
-                                if net.brand.desk().unwrap().delivery(&id).is_none() {
-                    net.operator(
-                        "cinema",
-                        Action::Exchange(ExchangeAction::DeliverBuy { trade: id, to: user, amount: Amount::new(size) }),
-                    ).unwrap();
-                }
-                let delivered = net.brand.desk().unwrap().delivery(&id).unwrap().delivered;
-                net.operator("center", Action::Exchange(ExchangeAction::CompleteBuy { trade: id, delivered })).unwrap();
+        let cinema: ChainId = "cinema".parse().unwrap();
+        for (sell, id, order, _, _) in open {
+            for _ in 0..=driver::MAX_STEPS {
+                let trade = net.center.exchange().unwrap().trade(&id);
+                let desk = net.brand.desk().unwrap();
+                let next = match &order {
+                    Some(order) if sell => {
+                        let sale = driver::Sale { id, chain: &cinema, order };
+                        driver::next_for_sale(sale, trade, desk.escrow(&id))
+                    }
+                    _ => driver::next_for_purchase(&id, trade, &cinema, desk.delivery(&id).as_ref()),
+                };
+                let Some(step) = next else { break };
+                net.operator(step.chain.as_str(), Action::Exchange(step.action)).unwrap();
             }
         }
         net.conserved();

@@ -24,6 +24,7 @@ pub(crate) mod rules;
 pub mod action;
 pub mod audit;
 pub mod desk;
+pub mod driver;
 pub mod error;
 pub(crate) mod needs;
 pub mod settlement;

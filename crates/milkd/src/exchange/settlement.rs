@@ -15,8 +15,8 @@ use crate::worker::SubmitError;
 use milk_core::codec::Decode;
 use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::Side;
-use milk_core::exchange::desk::{self, Delivery, Escrow, EscrowStatus};
-use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus};
+use milk_core::exchange::desk::{self, Delivery, Escrow};
+use milk_core::exchange::{self, MarketEntry, Trade, driver};
 use milk_core::state::TxError;
 use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, SignedTransaction, TxId};
@@ -146,7 +146,8 @@ async fn step(node: &Arc<Node>, chain: &ChainId, action: Action) -> Result<(), D
     }
 }
 
-/// Drives a sale whose tokens are locked on `chain` to its end.
+/// Drives a sale whose tokens are locked on `chain` to its end: each step the driver reads
+/// off the two chains' records (`milk_core::exchange::driver`), until there is none.
 pub async fn drive_sell(
     node: &Arc<Node>,
     chain: &ChainId,
@@ -154,56 +155,47 @@ pub async fn drive_sell(
 ) -> Result<(), DriveError> {
     let id = order.tx.id();
     let _claim = node.settling.claim(id).ok_or(DriveError::Busy)?;
-    if trade_record(node, &id)?.is_none() {
-        let settle = Action::Exchange(ExchangeAction::SettleSell {
-            order: Box::new(order.clone()),
-        });
-        step(node, &ChainId::center(), settle).await?;
-        crash_point(node, "sell:2");
+    let sale = || driver::Sale { id, chain, order };
+    for _ in 0..=driver::MAX_STEPS {
+        let (trade, escrow) = (trade_record(node, &id)?, escrow_record(node, chain, &id)?);
+        let Some(next) = driver::next_for_sale(sale(), trade.as_ref(), escrow.as_ref()) else {
+            return Ok(());
+        };
+        let settled = matches!(next.action, ExchangeAction::SettleSell { .. });
+        step(node, &next.chain, Action::Exchange(next.action)).await?;
+        if settled {
+            crash_point(node, "sell:2");
+        }
     }
-    let trade = trade_record(node, &id)?
-        .ok_or_else(|| DriveError::Store("settled sale has no record".into()))?;
-    if escrow_record(node, chain, &id)?.is_some_and(|e| e.status == EscrowStatus::Locked) {
-        let release = Action::Exchange(ExchangeAction::ReleaseSell {
-            trade: id,
-            filled: trade.status == TradeStatus::Filled,
-        });
-        step(node, chain, release).await?;
-    }
-    Ok(())
+    Err(DriveError::Store(format!(
+        "sale {id} did not finish in two steps"
+    )))
 }
 
-/// Drives a buy whose MLK is locked on the center chain to its end.
+/// Drives a buy whose MLK is locked on the center chain to its end, as [`drive_sell`] does.
 pub async fn drive_buy(node: &Arc<Node>, id: TxId) -> Result<(), DriveError> {
     let _claim = node.settling.claim(id).ok_or(DriveError::Busy)?;
-    let Some(trade) = trade_record(node, &id)? else {
-        return Ok(());
-    };
-    if trade.status != TradeStatus::Pending || trade.side != Side::Buy {
-        return Ok(());
+    for _ in 0..=driver::MAX_STEPS {
+        let Some(trade) = trade_record(node, &id)? else {
+            return Ok(());
+        };
+        let chain = market_record(node, &trade.asset)?
+            .ok_or_else(|| DriveError::Store(format!("no market {}", trade.asset)))?
+            .chain;
+        let delivery = delivery_record(node, &chain, &id)?;
+        let next = driver::next_for_purchase(&id, Some(&trade), &chain, delivery.as_ref());
+        let Some(next) = next else {
+            return Ok(());
+        };
+        let delivering = matches!(next.action, ExchangeAction::DeliverBuy { .. });
+        step(node, &next.chain, Action::Exchange(next.action)).await?;
+        if delivering {
+            crash_point(node, "buy:2");
+        }
     }
-    let chain = market_record(node, &trade.asset)?
-        .ok_or_else(|| DriveError::Store(format!("no market {}", trade.asset)))?
-        .chain;
-    if delivery_record(node, &chain, &id)?.is_none() {
-        let deliver = Action::Exchange(ExchangeAction::DeliverBuy {
-            trade: id,
-            to: trade.user,
-            amount: milk_core::Amount::new(trade.tokens),
-        });
-        step(node, &chain, deliver).await?;
-        crash_point(node, "buy:2");
-    }
-    let delivered = delivery_record(node, &chain, &id)?.is_some_and(|d| d.delivered);
-    step(
-        node,
-        &ChainId::center(),
-        Action::Exchange(ExchangeAction::CompleteBuy {
-            trade: id,
-            delivered,
-        }),
-    )
-    .await
+    Err(DriveError::Store(format!(
+        "purchase {id} did not finish in two steps"
+    )))
 }
 
 /// Finds every open trade and drives them all at once, so their steps travel together in
