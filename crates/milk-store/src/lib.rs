@@ -24,6 +24,7 @@ use thiserror::Error;
 
 mod history;
 mod image;
+pub mod simdisk;
 pub use history::{HistoryLine, MAX_HISTORY_PAGE};
 pub use image::StoreImage;
 

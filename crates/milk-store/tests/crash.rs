@@ -9,106 +9,9 @@ use milk_core::state::ChainState;
 use milk_core::tx::TokenAction;
 use milk_core::tx::{Action, Transaction};
 use milk_core::{Amount, ChainId};
+use milk_store::simdisk::SimDisk;
 use milk_store::{ChainStore, RedbStore, StoreError};
 use proptest::prelude::*;
-use redb::StorageBackend;
-use std::io;
-use std::sync::{Arc, Mutex};
-
-/// A disk image: what a sync made durable, and the writes since.
-#[derive(Debug, Default)]
-struct Disk {
-    view: Vec<u8>,
-    durable: Vec<u8>,
-    unsynced: Vec<(u64, Vec<u8>)>,
-    ops: u64,
-    /// At this operation the machine dies: the image is frozen and every later call fails.
-    crash_at: Option<u64>,
-    /// Which unsynced writes reach the platter at the crash (a bit per write, cycled).
-    survivors: u64,
-    crashed: Option<Vec<u8>>,
-    /// Fail this operation with an I/O error, once, without crashing.
-    fail_at: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default)]
-struct SimDisk(Arc<Mutex<Disk>>);
-
-impl SimDisk {
-    fn from_image(image: Vec<u8>) -> SimDisk {
-        SimDisk(Arc::new(Mutex::new(Disk {
-            view: image.clone(),
-            durable: image,
-            ..Disk::default()
-        })))
-    }
-
-    /// Counts an operation; errors once the machine is dead or on an injected failure.
-    fn tick(d: &mut Disk) -> io::Result<()> {
-        if d.crashed.is_some() {
-            return Err(io::Error::other("machine is down"));
-        }
-        d.ops += 1;
-        if d.fail_at == Some(d.ops) {
-            return Err(io::Error::other("injected I/O error"));
-        }
-        if d.crash_at == Some(d.ops) {
-            let mut image = d.durable.clone();
-            for (i, (offset, data)) in d.unsynced.iter().enumerate() {
-                if d.survivors >> (i % 64) & 1 == 1 {
-                    let end = *offset as usize + data.len();
-                    if image.len() < end {
-                        image.resize(end, 0);
-                    }
-                    image[*offset as usize..end].copy_from_slice(data);
-                }
-            }
-            d.crashed = Some(image);
-            return Err(io::Error::other("power failure"));
-        }
-        Ok(())
-    }
-}
-
-impl StorageBackend for SimDisk {
-    fn len(&self) -> io::Result<u64> {
-        Ok(self.0.lock().unwrap().view.len() as u64)
-    }
-    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
-        let d = self.0.lock().unwrap();
-        let start = offset as usize;
-        let src = d
-            .view
-            .get(start..start + out.len())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past end"))?;
-        out.copy_from_slice(src);
-        Ok(())
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        let mut d = self.0.lock().unwrap();
-        SimDisk::tick(&mut d)?;
-        d.view.resize(len as usize, 0);
-        Ok(())
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        let mut d = self.0.lock().unwrap();
-        SimDisk::tick(&mut d)?;
-        d.durable = d.view.clone();
-        d.unsynced.clear();
-        Ok(())
-    }
-    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        let mut d = self.0.lock().unwrap();
-        SimDisk::tick(&mut d)?;
-        let end = offset as usize + data.len();
-        if d.view.len() < end {
-            d.view.resize(end, 0);
-        }
-        d.view[offset as usize..end].copy_from_slice(data);
-        d.unsynced.push((offset, data.to_vec()));
-        Ok(())
-    }
-}
 
 /// The demo center chain, producing blocks of demo-user transfers.
 struct Producer {
@@ -222,11 +125,7 @@ proptest! {
     ) {
         let disk = SimDisk::default();
         let store = RedbStore::with_backend(disk.clone()).unwrap();
-        {
-            let mut d = disk.0.lock().unwrap();
-            d.crash_at = Some(d.ops + crash_at);
-            d.survivors = survivors;
-        }
+        disk.crash_after(crash_at, survivors);
 
         let (mut producer, genesis_delta) = Producer::new();
         let mut states = vec![sorted_state(&producer.state)];
@@ -242,10 +141,9 @@ proptest! {
                 }
             }
         }
-        let image = disk.0.lock().unwrap().crashed.clone();
         drop(store);
         // No crash happened: the run simply ended; the image is what was synced.
-        let image = image.unwrap_or_else(|| disk.0.lock().unwrap().durable.clone());
+        let image = disk.platter();
         if image.is_empty() {
             prop_assert_eq!(acked, None);
             return Ok(());
@@ -280,13 +178,10 @@ fn an_io_error_fails_the_commit_and_loses_nothing_committed() {
     store.commit(&producer.head, &[], &genesis_delta).unwrap();
     let state_at_genesis = sorted_state(&producer.state);
     let (block, ids, delta) = producer.next_block(3, 1);
-    {
-        let mut d = disk.0.lock().unwrap();
-        d.fail_at = Some(d.ops + 2);
-    }
+    disk.fail_after(2);
     assert!(store.commit(&block, &ids, &delta).is_err());
     drop(store);
-    let image = disk.0.lock().unwrap().durable.clone();
+    let image = disk.platter();
     let reopened = RedbStore::with_backend(SimDisk::from_image(image)).unwrap();
     assert_eq!(snapshot_state(&reopened), (0, state_at_genesis));
 }
