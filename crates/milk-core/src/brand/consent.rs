@@ -202,7 +202,7 @@ impl Sharing {
     pub(crate) fn value(&self, key: &[u8]) -> Option<Vec<u8>> {
         match key.split_first()? {
             (&CONSENT, rest) => {
-                let a = Address::from_bytes(rest.try_into().ok()?).ok()?;
+                let a = Address::from_stored(rest.try_into().ok()?);
                 self.consents.get(&a).map(Encode::to_bytes)
             }
             (&ACCESS, _) => self.accesses.get(key).map(|()| Vec::new()),

@@ -895,7 +895,7 @@ impl BrandState {
         let (ns, rest) = key.split_first()?;
         match *ns {
             record::LINK => {
-                let a = Address::from_bytes(rest.try_into().ok()?).ok()?;
+                let a = Address::from_stored(rest.try_into().ok()?);
                 self.links.get(&a).map(|h| h.0.to_vec())
             }
             record::CONVERSION => {
@@ -916,14 +916,14 @@ impl BrandState {
                 Some(v)
             }
             record::DAILY if rest.len() == 40 => {
-                let a = Address::from_bytes(rest[..32].try_into().ok()?).ok()?;
+                let a = Address::from_stored(rest[..32].try_into().ok()?);
                 let day = u64::from_be_bytes(rest[32..].try_into().ok()?);
                 self.daily
                     .get(&(a, day))
                     .map(|v| v.units().to_be_bytes().to_vec())
             }
             record::LOT if rest.len() == 40 => {
-                let a = Address::from_bytes(rest[..32].try_into().ok()?).ok()?;
+                let a = Address::from_stored(rest[..32].try_into().ok()?);
                 let day = u64::from_be_bytes(rest[32..].try_into().ok()?);
                 self.lots
                     .get(&a)?

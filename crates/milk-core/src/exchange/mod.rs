@@ -658,7 +658,7 @@ impl Exchange {
                 .get(&Hash(rest.try_into().ok()?))
                 .map(Encode::to_bytes),
             record::VOLUME => {
-                let a = Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok()?;
+                let a = Address::from_stored(rest.get(..32)?.try_into().ok()?);
                 let day = u64::from_be_bytes(rest.get(32..40)?.try_into().ok()?);
                 let s: Symbol = std::str::from_utf8(rest.get(40..)?).ok()?.parse().ok()?;
                 Some(self.volume(&a, day, &s).to_be_bytes().to_vec())

@@ -798,7 +798,7 @@ impl Membership {
 
     fn value(&self, key: &[u8]) -> Option<Vec<u8>> {
         let (ns, rest) = key.split_first()?;
-        let account = || Address::from_bytes(rest.get(..32)?.try_into().ok()?).ok();
+        let account = || Some(Address::from_stored(rest.get(..32)?.try_into().ok()?));
         let day = || rest.get(32..40)?.try_into().ok().map(u64::from_be_bytes);
         match *ns {
             record::EARNED => {
