@@ -51,6 +51,12 @@ impl SimDisk {
         d.fail_at = Some(d.ops + after);
     }
 
+    /// Whether a power failure or an I/O error is still to come.
+    pub fn armed(&self) -> bool {
+        let d = self.0.lock().unwrap();
+        d.crashed.is_none() && (d.crash_at > Some(d.ops) || d.fail_at > Some(d.ops))
+    }
+
     /// What the platter holds after the power failed, if it did.
     pub fn crashed(&self) -> Option<Vec<u8>> {
         self.0.lock().unwrap().crashed.clone()
@@ -113,8 +119,20 @@ impl StorageBackend for SimDisk {
     fn sync_data(&self) -> io::Result<()> {
         let mut d = self.0.lock().unwrap();
         SimDisk::tick(&mut d)?;
-        d.durable = d.view.clone();
-        d.unsynced.clear();
+        // What was written since the last sync, in order, then the file's length: the view
+        // without copying it whole (a simulation syncs thousands of times).
+        let Disk {
+            durable, unsynced, ..
+        } = &mut *d;
+        for (offset, data) in unsynced.drain(..) {
+            let end = offset as usize + data.len();
+            if durable.len() < end {
+                durable.resize(end, 0);
+            }
+            durable[offset as usize..end].copy_from_slice(&data);
+        }
+        let len = d.view.len();
+        d.durable.resize(len, 0);
         Ok(())
     }
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {

@@ -1,0 +1,76 @@
+//! The reference model: what the cinema's token supply must be, from the committed blocks
+//! alone. Every transaction in a committed block applied (the producer leaves refused ones
+//! out), so the model adds each conversion's mint at the partner's rate, takes each
+//! redemption's burn, and gives each refund back; a reference converted twice or an order
+//! refunded twice is a double mint. Trades and transfers move the token without changing
+//! its supply, so after every block the chain's supply must be exactly the model's.
+
+use milk_core::block::Block;
+use milk_core::tx::{Action, BrandAction};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The cinema token's supply as the model computes it.
+pub struct Supply {
+    total: u128,
+    units_per_mileage: u128,
+    references: BTreeSet<String>,
+    /// Redemptions: order id → (amount, refunded).
+    redemptions: BTreeMap<String, (u128, bool)>,
+}
+
+impl Supply {
+    /// The supply at genesis, and the partner's conversion rate.
+    pub fn new(total: u128, units_per_mileage: u64) -> Supply {
+        Supply {
+            total,
+            units_per_mileage: u128::from(units_per_mileage),
+            references: BTreeSet::new(),
+            redemptions: BTreeMap::new(),
+        }
+    }
+
+    /// The supply.
+    pub fn total(&self) -> u128 {
+        self.total
+    }
+
+    /// Takes in a committed block of the cinema chain.
+    pub fn block(&mut self, block: &Block) -> Result<(), String> {
+        for tx in &block.txs {
+            let Action::Brand(action) = &tx.tx.action else {
+                continue;
+            };
+            self.action(action)?;
+        }
+        Ok(())
+    }
+
+    fn action(&mut self, action: &BrandAction) -> Result<(), String> {
+        match action {
+            BrandAction::Convert {
+                mileage, reference, ..
+            } => {
+                if !self.references.insert(reference.clone()) {
+                    return Err(format!("reference {reference} converted twice"));
+                }
+                self.total += u128::from(*mileage) * self.units_per_mileage;
+            }
+            BrandAction::Redeem { amount, order_id } => {
+                self.redemptions
+                    .insert(order_id.clone(), (amount.units(), false));
+                self.total -= amount.units();
+            }
+            BrandAction::Refund { order_id } => {
+                let r = self.redemptions.get_mut(order_id);
+                let r = r.ok_or(format!("order {order_id} refunded but never redeemed"))?;
+                if r.1 {
+                    return Err(format!("order {order_id} refunded twice"));
+                }
+                r.1 = true;
+                self.total += r.0;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
