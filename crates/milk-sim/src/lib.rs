@@ -5,9 +5,9 @@
 //! commits. Time is simulated; all randomness comes from the seed, so a failing run prints
 //! its seed and the same seed replays it exactly.
 //!
-//! Checked throughout: after every block, supply is conserved on both chains and the cinema
-//! token's supply is exactly what the reference model (`model`) computes from the committed
-//! blocks, each conversion reference and each refund once; after every failed commit, the
+//! Checked throughout: after every block, supply is conserved on both chains and MLK's and
+//! the cinema token's supplies are exactly what the reference model (`model`) computes from
+//! the committed blocks, each conversion reference and each refund once; after every failed commit, the
 //! restarted chain holds exactly the state before the block or after it.
 //! At the end, with every open trade finished by TICA: both legs or neither for each (the
 //! chains agree on every trade, nothing left in escrow), and both chains replay from genesis

@@ -1,13 +1,28 @@
-//! The reference model: what the cinema's token supply must be, from the committed blocks
-//! alone. Every transaction in a committed block applied (the producer leaves refused ones
-//! out), so the model adds each conversion's mint at the partner's rate, takes each
-//! redemption's burn, and gives each refund back; a reference converted twice or an order
-//! refunded twice is a double mint. Trades and transfers move the token without changing
-//! its supply, so after every block the chain's supply must be exactly the model's.
+//! The reference model: what the supplies must be, from the committed blocks alone. Every
+//! transaction in a committed block applied (the producer leaves refused ones out), so the
+//! model adds each conversion's mint at the partner's rate, takes each redemption's burn and
+//! gives each refund back (a reference converted twice or an order refunded twice is a
+//! double mint), and takes each MLK burned for LZM off MLK's supply. Trades, transfers,
+//! rewards and fees move tokens without changing their supply, so after every block each
+//! chain's supply must be exactly the model's.
 
 use milk_core::block::Block;
-use milk_core::tx::{Action, BrandAction};
+use milk_core::tx::{Action, BrandAction, MembershipAction};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// MLK's supply on the center chain as the model computes it.
+pub struct Mlk(pub u128);
+
+impl Mlk {
+    /// Takes in a committed block of the center chain.
+    pub fn block(&mut self, block: &Block) {
+        for tx in &block.txs {
+            if let Action::Membership(MembershipAction::BurnForLzm { amount }) = &tx.tx.action {
+                self.0 -= amount.units();
+            }
+        }
+    }
+}
 
 /// The cinema token's supply as the model computes it.
 pub struct Supply {

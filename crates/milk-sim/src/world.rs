@@ -1,19 +1,20 @@
 //! The actors and what they do: customers pay and gift, link their wallets, sell and buy the
-//! cinema's token; the cinema converts mileage (sometimes under a reference it used), takes
+//! cinema's token, check in and burn MLK for LZM; the cinema converts mileage (sometimes under a reference it used), takes
 //! redemptions and refunds them; TICA moves the oracle's price and settles open trades step
 //! by step as the node's settlement driver decides (`exchange::driver`), in any order and
 //! late. Every few operations each chain seals a block; with faults on, a chain's disk may
 //! lose power or fail a write during the commit, and the chain restarts from its disk.
 
 use crate::chain::{Sealed, SimChain};
-use crate::model::Supply;
+use crate::model::{Mlk, Supply};
 use crate::rng::Rng;
 use milk_core::block::Block;
 use milk_core::exchange::ESCROW;
 use milk_core::exchange::driver::{self, Step};
 use milk_core::genesis::{DEMO_USERS, Genesis, demo_key};
-use milk_core::tx::{Action, BrandAction, ExchangeAction, SignedTransaction, TokenAction};
+use milk_core::tx::{Action, BrandAction, ExchangeAction, MembershipAction};
 use milk_core::tx::{OrderSize, Transaction, TxId, VerifiedTx};
+use milk_core::tx::{SignedTransaction, TokenAction};
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
 
 /// How many operations between blocks.
@@ -55,8 +56,9 @@ pub struct World {
     sales: Vec<SignedTransaction>,
     purchases: Vec<TxId>,
     krw_e4: u64,
-    /// The reference model of the cinema token's supply.
+    /// The reference model of the cinema token's supply, and of MLK's.
     supply: Supply,
+    mlk: Mlk,
     /// What happened.
     pub report: Report,
 }
@@ -80,6 +82,7 @@ impl World {
             .ok_or("no brand")?
             .policy()
             .units_per_mileage;
+        let mlk = center.state.supply(&sym("MLK")).ok_or("no MLK")?;
         let mut rng = Rng::new(seed);
         users.extend((0..customers).map(|_| Keypair::from_secret(rng.bytes32())));
         let mut world = World {
@@ -98,6 +101,7 @@ impl World {
             purchases: Vec::new(),
             krw_e4: 10_000_000,
             supply: Supply::new(cine.units(), rate),
+            mlk: Mlk(mlk.units()),
             report: Report::default(),
         };
         world.oracle();
@@ -162,7 +166,8 @@ impl World {
             55..=57 => self.refund(),
             58..=67 => self.sell(),
             68..=77 => self.buy(),
-            78..=91 => self.settle_one(),
+            78..=89 => self.settle_one(),
+            90..=91 => self.membership(),
             92..=95 => self.oracle(),
             _ => self.pass_time(),
         }
@@ -283,6 +288,20 @@ impl World {
         }
     }
 
+    /// A customer checks in for LZM, or burns some MLK for it.
+    fn membership(&mut self) {
+        let user = self.user();
+        let action = match self.rng.below(2) {
+            0 => MembershipAction::CheckIn,
+            _ => {
+                let balance = self.center.state.balance(&user.address(), &sym("MLK"));
+                let amount = self.amount_of(balance.units() / 100);
+                MembershipAction::BurnForLzm { amount }
+            }
+        };
+        self.send(true, &user, Action::Membership(action));
+    }
+
     fn oracle(&mut self) {
         let move_e3 = 970 + self.rng.below(61);
         self.krw_e4 = (self.krw_e4 * move_e3 / 1_000).max(1);
@@ -368,22 +387,24 @@ impl World {
     fn check_block(&mut self, on_center: bool, block: Option<&Block>) -> Result<(), String> {
         let chain = self.chain(on_center);
         let id = chain.id().clone();
-        chain
-            .state
-            .check_conservation()
-            .map_err(|e| format!("{id}: {e}"))?;
-        if on_center {
-            return Ok(());
-        }
-        if let Some(block) = block {
-            self.supply.block(block)?;
-        }
-        let cine = self.cinema.state.supply(&sym("CINE")).map(|a| a.units());
-        match cine == Some(self.supply.total()) {
+        (chain.state.check_conservation()).map_err(|e| format!("{id}: {e}"))?;
+        let (asset, expected) = match (on_center, block) {
+            (true, Some(b)) => {
+                self.mlk.block(b);
+                ("MLK", self.mlk.0)
+            }
+            (true, None) => ("MLK", self.mlk.0),
+            (false, Some(b)) => {
+                self.supply.block(b)?;
+                ("CINE", self.supply.total())
+            }
+            (false, None) => ("CINE", self.supply.total()),
+        };
+        let supply = self.chain(on_center).state.supply(&sym(asset));
+        match supply.map(|a| a.units()) == Some(expected) {
             true => Ok(()),
             false => Err(format!(
-                "CINE supply {cine:?}, but the committed blocks make it {}",
-                self.supply.total()
+                "{asset} supply {supply:?}, but the committed blocks make it {expected}"
             )),
         }
     }
