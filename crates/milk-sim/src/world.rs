@@ -59,6 +59,8 @@ pub struct World {
     /// The reference model of the cinema token's supply, and of MLK's.
     supply: Supply,
     mlk: Mlk,
+    /// LZM's supply, which no transaction changes (it is earned from its pools).
+    lzm: Amount,
     /// What happened.
     pub report: Report,
 }
@@ -83,6 +85,7 @@ impl World {
             .policy()
             .units_per_mileage;
         let mlk = center.state.supply(&sym("MLK")).ok_or("no MLK")?;
+        let lzm = center.state.supply(&sym("LZM")).ok_or("no LZM")?;
         let mut rng = Rng::new(seed);
         users.extend((0..customers).map(|_| Keypair::from_secret(rng.bytes32())));
         let mut world = World {
@@ -102,6 +105,7 @@ impl World {
             krw_e4: 10_000_000,
             supply: Supply::new(cine.units(), rate),
             mlk: Mlk(mlk.units()),
+            lzm,
             report: Report::default(),
         };
         world.oracle();
@@ -400,6 +404,12 @@ impl World {
             }
             (false, None) => ("CINE", self.supply.total()),
         };
+        if on_center {
+            let lzm = self.center.state.supply(&sym("LZM"));
+            if lzm != Some(self.lzm) {
+                return Err(format!("LZM supply {lzm:?}, but nothing mints or burns it"));
+            }
+        }
         let supply = self.chain(on_center).state.supply(&sym(asset));
         match supply.map(|a| a.units()) == Some(expected) {
             true => Ok(()),
