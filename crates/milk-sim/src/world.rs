@@ -35,6 +35,8 @@ pub struct Report {
     pub survived: u64,
     /// Trades that ended filled, and that ended refused or undelivered.
     pub trades: (u64, u64),
+    /// Committed transactions by kind.
+    pub committed: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// The simulated alliance: the center and cinema chains and everyone acting on them.
@@ -52,6 +54,8 @@ pub struct World {
     /// Conversion references and redemption orders used so far.
     references: Vec<String>,
     orders: Vec<String>,
+    /// Premium offers published (or asked to be).
+    offers: Vec<String>,
     /// Every order sent: sales (signed, on the cinema chain) and purchases.
     sales: Vec<SignedTransaction>,
     purchases: Vec<TxId>,
@@ -100,6 +104,7 @@ impl World {
             waiting: Default::default(),
             references: Vec::new(),
             orders: Vec::new(),
+            offers: Vec::new(),
             sales: Vec::new(),
             purchases: Vec::new(),
             krw_e4: 10_000_000,
@@ -170,7 +175,9 @@ impl World {
             55..=57 => self.refund(),
             58..=67 => self.sell(),
             68..=77 => self.buy(),
-            78..=89 => self.settle_one(),
+            78..=87 => self.settle_one(),
+            88 => self.consent(),
+            89 => self.offer(),
             90..=91 => self.membership(),
             92..=95 => self.oracle(),
             _ => self.pass_time(),
@@ -306,6 +313,46 @@ impl World {
         self.send(true, &user, Action::Membership(action));
     }
 
+    /// A customer shares their level with the cinema, or withdraws it.
+    fn consent(&mut self) {
+        let (user, chain) = (self.user(), self.cinema.id().clone());
+        let action = match self.rng.below(3) {
+            0 => BrandAction::WithdrawConsent { chain },
+            _ => BrandAction::GrantConsent {
+                chain,
+                purpose: "VIP screenings".into(),
+                items: vec!["level".into()],
+                retention_days: 1 + self.rng.below(365) as u32,
+            },
+        };
+        self.send(false, &user, Action::Brand(action));
+    }
+
+    /// The cinema publishes a premium offer, or a customer buys one.
+    fn offer(&mut self) {
+        let chain = self.cinema.id().clone();
+        if self.offers.is_empty() || self.rng.below(3) == 0 {
+            let id = format!("OFFER-{}", self.rng.next());
+            self.offers.push(id.clone());
+            let action = MembershipAction::PublishOffer {
+                id,
+                title: "Premiere night".into(),
+                level: 1 + self.rng.below(3) as u8,
+                price: Amount::new(1 + u128::from(self.rng.below(1_000_000_000))),
+                stock: 1 + self.rng.below(5) as u32,
+                opens_ms: self.now_ms,
+                closes_ms: self.now_ms + 7 * 24 * 3_600_000,
+            };
+            let issuer = self.issuer.clone();
+            self.send(true, &issuer, Action::Membership(action));
+        } else {
+            let id = self.offers[self.rng.below(self.offers.len() as u64) as usize].clone();
+            let user = self.user();
+            let action = MembershipAction::BuyOffer { chain, id };
+            self.send(true, &user, Action::Membership(action));
+        }
+    }
+
     fn oracle(&mut self) {
         let move_e3 = 970 + self.rng.below(61);
         self.krw_e4 = (self.krw_e4 * move_e3 / 1_000).max(1);
@@ -381,6 +428,13 @@ impl World {
                 }
             };
             self.report.blocks += u64::from(committed.is_some());
+            for tx in committed.iter().flat_map(|b| &b.txs) {
+                *self
+                    .report
+                    .committed
+                    .entry(tx.tx.action.kind())
+                    .or_default() += 1;
+            }
             self.check_block(on_center, committed.as_ref())?;
         }
         self.waiting = Default::default();

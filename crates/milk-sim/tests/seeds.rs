@@ -35,6 +35,9 @@ fn every_seed_keeps_every_invariant_under_faults() {
         total.survived += r.survived;
         total.trades.0 += r.trades.0;
         total.trades.1 += r.trades.1;
+        for (kind, n) in r.committed {
+            *total.committed.entry(kind).or_default() += n;
+        }
     }
     let secs = began.elapsed().as_secs_f64();
     eprintln!(
@@ -47,6 +50,23 @@ fn every_seed_keeps_every_invariant_under_faults() {
         "trades prove nothing: {total:?}"
     );
     assert!(total.blocks > total.ops / 8, "too few blocks: {total:?}");
+    let kinds = [
+        "transfer",
+        "link",
+        "conversion",
+        "redemption",
+        "refund",
+        "consent",
+    ];
+    let kinds = kinds
+        .into_iter()
+        .chain(["sale", "purchase", "exchange", "membership"]);
+    for kind in kinds {
+        assert!(
+            total.committed.contains_key(kind),
+            "no {kind} ever committed: {total:?}"
+        );
+    }
 }
 
 #[test]
