@@ -36,6 +36,11 @@ impl ManualClock {
     pub fn advance(&self, ms: u64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
+
+    /// Moves the clock back, as a clock corrected by its time source does.
+    pub fn set_back(&self, ms: u64) {
+        self.0.fetch_sub(ms, Ordering::SeqCst);
+    }
 }
 
 impl Clock for ManualClock {

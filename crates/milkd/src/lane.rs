@@ -240,7 +240,11 @@ async fn send_batch(
     batch: &[Step],
     units: Vec<(Action, Vec<usize>)>,
 ) -> Vec<Result<TxLocation, LaneError>> {
-    let expires_at_ms = node.clock.now_ms() + LANE_TX_LIFETIME_MS;
+    // From the later of the clock and the head's time: blocks never go back in time, so a
+    // clock set back (corrected by NTP, say) would otherwise make every step expire at
+    // once, and settlement would stall until the clock caught up with the chain.
+    let chain_time = handle.head().time_ms;
+    let expires_at_ms = node.clock.now_ms().max(chain_time) + LANE_TX_LIFETIME_MS;
     // The node's own signatures, made here: checking them again would only cost time, and
     // the orders a settlement embeds come from committed blocks or were checked on arrival.
     let spent = crate::cpu::Spent::start(&node.metrics.cpu.signatures);

@@ -101,3 +101,42 @@ fn someone_else_signing_with_the_operators_key_costs_the_lane_no_step() {
         sequence + 2
     );
 }
+
+/// Found by the simulator's clock jumps: blocks never go back in time, so when the node's
+/// clock was set back by more than a lane step's lifetime, every step the lane signed had
+/// expired by its block's time, and settlement stalled until the clock caught up. The lane
+/// now dates its steps from the later of the clock and the chain's head.
+#[test]
+fn a_clock_set_back_does_not_stall_the_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, k) = support::write_genesis(dir.path(), &support::genesis(4));
+    let mut config = milkd::NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.genesis = Some(g);
+    config.producer_key = Some(k);
+    support::write_credentials(&config.data_dir);
+    let clock = milkd::ManualClock::new(NOW);
+    let node = milkd::spawn(config, std::sync::Arc::new(clock.clone())).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let lane = milkd::lane::get(&node.node, &ChainId::center()).unwrap();
+        let step = |i| {
+            let lane = lane.clone();
+            async move {
+                let outcome = tokio::time::timeout(Duration::from_secs(30), lane.submit(anchor(i)));
+                outcome.await.expect("the lane stalled")
+            }
+        };
+        step(0).await.unwrap();
+        clock.advance(10 * 60_000);
+        let later = step(1).await.unwrap();
+        clock.set_back(5 * 60_000);
+        let after = step(2)
+            .await
+            .expect("a step signed after the clock went back");
+        assert!(after.height > later.height);
+    });
+}
