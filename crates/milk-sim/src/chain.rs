@@ -85,6 +85,11 @@ impl SimChain {
             .map_err(|e| e.to_string())
     }
 
+    /// The last block's time.
+    pub fn time_ms(&self) -> u64 {
+        self.head.header.time_ms
+    }
+
     /// The disk, to inject its next fault.
     pub fn disk(&self) -> &SimDisk {
         &self.disk
@@ -119,6 +124,17 @@ impl SimChain {
                 "{}: after a failed commit the store holds neither the state before block {} nor after it",
                 self.spec.id, p.block.header.height
             )),
+        }
+    }
+
+    /// The node stops between blocks (killed, or its machine rebooted): it restarts from its
+    /// disk with its pool gone, and must hold exactly the state of its last block.
+    pub fn crash(&mut self) -> Result<(), String> {
+        let before = self.state.records();
+        self.restart()?;
+        match self.state.records() == before {
+            true => Ok(()),
+            false => Err(format!("{}: restarted to another state", self.spec.id)),
         }
     }
 

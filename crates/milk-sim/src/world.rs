@@ -133,8 +133,15 @@ impl World {
     fn order(&mut self, on_center: bool, key: &Keypair, action: Action) -> VerifiedTx {
         let waiting = self.waiting[usize::from(!on_center)].get(&key.address());
         let waiting = *waiting.unwrap_or(&0);
-        let expires_at_ms = self.now_ms + 60_000;
+        let (now_ms, tica) = (self.now_ms, key.address() == self.operator.address());
         let chain = self.chain(on_center);
+        // TICA dates its steps as the node's lane does, from the later of its clock and the
+        // chain's head; customers and the partner, from their own clocks.
+        let expires_at_ms = if tica {
+            now_ms.max(chain.time_ms())
+        } else {
+            now_ms
+        } + 60_000;
         Transaction {
             chain: chain.id().clone(),
             sender: key.address(),
@@ -180,6 +187,8 @@ impl World {
             89 => self.offer(),
             90..=91 => self.membership(),
             92..=95 => self.oracle(),
+            96..=98 => self.pass_time(),
+            _ if self.faults => self.crash()?,
             _ => self.pass_time(),
         }
         if op % OPS_PER_BLOCK == OPS_PER_BLOCK - 1 {
@@ -364,12 +373,23 @@ impl World {
         self.send(true, &operator, action);
     }
 
+    /// Time passes: mostly seconds, sometimes a day; sometimes the clock jumps back a few
+    /// minutes (a node's clock corrected), which blocks never follow below their parent.
     fn pass_time(&mut self) {
         let day = 24 * 3_600_000;
-        self.now_ms += match self.rng.below(20) {
-            0 => day,
-            _ => self.rng.below(120_000),
-        };
+        match self.rng.below(20) {
+            0 => self.now_ms += day,
+            1 => self.now_ms -= self.rng.below(600_000),
+            _ => self.now_ms += self.rng.below(120_000),
+        }
+    }
+
+    /// A chain's node stops between blocks and restarts from its disk, its pool gone.
+    fn crash(&mut self) -> Result<(), String> {
+        let on_center = self.rng.below(2) == 0;
+        self.report.crashes += 1;
+        self.waiting[usize::from(!on_center)].clear();
+        self.chain(on_center).crash()
     }
 }
 
