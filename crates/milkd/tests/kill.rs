@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use support::{Http, account, transfer};
 
 const ACCOUNTS: usize = 8;
@@ -27,21 +27,6 @@ fn start(data: &Path, genesis: &Path, key: &Path) -> (Child, Http) {
         key.to_str().unwrap(),
     ]);
     (child, Http::new(&url).with_token(support::OPERATOR_TOKEN))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-/// A tiny deterministic generator for kill delays; the seed is printed so a failure replays.
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
 }
 
 #[test]
@@ -70,7 +55,15 @@ fn sigkill_under_load_loses_no_acknowledged_transaction() {
                     let mut seq = http.account(&from.address(), "center", "MLK").1;
                     while !dead.load(Ordering::SeqCst) {
                         let batch: Vec<_> = (0..20)
-                            .map(|k| transfer(&from, to, 1 + k, seq + k as u64, now_ms() + 60_000))
+                            .map(|k| {
+                                transfer(
+                                    &from,
+                                    to,
+                                    1 + k,
+                                    seq + k as u64,
+                                    support::now_ms() + 60_000,
+                                )
+                            })
                             .collect();
                         let Ok(resp) = http.submit("center", &batch, true) else {
                             break;
@@ -86,7 +79,7 @@ fn sigkill_under_load_loses_no_acknowledged_transaction() {
                 })
             })
             .collect();
-        let delay = 200 + xorshift(&mut rng) % 400;
+        let delay = 200 + support::xorshift(&mut rng) % 400;
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().unwrap(); // SIGKILL: no chance to flush anything.
         child.wait().unwrap();
@@ -151,7 +144,7 @@ fn sigkill_under_load_loses_no_acknowledged_transaction() {
                 account(1).address(),
                 1,
                 http.account(&account(0).address(), "center", "MLK").1 + k,
-                now_ms() + 60_000,
+                support::now_ms() + 60_000,
             )
         })
         .collect();

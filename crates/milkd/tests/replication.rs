@@ -19,27 +19,13 @@ use std::path::PathBuf;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use support::{Http, account, transfer};
 
 /// Accounts sending transfers.
 const ACCOUNTS: usize = 6;
 /// Accounts (after the senders) that have cinema points converted and trade them.
 const TRADERS: usize = 3;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
 
 /// A free loopback port that nothing else takes before the node does.
 fn free_port() -> u16 {
@@ -302,7 +288,9 @@ fn load(
                         continue;
                     };
                     let batch: Vec<_> = (0..10)
-                        .map(|k| transfer(&from, to, 1 + k, seq + k as u64, now_ms() + 60_000))
+                        .map(|k| {
+                            transfer(&from, to, 1 + k, seq + k as u64, support::now_ms() + 60_000)
+                        })
                         .collect();
                     let Ok(resp) = http.submit("center", &batch, true) else {
                         std::thread::sleep(Duration::from_millis(20));
@@ -358,7 +346,7 @@ fn signed(http: &Http, chain: &str, key: &Keypair, action: Action) -> Option<Sig
         chain: chain.parse().unwrap(),
         sender: key.address(),
         sequence,
-        expires_at_ms: now_ms() + 60_000,
+        expires_at_ms: support::now_ms() + 60_000,
         action,
     };
     Some(tx.sign(key))
@@ -562,10 +550,12 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
             panic!("kill {k}: no leader of {chain} within 20 s");
         };
         let before = acked.lock().unwrap().len();
-        std::thread::sleep(Duration::from_millis(100 + xorshift(&mut rng) % 400));
+        std::thread::sleep(Duration::from_millis(
+            100 + support::xorshift(&mut rng) % 400,
+        ));
         net.kill(victim);
         // Back at once (it may resume leading where it stopped) or after an election.
-        std::thread::sleep(Duration::from_millis(xorshift(&mut rng) % 1_500));
+        std::thread::sleep(Duration::from_millis(support::xorshift(&mut rng) % 1_500));
         net.start(victim);
         eprintln!(
             "kill {k}: node {} (leading {chain}); {} acknowledged so far",
@@ -618,7 +608,13 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
         .try_get(&format!("/v1/accounts/{}", account(0).address()))
         .unwrap();
     let seq = support::next_sequence(&v, "center").unwrap();
-    let t = transfer(&account(0), account(1).address(), 7, seq, now_ms() + 60_000);
+    let t = transfer(
+        &account(0),
+        account(1).address(),
+        7,
+        seq,
+        support::now_ms() + 60_000,
+    );
     if let Ok(r) = alone.submit("center", &[t], true) {
         assert_ne!(
             r.results[0].status, "committed",

@@ -4,9 +4,8 @@
 
 mod support;
 
-use milk_core::chain::Verifier;
 use milk_core::exchange::ESCROW;
-use milk_core::genesis::{Genesis, demo_key};
+use milk_core::genesis::demo_key;
 use milk_core::tx::ExchangeAction;
 use milk_core::tx::SignedTransaction;
 use milk_core::tx::{Action, OrderSize, Transaction};
@@ -15,7 +14,7 @@ use milkd::brand::tx_hex;
 use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use support::Http;
 
 fn start(data: &Path, crash_after: Option<&str>) -> (Child, Http) {
@@ -35,13 +34,6 @@ fn start(data: &Path, crash_after: Option<&str>) -> (Child, Http) {
     }
     let (child, url) = support::spawn_command(cmd);
     (child, Http::new(&url).with_token("demo-operator-token"))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -97,7 +89,7 @@ fn a_crash_at_any_step_leaves_both_legs_or_neither() {
             chain: chain.parse().unwrap(),
             sender: alice.address(),
             sequence,
-            expires_at_ms: now_ms() + 120_000,
+            expires_at_ms: support::now_ms() + 120_000,
             action,
         }
         .sign(&alice);
@@ -137,24 +129,9 @@ fn a_crash_at_any_step_leaves_both_legs_or_neither() {
         assert_eq!(http.account(&ESCROW, "center", "MLK").0, 0, "{point}");
         assert_eq!(http.account(&ESCROW, "cinema", "CINE").0, 0, "{point}");
 
-        replays_from_genesis(&http, point);
+        support::replays_from_genesis(&http, point);
         child.kill().unwrap();
         child.wait().unwrap();
-    }
-}
-
-/// Every chain replays from genesis to the node's head, conserving every asset.
-fn replays_from_genesis(http: &Http, point: &str) {
-    let (_, g) = http.get("/v1/genesis");
-    let g: Genesis = serde_json::from_value(g).unwrap();
-    for spec in &g.chains {
-        let blocks = http.all_blocks(&spec.id);
-        let mut v = Verifier::start(&g, &spec.id, &blocks[0]).unwrap();
-        for b in &blocks[1..] {
-            v.apply(b)
-                .unwrap_or_else(|e| panic!("{point}: {} block {}: {e}", spec.id, b.header.height));
-        }
-        v.state().check_conservation().unwrap();
     }
 }
 
@@ -165,7 +142,7 @@ fn order(http: &Http, who: &Keypair, chain: &str, action: Action) -> SignedTrans
         chain: chain.parse().unwrap(),
         sender: who.address(),
         sequence,
-        expires_at_ms: now_ms() + 120_000,
+        expires_at_ms: support::now_ms() + 120_000,
         action,
     }
     .sign(who)
@@ -263,7 +240,7 @@ fn a_crash_at_a_batch_boundary_leaves_every_trade_both_legs_or_neither() {
         }
         assert_eq!(http.account(&ESCROW, "center", "MLK").0, 0, "{point}");
         assert_eq!(http.account(&ESCROW, "cinema", "CINE").0, 0, "{point}");
-        replays_from_genesis(&http, point);
+        support::replays_from_genesis(&http, point);
         child.kill().unwrap();
         child.wait().unwrap();
     }

@@ -13,9 +13,8 @@
 
 mod support;
 
-use milk_core::chain::Verifier;
 use milk_core::exchange::ESCROW;
-use milk_core::genesis::{Genesis, demo_key};
+use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, BrandAction, ExchangeAction, OrderSize, TokenAction, Transaction};
 use milk_core::tx::{SignedTransaction, TxId};
 use milk_core::{Address, Amount};
@@ -25,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use support::Http;
 
 fn start(data: &Path) -> (Child, Http) {
@@ -39,20 +38,6 @@ fn start(data: &Path) -> (Child, Http) {
         .with_token("demo-operator-token")
         .with_timeout(Duration::from_secs(20));
     (child, http)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -101,7 +86,7 @@ fn transfers(http: &Http, mut rng: u64, book: &Mutex<Book>) {
     loop {
         let batch: Vec<_> = (0..5)
             .map(|k| {
-                let amount = 1 + u128::from(xorshift(&mut rng) % 1_000);
+                let amount = 1 + u128::from(support::xorshift(&mut rng) % 1_000);
                 let action = Action::Token(TokenAction::Transfer {
                     to: sink(),
                     asset: "MLK".parse().unwrap(),
@@ -112,7 +97,7 @@ fn transfers(http: &Http, mut rng: u64, book: &Mutex<Book>) {
                     chain: "center".parse().unwrap(),
                     sender: carol.address(),
                     sequence: seq + k,
-                    expires_at_ms: now_ms() + 60_000,
+                    expires_at_ms: support::now_ms() + 60_000,
                     action,
                 };
                 (tx.sign(&carol), amount)
@@ -163,14 +148,14 @@ fn conversions(http: &Http, round: u64, mut rng: u64, book: &Mutex<Book>) {
         let to = demo_key(["alice", "bob"][k % 2]).address();
         let action = Action::Brand(BrandAction::Convert {
             to,
-            mileage: 10 + xorshift(&mut rng) % 500,
+            mileage: 10 + support::xorshift(&mut rng) % 500,
             reference: format!("SOAK-{round}-{k}"),
         });
         let tx = Transaction {
             chain: "cinema".parse().unwrap(),
             sender: issuer.address(),
             sequence: seq,
-            expires_at_ms: now_ms() + 60_000,
+            expires_at_ms: support::now_ms() + 60_000,
             action,
         }
         .sign(&issuer);
@@ -190,7 +175,7 @@ fn trades(http: &Http, mut rng: u64, book: &Mutex<Book>) {
         let Some(sequence) = try_sequence(http, &key.address(), chain) else {
             return;
         };
-        let tokens = Amount::new(100 + u128::from(xorshift(&mut rng) % 5_000));
+        let tokens = Amount::new(100 + u128::from(support::xorshift(&mut rng) % 5_000));
         let action = match chain {
             "cinema" => ExchangeAction::Sell {
                 amount: tokens,
@@ -207,7 +192,7 @@ fn trades(http: &Http, mut rng: u64, book: &Mutex<Book>) {
             chain: chain.parse().unwrap(),
             sender: key.address(),
             sequence,
-            expires_at_ms: now_ms() + 60_000,
+            expires_at_ms: support::now_ms() + 60_000,
             action: Action::Exchange(action),
         }
         .sign(&key);
@@ -225,7 +210,11 @@ fn trades(http: &Http, mut rng: u64, book: &Mutex<Book>) {
 
 /// One round: the load runs for a seeded moment, then the node is SIGKILLed.
 fn round(child: &mut Child, http: &Arc<Http>, round: u64, rng: &mut u64, book: &Arc<Mutex<Book>>) {
-    let seeds = [xorshift(rng), xorshift(rng), xorshift(rng)];
+    let seeds = [
+        support::xorshift(rng),
+        support::xorshift(rng),
+        support::xorshift(rng),
+    ];
     let load = [
         std::thread::spawn({
             let (http, book) = (http.clone(), book.clone());
@@ -240,7 +229,7 @@ fn round(child: &mut Child, http: &Arc<Http>, round: u64, rng: &mut u64, book: &
             move || trades(&http, seeds[2], &book)
         }),
     ];
-    let delay = 20 + xorshift(rng) % 400;
+    let delay = 20 + support::xorshift(rng) % 400;
     std::thread::sleep(Duration::from_millis(delay));
     child.kill().unwrap(); // SIGKILL: no chance to flush anything.
     child.wait().unwrap();
@@ -359,7 +348,7 @@ fn link(http: &Http) {
         chain: "cinema".parse().unwrap(),
         sender: issuer.address(),
         sequence: 0,
-        expires_at_ms: now_ms() + 60_000,
+        expires_at_ms: support::now_ms() + 60_000,
         action: Action::Brand(BrandAction::SetPolicy { terms }),
     };
     let r = http
@@ -367,24 +356,9 @@ fn link(http: &Http) {
         .unwrap();
     assert_eq!(r.results[0].status, "committed", "{:?}", r.results[0]);
     for (who, customer) in [("alice", "SOAK-ALICE"), ("bob", "SOAK-BOB")] {
-        let tx = support::demo_link("cinema", &demo_key(who), customer, now_ms());
+        let tx = support::demo_link("cinema", &demo_key(who), customer, support::now_ms());
         let r = http.submit("cinema", &[tx], true).unwrap();
         assert_eq!(r.results[0].status, "committed", "{:?}", r.results[0]);
-    }
-}
-
-/// Every chain replays from genesis to the node's head, conserving every asset.
-fn replays_from_genesis(http: &Http) {
-    let (_, g) = http.get("/v1/genesis");
-    let g: Genesis = serde_json::from_value(g).unwrap();
-    for spec in &g.chains {
-        let blocks = http.all_blocks(&spec.id);
-        let mut v = Verifier::start(&g, &spec.id, &blocks[0]).unwrap();
-        for b in &blocks[1..] {
-            v.apply(b)
-                .unwrap_or_else(|e| panic!("{} block {}: {e}", spec.id, b.header.height));
-        }
-        v.state().check_conservation().unwrap();
     }
 }
 
@@ -418,7 +392,7 @@ fn a_thousand_kills_lose_nothing_acknowledged_and_leave_no_trade_half_done() {
             eprintln!("{} kills, {:.0?}: all checks hold", r + 1, began.elapsed());
         }
     }
-    replays_from_genesis(&http);
+    support::replays_from_genesis(&http, "the soak");
     child.kill().unwrap();
     child.wait().unwrap();
     let b = book.lock().unwrap();

@@ -470,3 +470,35 @@ pub fn demo_link(chain: &str, user: &Keypair, customer: &str, now: u64) -> Signe
     }
     .sign(user)
 }
+
+/// The wall clock, Unix ms (for expiries of transactions sent to a real node).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A tiny deterministic generator (kill moments, amounts); tests print its seed.
+pub fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Every chain of the node replays from genesis to its head, conserving every asset;
+/// `what` names the case in a failure.
+pub fn replays_from_genesis(http: &Http, what: &str) {
+    let (_, g) = http.get("/v1/genesis");
+    let g: Genesis = serde_json::from_value(g).unwrap();
+    for spec in &g.chains {
+        let blocks = http.all_blocks(&spec.id);
+        let mut v = milk_core::chain::Verifier::start(&g, &spec.id, &blocks[0]).unwrap();
+        for b in &blocks[1..] {
+            v.apply(b)
+                .unwrap_or_else(|e| panic!("{what}: {} block {}: {e}", spec.id, b.header.height));
+        }
+        v.state().check_conservation().unwrap();
+    }
+}
