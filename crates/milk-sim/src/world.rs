@@ -1,9 +1,12 @@
 //! The actors and what they do: customers pay and gift, link their wallets, sell and buy the
-//! cinema's token, check in and burn MLK for LZM; the cinema converts mileage (sometimes under a reference it used), takes
-//! redemptions and refunds them; TICA moves the oracle's price and settles open trades step
-//! by step as the node's settlement driver decides (`exchange::driver`), in any order and
-//! late. Every few operations each chain seals a block; with faults on, a chain's disk may
-//! lose power or fail a write during the commit, and the chain restarts from its disk.
+//! cinema's token, check in and burn MLK for LZM, join and leave the MiL.k Pack, share their
+//! level and buy offers; the cinema converts mileage (sometimes under a reference it used),
+//! takes redemptions and refunds them, publishes offers; TICA opens Pack seasons and pays
+//! their weeks, moves the oracle's price, and settles open trades step by step as the
+//! node's settlement driver decides (`exchange::driver`), in any order and late. Every few
+//! operations each chain seals a block; with faults on, a chain's disk may lose power or
+//! fail a write during the commit, a chain's node may stop between blocks, and the clock
+//! jumps; the chain restarts from its disk.
 
 use crate::chain::{Sealed, SimChain};
 use crate::model::{Mlk, Supply};
@@ -54,6 +57,8 @@ pub struct World {
     /// Conversion references and redemption orders used so far.
     references: Vec<String>,
     orders: Vec<String>,
+    /// The last Pack season TICA opened (or asked to).
+    season: u32,
     /// Premium offers published (or asked to be).
     offers: Vec<String>,
     /// Every order sent: sales (signed, on the cinema chain) and purchases.
@@ -105,6 +110,7 @@ impl World {
             references: Vec::new(),
             orders: Vec::new(),
             offers: Vec::new(),
+            season: 0,
             sales: Vec::new(),
             purchases: Vec::new(),
             krw_e4: 10_000_000,
@@ -185,7 +191,8 @@ impl World {
             78..=87 => self.settle_one(),
             88 => self.consent(),
             89 => self.offer(),
-            90..=91 => self.membership(),
+            90 => self.membership(),
+            91 => self.pack(),
             92..=95 => self.oracle(),
             96..=98 => self.pass_time(),
             _ if self.faults => self.crash()?,
@@ -322,6 +329,37 @@ impl World {
         self.send(true, &user, Action::Membership(action));
     }
 
+    /// The MiL.k Pack: TICA opens a season of a few weeks or pays a week of it; a customer
+    /// commits MLK to it or leaves it.
+    fn pack(&mut self) {
+        let operator = self.operator.clone();
+        let (key, action) = match self.rng.below(4) {
+            0 => {
+                self.season += 1;
+                let open = MembershipAction::OpenPackSeason {
+                    season: self.season,
+                    starts_ms: self.now_ms.max(self.center.time_ms()) + 1_000,
+                    weeks: 1 + self.rng.below(4) as u32,
+                    weekly_reward: Amount::new(u128::from(1 + self.rng.below(1 << 40))),
+                    lzm_per_week: Amount::new(u128::from(1 + self.rng.below(1 << 30))),
+                };
+                (operator, open)
+            }
+            1 => {
+                let week = self.rng.below(4) as u32;
+                (operator, MembershipAction::PayPackWeek { week })
+            }
+            2 => {
+                let user = self.user();
+                let balance = self.center.state.balance(&user.address(), &sym("MLK"));
+                let amount = self.amount_of(balance.units() / 10);
+                (user, MembershipAction::JoinPack { amount })
+            }
+            _ => (self.user(), MembershipAction::LeavePack),
+        };
+        self.send(true, &key, Action::Membership(action));
+    }
+
     /// A customer shares their level with the cinema, or withdraws it.
     fn consent(&mut self) {
         let (user, chain) = (self.user(), self.cinema.id().clone());
@@ -373,12 +411,12 @@ impl World {
         self.send(true, &operator, action);
     }
 
-    /// Time passes: mostly seconds, sometimes a day; sometimes the clock jumps back a few
+    /// Time passes: mostly seconds, sometimes days; sometimes the clock jumps back a few
     /// minutes (a node's clock corrected), which blocks never follow below their parent.
     fn pass_time(&mut self) {
         let day = 24 * 3_600_000;
         match self.rng.below(20) {
-            0 => self.now_ms += day,
+            0 => self.now_ms += day * (1 + self.rng.below(8)),
             1 => self.now_ms -= self.rng.below(600_000),
             _ => self.now_ms += self.rng.below(120_000),
         }
