@@ -74,6 +74,14 @@ pub struct World {
     pub report: Report,
 }
 
+/// A fresh name, or one of `used` one time in ten (a partner retrying, or a mistake).
+fn name(rng: &mut Rng, used: &[String], prefix: &str) -> String {
+    match (rng.below(10), used.is_empty()) {
+        (0, false) => used[rng.below(used.len() as u64) as usize].clone(),
+        _ => format!("{prefix}-{}", rng.next()),
+    }
+}
+
 fn sym(s: &str) -> Symbol {
     s.parse().expect("a demo symbol")
 }
@@ -242,23 +250,9 @@ impl World {
         self.send(false, &user, action);
     }
 
-    /// A fresh name, or one used before (a partner retrying, or a mistake).
-    fn name(&mut self, used: bool, prefix: &str) -> String {
-        let reused = used && self.rng.below(10) == 0;
-        let pool = if prefix == "T" {
-            &self.references
-        } else {
-            &self.orders
-        };
-        match (reused, pool.is_empty()) {
-            (true, false) => pool[self.rng.below(pool.len() as u64) as usize].clone(),
-            _ => format!("{prefix}-{}", self.rng.next()),
-        }
-    }
-
     fn convert(&mut self) {
         let to = self.user().address();
-        let reference = self.name(true, "T");
+        let reference = name(&mut self.rng, &self.references, "T");
         self.references.push(reference.clone());
         let mileage = 1 + self.rng.below(5_000);
         let action = Action::Brand(BrandAction::Convert {
@@ -274,14 +268,14 @@ impl World {
         let user = self.user();
         let balance = self.cinema.state.balance(&user.address(), &sym("CINE"));
         let amount = self.amount_of(balance.units());
-        let order_id = self.name(true, "O");
+        let order_id = name(&mut self.rng, &self.orders, "O");
         self.orders.push(order_id.clone());
         let action = Action::Brand(BrandAction::Redeem { amount, order_id });
         self.send(false, &user, action);
     }
 
     fn refund(&mut self) {
-        let order_id = self.name(true, "O");
+        let order_id = name(&mut self.rng, &self.orders, "O");
         let action = Action::Brand(BrandAction::Refund { order_id });
         let issuer = self.issuer.clone();
         self.send(false, &issuer, action);

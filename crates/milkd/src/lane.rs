@@ -280,7 +280,7 @@ async fn send_batch(
         let refused = match (&outcome, action) {
             (Ok(_), Action::Exchange(ExchangeAction::SettleBatch { .. })) => {
                 let point = format!("batch:{}", handle.spec.id);
-                crate::exchange::settlement::crash_point(node, &point);
+                node.crash_point(&point);
                 refusals(handle, id)
             }
             _ => Ok(Vec::new()),

@@ -339,6 +339,15 @@ impl std::fmt::Debug for dyn Clock {
 }
 
 impl Node {
+    /// Stops the process right after `point` (`sell:1`, `buy:2`, `batch:center`, …) when the
+    /// node was started with that crash point: for fault-injection tests of recovery.
+    pub(crate) fn crash_point(&self, point: &str) {
+        if self.config.crash_after.as_deref() == Some(point) {
+            tracing::warn!(point, "crash point reached: stopping abruptly");
+            std::process::abort();
+        }
+    }
+
     /// Opens (or, for an empty directory, creates) the data directory and starts every
     /// chain's worker.
     pub fn open(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {

@@ -59,15 +59,6 @@ fn store_err(e: impl std::fmt::Display) -> DriveError {
     DriveError::Store(e.to_string())
 }
 
-/// Stops the process right after `point` (`sell:1`, `buy:2`, `batch:center`, …) when the
-/// node was started with that crash point: for fault-injection tests of recovery.
-pub(crate) fn crash_point(node: &Node, point: &str) {
-    if node.config.crash_after.as_deref() == Some(point) {
-        tracing::warn!(point, "crash point reached: stopping abruptly");
-        std::process::abort();
-    }
-}
-
 /// A trade as the center chain records it.
 pub fn trade_record(node: &Node, id: &TxId) -> Result<Option<Trade>, DriveError> {
     let center = node
@@ -164,7 +155,7 @@ pub async fn drive_sell(
         let settled = matches!(next.action, ExchangeAction::SettleSell { .. });
         step(node, &next.chain, Action::Exchange(next.action)).await?;
         if settled {
-            crash_point(node, "sell:2");
+            node.crash_point("sell:2");
         }
     }
     Err(DriveError::Store(format!(
@@ -190,7 +181,7 @@ pub async fn drive_buy(node: &Arc<Node>, id: TxId) -> Result<(), DriveError> {
         let delivering = matches!(next.action, ExchangeAction::DeliverBuy { .. });
         step(node, &next.chain, Action::Exchange(next.action)).await?;
         if delivering {
-            crash_point(node, "buy:2");
+            node.crash_point("buy:2");
         }
     }
     Err(DriveError::Store(format!(
@@ -315,14 +306,10 @@ pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, P
         Some(Submitted::Refused(r)) => return Err(PlaceError::Refused(r)),
         Some(Submitted::Halted) | None => return Err(PlaceError::Send(SendError::Stopped)),
     }
-    crash_point(
-        node,
-        if side == Side::Sell {
-            "sell:1"
-        } else {
-            "buy:1"
-        },
-    );
+    node.crash_point(match side {
+        Side::Sell => "sell:1",
+        Side::Buy => "buy:1",
+    });
     // Recovery may have claimed the trade the moment it was locked: then it is being
     // settled already, and driving it again once the claim is free finds every step done.
     loop {
