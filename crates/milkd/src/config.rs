@@ -63,6 +63,9 @@ pub struct NodeConfig {
     pub cluster: Option<PathBuf>,
     /// This node's number in the cluster file.
     pub node_id: u64,
+    /// Where to listen to peers when not at the cluster file's peer address, which is where
+    /// the peers reach it (behind a port mapping, a NAT or a relay).
+    pub peer_listen: Option<SocketAddr>,
     /// Replication's timing and snapshots.
     pub replication: crate::replica::group::GroupConfig,
     /// Stop the process abruptly right after this settlement step (`sell:1`, `sell:2`,
@@ -100,6 +103,7 @@ impl NodeConfig {
             oracle_quorum: 2,
             cluster: None,
             node_id: 0,
+            peer_listen: None,
             replication: crate::replica::group::GroupConfig {
                 heartbeat: Duration::from_millis(100),
                 election_timeout: Duration::from_millis(500),

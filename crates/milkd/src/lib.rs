@@ -118,11 +118,12 @@ async fn replicate(node: &Arc<Node>) -> std::io::Result<Option<tokio::task::Join
     let Some(r) = node.replication() else {
         return Ok(None);
     };
-    let peer = r
+    let advertised = r
         .cluster
         .node(r.me.id)
         .map(|n| n.peer)
         .ok_or_else(|| std::io::Error::other("this node is not in its cluster"))?;
+    let peer = node.config.peer_listen.unwrap_or(advertised);
     let listener = tokio::net::TcpListener::bind(peer).await?;
     node.start_replication()
         .await

@@ -66,6 +66,10 @@ struct Args {
     /// This node's number in the cluster file.
     #[arg(long, env = "MILK_NODE_ID")]
     node_id: Option<u64>,
+    /// Where to listen to peers, when not at this node's peer address in the cluster file
+    /// (which is where the peers reach it: behind a port mapping, a NAT or a relay).
+    #[arg(long, env = "MILK_PEER_LISTEN", requires = "cluster")]
+    peer_listen: Option<SocketAddr>,
     /// Milliseconds without a word from a chain's leader before a replica stands for
     /// election (it waits up to twice as long, at random).
     #[arg(long, default_value_t = 500)]
@@ -160,6 +164,7 @@ fn node_config(args: &Args) -> NodeConfig {
     config.body_timeout = Duration::from_millis(args.body_timeout_ms.max(1));
     config.cluster = args.cluster.clone();
     config.node_id = args.node_id.unwrap_or(0);
+    config.peer_listen = args.peer_listen;
     let election = Duration::from_millis(args.election_timeout_ms.max(50));
     config.replication.election_timeout = election;
     config.replication.heartbeat = election / 5;

@@ -20,6 +20,7 @@ use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::faultnet::{FaultNet, Route, Weather};
 use support::{Http, account, transfer};
 
 /// Accounts sending transfers.
@@ -52,6 +53,10 @@ struct Node {
     child: Option<Child>,
     /// A partner's node: it never gets TICA's producer key.
     partner: bool,
+    /// Where its peers reach it (the cluster file's peer port).
+    peer: u16,
+    /// Where it listens to them, when not there (behind a proxy).
+    peer_listen: Option<u16>,
 }
 
 impl Node {
@@ -78,6 +83,22 @@ impl Net {
         Net::with_joining(n, &[])
     }
 
+    /// `n` nodes whose peers reach each other only through a misbehaving network.
+    fn behind_faults(n: u64, seed: u64) -> (Net, FaultNet) {
+        let mut net = Net::new(n);
+        let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let routes: Vec<Route> = net
+            .nodes
+            .iter_mut()
+            .map(|node| {
+                let listen = free_port();
+                node.peer_listen = Some(listen);
+                (node.id, loopback(node.peer), loopback(listen))
+            })
+            .collect();
+        (net, FaultNet::start(&routes, seed))
+    }
+
     /// `n` nodes, those in `joining` left out of the chains' first membership.
     fn with_joining(n: u64, joining: &[u64]) -> Net {
         let dir = tempfile::tempdir().unwrap();
@@ -99,6 +120,8 @@ impl Net {
                 api: format!("http://127.0.0.1:{api}"),
                 child: None,
                 partner: false,
+                peer,
+                peer_listen: None,
             });
         }
         let cluster = dir.path().join("cluster.json");
@@ -130,6 +153,9 @@ impl Net {
         }
         args.extend(["--cluster".into(), path(&self.cluster)]);
         args.extend(["--node-id".into(), node.id.to_string()]);
+        if let Some(port) = node.peer_listen {
+            args.extend(["--peer-listen".into(), format!("127.0.0.1:{port}")]);
+        }
         args.extend(["--election-timeout-ms".into(), "300".into()]);
         args.extend(["--snapshot-every".into(), self.snapshot_every.to_string()]);
         args.extend(self.extra.iter().cloned());
@@ -571,6 +597,89 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
     }
     let (converted, orders) = traders.join().unwrap();
     check_trades(&net, &orders);
+    let mut acked = acked.lock().unwrap().clone();
+    eprintln!(
+        "{} transfers and {} conversions acknowledged",
+        acked.len(),
+        converted.len()
+    );
+    acked.extend(converted);
+    check_replicas(&net, &acked);
+}
+
+/// The next weather, from `rng`: calm, lossy, slow (chunks held longer than a heartbeat),
+/// a node cut off, links cut one way, or a bridge (one node hears both others, who do not
+/// hear each other); all but calm and slow also lose and hold a few chunks.
+fn weather(rng: &mut u64, ids: &[u64]) -> Weather {
+    let mut pick = |n: usize| (support::xorshift(rng) % n as u64) as usize;
+    let mut w = Weather::default();
+    let kind = pick(6);
+    let a = ids[pick(ids.len())];
+    let others: Vec<u64> = ids.iter().copied().filter(|b| *b != a).collect();
+    match kind {
+        0 => return w,
+        1 => w.drop_per_mille = 30,
+        2 => return Weather { delay_ms: 250, ..w },
+        3 => w.cut.extend(others.iter().flat_map(|&b| [(a, b), (b, a)])),
+        4 => w
+            .cut
+            .extend([(a, others[pick(others.len())]), (others[0], others[1])]),
+        _ => w
+            .cut
+            .extend([(others[0], others[1]), (others[1], others[0])]),
+    }
+    w.drop_per_mille = w.drop_per_mille.max(5);
+    w.delay_ms = 30;
+    w
+}
+
+#[test]
+fn partitions_and_a_lossy_network_lose_no_acknowledged_transaction() {
+    let seed = support::env_u64("MILK_TEST_SEED", 0x5eed);
+    let rounds = support::env_u64("MILK_PARTITION_ROUNDS", 30);
+    eprintln!("MILK_TEST_SEED={seed} MILK_PARTITION_ROUNDS={rounds}");
+    let (mut net, faults) = Net::behind_faults(3, seed);
+    with_oracle(&mut net);
+    for i in 0..3 {
+        net.start(i);
+    }
+    net.leader("center", Duration::from_secs(20))
+        .expect("a leader is elected");
+    link_traders(&net);
+    let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&net, acked.clone(), stop.clone());
+    let traders = trading(&net, stop.clone());
+    let mut rng = seed | 1;
+    for round in 0..rounds {
+        let w = weather(&mut rng, &[1, 2, 3]);
+        let ms = 300 + support::xorshift(&mut rng) % 1_200;
+        eprintln!("round {round}: {ms} ms of {w:?}");
+        faults.set(w);
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    faults.set(Weather::default());
+    goes_on(
+        &acked,
+        "the cluster stopped committing once the network healed",
+    );
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let (converted, orders) = traders.join().unwrap();
+    check_trades(&net, &orders);
+    let c = faults.counts();
+    let count = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::SeqCst);
+    let (cut, dropped, delayed) = (count(&c.cut), count(&c.dropped), count(&c.delayed));
+    eprintln!(
+        "{} connections; {cut} cut, {dropped} dropped, {delayed} chunks held back",
+        count(&c.connections)
+    );
+    assert!(
+        rounds < 10 || (cut > 0 && dropped > 0 && delayed > 0),
+        "the weather never turned: the test would prove little"
+    );
     let mut acked = acked.lock().unwrap().clone();
     eprintln!(
         "{} transfers and {} conversions acknowledged",

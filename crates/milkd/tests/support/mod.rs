@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod faultnet;
+
 use milk_core::genesis::{Allocation, Genesis, demo_key};
 use milk_core::tx::TokenAction;
 use milk_core::tx::{Action, SignedTransaction, Transaction};
