@@ -2,11 +2,15 @@
 //! transaction in a committed block applied (the producer leaves refused ones out), so the
 //! model adds each conversion's mint at the partner's rate, takes each redemption's burn and
 //! gives each refund back (a reference converted twice or an order refunded twice is a
-//! double mint), and takes each MLK burned for LZM off MLK's supply. Trades, transfers,
+//! double mint), takes each expiry sweep's burn (exactly the account's lots that were due
+//! by the block's day, as they stood before the block), and takes each MLK burned for LZM
+//! off MLK's supply. Trades, transfers,
 //! rewards and fees move tokens without changing their supply, so after every block each
 //! chain's supply must be exactly the model's.
 
+use milk_core::Address;
 use milk_core::block::Block;
+use milk_core::ledger::DAY_MS;
 use milk_core::tx::{Action, BrandAction, MembershipAction};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +28,7 @@ impl Mlk {
     }
 }
 
-/// The cinema token's supply as the model computes it.
+/// The airline token's supply as the model computes it.
 pub struct Supply {
     total: u128,
     units_per_mileage: u128,
@@ -49,12 +53,16 @@ impl Supply {
         self.total
     }
 
-    /// Takes in a committed block of the cinema chain.
-    pub fn block(&mut self, block: &Block) -> Result<(), String> {
+    /// Takes in a committed block of the airline's chain, whose accounts held `before`.
+    pub fn block(&mut self, block: &Block, before: &Lots) -> Result<(), String> {
         for tx in &block.txs {
             let Action::Brand(action) = &tx.tx.action else {
                 continue;
             };
+            if let BrandAction::Expire { account } = action {
+                let lots = before.get(account).map_or(&[][..], Vec::as_slice);
+                self.total -= due(lots, block.header.time_ms);
+            }
             self.action(action)?;
         }
         Ok(())
@@ -88,4 +96,16 @@ impl Supply {
         }
         Ok(())
     }
+}
+
+/// Accounts' expiring lots, as `(the UTC day they expire at the start of, base units)`.
+pub type Lots = BTreeMap<Address, Vec<(u64, u128)>>;
+
+/// What of `lots` is due (has expired) on the UTC day of `time_ms`.
+pub fn due(lots: &[(u64, u128)], time_ms: u64) -> u128 {
+    let today = time_ms / DAY_MS;
+    lots.iter()
+        .filter(|(day, _)| *day <= today)
+        .map(|l| l.1)
+        .sum()
 }

@@ -1,7 +1,9 @@
 //! The actors and what they do: customers pay and gift, link their wallets, sell and buy the
-//! cinema's token, check in and burn MLK for LZM, join and leave the MiL.k Pack, share their
-//! level and buy offers; the cinema converts mileage (sometimes under a reference it used),
-//! takes redemptions and refunds them, publishes offers; TICA opens Pack seasons and pays
+//! airline's token (its miles expire three years after they are earned), check in and burn
+//! MLK for LZM, join and leave the MiL.k Pack, share their level and buy offers; the airline
+//! converts mileage (sometimes under a reference it used), takes redemptions and refunds
+//! them, sweeps expired miles, publishes offers; companies apply to the alliance, members
+//! approve, TICA admits, suspends and reinstates, members leave; TICA opens Pack seasons and pays
 //! their weeks, moves the oracle's price, and settles open trades step by step as the
 //! node's settlement driver decides (`exchange::driver`), in any order and late. Every few
 //! operations each chain seals a block; with faults on, a chain's disk may lose power or
@@ -9,16 +11,21 @@
 //! jumps; the chain restarts from its disk.
 
 use crate::chain::{Sealed, SimChain};
-use crate::model::{Mlk, Supply};
+use crate::model::{self, Lots, Mlk, Supply};
 use crate::rng::Rng;
+use milk_core::alliance::Application;
 use milk_core::block::Block;
 use milk_core::exchange::ESCROW;
 use milk_core::exchange::driver::{self, Step};
 use milk_core::genesis::{DEMO_USERS, Genesis, demo_key};
-use milk_core::tx::{Action, BrandAction, ExchangeAction, MembershipAction};
+use milk_core::tx::{Action, AllianceAction, BrandAction, ExchangeAction, MembershipAction};
 use milk_core::tx::{OrderSize, Transaction, TxId, VerifiedTx};
-use milk_core::tx::{SignedTransaction, TokenAction};
+use milk_core::tx::{SignedTransaction, TokenAction, TokenomicsAction};
 use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
+use std::collections::BTreeSet;
+
+/// The demo network's reward epoch: a week.
+const EPOCH_MS: u64 = 7 * milk_core::ledger::DAY_MS;
 
 /// How many operations between blocks.
 const OPS_PER_BLOCK: u64 = 4;
@@ -42,30 +49,47 @@ pub struct Report {
     pub committed: std::collections::BTreeMap<&'static str, u64>,
 }
 
-/// The simulated alliance: the center and cinema chains and everyone acting on them.
+/// What a chain held before a block, for the checks after it.
+struct Before {
+    /// The airline's customers' expiring lots.
+    lots: Lots,
+    /// Balances a lock held: `(account, asset, balance)`.
+    locked: Vec<(Address, Symbol, Amount)>,
+}
+
+/// The simulated alliance: the center and airline chains and everyone acting on them.
 pub struct World {
     rng: Rng,
     faults: bool,
     now_ms: u64,
     center: SimChain,
-    cinema: SimChain,
+    brand: SimChain,
     users: Vec<Keypair>,
     issuer: Keypair,
     operator: Keypair,
-    /// How many transactions each account has waiting per chain (center 0, cinema 1).
+    /// How many transactions each account has waiting per chain (center 0, airline 1).
     waiting: [std::collections::BTreeMap<Address, u64>; 2],
     /// Conversion references and redemption orders used so far.
     references: Vec<String>,
     orders: Vec<String>,
     /// The last Pack season TICA opened (or asked to).
     season: u32,
+    /// Customers whose sale TICA sent a step for, and whose miles the airline swept, since
+    /// the last block.
+    settling: BTreeSet<Address>,
+    sweeping: BTreeSet<Address>,
+    /// The allocations genesis locks (but those only the exchange moves), with the date a
+    /// lock until a date ends.
+    locks: Vec<(Address, Symbol, Option<u64>)>,
+    /// Companies that applied to the alliance (or tried): their issuer keys and chains.
+    joiners: Vec<(Keypair, ChainId)>,
     /// Premium offers published (or asked to be).
     offers: Vec<String>,
-    /// Every order sent: sales (signed, on the cinema chain) and purchases.
+    /// Every order sent: sales (signed, on the airline's chain) and purchases.
     sales: Vec<SignedTransaction>,
-    purchases: Vec<TxId>,
+    purchases: Vec<(TxId, Address)>,
     krw_e4: u64,
-    /// The reference model of the cinema token's supply, and of MLK's.
+    /// The reference model of the airline token's supply, and of MLK's.
     supply: Supply,
     mlk: Mlk,
     /// LZM's supply, which no transaction changes (it is earned from its pools).
@@ -82,6 +106,38 @@ fn name(rng: &mut Rng, used: &[String], prefix: &str) -> String {
     }
 }
 
+/// The partner whose chain the simulator runs: the demo's airline, whose miles expire.
+const BRAND_CHAIN: &str = "skyway";
+const BRAND_SYMBOL: &str = "SKY";
+const BRAND_ISSUER: &str = "partner:skyway";
+
+/// The allocations `g` locks, but for those only the exchange moves.
+fn locks(g: &Genesis) -> Vec<(Address, Symbol, Option<u64>)> {
+    use milk_core::tokenomics::{LockRule, Role};
+    (g.roles.iter())
+        .filter_map(|r| {
+            let until = match &r.role {
+                Role::Locked { rule } => match rule {
+                    LockRule::ExchangeOnly => return None,
+                    LockRule::Until { until_ms } => Some(*until_ms),
+                    _ => None,
+                },
+                _ => return None,
+            };
+            Some((r.account, r.asset, until))
+        })
+        .collect()
+}
+
+/// What a committed transaction counts as in the report: its kind, but tokenomics apart
+/// from membership (the API's kinds put them together).
+fn kind(action: &Action) -> &'static str {
+    match action {
+        Action::Tokenomics(_) => "tokenomics",
+        _ => action.kind(),
+    }
+}
+
 fn sym(s: &str) -> Symbol {
     s.parse().expect("a demo symbol")
 }
@@ -92,10 +148,13 @@ impl World {
         let g = Genesis::demo();
         let producer = demo_key("operator");
         let center = SimChain::open(&g, &ChainId::center(), producer.clone())?;
-        let cinema = SimChain::open(&g, &"cinema".parse().unwrap(), producer)?;
+        let brand = SimChain::open(&g, &BRAND_CHAIN.parse().unwrap(), producer)?;
         let mut users: Vec<Keypair> = DEMO_USERS.iter().map(|u| demo_key(u)).collect();
-        let cine = cinema.state.supply(&sym("CINE")).ok_or("no CINE")?;
-        let rate = cinema
+        let tokens = brand
+            .state
+            .supply(&sym(BRAND_SYMBOL))
+            .ok_or("no brand token")?;
+        let rate = brand
             .state
             .brand()
             .ok_or("no brand")?
@@ -110,19 +169,23 @@ impl World {
             faults,
             now_ms: g.genesis_time_ms + 1_000,
             center,
-            cinema,
+            brand,
             users,
-            issuer: demo_key("partner:cinema"),
+            issuer: demo_key(BRAND_ISSUER),
             operator: demo_key("operator"),
             waiting: Default::default(),
             references: Vec::new(),
             orders: Vec::new(),
             offers: Vec::new(),
+            joiners: Vec::new(),
+            locks: locks(&g),
+            settling: BTreeSet::new(),
+            sweeping: BTreeSet::new(),
             season: 0,
             sales: Vec::new(),
             purchases: Vec::new(),
             krw_e4: 10_000_000,
-            supply: Supply::new(cine.units(), rate),
+            supply: Supply::new(tokens.units(), rate),
             mlk: Mlk(mlk.units()),
             lzm,
             report: Report::default(),
@@ -132,15 +195,19 @@ impl World {
         Ok(world)
     }
 
+    fn chain_ref(&self, on_center: bool) -> &SimChain {
+        if on_center { &self.center } else { &self.brand }
+    }
+
     fn chain(&mut self, on_center: bool) -> &mut SimChain {
         if on_center {
             &mut self.center
         } else {
-            &mut self.cinema
+            &mut self.brand
         }
     }
 
-    /// `action` signed by `key` for the center chain or the cinema's, numbered after what
+    /// `action` signed by `key` for the center chain or the airline's, numbered after what
     /// the key already has waiting there. Its signature is not checked again (this is not
     /// where signatures are tested, and checking them is most of a run's time); the final
     /// replay checks every one that was committed.
@@ -196,12 +263,15 @@ impl World {
             55..=57 => self.refund(),
             58..=67 => self.sell(),
             68..=77 => self.buy(),
-            78..=87 => self.settle_one(),
+            78..=85 => self.settle_one(),
+            86 => self.expire(),
+            87 => self.alliance(),
             88 => self.consent(),
             89 => self.offer(),
             90 => self.membership(),
             91 => self.pack(),
-            92..=95 => self.oracle(),
+            92 => self.tokenomics(),
+            93..=95 => self.oracle(),
             96..=98 => self.pass_time(),
             _ if self.faults => self.crash()?,
             _ => self.pass_time(),
@@ -225,7 +295,7 @@ impl World {
 
     fn transfer(&mut self, on_center: bool) {
         let (from, to) = (self.user(), self.user());
-        let asset = sym(if on_center { "MLK" } else { "CINE" });
+        let asset = sym(if on_center { "MLK" } else { BRAND_SYMBOL });
         let balance = self.chain(on_center).state.balance(&from.address(), &asset);
         let amount = self.amount_of(balance.units());
         let memo = if on_center { "" } else { "a gift" };
@@ -241,7 +311,7 @@ impl World {
     fn link(&mut self) {
         let user = self.user();
         let customer = milk_core::brand::customer_hash("sim", &user.address().to_string());
-        let chain = self.cinema.id().clone();
+        let chain = self.brand.id().clone();
         let message = milk_core::brand::link_message(&chain, &user.address(), &customer);
         let action = Action::Brand(BrandAction::Link {
             customer_hash: customer,
@@ -266,7 +336,10 @@ impl World {
 
     fn redeem(&mut self) {
         let user = self.user();
-        let balance = self.cinema.state.balance(&user.address(), &sym("CINE"));
+        let balance = self
+            .brand
+            .state
+            .balance(&user.address(), &sym(BRAND_SYMBOL));
         let amount = self.amount_of(balance.units());
         let order_id = name(&mut self.rng, &self.orders, "O");
         self.orders.push(order_id.clone());
@@ -283,7 +356,10 @@ impl World {
 
     fn sell(&mut self) {
         let user = self.user();
-        let balance = self.cinema.state.balance(&user.address(), &sym("CINE"));
+        let balance = self
+            .brand
+            .state
+            .balance(&user.address(), &sym(BRAND_SYMBOL));
         let amount = self.amount_of(balance.units());
         let min_out = Amount::new(if self.rng.below(8) == 0 { u128::MAX } else { 0 });
         let action = Action::Exchange(ExchangeAction::Sell { amount, min_out });
@@ -299,13 +375,13 @@ impl World {
         let tokens = Amount::new(1 + u128::from(self.rng.below(20_000)));
         let max_in = Amount::new(if self.rng.below(8) == 0 { 1 } else { u128::MAX });
         let action = Action::Exchange(ExchangeAction::Buy {
-            asset: sym("CINE"),
+            asset: sym(BRAND_SYMBOL),
             pay: sym("MLK"),
             size: OrderSize::Tokens(tokens),
             max_in,
         });
         if let Some(id) = self.send(true, &user, action) {
-            self.purchases.push(id);
+            self.purchases.push((id, user.address()));
         }
     }
 
@@ -354,9 +430,180 @@ impl World {
         self.send(true, &key, Action::Membership(action));
     }
 
-    /// A customer shares their level with the cinema, or withdraws it.
+    /// The airline sweeps a customer's expired miles: mostly one who has some, sometimes
+    /// anyone (refused when nothing is due). Never in the same block as a step of that
+    /// customer's sale, which may give escrowed miles back already expired (the model
+    /// reckons a sweep from the lots before the block).
+    fn expire(&mut self) {
+        let now_ms = self.now_ms.max(self.brand.time_ms());
+        let brand = self.brand.state.brand().expect("a brand chain");
+        let due: Vec<Address> = (self.users.iter().map(Keypair::address))
+            .filter(|a| !brand.expired(a, now_ms).is_zero())
+            .collect();
+        let account = match (due.is_empty(), self.rng.below(4)) {
+            (false, 0..=2) => due[self.rng.below(due.len() as u64) as usize],
+            _ => self.user().address(),
+        };
+        if self.settling.contains(&account) {
+            return;
+        }
+        let issuer = self.issuer.clone();
+        let sweep = Action::Brand(BrandAction::Expire { account });
+        if self.send(false, &issuer, sweep).is_some() {
+            self.sweeping.insert(account);
+        }
+    }
+
+    /// The alliance on the center chain: a company applies (sometimes for a sector already
+    /// taken), a founding partner approves it, TICA admits it, an admitted one gives notice
+    /// (sometimes too short) and TICA lets it go once its final date is past; now and then
+    /// TICA suspends the airline, halting its market, and reinstates it.
+    fn alliance(&mut self) {
+        let operator = self.operator.clone();
+        let joiner = (!self.joiners.is_empty())
+            .then(|| self.joiners[self.rng.below(self.joiners.len() as u64) as usize].clone());
+        let (key, action) = match (self.rng.below(12), joiner) {
+            (0..=2, _) | (_, None) => self.apply(),
+            (3..=4, Some((_, chain))) => {
+                let founder = ["partner:skyway", "partner:cinema", "partner:dailymart"];
+                let founder = demo_key(founder[self.rng.below(3) as usize]);
+                (founder, AllianceAction::Approve { chain })
+            }
+            (5..=6, Some((_, chain))) => (operator, AllianceAction::SignAgreement { chain }),
+            (7, Some((key, chain))) => {
+                let notice = milk_core::genesis::DEMO_EXIT_NOTICE_MS;
+                let final_ms = self.now_ms + notice + self.rng.below(60_000) - 5_000;
+                (key, AllianceAction::StartExit { chain, final_ms })
+            }
+            (8, Some((_, chain))) => (operator, AllianceAction::FinishExit { chain }),
+            (9, _) => (
+                operator,
+                AllianceAction::Suspend {
+                    chain: self.brand.id().clone(),
+                },
+            ),
+            _ => (
+                operator,
+                AllianceAction::Reinstate {
+                    chain: self.brand.id().clone(),
+                },
+            ),
+        };
+        self.send(true, &key, Action::Alliance(action));
+    }
+
+    /// A new company's application, under its own new issuer key (given its stake first,
+    /// once phase 2 asks for one).
+    fn apply(&mut self) -> (Keypair, AllianceAction) {
+        let n = self.joiners.len();
+        let key = Keypair::from_secret(self.rng.bytes32());
+        let stake = self
+            .center
+            .state
+            .tokenomics()
+            .and_then(|t| t.phase2_stake());
+        if let Some(stake) = stake {
+            let fund = Action::Token(TokenAction::Transfer {
+                to: key.address(),
+                asset: sym("MLK"),
+                amount: Amount::new(stake),
+                memo: "stake".into(),
+            });
+            let user = self.user();
+            self.send(true, &user, fund);
+        }
+        let chain: ChainId = format!("partner-{n}").parse().expect("a chain id");
+        let policy = self
+            .brand
+            .state
+            .brand()
+            .expect("a brand chain")
+            .policy()
+            .clone();
+        let sector = match self.rng.below(5) {
+            0 => "travel".to_owned(), // the airline's
+            _ => format!("sector-{n}"),
+        };
+        let application = Application {
+            chain: chain.clone(),
+            name: format!("Partner {n}"),
+            sector,
+            symbol: format!("P{n}").parse().expect("a symbol"),
+            decimals: self.rng.below(9) as u8,
+            policy,
+            initial_float: Amount::new(u128::from(self.rng.below(1 << 40))),
+        };
+        self.joiners.push((key.clone(), chain));
+        (key, AllianceAction::Apply { application })
+    }
+
+    /// Tokenomics: TICA rewards a customer's link or a partner's contribution for an epoch
+    /// (sometimes one not yet over), starts phase 2 with a stake, sets aside a partner's
+    /// share of allocation A; a partner claims its share, a locked allocation's key spends
+    /// from it (both refused until they unlock).
+    fn tokenomics(&mut self) {
+        let operator = self.operator.clone();
+        let partner = self.partner();
+        let action = match self.rng.below(7) {
+            0 | 1 => {
+                let user = self.user().address();
+                let customer = milk_core::brand::customer_hash("sim", &user.to_string());
+                let link = milk_core::brand::link_seal(self.brand.id(), &user, &customer);
+                TokenomicsAction::RewardLink { user, link }
+            }
+            2 => TokenomicsAction::PayContribution {
+                chain: partner.1,
+                epoch: (self.now_ms / EPOCH_MS).saturating_sub(self.rng.below(3)),
+            },
+            3 => TokenomicsAction::StartPhase2 {
+                stake: Amount::new(u128::from(1 + self.rng.below(1 << 40))),
+            },
+            4 => TokenomicsAction::AllocatePartner {
+                chain: partner.1,
+                amount: Amount::new(u128::from(1 + self.rng.below(1 << 50))),
+            },
+            5 => {
+                let claim = TokenomicsAction::ClaimAllocation { chain: partner.1 };
+                self.send(true, &partner.0, Action::Tokenomics(claim));
+                return;
+            }
+            _ => return self.spend_allocation(),
+        };
+        self.send(true, &operator, Action::Tokenomics(action));
+    }
+
+    /// A locked allocation's key tries to spend from it (refused until it unlocks).
+    fn spend_allocation(&mut self) {
+        let label = ["alloc:partner-allocation", "alloc:initial-construction"];
+        let key = demo_key(label[self.rng.below(2) as usize]);
+        let to = self.user().address();
+        let amount = Amount::new(u128::from(1 + self.rng.below(1 << 40)));
+        let asset = sym("MLK");
+        let spend = TokenAction::Transfer {
+            to,
+            asset,
+            amount,
+            memo: String::new(),
+        };
+        self.send(true, &key, Action::Token(spend));
+    }
+
+    /// A partner, founding or joined: its issuer key and chain.
+    fn partner(&mut self) -> (Keypair, ChainId) {
+        let founders = ["skyway", "cinema", "dailymart"];
+        let k = self.rng.below((founders.len() + self.joiners.len()) as u64) as usize;
+        match founders.get(k) {
+            Some(chain) => (
+                demo_key(&format!("partner:{chain}")),
+                chain.parse().expect("a demo chain"),
+            ),
+            None => self.joiners[k - founders.len()].clone(),
+        }
+    }
+
+    /// A customer shares their level with the airline, or withdraws it.
     fn consent(&mut self) {
-        let (user, chain) = (self.user(), self.cinema.id().clone());
+        let (user, chain) = (self.user(), self.brand.id().clone());
         let action = match self.rng.below(3) {
             0 => BrandAction::WithdrawConsent { chain },
             _ => BrandAction::GrantConsent {
@@ -369,9 +616,9 @@ impl World {
         self.send(false, &user, Action::Brand(action));
     }
 
-    /// The cinema publishes a premium offer, or a customer buys one.
+    /// The airline publishes a premium offer, or a customer buys one.
     fn offer(&mut self) {
-        let chain = self.cinema.id().clone();
+        let chain = self.brand.id().clone();
         if self.offers.is_empty() || self.rng.below(3) == 0 {
             let id = format!("OFFER-{}", self.rng.next());
             self.offers.push(id.clone());
@@ -405,13 +652,15 @@ impl World {
         self.send(true, &operator, action);
     }
 
-    /// Time passes: mostly seconds, sometimes days; sometimes the clock jumps back a few
-    /// minutes (a node's clock corrected), which blocks never follow below their parent.
+    /// Time passes: mostly seconds, sometimes days, now and then a year or so (a run
+    /// crosses the three years after which miles expire); sometimes the clock jumps back a
+    /// few minutes (a node's clock corrected), which blocks never follow below their parent.
     fn pass_time(&mut self) {
         let day = 24 * 3_600_000;
         match self.rng.below(20) {
             0 => self.now_ms += day * (1 + self.rng.below(8)),
             1 => self.now_ms -= self.rng.below(600_000),
+            2 => self.now_ms += day * (300 + self.rng.below(600)),
             _ => self.now_ms += self.rng.below(120_000),
         }
     }
@@ -427,22 +676,25 @@ impl World {
 
 /// Settlement, and the blocks.
 impl World {
-    /// The next step of every open trade: sales whose tokens are locked, purchases recorded.
-    fn next_steps(&self) -> Vec<Step<SignedTransaction>> {
-        let (exchange, desk) = (self.center.state.exchange(), self.cinema.state.desk());
+    /// The next step of every open trade (sales whose tokens are locked, purchases
+    /// recorded), with the customer whose trade it is.
+    fn next_steps(&self) -> Vec<(Address, Step<SignedTransaction>)> {
+        let (exchange, desk) = (self.center.state.exchange(), self.brand.state.desk());
         let (Some(exchange), Some(desk)) = (exchange, desk) else {
             return Vec::new();
         };
-        let chain = self.cinema.id();
+        let chain = self.brand.id();
         let sales = self.sales.iter().filter_map(|order| {
             let id = order.tx.id();
             let escrow = desk.escrow(&id)?;
             let sale = driver::Sale { id, chain, order };
-            driver::next_for_sale(sale, exchange.trade(&id), Some(escrow))
+            let step = driver::next_for_sale(sale, exchange.trade(&id), Some(escrow))?;
+            Some((order.tx.sender, step))
         });
-        let purchases = self.purchases.iter().filter_map(|id| {
+        let purchases = self.purchases.iter().filter_map(|(id, buyer)| {
             let delivery = desk.delivery(id);
-            driver::next_for_purchase(id, exchange.trade(id), chain, delivery.as_ref())
+            let step = driver::next_for_purchase(id, exchange.trade(id), chain, delivery.as_ref())?;
+            Some((*buyer, step))
         });
         sales.chain(purchases).collect()
     }
@@ -453,13 +705,19 @@ impl World {
         if steps.is_empty() {
             return;
         }
-        let step = steps[self.rng.below(steps.len() as u64) as usize].clone();
+        let (customer, step) = steps[self.rng.below(steps.len() as u64) as usize].clone();
+        let on_center = step.chain == ChainId::center();
+        if !on_center && self.sweeping.contains(&customer) {
+            return; // The step may give miles back: not in the sweep's block.
+        }
         let operator = self.operator.clone();
-        self.send(
-            step.chain == ChainId::center(),
-            &operator,
-            Action::Exchange(step.action),
-        );
+        if self
+            .send(on_center, &operator, Action::Exchange(step.action))
+            .is_some()
+            && !on_center
+        {
+            self.settling.insert(customer);
+        }
     }
 
     /// Seals a block on each chain; with `faults`, a commit may lose power or fail a write.
@@ -470,6 +728,7 @@ impl World {
                 self.inject(on_center);
             }
             let now_ms = self.now_ms;
+            let before = self.before(on_center);
             let committed = match self.chain(on_center).seal(now_ms)? {
                 Sealed::Nothing => None,
                 Sealed::Committed(block) => Some(block),
@@ -484,31 +743,146 @@ impl World {
                 *self
                     .report
                     .committed
-                    .entry(tx.tx.action.kind())
+                    .entry(kind(&tx.tx.action))
                     .or_default() += 1;
             }
-            self.check_block(on_center, committed.as_ref())?;
+            self.check_block(on_center, committed.as_ref(), &before)?;
         }
         self.waiting = Default::default();
+        self.settling.clear();
+        self.sweeping.clear();
         Ok(())
     }
 
-    /// After a block (if one was committed): conservation, and the model's supply.
-    fn check_block(&mut self, on_center: bool, block: Option<&Block>) -> Result<(), String> {
+    /// What the checks after the next block compare with: on the center chain, the balances
+    /// a lock holds at the block's time; on the airline's, its customers' lots.
+    fn before(&self, on_center: bool) -> Before {
+        let time_ms = self.now_ms.max(self.chain_ref(on_center).time_ms() + 1);
+        match on_center {
+            true => Before {
+                lots: Lots::new(),
+                locked: self.locked(time_ms),
+            },
+            false => Before {
+                lots: self.lots(),
+                locked: Vec::new(),
+            },
+        }
+    }
+
+    /// The balances a lock holds at `time_ms`: allocations genesis locks (but for those
+    /// only the exchange moves) and partners' shares of allocation A before their unlock.
+    fn locked(&self, time_ms: u64) -> Vec<(Address, Symbol, Amount)> {
+        let state = &self.center.state;
+        // A lock until a date is judged here; the others (until reward pools are paid out)
+        // depend on balances, which the chain's own judgement reads.
+        let genesis = (self.locks.iter())
+            .filter(|(a, s, until)| match until {
+                Some(until_ms) => time_ms < *until_ms,
+                None => state.lock_in_force(a, s, time_ms).is_some(),
+            })
+            .map(|(a, s, _)| (*a, *s));
+        let vesting = state.tokenomics().map(|t| t.vesting()).unwrap_or_default();
+        let vesting = (vesting.into_iter())
+            .filter(|v| time_ms < v.2)
+            .map(|v| (v.1, sym("MLK")));
+        (genesis.chain(vesting))
+            .map(|(a, s)| (a, s, state.balance(&a, &s)))
+            .collect()
+    }
+
+    /// After the center chain's block at `time_ms`: what the locks held, together, did not go
+    /// down (allocation A's shares move to their partners' vesting accounts, still locked;
+    /// nothing locked leaves before its unlock).
+    fn check_locks(
+        &self,
+        before: &[(Address, Symbol, Amount)],
+        time_ms: u64,
+    ) -> Result<(), String> {
+        let after = self.locked(time_ms);
+        let held: BTreeSet<(Address, Symbol)> = (before.iter().chain(&after))
+            .map(|(a, s, _)| (*a, *s))
+            .collect();
+        for asset in held.iter().map(|h| &h.1).collect::<BTreeSet<_>>() {
+            let was: u128 = (before.iter().filter(|l| l.1 == *asset))
+                .map(|l| l.2.units())
+                .sum();
+            let is: u128 = (held.iter().filter(|h| h.1 == *asset))
+                .map(|(a, s)| self.center.state.balance(a, s).units())
+                .sum();
+            if is < was {
+                return Err(format!("locked {asset} went from {was} to {is}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every customer's expiring lots on the airline's chain now.
+    fn lots(&self) -> Lots {
+        let brand = self.brand.state.brand().expect("a brand chain");
+        (self.users.iter().map(Keypair::address))
+            .map(|a| (a, brand.lots(&a).map(|(d, n)| (d, n.units())).collect()))
+            .collect()
+    }
+
+    /// After the airline's block: a swept account has nothing due left; no other account's
+    /// due miles shrank (they cannot be spent, sent or sold); no account's lots exceed its
+    /// balance.
+    fn check_expiry(&self, before: &Lots, block: &Block) -> Result<(), String> {
+        let time_ms = block.header.time_ms;
+        let swept: Vec<&Address> = (block.txs.iter())
+            .filter_map(|t| match &t.tx.action {
+                Action::Brand(BrandAction::Expire { account }) => Some(account),
+                _ => None,
+            })
+            .collect();
+        for (account, lots) in &self.lots() {
+            let (was, is) = (
+                model::due(&before[account], time_ms),
+                model::due(lots, time_ms),
+            );
+            if swept.contains(&account) && is != 0 {
+                return Err(format!(
+                    "{account} swept, yet {is} of its miles are still due"
+                ));
+            }
+            if !swept.contains(&account) && is < was {
+                return Err(format!(
+                    "{account} spent expired miles: {was} due, now {is}"
+                ));
+            }
+            let held = self.brand.state.balance(account, &sym(BRAND_SYMBOL));
+            if lots.iter().map(|l| l.1).sum::<u128>() > held.units() {
+                return Err(format!("{account}'s lots exceed its balance {held:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// After a block (if one was committed): conservation, and the model's supply; on the
+    /// center chain, the locks; on the airline's, its miles' expiry.
+    fn check_block(
+        &mut self,
+        on_center: bool,
+        block: Option<&Block>,
+        before: &Before,
+    ) -> Result<(), String> {
         let chain = self.chain(on_center);
         let id = chain.id().clone();
         (chain.state.check_conservation()).map_err(|e| format!("{id}: {e}"))?;
         let (asset, expected) = match (on_center, block) {
             (true, Some(b)) => {
                 self.mlk.block(b);
+                self.check_locks(&before.locked, b.header.time_ms)?;
                 ("MLK", self.mlk.0)
             }
             (true, None) => ("MLK", self.mlk.0),
             (false, Some(b)) => {
-                self.supply.block(b)?;
-                ("CINE", self.supply.total())
+                self.supply.block(b, &before.lots)?;
+                self.check_expiry(&before.lots, b)?;
+                (BRAND_SYMBOL, self.supply.total())
             }
-            (false, None) => ("CINE", self.supply.total()),
+            (false, None) => (BRAND_SYMBOL, self.supply.total()),
         };
         if on_center {
             let lzm = self.center.state.supply(&sym("LZM"));
@@ -545,13 +919,13 @@ impl World {
                 break;
             }
             let operator = self.operator.clone();
-            for step in steps {
+            for (_, step) in steps {
                 let on_center = step.chain == ChainId::center();
                 self.send(on_center, &operator, Action::Exchange(step.action));
             }
             self.seal_all(false)?;
         }
-        if let Some(step) = self.next_steps().first() {
+        if let Some((_, step)) = self.next_steps().first() {
             return Err(format!(
                 "a trade is still open: its next step is {:?}",
                 step.action
@@ -563,19 +937,16 @@ impl World {
     fn check_finished(&mut self) -> Result<(), String> {
         let escrowed = (
             self.center.state.balance(&ESCROW, &sym("MLK")),
-            self.cinema.state.balance(&ESCROW, &sym("CINE")),
+            self.brand.state.balance(&ESCROW, &sym(BRAND_SYMBOL)),
         );
         if escrowed != (Amount::ZERO, Amount::ZERO) {
             return Err(format!(
                 "escrow still holds {escrowed:?} with every trade over"
             ));
         }
-        let cinema = self.cinema.id().clone();
-        let problems = milk_core::exchange::audit::cross_check(
-            &self.center.state,
-            &cinema,
-            &self.cinema.state,
-        );
+        let brand = self.brand.id().clone();
+        let problems =
+            milk_core::exchange::audit::cross_check(&self.center.state, &brand, &self.brand.state);
         if !problems.is_empty() {
             return Err(format!("the chains disagree on trades: {problems:?}"));
         }
@@ -588,7 +959,7 @@ impl World {
             .sales
             .iter()
             .map(|o| o.tx.id())
-            .chain(self.purchases.clone())
+            .chain(self.purchases.iter().map(|p| p.0))
         {
             if let Some(t) = exchange.trade(&id) {
                 let filled = t.status == milk_core::exchange::TradeStatus::Filled;
@@ -602,7 +973,7 @@ impl World {
     /// Both chains replay from genesis, block by block, to exactly the state in memory.
     pub fn replay(&self) -> Result<(), String> {
         let g = Genesis::demo();
-        for chain in [&self.center, &self.cinema] {
+        for chain in [&self.center, &self.brand] {
             let blocks = chain.blocks()?;
             let mut v = milk_core::chain::Verifier::start(&g, chain.id(), &blocks[0])
                 .map_err(|e| e.to_string())?;

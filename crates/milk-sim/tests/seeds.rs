@@ -60,7 +60,8 @@ fn every_seed_keeps_every_invariant_under_faults() {
     ];
     let kinds = kinds
         .into_iter()
-        .chain(["sale", "purchase", "exchange", "membership"]);
+        .chain(["sale", "purchase", "exchange", "membership", "expiry"])
+        .chain(["alliance", "tokenomics"]);
     for kind in kinds {
         assert!(
             total.committed.contains_key(kind),
