@@ -1,17 +1,19 @@
-//! The alliance in one process, from a seed: customers, the cinema partner and TICA act on
-//! the demo network's center and cinema chains through the core's seam (`ChainState`,
-//! `produce`, the settlement driver's `exchange::driver`), each chain's store a real redb on
-//! a simulated disk (`milk_store::simdisk`) that loses power or fails a write during
-//! commits. Time is simulated; all randomness comes from the seed, so a failing run prints
-//! its seed and the same seed replays it exactly.
+//! The alliance in one process, from a seed: customers, the airline partner (whose miles
+//! expire), companies joining and leaving the alliance, and TICA act on the demo network's
+//! center and airline chains through the core's seam (`ChainState`, `produce`, the
+//! settlement driver's `exchange::driver`), each chain's store a real redb on a simulated
+//! disk (`milk_store::simdisk`) that loses power or fails a write during commits. Time is
+//! simulated; all randomness comes from the seed, so a failing run prints its seed and the
+//! same seed replays it exactly.
 //!
 //! Checked throughout: after every block, supply is conserved on both chains and MLK's and
-//! the cinema token's supplies are exactly what the reference model (`model`) computes from
-//! the committed blocks, each conversion reference and each refund once; after every failed commit, the
-//! restarted chain holds exactly the state before the block or after it.
-//! At the end, with every open trade finished by TICA: both legs or neither for each (the
-//! chains agree on every trade, nothing left in escrow), and both chains replay from genesis
-//! to exactly the state in memory.
+//! the airline token's supplies are exactly what the reference model (`model`) computes
+//! from the committed blocks, each conversion reference and each refund once, each expiry
+//! sweep exactly the lots that were due; due miles are never spent; what the locks hold
+//! never goes down; after every failed commit, the restarted chain holds exactly the state
+//! before the block or after it. At the end, with every open trade finished by TICA: both
+//! legs or neither for each (the chains agree on every trade, nothing left in escrow), and
+//! both chains replay from genesis to exactly the state in memory.
 
 mod chain;
 mod model;

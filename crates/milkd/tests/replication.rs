@@ -402,8 +402,8 @@ fn link_traders(net: &Net) {
 
 /// One round of trading: the cinema converts points for a trader, who sells cinema points
 /// to TICA (even rounds) or buys some back (odd), sent to node `n` modulo their number.
-/// Returns the conversion's and the order's ids, when taken.
-fn trade_round(apis: &[String], n: usize) -> (Option<TxId>, Option<TxId>) {
+/// Returns the conversion's id and the order placed, when taken.
+fn trade_round(apis: &[String], n: usize) -> (Option<TxId>, Option<Placed>) {
     let http = Http::new(&apis[n % apis.len()])
         .with_token(support::OPERATOR_TOKEN)
         .with_timeout(Duration::from_secs(3));
@@ -434,7 +434,7 @@ fn trade_round(apis: &[String], n: usize) -> (Option<TxId>, Option<TxId>) {
 }
 
 /// Trading rounds until `stop`; returns the conversions acknowledged and the orders placed.
-fn trading(net: &Net, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Vec<TxId>, Vec<TxId>)> {
+fn trading(net: &Net, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Vec<TxId>, Vec<Placed>)> {
     let apis: Vec<String> = net.nodes.iter().map(|n| n.api.clone()).collect();
     std::thread::spawn(move || {
         let (mut converted, mut orders) = (Vec::new(), Vec::new());
@@ -450,30 +450,47 @@ fn trading(net: &Net, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Vec<TxI
     })
 }
 
-/// Places a signed order through `/v1/trades`; its id if the node took it.
-fn place(http: &Http, chain: &str, key: &Keypair, order: ExchangeAction) -> Option<TxId> {
+/// An order a node took: its id, and whether the answer was only that it waits for its
+/// block (nothing locked yet: a leader deposed before that block forgets it, and the order
+/// is then on no chain, which is an answer the client was warned of).
+struct Placed {
+    id: TxId,
+    pending: bool,
+}
+
+/// Places a signed order through `/v1/trades`; what the node took, if it did.
+fn place(http: &Http, chain: &str, key: &Keypair, order: ExchangeAction) -> Option<Placed> {
     let tx = signed(http, chain, key, Action::Exchange(order))?;
     let body = serde_json::json!({ "tx": milkd::brand::tx_hex(&tx) }).to_string();
-    let (status, _) = http
+    let (status, v) = http
         .try_post("/v1/trades", "application/json", body.as_bytes())
         .ok()?;
-    (status == 200 || status == 202).then(|| tx.tx.id())
+    let pending = v["error"]["code"] == "pending";
+    (status == 200 || status == 202).then(|| Placed {
+        id: tx.tx.id(),
+        pending,
+    })
 }
 
 /// Every order placed ends filled, refused or voided, as the center chain's leader tells,
-/// once recovery has had its turn; at least one of them filled.
-fn check_trades(net: &Net, orders: &[TxId]) {
+/// once recovery has had its turn (one only said to wait for its block may instead be on no
+/// chain); at least one of them filled.
+fn check_trades(net: &Net, orders: &[Placed]) {
     let until = Instant::now() + Duration::from_secs(60);
-    let mut filled = 0;
-    for id in orders {
+    let (mut filled, mut forgotten) = (0, 0);
+    for Placed { id, pending } in orders {
         loop {
             let leader = net
                 .leader("center", Duration::from_secs(20))
                 .expect("a leader");
-            let (_, v) = net.http(leader).get(&format!("/v1/trades/{id}"));
+            let (code, v) = net.http(leader).get(&format!("/v1/trades/{id}"));
             let status = v["status"].as_str().unwrap_or_default().to_owned();
             if ["filled", "refused", "voided"].contains(&status.as_str()) {
                 filled += usize::from(status == "filled");
+                break;
+            }
+            if *pending && code == 404 && v["error"]["code"] == "unknown_trade" {
+                forgotten += 1;
                 break;
             }
             assert!(
@@ -483,8 +500,56 @@ fn check_trades(net: &Net, orders: &[TxId]) {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    eprintln!("{} orders placed, {filled} filled", orders.len());
+    eprintln!(
+        "{} orders placed, {filled} filled, {forgotten} forgotten while waiting for their block",
+        orders.len()
+    );
     assert!(filled > 0, "no trade filled: the test would prove little");
+}
+
+/// Transfers and trades running against the network until finished.
+struct Busy {
+    acked: Arc<Mutex<Vec<TxId>>>,
+    stop: Arc<AtomicBool>,
+    clients: Vec<std::thread::JoinHandle<()>>,
+    traders: std::thread::JoinHandle<(Vec<TxId>, Vec<Placed>)>,
+}
+
+impl Busy {
+    /// Once the center chain has a leader: the traders linked, then transfers and trades.
+    fn start(net: &Net) -> Busy {
+        net.leader("center", Duration::from_secs(20))
+            .expect("a leader is elected");
+        link_traders(net);
+        let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        Busy {
+            clients: load(net, acked.clone(), stop.clone()),
+            traders: trading(net, stop.clone()),
+            acked,
+            stop,
+        }
+    }
+
+    /// Stops once the network commits again (failing with `what` if it does not), then
+    /// checks every trade and every replica.
+    fn finish(self, net: &Net, what: &str) {
+        goes_on(&self.acked, what);
+        self.stop.store(true, Ordering::SeqCst);
+        for c in self.clients {
+            c.join().unwrap();
+        }
+        let (converted, orders) = self.traders.join().unwrap();
+        check_trades(net, &orders);
+        let mut acked = self.acked.lock().unwrap().clone();
+        eprintln!(
+            "{} transfers and {} conversions acknowledged",
+            acked.len(),
+            converted.len()
+        );
+        acked.extend(converted);
+        check_replicas(net, &acked);
+    }
 }
 
 /// Waits until 50 more transactions are acknowledged; fails with `what` after 20 s.
@@ -563,19 +628,13 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
     for i in 0..3 {
         net.start(i);
     }
-    net.leader("center", Duration::from_secs(20))
-        .expect("a leader is elected");
-    link_traders(&net);
-    let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let clients = load(&net, acked.clone(), stop.clone());
-    let traders = trading(&net, stop.clone());
+    let busy = Busy::start(&net);
     for k in 0..kills {
         let chain = if k % 2 == 0 { "center" } else { "cinema" };
         let Some(victim) = net.leader(chain, Duration::from_secs(20)) else {
             panic!("kill {k}: no leader of {chain} within 20 s");
         };
-        let before = acked.lock().unwrap().len();
+        let before = busy.acked.lock().unwrap().len();
         std::thread::sleep(Duration::from_millis(
             100 + support::xorshift(&mut rng) % 400,
         ));
@@ -590,21 +649,7 @@ fn leaders_killed_under_load_lose_no_acknowledged_transaction() {
         );
     }
     // The cluster goes on after the last kill.
-    goes_on(&acked, "the cluster stopped committing after the kills");
-    stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        c.join().unwrap();
-    }
-    let (converted, orders) = traders.join().unwrap();
-    check_trades(&net, &orders);
-    let mut acked = acked.lock().unwrap().clone();
-    eprintln!(
-        "{} transfers and {} conversions acknowledged",
-        acked.len(),
-        converted.len()
-    );
-    acked.extend(converted);
-    check_replicas(&net, &acked);
+    busy.finish(&net, "the cluster stopped committing after the kills");
 }
 
 /// The next weather, from `rng`: calm, lossy, slow (chunks held longer than a heartbeat),
@@ -643,13 +688,7 @@ fn partitions_and_a_lossy_network_lose_no_acknowledged_transaction() {
     for i in 0..3 {
         net.start(i);
     }
-    net.leader("center", Duration::from_secs(20))
-        .expect("a leader is elected");
-    link_traders(&net);
-    let acked: Arc<Mutex<Vec<TxId>>> = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let clients = load(&net, acked.clone(), stop.clone());
-    let traders = trading(&net, stop.clone());
+    let busy = Busy::start(&net);
     let mut rng = seed | 1;
     for round in 0..rounds {
         let w = weather(&mut rng, &[1, 2, 3]);
@@ -659,16 +698,10 @@ fn partitions_and_a_lossy_network_lose_no_acknowledged_transaction() {
         std::thread::sleep(Duration::from_millis(ms));
     }
     faults.set(Weather::default());
-    goes_on(
-        &acked,
+    busy.finish(
+        &net,
         "the cluster stopped committing once the network healed",
     );
-    stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        c.join().unwrap();
-    }
-    let (converted, orders) = traders.join().unwrap();
-    check_trades(&net, &orders);
     let c = faults.counts();
     let count = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::SeqCst);
     let (cut, dropped, delayed) = (count(&c.cut), count(&c.dropped), count(&c.delayed));
@@ -680,14 +713,6 @@ fn partitions_and_a_lossy_network_lose_no_acknowledged_transaction() {
         rounds < 10 || (cut > 0 && dropped > 0 && delayed > 0),
         "the weather never turned: the test would prove little"
     );
-    let mut acked = acked.lock().unwrap().clone();
-    eprintln!(
-        "{} transfers and {} conversions acknowledged",
-        acked.len(),
-        converted.len()
-    );
-    acked.extend(converted);
-    check_replicas(&net, &acked);
 }
 
 #[test]
