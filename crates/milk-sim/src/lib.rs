@@ -12,8 +12,9 @@
 //! sweep exactly the lots that were due; due miles are never spent; what the locks hold
 //! never goes down; after every failed commit, the restarted chain holds exactly the state
 //! before the block or after it. At the end, with every open trade finished by TICA: both
-//! legs or neither for each (the chains agree on every trade, nothing left in escrow), and
-//! both chains replay from genesis to exactly the state in memory.
+//! legs or neither for each (the chains agree on every trade, nothing left in escrow), every
+//! filled trade priced within its market's bounds, and both chains replay from genesis to
+//! exactly the state in memory.
 
 mod chain;
 mod model;

@@ -129,6 +129,35 @@ fn locks(g: &Genesis) -> Vec<(Address, Symbol, Option<u64>)> {
         .collect()
 }
 
+/// A filled trade's price (its tokens' value at the curve, in MLK at the trade's MLK
+/// price) lies between the curve's floor and maximum, in basis points of the tokens'
+/// redemption value; one MLK base unit of rounding either way.
+fn within_bounds(
+    t: &milk_core::exchange::Trade,
+    c: &milk_core::exchange::curve::Curve,
+) -> Result<(), String> {
+    const MLK_DECIMALS: u32 = 8;
+    let overflow = || "a price too large to check".to_owned();
+    let pow = |d: u32| 10u128.pow(d);
+    // Both sides in KRW × 10⁴ × 10^(MLK decimals) × 10^(token decimals) × 10⁴.
+    let per_mlk_unit = (u128::from(t.mlk_krw_e4) * pow(u32::from(c.decimals)))
+        .checked_mul(10_000)
+        .ok_or_else(overflow)?;
+    let paid = t.gross.checked_mul(per_mlk_unit).ok_or_else(overflow)?;
+    let worth = (t.tokens.checked_mul(u128::from(c.redemption_value_krw)))
+        .and_then(|v| v.checked_mul(10_000 * pow(MLK_DECIMALS)))
+        .ok_or_else(overflow)?;
+    let at = |bps: u16| worth.checked_mul(u128::from(bps)).ok_or_else(overflow);
+    let (floor, max) = (at(c.min_bps)?, at(c.max_bps)?);
+    if paid + per_mlk_unit < floor || paid > max + per_mlk_unit {
+        return Err(format!(
+            "priced at {} MLK base units for {} tokens, outside {}–{} bps of their value",
+            t.gross, t.tokens, c.min_bps, c.max_bps
+        ));
+    }
+    Ok(())
+}
+
 /// What a committed transaction counts as in the report: its kind, but tokenomics apart
 /// from membership (the API's kinds put them together).
 fn kind(action: &Action) -> &'static str {
@@ -963,6 +992,10 @@ impl World {
         {
             if let Some(t) = exchange.trade(&id) {
                 let filled = t.status == milk_core::exchange::TradeStatus::Filled;
+                if filled {
+                    let market = exchange.market(&t.asset).ok_or("a trade without market")?;
+                    within_bounds(t, &market.market.curve).map_err(|e| format!("{id}: {e}"))?;
+                }
                 self.report.trades.0 += u64::from(filled);
                 self.report.trades.1 += u64::from(!filled);
             }
