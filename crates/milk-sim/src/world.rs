@@ -3,9 +3,11 @@
 //! MLK for LZM, join and leave the MiL.k Pack, share their level and buy offers; the airline
 //! converts mileage (sometimes under a reference it used), takes redemptions and refunds
 //! them, sweeps expired miles, publishes offers; companies apply to the alliance, members
-//! approve, TICA admits, suspends and reinstates, members leave; TICA opens Pack seasons and pays
-//! their weeks, moves the oracle's price, and settles open trades step by step as the
-//! node's settlement driver decides (`exchange::driver`), in any order and late. Every few
+//! approve, TICA admits, suspends and reinstates, members leave; TICA pays rewards, starts
+//! phase 2, sets partners' allocations aside, opens Pack seasons and pays their weeks,
+//! moves the oracle's price, and settles open trades step by step as the node's settlement
+//! driver decides (`exchange::driver`), in any order and late; thieves forge, alter and
+//! replay transactions. Every few
 //! operations each chain seals a block; with faults on, a chain's disk may lose power or
 //! fail a write during the commit, a chain's node may stop between blocks, and the clock
 //! jumps; the chain restarts from its disk.
@@ -81,6 +83,8 @@ pub struct World {
     /// The allocations genesis locks (but those only the exchange moves), with the date a
     /// lock until a date ends.
     locks: Vec<(Address, Symbol, Option<u64>)>,
+    /// Transactions committed lately, which a thief may send again.
+    recent: Vec<VerifiedTx>,
     /// Companies that applied to the alliance (or tried): their issuer keys and chains.
     joiners: Vec<(Keypair, ChainId)>,
     /// Premium offers published (or asked to be).
@@ -207,6 +211,7 @@ impl World {
             orders: Vec::new(),
             offers: Vec::new(),
             joiners: Vec::new(),
+            recent: Vec::new(),
             locks: locks(&g),
             settling: BTreeSet::new(),
             sweeping: BTreeSet::new(),
@@ -284,7 +289,8 @@ impl World {
     pub fn step(&mut self, op: u64) -> Result<(), String> {
         self.report.ops += 1;
         match self.rng.below(100) {
-            0..=19 => self.transfer(true),
+            0..=18 => self.transfer(true),
+            19 => self.attack()?,
             20..=29 => self.transfer(false),
             30..=34 => self.link(),
             35..=49 => self.convert(),
@@ -630,6 +636,67 @@ impl World {
         }
     }
 
+    /// Someone tries to take money: a transfer out of another's account signed with the
+    /// thief's own key, or one the thief signed and then raised, must fail its signature
+    /// check; a committed transaction sent again, to its chain or the other, must be refused.
+    fn attack(&mut self) -> Result<(), String> {
+        let (thief, mut victim) = (self.user(), self.user());
+        while victim.address() == thief.address() {
+            victim = self.user();
+        }
+        let on_center = self.rng.below(2) == 0;
+        let steal = |to| {
+            let asset = sym(if on_center { "MLK" } else { BRAND_SYMBOL });
+            let amount = Amount::new(1);
+            Action::Token(TokenAction::Transfer {
+                to,
+                asset,
+                amount,
+                memo: String::new(),
+            })
+        };
+        match self.rng.below(3) {
+            0 => {
+                let mut own = self.order(on_center, &thief, steal(thief.address()));
+                let mut forged = own.signed().clone();
+                forged.tx.sender = victim.address();
+                forged.signature = thief.sign(&forged.tx.id().0);
+                self.must_not_verify(forged, "signed by someone else")?;
+                own = self.order(on_center, &victim, steal(thief.address()));
+                let mut raised = own.signed().clone();
+                if let Action::Token(TokenAction::Transfer { amount, .. }) = &mut raised.tx.action {
+                    *amount = Amount::new(1_000_000_000);
+                }
+                self.must_not_verify(raised, "changed after signing")
+            }
+            _ => {
+                let to_its_chain = self.rng.below(2) == 0;
+                self.send_again(to_its_chain)
+            }
+        }
+    }
+
+    fn must_not_verify(&self, tx: SignedTransaction, what: &str) -> Result<(), String> {
+        match tx.verify() {
+            Ok(_) => Err(format!("a transaction {what} passed its signature check")),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// A recently committed transaction sent again, to the chain that has it or the other.
+    fn send_again(&mut self, to_its_chain: bool) -> Result<(), String> {
+        if self.recent.is_empty() {
+            return Ok(());
+        }
+        let tx = self.recent[self.rng.below(self.recent.len() as u64) as usize].clone();
+        let on_center = (tx.tx().chain == ChainId::center()) == to_its_chain;
+        let now_ms = self.now_ms;
+        match self.chain(on_center).submit(tx.clone(), now_ms) {
+            Ok(()) => Err(format!("{} was taken again after it committed", tx.id())),
+            Err(_) => Ok(()),
+        }
+    }
+
     /// A customer shares their level with the airline, or withdraws it.
     fn consent(&mut self) {
         let (user, chain) = (self.user(), self.brand.id().clone());
@@ -768,6 +835,7 @@ impl World {
                 }
             };
             self.report.blocks += u64::from(committed.is_some());
+            self.remember(committed.as_ref());
             for tx in committed.iter().flat_map(|b| &b.txs) {
                 *self
                     .report
@@ -844,6 +912,20 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// Keeps one of a committed block's transactions among the last few, for a thief.
+    fn remember(&mut self, block: Option<&Block>) {
+        let Some(txs) = block.map(|b| &b.txs).filter(|t| !t.is_empty()) else {
+            return;
+        };
+        let tx = txs[self.rng.below(txs.len() as u64) as usize].clone();
+        if let Ok(verified) = tx.verify() {
+            if self.recent.len() == 32 {
+                self.recent.remove(0);
+            }
+            self.recent.push(verified);
+        }
     }
 
     /// Every customer's expiring lots on the airline's chain now.
