@@ -1,5 +1,5 @@
 //! The trade benchmark's customers: each an async task with a connection of its own, one
-//! order at a time, all on one thread of the benchmark's own. So 256 of them cost the
+//! order at a time (signed beforehand), all on one thread of the benchmark's own. So 256 of them cost the
 //! machine little beside the node they measure, and that thread's CPU clock is what they
 //! cost.
 
@@ -11,27 +11,47 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use milk_core::tx::{Action, ExchangeAction, OrderSize, SignedTransaction, Transaction};
 use milk_core::{Amount, Keypair, Symbol};
+use rayon::prelude::*;
 use std::time::Instant;
 
 type Http = Client<HttpConnector, Full<Bytes>>;
 
+/// Every trader's orders, signed: alternately a sale of 10 CINE and a purchase of as many,
+/// each as a request body.
+pub fn sign_orders(keys: &[Keypair], per_trader: usize) -> Vec<Vec<Bytes>> {
+    let expires = super::now_ms() + 3_600_000;
+    keys.par_iter()
+        .map(|key| {
+            (0..per_trader as u64)
+                .map(|n| match n % 2 {
+                    0 => sale(key, n / 2, expires),
+                    _ => purchase(key, n / 2, expires),
+                })
+                .map(|order| {
+                    let body = serde_json::json!({ "tx": milk_api::wire::tx_hex(&order) });
+                    Bytes::from(body.to_string())
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Every trader's orders, concurrently: every trade's latency, ms, and the CPU nanoseconds
 /// the traders used.
-pub fn run(url: &str, keys: &[Keypair], per_trader: usize) -> Result<(Vec<f64>, f64)> {
+pub fn run(url: &str, orders: Vec<Vec<Bytes>>) -> Result<(Vec<f64>, f64)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("the traders' runtime")?;
     let http: Http = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(keys.len())
+        .pool_max_idle_per_host(orders.len())
         .build_http();
-    let expires = super::now_ms() + 3_600_000;
     let cpu_before = milkd::cpu::thread_ns();
     let results = runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
-        for key in keys {
-            let (http, key, url) = (http.clone(), key.clone(), format!("{url}/v1/trades"));
-            tasks.spawn(async move { trader(&http, &url, &key, per_trader, expires).await });
+        for bodies in orders {
+            let (http, url) = (http.clone(), format!("{url}/v1/trades"));
+            tasks.spawn(async move { trader(&http, &url, bodies).await });
         }
         let mut all = Vec::new();
         while let Some(joined) = tasks.join_next().await {
@@ -47,27 +67,12 @@ pub fn run(url: &str, keys: &[Keypair], per_trader: usize) -> Result<(Vec<f64>, 
     Ok((trade_ms, clients_ns))
 }
 
-/// One trader's orders, each awaited until settled: sales of 10 CINE and buys back,
-/// alternately. Milliseconds each took.
-async fn trader(
-    http: &Http,
-    url: &str,
-    key: &Keypair,
-    orders: usize,
-    expires: u64,
-) -> Result<Vec<f64>> {
-    let mut times = Vec::with_capacity(orders);
-    let (mut center_seq, mut cinema_seq) = (0u64, 0u64);
-    for n in 0..orders {
-        let order = if n % 2 == 0 {
-            cinema_seq += 1;
-            sale(key, cinema_seq - 1, expires)
-        } else {
-            center_seq += 1;
-            purchase(key, center_seq - 1, expires)
-        };
+/// One trader's orders, each awaited until settled. Milliseconds each took.
+async fn trader(http: &Http, url: &str, bodies: Vec<Bytes>) -> Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(bodies.len());
+    for body in bodies {
         let t = Instant::now();
-        let status = place(http, url, &order).await?;
+        let status = place(http, url, body).await?;
         if status != "filled" {
             bail!("a trade was not filled: {status}");
         }
@@ -77,11 +82,10 @@ async fn trader(
 }
 
 /// POSTs an order to `/v1/trades`: the trade's status, or the node's error.
-async fn place(http: &Http, url: &str, order: &SignedTransaction) -> Result<String> {
-    let body = serde_json::json!({ "tx": milk_api::wire::tx_hex(order) }).to_string();
+async fn place(http: &Http, url: &str, body: Bytes) -> Result<String> {
     let request = hyper::Request::post(url)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))?;
+        .body(Full::new(body))?;
     let response = http.request(request).await.context("placing an order")?;
     let bytes = response.into_body().collect().await?.to_bytes();
     let answer: serde_json::Value = serde_json::from_slice(&bytes).context("the trade's answer")?;
