@@ -47,6 +47,8 @@ pub struct Report {
     pub survived: u64,
     /// Trades that ended filled, and that ended refused or undelivered.
     pub trades: (u64, u64),
+    /// Filled trades priced within 1% of a bound.
+    pub near_bounds: u64,
     /// Committed transactions by kind.
     pub committed: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -83,6 +85,8 @@ pub struct World {
     /// The allocations genesis locks (but those only the exchange moves), with the date a
     /// lock until a date ends.
     locks: Vec<(Address, Symbol, Option<u64>)>,
+    /// The genesis the chains started from.
+    genesis: Genesis,
     /// Transactions committed lately, which a thief may send again.
     recent: Vec<VerifiedTx>,
     /// Companies that applied to the alliance (or tried): their issuer keys and chains.
@@ -135,11 +139,12 @@ fn locks(g: &Genesis) -> Vec<(Address, Symbol, Option<u64>)> {
 
 /// A filled trade's price (its tokens' value at the curve, in MLK at the trade's MLK
 /// price) lies between the curve's floor and maximum, in basis points of the tokens'
-/// redemption value; one MLK base unit of rounding either way.
+/// redemption value; one MLK base unit of rounding either way. Whether it came within 1%
+/// of a bound (of the redemption value: 100 bps).
 fn within_bounds(
     t: &milk_core::exchange::Trade,
     c: &milk_core::exchange::curve::Curve,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     const MLK_DECIMALS: u32 = 8;
     let overflow = || "a price too large to check".to_owned();
     let pow = |d: u32| 10u128.pow(d);
@@ -159,7 +164,40 @@ fn within_bounds(
             t.gross, t.tokens, c.min_bps, c.max_bps
         ));
     }
-    Ok(())
+    let near_floor = paid <= at(c.min_bps.saturating_add(100))?;
+    Ok(near_floor || paid >= at(c.max_bps.saturating_sub(100))?)
+}
+
+/// The demo genesis, its airline market placed by the seed: as the demo has it (TICA
+/// half-way along its curve), near its maximum price (TICA holding only a little of what the
+/// curve spans, so buys soon reach its end), or near its floor (the curve ending a little
+/// past TICA's position, so sales soon reach its end). A steeper curve takes smaller orders.
+fn genesis(rng: &mut Rng) -> Result<Genesis, String> {
+    let mut g = Genesis::demo();
+    let exchange = g.exchange.as_mut().ok_or("the demo trades")?;
+    let market = (exchange.markets.iter_mut())
+        .find(|m| m.asset == sym(BRAND_SYMBOL))
+        .ok_or("no market for the airline's token")?;
+    let room = 2_000_000; // 20,000 whole tokens
+    match rng.below(3) {
+        0 => market.position = Amount::new(room),
+        1 => market.capacity = Amount::new(market.position.units() + room),
+        _ => return Ok(g),
+    }
+    for _ in 0..40 {
+        let Err(e) = g.validate() else {
+            return Ok(g);
+        };
+        let exchange = g.exchange.as_mut().ok_or("the demo trades")?;
+        let market = (exchange.markets.iter_mut())
+            .find(|m| m.asset == sym(BRAND_SYMBOL))
+            .ok_or("no market for the airline's token")?;
+        if !e.contains("largest order") || market.max_order.units() < 2 {
+            return Err(e);
+        }
+        market.max_order = Amount::new(market.max_order.units() / 2);
+    }
+    Err("no order size suits the curve".into())
 }
 
 /// What a committed transaction counts as in the report: its kind, but tokenomics apart
@@ -178,7 +216,8 @@ fn sym(s: &str) -> Symbol {
 impl World {
     /// The demo network at genesis, with `customers` more customers holding nothing yet.
     pub fn new(seed: u64, faults: bool, customers: usize) -> Result<World, String> {
-        let g = Genesis::demo();
+        let mut rng = Rng::new(seed);
+        let g = genesis(&mut rng)?;
         let producer = demo_key("operator");
         let center = SimChain::open(&g, &ChainId::center(), producer.clone())?;
         let brand = SimChain::open(&g, &BRAND_CHAIN.parse().unwrap(), producer)?;
@@ -195,7 +234,6 @@ impl World {
             .units_per_mileage;
         let mlk = center.state.supply(&sym("MLK")).ok_or("no MLK")?;
         let lzm = center.state.supply(&sym("LZM")).ok_or("no LZM")?;
-        let mut rng = Rng::new(seed);
         users.extend((0..customers).map(|_| Keypair::from_secret(rng.bytes32())));
         let mut world = World {
             rng,
@@ -213,6 +251,7 @@ impl World {
             joiners: Vec::new(),
             recent: Vec::new(),
             locks: locks(&g),
+            genesis: g.clone(),
             settling: BTreeSet::new(),
             sweeping: BTreeSet::new(),
             season: 0,
@@ -1076,7 +1115,8 @@ impl World {
                 let filled = t.status == milk_core::exchange::TradeStatus::Filled;
                 if filled {
                     let market = exchange.market(&t.asset).ok_or("a trade without market")?;
-                    within_bounds(t, &market.market.curve).map_err(|e| format!("{id}: {e}"))?;
+                    let near = within_bounds(t, &market.market.curve);
+                    self.report.near_bounds += u64::from(near.map_err(|e| format!("{id}: {e}"))?);
                 }
                 self.report.trades.0 += u64::from(filled);
                 self.report.trades.1 += u64::from(!filled);
@@ -1087,10 +1127,10 @@ impl World {
 
     /// Both chains replay from genesis, block by block, to exactly the state in memory.
     pub fn replay(&self) -> Result<(), String> {
-        let g = Genesis::demo();
+        let g = &self.genesis;
         for chain in [&self.center, &self.brand] {
             let blocks = chain.blocks()?;
-            let mut v = milk_core::chain::Verifier::start(&g, chain.id(), &blocks[0])
+            let mut v = milk_core::chain::Verifier::start(g, chain.id(), &blocks[0])
                 .map_err(|e| e.to_string())?;
             for b in &blocks[1..] {
                 v.apply(b)

@@ -35,6 +35,7 @@ fn every_seed_keeps_every_invariant_under_faults() {
         total.survived += r.survived;
         total.trades.0 += r.trades.0;
         total.trades.1 += r.trades.1;
+        total.near_bounds += r.near_bounds;
         for (kind, n) in r.committed {
             *total.committed.entry(kind).or_default() += n;
         }
@@ -50,6 +51,10 @@ fn every_seed_keeps_every_invariant_under_faults() {
         "trades prove nothing: {total:?}"
     );
     assert!(total.blocks > total.ops / 8, "too few blocks: {total:?}");
+    assert!(
+        total.near_bounds > 0,
+        "no trade came near a bound: {total:?}"
+    );
     let kinds = [
         "transfer",
         "link",
