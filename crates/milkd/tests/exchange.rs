@@ -409,6 +409,8 @@ fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
         config.oracle_interval = Duration::from_millis(20);
         // Nothing settles by itself during the test: each step is seen as it stands.
         config.settle_retry = Duration::from_secs(3_600);
+        // An order placed while it cannot commit is answered pending after this long.
+        config.commit_wait = Duration::from_secs(2);
     });
     let c = Client {
         http: Http::new(&node.url()).with_token(support::OPERATOR_TOKEN),
@@ -461,6 +463,17 @@ fn an_order_is_reported_as_it_stands_from_sent_to_settled() {
         v.get("total").is_none(),
         "an unpriced order has no total: {v}"
     );
+    // Placed while it still waits, it is answered pending, with the moment after which it
+    // can no longer commit (its expiry).
+    let (s, e) = place(&sale);
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (202, Some("pending")),
+        "{e}"
+    );
+    let until = milk_core::moment::utc(sale.tx.expires_at_ms);
+    let message = e["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&until), "{e}");
 
     // The gap filled, the sale is on its chain with its tokens in escrow: locked.
     let gap = signed(&c, "cinema", &alice, next, token_transfer(&bob, "CINE", 1));

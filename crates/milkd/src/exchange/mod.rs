@@ -445,7 +445,7 @@ async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError
 #[utoipa::path(post, path = "/v1/trades",
     request_body = TradeRequest,
     responses((status = 200, description = "Settled: filled, refused or voided", body = TradeView),
-        (status = 202, description = "`pending`: the order waits for its block, nothing locked yet; `locked`: on its chain and in escrow, still settling (poll /v1/trades/{id})", body = crate::error::ErrorResponse),
+        (status = 202, description = "`pending`: the order waits for its block, nothing locked yet (the message says until when it may still commit); `locked`: on its chain and in escrow, still settling (poll /v1/trades/{id})", body = crate::error::ErrorResponse),
         (status = 400, description = "Not an order", body = crate::error::ErrorResponse),
         (status = 422, description = "Refused before anything was locked (code says why)", body = crate::error::ErrorResponse)))]
 async fn trade(
@@ -460,7 +460,11 @@ async fn trade(
         .map_err(|e| ApiError::bad_request("malformed_tx", format!("not hex: {e}")))?;
     let order = SignedTransaction::decode_checked(&bytes)
         .map_err(|e| ApiError::bad_request("malformed_tx", e.to_string()))?;
-    let (id, order_chain) = (order.tx.id(), order.tx.chain.clone());
+    let (id, order_chain, expires) = (
+        order.tx.id(),
+        order.tx.chain.clone(),
+        order.tx.expires_at_ms,
+    );
     match settlement::place(&node, order).await {
         Ok(id) => {
             let t = settlement::trade_record(&node, &id)
@@ -493,9 +497,11 @@ async fn trade(
             StatusCode::ACCEPTED,
             "pending",
             format!(
-                "the order waits for its block; nothing is locked yet: poll /v1/chains/{}/txs/{}",
+                "the order waits for its block; nothing is locked yet: poll /v1/chains/{}/txs/{}. \
+                 If it is not there by {}, when it expires, it never will be: sign it anew",
                 order_chain,
-                id.to_hex()
+                id.to_hex(),
+                milk_core::moment::utc(expires)
             ),
         )),
         Err(PlaceError::Settle(DriveError::Busy)) => Err(ApiError::new(

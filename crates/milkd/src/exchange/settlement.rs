@@ -17,6 +17,7 @@ use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::Side;
 use milk_core::exchange::desk::{self, Delivery, Escrow};
 use milk_core::exchange::{self, MarketEntry, Trade, driver};
+use milk_core::mempool::MempoolError;
 use milk_core::state::TxError;
 use milk_core::tx::ExchangeAction;
 use milk_core::tx::{Action, SignedTransaction, TxId};
@@ -302,7 +303,12 @@ pub async fn place(node: &Arc<Node>, order: SignedTransaction) -> Result<TxId, P
         // Placed before: drive it like the first time, so a retried order gets the same
         // answer as the first request.
         Some(Submitted::Refused(Refusal::Admission(SubmitError::AlreadyCommitted { .. }))) => {}
-        Some(Submitted::Pending) => return Err(PlaceError::Pending),
+        // Sent before and still waiting for its block (a retry while the first request
+        // waits): nothing is refused, so it is pending, as the first request will hear.
+        Some(Submitted::Pending)
+        | Some(Submitted::Refused(Refusal::Admission(SubmitError::Mempool(
+            MempoolError::Duplicate,
+        )))) => return Err(PlaceError::Pending),
         Some(Submitted::Refused(r)) => return Err(PlaceError::Refused(r)),
         Some(Submitted::Halted) | None => return Err(PlaceError::Send(SendError::Stopped)),
     }
