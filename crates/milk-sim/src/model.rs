@@ -4,9 +4,8 @@
 //! gives each refund back (a reference converted twice or an order refunded twice is a
 //! double mint), takes each expiry sweep's burn (exactly the account's lots that were due
 //! by the block's day, as they stood before the block), and takes each MLK burned for LZM
-//! off MLK's supply. Trades, transfers,
-//! rewards and fees move tokens without changing their supply, so after every block each
-//! chain's supply must be exactly the model's.
+//! off MLK's supply. Trades, transfers, rewards and fees move tokens without changing their
+//! supply, so after every block each chain's supply must be exactly the model's.
 
 use milk_core::Address;
 use milk_core::block::Block;

@@ -7,10 +7,9 @@
 //! phase 2, sets partners' allocations aside, opens Pack seasons and pays their weeks,
 //! moves the oracle's price, and settles open trades step by step as the node's settlement
 //! driver decides (`exchange::driver`), in any order and late; thieves forge, alter and
-//! replay transactions. Every few
-//! operations each chain seals a block; with faults on, a chain's disk may lose power or
-//! fail a write during the commit, a chain's node may stop between blocks, and the clock
-//! jumps; the chain restarts from its disk.
+//! replay transactions. Every few operations each chain seals a block; with faults on, a
+//! chain's disk may lose power or fail a write during the commit, a chain's node may stop
+//! between blocks, and the clock jumps; the chain restarts from its disk.
 
 use crate::chain::{Sealed, SimChain};
 use crate::model::{self, Lots, Mlk, Supply};
@@ -118,6 +117,8 @@ fn name(rng: &mut Rng, used: &[String], prefix: &str) -> String {
 const BRAND_CHAIN: &str = "skyway";
 const BRAND_SYMBOL: &str = "SKY";
 const BRAND_ISSUER: &str = "partner:skyway";
+/// The demo alliance's founding partners' chains.
+const FOUNDERS: [&str; 3] = ["skyway", "cinema", "dailymart"];
 
 /// The allocations `g` locks, but for those only the exchange moves.
 fn locks(g: &Genesis) -> Vec<(Address, Symbol, Option<u64>)> {
@@ -144,8 +145,8 @@ fn locks(g: &Genesis) -> Vec<(Address, Symbol, Option<u64>)> {
 fn within_bounds(
     t: &milk_core::exchange::Trade,
     c: &milk_core::exchange::curve::Curve,
+    mlk_decimals: u8,
 ) -> Result<bool, String> {
-    const MLK_DECIMALS: u32 = 8;
     let overflow = || "a price too large to check".to_owned();
     let pow = |d: u32| 10u128.pow(d);
     // Both sides in KRW × 10⁴ × 10^(MLK decimals) × 10^(token decimals) × 10⁴.
@@ -154,7 +155,7 @@ fn within_bounds(
         .ok_or_else(overflow)?;
     let paid = t.gross.checked_mul(per_mlk_unit).ok_or_else(overflow)?;
     let worth = (t.tokens.checked_mul(u128::from(c.redemption_value_krw)))
-        .and_then(|v| v.checked_mul(10_000 * pow(MLK_DECIMALS)))
+        .and_then(|v| v.checked_mul(10_000 * pow(u32::from(mlk_decimals))))
         .ok_or_else(overflow)?;
     let at = |bps: u16| worth.checked_mul(u128::from(bps)).ok_or_else(overflow);
     let (floor, max) = (at(c.min_bps)?, at(c.max_bps)?);
@@ -174,10 +175,7 @@ fn within_bounds(
 /// past TICA's position, so sales soon reach its end). A steeper curve takes smaller orders.
 fn genesis(rng: &mut Rng) -> Result<Genesis, String> {
     let mut g = Genesis::demo();
-    let exchange = g.exchange.as_mut().ok_or("the demo trades")?;
-    let market = (exchange.markets.iter_mut())
-        .find(|m| m.asset == sym(BRAND_SYMBOL))
-        .ok_or("no market for the airline's token")?;
+    let market = airline_market(&mut g)?;
     let room = 2_000_000; // 20,000 whole tokens
     match rng.below(3) {
         0 => market.position = Amount::new(room),
@@ -188,16 +186,21 @@ fn genesis(rng: &mut Rng) -> Result<Genesis, String> {
         let Err(e) = g.validate() else {
             return Ok(g);
         };
-        let exchange = g.exchange.as_mut().ok_or("the demo trades")?;
-        let market = (exchange.markets.iter_mut())
-            .find(|m| m.asset == sym(BRAND_SYMBOL))
-            .ok_or("no market for the airline's token")?;
+        let market = airline_market(&mut g)?;
         if !e.contains("largest order") || market.max_order.units() < 2 {
             return Err(e);
         }
         market.max_order = Amount::new(market.max_order.units() / 2);
     }
     Err("no order size suits the curve".into())
+}
+
+/// The airline's market as `g` opens it.
+fn airline_market(g: &mut Genesis) -> Result<&mut milk_core::exchange::MarketSpec, String> {
+    let exchange = g.exchange.as_mut().ok_or("the demo trades")?;
+    (exchange.markets.iter_mut())
+        .find(|m| m.asset == sym(BRAND_SYMBOL))
+        .ok_or_else(|| "no market for the airline's token".to_owned())
 }
 
 /// What a committed transaction counts as in the report: its kind, but tokenomics apart
@@ -539,8 +542,8 @@ impl World {
         let (key, action) = match (self.rng.below(12), joiner) {
             (0..=2, _) | (_, None) => self.apply(),
             (3..=4, Some((_, chain))) => {
-                let founder = ["partner:skyway", "partner:cinema", "partner:dailymart"];
-                let founder = demo_key(founder[self.rng.below(3) as usize]);
+                let founder = FOUNDERS[self.rng.below(FOUNDERS.len() as u64) as usize];
+                let founder = demo_key(&format!("partner:{founder}"));
                 (founder, AllianceAction::Approve { chain })
             }
             (5..=6, Some((_, chain))) => (operator, AllianceAction::SignAgreement { chain }),
@@ -664,14 +667,13 @@ impl World {
 
     /// A partner, founding or joined: its issuer key and chain.
     fn partner(&mut self) -> (Keypair, ChainId) {
-        let founders = ["skyway", "cinema", "dailymart"];
-        let k = self.rng.below((founders.len() + self.joiners.len()) as u64) as usize;
-        match founders.get(k) {
+        let k = self.rng.below((FOUNDERS.len() + self.joiners.len()) as u64) as usize;
+        match FOUNDERS.get(k) {
             Some(chain) => (
                 demo_key(&format!("partner:{chain}")),
                 chain.parse().expect("a demo chain"),
             ),
-            None => self.joiners[k - founders.len()].clone(),
+            None => self.joiners[k - FOUNDERS.len()].clone(),
         }
     }
 
@@ -696,13 +698,13 @@ impl World {
         };
         match self.rng.below(3) {
             0 => {
-                let mut own = self.order(on_center, &thief, steal(thief.address()));
+                let own = self.order(on_center, &thief, steal(thief.address()));
                 let mut forged = own.signed().clone();
                 forged.tx.sender = victim.address();
                 forged.signature = thief.sign(&forged.tx.id().0);
                 self.must_not_verify(forged, "signed by someone else")?;
-                own = self.order(on_center, &victim, steal(thief.address()));
-                let mut raised = own.signed().clone();
+                let theirs = self.order(on_center, &victim, steal(thief.address()));
+                let mut raised = theirs.signed().clone();
                 if let Action::Token(TokenAction::Transfer { amount, .. }) = &mut raised.tx.action {
                     *amount = Amount::new(1_000_000_000);
                 }
@@ -791,7 +793,7 @@ impl World {
     /// crosses the three years after which miles expire); sometimes the clock jumps back a
     /// few minutes (a node's clock corrected), which blocks never follow below their parent.
     fn pass_time(&mut self) {
-        let day = 24 * 3_600_000;
+        let day = milk_core::ledger::DAY_MS;
         match self.rng.below(20) {
             0 => self.now_ms += day * (1 + self.rng.below(8)),
             1 => self.now_ms -= self.rng.below(600_000),
@@ -1115,7 +1117,8 @@ impl World {
                 let filled = t.status == milk_core::exchange::TradeStatus::Filled;
                 if filled {
                     let market = exchange.market(&t.asset).ok_or("a trade without market")?;
-                    let near = within_bounds(t, &market.market.curve);
+                    let mlk_decimals = self.center.state.ledger().decimals(&sym("MLK"));
+                    let near = within_bounds(t, &market.market.curve, mlk_decimals);
                     self.report.near_bounds += u64::from(near.map_err(|e| format!("{id}: {e}"))?);
                 }
                 self.report.trades.0 += u64::from(filled);

@@ -33,6 +33,11 @@ fn free_port() -> u16 {
     milkd::localnet::unused_port().expect("a free loopback port")
 }
 
+/// `port` on the loopback address.
+fn loopback(port: u16) -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], port))
+}
+
 /// Three nodes' data directories, each with the test genesis, the producer key, the test
 /// credentials and its own node key, and the cluster file naming them.
 struct Net {
@@ -86,7 +91,6 @@ impl Net {
     /// `n` nodes whose peers reach each other only through a misbehaving network.
     fn behind_faults(n: u64, seed: u64) -> (Net, FaultNet) {
         let mut net = Net::new(n);
-        let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let routes: Vec<Route> = net
             .nodes
             .iter_mut()
@@ -110,7 +114,6 @@ impl Net {
             support::write_credentials(&data);
             let key = milkd::node::node_key(&data).unwrap().address();
             let (api, peer) = (free_port(), free_port());
-            let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
             let mut entry = ClusterNode::new(id, loopback(api), loopback(peer), key);
             entry.joining = joining.contains(&id);
             entries.push(entry);

@@ -1,7 +1,7 @@
 //! The trade benchmark's customers: each an async task with a connection of its own, one
-//! order at a time (signed beforehand), all on one thread of the benchmark's own. So 256 of them cost the
-//! machine little beside the node they measure, and that thread's CPU clock is what they
-//! cost.
+//! order at a time (signed beforehand), all on one thread of the benchmark's own. So 256 of
+//! them cost the machine little beside the node they measure, and that thread's CPU clock
+//! is what they cost.
 
 use anyhow::{Context, Result, bail};
 use http_body_util::{BodyExt, Full};
