@@ -97,7 +97,8 @@ pub struct BlockView {
     pub summary: BlockSummary,
     /// The producer's signature, hex.
     pub signature: String,
-    /// The transactions, each with `id`, `tx` and `signature`.
+    /// The transactions, each with `id`, `tx`, `signature` and `raw` (the signed transaction
+    /// in its canonical encoding, hex: what the block's Merkle leaf hashes).
     #[schema(value_type = Vec<Object>)]
     pub txs: Vec<serde_json::Value>,
 }

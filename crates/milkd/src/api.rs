@@ -204,6 +204,7 @@ pub fn router(node: Shared) -> Router {
         .merge(crate::membership::routes())
         .merge(crate::operator::routes())
         .merge(crate::cluster::routes())
+        .merge(crate::web::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -308,7 +309,7 @@ async fn genesis(
     Ok(Json(g))
 }
 
-fn head_view(handle: &crate::node::ChainHandle) -> HeadView {
+pub(crate) fn head_view(handle: &crate::node::ChainHandle) -> HeadView {
     let head = handle.head();
     HeadView {
         chain: head.chain.to_string(),
@@ -424,7 +425,12 @@ fn summary(block: &Block) -> BlockSummary {
 }
 
 fn tx_json(tx: &SignedTransaction) -> serde_json::Value {
-    serde_json::json!({ "id": tx.tx.id().to_hex(), "tx": tx.tx, "signature": tx.signature })
+    serde_json::json!({
+        "id": tx.tx.id().to_hex(),
+        "tx": tx.tx,
+        "signature": tx.signature,
+        "raw": hex::encode(milk_core::codec::Encode::to_bytes(tx)),
+    })
 }
 
 fn page(q: &PageQuery, head: u64, max: u64) -> (u64, u64) {

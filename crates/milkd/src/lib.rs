@@ -37,6 +37,7 @@ pub mod outcome;
 pub mod replica;
 pub mod submit;
 pub mod verifier;
+pub mod web;
 pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,0 +1,190 @@
+//! The node's pages in a real browser: Debian's Chromium, headless, driven by
+//! `playwright-core` (from the npm registry, installed under cargo's target directory the
+//! first time) through `tests/web/e2e.mjs`, against a real `milkd` on the demo network.
+//!
+//! What a person does there is checked twice: by the script, as it goes, and here, against
+//! the node's API: the gift the page signed is on its chain, bob holds it, and the page's
+//! encoder gave the node's own bytes, id and signature for every golden vector.
+//!
+//! Needs `node` and `npm` and Chromium at `/usr/bin/chromium` (`apt-get install chromium`;
+//! `.ci/run` installs it) or where `MILK_CHROMIUM` says. `MILK_WEB_SHOTS=<dir>` keeps a
+//! screenshot of each page.
+
+mod support;
+
+use milk_core::genesis::demo_key;
+
+use milk_core::tx::{Action, MembershipAction, SignedTransaction, TokenAction, Transaction};
+use milk_core::{Amount, ChainId};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PLAYWRIGHT: &str = "playwright-core@1.65.2";
+
+/// A directory holding the script beside an installed `playwright-core`.
+fn driver() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    if !dir.join("node_modules/playwright-core").exists() {
+        let installed = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&dir)
+            .arg(PLAYWRIGHT)
+            .status()
+            .expect("npm runs (install Node.js and npm)");
+        assert!(installed.success(), "npm install {PLAYWRIGHT} failed");
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/e2e.mjs");
+    std::fs::copy(script, dir.join("e2e.mjs")).unwrap();
+    dir
+}
+
+fn chromium() -> String {
+    let path = std::env::var("MILK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&path).exists(),
+        "no Chromium at {path}: install Debian's (apt-get install chromium) or set MILK_CHROMIUM"
+    );
+    path
+}
+
+/// Transactions the wallet signs, made by the node's own code: the page must give the
+/// same bytes, id and signature.
+fn golden_vectors() -> Vec<(SignedTransaction, Value)> {
+    let alice = demo_key("alice");
+    let bob = demo_key("bob").address();
+    let gift = |chain: &str, asset: &str, units: u128, memo: &str, sequence: u64| Transaction {
+        chain: chain.parse().unwrap(),
+        sender: alice.address(),
+        sequence,
+        expires_at_ms: 1_900_000_000_000 + sequence,
+        action: Action::Token(TokenAction::Transfer {
+            to: bob,
+            asset: asset.parse().unwrap(),
+            amount: Amount::new(units),
+            memo: memo.to_owned(),
+        }),
+    };
+    let check_in = Transaction {
+        chain: ChainId::center(),
+        sender: alice.address(),
+        sequence: u64::MAX - 1,
+        expires_at_ms: u64::MAX,
+        action: Action::Membership(MembershipAction::CheckIn),
+    };
+    let txs = [
+        gift("center", "MLK", 1_250_000_000, "for your trip", 0),
+        gift("skyway", "SKY", u128::MAX, "선물이에요 🎁", 9),
+        gift("cinema", "CINE", 1, "", 1 << 40),
+        check_in,
+    ];
+    txs.into_iter()
+        .map(|tx| {
+            let mut as_json = serde_json::to_value(&tx).unwrap();
+            // JSON numbers lose precision past 2^53 in JavaScript: the page takes these,
+            // like amounts, as decimal strings.
+            as_json["sequence"] = json!(tx.sequence.to_string());
+            as_json["expires_at_ms"] = json!(tx.expires_at_ms.to_string());
+            let signed = tx.sign(&alice);
+            (signed, as_json)
+        })
+        .collect()
+}
+
+#[test]
+fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
+    let chromium = chromium();
+    let dir = driver();
+    let data = tempfile::tempdir().unwrap();
+    let (mut node, url) = support::spawn_milkd([
+        "--data-dir",
+        data.path().join("data").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let vectors = golden_vectors();
+    let seed = hex::encode(demo_key("alice").secret());
+    let list: Vec<Value> = vectors
+        .iter()
+        .map(|(_, tx)| json!({ "seed": seed, "tx": tx }))
+        .collect();
+    let vectors_file = data.path().join("vectors.json");
+    std::fs::write(&vectors_file, serde_json::to_vec(&list).unwrap()).unwrap();
+    let bob = demo_key("bob").address().to_string();
+    let http = support::Http::new(&url).with_token("demo-operator-token");
+    let bob_before = http.account(&demo_key("bob").address(), "skyway", "SKY").0;
+
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&dir)
+        .arg("e2e.mjs")
+        .env("MILK_WEB_URL", &url)
+        .env("MILK_WEB_VECTORS", &vectors_file)
+        .env("MILK_WEB_BOB", &bob)
+        .env("MILK_CHROMIUM", &chromium);
+    let out = cmd.output().expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the browser session failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    check_what_the_person_saw(&seen, &http, &bob, bob_before);
+    check_golden_vectors(&seen, &vectors);
+    node.kill().unwrap();
+    node.wait().unwrap();
+}
+
+fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_before: u128) {
+    assert_eq!(seen["pageErrors"], json!([]), "{seen}");
+    assert_eq!(seen["liveMoved"], json!(true));
+    assert_eq!(seen["operatorSeesSkyway"], json!(true));
+    let alice = demo_key("alice").address().to_string();
+    assert_eq!(seen["aliceAddress"].as_str(), Some(alice.as_str()));
+    let typo = seen["typoRefused"].as_str().unwrap();
+    assert!(typo.contains("checksum"), "{typo}");
+    assert!(seen["sent"].as_str().unwrap().contains("25 SKY"), "{seen}");
+    assert!(seen["proof"].as_str().unwrap().starts_with('✓'), "{seen}");
+    let history = seen["history"].as_str().unwrap();
+    assert!(
+        history.contains("−25 SKY") && history.contains("for your trip"),
+        "{history}"
+    );
+    // The gift is on the airline's chain, signed by alice, and bob holds it.
+    let id = seen["giftTx"].as_str().unwrap();
+    let (status, tx) = http.get(&format!("/v1/chains/skyway/txs/{id}"));
+    assert_eq!(status, 200, "{tx}");
+    assert_eq!(tx["status"], "committed");
+    assert_eq!(tx["tx"]["tx"]["sender"].as_str(), Some(alice.as_str()));
+    assert_eq!(tx["tx"]["tx"]["action"]["to"].as_str(), Some(bob));
+    let bob_after = http.account(&bob.parse().unwrap(), "skyway", "SKY").0;
+    assert_eq!(
+        bob_after,
+        bob_before + 2_500,
+        "exactly 25 SKY (2 decimals) arrived"
+    );
+    // A key made in the page: a real address, kept encrypted, opened by its passphrase.
+    let fresh = seen["freshAddress"].as_str().unwrap();
+    assert!(fresh.parse::<milk_core::Address>().is_ok(), "{fresh}");
+    assert_eq!(seen["unlocked"].as_str(), Some(fresh));
+    assert_eq!(seen["seedStoredInClear"], json!(false));
+}
+
+fn check_golden_vectors(seen: &Value, vectors: &[(SignedTransaction, Value)]) {
+    let page = seen["vectors"].as_array().expect("the page's vectors");
+    assert_eq!(page.len(), vectors.len());
+    for ((signed, _), got) in vectors.iter().zip(page) {
+        let bytes = milk_core::codec::Encode::to_bytes(signed);
+        assert_eq!(got["signed"].as_str(), Some(hex::encode(&bytes).as_str()));
+        assert_eq!(got["id"].as_str(), Some(signed.tx.id().to_hex().as_str()));
+        assert_eq!(
+            got["signature"].as_str(),
+            Some(hex::encode(signed.signature.0).as_str())
+        );
+        assert_eq!(
+            got["address"].as_str(),
+            Some(signed.tx.sender.to_string().as_str())
+        );
+    }
+}

@@ -1,0 +1,179 @@
+// Drives the node's pages in Debian's Chromium, headless, as a person would: the explorer,
+// a search, the live feed, a private chain with and without a credential, a demo key
+// imported and a fresh key made, a gift sent and found in the history and the explorer
+// with its Merkle proof checked, bad input refused; and the page's own encoder run on the
+// node's golden vectors. Prints one JSON line of what it saw; a step that fails throws.
+//
+// Run by crates/milkd/tests/web.rs, which starts the node, installs playwright-core
+// beside this file, and checks the JSON line.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const base = process.env.MILK_WEB_URL;
+const vectors = JSON.parse(fs.readFileSync(process.env.MILK_WEB_VECTORS, 'utf8'));
+const bob = process.env.MILK_WEB_BOB;
+const shots = process.env.MILK_WEB_SHOTS;
+const seen = {};
+
+function check(ok, what) {
+  if (!ok) throw new Error(`web: ${what}`);
+}
+
+async function shot(page, name) {
+  if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+const text = (page, selector) => page.locator(selector).first().innerText();
+
+async function explorer(page) {
+  await page.goto(base + '/#/');
+  await page.getByText('Markets').waitFor();
+  const sky = page.locator('tr[data-chain="skyway"]');
+  check((await sky.innerText()).includes('private'), 'a brand chain shows as private to anonymous viewers');
+  seen.centerHeight = Number((await text(page, 'tr[data-chain="center"] td:nth-child(2)')).replaceAll(',', ''));
+  await shot(page, 'overview');
+  // The live feed moves the center chain's height without a reload (the demo's traffic).
+  await page.waitForFunction((h) => {
+    const cell = document.querySelector('tr[data-chain="center"] td:nth-child(2)');
+    return cell && Number(cell.innerText.replaceAll(',', '')) > h;
+  }, seen.centerHeight, { timeout: 20000 });
+  seen.liveMoved = true;
+  // A credential opens the private chain.
+  await page.locator('.credential summary').click();
+  await page.fill('#credential', 'demo-operator-token');
+  await page.press('#credential', 'Tab');
+  await page.waitForFunction(() => !document.querySelector('tr[data-chain="skyway"]')?.innerText.includes('private'));
+  seen.operatorSeesSkyway = true;
+  await page.fill('#credential', '');
+  await page.press('#credential', 'Tab');
+  // Search: a block height.
+  await page.fill('#search input', '1');
+  await page.press('#search input', 'Enter');
+  await page.getByText('Block 1 of center').waitFor();
+  seen.searchHeight = true;
+}
+
+async function importAlice(page) {
+  await page.goto(base + '/#/wallet');
+  await page.locator('#demo select').selectOption('alice');
+  await page.fill('#demo input[name=passphrase]', 'correct horse');
+  await page.click('#demo button');
+  await page.locator('#balances').waitFor();
+  seen.aliceAddress = await text(page, '#address');
+  const mlk = await text(page, '#balances tr[data-asset="MLK"]');
+  check(/MLK/.test(mlk) && /₩/.test(mlk), `alice's MLK row shows an amount and its KRW value: ${mlk}`);
+  seen.aliceMlk = mlk;
+  await shot(page, 'wallet');
+}
+
+async function sendGift(page) {
+  await page.click('text=Send or gift');
+  await page.locator('#send').waitFor();
+  await page.locator('#send select[name=asset]').selectOption('skyway/SKY');
+  // Bad input first: a mistyped address, then too many decimals; nothing is sent.
+  await page.fill('#send input[name=to]', bob.slice(0, -1) + (bob.endsWith('q') ? 'p' : 'q'));
+  await page.fill('#send input[name=amount]', '25');
+  await page.click('#send button');
+  await page.locator('#send .error').waitFor();
+  seen.typoRefused = await text(page, '#send .error');
+  await page.fill('#send input[name=to]', bob);
+  await page.fill('#send input[name=amount]', '25.001');
+  await page.click('#send button');
+  await page.getByText('at most 2 decimals').waitFor();
+  await page.fill('#send input[name=amount]', '99999999');
+  await page.click('#send button');
+  await page.getByText('insufficient_balance').waitFor();
+  seen.tooMuchRefused = true;
+  await page.fill('#send input[name=amount]', '25');
+  await page.fill('#send input[name=memo]', 'for your trip');
+  await page.click('#send button');
+  await page.locator('#send .good').waitFor({ timeout: 15000 });
+  seen.sent = await text(page, '#send .good');
+  await shot(page, 'sent');
+  await page.click('text=see it');
+  await page.locator('#proof').waitFor();
+  seen.proof = await text(page, '#proof');
+  seen.giftTx = page.url().split('/').pop();
+  await shot(page, 'tx');
+}
+
+async function history(page) {
+  await page.goto(base + '/#/wallet/history');
+  await page.locator('#history').waitFor();
+  seen.history = await text(page, '#history tbody tr');
+}
+
+async function freshKey(page) {
+  await page.goto(base + '/#/wallet/add');
+  await page.fill('#create input[name=name]', 'mine');
+  await page.fill('#create input[name=passphrase]', 'hunter22');
+  await page.click('#create button');
+  await page.locator('#balances').waitFor();
+  seen.freshAddress = await text(page, '#address');
+  // A reload forgets the unlocked key; a wrong passphrase does not open it.
+  await page.reload();
+  await page.locator('#unlock').waitFor();
+  await page.fill('#unlock input[name=passphrase]', 'wrong');
+  await page.click('#unlock button');
+  await page.getByText('wrong passphrase').waitFor();
+  await page.fill('#unlock input[name=passphrase]', 'hunter22');
+  await page.click('#unlock button');
+  await page.locator('#balances').waitFor();
+  seen.unlocked = await text(page, '#address');
+  const stored = await page.evaluate(() => localStorage.getItem('milk.keys'));
+  seen.seedStoredInClear = vectors.some((v) => stored.includes(v.seed));
+}
+
+// The page's encoder and signer on the node's own vectors.
+async function golden(page) {
+  seen.vectors = await page.evaluate(async (vs) => {
+    const wire = await import('/assets/wire.js');
+    const out = [];
+    for (const v of vs) {
+      const seed = wire.unhex(v.seed);
+      const tx = { ...v.tx, action: { ...v.tx.action } };
+      if (tx.action.amount !== undefined) tx.action.amount = BigInt(tx.action.amount);
+      const signed = await wire.signTx(tx, seed);
+      const address = wire.encodeAddress(await wire.publicKey(seed));
+      out.push({ address, ...signed });
+    }
+    return out;
+  }, vectors);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'milk-chromium-'));
+const browser = await chromium.launchPersistentContext(dir, {
+  executablePath: process.env.MILK_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 390, height: 844 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await explorer(page);
+  await importAlice(page);
+  await sendGift(page);
+  await history(page);
+  await freshKey(page);
+  await golden(page);
+  seen.pageErrors = errors;
+  console.log(JSON.stringify(seen));
+} catch (e) {
+  // What the page showed when a step failed, for the test's report.
+  const page = browser.pages().at(-1);
+  if (page) {
+    console.error('the page at', page.url(), 'showed:\n', await page.locator('main').innerText().catch(() => '?'));
+    await shot(page, 'failure').catch(() => {});
+  }
+  throw e;
+} finally {
+  await browser.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,199 @@
+// The customer's wallet: keys made or imported here and kept in this browser, encrypted
+// under a passphrase (PBKDF2-SHA-256 and AES-GCM, from the browser's own WebCrypto); never
+// sent anywhere. Balances on every chain with their KRW value, sending and gifts, daily
+// check-in and the account's history. Every transaction is encoded and signed here.
+
+import { amount, api, decimalsOf, el, errorBox, link, short, when } from './ui.js';
+import * as wire from './wire.js';
+
+const STORE = 'milk.keys';
+const CURRENT = 'milk.current';
+const ITERATIONS = 310000;
+const unlocked = new Map(); // address -> seed, for this page's life only
+
+const stored = () => JSON.parse(localStorage.getItem(STORE) || '[]');
+const current = () => stored().find((k) => k.address === localStorage.getItem(CURRENT)) || stored()[0];
+
+async function boxKey(passphrase, salt) {
+  const base = await crypto.subtle.importKey('raw', new TextEncoder().encode(passphrase), 'PBKDF2', false, ['deriveKey']);
+  return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations: ITERATIONS },
+    base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+}
+
+// Keeps `seed` under `name`, encrypted with `passphrase`.
+async function keep(name, seed, passphrase) {
+  if (passphrase.length < 4) throw new Error('choose a passphrase of at least 4 characters');
+  const address = wire.encodeAddress(await wire.publicKey(seed));
+  if (stored().some((k) => k.address === address)) throw new Error(`this key is already here (${short(address)})`);
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const box = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, await boxKey(passphrase, salt), seed));
+  const entry = { name, address, salt: wire.hex(salt), iv: wire.hex(iv), box: wire.hex(box) };
+  localStorage.setItem(STORE, JSON.stringify([...stored(), entry]));
+  localStorage.setItem(CURRENT, address);
+  unlocked.set(address, seed);
+}
+
+async function unlock(entry, passphrase) {
+  try {
+    const key = await boxKey(passphrase, wire.unhex(entry.salt));
+    const seed = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: wire.unhex(entry.iv) }, key, wire.unhex(entry.box));
+    unlocked.set(entry.address, new Uint8Array(seed));
+  } catch {
+    throw new Error('wrong passphrase');
+  }
+}
+
+// Signed-read headers of the unlocked current key, or null.
+export async function readHeaders() {
+  const k = current();
+  const seed = k && unlocked.get(k.address);
+  return seed ? wire.readHeaders(k.address, seed, await nowMs()) : null;
+}
+
+// The node's idea of now: its center chain's head time, or this clock if that is later.
+async function nowMs() {
+  const center = await api('/v1/chains/center');
+  return Math.max(Date.now(), center.head ? center.head.time_ms : 0);
+}
+
+// A form whose submit runs `action(values)`, showing its error or its result below.
+function form(id, fields, label, action) {
+  const out = el('div.result', { 'aria-live': 'polite' });
+  const button = el('button', { type: 'submit' }, label);
+  const node = el('form', { id }, fields, button, out);
+  node.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    button.disabled = true;
+    out.replaceChildren(el('p.muted', 'Working…'));
+    try {
+      const values = Object.fromEntries(new FormData(node).entries());
+      out.replaceChildren(await action(values) || '');
+    } catch (e) {
+      out.replaceChildren(errorBox(e));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return node;
+}
+
+const field = (label, name, attrs = {}) => el('label', label, el('input', { name, ...attrs }));
+const reload = () => { location.hash = '#/wallet'; window.dispatchEvent(new HashChangeEvent('hashchange')); };
+
+function setup() {
+  const seed = () => crypto.getRandomValues(new Uint8Array(32));
+  return el('div',
+    el('h1', 'Your wallet'),
+    el('p', 'Keys are made and kept in this browser, encrypted under your passphrase. They never leave it.'),
+    el('div.card', el('h2', 'Make a new key'), form('create', [
+      field('Name', 'name', { value: 'my key', required: true }),
+      field('Passphrase', 'passphrase', { type: 'password', required: true })],
+    'Make key', async (v) => { await keep(v.name, seed(), v.passphrase); reload(); })),
+    el('div.card', el('h2', 'Import a key'), form('import', [
+      field('Name', 'name', { required: true }),
+      field('Secret seed (64 hex digits)', 'seed', { required: true, autocomplete: 'off', spellcheck: 'false' }),
+      field('Passphrase', 'passphrase', { type: 'password', required: true })],
+    'Import', async (v) => {
+      const s = v.seed.trim().toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(s)) throw new Error('a seed is 64 hex digits');
+      await keep(v.name, wire.unhex(s), v.passphrase);
+      reload();
+    })),
+    el('div.card', el('h2', 'Try a demo key'), el('p.muted', 'The demo network\'s public keys: anyone can use them.'),
+      form('demo', [el('label', 'Who', el('select', { name: 'who' }, ['alice', 'bob', 'carol'].map((n) => el('option', n)))),
+        field('Passphrase', 'passphrase', { type: 'password', required: true })],
+      'Import demo key', async (v) => { await keep(v.who, await wire.demoSeed(v.who), v.passphrase); reload(); })));
+}
+
+function chooser(keys, k) {
+  const select = el('select', { id: 'key', onchange: (ev) => { localStorage.setItem(CURRENT, ev.target.value); reload(); } },
+    keys.map((x) => el('option', { value: x.address, selected: x.address === k.address }, `${x.name} · ${short(x.address)}`)));
+  return el('p', 'Key: ', select, ' ', link('#/wallet/add', 'add a key'));
+}
+
+// Making or importing another key.
+export const add = async () => setup();
+
+export async function home() {
+  const keys = stored();
+  const k = current();
+  if (!k) return setup();
+  if (!unlocked.has(k.address)) {
+    return el('div', el('h1', 'Your wallet'), chooser(keys, k),
+      form('unlock', field('Passphrase', 'passphrase', { type: 'password', required: true, autofocus: true }), 'Unlock',
+        async (v) => { await unlock(k, v.passphrase); reload(); }));
+  }
+  const [view, markets, oracle] = await Promise.all([
+    api(`/v1/accounts/${k.address}`, { headers: await readHeaders() }), api('/v1/markets'), api('/v1/oracle').catch(() => null)]);
+  const prices = new Map(markets.map((m) => [m.asset, m.price_krw_e4]));
+  if (oracle) prices.set('MLK', oracle.krw_e4);
+  const rows = view.chains.flatMap((c) => c.balances.map((b) => el('tr', { 'data-asset': b.asset },
+    el('td', c.chain), el('td.num', amount(b.amount, b.asset)),
+    el('td.num', prices.has(b.asset) ? `₩${wire.krwValue(b.amount, b.decimals, prices.get(b.asset)).toLocaleString()}` : '—'))));
+  return el('div',
+    el('h1', 'Your wallet'), chooser(keys, k),
+    el('p.mono', { id: 'address' }, k.address),
+    el('nav.actions', link('#/wallet/send', 'Send or gift'), ' ', link('#/wallet/history', 'History'), ' ',
+      el('button', { id: 'checkin', onclick: (ev) => checkIn(ev.target) }, 'Daily check-in')),
+    el('table#balances', el('thead', el('tr', el('th', 'Chain'), el('th', 'Balance'), el('th', 'Worth'))), el('tbody', rows)));
+}
+
+// Signs `action` on `chain` with the current key and waits for its block.
+async function submit(chain, action) {
+  const k = current();
+  const seed = k && unlocked.get(k.address);
+  if (!seed) throw new Error('unlock your key first');
+  const view = await api(`/v1/accounts/${k.address}`, { headers: await readHeaders() });
+  const on = view.chains.find((c) => c.chain === chain);
+  const tx = { chain, sender: k.address, sequence: on ? on.next_sequence : 0, expires_at_ms: (await nowMs()) + 600000, action };
+  const signed = await wire.signTx(tx, seed);
+  const answer = await api(`/v1/chains/${chain}/txs?wait=true`, { method: 'POST', body: { txs: [signed.signed] } });
+  const r = answer.results[0];
+  if (r.status !== 'committed') throw new Error(`${r.error ? r.error.message + ' (' + r.error.code + ')' : r.status}`);
+  return { id: signed.id, height: r.height };
+}
+
+async function checkIn(button) {
+  button.disabled = true;
+  try {
+    await submit('center', { type: 'check_in' });
+    button.replaceWith(el('span.good', 'Checked in ✓'));
+  } catch (e) {
+    button.replaceWith(errorBox(e));
+  }
+}
+
+export async function send() {
+  const k = current();
+  if (!k || !unlocked.has(k.address)) { location.hash = '#/wallet'; return el('p', 'Unlock your key first.'); }
+  const chains = await api('/v1/chains');
+  const options = chains.flatMap((c) => c.assets.map((a) => el('option', { value: `${c.id}/${a.symbol}` }, `${a.symbol} on ${c.id}`)));
+  return el('div', el('h1', 'Send or gift'), el('p.muted', `From ${k.name} · ${short(k.address)}`),
+    form('send', [
+      el('label', 'Asset', el('select', { name: 'asset' }, options)),
+      field('To (milk1… address)', 'to', { required: true, autocomplete: 'off', spellcheck: 'false' }),
+      field('Amount', 'amount', { required: true, inputmode: 'decimal', autocomplete: 'off' }),
+      field('Message (optional, up to 140 bytes)', 'memo', { maxlength: 140 })],
+    'Sign and send', async (v) => {
+      const [chain, asset] = v.asset.split('/');
+      wire.decodeAddress(v.to);
+      const base = wire.parseUnits(v.amount, decimalsOf(asset));
+      if (base === 0n) throw new Error('send more than nothing');
+      const done = await submit(chain, { type: 'transfer', to: v.to.trim(), asset, amount: base, memo: v.memo || '' });
+      return el('p.good', `Sent ${amount(base, asset)} ✓ in block ${done.height} · `, link(`#/tx/${chain}/${done.id}`, 'see it'));
+    }));
+}
+
+export async function history() {
+  const k = current();
+  if (!k || !unlocked.has(k.address)) { location.hash = '#/wallet'; return el('p', 'Unlock your key first.'); }
+  const h = await api(`/v1/accounts/${k.address}/history`, { headers: await readHeaders() });
+  const change = (c) => el('div', { class: c.direction === 'in' ? 'good' : 'bad' }, `${c.direction === 'in' ? '+' : '−'}${amount(c.amount, c.asset)}`);
+  const rows = h.lines.map((l) => el('tr', el('td', when(l.time_ms)), el('td', l.chain),
+    el('td', link(`#/tx/${l.chain}/${l.tx}`, l.type.replaceAll('_', ' '))), el('td.num', l.changes.map(change)),
+    el('td', l.action.memo ? `“${l.action.memo}”` : l.action.reason || '')));
+  return el('div', el('h1', 'History'), el('p.muted', `${k.name} · ${short(k.address)}`),
+    rows.length ? el('table#history', el('thead', el('tr', ['When', 'Chain', 'What', 'Change', 'Note'].map((x) => el('th', x)))), el('tbody', rows))
+      : el('p', 'Nothing yet.'));
+}
