@@ -14,7 +14,10 @@ mod support;
 
 use milk_core::genesis::demo_key;
 
-use milk_core::tx::{Action, MembershipAction, SignedTransaction, TokenAction, Transaction};
+use milk_core::tx::{
+    Action, ExchangeAction, MembershipAction, OrderSize, SignedTransaction, TokenAction,
+    Transaction,
+};
 use milk_core::{Amount, ChainId};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -73,7 +76,39 @@ fn golden_vectors() -> Vec<(SignedTransaction, Value)> {
         expires_at_ms: u64::MAX,
         action: Action::Membership(MembershipAction::CheckIn),
     };
+    let order = |chain: &str, action: ExchangeAction| Transaction {
+        chain: chain.parse().unwrap(),
+        sender: alice.address(),
+        sequence: 3,
+        expires_at_ms: 1_900_000_000_000,
+        action: Action::Exchange(action),
+    };
     let txs = [
+        order(
+            "center",
+            ExchangeAction::Buy {
+                asset: "SKY".parse().unwrap(),
+                pay: "MLK".parse().unwrap(),
+                size: OrderSize::Tokens(Amount::new(1_000)),
+                max_in: Amount::new(1_234_567_890),
+            },
+        ),
+        order(
+            "center",
+            ExchangeAction::Buy {
+                asset: "CINE".parse().unwrap(),
+                pay: "MLK".parse().unwrap(),
+                size: OrderSize::Mlk(Amount::new(500_000_000)),
+                max_in: Amount::new(500_000_000),
+            },
+        ),
+        order(
+            "cinema",
+            ExchangeAction::Sell {
+                amount: Amount::new(1_000),
+                min_out: Amount::new(987_654),
+            },
+        ),
         gift("center", "MLK", 1_250_000_000, "for your trip", 0),
         gift("skyway", "SKY", u128::MAX, "선물이에요 🎁", 9),
         gift("cinema", "CINE", 1, "", 1 << 40),
@@ -114,6 +149,11 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
     let bob = demo_key("bob").address().to_string();
     let http = support::Http::new(&url).with_token("demo-operator-token");
     let bob_before = http.account(&demo_key("bob").address(), "skyway", "SKY").0;
+    let alice = demo_key("alice").address();
+    let alice_before = (
+        http.account(&alice, "cinema", "CINE").0,
+        http.account(&alice, "center", "MLK").0,
+    );
 
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
@@ -132,6 +172,20 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
     let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
     check_what_the_person_saw(&seen, &http, &bob, bob_before);
     check_golden_vectors(&seen, &vectors);
+    // The sale the page signed: exactly 10 CINE (2 decimals) left alice; MLK came back.
+    let traded = seen["traded"].as_str().unwrap();
+    assert!(traded.contains("Filled in"), "{traded}");
+    assert!(
+        seen["quote"]
+            .as_str()
+            .unwrap()
+            .contains("below its redemption value")
+    );
+    assert_eq!(
+        http.account(&alice, "cinema", "CINE").0,
+        alice_before.0 - 1_000
+    );
+    assert!(http.account(&alice, "center", "MLK").0 > alice_before.1);
     node.kill().unwrap();
     node.wait().unwrap();
 }

@@ -17,6 +17,7 @@ const routes = [
   [/^#\/wallet$/, () => wallet.home()],
   [/^#\/wallet\/add$/, () => wallet.add()],
   [/^#\/wallet\/send$/, () => wallet.send()],
+  [/^#\/wallet\/trade$/, () => wallet.trade()],
   [/^#\/wallet\/history$/, () => wallet.history()],
 ];
 

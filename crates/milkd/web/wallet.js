@@ -134,7 +134,8 @@ export async function home() {
   return el('div',
     el('h1', 'Your wallet'), chooser(keys, k),
     el('p.mono', { id: 'address' }, k.address),
-    el('nav.actions', link('#/wallet/send', 'Send or gift'), ' ', link('#/wallet/history', 'History'), ' ',
+    el('nav.actions', link('#/wallet/send', 'Send or gift'), ' ', link('#/wallet/trade', 'Trade points'), ' ',
+      link('#/wallet/history', 'History'), ' ',
       el('button', { id: 'checkin', onclick: (ev) => checkIn(ev.target) }, 'Daily check-in')),
     el('table#balances', el('thead', el('tr', el('th', 'Chain'), el('th', 'Balance'), el('th', 'Worth'))), el('tbody', rows)));
 }
@@ -185,15 +186,107 @@ export async function send() {
     }));
 }
 
+// What a history line's transaction did, in words; other kinds by their own name.
+const KINDS = {
+  sell: 'points sold (in escrow)', settle_sell: 'sale paid', release_sell: 'sale settled',
+  buy: 'points bought (MLK locked)', complete_buy: 'purchase paid', deliver_buy: 'points delivered',
+  convert: 'mileage converted', convert_batch: 'mileage converted', check_in: 'daily check-in',
+  redeem: 'points redeemed', refund: 'redemption refunded', burn_for_lzm: 'MLK burned for LZM',
+};
+
 export async function history() {
   const k = current();
   if (!k || !unlocked.has(k.address)) { location.hash = '#/wallet'; return el('p', 'Unlock your key first.'); }
   const h = await api(`/v1/accounts/${k.address}/history`, { headers: await readHeaders() });
   const change = (c) => el('div', { class: c.direction === 'in' ? 'good' : 'bad' }, `${c.direction === 'in' ? '+' : '−'}${amount(c.amount, c.asset)}`);
   const rows = h.lines.map((l) => el('tr', el('td', when(l.time_ms)), el('td', l.chain),
-    el('td', link(`#/tx/${l.chain}/${l.tx}`, l.type.replaceAll('_', ' '))), el('td.num', l.changes.map(change)),
+    el('td', link(`#/tx/${l.chain}/${l.tx}`, KINDS[l.type] || l.type.replaceAll('_', ' '))), el('td.num', l.changes.map(change)),
     el('td', l.action.memo ? `“${l.action.memo}”` : l.action.reason || '')));
   return el('div', el('h1', 'History'), el('p.muted', `${k.name} · ${short(k.address)}`),
     rows.length ? el('table#history', el('thead', el('tr', ['When', 'Chain', 'What', 'Change', 'Note'].map((x) => el('th', x)))), el('tbody', rows))
       : el('p', 'Nothing yet.'));
+}
+
+const SLIPPAGE_BPS = 100n; // the limit signed with an order: 1% worse than its quote
+
+// Points sold for MLK or bought with it, at TICA's price: quoted first, with the limit the
+// order will carry and the price against the points' redemption value, then signed here.
+export async function trade() {
+  const k = current();
+  if (!k || !unlocked.has(k.address)) { location.hash = '#/wallet'; return el('p', 'Unlock your key first.'); }
+  const markets = (await api('/v1/markets')).filter((m) => !m.halted);
+  const quoted = el('div#quote');
+  let pending = null;
+  const quoteForm = form('trade', [
+    el('label', 'Market', el('select', { name: 'asset' }, markets.map((m) => el('option', { value: m.asset }, `${m.asset} (${m.chain})`)))),
+    el('label', 'I want to', el('select', { name: 'side' }, el('option', { value: 'sell' }, 'sell points for MLK'), el('option', { value: 'buy' }, 'buy points with MLK'))),
+    field('Points', 'tokens', { required: true, inputmode: 'decimal', autocomplete: 'off' })],
+  'Quote', async (v) => {
+    const m = markets.find((x) => x.asset === v.asset);
+    const tokens = wire.parseUnits(v.tokens, m.decimals);
+    if (tokens === 0n) throw new Error('trade more than nothing');
+    const q = await api(`/v1/markets/${m.asset}/quote?side=${v.side}&tokens=${tokens}`);
+    pending = { market: m, side: v.side, q };
+    quoted.replaceChildren(quoteCard(pending));
+    return null;
+  });
+  return el('div', el('h1', 'Trade points'), el('p.muted', 'TICA is the other side of every trade; prices move with supply and demand, between bounds.'),
+    quoteForm, quoted);
+
+  function quoteCard(p) {
+    const { q, market: m, side } = p;
+    const total = BigInt(q.total);
+    p.limit = side === 'sell' ? total * (10000n - SLIPPAGE_BPS) / 10000n : (total * (10000n + SLIPPAGE_BPS) + 9999n) / 10000n;
+    const redemption = BigInt(m.redemption_value_krw) * 10000n;
+    const discountBps = (redemption - BigInt(q.price_krw_e4)) * 10000n / redemption;
+    const button = el('button#confirm', { onclick: () => placeOrder(p, button) }, 'Sign and trade');
+    return el('div.card',
+      el('p', side === 'sell' ? `You sell ${amount(q.tokens, m.asset)} and get ` : `You buy ${amount(q.tokens, m.asset)} for `,
+        el('strong', amount(total, 'MLK')), ` (fee ${amount(q.fee, 'MLK')} included).`),
+      el('p', `₩${wire.formatUnits(q.price_krw_e4, 4)} per point: ${wire.formatUnits(discountBps, 2)}% below its redemption value of ₩${m.redemption_value_krw}.`),
+      el('p#limit', side === 'sell' ? `Limit: you accept no less than ${amount(p.limit, 'MLK')}.` : `Limit: you pay no more than ${amount(p.limit, 'MLK')}.`),
+      button, el('div#progress'));
+  }
+}
+
+const STEPS = {
+  sell: [['locked', 'Points locked in escrow on their chain'], ['priced', 'Priced on the center chain'], ['filled', 'MLK paid, escrow released to TICA']],
+  buy: [['locked', 'MLK locked on the center chain'], ['priced', 'Priced'], ['filled', 'Points delivered, MLK paid']],
+};
+const ORDER = ['pending', 'locked', 'priced', 'filled'];
+
+function progress(side, view, ms) {
+  const reached = ORDER.indexOf(view.status);
+  const lines = STEPS[side].map(([status, label]) => el('li', { class: reached >= ORDER.indexOf(status) ? 'good' : 'muted' },
+    `${reached >= ORDER.indexOf(status) ? '✓' : '…'} ${label}`));
+  const end = view.status === 'filled' ? el('p#outcome.good', `Filled in ${ms} ms.`)
+    : ['refused', 'voided'].includes(view.status) ? el('p#outcome.bad', `${view.status}: ${view.code || ''}; anything locked went back.`) : null;
+  return [el('ol.steps', lines), end];
+}
+
+async function placeOrder(p, button) {
+  button.disabled = true;
+  const box = document.getElementById('progress');
+  const started = performance.now();
+  try {
+    const k = current();
+    const chain = p.side === 'sell' ? p.market.chain : 'center';
+    const view = await api(`/v1/accounts/${k.address}`, { headers: await readHeaders() });
+    const on = view.chains.find((c) => c.chain === chain);
+    const action = p.side === 'sell'
+      ? { type: 'sell', amount: p.q.tokens, min_out: p.limit }
+      : { type: 'buy', asset: p.market.asset, pay: 'MLK', size: { tokens: p.q.tokens }, max_in: p.limit };
+    const tx = { chain, sender: k.address, sequence: on ? on.next_sequence : 0, expires_at_ms: (await nowMs()) + 600000, action };
+    const signed = await wire.signTx(tx, unlocked.get(k.address));
+    let t = await api('/v1/trades', { method: 'POST', body: { tx: signed.signed } });
+    for (let i = 0; i < 100 && !['filled', 'refused', 'voided'].includes(t.status); i++) {
+      box.replaceChildren(...progress(p.side, t, 0));
+      await new Promise((r) => setTimeout(r, 300));
+      t = await api(`/v1/trades/${signed.id}`);
+    }
+    box.replaceChildren(...progress(p.side, t, Math.round(performance.now() - started)));
+  } catch (e) {
+    box.replaceChildren(errorBox(e));
+    button.disabled = false;
+  }
 }

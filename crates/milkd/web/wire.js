@@ -118,7 +118,16 @@ export const demoSeed = (label) => domainHash('milk/dev-key/v1', enc.encode(`mil
 // ---- transactions ----
 
 const TRANSFER = 0x01;
+const BUY = 0x11;
+const SELL = 0x13;
 const CHECK_IN = 0x17;
+
+// An order's size: Brand Token base units (`{tokens}`) or an MLK budget (`{mlk}`).
+function orderSize(size) {
+  if (size.tokens !== undefined) return concat(new Uint8Array([0]), uint(size.tokens, 128));
+  if (size.mlk !== undefined) return concat(new Uint8Array([1]), uint(size.mlk, 128));
+  throw new Error('an order is sized in tokens or in MLK');
+}
 
 // The actions this wallet signs, encoded as their tag and fields.
 export function encodeAction(action) {
@@ -127,6 +136,11 @@ export function encodeAction(action) {
       if (enc.encode(action.memo || '').length > 140) throw new Error('a memo is at most 140 bytes');
       return concat(new Uint8Array([TRANSFER]), decodeAddress(action.to), text(action.asset),
         uint(action.amount, 128), text(action.memo || ''));
+    case 'buy':
+      return concat(new Uint8Array([BUY]), text(action.asset), text(action.pay), orderSize(action.size),
+        uint(action.max_in, 128));
+    case 'sell':
+      return concat(new Uint8Array([SELL]), uint(action.amount, 128), uint(action.min_out, 128));
     case 'check_in':
       return new Uint8Array([CHECK_IN]);
     default:

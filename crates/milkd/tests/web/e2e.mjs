@@ -100,10 +100,25 @@ async function sendGift(page) {
   await shot(page, 'tx');
 }
 
+async function sellPoints(page) {
+  await page.goto(base + '/#/wallet/trade');
+  await page.locator('#trade').waitFor();
+  await page.locator('#trade select[name=asset]').selectOption('CINE');
+  await page.locator('#trade select[name=side]').selectOption('sell');
+  await page.fill('#trade input[name=tokens]', '10');
+  await page.click('#trade button');
+  await page.locator('#limit').waitFor();
+  seen.quote = await text(page, '#quote');
+  await page.click('#confirm');
+  await page.locator('#outcome').waitFor({ timeout: 20000 });
+  seen.traded = await text(page, '#progress');
+  await shot(page, 'trade');
+}
+
 async function history(page) {
   await page.goto(base + '/#/wallet/history');
   await page.locator('#history').waitFor();
-  seen.history = await text(page, '#history tbody tr');
+  seen.history = await text(page, '#history tbody');
 }
 
 async function freshKey(page) {
@@ -160,6 +175,7 @@ try {
   await explorer(page);
   await importAlice(page);
   await sendGift(page);
+  await sellPoints(page);
   await history(page);
   await freshKey(page);
   await golden(page);
