@@ -279,3 +279,20 @@ pub struct CouponReceipt {
     /// LZM base units the member owes of refunded credits they had already spent.
     pub owed: String,
 }
+
+/// A customer's own points that expire on one day, on one brand chain.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct OwnLotView {
+    /// The brand chain.
+    pub chain: String,
+    /// Its Brand Token.
+    pub asset: String,
+    /// Base units.
+    pub amount: String,
+    /// The token's decimals.
+    pub decimals: u8,
+    /// When they expire: the start of this UTC day, Unix ms.
+    pub expires_at_ms: u64,
+    /// Whether that time has passed (a sweep may retire them).
+    pub expired: bool,
+}

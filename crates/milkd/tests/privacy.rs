@@ -4,12 +4,14 @@
 
 mod support;
 
+use milk_core::brand::DAY_MS;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
 use milk_core::tx::{BrandAction, TokenAction};
 use milk_core::{Amount, Keypair};
 use milkd::auth::{ACCOUNT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER, read_message};
 use milkd::{ManualClock, NodeConfig};
+use serde_json::json;
 use std::sync::Arc;
 use support::Http;
 
@@ -176,6 +178,28 @@ fn brand_chains_are_private_to_their_partner_tica_auditors_and_each_customer() {
         chains_of(signed(&http, &alice_path, &bob, NOW + 60_000)),
         ["center"]
     );
+
+    // A customer's expiring points: theirs, and the readers' of each chain.
+    let lots_path = format!("/v1/accounts/{}/expiring", alice.address());
+    let (status, own) = signed(&http, &lots_path, &alice, NOW + 60_000);
+    assert_eq!(status, 200, "{own}");
+    let own = own.as_array().unwrap().clone();
+    let three_years = NOW / DAY_MS * DAY_MS + 3 * 365 * DAY_MS;
+    assert!(
+        !own.is_empty()
+            && own.iter().all(|l| l["chain"] == "skyway"
+                && l["asset"] == "SKY"
+                && l["expires_at_ms"] == three_years
+                && l["expired"] == false),
+        "{own:?}"
+    );
+    assert_eq!(
+        as_token(&lots_path, Some("demo-skyway-token")).1,
+        json!(own)
+    );
+    assert_eq!(as_token(&lots_path, Some("demo-cinema-token")).1, json!([]));
+    assert_eq!(as_token(&lots_path, None).0, 401);
+    assert_eq!(signed(&http, &lots_path, &bob, NOW + 60_000).0, 403);
 
     // A customer sees their own committed transactions (sent or received), no one else's.
     let own = format!("/v1/chains/skyway/txs/{}", transfer.tx.id());

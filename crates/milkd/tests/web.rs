@@ -15,8 +15,8 @@ mod support;
 use milk_core::genesis::demo_key;
 
 use milk_core::tx::{
-    Action, ExchangeAction, MembershipAction, OrderSize, SignedTransaction, TokenAction,
-    Transaction,
+    Action, BrandAction, ExchangeAction, MembershipAction, OrderSize, SignedTransaction,
+    TokenAction, Transaction,
 };
 use milk_core::{Amount, ChainId};
 use serde_json::{Value, json};
@@ -76,13 +76,14 @@ fn golden_vectors() -> Vec<(SignedTransaction, Value)> {
         expires_at_ms: u64::MAX,
         action: Action::Membership(MembershipAction::CheckIn),
     };
-    let order = |chain: &str, action: ExchangeAction| Transaction {
+    let on = |chain: &str, action: Action| Transaction {
         chain: chain.parse().unwrap(),
         sender: alice.address(),
         sequence: 3,
         expires_at_ms: 1_900_000_000_000,
-        action: Action::Exchange(action),
+        action,
     };
+    let order = |chain: &str, action: ExchangeAction| on(chain, Action::Exchange(action));
     let txs = [
         order(
             "center",
@@ -108,6 +109,35 @@ fn golden_vectors() -> Vec<(SignedTransaction, Value)> {
                 amount: Amount::new(1_000),
                 min_out: Amount::new(987_654),
             },
+        ),
+        on(
+            "center",
+            Action::Membership(MembershipAction::BuyOffer {
+                chain: "cinema".parse().unwrap(),
+                id: "PREMIERE".into(),
+            }),
+        ),
+        on(
+            "center",
+            Action::Membership(MembershipAction::JoinPack {
+                amount: Amount::new(150_000_000),
+            }),
+        ),
+        on("center", Action::Membership(MembershipAction::LeavePack)),
+        on(
+            "cinema",
+            Action::Brand(BrandAction::GrantConsent {
+                chain: "cinema".parse().unwrap(),
+                purpose: "VIP offers".into(),
+                items: vec!["level".into(), "activity".into()],
+                retention_days: 90,
+            }),
+        ),
+        on(
+            "cinema",
+            Action::Brand(BrandAction::WithdrawConsent {
+                chain: "cinema".parse().unwrap(),
+            }),
         ),
         gift("center", "MLK", 1_250_000_000, "for your trip", 0),
         gift("skyway", "SKY", u128::MAX, "선물이에요 🎁", 9),
@@ -148,6 +178,7 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
     std::fs::write(&vectors_file, serde_json::to_vec(&list).unwrap()).unwrap();
     let bob = demo_key("bob").address().to_string();
     let http = support::Http::new(&url).with_token("demo-operator-token");
+    give_alice_miles(&http);
     let bob_before = http.account(&demo_key("bob").address(), "skyway", "SKY").0;
     let alice = demo_key("alice").address();
     let alice_before = (
@@ -185,9 +216,49 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
         http.account(&alice, "cinema", "CINE").0,
         alice_before.0 - 1_000
     );
-    assert!(http.account(&alice, "center", "MLK").0 > alice_before.1);
+    // On the center chain, the sale paid her MLK and the Pack took 1.5 MLK, nothing else.
+    let (_, history) = http.get(&format!("/v1/accounts/{alice}/history?chain=center"));
+    let mlk_in: u128 = history["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["type"] == "settle_sell")
+        .flat_map(|l| l["changes"].as_array().unwrap().clone())
+        .filter(|c| c["asset"] == "MLK" && c["direction"] == "in")
+        .map(|c| c["amount"].as_str().unwrap().parse::<u128>().unwrap())
+        .sum();
+    assert!(mlk_in > 0, "{history}");
+    assert_eq!(
+        http.account(&alice, "center", "MLK").0,
+        alice_before.1 + mlk_in - 150_000_000
+    );
     node.kill().unwrap();
     node.wait().unwrap();
+}
+
+/// Skyway converts 300 miles for alice, so she holds points that expire.
+fn give_alice_miles(http: &support::Http) {
+    let (alice, issuer) = (demo_key("alice"), demo_key("partner:skyway"));
+    let now = support::now_ms();
+    let convert = Transaction {
+        chain: "skyway".parse().unwrap(),
+        sender: issuer.address(),
+        sequence: http.account(&issuer.address(), "skyway", "SKY").1,
+        expires_at_ms: now + 60_000,
+        action: Action::Brand(BrandAction::Convert {
+            to: alice.address(),
+            mileage: 300,
+            reference: "WEB-1".into(),
+        }),
+    }
+    .sign(&issuer);
+    let link = support::demo_link("skyway", &alice, "WEB-ALICE", now);
+    let answer = http.submit("skyway", &[link, convert], true).unwrap();
+    assert!(
+        answer.results.iter().all(|r| r.status == "committed"),
+        "{:?}",
+        answer.results
+    );
 }
 
 fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_before: u128) {
@@ -200,6 +271,27 @@ fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_
     assert!(typo.contains("checksum"), "{typo}");
     assert!(seen["sent"].as_str().unwrap().contains("25 SKY"), "{seen}");
     assert!(seen["proof"].as_str().unwrap().starts_with('✓'), "{seen}");
+    let expiring = seen["expiring"].as_str().unwrap();
+    assert!(expiring.contains("SKY expire on"), "{expiring}");
+    assert!(
+        seen["consented"]
+            .as_str()
+            .unwrap()
+            .contains("sharing level and activity")
+    );
+    assert!(
+        seen["pack"]
+            .as_str()
+            .unwrap()
+            .contains("You committed 1.5 MLK"),
+        "{seen}"
+    );
+    let (_, member) = http.get(&format!("/v1/members/{}", demo_key("alice").address()));
+    assert_ne!(
+        member["earned_in_window"], "0",
+        "the check-in earned LZM: {member}"
+    );
+    assert_eq!(member["pack"]["committed"], "150000000", "{member}");
     let history = seen["history"].as_str().unwrap();
     assert!(
         history.contains("−25 SKY") && history.contains("for your trip"),

@@ -18,6 +18,7 @@ const routes = [
   [/^#\/wallet\/add$/, () => wallet.add()],
   [/^#\/wallet\/send$/, () => wallet.send()],
   [/^#\/wallet\/trade$/, () => wallet.trade()],
+  [/^#\/wallet\/member$/, () => wallet.member()],
   [/^#\/wallet\/history$/, () => wallet.history()],
 ];
 

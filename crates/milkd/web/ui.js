@@ -28,10 +28,10 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
 
 // el('table#id.class', {onclick}, child, 'text', …): a small element builder.
 export function el(spec, attrs, ...children) {
-  const [head, ...classes] = spec.split('.');
-  const [tag, id] = head.split('#');
-  const node = document.createElement(tag || 'div');
-  if (id) node.id = id;
+  const node = document.createElement(spec.match(/^[a-z0-9]*/)[0] || 'div');
+  const id = spec.match(/#([\w-]+)/);
+  if (id) node.id = id[1];
+  const classes = [...spec.matchAll(/\.([\w-]+)/g)].map((m) => m[1]);
   if (classes.length) node.className = classes.join(' ');
   if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
     children.unshift(attrs);

@@ -135,9 +135,10 @@ export async function home() {
     el('h1', 'Your wallet'), chooser(keys, k),
     el('p.mono', { id: 'address' }, k.address),
     el('nav.actions', link('#/wallet/send', 'Send or gift'), ' ', link('#/wallet/trade', 'Trade points'), ' ',
-      link('#/wallet/history', 'History'), ' ',
+      link('#/wallet/history', 'History'), ' ', link('#/wallet/member', 'Membership'), ' ',
       el('button', { id: 'checkin', onclick: (ev) => checkIn(ev.target) }, 'Daily check-in')),
-    el('table#balances', el('thead', el('tr', el('th', 'Chain'), el('th', 'Balance'), el('th', 'Worth'))), el('tbody', rows)));
+    el('table#balances', el('thead', el('tr', el('th', 'Chain'), el('th', 'Balance'), el('th', 'Worth'))), el('tbody', rows)),
+    await expiringCard(k));
 }
 
 // Signs `action` on `chain` with the current key and waits for its block.
@@ -289,4 +290,81 @@ async function placeOrder(p, button) {
     box.replaceChildren(errorBox(e));
     button.disabled = false;
   }
+}
+
+// Points of one's own that expire, soonest first (empty when none do).
+async function expiringCard(k) {
+  const lots = await api(`/v1/accounts/${k.address}/expiring`, { headers: await readHeaders() });
+  if (!lots.length) return null;
+  return el('div.card#expiring', el('h2', 'Points that expire'),
+    el('ul', lots.map((l) => el('li', { class: l.expired ? 'bad' : '' },
+      `${amount(l.amount, l.asset)} ${l.expired ? 'expired on' : 'expire on'} ${new Date(l.expires_at_ms).toLocaleDateString()}`))));
+}
+
+// A button that signs `action` on `chain` and then shows the page again.
+const act = (label, chain, action, id) => el('button', {
+  id,
+  onclick: async (ev) => {
+    ev.target.disabled = true;
+    try { await submit(chain, action); reloadHere(); } catch (e) { ev.target.replaceWith(errorBox(e)); }
+  },
+}, label);
+const reloadHere = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
+
+// LZM: the level and what makes it, premium offers, consents per partner with the reads
+// of one's data, and the MiL.k Pack.
+export async function member() {
+  const k = current();
+  if (!k || !unlocked.has(k.address)) { location.hash = '#/wallet'; return el('p', 'Unlock your key first.'); }
+  const [m, offers, chains] = await Promise.all([
+    api(`/v1/members/${k.address}`, { headers: await readHeaders() }), api('/v1/offers'), api('/v1/chains')]);
+  const partners = chains.filter((c) => c.kind === 'brand');
+  return el('div', el('h1', `${m.level_name} member`), el('p.muted', `${k.name} · ${short(k.address)}`),
+    levelCard(m), offersCard(m, offers), consentCard(m, partners), packCard(m));
+}
+
+function levelCard(m) {
+  const earned = BigInt(m.earned_in_window);
+  const needed = m.needed ? BigInt(m.needed) : null;
+  const pct = needed ? Number((earned * 100n) / (earned + needed || 1n)) : 100;
+  return el('div.card#level',
+    el('p', `${amount(m.earned_in_window, 'LZM')} earned in the last ${m.window_days} days.`),
+    needed !== null ? el('p', `${amount(m.needed, 'LZM')} more for ${m.next_level}.`) : el('p', 'The highest level.'),
+    el('progress', { max: 100, value: pct }),
+    m.leaving.length ? el('ul', m.leaving.map((l) => el('li', `${amount(l.amount, 'LZM')} leaves the window on ${when(l.at_ms)}`))) : null,
+    act('Daily check-in', 'center', { type: 'check_in' }, 'member-checkin'));
+}
+
+function offersCard(m, offers) {
+  const rows = offers.map((o) => el('li', `${o.title} (${o.chain}) — ${amount(o.price, 'LZM')}, ${o.level_name} and up, ${o.left} left `,
+    m.level >= o.level ? act('Buy', 'center', { type: 'buy_offer', chain: o.chain, id: o.id }, `offer-${o.id}`) : el('span.muted', `needs ${o.level_name}`)));
+  return el('div.card#offers', el('h2', 'Premium offers'), rows.length ? el('ul', rows) : el('p', 'None open now.'));
+}
+
+function consentCard(m, partners) {
+  const consents = m.consents || [];
+  const rows = partners.map((c) => {
+    const given = consents.find((x) => x.chain === c.id && !x.withdrawn_ms);
+    return el('li', `${c.partner}: `, given
+      ? [`sharing ${given.items.join(' and ')} for “${given.purpose}” since ${when(given.granted_ms)} `,
+        act('Withdraw', c.id, { type: 'withdraw_consent', chain: c.id }, `withdraw-${c.id}`)]
+      : ['not sharing ', act('Share my level and activity', c.id,
+        { type: 'grant_consent', chain: c.id, purpose: 'VIP offers', items: ['level', 'activity'], retention_days: 90 }, `consent-${c.id}`)]);
+  });
+  const log = (m.access_log || []).map((a) => el('li', `${a.chain} read your data on ${when(a.time_ms)}`));
+  return el('div.card#consents', el('h2', 'What partners may see'), el('ul', rows),
+    el('h3', 'Who read it'), log.length ? el('ul', log) : el('p.muted', 'Nobody yet.'));
+}
+
+function packCard(m) {
+  const p = m.pack;
+  if (!p) return el('div.card#pack', el('h2', 'MiL.k Pack'), el('p', 'No season is open.'));
+  const join = form('join-pack', field('Commit MLK', 'amount', { required: true, inputmode: 'decimal' }), 'Join the Pack', async (v) => {
+    await submit('center', { type: 'join_pack', amount: wire.parseUnits(v.amount, decimalsOf('MLK')) });
+    reloadHere();
+  });
+  return el('div.card#pack', el('h2', `MiL.k Pack, season ${p.season}`),
+    el('p', `${p.weeks} weeks from ${when(p.starts_ms)}: ${amount(p.weekly_reward, 'MLK')} shared each week, ${amount(p.lzm_per_week, 'LZM')} a week for each member.`),
+    p.committed ? [el('p', `You committed ${amount(p.committed, 'MLK')} on ${when(p.since_ms)}; you earned ${amount(p.lzm_earned, 'LZM')}.`),
+      act('Leave the Pack', 'center', { type: 'leave_pack' }, 'leave-pack')] : join);
 }

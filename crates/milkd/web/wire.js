@@ -121,6 +121,11 @@ const TRANSFER = 0x01;
 const BUY = 0x11;
 const SELL = 0x13;
 const CHECK_IN = 0x17;
+const GRANT_CONSENT = 0x1e;
+const WITHDRAW_CONSENT = 0x1f;
+const BUY_OFFER = 0x1d;
+const JOIN_PACK = 0x22;
+const LEAVE_PACK = 0x23;
 
 // An order's size: Brand Token base units (`{tokens}`) or an MLK budget (`{mlk}`).
 function orderSize(size) {
@@ -143,6 +148,17 @@ export function encodeAction(action) {
       return concat(new Uint8Array([SELL]), uint(action.amount, 128), uint(action.min_out, 128));
     case 'check_in':
       return new Uint8Array([CHECK_IN]);
+    case 'buy_offer':
+      return concat(new Uint8Array([BUY_OFFER]), text(action.chain), text(action.id));
+    case 'join_pack':
+      return concat(new Uint8Array([JOIN_PACK]), uint(action.amount, 128));
+    case 'leave_pack':
+      return new Uint8Array([LEAVE_PACK]);
+    case 'grant_consent':
+      return concat(new Uint8Array([GRANT_CONSENT]), text(action.chain), text(action.purpose),
+        uint(action.items.length, 32), ...action.items.map(text), uint(action.retention_days, 32));
+    case 'withdraw_consent':
+      return concat(new Uint8Array([WITHDRAW_CONSENT]), text(action.chain));
     default:
       throw new Error(`this wallet does not sign ${action.type}`);
   }

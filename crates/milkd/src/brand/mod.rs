@@ -10,6 +10,7 @@ pub mod batches;
 pub mod coupons;
 pub mod hooks;
 pub mod inflight;
+pub mod lots;
 pub mod webhooks;
 
 use crate::access::{body_error, caller, chain_of, require_chain};
@@ -77,6 +78,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/partners/{chain}/auditors/{id}", delete(revoke_auditor))
         .route("/v1/partners/{chain}/events", get(events))
         .route("/v1/partners/{chain}/expiring", get(expiring))
+        .route("/v1/accounts/{address}/expiring", get(lots::own_expiring))
         .route("/v1/partners/{chain}/sweeps", post(sweep))
         .route("/v1/partners/{chain}/policy", post(set_policy))
 }

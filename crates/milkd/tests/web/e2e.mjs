@@ -66,6 +66,7 @@ async function importAlice(page) {
   const mlk = await text(page, '#balances tr[data-asset="MLK"]');
   check(/MLK/.test(mlk) && /₩/.test(mlk), `alice's MLK row shows an amount and its KRW value: ${mlk}`);
   seen.aliceMlk = mlk;
+  seen.expiring = await text(page, '#expiring');
   await shot(page, 'wallet');
 }
 
@@ -113,6 +114,24 @@ async function sellPoints(page) {
   await page.locator('#outcome').waitFor({ timeout: 20000 });
   seen.traded = await text(page, '#progress');
   await shot(page, 'trade');
+}
+
+async function membership(page) {
+  await page.goto(base + '/#/wallet/member');
+  await page.locator('#level').waitFor();
+  await page.click('#member-checkin');
+  await page.waitForFunction(() => /LZM earned/.test(document.querySelector('#level')?.innerText) && !/^0 LZM/.test(document.querySelector('#level').innerText));
+  seen.level = await text(page, '#level');
+  await page.click('#consent-cinema');
+  await page.locator('#withdraw-cinema').waitFor();
+  seen.consented = await text(page, '#consents');
+  await page.click('#withdraw-cinema');
+  await page.locator('#consent-cinema').waitFor();
+  await page.fill('#join-pack input[name=amount]', '1.5');
+  await page.click('#join-pack button');
+  await page.locator('#leave-pack').waitFor();
+  seen.pack = await text(page, '#pack');
+  await shot(page, 'member');
 }
 
 async function history(page) {
@@ -176,6 +195,7 @@ try {
   await importAlice(page);
   await sendGift(page);
   await sellPoints(page);
+  await membership(page);
   await history(page);
   await freshKey(page);
   await golden(page);
