@@ -271,6 +271,18 @@ fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_
     assert!(typo.contains("checksum"), "{typo}");
     assert!(seen["sent"].as_str().unwrap().contains("25 SKY"), "{seen}");
     assert!(seen["proof"].as_str().unwrap().starts_with('✓'), "{seen}");
+    assert_eq!(
+        seen["chartLines"],
+        json!(3),
+        "the floor, the maximum and the price now"
+    );
+    assert!(seen["candles"].as_u64().unwrap() >= 1, "{seen}");
+    assert!(
+        seen["quotes"]
+            .as_str()
+            .unwrap()
+            .contains("Buying 1 CINE costs")
+    );
     let expiring = seen["expiring"].as_str().unwrap();
     assert!(expiring.contains("SKY expire on"), "{expiring}");
     assert!(

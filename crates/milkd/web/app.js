@@ -13,6 +13,7 @@ const routes = [
   [/^#\/block\/([\w-]+)\/(\d+)$/, (m) => explorer.block(m[1], m[2])],
   [/^#\/tx\/([\w-]+)\/([0-9a-f]{64})$/, (m) => explorer.tx(m[1], m[2])],
   [/^#\/account\/(milk1\w+)$/, (m) => explorer.account(m[1])],
+  [/^#\/market\/([A-Z0-9]+)$/, (m) => explorer.market(m[1])],
   [/^#\/search\/(.+)$/, (m) => explorer.search(decodeURIComponent(m[1]))],
   [/^#\/wallet$/, () => wallet.home()],
   [/^#\/wallet\/add$/, () => wallet.add()],

@@ -3,6 +3,7 @@
 
 import { amount, api, decimalsOf, el, errorBox, link, session, short, when } from './ui.js';
 import { readHeaders as walletHeaders } from './wallet.js';
+import { candleChart } from './chart.js';
 import { checkProof, formatUnits, isAddress, unhex } from './wire.js';
 
 let live = null;
@@ -74,7 +75,7 @@ const krw = (e4) => `₩${formatUnits(e4, 4)}`;
 function marketsTable(markets, oracle) {
   const mlk = oracle ? el('p', `MLK: ${krw(oracle.krw_e4)} (oracle, ${oracle.fresh ? 'fresh' : 'stale'}, observed ${when(oracle.observed_at_ms)})`) : null;
   const rows = markets.map((m) => el('tr',
-    el('td', m.asset), el('td', krw(m.price_krw_e4)),
+    el('td', link(`#/market/${m.asset}`, m.asset)), el('td', krw(m.price_krw_e4)),
     el('td', `${krw(m.min_price_krw_e4)} – ${krw(m.max_price_krw_e4)}`),
     el('td', `₩${m.redemption_value_krw}`), el('td', `${m.fee_bps / 100}%`),
     el('td', m.halted ? el('span.bad', 'halted') : 'open')));
@@ -189,4 +190,32 @@ export async function search(q) {
     return el('p.error', 'No transaction with this id on a chain you may read.');
   }
   return errorBox(new Error('Search for a transaction id (64 hex digits), a block height or a milk1… address.'));
+}
+
+// One market: its price history as candles between its bounds, and TICA's quotes now.
+export async function market(asset) {
+  const m = await api(`/v1/markets/${asset}`);
+  const one = (10n ** BigInt(m.decimals)).toString();
+  const [b, s] = await Promise.all([api(`/v1/markets/${asset}/quote?side=buy&tokens=${one}`).catch(() => null),
+    api(`/v1/markets/${asset}/quote?side=sell&tokens=${one}`).catch(() => null)]);
+  const box = el('div#chart');
+  const draw = async () => {
+    const candles = (await api(`/v1/markets/${asset}/candles?interval_ms=60000&limit=60`)).slice(-60);
+    const now = await api(`/v1/markets/${asset}`);
+    box.replaceChildren(candleChart(candles, [
+      { value: now.max_price_krw_e4, label: 'max', dashed: true, colour: '#c92a2a', name: 'bound-max' },
+      { value: now.min_price_krw_e4, label: 'floor', dashed: true, colour: '#3b5bdb', name: 'bound-min' },
+      { value: now.price_krw_e4, label: 'now', name: 'price-now' },
+    ], krw), el('p.muted', `${candles.length} one-minute candles; ${candles.reduce((n, c) => n + c.trades, 0)} trades.`));
+  };
+  await draw();
+  let last = 0;
+  followHeads((head) => {
+    if (head.chain === 'center' && Date.now() - last > 2000) { last = Date.now(); draw().catch(() => {}); }
+  });
+  return el('div', el('h1', `${asset} market`),
+    el('p', `${krw(m.price_krw_e4)} per point now, between ${krw(m.min_price_krw_e4)} and ${krw(m.max_price_krw_e4)}; redeemable for ₩${m.redemption_value_krw}; fee ${m.fee_bps / 100}%${m.halted ? ' · halted' : ''}.`),
+    el('p#quotes', b ? `Buying 1 ${asset} costs ${amount(b.total, 'MLK')}` : 'No buys now', ' · ',
+      s ? `selling 1 ${asset} brings ${amount(s.total, 'MLK')}` : 'no sales now', ' (fee included).'),
+    box);
 }

@@ -49,6 +49,12 @@ async function explorer(page) {
   seen.operatorSeesSkyway = true;
   await page.fill('#credential', '');
   await page.press('#credential', 'Tab');
+  // A market: candles between its bounds, the price now, TICA's quotes (the sale below
+  // makes a candle; the demo's traffic may have made some already).
+  await page.goto(base + '/#/market/CINE');
+  await page.locator('#chart svg').waitFor();
+  seen.chartLines = await page.locator('#chart svg line.bound-max, #chart svg line.bound-min, #chart svg line.price-now').count();
+  seen.quotes = await text(page, '#quotes');
   // Search: a block height.
   await page.fill('#search input', '1');
   await page.press('#search input', 'Enter');
@@ -114,6 +120,10 @@ async function sellPoints(page) {
   await page.locator('#outcome').waitFor({ timeout: 20000 });
   seen.traded = await text(page, '#progress');
   await shot(page, 'trade');
+  await page.goto(base + '/#/market/CINE');
+  await page.locator('#chart svg rect.volume').first().waitFor();
+  seen.candles = await page.locator('#chart svg rect.volume').count();
+  await shot(page, 'market');
 }
 
 async function membership(page) {
