@@ -33,7 +33,7 @@ struct Asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 
-const ASSETS: [Asset; 10] = [
+const ASSETS: [Asset; 11] = [
     Asset {
         name: "index.html",
         media: "text/html; charset=utf-8",
@@ -58,6 +58,11 @@ const ASSETS: [Asset; 10] = [
         name: "explorer.js",
         media: JS,
         bytes: include_bytes!("../web/explorer.js"),
+    },
+    Asset {
+        name: "consoles.js",
+        media: JS,
+        bytes: include_bytes!("../web/consoles.js"),
     },
     Asset {
         name: "chart.js",

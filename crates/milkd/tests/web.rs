@@ -283,6 +283,40 @@ fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_
             .unwrap()
             .contains("Buying 1 CINE costs")
     );
+    assert!(
+        seen["partnerSupply"]
+            .as_str()
+            .unwrap()
+            .contains("Outstanding")
+    );
+    assert!(
+        seen["lookup"]
+            .as_str()
+            .unwrap()
+            .contains("\"mileage\": 300"),
+        "{seen}"
+    );
+    assert!(
+        seen["partnerAsOperator"]
+            .as_str()
+            .unwrap()
+            .contains("forbidden")
+    );
+    assert!(
+        seen["halted"].as_str().unwrap().contains("halted"),
+        "{seen}"
+    );
+    let (_, markets) = http.get("/v1/markets");
+    let mart = markets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["asset"] == "MART");
+    assert_eq!(
+        mart.unwrap()["halted"],
+        json!(true),
+        "the console's halt is TICA's"
+    );
     let expiring = seen["expiring"].as_str().unwrap();
     assert!(expiring.contains("SKY expire on"), "{expiring}");
     assert!(

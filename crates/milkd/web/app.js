@@ -1,5 +1,6 @@
 // The pages' frame: routing by the URL's hash, the search box and the credential field.
 
+import * as consoles from './consoles.js';
 import * as explorer from './explorer.js';
 import { el, errorBox, loadAssets, session } from './ui.js';
 import * as wallet from './wallet.js';
@@ -15,6 +16,9 @@ const routes = [
   [/^#\/account\/(milk1\w+)$/, (m) => explorer.account(m[1])],
   [/^#\/market\/([A-Z0-9]+)$/, (m) => explorer.market(m[1])],
   [/^#\/search\/(.+)$/, (m) => explorer.search(decodeURIComponent(m[1]))],
+  [/^#\/consoles$/, () => consoles.index()],
+  [/^#\/partner\/([\w-]+)$/, (m) => consoles.partner(m[1])],
+  [/^#\/operator$/, () => consoles.operator()],
   [/^#\/wallet$/, () => wallet.home()],
   [/^#\/wallet\/add$/, () => wallet.add()],
   [/^#\/wallet\/send$/, () => wallet.send()],

@@ -39,7 +39,7 @@ function followHeads(onHead) {
   })().catch(() => {});
 }
 
-const table = (head, rows) => el('table', el('thead', el('tr', head.map((h) => el('th', h)))), el('tbody', rows));
+const table = (head, rows) => el('table.compact', el('thead', el('tr', head.map((h) => el('th', h)))), el('tbody', rows));
 
 // A chain's row: its height first (what changes), then who and what, then when.
 function chainCells(c, head) {
@@ -111,7 +111,7 @@ export async function chain(id) {
     el('h1', info.name),
     el('p', info.assets.map((a) => `${a.name} (${a.symbol}, ${a.decimals} decimals)`).join(' · ')),
     el('h2', 'Latest blocks ', el('span.live', 'live')),
-    el('table', el('thead', el('tr', ['Height', 'Time', 'Transactions', 'Hash'].map((h) => el('th', h)))), body));
+    el('table.compact', el('thead', el('tr', ['Height', 'Time', 'Transactions', 'Hash'].map((h) => el('th', h)))), body));
 }
 
 // One line saying what a transaction does, in words.

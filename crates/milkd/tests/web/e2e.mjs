@@ -144,6 +144,39 @@ async function membership(page) {
   await shot(page, 'member');
 }
 
+async function useCredential(page, token) {
+  await page.evaluate((t) => sessionStorage.setItem('milk.credential', t), token);
+}
+
+async function consoles(page) {
+  await page.goto(base + '/#/consoles');
+  await useCredential(page, 'demo-skyway-token');
+  await page.goto(base + '/#/partner/skyway');
+  await page.reload();
+  await page.locator('#supply').waitFor();
+  seen.partnerSupply = await text(page, '#supply');
+  await page.fill('#lookup input', 'WEB-1');
+  await page.click('#lookup button');
+  await page.locator('#lookup pre').waitFor();
+  seen.lookup = await text(page, '#lookup pre');
+  await page.click('#read-segment');
+  await page.locator('#segment-result > *').first().waitFor();
+  seen.segment = await text(page, '#segment');
+  await shot(page, 'partner');
+  // A partner's credential does not open TICA's console.
+  await page.goto(base + '/#/operator');
+  await page.locator('main .error').waitFor();
+  seen.partnerAsOperator = await text(page, 'main .error');
+  await useCredential(page, 'demo-operator-token');
+  await page.reload();
+  await page.locator('#treasury').waitFor();
+  await page.click('#halt-MART');
+  await page.locator('#halt-MART:text("Reopen")').waitFor();
+  seen.halted = await text(page, 'tr[data-market="MART"]');
+  await shot(page, 'operator');
+  await useCredential(page, '');
+}
+
 async function history(page) {
   await page.goto(base + '/#/wallet/history');
   await page.locator('#history').waitFor();
@@ -196,10 +229,10 @@ const browser = await chromium.launchPersistentContext(dir, {
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
+const errors = [];
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(10000);
-  const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await explorer(page);
   await importAlice(page);
@@ -207,6 +240,7 @@ try {
   await sellPoints(page);
   await membership(page);
   await history(page);
+  await consoles(page);
   await freshKey(page);
   await golden(page);
   seen.pageErrors = errors;
@@ -216,6 +250,7 @@ try {
   const page = browser.pages().at(-1);
   if (page) {
     console.error('the page at', page.url(), 'showed:\n', await page.locator('main').innerText().catch(() => '?'));
+    console.error('its script errors:', JSON.stringify(errors));
     await shot(page, 'failure').catch(() => {});
   }
   throw e;

@@ -1,0 +1,124 @@
+// The partner's console and the operator's, for holders of their credential (pasted in the
+// header, kept for the tab only). Every read here is one the API already allows that
+// credential, and logs where it logs (a partner reading its consenting members).
+
+import { amount, api, el, errorBox, link, session, short, when } from './ui.js';
+import { formatUnits } from './wire.js';
+
+const table = (head, rows) => el('table', el('thead', el('tr', head.map((h) => el('th', h)))), el('tbody', rows));
+const krw = (e4) => `₩${formatUnits(e4, 4)}`;
+
+function needsCredential() {
+  if (session.credential) return null;
+  return el('p.error', 'Paste a partner\'s or the operator\'s credential under “Credential” above (the demo\'s: demo-cinema-token, demo-operator-token).');
+}
+
+// Which console: the operator's, or one partner's.
+export async function index() {
+  const chains = await api('/v1/chains');
+  return el('div', el('h1', 'Consoles'), needsCredential(),
+    el('ul', el('li', link('#/operator', 'Operator (TICA)')),
+      chains.filter((c) => c.kind === 'brand').map((c) => el('li', link(`#/partner/${c.id}`, `${c.partner} (${c.id})`)))));
+}
+
+export async function partner(chain) {
+  const missing = needsCredential();
+  if (missing) return missing;
+  const p = (path) => api(`/v1/partners/${chain}${path}`);
+  const [supply, events, webhooks, auditors, offers] = await Promise.all([
+    p('/supply'), p('/events?limit=1000'), p('/webhooks').catch(() => null), p('/auditors').catch(() => null), api('/v1/offers')]);
+  const s = (v) => amount(v, supply.asset);
+  return el('div', el('h1', `${chain}: partner console`),
+    el('div.card#supply', el('h2', `${supply.asset} supply`), table(['', supply.asset], [
+      ['Issued', supply.issued], ['Redeemed', supply.redeemed], ['Refunded', supply.refunded], ['Expired', supply.expired],
+      ['Outstanding', supply.outstanding], ['Held by customers', supply.held_by_customers], ['Held by TICA', supply.held_by_tica],
+    ].map(([k, v]) => el('tr', el('td', k), el('td.num', s(v)))))),
+    lookup(chain),
+    el('div.card#events', el('h2', 'Latest events'), table(['When', 'What', 'Transaction'],
+      events.events.slice(-25).reverse().map((e) => el('tr', el('td', when(e.time_ms)), el('td', e.kind), el('td.mono', short(e.tx)))))),
+    webhooks ? el('div.card#webhooks', el('h2', 'Webhooks'), webhooks.length ? table(['URL', 'Delivered up to', 'Failures', 'Last error'],
+      webhooks.map((w) => el('tr', el('td', w.url), el('td', w.cursor || '—'), el('td.num', w.failures), el('td', w.last_error || '—'))))
+      : el('p.muted', 'None registered (POST /v1/partners/{chain}/webhooks).')) : null,
+    auditors ? el('div.card#auditors', el('h2', 'Auditors'), auditors.length ? el('ul', auditors.map((a) => el('li.mono', a))) : el('p.muted', 'None.')) : null,
+    el('div.card#partner-offers', el('h2', 'Premium offers'), el('ul', offers.filter((o) => o.chain === chain)
+      .map((o) => el('li', `${o.title}: ${amount(o.price, 'LZM')}, ${o.level_name} and up, ${o.left} left, until ${when(o.closes_ms)}`)))),
+    segmentCard(chain));
+}
+
+// A conversion by its reference or a redemption by its order id.
+function lookup(chain) {
+  const out = el('div.result');
+  const input = el('input', { name: 'ref', placeholder: 'Conversion reference or redemption order id', required: true });
+  const form = el('form#lookup', input, el('button', { type: 'submit' }, 'Find'), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const ref = encodeURIComponent(input.value.trim());
+    const found = await api(`/v1/partners/${chain}/conversions/${ref}`).catch(() => null)
+      || await api(`/v1/partners/${chain}/redemptions/${ref}`).catch(() => null);
+    out.replaceChildren(found ? el('pre', JSON.stringify(found, null, 2)) : el('p.error', 'No conversion or redemption with that reference.'));
+  });
+  return el('div.card', el('h2', 'Conversions and redemptions'), form);
+}
+
+// The consenting VIP segment: reading it is logged on the chain, so it is read on request.
+function segmentCard(chain) {
+  const out = el('div#segment-result');
+  const button = el('button#read-segment', {
+    onclick: async () => {
+      try {
+        const members = await api(`/v1/partners/${chain}/segment`);
+        out.replaceChildren(members.length ? table(['Member', 'Level', 'Purpose', 'Kept'],
+          members.map((m) => el('tr', el('td.mono', short(m.member)), el('td', m.level), el('td', m.purpose), el('td', `${m.retention_days} days`))))
+          : el('p.muted', 'No member shares their data with you now.'));
+      } catch (e) { out.replaceChildren(errorBox(e)); }
+    },
+  }, 'Read the consenting members (logged)');
+  return el('div.card#segment', el('h2', 'VIP segment'), el('p.muted', 'Each read is recorded on your chain, and each member sees it.'), button, out);
+}
+
+// TICA's signed change through the node's operator key; shows the page again after.
+function operatorAction(label, action, id) {
+  return el('button', {
+    id,
+    onclick: async (ev) => {
+      ev.target.disabled = true;
+      try {
+        const r = await api('/v1/operator/actions', { method: 'POST', body: { action } });
+        if (r.status !== 'committed') throw new Error(r.error ? `${r.error.message} (${r.error.code})` : r.status);
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      } catch (e) { ev.target.replaceWith(errorBox(e)); }
+    },
+  }, label);
+}
+
+export async function operator() {
+  const missing = needsCredential();
+  if (missing) return missing;
+  const [treasury, markets, oracle, alliance, cluster] = await Promise.all([
+    api('/v1/treasury'), api('/v1/markets'), api('/v1/oracle').catch(() => null), api('/v1/alliance'), api('/v1/cluster').catch(() => null)]);
+  const held = new Map(treasury.markets.map((m) => [m.asset, m]));
+  const marketRows = markets.map((m) => el('tr', { 'data-market': m.asset },
+    el('td', link(`#/market/${m.asset}`, m.asset)), el('td', krw(m.price_krw_e4)), el('td', `${krw(m.min_price_krw_e4)} – ${krw(m.max_price_krw_e4)}`),
+    el('td.num', amount(held.get(m.asset)?.inventory || '0', m.asset)), el('td.num', `₩${held.get(m.asset)?.exposure_krw || '0'}`),
+    el('td', m.halted ? 'halted ' : 'open ', operatorAction(m.halted ? 'Reopen' : 'Halt', { type: 'halt_market', asset: m.asset, halted: !m.halted }, `halt-${m.asset}`))));
+  return el('div', el('h1', 'Operator console'),
+    el('div.card#treasury', el('h2', 'Treasury'),
+      el('p', `Reserve ${amount(treasury.reserve, 'MLK')} · fees ${amount(treasury.fees, 'MLK')} · in escrow ${amount(treasury.escrow, 'MLK')} · fee ${markets[0] ? markets[0].fee_bps / 100 : '?'}%`),
+      table(['Market', 'Price', 'Bounds', 'Inventory', 'Exposure', 'State'], marketRows)),
+    oracle ? el('div.card#oracle', el('h2', 'Oracle'), el('p', `MLK ${krw(oracle.krw_e4)}, observed ${when(oracle.observed_at_ms)} (${Math.round(oracle.age_ms / 1000)} s ago; stale after ${oracle.max_age_ms / 1000} s): `,
+      el('span', { class: oracle.fresh ? 'good' : 'bad' }, oracle.fresh ? 'fresh' : 'stale'), `. Buys priced at ${krw(oracle.buy_krw_e4)}, sales at ${krw(oracle.sell_krw_e4)}.`)) : null,
+    allianceCard(alliance),
+    cluster ? el('div.card#heads', el('h2', 'Chains'), table(['Chain', 'Height', 'Role', 'Producing'],
+      cluster.chains.map((c) => el('tr', el('td', c.chain), el('td.num', c.height.toLocaleString()), el('td', c.role), el('td', c.produces ? 'yes' : 'no'))))) : null);
+}
+
+function allianceCard(alliance) {
+  const next = (m) => {
+    if (m.status === 'admitted') return operatorAction('Suspend', { type: 'suspend', chain: m.chain }, `suspend-${m.chain}`);
+    if (m.status === 'suspended') return operatorAction('Reinstate', { type: 'reinstate', chain: m.chain }, `reinstate-${m.chain}`);
+    if (m.approvals.length >= m.quorum && m.status !== 'exited') return operatorAction('Sign the agreement', { type: 'sign_agreement', chain: m.chain }, `sign-${m.chain}`);
+    return el('span.muted', `${m.approvals.length} of ${m.quorum} approvals`);
+  };
+  return el('div.card#alliance', el('h2', 'Alliance'), table(['Partner', 'Sector', 'Status', ''],
+    alliance.map((m) => el('tr', el('td', `${m.name} (${m.chain})`), el('td', m.sector), el('td', m.status), el('td', next(m))))));
+}
