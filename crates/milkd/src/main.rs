@@ -122,7 +122,7 @@ fn main() -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         // Scripts and tests read this line to find the node.
         println!("milkd listening on http://{addr}");
-        tracing::info!("the wallet and the explorer: open http://{addr}/ in a browser");
+        println!("the wallet and the explorer: open http://{addr}/ in a browser");
         tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chain_handles().len(), "node started");
                 if milkd::demo::is_demo(&node) && args.oracle_urls.is_empty() {
             // MLK at about KRW 1,000, wandering by up to 0.3 % a quote, from three sources

@@ -7,18 +7,20 @@
 //! encoder gave the node's own bytes, id and signature for every golden vector.
 //!
 //! Needs `node` and `npm` and Chromium at `/usr/bin/chromium` (`apt-get install chromium`;
-//! `.ci/run` installs it) or where `MILK_CHROMIUM` says. `MILK_WEB_SHOTS=<dir>` keeps a
-//! screenshot of each page.
+//! `.ci/run` installs it) or where `MILK_CHROMIUM` says. A screenshot of each page, at phone
+//! and at desktop size, is kept in `target/web-shots/` (or where `MILK_WEB_SHOTS` says).
 
 mod support;
 
 use milk_core::genesis::demo_key;
 
+use milk_core::alliance::Application;
+use milk_core::brand::BrandPolicy;
 use milk_core::tx::{
-    Action, BrandAction, ExchangeAction, MembershipAction, OrderSize, SignedTransaction,
-    TokenAction, Transaction,
+    Action, AllianceAction, BrandAction, ExchangeAction, MembershipAction, OrderSize,
+    SignedTransaction, TokenAction, Transaction,
 };
-use milk_core::{Amount, ChainId};
+use milk_core::{Amount, ChainId, Keypair};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -179,15 +181,25 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
     let bob = demo_key("bob").address().to_string();
     let http = support::Http::new(&url).with_token("demo-operator-token");
     give_alice_miles(&http);
+    gym_applies(&http);
     let bob_before = http.account(&demo_key("bob").address(), "skyway", "SKY").0;
     let alice = demo_key("alice").address();
     let alice_before = (
         http.account(&alice, "cinema", "CINE").0,
         http.account(&alice, "center", "MLK").0,
+        http.get("/v1/chains/center").1["head"]["height"]
+            .as_u64()
+            .unwrap(),
     );
 
+    let shots = std::env::var_os("MILK_WEB_SHOTS").map_or_else(
+        || Path::new(env!("CARGO_TARGET_TMPDIR")).join("../web-shots"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&shots).unwrap();
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
+        .env("MILK_WEB_SHOTS", &shots)
         .arg("e2e.mjs")
         .env("MILK_WEB_URL", &url)
         .env("MILK_WEB_VECTORS", &vectors_file)
@@ -216,22 +228,33 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
         http.account(&alice, "cinema", "CINE").0,
         alice_before.0 - 1_000
     );
-    // On the center chain, the sale paid her MLK and the Pack took 1.5 MLK, nothing else.
+    // Her MLK moved exactly as her center-chain history says it did since the session
+    // began: the sale paid her, the purchase, the burn and the Pack took.
     let (_, history) = http.get(&format!("/v1/accounts/{alice}/history?chain=center"));
-    let mlk_in: u128 = history["lines"]
-        .as_array()
-        .unwrap()
+    let lines = history["lines"].as_array().unwrap();
+    let since: Vec<&Value> = lines
         .iter()
-        .filter(|l| l["type"] == "settle_sell")
+        .filter(|l| l["height"].as_u64() > Some(alice_before.2))
+        .collect();
+    let kinds: Vec<&str> = since.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    for kind in ["settle_sell", "buy", "burn_for_lzm", "join_pack"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    let net: i128 = since
+        .iter()
         .flat_map(|l| l["changes"].as_array().unwrap().clone())
-        .filter(|c| c["asset"] == "MLK" && c["direction"] == "in")
-        .map(|c| c["amount"].as_str().unwrap().parse::<u128>().unwrap())
+        .filter(|c| c["asset"] == "MLK")
+        .map(|c| {
+            let units: i128 = c["amount"].as_str().unwrap().parse().unwrap();
+            if c["direction"] == "in" {
+                units
+            } else {
+                -units
+            }
+        })
         .sum();
-    assert!(mlk_in > 0, "{history}");
-    assert_eq!(
-        http.account(&alice, "center", "MLK").0,
-        alice_before.1 + mlk_in - 150_000_000
-    );
+    let after = http.account(&alice, "center", "MLK").0 as i128;
+    assert_eq!(after, alice_before.1 as i128 + net, "{since:?}");
     node.kill().unwrap();
     node.wait().unwrap();
 }
@@ -259,6 +282,56 @@ fn give_alice_miles(http: &support::Http) {
         "{:?}",
         answer.results
     );
+}
+
+/// Iron Gym applies to the alliance and every member approves: TICA's signature is left for
+/// the operator console.
+fn gym_applies(http: &support::Http) {
+    let whole = |n: u128| Amount::from_whole(n, 2).unwrap();
+    let application = Application {
+        chain: "gym".parse().unwrap(),
+        name: "Iron Gym".into(),
+        sector: "fitness".into(),
+        symbol: "GYM".parse().unwrap(),
+        decimals: 2,
+        policy: BrandPolicy {
+            redemption_value_krw: 10,
+            min_price_bps: 8_000,
+            units_per_mileage: 100,
+            min_conversion: whole(10),
+            max_conversion: whole(100_000),
+            daily_user_limit: whole(200_000),
+            transfers_allowed: true,
+            expiry_days: None,
+        },
+        initial_float: whole(1_000_000),
+    };
+    let send = |key: &Keypair, action: AllianceAction| {
+        let tx = Transaction {
+            chain: ChainId::center(),
+            sender: key.address(),
+            sequence: http.account(&key.address(), "center", "MLK").1,
+            expires_at_ms: support::now_ms() + 60_000,
+            action: Action::Alliance(action),
+        }
+        .sign(key);
+        let answer = http.submit("center", &[tx], true).unwrap();
+        assert_eq!(
+            answer.results[0].status, "committed",
+            "{:?}",
+            answer.results
+        );
+    };
+    send(
+        &demo_key("partner:gym"),
+        AllianceAction::Apply { application },
+    );
+    for partner in ["skyway", "cinema", "dailymart", "bookshop"] {
+        let approve = AllianceAction::Approve {
+            chain: "gym".parse().unwrap(),
+        };
+        send(&demo_key(&format!("partner:{partner}")), approve);
+    }
 }
 
 fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_before: u128) {

@@ -107,13 +107,14 @@ export async function operator() {
       table(['Market', 'Price', 'Bounds', 'Inventory', 'Exposure', 'State'], marketRows)),
     oracle ? el('div.card#oracle', el('h2', 'Oracle'), el('p', `MLK ${krw(oracle.krw_e4)}, observed ${when(oracle.observed_at_ms)} (${Math.round(oracle.age_ms / 1000)} s ago; stale after ${oracle.max_age_ms / 1000} s): `,
       el('span', { class: oracle.fresh ? 'good' : 'bad' }, oracle.fresh ? 'fresh' : 'stale'), `. Buys priced at ${krw(oracle.buy_krw_e4)}, sales at ${krw(oracle.sell_krw_e4)}.`)) : null,
-    allianceCard(alliance),
+    allianceCard(alliance, markets),
     cluster ? el('div.card#heads', el('h2', 'Chains'), table(['Chain', 'Height', 'Role', 'Producing'],
       cluster.chains.map((c) => el('tr', el('td', c.chain), el('td.num', c.height.toLocaleString()), el('td', c.role), el('td', c.produces ? 'yes' : 'no'))))) : null);
 }
 
-function allianceCard(alliance) {
+function allianceCard(alliance, markets) {
   const next = (m) => {
+    if (m.status === 'admitted' && !markets.some((x) => x.asset === m.symbol)) return openMarket(m);
     if (m.status === 'admitted') return operatorAction('Suspend', { type: 'suspend', chain: m.chain }, `suspend-${m.chain}`);
     if (m.status === 'suspended') return operatorAction('Reinstate', { type: 'reinstate', chain: m.chain }, `reinstate-${m.chain}`);
     if (m.approvals.length >= m.quorum && m.status !== 'exited') return operatorAction('Sign the agreement', { type: 'sign_agreement', chain: m.chain }, `sign-${m.chain}`);
@@ -121,4 +122,28 @@ function allianceCard(alliance) {
   };
   return el('div.card#alliance', el('h2', 'Alliance'), table(['Partner', 'Sector', 'Status', ''],
     alliance.map((m) => el('tr', el('td', `${m.name} (${m.chain})`), el('td', m.sector), el('td', m.status), el('td', next(m))))));
+}
+
+// Opens an admitted partner's market: a curve twice its initial float deep with TICA
+// half-way (the float is TICA's inventory), the largest order and a customer's daily limit
+// a hundredth and a twentieth of the float; each may be changed before it is signed.
+function openMarket(m) {
+  const float = BigInt(m.initial_float);
+  const f = (label, name, value) => el('label', label, el('input', { name, value: value.toString(), inputmode: 'numeric', required: true }));
+  const out = el('div.result');
+  const node = el('form', { id: `open-${m.chain}` },
+    f(`Depth (${m.symbol} base units)`, 'capacity', float * 2n), f('TICA starts at', 'position', float),
+    f('Largest order', 'max_order', float / 100n), f('A customer\'s daily limit', 'user_daily_limit', float / 20n),
+    el('button', { type: 'submit' }, `Open the ${m.symbol} market`), out);
+  node.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const v = Object.fromEntries(new FormData(node).entries());
+    const action = { type: 'set_market', asset: m.symbol, capacity: v.capacity, position: v.position, max_order: v.max_order, user_daily_limit: v.user_daily_limit };
+    try {
+      const r = await api('/v1/operator/actions', { method: 'POST', body: { action } });
+      if (r.status !== 'committed') throw new Error(r.error ? `${r.error.message} (${r.error.code})` : r.status);
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (e) { out.replaceChildren(errorBox(e)); }
+  });
+  return node;
 }

@@ -332,7 +332,11 @@ function levelCard(m) {
     needed !== null ? el('p', `${amount(m.needed, 'LZM')} more for ${m.next_level}.`) : el('p', 'The highest level.'),
     el('progress', { max: 100, value: pct }),
     m.leaving.length ? el('ul', m.leaving.map((l) => el('li', `${amount(l.amount, 'LZM')} leaves the window on ${when(l.at_ms)}`))) : null,
-    act('Daily check-in', 'center', { type: 'check_in' }, 'member-checkin'));
+    act('Daily check-in', 'center', { type: 'check_in' }, 'member-checkin'),
+    form('burn', field('Burn MLK for LZM', 'amount', { required: true, inputmode: 'decimal' }), 'Burn', async (v) => {
+      await submit('center', { type: 'burn_for_lzm', amount: wire.parseUnits(v.amount, decimalsOf('MLK')) });
+      reloadHere();
+    }));
 }
 
 function offersCard(m, offers) {

@@ -121,6 +121,7 @@ const TRANSFER = 0x01;
 const BUY = 0x11;
 const SELL = 0x13;
 const CHECK_IN = 0x17;
+const BURN_FOR_LZM = 0x18;
 const GRANT_CONSENT = 0x1e;
 const WITHDRAW_CONSENT = 0x1f;
 const BUY_OFFER = 0x1d;
@@ -148,6 +149,8 @@ export function encodeAction(action) {
       return concat(new Uint8Array([SELL]), uint(action.amount, 128), uint(action.min_out, 128));
     case 'check_in':
       return new Uint8Array([CHECK_IN]);
+    case 'burn_for_lzm':
+      return concat(new Uint8Array([BURN_FOR_LZM]), uint(action.amount, 128));
     case 'buy_offer':
       return concat(new Uint8Array([BUY_OFFER]), text(action.chain), text(action.id));
     case 'join_pack':

@@ -22,8 +22,17 @@ function check(ok, what) {
   if (!ok) throw new Error(`web: ${what}`);
 }
 
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+
+// The page as it is now, at phone size and at desktop size.
 async function shot(page, name) {
-  if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  if (!shots) return;
+  for (const [size, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: path.join(shots, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(PHONE);
 }
 
 const text = (page, selector) => page.locator(selector).first().innerText();
@@ -120,6 +129,15 @@ async function sellPoints(page) {
   await page.locator('#outcome').waitFor({ timeout: 20000 });
   seen.traded = await text(page, '#progress');
   await shot(page, 'trade');
+  // And buys travel points with MLK, watching it complete.
+  await page.locator('#trade select[name=asset]').selectOption('SKY');
+  await page.locator('#trade select[name=side]').selectOption('buy');
+  await page.fill('#trade input[name=tokens]', '5');
+  await page.click('#trade button');
+  await page.locator('#quote:has-text("You buy 5 SKY")').waitFor();
+  await page.click('#confirm');
+  await page.locator('#outcome').waitFor({ timeout: 20000 });
+  seen.bought = await text(page, '#progress');
   await page.goto(base + '/#/market/CINE');
   await page.locator('#chart svg rect.volume').first().waitFor();
   seen.candles = await page.locator('#chart svg rect.volume').count();
@@ -132,6 +150,13 @@ async function membership(page) {
   await page.click('#member-checkin');
   await page.waitForFunction(() => /LZM earned/.test(document.querySelector('#level')?.innerText) && !/^0 LZM/.test(document.querySelector('#level').innerText));
   seen.level = await text(page, '#level');
+  // Burning 20 MLK earns 100 LZM: Silver, which opens the cinema's premiere offer.
+  await page.fill('#burn input[name=amount]', '20');
+  await page.click('#burn button');
+  await page.locator('h1:has-text("Silver member")').waitFor();
+  await page.click('#offer-PREMIERE');
+  await page.locator('#offers:has-text("99 left")').waitFor();
+  seen.offers = await text(page, '#offers');
   await page.click('#consent-cinema');
   await page.locator('#withdraw-cinema').waitFor();
   seen.consented = await text(page, '#consents');
@@ -163,6 +188,10 @@ async function consoles(page) {
   await page.locator('#segment-result > *').first().waitFor();
   seen.segment = await text(page, '#segment');
   await shot(page, 'partner');
+  // Nor another partner's chain.
+  await page.goto(base + '/#/partner/cinema');
+  await page.locator('main .error').waitFor();
+  seen.otherPartner = await text(page, 'main .error');
   // A partner's credential does not open TICA's console.
   await page.goto(base + '/#/operator');
   await page.locator('main .error').waitFor();
@@ -173,6 +202,12 @@ async function consoles(page) {
   await page.click('#halt-MART');
   await page.locator('#halt-MART:text("Reopen")').waitFor();
   seen.halted = await text(page, 'tr[data-market="MART"]');
+  // The applicant the partners approved: TICA signs its agreement, then opens its market.
+  await page.click('#sign-gym');
+  await page.locator('#open-gym').waitFor();
+  await page.click('#open-gym button');
+  await page.locator('#suspend-gym').waitFor();
+  seen.admitted = await text(page, '#alliance');
   await shot(page, 'operator');
   await useCredential(page, '');
 }
@@ -225,7 +260,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'milk-chromium-'));
 const browser = await chromium.launchPersistentContext(dir, {
   executablePath: process.env.MILK_CHROMIUM || '/usr/bin/chromium',
   headless: true,
-  viewport: { width: 390, height: 844 },
+  viewport: PHONE,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
