@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use milkd::{Node, NodeConfig, SystemClock};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -122,7 +123,11 @@ fn main() -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         // Scripts and tests read this line to find the node.
         println!("milkd listening on http://{addr}");
-        println!("the wallet and the explorer: open http://{addr}/ in a browser");
+        // For a person; a script that read the line above may have closed the pipe already.
+        let _ = writeln!(
+            std::io::stdout(),
+            "the wallet and the explorer: open http://{addr}/ in a browser"
+        );
         tracing::info!(%addr, data_dir = %args.data_dir.display(), chains = node.chain_handles().len(), "node started");
                 if milkd::demo::is_demo(&node) && args.oracle_urls.is_empty() {
             // MLK at about KRW 1,000, wandering by up to 0.3 % a quote, from three sources

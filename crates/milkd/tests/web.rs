@@ -180,8 +180,13 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
     std::fs::write(&vectors_file, serde_json::to_vec(&list).unwrap()).unwrap();
     let bob = demo_key("bob").address().to_string();
     let http = support::Http::new(&url).with_token("demo-operator-token");
-    give_alice_miles(&http);
+    let conversion = give_alice_miles(&http);
     gym_applies(&http);
+    let (_, block) = http.get("/v1/chains/skyway/blocks/1");
+    let secrets = json!({
+        "typed": conversion,
+        "secrets": [block["hash"], block["state_root"], "WEB-1"],
+    });
     let bob_before = http.account(&demo_key("bob").address(), "skyway", "SKY").0;
     let alice = demo_key("alice").address();
     let alice_before = (
@@ -204,6 +209,8 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
         .env("MILK_WEB_URL", &url)
         .env("MILK_WEB_VECTORS", &vectors_file)
         .env("MILK_WEB_BOB", &bob)
+        .env("MILK_WEB_ALICE", demo_key("alice").address().to_string())
+        .env("MILK_WEB_SECRETS", secrets.to_string())
         .env("MILK_CHROMIUM", &chromium);
     let out = cmd.output().expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -259,8 +266,9 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
     node.wait().unwrap();
 }
 
-/// Skyway converts 300 miles for alice, so she holds points that expire.
-fn give_alice_miles(http: &support::Http) {
+/// Skyway converts 300 miles for alice, so she holds points that expire; returns the
+/// conversion's id.
+fn give_alice_miles(http: &support::Http) -> String {
     let (alice, issuer) = (demo_key("alice"), demo_key("partner:skyway"));
     let now = support::now_ms();
     let convert = Transaction {
@@ -275,6 +283,7 @@ fn give_alice_miles(http: &support::Http) {
         }),
     }
     .sign(&issuer);
+    let id = convert.tx.id().to_hex();
     let link = support::demo_link("skyway", &alice, "WEB-ALICE", now);
     let answer = http.submit("skyway", &[link, convert], true).unwrap();
     assert!(
@@ -282,6 +291,7 @@ fn give_alice_miles(http: &support::Http) {
         "{:?}",
         answer.results
     );
+    id
 }
 
 /// Iron Gym applies to the alliance and every member approves: TICA's signature is left for
@@ -336,6 +346,13 @@ fn gym_applies(http: &support::Http) {
 
 fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_before: u128) {
     assert_eq!(seen["pageErrors"], json!([]), "{seen}");
+    assert_eq!(
+        seen["leaked"],
+        json!([]),
+        "private data reached an anonymous page"
+    );
+    assert!(seen["anonymousResponses"].as_u64().unwrap() >= 20, "{seen}");
+    assert!(seen["privateChain"].as_str().unwrap().contains("private"));
     assert_eq!(seen["liveMoved"], json!(true));
     assert_eq!(seen["operatorSeesSkyway"], json!(true));
     let alice = demo_key("alice").address().to_string();
@@ -452,4 +469,64 @@ fn check_golden_vectors(seen: &Value, vectors: &[(SignedTransaction, Value)]) {
             Some(signed.tx.sender.to_string().as_str())
         );
     }
+}
+
+/// The live feed carries only the heads a caller may read: anonymous callers the center
+/// chain's, a partner its own chain's too, never another partner's.
+#[test]
+fn the_live_feed_shows_each_caller_only_the_chains_it_may_read() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut node, url) = support::spawn_milkd([
+        "--data-dir",
+        data.path().join("data").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let heads = |token: Option<&str>| {
+        let events = read_live(&url, token);
+        let mut chains: Vec<String> = events
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap()["chain"].to_string())
+            .collect();
+        chains.sort();
+        chains.dedup();
+        chains
+    };
+    assert_eq!(heads(None), ["\"center\""]);
+    assert_eq!(
+        heads(Some("demo-skyway-token")),
+        ["\"center\"", "\"skyway\""]
+    );
+    let all = heads(Some("demo-operator-token"));
+    assert!(
+        all.len() >= 4 && all.contains(&"\"cinema\"".to_owned()),
+        "{all:?}"
+    );
+    let refused = read_live(&url, Some("not-a-credential"));
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    node.kill().unwrap();
+    node.wait().unwrap();
+}
+
+/// What `/live` sends in its first second.
+fn read_live(url: &str, token: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
+    write!(stream, "GET /live HTTP/1.1\r\nhost: {addr}\r\n{auth}\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let (mut out, mut buf) = (Vec::new(), [0u8; 4096]);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < until {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
