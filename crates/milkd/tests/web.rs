@@ -202,6 +202,11 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
         PathBuf::from,
     );
     std::fs::create_dir_all(&shots).unwrap();
+    for old in std::fs::read_dir(&shots).unwrap().flatten() {
+        if old.path().extension().is_some_and(|e| e == "png") {
+            std::fs::remove_file(old.path()).unwrap();
+        }
+    }
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
         .env("MILK_WEB_SHOTS", &shots)
@@ -220,6 +225,10 @@ fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    eprintln!(
+        "web: the wallet's passphrase prompt after {} ms, its balances {} ms after unlocking",
+        seen["walletPromptMs"], seen["walletUnlockMs"]
+    );
     check_what_the_person_saw(&seen, &http, &bob, bob_before);
     check_golden_vectors(&seen, &vectors);
     // The sale the page signed: exactly 10 CINE (2 decimals) left alice; MLK came back.

@@ -1,9 +1,10 @@
 //! `milk bench`: figures from a real node started in this process. `transfers`: committed
 //! signed transfers per second beside this machine's Ed25519 batch-verification ceiling,
-//! measured in the same run; `trades`, `conversions`, and `flood` (what an attack on the
-//! pool costs honest users).
+//! measured in the same run; `trades`, `conversions`, `flood` (what an attack on the
+//! pool costs honest users) and `explorer` (the pages' reads, quiet and under load).
 
 mod conversions;
+mod explorer;
 mod flood;
 mod replicated;
 mod traders;
@@ -565,6 +566,19 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1_024)]
         per_key: u64,
     },
+    /// The explorer pages' reads, ms at the 50th and 99th percentile, on a quiet node and
+    /// while the transfers benchmark floods it, same run.
+    Explorer {
+        /// Reads timed on the quiet node.
+        #[arg(long, default_value_t = 3_000)]
+        reads: usize,
+        /// Sending accounts of the load.
+        #[arg(long, default_value_t = 2_000)]
+        accounts: usize,
+        /// Transfers per account.
+        #[arg(long, default_value_t = 30)]
+        per_account: usize,
+    },
     /// Conversions per second through the partner API over loopback HTTP, in batches (or
     /// one per request with `--batch 1`), beside the transfers figure of the same run.
     Conversions {
@@ -691,6 +705,14 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             batch,
             clients,
         } => replicated::replicated(&transfer_opts(accounts, per_account, batch, clients)?)?,
+        BenchCmd::Explorer {
+            reads,
+            accounts,
+            per_account,
+        } => {
+            let load = transfer_opts(accounts, per_account, 1_000, 16)?;
+            explorer::explorer(&explorer::ExplorerBench { reads, load })?
+        }
         BenchCmd::Transfers {
             accounts,
             per_account,

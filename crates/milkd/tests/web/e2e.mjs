@@ -251,15 +251,21 @@ async function freshKey(page) {
   await page.click('#create button');
   await page.locator('#balances').waitFor();
   seen.freshAddress = await text(page, '#address');
-  // A reload forgets the unlocked key; a wrong passphrase does not open it.
+  // A reload forgets the unlocked key; a wrong passphrase does not open it. How long a
+  // returning customer waits: the page loaded to its passphrase prompt, then unlocked to
+  // their balances (a deliberately slow key derivation included).
+  const loading = Date.now();
   await page.reload();
   await page.locator('#unlock').waitFor();
+  seen.walletPromptMs = Date.now() - loading;
   await page.fill('#unlock input[name=passphrase]', 'wrong');
   await page.click('#unlock button');
   await page.getByText('wrong passphrase').waitFor();
   await page.fill('#unlock input[name=passphrase]', 'hunter22');
+  const unlocking = Date.now();
   await page.click('#unlock button');
   await page.locator('#balances').waitFor();
+  seen.walletUnlockMs = Date.now() - unlocking;
   seen.unlocked = await text(page, '#address');
   const stored = await page.evaluate(() => localStorage.getItem('milk.keys'));
   seen.seedStoredInClear = vectors.some((v) => stored.includes(v.seed));
