@@ -75,6 +75,36 @@ async fn submit(node: &Node, chain: &ChainId, key: &Keypair, action: Action) -> 
     }
 }
 
+/// An application like the demo newcomer's: two-decimal points worth KRW 10 each, a floor at
+/// 80 % of that, 100 points a mile, a float of 1,000,000 points for TICA's inventory.
+pub fn application(
+    chain: &str,
+    name: &str,
+    sector: &str,
+    symbol: &str,
+    expiry_days: Option<u32>,
+) -> Application {
+    let whole = |n: u128| Amount::from_whole(n, 2).expect("fits");
+    Application {
+        chain: chain.parse().expect("a valid chain id"),
+        name: name.to_owned(),
+        sector: sector.to_owned(),
+        symbol: symbol.parse().expect("a valid symbol"),
+        decimals: 2,
+        policy: BrandPolicy {
+            redemption_value_krw: 10,
+            min_price_bps: 8_000,
+            units_per_mileage: 100,
+            min_conversion: whole(10),
+            max_conversion: whole(100_000),
+            daily_user_limit: whole(200_000),
+            transfers_allowed: true,
+            expiry_days,
+        },
+        initial_float: whole(1_000_000),
+    }
+}
+
 /// Paper Lantern Books joins the demo alliance, unless it already has. Returns once its
 /// brand chain is open, or the first refusal.
 pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
@@ -84,24 +114,7 @@ pub async fn grow_alliance(node: &Arc<Node>) -> Result<(), String> {
     let issuer = demo_key(&format!("partner:{DEMO_NEWCOMER}"));
     let member = crate::alliance::registered(node, &chain).map_err(|e| e.message().to_owned())?;
     if member.is_none() {
-        let application = Application {
-            chain: chain.clone(),
-            name: "Paper Lantern Books".to_owned(),
-            sector: "books".to_owned(),
-            symbol: "BOOK".parse().expect("valid symbol"),
-            decimals: 2,
-            policy: BrandPolicy {
-                redemption_value_krw: 10,
-                min_price_bps: 8_000,
-                units_per_mileage: 100,
-                min_conversion: whole(10),
-                max_conversion: whole(100_000),
-                daily_user_limit: whole(200_000),
-                transfers_allowed: true,
-                expiry_days: None,
-            },
-            initial_float: whole(1_000_000),
-        };
+        let application = application(DEMO_NEWCOMER, "Paper Lantern Books", "books", "BOOK", None);
         submit(
             node,
             &center,

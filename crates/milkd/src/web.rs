@@ -33,62 +33,36 @@ struct Asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// An asset compiled in from `milkd/web/` (its file `$file`, served as `$name`).
+macro_rules! asset {
+    ($name:literal, $media:expr) => {
+        asset!($name, $name, $media)
+    };
+    ($name:literal, $file:literal, $media:expr) => {
+        Asset {
+            name: $name,
+            media: $media,
+            bytes: include_bytes!(concat!("../web/", $file)),
+        }
+    };
+}
+
 const ASSETS: [Asset; 11] = [
-    Asset {
-        name: "index.html",
-        media: "text/html; charset=utf-8",
-        bytes: include_bytes!("../web/index.html"),
-    },
-    Asset {
-        name: "style.css",
-        media: "text/css; charset=utf-8",
-        bytes: include_bytes!("../web/style.css"),
-    },
-    Asset {
-        name: "app.js",
-        media: JS,
-        bytes: include_bytes!("../web/app.js"),
-    },
-    Asset {
-        name: "ui.js",
-        media: JS,
-        bytes: include_bytes!("../web/ui.js"),
-    },
-    Asset {
-        name: "explorer.js",
-        media: JS,
-        bytes: include_bytes!("../web/explorer.js"),
-    },
-    Asset {
-        name: "consoles.js",
-        media: JS,
-        bytes: include_bytes!("../web/consoles.js"),
-    },
-    Asset {
-        name: "chart.js",
-        media: JS,
-        bytes: include_bytes!("../web/chart.js"),
-    },
-    Asset {
-        name: "wallet.js",
-        media: JS,
-        bytes: include_bytes!("../web/wallet.js"),
-    },
-    Asset {
-        name: "wire.js",
-        media: JS,
-        bytes: include_bytes!("../web/wire.js"),
-    },
-    Asset {
-        name: "ed25519.js",
-        media: JS,
-        bytes: include_bytes!("../web/vendor/ed25519.js"),
-    },
-    Asset {
-        name: "LICENSE-ed25519.txt",
-        media: "text/plain; charset=utf-8",
-        bytes: include_bytes!("../web/vendor/LICENSE-ed25519.txt"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("app.js", JS),
+    asset!("ui.js", JS),
+    asset!("explorer.js", JS),
+    asset!("consoles.js", JS),
+    asset!("chart.js", JS),
+    asset!("wallet.js", JS),
+    asset!("wire.js", JS),
+    asset!("ed25519.js", "vendor/ed25519.js", JS),
+    asset!(
+        "LICENSE-ed25519.txt",
+        "vendor/LICENSE-ed25519.txt",
+        "text/plain; charset=utf-8"
+    ),
 ];
 
 /// The pages load only their own assets and talk only to this node.

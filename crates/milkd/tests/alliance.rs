@@ -4,13 +4,13 @@
 
 mod support;
 
-use milk_core::alliance::Application;
-use milk_core::brand::{BrandPolicy, link_message};
+use milk_core::brand::link_message;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, SignedTransaction, Transaction};
 use milk_core::tx::{AllianceAction, BrandAction};
 use milk_core::{Address, Amount, ChainId, Hash, Keypair};
 use milkd::brand::tx_hex;
+use milkd::demo::application;
 use milkd::{ManualClock, NodeConfig};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -50,34 +50,6 @@ fn center(http: &Http, clock: &ManualClock, key: &Keypair, action: Action) -> Re
             .error
             .as_ref()
             .map_or(result.status.clone(), |e| e.code.clone())),
-    }
-}
-
-fn application(
-    chain: &str,
-    name: &str,
-    sector: &str,
-    symbol: &str,
-    expiry_days: Option<u32>,
-) -> Application {
-    let whole = |n: u128| Amount::from_whole(n, 2).unwrap();
-    Application {
-        chain: chain.parse().unwrap(),
-        name: name.into(),
-        sector: sector.into(),
-        symbol: symbol.parse().unwrap(),
-        decimals: 2,
-        policy: BrandPolicy {
-            redemption_value_krw: 10,
-            min_price_bps: 8_000,
-            units_per_mileage: 100,
-            min_conversion: whole(10),
-            max_conversion: whole(100_000),
-            daily_user_limit: whole(200_000),
-            transfers_allowed: true,
-            expiry_days,
-        },
-        initial_float: whole(1_000_000),
     }
 }
 

@@ -14,8 +14,6 @@ mod support;
 
 use milk_core::genesis::demo_key;
 
-use milk_core::alliance::Application;
-use milk_core::brand::BrandPolicy;
 use milk_core::tx::{
     Action, AllianceAction, BrandAction, ExchangeAction, MembershipAction, OrderSize,
     SignedTransaction, TokenAction, Transaction,
@@ -306,25 +304,7 @@ fn give_alice_miles(http: &support::Http) -> String {
 /// Iron Gym applies to the alliance and every member approves: TICA's signature is left for
 /// the operator console.
 fn gym_applies(http: &support::Http) {
-    let whole = |n: u128| Amount::from_whole(n, 2).unwrap();
-    let application = Application {
-        chain: "gym".parse().unwrap(),
-        name: "Iron Gym".into(),
-        sector: "fitness".into(),
-        symbol: "GYM".parse().unwrap(),
-        decimals: 2,
-        policy: BrandPolicy {
-            redemption_value_krw: 10,
-            min_price_bps: 8_000,
-            units_per_mileage: 100,
-            min_conversion: whole(10),
-            max_conversion: whole(100_000),
-            daily_user_limit: whole(200_000),
-            transfers_allowed: true,
-            expiry_days: None,
-        },
-        initial_float: whole(1_000_000),
-    };
+    let application = milkd::demo::application("gym", "Iron Gym", "fitness", "GYM", None);
     let send = |key: &Keypair, action: AllianceAction| {
         let tx = Transaction {
             chain: ChainId::center(),
