@@ -204,3 +204,18 @@ pub struct TreasuryMarket {
     /// The inventory's value at the current price, KRW (rounded down): TICA's exposure.
     pub exposure_krw: String,
 }
+
+/// One of the oracle's price sources, as the node last asked it.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct SourceView {
+    /// Where the node asks it.
+    pub url: String,
+    /// When the node last asked it, Unix ms.
+    pub asked_at_ms: u64,
+    /// Its last readable quote, KRW per whole MLK × 10⁴.
+    pub krw_e4: Option<u64>,
+    /// When that quote was made, by the source's own clock, Unix ms.
+    pub quoted_at_ms: Option<u64>,
+    /// Why the last answer was not read (down, or unreadable), if it was not.
+    pub error: Option<String>,
+}

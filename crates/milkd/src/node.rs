@@ -289,6 +289,8 @@ pub struct Node {
     pub lanes: crate::lanes::Lanes,
     /// Trades being settled.
     pub settling: crate::exchange::settling::Settling,
+    /// What each of the oracle's sources last said.
+    pub oracle_sources: crate::exchange::sources::Sources,
     /// Partners' idempotency keys being worked on.
     pub inflight: Arc<crate::brand::inflight::InFlight>,
     /// The operator's key, when this node holds it (it then anchors brand chains).
@@ -409,6 +411,7 @@ impl Node {
             webhooks,
             lanes: Default::default(),
             settling: Default::default(),
+            oracle_sources: Default::default(),
             inflight: Default::default(),
             operator_key,
         })

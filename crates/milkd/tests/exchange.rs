@@ -211,6 +211,14 @@ fn cinema_points_sold_for_mlk_buy_travel_points_at_a_discount() {
     assert_eq!(s, 403);
     let (s, _) = c.http.request("GET", "/v1/treasury", None, None);
     assert_eq!(s, 401);
+    // Where the oracle's prices come from is the operator's to see, as the treasury is.
+    let (s, sources) = c.http.get("/v1/oracle/sources");
+    assert_eq!(s, 200, "{sources}");
+    assert!(sources.is_array(), "{sources}");
+    for (token, status) in [(Some("Bearer demo-cinema-token"), 403), (None, 401)] {
+        let (s, _) = c.http.request("GET", "/v1/oracle/sources", None, token);
+        assert_eq!(s, status);
+    }
 
     // Bad orders: each refused with its code, nothing moved.
     let bob = demo_key("bob");

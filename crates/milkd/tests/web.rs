@@ -396,6 +396,56 @@ fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_
         json!(true),
         "the console's halt is TICA's"
     );
+    assert!(
+        seen["otherPartner"].as_str().unwrap().contains("private"),
+        "{seen}"
+    );
+    let gym = markets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["asset"] == "GYM");
+    assert_eq!(
+        gym.unwrap()["capacity"],
+        "200000000",
+        "opened from the console"
+    );
+    let (_, alliance) = http.get("/v1/alliance");
+    let gym = alliance
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["chain"] == "gym");
+    assert_eq!(gym.unwrap()["status"], "admitted");
+    assert!(
+        seen["bought"].as_str().unwrap().contains("Filled in"),
+        "{seen}"
+    );
+    assert!(
+        seen["offers"].as_str().unwrap().contains("99 left"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["sources"],
+        json!(3),
+        "the demo's three tickers: {seen}"
+    );
+    assert!(
+        !seen["sourcesText"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer")
+    );
+    assert_eq!(mart.unwrap()["fee_bps"], json!(160), "the console's fee");
+    let (_, rules) = http.get("/v1/membership/rules");
+    assert_eq!(rules["rules"]["check_in"], "200000000", "{rules}");
+    assert!(
+        seen["maxRefused"]
+            .as_str()
+            .unwrap()
+            .contains("9,500 basis points"),
+        "{seen}"
+    );
     let expiring = seen["expiring"].as_str().unwrap();
     assert!(expiring.contains("SKY expire on"), "{expiring}");
     assert!(

@@ -3,7 +3,7 @@
 // credential, and logs where it logs (a partner reading its consenting members).
 
 import { amount, api, el, errorBox, link, session, short, when } from './ui.js';
-import { formatUnits } from './wire.js';
+import { formatUnits, parseUnits } from './wire.js';
 
 const table = (head, rows) => el('table', el('thead', el('tr', head.map((h) => el('th', h)))), el('tbody', rows));
 const krw = (e4) => `₩${formatUnits(e4, 4)}`;
@@ -94,8 +94,9 @@ function operatorAction(label, action, id) {
 export async function operator() {
   const missing = needsCredential();
   if (missing) return missing;
-  const [treasury, markets, oracle, alliance, cluster] = await Promise.all([
-    api('/v1/treasury'), api('/v1/markets'), api('/v1/oracle').catch(() => null), api('/v1/alliance'), api('/v1/cluster').catch(() => null)]);
+  const [treasury, markets, oracle, sources, alliance, cluster, rules] = await Promise.all([
+    api('/v1/treasury'), api('/v1/markets'), api('/v1/oracle').catch(() => null), api('/v1/oracle/sources'),
+    api('/v1/alliance'), api('/v1/cluster').catch(() => null), api('/v1/membership/rules')]);
   const held = new Map(treasury.markets.map((m) => [m.asset, m]));
   const marketRows = markets.map((m) => el('tr', { 'data-market': m.asset },
     el('td', link(`#/market/${m.asset}`, m.asset)), el('td', krw(m.price_krw_e4)), el('td', `${krw(m.min_price_krw_e4)} – ${krw(m.max_price_krw_e4)}`),
@@ -106,7 +107,9 @@ export async function operator() {
       el('p', `Reserve ${amount(treasury.reserve, 'MLK')} · fees ${amount(treasury.fees, 'MLK')} · in escrow ${amount(treasury.escrow, 'MLK')} · fee ${markets[0] ? markets[0].fee_bps / 100 : '?'}%`),
       table(['Market', 'Price', 'Bounds', 'Inventory', 'Exposure', 'State'], marketRows)),
     oracle ? el('div.card#oracle', el('h2', 'Oracle'), el('p', `MLK ${krw(oracle.krw_e4)}, observed ${when(oracle.observed_at_ms)} (${Math.round(oracle.age_ms / 1000)} s ago; stale after ${oracle.max_age_ms / 1000} s): `,
-      el('span', { class: oracle.fresh ? 'good' : 'bad' }, oracle.fresh ? 'fresh' : 'stale'), `. Buys priced at ${krw(oracle.buy_krw_e4)}, sales at ${krw(oracle.sell_krw_e4)}.`)) : null,
+      el('span', { class: oracle.fresh ? 'good' : 'bad' }, oracle.fresh ? 'fresh' : 'stale'), `. Buys priced at ${krw(oracle.buy_krw_e4)}, sales at ${krw(oracle.sell_krw_e4)}.`),
+    sourcesTable(sources)) : null,
+    policyCard(markets, rules),
     allianceCard(alliance, markets),
     cluster ? el('div.card#heads', el('h2', 'Chains'), table(['Chain', 'Height', 'Role', 'Producing'],
       cluster.chains.map((c) => el('tr', el('td', c.chain), el('td.num', c.height.toLocaleString()), el('td', c.role), el('td', c.produces ? 'yes' : 'no'))))) : null);
@@ -128,7 +131,7 @@ function allianceCard(alliance, markets) {
 // half-way (the float is TICA's inventory), the largest order and a customer's daily limit
 // a hundredth and a twentieth of the float; each may be changed before it is signed.
 function openMarket(m) {
-  const float = BigInt(m.initial_float);
+  const float = parseUnits(m.initial_float, m.decimals); // the registry gives whole units
   const f = (label, name, value) => el('label', label, el('input', { name, value: value.toString(), inputmode: 'numeric', required: true }));
   const out = el('div.result');
   const node = el('form', { id: `open-${m.chain}` },
@@ -146,4 +149,48 @@ function openMarket(m) {
     } catch (e) { out.replaceChildren(errorBox(e)); }
   });
   return node;
+}
+
+// Each price source as the node last asked it.
+function sourcesTable(sources) {
+  return table(['Source', 'Quote', 'Quoted', 'Asked', 'Problem'], sources.map((x) => el('tr',
+    el('td.mono', x.url), el('td', x.krw_e4 ? krw(x.krw_e4) : '—'), el('td', x.quoted_at_ms ? when(x.quoted_at_ms) : '—'),
+    el('td', when(x.asked_at_ms)), el('td', { class: x.error ? 'bad' : '' }, x.error || 'none'))));
+}
+
+// A form that signs one policy action made from its values.
+function policyForm(id, fields, label, toAction) {
+  const out = el('div.result');
+  const node = el('form', { id }, fields, el('button', { type: 'submit' }, label), out);
+  node.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const action = toAction(Object.fromEntries(new FormData(node).entries()));
+      const r = await api('/v1/operator/actions', { method: 'POST', body: { action } });
+      if (r.status !== 'committed') throw new Error(r.error ? `${r.error.message} (${r.error.code})` : r.status);
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (e) { out.replaceChildren(errorBox(e)); }
+  });
+  return node;
+}
+
+const numberField = (label, name, value) => el('label', label, el('input', { name, value: String(value), inputmode: 'numeric', required: true }));
+const basisPoints = (text) => {
+  if (!/^\d+$/.test(text.trim())) throw new Error('basis points are a whole number');
+  return Number(text);
+};
+
+// TICA's policies: the fee, each market's maximum price (its floor is the partner's to sign),
+// and how LZM is earned (LZM base units). The chain refuses what its rules do not allow.
+function policyCard(markets, rules) {
+  const fee = markets[0] ? markets[0].fee_bps : 0;
+  const r = rules.rules;
+  return el('div.card#policy', el('h2', 'Policies'),
+    policyForm('set-fee', numberField('Fee, basis points of each trade', 'fee_bps', fee), 'Set the fee',
+      (v) => ({ type: 'set_fee', fee_bps: basisPoints(v.fee_bps) })),
+    policyForm('set-max', [el('label', 'Market', el('select', { name: 'asset' }, markets.map((m) => el('option', { value: m.asset }, m.asset)))),
+      numberField('Maximum price, basis points of the redemption value', 'max_bps', markets[0] ? BigInt(markets[0].max_price_krw_e4) / BigInt(markets[0].redemption_value_krw) : 9500)],
+    'Set the maximum', (v) => ({ type: 'set_max_price', asset: v.asset, max_bps: basisPoints(v.max_bps) })),
+    policyForm('set-rules', Object.keys(r).map((k) => numberField(`${k.replaceAll('_', ' ')} (LZM base units)`, k, r[k])), 'Set the earning rules',
+      (v) => ({ type: 'set_earning_rules', rules: v })));
 }

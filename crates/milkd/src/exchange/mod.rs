@@ -8,6 +8,7 @@
 pub mod oracle;
 pub mod settlement;
 pub mod settling;
+pub mod sources;
 pub(crate) mod status;
 pub mod ticker;
 
@@ -21,7 +22,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 pub use milk_api::exchange::{
-    Candle, MarketView, OracleView, QuoteView, TradeRequest, TradeView, TreasuryMarket,
+    Candle, MarketView, OracleView, QuoteView, SourceView, TradeRequest, TradeView, TreasuryMarket,
     TreasuryView,
 };
 use milk_core::codec::Decode;
@@ -47,6 +48,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/markets/{asset}/quote", get(quote))
         .route("/v1/markets/{asset}/candles", get(candles))
         .route("/v1/oracle", get(oracle))
+        .route("/v1/oracle/sources", get(oracle_sources))
         .route("/v1/trades", post(trade))
         .route("/v1/trades/{id}", get(status::trade_status))
         .route("/v1/treasury", get(treasury))
@@ -439,6 +441,20 @@ async fn oracle(State(node): State<Shared>) -> Result<Json<OracleView>, ApiError
         unsettled_krw_e4: oracle_state(&node)?.jump.map(|(level, _)| level),
         halted,
     }))
+}
+
+/// What each of the oracle's price sources last said (the operator only): the one that is
+/// down, stale or far from the others shows here before the quorum leaves it out.
+#[utoipa::path(get, path = "/v1/oracle/sources",
+    responses((status = 200, description = "The sources this node asks", body = Vec<SourceView>),
+        (status = 401, description = "No credential", body = crate::error::ErrorResponse),
+        (status = 403, description = "Not the operator", body = crate::error::ErrorResponse)))]
+async fn oracle_sources(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<SourceView>>, ApiError> {
+    require_operator(&node, &headers, "the oracle's sources")?;
+    Ok(Json(node.oracle_sources.view()))
 }
 
 /// Places an order and settles it across both chains before answering.

@@ -140,24 +140,26 @@ pub fn agree(
     Ok((price, at))
 }
 
-/// Asks every source; the quotes read, `(price, quoted at)`.
-async fn ask(sources: &[String], market: &str) -> Vec<(u64, u64)> {
+/// Asks every source; the quotes read, `(price, quoted at)`. Each answer, or why there is
+/// none, is kept for the operator (`node.oracle_sources`).
+async fn ask(node: &Node, sources: &[String], market: &str) -> Vec<(u64, u64)> {
     let mut quotes = Vec::new();
     for url in sources {
-        let url = url.clone();
-        let got = tokio::task::spawn_blocking(move || fetch(&url).map(|b| (url, b))).await;
-        let (url, body) = match got {
-            Ok(Ok(x)) => x,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "oracle: a source did not answer");
-                continue;
+        let asked_at = node.clock.now_ms();
+        let source = url.clone();
+        let got = tokio::task::spawn_blocking(move || fetch(&source)).await;
+        let answer = match got {
+            Ok(Ok(body)) => {
+                parse_ticker(&body, market).map_err(|e| format!("its answer is unreadable: {e}"))
             }
-            Err(_) => continue,
+            Ok(Err(e)) => Err(format!("it did not answer: {e}")),
+            Err(_) => Err("the request failed".to_owned()),
         };
-        match parse_ticker(&body, market) {
-            Ok(q) => quotes.push(q),
-            Err(e) => tracing::warn!(%url, error = %e, "oracle: a source's answer is unreadable"),
+        match &answer {
+            Ok(q) => quotes.push(*q),
+            Err(e) => tracing::warn!(%url, error = %e, "oracle: no quote from a source"),
         }
+        node.oracle_sources.record(url, asked_at, answer);
     }
     quotes
 }
@@ -166,7 +168,7 @@ async fn ask(sources: &[String], market: &str) -> Vec<(u64, u64)> {
 /// stamped with their quote time. Returns the price recorded, if any.
 pub async fn round(node: &Arc<Node>, sources: &[String], market: &str) -> Option<u64> {
     let config = node.genesis.exchange.as_ref()?;
-    let quotes = ask(sources, market).await;
+    let quotes = ask(node, sources, market).await;
     let (price, at) = match agree(
         &quotes,
         node.clock.now_ms(),

@@ -228,6 +228,20 @@ async function consoles(page) {
   await page.click('#halt-MART');
   await page.locator('#halt-MART:text("Reopen")').waitFor();
   seen.halted = await text(page, 'tr[data-market="MART"]');
+  seen.sources = await page.locator('#oracle tbody tr').count();
+  seen.sourcesText = await text(page, '#oracle tbody');
+  // Policies: a higher fee, and two LZM for a check-in.
+  await page.fill('#set-fee input[name=fee_bps]', '160');
+  await page.click('#set-fee button');
+  await page.locator('#treasury:has-text("fee 1.6%")').waitFor();
+  await page.fill('#set-rules input[name=check_in]', '200000000');
+  await page.click('#set-rules button');
+  await page.locator('#set-rules input[name=check_in][value="200000000"]').waitFor();
+  // A refused policy says why and changes nothing.
+  await page.fill('#set-max input[name=max_bps]', '9900');
+  await page.click('#set-max button');
+  await page.locator('#set-max .error').waitFor();
+  seen.maxRefused = await text(page, '#set-max .error');
   // The applicant the partners approved: TICA signs its agreement, then opens its market.
   await page.click('#sign-gym');
   await page.locator('#open-gym').waitFor();
