@@ -430,6 +430,12 @@ fn check_what_the_person_saw(seen: &Value, http: &support::Http, bob: &str, bob_
         json!(3),
         "the demo's three tickers: {seen}"
     );
+    let heads = seen["heads"].as_str().unwrap();
+    assert!(
+        heads.matches("blocks linked").count() >= 5 && !heads.contains('✗'),
+        "{heads}"
+    );
+    assert!(heads.contains("anchored"), "{heads}");
     assert!(
         !seen["sourcesText"]
             .as_str()

@@ -38,6 +38,7 @@ export async function render() {
   const target = main();
   target.replaceChildren(el('p.muted', 'Loading…'));
   try {
+    await loadAssets(); // a partner admitted since the last page brings a new token
     const page = route ? await route[1](hash.match(route[0])) : el('p.error', 'No such page.');
     if (mine === generation) target.replaceChildren(page);
   } catch (e) {
@@ -64,4 +65,4 @@ function setupHeader() {
 
 window.addEventListener('hashchange', render);
 setupHeader();
-loadAssets().catch(() => {}).finally(render);
+render();

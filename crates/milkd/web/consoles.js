@@ -100,7 +100,8 @@ export async function operator() {
   const held = new Map(treasury.markets.map((m) => [m.asset, m]));
   const marketRows = markets.map((m) => el('tr', { 'data-market': m.asset },
     el('td', link(`#/market/${m.asset}`, m.asset)), el('td', krw(m.price_krw_e4)), el('td', `${krw(m.min_price_krw_e4)} – ${krw(m.max_price_krw_e4)}`),
-    el('td.num', amount(held.get(m.asset)?.inventory || '0', m.asset)), el('td.num', `₩${held.get(m.asset)?.exposure_krw || '0'}`),
+    el('td.num', `${formatUnits(held.get(m.asset)?.inventory || '0', m.decimals)} ${m.asset}`),
+    el('td.num', `₩${formatUnits(held.get(m.asset)?.exposure_krw || '0', 0)}`),
     el('td', m.halted ? 'halted ' : 'open ', operatorAction(m.halted ? 'Reopen' : 'Halt', { type: 'halt_market', asset: m.asset, halted: !m.halted }, `halt-${m.asset}`))));
   return el('div', el('h1', 'Operator console'),
     el('div.card#treasury', el('h2', 'Treasury'),
@@ -111,8 +112,22 @@ export async function operator() {
     sourcesTable(sources)) : null,
     policyCard(markets, rules),
     allianceCard(alliance, markets),
-    cluster ? el('div.card#heads', el('h2', 'Chains'), table(['Chain', 'Height', 'Role', 'Producing'],
-      cluster.chains.map((c) => el('tr', el('td', c.chain), el('td.num', c.height.toLocaleString()), el('td', c.role), el('td', c.produces ? 'yes' : 'no'))))) : null);
+    cluster ? el('div.card#heads', el('h2', 'Chains'), table(['Chain', 'Height', 'Role', 'Producing', 'Checked here'],
+      await Promise.all(cluster.chains.map(async (c) => el('tr', el('td', c.chain), el('td.num', c.height.toLocaleString()), el('td', c.role),
+        el('td', c.produces ? 'yes' : 'no'), await linkage(c.chain))))),
+    el('p.muted', 'A full replay of every chain from genesis (signatures, Merkle and state roots): milk verify --token <this credential>.')) : null);
+}
+
+// Whether a chain's latest blocks each name the one before (heights in a row, each
+// prev_hash its parent's hash), and for a brand chain how often the center chain anchored it.
+async function linkage(chain) {
+  const blocks = await api(`/v1/chains/${chain}/blocks?limit=100`);
+  const broken = blocks.findIndex((b, i) => i > 0 && (b.prev_hash !== blocks[i - 1].hash || b.height !== blocks[i - 1].height + 1));
+  const anchors = chain === 'center' ? null : await api(`/v1/anchors/${chain}`).catch(() => null);
+  const anchored = anchors ? `, anchored ${anchors.length} times` : '';
+  return broken < 0
+    ? el('td.good', `✓ last ${blocks.length} blocks linked${anchored}`)
+    : el('td.bad', `✗ block ${blocks[broken].height} does not follow its parent`);
 }
 
 function allianceCard(alliance, markets) {

@@ -228,6 +228,7 @@ async function consoles(page) {
   await page.click('#halt-MART');
   await page.locator('#halt-MART:text("Reopen")').waitFor();
   seen.halted = await text(page, 'tr[data-market="MART"]');
+  seen.heads = await text(page, '#heads');
   seen.sources = await page.locator('#oracle tbody tr').count();
   seen.sourcesText = await text(page, '#oracle tbody');
   // Policies: a higher fee, and two LZM for a check-in.
