@@ -147,23 +147,10 @@ function allianceCard(alliance, markets) {
 // a hundredth and a twentieth of the float; each may be changed before it is signed.
 function openMarket(m) {
   const float = parseUnits(m.initial_float, m.decimals); // the registry gives whole units
-  const f = (label, name, value) => el('label', label, el('input', { name, value: value.toString(), inputmode: 'numeric', required: true }));
-  const out = el('div.result');
-  const node = el('form', { id: `open-${m.chain}` },
-    f(`Depth (${m.symbol} base units)`, 'capacity', float * 2n), f('TICA starts at', 'position', float),
-    f('Largest order', 'max_order', float / 100n), f('A customer\'s daily limit', 'user_daily_limit', float / 20n),
-    el('button', { type: 'submit' }, `Open the ${m.symbol} market`), out);
-  node.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const v = Object.fromEntries(new FormData(node).entries());
-    const action = { type: 'set_market', asset: m.symbol, capacity: v.capacity, position: v.position, max_order: v.max_order, user_daily_limit: v.user_daily_limit };
-    try {
-      const r = await api('/v1/operator/actions', { method: 'POST', body: { action } });
-      if (r.status !== 'committed') throw new Error(r.error ? `${r.error.message} (${r.error.code})` : r.status);
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
-    } catch (e) { out.replaceChildren(errorBox(e)); }
-  });
-  return node;
+  return policyForm(`open-${m.chain}`, [
+    numberField(`Depth (${m.symbol} base units)`, 'capacity', float * 2n), numberField('TICA starts at', 'position', float),
+    numberField('Largest order', 'max_order', float / 100n), numberField('A customer\'s daily limit', 'user_daily_limit', float / 20n)],
+  `Open the ${m.symbol} market`, (v) => ({ type: 'set_market', asset: m.symbol, capacity: v.capacity, position: v.position, max_order: v.max_order, user_daily_limit: v.user_daily_limit }));
 }
 
 // Each price source as the node last asked it.
