@@ -239,15 +239,21 @@ fn browse(url: &str, vectors: &Path, secrets: &Value) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap()
 }
 
+/// The demo network's node, with its demo traffic, on a free loopback port.
+fn demo_node(dir: &Path) -> (std::process::Child, String) {
+    let data = dir.join("data");
+    support::spawn_milkd([
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+}
+
 #[test]
 fn a_person_uses_the_wallet_and_the_explorer_in_chromium() {
     let data = tempfile::tempdir().unwrap();
-    let (mut node, url) = support::spawn_milkd([
-        "--data-dir",
-        data.path().join("data").to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (mut node, url) = demo_node(data.path());
     let vectors = golden_vectors();
     let vectors_file = write_vectors(data.path(), &vectors);
     let http = support::Http::new(&url).with_token("demo-operator-token");
@@ -490,12 +496,7 @@ fn check_golden_vectors(seen: &Value, vectors: &[(SignedTransaction, Value)]) {
 #[test]
 fn the_live_feed_shows_each_caller_only_the_chains_it_may_read() {
     let data = tempfile::tempdir().unwrap();
-    let (mut node, url) = support::spawn_milkd([
-        "--data-dir",
-        data.path().join("data").to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (mut node, url) = demo_node(data.path());
     let heads = |token: Option<&str>| {
         let events = read_live(&url, token);
         let mut chains: Vec<String> = events
