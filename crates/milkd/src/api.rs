@@ -282,7 +282,7 @@ async fn health(
         .chain_handles()
         .iter()
         .filter(|c| require_chain(&caller, c).is_ok())
-        .map(|c| head_view(c))
+        .map(|c| c.head_view())
         .collect();
     let status = if ok {
         StatusCode::OK
@@ -311,19 +311,6 @@ async fn genesis(
         }
     }
     Ok(Json(g))
-}
-
-pub(crate) fn head_view(handle: &crate::node::ChainHandle) -> HeadView {
-    let head = handle.head();
-    HeadView {
-        chain: head.chain.to_string(),
-        height: head.height,
-        hash: head.hash().to_hex(),
-        time_ms: head.time_ms,
-        state_root: head.state_root.to_hex(),
-        halted: handle.shared.halted.load(Ordering::Relaxed),
-        pending: handle.shared.mempool_len.load(Ordering::Relaxed) as u64,
-    }
 }
 
 /// A chain's description; `full` adds its supply and head (for those who may read it).
@@ -356,7 +343,7 @@ fn chain_info(handle: &crate::node::ChainHandle, full: bool) -> Result<ChainInfo
         sector: spec.partner.as_ref().map(|p| p.sector.clone()),
         producer: spec.producer.to_string(),
         assets,
-        head: full.then(|| head_view(handle)),
+        head: full.then(|| handle.head_view()),
     })
 }
 

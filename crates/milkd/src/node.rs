@@ -142,6 +142,20 @@ impl ChainHandle {
     pub fn head(&self) -> BlockHeader {
         self.shared.head.read().expect("head lock").clone()
     }
+
+    /// The chain's head as the API and the live feed show it.
+    pub fn head_view(&self) -> milk_api::chain::HeadView {
+        let head = self.head();
+        milk_api::chain::HeadView {
+            chain: head.chain.to_string(),
+            height: head.height,
+            hash: head.hash().to_hex(),
+            time_ms: head.time_ms,
+            state_root: head.state_root.to_hex(),
+            halted: self.shared.halted.load(Ordering::Relaxed),
+            pending: self.shared.mempool_len.load(Ordering::Relaxed) as u64,
+        }
+    }
 }
 
 /// The hosted chains, and what it takes to open another one while the node runs.

@@ -147,7 +147,7 @@ fn fresh_heads(
         if !caller.reads_chain(&handle.spec.id, handle.spec.partner.is_some()) {
             continue;
         }
-        let view = crate::api::head_view(&handle);
+        let view = handle.head_view();
         if seen.get(&view.chain) == Some(&view.height) {
             continue;
         }

@@ -76,16 +76,22 @@ function segmentCard(chain) {
   return el('div.card#segment', el('h2', 'VIP segment'), el('p.muted', 'Each read is recorded on your chain, and each member sees it.'), button, out);
 }
 
-// TICA's signed change through the node's operator key; shows the page again after.
+// Has the node sign `action` with TICA's key and waits for its block; then shows the page
+// again. Throws the chain's refusal.
+async function signAsTica(action) {
+  const r = await api('/v1/operator/actions', { method: 'POST', body: { action } });
+  if (r.status !== 'committed') throw new Error(r.error ? `${r.error.message} (${r.error.code})` : r.status);
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+// A button for one of TICA's changes.
 function operatorAction(label, action, id) {
   return el('button', {
     id,
     onclick: async (ev) => {
       ev.target.disabled = true;
       try {
-        const r = await api('/v1/operator/actions', { method: 'POST', body: { action } });
-        if (r.status !== 'committed') throw new Error(r.error ? `${r.error.message} (${r.error.code})` : r.status);
-        window.dispatchEvent(new HashChangeEvent('hashchange'));
+        await signAsTica(action);
       } catch (e) { ev.target.replaceWith(errorBox(e)); }
     },
   }, label);
@@ -167,10 +173,7 @@ function policyForm(id, fields, label, toAction) {
   node.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      const action = toAction(Object.fromEntries(new FormData(node).entries()));
-      const r = await api('/v1/operator/actions', { method: 'POST', body: { action } });
-      if (r.status !== 'committed') throw new Error(r.error ? `${r.error.message} (${r.error.code})` : r.status);
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      await signAsTica(toAction(Object.fromEntries(new FormData(node).entries())));
     } catch (e) { out.replaceChildren(errorBox(e)); }
   });
   return node;
