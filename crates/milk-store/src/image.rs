@@ -116,6 +116,7 @@ impl RedbStore {
         }
         r.finish().map_err(corrupt)?;
         tx.commit()?;
+        self.latest.clear();
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ use thiserror::Error;
 
 mod history;
 mod image;
+mod latest;
 pub mod simdisk;
 pub use history::{HistoryLine, MAX_HISTORY_PAGE};
 pub use image::StoreImage;
@@ -180,6 +181,7 @@ pub trait ChainStore: Send + Sync {
 pub struct RedbStore {
     db: Arc<Database>,
     index_epoch: u64,
+    latest: Arc<latest::Latest>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -214,6 +216,7 @@ impl RedbStore {
         Ok(RedbStore {
             db: Arc::new(db),
             index_epoch: TX_INDEX_EPOCH,
+            latest: Arc::default(),
         })
     }
 
@@ -282,6 +285,7 @@ impl RedbStore {
             history::write(&tx, block.header.height, &delta.effects)?;
         }
         tx.commit()?;
+        self.latest.clear();
         Ok(())
     }
 
@@ -382,8 +386,7 @@ impl ChainStore for RedbStore {
     }
 
     fn records_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Record>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let state = tx.open_table(STATE)?;
+        let state = self.latest.state(&self.db)?;
         let mut out = Vec::new();
         for entry in state.range(prefix..)? {
             let (k, v) = entry?;
@@ -396,17 +399,15 @@ impl ChainStore for RedbStore {
     }
 
     fn record(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let state = tx.open_table(STATE)?;
+        let state = self.latest.state(&self.db)?;
         Ok(state.get(key)?.map(|v| v.value().to_vec()))
     }
 
     fn supplies(&self, assets: &[Symbol]) -> Result<Vec<Amount>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let state = tx.open_table(STATE)?;
+        let state = self.latest.state(&self.db)?;
         assets
             .iter()
-            .map(|a| read_u128(&state, &record::supply(a)).map(Amount::new))
+            .map(|a| read_u128(&*state, &record::supply(a)).map(Amount::new))
             .collect()
     }
 
@@ -415,11 +416,10 @@ impl ChainStore for RedbStore {
         account: &Address,
         assets: &[Symbol],
     ) -> Result<(Vec<Amount>, u64), StoreError> {
-        let tx = self.db.begin_read()?;
-        let state = tx.open_table(STATE)?;
+        let state = self.latest.state(&self.db)?;
         let amounts = assets
             .iter()
-            .map(|a| read_u128(&state, &record::balance(account, a)).map(Amount::new))
+            .map(|a| read_u128(&*state, &record::balance(account, a)).map(Amount::new))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let sequence = match state.get(record::sequence(account).as_slice())? {
             None => 0,

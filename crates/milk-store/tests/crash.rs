@@ -221,6 +221,36 @@ fn blocks_round_trip_and_only_the_next_block_is_accepted() {
     assert_eq!(snapshot_state(&store), (1, sorted_state(&producer.state)));
 }
 
+/// Reads share the state table between commits; one made after a commit sees it, with the
+/// table already opened for reads before it.
+#[test]
+fn every_read_after_a_commit_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("center.redb")).unwrap();
+    let (mut producer, genesis_delta) = Producer::new();
+    store
+        .commit(&producer.head.clone(), &[], &genesis_delta)
+        .unwrap();
+    let mlk = ["MLK".parse().unwrap()];
+    let users: Vec<_> = DEMO_USERS.iter().map(|u| demo_key(u).address()).collect();
+    for salt in 0..6 {
+        for user in &users {
+            let (amounts, sequence) = store.account(user, &mlk).unwrap();
+            assert_eq!(amounts[0], producer.state.balance(user, &mlk[0]));
+            assert_eq!(sequence, producer.state.next_sequence(user));
+            let key = milk_core::state::record::balance(user, &mlk[0]);
+            let units = store.record(&key).unwrap().map(|v| v.len());
+            assert_eq!(units, (!amounts[0].is_zero()).then_some(16));
+        }
+        assert_eq!(
+            store.supplies(&mlk).unwrap()[0],
+            producer.state.supply(&mlk[0]).unwrap_or_default()
+        );
+        let (block, ids, delta) = producer.next_block(3, salt);
+        store.commit(&block, &ids, &delta).unwrap();
+    }
+}
+
 #[test]
 fn the_transaction_index_rolls_over_epochs_and_finds_every_transaction() {
     let dir = tempfile::tempdir().unwrap();
