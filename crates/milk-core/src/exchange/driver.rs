@@ -27,6 +27,17 @@ pub struct Step<O> {
     pub action: ExchangeAction<O>,
 }
 
+impl<O> Step<O> {
+    /// Whether this is the trade's last step (`ReleaseSell`, `CompleteBuy`): once it is
+    /// done, nothing is left to send.
+    pub fn is_last(&self) -> bool {
+        matches!(
+            self.action,
+            ExchangeAction::ReleaseSell { .. } | ExchangeAction::CompleteBuy { .. }
+        )
+    }
+}
+
 /// The most steps TICA sends for one trade: two.
 pub const MAX_STEPS: usize = 2;
 

@@ -16,7 +16,7 @@ use milk_core::codec::Decode;
 use milk_core::error::ExchangeError;
 use milk_core::exchange::curve::Side;
 use milk_core::exchange::desk::{self, Delivery, Escrow};
-use milk_core::exchange::{self, MarketEntry, Trade, driver};
+use milk_core::exchange::{self, MarketEntry, Trade, TradeStatus, driver};
 use milk_core::mempool::MempoolError;
 use milk_core::state::TxError;
 use milk_core::tx::ExchangeAction;
@@ -153,11 +153,12 @@ pub async fn drive_sell(
         let Some(next) = driver::next_for_sale(sale(), trade.as_ref(), escrow.as_ref()) else {
             return Ok(());
         };
-        let settled = matches!(next.action, ExchangeAction::SettleSell { .. });
+        let last = next.is_last();
         step(node, &next.chain, Action::Exchange(next.action)).await?;
-        if settled {
-            node.crash_point("sell:2");
+        if last {
+            return Ok(());
         }
+        node.crash_point("sell:2");
     }
     Err(DriveError::Store(format!(
         "sale {id} did not finish in two steps"
@@ -167,23 +168,34 @@ pub async fn drive_sell(
 /// Drives a buy whose MLK is locked on the center chain to its end, as [`drive_sell`] does.
 pub async fn drive_buy(node: &Arc<Node>, id: TxId) -> Result<(), DriveError> {
     let _claim = node.settling.claim(id).ok_or(DriveError::Busy)?;
+    let mut brand = None;
     for _ in 0..=driver::MAX_STEPS {
         let Some(trade) = trade_record(node, &id)? else {
             return Ok(());
         };
-        let chain = market_record(node, &trade.asset)?
-            .ok_or_else(|| DriveError::Store(format!("no market {}", trade.asset)))?
-            .chain;
+        if trade.status != TradeStatus::Pending {
+            return Ok(());
+        }
+        let chain = match brand.take() {
+            Some(chain) => chain,
+            None => {
+                market_record(node, &trade.asset)?
+                    .ok_or_else(|| DriveError::Store(format!("no market {}", trade.asset)))?
+                    .chain
+            }
+        };
         let delivery = delivery_record(node, &chain, &id)?;
         let next = driver::next_for_purchase(&id, Some(&trade), &chain, delivery.as_ref());
         let Some(next) = next else {
             return Ok(());
         };
-        let delivering = matches!(next.action, ExchangeAction::DeliverBuy { .. });
+        let last = next.is_last();
         step(node, &next.chain, Action::Exchange(next.action)).await?;
-        if delivering {
-            node.crash_point("buy:2");
+        if last {
+            return Ok(());
         }
+        node.crash_point("buy:2");
+        brand = Some(chain);
     }
     Err(DriveError::Store(format!(
         "purchase {id} did not finish in two steps"

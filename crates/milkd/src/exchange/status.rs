@@ -41,10 +41,8 @@ pub(crate) async fn trade_status(
 
 /// A trade the center chain records.
 pub(super) fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
-    let decimals = settlement::market_record(node, &t.asset)
-        .ok()
-        .flatten()
-        .map_or(0, |m| m.market.curve.decimals);
+    let market = settlement::market_record(node, &t.asset).ok().flatten();
+    let decimals = market.as_ref().map_or(0, |m| m.market.curve.decimals);
     let (mut status, code) = match &t.status {
         // A buy priced, its MLK in escrow, waiting for its delivery.
         TradeStatus::Pending => ("priced", None),
@@ -55,7 +53,7 @@ pub(super) fn trade_view(node: &Node, id: &TxId, t: &Trade) -> TradeView {
     // A sale is over only once its escrow is released (filled) or returned (refused):
     // until then a filled one is priced, a refused one still locked.
     if t.side == Side::Sell
-        && let Ok(Some(m)) = settlement::market_record(node, &t.asset)
+        && let Some(m) = &market
         && settlement::escrow_record(node, &m.chain, id)
             .ok()
             .flatten()
