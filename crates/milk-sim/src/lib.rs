@@ -18,6 +18,7 @@
 
 mod chain;
 mod model;
+pub mod replica;
 mod rng;
 mod world;
 
