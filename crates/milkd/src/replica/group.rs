@@ -141,8 +141,7 @@ async fn watch(raft: Raft, commands: SyncSender<Command>, shared: Arc<ChainShare
             }
         }
         if leads && !leading {
-            // Everything committed before this term is applied once this returns.
-            if raft.ensure_linearizable().await.is_ok() && send(&commands, Command::Lead).await {
+            if own_log_applied(&raft).await && send(&commands, Command::Lead).await {
                 tracing::info!(chain = %chain, "leading the chain");
                 leading = true;
             }
@@ -157,6 +156,26 @@ async fn watch(raft: Raft, commands: SyncSender<Command>, shared: Arc<ChainShare
             return;
         }
     }
+}
+
+/// Waits until everything in a new leader's log is applied, so that its first block follows
+/// it: what was committed before its term (`ensure_linearizable`), and, when it restarted
+/// without losing its term, the blocks it had proposed before, committed or not, which
+/// `ensure_linearizable` does not wait for (found by the simulator, `milk_sim::replica`,
+/// seed 3: the next block stood at a height already taken, and every replica halted).
+async fn own_log_applied(raft: &Raft) -> bool {
+    if raft.ensure_linearizable().await.is_err() {
+        return false;
+    }
+    let last = raft.metrics().borrow().last_log_index;
+    let Some(last) = last else {
+        return true;
+    };
+    let applied = raft.wait(Some(Duration::from_secs(30)));
+    applied
+        .applied_index_at_least(Some(last), "own log applied")
+        .await
+        .is_ok()
 }
 
 /// Whether this node would lead the chain: it holds a key of the producer set (any other
