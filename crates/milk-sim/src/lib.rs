@@ -46,3 +46,16 @@ pub fn run(config: Config) -> Result<Report, String> {
     world.replay().map_err(failed(config.ops))?;
     Ok(world.report.clone())
 }
+
+/// The runs a test is asked for: `(first seed, seeds, length)` from the environment's
+/// `<prefix>_SEED`, `<prefix>_SEEDS` and `<prefix>_<length name>`, each defaulting to the
+/// value given (the first seed to 1).
+pub fn runs_from_env(prefix: &str, seeds: u64, (name, length): (&str, u64)) -> (u64, u64, u64) {
+    let env = |suffix: &str, default: u64| {
+        std::env::var(format!("{prefix}_{suffix}"))
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (env("SEED", 1), env("SEEDS", seeds), env(name, length))
+}

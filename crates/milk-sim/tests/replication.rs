@@ -4,20 +4,9 @@
 //! `MILK_SIM_RAFT_SEED=<it> MILK_SIM_RAFT_SEEDS=1` replays it. The long run:
 //! `MILK_SIM_RAFT_SEEDS=200 cargo test --release -p milk-sim --test replication -- --nocapture`.
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn every_replica_holds_one_chain_through_crashes_losses_and_partitions() {
-    let (first, seeds, ticks) = (
-        env("MILK_SIM_RAFT_SEED", 1),
-        env("MILK_SIM_RAFT_SEEDS", 16),
-        env("MILK_SIM_RAFT_TICKS", 3_000),
-    );
+    let (first, seeds, ticks) = milk_sim::runs_from_env("MILK_SIM_RAFT", 16, ("TICKS", 3_000));
     let began = std::time::Instant::now();
     let mut total = milk_sim::replica::Report::default();
     for seed in first..first + seeds {

@@ -4,20 +4,9 @@
 //! MILK_SIM_SEEDS=1` replays it. The long run: `MILK_SIM_SEEDS=400 cargo test --release -p
 //! milk-sim -- --nocapture` (10⁶ operations).
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn every_seed_keeps_every_invariant_under_faults() {
-    let (first, seeds, ops) = (
-        env("MILK_SIM_SEED", 1),
-        env("MILK_SIM_SEEDS", 40),
-        env("MILK_SIM_OPS", 2_500),
-    );
+    let (first, seeds, ops) = milk_sim::runs_from_env("MILK_SIM", 40, ("OPS", 2_500));
     let began = std::time::Instant::now();
     let mut total = milk_sim::Report::default();
     for seed in first..first + seeds {
