@@ -950,10 +950,12 @@ fn a_node_joins_every_chain_and_another_leaves() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(support::next_sequence(&v, "center"), Some(sent + 1), "{v}");
     // A transaction waiting in the leader's pool (for the sequence number before it) is
-    // reported pending by every node, not unknown: the leader answers for its pool.
+    // reported pending by every node, not unknown: the leader answers for its pool. Its
+    // sequence is one past the next (`sent + 1`, read linearizably above): node 1's own
+    // view may lag a block behind.
     let tx = signed(&net.http(1), "center", &key, pay.clone()).unwrap();
     let waiting = Transaction {
-        sequence: tx.tx.sequence + 1,
+        sequence: sent + 2,
         ..tx.tx.clone()
     }
     .sign(&key);
