@@ -7,41 +7,20 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolValue;
 
-alloy::sol! {
-    /// MLK on the main chain (an ERC-20).
+// The bindings come from the ABI the contracts compile to, so they cannot drift from them.
+alloy::sol!(
+    /// MLK on the main chain (`contracts/src/MilkCoin.sol`, an ERC-20).
     #[sol(rpc)]
-    interface IMilkCoin {
-        function totalSupply() external view returns (uint256);
-        function balanceOf(address account) external view returns (uint256);
-        function decimals() external view returns (uint8);
-        function transfer(address to, uint256 amount) external returns (bool);
-        function approve(address spender, uint256 amount) external returns (bool);
-    }
+    IMilkCoin,
+    "../../contracts/build/MilkCoin.abi"
+);
 
+alloy::sol!(
     /// The vault (`contracts/src/MilkVault.sol`).
     #[sol(rpc)]
-    interface IMilkVault {
-        function roots(uint64 batch) external view returns (bytes32);
-        function released(bytes32 withdrawal) external view returns (bool);
-        function batchDigest(uint64 batch, bytes32 root) external view returns (bytes32);
-        function leaf(bytes32 withdrawal, address to, uint256 amount) external pure returns (bytes32);
-        function postBatch(uint64 batch, bytes32 root, bytes calldata signature) external;
-        function release(uint64 batch, bytes32 withdrawal, address to, uint256 amount, bytes32[] calldata proof) external;
-        function deposit(uint256 amount, bytes32 milkAddress) external;
-
-        event BatchPosted(uint64 indexed batch, bytes32 root);
-        event Released(bytes32 indexed withdrawal, address indexed to, uint256 amount);
-        event Deposited(address indexed from, bytes32 indexed milkAddress, uint256 amount);
-
-        error BadSignature();
-        error BatchPostedAlready();
-        error UnknownBatch();
-        error ReleasedAlready();
-        error BadProof();
-        error ZeroAmount();
-        error NoMilkAddress();
-    }
-}
+    IMilkVault,
+    "../../contracts/build/MilkVault.abi"
+);
 
 /// The coin's compiled code, hex.
 pub const COIN_BIN: &str = include_str!("../../../contracts/build/MilkCoin.bin");
