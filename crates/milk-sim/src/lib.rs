@@ -15,6 +15,10 @@
 //! legs or neither for each (the chains agree on every trade, nothing left in escrow), every
 //! filled trade priced within its market's bounds, and both chains replay from genesis to
 //! exactly the state in memory.
+//!
+//! `replica` runs the center chain replicated on three or five openraft nodes, through
+//! crashes, partitions and a lossy network, on the same terms: a seed, simulated time, the
+//! invariants checked throughout, exact replay.
 
 mod chain;
 mod model;
