@@ -267,17 +267,21 @@ impl Cluster {
 
     /// Stops node `id` at once, as a kill does: what its disk holds stays.
     async fn crash(&mut self, id: u64) {
-        let Some(node) = self.nodes.get_mut(&id) else {
-            return;
-        };
-        let Some((raft, proposer)) = node.up.take() else {
-            return;
+        if self.halt(id).await {
+            self.report.crashes += 1;
+            self.world.checks.note(&[11, id]);
+        }
+    }
+
+    /// Stops node `id` if it is up; whether it was.
+    async fn halt(&mut self, id: u64) -> bool {
+        let Some((raft, proposer)) = self.nodes.get_mut(&id).and_then(|n| n.up.take()) else {
+            return false;
         };
         proposer.abort();
         self.world.net.down(id);
         let _ = raft.shutdown().await;
-        self.report.crashes += 1;
-        self.world.checks.note(&[11, id]);
+        true
     }
 
     fn ids(&self, up: bool) -> Vec<u64> {
@@ -424,7 +428,7 @@ impl Cluster {
 
     async fn stop(&mut self) {
         for id in self.ids(true) {
-            self.crash(id).await;
+            self.halt(id).await;
         }
     }
 
@@ -456,9 +460,7 @@ pub fn run(seed: u64, ticks: u64) -> Result<Report, String> {
     rt.block_on(async {
         let mut cluster = Cluster::new(seed).map_err(failed)?;
         let ran = cluster.run(ticks).await;
-        let crashes = cluster.report.crashes;
         cluster.stop().await;
-        cluster.report.crashes = crashes;
         ran.map_err(failed)?;
         Ok(cluster.report())
     })
