@@ -19,7 +19,7 @@ pub struct ChecksState {
     pub broken: Option<String>,
     /// Every event of the run, folded.
     pub digest: u64,
-    /// Blocks applied (by every replica), and snapshots installed.
+    /// Blocks applied, by every replica together.
     pub applied: u64,
     /// Snapshots installed.
     pub installed: u64,

@@ -28,13 +28,13 @@ const BLOCK: Duration = Duration::from_millis(50);
 pub struct Report {
     /// Nodes in the cluster.
     pub nodes: u64,
-    /// Transfers the leaders offered for blocks, and blocks acknowledged as committed.
+    /// Transfers the customers offered the leaders for blocks.
     pub transfers: u64,
     /// Blocks acknowledged as committed.
     pub acked: u64,
     /// Blocks applied, by all replicas together.
     pub applied: u64,
-    /// Node crashes, partitions, changes of weather.
+    /// Node crashes the seed injected.
     pub crashes: u64,
     /// Partitions made.
     pub partitions: u64,

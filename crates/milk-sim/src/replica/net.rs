@@ -35,7 +35,7 @@ pub struct NetState {
     /// What the network does now.
     pub weather: Weather,
     rng: Rng,
-    /// Messages sent, and lost.
+    /// Messages and answers sent.
     pub sent: u64,
     /// Messages (or answers) lost.
     pub lost: u64,
