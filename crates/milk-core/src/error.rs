@@ -4,6 +4,7 @@
 pub use crate::alliance::error::AllianceError;
 pub use crate::anchor::error::AnchorError;
 pub use crate::brand::error::BrandError;
+pub use crate::bridge::error::BridgeError;
 pub use crate::exchange::error::ExchangeError;
 pub use crate::ledger::error::LedgerError;
 pub use crate::membership::error::MembershipError;
@@ -38,6 +39,9 @@ pub enum TxError {
     /// The producer set's rules.
     #[error(transparent)]
     Producers(#[from] ProducersError),
+    /// The bridge's rules.
+    #[error(transparent)]
+    Bridge(#[from] BridgeError),
 }
 
 impl TxError {
@@ -52,6 +56,7 @@ impl TxError {
             TxError::Membership(e) => e.code(),
             TxError::Tokenomics(e) => e.code(),
             TxError::Producers(e) => e.code(),
+            TxError::Bridge(e) => e.code(),
         }
     }
 }

@@ -6,6 +6,7 @@
 use crate::alliance::{Alliance, Application, Member};
 use crate::block::{Block, BlockHeader};
 use crate::brand::BrandPolicy;
+use crate::bridge::{Bridge, BridgeConfig, BridgePolicy};
 use crate::exchange::curve::Curve;
 use crate::exchange::{Exchange, ExchangeConfig, Market, MarketEntry, MarketSpec};
 use crate::keys::{Keypair, Signature};
@@ -197,6 +198,10 @@ pub struct Genesis {
     /// and classes for the circulating supply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<AccountRole>,
+    /// The bridge to the main chain, where exchanges trade MLK: the coin that crosses, the
+    /// withdrawal policy; absent: no bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<BridgeConfig>,
     /// The chains, center first.
     pub chains: Vec<ChainSpec>,
 }
@@ -378,6 +383,10 @@ impl Genesis {
                     .filter(|c| c.created_ms.is_none())
                     .flat_map(|c| c.assets.iter().map(|a| a.symbol))
                     .collect();
+                let state = match &self.bridge {
+                    Some(config) => state.with_bridge(Bridge::new(config.clone())),
+                    None => state,
+                };
                 state
                     .with_operator(self.operator)
                     .with_alliance(self.alliance(), symbols)
@@ -580,8 +589,23 @@ impl Genesis {
             membership: Some(demo_membership(lzm)),
             roles: demo_roles(operator, mlk, lzm),
             exchange: Some(demo_exchange(mlk, operator)),
+            bridge: Some(demo_bridge(mlk)),
             chains,
         }
+    }
+}
+
+/// The demo's bridge: a withdrawal costs 1 MLK, is at least 10 MLK and at most 5,000 MLK a
+/// day per account; TICA moved the whole main-chain supply into the vault.
+fn demo_bridge(mlk: Symbol) -> BridgeConfig {
+    BridgeConfig {
+        asset: mlk,
+        policy: BridgePolicy {
+            fee: whole(1, MLK_DECIMALS),
+            minimum: whole(10, MLK_DECIMALS),
+            daily_limit: whole(5_000, MLK_DECIMALS),
+        },
+        main_float: Amount::ZERO,
     }
 }
 

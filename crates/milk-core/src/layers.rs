@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Each domain's folder, and the chain-state fields (and accessors) that hold its state.
-const DOMAINS: [(&str, &[&str]); 8] = [
+const DOMAINS: [(&str, &[&str]); 9] = [
     ("token", &[]),
     ("brand", &["brand"]),
     ("alliance", &["alliance"]),
@@ -14,6 +14,7 @@ const DOMAINS: [(&str, &[&str]); 8] = [
     ("membership", &["membership"]),
     ("tokenomics", &["tokenomics", "roles"]),
     ("producers", &["producers"]),
+    ("bridge", &["bridge"]),
 ];
 
 /// The core: primitives, the ledger, and the envelope (transactions, blocks, the pool).

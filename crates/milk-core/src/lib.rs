@@ -13,6 +13,7 @@ pub mod amount;
 pub mod anchor;
 pub mod block;
 pub mod brand;
+pub mod bridge;
 pub mod chain;
 pub mod codec;
 pub mod envelope;

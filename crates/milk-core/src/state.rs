@@ -11,6 +11,7 @@
 use crate::alliance::{Alliance, AllianceWrite, Applied, Exited};
 use crate::anchor::Anchors;
 use crate::brand::{BrandPolicy, BrandState, BrandWrite};
+use crate::bridge::{Bridge, BridgeWrite};
 use crate::error::LedgerError;
 pub use crate::error::TxError;
 use crate::exchange::desk::{Desk, DeskWrite};
@@ -42,7 +43,7 @@ pub mod record {
 }
 
 /// Every namespace byte, by owner: the ledger's, then each domain's.
-pub const NAMESPACES: [(&str, &[u8]); 10] = [
+pub const NAMESPACES: [(&str, &[u8]); 11] = [
     ("ledger", crate::ledger::record::NAMESPACES),
     ("brand", crate::brand::record::NAMESPACES),
     ("anchor", crate::anchor::record::NAMESPACES),
@@ -56,6 +57,7 @@ pub const NAMESPACES: [(&str, &[u8]); 10] = [
         "exchange settlements",
         crate::exchange::settlement::NAMESPACES,
     ),
+    ("bridge", crate::bridge::record::NAMESPACES),
 ];
 const _: () = {
     let mut lists: [&[u8]; NAMESPACES.len()] = [&[]; NAMESPACES.len()];
@@ -94,6 +96,7 @@ pub(crate) struct Change {
     pub(crate) alliance: Option<AllianceWrite>,
     pub(crate) anchor: Option<(ChainId, u64, Hash)>,
     pub(crate) producers: Option<Vec<Address>>,
+    pub(crate) bridge: Vec<BridgeWrite>,
     pub(crate) events: Vec<Event>,
 }
 
@@ -119,6 +122,8 @@ pub struct ChainState {
     pub(crate) roles: Vec<AccountRole>,
     // Who may sign the next block (every chain).
     pub(crate) producers: Producers,
+    // On the center chain: the bridge to the main chain, if the network has one.
+    pub(crate) bridge: Option<Bridge>,
     // Whom each transaction applied since the last delta concerned.
     effects: Vec<TxEffects>,
     // The refused steps of settlement batches (every chain).
@@ -141,6 +146,7 @@ impl ChainState {
             tokenomics: None,
             roles: Vec::new(),
             producers: Producers::default(),
+            bridge: None,
             effects: Vec::new(),
             settlements: Settlements::default(),
         }
@@ -215,6 +221,17 @@ impl ChainState {
     pub fn with_producers(mut self, producers: Producers) -> ChainState {
         self.producers = producers;
         self
+    }
+
+    /// Runs the bridge to the main chain here (the center chain).
+    pub fn with_bridge(mut self, bridge: Bridge) -> ChainState {
+        self.bridge = Some(bridge);
+        self
+    }
+
+    /// The bridge to the main chain, on the center chain of a network with one.
+    pub fn bridge(&self) -> Option<&Bridge> {
+        self.bridge.as_ref()
     }
 
     /// Who may sign the next block.
@@ -369,6 +386,7 @@ impl ChainState {
             Action::Membership(a) => self.check_membership(tx, a, now_ms)?,
             Action::Tokenomics(a) => self.check_tokenomics(tx, a, now_ms)?,
             Action::Producers(a) => self.check_producers(tx, a)?,
+            Action::Bridge(a) => self.check_bridge(tx, a, now_ms)?,
         };
         for event in std::mem::take(&mut change.events) {
             match event {
@@ -411,6 +429,10 @@ impl ChainState {
             (
                 "the alliance",
                 change.alliance.is_some() && self.alliance.is_none(),
+            ),
+            (
+                "the bridge",
+                !change.bridge.is_empty() && self.bridge.is_none(),
             ),
         ];
         match absent.into_iter().find(|(_, missing)| *missing) {
@@ -459,6 +481,9 @@ impl ChainState {
         if let Some(set) = change.producers {
             self.producers.write(set);
         }
+        for w in change.bridge {
+            self.bridge.as_mut().expect(missing).write(w);
+        }
     }
 
     /// Credits a genesis allocation, creating supply. Only for building genesis.
@@ -496,6 +521,9 @@ impl ChainState {
         if let Some(t) = &mut self.tokenomics {
             out.push(t);
         }
+        if let Some(b) = &mut self.bridge {
+            out.push(b);
+        }
         out
     }
 
@@ -519,6 +547,9 @@ impl ChainState {
         }
         if let Some(t) = &self.tokenomics {
             out.push(t);
+        }
+        if let Some(b) = &self.bridge {
+            out.push(b);
         }
         out
     }

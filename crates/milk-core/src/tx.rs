@@ -4,6 +4,7 @@ use crate::Symbol;
 pub use crate::alliance::action::AllianceAction;
 pub use crate::anchor::action::AnchorAction;
 pub use crate::brand::action::BrandAction;
+pub use crate::bridge::action::BridgeAction;
 pub use crate::codec::MAX_MEMO_BYTES;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 pub use crate::exchange::action::OrderSize;
@@ -52,10 +53,12 @@ pub enum Action {
     Tokenomics(TokenomicsAction),
     /// Who may sign the chain's blocks.
     Producers(ProducersAction),
+    /// The bridge to the main chain.
+    Bridge(BridgeAction),
 }
 
 /// Every domain's tags, which must never overlap.
-const ACTION_TAGS: [&[u8]; 8] = [
+const ACTION_TAGS: [&[u8]; 9] = [
     TokenAction::TAGS,
     BrandAction::TAGS,
     AllianceAction::TAGS,
@@ -64,6 +67,7 @@ const ACTION_TAGS: [&[u8]; 8] = [
     MembershipAction::TAGS,
     TokenomicsAction::TAGS,
     ProducersAction::TAGS,
+    BridgeAction::TAGS,
 ];
 const _: () = assert!(
     crate::codec::disjoint(&ACTION_TAGS),
@@ -91,6 +95,7 @@ impl Action {
             Action::Exchange(a) => a.kind(),
             Action::Membership(_) | Action::Tokenomics(_) => "membership",
             Action::Producers(_) => "producers",
+            Action::Bridge(a) => a.kind(),
         }
     }
 
@@ -183,6 +188,7 @@ impl Encode for Action {
             Action::Membership(a) => a.encode_into(w),
             Action::Tokenomics(a) => a.encode_into(w),
             Action::Producers(a) => a.encode_into(w),
+            Action::Bridge(a) => a.encode_into(w),
         }
     }
 }
@@ -207,6 +213,8 @@ impl Decode for Action {
             Action::Tokenomics(TokenomicsAction::decode_fields(tag, r)?)
         } else if has(ProducersAction::TAGS) {
             Action::Producers(ProducersAction::decode_fields(tag, r)?)
+        } else if has(BridgeAction::TAGS) {
+            Action::Bridge(BridgeAction::decode_fields(tag, r)?)
         } else {
             return Err(DecodeError::UnknownTag {
                 what: "action",
@@ -233,7 +241,8 @@ action_from!(
     Exchange(ExchangeAction),
     Membership(MembershipAction),
     Tokenomics(TokenomicsAction),
-    Producers(ProducersAction)
+    Producers(ProducersAction),
+    Bridge(BridgeAction)
 );
 
 #[cfg(test)]

@@ -97,6 +97,7 @@ fn genesis() -> Genesis {
         exchange: None,
         membership: None,
         roles: Vec::new(),
+        bridge: None,
         chains: vec![center, brand],
     };
     // A second, fixed-supply asset lives on the same chain here, to test both kinds at once.
@@ -375,6 +376,7 @@ impl Model {
             // within a run, so there is never anything to sweep. This genesis has no
             // exchange (tests/exchange.rs covers it).
             Action::Anchor(AnchorAction::Anchor { .. })
+            | Action::Bridge(_)
             | Action::Brand(BrandAction::Expire { .. })
             | Action::Alliance(AllianceAction::Apply { .. })
             | Action::Alliance(AllianceAction::Approve { .. })

@@ -1,0 +1,356 @@
+//! The bridge's records: withdrawals, batches and deposits by key, each account's daily
+//! total, and the policy once TICA changed it.
+
+use super::{Batch, Bridge, BridgePolicy, Deposit, DepositKey, DepositStatus, Withdrawal};
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::ledger::DomainRecords;
+use crate::{Address, Amount};
+
+/// The bridge's record namespaces (center chain).
+pub mod record {
+    use super::DepositKey;
+
+    /// `WITHDRAWAL ‖ number (u64)` → the withdrawal.
+    pub const WITHDRAWAL: u8 = 64;
+    /// `BATCH ‖ number (u64)` → the batch.
+    pub const BATCH: u8 = 65;
+    /// `DEPOSIT ‖ main-chain tx (32) ‖ log index (u64)` → the deposit.
+    pub const DEPOSIT: u8 = 66;
+    /// `DAILY ‖ account (32)` → the UTC day (u64) and what the account withdrew on it.
+    pub const DAILY: u8 = 67;
+    /// `POLICY` → the policy TICA set last.
+    pub const POLICY: u8 = 68;
+    /// The bridge's namespaces.
+    pub const NAMESPACES: &[u8] = &[WITHDRAWAL, BATCH, DEPOSIT, DAILY, POLICY];
+
+    /// A numbered record's key.
+    pub fn numbered(ns: u8, number: u64) -> Vec<u8> {
+        let mut k = vec![ns];
+        k.extend_from_slice(&number.to_be_bytes());
+        k
+    }
+
+    /// A deposit's key.
+    pub fn deposit(key: &DepositKey) -> Vec<u8> {
+        let mut k = vec![DEPOSIT];
+        k.extend_from_slice(&key.tx.0);
+        k.extend_from_slice(&key.log_index.to_be_bytes());
+        k
+    }
+}
+
+/// A record a block changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Touched {
+    Withdrawal(u64),
+    Batch(u64),
+    Deposit(DepositKey),
+    Daily(Address),
+    Policy,
+}
+
+impl Encode for BridgePolicy {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.fee).put(&self.minimum).put(&self.daily_limit);
+    }
+}
+
+impl Decode for BridgePolicy {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(BridgePolicy {
+            fee: r.get()?,
+            minimum: r.get()?,
+            daily_limit: r.get()?,
+        })
+    }
+}
+
+fn put_option_u64(w: &mut Writer, v: Option<u64>) {
+    match v {
+        Some(v) => w.u8(1).u64(v),
+        None => w.u8(0),
+    };
+}
+
+fn get_option<T>(
+    r: &mut Reader<'_>,
+    get: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => get(r).map(Some),
+        tag => Err(DecodeError::UnknownTag {
+            what: "option",
+            tag,
+        }),
+    }
+}
+
+impl Encode for Withdrawal {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.id).fixed(self.account.as_bytes()).put(&self.to);
+        w.put(&self.amount)
+            .put(&self.fee)
+            .u64(self.at_ms)
+            .u8(u8::from(self.refund));
+        put_option_u64(w, self.batch);
+        match &self.released {
+            Some(h) => w.u8(1).put(h),
+            None => w.u8(0),
+        };
+    }
+}
+
+impl Decode for Withdrawal {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Withdrawal {
+            id: r.get()?,
+            account: Address::from_stored(r.array()?),
+            to: r.get()?,
+            amount: r.get()?,
+            fee: r.get()?,
+            at_ms: r.u64()?,
+            refund: r.u8()? == 1,
+            batch: get_option(r, |r| r.u64())?,
+            released: get_option(r, |r| r.get())?,
+        })
+    }
+}
+
+impl Encode for Batch {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.first)
+            .u32(self.count)
+            .put(&self.root)
+            .u64(self.at_ms);
+    }
+}
+
+impl Decode for Batch {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Batch {
+            first: r.u64()?,
+            count: r.u32()?,
+            root: r.get()?,
+            at_ms: r.u64()?,
+        })
+    }
+}
+
+impl Encode for Deposit {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.from)
+            .put(&self.milk)
+            .put(&self.amount)
+            .u64(self.block)
+            .u64(self.at_ms);
+        match self.status {
+            DepositStatus::Credited => w.u8(0),
+            DepositStatus::Held => w.u8(1),
+            DepositStatus::Refunded { withdrawal } => w.u8(2).u64(withdrawal),
+        };
+    }
+}
+
+impl Decode for Deposit {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Deposit {
+            from: r.get()?,
+            milk: r.get()?,
+            amount: r.get()?,
+            block: r.u64()?,
+            at_ms: r.u64()?,
+            status: match r.u8()? {
+                0 => DepositStatus::Credited,
+                1 => DepositStatus::Held,
+                2 => DepositStatus::Refunded {
+                    withdrawal: r.u64()?,
+                },
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "deposit status",
+                        tag,
+                    });
+                }
+            },
+        })
+    }
+}
+
+impl Bridge {
+    fn record(&self, t: Touched) -> (Vec<u8>, Option<Vec<u8>>) {
+        match t {
+            Touched::Withdrawal(n) => (
+                record::numbered(record::WITHDRAWAL, n),
+                self.withdrawals.get(&n).map(Encode::to_bytes),
+            ),
+            Touched::Batch(n) => (
+                record::numbered(record::BATCH, n),
+                self.batches.get(&n).map(Encode::to_bytes),
+            ),
+            Touched::Deposit(k) => (
+                record::deposit(&k),
+                self.deposits.get(&k).map(Encode::to_bytes),
+            ),
+            Touched::Daily(a) => {
+                let mut k = vec![record::DAILY];
+                k.extend_from_slice(a.as_bytes());
+                let value = self.daily.get(&a).map(|(day, used)| {
+                    let mut w = Writer::default();
+                    w.u64(*day).put(used);
+                    w.into_bytes()
+                });
+                (k, value)
+            }
+            Touched::Policy => (vec![record::POLICY], Some(self.policy.to_bytes())),
+        }
+    }
+
+    fn every_touched(&self) -> Vec<Touched> {
+        let mut all: Vec<Touched> = (self.withdrawals.keys().map(|n| Touched::Withdrawal(*n)))
+            .chain(self.batches.keys().map(|n| Touched::Batch(*n)))
+            .chain(self.deposits.keys().map(|k| Touched::Deposit(*k)))
+            .chain(self.daily.keys().map(|a| Touched::Daily(*a)))
+            .collect();
+        if self.policy != self.config.policy {
+            all.push(Touched::Policy);
+        }
+        all
+    }
+
+    fn restore_one(&mut self, key: &[u8], value: &[u8]) -> Result<(), DecodeError> {
+        let (ns, rest) = key.split_first().ok_or(DecodeError::Invalid {
+            what: "bridge record",
+            reason: "empty key".into(),
+        })?;
+        let number = || Reader::new(rest).get::<u64>();
+        match *ns {
+            record::WITHDRAWAL => {
+                let w = Withdrawal::from_bytes(value)?;
+                self.out_total += w.amount.units();
+                self.withdrawals.insert(number()?, w);
+            }
+            record::BATCH => {
+                self.batches.insert(number()?, Batch::from_bytes(value)?);
+            }
+            record::DEPOSIT => {
+                let mut r = Reader::new(rest);
+                let key = DepositKey {
+                    tx: r.get()?,
+                    log_index: r.u64()?,
+                };
+                let d = Deposit::from_bytes(value)?;
+                self.in_total += d.amount.units();
+                self.deposits.insert(key, d);
+            }
+            record::DAILY => {
+                let account = Address::from_stored(Reader::new(rest).array()?);
+                let mut r = Reader::new(value);
+                let day = r.u64()?;
+                let used: Amount = r.get()?;
+                self.daily.insert(account, (day, used));
+            }
+            _ => self.policy = BridgePolicy::from_bytes(value)?,
+        }
+        Ok(())
+    }
+}
+
+impl DomainRecords for Bridge {
+    fn namespaces(&self) -> &'static [u8] {
+        record::NAMESPACES
+    }
+
+    fn take_records(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let touched = std::mem::take(&mut self.touched);
+        touched.into_iter().map(|t| self.record(t)).collect()
+    }
+
+    fn records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let all = self.every_touched().into_iter().map(|t| self.record(t));
+        all.filter_map(|(k, v)| Some((k, v?))).collect()
+    }
+
+    fn restore(&mut self, key: &[u8], value: &[u8]) -> bool {
+        self.restore_one(key, value).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Hash;
+    use crate::bridge::{BridgeConfig, BridgeWrite, MainAddress};
+
+    fn bridge() -> Bridge {
+        Bridge::new(BridgeConfig {
+            asset: "MLK".parse().unwrap(),
+            policy: BridgePolicy {
+                fee: Amount::new(5),
+                minimum: Amount::new(10),
+                daily_limit: Amount::new(1_000),
+            },
+            main_float: Amount::ZERO,
+        })
+    }
+
+    #[test]
+    fn every_record_restores_to_the_same_state() {
+        let mut b = bridge();
+        let to: MainAddress = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+            .parse()
+            .unwrap();
+        let account = crate::Keypair::from_label("alice").address();
+        let w = Withdrawal {
+            id: Hash([7; 32]),
+            account,
+            to,
+            amount: Amount::new(100),
+            fee: Amount::new(5),
+            at_ms: 9,
+            refund: false,
+            batch: Some(0),
+            released: Some(Hash([8; 32])),
+        };
+        b.write(BridgeWrite::Withdrawal(0, w));
+        let root = Hash(b.tree_of(0, 1).unwrap().root());
+        b.write(BridgeWrite::Batch(
+            0,
+            Batch {
+                first: 0,
+                count: 1,
+                root,
+                at_ms: 9,
+            },
+        ));
+        let key = DepositKey {
+            tx: Hash([1; 32]),
+            log_index: 3,
+        };
+        let deposit = Deposit {
+            from: to,
+            milk: Hash([2; 32]),
+            amount: Amount::new(40),
+            block: 12,
+            at_ms: 10,
+            status: DepositStatus::Refunded { withdrawal: 0 },
+        };
+        b.write(BridgeWrite::Deposit(key, deposit));
+        b.write(BridgeWrite::Daily(account, 1, Amount::new(100)));
+        let mut p = b.policy().clone();
+        p.fee = Amount::new(6);
+        b.write(BridgeWrite::Policy(p));
+        let records = b.records();
+        assert_eq!(records.len(), 5);
+        let mut back = bridge();
+        for (k, v) in &records {
+            assert!(back.restore(k, v), "record {} restores", hex::encode(k));
+        }
+        assert_eq!(back.records(), records);
+        assert_eq!(
+            (back.out_total(), back.in_total()),
+            (Amount::new(100), Amount::new(40))
+        );
+        assert!(!back.restore(&[record::WITHDRAWAL, 0], &[1, 2]));
+    }
+}
