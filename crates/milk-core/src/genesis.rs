@@ -289,7 +289,19 @@ impl Genesis {
             }
             self.initial_state(chain)?;
         }
+        self.validate_bridge()?;
         self.validate_exchange()
+    }
+
+    /// The bridge's coin is a center-chain asset and its policy is consistent.
+    fn validate_bridge(&self) -> Result<(), String> {
+        let Some(b) = &self.bridge else {
+            return Ok(());
+        };
+        if !self.center().assets.iter().any(|a| a.symbol == b.asset) {
+            return Err(format!("the bridge's asset {} is not on the center chain", b.asset));
+        }
+        crate::bridge::rules::check_policy(&b.policy).map_err(|e| format!("bridge policy: {e}"))
     }
 
     /// The center chain's spec.

@@ -23,7 +23,7 @@ pub(crate) mod rules;
 pub mod tree;
 
 pub use main_address::MainAddress;
-pub use records::record;
+pub use records::{Totals, record};
 
 use crate::ledger::DAY_MS;
 use crate::{Address, Amount, Hash, Symbol};
@@ -268,9 +268,23 @@ impl Bridge {
         tree::Tree::new(leaves?)
     }
 
+    /// Where the queue stands and what crossed.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            next_withdrawal: self.next_withdrawal(),
+            first_unsealed: self.first_unsealed(),
+            next_batch: self.next_batch(),
+            out_total: self.out_total(),
+            in_total: self.in_total(),
+        }
+    }
+
     /// Writes a checked change.
     pub(crate) fn write(&mut self, w: BridgeWrite) {
         use records::Touched;
+        if !matches!(w, BridgeWrite::Daily(..) | BridgeWrite::Policy(_)) {
+            self.touched.insert(Touched::Totals);
+        }
         match w {
             BridgeWrite::Withdrawal(n, wd) => {
                 if self.withdrawals.insert(n, wd.clone()).is_none() {

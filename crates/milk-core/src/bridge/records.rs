@@ -20,8 +20,11 @@ pub mod record {
     pub const DAILY: u8 = 67;
     /// `POLICY` → the policy TICA set last.
     pub const POLICY: u8 = 68;
+    /// `TOTALS` → the queue's and the totals' state ([`super::Totals`]), so a reader finds
+    /// the next withdrawal without scanning them.
+    pub const TOTALS: u8 = 69;
     /// The bridge's namespaces.
-    pub const NAMESPACES: &[u8] = &[WITHDRAWAL, BATCH, DEPOSIT, DAILY, POLICY];
+    pub const NAMESPACES: &[u8] = &[WITHDRAWAL, BATCH, DEPOSIT, DAILY, POLICY, TOTALS];
 
     /// A numbered record's key.
     pub fn numbered(ns: u8, number: u64) -> Vec<u8> {
@@ -47,6 +50,41 @@ pub(super) enum Touched {
     Deposit(DepositKey),
     Daily(Address),
     Policy,
+    Totals,
+}
+
+/// Where the queue stands and what crossed, as one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    /// The number the next withdrawal takes.
+    pub next_withdrawal: u64,
+    /// The first withdrawal no batch sealed.
+    pub first_unsealed: u64,
+    /// The number the next batch takes.
+    pub next_batch: u64,
+    /// MLK that left (withdrawals and refunds), base units.
+    pub out_total: Amount,
+    /// Deposits recorded, base units.
+    pub in_total: Amount,
+}
+
+impl Encode for Totals {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.next_withdrawal).u64(self.first_unsealed).u64(self.next_batch);
+        w.put(&self.out_total).put(&self.in_total);
+    }
+}
+
+impl Decode for Totals {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Totals {
+            next_withdrawal: r.u64()?,
+            first_unsealed: r.u64()?,
+            next_batch: r.u64()?,
+            out_total: r.get()?,
+            in_total: r.get()?,
+        })
+    }
 }
 
 impl Encode for BridgePolicy {
@@ -203,6 +241,7 @@ impl Bridge {
                 (k, value)
             }
             Touched::Policy => (vec![record::POLICY], Some(self.policy.to_bytes())),
+            Touched::Totals => (vec![record::TOTALS], Some(self.totals().to_bytes())),
         }
     }
 
@@ -214,6 +253,9 @@ impl Bridge {
             .collect();
         if self.policy != self.config.policy {
             all.push(Touched::Policy);
+        }
+        if !(self.withdrawals.is_empty() && self.deposits.is_empty()) {
+            all.push(Touched::Totals);
         }
         all
     }
@@ -250,7 +292,9 @@ impl Bridge {
                 let used: Amount = r.get()?;
                 self.daily.insert(account, (day, used));
             }
-            _ => self.policy = BridgePolicy::from_bytes(value)?,
+            record::POLICY => self.policy = BridgePolicy::from_bytes(value)?,
+            // Derived from the others, which are restored already or will be.
+            _ => drop(Totals::from_bytes(value)?),
         }
         Ok(())
     }
@@ -341,7 +385,7 @@ mod tests {
         p.fee = Amount::new(6);
         b.write(BridgeWrite::Policy(p));
         let records = b.records();
-        assert_eq!(records.len(), 5);
+        assert_eq!(records.len(), 6);
         let mut back = bridge();
         for (k, v) in &records {
             assert!(back.restore(k, v), "record {} restores", hex::encode(k));
