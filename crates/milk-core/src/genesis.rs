@@ -299,7 +299,10 @@ impl Genesis {
             return Ok(());
         };
         if !self.center().assets.iter().any(|a| a.symbol == b.asset) {
-            return Err(format!("the bridge's asset {} is not on the center chain", b.asset));
+            return Err(format!(
+                "the bridge's asset {} is not on the center chain",
+                b.asset
+            ));
         }
         crate::bridge::rules::check_policy(&b.policy).map_err(|e| format!("bridge policy: {e}"))
     }

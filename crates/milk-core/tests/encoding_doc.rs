@@ -156,7 +156,9 @@ fn the_tag_table_and_the_limits_are_the_codes() {
         (
             "withdraw (to the main chain)",
             Action::Bridge(milk_core::tx::BridgeAction::Withdraw {
-                to: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".parse().unwrap(),
+                to: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+                    .parse()
+                    .unwrap(),
                 amount,
                 max_fee: amount,
             }),

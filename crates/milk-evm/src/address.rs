@@ -2,8 +2,8 @@
 //! which checks the EIP-55 checksum customers type) and alloy's.
 
 use alloy::primitives::Address;
-pub use milk_core::bridge::main_address::AddressError;
 use milk_core::bridge::MainAddress;
+pub use milk_core::bridge::main_address::AddressError;
 
 /// Parses a main-chain address as a customer types it, its checksum required.
 pub fn parse(text: &str) -> Result<Address, AddressError> {

@@ -12,6 +12,8 @@ pub mod address;
 pub mod batch;
 pub mod chain;
 pub mod contracts;
+pub mod devnet;
 pub mod merkle;
+pub mod vault;
 
 pub use alloy::primitives::{Address, B256, U256};

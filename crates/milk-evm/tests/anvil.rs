@@ -14,39 +14,16 @@ use alloy::signers::local::PrivateKeySigner;
 use milk_evm::contracts::IMilkVault::IMilkVaultErrors;
 use milk_evm::contracts::{self, IMilkCoin, IMilkVault};
 use milk_evm::{Address, B256, U256, batch, chain, merkle};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The tools' directory, once `contracts/build.sh --check` has passed.
-fn tools() -> PathBuf {
-    static CHECKED: OnceLock<()> = OnceLock::new();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    CHECKED.get_or_init(|| {
-        let status = Command::new("bash")
-            .arg(root.join("contracts/build.sh"))
-            .arg("--check")
-            .status()
-            .expect("bash runs");
-        assert!(
-            status.success(),
-            "contracts/build.sh --check failed: npm could not install solc and Anvil, or the \
-             committed bytecode is not what contracts/src compiles to"
-        );
-    });
-    root.join("target/evm-tools/node_modules/.bin")
-}
+use milk_evm::devnet::tools;
 
 #[test]
 fn the_committed_bytecode_is_what_the_source_compiles_to() {
     assert!(tools().join("anvil").exists());
 }
 
-/// MLK's whole supply, in base units (8 decimals).
-fn supply() -> U256 {
-    U256::from(1_300_000_000_u64) * U256::from(100_000_000_u64)
-}
+use milk_evm::devnet::supply;
 
 /// A main chain with MLK and the vault deployed by TICA, the supply in the vault.
 struct MainChain {
@@ -66,22 +43,9 @@ impl MainChain {
         let tica: PrivateKeySigner = anvil.keys()[0].clone().into();
         let customer: PrivateKeySigner = anvil.keys()[1].clone().into();
         let bridge = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x42)).unwrap();
-        let operator = chain::connect(anvil.endpoint_url(), tica.clone());
-        let coin_code = contracts::coin_creation(tica.address(), supply());
-        let coin = contracts::deploy(&operator, coin_code).await.unwrap();
-        let vault_code = contracts::vault_creation(coin, bridge.address());
-        let vault = contracts::deploy(&operator, vault_code).await.unwrap();
-        let coin_contract = IMilkCoin::new(coin, &operator);
-        assert!(
-            mined(
-                coin_contract
-                    .transfer(vault, supply())
-                    .send()
-                    .await
-                    .unwrap()
-            )
-            .await
-        );
+        let deployed =
+            milk_evm::devnet::deploy(anvil.endpoint_url(), tica.clone(), bridge.address());
+        let milk_evm::devnet::Deployed { coin, vault } = deployed.await.unwrap();
         MainChain {
             anvil,
             tica,

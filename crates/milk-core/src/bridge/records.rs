@@ -70,7 +70,9 @@ pub struct Totals {
 
 impl Encode for Totals {
     fn encode(&self, w: &mut Writer) {
-        w.u64(self.next_withdrawal).u64(self.first_unsealed).u64(self.next_batch);
+        w.u64(self.next_withdrawal)
+            .u64(self.first_unsealed)
+            .u64(self.next_batch);
         w.put(&self.out_total).put(&self.in_total);
     }
 }

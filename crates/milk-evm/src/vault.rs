@@ -1,0 +1,209 @@
+//! The vault as TICA's node uses it: post a batch root, release a withdrawal, find who
+//! released one, and read deposits. Every call is bounded in time, so a main-chain node that
+//! is down or hangs makes the bridge wait, never stall the node; and every answer is checked
+//! for what a node could get wrong (a log from another contract, a removed log, a deposit
+//! event without its transaction).
+
+use crate::contracts::IMilkVault;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+use std::future::IntoFuture;
+use std::time::Duration;
+
+/// How long one call to the main chain's node may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a call to the main chain did not give an answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MainChainError {
+    /// The node did not answer in time.
+    #[error("the main chain's node did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The node answered with an error, or not at all.
+    #[error("the main chain's node: {0}")]
+    Node(String),
+    /// The transaction was mined but reverted.
+    #[error("the vault refused the transaction {0}")]
+    Reverted(B256),
+    /// The node's answer is not what a correct node gives.
+    #[error("the main chain's node gave a malformed answer: {0}")]
+    Malformed(&'static str),
+}
+
+async fn bounded<T, E: std::fmt::Display>(
+    call: impl IntoFuture<Output = Result<T, E>>,
+) -> Result<T, MainChainError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call.into_future()).await {
+        Ok(result) => result.map_err(|e| MainChainError::Node(e.to_string())),
+        Err(_) => Err(MainChainError::Timeout(CALL_TIMEOUT)),
+    }
+}
+
+/// A deposit event read from the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositLog {
+    /// The transaction's hash.
+    pub tx: B256,
+    /// The event's index in its block's logs.
+    pub log_index: u64,
+    /// The block's number.
+    pub block: u64,
+    /// Who sent it.
+    pub from: Address,
+    /// The milk address it named.
+    pub milk: B256,
+    /// MLK base units.
+    pub amount: U256,
+}
+
+/// The vault on the main chain, through one node, sending as TICA's bridge key.
+#[derive(Clone)]
+pub struct Vault {
+    provider: DynProvider,
+    address: Address,
+    chain_id: u64,
+    key: PrivateKeySigner,
+}
+
+impl Vault {
+    /// Connects to the node at `url`, asking it for the chain id.
+    pub async fn connect(
+        url: Url,
+        key: PrivateKeySigner,
+        address: Address,
+    ) -> Result<Vault, MainChainError> {
+        let provider = crate::chain::connect(url, key.clone()).erased();
+        let chain_id = bounded(provider.get_chain_id()).await?;
+        Ok(Vault {
+            provider,
+            address,
+            chain_id,
+            key,
+        })
+    }
+
+    /// The vault's address.
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    /// The main chain's id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The main chain's newest block number.
+    pub async fn head(&self) -> Result<u64, MainChainError> {
+        bounded(self.provider.get_block_number()).await
+    }
+
+    fn contract(&self) -> IMilkVault::IMilkVaultInstance<&DynProvider> {
+        IMilkVault::new(self.address, &self.provider)
+    }
+
+    /// The root posted for `batch`, if any.
+    pub async fn root(&self, batch: u64) -> Result<Option<B256>, MainChainError> {
+        let vault = self.contract();
+        let root = bounded(vault.roots(batch).call()).await?;
+        Ok((!root.is_zero()).then_some(root))
+    }
+
+    /// Posts `batch`'s root with the bridge key's signature; the transaction, once mined.
+    pub async fn post_batch(&self, batch: u64, root: B256) -> Result<B256, MainChainError> {
+        let signature = crate::batch::sign(&self.key, self.chain_id, self.address, batch, root)
+            .map_err(|e| MainChainError::Node(e.to_string()))?;
+        let vault = self.contract();
+        let call = vault.postBatch(batch, root, signature.into());
+        let pending = bounded(call.send()).await?;
+        self.mined(pending).await
+    }
+
+    /// Whether the vault released withdrawal `id`.
+    pub async fn is_released(&self, id: B256) -> Result<bool, MainChainError> {
+        let vault = self.contract();
+        bounded(vault.released(id).call()).await
+    }
+
+    /// Releases a withdrawal against its proof; the transaction, once mined.
+    pub async fn release(
+        &self,
+        batch: u64,
+        id: B256,
+        to: Address,
+        amount: U256,
+        proof: Vec<B256>,
+    ) -> Result<B256, MainChainError> {
+        let vault = self.contract();
+        let call = vault.release(batch, id, to, amount, proof);
+        let pending = bounded(call.send()).await?;
+        self.mined(pending).await
+    }
+
+    async fn mined(
+        &self,
+        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<B256, MainChainError> {
+        let receipt = bounded(pending.with_timeout(Some(CALL_TIMEOUT)).get_receipt()).await?;
+        match receipt.status() {
+            true => Ok(receipt.transaction_hash),
+            false => Err(MainChainError::Reverted(receipt.transaction_hash)),
+        }
+    }
+
+    /// The transaction that released withdrawal `id` and its block, if one did.
+    pub async fn released_by(&self, id: B256) -> Result<Option<(B256, u64)>, MainChainError> {
+        let vault = self.contract();
+        let filter = vault.Released_filter().topic1(id).from_block(0);
+        let logs = bounded(filter.query()).await?;
+        let live = logs
+            .into_iter()
+            .filter(|(_, log)| !log.removed && log.address() == self.address);
+        match live.last() {
+            Some((_, log)) => {
+                let tx = log
+                    .transaction_hash
+                    .ok_or(MainChainError::Malformed("a log without its transaction"))?;
+                let block = log
+                    .block_number
+                    .ok_or(MainChainError::Malformed("a log without its block"))?;
+                Ok(Some((tx, block)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The deposits in blocks `from ..= to`, in order.
+    pub async fn deposits(&self, from: u64, to: u64) -> Result<Vec<DepositLog>, MainChainError> {
+        let vault = self.contract();
+        let filter = vault.Deposited_filter().from_block(from).to_block(to);
+        let logs = bounded(filter.query()).await?;
+        let mut out = Vec::new();
+        for (event, log) in logs {
+            if log.removed || log.address() != self.address {
+                continue;
+            }
+            let missing = MainChainError::Malformed("a deposit log without its place");
+            let (Some(tx), Some(log_index), Some(block)) =
+                (log.transaction_hash, log.log_index, log.block_number)
+            else {
+                return Err(missing);
+            };
+            if !(from..=to).contains(&block) {
+                return Err(MainChainError::Malformed(
+                    "a deposit log outside the blocks asked for",
+                ));
+            }
+            out.push(DepositLog {
+                tx,
+                log_index,
+                block,
+                from: event.from,
+                milk: event.milkAddress,
+                amount: event.amount,
+            });
+        }
+        Ok(out)
+    }
+}
