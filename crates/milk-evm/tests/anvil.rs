@@ -12,7 +12,7 @@ use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::providers::{PendingTransactionBuilder, Provider};
 use alloy::signers::local::PrivateKeySigner;
 use milk_evm::contracts::IMilkVault::IMilkVaultErrors;
-use milk_evm::contracts::{self, IMilkCoin, IMilkVault};
+use milk_evm::contracts::{IMilkCoin, IMilkVault};
 use milk_evm::{Address, B256, U256, batch, chain, merkle};
 use std::time::Duration;
 
