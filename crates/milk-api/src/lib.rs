@@ -4,6 +4,7 @@
 //! node serves these types and the CLI reads them; neither links the other for them.
 
 pub mod alliance;
+pub mod bridge;
 pub mod chain;
 pub mod cluster;
 pub mod error;

@@ -78,3 +78,117 @@ pub async fn deploy(
         )),
     }
 }
+
+/// A local main chain for tests: Anvil with MLK and the vault deployed by TICA (Anvil's
+/// first account), a customer (its second account) and the bridge key (a fixed test key).
+pub struct Devnet {
+    /// The running Anvil; it stops when dropped.
+    pub anvil: alloy::node_bindings::AnvilInstance,
+    /// The contracts.
+    pub deployed: Deployed,
+    /// TICA, who deployed them.
+    pub tica: PrivateKeySigner,
+    /// A customer holding no MLK yet.
+    pub customer: PrivateKeySigner,
+    /// TICA's bridge key.
+    pub bridge: PrivateKeySigner,
+}
+
+impl Devnet {
+    /// Starts Anvil and deploys the contracts.
+    pub async fn start() -> Devnet {
+        let anvil = alloy::node_bindings::Anvil::at(tools().join("anvil"))
+            .try_spawn()
+            .expect("anvil starts");
+        let tica: PrivateKeySigner = anvil.keys()[0].clone().into();
+        let customer: PrivateKeySigner = anvil.keys()[1].clone().into();
+        let bridge = PrivateKeySigner::from_bytes(&alloy::primitives::B256::repeat_byte(0x42))
+            .expect("a valid key");
+        let deployed = deploy(anvil.endpoint_url(), tica.clone(), bridge.address()).await;
+        let deployed = deployed.expect("the contracts deploy");
+        let devnet = Devnet {
+            anvil,
+            deployed,
+            tica,
+            customer,
+            bridge,
+        };
+        devnet.fund(devnet.bridge.address()).await;
+        devnet
+    }
+
+    /// Gives `who` 10 ether from TICA, for gas.
+    pub async fn fund(&self, who: Address) {
+        use alloy::network::TransactionBuilder;
+        use alloy::providers::Provider;
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .with_to(who)
+            .with_value(U256::from(10u64) * U256::from(10u64).pow(U256::from(18u64)));
+        let p = self.as_signer(&self.tica);
+        let sent = p.send_transaction(tx).await.expect("the transfer is sent");
+        assert!(
+            sent.get_receipt().await.expect("mined").status(),
+            "the transfer succeeds"
+        );
+    }
+
+    /// The node's JSON-RPC URL.
+    pub fn url(&self) -> Url {
+        self.anvil.endpoint_url()
+    }
+
+    fn as_signer(&self, key: &PrivateKeySigner) -> impl alloy::providers::Provider + Clone + use<> {
+        crate::chain::connect(self.url(), key.clone())
+    }
+
+    /// `who`'s main-chain MLK.
+    pub async fn balance(&self, who: Address) -> U256 {
+        let p = self.as_signer(&self.tica);
+        let coin = IMilkCoin::new(self.deployed.coin, &p);
+        coin.balanceOf(who).call().await.expect("balanceOf answers")
+    }
+
+    /// `key` moves `amount` of its MLK into the vault for the milk account `milk`; the
+    /// transaction.
+    pub async fn deposit(
+        &self,
+        key: &PrivateKeySigner,
+        amount: U256,
+        milk: alloy::primitives::B256,
+    ) -> alloy::primitives::B256 {
+        let p = self.as_signer(key);
+        let coin = IMilkCoin::new(self.deployed.coin, &p);
+        let approved = coin
+            .approve(self.deployed.vault, amount)
+            .send()
+            .await
+            .expect("approve sent");
+        assert!(
+            approved.get_receipt().await.expect("mined").status(),
+            "approve succeeds"
+        );
+        let vault = crate::contracts::IMilkVault::new(self.deployed.vault, &p);
+        let sent = vault
+            .deposit(amount, milk)
+            .send()
+            .await
+            .expect("deposit sent");
+        let receipt = sent.get_receipt().await.expect("mined");
+        assert!(receipt.status(), "the deposit succeeds");
+        receipt.transaction_hash
+    }
+
+    /// A raw JSON-RPC call to Anvil (`anvil_mine`, `evm_snapshot`, `evm_revert`, …).
+    pub async fn rpc(&self, method: &'static str, params: serde_json::Value) -> serde_json::Value {
+        use alloy::providers::Provider;
+        let p = self.as_signer(&self.tica);
+        p.raw_request(method.into(), params)
+            .await
+            .expect("anvil answers")
+    }
+
+    /// Mines `n` empty blocks.
+    pub async fn mine(&self, n: u64) {
+        self.rpc("anvil_mine", serde_json::json!([n])).await;
+    }
+}

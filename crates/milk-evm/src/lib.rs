@@ -17,3 +17,4 @@ pub mod merkle;
 pub mod vault;
 
 pub use alloy::primitives::{Address, B256, U256};
+pub use alloy::signers::local::PrivateKeySigner;

@@ -107,7 +107,12 @@ type Shared = Arc<Node>;
         crate::cluster::add_learner,
         crate::cluster::set_voters,
         crate::cluster::set_producers,
-        crate::cluster::elect
+        crate::cluster::elect,
+        crate::bridge::bridge,
+        crate::bridge::withdrawals,
+        crate::bridge::withdrawal,
+        crate::bridge::deposits,
+        crate::bridge::deposit_address
     ),
     components(schemas(
         ErrorBody,
@@ -178,7 +183,13 @@ type Shared = Arc<Node>;
         crate::membership::SegmentMember,
         crate::membership::ConsentView,
         crate::membership::AccessView,
-        crate::membership::PackView
+        crate::membership::PackView,
+        milk_api::bridge::BridgeView,
+        milk_api::bridge::MainChainView,
+        milk_api::bridge::WithdrawalView,
+        milk_api::bridge::BatchProofView,
+        milk_api::bridge::DepositView,
+        milk_api::bridge::DepositAddressView
     ))
 )]
 pub struct ApiDoc;
@@ -202,6 +213,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/anchors/{chain}", get(anchors))
         .merge(crate::history::routes())
         .merge(crate::brand::routes())
+        .merge(crate::bridge::routes())
         .merge(crate::alliance::routes())
         .merge(crate::brand::webhooks::routes())
         .merge(crate::exchange::routes())

@@ -68,6 +68,9 @@ pub struct NodeConfig {
     pub peer_listen: Option<SocketAddr>,
     /// Replication's timing and snapshots.
     pub replication: crate::replica::group::GroupConfig,
+    /// The main chain to relay withdrawals to and watch for deposits; none: withdrawals
+    /// wait as `awaiting_main_chain`.
+    pub main_chain: Option<MainChainConfig>,
     /// Stop the process abruptly right after this settlement step (`sell:1`, `sell:2`,
     /// `buy:1`, `buy:2`): for fault-injection tests of recovery.
     pub crash_after: Option<String>,
@@ -109,7 +112,26 @@ impl NodeConfig {
                 election_timeout: Duration::from_millis(500),
                 snapshot_every: 10_000,
             },
+            main_chain: None,
             crash_after: None,
         }
     }
+}
+
+/// The main chain this node relays to (the operator's node).
+#[derive(Debug, Clone)]
+pub struct MainChainConfig {
+    /// Its node's JSON-RPC URL.
+    pub rpc: String,
+    /// The vault's address.
+    pub vault: milk_core::bridge::MainAddress,
+    /// The file holding TICA's bridge key (secp256k1, 64 hex digits): it signs batch roots
+    /// and pays the main chain's gas.
+    pub key_file: PathBuf,
+    /// Confirmations a deposit needs: deeper reorganisations than this can undo a credit.
+    pub confirmations: u64,
+    /// The first main-chain block to look for deposits in (the vault's deployment).
+    pub from_block: u64,
+    /// How often the bridge looks at both chains.
+    pub poll: Duration,
 }

@@ -15,6 +15,7 @@ pub mod api;
 mod apidoc;
 pub mod auth;
 pub mod brand;
+pub mod bridge;
 pub mod clock;
 pub mod cluster;
 pub mod config;
@@ -78,6 +79,7 @@ pub async fn serve(
         node.config.oracle_sources.clone(),
         node.config.oracle_interval,
     ));
+    let bridge = tokio::spawn(bridge::relayer::run(node.clone()));
     let webhooks = tokio::spawn(brand::webhooks::deliver(
         node.clone(),
         node.config.webhook_poll,
@@ -93,6 +95,7 @@ pub async fn serve(
     };
     listener::serve(listener, app, limits, shutdown).await;
     anchoring.abort();
+    bridge.abort();
     standing.abort();
     webhooks.abort();
     recovery.abort();

@@ -85,6 +85,26 @@ struct Args {
     /// process, under --data-dir; node k's API on the --listen port + k − 1).
     #[arg(long, conflicts_with_all = ["cluster", "genesis"])]
     local_net: Option<u64>,
+    /// The main chain's JSON-RPC URL: withdrawals are relayed there and deposits credited
+    /// from there (the operator's node). Without it withdrawals wait as awaiting_main_chain.
+    #[arg(long, env = "MILK_MAIN_CHAIN_RPC", requires_all = ["vault", "bridge_key_file"])]
+    main_chain_rpc: Option<String>,
+    /// The vault's main-chain address (EIP-55 checksummed).
+    #[arg(long, env = "MILK_VAULT")]
+    vault: Option<String>,
+    /// The file with TICA's bridge key (secp256k1, 64 hex digits), which signs batch roots
+    /// and pays the main chain's gas.
+    #[arg(long, env = "MILK_BRIDGE_KEY_FILE")]
+    bridge_key_file: Option<PathBuf>,
+    /// Confirmations a main-chain deposit or release needs before the center chain records it.
+    #[arg(long, default_value_t = 12)]
+    confirmations: u64,
+    /// The first main-chain block to search for deposits (the vault's deployment).
+    #[arg(long, default_value_t = 0)]
+    main_chain_from_block: u64,
+    /// How often the bridge looks at both chains, ms.
+    #[arg(long, default_value_t = 2_000)]
+    bridge_poll_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -107,7 +127,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(nodes) = args.local_net {
         return local_net(&args, nodes);
     }
-    let config = node_config(&args);
+    let config = node_config(&args)?;
     let node = Arc::new(
         Node::open(config, Arc::new(SystemClock))
             .with_context(|| format!("starting the node in {}", args.data_dir.display()))?,
@@ -154,7 +174,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The node's settings from the command line.
-fn node_config(args: &Args) -> NodeConfig {
+fn node_config(args: &Args) -> anyhow::Result<NodeConfig> {
     let mut config = NodeConfig::new(args.data_dir.clone());
     config.listen = args.listen;
     config.genesis = args.genesis.clone();
@@ -175,10 +195,37 @@ fn node_config(args: &Args) -> NodeConfig {
     config.replication.election_timeout = election;
     config.replication.heartbeat = election / 5;
     config.replication.snapshot_every = args.snapshot_every.max(10);
+    config.main_chain = main_chain_config(args)?;
     // Fault-injection tests stop the node abruptly at a settlement step with this.
     config.crash_after = std::env::var("MILK_CRASH_AFTER").ok();
 
-    config
+    Ok(config)
+}
+
+/// The main chain's settings, if one is given.
+fn main_chain_config(args: &Args) -> anyhow::Result<Option<milkd::config::MainChainConfig>> {
+    let Some(rpc) = args.main_chain_rpc.clone() else {
+        return Ok(None);
+    };
+    let vault = args
+        .vault
+        .as_deref()
+        .context("--vault is needed with --main-chain-rpc")?;
+    let vault = vault
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--vault {vault}: {e}"))?;
+    let key_file = args
+        .bridge_key_file
+        .clone()
+        .context("--bridge-key-file is needed")?;
+    Ok(Some(milkd::config::MainChainConfig {
+        rpc,
+        vault,
+        key_file,
+        confirmations: args.confirmations.max(1),
+        from_block: args.main_chain_from_block,
+        poll: Duration::from_millis(args.bridge_poll_ms.max(10)),
+    }))
 }
 
 /// Runs a local replicated network until Ctrl-C or SIGTERM, then stops every node.

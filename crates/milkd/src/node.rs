@@ -311,6 +311,8 @@ pub struct Node {
     pub operator_key: Option<Keypair>,
     /// Checks customers' orders in batches across requests.
     pub orders: crate::verifier::OrderVerifier,
+    /// The main chain, once the bridge reached it.
+    pub main_chain: std::sync::OnceLock<milk_api::bridge::MainChainView>,
 }
 
 /// A bounded cache of decompressed public keys.
@@ -421,6 +423,7 @@ impl Node {
             clock,
             keys,
             orders,
+            main_chain: std::sync::OnceLock::new(),
             credentials,
             webhooks,
             lanes: Default::default(),

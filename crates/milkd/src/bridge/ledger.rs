@@ -1,0 +1,118 @@
+//! The center chain's bridge records, read back from its store.
+
+use crate::node::{ChainHandle, Node};
+use milk_core::bridge::{
+    Batch, BridgePolicy, Deposit, DepositKey, Totals, Withdrawal, record, tree,
+};
+use milk_core::codec::Decode;
+use milk_core::{ChainId, Hash};
+use milk_store::{ChainStore, StoreError};
+use std::sync::Arc;
+
+fn center(node: &Node) -> Arc<ChainHandle> {
+    node.chain(&ChainId::center())
+        .expect("every node hosts the center chain")
+}
+
+fn decode<T: Decode>(key: &[u8], bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
+    match bytes {
+        None => Ok(None),
+        Some(b) => T::from_bytes(&b)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("bridge record {}: {e}", hex::encode(key)))),
+    }
+}
+
+fn read<T: Decode>(node: &Node, key: &[u8]) -> Result<Option<T>, StoreError> {
+    decode(key, center(node).store.record(key)?)
+}
+
+/// Where the queue stands and what crossed.
+pub fn totals(node: &Node) -> Result<Totals, StoreError> {
+    Ok(read(node, &[record::TOTALS])?.unwrap_or_default())
+}
+
+/// The policy in force; none without a bridge.
+pub fn policy(node: &Node) -> Result<Option<BridgePolicy>, StoreError> {
+    let Some(config) = &node.genesis.bridge else {
+        return Ok(None);
+    };
+    Ok(Some(
+        read(node, &[record::POLICY])?.unwrap_or_else(|| config.policy.clone()),
+    ))
+}
+
+/// One withdrawal.
+pub fn withdrawal(node: &Node, number: u64) -> Result<Option<Withdrawal>, StoreError> {
+    read(node, &record::numbered(record::WITHDRAWAL, number))
+}
+
+/// One batch.
+pub fn batch(node: &Node, number: u64) -> Result<Option<Batch>, StoreError> {
+    read(node, &record::numbered(record::BATCH, number))
+}
+
+/// One deposit.
+pub fn deposit(node: &Node, key: &DepositKey) -> Result<Option<Deposit>, StoreError> {
+    read(node, &record::deposit(key))
+}
+
+/// Every deposit, by key.
+pub fn deposits(node: &Node) -> Result<Vec<(DepositKey, Deposit)>, StoreError> {
+    let records = center(node).store.records_with_prefix(&[record::DEPOSIT])?;
+    let mut out = Vec::new();
+    for (k, v) in records {
+        let (Ok(tx), Ok(index)) = (
+            <[u8; 32]>::try_from(&k[1..33]),
+            <[u8; 8]>::try_from(&k[33..]),
+        ) else {
+            return Err(StoreError::Corrupt(format!(
+                "bridge record {}",
+                hex::encode(&k)
+            )));
+        };
+        let key = DepositKey {
+            tx: Hash(tx),
+            log_index: u64::from_be_bytes(index),
+        };
+        out.push((key, decode(&k, Some(v))?.expect("a value")));
+    }
+    Ok(out)
+}
+
+/// A sealed batch's tree, built from its withdrawals' records.
+pub fn batch_tree(node: &Node, number: u64) -> Result<Option<(Batch, tree::Tree)>, StoreError> {
+    let Some(b) = batch(node, number)? else {
+        return Ok(None);
+    };
+    let mut leaves = Vec::with_capacity(b.count as usize);
+    for n in b.first..b.first + u64::from(b.count) {
+        let w = withdrawal(node, n)?
+            .ok_or_else(|| StoreError::Corrupt(format!("batch {number} lacks withdrawal {n}")))?;
+        leaves.push(tree::leaf(&w.id.0, &w.to, w.amount));
+    }
+    let tree =
+        tree::Tree::new(leaves).ok_or_else(|| StoreError::Corrupt("an empty batch".into()))?;
+    if tree.root() != b.root.0 {
+        return Err(StoreError::Corrupt(format!(
+            "batch {number}'s root does not match"
+        )));
+    }
+    Ok(Some((b, tree)))
+}
+
+/// A batch's root, and one withdrawal's siblings from its leaf up.
+pub type Proof = ([u8; 32], Vec<[u8; 32]>);
+
+/// Withdrawal `number`'s proof in batch `batch`.
+pub fn proof(
+    node: &Node,
+    batch: u64,
+    number: u64,
+) -> Result<Option<Proof>, StoreError> {
+    let Some((b, tree)) = batch_tree(node, batch)? else {
+        return Ok(None);
+    };
+    let index = number.checked_sub(b.first).map(|i| i as usize);
+    Ok(index.and_then(|i| tree.proof(i)).map(|p| (tree.root(), p)))
+}

@@ -1,0 +1,266 @@
+//! The bridge to the main chain, as the node runs it: the center chain's bridge records read
+//! back (`ledger`), the API's views of withdrawals and deposits, and, on the operator's node
+//! with a main chain configured, the relayer (`relayer`: seal, post, release, confirm) and
+//! the deposit watcher (`watcher`).
+
+pub mod ledger;
+pub mod relayer;
+pub mod watcher;
+
+use crate::error::ApiError;
+use crate::node::Node;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use milk_api::bridge::{
+    BatchProofView, BridgeView, DepositAddressView, DepositView, MainChainView, WithdrawalView,
+};
+use milk_core::Address;
+use milk_core::bridge::{Deposit, DepositKey, DepositStatus, Withdrawal};
+use serde::Deserialize;
+use std::sync::Arc;
+use utoipa::IntoParams;
+
+type Shared = Arc<Node>;
+
+/// The most withdrawals a listing looks through, newest first.
+const SCAN: u64 = 10_000;
+
+/// The bridge's routes.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/bridge", get(bridge))
+        .route("/v1/bridge/withdrawals", get(withdrawals))
+        .route("/v1/bridge/withdrawals/{number}", get(withdrawal))
+        .route("/v1/bridge/deposits", get(deposits))
+        .route("/v1/bridge/deposit-address/{address}", get(deposit_address))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal("bridge", e)
+}
+
+fn no_bridge() -> ApiError {
+    let msg = "this network has no bridge to the main chain";
+    ApiError::new(StatusCode::NOT_FOUND, "no_bridge", msg)
+}
+
+/// What this node knows of the main chain: reached, or configured and not reached yet.
+fn main_chain(node: &Node) -> Option<MainChainView> {
+    if let Some(view) = node.main_chain.get() {
+        return Some(view.clone());
+    }
+    let c = node.config.main_chain.as_ref()?;
+    Some(MainChainView {
+        chain_id: 0,
+        vault: c.vault.to_string(),
+        confirmations: c.confirmations,
+    })
+}
+
+/// The bridge's policy, its main chain and what crossed.
+#[utoipa::path(get, path = "/v1/bridge",
+    responses((status = 200, description = "The bridge", body = BridgeView),
+        (status = 404, description = "No bridge on this network", body = crate::error::ErrorResponse)))]
+pub(crate) async fn bridge(State(node): State<Shared>) -> Result<Json<BridgeView>, ApiError> {
+    let config = node.genesis.bridge.as_ref().ok_or_else(no_bridge)?;
+    let policy = ledger::policy(&node)
+        .map_err(internal)?
+        .ok_or_else(no_bridge)?;
+    let t = ledger::totals(&node).map_err(internal)?;
+    Ok(Json(BridgeView {
+        asset: config.asset.to_string(),
+        fee: policy.fee.to_string(),
+        minimum: policy.minimum.to_string(),
+        daily_limit: policy.daily_limit.to_string(),
+        main_chain: main_chain(&node),
+        withdrawals: t.next_withdrawal,
+        sealed: t.first_unsealed,
+        batches: t.next_batch,
+        out_total: t.out_total.to_string(),
+        in_total: t.in_total.to_string(),
+    }))
+}
+
+/// A withdrawal's status word.
+pub fn status(w: &Withdrawal, main_chain: bool) -> &'static str {
+    match (w.released, w.batch, main_chain) {
+        (Some(_), _, _) => "released",
+        (None, Some(_), _) => "sealed",
+        (None, None, true) => "queued",
+        (None, None, false) => "awaiting_main_chain",
+    }
+}
+
+fn withdrawal_view(node: &Node, number: u64, w: &Withdrawal) -> Result<WithdrawalView, ApiError> {
+    let proof = match w.batch {
+        Some(batch) => ledger::proof(node, batch, number).map_err(internal)?,
+        None => None,
+    };
+    let proof = proof.map(|(root, siblings)| BatchProofView {
+        root: hex0x(&root),
+        siblings: siblings.iter().map(hex0x).collect(),
+    });
+    Ok(WithdrawalView {
+        number,
+        id: hex0x(&w.id.0),
+        account: w.account.to_string(),
+        to: w.to.to_string(),
+        amount: w.amount.to_string(),
+        fee: w.fee.to_string(),
+        at_ms: w.at_ms,
+        refund: w.refund,
+        status: status(w, node.config.main_chain.is_some()).to_owned(),
+        batch: w.batch,
+        proof,
+        released_tx: w.released.map(|h| hex0x(&h.0)),
+    })
+}
+
+/// 32 bytes as the main chain writes them.
+pub fn hex0x(bytes: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+/// One withdrawal, with its proof once sealed.
+#[utoipa::path(get, path = "/v1/bridge/withdrawals/{number}",
+    params(("number" = u64, Path, description = "The withdrawal's number")),
+    responses((status = 200, description = "The withdrawal", body = WithdrawalView),
+        (status = 404, description = "No such withdrawal", body = crate::error::ErrorResponse)))]
+pub(crate) async fn withdrawal(
+    State(node): State<Shared>,
+    Path(number): Path<String>,
+) -> Result<Json<WithdrawalView>, ApiError> {
+    let number: u64 = number.parse().map_err(|_| {
+        ApiError::bad_request("malformed_number", "a withdrawal number is a whole number")
+    })?;
+    match ledger::withdrawal(&node, number).map_err(internal)? {
+        Some(w) => withdrawal_view(&node, number, &w).map(Json),
+        None => {
+            let msg = format!("no withdrawal number {number}");
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_withdrawal",
+                msg,
+            ))
+        }
+    }
+}
+
+/// Whose withdrawals or deposits, and how many.
+#[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this account's (`milk1…`).
+    account: Option<String>,
+    /// At most this many (default 50, at most 500).
+    limit: Option<usize>,
+}
+
+fn parse_list(
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<(Option<Address>, usize), ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
+    let account = match q.account {
+        Some(a) => Some(
+            a.parse::<Address>()
+                .map_err(|e| ApiError::bad_request("malformed_address", e))?,
+        ),
+        None => None,
+    };
+    Ok((account, q.limit.unwrap_or(50).clamp(1, 500)))
+}
+
+/// Withdrawals, newest first (the latest 10,000 are looked through).
+#[utoipa::path(get, path = "/v1/bridge/withdrawals", params(ListQuery),
+    responses((status = 200, description = "Withdrawals, newest first", body = [WithdrawalView]),
+        (status = 400, description = "Malformed query", body = crate::error::ErrorResponse)))]
+pub(crate) async fn withdrawals(
+    State(node): State<Shared>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Vec<WithdrawalView>>, ApiError> {
+    let (account, limit) = parse_list(q)?;
+    let next = ledger::totals(&node).map_err(internal)?.next_withdrawal;
+    let mut out = Vec::new();
+    for number in (next.saturating_sub(SCAN)..next).rev() {
+        let Some(w) = ledger::withdrawal(&node, number).map_err(internal)? else {
+            continue;
+        };
+        if account.is_none_or(|a| a == w.account) {
+            out.push(withdrawal_view(&node, number, &w)?);
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(Json(out))
+}
+
+fn deposit_view(key: &DepositKey, d: &Deposit) -> DepositView {
+    let milk = Address::from_bytes(d.milk.0).map_or_else(|_| hex0x(&d.milk.0), |a| a.to_string());
+    let (status, refund_withdrawal) = match d.status {
+        DepositStatus::Credited => ("credited", None),
+        DepositStatus::Held => ("held", None),
+        DepositStatus::Refunded { withdrawal } => ("refunded", Some(withdrawal)),
+    };
+    DepositView {
+        main_tx: hex0x(&key.tx.0),
+        log_index: key.log_index,
+        from: d.from.to_string(),
+        milk,
+        amount: d.amount.to_string(),
+        block: d.block,
+        status: status.to_owned(),
+        refund_withdrawal,
+    }
+}
+
+/// Deposits recorded, in main-chain order of their transaction hashes.
+#[utoipa::path(get, path = "/v1/bridge/deposits", params(ListQuery),
+    responses((status = 200, description = "Deposits", body = [DepositView]),
+        (status = 400, description = "Malformed query", body = crate::error::ErrorResponse)))]
+pub(crate) async fn deposits(
+    State(node): State<Shared>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Vec<DepositView>>, ApiError> {
+    let (account, limit) = parse_list(q)?;
+    let all = ledger::deposits(&node).map_err(internal)?;
+    let mine = all
+        .iter()
+        .filter(|(_, d)| account.is_none_or(|a| a.as_bytes() == &d.milk.0));
+    Ok(Json(
+        mine.take(limit).map(|(k, d)| deposit_view(k, d)).collect(),
+    ))
+}
+
+/// Where and how an account deposits main-chain MLK.
+#[utoipa::path(get, path = "/v1/bridge/deposit-address/{address}",
+    params(("address" = String, Path, description = "The milk account to credit (`milk1…`)")),
+    responses((status = 200, description = "How to deposit", body = DepositAddressView),
+        (status = 400, description = "Malformed address", body = crate::error::ErrorResponse)))]
+pub(crate) async fn deposit_address(
+    State(node): State<Shared>,
+    Path(address): Path<String>,
+) -> Result<Json<DepositAddressView>, ApiError> {
+    node.genesis.bridge.as_ref().ok_or_else(no_bridge)?;
+    let account: Address = address
+        .parse()
+        .map_err(|e| ApiError::bad_request("malformed_address", e))?;
+    let main_chain = main_chain(&node);
+    let vault = main_chain
+        .as_ref()
+        .map_or("the vault".to_owned(), |m| m.vault.clone());
+    let milk_address = hex0x(account.as_bytes());
+    let how = format!(
+        "approve {vault} to take the MLK, then call its deposit(amount, {milk_address}); \
+         the center chain credits {account} once the deposit has its confirmations"
+    );
+    Ok(Json(DepositAddressView {
+        account: account.to_string(),
+        milk_address,
+        main_chain,
+        how,
+    }))
+}
