@@ -200,6 +200,24 @@ pub struct SupplyView {
     pub circulating: String,
     /// Each excluded bucket.
     pub buckets: Vec<BucketView>,
+    /// For the coin that crosses to the main chain (MLK): where the rest of its supply is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridged: Option<BridgedView>,
+}
+
+/// MLK across both chains, as the center chain's bridge records count it.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct BridgedView {
+    /// On the main chain outside the vault: its starting float, plus releases recorded,
+    /// less deposits recorded; base units.
+    pub outside_vault: String,
+    /// Burned here, not yet recorded as released there.
+    pub in_transit_out: String,
+    /// Deposited there, held here (naming no usable key) until TICA refunds them.
+    pub held_deposits: String,
+    /// The center chain's total plus the three above: the supply genesis made, less MLK
+    /// burned here for other reasons (for LZM).
+    pub across_both_chains: String,
 }
 
 /// One excluded bucket.

@@ -391,6 +391,8 @@ proptest! {
             let credited: u128 = b.deposits().filter(|(_, d)| d.status == DepositStatus::Credited).map(|(_, d)| d.amount.units()).sum();
             prop_assert_eq!(c.supply(), genesis - withdrawn + credited);
             prop_assert!(b.in_total() <= b.out_total());
+            let released: u128 = b.withdrawals_from(0).filter(|(_, w)| w.released.is_some()).map(|(_, w)| w.amount.units()).sum();
+            prop_assert_eq!(b.released_total().units(), released);
             // Batches tile the sealed withdrawals, in order, each sealed once.
             let mut next = 0;
             for (n, batch) in b.batches() {

@@ -8,7 +8,7 @@ use crate::contracts::IMilkVault;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
+pub use alloy::transports::http::reqwest::Url;
 use std::future::IntoFuture;
 use std::time::Duration;
 
@@ -56,6 +56,19 @@ pub struct DepositLog {
     pub milk: B256,
     /// MLK base units.
     pub amount: U256,
+}
+
+/// A release event read from the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseLog {
+    /// The withdrawal's id (its center-chain transaction).
+    pub withdrawal: B256,
+    /// Where it went.
+    pub to: Address,
+    /// MLK base units.
+    pub amount: U256,
+    /// The releasing transaction.
+    pub tx: B256,
 }
 
 /// The vault on the main chain, through one node, sending as TICA's bridge key.
@@ -172,6 +185,43 @@ impl Vault {
             }
             None => Ok(None),
         }
+    }
+
+    /// Every release in blocks `from ..= to`, and every batch root posted there.
+    pub async fn releases(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<(Vec<ReleaseLog>, Vec<(u64, B256)>), MainChainError> {
+        let vault = self.contract();
+        let filter = vault.Released_filter().from_block(from).to_block(to);
+        let mut releases = Vec::new();
+        for (event, log) in bounded(filter.query()).await? {
+            if log.removed || log.address() != self.address {
+                continue;
+            }
+            let tx = log
+                .transaction_hash
+                .ok_or(MainChainError::Malformed("a log without its transaction"))?;
+            releases.push(ReleaseLog {
+                withdrawal: event.withdrawal,
+                to: event.to,
+                amount: event.amount,
+                tx,
+            });
+        }
+        let filter = vault.BatchPosted_filter().from_block(from).to_block(to);
+        let posted = bounded(filter.query()).await?;
+        let live = posted
+            .into_iter()
+            .filter(|(_, log)| !log.removed && log.address() == self.address);
+        Ok((releases, live.map(|(e, _)| (e.batch, e.root)).collect()))
+    }
+
+    /// The coin the vault holds.
+    pub async fn coin(&self) -> Result<Address, MainChainError> {
+        let vault = self.contract();
+        bounded(vault.coin().call()).await
     }
 
     /// The deposits in blocks `from ..= to`, in order.

@@ -199,6 +199,37 @@ impl Client {
         ))
     }
 
+    /// The bridge to the main chain.
+    pub fn bridge(&self) -> Result<milk_api::bridge::BridgeView> {
+        self.get("/v1/bridge")
+    }
+
+    /// Withdrawals, newest first, of one account or everyone's.
+    pub fn withdrawals(
+        &self,
+        account: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<milk_api::bridge::WithdrawalView>> {
+        let who = account.map_or(String::new(), |a| format!("&account={}", segment(a)));
+        self.get(&format!("/v1/bridge/withdrawals?limit={limit}{who}"))
+    }
+
+    /// One withdrawal with its proof.
+    pub fn withdrawal(&self, number: u64) -> Result<milk_api::bridge::WithdrawalView> {
+        self.get(&format!("/v1/bridge/withdrawals/{number}"))
+    }
+
+    /// Deposits recorded, of one account or everyone's.
+    pub fn deposits(&self, account: Option<&str>) -> Result<Vec<milk_api::bridge::DepositView>> {
+        let who = account.map_or(String::new(), |a| format!("?account={}", segment(a)));
+        self.get(&format!("/v1/bridge/deposits{who}"))
+    }
+
+    /// Where and how an account deposits main-chain MLK.
+    pub fn deposit_address(&self, account: &str) -> Result<milk_api::bridge::DepositAddressView> {
+        self.get(&format!("/v1/bridge/deposit-address/{}", segment(account)))
+    }
+
     /// A member's level and credits.
     pub fn member(&self, address: &str) -> Result<milk_api::membership::MemberView> {
         self.get(&format!("/v1/members/{}", segment(address)))

@@ -103,6 +103,21 @@ enum Cmd {
     /// Membership settings: the earning rules and levels; TICA changes them.
     #[command(subcommand)]
     Membership(cmd::membership::MembershipCmd),
+    /// Withdraw MLK to a main-chain address (where exchanges trade it).
+    Withdraw(cmd::bridge::WithdrawArgs),
+    /// Withdrawals, newest first (everyone's, or an account's), with their status.
+    Withdrawals(cmd::bridge::WhoArgs),
+    /// One withdrawal: its status, batch and proof (anyone may claim it on the main chain).
+    Withdrawal(cmd::bridge::WithdrawalArgs),
+    /// How to deposit main-chain MLK to an account: the vault and what to name.
+    DepositAddress(cmd::bridge::DepositAddressArgs),
+    /// Deposits from the main chain (everyone's, or an account's), with their status.
+    Deposits(cmd::bridge::WhoArgs),
+    /// The bridge to the main chain: its policy, the main chain, what crossed.
+    Bridge,
+    /// The main chain itself: deploy MLK and the vault, deposit, a balance there.
+    #[command(subcommand)]
+    MainChain(cmd::main_chain::MainChainCmd),
     /// Benchmarks (they start a node in this process).
     #[cfg(feature = "bench")]
     #[command(subcommand)]
@@ -155,6 +170,13 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Membership(m) => cmd::membership::membership_cmd(&ks, &client, m, j),
         Cmd::Treasury => cmd::exchange::treasury(&ks, &client, j),
         Cmd::Cluster(args) => cmd::chain::cluster(&client, j, args),
+        Cmd::Withdraw(args) => cmd::bridge::withdraw(&ks, &client, j, args),
+        Cmd::Withdrawals(args) => cmd::bridge::withdrawals(&ks, &client, j, args),
+        Cmd::Withdrawal(args) => cmd::bridge::withdrawal(&client, j, args),
+        Cmd::DepositAddress(args) => cmd::bridge::deposit_address(&ks, &client, j, args),
+        Cmd::Deposits(args) => cmd::bridge::deposits(&ks, &client, j, args),
+        Cmd::Bridge => cmd::bridge::bridge(&client, j),
+        Cmd::MainChain(m) => cmd::main_chain::main_chain_cmd(m, j),
         #[cfg(feature = "bench")]
         Cmd::Bench(b) => bench::run(b),
     }

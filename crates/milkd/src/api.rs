@@ -179,6 +179,7 @@ type Shared = Arc<Node>;
         crate::membership::RulesView,
         crate::membership::SupplyView,
         crate::membership::BucketView,
+        milk_api::membership::BridgedView,
         crate::membership::OfferView,
         crate::membership::SegmentMember,
         crate::membership::ConsentView,

@@ -33,7 +33,7 @@ const CREDENTIAL_ONLY: [&str; 5] = [
 ];
 
 /// Our modules, and the tag each one's operations go under.
-const TAGS: [(&str, &str); 9] = [
+const TAGS: [(&str, &str); 10] = [
     ("api", "chains"),
     ("history", "chains"),
     ("submit", "chains"),
@@ -43,6 +43,7 @@ const TAGS: [(&str, &str); 9] = [
     ("membership", "membership"),
     ("cluster", "operator"),
     ("operator", "operator"),
+    ("bridge", "bridge"),
 ];
 
 /// The document's finishing touches.

@@ -15,7 +15,9 @@ use milk_core::alliance::Application;
 use milk_core::brand::BrandPolicy;
 use milk_core::genesis::demo_key;
 use milk_core::tx::{Action, Transaction};
-use milk_core::tx::{AllianceAction, BrandAction, ExchangeAction, MembershipAction, TokenAction};
+use milk_core::tx::{
+    AllianceAction, BrandAction, BridgeAction, ExchangeAction, MembershipAction, TokenAction,
+};
 use milk_core::{Amount, ChainId, Hash, Keypair, Symbol};
 use milk_store::ChainStore;
 use std::sync::Arc;
@@ -310,6 +312,9 @@ pub async fn membership_scene(node: &Arc<Node>) {
     }
 }
 
+/// Carol's address on the main chain, where she cashes MLK out.
+pub const DEMO_MAIN_ADDRESS: &str = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359";
+
 /// Runs the demo: grows the alliance, links the users, then every `every` does one thing,
 /// cycling through the chains: carol sends dave or erin (keys of no genesis allocation) a
 /// little, a partner converts some of carol's mileage (one purchase, or a batch of two), or
@@ -348,6 +353,21 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
         }
         if n % 4 == 1 && handle.spec.partner.is_some() {
             trade(&node, &from, handle, n).await;
+            continue;
+        }
+        if n % 100 == 7 && node.genesis.bridge.is_some() {
+            // Carol cashes 10 MLK out to her main-chain address (the fee, 1 MLK, on top):
+            // without a main chain configured it waits as awaiting_main_chain.
+            let to = DEMO_MAIN_ADDRESS.parse().expect("a checksummed address");
+            let (amount, max_fee) = (Amount::new(1_000_000_000), Amount::new(100_000_000));
+            let withdraw = Action::Bridge(BridgeAction::Withdraw {
+                to,
+                amount,
+                max_fee,
+            });
+            if let Err(e) = submit(&node, &ChainId::center(), &from, withdraw).await {
+                tracing::debug!(error = %e, "demo withdrawal refused");
+            }
             continue;
         }
         if n % 20 == 0 {

@@ -47,7 +47,7 @@ macro_rules! asset {
     };
 }
 
-const ASSETS: [Asset; 11] = [
+const ASSETS: [Asset; 16] = [
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("app.js", JS),
@@ -58,6 +58,15 @@ const ASSETS: [Asset; 11] = [
     asset!("wallet.js", JS),
     asset!("wire.js", JS),
     asset!("ed25519.js", "vendor/ed25519.js", JS),
+    asset!("noble-sha3.js", "vendor/noble-sha3.js", JS),
+    asset!("noble-u64.js", "vendor/noble-u64.js", JS),
+    asset!("noble-utils.js", "vendor/noble-utils.js", JS),
+    asset!("noble-crypto.js", "vendor/noble-crypto.js", JS),
+    asset!(
+        "LICENSE-noble-hashes.txt",
+        "vendor/LICENSE-noble-hashes.txt",
+        "text/plain; charset=utf-8"
+    ),
     asset!(
         "LICENSE-ed25519.txt",
         "vendor/LICENSE-ed25519.txt",

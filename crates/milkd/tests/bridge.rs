@@ -200,6 +200,19 @@ fn assert_supply_spans_both_chains(b: &Bridge) {
         }
     }
     let total = center + outside + in_transit_out + in_transit_in;
+    // The supply report counts the same from the center chain's records alone.
+    let (_, report) = b.http.get("/v1/supply");
+    let mlk = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["asset"] == "MLK")
+        .unwrap();
+    assert_eq!(
+        mlk["bridged"]["across_both_chains"],
+        supply().to_string(),
+        "{mlk}"
+    );
     assert_eq!(
         total,
         u128::try_from(supply()).unwrap(),
@@ -380,4 +393,48 @@ fn a_node_stopped_after_any_step_finishes_the_rest_and_nothing_twice() {
     );
     assert_supply_spans_both_chains(&b);
     support::replays_from_genesis(&b.http, "after the crashes");
+}
+
+#[test]
+fn with_the_main_chains_node_down_withdrawals_wait_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bridge.key"), "42".repeat(32)).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_milkd"));
+    let key = dir.path().join("bridge.key");
+    cmd.args([
+        "--data-dir",
+        dir.path().join("data").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .args([
+        "--no-demo-traffic",
+        "--main-chain-rpc",
+        "http://127.0.0.1:1",
+    ])
+    .args(["--vault", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"])
+    .args([
+        "--bridge-key-file",
+        key.to_str().unwrap(),
+        "--bridge-poll-ms",
+        "20",
+    ])
+    .env_remove("MILK_CRASH_AFTER");
+    let (mut child, url) = support::spawn_command(cmd);
+    let http = Http::new(&url);
+    let alice = demo_key("alice");
+    let before = center_mlk(&http, &alice.address());
+    let to: MainAddress = "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"
+        .parse()
+        .unwrap();
+    withdraw(&http, &alice, to, 15 * MLK);
+    std::thread::sleep(Duration::from_millis(500));
+    let w = withdrawal(&http, 0);
+    assert_eq!(w["status"], "queued", "{w}");
+    assert_eq!(center_mlk(&http, &alice.address()), before - 16 * MLK);
+    let (_, bridge) = http.get("/v1/bridge");
+    assert_eq!(bridge["main_chain"]["chain_id"], 0, "not reached: {bridge}");
+    assert_eq!(bridge["out_total"], (15 * MLK).to_string());
+    let _ = child.kill();
+    let _ = child.wait();
 }

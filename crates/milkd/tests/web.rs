@@ -149,6 +149,34 @@ fn transfer_vectors() -> Vec<Transaction> {
     ]
 }
 
+/// A main-chain address, EIP-55 checksummed.
+const MAIN_ADDRESS: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+/// Withdrawals to the main chain: a small one and the largest amount and fee.
+fn bridge_vectors() -> Vec<Transaction> {
+    let withdraw = |to: &str, amount: u128, max_fee: u128| {
+        let to = to.parse().unwrap();
+        let (amount, max_fee) = (Amount::new(amount), Amount::new(max_fee));
+        from_alice(
+            "center",
+            4,
+            Action::Bridge(milk_core::tx::BridgeAction::Withdraw {
+                to,
+                amount,
+                max_fee,
+            }),
+        )
+    };
+    vec![
+        withdraw(MAIN_ADDRESS, 2_000_000_000, 100_000_000),
+        withdraw(
+            "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+            u128::MAX,
+            u128::MAX,
+        ),
+    ]
+}
+
 /// Transactions the wallet signs, made by the node's own code: the page must give the
 /// same bytes, id and signature. Each with its JSON as the page takes it.
 fn golden_vectors() -> Vec<(SignedTransaction, Value)> {
@@ -156,6 +184,7 @@ fn golden_vectors() -> Vec<(SignedTransaction, Value)> {
     let txs = exchange_vectors()
         .into_iter()
         .chain(membership_vectors())
+        .chain(bridge_vectors())
         .chain(transfer_vectors());
     txs.map(|tx| {
         let mut as_json = serde_json::to_value(&tx).unwrap();
@@ -224,6 +253,7 @@ fn browse(url: &str, vectors: &Path, secrets: &Value) -> Value {
         .env("MILK_WEB_URL", url)
         .env("MILK_WEB_VECTORS", vectors)
         .env("MILK_WEB_BOB", demo_key("bob").address().to_string())
+        .env("MILK_WEB_MAIN_ADDRESS", MAIN_ADDRESS)
         .env("MILK_WEB_ALICE", demo_key("alice").address().to_string())
         .env("MILK_WEB_SECRETS", secrets.to_string())
         .env("MILK_WEB_SHOTS", shots_dir())
@@ -314,6 +344,16 @@ fn check_wallet(seen: &Value, http: &support::Http, before: &Before) {
     saw(seen, "traded", "Filled in");
     saw(seen, "bought", "Filled in");
     saw(seen, "quote", "below its redemption value");
+    saw(seen, "mainTypoRefused", "no checksum");
+    saw(seen, "withdrawals", "20 MLK");
+    saw(seen, "withdrawals", MAIN_ADDRESS);
+    saw(seen, "withdrawals", "waiting");
+    saw(seen, "depositHow", "deposit(amount, 0x");
+    // The withdrawal the page signed is on the center chain: alice's, burned, waiting.
+    let (_, ws) = http.get(&format!("/v1/bridge/withdrawals?account={alice}"));
+    assert_eq!(ws[0]["to"], json!(MAIN_ADDRESS), "{ws}");
+    assert_eq!(ws[0]["amount"], json!("2000000000"));
+    assert_eq!(ws[0]["status"], json!("awaiting_main_chain"));
     // The gift is on the airline's chain, signed by alice, and bob holds it.
     let id = seen["giftTx"].as_str().unwrap();
     let (status, tx) = http.get(&format!("/v1/chains/skyway/txs/{id}"));

@@ -25,6 +25,7 @@ const routes = [
   [/^#\/wallet\/trade$/, () => wallet.trade()],
   [/^#\/wallet\/member$/, () => wallet.member()],
   [/^#\/wallet\/history$/, () => wallet.history()],
+  [/^#\/wallet\/cashout$/, () => wallet.cashOut()],
 ];
 
 let generation = 0;

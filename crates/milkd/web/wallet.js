@@ -136,6 +136,7 @@ export async function home() {
     el('p.mono', { id: 'address' }, k.address),
     el('nav.actions', link('#/wallet/send', 'Send or gift'), ' ', link('#/wallet/trade', 'Trade points'), ' ',
       link('#/wallet/history', 'History'), ' ', link('#/wallet/member', 'Membership'), ' ',
+      link('#/wallet/cashout', 'Cash out'), ' ',
       el('button', { id: 'checkin', onclick: (ev) => checkIn(ev.target) }, 'Daily check-in')),
     el('table#balances', el('thead', el('tr', el('th', 'Chain'), el('th', 'Balance'), el('th', 'Worth'))), el('tbody', rows)),
     await expiringCard(k));
@@ -206,6 +207,44 @@ export async function history() {
   return el('div', el('h1', 'History'), el('p.muted', `${k.name} · ${short(k.address)}`),
     rows.length ? el('table#history', el('thead', el('tr', ['When', 'Chain', 'What', 'Change', 'Note'].map((x) => el('th', x)))), el('tbody', rows))
       : el('p', 'Nothing yet.'));
+}
+
+// What a withdrawal's status means to its customer.
+const WITHDRAWAL_STATUS = {
+  awaiting_main_chain: 'waiting: this node relays to no main chain yet (nothing is lost)',
+  queued: 'queued for the next batch', sealed: 'in a batch, being released', released: 'released ✓',
+};
+
+// MLK out to a main-chain address (burned here at once, released there once its batch is
+// posted) and in from the main chain: the form, then the account's withdrawals and
+// deposits with where each stands.
+export async function cashOut() {
+  const k = current();
+  if (!k || !unlocked.has(k.address)) { location.hash = '#/wallet'; return el('p', 'Unlock your key first.'); }
+  const [bridge, out, ins, how] = await Promise.all([api('/v1/bridge'), api(`/v1/bridge/withdrawals?account=${k.address}`),
+    api(`/v1/bridge/deposits?account=${k.address}`), api(`/v1/bridge/deposit-address/${k.address}`)]);
+  const outRows = out.map((w) => el('tr', el('td', when(w.at_ms)), el('td.num', amount(w.amount, 'MLK')), el('td.mono', w.to),
+    el('td', { class: w.status === 'released' ? 'good' : '' }, WITHDRAWAL_STATUS[w.status] || w.status)));
+  const inRows = ins.map((d) => el('tr', el('td.num', amount(d.amount, 'MLK')), el('td.mono', d.from), el('td', d.status)));
+  return el('div', el('h1', 'Cash out and in'), el('p.muted', `${k.name} · ${short(k.address)}`),
+    el('p', `Withdrawals cost ${amount(bridge.fee, 'MLK')} on top; at least ${amount(bridge.minimum, 'MLK')}, at most ${amount(bridge.daily_limit, 'MLK')} a day.`),
+    form('withdraw', [
+      field('To (main-chain address, as your wallet there shows it)', 'to', { required: true, autocomplete: 'off', spellcheck: 'false' }),
+      field('MLK to arrive', 'amount', { required: true, inputmode: 'decimal', autocomplete: 'off' })],
+    'Sign and withdraw', async (v) => {
+      wire.decodeMainAddress(v.to);
+      const base = wire.parseUnits(v.amount, decimalsOf('MLK'));
+      if (base === 0n) throw new Error('withdraw more than nothing');
+      await submit('center', { type: 'withdraw', to: v.to.trim(), amount: base, max_fee: BigInt(bridge.fee) });
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      return el('p.good', 'Withdrawn ✓');
+    }),
+    el('h2', 'Withdrawals'),
+    outRows.length ? el('table#withdrawals', el('thead', el('tr', ['When', 'MLK', 'To', 'Status'].map((x) => el('th', x)))), el('tbody', outRows))
+      : el('p', 'None yet.'),
+    el('h2', 'Deposits'), el('p', how.how),
+    inRows.length ? el('table#deposits', el('thead', el('tr', ['MLK', 'From', 'Status'].map((x) => el('th', x)))), el('tbody', inRows))
+      : el('p', 'None yet.'));
 }
 
 const SLIPPAGE_BPS = 100n; // the limit signed with an order: 1% worse than its quote

@@ -4,6 +4,7 @@
 // encoder byte for byte (crates/milkd/tests/web.rs), so the two cannot drift apart.
 
 import * as ed from './ed25519.js';
+import { keccak_256 } from './noble-sha3.js';
 
 const enc = new TextEncoder();
 
@@ -103,6 +104,25 @@ export function isAddress(s) {
   try { decodeAddress(s); return true; } catch { return false; }
 }
 
+// A main-chain address as a customer types it: 0x and 40 hex digits whose letters' case
+// carries the EIP-55 checksum (upper case where the keccak of the lower-case hex has a
+// nibble of 8 or more), so a mistyped digit is caught before MLK leaves. Its 20 bytes.
+export function decodeMainAddress(text) {
+  const s = String(text).trim();
+  if (!/^0x[0-9a-fA-F]{40}$/.test(s)) throw new Error('a main-chain address is 0x and 40 hex digits');
+  const digits = s.slice(2);
+  const lower = digits.toLowerCase();
+  const letters = digits.replace(/[0-9]/g, '');
+  if (letters && (letters === letters.toLowerCase() || letters === letters.toUpperCase())) {
+    throw new Error('the address carries no checksum: write it as your wallet shows it (mixed case)');
+  }
+  const hash = keccak_256(enc.encode(lower));
+  const expected = Array.from(lower, (c, i) => ((hash[i >> 1] >> (i % 2 ? 0 : 4)) & 15) >= 8 ? c.toUpperCase() : c).join('');
+  if (expected !== digits) throw new Error("the address's checksum does not match: a character is wrong");
+  if (/^0+$/.test(lower)) throw new Error('the zero address cannot receive MLK');
+  return unhex(lower);
+}
+
 // ---- keys and signatures ----
 
 export async function publicKey(seed) {
@@ -127,6 +147,7 @@ const WITHDRAW_CONSENT = 0x1f;
 const BUY_OFFER = 0x1d;
 const JOIN_PACK = 0x22;
 const LEAVE_PACK = 0x23;
+const WITHDRAW = 0x3a;
 
 // An order's size: Brand Token base units (`{tokens}`) or an MLK budget (`{mlk}`).
 function orderSize(size) {
@@ -160,6 +181,9 @@ export function encodeAction(action) {
     case 'grant_consent':
       return concat(new Uint8Array([GRANT_CONSENT]), text(action.chain), text(action.purpose),
         uint(action.items.length, 32), ...action.items.map(text), uint(action.retention_days, 32));
+    case 'withdraw':
+      return concat(new Uint8Array([WITHDRAW]), decodeMainAddress(action.to), uint(action.amount, 128),
+        uint(action.max_fee, 128));
     case 'withdraw_consent':
       return concat(new Uint8Array([WITHDRAW_CONSENT]), text(action.chain));
     default:

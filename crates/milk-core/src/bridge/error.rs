@@ -1,7 +1,8 @@
 //! The bridge's refusals. Each has a stable code that clients, partners' systems and the
 //! tests rely on.
 
-use crate::{Amount, Hash};
+use crate::Hash;
+use crate::amount::Whole;
 use thiserror::Error;
 
 /// The bridge's refusals.
@@ -11,26 +12,26 @@ pub enum BridgeError {
     #[error("this chain has no bridge to the main chain")]
     NoBridge,
     /// Below the policy's minimum.
-    #[error("the smallest withdrawal is {minimum} base units")]
+    #[error("the smallest withdrawal is {minimum} MLK")]
     BelowMinimum {
         /// The minimum.
-        minimum: Amount,
+        minimum: Whole,
     },
     /// The fee in force is more than the customer agreed to.
-    #[error("the withdrawal fee is {fee} base units, more than the {max_fee} agreed")]
+    #[error("the withdrawal fee is {fee} MLK, more than the {max_fee} MLK agreed")]
     FeeAboveMax {
         /// The fee in force.
-        fee: Amount,
+        fee: Whole,
         /// What the transaction agreed to.
-        max_fee: Amount,
+        max_fee: Whole,
     },
     /// Over the account's daily limit.
-    #[error("the daily withdrawal limit is {limit} base units and {used} were withdrawn today")]
+    #[error("the daily withdrawal limit is {limit} MLK and {used} MLK were withdrawn today")]
     DailyLimit {
         /// The limit.
-        limit: Amount,
+        limit: Whole,
         /// What the account withdrew today already.
-        used: Amount,
+        used: Whole,
     },
     /// A batch number other than the next.
     #[error("the next batch is number {expected}")]
@@ -70,12 +71,12 @@ pub enum BridgeError {
     #[error("this deposit was recorded already")]
     DepositRecorded,
     /// More deposits than MLK ever left: the main chain's node is wrong or lying.
-    #[error("deposits would reach {would_be} base units, more than the {bound} that ever left")]
+    #[error("deposits would reach {would_be} MLK, more than the {bound} MLK that ever left")]
     DepositsExceedOutflow {
         /// Deposits with this one.
-        would_be: Amount,
+        would_be: Whole,
         /// What ever left, with the main chain's starting float.
-        bound: Amount,
+        bound: Whole,
     },
     /// No such deposit.
     #[error("no such deposit")]

@@ -155,6 +155,7 @@ pub struct Bridge {
     daily: BTreeMap<Address, (u64, Amount)>,
     // The totals behind the deposit cap, kept as records are written and restored.
     out_total: u128,
+    released_total: u128,
     in_total: u128,
     touched: BTreeSet<records::Touched>,
 }
@@ -170,6 +171,7 @@ impl Bridge {
             deposits: BTreeMap::new(),
             daily: BTreeMap::new(),
             out_total: 0,
+            released_total: 0,
             in_total: 0,
             touched: BTreeSet::new(),
         }
@@ -240,6 +242,11 @@ impl Bridge {
         Amount::new(self.out_total)
     }
 
+    /// MLK whose release on the main chain TICA recorded, base units.
+    pub fn released_total(&self) -> Amount {
+        Amount::new(self.released_total)
+    }
+
     /// MLK deposits recorded (credited, held or refunded), base units.
     pub fn in_total(&self) -> Amount {
         Amount::new(self.in_total)
@@ -275,6 +282,7 @@ impl Bridge {
             first_unsealed: self.first_unsealed(),
             next_batch: self.next_batch(),
             out_total: self.out_total(),
+            released_total: self.released_total(),
             in_total: self.in_total(),
         }
     }
@@ -287,8 +295,13 @@ impl Bridge {
         }
         match w {
             BridgeWrite::Withdrawal(n, wd) => {
-                if self.withdrawals.insert(n, wd.clone()).is_none() {
-                    self.out_total += wd.amount.units();
+                let (amount, now_released) = (wd.amount.units(), wd.released.is_some());
+                let old = self.withdrawals.insert(n, wd);
+                if old.is_none() {
+                    self.out_total += amount;
+                }
+                if now_released && old.is_none_or(|o| o.released.is_none()) {
+                    self.released_total += amount;
                 }
                 self.touched.insert(Touched::Withdrawal(n));
             }

@@ -64,6 +64,8 @@ pub struct Totals {
     pub next_batch: u64,
     /// MLK that left (withdrawals and refunds), base units.
     pub out_total: Amount,
+    /// MLK whose release TICA recorded, base units.
+    pub released_total: Amount,
     /// Deposits recorded, base units.
     pub in_total: Amount,
 }
@@ -73,7 +75,9 @@ impl Encode for Totals {
         w.u64(self.next_withdrawal)
             .u64(self.first_unsealed)
             .u64(self.next_batch);
-        w.put(&self.out_total).put(&self.in_total);
+        w.put(&self.out_total)
+            .put(&self.released_total)
+            .put(&self.in_total);
     }
 }
 
@@ -84,6 +88,7 @@ impl Decode for Totals {
             first_unsealed: r.u64()?,
             next_batch: r.u64()?,
             out_total: r.get()?,
+            released_total: r.get()?,
             in_total: r.get()?,
         })
     }
@@ -272,6 +277,9 @@ impl Bridge {
             record::WITHDRAWAL => {
                 let w = Withdrawal::from_bytes(value)?;
                 self.out_total += w.amount.units();
+                if w.released.is_some() {
+                    self.released_total += w.amount.units();
+                }
                 self.withdrawals.insert(number()?, w);
             }
             record::BATCH => {

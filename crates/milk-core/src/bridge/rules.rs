@@ -7,6 +7,7 @@ use super::{
     Batch, Bridge, BridgePolicy, BridgeWrite, Deposit, DepositKey, DepositStatus, MAX_BATCH,
     MainAddress, Withdrawal,
 };
+use crate::amount::Whole;
 use crate::error::TxError;
 use crate::ledger::DAY_MS;
 use crate::state::{ChainState, Change, nonzero};
@@ -33,7 +34,8 @@ impl ChainState {
                 amount,
                 max_fee,
             } => {
-                let w = plan_withdrawal(bridge, tx, *to, *amount, *max_fee, now_ms)?;
+                let decimals = self.ledger().decimals(&bridge.asset());
+                let w = plan_withdrawal(bridge, decimals, tx, *to, *amount, *max_fee, now_ms)?;
                 let operator = self.operator.expect("the center chain has an operator");
                 let asset = bridge.asset();
                 change.postings.burns.push((tx.sender, asset, *amount));
@@ -69,7 +71,10 @@ impl ChainState {
                     tx: *main_tx,
                     log_index: *log_index,
                 };
-                let d = plan_deposit(bridge, &key, *from, *milk, *amount, *block, now_ms)?;
+                let decimals = self.ledger().decimals(&bridge.asset());
+                let d = plan_deposit(
+                    bridge, decimals, &key, *from, *milk, *amount, *block, now_ms,
+                )?;
                 if let Ok(to) = Address::from_bytes(milk.0) {
                     change.postings.mints.push((to, bridge.asset(), *amount));
                 }
@@ -103,6 +108,7 @@ pub fn check_policy(p: &BridgePolicy) -> Result<(), BridgeError> {
 /// agreed to. The balance is checked with the postings.
 fn plan_withdrawal(
     bridge: &Bridge,
+    decimals: u8,
     tx: &Transaction,
     to: MainAddress,
     amount: Amount,
@@ -110,27 +116,20 @@ fn plan_withdrawal(
     now_ms: u64,
 ) -> Result<Withdrawal, TxError> {
     nonzero(amount)?;
-    let policy = bridge.policy();
+    let (policy, w) = (bridge.policy(), |a: Amount| Whole::new(a.units(), decimals));
     if amount < policy.minimum {
-        return Err(BridgeError::BelowMinimum {
-            minimum: policy.minimum,
-        }
-        .into());
+        let minimum = w(policy.minimum);
+        return Err(BridgeError::BelowMinimum { minimum }.into());
     }
     if policy.fee > max_fee {
-        let fee = policy.fee;
+        let (fee, max_fee) = (w(policy.fee), w(max_fee));
         return Err(BridgeError::FeeAboveMax { fee, max_fee }.into());
     }
     let used = bridge.used_today(&tx.sender, now_ms);
-    let within = used
-        .checked_add(amount)
-        .is_some_and(|t| t <= policy.daily_limit);
-    if !within {
-        return Err(BridgeError::DailyLimit {
-            limit: policy.daily_limit,
-            used,
-        }
-        .into());
+    let within = used.checked_add(amount);
+    if !within.is_some_and(|t| t <= policy.daily_limit) {
+        let (limit, used) = (w(policy.daily_limit), w(used));
+        return Err(BridgeError::DailyLimit { limit, used }.into());
     }
     Ok(Withdrawal {
         id: tx.id(),
@@ -212,6 +211,7 @@ fn plan_release(bridge: &Bridge, number: u64, main_tx: Hash) -> Result<BridgeWri
 /// A deposit, once, within what ever left the center chain.
 fn plan_deposit(
     bridge: &Bridge,
+    decimals: u8,
     key: &DepositKey,
     from: MainAddress,
     milk: Hash,
@@ -228,8 +228,8 @@ fn plan_deposit(
     match (would_be, bound) {
         (Some(would_be), Some(bound)) if would_be <= bound => {}
         (would_be, bound) => {
-            let would_be = would_be.unwrap_or(Amount::MAX);
-            let bound = bound.unwrap_or(Amount::MAX);
+            let would_be = Whole::new(would_be.unwrap_or(Amount::MAX).units(), decimals);
+            let bound = Whole::new(bound.unwrap_or(Amount::MAX).units(), decimals);
             return Err(BridgeError::DepositsExceedOutflow { would_be, bound }.into());
         }
     }

@@ -82,6 +82,13 @@ pub struct VerifyArgs {
     /// Only this chain.
     #[arg(long)]
     pub chain: Option<String>,
+    /// Also check the main chain at this JSON-RPC URL: every release from the vault
+    /// matches a center-chain withdrawal, every posted batch root is the center chain's.
+    #[arg(long, requires = "vault", conflicts_with_all = ["data_dir", "file"])]
+    pub main_chain_rpc: Option<String>,
+    /// The vault, with --main-chain-rpc.
+    #[arg(long)]
+    pub vault: Option<String>,
 }
 
 pub fn balance(ks: &Keystore, client: &Client, j: bool, args: BalanceArgs) -> Result<()> {
@@ -334,7 +341,13 @@ pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
         data_dir,
         file,
         chain,
+        main_chain_rpc,
+        vault,
     } = args;
+    let main = match (&main_chain_rpc, &vault) {
+        (Some(rpc), Some(vault)) => Some(super::main_chain::verify_main_chain(client, rpc, vault)?),
+        _ => None,
+    };
     let source = match (data_dir, file) {
         (Some(d), _) => crate::verify::Source::DataDir(d),
         (None, Some(f)) => crate::verify::Source::File(Box::new(crate::verify::read_export(&f)?)),
@@ -345,39 +358,53 @@ pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
         .transpose()
         .map_err(|e| anyhow!(e))?;
     let reports = crate::verify::verify(&source, only.as_ref(), !j)?;
-    let bad: Vec<_> = reports.iter().filter(|r| !r.ok()).collect();
-    out(
-        j,
-        json!({ "ok": bad.is_empty(), "chains": reports }),
-        || {
-            let mut s = String::new();
-            for r in &reports {
-                match (&r.error, r.bad_block) {
-                    _ if r.skipped.is_some() => {
-                        let why = r.skipped.as_deref().unwrap_or_default();
-                        s += &format!("{}: skipped: {why}\n", r.chain)
-                    }
-                    (Some(e), Some(h)) => s += &format!("{}: BAD at block {h}: {e}\n", r.chain),
-                    (Some(e), None) => s += &format!("{}: BAD: {e}\n", r.chain),
-                    _ => {
-                        let checked = match r.blocks_checked {
-                            0 => "only its genesis block".to_owned(),
-                            n => format!("blocks 1 to {n} replayed from its genesis block"),
-                        };
-                        s += &format!(
-                            "{}: ok, {checked}; head {} {}\n",
-                            r.chain, r.head_height, r.head_hash
-                        )
-                    }
-                }
+    let bad = reports.iter().any(|r| !r.ok());
+    let main_bad = main.as_ref().is_some_and(|m| !m.problems.is_empty());
+    let ok = !bad && !main_bad;
+    let value = json!({ "ok": ok, "chains": reports, "main_chain": main });
+    out(j, value, || {
+        let mut s = chains_text(&reports);
+        if let Some(m) = &main {
+            s += &format!(
+                "\nmain chain: {} releases and {} batch roots checked against the center chain",
+                m.releases, m.batches
+            );
+            for p in &m.problems {
+                s += &format!("\nmain chain: BAD: {p}");
             }
-            s.trim_end().to_owned()
-        },
-    );
-    if !bad.is_empty() {
+        }
+        s
+    });
+    if !ok {
         std::process::exit(2);
     }
     Ok(())
+}
+
+/// Each chain's verdict, a line each.
+fn chains_text(reports: &[crate::verify::ChainReport]) -> String {
+    let mut s = String::new();
+    for r in reports {
+        match (&r.error, r.bad_block) {
+            _ if r.skipped.is_some() => {
+                let why = r.skipped.as_deref().unwrap_or_default();
+                s += &format!("{}: skipped: {why}\n", r.chain)
+            }
+            (Some(e), Some(h)) => s += &format!("{}: BAD at block {h}: {e}\n", r.chain),
+            (Some(e), None) => s += &format!("{}: BAD: {e}\n", r.chain),
+            _ => {
+                let checked = match r.blocks_checked {
+                    0 => "only its genesis block".to_owned(),
+                    n => format!("blocks 1 to {n} replayed from its genesis block"),
+                };
+                s += &format!(
+                    "{}: ok, {checked}; head {} {}\n",
+                    r.chain, r.head_height, r.head_hash
+                )
+            }
+        }
+    }
+    s.trim_end().to_owned()
 }
 
 #[derive(clap::Args)]

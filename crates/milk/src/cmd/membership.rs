@@ -190,6 +190,15 @@ pub fn supply(ks: &Keystore, client: &Client, j: bool) -> Result<()> {
                         units(&b.amount, d)
                     );
                 }
+                if let Some(b) = &a.bridged {
+                    s += &format!(
+                        "\n  across both chains {}: on the main chain outside the vault {}, on their way out {}, deposits held {}",
+                        units(&b.across_both_chains, d),
+                        units(&b.outside_vault, d),
+                        units(&b.in_transit_out, d),
+                        units(&b.held_deposits, d)
+                    );
+                }
                 s
             })
             .collect::<Vec<_>>()

@@ -105,11 +105,7 @@ pub fn batch_tree(node: &Node, number: u64) -> Result<Option<(Batch, tree::Tree)
 pub type Proof = ([u8; 32], Vec<[u8; 32]>);
 
 /// Withdrawal `number`'s proof in batch `batch`.
-pub fn proof(
-    node: &Node,
-    batch: u64,
-    number: u64,
-) -> Result<Option<Proof>, StoreError> {
+pub fn proof(node: &Node, batch: u64, number: u64) -> Result<Option<Proof>, StoreError> {
     let Some((b, tree)) = batch_tree(node, batch)? else {
         return Ok(None);
     };

@@ -60,6 +60,54 @@ fn main_chain(node: &Node) -> Option<MainChainView> {
     })
 }
 
+/// Where the crossing coin's supply is, outside the center chain's balances.
+#[derive(Debug, Clone, Copy)]
+pub struct Bridged {
+    outside_vault: u128,
+    in_transit_out: u128,
+    held: u128,
+}
+
+impl Bridged {
+    /// The view beside the center chain's `total`.
+    pub fn view(&self, total: milk_core::Amount) -> milk_api::membership::BridgedView {
+        let across = total.units() + self.outside_vault + self.in_transit_out + self.held;
+        milk_api::membership::BridgedView {
+            outside_vault: self.outside_vault.to_string(),
+            in_transit_out: self.in_transit_out.to_string(),
+            held_deposits: self.held.to_string(),
+            across_both_chains: across.to_string(),
+        }
+    }
+}
+
+/// The bridge's coin and where the rest of its supply is; none without a bridge.
+pub fn bridged(
+    node: &Node,
+) -> Result<Option<(milk_core::Symbol, Bridged)>, milk_store::StoreError> {
+    let Some(config) = &node.genesis.bridge else {
+        return Ok(None);
+    };
+    let t = ledger::totals(node)?;
+    let held: u128 = ledger::deposits(node)?
+        .iter()
+        .filter(|(_, d)| d.status == DepositStatus::Held)
+        .map(|(_, d)| d.amount.units())
+        .sum();
+    let (out, released, deposited) = (
+        t.out_total.units(),
+        t.released_total.units(),
+        t.in_total.units(),
+    );
+    let outside_vault = (config.main_float.units() + released).saturating_sub(deposited);
+    let b = Bridged {
+        outside_vault,
+        in_transit_out: out - released,
+        held,
+    };
+    Ok(Some((config.asset, b)))
+}
+
 /// The bridge's policy, its main chain and what crossed.
 #[utoipa::path(get, path = "/v1/bridge",
     responses((status = 200, description = "The bridge", body = BridgeView),
@@ -128,6 +176,7 @@ pub fn hex0x(bytes: &[u8; 32]) -> String {
 #[utoipa::path(get, path = "/v1/bridge/withdrawals/{number}",
     params(("number" = u64, Path, description = "The withdrawal's number")),
     responses((status = 200, description = "The withdrawal", body = WithdrawalView),
+        (status = 400, description = "Not a withdrawal number", body = crate::error::ErrorResponse),
         (status = 404, description = "No such withdrawal", body = crate::error::ErrorResponse)))]
 pub(crate) async fn withdrawal(
     State(node): State<Shared>,
@@ -239,7 +288,8 @@ pub(crate) async fn deposits(
 #[utoipa::path(get, path = "/v1/bridge/deposit-address/{address}",
     params(("address" = String, Path, description = "The milk account to credit (`milk1…`)")),
     responses((status = 200, description = "How to deposit", body = DepositAddressView),
-        (status = 400, description = "Malformed address", body = crate::error::ErrorResponse)))]
+        (status = 400, description = "Malformed address", body = crate::error::ErrorResponse),
+        (status = 404, description = "No bridge on this network", body = crate::error::ErrorResponse)))]
 pub(crate) async fn deposit_address(
     State(node): State<Shared>,
     Path(address): Path<String>,

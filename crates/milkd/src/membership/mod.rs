@@ -447,10 +447,15 @@ async fn supply(State(node): State<Shared>) -> Result<Json<Vec<SupplyView>>, Api
         balance,
         node.clock.now_ms(),
     );
+    let bridged = crate::bridge::bridged(&node).map_err(internal)?;
     Ok(Json(
         reports
             .into_iter()
             .map(|r| SupplyView {
+                bridged: bridged
+                    .as_ref()
+                    .filter(|(asset, _)| *asset == r.asset)
+                    .map(|(_, b)| b.view(r.total)),
                 asset: r.asset.to_string(),
                 total: r.total.units().to_string(),
                 locked: r.locked.units().to_string(),

@@ -1,7 +1,8 @@
 // Drives the node's pages in Debian's Chromium, headless, as a person would: the explorer,
 // a search, the live feed, a private chain with and without a credential, a demo key
 // imported and a fresh key made, a gift sent and found in the history and the explorer
-// with its Merkle proof checked, bad input refused; and the page's own encoder run on the
+// with its Merkle proof checked, bad input refused, MLK withdrawn to a main-chain address;
+// and the page's own encoder run on the
 // node's golden vectors. Prints one JSON line of what it saw; a step that fails throws.
 //
 // Run by crates/milkd/tests/web.rs, which starts the node, installs playwright-core
@@ -259,6 +260,25 @@ async function history(page) {
   seen.history = await text(page, '#history tbody');
 }
 
+// Cash out: a main-chain address typed without its checksum is refused before anything is
+// signed; a good one withdraws, and the withdrawal waits, as the demo relays to no main chain.
+async function cashOut(page) {
+  await page.goto(base + '/#/wallet/cashout');
+  await page.locator('#withdraw').waitFor();
+  const to = process.env.MILK_WEB_MAIN_ADDRESS;
+  await page.fill('#withdraw input[name=to]', to.toLowerCase());
+  await page.fill('#withdraw input[name=amount]', '20');
+  await page.click('#withdraw button');
+  await page.locator('#withdraw .result').getByText('checksum').waitFor();
+  seen.mainTypoRefused = await text(page, '#withdraw .result');
+  await page.fill('#withdraw input[name=to]', to);
+  await page.click('#withdraw button');
+  await page.locator('#withdrawals').waitFor();
+  seen.withdrawals = await text(page, '#withdrawals tbody');
+  seen.depositHow = await text(page, 'main');
+  await shot(page, 'cashout');
+}
+
 async function freshKey(page) {
   await page.goto(base + '/#/wallet/add');
   await page.fill('#create input[name=name]', 'mine');
@@ -295,6 +315,7 @@ async function golden(page) {
       const seed = wire.unhex(v.seed);
       const tx = { ...v.tx, action: { ...v.tx.action } };
       if (tx.action.amount !== undefined) tx.action.amount = BigInt(tx.action.amount);
+      if (tx.action.max_fee !== undefined) tx.action.max_fee = BigInt(tx.action.max_fee);
       const signed = await wire.signTx(tx, seed);
       const address = wire.encodeAddress(await wire.publicKey(seed));
       out.push({ address, ...signed });
@@ -323,6 +344,7 @@ try {
   await sellPoints(page);
   await membership(page);
   await history(page);
+  await cashOut(page);
   await consoles(page);
   await freshKey(page);
   await golden(page);
