@@ -346,7 +346,7 @@ fn check_wallet(seen: &Value, http: &support::Http, before: &Before) {
     saw(seen, "quote", "below its redemption value");
     saw(seen, "mainTypoRefused", "no checksum");
     saw(seen, "withdrawals", "20 MLK");
-    saw(seen, "withdrawals", MAIN_ADDRESS);
+    saw(seen, "withdrawals", &MAIN_ADDRESS[..8]);
     saw(seen, "withdrawals", "waiting");
     saw(seen, "depositHow", "deposit(amount, 0x");
     // The withdrawal the page signed is on the center chain: alice's, burned, waiting.

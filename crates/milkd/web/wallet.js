@@ -223,9 +223,9 @@ export async function cashOut() {
   if (!k || !unlocked.has(k.address)) { location.hash = '#/wallet'; return el('p', 'Unlock your key first.'); }
   const [bridge, out, ins, how] = await Promise.all([api('/v1/bridge'), api(`/v1/bridge/withdrawals?account=${k.address}`),
     api(`/v1/bridge/deposits?account=${k.address}`), api(`/v1/bridge/deposit-address/${k.address}`)]);
-  const outRows = out.map((w) => el('tr', el('td', when(w.at_ms)), el('td.num', amount(w.amount, 'MLK')), el('td.mono', w.to),
+  const outRows = out.map((w) => el('tr', el('td', when(w.at_ms)), el('td.num', amount(w.amount, 'MLK')), el('td.mono', { title: w.to }, `${w.to.slice(0, 8)}…${w.to.slice(-6)}`),
     el('td', { class: w.status === 'released' ? 'good' : '' }, WITHDRAWAL_STATUS[w.status] || w.status)));
-  const inRows = ins.map((d) => el('tr', el('td.num', amount(d.amount, 'MLK')), el('td.mono', d.from), el('td', d.status)));
+  const inRows = ins.map((d) => el('tr', el('td.num', amount(d.amount, 'MLK')), el('td.mono', { title: d.from }, `${d.from.slice(0, 8)}…${d.from.slice(-6)}`), el('td', d.status)));
   return el('div', el('h1', 'Cash out and in'), el('p.muted', `${k.name} · ${short(k.address)}`),
     el('p', `Withdrawals cost ${amount(bridge.fee, 'MLK')} on top; at least ${amount(bridge.minimum, 'MLK')}, at most ${amount(bridge.daily_limit, 'MLK')} a day.`),
     form('withdraw', [
@@ -242,7 +242,7 @@ export async function cashOut() {
     el('h2', 'Withdrawals'),
     outRows.length ? el('table#withdrawals', el('thead', el('tr', ['When', 'MLK', 'To', 'Status'].map((x) => el('th', x)))), el('tbody', outRows))
       : el('p', 'None yet.'),
-    el('h2', 'Deposits'), el('p', how.how),
+    el('h2', 'Deposits'), el('p.mono', how.how),
     inRows.length ? el('table#deposits', el('thead', el('tr', ['MLK', 'From', 'Status'].map((x) => el('th', x)))), el('tbody', inRows))
       : el('p', 'None yet.'));
 }
