@@ -438,3 +438,119 @@ fn with_the_main_chains_node_down_withdrawals_wait_and_nothing_is_lost() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A main-chain node that lies: its head is far ahead and it reports a deposit of a million
+/// MLK that never happened. Answers JSON-RPC over HTTP/1.1 on loopback until dropped.
+fn lying_node(vault: [u8; 20], milk: [u8; 32]) -> String {
+    use milk_core::bridge::main_address::keccak;
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let word = |b: &[u8]| format!("0x{}{}", "0".repeat(64 - 2 * b.len()), hex::encode(b));
+    let log = json!({
+        "address": format!("0x{}", hex::encode(vault)),
+        "topics": [format!("0x{}", hex::encode(keccak(&[b"Deposited(address,bytes32,uint256)"]))),
+            word(&[7; 20]), format!("0x{}", hex::encode(milk))],
+        "data": word(&(1_000_000 * MLK).to_be_bytes()),
+        "blockNumber": "0x5", "blockHash": word(&[5; 32]), "transactionHash": word(&[9; 32]),
+        "transactionIndex": "0x0", "logIndex": "0x0", "removed": false,
+    });
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                loop {
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let req: Value = serde_json::from_slice(&body).unwrap();
+                    let result = match req["method"].as_str().unwrap() {
+                        "eth_chainId" => json!("0x7a69"),
+                        "eth_blockNumber" => json!("0x3e8"),
+                        "eth_getLogs" => json!([log]),
+                        _ => json!("0x"),
+                    };
+                    let answer =
+                        json!({"jsonrpc": "2.0", "id": req["id"], "result": result}).to_string();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        answer.len()
+                    );
+                    if stream.write_all((head + &answer).as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_main_chain_node_inventing_a_deposit_mints_nothing_beyond_what_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("bridge.key");
+    std::fs::write(&key, "42".repeat(32)).unwrap();
+    let vault: MainAddress = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+        .parse()
+        .unwrap();
+    let bob = demo_key("bob");
+    let liar = lying_node(*vault.as_bytes(), *bob.address().as_bytes());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_milkd"));
+    cmd.args([
+        "--data-dir",
+        dir.path().join("data").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .args([
+        "--no-demo-traffic",
+        "--main-chain-rpc",
+        &liar,
+        "--vault",
+        &vault.to_string(),
+    ])
+    .args([
+        "--bridge-key-file",
+        key.to_str().unwrap(),
+        "--bridge-poll-ms",
+        "20",
+    ])
+    .env_remove("MILK_CRASH_AFTER");
+    let (mut child, url) = support::spawn_command(cmd);
+    let http = Http::new(&url);
+    let before = center_mlk(&http, &bob.address());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get("/v1/bridge").1["main_chain"]["chain_id"] != 31337 {
+        assert!(Instant::now() < deadline, "the node never reached the liar");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(center_mlk(&http, &bob.address()), before, "nothing minted");
+    assert_eq!(http.get("/v1/bridge").1["in_total"], "0");
+    // The center chain goes on: alice pays bob.
+    let pay = milk_core::tx::TokenAction::Transfer {
+        to: bob.address(),
+        asset: "MLK".parse().unwrap(),
+        amount: Amount::new(MLK),
+        memo: String::new(),
+    };
+    http.center_tx(support::now_ms(), &demo_key("alice"), Action::Token(pay));
+    assert_eq!(center_mlk(&http, &bob.address()), before + MLK);
+    let _ = child.kill();
+    let _ = child.wait();
+}

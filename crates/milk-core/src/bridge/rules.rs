@@ -72,11 +72,22 @@ impl ChainState {
                     log_index: *log_index,
                 };
                 let decimals = self.ledger().decimals(&bridge.asset());
-                let d = plan_deposit(
-                    bridge, decimals, &key, *from, *milk, *amount, *block, now_ms,
-                )?;
+                let (from, milk, amount, block) = (*from, *milk, *amount, *block);
+                let status = match Address::from_bytes(milk.0) {
+                    Ok(_) => DepositStatus::Credited,
+                    Err(_) => DepositStatus::Held,
+                };
+                let d = Deposit {
+                    from,
+                    milk,
+                    amount,
+                    block,
+                    at_ms: now_ms,
+                    status,
+                };
+                let d = plan_deposit(bridge, decimals, &key, d)?;
                 if let Ok(to) = Address::from_bytes(milk.0) {
-                    change.postings.mints.push((to, bridge.asset(), *amount));
+                    change.postings.mints.push((to, bridge.asset(), amount));
                 }
                 writes.push(BridgeWrite::Deposit(key, d));
             }
@@ -127,7 +138,7 @@ fn plan_withdrawal(
     }
     let used = bridge.used_today(&tx.sender, now_ms);
     let within = used.checked_add(amount);
-    if !within.is_some_and(|t| t <= policy.daily_limit) {
+    if within.is_none_or(|t| t > policy.daily_limit) {
         let (limit, used) = (w(policy.daily_limit), w(used));
         return Err(BridgeError::DailyLimit { limit, used }.into());
     }
@@ -213,38 +224,22 @@ fn plan_deposit(
     bridge: &Bridge,
     decimals: u8,
     key: &DepositKey,
-    from: MainAddress,
-    milk: Hash,
-    amount: Amount,
-    block: u64,
-    now_ms: u64,
+    d: Deposit,
 ) -> Result<Deposit, TxError> {
-    nonzero(amount)?;
+    nonzero(d.amount)?;
     if bridge.deposit(key).is_some() {
         return Err(BridgeError::DepositRecorded.into());
     }
     let bound = bridge.out_total().checked_add(bridge.main_float());
-    let would_be = bridge.in_total().checked_add(amount);
+    let would_be = bridge.in_total().checked_add(d.amount);
     match (would_be, bound) {
-        (Some(would_be), Some(bound)) if would_be <= bound => {}
+        (Some(would_be), Some(bound)) if would_be <= bound => Ok(d),
         (would_be, bound) => {
             let would_be = Whole::new(would_be.unwrap_or(Amount::MAX).units(), decimals);
             let bound = Whole::new(bound.unwrap_or(Amount::MAX).units(), decimals);
-            return Err(BridgeError::DepositsExceedOutflow { would_be, bound }.into());
+            Err(BridgeError::DepositsExceedOutflow { would_be, bound }.into())
         }
     }
-    let status = match Address::from_bytes(milk.0) {
-        Ok(_) => DepositStatus::Credited,
-        Err(_) => DepositStatus::Held,
-    };
-    Ok(Deposit {
-        from,
-        milk,
-        amount,
-        block,
-        at_ms: now_ms,
-        status,
-    })
 }
 
 /// A held deposit's refund: a withdrawal of its amount to its sender, without a fee.

@@ -98,6 +98,21 @@ pub enum PolicyCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// The bridge's withdrawal policy: TICA's fee, the smallest withdrawal and what one
+    /// account may withdraw a UTC day (whole MLK).
+    Bridge {
+        /// The fee per withdrawal, paid on top.
+        #[arg(long)]
+        fee: String,
+        /// The smallest withdrawal.
+        #[arg(long)]
+        minimum: String,
+        /// What one account may withdraw a UTC day.
+        #[arg(long)]
+        daily_limit: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// Accept the level a move of MLK's price reached, so trading resumes at it.
     ConfirmPrice {
         /// KRW per MLK, as `/v1/oracle` shows it (`unsettled_krw_e4` over 10⁴).
@@ -188,6 +203,14 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
             partner_key,
             signer,
         } => floor(ks, client, asset, bps, &partner_key, signer)?,
+        PolicyCmd::Bridge {
+            fee,
+            minimum,
+            daily_limit,
+            signer,
+        } => {
+            return bridge_policy(ks, client, j, [fee, minimum, daily_limit], signer);
+        }
         PolicyCmd::ConfirmPrice { krw, signer } => {
             let krw_e4 = Amount::parse_decimal(&krw, 4)?.units();
             let krw_e4 = u64::try_from(krw_e4).map_err(|_| anyhow!("price too large"))?;
@@ -200,6 +223,31 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
         }
     };
     let done = operator_tx(ks, client, signer.key.as_deref(), Action::Exchange(action))?;
+    out(j, json!({ "done": what, "committed": done }), || {
+        format!("{what}\n{done}")
+    });
+    Ok(())
+}
+
+/// Sets the bridge's withdrawal policy: fee, minimum, daily limit (whole MLK).
+fn bridge_policy(
+    ks: &Keystore,
+    client: &Client,
+    j: bool,
+    sizes: [String; 3],
+    signer: Signer,
+) -> Result<()> {
+    let [fee, minimum, daily_limit] = sizes;
+    let policy = milk_core::bridge::BridgePolicy {
+        fee: tokens(&fee, MLK_DECIMALS)?,
+        minimum: tokens(&minimum, MLK_DECIMALS)?,
+        daily_limit: tokens(&daily_limit, MLK_DECIMALS)?,
+    };
+    let action = Action::Bridge(milk_core::tx::BridgeAction::SetBridgePolicy { policy });
+    let done = operator_tx(ks, client, signer.key.as_deref(), action)?;
+    let what = format!(
+        "withdrawals cost {fee} MLK, at least {minimum} MLK, at most {daily_limit} MLK a day"
+    );
     out(j, json!({ "done": what, "committed": done }), || {
         format!("{what}\n{done}")
     });

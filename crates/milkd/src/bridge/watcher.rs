@@ -40,6 +40,27 @@ pub async fn watch(
     Ok(())
 }
 
+/// Refuses, before sending anything, a deposit the center chain would refuse: more deposits
+/// than MLK ever left. Only a wrong or lying main-chain node reports one; the watcher waits
+/// on it, round after round, without sending the center chain a transaction each time.
+fn check_bound(node: &Node, amount: u128) -> Result<(), RoundError> {
+    let t = ledger::totals(node)?;
+    let float = node
+        .genesis
+        .bridge
+        .as_ref()
+        .map_or(0, |b| b.main_float.units());
+    let bound = t.out_total.units().saturating_add(float);
+    match t.in_total.units().checked_add(amount) {
+        Some(would_be) if would_be <= bound => Ok(()),
+        _ => Err(RoundError::Center(format!(
+            "the main chain's node reports a deposit of {amount} base units, more than the \
+             {bound} that ever left less the {} deposited: it is wrong or lying; waiting",
+            t.in_total
+        ))),
+    }
+}
+
 /// Records one deposit, unless the center chain has it already.
 async fn record(node: &Node, lane: &Lane, log: &DepositLog) -> Result<(), RoundError> {
     let key = DepositKey {
@@ -51,6 +72,7 @@ async fn record(node: &Node, lane: &Lane, log: &DepositLog) -> Result<(), RoundE
     }
     let amount = u128::try_from(log.amount)
         .map_err(|_| MainChainError::Malformed("a deposit larger than any supply"))?;
+    check_bound(node, amount)?;
     let from = milk_evm::address::from_alloy(log.from)
         .map_err(|_| MainChainError::Malformed("a deposit from the zero address"))?;
     let action = BridgeAction::RecordDeposit {
