@@ -26,38 +26,26 @@ impl ChainState {
         if !matches!(action, BridgeAction::Withdraw { .. }) {
             self.operator_only(tx)?;
         }
+        let decimals = self.ledger().decimals(&bridge.asset());
         let mut change = Change::default();
-        let writes = &mut change.bridge;
         match action {
             BridgeAction::Withdraw {
                 to,
                 amount,
                 max_fee,
             } => {
-                let decimals = self.ledger().decimals(&bridge.asset());
                 let w = plan_withdrawal(bridge, decimals, tx, *to, *amount, *max_fee, now_ms)?;
                 let operator = self.operator.expect("the center chain has an operator");
-                let asset = bridge.asset();
-                change.postings.burns.push((tx.sender, asset, *amount));
-                if !w.fee.is_zero() {
-                    change
-                        .postings
-                        .moves
-                        .push((tx.sender, operator, asset, w.fee));
-                }
-                let used = bridge.used_today(&tx.sender, now_ms).checked_add(*amount);
-                let used = used.expect("checked against the daily limit");
-                writes.push(BridgeWrite::Daily(tx.sender, now_ms / DAY_MS, used));
-                writes.push(BridgeWrite::Withdrawal(bridge.next_withdrawal(), w));
+                post_withdrawal(&mut change, bridge, tx, operator, w, now_ms);
             }
             BridgeAction::SealBatch { batch, count } => {
-                writes.extend(plan_seal(bridge, *batch, *count, now_ms)?);
+                change.bridge = plan_seal(bridge, *batch, *count, now_ms)?;
             }
             BridgeAction::ConfirmRelease {
                 withdrawal,
                 main_tx,
             } => {
-                writes.push(plan_release(bridge, *withdrawal, *main_tx)?);
+                change.bridge = vec![plan_release(bridge, *withdrawal, *main_tx)?];
             }
             BridgeAction::RecordDeposit {
                 main_tx,
@@ -71,12 +59,11 @@ impl ChainState {
                     tx: *main_tx,
                     log_index: *log_index,
                 };
-                let decimals = self.ledger().decimals(&bridge.asset());
-                let (from, milk, amount, block) = (*from, *milk, *amount, *block);
                 let status = match Address::from_bytes(milk.0) {
                     Ok(_) => DepositStatus::Credited,
                     Err(_) => DepositStatus::Held,
                 };
+                let (from, milk, amount, block) = (*from, *milk, *amount, *block);
                 let d = Deposit {
                     from,
                     milk,
@@ -89,22 +76,49 @@ impl ChainState {
                 if let Ok(to) = Address::from_bytes(milk.0) {
                     change.postings.mints.push((to, bridge.asset(), amount));
                 }
-                writes.push(BridgeWrite::Deposit(key, d));
+                change.bridge = vec![BridgeWrite::Deposit(key, d)];
             }
             BridgeAction::RefundDeposit { main_tx, log_index } => {
                 let key = DepositKey {
                     tx: *main_tx,
                     log_index: *log_index,
                 };
-                writes.extend(plan_refund(bridge, tx, &key, now_ms)?);
+                change.bridge = plan_refund(bridge, tx, &key, now_ms)?;
             }
             BridgeAction::SetBridgePolicy { policy } => {
                 check_policy(policy)?;
-                writes.push(BridgeWrite::Policy(policy.clone()));
+                change.bridge = vec![BridgeWrite::Policy(policy.clone())];
             }
         }
         Ok(change)
     }
+}
+
+/// A checked withdrawal's postings (its amount burned, its fee to TICA) and records.
+fn post_withdrawal(
+    change: &mut Change,
+    bridge: &Bridge,
+    tx: &Transaction,
+    operator: Address,
+    w: Withdrawal,
+    now_ms: u64,
+) {
+    let asset = bridge.asset();
+    change.postings.burns.push((tx.sender, asset, w.amount));
+    if !w.fee.is_zero() {
+        change
+            .postings
+            .moves
+            .push((tx.sender, operator, asset, w.fee));
+    }
+    let used = bridge.used_today(&tx.sender, now_ms).checked_add(w.amount);
+    let used = used.expect("checked against the daily limit");
+    change
+        .bridge
+        .push(BridgeWrite::Daily(tx.sender, now_ms / DAY_MS, used));
+    change
+        .bridge
+        .push(BridgeWrite::Withdrawal(bridge.next_withdrawal(), w));
 }
 
 /// A policy's own consistency.
