@@ -37,8 +37,9 @@ impl Bridge {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let main = rt.block_on(Devnet::start());
         let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("bridge.key");
-        std::fs::write(&key, hex::encode(main.bridge.to_bytes())).unwrap();
+        // The key `node` writes for the node is the one the vault takes and the local main
+        // chain funded.
+        assert_eq!(hex::encode(main.bridge.to_bytes()), "42".repeat(32));
         let mut b = Bridge {
             rt,
             main,
@@ -71,11 +72,18 @@ impl Bridge {
         }
     }
 
-    /// Whether the node stopped (at its crash point).
-    fn stopped(&mut self) -> bool {
-        self.node
+    /// Waits, mining, until the node stops at its crash point `point`.
+    fn until_stopped(&mut self, point: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self
+            .node
             .as_mut()
-            .is_some_and(|c| c.try_wait().unwrap().is_some())
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+        {
+            assert!(Instant::now() < deadline, "the node never reached {point}");
+            self.rt.block_on(self.main.mine(1));
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn vault(&self) -> Vault {
@@ -108,35 +116,54 @@ impl Drop for Bridge {
 }
 
 fn spawn(dir: &Path, main: &Devnet, crash_after: Option<&str>) -> (Child, Http) {
+    let vault = milk_evm::address::from_alloy(main.deployed.vault).unwrap();
+    node(dir, main.url().as_str(), &vault, crash_after)
+}
+
+/// `milkd` on the demo network in `dir`, relaying to the main chain's node at `rpc` and
+/// `vault`, with the bridge key the local main chain funds, stopping abruptly after
+/// `crash_after` if given.
+fn node(dir: &Path, rpc: &str, vault: &MainAddress, crash_after: Option<&str>) -> (Child, Http) {
+    let key = dir.join("bridge.key");
+    std::fs::write(&key, "42".repeat(32)).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_milkd"));
-    let vault = milk_evm::address::from_alloy(main.deployed.vault)
-        .unwrap()
-        .to_string();
+    let data = dir.join("data");
     cmd.args([
         "--data-dir",
-        dir.join("data").to_str().unwrap(),
+        data.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
     ])
-    .args(["--no-demo-traffic", "--main-chain-rpc", main.url().as_str()])
     .args([
+        "--no-demo-traffic",
+        "--main-chain-rpc",
+        rpc,
         "--vault",
-        &vault,
-        "--bridge-key-file",
-        dir.join("bridge.key").to_str().unwrap(),
+        &vault.to_string(),
     ])
     .args([
-        "--confirmations",
-        &CONFIRMATIONS.to_string(),
+        "--bridge-key-file",
+        key.to_str().unwrap(),
         "--bridge-poll-ms",
-        "50",
+        "30",
     ])
+    .args(["--confirmations", &CONFIRMATIONS.to_string()])
     .env_remove("MILK_CRASH_AFTER");
     if let Some(point) = crash_after {
         cmd.env("MILK_CRASH_AFTER", point);
     }
     let (child, url) = support::spawn_command(cmd);
     (child, Http::new(&url).with_token("demo-operator-token"))
+}
+
+/// A node stopped when the test ends, however it ends.
+struct Stopping(Child);
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn main_address(key: &milk_evm::PrivateKeySigner) -> MainAddress {
@@ -356,12 +383,7 @@ fn a_node_stopped_after_any_step_finishes_the_rest_and_nothing_twice() {
     for (n, point) in steps.iter().enumerate() {
         b.restart(Some(point));
         withdraw(&b.http, &alice, customer, 10 * MLK);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !b.stopped() {
-            assert!(Instant::now() < deadline, "the node never reached {point}");
-            b.rt.block_on(b.main.mine(1));
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        b.until_stopped(point);
         b.restart(None);
         let number = n as u64;
         b.wait_for("the release after the restart", |h| {
@@ -377,12 +399,7 @@ fn a_node_stopped_after_any_step_finishes_the_rest_and_nothing_twice() {
     let bob_before = center_mlk(&b.http, &bob.address());
     b.restart(Some("bridge:credited"));
     b.deposit(3 * MLK, *bob.address().as_bytes());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !b.stopped() {
-        assert!(Instant::now() < deadline, "the node never credited");
-        b.rt.block_on(b.main.mine(1));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    b.until_stopped("bridge:credited");
     b.restart(None);
     b.rt.block_on(b.main.mine(CONFIRMATIONS * 3));
     std::thread::sleep(Duration::from_millis(600));
@@ -398,30 +415,11 @@ fn a_node_stopped_after_any_step_finishes_the_rest_and_nothing_twice() {
 #[test]
 fn with_the_main_chains_node_down_withdrawals_wait_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bridge.key"), "42".repeat(32)).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_milkd"));
-    let key = dir.path().join("bridge.key");
-    cmd.args([
-        "--data-dir",
-        dir.path().join("data").to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ])
-    .args([
-        "--no-demo-traffic",
-        "--main-chain-rpc",
-        "http://127.0.0.1:1",
-    ])
-    .args(["--vault", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"])
-    .args([
-        "--bridge-key-file",
-        key.to_str().unwrap(),
-        "--bridge-poll-ms",
-        "20",
-    ])
-    .env_remove("MILK_CRASH_AFTER");
-    let (mut child, url) = support::spawn_command(cmd);
-    let http = Http::new(&url);
+    let vault: MainAddress = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+        .parse()
+        .unwrap();
+    let (child, http) = node(dir.path(), "http://127.0.0.1:1", &vault, None);
+    let _stopping = Stopping(child);
     let alice = demo_key("alice");
     let before = center_mlk(&http, &alice.address());
     let to: MainAddress = "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"
@@ -435,8 +433,6 @@ fn with_the_main_chains_node_down_withdrawals_wait_and_nothing_is_lost() {
     let (_, bridge) = http.get("/v1/bridge");
     assert_eq!(bridge["main_chain"]["chain_id"], 0, "not reached: {bridge}");
     assert_eq!(bridge["out_total"], (15 * MLK).to_string());
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// A main-chain node that lies: its head is far ahead and it reports a deposit of a million
@@ -503,36 +499,13 @@ fn lying_node(vault: [u8; 20], milk: [u8; 32]) -> String {
 #[test]
 fn a_main_chain_node_inventing_a_deposit_mints_nothing_beyond_what_left() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("bridge.key");
-    std::fs::write(&key, "42".repeat(32)).unwrap();
     let vault: MainAddress = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
         .parse()
         .unwrap();
     let bob = demo_key("bob");
     let liar = lying_node(*vault.as_bytes(), *bob.address().as_bytes());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_milkd"));
-    cmd.args([
-        "--data-dir",
-        dir.path().join("data").to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ])
-    .args([
-        "--no-demo-traffic",
-        "--main-chain-rpc",
-        &liar,
-        "--vault",
-        &vault.to_string(),
-    ])
-    .args([
-        "--bridge-key-file",
-        key.to_str().unwrap(),
-        "--bridge-poll-ms",
-        "20",
-    ])
-    .env_remove("MILK_CRASH_AFTER");
-    let (mut child, url) = support::spawn_command(cmd);
-    let http = Http::new(&url);
+    let (child, http) = node(dir.path(), &liar, &vault, None);
+    let _stopping = Stopping(child);
     let before = center_mlk(&http, &bob.address());
     let deadline = Instant::now() + Duration::from_secs(30);
     while http.get("/v1/bridge").1["main_chain"]["chain_id"] != 31337 {
@@ -551,6 +524,4 @@ fn a_main_chain_node_inventing_a_deposit_mints_nothing_beyond_what_left() {
     };
     http.center_tx(support::now_ms(), &demo_key("alice"), Action::Token(pay));
     assert_eq!(center_mlk(&http, &bob.address()), before + MLK);
-    let _ = child.kill();
-    let _ = child.wait();
 }
