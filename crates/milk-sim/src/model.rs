@@ -10,18 +10,26 @@
 use milk_core::Address;
 use milk_core::block::Block;
 use milk_core::ledger::DAY_MS;
-use milk_core::tx::{Action, BrandAction, MembershipAction};
+use milk_core::tx::{Action, BrandAction, BridgeAction, MembershipAction};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// MLK's supply on the center chain as the model computes it.
 pub struct Mlk(pub u128);
 
 impl Mlk {
-    /// Takes in a committed block of the center chain.
+    /// Takes in a committed block of the center chain: burns for LZM and withdrawals to
+    /// the main chain take MLK away, deposits naming a usable key bring it back.
     pub fn block(&mut self, block: &Block) {
         for tx in &block.txs {
-            if let Action::Membership(MembershipAction::BurnForLzm { amount }) = &tx.tx.action {
-                self.0 -= amount.units();
+            match &tx.tx.action {
+                Action::Membership(MembershipAction::BurnForLzm { amount })
+                | Action::Bridge(BridgeAction::Withdraw { amount, .. }) => self.0 -= amount.units(),
+                Action::Bridge(BridgeAction::RecordDeposit { milk, amount, .. })
+                    if milk_core::Address::from_bytes(milk.0).is_ok() =>
+                {
+                    self.0 += amount.units();
+                }
+                _ => {}
             }
         }
     }

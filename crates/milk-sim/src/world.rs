@@ -16,13 +16,15 @@ use crate::model::{self, Lots, Mlk, Supply};
 use crate::rng::Rng;
 use milk_core::alliance::Application;
 use milk_core::block::Block;
+use milk_core::bridge::MainAddress;
 use milk_core::exchange::ESCROW;
 use milk_core::exchange::driver::{self, Step};
 use milk_core::genesis::{DEMO_USERS, Genesis, demo_key};
+use milk_core::tx::BridgeAction;
 use milk_core::tx::{Action, AllianceAction, BrandAction, ExchangeAction, MembershipAction};
 use milk_core::tx::{OrderSize, Transaction, TxId, VerifiedTx};
 use milk_core::tx::{SignedTransaction, TokenAction, TokenomicsAction};
-use milk_core::{Address, Amount, ChainId, Keypair, Symbol};
+use milk_core::{Address, Amount, ChainId, Hash, Keypair, Symbol};
 use std::collections::BTreeSet;
 
 /// The demo network's reward epoch: a week.
@@ -103,6 +105,37 @@ pub struct World {
     lzm: Amount,
     /// What happened.
     pub report: Report,
+}
+
+/// The bridge's own bounds: never more deposits than MLK that left (and the main chain's
+/// starting float), never more released than left, and batches tiling the sealed
+/// withdrawals in order.
+fn check_bridge(state: &milk_core::state::ChainState) -> Result<(), String> {
+    let Some(b) = state.bridge() else {
+        return Ok(());
+    };
+    let bound = b.out_total().units() + b.main_float().units();
+    if b.in_total().units() > bound || b.released_total() > b.out_total() {
+        return Err(format!(
+            "the bridge recorded {} in and {} released against {} out",
+            b.in_total(),
+            b.released_total(),
+            b.out_total()
+        ));
+    }
+    let mut next = 0;
+    for (n, batch) in b.batches() {
+        let sealed = b.withdrawals_from(batch.first).take(batch.count as usize);
+        if batch.first != next
+            || sealed.filter(|(_, w)| w.batch == Some(n)).count() != batch.count as usize
+        {
+            return Err(format!(
+                "batch {n} does not follow the one before or seal its withdrawals"
+            ));
+        }
+        next += u64::from(batch.count);
+    }
+    Ok(())
 }
 
 /// A fresh name, or one of `used` one time in ten (a partner retrying, or a mistake).
@@ -348,7 +381,8 @@ impl World {
             90 => self.membership(),
             91 => self.pack(),
             92 => self.tokenomics(),
-            93..=95 => self.oracle(),
+            93 => self.bridge(),
+            94..=95 => self.oracle(),
             96..=98 => self.pass_time(),
             _ if self.faults => self.crash()?,
             _ => self.pass_time(),
@@ -459,6 +493,81 @@ impl World {
         });
         if let Some(id) = self.send(true, &user, action) {
             self.purchases.push((id, user.address()));
+        }
+    }
+
+    /// The bridge to the main chain: a customer withdraws (sometimes more than they hold or
+    /// than the day's limit); TICA seals batches, records releases (some of withdrawals not
+    /// sealed, or twice), records deposits (a few transaction hashes, so some twice, some
+    /// naming no usable key, some more than ever left) and refunds held ones.
+    fn bridge(&mut self) {
+        const TO: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+        let to: MainAddress = TO.parse().expect("a checksummed address");
+        let operator = self.operator.clone();
+        let (key, action) = match self.rng.below(5) {
+            0 | 1 => {
+                let user = self.user();
+                let balance = self.center.state.balance(&user.address(), &sym("MLK"));
+                let amount = self.amount_of(balance.units() / 50);
+                let max_fee = Amount::new(u128::from(self.rng.below(2)) * 100_000_000);
+                (
+                    user,
+                    BridgeAction::Withdraw {
+                        to,
+                        amount,
+                        max_fee,
+                    },
+                )
+            }
+            2 => {
+                let b = self.center.state.bridge().expect("the demo has a bridge");
+                let (batch, waiting) = (b.next_batch(), b.next_withdrawal() - b.first_unsealed());
+                // Mostly what is waiting or less; sometimes none, or one too many.
+                let count = self.rng.below(waiting.min(256) + 2) as u32;
+                (operator, BridgeAction::SealBatch { batch, count })
+            }
+            3 => {
+                let (withdrawal, n) = (self.rng.below(12), self.rng.below(4) as u8);
+                (
+                    operator,
+                    BridgeAction::ConfirmRelease {
+                        withdrawal,
+                        main_tx: Hash([n; 32]),
+                    },
+                )
+            }
+            _ => (operator, self.deposit(to)),
+        };
+        self.send(true, &key, Action::Bridge(action));
+    }
+
+    /// TICA records a deposit (one of a few, so some twice) or refunds one.
+    fn deposit(&mut self, from: MainAddress) -> BridgeAction {
+        let (n, log_index) = (self.rng.below(8) as u8, self.rng.below(2));
+        let main_tx = Hash([n; 32]);
+        if self.rng.below(4) == 0 {
+            return BridgeAction::RefundDeposit { main_tx, log_index };
+        }
+        let milk = match self.rng.below(3) {
+            // Not a usable key: held.
+            0 => (1u8..)
+                .map(|i| Hash([i; 32]))
+                .find(|h| Address::from_bytes(h.0).is_err())
+                .expect("most byte strings are no key"),
+            _ => Hash(*self.user().address().as_bytes()),
+        };
+        // Mostly within what left and was not deposited back; sometimes beyond it.
+        let b = self.center.state.bridge().expect("the demo has a bridge");
+        let room = b.out_total().units() - b.in_total().units();
+        let amount = self.amount_of(room);
+        let block = self.rng.below(1_000);
+        BridgeAction::RecordDeposit {
+            main_tx,
+            log_index,
+            from,
+            milk,
+            amount,
+            block,
         }
     }
 
@@ -1037,6 +1146,7 @@ impl World {
             (false, None) => (BRAND_SYMBOL, self.supply.total()),
         };
         if on_center {
+            check_bridge(&self.center.state)?;
             let lzm = self.center.state.supply(&sym("LZM"));
             if lzm != Some(self.lzm) {
                 return Err(format!("LZM supply {lzm:?}, but nothing mints or burns it"));
