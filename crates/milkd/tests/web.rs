@@ -329,6 +329,7 @@ fn check_explorer(seen: &Value) {
     assert_eq!(seen["chartLines"], json!(3), "floor, maximum, price now");
     assert!(seen["candles"].as_u64().unwrap() >= 1, "{seen}");
     saw(seen, "quotes", "Buying 1 CINE costs");
+    saw(seen, "bridgedSupply", "Across both chains 1,300,000,000");
 }
 
 fn check_wallet(seen: &Value, http: &support::Http, before: &Before) {

@@ -70,6 +70,7 @@ async function explorer(page) {
   const sky = page.locator('tr[data-chain="skyway"]');
   check((await sky.innerText()).includes('private'), 'a brand chain shows as private to anonymous viewers');
   seen.centerHeight = Number((await text(page, 'tr[data-chain="center"] td:nth-child(2)')).replaceAll(',', ''));
+  seen.bridgedSupply = await text(page, 'p.bridged');
   await shot(page, 'overview');
   // The live feed moves the center chain's height without a reload (the demo's traffic).
   await page.waitForFunction((h) => {
