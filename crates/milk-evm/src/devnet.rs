@@ -79,6 +79,13 @@ pub async fn deploy(
     }
 }
 
+/// A fresh Anvil (a local main chain) with nothing deployed; it stops when dropped.
+pub fn anvil() -> alloy::node_bindings::AnvilInstance {
+    alloy::node_bindings::Anvil::at(tools().join("anvil"))
+        .try_spawn()
+        .expect("anvil starts")
+}
+
 /// A local main chain for tests: Anvil with MLK and the vault deployed by TICA (Anvil's
 /// first account), a customer (its second account) and the bridge key (a fixed test key).
 pub struct Devnet {
@@ -97,9 +104,7 @@ pub struct Devnet {
 impl Devnet {
     /// Starts Anvil and deploys the contracts.
     pub async fn start() -> Devnet {
-        let anvil = alloy::node_bindings::Anvil::at(tools().join("anvil"))
-            .try_spawn()
-            .expect("anvil starts");
+        let anvil = anvil();
         let tica: PrivateKeySigner = anvil.keys()[0].clone().into();
         let customer: PrivateKeySigner = anvil.keys()[1].clone().into();
         let bridge = PrivateKeySigner::from_bytes(&alloy::primitives::B256::repeat_byte(0x42))

@@ -1,0 +1,220 @@
+//! The bridge from the command line, against a real local main chain (Anvil): TICA deploys
+//! the contracts with `milk main-chain deploy`, a customer withdraws with `milk withdraw`
+//! and finds the MLK on the main chain, deposits some back with `milk main-chain deposit`,
+//! and `milk verify --main-chain-rpc` finds every release matching a withdrawal; against a
+//! vault where the bridge key released something the center chain never withdrew, it names
+//! the release and the root and fails.
+
+use milk_evm::{B256, U256};
+use milkd::{NodeConfig, SystemClock};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MLK: u128 = 100_000_000;
+
+fn milk(home: &Path, node: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_milk"))
+        .args(args)
+        .env("MILK_HOME", home)
+        .env("MILK_NODE", node)
+        .env("MILK_PASSPHRASE", "test passphrase")
+        .output()
+        .expect("milk runs")
+}
+
+fn json(out: Output) -> Value {
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() {
+    let anvil = milk_evm::devnet::anvil();
+    let rpc = anvil.endpoint_url().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (home, tica_key, customer_key) = (
+        dir.path().join("home"),
+        dir.path().join("tica.key"),
+        dir.path().join("customer.key"),
+    );
+    std::fs::write(&tica_key, hex::encode(anvil.keys()[0].to_bytes())).unwrap();
+    std::fs::write(&customer_key, hex::encode(anvil.keys()[1].to_bytes())).unwrap();
+    let customer =
+        milk_evm::Address::from_private_key(&anvil.keys()[1].clone().into()).to_checksum(None);
+    let m = |node: &str, args: &[&str]| milk(&home, node, args);
+    let keys = [tica_key.to_str().unwrap(), customer_key.to_str().unwrap()];
+    let deployed = json(m(
+        "",
+        &[
+            "main-chain",
+            "deploy",
+            "--rpc",
+            &rpc,
+            "--key-file",
+            keys[0],
+            "--bridge-key-file",
+            keys[0],
+            "--json",
+        ],
+    ));
+    let vault = deployed["vault"].as_str().unwrap().to_owned();
+
+    let mut config = NodeConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.main_chain = Some(milkd::config::MainChainConfig {
+        rpc: rpc.clone(),
+        vault: vault.parse().unwrap(),
+        key_file: tica_key.clone(),
+        confirmations: 1,
+        from_block: 0,
+        poll: Duration::from_millis(30),
+    });
+    let node = milkd::spawn(config, Arc::new(SystemClock)).unwrap();
+    let url = node.url();
+    json(m(&url, &["key", "demo", "alice", "--json"]));
+    json(m(&url, &["key", "demo", "bob", "--json"]));
+
+    json(m(
+        &url,
+        &[
+            "withdraw", "--from", "alice", "--to", &customer, "--amount", "20", "--json",
+        ],
+    ));
+    until("the release", || {
+        json(m(&url, &["withdrawal", "0", "--json"]))["status"] == "released"
+    });
+    let balance = |who: &str| {
+        json(m(
+            &url,
+            &[
+                "main-chain",
+                "balance",
+                "--rpc",
+                &rpc,
+                "--vault",
+                &vault,
+                who,
+                "--json",
+            ],
+        ))
+    };
+    assert_eq!(balance(&customer)["mlk"], (20 * MLK).to_string());
+
+    let bob = json(m(&url, &["balance", "bob", "--json"]))["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json(m(
+        &url,
+        &[
+            "main-chain",
+            "deposit",
+            "--rpc",
+            &rpc,
+            "--key-file",
+            keys[1],
+            "--vault",
+            &vault,
+            "--to",
+            &bob,
+            "--amount",
+            "5",
+            "--json",
+        ],
+    ));
+    until("the credit", || {
+        json(m(&url, &["deposits", "bob", "--json"]))[0]["status"] == "credited"
+    });
+    assert_eq!(balance(&customer)["mlk"], (15 * MLK).to_string());
+
+    let verified = json(m(
+        &url,
+        &[
+            "verify",
+            "--main-chain-rpc",
+            &rpc,
+            "--vault",
+            &vault,
+            "--json",
+        ],
+    ));
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(
+        (
+            verified["main_chain"]["releases"].as_u64(),
+            verified["main_chain"]["batches"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+
+    // Another vault the bridge key signs for, where it released what nobody withdrew.
+    let other = json(m(
+        "",
+        &[
+            "main-chain",
+            "deploy",
+            "--rpc",
+            &rpc,
+            "--key-file",
+            keys[0],
+            "--bridge-key-file",
+            keys[0],
+            "--json",
+        ],
+    ));
+    let other_vault = other["vault"].as_str().unwrap().to_owned();
+    forge_release(&rpc, keys[0], &other_vault, &customer);
+    let out = m(
+        &url,
+        &["verify", "--main-chain-rpc", &rpc, "--vault", &other_vault],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("matches no center-chain withdrawal")
+            && text.contains("is not the center chain's"),
+        "{text}"
+    );
+    node.stop();
+}
+
+/// The bridge key posts a root over one withdrawal the center chain never made and releases it.
+fn forge_release(rpc: &str, key_file: &str, vault: &str, to: &str) {
+    let key = std::fs::read_to_string(key_file).unwrap();
+    let key = milk_evm::PrivateKeySigner::from_bytes(&key.trim().parse::<B256>().unwrap()).unwrap();
+    let (vault, to) = (
+        milk_evm::address::parse(vault).unwrap(),
+        milk_evm::address::parse(to).unwrap(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let v = milk_evm::vault::Vault::connect(rpc.parse().unwrap(), key, vault)
+            .await
+            .unwrap();
+        let (id, amount) = (B256::repeat_byte(9), U256::from(MLK));
+        let leaf = milk_evm::merkle::leaf(id, to, amount);
+        v.post_batch(0, milk_evm::merkle::Tree::new(vec![leaf]).unwrap().root())
+            .await
+            .unwrap();
+        v.release(0, id, to, amount, Vec::new()).await.unwrap();
+    });
+}
