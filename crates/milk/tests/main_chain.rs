@@ -191,7 +191,7 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
             && text.contains("is not the center chain's"),
         "{text}"
     );
-    node.stop();
+    node.stop().unwrap();
 }
 
 /// The bridge key posts a root over one withdrawal the center chain never made and releases it.
