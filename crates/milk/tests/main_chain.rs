@@ -143,6 +143,20 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
     });
     assert_eq!(balance(&customer)["mlk"], (15 * MLK).to_string());
 
+    // Across both chains: the center chain's MLK and the main chain's outside the vault
+    // (nothing in transit now) are the 1.3 billion.
+    let total = 1_300_000_000 * MLK;
+    let in_vault: u128 = balance(&vault)["mlk"].as_str().unwrap().parse().unwrap();
+    let supply = json(m(&url, &["supply", "--json"]));
+    let center = supply
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["asset"] == "MLK")
+        .unwrap();
+    let on_center: u128 = center["total"].as_str().unwrap().parse().unwrap();
+    assert_eq!(on_center + (total - in_vault), total);
+    assert_eq!(center["bridged"]["across_both_chains"], total.to_string());
     let verified = json(m(
         &url,
         &[
