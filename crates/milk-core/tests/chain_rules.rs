@@ -1051,6 +1051,49 @@ fn the_mempool_is_bounded() {
     pool.admit(f, &s).unwrap();
 }
 
+/// Blocks of ten served from a pool of 3,000 transactions of four senders: every one leaves
+/// the pool, and the arrival order never holds more than twice the pool's ids (plus 1,024)
+/// however few each block takes.
+#[test]
+fn the_pools_arrival_order_stays_bounded_as_blocks_take_from_it() {
+    let mut h = Harness::new();
+    let mut pool = Mempool::new(PoolLimits::new(10_000));
+    let burn = Action::Token(TokenAction::Burn {
+        asset: sym("PTS"),
+        amount: Amount::new(1),
+    });
+    let (exp, share) = (
+        T0 + 3_600_000,
+        Share {
+            window: 1_000,
+            pending: 1_000,
+            ..Share::ORDINARY
+        },
+    );
+    for i in 0..3_000 {
+        let tx = h.tx(1 + i % 4, burn.clone(), None, exp);
+        let standing = h.state.standing(&tx.tx, share, T0);
+        pool.admit(tx.verify().unwrap(), &standing).unwrap();
+    }
+    let mut blocks = 0;
+    while !pool.is_empty() {
+        let picked = pool.select(&mut h.state, T0 + 1, 10);
+        assert!(
+            pool.queued_ids() <= 2 * pool.len() + 1_024,
+            "{} ids for {}",
+            pool.queued_ids(),
+            pool.len()
+        );
+        assert_eq!(
+            picked.applied.len(),
+            10.min(picked.applied.len() + pool.len())
+        );
+        blocks += 1;
+    }
+    assert_eq!(blocks, 300);
+    assert_eq!(pool.queued_ids(), 0);
+}
+
 /// A batch of conversions weighs its item count: in the pool's capacity, and in how much
 /// one block takes (a batch heavier than a block's room still goes alone).
 #[test]

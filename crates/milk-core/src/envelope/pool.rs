@@ -222,6 +222,12 @@ impl<A: Payload> Mempool<A> {
         Some(tx)
     }
 
+    /// How many ids the arrival order holds: at most twice the waiting transactions, plus
+    /// 1,024 (ids of transactions gone are dropped lazily).
+    pub fn queued_ids(&self) -> usize {
+        self.order.len()
+    }
+
     /// Applies waiting transactions of up to `max` weight to `state` at block time
     /// `now_ms` (a heavier one than that still goes alone into an empty block). Senders
     /// are served in the order their transactions arrived; each sender's transactions go in
@@ -254,10 +260,13 @@ impl<A: Payload> Mempool<A> {
             }
         }
         let mut served: HashSet<Address> = HashSet::default();
-        for id in self.order.clone() {
+        // By index: nothing below changes the order, and a block serves a handful of its
+        // senders, so copying the whole queue each block would cost more than the block.
+        for i in 0..self.order.len() {
             if out.weight >= max {
                 break;
             }
+            let id = self.order[i];
             let Some(sender) = self.txs.get(&id).map(|t| t.tx().sender) else {
                 continue;
             };
@@ -267,9 +276,26 @@ impl<A: Payload> Mempool<A> {
             self.drain_sender(&sender, state, now_ms, max, &mut out);
         }
         self.evict_stuck(state, now_ms, &mut out);
-        let txs = &self.txs;
-        self.order.retain(|id| txs.contains_key(id));
+        self.forget_gone();
         out
+    }
+
+    /// Drops ids of transactions no longer waiting from the arrival order: those at its
+    /// front (the oldest, served first) every block, the rest once they are as many as the
+    /// waiting ones, so the order stays within twice the pool at a constant cost per
+    /// transaction.
+    fn forget_gone(&mut self) {
+        while self
+            .order
+            .front()
+            .is_some_and(|id| !self.txs.contains_key(id))
+        {
+            self.order.pop_front();
+        }
+        if self.order.len() > 2 * self.txs.len() + 1_024 {
+            let txs = &self.txs;
+            self.order.retain(|id| txs.contains_key(id));
+        }
     }
 
     /// Drops the transactions of every sender whose next sequence number has been missing
