@@ -58,6 +58,9 @@ pub struct DepositLog {
     pub amount: U256,
 }
 
+/// A transaction sent, not yet known to be mined.
+pub struct Sent(alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>);
+
 /// A release event read from the vault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseLog {
@@ -148,10 +151,28 @@ impl Vault {
         amount: U256,
         proof: Vec<B256>,
     ) -> Result<B256, MainChainError> {
+        let sent = self.send_release(batch, id, to, amount, proof).await?;
+        self.mined(sent.0).await
+    }
+
+    /// Sends a release without waiting for it to be mined: several go out one after the
+    /// other (the node numbers each from its pending count) and are mined together.
+    pub async fn send_release(
+        &self,
+        batch: u64,
+        id: B256,
+        to: Address,
+        amount: U256,
+        proof: Vec<B256>,
+    ) -> Result<Sent, MainChainError> {
         let vault = self.contract();
         let call = vault.release(batch, id, to, amount, proof);
-        let pending = bounded(call.send()).await?;
-        self.mined(pending).await
+        Ok(Sent(bounded(call.send()).await?))
+    }
+
+    /// Waits for a sent transaction; its hash, once mined.
+    pub async fn wait(&self, sent: Sent) -> Result<B256, MainChainError> {
+        self.mined(sent.0).await
     }
 
     async fn mined(

@@ -525,3 +525,53 @@ fn a_main_chain_node_inventing_a_deposit_mints_nothing_beyond_what_left() {
     http.center_tx(support::now_ms(), &demo_key("alice"), Action::Token(pay));
     assert_eq!(center_mlk(&http, &bob.address()), before + MLK);
 }
+
+#[test]
+fn withdrawals_sealed_together_are_released_together_each_to_its_address() {
+    let b = Bridge::start();
+    let customers = ["alice", "bob", "carol"].map(demo_key);
+    let to: Vec<MainAddress> = (1u8..=3)
+        .map(|i| MainAddress::from_bytes([i; 20]).unwrap())
+        .collect();
+    let txs: Vec<_> = customers
+        .iter()
+        .zip(&to)
+        .map(|(key, to)| {
+            let sequence = b.http.account(&key.address(), "center", "MLK").1;
+            let action = BridgeAction::Withdraw {
+                to: *to,
+                amount: Amount::new(11 * MLK),
+                max_fee: Amount::new(MLK),
+            };
+            milk_core::tx::Transaction {
+                chain: milk_core::ChainId::center(),
+                sender: key.address(),
+                sequence,
+                expires_at_ms: support::now_ms() + 60_000,
+                action: Action::Bridge(action),
+            }
+            .sign(key)
+        })
+        .collect();
+    let r = b.http.submit("center", &txs, true).unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    b.wait_for("the releases", |h| {
+        (0..3).all(|n| withdrawal(h, n)["status"] == "released")
+    });
+    let batches: Vec<Value> = (0..3)
+        .map(|n| withdrawal(&b.http, n)["batch"].clone())
+        .collect();
+    assert_eq!(
+        (&batches[0], &batches[2]),
+        (&batches[1], &batches[1]),
+        "one block, one batch"
+    );
+    for to in &to {
+        assert_eq!(b.main_balance(milk_evm::address::to_alloy(to)), 11 * MLK);
+    }
+    assert_supply_spans_both_chains(&b);
+}

@@ -225,49 +225,80 @@ async fn release(
 ) -> Result<(), RoundError> {
     let sealed = ledger::totals(node)?.first_unsealed;
     let end = sealed.min(*released + RELEASES_PER_ROUND);
-    let mut contiguous = true;
+    let (mut contiguous, mut sent) = (true, Vec::new());
     for number in *released..end {
-        let done = release_one(node, config, lane, vault, number).await?;
+        let done = match release_one(node, config, lane, vault, number).await? {
+            Next::Done => true,
+            Next::Waiting => false,
+            Next::Sent(s) => {
+                sent.push((number, s));
+                false
+            }
+        };
         contiguous &= done;
         if contiguous {
             *released = number + 1;
         }
     }
+    // Mined together: a round's releases take a block or two, not one block each.
+    let waits = sent
+        .into_iter()
+        .map(|(n, s)| async move { (n, vault.wait(s).await) });
+    let mined = futures_util::future::join_all(waits).await;
+    let any = !mined.is_empty();
+    for (number, tx) in mined {
+        tracing::info!(number, tx = %tx?, "bridge: withdrawal released");
+    }
+    if any {
+        node.crash_point("bridge:released");
+    }
     Ok(())
 }
 
-/// One withdrawal's next step; whether it is released and recorded.
+/// What one withdrawal's step left.
+enum Next {
+    /// Released and recorded.
+    Done,
+    /// Waiting: for its batch's root, its confirmations, or the center chain.
+    Waiting,
+    /// Its release was sent.
+    Sent(milk_evm::vault::Sent),
+}
+
+/// One withdrawal's next step.
 async fn release_one(
     node: &Node,
     config: &MainChainConfig,
     lane: &Lane,
     vault: &Vault,
     number: u64,
-) -> Result<bool, RoundError> {
+) -> Result<Next, RoundError> {
     let w = ledger::withdrawal(node, number)?
         .ok_or_else(|| milk_store::StoreError::Corrupt(format!("no withdrawal {number}")))?;
     let (Some(batch), None) = (w.batch, w.released) else {
-        return Ok(w.released.is_some());
+        return Ok(if w.released.is_some() {
+            Next::Done
+        } else {
+            Next::Waiting
+        });
     };
     let id = B256::from(w.id.0);
     if !vault.is_released(id).await? {
         let Some((_, siblings)) = ledger::proof(node, batch, number)? else {
-            return Ok(false);
+            return Ok(Next::Waiting);
         };
         let to = milk_evm::address::to_alloy(&w.to);
         let proof = siblings.into_iter().map(B256::from).collect();
-        let tx = vault
-            .release(batch, id, to, U256::from(w.amount.units()), proof)
-            .await?;
-        tracing::info!(number, %tx, "bridge: withdrawal released");
-        node.crash_point("bridge:released");
-        return Ok(false);
+        let amount = U256::from(w.amount.units());
+        return Ok(Next::Sent(
+            vault.send_release(batch, id, to, amount, proof).await?,
+        ));
     }
     let Some((tx, block)) = vault.released_by(id).await? else {
-        return Ok(false);
+        return Ok(Next::Waiting);
     };
     if vault.head().await?.saturating_sub(block) + 1 < config.confirmations {
-        return Ok(false);
+        return Ok(Next::Waiting);
     }
     let action = BridgeAction::ConfirmRelease {
         withdrawal: number,
@@ -278,9 +309,9 @@ async fn release_one(
     match (sent, recorded) {
         (_, true) => {
             node.crash_point("bridge:confirmed");
-            Ok(true)
+            Ok(Next::Done)
         }
         (Err(e), false) => Err(e.into()),
-        (Ok(_), false) => Ok(false),
+        (Ok(_), false) => Ok(Next::Waiting),
     }
 }
