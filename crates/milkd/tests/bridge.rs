@@ -410,6 +410,10 @@ fn a_node_stopped_after_any_step_finishes_the_rest_and_nothing_twice() {
     );
     assert_supply_spans_both_chains(&b);
     support::replays_from_genesis(&b.http, "after the crashes");
+    // How far deposits were searched is kept beside the chains, for the next start.
+    let cursor = std::fs::read_to_string(b.dir.path().join("data/bridge-searched")).unwrap();
+    let next: u64 = cursor.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(next > 0, "{cursor}");
 }
 
 #[test]

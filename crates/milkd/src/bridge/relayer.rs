@@ -104,6 +104,9 @@ pub async fn run(node: Arc<Node>) {
         }
         if vault.is_none() {
             vault = connect(&node, &config, key.clone()).await;
+            if let Some(v) = &vault {
+                cursors.watched = watcher::load_cursor(&node, v, config.from_block);
+            }
         }
         let Some(v) = &vault else { continue };
         match round(&node, &config, &lane, v, &mut cursors).await {

@@ -36,8 +36,44 @@ pub async fn watch(
             record(node, lane, &log).await?;
         }
         *watched = to + 1;
+        save_cursor(node, vault, *watched);
     }
     Ok(())
+}
+
+/// The file keeping how far deposits were searched, so a restart need not search the main
+/// chain again from the vault's first block. Losing it costs only time: deposits recorded
+/// already are skipped.
+fn cursor_path(node: &Node) -> std::path::PathBuf {
+    node.config.data_dir.join("bridge-searched")
+}
+
+/// The cursor's text: the main chain, the vault, and the first block not searched.
+fn cursor_text(chain_id: u64, vault: &milk_evm::Address, next: u64) -> String {
+    format!("{chain_id} {} {next}\n", vault.to_checksum(None))
+}
+
+fn save_cursor(node: &Node, vault: &Vault, next: u64) {
+    let (path, tmp) = (cursor_path(node), cursor_path(node).with_extension("tmp"));
+    let text = cursor_text(vault.chain_id(), &vault.address(), next);
+    let saved = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, path = %path.display(), "bridge: cannot keep the deposit cursor");
+    }
+}
+
+/// Where the last run stopped searching, for this main chain and vault, if it kept it;
+/// never before `from`.
+pub fn load_cursor(node: &Node, vault: &Vault, from: u64) -> u64 {
+    let text = std::fs::read_to_string(cursor_path(node)).unwrap_or_default();
+    parse_cursor(&text, vault.chain_id(), &vault.address()).map_or(from, |next| next.max(from))
+}
+
+/// The first block not searched, if `text` is the cursor of this chain and vault.
+fn parse_cursor(text: &str, chain_id: u64, vault: &milk_evm::Address) -> Option<u64> {
+    let mut words = text.split_whitespace();
+    let ours = words.next()? == chain_id.to_string() && words.next()? == vault.to_checksum(None);
+    ours.then(|| words.next()?.parse().ok()).flatten()
 }
 
 /// Refuses, before sending anything, a deposit the center chain would refuse: more deposits
@@ -91,5 +127,24 @@ async fn record(node: &Node, lane: &Lane, log: &DepositLog) -> Result<(), RoundE
         }
         Err(e) if e.code() == "deposit_recorded" => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_is_read_back_only_for_its_own_chain_and_vault() {
+        let vault = milk_evm::Address::repeat_byte(7);
+        let text = cursor_text(31337, &vault, 4_242);
+        assert_eq!(parse_cursor(&text, 31337, &vault), Some(4_242));
+        assert_eq!(parse_cursor(&text, 1, &vault), None, "another chain");
+        assert_eq!(
+            parse_cursor(&text, 31337, &milk_evm::Address::repeat_byte(8)),
+            None
+        );
+        assert_eq!(parse_cursor("31337", 31337, &vault), None, "cut short");
+        assert_eq!(parse_cursor("", 31337, &vault), None);
     }
 }
