@@ -65,3 +65,51 @@ pub async fn deploy<P: Provider>(provider: &P, creation: Vec<u8>) -> Result<Addr
         _ => Err(DeployError::NoContract),
     }
 }
+
+/// Why a call to a contract failed.
+pub type CallError = alloy::contract::Error;
+
+/// A refusal by the vault or the coin in words, if `e` is one: the reverts carry only a
+/// selector and arguments, which mean nothing to a person.
+pub fn explain(e: &alloy::contract::Error) -> Option<String> {
+    use IMilkCoin::IMilkCoinErrors as Coin;
+    use IMilkVault::IMilkVaultErrors as Vault;
+    let mlk = |units: U256| {
+        let units = u128::try_from(units).unwrap_or(u128::MAX);
+        milk_core::amount::grouped(&milk_core::Amount::new(units).to_decimal(8))
+    };
+    if let Some(coin) = e.as_decoded_interface_error::<Coin>() {
+        return Some(match coin {
+            Coin::ERC20InsufficientBalance(b) => {
+                format!(
+                    "{} holds {} MLK, and {} MLK are needed",
+                    b.sender,
+                    mlk(b.balance),
+                    mlk(b.needed)
+                )
+            }
+            Coin::ERC20InsufficientAllowance(a) => {
+                format!(
+                    "{} may take only {} MLK, and {} MLK are needed: approve more",
+                    a.spender,
+                    mlk(a.allowance),
+                    mlk(a.needed)
+                )
+            }
+            _ => return None,
+        });
+    }
+    let vault = e.as_decoded_interface_error::<Vault>()?;
+    Some(match vault {
+        Vault::ZeroAmount(_) => "a deposit of nothing".to_owned(),
+        Vault::NoMilkAddress(_) => "a deposit must name a milk account".to_owned(),
+        Vault::ReleasedAlready(_) => "this withdrawal was released already".to_owned(),
+        Vault::BadProof(_) => {
+            "the proof does not take this withdrawal to its batch's root".to_owned()
+        }
+        Vault::UnknownBatch(_) => "no root is posted for this batch".to_owned(),
+        Vault::BadSignature(_) => "the batch root is not signed by the bridge key".to_owned(),
+        Vault::BatchPostedAlready(_) => "this batch's root was posted already".to_owned(),
+        _ => return None,
+    })
+}

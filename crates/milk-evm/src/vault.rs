@@ -24,12 +24,29 @@ pub enum MainChainError {
     /// The node answered with an error, or not at all.
     #[error("the main chain's node: {0}")]
     Node(String),
+    /// The contract refused the call (found when its gas was estimated).
+    #[error("{0}")]
+    Refused(String),
     /// The transaction was mined but reverted.
     #[error("the vault refused the transaction {0}")]
     Reverted(B256),
     /// The node's answer is not what a correct node gives.
     #[error("the main chain's node gave a malformed answer: {0}")]
     Malformed(&'static str),
+}
+
+/// [`bounded`] for a contract call: a refusal by the vault or the coin in words.
+async fn bounded_call<T>(
+    call: impl IntoFuture<Output = Result<T, alloy::contract::Error>>,
+) -> Result<T, MainChainError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call.into_future()).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(crate::contracts::explain(&e).map_or_else(
+            || MainChainError::Node(e.to_string()),
+            MainChainError::Refused,
+        )),
+        Err(_) => Err(MainChainError::Timeout(CALL_TIMEOUT)),
+    }
 }
 
 async fn bounded<T, E: std::fmt::Display>(
@@ -132,7 +149,7 @@ impl Vault {
             .map_err(|e| MainChainError::Node(e.to_string()))?;
         let vault = self.contract();
         let call = vault.postBatch(batch, root, signature.into());
-        let pending = bounded(call.send()).await?;
+        let pending = bounded_call(call.send()).await?;
         self.mined(pending).await
     }
 
@@ -167,7 +184,7 @@ impl Vault {
     ) -> Result<Sent, MainChainError> {
         let vault = self.contract();
         let call = vault.release(batch, id, to, amount, proof);
-        Ok(Sent(bounded(call.send()).await?))
+        Ok(Sent(bounded_call(call.send()).await?))
     }
 
     /// Waits for a sent transaction; its hash, once mined.

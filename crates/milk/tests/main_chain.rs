@@ -138,6 +138,27 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
             "--json",
         ],
     ));
+    // TICA moved all its MLK into the vault: a deposit from it is refused, in words.
+    let args = [
+        "main-chain",
+        "deposit",
+        "--rpc",
+        &rpc,
+        "--key-file",
+        keys[0],
+        "--vault",
+        &vault,
+    ];
+    let refused = m(
+        &url,
+        &[&args[..], &["--to", &bob, "--amount", "1000000"]].concat(),
+    );
+    let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("holds 0 MLK, and 1,000,000 MLK are needed"),
+        "{said}"
+    );
     until("the credit", || {
         json(m(&url, &["deposits", "bob", "--json"]))[0]["status"] == "credited"
     });

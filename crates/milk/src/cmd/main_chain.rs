@@ -145,20 +145,17 @@ async fn deposit(
     let p = milk_evm::chain::connect(url.clone(), key.clone());
     let coin = Vault::connect(url, key, vault).await?.coin().await?;
     let amount = U256::from(amount.units());
-    let approve = IMilkCoin::new(coin, &p)
-        .approve(vault, amount)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    if !approve.status() {
+    let words = |e: milk_evm::contracts::CallError| {
+        anyhow!(milk_evm::contracts::explain(&e).unwrap_or_else(|| e.to_string()))
+    };
+    let coin = IMilkCoin::new(coin, &p);
+    let approving = coin.approve(vault, amount).send().await.map_err(words)?;
+    if !approving.get_receipt().await?.status() {
         bail!("the coin refused the approval");
     }
     let vault = milk_evm::contracts::IMilkVault::new(vault, &p);
-    let sent = vault
-        .deposit(amount, B256::from(*to.as_bytes()))
-        .send()
-        .await?;
+    let milk = B256::from(*to.as_bytes());
+    let sent = vault.deposit(amount, milk).send().await.map_err(words)?;
     let receipt = sent.get_receipt().await?;
     match receipt.status() {
         true => Ok(receipt.transaction_hash),
