@@ -141,7 +141,35 @@ fn tokens(text: &str, decimals: u8) -> Result<Amount> {
 
 /// Runs a policy command.
 pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Result<()> {
-    let (what, signer, action) = match cmd {
+    let (what, signer, action) = plan(ks, client, cmd)?;
+    let done = operator_tx(ks, client, signer.key.as_deref(), action)?;
+    out(j, json!({ "done": what, "committed": done }), || {
+        format!("{what}\n{done}")
+    });
+    Ok(())
+}
+
+/// What a policy command says it does, who signs, and the action.
+type Plan<A> = (String, Signer, A);
+
+/// A policy command's action: the bridge's, or a market's.
+fn plan(ks: &Keystore, client: &Client, cmd: PolicyCmd) -> Result<Plan<Action>> {
+    if let PolicyCmd::Bridge {
+        fee,
+        minimum,
+        daily_limit,
+        signer,
+    } = cmd
+    {
+        return bridge_policy([fee, minimum, daily_limit], signer);
+    }
+    let (what, signer, action) = market_plan(ks, client, cmd)?;
+    Ok((what, signer, Action::Exchange(action)))
+}
+
+/// A market policy command's action.
+fn market_plan(ks: &Keystore, client: &Client, cmd: PolicyCmd) -> Result<Plan<ExchangeAction>> {
+    Ok(match cmd {
         PolicyCmd::Open {
             asset,
             depth,
@@ -150,12 +178,8 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
             daily_limit,
             signer,
         } => {
-            let sizes = [depth, position, max_order, daily_limit];
-            (
-                format!("market {asset} opened"),
-                signer,
-                open(client, &asset, sizes)?,
-            )
+            let action = open(client, &asset, [depth, position, max_order, daily_limit])?;
+            (format!("market {asset} opened"), signer, action)
         }
         PolicyCmd::Depth {
             asset,
@@ -171,27 +195,18 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
             daily_limit,
             signer,
         } => limits(client, asset, max_order, daily_limit, signer)?,
-        PolicyCmd::Halt { asset, signer } => {
-            let action = ExchangeAction::HaltMarket {
-                asset: symbol(&asset)?,
-                halted: true,
-            };
-            (format!("market {asset} halted"), signer, action)
-        }
-        PolicyCmd::Resume { asset, signer } => {
-            let action = ExchangeAction::HaltMarket {
-                asset: symbol(&asset)?,
-                halted: false,
-            };
-            (format!("market {asset} trading"), signer, action)
-        }
+        PolicyCmd::Halt { asset, signer } => halt(&asset, true, signer)?,
+        PolicyCmd::Resume { asset, signer } => halt(&asset, false, signer)?,
         PolicyCmd::Max { asset, bps, signer } => {
             let action = ExchangeAction::SetMaxPrice {
                 asset: symbol(&asset)?,
                 max_bps: bps,
             };
-            let what = format!("market {asset}'s maximum is {bps} basis points of R");
-            (what, signer, action)
+            (
+                format!("market {asset}'s maximum is {bps} basis points of R"),
+                signer,
+                action,
+            )
         }
         PolicyCmd::Fee { bps, signer } => {
             let action = ExchangeAction::SetFee { fee_bps: bps };
@@ -203,40 +218,35 @@ pub fn policy_cmd(ks: &Keystore, client: &Client, cmd: PolicyCmd, j: bool) -> Re
             partner_key,
             signer,
         } => floor(ks, client, asset, bps, &partner_key, signer)?,
-        PolicyCmd::Bridge {
-            fee,
-            minimum,
-            daily_limit,
-            signer,
-        } => {
-            return bridge_policy(ks, client, j, [fee, minimum, daily_limit], signer);
-        }
-        PolicyCmd::ConfirmPrice { krw, signer } => {
-            let krw_e4 = Amount::parse_decimal(&krw, 4)?.units();
-            let krw_e4 = u64::try_from(krw_e4).map_err(|_| anyhow!("price too large"))?;
-            let action = ExchangeAction::ConfirmPrice { krw_e4 };
-            (
-                format!("MLK's price confirmed at {krw} KRW"),
-                signer,
-                action,
-            )
-        }
-    };
-    let done = operator_tx(ks, client, signer.key.as_deref(), Action::Exchange(action))?;
-    out(j, json!({ "done": what, "committed": done }), || {
-        format!("{what}\n{done}")
-    });
-    Ok(())
+        PolicyCmd::ConfirmPrice { krw, signer } => confirm_price(&krw, signer)?,
+        PolicyCmd::Bridge { .. } => bail!("the bridge's policy is not a market's"),
+    })
 }
 
-/// Sets the bridge's withdrawal policy: fee, minimum, daily limit (whole MLK).
-fn bridge_policy(
-    ks: &Keystore,
-    client: &Client,
-    j: bool,
-    sizes: [String; 3],
-    signer: Signer,
-) -> Result<()> {
+/// Halts a market, or lets it trade again.
+fn halt(asset: &str, halted: bool, signer: Signer) -> Result<Plan<ExchangeAction>> {
+    let action = ExchangeAction::HaltMarket {
+        asset: symbol(asset)?,
+        halted,
+    };
+    let state = if halted { "halted" } else { "trading" };
+    Ok((format!("market {asset} {state}"), signer, action))
+}
+
+/// Accepts the level a move of MLK's price reached (KRW per MLK, 4 decimals).
+fn confirm_price(krw: &str, signer: Signer) -> Result<Plan<ExchangeAction>> {
+    let krw_e4 = Amount::parse_decimal(krw, 4)?.units();
+    let krw_e4 = u64::try_from(krw_e4).map_err(|_| anyhow!("price too large"))?;
+    let action = ExchangeAction::ConfirmPrice { krw_e4 };
+    Ok((
+        format!("MLK's price confirmed at {krw} KRW"),
+        signer,
+        action,
+    ))
+}
+
+/// The bridge's withdrawal policy: fee, minimum, daily limit (whole MLK).
+fn bridge_policy(sizes: [String; 3], signer: Signer) -> Result<Plan<Action>> {
     let [fee, minimum, daily_limit] = sizes;
     let policy = milk_core::bridge::BridgePolicy {
         fee: tokens(&fee, MLK_DECIMALS)?,
@@ -244,14 +254,10 @@ fn bridge_policy(
         daily_limit: tokens(&daily_limit, MLK_DECIMALS)?,
     };
     let action = Action::Bridge(milk_core::tx::BridgeAction::SetBridgePolicy { policy });
-    let done = operator_tx(ks, client, signer.key.as_deref(), action)?;
     let what = format!(
         "withdrawals cost {fee} MLK, at least {minimum} MLK, at most {daily_limit} MLK a day"
     );
-    out(j, json!({ "done": what, "committed": done }), || {
-        format!("{what}\n{done}")
-    });
-    Ok(())
+    Ok((what, signer, action))
 }
 
 /// `SetMarket` opening a market: depth, position, largest order and daily limit, whole
@@ -289,7 +295,7 @@ fn limits(
     max_order: Option<String>,
     daily_limit: Option<String>,
     signer: Signer,
-) -> Result<(String, Signer, ExchangeAction)> {
+) -> Result<Plan<ExchangeAction>> {
     if max_order.is_none() && daily_limit.is_none() {
         bail!("give --max-order, --daily-limit or both");
     }
@@ -317,7 +323,7 @@ fn floor(
     bps: u16,
     partner_key: &str,
     signer: Signer,
-) -> Result<(String, Signer, ExchangeAction)> {
+) -> Result<Plan<ExchangeAction>> {
     let m = client.market(&asset)?;
     // The floor's price is R × floor (KRW × 10⁴ per token), so the floor is that over R.
     let current: u64 = m.min_price_krw_e4.parse::<u64>()? / m.redemption_value_krw.max(1);
