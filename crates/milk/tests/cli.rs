@@ -1,31 +1,14 @@
 //! The CLI as a person uses it: the README walkthrough against a real node, then `verify`
 //! catching a flipped byte in a stopped node's store and naming the block.
 
+mod support;
+
 use milkd::{NodeConfig, SystemClock};
 use redb::ReadableTable;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
-
-fn milk(home: &Path, node: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_milk"))
-        .args(args)
-        .env("MILK_HOME", home)
-        .env("MILK_NODE", node)
-        .env("MILK_PASSPHRASE", "test passphrase")
-        .output()
-        .expect("milk runs")
-}
-
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use support::{json, milk, ok};
 
 /// Text for a person: no amount in base units (no run of ten digits or more, which base
 /// units of 8-decimal MLK soon are).
@@ -35,10 +18,6 @@ fn in_whole_units(text: &str) {
         longest.unwrap_or(0) < 10 && !text.contains("base units"),
         "{text}"
     );
-}
-
-fn json(out: Output) -> serde_json::Value {
-    serde_json::from_str(&ok(out)).unwrap()
 }
 
 #[test]

@@ -5,35 +5,15 @@
 //! vault where the bridge key released something the center chain never withdrew, it names
 //! the release and the root and fails.
 
+mod support;
+
 use milk_evm::{B256, U256};
 use milkd::{NodeConfig, SystemClock};
-use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{json, milk};
 
 const MLK: u128 = 100_000_000;
-
-fn milk(home: &Path, node: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_milk"))
-        .args(args)
-        .env("MILK_HOME", home)
-        .env("MILK_NODE", node)
-        .env("MILK_PASSPHRASE", "test passphrase")
-        .output()
-        .expect("milk runs")
-}
-
-fn json(out: Output) -> Value {
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap()
-}
 
 fn until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -59,20 +39,13 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
         milk_evm::Address::from_private_key(&anvil.keys()[1].clone().into()).to_checksum(None);
     let m = |node: &str, args: &[&str]| milk(&home, node, args);
     let keys = [tica_key.to_str().unwrap(), customer_key.to_str().unwrap()];
-    let deployed = json(m(
-        "",
-        &[
-            "main-chain",
-            "deploy",
-            "--rpc",
-            &rpc,
-            "--key-file",
-            keys[0],
-            "--bridge-key-file",
-            keys[0],
-            "--json",
-        ],
-    ));
+    // TICA deploys the coin and a vault its own key signs batches for.
+    let deploy = || {
+        let args = ["main-chain", "deploy", "--rpc", &rpc, "--json"];
+        let keys = ["--key-file", keys[0], "--bridge-key-file", keys[0]];
+        json(m("", &[&args[..], &keys[..]].concat()))
+    };
+    let deployed = deploy();
     let vault = deployed["vault"].as_str().unwrap().to_owned();
 
     let mut config = NodeConfig::new(dir.path().join("data"));
@@ -199,20 +172,7 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
     );
 
     // Another vault the bridge key signs for, where it released what nobody withdrew.
-    let other = json(m(
-        "",
-        &[
-            "main-chain",
-            "deploy",
-            "--rpc",
-            &rpc,
-            "--key-file",
-            keys[0],
-            "--bridge-key-file",
-            keys[0],
-            "--json",
-        ],
-    ));
+    let other = deploy();
     let other_vault = other["vault"].as_str().unwrap().to_owned();
     forge_release(&rpc, keys[0], &other_vault, &customer);
     let out = m(
