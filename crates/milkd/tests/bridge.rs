@@ -72,6 +72,13 @@ impl Bridge {
         }
     }
 
+    /// Mines well past the confirmation depth and gives the node rounds to act on it: what
+    /// it would do twice, it would do now.
+    fn look_again(&self) {
+        self.rt.block_on(self.main.mine(CONFIRMATIONS * 3));
+        std::thread::sleep(Duration::from_millis(600));
+    }
+
     /// Waits, mining, until the node stops at its crash point `point`.
     fn until_stopped(&mut self, point: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -288,8 +295,7 @@ fn a_withdrawal_and_a_deposit_cross_end_to_end_and_a_replayed_claim_is_refused()
     b.wait_for("the credit", |h| {
         center_mlk(h, &bob.address()) == bob_before + 5 * MLK
     });
-    b.rt.block_on(b.main.mine(CONFIRMATIONS * 3));
-    std::thread::sleep(Duration::from_millis(500));
+    b.look_again();
     assert_eq!(
         center_mlk(&b.http, &bob.address()),
         bob_before + 5 * MLK,
@@ -350,8 +356,7 @@ fn a_reorganisation_below_the_confirmation_depth_credits_nothing() {
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(b.http.get("/v1/bridge").1["in_total"], "0");
     b.rt.block_on(b.main.rpc("evm_revert", json!([snapshot])));
-    b.rt.block_on(b.main.mine(CONFIRMATIONS * 3));
-    std::thread::sleep(Duration::from_millis(600));
+    b.look_again();
     assert_eq!(
         center_mlk(&b.http, &bob.address()),
         bob_before,
@@ -401,8 +406,7 @@ fn a_node_stopped_after_any_step_finishes_the_rest_and_nothing_twice() {
     b.deposit(3 * MLK, *bob.address().as_bytes());
     b.until_stopped("bridge:credited");
     b.restart(None);
-    b.rt.block_on(b.main.mine(CONFIRMATIONS * 3));
-    std::thread::sleep(Duration::from_millis(600));
+    b.look_again();
     assert_eq!(
         center_mlk(&b.http, &bob.address()),
         bob_before + 3 * MLK,
