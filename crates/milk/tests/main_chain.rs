@@ -9,6 +9,7 @@ mod support;
 
 use milk_evm::{B256, U256};
 use milkd::{NodeConfig, SystemClock};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{json, milk};
@@ -191,8 +192,7 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
 
 /// The bridge key posts a root over one withdrawal the center chain never made and releases it.
 fn forge_release(rpc: &str, key_file: &str, vault: &str, to: &str) {
-    let key = std::fs::read_to_string(key_file).unwrap();
-    let key = milk_evm::PrivateKeySigner::from_bytes(&key.trim().parse::<B256>().unwrap()).unwrap();
+    let key = milk_evm::chain::read_key(Path::new(key_file)).unwrap();
     let (vault, to) = (
         milk_evm::address::parse(vault).unwrap(),
         milk_evm::address::parse(to).unwrap(),

@@ -80,6 +80,13 @@ pub struct Withdrawal {
     pub released: Option<Hash>,
 }
 
+impl Withdrawal {
+    /// Its leaf in its batch's tree, as the vault checks it.
+    pub fn leaf(&self) -> [u8; 32] {
+        tree::leaf(&self.id.0, &self.to, self.amount)
+    }
+}
+
 /// A sealed batch: withdrawals `first .. first + count`, and their Merkle root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
@@ -270,7 +277,7 @@ impl Bridge {
     pub(crate) fn tree_of(&self, first: u64, count: u32) -> Option<tree::Tree> {
         let range = first..first.checked_add(u64::from(count))?;
         let leaves: Option<Vec<_>> = range
-            .map(|n| (self.withdrawals.get(&n)).map(|w| tree::leaf(&w.id.0, &w.to, w.amount)))
+            .map(|n| (self.withdrawals.get(&n)).map(|w| w.leaf()))
             .collect();
         tree::Tree::new(leaves?)
     }

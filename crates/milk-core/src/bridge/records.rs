@@ -33,6 +33,19 @@ pub mod record {
         k
     }
 
+    /// The deposit a record's key names, if it is a deposit's.
+    pub fn deposit_key(key: &[u8]) -> Option<DepositKey> {
+        let rest = key.strip_prefix(&[DEPOSIT])?;
+        let (tx, index) = (
+            rest.get(..32)?.try_into().ok()?,
+            rest.get(32..)?.try_into().ok()?,
+        );
+        Some(DepositKey {
+            tx: crate::Hash(tx),
+            log_index: u64::from_be_bytes(index),
+        })
+    }
+
     /// A deposit's key.
     pub fn deposit(key: &DepositKey) -> Vec<u8> {
         let mut k = vec![DEPOSIT];
@@ -68,6 +81,25 @@ pub struct Totals {
     pub released_total: Amount,
     /// Deposits recorded, base units.
     pub in_total: Amount,
+}
+
+impl Totals {
+    /// Whether a deposit of `amount` keeps deposits within what ever left (with the main
+    /// chain's starting float); if not, what deposits would reach and the bound.
+    pub fn admits_deposit(
+        &self,
+        main_float: Amount,
+        amount: Amount,
+    ) -> Result<(), (Amount, Amount)> {
+        let bound = self
+            .out_total
+            .checked_add(main_float)
+            .unwrap_or(Amount::MAX);
+        match self.in_total.checked_add(amount) {
+            Some(would_be) if would_be <= bound => Ok(()),
+            would_be => Err((would_be.unwrap_or(Amount::MAX), bound)),
+        }
+    }
 }
 
 impl Encode for Totals {
@@ -286,11 +318,10 @@ impl Bridge {
                 self.batches.insert(number()?, Batch::from_bytes(value)?);
             }
             record::DEPOSIT => {
-                let mut r = Reader::new(rest);
-                let key = DepositKey {
-                    tx: r.get()?,
-                    log_index: r.u64()?,
-                };
+                let key = record::deposit_key(key).ok_or(DecodeError::Invalid {
+                    what: "bridge record",
+                    reason: "a deposit's key is 41 bytes".into(),
+                })?;
                 let d = Deposit::from_bytes(value)?;
                 self.in_total += d.amount.units();
                 self.deposits.insert(key, d);

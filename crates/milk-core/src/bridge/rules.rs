@@ -244,13 +244,16 @@ fn plan_deposit(
     if bridge.deposit(key).is_some() {
         return Err(BridgeError::DepositRecorded.into());
     }
-    let bound = bridge.out_total().checked_add(bridge.main_float());
-    let would_be = bridge.in_total().checked_add(d.amount);
-    match (would_be, bound) {
-        (Some(would_be), Some(bound)) if would_be <= bound => Ok(d),
-        (would_be, bound) => {
-            let would_be = Whole::new(would_be.unwrap_or(Amount::MAX).units(), decimals);
-            let bound = Whole::new(bound.unwrap_or(Amount::MAX).units(), decimals);
+    match bridge
+        .totals()
+        .admits_deposit(bridge.main_float(), d.amount)
+    {
+        Ok(()) => Ok(d),
+        Err((would_be, bound)) => {
+            let (would_be, bound) = (
+                Whole::new(would_be.units(), decimals),
+                Whole::new(bound.units(), decimals),
+            );
             Err(BridgeError::DepositsExceedOutflow { would_be, bound }.into())
         }
     }

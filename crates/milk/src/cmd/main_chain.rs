@@ -59,18 +59,9 @@ pub enum MainChainCmd {
     },
 }
 
-/// Reads a secp256k1 key file (64 hex digits, `0x` optional).
-pub fn read_key(path: &Path) -> Result<PrivateKeySigner> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let text = text.trim();
-    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
-        .ok()
-        .filter(|b| b.len() == 32);
-    let bytes =
-        bytes.ok_or_else(|| anyhow!("{}: a main-chain key is 64 hex digits", path.display()))?;
-    PrivateKeySigner::from_bytes(&B256::from_slice(&bytes))
-        .map_err(|e| anyhow!("{}: {e}", path.display()))
+/// Reads a main-chain key file (64 hex digits).
+fn read_key(path: &Path) -> Result<PrivateKeySigner> {
+    milk_evm::chain::read_key(path).map_err(|e| anyhow!(e))
 }
 
 fn address(text: &str, what: &str) -> Result<milk_evm::Address> {

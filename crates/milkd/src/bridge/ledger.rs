@@ -1,11 +1,11 @@
 //! The center chain's bridge records, read back from its store.
 
 use crate::node::{ChainHandle, Node};
+use milk_core::ChainId;
 use milk_core::bridge::{
     Batch, BridgePolicy, Deposit, DepositKey, Totals, Withdrawal, record, tree,
 };
 use milk_core::codec::Decode;
-use milk_core::{ChainId, Hash};
 use milk_store::{ChainStore, StoreError};
 use std::sync::Arc;
 
@@ -62,19 +62,8 @@ pub fn deposits(node: &Node) -> Result<Vec<(DepositKey, Deposit)>, StoreError> {
     let records = center(node).store.records_with_prefix(&[record::DEPOSIT])?;
     let mut out = Vec::new();
     for (k, v) in records {
-        let (Ok(tx), Ok(index)) = (
-            <[u8; 32]>::try_from(&k[1..33]),
-            <[u8; 8]>::try_from(&k[33..]),
-        ) else {
-            return Err(StoreError::Corrupt(format!(
-                "bridge record {}",
-                hex::encode(&k)
-            )));
-        };
-        let key = DepositKey {
-            tx: Hash(tx),
-            log_index: u64::from_be_bytes(index),
-        };
+        let key = record::deposit_key(&k)
+            .ok_or_else(|| StoreError::Corrupt(format!("bridge record {}", hex::encode(&k))))?;
         out.push((key, decode(&k, Some(v))?.expect("a value")));
     }
     Ok(out)
@@ -89,7 +78,7 @@ pub fn batch_tree(node: &Node, number: u64) -> Result<Option<(Batch, tree::Tree)
     for n in b.first..b.first + u64::from(b.count) {
         let w = withdrawal(node, n)?
             .ok_or_else(|| StoreError::Corrupt(format!("batch {number} lacks withdrawal {n}")))?;
-        leaves.push(tree::leaf(&w.id.0, &w.to, w.amount));
+        leaves.push(w.leaf());
     }
     let tree =
         tree::Tree::new(leaves).ok_or_else(|| StoreError::Corrupt("an empty batch".into()))?;

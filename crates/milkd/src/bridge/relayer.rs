@@ -63,20 +63,6 @@ pub struct Cursors {
     pub watched: u64,
 }
 
-/// Reads TICA's bridge key (64 hex digits).
-pub fn read_key(path: &std::path::Path) -> Result<milk_evm::PrivateKeySigner, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let text = text.trim();
-    let text = text.strip_prefix("0x").unwrap_or(text);
-    let bytes = B256::from_slice(
-        &hex::decode(text)
-            .ok()
-            .filter(|b| b.len() == 32)
-            .ok_or_else(|| format!("{}: a bridge key is 64 hex digits", path.display()))?,
-    );
-    milk_evm::PrivateKeySigner::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Runs the bridge on the operator's node while it leads the center chain.
 pub async fn run(node: Arc<Node>) {
     let Some(config) = node.config.main_chain.clone() else {
@@ -86,7 +72,7 @@ pub async fn run(node: Arc<Node>) {
         tracing::warn!("bridge: this node does not hold the operator's key; not relaying");
         return;
     };
-    let key = match read_key(&config.key_file) {
+    let key = match milk_evm::chain::read_key(&config.key_file) {
         Ok(k) => k,
         Err(e) => return tracing::error!(error = %e, "bridge: no bridge key; not relaying"),
     };

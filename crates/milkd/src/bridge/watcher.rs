@@ -81,20 +81,15 @@ fn parse_cursor(text: &str, chain_id: u64, vault: &milk_evm::Address) -> Option<
 /// on it, round after round, without sending the center chain a transaction each time.
 fn check_bound(node: &Node, amount: u128) -> Result<(), RoundError> {
     let t = ledger::totals(node)?;
-    let float = node
-        .genesis
-        .bridge
-        .as_ref()
-        .map_or(0, |b| b.main_float.units());
-    let bound = t.out_total.units().saturating_add(float);
-    match t.in_total.units().checked_add(amount) {
-        Some(would_be) if would_be <= bound => Ok(()),
-        _ => Err(RoundError::Center(format!(
-            "the main chain's node reports a deposit of {amount} base units, more than the \
-             {bound} that ever left less the {} deposited: it is wrong or lying; waiting",
-            t.in_total
-        ))),
-    }
+    let float = (node.genesis.bridge.as_ref()).map_or(Amount::ZERO, |b| b.main_float);
+    t.admits_deposit(float, Amount::new(amount))
+        .map_err(|(would_be, bound)| {
+            RoundError::Center(format!(
+                "the main chain's node reports a deposit of {amount} base units, which would take \
+             deposits to {would_be}, more than the {bound} that ever left: it is wrong or \
+             lying; waiting"
+            ))
+        })
 }
 
 /// Records one deposit, unless the center chain has it already.
