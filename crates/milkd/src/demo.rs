@@ -356,18 +356,7 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             continue;
         }
         if n % 100 == 7 && node.genesis.bridge.is_some() {
-            // Carol cashes 10 MLK out to her main-chain address (the fee, 1 MLK, on top):
-            // without a main chain configured it waits as awaiting_main_chain.
-            let to = DEMO_MAIN_ADDRESS.parse().expect("a checksummed address");
-            let (amount, max_fee) = (Amount::new(1_000_000_000), Amount::new(100_000_000));
-            let withdraw = Action::Bridge(BridgeAction::Withdraw {
-                to,
-                amount,
-                max_fee,
-            });
-            if let Err(e) = submit(&node, &ChainId::center(), &from, withdraw).await {
-                tracing::debug!(error = %e, "demo withdrawal refused");
-            }
+            cash_out(&node, &from).await;
             continue;
         }
         if n % 20 == 0 {
@@ -395,6 +384,21 @@ pub async fn traffic(node: Arc<Node>, every: Duration) {
             Err(e) => tracing::debug!(chain = %handle.spec.id, error = %e, "demo transfer refused"),
             Ok(()) => {}
         }
+    }
+}
+
+/// Carol cashes 10 MLK out to her main-chain address (the fee, 1 MLK, on top): without a
+/// main chain configured it waits as awaiting_main_chain.
+async fn cash_out(node: &Arc<Node>, from: &Keypair) {
+    let to = DEMO_MAIN_ADDRESS.parse().expect("a checksummed address");
+    let (amount, max_fee) = (Amount::new(1_000_000_000), Amount::new(100_000_000));
+    let withdraw = Action::Bridge(BridgeAction::Withdraw {
+        to,
+        amount,
+        max_fee,
+    });
+    if let Err(e) = submit(node, &ChainId::center(), from, withdraw).await {
+        tracing::debug!(error = %e, "demo withdrawal refused");
     }
 }
 

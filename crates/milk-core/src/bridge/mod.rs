@@ -141,6 +141,31 @@ pub struct Deposit {
     pub status: DepositStatus,
 }
 
+impl Deposit {
+    /// A deposit as it arrives at block time `at_ms`: credited if the 32 bytes it names are
+    /// a usable key, else held.
+    pub fn arrived(
+        from: MainAddress,
+        milk: Hash,
+        amount: Amount,
+        block: u64,
+        at_ms: u64,
+    ) -> Deposit {
+        let status = match Address::from_bytes(milk.0) {
+            Ok(_) => DepositStatus::Credited,
+            Err(_) => DepositStatus::Held,
+        };
+        Deposit {
+            from,
+            milk,
+            amount,
+            block,
+            at_ms,
+            status,
+        }
+    }
+}
+
 /// A change the bridge's rules write.
 #[derive(Debug, Clone)]
 pub(crate) enum BridgeWrite {

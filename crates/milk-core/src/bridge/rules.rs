@@ -59,22 +59,11 @@ impl ChainState {
                     tx: *main_tx,
                     log_index: *log_index,
                 };
-                let status = match Address::from_bytes(milk.0) {
-                    Ok(_) => DepositStatus::Credited,
-                    Err(_) => DepositStatus::Held,
-                };
-                let (from, milk, amount, block) = (*from, *milk, *amount, *block);
-                let d = Deposit {
-                    from,
-                    milk,
-                    amount,
-                    block,
-                    at_ms: now_ms,
-                    status,
-                };
+                let d = Deposit::arrived(*from, *milk, *amount, *block, now_ms);
                 let d = plan_deposit(bridge, decimals, &key, d)?;
-                if let Ok(to) = Address::from_bytes(milk.0) {
-                    change.postings.mints.push((to, bridge.asset(), amount));
+                if d.status == DepositStatus::Credited {
+                    let to = Address::from_stored(d.milk.0);
+                    change.postings.mints.push((to, bridge.asset(), d.amount));
                 }
                 change.bridge = vec![BridgeWrite::Deposit(key, d)];
             }
