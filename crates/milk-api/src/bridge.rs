@@ -89,6 +89,8 @@ pub struct BatchProofView {
 /// A deposit into the vault, as the center chain recorded it.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct DepositView {
+    /// Its number, in the order the center chain recorded deposits.
+    pub number: u64,
     /// The main-chain transaction, hex.
     pub main_tx: String,
     /// The deposit event's log index.

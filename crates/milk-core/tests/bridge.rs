@@ -20,6 +20,8 @@ struct Center {
     now: u64,
     seqs: BTreeMap<Address, u64>,
     last_tx: Hash,
+    /// The records as a store holds them: every delta written in turn.
+    written: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 impl Center {
@@ -31,6 +33,7 @@ impl Center {
             state,
             seqs: BTreeMap::new(),
             last_tx: Hash::ZERO,
+            written: BTreeMap::new(),
         }
     }
 
@@ -45,6 +48,12 @@ impl Center {
         };
         let result = self.state.apply(&tx, self.now);
         let delta = self.state.take_delta();
+        for (k, v) in &delta.entries {
+            match v {
+                Some(v) => self.written.insert(k.clone(), v.clone()),
+                None => self.written.remove(k),
+            };
+        }
         match result {
             Ok(()) => {
                 self.seqs.insert(key.address(), seq + 1);
@@ -243,6 +252,7 @@ fn a_deposit_naming_no_usable_key_is_held_then_refunded_once_as_a_withdrawal() {
     let supply = c.supply();
     c.run(&op, deposit(3, bad, 30 * MLK)).unwrap();
     assert_eq!(c.supply(), supply, "a held deposit mints nothing");
+    assert_eq!(c.bridge().totals().held_total, Amount::new(30 * MLK));
     let key = milk_core::bridge::DepositKey {
         tx: Hash([3; 32]),
         log_index: 3,
@@ -267,6 +277,7 @@ fn a_deposit_naming_no_usable_key_is_held_then_refunded_once_as_a_withdrawal() {
         (to(), Amount::new(30 * MLK), Amount::ZERO, true)
     );
     assert_eq!(c.run(&op, refund()), Err("not_held"));
+    assert_eq!(c.bridge().totals().held_total, Amount::ZERO, "refunded");
     let unknown = BridgeAction::RefundDeposit {
         main_tx: Hash([9; 32]),
         log_index: 3,
@@ -405,6 +416,64 @@ proptest! {
             for (n, w) in b.withdrawals_from(next) {
                 prop_assert!(w.batch.is_none() && w.released.is_none(), "withdrawal {} unsealed", n);
             }
+            let held: u128 = b.deposits().filter(|(_, d)| d.status == DepositStatus::Held).map(|(_, d)| d.amount.units()).sum();
+            prop_assert_eq!(b.totals().held_total.units(), held);
+            check_indexes(&c)?;
         }
     }
+}
+
+/// Every withdrawal is found by its id and among its account's; deposits are numbered
+/// 0, 1, … in the order recorded, each found by its number and, when credited, among its
+/// account's; and no index names anything else.
+fn check_indexes(c: &Center) -> Result<(), TestCaseError> {
+    use milk_core::bridge::record;
+    let b = c.bridge();
+    let ours = |k: &Vec<u8>| record::NAMESPACES.contains(&k[0]);
+    let records: BTreeMap<_, _> = c
+        .state
+        .records()
+        .into_iter()
+        .filter(|(k, _)| ours(k))
+        .collect();
+    let written: BTreeMap<_, _> = c
+        .written
+        .clone()
+        .into_iter()
+        .filter(|(k, _)| ours(k))
+        .collect();
+    prop_assert_eq!(
+        &written,
+        &records,
+        "the blocks wrote every record the state has, and no other"
+    );
+    let mut expected = BTreeMap::new();
+    for (n, w) in b.withdrawals_from(0) {
+        expected.insert(record::withdrawal_id(&w.id), n.to_be_bytes().to_vec());
+        let mut k = record::account(&w.account, record::ACCOUNT_WITHDRAWAL);
+        k.extend_from_slice(&n.to_be_bytes());
+        expected.insert(k, Vec::new());
+    }
+    let mut numbers: Vec<u64> = b.deposits().map(|(_, d)| d.number).collect();
+    numbers.sort_unstable();
+    prop_assert_eq!(numbers, (0..b.next_deposit()).collect::<Vec<_>>());
+    for (key, d) in b.deposits() {
+        let k = record::numbered(record::DEPOSIT_NUMBER, d.number);
+        expected.insert(k, record::deposit_key_bytes(key));
+        if let Some(a) = d.account() {
+            let mut k = record::account(&a, record::ACCOUNT_DEPOSIT);
+            k.extend_from_slice(&d.number.to_be_bytes());
+            expected.insert(k, Vec::new());
+        }
+    }
+    let index = [
+        record::WITHDRAWAL_ID,
+        record::DEPOSIT_NUMBER,
+        record::ACCOUNT,
+    ];
+    let found: BTreeMap<_, _> = (written.into_iter())
+        .filter(|(k, _)| index.contains(&k[0]))
+        .collect();
+    prop_assert_eq!(found, expected);
+    Ok(())
 }

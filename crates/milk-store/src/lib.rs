@@ -165,6 +165,16 @@ pub trait ChainStore: Send + Sync {
     /// Every committed record whose key starts with `prefix`, in key order.
     fn records_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Record>, StoreError>;
 
+    /// At most `limit` committed records whose key starts with `prefix` and comes before
+    /// `prefix ‖ before` (all of them without `before`), last key first: a page of the
+    /// newest, when the keys end in numbers that grow.
+    fn records_before(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
+
     /// The block at `height`, decoded.
     fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
         match self.block_bytes(height)? {
@@ -174,6 +184,18 @@ pub trait ChainStore: Send + Sync {
                 .map_err(|e| StoreError::Corrupt(format!("block {height}: {e}"))),
         }
     }
+}
+
+/// The first key after every key that starts with `prefix`; none if no key is.
+fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// A chain stored in one redb database.
@@ -398,6 +420,29 @@ impl ChainStore for RedbStore {
         Ok(out)
     }
 
+    fn records_before(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let state = self.latest.state(&self.db)?;
+        let end = match before {
+            Some(b) => Some([prefix, b].concat()),
+            None => after_prefix(prefix),
+        };
+        let range = match &end {
+            Some(end) => state.range(prefix..end.as_slice())?,
+            None => state.range(prefix..)?,
+        };
+        let mut out = Vec::new();
+        for entry in range.rev().take(limit) {
+            let (k, v) = entry?;
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     fn record(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let state = self.latest.state(&self.db)?;
         Ok(state.get(key)?.map(|v| v.value().to_vec()))
@@ -439,5 +484,39 @@ fn read_u128(
         None => Ok(0),
         Some(v) => record::u128_value(v.value())
             .ok_or_else(|| StoreError::Corrupt(format!("record {} is not 16 bytes", key.len()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_before_a_key_is_the_newest_of_its_prefix_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("s.redb")).unwrap();
+        let g = milk_core::genesis::Genesis::demo();
+        let (block, _) = g.genesis_block(g.center()).unwrap();
+        let (_, mut delta) = g.initial_state(g.center()).unwrap();
+        let key = |ns: u8, n: u64| [&[ns][..], &n.to_be_bytes()].concat();
+        for n in 0..5 {
+            delta.entries.push((key(0xF0, n), Some(vec![n as u8])));
+        }
+        delta.entries.push((key(0xF1, 0), Some(vec![9])));
+        delta.entries.push((vec![0xFF, 0xFF], Some(vec![7])));
+        delta.entries.sort();
+        store.commit(&block, &[], &delta).unwrap();
+        let numbers = |page: Vec<Record>| page.iter().map(|(_, v)| v[0]).collect::<Vec<_>>();
+        let page = store.records_before(&[0xF0], None, 3).unwrap();
+        assert_eq!(numbers(page), [4, 3, 2], "newest first, within the limit");
+        let page = store.records_before(&[0xF0], Some(&2u64.to_be_bytes()), 10);
+        assert_eq!(numbers(page.unwrap()), [1, 0], "before 2, and no further");
+        let page = store.records_before(&[0xF1], None, 10).unwrap();
+        assert_eq!(numbers(page), [9], "another prefix's records are not its");
+        assert_eq!(
+            numbers(store.records_before(&[0xFF], None, 10).unwrap()),
+            [7]
+        );
+        assert!(store.records_before(&[0xF2], None, 10).unwrap().is_empty());
     }
 }

@@ -204,14 +204,17 @@ impl Client {
         self.get("/v1/bridge")
     }
 
-    /// Withdrawals, newest first, of one account or everyone's.
+    /// Withdrawals, newest first, of one account or everyone's: at most `limit`, numbered
+    /// below `before` if given.
     pub fn withdrawals(
         &self,
         account: Option<&str>,
         limit: usize,
+        before: Option<u64>,
     ) -> Result<Vec<milk_api::bridge::WithdrawalView>> {
         let who = account.map_or(String::new(), |a| format!("&account={}", segment(a)));
-        self.get(&format!("/v1/bridge/withdrawals?limit={limit}{who}"))
+        let below = before.map_or(String::new(), |b| format!("&before={b}"));
+        self.get(&format!("/v1/bridge/withdrawals?limit={limit}{who}{below}"))
     }
 
     /// One withdrawal with its proof.

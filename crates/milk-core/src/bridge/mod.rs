@@ -85,6 +85,14 @@ impl Withdrawal {
     pub fn leaf(&self) -> [u8; 32] {
         tree::leaf(&self.id.0, &self.to, self.amount)
     }
+
+    /// The index records that find withdrawal `number`: by its id, and among its account's.
+    fn indexes(&self, number: u64) -> [records::Touched; 2] {
+        [
+            records::Touched::WithdrawalId(self.id, number),
+            records::Touched::Account(self.account, record::ACCOUNT_WITHDRAWAL, number),
+        ]
+    }
 }
 
 /// A sealed batch: withdrawals `first .. first + count`, and their Merkle root.
@@ -127,6 +135,8 @@ pub enum DepositStatus {
 /// A deposit as the center chain recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deposit {
+    /// Its number, in the order deposits were recorded.
+    pub number: u64,
     /// The main-chain account that sent it.
     pub from: MainAddress,
     /// The 32 bytes it named as a milk address.
@@ -142,9 +152,10 @@ pub struct Deposit {
 }
 
 impl Deposit {
-    /// A deposit as it arrives at block time `at_ms`: credited if the 32 bytes it names are
-    /// a usable key, else held.
+    /// Deposit `number` as it arrives at block time `at_ms`: credited if the 32 bytes it
+    /// names are a usable key, else held.
     pub fn arrived(
+        number: u64,
         from: MainAddress,
         milk: Hash,
         amount: Amount,
@@ -156,6 +167,7 @@ impl Deposit {
             Err(_) => DepositStatus::Held,
         };
         Deposit {
+            number,
             from,
             milk,
             amount,
@@ -163,6 +175,24 @@ impl Deposit {
             at_ms,
             status,
         }
+    }
+
+    /// The account it credited, if it named a usable key.
+    pub fn account(&self) -> Option<Address> {
+        Address::from_bytes(self.milk.0).ok()
+    }
+
+    /// The index records that find deposit `key`: by its number, and among its account's.
+    fn indexes(&self, key: &DepositKey) -> Vec<records::Touched> {
+        let mut out = vec![records::Touched::DepositNumber(self.number, *key)];
+        if let Some(a) = self.account() {
+            out.push(records::Touched::Account(
+                a,
+                record::ACCOUNT_DEPOSIT,
+                self.number,
+            ));
+        }
+        out
     }
 }
 
@@ -189,6 +219,7 @@ pub struct Bridge {
     out_total: u128,
     released_total: u128,
     in_total: u128,
+    held_total: u128,
     touched: BTreeSet<records::Touched>,
 }
 
@@ -205,6 +236,7 @@ impl Bridge {
             out_total: 0,
             released_total: 0,
             in_total: 0,
+            held_total: 0,
             touched: BTreeSet::new(),
         }
     }
@@ -316,7 +348,28 @@ impl Bridge {
             out_total: self.out_total(),
             released_total: self.released_total(),
             in_total: self.in_total(),
+            next_deposit: self.next_deposit(),
+            held_total: Amount::new(self.held_total),
         }
+    }
+
+    /// The number the next deposit takes.
+    pub fn next_deposit(&self) -> u64 {
+        self.deposits.len() as u64
+    }
+
+    fn write_deposit(&mut self, k: DepositKey, d: Deposit) {
+        let held = |d: &Deposit| (d.status == DepositStatus::Held) as u128 * d.amount.units();
+        let (now_held, indexes) = (held(&d), d.indexes(&k));
+        match self.deposits.insert(k, d) {
+            None => {
+                self.in_total += self.deposits[&k].amount.units();
+                self.touched.extend(indexes);
+            }
+            Some(old) => self.held_total -= held(&old),
+        }
+        self.held_total += now_held;
+        self.touched.insert(records::Touched::Deposit(k));
     }
 
     /// Writes a checked change.
@@ -328,9 +381,11 @@ impl Bridge {
         match w {
             BridgeWrite::Withdrawal(n, wd) => {
                 let (amount, now_released) = (wd.amount.units(), wd.released.is_some());
+                let indexes = wd.indexes(n);
                 let old = self.withdrawals.insert(n, wd);
                 if old.is_none() {
                     self.out_total += amount;
+                    self.touched.extend(indexes);
                 }
                 if now_released && old.is_none_or(|o| o.released.is_none()) {
                     self.released_total += amount;
@@ -341,12 +396,7 @@ impl Bridge {
                 self.batches.insert(n, b);
                 self.touched.insert(Touched::Batch(n));
             }
-            BridgeWrite::Deposit(k, d) => {
-                if self.deposits.insert(k, d.clone()).is_none() {
-                    self.in_total += d.amount.units();
-                }
-                self.touched.insert(Touched::Deposit(k));
-            }
+            BridgeWrite::Deposit(k, d) => self.write_deposit(k, d),
             BridgeWrite::Daily(a, day, used) => {
                 self.daily.insert(a, (day, used));
                 self.touched.insert(Touched::Daily(a));

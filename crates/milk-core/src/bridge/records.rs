@@ -23,8 +23,32 @@ pub mod record {
     /// `TOTALS` → the queue's and the totals' state ([`super::Totals`]), so a reader finds
     /// the next withdrawal without scanning them.
     pub const TOTALS: u8 = 69;
+    /// `WITHDRAWAL_ID ‖ id (32)` → the withdrawal's number (u64): the vault names a
+    /// withdrawal by its id.
+    pub const WITHDRAWAL_ID: u8 = 70;
+    /// `DEPOSIT_NUMBER ‖ number (u64)` → the deposit's key, in the order deposits were
+    /// recorded.
+    pub const DEPOSIT_NUMBER: u8 = 71;
+    /// `ACCOUNT ‖ account (32) ‖ kind (1) ‖ number (u64)` → nothing: one account's
+    /// withdrawals ([`ACCOUNT_WITHDRAWAL`]) and credited deposits ([`ACCOUNT_DEPOSIT`]),
+    /// each a key range, so listing them reads only theirs.
+    pub const ACCOUNT: u8 = 72;
+    /// The kind of an [`ACCOUNT`] record naming a withdrawal.
+    pub const ACCOUNT_WITHDRAWAL: u8 = 0;
+    /// The kind of an [`ACCOUNT`] record naming a deposit, by its number.
+    pub const ACCOUNT_DEPOSIT: u8 = 1;
     /// The bridge's namespaces.
-    pub const NAMESPACES: &[u8] = &[WITHDRAWAL, BATCH, DEPOSIT, DAILY, POLICY, TOTALS];
+    pub const NAMESPACES: &[u8] = &[
+        WITHDRAWAL,
+        BATCH,
+        DEPOSIT,
+        DAILY,
+        POLICY,
+        TOTALS,
+        WITHDRAWAL_ID,
+        DEPOSIT_NUMBER,
+        ACCOUNT,
+    ];
 
     /// A numbered record's key.
     pub fn numbered(ns: u8, number: u64) -> Vec<u8> {
@@ -53,6 +77,40 @@ pub mod record {
         k.extend_from_slice(&key.log_index.to_be_bytes());
         k
     }
+
+    /// The key of the record giving withdrawal `id`'s number.
+    pub fn withdrawal_id(id: &crate::Hash) -> Vec<u8> {
+        let mut k = vec![WITHDRAWAL_ID];
+        k.extend_from_slice(&id.0);
+        k
+    }
+
+    /// The prefix of one account's records of one kind; append a number (big-endian) for
+    /// one record's key.
+    pub fn account(account: &crate::Address, kind: u8) -> Vec<u8> {
+        let mut k = vec![ACCOUNT];
+        k.extend_from_slice(account.as_bytes());
+        k.push(kind);
+        k
+    }
+
+    /// The number at the end of an [`ACCOUNT`] or numbered record's key.
+    pub fn trailing_number(key: &[u8]) -> Option<u64> {
+        let at = key.len().checked_sub(8)?;
+        Some(u64::from_be_bytes(key[at..].try_into().ok()?))
+    }
+
+    /// A deposit key as a [`DEPOSIT_NUMBER`] record's value holds it.
+    pub fn deposit_key_bytes(key: &DepositKey) -> Vec<u8> {
+        deposit(key)[1..].to_vec()
+    }
+
+    /// The deposit key a [`DEPOSIT_NUMBER`] record's value holds.
+    pub fn deposit_key_from_value(value: &[u8]) -> Option<DepositKey> {
+        let mut k = vec![DEPOSIT];
+        k.extend_from_slice(value);
+        (k.len() == 41).then(|| deposit_key(&k)).flatten()
+    }
 }
 
 /// A record a block changed.
@@ -64,6 +122,12 @@ pub(super) enum Touched {
     Daily(Address),
     Policy,
     Totals,
+    /// A new withdrawal's id, and its number.
+    WithdrawalId(crate::Hash, u64),
+    /// A new deposit's number, and its key.
+    DepositNumber(u64, DepositKey),
+    /// One account's withdrawal or deposit: the kind, and its number.
+    Account(Address, u8, u64),
 }
 
 /// Where the queue stands and what crossed, as one record.
@@ -81,6 +145,10 @@ pub struct Totals {
     pub released_total: Amount,
     /// Deposits recorded, base units.
     pub in_total: Amount,
+    /// The number the next deposit takes.
+    pub next_deposit: u64,
+    /// Deposits held (their milk address not a usable key), base units.
+    pub held_total: Amount,
 }
 
 impl Totals {
@@ -109,7 +177,9 @@ impl Encode for Totals {
             .u64(self.next_batch);
         w.put(&self.out_total)
             .put(&self.released_total)
-            .put(&self.in_total);
+            .put(&self.in_total)
+            .u64(self.next_deposit)
+            .put(&self.held_total);
     }
 }
 
@@ -122,6 +192,8 @@ impl Decode for Totals {
             out_total: r.get()?,
             released_total: r.get()?,
             in_total: r.get()?,
+            next_deposit: r.u64()?,
+            held_total: r.get()?,
         })
     }
 }
@@ -216,7 +288,8 @@ impl Decode for Batch {
 
 impl Encode for Deposit {
     fn encode(&self, w: &mut Writer) {
-        w.put(&self.from)
+        w.u64(self.number)
+            .put(&self.from)
             .put(&self.milk)
             .put(&self.amount)
             .u64(self.block)
@@ -232,6 +305,7 @@ impl Encode for Deposit {
 impl Decode for Deposit {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Deposit {
+            number: r.u64()?,
             from: r.get()?,
             milk: r.get()?,
             amount: r.get()?,
@@ -281,6 +355,16 @@ impl Bridge {
             }
             Touched::Policy => (vec![record::POLICY], Some(self.policy.to_bytes())),
             Touched::Totals => (vec![record::TOTALS], Some(self.totals().to_bytes())),
+            Touched::WithdrawalId(id, n) => (record::withdrawal_id(&id), Some(n.to_bytes())),
+            Touched::DepositNumber(n, k) => (
+                record::numbered(record::DEPOSIT_NUMBER, n),
+                Some(record::deposit_key_bytes(&k)),
+            ),
+            Touched::Account(a, kind, n) => {
+                let mut k = record::account(&a, kind);
+                k.extend_from_slice(&n.to_be_bytes());
+                (k, Some(Vec::new()))
+            }
         }
     }
 
@@ -289,6 +373,8 @@ impl Bridge {
             .chain(self.batches.keys().map(|n| Touched::Batch(*n)))
             .chain(self.deposits.keys().map(|k| Touched::Deposit(*k)))
             .chain(self.daily.keys().map(|a| Touched::Daily(*a)))
+            .chain(self.withdrawals.iter().flat_map(|(n, w)| w.indexes(*n)))
+            .chain(self.deposits.iter().flat_map(|(k, d)| d.indexes(k)))
             .collect();
         if self.policy != self.config.policy {
             all.push(Touched::Policy);
@@ -324,6 +410,9 @@ impl Bridge {
                 })?;
                 let d = Deposit::from_bytes(value)?;
                 self.in_total += d.amount.units();
+                if d.status == DepositStatus::Held {
+                    self.held_total += d.amount.units();
+                }
                 self.deposits.insert(key, d);
             }
             record::DAILY => {
@@ -335,7 +424,14 @@ impl Bridge {
             }
             record::POLICY => self.policy = BridgePolicy::from_bytes(value)?,
             // Derived from the others, which are restored already or will be.
-            _ => drop(Totals::from_bytes(value)?),
+            record::TOTALS => drop(Totals::from_bytes(value)?),
+            record::WITHDRAWAL_ID | record::DEPOSIT_NUMBER | record::ACCOUNT => {}
+            _ => {
+                return Err(DecodeError::Invalid {
+                    what: "bridge record",
+                    reason: format!("no bridge namespace {ns}"),
+                });
+            }
         }
         Ok(())
     }
@@ -379,8 +475,9 @@ mod tests {
         })
     }
 
-    #[test]
-    fn every_record_restores_to_the_same_state() {
+    /// A bridge with one of each record: a released withdrawal, its batch, a held
+    /// deposit, a day's total and a policy of TICA's.
+    fn one_of_each() -> Bridge {
         let mut b = bridge();
         let to: MainAddress = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
             .parse()
@@ -413,28 +510,46 @@ mod tests {
             log_index: 3,
         };
         let deposit = Deposit {
+            number: 0,
             from: to,
-            milk: Hash([2; 32]),
+            milk: Hash(*account.as_bytes()),
             amount: Amount::new(40),
             block: 12,
             at_ms: 10,
-            status: DepositStatus::Refunded { withdrawal: 0 },
+            status: DepositStatus::Held,
         };
         b.write(BridgeWrite::Deposit(key, deposit));
         b.write(BridgeWrite::Daily(account, 1, Amount::new(100)));
         let mut p = b.policy().clone();
         p.fee = Amount::new(6);
         b.write(BridgeWrite::Policy(p));
+        b
+    }
+
+    #[test]
+    fn every_record_restores_to_the_same_state() {
+        let mut b = one_of_each();
         let records = b.records();
-        assert_eq!(records.len(), 6);
+        // Six records, and four indexes: the withdrawal's id and its account's line, the
+        // deposit's number and its account's line.
+        assert_eq!(records.len(), 10);
+        let mut written: Vec<_> = b.take_records().into_iter().collect();
+        written.sort();
+        let mut all: Vec<_> = records
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        all.sort();
+        assert_eq!(written, all, "a block writes every record, its indexes too");
         let mut back = bridge();
         for (k, v) in &records {
             assert!(back.restore(k, v), "record {} restores", hex::encode(k));
         }
         assert_eq!(back.records(), records);
+        assert_eq!(back.totals(), b.totals());
         assert_eq!(
-            (back.out_total(), back.in_total()),
-            (Amount::new(100), Amount::new(40))
+            (back.out_total(), back.in_total(), back.totals().held_total),
+            (Amount::new(100), Amount::new(40), Amount::new(40))
         );
         assert!(!back.restore(&[record::WITHDRAWAL, 0], &[1, 2]));
     }

@@ -59,7 +59,8 @@ impl ChainState {
                     tx: *main_tx,
                     log_index: *log_index,
                 };
-                let d = Deposit::arrived(*from, *milk, *amount, *block, now_ms);
+                let number = bridge.next_deposit();
+                let d = Deposit::arrived(number, *from, *milk, *amount, *block, now_ms);
                 let d = plan_deposit(bridge, decimals, &key, d)?;
                 if d.status == DepositStatus::Credited {
                     let to = Address::from_stored(d.milk.0);

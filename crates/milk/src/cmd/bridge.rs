@@ -59,7 +59,7 @@ pub fn withdraw(ks: &Keystore, client: &Client, j: bool, args: WithdrawArgs) -> 
     let receipt = center_tx(ks, client, &args.from, action)?;
     let me = resolve(ks, &args.from)?;
     let w = client
-        .withdrawals(Some(&me.to_string()), 1)?
+        .withdrawals(Some(&me.to_string()), 1, None)?
         .into_iter()
         .next();
     let w = w.ok_or_else(|| anyhow!("the withdrawal committed but is not listed"))?;
@@ -115,7 +115,7 @@ pub fn withdrawals(ks: &Keystore, client: &Client, j: bool, args: WhoArgs) -> Re
         .map(|w| resolve(ks, &w))
         .transpose()?
         .map(|a| a.to_string());
-    let list = client.withdrawals(who.as_deref(), 50)?;
+    let list = client.withdrawals(who.as_deref(), 50, None)?;
     out(j, serde_json::to_value(&list)?, || {
         if list.is_empty() {
             return "no withdrawals".to_owned();

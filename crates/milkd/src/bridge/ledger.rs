@@ -1,11 +1,11 @@
 //! The center chain's bridge records, read back from its store.
 
 use crate::node::{ChainHandle, Node};
-use milk_core::ChainId;
 use milk_core::bridge::{
     Batch, BridgePolicy, Deposit, DepositKey, Totals, Withdrawal, record, tree,
 };
 use milk_core::codec::Decode;
+use milk_core::{Address, ChainId, Hash};
 use milk_store::{ChainStore, StoreError};
 use std::sync::Arc;
 
@@ -57,16 +57,49 @@ pub fn deposit(node: &Node, key: &DepositKey) -> Result<Option<Deposit>, StoreEr
     read(node, &record::deposit(key))
 }
 
-/// Every deposit, by key.
-pub fn deposits(node: &Node) -> Result<Vec<(DepositKey, Deposit)>, StoreError> {
-    let records = center(node).store.records_with_prefix(&[record::DEPOSIT])?;
-    let mut out = Vec::new();
-    for (k, v) in records {
-        let key = record::deposit_key(&k)
-            .ok_or_else(|| StoreError::Corrupt(format!("bridge record {}", hex::encode(&k))))?;
-        out.push((key, decode(&k, Some(v))?.expect("a value")));
-    }
-    Ok(out)
+/// The number of the withdrawal whose id (its center-chain transaction) is `id`.
+pub fn withdrawal_number(node: &Node, id: &Hash) -> Result<Option<u64>, StoreError> {
+    read(node, &record::withdrawal_id(id))
+}
+
+/// Deposit `number`, with its key.
+pub fn deposit_numbered(
+    node: &Node,
+    number: u64,
+) -> Result<Option<(DepositKey, Deposit)>, StoreError> {
+    let k = record::numbered(record::DEPOSIT_NUMBER, number);
+    let Some(value) = center(node).store.record(&k)? else {
+        return Ok(None);
+    };
+    let key = record::deposit_key_from_value(&value)
+        .ok_or_else(|| StoreError::Corrupt(format!("bridge record {}", hex::encode(&k))))?;
+    let d = deposit(node, &key)?
+        .ok_or_else(|| StoreError::Corrupt(format!("deposit {number} has no record")))?;
+    Ok(Some((key, d)))
+}
+
+/// Which of an account's withdrawals or deposits ([`record::ACCOUNT_WITHDRAWAL`],
+/// [`record::ACCOUNT_DEPOSIT`]): at most `limit` numbers below `before` (or the newest),
+/// newest first.
+pub fn account_numbers(
+    node: &Node,
+    account: &Address,
+    kind: u8,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<u64>, StoreError> {
+    let prefix = record::account(account, kind);
+    let before = before.map(u64::to_be_bytes);
+    let page =
+        center(node)
+            .store
+            .records_before(&prefix, before.as_ref().map(|b| &b[..]), limit)?;
+    page.iter()
+        .map(|(k, _)| {
+            record::trailing_number(k)
+                .ok_or_else(|| StoreError::Corrupt(format!("bridge record {}", hex::encode(k))))
+        })
+        .collect()
 }
 
 /// A sealed batch's tree, built from its withdrawals' records.

@@ -18,15 +18,13 @@ use milk_api::bridge::{
     BatchProofView, BridgeView, DepositAddressView, DepositView, MainChainView, WithdrawalView,
 };
 use milk_core::Address;
-use milk_core::bridge::{Deposit, DepositKey, DepositStatus, Withdrawal};
+use milk_core::bridge::{Batch, Deposit, DepositKey, DepositStatus, Withdrawal, record, tree};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa::IntoParams;
 
 type Shared = Arc<Node>;
-
-/// The most withdrawals a listing looks through, newest first.
-const SCAN: u64 = 10_000;
 
 /// The bridge's routes.
 pub fn routes() -> Router<Shared> {
@@ -89,11 +87,6 @@ pub fn bridged(
         return Ok(None);
     };
     let t = ledger::totals(node)?;
-    let held: u128 = ledger::deposits(node)?
-        .iter()
-        .filter(|(_, d)| d.status == DepositStatus::Held)
-        .map(|(_, d)| d.amount.units())
-        .sum();
     let (out, released, deposited) = (
         t.out_total.units(),
         t.released_total.units(),
@@ -103,7 +96,7 @@ pub fn bridged(
     let b = Bridged {
         outside_vault,
         in_transit_out: out - released,
-        held,
+        held: t.held_total.units(),
     };
     Ok(Some((config.asset, b)))
 }
@@ -142,15 +135,46 @@ pub fn status(w: &Withdrawal, main_chain: bool) -> &'static str {
     }
 }
 
-fn withdrawal_view(node: &Node, number: u64, w: &Withdrawal) -> Result<WithdrawalView, ApiError> {
+/// The batch trees one answer built, so a page of withdrawals builds each batch's once.
+#[derive(Default)]
+struct Trees(HashMap<u64, Option<(Batch, tree::Tree)>>);
+
+impl Trees {
+    /// Withdrawal `number`'s proof in its batch `batch`.
+    fn proof(
+        &mut self,
+        node: &Node,
+        batch: u64,
+        number: u64,
+    ) -> Result<Option<BatchProofView>, ApiError> {
+        let built = match self.0.entry(batch) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(ledger::batch_tree(node, batch).map_err(internal)?)
+            }
+        };
+        let Some((b, tree)) = built else {
+            return Ok(None);
+        };
+        let index = number.checked_sub(b.first).map(|i| i as usize);
+        let siblings = index.and_then(|i| tree.proof(i));
+        Ok(siblings.map(|s| BatchProofView {
+            root: hex0x(&tree.root()),
+            siblings: s.iter().map(hex0x).collect(),
+        }))
+    }
+}
+
+fn withdrawal_view(
+    node: &Node,
+    trees: &mut Trees,
+    number: u64,
+    w: &Withdrawal,
+) -> Result<WithdrawalView, ApiError> {
     let proof = match w.batch {
-        Some(batch) => ledger::proof(node, batch, number).map_err(internal)?,
+        Some(batch) => trees.proof(node, batch, number)?,
         None => None,
     };
-    let proof = proof.map(|(root, siblings)| BatchProofView {
-        root: hex0x(&root),
-        siblings: siblings.iter().map(hex0x).collect(),
-    });
     Ok(WithdrawalView {
         number,
         id: hex0x(&w.id.0),
@@ -186,7 +210,7 @@ pub(crate) async fn withdrawal(
         ApiError::bad_request("malformed_number", "a withdrawal number is a whole number")
     })?;
     match ledger::withdrawal(&node, number).map_err(internal)? {
-        Some(w) => withdrawal_view(&node, number, &w).map(Json),
+        Some(w) => withdrawal_view(&node, &mut Trees::default(), number, &w).map(Json),
         None => {
             let msg = format!("no withdrawal number {number}");
             Err(ApiError::new(
@@ -206,11 +230,34 @@ pub struct ListQuery {
     account: Option<String>,
     /// At most this many (default 50, at most 500).
     limit: Option<usize>,
+    /// Only those numbered below this: the next page starts before the last number seen.
+    before: Option<u64>,
 }
 
-fn parse_list(
-    q: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<(Option<Address>, usize), ApiError> {
+/// A list's page: whose, how many, and below which number.
+struct Page {
+    account: Option<Address>,
+    limit: usize,
+    before: Option<u64>,
+}
+
+impl Page {
+    /// The numbers of this page, newest first: the account's, or all below `next`.
+    fn numbers(&self, node: &Node, kind: u8, next: u64) -> Result<Vec<u64>, ApiError> {
+        match &self.account {
+            Some(a) => {
+                ledger::account_numbers(node, a, kind, self.before, self.limit).map_err(internal)
+            }
+            None => {
+                let top = self.before.map_or(next, |b| b.min(next));
+                let bottom = top.saturating_sub(self.limit as u64);
+                Ok((bottom..top).rev().collect())
+            }
+        }
+    }
+}
+
+fn parse_list(q: Result<Query<ListQuery>, QueryRejection>) -> Result<Page, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("malformed_query", e.body_text()))?;
     let account = match q.account {
         Some(a) => Some(
@@ -219,10 +266,18 @@ fn parse_list(
         ),
         None => None,
     };
-    Ok((account, q.limit.unwrap_or(50).clamp(1, 500)))
+    Ok(Page {
+        account,
+        limit: q.limit.unwrap_or(50).clamp(1, 500),
+        before: q.before,
+    })
 }
 
-/// Withdrawals, newest first (the latest 10,000 are looked through).
+fn corrupt(what: &str, number: u64) -> ApiError {
+    internal(format!("{what} {number} is indexed but has no record"))
+}
+
+/// Withdrawals, newest first: an account's, or everyone's.
 #[utoipa::path(get, path = "/v1/bridge/withdrawals", params(ListQuery),
     responses((status = 200, description = "Withdrawals, newest first", body = [WithdrawalView]),
         (status = 400, description = "Malformed query", body = crate::error::ErrorResponse)))]
@@ -230,19 +285,15 @@ pub(crate) async fn withdrawals(
     State(node): State<Shared>,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<WithdrawalView>>, ApiError> {
-    let (account, limit) = parse_list(q)?;
+    let page = parse_list(q)?;
     let next = ledger::totals(&node).map_err(internal)?.next_withdrawal;
-    let mut out = Vec::new();
-    for number in (next.saturating_sub(SCAN)..next).rev() {
-        let Some(w) = ledger::withdrawal(&node, number).map_err(internal)? else {
-            continue;
-        };
-        if account.is_none_or(|a| a == w.account) {
-            out.push(withdrawal_view(&node, number, &w)?);
-        }
-        if out.len() == limit {
-            break;
-        }
+    let numbers = page.numbers(&node, record::ACCOUNT_WITHDRAWAL, next)?;
+    let mut trees = Trees::default();
+    let mut out = Vec::with_capacity(numbers.len());
+    for number in numbers {
+        let w = ledger::withdrawal(&node, number).map_err(internal)?;
+        let w = w.ok_or_else(|| corrupt("withdrawal", number))?;
+        out.push(withdrawal_view(&node, &mut trees, number, &w)?);
     }
     Ok(Json(out))
 }
@@ -255,6 +306,7 @@ fn deposit_view(key: &DepositKey, d: &Deposit) -> DepositView {
         DepositStatus::Refunded { withdrawal } => ("refunded", Some(withdrawal)),
     };
     DepositView {
+        number: d.number,
         main_tx: hex0x(&key.tx.0),
         log_index: key.log_index,
         from: d.from.to_string(),
@@ -266,7 +318,8 @@ fn deposit_view(key: &DepositKey, d: &Deposit) -> DepositView {
     }
 }
 
-/// Deposits recorded, in main-chain order of their transaction hashes.
+/// Deposits recorded, newest first: those credited to an account, or everyone's (held ones
+/// too).
 #[utoipa::path(get, path = "/v1/bridge/deposits", params(ListQuery),
     responses((status = 200, description = "Deposits", body = [DepositView]),
         (status = 400, description = "Malformed query", body = crate::error::ErrorResponse)))]
@@ -274,14 +327,15 @@ pub(crate) async fn deposits(
     State(node): State<Shared>,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<DepositView>>, ApiError> {
-    let (account, limit) = parse_list(q)?;
-    let all = ledger::deposits(&node).map_err(internal)?;
-    let mine = all
-        .iter()
-        .filter(|(_, d)| account.is_none_or(|a| a.as_bytes() == &d.milk.0));
-    Ok(Json(
-        mine.take(limit).map(|(k, d)| deposit_view(k, d)).collect(),
-    ))
+    let page = parse_list(q)?;
+    let next = ledger::totals(&node).map_err(internal)?.next_deposit;
+    let mut out = Vec::new();
+    for number in page.numbers(&node, record::ACCOUNT_DEPOSIT, next)? {
+        let found = ledger::deposit_numbered(&node, number).map_err(internal)?;
+        let (key, d) = found.ok_or_else(|| corrupt("deposit", number))?;
+        out.push(deposit_view(&key, &d));
+    }
+    Ok(Json(out))
 }
 
 /// Where and how an account deposits main-chain MLK.
