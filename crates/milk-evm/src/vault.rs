@@ -89,6 +89,17 @@ pub struct ReleaseLog {
     pub amount: U256,
     /// The releasing transaction.
     pub tx: B256,
+    /// Its block.
+    pub block: u64,
+}
+
+/// The most blocks one log query covers: public main-chain nodes refuse wider ones.
+pub const BLOCKS_PER_QUERY: u64 = 1_000;
+
+/// Blocks `from ..= to` in windows of at most [`BLOCKS_PER_QUERY`], in order.
+pub fn windows(from: u64, to: u64) -> impl Iterator<Item = (u64, u64)> {
+    let starts = (from..=to).step_by(BLOCKS_PER_QUERY as usize);
+    starts.map(move |start| (start, to.min(start.saturating_add(BLOCKS_PER_QUERY - 1))))
 }
 
 /// The vault on the main chain, through one node, sending as TICA's bridge key.
@@ -203,34 +214,8 @@ impl Vault {
         }
     }
 
-    /// The transaction that released withdrawal `id` and its block, if one did.
-    pub async fn released_by(&self, id: B256) -> Result<Option<(B256, u64)>, MainChainError> {
-        let vault = self.contract();
-        let filter = vault.Released_filter().topic1(id).from_block(0);
-        let logs = bounded(filter.query()).await?;
-        let live = logs
-            .into_iter()
-            .filter(|(_, log)| !log.removed && log.address() == self.address);
-        match live.last() {
-            Some((_, log)) => {
-                let tx = log
-                    .transaction_hash
-                    .ok_or(MainChainError::Malformed("a log without its transaction"))?;
-                let block = log
-                    .block_number
-                    .ok_or(MainChainError::Malformed("a log without its block"))?;
-                Ok(Some((tx, block)))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Every release in blocks `from ..= to`, and every batch root posted there.
-    pub async fn releases(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> Result<(Vec<ReleaseLog>, Vec<(u64, B256)>), MainChainError> {
+    /// Every release in blocks `from ..= to`, in order.
+    pub async fn released(&self, from: u64, to: u64) -> Result<Vec<ReleaseLog>, MainChainError> {
         let vault = self.contract();
         let filter = vault.Released_filter().from_block(from).to_block(to);
         let mut releases = Vec::new();
@@ -238,22 +223,34 @@ impl Vault {
             if log.removed || log.address() != self.address {
                 continue;
             }
-            let tx = log
-                .transaction_hash
-                .ok_or(MainChainError::Malformed("a log without its transaction"))?;
+            let (Some(tx), Some(block)) = (log.transaction_hash, log.block_number) else {
+                return Err(MainChainError::Malformed("a release log without its place"));
+            };
+            if !(from..=to).contains(&block) {
+                return Err(MainChainError::Malformed(
+                    "a release log outside the blocks asked for",
+                ));
+            }
             releases.push(ReleaseLog {
                 withdrawal: event.withdrawal,
                 to: event.to,
                 amount: event.amount,
                 tx,
+                block,
             });
         }
+        Ok(releases)
+    }
+
+    /// Every batch root posted in blocks `from ..= to`: the batch and its root.
+    pub async fn posted(&self, from: u64, to: u64) -> Result<Vec<(u64, B256)>, MainChainError> {
+        let vault = self.contract();
         let filter = vault.BatchPosted_filter().from_block(from).to_block(to);
         let posted = bounded(filter.query()).await?;
         let live = posted
             .into_iter()
             .filter(|(_, log)| !log.removed && log.address() == self.address);
-        Ok((releases, live.map(|(e, _)| (e.batch, e.root)).collect()))
+        Ok(live.map(|(e, _)| (e.batch, e.root)).collect())
     }
 
     /// The coin the vault holds.
@@ -293,5 +290,20 @@ impl Vault {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_the_blocks_once_each_within_the_width() {
+        let w: Vec<_> = windows(5, 2_010).collect();
+        assert_eq!(w, [(5, 1_004), (1_005, 2_004), (2_005, 2_010)]);
+        assert_eq!(windows(7, 7).collect::<Vec<_>>(), [(7, 7)]);
+        assert_eq!(windows(8, 7).count(), 0, "an empty range has no window");
+        let top = windows(u64::MAX - 1, u64::MAX).collect::<Vec<_>>();
+        assert_eq!(top, [(u64::MAX - 1, u64::MAX)], "no overflow at the top");
     }
 }

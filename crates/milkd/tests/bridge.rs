@@ -303,6 +303,16 @@ fn a_withdrawal_and_a_deposit_cross_end_to_end_and_a_replayed_claim_is_refused()
     );
     assert_eq!(b.main_balance(b.main.customer.address()), 15 * MLK);
     assert_supply_spans_both_chains(&b);
+    // Bob's deposit is his alone, and numbered.
+    let list = |q: &str| b.http.get(&format!("/v1/bridge/deposits{q}")).1;
+    let bobs = list(&format!("?account={}", bob.address()));
+    assert_eq!(
+        (bobs[0]["number"].clone(), bobs[0]["status"].clone()),
+        (json!(0), json!("credited"))
+    );
+    assert_eq!(bobs.as_array().unwrap().len(), 1);
+    assert_eq!(list(&format!("?account={}", alice.address())), json!([]));
+    assert_eq!(list("?before=0"), json!([]), "none before the first");
 }
 
 #[test]
@@ -443,25 +453,16 @@ fn with_the_main_chains_node_down_withdrawals_wait_and_nothing_is_lost() {
     assert_eq!(bridge["out_total"], (15 * MLK).to_string());
 }
 
-/// A main-chain node that lies: its head is far ahead and it reports a deposit of a million
-/// MLK that never happened. Answers JSON-RPC over HTTP/1.1 on loopback until dropped.
-fn lying_node(vault: [u8; 20], milk: [u8; 32]) -> String {
-    use milk_core::bridge::main_address::keccak;
+/// A main-chain node that lies, answering each JSON-RPC request with `answer(method, its
+/// first parameter)`, over HTTP/1.1 on loopback until the test ends.
+fn lying_node(answer: impl Fn(&str, &Value) -> Value + Send + Sync + 'static) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let word = |b: &[u8]| format!("0x{}{}", "0".repeat(64 - 2 * b.len()), hex::encode(b));
-    let log = json!({
-        "address": format!("0x{}", hex::encode(vault)),
-        "topics": [format!("0x{}", hex::encode(keccak(&[b"Deposited(address,bytes32,uint256)"]))),
-            word(&[7; 20]), format!("0x{}", hex::encode(milk))],
-        "data": word(&(1_000_000 * MLK).to_be_bytes()),
-        "blockNumber": "0x5", "blockHash": word(&[5; 32]), "transactionHash": word(&[9; 32]),
-        "transactionIndex": "0x0", "logIndex": "0x0", "removed": false,
-    });
+    let answer = std::sync::Arc::new(answer);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let log = log.clone();
+            let answer = answer.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut stream = stream;
@@ -482,12 +483,7 @@ fn lying_node(vault: [u8; 20], milk: [u8; 32]) -> String {
                     let mut body = vec![0; length];
                     reader.read_exact(&mut body).unwrap();
                     let req: Value = serde_json::from_slice(&body).unwrap();
-                    let result = match req["method"].as_str().unwrap() {
-                        "eth_chainId" => json!("0x7a69"),
-                        "eth_blockNumber" => json!("0x3e8"),
-                        "eth_getLogs" => json!([log]),
-                        _ => json!("0x"),
-                    };
+                    let result = answer(req["method"].as_str().unwrap(), &req["params"][0]);
                     let answer =
                         json!({"jsonrpc": "2.0", "id": req["id"], "result": result}).to_string();
                     let head = format!(
@@ -504,6 +500,55 @@ fn lying_node(vault: [u8; 20], milk: [u8; 32]) -> String {
     url
 }
 
+/// `bytes` as one 32-byte ABI word, hex.
+fn word(bytes: &[u8]) -> String {
+    format!(
+        "0x{}{}",
+        "0".repeat(64 - 2 * bytes.len()),
+        hex::encode(bytes)
+    )
+}
+
+/// The topic of an event, or the selector of a function (its first 4 bytes), by signature.
+fn topic(signature: &str) -> String {
+    let hash = milk_core::bridge::main_address::keccak(&[signature.as_bytes()]);
+    format!("0x{}", hex::encode(hash))
+}
+
+/// A log of `vault` in block 5, as a node gives it.
+fn vault_log(vault: &MainAddress, topics: Vec<String>, data: String) -> Value {
+    json!({
+        "address": format!("0x{}", hex::encode(vault.as_bytes())), "topics": topics,
+        "data": data, "blockNumber": "0x5", "blockHash": word(&[5; 32]),
+        "transactionHash": word(&[9; 32]), "transactionIndex": "0x0", "logIndex": "0x0",
+        "removed": false,
+    })
+}
+
+/// The first topic a log filter asks for.
+fn asked_topic(filter: &Value) -> &str {
+    let t = &filter["topics"][0];
+    t.as_str().or_else(|| t[0].as_str()).unwrap_or_default()
+}
+
+/// A node whose head is far ahead and which reports a deposit of a million MLK to `milk`
+/// that never happened.
+fn inventing_a_deposit(vault: MainAddress, milk: [u8; 32]) -> String {
+    let deposited = topic("Deposited(address,bytes32,uint256)");
+    let log = vault_log(
+        &vault,
+        vec![deposited.clone(), word(&[7; 20]), word(&milk)],
+        word(&(1_000_000 * MLK).to_be_bytes()),
+    );
+    lying_node(move |method, params| match method {
+        "eth_chainId" => json!("0x7a69"),
+        "eth_blockNumber" => json!("0x3e8"),
+        "eth_getLogs" if asked_topic(params) == deposited => json!([log]),
+        "eth_getLogs" => json!([]),
+        _ => json!("0x"),
+    })
+}
+
 #[test]
 fn a_main_chain_node_inventing_a_deposit_mints_nothing_beyond_what_left() {
     let dir = tempfile::tempdir().unwrap();
@@ -511,7 +556,7 @@ fn a_main_chain_node_inventing_a_deposit_mints_nothing_beyond_what_left() {
         .parse()
         .unwrap();
     let bob = demo_key("bob");
-    let liar = lying_node(*vault.as_bytes(), *bob.address().as_bytes());
+    let liar = inventing_a_deposit(vault, *bob.address().as_bytes());
     let (child, http) = node(dir.path(), &liar, &vault, None);
     let _stopping = Stopping(child);
     let before = center_mlk(&http, &bob.address());
@@ -570,6 +615,23 @@ fn withdrawals_sealed_together_are_released_together_each_to_its_address() {
     b.wait_for("the releases", |h| {
         (0..3).all(|n| withdrawal(h, n)["status"] == "released")
     });
+    // Pages, newest first: everyone's by number, one customer's by their own.
+    let numbers = |q: &str| -> Vec<u64> {
+        let (status, list) = b.http.get(&format!("/v1/bridge/withdrawals{q}"));
+        assert_eq!(status, 200, "{list}");
+        let list = list.as_array().unwrap().iter();
+        list.map(|w| w["number"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(numbers("?limit=2"), [2, 1]);
+    assert_eq!(numbers("?limit=2&before=1"), [0]);
+    let bob = customers[1].address();
+    assert_eq!(numbers(&format!("?account={bob}")), [1]);
+    assert_eq!(
+        numbers(&format!("?account={bob}&before=1")),
+        Vec::<u64>::new()
+    );
+    let (status, _) = b.http.get("/v1/bridge/withdrawals?before=x");
+    assert_eq!(status, 400, "a malformed page is refused");
     let batches: Vec<Value> = (0..3)
         .map(|n| withdrawal(&b.http, n)["batch"].clone())
         .collect();
@@ -582,4 +644,80 @@ fn withdrawals_sealed_together_are_released_together_each_to_its_address() {
         assert_eq!(b.main_balance(milk_evm::address::to_alloy(to)), 11 * MLK);
     }
     assert_supply_spans_both_chains(&b);
+}
+
+/// What the node inventing a release knows of the center chain's withdrawal 0: its id and
+/// its batch's root, once sealed.
+type Sealed = std::sync::Arc<std::sync::Mutex<Option<(String, String)>>>;
+
+/// A node which holds `sealed`'s root as posted, says withdrawal 0 is released, and shows a
+/// release of it paying 999 MLK instead.
+fn inventing_a_release(vault: MainAddress, sealed: Sealed) -> String {
+    let released = topic("Released(bytes32,address,uint256)");
+    let (roots, is_released) = (topic("roots(uint64)"), topic("released(bytes32)"));
+    lying_node(move |method, params| {
+        let Some((id, root)) = sealed.lock().unwrap().clone() else {
+            return match method {
+                "eth_chainId" => json!("0x7a69"),
+                "eth_blockNumber" => json!("0x3e8"),
+                _ => json!("0x"),
+            };
+        };
+        let call = params["input"].as_str().or(params["data"].as_str());
+        let selector = call.unwrap_or_default().get(..10).unwrap_or_default();
+        match method {
+            "eth_chainId" => json!("0x7a69"),
+            "eth_blockNumber" => json!("0x3e8"),
+            "eth_call" if selector == &roots[..10] => json!(root),
+            "eth_call" if selector == &is_released[..10] => json!(word(&[1])),
+            "eth_getLogs" if asked_topic(params) == released => {
+                let topics = vec![released.clone(), id, word(&[7; 20])];
+                json!([vault_log(&vault, topics, word(&(999 * MLK).to_be_bytes()))])
+            }
+            "eth_getLogs" => json!([]),
+            _ => json!("0x"),
+        }
+    })
+}
+
+#[test]
+fn a_main_chain_node_inventing_a_release_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault: MainAddress = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+        .parse()
+        .unwrap();
+    let sealed = Sealed::default();
+    let liar = inventing_a_release(vault, sealed.clone());
+    let (child, http) = node(dir.path(), &liar, &vault, None);
+    let _stopping = Stopping(child);
+    let to = MainAddress::from_bytes([7; 20]).unwrap();
+    withdraw(&http, &demo_key("alice"), to, 20 * MLK);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while withdrawal(&http, 0)["status"] != "sealed" {
+        assert!(Instant::now() < deadline, "never sealed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let w = withdrawal(&http, 0);
+    let id = w["id"].as_str().unwrap().to_owned();
+    let root = w["proof"]["root"].as_str().unwrap().to_owned();
+    *sealed.lock().unwrap() = Some((id, root));
+    // Rounds every 30 ms: many see the invented release, and none records it.
+    std::thread::sleep(Duration::from_millis(600));
+    let w = withdrawal(&http, 0);
+    assert_eq!(w["status"], "sealed", "{w}");
+    assert_eq!(w["released_tx"], Value::Null);
+    assert_eq!(
+        http.get("/v1/bridge").1["out_total"],
+        (20 * MLK).to_string()
+    );
+    let (_, supply) = http.get("/v1/supply");
+    let mlk = supply
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["asset"] == "MLK");
+    assert_eq!(
+        mlk.unwrap()["bridged"]["in_transit_out"],
+        (20 * MLK).to_string()
+    );
 }

@@ -89,6 +89,9 @@ pub struct VerifyArgs {
     /// The vault, with --main-chain-rpc.
     #[arg(long)]
     pub vault: Option<String>,
+    /// The main-chain block the vault was deployed in: its events are searched from there.
+    #[arg(long, default_value_t = 0)]
+    pub main_chain_from_block: u64,
 }
 
 pub fn balance(ks: &Keystore, client: &Client, j: bool, args: BalanceArgs) -> Result<()> {
@@ -343,9 +346,13 @@ pub fn verify(client: &Client, j: bool, args: VerifyArgs) -> Result<()> {
         chain,
         main_chain_rpc,
         vault,
+        main_chain_from_block: from,
     } = args;
     let main = match (&main_chain_rpc, &vault) {
-        (Some(rpc), Some(vault)) => Some(super::main_chain::verify_main_chain(client, rpc, vault)?),
+        (Some(rpc), Some(vault)) => {
+            let vault = super::main_chain::MainChainArgs { rpc, vault, from };
+            Some(super::main_chain::verify_main_chain(client, &vault)?)
+        }
         _ => None,
     };
     let source = match (data_dir, file) {

@@ -12,6 +12,7 @@ use milk_evm::contracts::IMilkCoin;
 use milk_evm::vault::Vault;
 use milk_evm::{B256, PrivateKeySigner, U256};
 use serde_json::json;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -182,25 +183,49 @@ pub struct MainChainReport {
     pub problems: Vec<String>,
 }
 
-/// Checks every release and batch root on the vault against the center chain.
-pub fn verify_main_chain(client: &Client, rpc: &str, vault: &str) -> Result<MainChainReport> {
+/// Where `milk verify` finds the vault: its node, its address, and its deployment block.
+pub struct MainChainArgs<'a> {
+    /// The main chain's JSON-RPC URL.
+    pub rpc: &'a str,
+    /// The vault's address.
+    pub vault: &'a str,
+    /// The first block to search.
+    pub from: u64,
+}
+
+/// Every withdrawal, by id, fetched a page (500) at a time.
+fn all_withdrawals(client: &Client) -> Result<HashMap<String, WithdrawalView>> {
+    let (mut all, mut before) = (HashMap::new(), None);
+    loop {
+        let page = client.withdrawals(None, 500, before)?;
+        let Some(last) = page.last() else {
+            return Ok(all);
+        };
+        before = Some(last.number);
+        all.extend(page.into_iter().map(|w| (w.id.clone(), w)));
+    }
+}
+
+/// Checks every release and batch root on the vault against the center chain, searching
+/// the vault's events window by window from its deployment block.
+pub fn verify_main_chain(client: &Client, args: &MainChainArgs) -> Result<MainChainReport> {
     let rt = runtime()?;
     let vault = rt.block_on(Vault::connect(
-        url(rpc)?,
+        url(args.rpc)?,
         PrivateKeySigner::random(),
-        address(vault, "--vault")?,
+        address(args.vault, "--vault")?,
     ))?;
     let head = rt.block_on(vault.head())?;
-    let (releases, posted) = rt.block_on(vault.releases(0, head))?;
-    let count = client.bridge()?.withdrawals;
-    let withdrawals: Vec<WithdrawalView> = (0..count)
-        .map(|n| client.withdrawal(n))
-        .collect::<Result<_>>()?;
+    let (mut releases, mut posted) = (Vec::new(), Vec::new());
+    for (from, to) in milk_evm::vault::windows(args.from, head) {
+        releases.extend(rt.block_on(vault.released(from, to))?);
+        posted.extend(rt.block_on(vault.posted(from, to))?);
+    }
+    let withdrawals = all_withdrawals(client)?;
     let mut problems = Vec::new();
     for r in &releases {
         let id = format!("{}", r.withdrawal);
-        let matched = withdrawals.iter().find(|w| w.id == id);
-        match matched {
+        match withdrawals.get(&id) {
             None => problems.push(format!(
                 "release {} (tx {}) matches no center-chain withdrawal",
                 id, r.tx
@@ -214,12 +239,11 @@ pub fn verify_main_chain(client: &Client, rpc: &str, vault: &str) -> Result<Main
             Some(_) => {}
         }
     }
+    let roots: HashMap<u64, &str> = (withdrawals.values())
+        .filter_map(|w| Some((w.batch?, w.proof.as_ref()?.root.as_str())))
+        .collect();
     for (batch, root) in &posted {
-        let sealed = withdrawals
-            .iter()
-            .find(|w| w.batch == Some(*batch))
-            .and_then(|w| w.proof.as_ref());
-        if sealed.is_none_or(|p| p.root != format!("{root}")) {
+        if roots.get(batch) != Some(&format!("{root}").as_str()) {
             problems.push(format!(
                 "batch {batch}'s posted root {root} is not the center chain's"
             ));

@@ -1,7 +1,7 @@
 //! The relayer, on the operator's node with a main chain configured: each round it seals
 //! the waiting withdrawals into a batch on the center chain, posts every sealed batch's root
-//! to the vault, releases every sealed withdrawal, records each release on the center chain
-//! once it has its confirmations, and credits deposits (`watcher`).
+//! to the vault and releases every sealed withdrawal; the `watcher` then records each
+//! release and deposit on the center chain once it has its confirmations.
 //!
 //! Every step reads where things stand from the two chains, never from memory, so a node
 //! stopped between any two steps does the rest after a restart, and nothing twice: the vault
@@ -17,6 +17,7 @@ use milk_core::bridge::MAX_BATCH;
 use milk_core::tx::{Action, BridgeAction};
 use milk_evm::vault::{MainChainError, Vault};
 use milk_evm::{B256, U256};
+use std::future::Future;
 use std::sync::Arc;
 
 /// The most withdrawals one round looks at for release.
@@ -52,15 +53,47 @@ impl From<LaneError> for RoundError {
     }
 }
 
-/// How far the relayer has seen everything done.
-#[derive(Debug, Default, Clone, Copy)]
+/// How far the relayer has seen everything done, and which releases it holds back.
+#[derive(Debug, Default, Clone)]
 pub struct Cursors {
     /// Batches below it are posted.
     pub posted: u64,
     /// Withdrawals below it are released and recorded.
     pub released: u64,
-    /// Main-chain blocks below it were searched for deposits.
+    /// Main-chain blocks below it were searched for deposits and releases.
     pub watched: u64,
+    /// Withdrawals whose release the vault refused, and when to try each again.
+    pub backoff: Backoff,
+}
+
+/// The releases the vault refused (a correct vault never does), each tried again after a
+/// wait that doubles with each refusal, up to [`Backoff::MAX_ROUNDS`] rounds: a release that
+/// can never succeed costs gas once in a while, not every round, and blocks no other.
+#[derive(Debug, Default, Clone)]
+pub struct Backoff(std::collections::BTreeMap<u64, (u32, u64)>);
+
+impl Backoff {
+    /// The longest wait, in rounds.
+    pub const MAX_ROUNDS: u64 = 1_024;
+
+    /// Notes that the vault refused withdrawal `number`'s release in round `round`; the
+    /// rounds it now waits.
+    pub fn refused(&mut self, number: u64, round: u64) -> u64 {
+        let strikes = self.0.get(&number).map_or(0, |(s, _)| *s) + 1;
+        let wait = (1u64 << strikes.min(10)).min(Self::MAX_ROUNDS);
+        self.0.insert(number, (strikes, round + wait));
+        wait
+    }
+
+    /// Whether withdrawal `number`'s release waits in round `round`.
+    pub fn waits(&self, number: u64, round: u64) -> bool {
+        self.0.get(&number).is_some_and(|(_, until)| round < *until)
+    }
+
+    /// Forgets withdrawal `number`: released, by whoever.
+    pub fn clear(&mut self, number: u64) {
+        self.0.remove(&number);
+    }
 }
 
 /// Runs the bridge on the operator's node while it leads the center chain.
@@ -80,6 +113,7 @@ pub async fn run(node: Arc<Node>) {
         watched: config.from_block,
         ..Cursors::default()
     };
+    let mut round_number = 0u64;
     let mut vault: Option<Vault> = None;
     let mut tick = tokio::time::interval(config.poll);
     let mut last_error = String::new();
@@ -95,7 +129,8 @@ pub async fn run(node: Arc<Node>) {
             }
         }
         let Some(v) = &vault else { continue };
-        match round(&node, &config, &lane, v, &mut cursors).await {
+        round_number += 1;
+        match round(&node, &config, &lane, v, &mut cursors, round_number).await {
             // Said once, not every round while it lasts.
             Err(e) if e.to_string() != last_error => {
                 last_error = e.to_string();
@@ -138,17 +173,18 @@ async fn connect(
     }
 }
 
-/// One round: seal, post, release and record, then deposits.
+/// Round number `n`: seal, post and release, then record what the vault did.
 pub async fn round(
     node: &Node,
     config: &MainChainConfig,
     lane: &Lane,
     vault: &Vault,
     cursors: &mut Cursors,
+    n: u64,
 ) -> Result<(), RoundError> {
     seal(node, lane).await?;
     post(node, vault, &mut cursors.posted).await?;
-    release(node, config, lane, vault, &mut cursors.released).await?;
+    release(node, vault, cursors, n).await?;
     watcher::watch(node, config, lane, vault, &mut cursors.watched).await
 }
 
@@ -204,64 +240,104 @@ async fn post(node: &Node, vault: &Vault, posted: &mut u64) -> Result<(), RoundE
     Ok(())
 }
 
-/// Releases sealed withdrawals and records each release once it has its confirmations.
+/// Releases the sealed withdrawals the vault has not released, up to a round's worth, all
+/// sent before any is awaited so that they are mined together.
 async fn release(
     node: &Node,
-    config: &MainChainConfig,
-    lane: &Lane,
     vault: &Vault,
-    released: &mut u64,
+    cursors: &mut Cursors,
+    round: u64,
 ) -> Result<(), RoundError> {
     let sealed = ledger::totals(node)?.first_unsealed;
-    let end = sealed.min(*released + RELEASES_PER_ROUND);
-    let (mut contiguous, mut sent) = (true, Vec::new());
-    for number in *released..end {
-        let done = match release_one(node, config, lane, vault, number).await? {
+    let end = sealed.min(cursors.released + RELEASES_PER_ROUND);
+    let (mut contiguous, mut sent, mut failed) = (true, Vec::new(), None);
+    for number in cursors.released..end {
+        let next = match cursors.backoff.waits(number, round) {
+            true => Next::Waiting,
+            false => release_one(node, vault, number).await,
+        };
+        let done = match next {
             Next::Done => true,
-            Next::Waiting => false,
             Next::Sent(s) => {
-                sent.push((number, s));
+                sent.push((number, vault.wait(s)));
                 false
+            }
+            Next::Refused(e) => {
+                back_off(cursors, number, round, &e);
+                false
+            }
+            Next::Waiting => false,
+            Next::Failed(e) => {
+                failed = Some(e);
+                break;
             }
         };
         contiguous &= done;
         if contiguous {
-            *released = number + 1;
+            cursors.backoff.clear(number);
+            cursors.released = number + 1;
         }
     }
-    // Mined together: a round's releases take a block or two, not one block each.
-    let waits = sent
-        .into_iter()
-        .map(|(n, s)| async move { (n, vault.wait(s).await) });
-    let mined = futures_util::future::join_all(waits).await;
-    let any = !mined.is_empty();
-    for (number, tx) in mined {
-        tracing::info!(number, tx = %tx?, "bridge: withdrawal released");
+    // What was sent is awaited even when the round stops, so the next round does not send
+    // it again while it is still on its way.
+    mined(node, cursors, round, sent).await?;
+    failed.map_or(Ok(()), Err)
+}
+
+/// Waits for a round's releases; a refused one waits its turn again, any other failure
+/// ends the round (the next one finds what was mined).
+async fn mined(
+    node: &Node,
+    cursors: &mut Cursors,
+    round: u64,
+    sent: Vec<(u64, impl Future<Output = Result<B256, MainChainError>>)>,
+) -> Result<(), RoundError> {
+    let any = !sent.is_empty();
+    let waits = sent.into_iter().map(|(n, w)| async move { (n, w.await) });
+    let mut failed = None;
+    for (number, result) in futures_util::future::join_all(waits).await {
+        match result {
+            Ok(tx) => tracing::info!(number, %tx, "bridge: withdrawal released"),
+            Err(e @ MainChainError::Reverted(_)) => back_off(cursors, number, round, &e),
+            Err(e) => failed = failed.or(Some(e)),
+        }
     }
     if any {
         node.crash_point("bridge:released");
     }
-    Ok(())
+    failed.map_or(Ok(()), |e| Err(e.into()))
+}
+
+fn back_off(cursors: &mut Cursors, number: u64, round: u64, e: &MainChainError) {
+    let rounds = cursors.backoff.refused(number, round);
+    tracing::warn!(number, error = %e, rounds,
+        "bridge: the vault refused this withdrawal's release; trying it again after a wait");
 }
 
 /// What one withdrawal's step left.
 enum Next {
     /// Released and recorded.
     Done,
-    /// Waiting: for its batch's root, its confirmations, or the center chain.
+    /// Waiting: for its batch's root, or for the watcher to record its release.
     Waiting,
     /// Its release was sent.
     Sent(milk_evm::vault::Sent),
+    /// The vault refused its release.
+    Refused(MainChainError),
+    /// The main chain's node or the store failed.
+    Failed(RoundError),
 }
 
-/// One withdrawal's next step.
-async fn release_one(
-    node: &Node,
-    config: &MainChainConfig,
-    lane: &Lane,
-    vault: &Vault,
-    number: u64,
-) -> Result<Next, RoundError> {
+/// One withdrawal's next step: release it unless the vault has.
+async fn release_one(node: &Node, vault: &Vault, number: u64) -> Next {
+    match try_release(node, vault, number).await {
+        Ok(next) => next,
+        Err(RoundError::Main(e @ MainChainError::Refused(_))) => Next::Refused(e),
+        Err(e) => Next::Failed(e),
+    }
+}
+
+async fn try_release(node: &Node, vault: &Vault, number: u64) -> Result<Next, RoundError> {
     let w = ledger::withdrawal(node, number)?
         .ok_or_else(|| milk_store::StoreError::Corrupt(format!("no withdrawal {number}")))?;
     let (Some(batch), None) = (w.batch, w.released) else {
@@ -272,35 +348,36 @@ async fn release_one(
         });
     };
     let id = B256::from(w.id.0);
-    if !vault.is_released(id).await? {
-        let Some((_, siblings)) = ledger::proof(node, batch, number)? else {
-            return Ok(Next::Waiting);
-        };
-        let to = milk_evm::address::to_alloy(&w.to);
-        let proof = siblings.into_iter().map(B256::from).collect();
-        let amount = U256::from(w.amount.units());
-        return Ok(Next::Sent(
-            vault.send_release(batch, id, to, amount, proof).await?,
-        ));
-    }
-    let Some((tx, block)) = vault.released_by(id).await? else {
-        return Ok(Next::Waiting);
-    };
-    if vault.head().await?.saturating_sub(block) + 1 < config.confirmations {
+    if vault.is_released(id).await? {
         return Ok(Next::Waiting);
     }
-    let action = BridgeAction::ConfirmRelease {
-        withdrawal: number,
-        main_tx: milk_core::Hash(tx.0),
+    let Some((_, siblings)) = ledger::proof(node, batch, number)? else {
+        return Ok(Next::Waiting);
     };
-    let sent = lane.submit(Action::Bridge(action)).await;
-    let recorded = ledger::withdrawal(node, number)?.is_some_and(|w| w.released.is_some());
-    match (sent, recorded) {
-        (_, true) => {
-            node.crash_point("bridge:confirmed");
-            Ok(Next::Done)
-        }
-        (Err(e), false) => Err(e.into()),
-        (Ok(_), false) => Ok(Next::Waiting),
+    let to = milk_evm::address::to_alloy(&w.to);
+    let proof = siblings.into_iter().map(B256::from).collect();
+    let amount = U256::from(w.amount.units());
+    let sent = vault.send_release(batch, id, to, amount, proof).await?;
+    Ok(Next::Sent(sent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_release_waits_twice_as_long_each_time_up_to_the_cap() {
+        let mut b = Backoff::default();
+        assert!(!b.waits(7, 1));
+        assert_eq!(b.refused(7, 1), 2);
+        assert!(b.waits(7, 2) && !b.waits(7, 3), "two rounds");
+        assert!(!b.waits(8, 2), "only the refused withdrawal waits");
+        assert_eq!(b.refused(7, 3), 4);
+        assert!(b.waits(7, 6) && !b.waits(7, 7));
+        let waits: Vec<u64> = (0..12).map(|_| b.refused(7, 10)).collect();
+        assert_eq!(waits.last(), Some(&Backoff::MAX_ROUNDS));
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "never shorter");
+        b.clear(7);
+        assert!(!b.waits(7, 11), "released: forgotten");
     }
 }

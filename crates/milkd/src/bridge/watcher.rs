@@ -1,8 +1,9 @@
-//! The deposit watcher: it reads the vault's deposit events only from blocks with the
-//! configured number of confirmations, and records each on the center chain once, by its
-//! (transaction hash, log index). A reorganisation shallower than the confirmations never
-//! reaches it; a deposit recorded already is skipped, so a restart, which searches again
-//! from the first block, credits nothing twice.
+//! The watcher: it reads the vault's events only from blocks with the configured number of
+//! confirmations, in windows a public node accepts, and records each on the center chain
+//! once: a deposit by its (transaction hash, log index), a release (by the relayer or
+//! claimed by the customer) by its withdrawal. A reorganisation shallower than the
+//! confirmations never reaches it; what is recorded already is skipped, so a restart, which
+//! searches again from the cursor it kept, records nothing twice.
 
 use super::ledger;
 use super::relayer::RoundError;
@@ -12,12 +13,13 @@ use crate::node::Node;
 use milk_core::bridge::DepositKey;
 use milk_core::tx::{Action, BridgeAction};
 use milk_core::{Amount, Hash};
-use milk_evm::vault::{DepositLog, MainChainError, Vault};
+use milk_evm::vault::{DepositLog, MainChainError, ReleaseLog, Vault};
 
-/// The most main-chain blocks one search covers.
-const BLOCKS_PER_SEARCH: u64 = 1_000;
+/// The most windows of blocks one round searches, so that a node far behind (or a lying
+/// node's head far ahead) costs a bounded round; the next round goes on from there.
+const WINDOWS_PER_ROUND: usize = 64;
 
-/// Searches the confirmed blocks from `watched` on and records their deposits.
+/// Searches the confirmed blocks from `watched` on and records their deposits and releases.
 pub async fn watch(
     node: &Node,
     config: &MainChainConfig,
@@ -27,13 +29,16 @@ pub async fn watch(
 ) -> Result<(), RoundError> {
     let head = vault.head().await?;
     // A block has head - block + 1 confirmations.
-    let Some(safe) = (head + 1).checked_sub(config.confirmations.max(1)) else {
+    let Some(safe) = (head.saturating_add(1)).checked_sub(config.confirmations.max(1)) else {
         return Ok(());
     };
-    while *watched <= safe {
-        let to = safe.min(*watched + BLOCKS_PER_SEARCH - 1);
-        for log in vault.deposits(*watched, to).await? {
+    let windows = milk_evm::vault::windows(*watched, safe).take(WINDOWS_PER_ROUND);
+    for (from, to) in windows {
+        for log in vault.deposits(from, to).await? {
             record(node, lane, &log).await?;
+        }
+        for log in vault.released(from, to).await? {
+            record_release(node, lane, &log).await?;
         }
         *watched = to + 1;
         save_cursor(node, vault, *watched);
@@ -121,6 +126,41 @@ async fn record(node: &Node, lane: &Lane, log: &DepositLog) -> Result<(), RoundE
             Ok(())
         }
         Err(e) if e.code() == "deposit_recorded" => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records a release on the center chain, unless it has it already. A release that names
+/// no sealed withdrawal, or pays another address or amount than its withdrawal, is not what
+/// a correct node reports (the vault pays only against a sealed batch's proof): the watcher
+/// stops there and says so, recording nothing.
+async fn record_release(node: &Node, lane: &Lane, log: &ReleaseLog) -> Result<(), RoundError> {
+    let id = Hash(log.withdrawal.0);
+    let number = ledger::withdrawal_number(node, &id)?.ok_or(MainChainError::Malformed(
+        "a release of a withdrawal never made",
+    ))?;
+    let w = ledger::withdrawal(node, number)?.ok_or(MainChainError::Malformed(
+        "a release of a withdrawal never made",
+    ))?;
+    if w.released.is_some() {
+        return Ok(());
+    }
+    let paid_as_asked = milk_evm::address::to_alloy(&w.to) == log.to
+        && milk_evm::U256::from(w.amount.units()) == log.amount;
+    if w.batch.is_none() || !paid_as_asked {
+        return Err(MainChainError::Malformed("a release unlike its sealed withdrawal").into());
+    }
+    let action = BridgeAction::ConfirmRelease {
+        withdrawal: number,
+        main_tx: Hash(log.tx.0),
+    };
+    match lane.submit(Action::Bridge(action)).await {
+        Ok(_) => {
+            tracing::info!(number, tx = %log.tx, "bridge: release recorded");
+            node.crash_point("bridge:confirmed");
+            Ok(())
+        }
+        Err(e) if e.code() == "already_released" => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
