@@ -215,9 +215,13 @@ pub struct BridgedView {
     pub in_transit_out: String,
     /// Deposited there, held here (naming no usable key) until TICA refunds them.
     pub held_deposits: String,
-    /// The center chain's total plus the three above: the supply genesis made, less MLK
-    /// burned here for other reasons (for LZM).
+    /// The center chain's total plus the three above: the coin in existence on both chains.
     pub across_both_chains: String,
+    /// Burned here for good, not to cross (for LZM, or by its holder); base units.
+    pub burned_for_good: String,
+    /// `across_both_chains` plus `burned_for_good`: always the supply genesis made on both
+    /// chains (1.3 billion MLK), whatever crossed or was burned.
+    pub genesis: String,
 }
 
 /// One excluded bucket.

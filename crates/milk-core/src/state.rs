@@ -281,6 +281,11 @@ impl ChainState {
         self.ledger.supply(symbol)
     }
 
+    /// What was burned of an asset since genesis, whatever the reason.
+    pub fn burned(&self, symbol: &Symbol) -> Amount {
+        self.ledger.burned(symbol)
+    }
+
     /// An account's balance of an asset.
     pub fn balance(&self, account: &Address, asset: &Symbol) -> Amount {
         self.ledger.balance(account, asset)

@@ -30,6 +30,8 @@ struct Bridge {
     dir: tempfile::TempDir,
     node: Option<Child>,
     http: Http,
+    /// MLK the test burned for LZM: gone from both chains for good.
+    burned: std::cell::Cell<u128>,
 }
 
 impl Bridge {
@@ -46,9 +48,19 @@ impl Bridge {
             dir,
             node: None,
             http: Http::new("http://127.0.0.1:1"),
+            burned: std::cell::Cell::new(0),
         };
         b.restart(None);
         b
+    }
+
+    /// `key` burns `amount` of MLK for LZM on the center chain.
+    fn burn_for_lzm(&self, key: &Keypair, amount: u128) {
+        let amount_ = Amount::new(amount);
+        let burn = milk_core::tx::MembershipAction::BurnForLzm { amount: amount_ };
+        self.http
+            .center_tx(support::now_ms(), key, Action::Membership(burn));
+        self.burned.set(self.burned.get() + amount);
     }
 
     /// (Re)starts the node, stopping abruptly after `crash_after` if given.
@@ -233,7 +245,8 @@ fn assert_supply_spans_both_chains(b: &Bridge) {
             in_transit_in += u128::try_from(d.amount).unwrap();
         }
     }
-    let total = center + outside + in_transit_out + in_transit_in;
+    let burned = b.burned.get();
+    let total = center + outside + in_transit_out + in_transit_in + burned;
     // The supply report counts the same from the center chain's records alone.
     let (_, report) = b.http.get("/v1/supply");
     let mlk = report
@@ -242,15 +255,19 @@ fn assert_supply_spans_both_chains(b: &Bridge) {
         .iter()
         .find(|a| a["asset"] == "MLK")
         .unwrap();
+    let bridged = &mlk["bridged"];
+    let genesis = u128::try_from(supply()).unwrap();
     assert_eq!(
-        mlk["bridged"]["across_both_chains"],
-        supply().to_string(),
+        bridged["across_both_chains"],
+        (genesis - burned).to_string(),
         "{mlk}"
     );
+    assert_eq!(bridged["burned_for_good"], burned.to_string(), "{mlk}");
+    assert_eq!(bridged["genesis"], genesis.to_string(), "{mlk}");
     assert_eq!(
         total,
         u128::try_from(supply()).unwrap(),
-        "center {center} + outside {outside} + out {in_transit_out} + in {in_transit_in}"
+        "center {center} + outside {outside} + out {in_transit_out} + in {in_transit_in} + burned {burned}"
     );
 }
 
@@ -290,6 +307,9 @@ fn a_withdrawal_and_a_deposit_cross_end_to_end_and_a_replayed_claim_is_refused()
     );
     assert_eq!(b.main_balance(b.main.customer.address()), 20 * MLK);
 
+    // Bob burns some for LZM: gone for good, and counted so.
+    b.burn_for_lzm(&bob, 3 * MLK);
+    assert_supply_spans_both_chains(&b);
     let bob_before = center_mlk(&b.http, &bob.address());
     b.deposit(5 * MLK, *bob.address().as_bytes());
     b.wait_for("the credit", |h| {

@@ -89,7 +89,7 @@ function supplyCard(s) {
     el('h3', s.asset),
     el('p', `Total ${formatUnits(s.total, d)} · circulating ${formatUnits(s.circulating, d)} · locked ${formatUnits(s.locked, d)} · reserve ${formatUnits(s.reserve, d)} · TICA ${formatUnits(s.tica_held, d)}`),
     table(['Bucket', 'Class', s.asset], rows),
-    s.bridged ? el('p.bridged', `Across both chains ${formatUnits(s.bridged.across_both_chains, d)}: on the main chain outside the vault ${formatUnits(s.bridged.outside_vault, d)} · on their way out ${formatUnits(s.bridged.in_transit_out, d)} · deposits held ${formatUnits(s.bridged.held_deposits, d)}`) : '');
+    s.bridged ? el('p.bridged', `Across both chains ${formatUnits(s.bridged.across_both_chains, d)}: on the main chain outside the vault ${formatUnits(s.bridged.outside_vault, d)} · on their way out ${formatUnits(s.bridged.in_transit_out, d)} · deposits held ${formatUnits(s.bridged.held_deposits, d)} · burned for good ${formatUnits(s.bridged.burned_for_good, d)} (with it, ${formatUnits(s.bridged.genesis, d)} as genesis made)`) : '');
 }
 
 const blockRow = (chain, b) => el('tr',

@@ -220,6 +220,7 @@ pub struct Bridge {
     released_total: u128,
     in_total: u128,
     held_total: u128,
+    refund_total: u128,
     touched: BTreeSet<records::Touched>,
 }
 
@@ -237,6 +238,7 @@ impl Bridge {
             released_total: 0,
             in_total: 0,
             held_total: 0,
+            refund_total: 0,
             touched: BTreeSet::new(),
         }
     }
@@ -350,6 +352,7 @@ impl Bridge {
             in_total: self.in_total(),
             next_deposit: self.next_deposit(),
             held_total: Amount::new(self.held_total),
+            refund_total: Amount::new(self.refund_total),
         }
     }
 
@@ -381,10 +384,11 @@ impl Bridge {
         match w {
             BridgeWrite::Withdrawal(n, wd) => {
                 let (amount, now_released) = (wd.amount.units(), wd.released.is_some());
-                let indexes = wd.indexes(n);
+                let (indexes, refund) = (wd.indexes(n), wd.refund);
                 let old = self.withdrawals.insert(n, wd);
                 if old.is_none() {
                     self.out_total += amount;
+                    self.refund_total += u128::from(refund) * amount;
                     self.touched.extend(indexes);
                 }
                 if now_released && old.is_none_or(|o| o.released.is_none()) {

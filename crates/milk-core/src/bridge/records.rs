@@ -149,6 +149,8 @@ pub struct Totals {
     pub next_deposit: u64,
     /// Deposits held (their milk address not a usable key), base units.
     pub held_total: Amount,
+    /// Refunds of held deposits (part of `out_total`, burning nothing here), base units.
+    pub refund_total: Amount,
 }
 
 impl Totals {
@@ -179,7 +181,8 @@ impl Encode for Totals {
             .put(&self.released_total)
             .put(&self.in_total)
             .u64(self.next_deposit)
-            .put(&self.held_total);
+            .put(&self.held_total)
+            .put(&self.refund_total);
     }
 }
 
@@ -194,6 +197,7 @@ impl Decode for Totals {
             in_total: r.get()?,
             next_deposit: r.u64()?,
             held_total: r.get()?,
+            refund_total: r.get()?,
         })
     }
 }
@@ -395,6 +399,9 @@ impl Bridge {
             record::WITHDRAWAL => {
                 let w = Withdrawal::from_bytes(value)?;
                 self.out_total += w.amount.units();
+                if w.refund {
+                    self.refund_total += w.amount.units();
+                }
                 if w.released.is_some() {
                     self.released_total += w.amount.units();
                 }
@@ -551,6 +558,7 @@ mod tests {
             (back.out_total(), back.in_total(), back.totals().held_total),
             (Amount::new(100), Amount::new(40), Amount::new(40))
         );
+        assert_eq!(back.totals().refund_total, Amount::ZERO);
         assert!(!back.restore(&[record::WITHDRAWAL, 0], &[1, 2]));
     }
 }

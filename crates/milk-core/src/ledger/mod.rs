@@ -13,7 +13,7 @@ use crate::{Address, Amount, ChainId, Hash, Symbol};
 pub use error::LedgerError;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
 
 /// Milliseconds in the day used for daily limits (UTC days of block time).
@@ -43,8 +43,10 @@ pub mod record {
     pub const SEQUENCE: u8 = 2;
     /// `SUPPLY ‖ symbol` → `u128` base units.
     pub const SUPPLY: u8 = 3;
+    /// `BURNED ‖ symbol` → `u128` base units destroyed since genesis. Absent means none.
+    pub const BURNED: u8 = 4;
     /// The ledger's namespaces.
-    pub const NAMESPACES: &[u8] = &[BALANCE, SEQUENCE, SUPPLY];
+    pub const NAMESPACES: &[u8] = &[BALANCE, SEQUENCE, SUPPLY, BURNED];
 
     /// A per-partner key: `ns ‖ chain ‖ 0 ‖ rest`.
     pub fn partner_key(ns: u8, chain: &crate::ChainId, rest: &[u8]) -> Vec<u8> {
@@ -82,6 +84,13 @@ pub mod record {
     /// The key of an asset's supply.
     pub fn supply(asset: &Symbol) -> Vec<u8> {
         let mut k = vec![SUPPLY];
+        k.extend_from_slice(asset.as_str().as_bytes());
+        k
+    }
+
+    /// The key of what was burned of an asset.
+    pub fn burned(asset: &Symbol) -> Vec<u8> {
+        let mut k = vec![BURNED];
         k.extend_from_slice(asset.as_str().as_bytes());
         k
     }
@@ -292,6 +301,7 @@ fn effects(p: &Postings) -> impl Iterator<Item = (Address, Symbol, Amount, bool)
 struct AssetState {
     spec: AssetSpec,
     supply: Amount,
+    burned: Amount,
 }
 
 /// A chain's accounts, sequence numbers and asset supplies.
@@ -305,6 +315,7 @@ pub struct Ledger {
     touched_balances: HashMap<(Address, Symbol), Amount>,
     touched_sequences: HashMap<Address, u64>,
     touched_supplies: HashMap<Symbol, Amount>,
+    touched_burned: BTreeSet<Symbol>,
 }
 
 impl Ledger {
@@ -313,8 +324,13 @@ impl Ledger {
         let assets = assets
             .into_iter()
             .map(|spec| {
-                let supply = Amount::ZERO;
-                (spec.symbol, AssetState { spec, supply })
+                let (supply, burned) = (Amount::ZERO, Amount::ZERO);
+                let state = AssetState {
+                    spec,
+                    supply,
+                    burned,
+                };
+                (state.spec.symbol, state)
             })
             .collect();
         Ledger {
@@ -325,6 +341,7 @@ impl Ledger {
             touched_balances: HashMap::default(),
             touched_sequences: HashMap::default(),
             touched_supplies: HashMap::default(),
+            touched_burned: BTreeSet::new(),
         }
     }
 
@@ -361,6 +378,11 @@ impl Ledger {
     /// The total supply of an asset.
     pub fn supply(&self, symbol: &Symbol) -> Option<Amount> {
         self.assets.get(symbol).map(|a| a.supply)
+    }
+
+    /// What was burned of an asset since genesis, whatever the reason.
+    pub fn burned(&self, symbol: &Symbol) -> Amount {
+        self.assets.get(symbol).map_or(Amount::ZERO, |a| a.burned)
     }
 
     /// An account's balance of an asset.
@@ -513,6 +535,10 @@ impl Ledger {
             self.set_balance(from, asset, f.expect("checked"));
             let s = self.assets[&asset].supply.checked_sub(amount);
             self.set_supply(asset, s.expect("a balance never exceeds its supply"));
+            let state = self.assets.get_mut(&asset).expect("a known asset");
+            // Never more than was ever minted, which fits a u128.
+            state.burned = state.burned.checked_add(amount).expect("burns fit");
+            self.touched_burned.insert(asset);
         }
     }
 
@@ -571,6 +597,14 @@ impl Ledger {
                     .ok_or_else(|| format!("stored supply of unknown asset {asset}"))?
                     .supply = Amount::new(v);
             }
+            Some(&record::BURNED) => {
+                let asset = symbol(&key[1..])?;
+                let v = record::u128_value(value).ok_or_else(bad)?;
+                self.assets
+                    .get_mut(&asset)
+                    .ok_or_else(|| format!("stored burns of unknown asset {asset}"))?
+                    .burned = Amount::new(v);
+            }
             Some(ns) if record::NAMESPACES.contains(ns) => return Err(bad()),
             _ => return Ok(false),
         }
@@ -591,7 +625,14 @@ impl Ledger {
             .assets
             .iter()
             .map(|(s, a)| (record::supply(s), a.supply.units().to_be_bytes().to_vec()));
-        balances.chain(sequences).chain(supplies).collect()
+        let burned = (self.assets.iter())
+            .filter(|(_, a)| !a.burned.is_zero())
+            .map(|(s, a)| (record::burned(s), a.burned.units().to_be_bytes().to_vec()));
+        balances
+            .chain(sequences)
+            .chain(supplies)
+            .chain(burned)
+            .collect()
     }
 
     /// Takes the ledger records changed since the last call, and asserts that the change
@@ -615,9 +656,14 @@ impl Ledger {
             let supply = self.assets[s].supply.units().to_be_bytes().to_vec();
             (record::supply(s), Some(supply))
         }));
+        entries.extend(self.touched_burned.iter().map(|s| {
+            let burned = self.assets[s].burned.units().to_be_bytes().to_vec();
+            (record::burned(s), Some(burned))
+        }));
         self.touched_balances.clear();
         self.touched_sequences.clear();
         self.touched_supplies.clear();
+        self.touched_burned.clear();
         entries
     }
 
@@ -689,6 +735,47 @@ mod tests {
         l.allocate(accounts[0], &sym, Amount::new(100)).unwrap();
         l.take_records();
         (l, accounts, sym)
+    }
+
+    /// Burns are counted per asset, written with the block that made them, and restored.
+    #[test]
+    fn burns_are_counted_written_and_restored() {
+        let (mut l, [a, b, _], pts) = ledger();
+        assert_eq!(l.burned(&pts), Amount::ZERO);
+        assert!(
+            l.records().iter().all(|(k, _)| k[0] != record::BURNED),
+            "none yet"
+        );
+        let burn = |from, n| Postings {
+            burns: vec![(from, pts, Amount::new(n))],
+            ..Postings::default()
+        };
+        l.post(Postings {
+            moves: vec![(a, b, pts, Amount::new(30))],
+            ..burn(a, 7)
+        });
+        l.post(burn(b, 5));
+        assert_eq!(
+            (l.burned(&pts), l.supply(&pts)),
+            (Amount::new(12), Some(Amount::new(88)))
+        );
+        let written = l.take_records();
+        let burned = (record::burned(&pts), Some(12u128.to_be_bytes().to_vec()));
+        assert!(written.contains(&burned), "{written:?}");
+        let mut back = Ledger::new(
+            "brand".parse().unwrap(),
+            l.assets().map(|(s, _)| s.clone()).collect(),
+        );
+        for (k, v) in l.records() {
+            assert_eq!(back.restore(&k, &v), Ok(true));
+        }
+        assert_eq!(back.burned(&pts), Amount::new(12));
+        assert_eq!(back.records().len(), l.records().len());
+        l.post(Postings::default());
+        assert!(
+            l.take_records().is_empty(),
+            "a block without burns writes no count"
+        );
     }
 
     /// A transaction's effects are each account's net change per asset: moves both ways

@@ -198,6 +198,11 @@ pub fn supply(ks: &Keystore, client: &Client, j: bool) -> Result<()> {
                         units(&b.in_transit_out, d),
                         units(&b.held_deposits, d)
                     );
+                    s += &format!(
+                        "\n  burned for good {}; with it, {} as genesis made",
+                        units(&b.burned_for_good, d),
+                        units(&b.genesis, d)
+                    );
                 }
                 s
             })

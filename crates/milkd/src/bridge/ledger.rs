@@ -5,7 +5,7 @@ use milk_core::bridge::{
     Batch, BridgePolicy, Deposit, DepositKey, Totals, Withdrawal, record, tree,
 };
 use milk_core::codec::Decode;
-use milk_core::{Address, ChainId, Hash};
+use milk_core::{Address, ChainId, Hash, Symbol};
 use milk_store::{ChainStore, StoreError};
 use std::sync::Arc;
 
@@ -30,6 +30,16 @@ fn read<T: Decode>(node: &Node, key: &[u8]) -> Result<Option<T>, StoreError> {
 /// Where the queue stands and what crossed.
 pub fn totals(node: &Node) -> Result<Totals, StoreError> {
     Ok(read(node, &[record::TOTALS])?.unwrap_or_default())
+}
+
+/// What was burned of `asset` on the center chain since genesis, whatever the reason.
+pub fn burned(node: &Node, asset: &Symbol) -> Result<u128, StoreError> {
+    let key = milk_core::ledger::record::burned(asset);
+    match center(node).store.record(&key)? {
+        None => Ok(0),
+        Some(v) => milk_core::ledger::record::u128_value(&v)
+            .ok_or_else(|| StoreError::Corrupt(format!("burned record {}", hex::encode(&key)))),
+    }
 }
 
 /// The policy in force; none without a bridge.

@@ -64,6 +64,7 @@ pub struct Bridged {
     outside_vault: u128,
     in_transit_out: u128,
     held: u128,
+    burned_for_good: u128,
 }
 
 impl Bridged {
@@ -74,6 +75,8 @@ impl Bridged {
             outside_vault: self.outside_vault.to_string(),
             in_transit_out: self.in_transit_out.to_string(),
             held_deposits: self.held.to_string(),
+            burned_for_good: self.burned_for_good.to_string(),
+            genesis: (across + self.burned_for_good).to_string(),
             across_both_chains: across.to_string(),
         }
     }
@@ -87,16 +90,22 @@ pub fn bridged(
         return Ok(None);
     };
     let t = ledger::totals(node)?;
+    let burned = ledger::burned(node, &config.asset)?;
     let (out, released, deposited) = (
         t.out_total.units(),
         t.released_total.units(),
         t.in_total.units(),
     );
     let outside_vault = (config.main_float.units() + released).saturating_sub(deposited);
+    // Every burn here, less the withdrawals' (a refund burns nothing here).
+    let burned_for_good = (burned.checked_sub(out - t.refund_total.units())).ok_or_else(|| {
+        milk_store::StoreError::Corrupt("fewer burns recorded than withdrawals".into())
+    })?;
     let b = Bridged {
         outside_vault,
         in_transit_out: out - released,
         held: t.held_total.units(),
+        burned_for_good,
     };
     Ok(Some((config.asset, b)))
 }
