@@ -13,8 +13,13 @@ use milk_core::ledger::DAY_MS;
 use milk_core::tx::{Action, BrandAction, BridgeAction, MembershipAction};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// MLK's supply on the center chain as the model computes it.
-pub struct Mlk(pub u128);
+/// MLK on the center chain as the model computes it: its supply, and what was burned.
+pub struct Mlk {
+    /// The supply.
+    pub supply: u128,
+    /// Burned since genesis (for LZM, and by withdrawals to the main chain).
+    pub burned: u128,
+}
 
 impl Mlk {
     /// Takes in a committed block of the center chain: burns for LZM and withdrawals to
@@ -23,11 +28,14 @@ impl Mlk {
         for tx in &block.txs {
             match &tx.tx.action {
                 Action::Membership(MembershipAction::BurnForLzm { amount })
-                | Action::Bridge(BridgeAction::Withdraw { amount, .. }) => self.0 -= amount.units(),
+                | Action::Bridge(BridgeAction::Withdraw { amount, .. }) => {
+                    self.supply -= amount.units();
+                    self.burned += amount.units();
+                }
                 Action::Bridge(BridgeAction::RecordDeposit { milk, amount, .. })
                     if milk_core::Address::from_bytes(milk.0).is_ok() =>
                 {
-                    self.0 += amount.units();
+                    self.supply += amount.units();
                 }
                 _ => {}
             }

@@ -295,7 +295,10 @@ impl World {
             purchases: Vec::new(),
             krw_e4: 10_000_000,
             supply: Supply::new(tokens.units(), rate),
-            mlk: Mlk(mlk.units()),
+            mlk: Mlk {
+                supply: mlk.units(),
+                burned: 0,
+            },
             lzm,
             report: Report::default(),
         };
@@ -1135,9 +1138,9 @@ impl World {
             (true, Some(b)) => {
                 self.mlk.block(b);
                 self.check_locks(&before.locked, b.header.time_ms)?;
-                ("MLK", self.mlk.0)
+                ("MLK", self.mlk.supply)
             }
-            (true, None) => ("MLK", self.mlk.0),
+            (true, None) => ("MLK", self.mlk.supply),
             (false, Some(b)) => {
                 self.supply.block(b, &before.lots)?;
                 self.check_expiry(&before.lots, b)?;
@@ -1150,6 +1153,13 @@ impl World {
             let lzm = self.center.state.supply(&sym("LZM"));
             if lzm != Some(self.lzm) {
                 return Err(format!("LZM supply {lzm:?}, but nothing mints or burns it"));
+            }
+            let burned = self.center.state.burned(&sym("MLK")).units();
+            if burned != self.mlk.burned {
+                let model = self.mlk.burned;
+                return Err(format!(
+                    "{burned} MLK counted burned, but the blocks burned {model}"
+                ));
             }
         }
         let supply = self.chain(on_center).state.supply(&sym(asset));
