@@ -222,10 +222,17 @@ impl Client {
         self.get(&format!("/v1/bridge/withdrawals/{number}"))
     }
 
-    /// Deposits recorded, of one account or everyone's.
-    pub fn deposits(&self, account: Option<&str>) -> Result<Vec<milk_api::bridge::DepositView>> {
-        let who = account.map_or(String::new(), |a| format!("?account={}", segment(a)));
-        self.get(&format!("/v1/bridge/deposits{who}"))
+    /// Deposits recorded, newest first, of one account or everyone's: at most `limit`,
+    /// numbered below `before` if given.
+    pub fn deposits(
+        &self,
+        account: Option<&str>,
+        limit: usize,
+        before: Option<u64>,
+    ) -> Result<Vec<milk_api::bridge::DepositView>> {
+        let who = account.map_or(String::new(), |a| format!("&account={}", segment(a)));
+        let below = before.map_or(String::new(), |b| format!("&before={b}"));
+        self.get(&format!("/v1/bridge/deposits?limit={limit}{who}{below}"))
     }
 
     /// Where and how an account deposits main-chain MLK.

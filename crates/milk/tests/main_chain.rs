@@ -137,6 +137,10 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
         json(m(&url, &["deposits", "bob", "--json"]))[0]["status"] == "credited"
     });
     assert_eq!(balance(&customer)["mlk"], (15 * MLK).to_string());
+    // Bob's deposit is deposit 0; a page before it is empty.
+    let page = |args: &[&str]| json(m(&url, &[&["deposits"][..], args, &["--json"]].concat()));
+    assert_eq!(page(&["bob", "--limit", "1"])[0]["number"], 0);
+    assert_eq!(page(&["--before", "0"]), serde_json::json!([]));
 
     // Across both chains: the center chain's MLK and the main chain's outside the vault
     // (nothing in transit now) are the 1.3 billion.

@@ -27,6 +27,20 @@ pub struct WithdrawArgs {
 pub struct WhoArgs {
     /// A milk1… address or a key name; absent: everyone's.
     pub who: Option<String>,
+    /// At most this many, newest first (at most 500).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Only those numbered below this: the next page after the last number shown.
+    #[arg(long)]
+    pub before: Option<u64>,
+}
+
+impl WhoArgs {
+    /// Whose (an address), if anyone's in particular.
+    fn account(&self, ks: &Keystore) -> Result<Option<String>> {
+        let who = self.who.as_ref().map(|w| resolve(ks, w)).transpose()?;
+        Ok(who.map(|a| a.to_string()))
+    }
 }
 
 #[derive(clap::Args)]
@@ -110,12 +124,8 @@ pub fn withdrawal(client: &Client, j: bool, args: WithdrawalArgs) -> Result<()> 
 
 /// Withdrawals, newest first.
 pub fn withdrawals(ks: &Keystore, client: &Client, j: bool, args: WhoArgs) -> Result<()> {
-    let who = args
-        .who
-        .map(|w| resolve(ks, &w))
-        .transpose()?
-        .map(|a| a.to_string());
-    let list = client.withdrawals(who.as_deref(), 50, None)?;
+    let who = args.account(ks)?;
+    let list = client.withdrawals(who.as_deref(), args.limit, args.before)?;
     out(j, serde_json::to_value(&list)?, || {
         if list.is_empty() {
             return "no withdrawals".to_owned();
@@ -157,7 +167,8 @@ fn describe_deposit(d: &DepositView) -> String {
         (s, _) => s.to_owned(),
     };
     format!(
-        "{} MLK from {} to {} (main-chain tx {} log {}): {status}",
+        "deposit {}: {} MLK from {} to {} (main-chain tx {} log {}): {status}",
+        d.number,
         units(&d.amount, MLK_DECIMALS),
         d.from,
         d.milk,
@@ -168,12 +179,8 @@ fn describe_deposit(d: &DepositView) -> String {
 
 /// Deposits recorded.
 pub fn deposits(ks: &Keystore, client: &Client, j: bool, args: WhoArgs) -> Result<()> {
-    let who = args
-        .who
-        .map(|w| resolve(ks, &w))
-        .transpose()?
-        .map(|a| a.to_string());
-    let list = client.deposits(who.as_deref())?;
+    let who = args.account(ks)?;
+    let list = client.deposits(who.as_deref(), args.limit, args.before)?;
     out(j, serde_json::to_value(&list)?, || {
         if list.is_empty() {
             return "no deposits".to_owned();
