@@ -212,9 +212,10 @@ impl Client {
         limit: usize,
         before: Option<u64>,
     ) -> Result<Vec<milk_api::bridge::WithdrawalView>> {
-        let who = account.map_or(String::new(), |a| format!("&account={}", segment(a)));
-        let below = before.map_or(String::new(), |b| format!("&before={b}"));
-        self.get(&format!("/v1/bridge/withdrawals?limit={limit}{who}{below}"))
+        self.get(&format!(
+            "/v1/bridge/withdrawals?{}",
+            page(account, limit, before)
+        ))
     }
 
     /// One withdrawal with its proof.
@@ -230,9 +231,10 @@ impl Client {
         limit: usize,
         before: Option<u64>,
     ) -> Result<Vec<milk_api::bridge::DepositView>> {
-        let who = account.map_or(String::new(), |a| format!("&account={}", segment(a)));
-        let below = before.map_or(String::new(), |b| format!("&before={b}"));
-        self.get(&format!("/v1/bridge/deposits?limit={limit}{who}{below}"))
+        self.get(&format!(
+            "/v1/bridge/deposits?{}",
+            page(account, limit, before)
+        ))
     }
 
     /// Where and how an account deposits main-chain MLK.
@@ -493,4 +495,11 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A bridge list's query: whose, how many, and below which number.
+fn page(account: Option<&str>, limit: usize, before: Option<u64>) -> String {
+    let who = account.map_or(String::new(), |a| format!("&account={}", segment(a)));
+    let below = before.map_or(String::new(), |b| format!("&before={b}"));
+    format!("limit={limit}{who}{below}")
 }
