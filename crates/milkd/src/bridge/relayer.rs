@@ -62,13 +62,15 @@ pub struct Cursors {
     pub released: u64,
     /// Main-chain blocks below it were searched for deposits and releases.
     pub watched: u64,
-    /// Withdrawals whose release the vault refused, and when to try each again.
+    /// Withdrawals whose release did not go through, and when to try each again.
     pub backoff: Backoff,
 }
 
-/// The releases the vault refused (a correct vault never does), each tried again after a
-/// wait that doubles with each refusal, up to [`Backoff::MAX_ROUNDS`] rounds: a release that
-/// can never succeed costs gas once in a while, not every round, and blocks no other.
+/// The releases that did not go through, refused by the vault (a correct vault never does)
+/// or not seen mined in time, each tried again after a wait that doubles each time, up to
+/// [`Backoff::MAX_ROUNDS`] rounds: a release that can never succeed costs gas once in a
+/// while, not every round, and blocks no other; one still on its way is not sent again at
+/// once.
 #[derive(Debug, Default, Clone)]
 pub struct Backoff(std::collections::BTreeMap<u64, (u32, u64)>);
 
@@ -76,7 +78,7 @@ impl Backoff {
     /// The longest wait, in rounds.
     pub const MAX_ROUNDS: u64 = 1_024;
 
-    /// Notes that the vault refused withdrawal `number`'s release in round `round`; the
+    /// Notes that withdrawal `number`'s release did not go through in round `round`; the
     /// rounds it now waits.
     pub fn refused(&mut self, number: u64, round: u64) -> u64 {
         let strikes = self.0.get(&number).map_or(0, |(s, _)| *s) + 1;
@@ -280,38 +282,36 @@ async fn release(
     }
     // What was sent is awaited even when the round stops, so the next round does not send
     // it again while it is still on its way.
-    mined(node, cursors, round, sent).await?;
+    mined(node, cursors, round, sent).await;
     failed.map_or(Ok(()), Err)
 }
 
-/// Waits for a round's releases; a refused one waits its turn again, any other failure
-/// ends the round (the next one finds what was mined).
+/// Waits for a round's releases; one that did not go through waits its turn again.
 async fn mined(
     node: &Node,
     cursors: &mut Cursors,
     round: u64,
     sent: Vec<(u64, impl Future<Output = Result<B256, MainChainError>>)>,
-) -> Result<(), RoundError> {
+) {
     let any = !sent.is_empty();
     let waits = sent.into_iter().map(|(n, w)| async move { (n, w.await) });
-    let mut failed = None;
     for (number, result) in futures_util::future::join_all(waits).await {
         match result {
             Ok(tx) => tracing::info!(number, %tx, "bridge: withdrawal released"),
-            Err(e @ MainChainError::Reverted(_)) => back_off(cursors, number, round, &e),
-            Err(e) => failed = failed.or(Some(e)),
+            // Reverted, or not seen mined in time: sent again only after a wait, so that a
+            // release still on its way is not sent twice at once.
+            Err(e) => back_off(cursors, number, round, &e),
         }
     }
     if any {
         node.crash_point("bridge:released");
     }
-    failed.map_or(Ok(()), |e| Err(e.into()))
 }
 
 fn back_off(cursors: &mut Cursors, number: u64, round: u64, e: &MainChainError) {
     let rounds = cursors.backoff.refused(number, round);
     tracing::warn!(number, error = %e, rounds,
-        "bridge: the vault refused this withdrawal's release; trying it again after a wait");
+        "bridge: this withdrawal's release did not go through; trying it again after a wait");
 }
 
 /// What one withdrawal's step left.
