@@ -11,6 +11,11 @@ pub struct HealthView {
     pub status: String,
     /// Each chain's height and whether it halted.
     pub chains: Vec<HeadView>,
+    /// What the operator should know: this node's clock behind a chain's head, say (a
+    /// block carries the later of the two times, so a client's transaction that expires
+    /// sooner than the head is refused as `expired`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// An asset and its supply.

@@ -304,9 +304,71 @@ async fn health(
     };
     let view = HealthView {
         status: if ok { "ok" } else { "degraded" }.to_owned(),
+        warnings: clock_warnings(node.clock.now_ms(), &chains),
         chains,
     };
     Ok((status, Json(view)))
+}
+
+/// How far this node's clock may lag a chain's head before `/health` warns: clients sign
+/// transactions to expire a minute or so after their own clock.
+const CLOCK_LAG_WARNING_MS: u64 = 5_000;
+
+/// A warning for each chain whose head is ahead of this node's clock by more than
+/// [`CLOCK_LAG_WARNING_MS`].
+fn clock_warnings(now_ms: u64, heads: &[milk_api::chain::HeadView]) -> Vec<String> {
+    let behind = heads
+        .iter()
+        .filter(|h| h.time_ms > now_ms.saturating_add(CLOCK_LAG_WARNING_MS));
+    behind
+        .map(|h| {
+            format!(
+                "this node's clock is {} s behind the {} chain's head: a transaction that \
+                 expires sooner than the head's time is refused as expired; check the clock \
+                 (NTP)",
+                (h.time_ms - now_ms) / 1_000,
+                h.chain
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(chain: &str, time_ms: u64) -> milk_api::chain::HeadView {
+        milk_api::chain::HeadView {
+            chain: chain.into(),
+            height: 1,
+            hash: String::new(),
+            time_ms,
+            state_root: String::new(),
+            halted: false,
+            pending: 0,
+        }
+    }
+
+    #[test]
+    fn health_warns_of_a_clock_behind_a_head_only() {
+        let now = 1_900_000_000_000;
+        let heads = [
+            head("center", now + 75_000),
+            head("skyway", now + CLOCK_LAG_WARNING_MS),
+            head("cinema", now - 60_000),
+        ];
+        let warnings = clock_warnings(now, &heads);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("this node's clock is 75 s behind the center chain's head"),
+            "{}",
+            warnings[0]
+        );
+        assert!(
+            clock_warnings(now, &heads[1..]).is_empty(),
+            "within the margin"
+        );
+    }
 }
 
 /// The genesis this node started from (JSON, as in the genesis file).
