@@ -7,6 +7,8 @@ use milk_core::bridge::{
 use milk_core::codec::Decode;
 use milk_core::{Address, ChainId, Hash, Symbol};
 use milk_store::{ChainStore, StoreError};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 fn center(node: &Node) -> Arc<ChainHandle> {
@@ -136,11 +138,27 @@ pub fn batch_tree(node: &Node, number: u64) -> Result<Option<(Batch, tree::Tree)
 /// A batch's root, and one withdrawal's siblings from its leaf up.
 pub type Proof = ([u8; 32], Vec<[u8; 32]>);
 
-/// Withdrawal `number`'s proof in batch `batch`.
-pub fn proof(node: &Node, batch: u64, number: u64) -> Result<Option<Proof>, StoreError> {
-    let Some((b, tree)) = batch_tree(node, batch)? else {
-        return Ok(None);
-    };
-    let index = number.checked_sub(b.first).map(|i| i as usize);
-    Ok(index.and_then(|i| tree.proof(i)).map(|p| (tree.root(), p)))
+/// Batch trees built once each, for as long as one answer or one relayer round lasts:
+/// proving many withdrawals of a batch reads its records once.
+#[derive(Default)]
+pub struct Trees(HashMap<u64, Option<(Batch, tree::Tree)>>);
+
+impl Trees {
+    /// Withdrawal `number`'s proof in batch `batch`.
+    pub fn proof(
+        &mut self,
+        node: &Node,
+        batch: u64,
+        number: u64,
+    ) -> Result<Option<Proof>, StoreError> {
+        let built = match self.0.entry(batch) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(batch_tree(node, batch)?),
+        };
+        let Some((b, tree)) = built else {
+            return Ok(None);
+        };
+        let index = number.checked_sub(b.first).map(|i| i as usize);
+        Ok(index.and_then(|i| tree.proof(i)).map(|p| (tree.root(), p)))
+    }
 }

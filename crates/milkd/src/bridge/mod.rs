@@ -18,9 +18,8 @@ use milk_api::bridge::{
     BatchProofView, BridgeView, DepositAddressView, DepositView, MainChainView, WithdrawalView,
 };
 use milk_core::Address;
-use milk_core::bridge::{Batch, Deposit, DepositKey, DepositStatus, Withdrawal, record, tree};
+use milk_core::bridge::{Deposit, DepositKey, DepositStatus, Withdrawal, record};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa::IntoParams;
 
@@ -144,46 +143,20 @@ pub fn status(w: &Withdrawal, main_chain: bool) -> &'static str {
     }
 }
 
-/// The batch trees one answer built, so a page of withdrawals builds each batch's once.
-#[derive(Default)]
-struct Trees(HashMap<u64, Option<(Batch, tree::Tree)>>);
-
-impl Trees {
-    /// Withdrawal `number`'s proof in its batch `batch`.
-    fn proof(
-        &mut self,
-        node: &Node,
-        batch: u64,
-        number: u64,
-    ) -> Result<Option<BatchProofView>, ApiError> {
-        let built = match self.0.entry(batch) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(ledger::batch_tree(node, batch).map_err(internal)?)
-            }
-        };
-        let Some((b, tree)) = built else {
-            return Ok(None);
-        };
-        let index = number.checked_sub(b.first).map(|i| i as usize);
-        let siblings = index.and_then(|i| tree.proof(i));
-        Ok(siblings.map(|s| BatchProofView {
-            root: hex0x(&tree.root()),
-            siblings: s.iter().map(hex0x).collect(),
-        }))
-    }
-}
-
 fn withdrawal_view(
     node: &Node,
-    trees: &mut Trees,
+    trees: &mut ledger::Trees,
     number: u64,
     w: &Withdrawal,
 ) -> Result<WithdrawalView, ApiError> {
     let proof = match w.batch {
-        Some(batch) => trees.proof(node, batch, number)?,
+        Some(batch) => trees.proof(node, batch, number).map_err(internal)?,
         None => None,
     };
+    let proof = proof.map(|(root, siblings)| BatchProofView {
+        root: hex0x(&root),
+        siblings: siblings.iter().map(hex0x).collect(),
+    });
     Ok(WithdrawalView {
         number,
         id: hex0x(&w.id.0),
@@ -219,7 +192,7 @@ pub(crate) async fn withdrawal(
         ApiError::bad_request("malformed_number", "a withdrawal number is a whole number")
     })?;
     match ledger::withdrawal(&node, number).map_err(internal)? {
-        Some(w) => withdrawal_view(&node, &mut Trees::default(), number, &w).map(Json),
+        Some(w) => withdrawal_view(&node, &mut ledger::Trees::default(), number, &w).map(Json),
         None => {
             let msg = format!("no withdrawal number {number}");
             Err(ApiError::new(
@@ -297,7 +270,7 @@ pub(crate) async fn withdrawals(
     let page = parse_list(q)?;
     let next = ledger::totals(&node).map_err(internal)?.next_withdrawal;
     let numbers = page.numbers(&node, record::ACCOUNT_WITHDRAWAL, next)?;
-    let mut trees = Trees::default();
+    let mut trees = ledger::Trees::default();
     let mut out = Vec::with_capacity(numbers.len());
     for number in numbers {
         let w = ledger::withdrawal(&node, number).map_err(internal)?;

@@ -253,10 +253,11 @@ async fn release(
     let sealed = ledger::totals(node)?.first_unsealed;
     let end = sealed.min(cursors.released + RELEASES_PER_ROUND);
     let (mut contiguous, mut sent, mut failed) = (true, Vec::new(), None);
+    let mut trees = ledger::Trees::default();
     for number in cursors.released..end {
         let next = match cursors.backoff.waits(number, round) {
             true => Next::Waiting,
-            false => release_one(node, vault, number).await,
+            false => release_one(node, vault, &mut trees, number).await,
         };
         let done = match next {
             Next::Done => true,
@@ -329,15 +330,20 @@ enum Next {
 }
 
 /// One withdrawal's next step: release it unless the vault has.
-async fn release_one(node: &Node, vault: &Vault, number: u64) -> Next {
-    match try_release(node, vault, number).await {
+async fn release_one(node: &Node, vault: &Vault, trees: &mut ledger::Trees, number: u64) -> Next {
+    match try_release(node, vault, trees, number).await {
         Ok(next) => next,
         Err(RoundError::Main(e @ MainChainError::Refused(_))) => Next::Refused(e),
         Err(e) => Next::Failed(e),
     }
 }
 
-async fn try_release(node: &Node, vault: &Vault, number: u64) -> Result<Next, RoundError> {
+async fn try_release(
+    node: &Node,
+    vault: &Vault,
+    trees: &mut ledger::Trees,
+    number: u64,
+) -> Result<Next, RoundError> {
     let w = ledger::withdrawal(node, number)?
         .ok_or_else(|| milk_store::StoreError::Corrupt(format!("no withdrawal {number}")))?;
     let (Some(batch), None) = (w.batch, w.released) else {
@@ -351,7 +357,7 @@ async fn try_release(node: &Node, vault: &Vault, number: u64) -> Result<Next, Ro
     if vault.is_released(id).await? {
         return Ok(Next::Waiting);
     }
-    let Some((_, siblings)) = ledger::proof(node, batch, number)? else {
+    let Some((_, siblings)) = trees.proof(node, batch, number)? else {
         return Ok(Next::Waiting);
     };
     let to = milk_evm::address::to_alloy(&w.to);
