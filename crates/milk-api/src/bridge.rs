@@ -29,6 +29,24 @@ pub struct BridgeView {
     pub out_total: String,
     /// Deposits recorded, base units.
     pub in_total: String,
+    /// The relayer, on the node that runs it (the operator's, with a main chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relayer: Option<RelayerView>,
+}
+
+/// The relayer as its last round left it.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
+pub struct RelayerView {
+    /// Rounds run while this node led the center chain.
+    pub rounds: u64,
+    /// Why the last round stopped (or the main chain was not reached), in words; absent
+    /// when it went through. The main chain's URL is left out: it may carry a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The first main-chain block not yet searched for deposits and releases.
+    pub searched_to: u64,
+    /// Withdrawals whose release did not go through, waiting to be tried again.
+    pub backing_off: Vec<u64>,
 }
 
 /// The main chain as this node reaches it.

@@ -137,6 +137,9 @@ fn a_customer_cashes_out_and_in_from_the_cli_and_verify_checks_the_main_chain() 
         json(m(&url, &["deposits", "bob", "--json"]))[0]["status"] == "credited"
     });
     assert_eq!(balance(&customer)["mlk"], (15 * MLK).to_string());
+    // The operator sees the relayer at work.
+    let said = String::from_utf8_lossy(&m(&url, &["bridge"]).stdout).into_owned();
+    assert!(said.contains("searched the main chain to block"), "{said}");
     // Bob's deposit is deposit 0; a page before it is empty.
     let page = |args: &[&str]| json(m(&url, &[&["deposits"][..], args, &["--json"]].concat()));
     assert_eq!(page(&["bob", "--limit", "1"])[0]["number"], 0);

@@ -313,6 +313,8 @@ pub struct Node {
     pub orders: crate::verifier::OrderVerifier,
     /// The main chain, once the bridge reached it.
     pub main_chain: std::sync::OnceLock<milk_api::bridge::MainChainView>,
+    /// The bridge's relayer as its last round left it, once it ran one.
+    pub relayer: std::sync::Mutex<Option<milk_api::bridge::RelayerView>>,
 }
 
 /// A bounded cache of decompressed public keys.
@@ -424,6 +426,7 @@ impl Node {
             keys,
             orders,
             main_chain: std::sync::OnceLock::new(),
+            relayer: std::sync::Mutex::new(None),
             credentials,
             webhooks,
             lanes: Default::default(),

@@ -323,6 +323,13 @@ fn a_withdrawal_and_a_deposit_cross_end_to_end_and_a_replayed_claim_is_refused()
     );
     assert_eq!(b.main_balance(b.main.customer.address()), 15 * MLK);
     assert_supply_spans_both_chains(&b);
+    // The relayer's rounds go through, and it searched past the deposit.
+    let (_, bridge) = b.http.get("/v1/bridge");
+    let relayer = &bridge["relayer"];
+    assert!(relayer["rounds"].as_u64().unwrap() > 0, "{bridge}");
+    assert_eq!(relayer.get("last_error"), None, "{bridge}");
+    assert!(relayer["searched_to"].as_u64().unwrap() > 0, "{bridge}");
+    assert_eq!(relayer["backing_off"], json!([]));
     // Bob's deposit is his alone, and numbered.
     let list = |q: &str| b.http.get(&format!("/v1/bridge/deposits{q}")).1;
     let bobs = list(&format!("?account={}", bob.address()));
@@ -471,6 +478,10 @@ fn with_the_main_chains_node_down_withdrawals_wait_and_nothing_is_lost() {
     let (_, bridge) = http.get("/v1/bridge");
     assert_eq!(bridge["main_chain"]["chain_id"], 0, "not reached: {bridge}");
     assert_eq!(bridge["out_total"], (15 * MLK).to_string());
+    // The operator sees why, without the node's URL.
+    let said = bridge["relayer"]["last_error"].as_str().unwrap();
+    assert!(said.starts_with("the main chain was not reached"), "{said}");
+    assert!(!said.contains("127.0.0.1:1"), "{said}");
 }
 
 /// A main-chain node that lies, answering each JSON-RPC request with `answer(method, its
@@ -726,6 +737,13 @@ fn a_main_chain_node_inventing_a_release_records_nothing() {
     let w = withdrawal(&http, 0);
     assert_eq!(w["status"], "sealed", "{w}");
     assert_eq!(w["released_tx"], Value::Null);
+    let said = http.get("/v1/bridge").1["relayer"]["last_error"].clone();
+    assert!(
+        said.as_str()
+            .unwrap()
+            .contains("a release unlike its sealed withdrawal"),
+        "{said}"
+    );
     assert_eq!(
         http.get("/v1/bridge").1["out_total"],
         (20 * MLK).to_string()

@@ -214,7 +214,26 @@ pub fn bridge(client: &Client, j: bool) -> Result<()> {
             b.batches,
             units(&b.out_total, MLK_DECIMALS),
             units(&b.in_total, MLK_DECIMALS)
-        )
+        ) + &b.relayer.as_ref().map_or(String::new(), describe_relayer)
     });
     Ok(())
+}
+
+/// The relayer's last round, for the operator.
+fn describe_relayer(r: &milk_api::bridge::RelayerView) -> String {
+    let mut s = format!(
+        "\nrelayer: {} rounds, searched the main chain to block {}",
+        r.rounds, r.searched_to
+    );
+    if !r.backing_off.is_empty() {
+        let waiting: Vec<String> = r.backing_off.iter().map(u64::to_string).collect();
+        s += &format!(
+            "; releases waiting to be tried again: {}",
+            waiting.join(", ")
+        );
+    }
+    match &r.last_error {
+        Some(e) => s + &format!("\nrelayer: the last round stopped: {e}"),
+        None => s,
+    }
 }

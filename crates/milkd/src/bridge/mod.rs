@@ -130,6 +130,7 @@ pub(crate) async fn bridge(State(node): State<Shared>) -> Result<Json<BridgeView
         batches: t.next_batch,
         out_total: t.out_total.to_string(),
         in_total: t.in_total.to_string(),
+        relayer: node.relayer.lock().expect("not poisoned").clone(),
     }))
 }
 

@@ -12,6 +12,7 @@ use super::{ledger, watcher};
 use crate::config::MainChainConfig;
 use crate::lanes::{Lane, LaneError};
 use crate::node::Node;
+use milk_api::bridge::RelayerView;
 use milk_core::ChainId;
 use milk_core::bridge::MAX_BATCH;
 use milk_core::tx::{Action, BridgeAction};
@@ -96,6 +97,12 @@ impl Backoff {
     pub fn clear(&mut self, number: u64) {
         self.0.remove(&number);
     }
+
+    /// The withdrawals that wait in round `round`.
+    pub fn waiting(&self, round: u64) -> Vec<u64> {
+        let all = self.0.keys().copied();
+        all.filter(|n| self.waits(*n, round)).collect()
+    }
 }
 
 /// Runs the bridge on the operator's node while it leads the center chain.
@@ -132,15 +139,31 @@ pub async fn run(node: Arc<Node>) {
         }
         let Some(v) = &vault else { continue };
         round_number += 1;
-        match round(&node, &config, &lane, v, &mut cursors, round_number).await {
-            // Said once, not every round while it lasts.
-            Err(e) if e.to_string() != last_error => {
-                last_error = e.to_string();
-                tracing::warn!(error = %e, "bridge: round stopped; trying again each round");
-            }
-            Err(_) => {}
-            Ok(()) => last_error.clear(),
+        let result = round(&node, &config, &lane, v, &mut cursors, round_number).await;
+        let error = result.err().map(|e| redact(&e.to_string(), &config.rpc));
+        // Said once, not every round while it lasts.
+        if error.as_ref().is_some_and(|e| *e != last_error) {
+            tracing::warn!(error = %error.as_deref().unwrap_or_default(),
+                "bridge: round stopped; trying again each round");
         }
+        last_error = error.clone().unwrap_or_default();
+        let view = RelayerView {
+            rounds: round_number,
+            last_error: error,
+            searched_to: cursors.watched,
+            backing_off: cursors.backoff.waiting(round_number),
+        };
+        *node.relayer.lock().expect("not poisoned") = Some(view);
+    }
+}
+
+/// `text` without the main chain's URL, which may carry a provider's key.
+fn redact(text: &str, rpc: &str) -> String {
+    let parsed = rpc.parse::<milk_evm::vault::Url>().map(|u| u.to_string());
+    let text = text.replace(rpc, "the main chain's node");
+    match parsed {
+        Ok(u) if !u.is_empty() => text.replace(&u, "the main chain's node"),
+        _ => text,
     }
 }
 
@@ -169,7 +192,14 @@ async fn connect(
             Some(v)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "bridge: main chain not reached; trying again");
+            let error = redact(&e.to_string(), &c.rpc);
+            tracing::warn!(error = %error, "bridge: main chain not reached; trying again");
+            let view = RelayerView {
+                last_error: Some(format!("the main chain was not reached: {error}")),
+                searched_to: c.from_block,
+                ..RelayerView::default()
+            };
+            *node.relayer.lock().expect("not poisoned") = Some(view);
             None
         }
     }
@@ -372,6 +402,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn errors_shown_leave_the_main_chains_url_out() {
+        let rpc = "https://eth.example/v3/secret-key";
+        let said = format!("error sending request for url ({rpc}/): connection refused");
+        let shown = redact(&said, rpc);
+        assert!(!shown.contains("secret-key"), "{shown}");
+        assert!(shown.contains("the main chain's node"), "{shown}");
+    }
+
+    #[test]
     fn a_refused_release_waits_twice_as_long_each_time_up_to_the_cap() {
         let mut b = Backoff::default();
         assert!(!b.waits(7, 1));
@@ -383,7 +422,9 @@ mod tests {
         let waits: Vec<u64> = (0..12).map(|_| b.refused(7, 10)).collect();
         assert_eq!(waits.last(), Some(&Backoff::MAX_ROUNDS));
         assert!(waits.windows(2).all(|w| w[0] <= w[1]), "never shorter");
+        assert_eq!(b.waiting(10), [7]);
         b.clear(7);
         assert!(!b.waits(7, 11), "released: forgotten");
+        assert!(b.waiting(10).is_empty());
     }
 }
