@@ -15,6 +15,10 @@ use std::time::Duration;
 /// How long one call to the main chain's node may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a sent transaction may take to be mined: several blocks of a main chain with
+/// 12-second blocks, so that a release still on its way is rarely sent again.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Why a call to the main chain did not give an answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MainChainError {
@@ -52,9 +56,16 @@ async fn bounded_call<T>(
 async fn bounded<T, E: std::fmt::Display>(
     call: impl IntoFuture<Output = Result<T, E>>,
 ) -> Result<T, MainChainError> {
-    match tokio::time::timeout(CALL_TIMEOUT, call.into_future()).await {
+    within(CALL_TIMEOUT, call).await
+}
+
+async fn within<T, E: std::fmt::Display>(
+    limit: Duration,
+    call: impl IntoFuture<Output = Result<T, E>>,
+) -> Result<T, MainChainError> {
+    match tokio::time::timeout(limit, call.into_future()).await {
         Ok(result) => result.map_err(|e| MainChainError::Node(e.to_string())),
-        Err(_) => Err(MainChainError::Timeout(CALL_TIMEOUT)),
+        Err(_) => Err(MainChainError::Timeout(limit)),
     }
 }
 
@@ -207,7 +218,8 @@ impl Vault {
         &self,
         pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
     ) -> Result<B256, MainChainError> {
-        let receipt = bounded(pending.with_timeout(Some(CALL_TIMEOUT)).get_receipt()).await?;
+        let receipt = pending.with_timeout(Some(RECEIPT_TIMEOUT)).get_receipt();
+        let receipt = within(RECEIPT_TIMEOUT, receipt).await?;
         match receipt.status() {
             true => Ok(receipt.transaction_hash),
             false => Err(MainChainError::Reverted(receipt.transaction_hash)),
