@@ -5,11 +5,11 @@
 
 use milk_api::read::{ACCOUNT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER};
 use utoipa::Modify;
-use utoipa::openapi::OpenApi;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
 /// The endpoints a customer may read with a signed read (and anyone with a credential; the
 /// public part without either).
@@ -104,8 +104,6 @@ fn common_responses(op: &mut Operation, path: &str) {
     let has_path_params = path.contains('{');
     let guarded =
         path.starts_with(CHAIN_READS) || CREDENTIAL_ONLY.iter().any(|p| path.starts_with(p));
-    use utoipa::openapi::RefOr;
-    use utoipa::openapi::path::ParameterIn;
     let has_query = (op.parameters.iter().flatten())
         .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
     let has_body = op.request_body.is_some();
@@ -138,7 +136,6 @@ fn common_responses(op: &mut Operation, path: &str) {
 
 /// A response whose body is the `{"error": …}` shape.
 fn error_response(description: &str) -> utoipa::openapi::Response {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("ErrorResponse")))
         .build();

@@ -282,7 +282,9 @@ pub(crate) async fn withdrawals(
 }
 
 fn deposit_view(key: &DepositKey, d: &Deposit) -> DepositView {
-    let milk = Address::from_bytes(d.milk.0).map_or_else(|_| hex0x(&d.milk.0), |a| a.to_string());
+    let milk = d
+        .account()
+        .map_or_else(|| hex0x(&d.milk.0), |a| a.to_string());
     let (status, refund_withdrawal) = match d.status {
         DepositStatus::Credited => ("credited", None),
         DepositStatus::Held => ("held", None),
