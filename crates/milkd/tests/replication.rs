@@ -816,12 +816,25 @@ fn a_minority_takes_no_writes_and_a_wiped_replica_catches_up() {
         1,
         "the wiped replica has the old blocks again"
     );
-    let metrics = String::from_utf8(net.http(wiped).get_bytes("/metrics").1).unwrap();
-    let installed = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("milk_snapshots_installed_total{chain=\"center\"} "));
+    // The install is counted once it is durable, which may come a little after the blocks
+    // are readable: look again until a deadline rather than once.
+    let installed = || {
+        let metrics = String::from_utf8(net.http(wiped).get_bytes("/metrics").1).unwrap();
+        let count = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("milk_snapshots_installed_total{chain=\"center\"} "));
+        (
+            count.is_some_and(|n| n.parse::<u64>().unwrap() > 0),
+            metrics,
+        )
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    while !installed().0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (done, metrics) = installed();
     assert!(
-        installed.is_some_and(|n| n.parse::<u64>().unwrap() > 0),
+        done,
         "the wiped replica caught up without a snapshot: {metrics}"
     );
     std::thread::sleep(Duration::from_secs(1));
